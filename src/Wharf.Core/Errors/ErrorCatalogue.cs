@@ -1,0 +1,54 @@
+using System.Collections.Frozen;
+
+namespace Wharf.Core.Errors;
+
+/// <summary>One code's wire shapes (distribution <c>registry/api/errcode/register.go</c> is the model).</summary>
+/// <param name="Code">The code.</param>
+/// <param name="OciCode">The distribution-spec error code written on /v2.</param>
+/// <param name="OciStatus">The HTTP status on /v2.</param>
+/// <param name="AwsType">The <c>__type</c> written on the AWS JSON API.</param>
+/// <param name="AwsStatus">The HTTP status on the AWS JSON API.</param>
+/// <param name="DefaultMessage">The message used when the thrower gives none.</param>
+public sealed record ErrorDescriptor(
+    WharfErrorCode Code,
+    string OciCode,
+    int OciStatus,
+    string AwsType,
+    int AwsStatus,
+    string DefaultMessage);
+
+/// <summary>The single table of error shapes. Statuses are never chosen at call sites.</summary>
+public static class ErrorCatalogue
+{
+    private static readonly FrozenDictionary<WharfErrorCode, ErrorDescriptor> Rows = new ErrorDescriptor[]
+    {
+        new(WharfErrorCode.BlobUnknown, "BLOB_UNKNOWN", 404, "LayersNotFoundException", 400, "blob unknown to registry"),
+        new(WharfErrorCode.BlobUploadInvalid, "BLOB_UPLOAD_INVALID", 400, "InvalidLayerException", 400, "blob upload invalid"),
+        new(WharfErrorCode.BlobUploadUnknown, "BLOB_UPLOAD_UNKNOWN", 404, "UploadNotFoundException", 400, "blob upload unknown to registry"),
+        new(WharfErrorCode.DigestInvalid, "DIGEST_INVALID", 400, "InvalidLayerException", 400, "provided digest did not match uploaded content"),
+        new(WharfErrorCode.ManifestBlobUnknown, "MANIFEST_BLOB_UNKNOWN", 400, "LayersNotFoundException", 400, "manifest references a manifest or blob unknown to registry"),
+        new(WharfErrorCode.ManifestInvalid, "MANIFEST_INVALID", 400, "InvalidParameterException", 400, "manifest invalid"),
+        new(WharfErrorCode.ManifestUnknown, "MANIFEST_UNKNOWN", 404, "ImageNotFoundException", 400, "Requested image not found"),
+        new(WharfErrorCode.ManifestTooLarge, "MANIFEST_INVALID", 413, "InvalidParameterException", 400, "manifest exceeds the maximum size of 4194304 bytes"),
+        new(WharfErrorCode.ManifestReferenced, "DENIED", 409, "InvalidParameterException", 400, "the manifest is referenced by an index in this repository; delete the index first"),
+        new(WharfErrorCode.NameInvalid, "NAME_INVALID", 400, "InvalidParameterException", 400, "invalid repository name"),
+        new(WharfErrorCode.NameUnknown, "NAME_UNKNOWN", 404, "RepositoryNotFoundException", 400, "repository name not known to registry"),
+        new(WharfErrorCode.SizeInvalid, "SIZE_INVALID", 400, "InvalidParameterException", 400, "provided length did not match content length"),
+        new(WharfErrorCode.RangeNotSatisfiable, "BLOB_UNKNOWN", 416, "InvalidParameterException", 400, "requested range not satisfiable"),
+        new(WharfErrorCode.UploadRangeInvalid, "BLOB_UPLOAD_INVALID", 416, "InvalidLayerPartException", 400, "chunk does not start at the end of the upload"),
+        new(WharfErrorCode.TagInvalid, "TAG_INVALID", 400, "ImageTagAlreadyExistsException", 400, "manifest tag did not match URI"),
+        new(WharfErrorCode.Unauthorized, "UNAUTHORIZED", 401, "UnrecognizedClientException", 400, "authentication required"),
+        new(WharfErrorCode.Denied, "DENIED", 403, "AccessDeniedException", 400, "requested access to the resource is denied"),
+        new(WharfErrorCode.Unsupported, "UNSUPPORTED", 415, "InvalidParameterException", 400, "the operation is unsupported"),
+        new(WharfErrorCode.MethodNotAllowed, "UNSUPPORTED", 405, "InvalidParameterException", 400, "the operation is unsupported"),
+        new(WharfErrorCode.TooManyRequests, "TOOMANYREQUESTS", 429, "ThrottlingException", 400, "Rate exceeded"),
+        new(WharfErrorCode.PaginationInvalid, "PAGINATION_NUMBER_INVALID", 400, "InvalidParameterException", 400, "invalid number of results requested"),
+        new(WharfErrorCode.Unavailable, "UNAVAILABLE", 503, "ServerException", 500, "service temporarily unavailable, retry"),
+        new(WharfErrorCode.Internal, "UNKNOWN", 500, "ServerException", 500, "internal server error"),
+    }.ToFrozenDictionary(r => r.Code);
+
+    public static ErrorDescriptor Describe(WharfErrorCode code) =>
+        Rows.TryGetValue(code, out var row) ? row : throw new KeyNotFoundException($"No catalogue row for {code}.");
+
+    public static IReadOnlyCollection<ErrorDescriptor> All => Rows.Values;
+}

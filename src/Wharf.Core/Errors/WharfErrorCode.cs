@@ -1,0 +1,35 @@
+namespace Wharf.Core.Errors;
+
+/// <summary>
+/// Every error Wharf reports, once. Each has exactly one row in <see cref="ErrorCatalogue"/> that says
+/// how it looks on every wire (OCI JSON on /v2, AWS JSON on the API); a test checks the rows are complete.
+/// </summary>
+public enum WharfErrorCode
+{
+    // Data plane (OCI distribution-spec error codes).
+    BlobUnknown,
+    BlobUploadInvalid,
+    BlobUploadUnknown,
+    DigestInvalid,
+    ManifestBlobUnknown,
+    ManifestInvalid,
+    ManifestUnknown,
+    ManifestTooLarge,
+    ManifestReferenced,
+    NameInvalid,
+    NameUnknown,
+    SizeInvalid,
+    RangeNotSatisfiable,
+    UploadRangeInvalid,
+    TagInvalid,
+    Unauthorized,
+    Denied,
+    Unsupported,
+    MethodNotAllowed,
+    TooManyRequests,
+    PaginationInvalid,
+
+    // Faults.
+    Unavailable,
+    Internal,
+}

@@ -1,0 +1,148 @@
+using Wharf.Core.Primitives;
+
+namespace Wharf.Core.Metadata;
+
+/// <summary>
+/// The metadata store: a facade over narrow stores, each a few methods whose writes are named for
+/// the business action. One schema with versioned migrations; every backend passes one contract suite.
+/// Expected absence is null/false; only faults throw.
+/// </summary>
+public interface IMetadataStore : IAsyncDisposable
+{
+    /// <summary>Short backend name for logs and <c>/health</c> (<c>sqlite</c>, <c>postgres</c>).</summary>
+    string Backend { get; }
+
+    IRepositoryStore Repositories { get; }
+
+    IBlobIndex Blobs { get; }
+
+    IImageStore Images { get; }
+
+    IUploadStore Uploads { get; }
+
+    IJobLeaseStore Leases { get; }
+
+    /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
+    Task MigrateAsync(CancellationToken cancellationToken);
+
+    /// <summary>A cheap round trip, for readiness.</summary>
+    Task<bool> PingAsync(CancellationToken cancellationToken);
+}
+
+public interface IRepositoryStore
+{
+    Task<Repository?> GetAsync(RepositoryKey key, CancellationToken cancellationToken);
+
+    /// <summary>Creates the repository, or returns null when it already exists.</summary>
+    Task<Repository?> CreateAsync(RepositoryKey key, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Returns the repository, creating it if missing (create-on-push). Safe under concurrency.</summary>
+    Task<Repository> GetOrCreateAsync(RepositoryKey key, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Repositories of a registry ordered by name (ordinal), those after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<Repository>> ListAsync(RegistryKey registry, string? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the repository with its manifests, tags, blob links and upload sessions. False when absent.</summary>
+    Task<bool> DeleteAsync(long repositoryId, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// Which blobs exist and which repositories may read them. A blob is readable from a repository only
+/// through a link (made by an upload, a mount or a manifest that references it). The row states and
+/// the grace window make GC race-free (docs/architecture.md "Garbage collection").
+/// </summary>
+public interface IBlobIndex
+{
+    /// <summary>
+    /// Before committing bytes: inserts the blob row as live, or touches a live row (touch time = now).
+    /// Returns <see cref="BlobReservation.BeingDeleted"/> without change when GC has claimed it.
+    /// </summary>
+    Task<BlobReservation> ReserveBlobAsync(Digest digest, long size, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Links a live blob to a repository (after its bytes are committed, or for a mount) and touches it.
+    /// False when the blob row is absent or being deleted.
+    /// </summary>
+    Task<bool> LinkBlobAsync(long repositoryId, Digest digest, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The blob if it is live and linked to the repository, else null.</summary>
+    Task<BlobRecord?> GetLinkedBlobAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>True when a manifest of the repository references the blob (mount sources must, ECR-NOTES §1.9).</summary>
+    Task<bool> IsReferencedInRepositoryAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>Removes a repository's link to a blob (blob DELETE). False when there was none.</summary>
+    Task<bool> UnlinkBlobAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>The blob row whatever its links, or null.</summary>
+    Task<BlobRecord?> GetBlobAsync(Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// GC, step 1: claims up to <paramref name="limit"/> live blobs that no manifest references and whose
+    /// touch time is before <paramref name="cutoff"/>, marking them as being deleted. Claiming and
+    /// referencing (<see cref="IImageStore.PutManifestAsync"/>) exclude each other.
+    /// </summary>
+    Task<IReadOnlyList<BlobRecord>> ClaimGarbageAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Blobs left claimed by a GC run that did not finish (to finish them).</summary>
+    Task<IReadOnlyList<BlobRecord>> ListClaimedAsync(int limit, CancellationToken cancellationToken);
+
+    /// <summary>GC, step 3 (after the bytes are deleted): removes the claimed rows and their links.</summary>
+    Task ForgetClaimedAsync(IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken);
+
+    /// <summary>Every live blob that some manifest references (for <c>wharf check</c>).</summary>
+    IAsyncEnumerable<BlobRecord> ListReferencedAsync(CancellationToken cancellationToken);
+}
+
+public interface IImageStore
+{
+    /// <summary>
+    /// Commits a manifest, its blob references, index children and tag in one transaction, after
+    /// checking every blob is live and linked to the repository and every child is a manifest there.
+    /// Re-pushing identical bytes succeeds with <c>Created = false</c> (and moves the tag).
+    /// </summary>
+    Task<PutManifestResult> PutManifestAsync(ManifestWrite write, CancellationToken cancellationToken);
+
+    Task<ManifestRecord?> GetManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
+
+    Task<ManifestRecord?> GetManifestByTagAsync(long repositoryId, string tag, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a manifest with all its tags and references (not its blobs: GC does that).</summary>
+    Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
+
+    /// <summary>Removes only the tag. False when absent.</summary>
+    Task<bool> DeleteTagAsync(long repositoryId, string tag, CancellationToken cancellationToken);
+
+    /// <summary>Tags in ordinal order, those after <paramref name="last"/>, at most <paramref name="limit"/>.</summary>
+    Task<IReadOnlyList<string>> ListTagsAsync(long repositoryId, string? last, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Manifests whose subject is <paramref name="subject"/>, optionally of one artifact type, ordered by digest.</summary>
+    Task<IReadOnlyList<ReferrerRecord>> ListReferrersAsync(long repositoryId, Digest subject, string? artifactType, CancellationToken cancellationToken);
+}
+
+public interface IUploadStore
+{
+    Task CreateAsync(UploadSession session, CancellationToken cancellationToken);
+
+    Task<UploadSession?> GetAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Moves the offset from <paramref name="expectedOffset"/> to <paramref name="newOffset"/> (optimistic). False when the row is absent or moved.</summary>
+    Task<bool> AdvanceAsync(string id, long expectedOffset, long newOffset, CancellationToken cancellationToken);
+
+    Task<bool> DeleteAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Sessions whose expiry is at or before <paramref name="now"/>, oldest first.</summary>
+    Task<IReadOnlyList<UploadSession>> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
+
+    /// <summary>True when a session with this id exists (to tell orphaned staging areas).</summary>
+    Task<bool> ExistsAsync(string id, CancellationToken cancellationToken);
+}
+
+/// <summary>Named leases so that one node at a time runs a background job (DESIGN.md "Background work").</summary>
+public interface IJobLeaseStore
+{
+    /// <summary>Takes or renews the lease when it is free, expired, or already <paramref name="owner"/>'s.</summary>
+    Task<bool> TryAcquireAsync(string job, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken);
+
+    Task ReleaseAsync(string job, string owner, CancellationToken cancellationToken);
+}

@@ -1,0 +1,46 @@
+using Wharf.Core.Primitives;
+
+namespace Wharf.Core.Security;
+
+/// <summary>Who is calling. In <c>open</c> mode every caller is the default account's root.</summary>
+public sealed record Caller(AccountId Account, string PrincipalArn, bool IsAnonymous)
+{
+    public static Caller Root(AccountId account) => new(account, $"arn:aws:iam::{account}:root", false);
+}
+
+/// <summary>The IAM action names ECR uses; each /v2 operation maps to one (ECR-NOTES §2.3).</summary>
+public static class EcrActions
+{
+    public const string BatchGetImage = "ecr:BatchGetImage";
+    public const string GetDownloadUrlForLayer = "ecr:GetDownloadUrlForLayer";
+    public const string BatchCheckLayerAvailability = "ecr:BatchCheckLayerAvailability";
+    public const string InitiateLayerUpload = "ecr:InitiateLayerUpload";
+    public const string UploadLayerPart = "ecr:UploadLayerPart";
+    public const string CompleteLayerUpload = "ecr:CompleteLayerUpload";
+    public const string PutImage = "ecr:PutImage";
+    public const string BatchDeleteImage = "ecr:BatchDeleteImage";
+    public const string ListImages = "ecr:ListImages";
+    public const string DescribeRepositories = "ecr:DescribeRepositories";
+    public const string CreateRepository = "ecr:CreateRepository";
+}
+
+/// <summary>
+/// The one authorisation seam: every service operation asks it before acting. The identity issue
+/// replaces the registration; endpoints never change.
+/// </summary>
+public interface IAccessAuthorizer
+{
+    /// <summary>
+    /// Throws <see cref="Errors.WharfException"/> with <see cref="Errors.WharfErrorCode.Denied"/> when
+    /// <paramref name="caller"/> may not perform <paramref name="action"/> on <paramref name="resourceArn"/>
+    /// (a repository ARN, or the registry's <c>arn:aws:ecr:region:account:repository/*</c> for listings).
+    /// </summary>
+    ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken);
+}
+
+/// <summary><c>open</c> mode: local development only, everything is allowed.</summary>
+public sealed class OpenAccessAuthorizer : IAccessAuthorizer
+{
+    public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
+        ValueTask.CompletedTask;
+}
