@@ -1,0 +1,107 @@
+namespace Wharf.Server.Hosting;
+
+/// <summary>How callers are authenticated. Only <see cref="Open"/> exists until the identity issue.</summary>
+public enum AuthMode
+{
+    /// <summary>Local development: any caller is the default account's root.</summary>
+    Open,
+}
+
+public enum MetadataBackend
+{
+    Sqlite,
+    Postgres,
+}
+
+public enum StorageBackend
+{
+    FileSystem,
+}
+
+/// <summary>
+/// All of Wharf's settings, bound at the configuration root: <c>appsettings.json</c>, then
+/// <c>WHARF__Section__Key</c> environment variables, then command-line flags. Validated at start.
+/// </summary>
+public sealed class WharfOptions
+{
+    /// <summary>Address to listen on (an IP address or <c>localhost</c>).</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (tests).</summary>
+    public int Port { get; set; } = 5000;
+
+    /// <summary>Root of local data: the SQLite file and the filesystem blob store live under it by default.</summary>
+    public string DataDirectory { get; set; } = "./wharf-data";
+
+    public AuthMode Auth { get; set; } = AuthMode.Open;
+
+    /// <summary>Permit <see cref="AuthMode.Open"/> on a non-loopback address (never in production).</summary>
+    public bool AllowInsecureOpen { get; set; }
+
+    /// <summary>How long in-flight requests get to finish on shutdown.</summary>
+    public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public RegistryOptions Registry { get; set; } = new();
+
+    public MetadataOptions Metadata { get; set; } = new();
+
+    public StorageOptions Storage { get; set; } = new();
+
+    public UploadOptions Uploads { get; set; } = new();
+
+    public GcOptions Gc { get; set; } = new();
+}
+
+public sealed class RegistryOptions
+{
+    /// <summary>The account a request belongs to when the host name does not name one.</summary>
+    public string DefaultAccount { get; set; } = "123456789012";
+
+    /// <summary>The region a request belongs to when the host name does not name one.</summary>
+    public string DefaultRegion { get; set; } = "us-east-1";
+
+    /// <summary>
+    /// Host names that select a registry: <c>{account}</c> and <c>{region}</c> are placeholders.
+    /// Requests to any other host use the default registry.
+    /// </summary>
+    public string HostPattern { get; set; } = "{account}.dkr.ecr.{region}.localhost";
+
+    /// <summary>Create a repository on its first push (as an ECR creation template with CREATE_ON_PUSH).</summary>
+    public bool CreateOnPush { get; set; } = true;
+}
+
+public sealed class MetadataOptions
+{
+    public MetadataBackend Backend { get; set; } = MetadataBackend.Sqlite;
+
+    /// <summary>SQLite: a file path (default <c>&lt;DataDirectory&gt;/wharf.db</c>); PostgreSQL: an Npgsql connection string.</summary>
+    public string? ConnectionString { get; set; }
+}
+
+public sealed class StorageOptions
+{
+    public StorageBackend Backend { get; set; } = StorageBackend.FileSystem;
+
+    /// <summary>Filesystem root (default <c>&lt;DataDirectory&gt;/blobs</c>).</summary>
+    public string? Path { get; set; }
+}
+
+public sealed class UploadOptions
+{
+    /// <summary>An upload session untouched for this long expires and its staged bytes are removed.</summary>
+    public TimeSpan Expiry { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often the expiry job runs.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(10);
+}
+
+public sealed class GcOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>A blob must have been unreferenced and untouched this long before it is deleted.</summary>
+    public TimeSpan GraceWindow { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>How often the GC job runs.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(30);
+}

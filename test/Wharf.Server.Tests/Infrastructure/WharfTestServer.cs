@@ -1,0 +1,70 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.Tests.Infrastructure;
+
+/// <summary>
+/// Real Kestrel on 127.0.0.1 port 0 with a throwaway data directory (YARP's TestEnvironment is the
+/// model). Settings may be overridden per test, e.g. <c>["Registry:CreateOnPush"] = "false"</c>.
+/// </summary>
+public sealed class WharfTestServer : IAsyncDisposable
+{
+    private WharfTestServer(WebApplication app, string dataDirectory, Uri baseAddress)
+    {
+        App = app;
+        DataDirectory = dataDirectory;
+        BaseAddress = baseAddress;
+    }
+
+    public WebApplication App { get; }
+
+    public string DataDirectory { get; }
+
+    /// <summary><c>http://127.0.0.1:&lt;port&gt;/</c>.</summary>
+    public Uri BaseAddress { get; }
+
+    /// <summary><c>127.0.0.1:&lt;port&gt;</c>, the registry host for clients such as skopeo.</summary>
+    public string HostAndPort => $"{BaseAddress.Host}:{BaseAddress.Port}";
+
+    public T GetService<T>() where T : notnull => App.Services.GetRequiredService<T>();
+
+    public static async Task<WharfTestServer> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null)
+    {
+        var dir = dataDirectory ?? Path.Combine(Path.GetTempPath(), "wharf-test-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        var config = new Dictionary<string, string?>
+        {
+            ["Address"] = "127.0.0.1",
+            ["Port"] = "0",
+            ["DataDirectory"] = dir,
+        };
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            config[key] = value;
+        }
+
+        var app = WharfHost.CreateApp([], builder => builder.AddInMemoryCollection(config));
+        await WharfHost.StartAsync(app, CancellationToken.None);
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return new WharfTestServer(app, dir, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"));
+    }
+
+    public HttpClient CreateClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        try
+        {
+            Directory.Delete(DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
