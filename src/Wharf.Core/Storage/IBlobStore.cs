@@ -10,7 +10,8 @@ public sealed record BlobStat(Digest Digest, long Size, DateTimeOffset ModifiedA
 /// no digest, size or limit checks happen here — the services above do them once. Which repository
 /// may read a blob is metadata, never a property of the store.
 /// <para>
-/// Uploads are staged under an opaque id chosen by the caller; staged bytes are invisible until
+/// Uploads are staged under an opaque id chosen by the caller (1–64 characters of A–Z, a–z, 0–9, '_'
+/// and '-'; others are rejected with <see cref="ArgumentException"/>); staged bytes are invisible until
 /// <see cref="CommitUploadAsync"/> moves them, atomically, to their content address.
 /// </para>
 /// </summary>
@@ -22,7 +23,8 @@ public interface IBlobStore
     /// <summary>
     /// Opens a committed blob for reading from <paramref name="offset"/>, for at most
     /// <paramref name="length"/> bytes (all remaining when null), or null when absent. The stream is
-    /// asynchronous and seek-free; the caller disposes it.
+    /// asynchronous and seek-free; the caller disposes it. Throws <see cref="ArgumentOutOfRangeException"/>
+    /// when <paramref name="offset"/> is beyond the blob's size (a range ending beyond it is cut short).
     /// </summary>
     Task<Stream?> OpenReadAsync(Digest digest, long offset, long? length, CancellationToken cancellationToken);
 
@@ -53,13 +55,19 @@ public interface IBlobStore
     /// <summary>Bytes staged so far, or null when the upload does not exist.</summary>
     Task<long?> GetUploadSizeAsync(string uploadId, CancellationToken cancellationToken);
 
-    /// <summary>Reads the first <paramref name="length"/> staged bytes back (to rebuild a running hash on another node).</summary>
+    /// <summary>
+    /// Reads the first <paramref name="length"/> staged bytes back (to rebuild a running hash on another node).
+    /// Throws <see cref="KeyNotFoundException"/> when the upload does not exist and
+    /// <see cref="ArgumentOutOfRangeException"/> when fewer bytes are staged.
+    /// </summary>
     Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken);
 
     /// <summary>
     /// Makes the first <paramref name="length"/> staged bytes the blob <paramref name="digest"/>
     /// atomically (rename / multipart complete), durably, and removes the staging area. The caller has
-    /// already verified the digest. If the blob already exists the staged copy is discarded.
+    /// already verified the digest. If the blob already exists the staged copy is discarded. Throws
+    /// <see cref="KeyNotFoundException"/> when the upload does not exist and
+    /// <see cref="ArgumentOutOfRangeException"/> when fewer than <paramref name="length"/> bytes are staged.
     /// </summary>
     Task CommitUploadAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken);
 

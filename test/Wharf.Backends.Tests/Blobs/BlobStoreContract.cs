@@ -1,0 +1,630 @@
+using System.Buffers;
+using Wharf.Core.Primitives;
+using Wharf.Core.Storage;
+
+namespace Wharf.Backends.Tests.Blobs;
+
+/// <summary>
+/// The one contract every <see cref="IBlobStore"/> backend passes (distribution
+/// <c>driver/testsuites</c>). A backend departs from it only by overriding one test with a written reason.
+/// Backends put their test class in <see cref="BlobStoreCollection"/>: the streaming test measures
+/// process-wide allocations, which other tests running in parallel would blur.
+/// </summary>
+public abstract class BlobStoreContract
+{
+    private const int Ki = 1024;
+    private const int Mi = 1024 * 1024;
+
+    /// <summary>A fresh, empty store. Called once per test; the test class cleans it up.</summary>
+    protected abstract Task<IBlobStore> CreateStoreAsync();
+
+    /// <summary>Managed bytes a 64 MiB push and pull may allocate in all: far below the blob, so it streamed.</summary>
+    protected virtual long StreamingAllocationBudget => 8 * Mi;
+
+    protected static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Commit_makes_bytes_visible_and_removes_staging()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(100 * Ki, seed: 1);
+        var digest = Digest.Sha256Of(content);
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
+
+        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+
+        var stat = await store.StatAsync(digest, Ct);
+        Assert.NotNull(stat);
+        Assert.Equal(digest, stat.Digest);
+        Assert.Equal(content.Length, stat.Size);
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
+        Assert.Null(await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.DoesNotContain(uploadId, await ListUploadsAsync(store));
+    }
+
+    [Fact]
+    public async Task Staged_bytes_are_invisible_before_commit()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(10 * Ki, seed: 2);
+        var digest = Digest.Sha256Of(content);
+        var uploadId = await StageAsync(store, content);
+
+        Assert.Null(await store.StatAsync(digest, Ct));
+        Assert.Null(await store.OpenReadAsync(digest, 0, null, Ct));
+        Assert.Empty(await ListAsync(store));
+        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+    }
+
+    [Fact]
+    public async Task New_upload_is_empty_and_listed()
+    {
+        var store = await CreateStoreAsync();
+        var uploadId = NewUploadId();
+
+        await store.CreateUploadAsync(uploadId, Ct);
+
+        Assert.Equal(0, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.Contains(uploadId, await ListUploadsAsync(store));
+    }
+
+    [Fact]
+    public async Task Create_upload_again_keeps_staged_bytes()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(3 * Ki, seed: 3);
+        var uploadId = await StageAsync(store, content);
+
+        await store.CreateUploadAsync(uploadId, Ct);
+
+        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+    }
+
+    [Fact]
+    public async Task Appends_at_the_staged_size_concatenate_chunks()
+    {
+        var store = await CreateStoreAsync();
+        var first = Bytes(70 * Ki, seed: 4);
+        var second = Bytes(1 * Mi + 13, seed: 5);
+        var third = Bytes(1, seed: 6);
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+
+        var size = await store.AppendUploadAsync(uploadId, 0, new MemoryStream(first), Ct);
+        Assert.Equal(first.Length, size);
+        size = await store.AppendUploadAsync(uploadId, size, new MemoryStream(second), Ct);
+        Assert.Equal(first.Length + second.Length, size);
+        size = await store.AppendUploadAsync(uploadId, size, new MemoryStream(third), Ct);
+        Assert.Equal(first.Length + second.Length + third.Length, size);
+
+        var whole = first.Concat(second).Concat(third).ToArray();
+        var digest = Digest.Sha256Of(whole);
+        await store.CommitUploadAsync(uploadId, whole.Length, digest, Ct);
+        Assert.Equal(whole, await ReadBlobAsync(store, digest, 0, null));
+    }
+
+    [Fact]
+    public async Task Append_of_an_empty_stream_changes_nothing()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(5 * Ki, seed: 7);
+        var uploadId = await StageAsync(store, content);
+
+        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, content.Length, new MemoryStream(), Ct));
+        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+    }
+
+    [Fact]
+    public async Task Append_at_an_offset_discards_staged_bytes_beyond_it()
+    {
+        var store = await CreateStoreAsync();
+        var leftover = Bytes(100 * Ki, seed: 8);
+        var uploadId = await StageAsync(store, leftover);
+        var retry = Bytes(10 * Ki, seed: 9);
+
+        var size = await store.AppendUploadAsync(uploadId, 40 * Ki, new MemoryStream(retry), Ct);
+
+        var expected = leftover.AsSpan(0, 40 * Ki).ToArray().Concat(retry).ToArray();
+        Assert.Equal(expected.Length, size);
+        Assert.Equal(expected.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.Equal(expected, await ReadUploadAsync(store, uploadId, expected.Length));
+    }
+
+    [Fact]
+    public async Task Append_at_zero_restarts_the_upload()
+    {
+        var store = await CreateStoreAsync();
+        var uploadId = await StageAsync(store, Bytes(50 * Ki, seed: 10));
+        var content = Bytes(20, seed: 11);
+
+        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
+        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+    }
+
+    [Fact]
+    public async Task Append_beyond_the_staged_size_throws_and_keeps_the_bytes()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(1 * Ki, seed: 12);
+        var uploadId = await StageAsync(store, content);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
+            () => store.AppendUploadAsync(uploadId, content.Length + 1, new MemoryStream(Bytes(10, seed: 13)), Ct));
+
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+    }
+
+    [Fact]
+    public async Task Missing_upload_throws_KeyNotFound_or_reads_as_absent()
+    {
+        var store = await CreateStoreAsync();
+        var uploadId = NewUploadId();
+        var digest = Digest.Sha256Of([1, 2, 3]);
+
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.AppendUploadAsync(uploadId, 0, new MemoryStream([1, 2, 3]), Ct));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.OpenUploadReadAsync(uploadId, 0, Ct));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.CommitUploadAsync(uploadId, 3, digest, Ct));
+        Assert.Null(await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.False(await store.AbortUploadAsync(uploadId, Ct));
+        Assert.Null(await store.StatAsync(digest, Ct));
+    }
+
+    [Fact]
+    public async Task Cancelled_append_can_be_retried_from_the_recorded_offset()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(300 * Ki, seed: 14);
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+
+        using var stalled = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        stalled.CancelAfter(TimeSpan.FromMilliseconds(200));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(
+            () => store.AppendUploadAsync(uploadId, 0, new StallingStream(content[..(100 * Ki)]), stalled.Token));
+
+        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
+        var digest = Digest.Sha256Of(content);
+        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
+    }
+
+    [Fact]
+    public async Task Open_upload_read_returns_the_staged_prefix()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(100 * Ki, seed: 15);
+        var uploadId = await StageAsync(store, content);
+
+        Assert.Equal(content[..(60 * Ki)], await ReadUploadAsync(store, uploadId, 60 * Ki));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+        Assert.Empty(await ReadUploadAsync(store, uploadId, 0));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, content.Length + 1, Ct));
+    }
+
+    [Fact]
+    public async Task Commit_takes_only_the_first_length_bytes()
+    {
+        var store = await CreateStoreAsync();
+        var staged = Bytes(100 * Ki, seed: 16);
+        var uploadId = await StageAsync(store, staged);
+        var content = staged[..(60 * Ki)];
+        var digest = Digest.Sha256Of(content);
+
+        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+
+        Assert.Equal(content.Length, (await store.StatAsync(digest, Ct))?.Size);
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
+        Assert.Null(await store.GetUploadSizeAsync(uploadId, Ct));
+    }
+
+    [Fact]
+    public async Task Commit_beyond_the_staged_size_throws_and_commits_nothing()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(1 * Ki, seed: 17);
+        var uploadId = await StageAsync(store, content);
+        var digest = Digest.Sha256Of(content);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.CommitUploadAsync(uploadId, content.Length + 1, digest, Ct));
+
+        Assert.Null(await store.StatAsync(digest, Ct));
+        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+    }
+
+    [Fact]
+    public async Task Empty_blob_commits_and_reads_back_empty()
+    {
+        var store = await CreateStoreAsync();
+        var digest = Digest.Sha256Of([]);
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+
+        await store.CommitUploadAsync(uploadId, 0, digest, Ct);
+
+        Assert.Equal(0, (await store.StatAsync(digest, Ct))?.Size);
+        Assert.Empty(await ReadBlobAsync(store, digest, 0, null));
+    }
+
+    [Theory]
+    [InlineData(0, 10)]
+    [InlineData(1000, 2000)]
+    [InlineData(5000, null)]
+    [InlineData(0, null)]
+    [InlineData(4000, 0)]
+    [InlineData(9000, 5000)] // runs past the end: clamped to what is there
+    [InlineData(10240, null)] // exactly at the end
+    [InlineData(10240, 10)]
+    public async Task Ranged_read_returns_exactly_the_range(int offset, int? length)
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(10 * Ki, seed: 18);
+        var digest = await PutAsync(store, content);
+
+        var end = length is { } l ? Math.Min(offset + l, content.Length) : content.Length;
+        Assert.Equal(content[offset..end], await ReadBlobAsync(store, digest, offset, length));
+    }
+
+    [Fact]
+    public async Task Ranged_read_starting_beyond_the_end_throws()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(1 * Ki, seed: 19);
+        var digest = await PutAsync(store, content);
+
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenReadAsync(digest, content.Length + 1, null, Ct));
+    }
+
+    [Fact]
+    public async Task Read_stream_reports_no_seeking_and_reads_in_small_steps()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(64 * Ki, seed: 20);
+        var digest = await PutAsync(store, content);
+
+        await using var stream = await store.OpenReadAsync(digest, 100, 1000, Ct);
+        Assert.NotNull(stream);
+        Assert.True(stream.CanRead);
+        Assert.False(stream.CanSeek);
+        var read = new List<byte>();
+        var buffer = new byte[7];
+        int n;
+        while ((n = await stream.ReadAsync(buffer, Ct)) > 0)
+        {
+            read.AddRange(buffer.AsSpan(0, n).ToArray());
+        }
+
+        Assert.Equal(content[100..1100], read.ToArray());
+    }
+
+    [Fact]
+    public async Task Absent_blob_stats_reads_and_deletes_as_absent()
+    {
+        var store = await CreateStoreAsync();
+        var digest = Digest.Sha256Of("absent"u8);
+
+        Assert.Null(await store.StatAsync(digest, Ct));
+        Assert.Null(await store.OpenReadAsync(digest, 0, null, Ct));
+        Assert.Null(await store.OpenReadAsync(digest, 10, 10, Ct));
+        Assert.False(await store.DeleteAsync(digest, Ct));
+    }
+
+    [Fact]
+    public async Task Delete_removes_a_committed_blob()
+    {
+        var store = await CreateStoreAsync();
+        var kept = await PutAsync(store, Bytes(2 * Ki, seed: 21));
+        var deleted = await PutAsync(store, Bytes(2 * Ki, seed: 22));
+
+        Assert.True(await store.DeleteAsync(deleted, Ct));
+
+        Assert.Null(await store.StatAsync(deleted, Ct));
+        Assert.Null(await store.OpenReadAsync(deleted, 0, null, Ct));
+        Assert.False(await store.DeleteAsync(deleted, Ct));
+        Assert.NotNull(await store.StatAsync(kept, Ct));
+        Assert.Equal([kept], (await ListAsync(store)).Select(s => s.Digest));
+    }
+
+    [Fact]
+    public async Task Blob_can_be_committed_again_after_delete()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(2 * Ki, seed: 23);
+        var digest = await PutAsync(store, content);
+        Assert.True(await store.DeleteAsync(digest, Ct));
+
+        Assert.Equal(digest, await PutAsync(store, content));
+
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
+    }
+
+    [Fact]
+    public async Task Committing_the_same_digest_twice_keeps_one_blob_and_drops_both_stagings()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(30 * Ki, seed: 24);
+        var digest = Digest.Sha256Of(content);
+        var first = await StageAsync(store, content);
+        var second = await StageAsync(store, content);
+
+        await store.CommitUploadAsync(first, content.Length, digest, Ct);
+        await store.CommitUploadAsync(second, content.Length, digest, Ct);
+
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
+        Assert.Single(await ListAsync(store));
+        Assert.Null(await store.GetUploadSizeAsync(first, Ct));
+        Assert.Null(await store.GetUploadSizeAsync(second, Ct));
+        Assert.Empty(await ListUploadsAsync(store));
+    }
+
+    [Fact]
+    public async Task Concurrent_commits_of_one_digest_all_succeed_and_readers_never_see_partial_bytes()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(2 * Mi + 17, seed: 25);
+        var digest = Digest.Sha256Of(content);
+        var uploads = new List<string>();
+        for (var i = 0; i < 8; i++)
+        {
+            uploads.Add(await StageAsync(store, content));
+        }
+
+        using var committed = new CancellationTokenSource();
+        var reader = Task.Run(async () =>
+        {
+            var fullReads = 0;
+            while (!committed.IsCancellationRequested)
+            {
+                if (await store.StatAsync(digest, Ct) is { } stat)
+                {
+                    Assert.Equal(content.Length, stat.Size);
+                }
+
+                await using var stream = await store.OpenReadAsync(digest, 0, null, Ct);
+                if (stream is null)
+                {
+                    await Task.Yield();
+                    continue;
+                }
+
+                var read = await ReadAllAsync(stream);
+                Assert.True(content.AsSpan().SequenceEqual(read), $"a reader saw {read.Length} bytes that are not the blob");
+                fullReads++;
+            }
+
+            return fullReads;
+        }, Ct);
+
+        using var start = new SemaphoreSlim(0);
+        var commits = uploads
+            .Select(id => Task.Run(async () =>
+            {
+                await start.WaitAsync(Ct);
+                await store.CommitUploadAsync(id, content.Length, digest, Ct);
+            }, Ct))
+            .ToList();
+        start.Release(uploads.Count);
+        await Task.WhenAll(commits);
+        await committed.CancelAsync();
+        await reader;
+
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
+        Assert.Single(await ListAsync(store));
+        Assert.Empty(await ListUploadsAsync(store));
+    }
+
+    [Fact]
+    public async Task Abort_removes_the_staging_area()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(4 * Ki, seed: 26);
+        var uploadId = await StageAsync(store, content);
+        var other = await StageAsync(store, content);
+
+        Assert.True(await store.AbortUploadAsync(uploadId, Ct));
+
+        Assert.Null(await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.Equal([other], await ListUploadsAsync(store));
+        Assert.False(await store.AbortUploadAsync(uploadId, Ct));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
+        Assert.Null(await store.StatAsync(Digest.Sha256Of(content), Ct));
+    }
+
+    [Fact]
+    public async Task List_enumerates_every_committed_blob_with_its_size()
+    {
+        var store = await CreateStoreAsync();
+        var before = DateTimeOffset.UtcNow.AddMinutes(-5);
+        var expected = new Dictionary<Digest, long>();
+        for (var i = 0; i < 5; i++)
+        {
+            var content = Bytes((i * 3 * Ki) + 1, seed: 100 + (ulong)i);
+            expected[await PutAsync(store, content)] = content.Length;
+        }
+
+        var large = Bytes(7 * Ki, seed: 200);
+        expected[await PutAsync(store, large, DigestAlgorithm.Sha512)] = large.Length;
+        await StageAsync(store, Bytes(Ki, seed: 201));
+
+        var listed = await ListAsync(store);
+
+        Assert.Equal(expected.Count, listed.Count);
+        Assert.Equal(expected, listed.ToDictionary(s => s.Digest, s => s.Size));
+        Assert.All(listed, s => Assert.InRange(s.ModifiedAt, before, DateTimeOffset.UtcNow.AddMinutes(5)));
+    }
+
+    [Fact]
+    public async Task List_of_an_empty_store_is_empty()
+    {
+        var store = await CreateStoreAsync();
+
+        Assert.Empty(await ListAsync(store));
+        Assert.Empty(await ListUploadsAsync(store));
+    }
+
+    [Fact]
+    public async Task List_uploads_enumerates_every_staging_area()
+    {
+        var store = await CreateStoreAsync();
+        var ids = new List<string>();
+        for (var i = 0; i < 4; i++)
+        {
+            ids.Add(await StageAsync(store, Bytes(i * 100, seed: 300 + (ulong)i)));
+        }
+
+        var committed = Bytes(10, seed: 310);
+        var done = await StageAsync(store, committed);
+        await store.CommitUploadAsync(done, committed.Length, Digest.Sha256Of(committed), Ct);
+
+        Assert.Equal(ids.Order(), (await ListUploadsAsync(store)).Order());
+    }
+
+    [Fact]
+    public async Task Sha512_blob_round_trips_beside_its_sha256_twin()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(50 * Ki, seed: 27);
+
+        var sha512 = await PutAsync(store, content, DigestAlgorithm.Sha512);
+        Assert.Null(await store.StatAsync(Digest.Sha256Of(content), Ct));
+        var sha256 = await PutAsync(store, content);
+
+        Assert.Equal(DigestAlgorithm.Sha512, sha512.Algorithm);
+        Assert.Equal(content.Length, (await store.StatAsync(sha512, Ct))?.Size);
+        Assert.Equal(content, await ReadBlobAsync(store, sha512, 0, null));
+        Assert.Equal(content[10..20], await ReadBlobAsync(store, sha512, 10, 10));
+        Assert.True(await store.DeleteAsync(sha512, Ct));
+        Assert.NotNull(await store.StatAsync(sha256, Ct));
+    }
+
+    [Fact]
+    public async Task Large_blob_streams_through_with_small_managed_allocation()
+    {
+        const long size = 64L * Mi;
+        const ulong seed = 42;
+        var store = await CreateStoreAsync();
+        var digest = await HashAsync(new GeneratedStream(size, seed), DigestAlgorithm.Sha256);
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+        // Warm the paths once so one-time costs (JIT, pools, first handles) are not counted.
+        await PutAsync(store, Bytes(2 * Mi, seed: 43));
+
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        Assert.Equal(size / 2, await store.AppendUploadAsync(uploadId, 0, new GeneratedStream(size / 2, seed), Ct));
+        Assert.Equal(size, await store.AppendUploadAsync(uploadId, size / 2, new GeneratedStream(size / 2, seed, start: size / 2), Ct));
+        await store.CommitUploadAsync(uploadId, size, digest, Ct);
+        Digest readBack;
+        long readBytes;
+        await using (var stream = await store.OpenReadAsync(digest, 0, null, Ct))
+        {
+            Assert.NotNull(stream);
+            using var hash = digest.CreateHash();
+            var sink = new HashingSink(hash);
+            await stream.CopyToAsync(sink, Ct);
+            readBack = Digest.FromHash(DigestAlgorithm.Sha256, hash.GetHashAndReset());
+            readBytes = sink.BytesWritten;
+        }
+
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+
+        Assert.Equal(size, readBytes);
+        Assert.Equal(digest, readBack);
+        Assert.True(
+            allocated < StreamingAllocationBudget,
+            $"pushing and pulling {size} bytes allocated {allocated} managed bytes (budget {StreamingAllocationBudget})");
+    }
+
+    protected static string NewUploadId() => Guid.NewGuid().ToString("N");
+
+    protected static byte[] Bytes(int length, ulong seed)
+    {
+        var bytes = new byte[length];
+        new GeneratedStream(length, seed).ReadExactly(bytes);
+        return bytes;
+    }
+
+    protected static async Task<string> StageAsync(IBlobStore store, byte[] content)
+    {
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
+        return uploadId;
+    }
+
+    protected static async Task<Digest> PutAsync(IBlobStore store, byte[] content, DigestAlgorithm algorithm = DigestAlgorithm.Sha256)
+    {
+        var digest = Digest.Compute(algorithm, content);
+        var uploadId = await StageAsync(store, content);
+        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        return digest;
+    }
+
+    protected static async Task<byte[]> ReadBlobAsync(IBlobStore store, Digest digest, long offset, long? length)
+    {
+        await using var stream = await store.OpenReadAsync(digest, offset, length, Ct);
+        Assert.NotNull(stream);
+        return await ReadAllAsync(stream);
+    }
+
+    protected static async Task<byte[]> ReadUploadAsync(IBlobStore store, string uploadId, long length)
+    {
+        await using var stream = await store.OpenUploadReadAsync(uploadId, length, Ct);
+        return await ReadAllAsync(stream);
+    }
+
+    protected static async Task<byte[]> ReadAllAsync(Stream stream)
+    {
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, Ct);
+        return buffer.ToArray();
+    }
+
+    protected static async Task<List<BlobStat>> ListAsync(IBlobStore store)
+    {
+        var list = new List<BlobStat>();
+        await foreach (var stat in store.ListAsync(Ct))
+        {
+            list.Add(stat);
+        }
+
+        return list;
+    }
+
+    protected static async Task<List<string>> ListUploadsAsync(IBlobStore store)
+    {
+        var list = new List<string>();
+        await foreach (var id in store.ListUploadsAsync(Ct))
+        {
+            list.Add(id);
+        }
+
+        return list;
+    }
+
+    private static async Task<Digest> HashAsync(Stream stream, DigestAlgorithm algorithm)
+    {
+        using var hash = Digest.Compute(algorithm, []).CreateHash();
+        var buffer = ArrayPool<byte>.Shared.Rent(Mi);
+        try
+        {
+            int read;
+            while ((read = await stream.ReadAsync(buffer, Ct)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        return Digest.FromHash(algorithm, hash.GetHashAndReset());
+    }
+}
+
+/// <summary>Blob-store suites run alone: the streaming test counts every managed allocation in the process.</summary>
+[CollectionDefinition(nameof(BlobStoreCollection), DisableParallelization = true)]
+public sealed class BlobStoreCollection;

@@ -1,0 +1,169 @@
+using Wharf.Core.Primitives;
+using Wharf.Core.Storage;
+using Wharf.Storage.FileSystem;
+
+namespace Wharf.Backends.Tests.Blobs;
+
+[Collection(nameof(BlobStoreCollection))]
+public sealed class FileSystemBlobStoreTests : BlobStoreContract, IDisposable
+{
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "wharf-blobfs-" + Guid.NewGuid().ToString("N"));
+
+    protected override Task<IBlobStore> CreateStoreAsync() => Task.FromResult<IBlobStore>(new FileSystemBlobStore(_root));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_root))
+        {
+            Directory.Delete(_root, recursive: true);
+        }
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData(".")]
+    [InlineData("..")]
+    [InlineData("../escaped")]
+    [InlineData("../../etc/passwd")]
+    [InlineData("/tmp/escaped")]
+    [InlineData("a/b")]
+    [InlineData("a\\b")]
+    [InlineData("a.b")]
+    [InlineData("a b")]
+    [InlineData("a\0b")]
+    [InlineData("ü")]
+    [InlineData("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")] // 65
+    public async Task Upload_ids_that_are_not_plain_names_are_rejected(string uploadId)
+    {
+        var store = await CreateStoreAsync();
+        var digest = Digest.Sha256Of([]);
+
+        await Assert.ThrowsAsync<ArgumentException>(() => store.CreateUploadAsync(uploadId, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendUploadAsync(uploadId, 0, new MemoryStream([1]), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.GetUploadSizeAsync(uploadId, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.OpenUploadReadAsync(uploadId, 0, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.CommitUploadAsync(uploadId, 0, digest, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.AbortUploadAsync(uploadId, Ct));
+
+        Assert.False(File.Exists(Path.Combine(_root, "escaped")));
+        Assert.False(File.Exists("/tmp/escaped"));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_root, "uploads")));
+    }
+
+    [Fact]
+    public async Task Upload_id_of_64_safe_characters_is_accepted()
+    {
+        var store = await CreateStoreAsync();
+        var uploadId = "Az09_-" + new string('x', 58);
+
+        await store.CreateUploadAsync(uploadId, Ct);
+
+        Assert.Equal(0, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.True(File.Exists(Path.Combine(_root, "uploads", uploadId)));
+    }
+
+    [Fact]
+    public async Task Committed_blob_lives_at_its_content_address()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(1000, seed: 1);
+
+        var sha256 = await PutAsync(store, content);
+        var sha512 = await PutAsync(store, content, DigestAlgorithm.Sha512);
+
+        Assert.Equal(content, File.ReadAllBytes(Path.Combine(_root, "blobs", "sha256", sha256.Hex[..2], sha256.Hex)));
+        Assert.Equal(content, File.ReadAllBytes(Path.Combine(_root, "blobs", "sha512", sha512.Hex[..2], sha512.Hex)));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(_root, "uploads")));
+    }
+
+    [Fact]
+    public async Task Leftover_partial_file_in_uploads_is_not_listed_as_a_blob()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(4096, seed: 2);
+        var digest = Digest.Sha256Of(content);
+        var uploadId = await StageAsync(store, content);
+        // What a crash mid-write could leave, under names that look like blobs.
+        await File.WriteAllBytesAsync(Path.Combine(_root, "uploads", digest.Hex), content[..100], Ct);
+        await File.WriteAllBytesAsync(Path.Combine(_root, "uploads", digest.ToString().Replace(':', '_') + ".tmp"), content, Ct);
+
+        Assert.Empty(await ListAsync(store));
+        Assert.Null(await store.StatAsync(digest, Ct));
+        Assert.Contains(uploadId, await ListUploadsAsync(store));
+    }
+
+    [Fact]
+    public async Task Malformed_names_under_blobs_are_skipped_by_list()
+    {
+        var store = await CreateStoreAsync();
+        var digest = await PutAsync(store, Bytes(10, seed: 3));
+        var other = Digest.Sha256Of("other"u8).Hex;
+        var shardOfOther = Path.Combine(_root, "blobs", "sha256", other[..2]);
+        Directory.CreateDirectory(shardOfOther);
+        Directory.CreateDirectory(Path.Combine(_root, "blobs", "sha256", "zzz"));
+        Directory.CreateDirectory(Path.Combine(_root, "blobs", "md5", "ab"));
+        await File.WriteAllTextAsync(Path.Combine(shardOfOther, "not-a-digest"), "x", Ct);
+        await File.WriteAllTextAsync(Path.Combine(shardOfOther, other.ToUpperInvariant()), "x", Ct);
+        await File.WriteAllTextAsync(Path.Combine(shardOfOther, other + ".partial"), "x", Ct);
+        await File.WriteAllTextAsync(Path.Combine(shardOfOther, other[..63]), "x", Ct);
+        await File.WriteAllTextAsync(Path.Combine(_root, "blobs", "sha256", "zzz", other), "x", Ct);
+        await File.WriteAllTextAsync(Path.Combine(_root, "blobs", "md5", "ab", "ab" + new string('0', 30)), "x", Ct);
+        var misplaced = Digest.Sha256Of("misplaced"u8).Hex;
+        var wrongShard = misplaced[..2] == "00" ? "11" : "00";
+        Directory.CreateDirectory(Path.Combine(_root, "blobs", "sha256", wrongShard));
+        await File.WriteAllTextAsync(Path.Combine(_root, "blobs", "sha256", wrongShard, misplaced), "x", Ct);
+        await File.WriteAllTextAsync(Path.Combine(_root, "uploads", "bad.name"), "x", Ct);
+
+        Assert.Equal([digest], (await ListAsync(store)).Select(s => s.Digest));
+        Assert.Empty(await ListUploadsAsync(store));
+    }
+
+    [Fact]
+    public async Task Download_url_is_never_offered()
+    {
+        var store = await CreateStoreAsync();
+        var digest = await PutAsync(store, Bytes(10, seed: 4));
+
+        Assert.Null(await store.GetDownloadUrlAsync(digest, TimeSpan.FromMinutes(5), Ct));
+    }
+
+    [Fact]
+    public async Task Open_read_stream_keeps_reading_after_the_blob_is_deleted()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(512 * 1024, seed: 5);
+        var digest = await PutAsync(store, content);
+
+        await using var stream = await store.OpenReadAsync(digest, 0, null, Ct);
+        Assert.True(await store.DeleteAsync(digest, Ct));
+
+        Assert.NotNull(stream);
+        Assert.Equal(content, await ReadAllAsync(stream));
+    }
+
+    [Fact]
+    public void Constructor_creates_the_layout_under_a_missing_root()
+    {
+        var root = Path.Combine(_root, "nested", "deeper");
+
+        _ = new FileSystemBlobStore(root);
+
+        Assert.True(Directory.Exists(Path.Combine(root, "uploads")));
+        Assert.True(Directory.Exists(Path.Combine(root, "blobs", "sha256")));
+        Assert.True(Directory.Exists(Path.Combine(root, "blobs", "sha512")));
+    }
+
+    [Fact]
+    public async Task Store_reopened_on_the_same_root_sees_committed_blobs_and_uploads()
+    {
+        var content = Bytes(1000, seed: 6);
+        var first = await CreateStoreAsync();
+        var digest = await PutAsync(first, content);
+        var uploadId = await StageAsync(first, content);
+
+        var reopened = new FileSystemBlobStore(_root);
+
+        Assert.Equal(content, await ReadBlobAsync(reopened, digest, 0, null));
+        Assert.Equal(content.Length, await reopened.GetUploadSizeAsync(uploadId, Ct));
+    }
+}
