@@ -21,6 +21,9 @@ public abstract partial class MetadataStoreContract
         var succeeded = new ConcurrentBag<ManifestWrite>();
         var failed = 0;
         using var pushesDone = new CancellationTokenSource();
+        // A broken backend must fail this test, not hang it (a push waits out claimed rows).
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(60));
 
         async Task PushAsync(int n)
         {
@@ -33,7 +36,7 @@ public abstract partial class MetadataStoreContract
                     // As the upload service does: reserve before committing bytes, wait out a claimed row.
                     while (await store.Blobs.ReserveBlobAsync(blob, 10, T0, Ct) == BlobReservation.BeingDeleted)
                     {
-                        await Task.Yield();
+                        await Task.Delay(1, deadline.Token);
                     }
 
                     await store.Blobs.LinkBlobAsync(repo.Id, blob, T0, Ct);
@@ -74,8 +77,14 @@ public abstract partial class MetadataStoreContract
         }
 
         var gc = Task.Run(CollectAsync, Ct);
-        var pushes = Enumerable.Range(0, 40).Select(n => Task.Run(() => PushAsync(n), Ct)).ToArray();
-        await Task.WhenAll(pushes);
+        var pushes = Task.WhenAll(Enumerable.Range(0, 40).Select(n => Task.Run(() => PushAsync(n), Ct)));
+        if (await Task.WhenAny(pushes, gc) == gc)
+        {
+            await deadline.CancelAsync();
+            await gc; // GC ended before the pushes: it failed, and says why.
+        }
+
+        await pushes;
         await pushesDone.CancelAsync();
         await gc;
 
