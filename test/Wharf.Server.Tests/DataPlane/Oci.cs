@@ -56,7 +56,7 @@ internal static class Oci
 
         if (subject is not null)
         {
-            manifest["subject"] = subject;
+            manifest["subject"] = subject.DeepClone();
         }
 
         if (annotations is not null)
@@ -77,7 +77,7 @@ internal static class Oci
         };
         if (subject is not null)
         {
-            index["subject"] = subject;
+            index["subject"] = subject.DeepClone();
         }
 
         if (artifactType is not null)
