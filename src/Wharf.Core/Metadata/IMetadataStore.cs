@@ -74,7 +74,7 @@ public interface IBlobIndex
     /// <summary>Removes a repository's link to a blob (blob DELETE). False when there was none.</summary>
     Task<bool> UnlinkBlobAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
 
-    /// <summary>The blob row whatever its links, or null.</summary>
+    /// <summary>The live blob row whatever its links, or null (also while GC has it claimed).</summary>
     Task<BlobRecord?> GetBlobAsync(Digest digest, CancellationToken cancellationToken);
 
     /// <summary>

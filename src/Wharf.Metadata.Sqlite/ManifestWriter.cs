@@ -1,0 +1,104 @@
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+
+namespace Wharf.Metadata.Sqlite;
+
+/// <summary>
+/// The manifest PUT, inside one <c>BEGIN IMMEDIATE</c> transaction: check every blob is live and
+/// linked and every child present, then write manifest, references, children and tag. Because GC's
+/// claim takes the same writer lock, a blob found live here stays live: once this commits it is
+/// referenced, and a referenced blob is never claimed.
+/// </summary>
+internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite write, CancellationToken cancellationToken)
+{
+    public async Task<PutManifestResult> PutAsync()
+    {
+        var blobs = write.Blobs.Distinct().ToList();
+        var children = write.Children.Distinct().ToList();
+        var missingBlobs = await MissingAsync(
+            """
+            SELECT 1 FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
+            WHERE l.repository_id = $repository AND l.digest = $digest AND b.state = 'live'
+            """,
+            blobs);
+        var missingChildren = await MissingAsync("SELECT 1 FROM manifests WHERE repository_id = $repository AND digest = $digest", children);
+        if (missingBlobs.Count > 0 || missingChildren.Count > 0)
+        {
+            // Nothing was written: the transaction commits no change.
+            return new PutManifestResult(false, false, missingBlobs, missingChildren);
+        }
+
+        var created = await s.ExecuteAsync(
+            """
+            INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, content, annotations, pushed_at)
+            VALUES ($repository, $digest, $mediaType, $artifactType, $subject, $content, $annotations, $now)
+            ON CONFLICT (repository_id, digest) DO NOTHING
+            """,
+            [
+                ("$repository", write.RepositoryId), ("$digest", write.Digest.ToString()), ("$mediaType", write.MediaType),
+                ("$artifactType", write.ArtifactType), ("$subject", write.Subject?.ToString()), ("$content", write.Content),
+                ("$annotations", write.AnnotationsJson), ("$now", Columns.Ms(write.Now)),
+            ],
+            cancellationToken) > 0;
+
+        // Identical bytes mean identical references: only a new manifest writes them.
+        if (created)
+        {
+            await InsertAllAsync(
+                "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest) VALUES ($repository, $manifest, $digest)",
+                blobs);
+            await InsertAllAsync(
+                "INSERT INTO manifest_children (repository_id, index_digest, child_digest) VALUES ($repository, $manifest, $digest)",
+                children);
+        }
+
+        if (write.Tag is not null)
+        {
+            await s.ExecuteAsync(
+                """
+                INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($repository, $tag, $digest, $now)
+                ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
+                """,
+                [("$repository", write.RepositoryId), ("$tag", write.Tag), ("$digest", write.Digest.ToString()), ("$now", Columns.Ms(write.Now))],
+                cancellationToken);
+        }
+
+        return PutManifestResult.Stored(created);
+    }
+
+    private async Task<List<Digest>> MissingAsync(string existsSql, List<Digest> digests)
+    {
+        var missing = new List<Digest>();
+        if (digests.Count == 0)
+        {
+            return missing;
+        }
+
+        await using var command = s.Command(existsSql, [("$repository", write.RepositoryId), ("$digest", string.Empty)]);
+        foreach (var digest in digests)
+        {
+            command.Parameters[1].Value = digest.ToString();
+            if (await command.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                missing.Add(digest);
+            }
+        }
+
+        return missing;
+    }
+
+    private async Task InsertAllAsync(string sql, List<Digest> digests)
+    {
+        if (digests.Count == 0)
+        {
+            return;
+        }
+
+        await using var command = s.Command(sql, [("$repository", write.RepositoryId), ("$manifest", write.Digest.ToString()), ("$digest", string.Empty)]);
+        foreach (var digest in digests)
+        {
+            command.Parameters[2].Value = digest.ToString();
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+}

@@ -1,0 +1,61 @@
+using Wharf.Core.Metadata;
+
+namespace Wharf.Metadata.Sqlite;
+
+/// <summary>
+/// The embedded metadata store: one SQLite file in WAL mode, many readers, one writer at a time
+/// (docs/metadata.md). Construct, then <see cref="MigrateAsync"/> before use.
+/// </summary>
+public sealed class SqliteMetadataStore : IMetadataStore
+{
+    private readonly SqliteDatabase _database;
+    private readonly TimeProvider _time;
+
+    /// <summary>Opens (creating it and its directory if needed) the database at <paramref name="databasePath"/>.</summary>
+    public SqliteMetadataStore(string databasePath)
+        : this(databasePath, TimeProvider.System)
+    {
+    }
+
+    public SqliteMetadataStore(string databasePath, TimeProvider time)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(databasePath);
+        ArgumentNullException.ThrowIfNull(time);
+        var fullPath = Path.GetFullPath(databasePath);
+        Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
+        DatabasePath = fullPath;
+        _time = time;
+        _database = new SqliteDatabase(fullPath);
+        Repositories = new SqliteRepositoryStore(_database);
+        Blobs = new SqliteBlobIndex(_database);
+        Images = new SqliteImageStore(_database);
+        Uploads = new SqliteUploadStore(_database);
+        Leases = new SqliteJobLeaseStore(_database);
+    }
+
+    public string Backend => "sqlite";
+
+    /// <summary>Absolute path of the database file.</summary>
+    public string DatabasePath { get; }
+
+    public IRepositoryStore Repositories { get; }
+
+    public IBlobIndex Blobs { get; }
+
+    public IImageStore Images { get; }
+
+    public IUploadStore Uploads { get; }
+
+    public IJobLeaseStore Leases { get; }
+
+    public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_database, _time, cancellationToken);
+
+    public Task<bool> PingAsync(CancellationToken cancellationToken) =>
+        _database.ReadAsync(s => s.ExistsAsync("SELECT 1 FROM schema_migrations LIMIT 1", [], cancellationToken), cancellationToken);
+
+    public ValueTask DisposeAsync()
+    {
+        _database.ClearPool();
+        return ValueTask.CompletedTask;
+    }
+}

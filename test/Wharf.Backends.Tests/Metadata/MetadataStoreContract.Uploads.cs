@@ -1,0 +1,135 @@
+using Wharf.Core.Metadata;
+
+namespace Wharf.Backends.Tests.Metadata;
+
+public abstract partial class MetadataStoreContract
+{
+    [Fact]
+    public async Task Upload_session_round_trips()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var session = new UploadSession("3f1c2a9e-upload", repo.Id, 0, T0, T0.AddHours(24));
+
+        await store.Uploads.CreateAsync(session, Ct);
+
+        Assert.Equal(session, await store.Uploads.GetAsync(session.Id, Ct));
+        Assert.True(await store.Uploads.ExistsAsync(session.Id, Ct));
+        Assert.Null(await store.Uploads.GetAsync("other", Ct));
+        Assert.False(await store.Uploads.ExistsAsync("other", Ct));
+    }
+
+    [Fact]
+    public async Task Advance_moves_the_offset_only_from_the_expected_value()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var session = new UploadSession("u1", repo.Id, 0, T0, T0.AddHours(24));
+        await store.Uploads.CreateAsync(session, Ct);
+
+        Assert.True(await store.Uploads.AdvanceAsync("u1", 0, 5_000_000_000, Ct));
+        Assert.False(await store.Uploads.AdvanceAsync("u1", 0, 10, Ct));
+        Assert.False(await store.Uploads.AdvanceAsync("absent", 0, 10, Ct));
+
+        Assert.Equal(session with { Offset = 5_000_000_000 }, await store.Uploads.GetAsync("u1", Ct));
+    }
+
+    [Fact]
+    public async Task Concurrent_advances_from_the_same_offset_let_exactly_one_win()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        await store.Uploads.CreateAsync(new UploadSession("u1", repo.Id, 0, T0, T0.AddHours(24)), Ct);
+
+        var results = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
+            Task.Run(() => store.Uploads.AdvanceAsync("u1", 0, i * 100, Ct), Ct)));
+
+        Assert.Single(results, r => r);
+        var offset = (await store.Uploads.GetAsync("u1", Ct))!.Offset;
+        Assert.Equal((Array.IndexOf(results, true) + 1) * 100, offset);
+    }
+
+    [Fact]
+    public async Task Delete_removes_the_session()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        await store.Uploads.CreateAsync(new UploadSession("u1", repo.Id, 0, T0, T0.AddHours(24)), Ct);
+        await store.Uploads.CreateAsync(new UploadSession("u2", repo.Id, 0, T0, T0.AddHours(24)), Ct);
+
+        Assert.True(await store.Uploads.DeleteAsync("u1", Ct));
+
+        Assert.Null(await store.Uploads.GetAsync("u1", Ct));
+        Assert.False(await store.Uploads.ExistsAsync("u1", Ct));
+        Assert.True(await store.Uploads.ExistsAsync("u2", Ct));
+        Assert.False(await store.Uploads.DeleteAsync("u1", Ct));
+    }
+
+    [Fact]
+    public async Task ListExpired_returns_sessions_expired_at_or_before_now_oldest_first()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var late = new UploadSession("late", repo.Id, 0, T0, T0.AddHours(3));
+        var early = new UploadSession("early", repo.Id, 7, T0, T0.AddHours(1));
+        var exact = new UploadSession("exact", repo.Id, 0, T0, T0.AddHours(4));
+        var future = new UploadSession("future", repo.Id, 0, T0, T0.AddHours(4).AddMilliseconds(1));
+        foreach (var session in new[] { late, early, exact, future })
+        {
+            await store.Uploads.CreateAsync(session, Ct);
+        }
+
+        Assert.Equal([early, late, exact], await store.Uploads.ListExpiredAsync(T0.AddHours(4), 10, Ct));
+        Assert.Equal([early, late], await store.Uploads.ListExpiredAsync(T0.AddHours(4), 2, Ct));
+        Assert.Empty(await store.Uploads.ListExpiredAsync(T0, 10, Ct));
+    }
+
+    [Fact]
+    public async Task Lease_is_refused_to_another_owner_until_it_expires()
+    {
+        await using var store = await CreateStoreAsync();
+
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-a", T0, TimeSpan.FromMinutes(5), Ct));
+        Assert.False(await store.Leases.TryAcquireAsync("gc", "node-b", T0.AddMinutes(4), TimeSpan.FromMinutes(5), Ct));
+        Assert.True(await store.Leases.TryAcquireAsync("uploads", "node-b", T0.AddMinutes(4), TimeSpan.FromMinutes(5), Ct));
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-b", T0.AddMinutes(5), TimeSpan.FromMinutes(5), Ct));
+        Assert.False(await store.Leases.TryAcquireAsync("gc", "node-a", T0.AddMinutes(6), TimeSpan.FromMinutes(5), Ct));
+    }
+
+    [Fact]
+    public async Task Lease_is_renewed_by_its_owner()
+    {
+        await using var store = await CreateStoreAsync();
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-a", T0, TimeSpan.FromMinutes(5), Ct));
+
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-a", T0.AddMinutes(4), TimeSpan.FromMinutes(5), Ct));
+
+        Assert.False(await store.Leases.TryAcquireAsync("gc", "node-b", T0.AddMinutes(8), TimeSpan.FromMinutes(5), Ct));
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-b", T0.AddMinutes(9), TimeSpan.FromMinutes(5), Ct));
+    }
+
+    [Fact]
+    public async Task Release_frees_the_lease_only_for_its_owner()
+    {
+        await using var store = await CreateStoreAsync();
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-a", T0, TimeSpan.FromMinutes(5), Ct));
+
+        await store.Leases.ReleaseAsync("gc", "node-b", Ct);
+        Assert.False(await store.Leases.TryAcquireAsync("gc", "node-b", T0.AddMinutes(1), TimeSpan.FromMinutes(5), Ct));
+
+        await store.Leases.ReleaseAsync("gc", "node-a", Ct);
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-b", T0.AddMinutes(1), TimeSpan.FromMinutes(5), Ct));
+        await store.Leases.ReleaseAsync("never-held", "node-a", Ct);
+    }
+
+    [Fact]
+    public async Task Concurrent_lease_attempts_let_exactly_one_owner_win()
+    {
+        await using var store = await CreateStoreAsync();
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i =>
+            Task.Run(() => store.Leases.TryAcquireAsync("gc", $"node-{i}", T0, TimeSpan.FromMinutes(5), Ct), Ct)));
+
+        Assert.Single(results, r => r);
+    }
+}

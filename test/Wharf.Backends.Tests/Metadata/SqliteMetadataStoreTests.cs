@@ -1,0 +1,98 @@
+using Wharf.Core.Metadata;
+using Wharf.Metadata.Sqlite;
+
+namespace Wharf.Backends.Tests.Metadata;
+
+/// <summary>The contract on SQLite, one temporary database file per test.</summary>
+public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposable
+{
+    private readonly string _directory = Path.Combine(Path.GetTempPath(), "wharf-sqlite-" + Guid.NewGuid().ToString("N"));
+
+    private string DatabasePath => Path.Combine(_directory, "nested", "metadata.db");
+
+    protected override async Task<IMetadataStore> CreateStoreAsync()
+    {
+        var store = new SqliteMetadataStore(DatabasePath);
+        await store.MigrateAsync(Ct);
+        return store;
+    }
+
+    [Fact]
+    public async Task Reopening_the_file_keeps_the_data_and_applies_no_migration_again()
+    {
+        long repositoryId;
+        await using (var first = await CreateStoreAsync())
+        {
+            repositoryId = (await CreateRepoAsync(first)).Id;
+        }
+
+        var appliedBefore = await ReadMigrationsAsync();
+        await using var reopened = new SqliteMetadataStore(DatabasePath);
+        await reopened.MigrateAsync(Ct);
+
+        Assert.Equal(repositoryId, (await reopened.Repositories.GetAsync(RepoKey("team/app"), Ct))?.Id);
+        Assert.Equal(appliedBefore, await ReadMigrationsAsync());
+        Assert.Equal([1L], appliedBefore.Select(m => m.Version));
+    }
+
+    [Fact]
+    public async Task The_database_is_in_WAL_mode_with_foreign_keys_enforced()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath}");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode";
+
+        Assert.Equal("wal", await command.ExecuteScalarAsync(Ct));
+        // The store's own connections enforce foreign keys: an upload for no repository is refused.
+        await Assert.ThrowsAnyAsync<Exception>(() => store.Uploads.CreateAsync(new UploadSession("u1", 424242, 0, T0, T0.AddHours(1)), Ct));
+    }
+
+    [Fact]
+    public async Task Migrate_refuses_a_database_from_a_newer_wharf()
+    {
+        await using (var store = await CreateStoreAsync())
+        {
+            await ExecuteAsync("INSERT INTO schema_migrations (version, applied_at) VALUES (9999, 0)");
+        }
+
+        await using var reopened = new SqliteMetadataStore(DatabasePath);
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => reopened.MigrateAsync(Ct));
+        Assert.Contains("9999", error.Message);
+    }
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (Directory.Exists(_directory))
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+    }
+
+    private async Task<List<(long Version, long AppliedAt)>> ReadMigrationsAsync()
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT version, applied_at FROM schema_migrations ORDER BY version";
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        var rows = new List<(long, long)>();
+        while (await reader.ReadAsync(Ct))
+        {
+            rows.Add((reader.GetInt64(0), reader.GetInt64(1)));
+        }
+
+        return rows;
+    }
+
+    private async Task ExecuteAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync(Ct);
+    }
+}
