@@ -56,7 +56,9 @@ CREATE TABLE manifest_children (
     child_digest  text   COLLATE "C" NOT NULL,
     PRIMARY KEY (repository_id, index_digest, child_digest),
     FOREIGN KEY (repository_id, index_digest) REFERENCES manifests (repository_id, digest) ON DELETE CASCADE,
-    FOREIGN KEY (repository_id, child_digest) REFERENCES manifests (repository_id, digest)
+    -- Deferred: deleting a repository cascades to indexes and children in one statement, in no
+    -- particular order; the check runs at commit, when both are gone.
+    FOREIGN KEY (repository_id, child_digest) REFERENCES manifests (repository_id, digest) DEFERRABLE INITIALLY DEFERRED
 );
 CREATE INDEX manifest_children_child ON manifest_children (repository_id, child_digest);
 
