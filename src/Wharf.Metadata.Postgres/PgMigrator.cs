@@ -22,7 +22,15 @@ internal static class PgMigrator
                     [],
                     cancellationToken);
                 var applied = (await s.ListAsync("SELECT version FROM schema_migrations", r => r.GetInt32(0), [], cancellationToken)).ToHashSet();
-                foreach (var (version, sql) in Migrations())
+                var migrations = Migrations().ToList();
+                var latest = migrations.Max(m => m.Version);
+                if (applied.Count > 0 && applied.Max() > latest)
+                {
+                    throw new InvalidOperationException(
+                        $"The metadata database has schema version {applied.Max()}, newer than this Wharf knows ({latest}); run a newer Wharf.");
+                }
+
+                foreach (var (version, sql) in migrations)
                 {
                     if (applied.Contains(version))
                     {

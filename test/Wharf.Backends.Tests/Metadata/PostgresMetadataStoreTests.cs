@@ -34,6 +34,24 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
     }
 
     [Fact]
+    public async Task A_database_from_a_newer_Wharf_is_refused()
+    {
+        var cluster = await PostgresCluster.GetAsync();
+        var connectionString = await cluster.CreateDatabaseAsync(Ct);
+        await using var store = new PostgresMetadataStore(connectionString);
+        await store.MigrateAsync(Ct);
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync(Ct);
+            await using var command = new NpgsqlCommand("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)", connection);
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.MigrateAsync(Ct));
+        Assert.Contains("newer than this Wharf knows", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Probe_says_in_one_line_what_is_unreachable()
     {
         var cluster = await PostgresCluster.GetAsync();
