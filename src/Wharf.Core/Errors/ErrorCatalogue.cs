@@ -43,6 +43,7 @@ public static class ErrorCatalogue
         new(WharfErrorCode.MethodNotAllowed, "UNSUPPORTED", 405, "InvalidParameterException", 400, "the operation is unsupported"),
         new(WharfErrorCode.TooManyRequests, "TOOMANYREQUESTS", 429, "ThrottlingException", 400, "Rate exceeded"),
         new(WharfErrorCode.PaginationInvalid, "PAGINATION_NUMBER_INVALID", 400, "InvalidParameterException", 400, "invalid number of results requested"),
+        new(WharfErrorCode.RouteUnknown, "NOT_FOUND", 404, "UnknownOperationException", 404, "no such route in the registry API"),
         new(WharfErrorCode.Unavailable, "UNAVAILABLE", 503, "ServerException", 500, "service temporarily unavailable, retry"),
         new(WharfErrorCode.Internal, "UNKNOWN", 500, "ServerException", 500, "internal server error"),
     }.ToFrozenDictionary(r => r.Code);

@@ -28,6 +28,7 @@ public enum WharfErrorCode
     MethodNotAllowed,
     TooManyRequests,
     PaginationInvalid,
+    RouteUnknown,
 
     // Faults.
     Unavailable,

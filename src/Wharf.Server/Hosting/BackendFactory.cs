@@ -1,14 +1,24 @@
 using Wharf.Core.Metadata;
 using Wharf.Core.Storage;
+using Wharf.Metadata.Sqlite;
+using Wharf.Storage.FileSystem;
 
 namespace Wharf.Server.Hosting;
 
 /// <summary>Picks and constructs the configured backends.</summary>
 internal static class BackendFactory
 {
-    public static IBlobStore CreateBlobStore(WharfOptions options) =>
-        throw new NotImplementedException("filesystem blob store lands with the storage slice");
+    public static IBlobStore CreateBlobStore(WharfOptions options) => options.Storage.Backend switch
+    {
+        StorageBackend.FileSystem => new FileSystemBlobStore(options.Storage.Path ?? Path.Combine(options.DataDirectory, "blobs")),
+        _ => throw new NotSupportedException($"Storage backend '{options.Storage.Backend}' is not supported."),
+    };
 
-    public static IMetadataStore CreateMetadataStore(WharfOptions options) =>
-        throw new NotImplementedException("metadata stores land with the metadata slice");
+    public static IMetadataStore CreateMetadataStore(WharfOptions options) => options.Metadata.Backend switch
+    {
+        MetadataBackend.Sqlite => new SqliteMetadataStore(options.Metadata.ConnectionString ?? Path.Combine(options.DataDirectory, "wharf.db")),
+        MetadataBackend.Postgres => throw new NotSupportedException(
+            "The PostgreSQL metadata store is not available in this build yet; set Metadata:Backend to Sqlite."),
+        _ => throw new NotSupportedException($"Metadata backend '{options.Metadata.Backend}' is not supported."),
+    };
 }

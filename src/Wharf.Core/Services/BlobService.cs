@@ -1,0 +1,90 @@
+using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+using Wharf.Core.Storage;
+
+namespace Wharf.Core.Services;
+
+/// <summary>An open blob (or a range of it): the caller streams <see cref="Content"/> and disposes it.</summary>
+/// <param name="Digest">The blob's digest.</param>
+/// <param name="Size">The whole blob's size.</param>
+/// <param name="Offset">Where <see cref="Content"/> starts.</param>
+/// <param name="Length">How many bytes <see cref="Content"/> yields.</param>
+/// <param name="IsPartial">True when a range was requested and satisfied (206).</param>
+/// <param name="Content">The bytes, streamed from the blob store.</param>
+public sealed record BlobRead(Digest Digest, long Size, long Offset, long Length, bool IsPartial, Stream Content) : IAsyncDisposable
+{
+    public ValueTask DisposeAsync() => Content.DisposeAsync();
+}
+
+/// <summary>Blobs as one repository sees them: only blobs linked to it exist (DESIGN.md).</summary>
+public sealed class BlobService(IMetadataStore store, IBlobStore blobs, RepositoryResolver repositories, TimeProvider time)
+{
+    /// <summary>HEAD: the blob's size if it is linked to the repository, else <c>BLOB_UNKNOWN</c>.</summary>
+    public async Task<BlobRecord> StatAsync(Caller caller, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchCheckLayerAvailability, cancellationToken);
+        return await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) ?? throw BlobUnknown(digest);
+    }
+
+    /// <summary>GET: opens the blob, or the satisfiable part of <paramref name="range"/>; 416 when unsatisfiable.</summary>
+    public async Task<BlobRead> OpenAsync(Caller caller, RepositoryKey key, Digest digest, ByteRange? range, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.GetDownloadUrlForLayer, cancellationToken);
+        var record = await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) ?? throw BlobUnknown(digest);
+        long offset = 0;
+        var length = record.Size;
+        if (range is { } r && !r.TryResolve(record.Size, out offset, out length))
+        {
+            throw new WharfException(WharfErrorCode.RangeNotSatisfiable)
+            {
+                Headers = new Dictionary<string, string> { ["Content-Range"] = $"bytes */{record.Size}" },
+            };
+        }
+
+        var stream = await blobs.OpenReadAsync(digest, offset, length, cancellationToken) ?? throw BlobUnknown(digest);
+        return new BlobRead(digest, record.Size, offset, length, range is not null, stream);
+    }
+
+    /// <summary>DELETE: removes the repository's link to the blob (GC reclaims unreferenced bytes later).</summary>
+    public async Task DeleteAsync(Caller caller, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchDeleteImage, cancellationToken);
+        if (!await store.Blobs.UnlinkBlobAsync(repository.Id, digest, cancellationToken))
+        {
+            throw BlobUnknown(digest);
+        }
+    }
+
+    /// <summary>
+    /// Cross-repository mount: links the blob into <paramref name="target"/> when the caller may read
+    /// <paramref name="source"/> and a manifest there references the blob (ECR-NOTES §1.9). False means
+    /// "fall back to an ordinary upload" — including when the source is unreadable, so that a mount
+    /// never reveals whether a repository the caller cannot read holds a blob.
+    /// </summary>
+    public async Task<bool> TryMountAsync(Caller caller, RepositoryKey target, Digest digest, RepositoryKey source, CancellationToken cancellationToken)
+    {
+        var targetRepository = await repositories.GetForPushAsync(caller, target, EcrActions.InitiateLayerUpload, cancellationToken);
+        Repository? sourceRepository;
+        try
+        {
+            sourceRepository = await repositories.GetAsync(caller, source, EcrActions.GetDownloadUrlForLayer, cancellationToken);
+        }
+        catch (WharfException e) when (e.Code is WharfErrorCode.Denied or WharfErrorCode.NameUnknown)
+        {
+            return false;
+        }
+
+        if (!await store.Blobs.IsReferencedInRepositoryAsync(sourceRepository.Id, digest, cancellationToken)
+            || await store.Blobs.GetLinkedBlobAsync(sourceRepository.Id, digest, cancellationToken) is null)
+        {
+            return false;
+        }
+
+        return await store.Blobs.LinkBlobAsync(targetRepository.Id, digest, time.GetUtcNow(), cancellationToken);
+    }
+
+    internal static WharfException BlobUnknown(Digest digest) =>
+        new(WharfErrorCode.BlobUnknown, $"blob {digest} is unknown to this repository", new { digest = digest.ToString() });
+}

@@ -1,0 +1,155 @@
+using System.Buffers;
+using System.Text.Json;
+using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+
+namespace Wharf.Core.Services;
+
+/// <summary>Outcome of a manifest PUT.</summary>
+/// <param name="Digest">The manifest's digest.</param>
+/// <param name="Subject">Its <c>subject</c>, when it has one (the <c>OCI-Subject</c> response header).</param>
+public sealed record ManifestPushed(Digest Digest, Digest? Subject);
+
+/// <summary>Manifests and indexes: validate and store the exact bytes, serve them, delete, list referrers.</summary>
+public sealed class ManifestService(IMetadataStore store, RepositoryResolver repositories, TimeProvider time)
+{
+    /// <summary>
+    /// PUT: validates <paramref name="content"/> (JSON, schema 2, media type consistent with
+    /// <paramref name="contentType"/>, every blob linked, every child present, ≤ 4 MiB, digest reference
+    /// matching the bytes) and stores it, pointing the tag at it when <paramref name="reference"/> is a tag.
+    /// </summary>
+    public async Task<ManifestPushed> PutAsync(
+        Caller caller,
+        RepositoryKey key,
+        Reference reference,
+        string? contentType,
+        ReadOnlyMemory<byte> content,
+        CancellationToken cancellationToken)
+    {
+        if (content.Length > DataPlaneSettings.MaxManifestBytes)
+        {
+            throw new WharfException(WharfErrorCode.ManifestTooLarge);
+        }
+
+        var repository = await repositories.GetForPushAsync(caller, key, EcrActions.PutImage, cancellationToken);
+        var parsed = ParsedManifest.Parse(content, contentType);
+        var digest = Digest.Compute(reference.IsDigest ? reference.Digest.Value.Algorithm : DigestAlgorithm.Sha256, content.Span);
+        if (reference.IsDigest && reference.Digest.Value != digest)
+        {
+            throw new WharfException(WharfErrorCode.DigestInvalid, $"manifest digest {digest} does not match the reference {reference}", new { digest = reference.ToString() });
+        }
+
+        var result = await store.Images.PutManifestAsync(
+            new ManifestWrite(
+                repository.Id,
+                digest,
+                parsed.MediaType,
+                parsed.ArtifactType,
+                parsed.Subject,
+                content.ToArray(),
+                parsed.AnnotationsJson,
+                parsed.Blobs,
+                parsed.Children,
+                reference.IsDigest ? null : reference.Tag.Value,
+                time.GetUtcNow()),
+            cancellationToken);
+
+        if (!result.Succeeded)
+        {
+            if (result.MissingBlobs.Count > 0)
+            {
+                throw new WharfException(
+                    WharfErrorCode.ManifestBlobUnknown,
+                    $"manifest references blobs unknown to this repository: {string.Join(", ", result.MissingBlobs)}",
+                    new { blobs = result.MissingBlobs.Select(d => d.ToString()).ToArray() });
+            }
+
+            throw new WharfException(
+                WharfErrorCode.ManifestUnknown,
+                $"index references manifests unknown to this repository: {string.Join(", ", result.MissingChildren)}",
+                new { manifests = result.MissingChildren.Select(d => d.ToString()).ToArray() });
+        }
+
+        return new ManifestPushed(digest, parsed.Subject);
+    }
+
+    /// <summary>GET/HEAD by tag or digest: the stored record (exact bytes and media type) or <c>MANIFEST_UNKNOWN</c>.</summary>
+    public async Task<ManifestRecord> GetAsync(Caller caller, RepositoryKey key, Reference reference, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
+        var record = reference.IsDigest
+            ? await store.Images.GetManifestAsync(repository.Id, reference.Digest.Value, cancellationToken)
+            : await store.Images.GetManifestByTagAsync(repository.Id, reference.Tag.Value, cancellationToken);
+        return record ?? throw ManifestUnknown(reference);
+    }
+
+    /// <summary>DELETE: by digest removes the manifest and its tags; by tag removes only the tag.</summary>
+    public async Task DeleteAsync(Caller caller, RepositoryKey key, Reference reference, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchDeleteImage, cancellationToken);
+        if (!reference.IsDigest)
+        {
+            if (!await store.Images.DeleteTagAsync(repository.Id, reference.Tag.Value, cancellationToken))
+            {
+                throw ManifestUnknown(reference);
+            }
+
+            return;
+        }
+
+        switch (await store.Images.DeleteManifestAsync(repository.Id, reference.Digest.Value, cancellationToken))
+        {
+            case DeleteManifestResult.NotFound:
+                throw ManifestUnknown(reference);
+            case DeleteManifestResult.ReferencedByIndex:
+                throw new WharfException(WharfErrorCode.ManifestReferenced);
+        }
+    }
+
+    /// <summary>
+    /// The referrers of <paramref name="subject"/> as an OCI image index (JSON bytes), filtered by
+    /// <paramref name="artifactType"/> when given. An unknown subject has an empty list, not an error.
+    /// </summary>
+    public async Task<byte[]> GetReferrersAsync(Caller caller, RepositoryKey key, Digest subject, string? artifactType, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
+        var referrers = await store.Images.ListReferrersAsync(repository.Id, subject, artifactType, cancellationToken);
+        var buffer = new ArrayBufferWriter<byte>(256 + (referrers.Count * 256));
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteNumber("schemaVersion", 2);
+            writer.WriteString("mediaType", MediaTypes.OciIndex);
+            writer.WriteStartArray("manifests");
+            foreach (var referrer in referrers)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("mediaType", referrer.MediaType);
+                writer.WriteString("digest", referrer.Digest.ToString());
+                writer.WriteNumber("size", referrer.Size);
+                if (referrer.ArtifactType is not null)
+                {
+                    writer.WriteString("artifactType", referrer.ArtifactType);
+                }
+
+                if (referrer.AnnotationsJson is not null)
+                {
+                    writer.WritePropertyName("annotations");
+                    writer.WriteRawValue(referrer.AnnotationsJson, skipInputValidation: true);
+                }
+
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static WharfException ManifestUnknown(Reference reference) =>
+        new(WharfErrorCode.ManifestUnknown, $"manifest {reference} is unknown to this repository", new { reference = reference.ToString() });
+}

@@ -1,0 +1,46 @@
+using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+
+namespace Wharf.Core.Services;
+
+/// <summary>Authorises an operation on a repository and finds (or, for pushes, creates) the repository.</summary>
+public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer authorizer, DataPlaneSettings settings, TimeProvider time)
+{
+    /// <summary>Authorises <paramref name="action"/> and returns the repository, or throws <c>NAME_UNKNOWN</c>.</summary>
+    public async Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, action, key.Arn, cancellationToken);
+        return await store.Repositories.GetAsync(key, cancellationToken) ?? throw NameUnknown(key);
+    }
+
+    /// <summary>
+    /// Authorises <paramref name="action"/> and returns the repository, creating it when it is missing and
+    /// create-on-push is on; otherwise throws <c>NAME_UNKNOWN</c>.
+    /// </summary>
+    public async Task<Repository> GetForPushAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, action, key.Arn, cancellationToken);
+        var repository = await store.Repositories.GetAsync(key, cancellationToken);
+        if (repository is not null)
+        {
+            return repository;
+        }
+
+        if (!settings.CreateOnPush)
+        {
+            throw NameUnknown(key);
+        }
+
+        return await store.Repositories.GetOrCreateAsync(key, time.GetUtcNow(), cancellationToken);
+    }
+
+    /// <summary>Asks the authorizer only (for operations on the registry rather than a repository).</summary>
+    public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
+        authorizer.AuthorizeAsync(caller, action, resourceArn, cancellationToken);
+
+    /// <summary>ECR's wording (ECR-NOTES, common errors).</summary>
+    public static WharfException NameUnknown(RepositoryKey key) =>
+        new(WharfErrorCode.NameUnknown, $"The repository with name '{key.Name}' does not exist in the registry with id '{key.Registry.Account}'");
+}

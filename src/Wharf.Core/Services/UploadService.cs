@@ -1,0 +1,315 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+using Wharf.Core.Storage;
+
+namespace Wharf.Core.Services;
+
+/// <summary>Where an upload stands: its id and how many bytes are staged.</summary>
+public sealed record UploadStatus(string Id, long Offset);
+
+/// <summary>
+/// Blob uploads (DESIGN.md "Uploads survive any node"): a session row plus staged bytes. Bytes are
+/// hashed (SHA-256) while they are written; the running hash is kept in memory per upload and offset
+/// and rebuilt from the staged bytes when this node has not seen the previous chunk. One upload's
+/// requests are serialised on a node; across nodes the optimistic offset advance decides.
+/// </summary>
+public sealed class UploadService(
+    IMetadataStore store,
+    IBlobStore blobs,
+    RepositoryResolver repositories,
+    DataPlaneSettings settings,
+    TimeProvider time)
+{
+    private static readonly TimeSpan ReserveRetryDelay = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan ReserveGiveUpAfter = TimeSpan.FromSeconds(10);
+
+    private static readonly System.Buffers.SearchValues<char> UploadIdChars =
+        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+    private readonly ConcurrentDictionary<string, RunningHash> hashes = new(StringComparer.Ordinal);
+    private readonly KeyedLock locks = new();
+
+    /// <summary>POST: opens a session (creating the repository on push when configured).</summary>
+    public async Task<UploadStatus> StartAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetForPushAsync(caller, key, EcrActions.InitiateLayerUpload, cancellationToken);
+        var id = Guid.NewGuid().ToString("N");
+        var now = time.GetUtcNow();
+        await blobs.CreateUploadAsync(id, cancellationToken);
+        await store.Uploads.CreateAsync(new UploadSession(id, repository.Id, 0, now, now + settings.UploadExpiry), cancellationToken);
+        return new UploadStatus(id, 0);
+    }
+
+    /// <summary>POST <c>?digest=</c>: the whole blob in one request; returns the committed digest.</summary>
+    public async Task<Digest> UploadMonolithicAsync(Caller caller, RepositoryKey key, Digest digest, Stream body, long? contentLength, CancellationToken cancellationToken)
+    {
+        var started = await StartAsync(caller, key, cancellationToken);
+        try
+        {
+            return await CompleteAsync(caller, key, started.Id, digest, body, contentLength, cancellationToken);
+        }
+        catch
+        {
+            await CancelQuietlyAsync(started.Id);
+            throw;
+        }
+    }
+
+    /// <summary>GET on the upload URL: where it stands.</summary>
+    public async Task<UploadStatus> GetStatusAsync(Caller caller, RepositoryKey key, string uploadId, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.UploadLayerPart, cancellationToken);
+        var session = await GetSessionAsync(repository, uploadId, cancellationToken);
+        return new UploadStatus(session.Id, session.Offset);
+    }
+
+    /// <summary>
+    /// PATCH: appends a chunk. <paramref name="rangeStart"/> (from <c>Content-Range</c>) must equal the
+    /// current offset, else 416 with the current <c>Range</c>. When <paramref name="contentLength"/> or
+    /// <paramref name="rangeLength"/> is given the bytes received must match it, else <c>SIZE_INVALID</c>
+    /// and the offset does not move.
+    /// </summary>
+    public async Task<UploadStatus> AppendAsync(
+        Caller caller,
+        RepositoryKey key,
+        string uploadId,
+        Stream body,
+        long? contentLength,
+        long? rangeStart,
+        long? rangeLength,
+        CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.UploadLayerPart, cancellationToken);
+        using var held = await locks.AcquireAsync(uploadId, cancellationToken);
+        var session = await GetSessionAsync(repository, uploadId, cancellationToken);
+        if (rangeStart is { } start && start != session.Offset)
+        {
+            throw new WharfException(WharfErrorCode.UploadRangeInvalid, $"chunk starts at {start} but the upload has {session.Offset} bytes")
+            {
+                Headers = UploadHeaders(key, session.Id, session.Offset),
+            };
+        }
+
+        var offset = await AppendCoreAsync(session, body, contentLength ?? rangeLength, cancellationToken);
+        return new UploadStatus(session.Id, offset);
+    }
+
+    /// <summary>
+    /// PUT <c>?digest=</c>: appends the optional last chunk (<paramref name="body"/> may be null), verifies
+    /// the digest, then reserves, commits and links the blob and ends the session. A mismatch commits nothing.
+    /// </summary>
+    public async Task<Digest> CompleteAsync(
+        Caller caller,
+        RepositoryKey key,
+        string uploadId,
+        Digest digest,
+        Stream? body,
+        long? contentLength,
+        CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.CompleteLayerUpload, cancellationToken);
+        using var held = await locks.AcquireAsync(uploadId, cancellationToken);
+        var session = await GetSessionAsync(repository, uploadId, cancellationToken);
+        var size = session.Offset;
+        if (body is not null)
+        {
+            size = await AppendCoreAsync(session, body, contentLength, cancellationToken);
+        }
+
+        var actual = await ComputeDigestAsync(session.Id, size, digest.Algorithm, cancellationToken);
+        if (actual != digest)
+        {
+            throw new WharfException(WharfErrorCode.DigestInvalid, $"provided digest {digest} did not match uploaded content ({actual})", new { digest = digest.ToString() });
+        }
+
+        await ReserveAsync(digest, size, cancellationToken);
+        await blobs.CommitUploadAsync(session.Id, size, digest, cancellationToken);
+        if (!await store.Blobs.LinkBlobAsync(repository.Id, digest, time.GetUtcNow(), cancellationToken))
+        {
+            throw new WharfException(WharfErrorCode.Unavailable, "the blob was being garbage-collected; retry the upload");
+        }
+
+        await store.Uploads.DeleteAsync(session.Id, cancellationToken);
+        ForgetHash(session.Id);
+        return digest;
+    }
+
+    /// <summary>DELETE on the upload URL: ends the session and removes its staged bytes.</summary>
+    public async Task CancelAsync(Caller caller, RepositoryKey key, string uploadId, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.UploadLayerPart, cancellationToken);
+        using var held = await locks.AcquireAsync(uploadId, cancellationToken);
+        var session = await GetSessionAsync(repository, uploadId, cancellationToken);
+        await store.Uploads.DeleteAsync(session.Id, cancellationToken);
+        await blobs.AbortUploadAsync(session.Id, cancellationToken);
+        ForgetHash(session.Id);
+    }
+
+    /// <summary>The headers every upload response carries (also put on a 416).</summary>
+    public static Dictionary<string, string> UploadHeaders(RepositoryKey key, string uploadId, long offset) => new()
+    {
+        ["Location"] = $"/v2/{key.Name}/blobs/uploads/{uploadId}",
+        ["Range"] = $"0-{Math.Max(offset - 1, 0)}",
+        ["Docker-Upload-UUID"] = uploadId,
+    };
+
+    private async Task<UploadSession> GetSessionAsync(Repository repository, string uploadId, CancellationToken cancellationToken)
+    {
+        var session = IsValidUploadId(uploadId) ? await store.Uploads.GetAsync(uploadId, cancellationToken) : null;
+        if (session is null || session.RepositoryId != repository.Id)
+        {
+            throw new WharfException(WharfErrorCode.BlobUploadUnknown, $"upload {uploadId} is unknown to this repository");
+        }
+
+        return session;
+    }
+
+    private static bool IsValidUploadId(string id) =>
+        id.Length is > 0 and <= 64 && id.AsSpan().IndexOfAnyExcept(UploadIdChars) < 0;
+
+    private async Task<long> AppendCoreAsync(UploadSession session, Stream body, long? expectedLength, CancellationToken cancellationToken)
+    {
+        var running = await GetRunningHashAsync(session.Id, session.Offset, cancellationToken);
+        var hashing = new HashingReadStream(body, running.Hash);
+        long staged;
+        try
+        {
+            staged = await blobs.AppendUploadAsync(session.Id, session.Offset, hashing, cancellationToken);
+        }
+        catch
+        {
+            // The hash has seen bytes the session will not keep.
+            ForgetHash(session.Id);
+            throw;
+        }
+
+        var received = hashing.BytesRead;
+        if (expectedLength is { } expected && expected != received || staged != session.Offset + received)
+        {
+            ForgetHash(session.Id);
+            throw new WharfException(WharfErrorCode.SizeInvalid, $"received {received} bytes but {expectedLength} were declared");
+        }
+
+        var newOffset = session.Offset + received;
+        if (!await store.Uploads.AdvanceAsync(session.Id, session.Offset, newOffset, cancellationToken))
+        {
+            ForgetHash(session.Id);
+            throw new WharfException(WharfErrorCode.BlobUploadUnknown, $"upload {session.Id} was ended or moved by another request");
+        }
+
+        running.Offset = newOffset;
+        return newOffset;
+    }
+
+    /// <summary>The SHA-256 of the first <paramref name="offset"/> staged bytes, from memory or rebuilt.</summary>
+    private async Task<RunningHash> GetRunningHashAsync(string uploadId, long offset, CancellationToken cancellationToken)
+    {
+        if (hashes.TryGetValue(uploadId, out var cached) && cached.Offset == offset)
+        {
+            return cached;
+        }
+
+        ForgetHash(uploadId);
+        var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        try
+        {
+            await FeedStagedAsync(uploadId, offset, hash, cancellationToken);
+        }
+        catch
+        {
+            hash.Dispose();
+            throw;
+        }
+
+        var running = new RunningHash(hash) { Offset = offset };
+        hashes[uploadId] = running;
+        return running;
+    }
+
+    private async Task<Digest> ComputeDigestAsync(string uploadId, long size, DigestAlgorithm algorithm, CancellationToken cancellationToken)
+    {
+        if (algorithm == DigestAlgorithm.Sha256)
+        {
+            var running = await GetRunningHashAsync(uploadId, size, cancellationToken);
+            return Digest.FromHash(DigestAlgorithm.Sha256, running.Hash.GetCurrentHash());
+        }
+
+        // Uploads are hashed with SHA-256 as they arrive; other algorithms re-read the staged bytes once.
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
+        await FeedStagedAsync(uploadId, size, hash, cancellationToken);
+        return Digest.FromHash(algorithm, hash.GetCurrentHash());
+    }
+
+    private async Task FeedStagedAsync(string uploadId, long length, IncrementalHash hash, CancellationToken cancellationToken)
+    {
+        if (length == 0)
+        {
+            return;
+        }
+
+        await using var staged = await blobs.OpenUploadReadAsync(uploadId, length, cancellationToken);
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            int read;
+            while ((read = await staged.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private async Task ReserveAsync(Digest digest, long size, CancellationToken cancellationToken)
+    {
+        var giveUpAt = time.GetUtcNow() + ReserveGiveUpAfter;
+        while (await store.Blobs.ReserveBlobAsync(digest, size, time.GetUtcNow(), cancellationToken) == BlobReservation.BeingDeleted)
+        {
+            if (time.GetUtcNow() >= giveUpAt)
+            {
+                throw new WharfException(WharfErrorCode.Unavailable, $"blob {digest} is being garbage-collected; retry the upload");
+            }
+
+            await Task.Delay(ReserveRetryDelay, time, cancellationToken);
+        }
+    }
+
+    private void ForgetHash(string uploadId)
+    {
+        if (hashes.TryRemove(uploadId, out var running))
+        {
+            running.Hash.Dispose();
+        }
+    }
+
+    private async Task CancelQuietlyAsync(string uploadId)
+    {
+        try
+        {
+            await store.Uploads.DeleteAsync(uploadId, CancellationToken.None);
+            await blobs.AbortUploadAsync(uploadId, CancellationToken.None);
+        }
+        catch (Exception)
+        {
+            // The expiry job removes what is left.
+        }
+        finally
+        {
+            ForgetHash(uploadId);
+        }
+    }
+
+    private sealed class RunningHash(IncrementalHash hash)
+    {
+        public IncrementalHash Hash { get; } = hash;
+
+        public long Offset { get; set; }
+    }
+}

@@ -1,0 +1,108 @@
+using System.Globalization;
+using Wharf.Core.Errors;
+using Wharf.Core.Services;
+using Wharf.Server.Errors;
+using Wharf.Server.Identity;
+
+namespace Wharf.Server.DataPlane;
+
+/// <summary>Dispatches every /v2 request to the application services and writes the spec's headers.</summary>
+internal sealed partial class DataPlaneHandler(
+    IRequestIdentityResolver identities,
+    BlobService blobs,
+    UploadService uploads,
+    ManifestService manifests,
+    ListingService listings,
+    ILogger<DataPlaneHandler> logger)
+{
+    public async Task HandleAsync(HttpContext context)
+    {
+        context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
+        try
+        {
+            var path = context.Request.Path.Value ?? string.Empty;
+            var tail = path.Length > 4 ? path[4..] : string.Empty;
+            var route = DataPlaneRoute.Parse(tail);
+            var identity = await identities.ResolveAsync(context, context.RequestAborted);
+            var request = new DataPlaneRequest(context, route, identity);
+            await DispatchAsync(request);
+        }
+        catch (Exception e)
+        {
+            await OciErrorWriter.HandleAsync(context, e, logger);
+        }
+    }
+
+    private Task DispatchAsync(DataPlaneRequest r)
+    {
+        var method = r.Context.Request.Method;
+        var get = HttpMethods.IsGet(method);
+        var head = HttpMethods.IsHead(method);
+        return r.Route.Kind switch
+        {
+            RouteKind.Base when get || head => WriteJsonAsync(r.Context, "{}"u8.ToArray(), "application/json", head),
+            RouteKind.Catalog when get || head => CatalogAsync(r, head),
+            RouteKind.Tags when get || head => TagsAsync(r, head),
+            RouteKind.Manifest when get || head => GetManifestAsync(r, head),
+            RouteKind.Manifest when HttpMethods.IsPut(method) => PutManifestAsync(r),
+            RouteKind.Manifest when HttpMethods.IsDelete(method) => DeleteManifestAsync(r),
+            RouteKind.Referrers when get || head => ReferrersAsync(r, head),
+            RouteKind.Blob when head => HeadBlobAsync(r),
+            RouteKind.Blob when get => GetBlobAsync(r),
+            RouteKind.Blob when HttpMethods.IsDelete(method) => DeleteBlobAsync(r),
+            RouteKind.UploadStart when HttpMethods.IsPost(method) => StartUploadAsync(r),
+            RouteKind.Upload when get => UploadStatusAsync(r),
+            RouteKind.Upload when HttpMethods.IsPatch(method) => PatchUploadAsync(r),
+            RouteKind.Upload when HttpMethods.IsPut(method) => CompleteUploadAsync(r),
+            RouteKind.Upload when HttpMethods.IsDelete(method) => CancelUploadAsync(r),
+            _ => throw new WharfException(WharfErrorCode.MethodNotAllowed, $"{method} is not supported on this route")
+            {
+                Headers = new Dictionary<string, string> { ["Allow"] = Allowed(r.Route.Kind) },
+            },
+        };
+    }
+
+    private static string Allowed(RouteKind kind) => kind switch
+    {
+        RouteKind.Manifest => "GET, HEAD, PUT, DELETE",
+        RouteKind.Blob => "GET, HEAD, DELETE",
+        RouteKind.UploadStart => "POST",
+        RouteKind.Upload => "GET, PATCH, PUT, DELETE",
+        _ => "GET, HEAD",
+    };
+
+    private static Task WriteJsonAsync(HttpContext context, byte[] body, string contentType, bool head)
+    {
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = contentType;
+        context.Response.ContentLength = body.Length;
+        return head ? Task.CompletedTask : context.Response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+    }
+
+    private static int? ParseN(HttpContext context)
+    {
+        var text = context.Request.Query["n"].ToString();
+        if (text.Length == 0)
+        {
+            return null;
+        }
+
+        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            ? n
+            : throw new WharfException(WharfErrorCode.PaginationInvalid, $"n must be a non-negative integer, not '{text}'");
+    }
+
+    private static string? Query(HttpContext context, string name)
+    {
+        var value = context.Request.Query[name].ToString();
+        return value.Length == 0 ? null : value;
+    }
+}
+
+/// <summary>One /v2 request after routing and identity resolution.</summary>
+internal sealed record DataPlaneRequest(HttpContext Context, DataPlaneRoute Route, RequestIdentity Identity)
+{
+    public Core.Primitives.RepositoryKey Repository => new(Identity.Registry, Route.Name!);
+
+    public CancellationToken Aborted => Context.RequestAborted;
+}

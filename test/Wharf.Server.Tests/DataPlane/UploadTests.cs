@@ -1,0 +1,294 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Text;
+using Wharf.Server.Tests.Infrastructure;
+
+namespace Wharf.Server.Tests.DataPlane;
+
+public sealed class UploadTests : IAsyncLifetime
+{
+    private WharfTestServer server = null!;
+    private HttpClient client = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        server = await WharfTestServer.StartAsync();
+        client = server.CreateClient();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        client.Dispose();
+        await server.DisposeAsync();
+    }
+
+    private static async Task<string> StartAsync(HttpClient http, string name)
+    {
+        using var response = await http.PostAsync($"/v2/{name}/blobs/uploads/", null, Oci.Ct);
+        Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        var location = response.Headers.Location!.ToString();
+        var id = Oci.Header(response, "Docker-Upload-UUID")!;
+        Assert.Equal($"/v2/{name}/blobs/uploads/{id}", location);
+        Assert.Equal("0-0", Oci.Header(response, "Range"));
+        return location;
+    }
+
+    private static HttpRequestMessage Patch(string location, byte[] chunk, long? start)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(chunk) };
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        if (start is { } s)
+        {
+            request.Content.Headers.TryAddWithoutValidation("Content-Range", $"{s}-{s + chunk.Length - 1}");
+        }
+
+        return request;
+    }
+
+    [Fact]
+    public async Task Chunked_upload_with_content_range_commits_the_blob()
+    {
+        var content = Oci.RandomBytes(3000);
+        var location = await StartAsync(client, "chunks");
+
+        using (var first = await client.SendAsync(Patch(location, content[..1000], 0), Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
+            Assert.Equal("0-999", Oci.Header(first, "Range"));
+            Assert.Equal(location, first.Headers.Location!.ToString());
+            Assert.NotNull(Oci.Header(first, "Docker-Upload-UUID"));
+        }
+
+        using (var second = await client.SendAsync(Patch(location, content[1000..2000], 1000), Oci.Ct))
+        {
+            Assert.Equal("0-1999", Oci.Header(second, "Range"));
+        }
+
+        using (var status = await client.GetAsync(location, Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, status.StatusCode);
+            Assert.Equal("0-1999", Oci.Header(status, "Range"));
+        }
+
+        var digest = Oci.Sha256(content);
+        using var put = await client.PutAsync($"{location}?digest={digest}", new ByteArrayContent(content[2000..]), Oci.Ct);
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        Assert.Equal($"/v2/chunks/blobs/{digest}", put.Headers.Location!.ToString());
+        Assert.Equal(digest, Oci.Header(put, "Docker-Content-Digest"));
+
+        using var get = await client.GetAsync($"/v2/chunks/blobs/{digest}", Oci.Ct);
+        Assert.Equal(content, await get.Content.ReadAsByteArrayAsync(Oci.Ct));
+
+        using var afterCommit = await client.GetAsync(location, Oci.Ct);
+        await Oci.AssertErrorAsync(afterCommit, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+    }
+
+    [Fact]
+    public async Task Streamed_patch_without_content_range_then_put_without_body()
+    {
+        var content = Oci.RandomBytes(70_000);
+        var location = await StartAsync(client, "streamed");
+        using var request = new HttpRequestMessage(HttpMethod.Patch, location)
+        {
+            Content = new StreamContent(new MemoryStream(content)),
+        };
+        request.Headers.TransferEncodingChunked = true;
+        using (var patch = await client.SendAsync(request, Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+            Assert.Equal("0-69999", Oci.Header(patch, "Range"));
+        }
+
+        var digest = Oci.Sha256(content);
+        using var put = await client.PutAsync($"{location}?digest={digest}", null, Oci.Ct);
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/streamed/blobs/{digest}"), Oci.Ct);
+        Assert.Equal(70_000, head.Content.Headers.ContentLength);
+    }
+
+    [Fact]
+    public async Task Out_of_order_chunk_is_416_with_the_current_range()
+    {
+        var location = await StartAsync(client, "order");
+        using (await client.SendAsync(Patch(location, new byte[10], 0), Oci.Ct))
+        {
+        }
+
+        using var response = await client.SendAsync(Patch(location, new byte[10], 20), Oci.Ct);
+        Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
+        Assert.Equal("0-9", Oci.Header(response, "Range"));
+        Assert.Equal(location, response.Headers.Location!.ToString());
+
+        using var status = await client.GetAsync(location, Oci.Ct);
+        Assert.Equal("0-9", Oci.Header(status, "Range"));
+    }
+
+    [Fact]
+    public async Task Digest_mismatch_is_digest_invalid_and_commits_nothing()
+    {
+        var content = Oci.RandomBytes(500);
+        var wrong = Oci.Sha256(Oci.RandomBytes(500));
+        using var monolithic = await client.PostAsync($"/v2/mismatch/blobs/uploads/?digest={wrong}", new ByteArrayContent(content), Oci.Ct);
+        await Oci.AssertErrorAsync(monolithic, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+
+        var location = await StartAsync(client, "mismatch");
+        using var put = await client.PutAsync($"{location}?digest={wrong}", new ByteArrayContent(content), Oci.Ct);
+        await Oci.AssertErrorAsync(put, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+
+        foreach (var digest in new[] { wrong, Oci.Sha256(content) })
+        {
+            using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/mismatch/blobs/{digest}"), Oci.Ct);
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task Sha512_digests_are_accepted_for_monolithic_and_chunked_uploads()
+    {
+        var content = Oci.RandomBytes(4096);
+        var digest = Oci.Sha512(content);
+        using var monolithic = await client.PostAsync($"/v2/sha512/blobs/uploads/?digest={digest}", new ByteArrayContent(content), Oci.Ct);
+        Assert.Equal(HttpStatusCode.Created, monolithic.StatusCode);
+
+        var other = Oci.RandomBytes(2048);
+        var location = await StartAsync(client, "sha512");
+        using (await client.SendAsync(Patch(location, other, 0), Oci.Ct))
+        {
+        }
+
+        var otherDigest = Oci.Sha512(other);
+        using var put = await client.PutAsync($"{location}?digest={otherDigest}", null, Oci.Ct);
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+
+        using var get = await client.GetAsync($"/v2/sha512/blobs/{otherDigest}", Oci.Ct);
+        Assert.Equal(other, await get.Content.ReadAsByteArrayAsync(Oci.Ct));
+        Assert.Equal(otherDigest, Oci.Header(get, "Docker-Content-Digest"));
+    }
+
+    [Fact]
+    public async Task Delete_upload_is_204_and_the_session_is_gone()
+    {
+        var location = await StartAsync(client, "cancel");
+        using var delete = await client.DeleteAsync(location, Oci.Ct);
+        Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        using var status = await client.GetAsync(location, Oci.Ct);
+        await Oci.AssertErrorAsync(status, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+        using var again = await client.DeleteAsync(location, Oci.Ct);
+        await Oci.AssertErrorAsync(again, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+    }
+
+    [Fact]
+    public async Task Upload_of_one_repository_is_unknown_from_another()
+    {
+        var location = await StartAsync(client, "first");
+        await Oci.PushBlobAsync(client, "second", [1]);
+        using var status = await client.GetAsync(location.Replace("/first/", "/second/", StringComparison.Ordinal), Oci.Ct);
+        await Oci.AssertErrorAsync(status, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+    }
+
+    [Fact]
+    public async Task Put_without_digest_is_digest_invalid()
+    {
+        var location = await StartAsync(client, "nodigest");
+        using var put = await client.PutAsync(location, null, Oci.Ct);
+        await Oci.AssertErrorAsync(put, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+    }
+
+    [Fact]
+    public async Task Body_shorter_than_content_length_is_rejected_and_nothing_is_staged()
+    {
+        var location = await StartAsync(client, "short");
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port, Oci.Ct);
+        var stream = tcp.GetStream();
+        var head = $"PATCH {location} HTTP/1.1\r\nHost: {server.HostAndPort}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n";
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(head), Oci.Ct);
+        await stream.WriteAsync(new byte[40], Oci.Ct);
+        await stream.FlushAsync(Oci.Ct);
+        tcp.Client.Shutdown(SocketShutdown.Send);
+        using var reader = new StreamReader(stream);
+        string? statusLine;
+        try
+        {
+            statusLine = await reader.ReadLineAsync(Oci.Ct);
+        }
+        catch (IOException)
+        {
+            statusLine = null;
+        }
+
+        // The client closed its side, so Kestrel may drop the connection instead of answering; if it answers, it is a 400.
+        Assert.True(statusLine is null || statusLine.StartsWith("HTTP/1.1 400", StringComparison.Ordinal), statusLine);
+
+        using var status = await client.GetAsync(location, Oci.Ct);
+        Assert.Equal("0-0", Oci.Header(status, "Range"));
+        var digest = Oci.Sha256(new byte[40]);
+        using var put = await client.PutAsync($"{location}?digest={digest}", null, Oci.Ct);
+        await Oci.AssertErrorAsync(put, HttpStatusCode.BadRequest, "DIGEST_INVALID");
+    }
+
+    [Fact]
+    public async Task Content_range_length_differing_from_the_body_is_size_invalid()
+    {
+        var location = await StartAsync(client, "rangesize");
+        using var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(new byte[10]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", "0-19");
+        request.Content.Headers.ContentLength = null;
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await client.SendAsync(request, Oci.Ct);
+        await Oci.AssertErrorAsync(response, HttpStatusCode.BadRequest, "SIZE_INVALID");
+        using var status = await client.GetAsync(location, Oci.Ct);
+        Assert.Equal("0-0", Oci.Header(status, "Range"));
+    }
+
+    [Fact]
+    public async Task Upload_resumes_after_a_restart_with_the_hash_rebuilt_from_staged_bytes()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "wharf-test-" + Guid.NewGuid().ToString("N"));
+        var content = Oci.RandomBytes(200_000);
+        string location;
+        var first = await WharfTestServer.StartAsync(dataDirectory: dataDirectory);
+        using (var http = first.CreateClient())
+        {
+            location = await StartAsync(http, "resume");
+            using var patch = await http.SendAsync(Patch(location, content[..150_000], 0), Oci.Ct);
+            Assert.Equal("0-149999", Oci.Header(patch, "Range"));
+        }
+
+        // Stop the first server without deleting its data directory (the wrapper's dispose would).
+        await first.App.StopAsync(Oci.Ct);
+        await first.App.DisposeAsync();
+        await using var second = await WharfTestServer.StartAsync(dataDirectory: dataDirectory);
+        using var client2 = second.CreateClient();
+        using (var status = await client2.GetAsync(location, Oci.Ct))
+        {
+            Assert.Equal("0-149999", Oci.Header(status, "Range"));
+        }
+
+        using (var patch = await client2.SendAsync(Patch(location, content[150_000..], 150_000), Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+        }
+
+        var digest = Oci.Sha256(content);
+        using var put = await client2.PutAsync($"{location}?digest={digest}", null, Oci.Ct);
+        Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        using var get = await client2.GetAsync($"/v2/resume/blobs/{digest}", Oci.Ct);
+        Assert.Equal(content, await get.Content.ReadAsByteArrayAsync(Oci.Ct));
+    }
+
+    [Fact]
+    public async Task Push_to_a_missing_repository_is_name_unknown_when_create_on_push_is_off()
+    {
+        await using var strict = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Registry:CreateOnPush"] = "false" });
+        using var http = strict.CreateClient();
+        using var post = await http.PostAsync("/v2/not/created/blobs/uploads/", null, Oci.Ct);
+        await Oci.AssertErrorAsync(post, HttpStatusCode.NotFound, "NAME_UNKNOWN");
+        var (_, error) = await Oci.ErrorAsync(post);
+        Assert.Equal("The repository with name 'not/created' does not exist in the registry with id '123456789012'", error.GetProperty("message").GetString());
+
+        using var manifest = await Oci.PutManifestAsync(http, "not/created", "v1", Oci.Manifest([1], []));
+        await Oci.AssertErrorAsync(manifest, HttpStatusCode.NotFound, "NAME_UNKNOWN");
+    }
+}
