@@ -1,5 +1,6 @@
 using Wharf.Core.Metadata;
 using Wharf.Core.Storage;
+using Wharf.Metadata.Postgres;
 using Wharf.Metadata.Sqlite;
 using Wharf.Storage.FileSystem;
 
@@ -17,8 +18,8 @@ internal static class BackendFactory
     public static IMetadataStore CreateMetadataStore(WharfOptions options) => options.Metadata.Backend switch
     {
         MetadataBackend.Sqlite => new SqliteMetadataStore(options.Metadata.ConnectionString ?? Path.Combine(options.DataDirectory, "wharf.db")),
-        MetadataBackend.Postgres => throw new NotSupportedException(
-            "The PostgreSQL metadata store is not available in this build yet; set Metadata:Backend to Sqlite."),
+        MetadataBackend.Postgres => new PostgresMetadataStore(options.Metadata.ConnectionString
+            ?? throw new InvalidOperationException("Metadata:ConnectionString (--metadata-connection) is required with the PostgreSQL backend.")),
         _ => throw new NotSupportedException($"Metadata backend '{options.Metadata.Backend}' is not supported."),
     };
 }

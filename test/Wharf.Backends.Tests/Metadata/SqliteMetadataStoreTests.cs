@@ -62,6 +62,55 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
         Assert.Contains("9999", error.Message);
     }
 
+    [Fact]
+    public async Task Concurrent_migrations_of_a_new_file_from_several_stores_apply_each_version_once()
+    {
+        var stores = Enumerable.Range(0, 4).Select(_ => new SqliteMetadataStore(DatabasePath)).ToList();
+        try
+        {
+            await Task.WhenAll(stores.Select(s => Task.Run(() => s.MigrateAsync(Ct), Ct)));
+        }
+        finally
+        {
+            foreach (var store in stores)
+            {
+                await store.DisposeAsync();
+            }
+        }
+
+        Assert.Equal([1L], (await ReadMigrationsAsync()).Select(m => m.Version));
+    }
+
+    [Fact]
+    public async Task Write_transactions_take_the_writer_lock_before_their_first_statement()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new SqliteDatabase(DatabasePath);
+        var inside = new TaskCompletionSource();
+        var release = new TaskCompletionSource();
+        var writer = database.WriteAsync(
+            async _ =>
+            {
+                // No statement has run yet: only BEGIN IMMEDIATE can be holding the lock.
+                inside.SetResult();
+                await release.Task;
+                return true;
+            },
+            Ct);
+        await inside.Task;
+
+        await using var other = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await other.OpenAsync(Ct);
+        await using var write = other.CreateCommand();
+        write.CommandText = "INSERT INTO job_leases (job, owner, expires_at) VALUES ('probe', 'probe', 0)";
+        write.CommandTimeout = 1;
+        var error = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => write.ExecuteNonQueryAsync(Ct));
+
+        release.SetResult();
+        await writer;
+        Assert.Equal(5, error.SqliteErrorCode); // SQLITE_BUSY
+    }
+
     public void Dispose()
     {
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();

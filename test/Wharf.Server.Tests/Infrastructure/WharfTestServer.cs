@@ -53,6 +53,18 @@ public sealed class WharfTestServer : IAsyncDisposable
         return new WharfTestServer(app, dir, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"));
     }
 
+    /// <summary>The same, on a fresh database of the run's throwaway PostgreSQL cluster.</summary>
+    public static async Task<WharfTestServer> StartOnPostgresAsync(IDictionary<string, string?>? settings = null)
+    {
+        var cluster = await Wharf.Testing.PostgresCluster.GetAsync();
+        var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
+        {
+            ["Metadata:Backend"] = "Postgres",
+            ["Metadata:ConnectionString"] = await cluster.CreateDatabaseAsync(),
+        };
+        return await StartAsync(all);
+    }
+
     public HttpClient CreateClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
 
     public async ValueTask DisposeAsync()

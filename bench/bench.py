@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""Wharf vs CNCF Distribution, side by side. Driven by bench/run; standard library only.
+
+Every figure is measured in the same run, against both servers, with the same client code, so the
+ratios mean something even on a noisy 2-core machine."""
+import argparse, hashlib, http.client, json, os, re, shutil, socket, statistics, subprocess
+import sys, tempfile, threading, time
+
+MIB = 1 << 20
+BIG = 512 * MIB
+CHUNK = 16 * MIB
+BUF = 1 * MIB
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_kib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+class Server:
+    def __init__(self, name, argv, port, env=None):
+        self.name, self.port = name, port
+        start = time.perf_counter()
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+        while True:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                c.request("GET", "/v2/"); r = c.getresponse(); r.read(); c.close()
+                if r.status == 200:
+                    break
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                sys.exit(f"{name} exited during start")
+            if time.perf_counter() - start > 60:
+                sys.exit(f"{name} did not start")
+            time.sleep(0.002)
+        self.cold_start_ms = (time.perf_counter() - start) * 1000
+
+    @property
+    def pid(self):
+        return self.proc.pid
+
+    def conn(self):
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+
+    def stop(self):
+        self.proc.kill(); self.proc.wait()
+
+
+def request(c, method, path, body=None, headers=None, expect=None):
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse(); data = r.read()
+    if expect and r.status not in expect:
+        sys.exit(f"{method} {path} -> {r.status} {data[:300]!r}")
+    return r, data
+
+
+def push_small_image(srv, repo, tags):
+    c = srv.conn()
+    layer = os.urandom(4096); config = json.dumps({"architecture": "amd64", "os": "linux"}).encode()
+    for blob in (layer, config):
+        d = "sha256:" + hashlib.sha256(blob).hexdigest()
+        loc = start_upload(c, repo)
+        request(c, "PUT", f"{loc}{'&' if '?' in loc else '?'}digest={d}", blob, {"Content-Type": "application/octet-stream"}, (201,))
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:" + hashlib.sha256(config).hexdigest(), "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": "sha256:" + hashlib.sha256(layer).hexdigest(), "size": len(layer)}]}).encode()
+    for t in tags:
+        request(c, "PUT", f"/v2/{repo}/manifests/{t}", manifest, {"Content-Type": OCI_MANIFEST}, (201,))
+    c.close()
+    return "sha256:" + hashlib.sha256(layer).hexdigest()
+
+
+def wrk(srv, path, method="GET", headers=(), seconds=10):
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    script.write(f'wrk.method = "{method}"\n'); script.close()
+    argv = ["wrk", "-t2", "-c64", f"-d{seconds}s", "-s", script.name]
+    for h in headers:
+        argv += ["-H", h]
+    before = cpu_seconds(srv.pid)
+    out = subprocess.run(argv + [f"http://127.0.0.1:{srv.port}{path}"], capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(srv.pid) - before
+    os.unlink(script.name)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        sys.exit(f"{srv.name} {method} {path}: {non2xx.group(1)} error responses")
+    return rps, cpu / max(total, 1) * 1e6  # µs CPU per request
+
+
+def ab_head(srv, path, seconds=10):
+    """wrk's parser waits for a body after HEAD, so HEAD load comes from ab (-i), keep-alive, 64 clients."""
+    before = cpu_seconds(srv.pid)
+    out = subprocess.run(["ab", "-q", "-i", "-k", "-c", "64", "-t", str(seconds), "-n", "10000000",
+                          f"http://127.0.0.1:{srv.port}{path}"], capture_output=True, text=True, check=True).stdout
+    cpu = cpu_seconds(srv.pid) - before
+    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+    total = int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
+    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
+    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    if failed or non2xx:
+        sys.exit(f"{srv.name} HEAD {path}: failures\n{out}")
+    return rps, cpu / max(total, 1) * 1e6
+
+
+def file_chunks(path, offset=0, length=None):
+    with open(path, "rb") as f:
+        f.seek(offset); left = length if length is not None else os.path.getsize(path) - offset
+        while left > 0:
+            b = f.read(min(BUF, left))
+            if not b:
+                break
+            left -= len(b); yield b
+
+
+def start_upload(c, repo):
+    r, _ = request(c, "POST", f"/v2/{repo}/blobs/uploads/", b"", {"Content-Length": "0"}, (202,))
+    return re.sub(r"^https?://[^/]+", "", r.getheader("Location"))
+
+
+def push_monolithic(srv, repo, path, digest):
+    """The spec's monolithic POST-then-PUT (Distribution 2.8 has no single-POST upload)."""
+    c = srv.conn(); size = os.path.getsize(path)
+    start = time.perf_counter()
+    loc = start_upload(c, repo)
+    c.putrequest("PUT", f"{loc}{'&' if '?' in loc else '?'}digest={digest}")
+    c.putheader("Content-Type", "application/octet-stream"); c.putheader("Content-Length", str(size)); c.endheaders()
+    for b in file_chunks(path):
+        c.send(b)
+    r = c.getresponse(); r.read()
+    elapsed = time.perf_counter() - start
+    if r.status != 201:
+        sys.exit(f"{srv.name} monolithic push -> {r.status}")
+    c.close()
+    return size / elapsed / 1e6
+
+
+def push_chunked(srv, repo, path, digest):
+    c = srv.conn(); size = os.path.getsize(path)
+    start = time.perf_counter()
+    loc = start_upload(c, repo)
+    for off in range(0, size, CHUNK):
+        n = min(CHUNK, size - off)
+        path_only = re.sub(r"^https?://[^/]+", "", loc)
+        c.putrequest("PATCH", path_only)
+        c.putheader("Content-Type", "application/octet-stream"); c.putheader("Content-Length", str(n))
+        c.putheader("Content-Range", f"{off}-{off + n - 1}"); c.endheaders()
+        for b in file_chunks(path, off, n):
+            c.send(b)
+        r = c.getresponse(); r.read()
+        if r.status != 202:
+            sys.exit(f"{srv.name} PATCH -> {r.status}")
+        loc = r.getheader("Location")
+    path_only = re.sub(r"^https?://[^/]+", "", loc)
+    sep = "&" if "?" in path_only else "?"
+    request(c, "PUT", f"{path_only}{sep}digest={digest}", b"", {"Content-Length": "0"}, (201,))
+    elapsed = time.perf_counter() - start
+    c.close()
+    return size / elapsed / 1e6
+
+
+def pull(srv, repo, digest, size, streams):
+    part = size // streams
+    def one(i):
+        c = srv.conn(); lo = i * part; hi = size - 1 if i == streams - 1 else lo + part - 1
+        c.request("GET", f"/v2/{repo}/blobs/{digest}", headers={"Range": f"bytes={lo}-{hi}"} if streams > 1 else {})
+        r = c.getresponse()
+        if r.status in (301, 302, 307):
+            sys.exit("redirects are not benchmarked")
+        buf = bytearray(BUF); view = memoryview(buf); got = 0
+        while True:
+            n = r.readinto(view)
+            if not n:
+                break
+            got += n
+        c.close()
+        assert got == hi - lo + 1, (got, hi - lo + 1)
+    start = time.perf_counter()
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]
+    [t.start() for t in threads]; [t.join() for t in threads]
+    return size / (time.perf_counter() - start) / 1e6
+
+
+def raw_loopback(size, streams):
+    """The same client reading from a trivial socket server that writes from memory: the ceiling."""
+    srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(16); port = srv.getsockname()[1]
+    payload = os.urandom(BUF)
+    def serve():
+        for _ in range(streams):
+            conn, _ = srv.accept()
+            def send(conn=conn):
+                left = size // streams
+                while left > 0:
+                    n = min(BUF, left); conn.sendall(payload[:n]); left -= n
+                conn.close()
+            threading.Thread(target=send).start()
+    threading.Thread(target=serve, daemon=True).start()
+    def recv():
+        s = socket.create_connection(("127.0.0.1", port)); buf = bytearray(BUF); view = memoryview(buf)
+        while s.recv_into(view):
+            pass
+        s.close()
+    start = time.perf_counter()
+    threads = [threading.Thread(target=recv) for _ in range(streams)]
+    [t.start() for t in threads]; [t.join() for t in threads]
+    srv.close()
+    return size / (time.perf_counter() - start) / 1e6
+
+
+def tags_list_ms(srv, repo, runs=50):
+    c = srv.conn(); times = []
+    for _ in range(runs + 5):
+        t = time.perf_counter(); r, body = request(c, "GET", f"/v2/{repo}/tags/list?n=1000", expect=(200,)); times.append((time.perf_counter() - t) * 1000)
+    assert len(json.loads(body)["tags"]) == 1000
+    c.close()
+    return statistics.median(times[5:])
+
+
+def measure(srv, big, big_digest, results):
+    m = results[srv.name] = {"cold start to first 200 (ms)": srv.cold_start_ms}
+    layer = push_small_image(srv, "bench/app", ["latest"])
+    push_small_image(srv, "bench/tags", [f"t{i:04d}" for i in range(1000)])
+    time.sleep(1)
+    m["RSS idle (MiB)"] = rss_kib(srv.pid) / 1024
+    m["GET /v2/ (rps)"], m["CPU per /v2/ request (µs)"] = wrk(srv, "/v2/")
+    m["manifest GET by tag (rps)"], m["CPU per manifest GET (µs)"] = wrk(srv, "/v2/bench/app/manifests/latest", headers=[f"Accept: {OCI_MANIFEST}"])
+    m["blob HEAD (rps)"], m["CPU per blob HEAD (µs)"] = ab_head(srv, f"/v2/bench/app/blobs/{layer}")
+    m["tags/list 1,000 tags (ms)"] = tags_list_ms(srv, "bench/tags")
+
+    peak = [0]; stop = threading.Event()
+    def sample():
+        while not stop.is_set():
+            peak[0] = max(peak[0], rss_kib(srv.pid)); time.sleep(0.01)
+    t = threading.Thread(target=sample); t.start()
+    cpu0 = cpu_seconds(srv.pid)
+    m["push 512 MiB monolithic (MB/s)"] = push_monolithic(srv, "bench/big", big, big_digest)
+    m["push CPU per GB (s)"] = (cpu_seconds(srv.pid) - cpu0) / (BIG / 1e9)
+    stop.set(); t.join()
+    m["RSS peak during 512 MiB push (MiB)"] = peak[0] / 1024
+    m["push 512 MiB chunked (MB/s)"] = push_chunked(srv, "bench/big2", big, big_digest)
+    m["pull 512 MiB, 1 stream (MB/s)"] = pull(srv, "bench/big", big_digest, BIG, 1)
+    m["pull 512 MiB, 8 ranged streams (MB/s)"] = pull(srv, "bench/big", big_digest, BIG, 8)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--wharf-dll", required=True)
+    ap.add_argument("--out", help="also write the table to this file")
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="wharf-bench-")
+    try:
+        big = os.path.join(work, "big.bin"); h = hashlib.sha256()
+        with open(big, "wb") as f:
+            for _ in range(BIG // BUF):
+                b = os.urandom(BUF); h.update(b); f.write(b)
+        big_digest = "sha256:" + h.hexdigest()
+
+        results = {}
+        raw1 = statistics.median(raw_loopback(BIG, 1) for _ in range(3))
+        raw8 = statistics.median(raw_loopback(BIG, 8) for _ in range(3))
+
+        dport = free_port(); ddir = os.path.join(work, "distribution"); os.makedirs(ddir)
+        cfg = os.path.join(work, "distribution.yml")
+        open(cfg, "w").write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {ddir}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{dport}\n")
+        dist = Server("Distribution", ["docker-registry", "serve", cfg], dport)
+        try:
+            measure(dist, big, big_digest, results)
+        finally:
+            dist.stop()
+
+        wport = free_port(); wdir = os.path.join(work, "wharf")
+        env = dict(os.environ, Logging__LogLevel__Default="Warning", DOTNET_TieredPGO="1")
+        wharf = Server("Wharf", ["dotnet", args.wharf_dll, "serve", "--port", str(wport), "--data-dir", wdir], wport, env)
+        try:
+            measure(wharf, big, big_digest, results)
+        finally:
+            wharf.stop()
+
+        w, d = results["Wharf"], results["Distribution"]
+        targets = {
+            "GET /v2/ (rps)": ("≥ 10× Distribution", lambda: w["GET /v2/ (rps)"] >= 10 * d["GET /v2/ (rps)"]),
+            "manifest GET by tag (rps)": ("≥ 10× Distribution", lambda: w["manifest GET by tag (rps)"] >= 10 * d["manifest GET by tag (rps)"]),
+            "blob HEAD (rps)": ("≥ 10× Distribution", lambda: w["blob HEAD (rps)"] >= 10 * d["blob HEAD (rps)"]),
+            "push 512 MiB monolithic (MB/s)": ("≥ 2× Distribution", lambda: w["push 512 MiB monolithic (MB/s)"] >= 2 * d["push 512 MiB monolithic (MB/s)"]),
+            "push 512 MiB chunked (MB/s)": ("≥ 3× Distribution", lambda: w["push 512 MiB chunked (MB/s)"] >= 3 * d["push 512 MiB chunked (MB/s)"]),
+            "pull 512 MiB, 1 stream (MB/s)": (f"≥ 90% of raw loopback ({raw1:.0f} MB/s)", lambda: w["pull 512 MiB, 1 stream (MB/s)"] >= 0.9 * raw1),
+            "pull 512 MiB, 8 ranged streams (MB/s)": (f"≥ 90% of raw loopback ({raw8:.0f} MB/s)", lambda: w["pull 512 MiB, 8 ranged streams (MB/s)"] >= 0.9 * raw8),
+            "tags/list 1,000 tags (ms)": ("≤ 1 ms", lambda: w["tags/list 1,000 tags (ms)"] <= 1.0),
+            "RSS peak during 512 MiB push (MiB)": ("≤ idle + 64 MiB", lambda: w["RSS peak during 512 MiB push (MiB)"] <= w["RSS idle (MiB)"] + 64),
+            "cold start to first 200 (ms)": ("≤ 300 ms", lambda: w["cold start to first 200 (ms)"] <= 300),
+        }
+        lines = [f"Raw loopback, same client: {raw1:.0f} MB/s (1 stream), {raw8:.0f} MB/s (8 streams).", "",
+                 "| metric | Wharf | Distribution 2.8.2 | Wharf ÷ Distribution | target | |", "|---|---:|---:|---:|---|---|"]
+        for key in w:
+            ratio = w[key] / d[key] if d[key] else float("inf")
+            target, ok = targets.get(key, ("", None))
+            verdict = "" if ok is None else ("PASS" if ok() else "MISS")
+            lines.append(f"| {key} | {w[key]:,.1f} | {d[key]:,.1f} | {ratio:.2f} | {target} | {verdict} |")
+        table = "\n".join(lines)
+        print(table)
+        if args.out:
+            open(args.out, "w").write(table + "\n")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

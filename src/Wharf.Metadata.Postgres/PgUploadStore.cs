@@ -1,0 +1,51 @@
+using Npgsql;
+using Wharf.Core.Metadata;
+
+namespace Wharf.Metadata.Postgres;
+
+internal sealed class PgUploadStore(PgDatabase database) : IUploadStore
+{
+    private const string SelectUpload = "SELECT id, repository_id, \"offset\", started_at, expires_at FROM uploads";
+
+    public Task CreateAsync(UploadSession session, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            s => s.ExecuteAsync(
+                "INSERT INTO uploads (id, repository_id, \"offset\", started_at, expires_at) VALUES (@id, @repository, @offset, @started, @expires)",
+                [
+                    ("id", session.Id), ("repository", session.RepositoryId), ("offset", session.Offset),
+                    ("started", Columns.Ms(session.StartedAt)), ("expires", Columns.Ms(session.ExpiresAt)),
+                ],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<UploadSession?> GetAsync(string id, CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.SingleAsync($"{SelectUpload} WHERE id = @id", Map, [("id", id)], cancellationToken), cancellationToken);
+
+    public Task<bool> AdvanceAsync(string id, long expectedOffset, long newOffset, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s => await s.ExecuteAsync(
+                "UPDATE uploads SET \"offset\" = @new WHERE id = @id AND \"offset\" = @expected",
+                [("id", id), ("expected", expectedOffset), ("new", newOffset)],
+                cancellationToken) > 0,
+            cancellationToken);
+
+    public Task<bool> DeleteAsync(string id, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s => await s.ExecuteAsync("DELETE FROM uploads WHERE id = @id", [("id", id)], cancellationToken) > 0,
+            cancellationToken);
+
+    public Task<IReadOnlyList<UploadSession>> ListExpiredAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<UploadSession>>(
+            async s => await s.ListAsync(
+                $"{SelectUpload} WHERE expires_at <= @now ORDER BY expires_at, id LIMIT @limit",
+                Map,
+                [("now", Columns.Ms(now)), ("limit", limit)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<bool> ExistsAsync(string id, CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ExistsAsync("SELECT 1 FROM uploads WHERE id = @id", [("id", id)], cancellationToken), cancellationToken);
+
+    private static UploadSession Map(NpgsqlDataReader r) =>
+        new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.Time(3), r.Time(4));
+}

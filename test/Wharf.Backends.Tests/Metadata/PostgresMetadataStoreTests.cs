@@ -1,0 +1,73 @@
+using Npgsql;
+using Wharf.Core.Metadata;
+using Wharf.Metadata.Postgres;
+using Wharf.Testing;
+
+namespace Wharf.Backends.Tests.Metadata;
+
+/// <summary>The contract on PostgreSQL: a throwaway cluster for the run, a fresh database per test.</summary>
+public sealed class PostgresMetadataStoreTests : MetadataStoreContract
+{
+    protected override async Task<IMetadataStore> CreateStoreAsync()
+    {
+        var cluster = await PostgresCluster.GetAsync();
+        var store = new PostgresMetadataStore(await cluster.CreateDatabaseAsync(Ct));
+        await store.MigrateAsync(Ct);
+        return store;
+    }
+
+    [Fact]
+    public async Task Two_nodes_migrating_one_database_at_once_both_succeed_and_apply_it_once()
+    {
+        var cluster = await PostgresCluster.GetAsync();
+        var connectionString = await cluster.CreateDatabaseAsync(Ct);
+        await using var first = new PostgresMetadataStore(connectionString);
+        await using var second = new PostgresMetadataStore(connectionString);
+
+        await Task.WhenAll(first.MigrateAsync(Ct), second.MigrateAsync(Ct), first.MigrateAsync(Ct));
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM schema_migrations", connection);
+        Assert.Equal(1L, await command.ExecuteScalarAsync(Ct));
+        Assert.NotNull(await second.Repositories.CreateAsync(RepoKey("team/app"), T0, Ct));
+    }
+
+    [Fact]
+    public async Task A_database_from_a_newer_Wharf_is_refused()
+    {
+        var cluster = await PostgresCluster.GetAsync();
+        var connectionString = await cluster.CreateDatabaseAsync(Ct);
+        await using var store = new PostgresMetadataStore(connectionString);
+        await store.MigrateAsync(Ct);
+        await using (var connection = new NpgsqlConnection(connectionString))
+        {
+            await connection.OpenAsync(Ct);
+            await using var command = new NpgsqlCommand("INSERT INTO schema_migrations (version, applied_at) VALUES (999, 0)", connection);
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => store.MigrateAsync(Ct));
+        Assert.Contains("newer than this Wharf knows", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Probe_says_in_one_line_what_is_unreachable()
+    {
+        var cluster = await PostgresCluster.GetAsync();
+        Assert.Null(await PostgresMetadataStore.ProbeAsync(cluster.AdminConnectionString, Ct));
+
+        var closedPort = FreePort();
+        var message = await PostgresMetadataStore.ProbeAsync($"Host=127.0.0.1;Port={closedPort};Username=postgres;Database=wharf", Ct);
+        Assert.NotNull(message);
+        Assert.DoesNotContain('\n', message);
+        Assert.Contains($"127.0.0.1:{closedPort}", message, StringComparison.Ordinal);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
