@@ -1,14 +1,8 @@
-using Wharf.Server.Hosting;
+using Wharf.Server.Cli;
 
 namespace Wharf.Server;
 
 internal static class Program
 {
-    public static async Task<int> Main(string[] args)
-    {
-        var app = WharfHost.CreateApp(args);
-        await WharfHost.StartAsync(app, CancellationToken.None);
-        await app.WaitForShutdownAsync();
-        return 0;
-    }
+    public static Task<int> Main(string[] args) => WharfCli.RunAsync(args);
 }

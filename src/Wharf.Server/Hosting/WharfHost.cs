@@ -2,7 +2,9 @@ using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
+using Wharf.Core.Services;
 using Wharf.Server.DataPlane;
+using Wharf.Server.Jobs;
 
 namespace Wharf.Server.Hosting;
 
@@ -13,28 +15,59 @@ public static class WharfHost
     /// Builds the web application. <paramref name="configure"/> lets callers (the CLI's flags, tests)
     /// add configuration on top of appsettings.json and <c>WHARF__*</c> environment variables.
     /// </summary>
-    public static WebApplication CreateApp(string[] args, Action<IConfigurationBuilder>? configure = null)
+    public static WebApplication CreateApp(string[] args, Action<IConfigurationBuilder>? configure = null, string? configFile = null) =>
+        CreateApp(args, configure, configFile, validate: null)!;
+
+    /// <summary>
+    /// As <see cref="CreateApp(string[], Action{IConfigurationBuilder}?, string?)"/>, but hands the bound
+    /// options to <paramref name="validate"/> before any backend is constructed; when it returns false,
+    /// nothing is built and the result is null.
+    /// </summary>
+    public static WebApplication? CreateApp(string[] args, Action<IConfigurationBuilder>? configure, string? configFile, Func<WharfOptions, bool>? validate)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        if (configFile is not null)
+        {
+            builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false);
+        }
+
         builder.Configuration.AddEnvironmentVariables(prefix: "WHARF__");
         configure?.Invoke(builder.Configuration);
 
         builder.Services.Configure<WharfOptions>(builder.Configuration);
         var options = builder.Configuration.Get<WharfOptions>() ?? new WharfOptions();
+        if (validate is not null && !validate(options))
+        {
+            return null;
+        }
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = null; // set per route: blobs are unbounded, manifests 4 MiB
-            kestrel.Listen(System.Net.IPAddress.Parse(options.Address == "localhost" ? "127.0.0.1" : options.Address), options.Port);
+            kestrel.Listen(StartupValidator.ParseAddress(options.Address) ?? System.Net.IPAddress.Loopback, options.Port);
         });
+        builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
 
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<IAccessAuthorizer, OpenAccessAuthorizer>();
         builder.Services.AddSingleton<IBlobStore>(sp => BackendFactory.CreateBlobStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         builder.Services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         builder.Services.AddDataPlane();
+        builder.Services.AddSingleton(sp => new GarbageCollector(
+            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), options.Gc.GraceWindow));
+        builder.Services.AddSingleton<UploadJanitor>();
+        builder.Services.AddSingleton<StoreChecker>();
+        builder.Services.AddSingleton<IBackgroundJob, UploadExpiryJob>();
+        if (options.Gc.Enabled)
+        {
+            builder.Services.AddSingleton<IBackgroundJob, GarbageCollectionJob>();
+        }
+
+        builder.Services.AddSingleton<JobScheduler>();
+        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobScheduler>());
 
         var app = builder.Build();
+        app.MapHealth();
         app.MapDataPlane();
         return app;
     }
@@ -42,7 +75,19 @@ public static class WharfHost
     /// <summary>Applies migrations, then starts listening.</summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
-        await app.Services.GetRequiredService<IMetadataStore>().MigrateAsync(cancellationToken);
+        var store = app.Services.GetRequiredService<IMetadataStore>();
+        await store.MigrateAsync(cancellationToken);
+        var options = app.Services.GetRequiredService<IOptions<WharfOptions>>().Value;
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf");
+        if (options.Auth == AuthMode.Open)
+        {
+            logger.OpenModeWarning();
+        }
+
         await app.StartAsync(cancellationToken);
+        if (logger.IsEnabled(LogLevel.Information))
+        {
+            logger.Listening(string.Join(", ", app.Urls), store.Backend, options.Storage.Path ?? Path.Combine(options.DataDirectory, "blobs"));
+        }
     }
 }

@@ -1,0 +1,94 @@
+using Wharf.Core.Metadata;
+using Wharf.Core.Storage;
+
+namespace Wharf.Core.Services;
+
+/// <summary>What one garbage-collection run removed.</summary>
+public sealed record GcReport(int BlobsDeleted, long BytesFreed, int StagingAreasRemoved);
+
+/// <summary>
+/// Online garbage collection (docs/architecture.md "Garbage collection"): finish blobs a previous
+/// run left claimed, claim unreferenced blobs untouched for the grace window, delete their bytes,
+/// forget their rows — in batches, never stopping the world. Also removes staging areas that no
+/// upload session owns, once two consecutive runs have seen them orphaned (a new upload creates its
+/// staging area a moment before its session row).
+/// </summary>
+public sealed class GarbageCollector(IMetadataStore store, IBlobStore blobs, TimeProvider time, TimeSpan graceWindow)
+{
+    private const int Batch = 500;
+
+    private readonly Lock gate = new();
+    private HashSet<string> suspectedOrphans = new(StringComparer.Ordinal);
+
+    public async Task<GcReport> RunOnceAsync(CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        long bytes = 0;
+
+        for (var claimed = await store.Blobs.ListClaimedAsync(Batch, cancellationToken); claimed.Count > 0; claimed = await store.Blobs.ListClaimedAsync(Batch, cancellationToken))
+        {
+            (var n, var b) = await DeleteAsync(claimed, cancellationToken);
+            deleted += n;
+            bytes += b;
+        }
+
+        var cutoff = time.GetUtcNow() - graceWindow;
+        for (var claimed = await store.Blobs.ClaimGarbageAsync(cutoff, Batch, cancellationToken); claimed.Count > 0; claimed = await store.Blobs.ClaimGarbageAsync(cutoff, Batch, cancellationToken))
+        {
+            (var n, var b) = await DeleteAsync(claimed, cancellationToken);
+            deleted += n;
+            bytes += b;
+        }
+
+        return new GcReport(deleted, bytes, await RemoveOrphanedStagingAsync(cancellationToken));
+    }
+
+    private async Task<(int Deleted, long Bytes)> DeleteAsync(IReadOnlyList<BlobRecord> claimed, CancellationToken cancellationToken)
+    {
+        var deleted = 0;
+        long bytes = 0;
+        foreach (var blob in claimed)
+        {
+            if (await blobs.DeleteAsync(blob.Digest, cancellationToken))
+            {
+                deleted++;
+                bytes += blob.Size;
+            }
+        }
+
+        // Rows go only after the bytes: a crash in between leaves claimed rows the next run finishes.
+        await store.Blobs.ForgetClaimedAsync(claimed.Select(b => b.Digest).ToList(), cancellationToken);
+        return (deleted, bytes);
+    }
+
+    private async Task<int> RemoveOrphanedStagingAsync(CancellationToken cancellationToken)
+    {
+        var orphans = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var id in blobs.ListUploadsAsync(cancellationToken))
+        {
+            if (!await store.Uploads.ExistsAsync(id, cancellationToken))
+            {
+                orphans.Add(id);
+            }
+        }
+
+        HashSet<string> previous;
+        lock (gate)
+        {
+            previous = suspectedOrphans;
+            suspectedOrphans = orphans;
+        }
+
+        var removed = 0;
+        foreach (var id in orphans.Where(previous.Contains))
+        {
+            // Re-check: a session may have appeared since the listing.
+            if (!await store.Uploads.ExistsAsync(id, cancellationToken) && await blobs.AbortUploadAsync(id, cancellationToken))
+            {
+                removed++;
+            }
+        }
+
+        return removed;
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Options;
+using Wharf.Core.Services;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.Jobs;
+
+/// <summary>Online garbage collection on <c>Gc:Interval</c>.</summary>
+internal sealed class GarbageCollectionJob(GarbageCollector collector, IOptions<WharfOptions> options) : IBackgroundJob
+{
+    public string Name => "gc";
+
+    public TimeSpan Interval => options.Value.Gc.Interval;
+
+    public async Task<string> RunAsync(CancellationToken cancellationToken)
+    {
+        var report = await collector.RunOnceAsync(cancellationToken);
+        return $"{report.BlobsDeleted} blobs ({report.BytesFreed} bytes) and {report.StagingAreasRemoved} orphaned staging areas removed";
+    }
+}
+
+/// <summary>Expired upload sessions on <c>Uploads:SweepInterval</c>.</summary>
+internal sealed class UploadExpiryJob(UploadJanitor janitor, IOptions<WharfOptions> options) : IBackgroundJob
+{
+    public string Name => "upload-expiry";
+
+    public TimeSpan Interval => options.Value.Uploads.SweepInterval;
+
+    public async Task<string> RunAsync(CancellationToken cancellationToken) =>
+        $"{await janitor.RunOnceAsync(cancellationToken)} expired upload sessions removed";
+}
