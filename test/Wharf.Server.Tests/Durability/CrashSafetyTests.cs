@@ -30,10 +30,13 @@ public sealed class CrashSafetyTests
         {
             for (var round = 0; round < Rounds; round++)
             {
-                await using var server = await WharfProcess.StartAsync(dataDirectory);
+                // Sessions expire 5 s after they start (a push here takes milliseconds), so that the final
+                // run below can show that what the crashes left staged is cleaned up.
+                await using var server = await WharfProcess.StartAsync(dataDirectory, new Dictionary<string, string> { ["WHARF__Uploads__Expiry"] = "00:00:05" });
                 using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(30) };
                 var pusher = new OciPusher(client);
                 using var stop = new CancellationTokenSource();
+                var killed = 0;
                 var seeds = Enumerable.Range(0, Pushers).Select(_ => random.Next()).ToArray();
                 var workers = seeds.Select((seed, worker) => Task.Run(async () =>
                 {
@@ -63,17 +66,18 @@ public sealed class CrashSafetyTests
                         }
                         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
                         {
-                            if (server.HasExited || stop.IsCancellationRequested)
+                            if (Volatile.Read(ref killed) == 1 || server.HasExited || stop.IsCancellationRequested)
                             {
                                 return;
                             }
 
-                            throw;
+                            throw new InvalidOperationException($"push failed while the server ran: {e.Message}\nserver output:\n{server.StandardOutput}\n{server.StandardError}", e);
                         }
                     }
                 })).ToArray();
 
                 await Task.Delay(random.Next(100, 900));
+                Volatile.Write(ref killed, 1);
                 server.Kill();
                 await stop.CancelAsync();
                 await Task.WhenAll(workers);
@@ -81,10 +85,10 @@ public sealed class CrashSafetyTests
 
             Assert.True(acknowledged.Count >= Rounds, $"only {acknowledged.Count} of {attempts} pushes were acknowledged: the test proved little");
 
-            // Restart with zero grace and expiry so the background jobs clean what the crashes left behind.
+            // Restart with zero grace and fast sweeps so the background jobs clean what the crashes left behind.
             var cleanup = new Dictionary<string, string>
             {
-                ["WHARF__Uploads__Expiry"] = "00:00:00",
+                ["WHARF__Uploads__Expiry"] = "00:00:05",
                 ["WHARF__Uploads__SweepInterval"] = "00:00:01",
                 ["WHARF__Gc__GraceWindow"] = "00:00:00",
                 ["WHARF__Gc__Interval"] = "00:00:01",
@@ -105,7 +109,7 @@ public sealed class CrashSafetyTests
                 }
 
                 var uploads = Path.Combine(dataDirectory, "blobs", "uploads");
-                var deadline = DateTime.UtcNow.AddSeconds(30);
+                var deadline = DateTime.UtcNow.AddSeconds(45);
                 while (Directory.Exists(uploads) && Directory.EnumerateFileSystemEntries(uploads).Any() && DateTime.UtcNow < deadline)
                 {
                     await Task.Delay(200);

@@ -18,7 +18,53 @@ public sealed class WharfProcess : IAsyncDisposable
         Port = port;
     }
 
+    private readonly System.Text.StringBuilder output = new();
+    private readonly System.Text.StringBuilder error = new();
+
     public int Port { get; }
+
+    public string StandardOutput
+    {
+        get
+        {
+            lock (output)
+            {
+                return output.ToString();
+            }
+        }
+    }
+
+    public string StandardError
+    {
+        get
+        {
+            lock (error)
+            {
+                return error.ToString();
+            }
+        }
+    }
+
+    /// <summary>SIGTERM, then waits for the process to exit; returns its exit code.</summary>
+    public async Task<int> TerminateAsync(TimeSpan timeout)
+    {
+        (await Wharf.Testing.ProcessRunner.RunAsync("kill", ["-TERM", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])).EnsureSuccess();
+        using var cts = new CancellationTokenSource(timeout);
+        await process.WaitForExitAsync(cts.Token);
+        process.WaitForExit();
+        return process.ExitCode;
+    }
+
+    private void Append(System.Text.StringBuilder target, string? line)
+    {
+        if (line is not null)
+        {
+            lock (target)
+            {
+                target.AppendLine(line);
+            }
+        }
+    }
 
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
@@ -47,11 +93,11 @@ public sealed class WharfProcess : IAsyncDisposable
         }
 
         var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
+        var server = new WharfProcess(process, port);
+        process.OutputDataReceived += (_, e) => server.Append(server.output, e.Data);
+        process.ErrorDataReceived += (_, e) => server.Append(server.error, e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new WharfProcess(process, port);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)

@@ -1,0 +1,91 @@
+using System.Net;
+using System.Net.Sockets;
+using Wharf.Server.Tests.Infrastructure;
+using Wharf.Testing;
+
+namespace Wharf.Server.Tests.Host;
+
+/// <summary>The real server process refuses bad settings with one readable line and a non-zero exit.</summary>
+public sealed class StartupTests : IDisposable
+{
+    private readonly string dataDirectory = Path.Combine(Path.GetTempPath(), "wharf-startup-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(dataDirectory))
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task An_out_of_range_port_is_refused() =>
+        AssertRefused(await ServeAsync("--port", "70000"), "port 70000 is out of range");
+
+    [Fact]
+    public async Task A_port_in_use_is_refused()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        AssertRefused(await ServeAsync("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)), $"port {port} on 127.0.0.1 is already in use");
+    }
+
+    [Fact]
+    public async Task An_unwritable_data_directory_is_refused() =>
+        AssertRefused(await ServeAsync("--data-dir", "/proc/wharf-cannot-live-here"), "data directory '/proc/wharf-cannot-live-here' is not usable");
+
+    [Fact]
+    public async Task An_unreachable_PostgreSQL_is_refused()
+    {
+        var port = WharfProcess.FreePort();
+        AssertRefused(
+            await ServeAsync("--metadata", "postgres", "--metadata-connection", $"Host=127.0.0.1;Port={port};Username=wharf;Database=wharf"),
+            $"cannot connect to PostgreSQL at 127.0.0.1:{port}");
+    }
+
+    [Fact]
+    public async Task An_unknown_backend_is_refused() =>
+        AssertRefused(await ServeAsync("--metadata", "oracle"), "invalid configuration");
+
+    [Fact]
+    public async Task Open_mode_refuses_a_non_loopback_address() =>
+        AssertRefused(await ServeAsync("--address", "0.0.0.0", "--port", "0"), "will not listen on 0.0.0.0");
+
+    [Fact]
+    public async Task Open_mode_listens_on_a_non_loopback_address_when_allowed_and_warns()
+    {
+        await using var server = await WharfProcess.StartAsync(dataDirectory, null, "--address", "0.0.0.0", "--allow-insecure-open");
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Auth mode 'open'", server.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains("0.0.0.0", server.StandardOutput, StringComparison.Ordinal);
+    }
+
+    private Task<ProcessResult> ServeAsync(params string[] args)
+    {
+        var all = new List<string> { WharfProcess.ServerDll, "serve" };
+        if (!args.Contains("--data-dir"))
+        {
+            all.AddRange(["--data-dir", dataDirectory]);
+        }
+
+        if (!args.Contains("--port"))
+        {
+            all.AddRange(["--port", "0"]);
+        }
+
+        all.AddRange(args);
+        return ProcessRunner.RunAsync("dotnet", all, TimeSpan.FromSeconds(60));
+    }
+
+    private static void AssertRefused(ProcessResult result, string expected)
+    {
+        Assert.NotEqual(0, result.ExitCode);
+        var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{result.StandardError}");
+        Assert.StartsWith("wharf: ", lines[0], StringComparison.Ordinal);
+        Assert.Contains(expected, lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+    }
+}
