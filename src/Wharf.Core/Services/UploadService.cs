@@ -39,8 +39,10 @@ public sealed class UploadService(
         var repository = await repositories.GetForPushAsync(caller, key, EcrActions.InitiateLayerUpload, cancellationToken);
         var id = Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow();
-        await blobs.CreateUploadAsync(id, cancellationToken);
+        // The row before the staging area: staging without a row is then always an orphan that
+        // garbage collection may remove, never an upload about to get its row.
         await store.Uploads.CreateAsync(new UploadSession(id, repository.Id, 0, now, now + settings.UploadExpiry), cancellationToken);
+        await blobs.CreateUploadAsync(id, cancellationToken);
         return new UploadStatus(id, 0);
     }
 
@@ -179,6 +181,12 @@ public sealed class UploadService(
         try
         {
             staged = await blobs.AppendUploadAsync(session.Id, session.Offset, hashing, cancellationToken);
+        }
+        catch (KeyNotFoundException)
+        {
+            // A crash between the row and its staging area: the upload cannot continue.
+            ForgetHash(session.Id);
+            throw new WharfException(WharfErrorCode.BlobUploadUnknown, "the upload's staged bytes are gone; start a new upload");
         }
         catch
         {

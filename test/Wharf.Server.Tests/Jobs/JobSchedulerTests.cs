@@ -1,0 +1,88 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using Wharf.Metadata.Sqlite;
+using Wharf.Server.Jobs;
+
+namespace Wharf.Server.Tests.Jobs;
+
+public sealed class JobSchedulerTests : IAsyncLifetime
+{
+    private readonly string directory = Path.Combine(Path.GetTempPath(), "wharf-jobs-" + Guid.NewGuid().ToString("N"));
+    private SqliteMetadataStore store = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        store = new SqliteMetadataStore(Path.Combine(directory, "wharf.db"));
+        await store.MigrateAsync(CancellationToken.None);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await store.DisposeAsync();
+        Directory.Delete(directory, recursive: true);
+    }
+
+    [Fact]
+    public async Task Jobs_run_on_their_interval_of_the_clock()
+    {
+        var time = new FakeTimeProvider();
+        var job = new CountingJob(TimeSpan.FromMinutes(5));
+        using var scheduler = new JobScheduler([job], store, time, NullLogger<JobScheduler>.Instance);
+        await scheduler.StartAsync(CancellationToken.None);
+
+        await Task.Delay(100);
+        Assert.Equal(0, job.Runs);
+        time.Advance(TimeSpan.FromMinutes(5));
+        await job.WaitForRunsAsync(1);
+        time.Advance(TimeSpan.FromMinutes(5));
+        await job.WaitForRunsAsync(2);
+        await scheduler.StopAsync(CancellationToken.None);
+        Assert.Equal(2, job.Runs);
+    }
+
+    [Fact]
+    public async Task A_lease_held_by_another_node_skips_the_run_until_it_expires()
+    {
+        var time = new FakeTimeProvider();
+        var job = new CountingJob(TimeSpan.FromMinutes(5));
+        using var scheduler = new JobScheduler([job], store, time, NullLogger<JobScheduler>.Instance);
+        Assert.True(await store.Leases.TryAcquireAsync(job.Name, "another-node", time.GetUtcNow(), TimeSpan.FromMinutes(30), CancellationToken.None));
+
+        Assert.False(await scheduler.RunOnceAsync(job, CancellationToken.None));
+        Assert.Equal(0, job.Runs);
+
+        time.Advance(TimeSpan.FromMinutes(31));
+        Assert.True(await scheduler.RunOnceAsync(job, CancellationToken.None));
+        Assert.Equal(1, job.Runs);
+
+        // Released after the run: another node may take it at once.
+        Assert.True(await store.Leases.TryAcquireAsync(job.Name, "another-node", time.GetUtcNow(), TimeSpan.FromMinutes(1), CancellationToken.None));
+    }
+
+    private sealed class CountingJob(TimeSpan interval) : IBackgroundJob
+    {
+        private int runs;
+
+        public string Name => "counting";
+
+        public TimeSpan Interval => interval;
+
+        public int Runs => Volatile.Read(ref runs);
+
+        public Task<string> RunAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref runs);
+            return Task.FromResult("counted");
+        }
+
+        public async Task WaitForRunsAsync(int expected)
+        {
+            for (var i = 0; i < 200 && Runs < expected; i++)
+            {
+                await Task.Delay(25);
+            }
+
+            Assert.Equal(expected, Runs);
+        }
+    }
+}
