@@ -81,7 +81,7 @@ internal static partial class OciErrorWriter
         }
     }
 
-    [LoggerMessage(EventId = 1100, Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
+    [LoggerMessage(EventId = Hosting.WharfEventId.UnhandledRequestError, Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, string method, PathString path, Exception exception);
 }
 

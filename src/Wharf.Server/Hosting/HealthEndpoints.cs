@@ -3,11 +3,14 @@ using Wharf.Core.Metadata;
 namespace Wharf.Server.Hosting;
 
 /// <summary>
-/// <c>/health/live</c>: the process answers. <c>/health/ready</c> and <c>/health</c>: it answers and
-/// the metadata store does too (503 with the reason otherwise).
+/// <c>/health/live</c>: the process answers (200 while it runs). <c>/health/ready</c> and
+/// <c>/health</c>: it answers and the metadata store does too — 503 with the reason otherwise. The
+/// reason names the failure, never the store's address or credentials (the log has the details).
 /// </summary>
 internal static class HealthEndpoints
 {
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(5);
+
     public static IEndpointRouteBuilder MapHealth(this IEndpointRouteBuilder endpoints)
     {
         endpoints.MapGet("/health/live", (HttpContext context) => WriteAsync(context, 200, """{"status":"ok"}"""));
@@ -19,23 +22,36 @@ internal static class HealthEndpoints
     private static async Task ReadyAsync(HttpContext context)
     {
         var store = context.RequestServices.GetRequiredService<IMetadataStore>();
-        bool healthy;
+        string? reason = null;
+        Exception? failure = null;
         using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
         {
-            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            timeout.CancelAfter(PingTimeout);
             try
             {
-                healthy = await store.PingAsync(timeout.Token);
+                if (!await store.PingAsync(timeout.Token))
+                {
+                    reason = "did not answer the ping";
+                }
             }
-            catch (Exception e) when (e is not OperationCanceledException || !context.RequestAborted.IsCancellationRequested)
+            catch (OperationCanceledException e) when (!context.RequestAborted.IsCancellationRequested)
             {
-                healthy = false;
+                (reason, failure) = ($"did not answer within {PingTimeout.TotalSeconds:0} s", e);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                (reason, failure) = ($"failed the ping ({e.GetType().Name})", e);
             }
         }
 
-        await (healthy
-            ? WriteAsync(context, 200, $$$"""{"status":"ok","metadata":{"backend":"{{{store.Backend}}}","status":"ok"}}""")
-            : WriteAsync(context, 503, $$$"""{"status":"unavailable","metadata":{"backend":"{{{store.Backend}}}","status":"unreachable"}}"""));
+        if (reason is null)
+        {
+            await WriteAsync(context, 200, $$$"""{"status":"ok","metadata":{"backend":"{{{store.Backend}}}","status":"ok"}}""");
+            return;
+        }
+
+        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf.Health").NotReady(store.Backend, reason, failure);
+        await WriteAsync(context, 503, $$$"""{"status":"unavailable","reason":"the {{{store.Backend}}} metadata store {{{reason}}}","metadata":{"backend":"{{{store.Backend}}}","status":"unreachable"}}""");
     }
 
     private static Task WriteAsync(HttpContext context, int status, string json)

@@ -1,23 +1,26 @@
 namespace Wharf.Server.Hosting;
 
 /// <summary>
-/// Source-generated log messages of the host, with event ids by area: 1000s hosting, 1100s data
-/// plane errors (in <c>Errors/OciErrorWriter</c>), 1200s background jobs. Secrets never appear here.
+/// Source-generated log messages of the host; ids in <see cref="WharfEventId"/>. Secrets (connection
+/// strings, keys) never appear in a message: name the backend, not how it is reached.
 /// </summary>
 internal static partial class LogMessages
 {
-    [LoggerMessage(EventId = 1000, Level = LogLevel.Warning, Message = "Auth mode 'open': every caller is the default account's root; for local development only.")]
+    [LoggerMessage(EventId = WharfEventId.OpenModeWarning, Level = LogLevel.Warning, Message = "Auth mode 'open': every caller is the default account's root; for local development only.")]
     public static partial void OpenModeWarning(this ILogger logger);
 
-    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Wharf listening on {Address} (metadata: {Metadata}, blobs: {Blobs})")]
+    [LoggerMessage(EventId = WharfEventId.Listening, Level = LogLevel.Information, Message = "Wharf listening on {Address} (metadata: {Metadata}, blobs: {Blobs})")]
     public static partial void Listening(this ILogger logger, string address, string metadata, string blobs);
 
-    [LoggerMessage(EventId = 1200, Level = LogLevel.Information, Message = "Job {Job} finished in {ElapsedMs} ms: {Outcome}")]
+    [LoggerMessage(EventId = WharfEventId.NotReady, Level = LogLevel.Warning, Message = "Not ready: the {Backend} metadata store {Reason}")]
+    public static partial void NotReady(this ILogger logger, string backend, string reason, Exception? exception);
+
+    [LoggerMessage(EventId = WharfEventId.JobFinished, Level = LogLevel.Information, Message = "Job {Job} finished in {ElapsedMs} ms: {Outcome}")]
     public static partial void JobFinished(this ILogger logger, string job, long elapsedMs, string outcome);
 
-    [LoggerMessage(EventId = 1201, Level = LogLevel.Error, Message = "Job {Job} failed")]
+    [LoggerMessage(EventId = WharfEventId.JobFailed, Level = LogLevel.Error, Message = "Job {Job} failed")]
     public static partial void JobFailed(this ILogger logger, string job, Exception exception);
 
-    [LoggerMessage(EventId = 1202, Level = LogLevel.Debug, Message = "Job {Job} skipped: another node holds its lease")]
+    [LoggerMessage(EventId = WharfEventId.JobLeaseHeld, Level = LogLevel.Debug, Message = "Job {Job} skipped: another node holds its lease")]
     public static partial void JobLeaseHeld(this ILogger logger, string job);
 }

@@ -1,52 +1,20 @@
-using System.Net;
-using Wharf.Core.Primitives;
 using Wharf.Metadata.Postgres;
 
 namespace Wharf.Server.Hosting;
 
 /// <summary>
-/// Checks at start that say what to fix, in one line each, before anything listens. Returns null
-/// when the options are usable.
+/// Checks at start that say what to fix, in one line each, before anything listens: the options
+/// themselves (<see cref="WharfOptionsValidator"/>), then what they point at — writable directories and
+/// a reachable PostgreSQL. Returns null when the options are usable. A port already in use is found
+/// when Kestrel binds (the CLI turns that into one line too).
 /// </summary>
 internal static class StartupValidator
 {
     public static async Task<string?> ValidateAsync(WharfOptions options, bool listening, CancellationToken cancellationToken)
     {
-        if (listening && options.Port is < 0 or > 65535)
+        if (new WharfOptionsValidator(listening).FirstProblem(options) is { } problem)
         {
-            return $"port {options.Port} is out of range; pass --port with a value from 0 to 65535 (0 picks a free port)";
-        }
-
-        if (listening && ParseAddress(options.Address) is not { } address)
-        {
-            return $"'{options.Address}' is not an IP address; pass --address with an address such as 127.0.0.1 or 0.0.0.0";
-        }
-        else if (listening && options.Auth == AuthMode.Open && !IPAddress.IsLoopback(ParseAddress(options.Address)!) && !options.AllowInsecureOpen)
-        {
-            return $"auth mode 'open' lets anyone read and write everything, so Wharf will not listen on {options.Address}, which is not a loopback address; use --address 127.0.0.1, or pass --allow-insecure-open on a network you trust";
-        }
-
-        if (!AccountId.TryParse(options.Registry.DefaultAccount, out _))
-        {
-            return $"Registry:DefaultAccount '{options.Registry.DefaultAccount}' is not a 12-digit account id";
-        }
-
-        if (string.IsNullOrWhiteSpace(options.Registry.DefaultRegion))
-        {
-            return "Registry:DefaultRegion is empty; set a region such as us-east-1";
-        }
-
-        foreach (var (name, value) in new[] { ("Gc:Interval", options.Gc.Interval), ("Uploads:SweepInterval", options.Uploads.SweepInterval), ("Uploads:Expiry", options.Uploads.Expiry + TimeSpan.FromTicks(1)) })
-        {
-            if (value <= TimeSpan.Zero)
-            {
-                return $"{name} must be positive";
-            }
-        }
-
-        if (options.Gc.GraceWindow < TimeSpan.Zero)
-        {
-            return "Gc:GraceWindow must not be negative";
+            return problem;
         }
 
         if (WritableDirectoryProblem(options.DataDirectory) is { } dataProblem)
@@ -71,14 +39,15 @@ internal static class StartupValidator
                 return unreachable + "; check --metadata-connection and that the server is running";
             }
         }
+        else if (options.Metadata.ConnectionString is { } sqlitePath
+            && Path.GetDirectoryName(Path.GetFullPath(sqlitePath)) is { } sqliteDirectory
+            && WritableDirectoryProblem(sqliteDirectory) is { } sqliteProblem)
+        {
+            return $"the directory of the SQLite file '{sqlitePath}' is not usable ({sqliteProblem}); pass --metadata-connection with a path in a writable directory";
+        }
 
         return null;
     }
-
-    public static IPAddress? ParseAddress(string address) =>
-        string.Equals(address, "localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
-        : IPAddress.TryParse(address, out var parsed) ? parsed
-        : null;
 
     private static string? WritableDirectoryProblem(string path)
     {

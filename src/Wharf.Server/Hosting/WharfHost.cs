@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
 using Wharf.Core.Security;
@@ -13,19 +14,31 @@ public static class WharfHost
 {
     /// <summary>
     /// Builds the web application. <paramref name="configure"/> lets callers (the CLI's flags, tests)
-    /// add configuration on top of appsettings.json and <c>WHARF__*</c> environment variables.
+    /// add configuration on top of appsettings.json, <paramref name="configFile"/> and <c>WHARF__*</c>
+    /// environment variables.
     /// </summary>
-    public static WebApplication CreateApp(string[] args, Action<IConfigurationBuilder>? configure = null, string? configFile = null) =>
-        CreateApp(args, configure, configFile, validate: null)!;
+    public static WebApplication CreateApp(string[] args, Action<IConfigurationBuilder>? configure = null, string? configFile = null)
+    {
+        var (builder, options) = CreateBuilder(args, configure, configFile);
+        return Build(builder, options);
+    }
 
     /// <summary>
-    /// As <see cref="CreateApp(string[], Action{IConfigurationBuilder}?, string?)"/>, but hands the bound
-    /// options to <paramref name="validate"/> before any backend is constructed; when it returns false,
-    /// nothing is built and the result is null.
+    /// The first half of <see cref="CreateApp"/>: the configuration sources and the options bound from
+    /// them, so that they can be validated before <see cref="Build"/> constructs any backend. Throws
+    /// <see cref="InvalidOperationException"/> when a setting does not convert to its type.
     /// </summary>
-    public static WebApplication? CreateApp(string[] args, Action<IConfigurationBuilder>? configure, string? configFile, Func<WharfOptions, bool>? validate)
+    internal static (WebApplicationBuilder Builder, WharfOptions Options) CreateBuilder(string[] args, Action<IConfigurationBuilder>? configure, string? configFile)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+
+        // Only WHARF__* variables configure Wharf: unprefixed ones such as PORT or ADDRESS, set for
+        // other programs, must not move the listener.
+        foreach (var unprefixed in builder.Configuration.Sources.OfType<EnvironmentVariablesConfigurationSource>().Where(s => string.IsNullOrEmpty(s.Prefix)).ToList())
+        {
+            builder.Configuration.Sources.Remove(unprefixed);
+        }
+
         if (configFile is not null)
         {
             builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false);
@@ -33,18 +46,19 @@ public static class WharfHost
 
         builder.Configuration.AddEnvironmentVariables(prefix: "WHARF__");
         configure?.Invoke(builder.Configuration);
+        return (builder, builder.Configuration.Get<WharfOptions>() ?? new WharfOptions());
+    }
 
-        builder.Services.Configure<WharfOptions>(builder.Configuration);
-        var options = builder.Configuration.Get<WharfOptions>() ?? new WharfOptions();
-        if (validate is not null && !validate(options))
-        {
-            return null;
-        }
+    /// <summary>The second half of <see cref="CreateApp"/>: services, backends, endpoints.</summary>
+    internal static WebApplication Build(WebApplicationBuilder builder, WharfOptions options)
+    {
+        builder.Services.AddOptions<WharfOptions>().Bind(builder.Configuration).ValidateOnStart();
+        builder.Services.AddSingleton<IValidateOptions<WharfOptions>>(new WharfOptionsValidator());
 
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = null; // set per route: blobs are unbounded, manifests 4 MiB
-            kestrel.Listen(StartupValidator.ParseAddress(options.Address) ?? System.Net.IPAddress.Loopback, options.Port);
+            kestrel.Listen(WharfOptionsValidator.ParseAddress(options.Address) ?? System.Net.IPAddress.Loopback, options.Port);
         });
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
 

@@ -7,7 +7,9 @@ namespace Wharf.Server.Jobs;
 /// <summary>Online garbage collection on <c>Gc:Interval</c>.</summary>
 internal sealed class GarbageCollectionJob(GarbageCollector collector, IOptions<WharfOptions> options) : IBackgroundJob
 {
-    public string Name => "gc";
+    public const string JobName = "gc";
+
+    public string Name => JobName;
 
     public TimeSpan Interval => options.Value.Gc.Interval;
 
@@ -21,7 +23,9 @@ internal sealed class GarbageCollectionJob(GarbageCollector collector, IOptions<
 /// <summary>Expired upload sessions on <c>Uploads:SweepInterval</c>.</summary>
 internal sealed class UploadExpiryJob(UploadJanitor janitor, IOptions<WharfOptions> options) : IBackgroundJob
 {
-    public string Name => "upload-expiry";
+    public const string JobName = "upload-expiry";
+
+    public string Name => JobName;
 
     public TimeSpan Interval => options.Value.Uploads.SweepInterval;
 

@@ -1,0 +1,115 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace Wharf.Server.Cli;
+
+/// <summary>
+/// The flags, each naming the setting it overrides so that <c>--help</c> also documents appsettings.json
+/// and <c>WHARF__*</c>.
+/// </summary>
+internal static class CliOptions
+{
+    public static readonly Option<string?> Config = new("--config")
+    {
+        Description = "A JSON settings file (same keys as appsettings.json), read after appsettings.json and before WHARF__* environment variables and flags.",
+        HelpName = "file",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> DataDir = new("--data-dir")
+    {
+        Description = "Data directory; the SQLite file (wharf.db) and the blobs (blobs/) live under it unless set otherwise. Setting DataDirectory, default ./wharf-data.",
+        HelpName = "dir",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> Metadata = CreateMetadata();
+
+    public static readonly Option<string?> MetadataConnection = new("--metadata-connection")
+    {
+        Description = "sqlite: the database file (default <data-dir>/wharf.db); postgres: an Npgsql connection string such as 'Host=db;Username=wharf;Password=…;Database=wharf'. Setting Metadata:ConnectionString.",
+        HelpName = "path|connection-string",
+        Recursive = true,
+    };
+
+    public static readonly Option<string?> Address = new("--address")
+    {
+        Description = "IP address to listen on (0.0.0.0 for all IPv4 interfaces, or localhost). Setting Address, default 127.0.0.1.",
+        HelpName = "ip",
+    };
+
+    public static readonly Option<int?> Port = new("--port")
+    {
+        Description = "TCP port to listen on, 0 to 65535; 0 picks a free one. Setting Port, default 5000.",
+        HelpName = "port",
+        CustomParser = ParsePort,
+    };
+
+    public static readonly Option<bool> AllowInsecureOpen = new("--allow-insecure-open")
+    {
+        Description = "In auth mode 'open' (anyone is the default account's root), listen on a non-loopback address anyway; only on a network you trust. Setting AllowInsecureOpen.",
+    };
+
+    /// <summary>Flags every command takes: where the store is.</summary>
+    public static IEnumerable<Option> Shared => [Config, DataDir, Metadata, MetadataConnection];
+
+    /// <summary>Flags of <c>serve</c>: where to listen.</summary>
+    public static IEnumerable<Option> Listening => [Address, Port, AllowInsecureOpen];
+
+    /// <summary>The flags given, as configuration keys of <see cref="Hosting.WharfOptions"/>.</summary>
+    public static Dictionary<string, string?> ToSettings(ParseResult parse)
+    {
+        var settings = new Dictionary<string, string?>(StringComparer.OrdinalIgnoreCase);
+        void Set(string key, string? value)
+        {
+            if (value is not null)
+            {
+                settings[key] = value;
+            }
+        }
+
+        Set("DataDirectory", parse.GetValue(DataDir));
+        Set("Metadata:Backend", parse.GetValue(Metadata));
+        Set("Metadata:ConnectionString", parse.GetValue(MetadataConnection));
+        Set("Address", parse.GetValue(Address));
+        Set("Port", parse.GetValue(Port)?.ToString(CultureInfo.InvariantCulture));
+        if (parse.GetValue(AllowInsecureOpen))
+        {
+            Set("AllowInsecureOpen", "true");
+        }
+
+        return settings;
+    }
+
+    private static Option<string?> CreateMetadata()
+    {
+        var option = new Option<string?>("--metadata")
+        {
+            Description = "Metadata backend: sqlite (embedded, one node) or postgres (several nodes; needs --metadata-connection). Setting Metadata:Backend, default sqlite.",
+            HelpName = "sqlite|postgres",
+            Recursive = true,
+        };
+        option.Validators.Add(result =>
+        {
+            var value = result.Tokens.Count > 0 ? result.Tokens[0].Value : null;
+            if (value is not null && !value.Equals("sqlite", StringComparison.OrdinalIgnoreCase) && !value.Equals("postgres", StringComparison.OrdinalIgnoreCase))
+            {
+                result.AddError($"--metadata must be sqlite or postgres, not '{value}'");
+            }
+        });
+        return option;
+    }
+
+    private static int? ParsePort(ArgumentResult result)
+    {
+        var token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+        {
+            return port;
+        }
+
+        result.AddError($"--port must be a number from 0 to 65535, not '{token}'");
+        return null;
+    }
+}

@@ -1,0 +1,68 @@
+using System.CommandLine;
+using System.Net.Sockets;
+using Microsoft.Extensions.Options;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.Cli;
+
+/// <summary><c>wharf serve</c>: run until SIGTERM / Ctrl-C, then drain in-flight requests.</summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var serve = new Command(
+            "serve",
+            "Run the registry (the default command): HTTP on 127.0.0.1:5000, data under ./wharf-data. SIGTERM or Ctrl-C stops accepting connections and lets requests in flight finish (setting ShutdownTimeout, default 30 s).");
+        foreach (var option in CliOptions.Listening)
+        {
+            serve.Options.Add(option);
+        }
+
+        serve.SetAction(RunAsync);
+        return serve;
+    }
+
+    public static async Task<int> RunAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        if (await CliHost.BuildAsync(parse, listening: true, cancellationToken) is not { } app)
+        {
+            return WharfCli.ExitInvalid;
+        }
+
+        var options = app.Services.GetRequiredService<IOptions<WharfOptions>>().Value;
+        try
+        {
+            await WharfHost.StartAsync(app, cancellationToken);
+        }
+        catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            return await FailAsync(app, $"port {options.Port} on {options.Address} is already in use; pass --port or stop the other process");
+        }
+        catch (IOException e) when (e.InnerException is SocketException socket)
+        {
+            return await FailAsync(app, $"cannot listen on {options.Address}:{options.Port}: {socket.Message}; pass --address with an address of this machine");
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            await app.DisposeAsync();
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return await FailAsync(app, $"could not start: {WharfCli.OneLine(e)}");
+        }
+
+        // The host owns SIGTERM / Ctrl-C from here on: it stops accepting, drains within
+        // HostOptions.ShutdownTimeout, then stops the scheduler.
+        await app.WaitForShutdownAsync(CancellationToken.None);
+        await app.DisposeAsync();
+        return 0;
+    }
+
+    private static async Task<int> FailAsync(WebApplication app, string message)
+    {
+        var exit = WharfCli.Fail(message);
+        await app.DisposeAsync();
+        return exit;
+    }
+}

@@ -1,0 +1,19 @@
+namespace Wharf.Server.Hosting;
+
+/// <summary>
+/// Every log event id of the server, by area (Npgsql's <c>NpgsqlEventId</c> is the model): 1000s
+/// hosting and health, 1100s request errors, 1200s background jobs. A new message takes the next id
+/// of its area; ids are never reused.
+/// </summary>
+internal static class WharfEventId
+{
+    public const int OpenModeWarning = 1000;
+    public const int Listening = 1001;
+    public const int NotReady = 1002;
+
+    public const int UnhandledRequestError = 1100;
+
+    public const int JobFinished = 1200;
+    public const int JobFailed = 1201;
+    public const int JobLeaseHeld = 1202;
+}

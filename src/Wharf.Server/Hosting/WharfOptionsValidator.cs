@@ -1,0 +1,86 @@
+using System.Net;
+using Microsoft.Extensions.Options;
+using Wharf.Core.Primitives;
+
+namespace Wharf.Server.Hosting;
+
+/// <summary>
+/// The checks that need no I/O, each failure one sentence that says what to fix. Registered with
+/// <c>ValidateOnStart</c>; <see cref="StartupValidator"/> runs it first, before the checks that touch
+/// the disk or the network.
+/// </summary>
+internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOptions<WharfOptions>
+{
+    public ValidateOptionsResult Validate(string? name, WharfOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return FirstProblem(options) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
+    }
+
+    public string? FirstProblem(WharfOptions options)
+    {
+        if (listening && options.Port is < 0 or > 65535)
+        {
+            return $"port {options.Port} is out of range; pass --port with a value from 0 to 65535 (0 picks a free port)";
+        }
+
+        if (listening)
+        {
+            if (ParseAddress(options.Address) is not { } address)
+            {
+                return $"'{options.Address}' is not an IP address; pass --address with an address such as 127.0.0.1 or 0.0.0.0";
+            }
+
+            if (options.Auth == AuthMode.Open && !IPAddress.IsLoopback(address) && !options.AllowInsecureOpen)
+            {
+                return $"auth mode 'open' lets anyone read and write everything, so Wharf will not listen on {options.Address}, which is not a loopback address; use --address 127.0.0.1, or pass --allow-insecure-open on a network you trust";
+            }
+        }
+
+        if (string.IsNullOrWhiteSpace(options.DataDirectory))
+        {
+            return "the data directory is empty; pass --data-dir with a writable directory";
+        }
+
+        if (!AccountId.TryParse(options.Registry.DefaultAccount, out _))
+        {
+            return $"Registry:DefaultAccount '{options.Registry.DefaultAccount}' is not a 12-digit account id";
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Registry.DefaultRegion))
+        {
+            return "Registry:DefaultRegion is empty; set a region such as us-east-1";
+        }
+
+        foreach (var (key, value) in new[]
+        {
+            ("Gc:Interval", options.Gc.Interval),
+            ("Uploads:SweepInterval", options.Uploads.SweepInterval),
+            ("Uploads:Expiry", options.Uploads.Expiry),
+        })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                return $"{key} is {value}; set a positive duration such as 00:10:00";
+            }
+        }
+
+        if (options.Gc.GraceWindow < TimeSpan.Zero)
+        {
+            return $"Gc:GraceWindow is {options.Gc.GraceWindow}; set zero or a positive duration such as 01:00:00";
+        }
+
+        if (options.ShutdownTimeout < TimeSpan.Zero)
+        {
+            return $"ShutdownTimeout is {options.ShutdownTimeout}; set zero or a positive duration such as 00:00:30";
+        }
+
+        return null;
+    }
+
+    /// <summary>An IP address, or <c>localhost</c> as the IPv4 loopback; null otherwise.</summary>
+    public static IPAddress? ParseAddress(string? address) =>
+        string.Equals(address, "localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
+        : IPAddress.TryParse(address, out var parsed) ? parsed
+        : null;
+}
