@@ -50,8 +50,14 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_database, _time, cancellationToken);
 
+    /// <summary>
+    /// False when the database file is gone: pooled connections would keep answering from the
+    /// unlinked file while every write since is lost at the next start.
+    /// </summary>
     public Task<bool> PingAsync(CancellationToken cancellationToken) =>
-        _database.ReadAsync(s => s.ExistsAsync("SELECT 1 FROM schema_migrations LIMIT 1", [], cancellationToken), cancellationToken);
+        File.Exists(DatabasePath)
+            ? _database.ReadAsync(s => s.ExistsAsync("SELECT 1 FROM schema_migrations LIMIT 1", [], cancellationToken), cancellationToken)
+            : Task.FromResult(false);
 
     public ValueTask DisposeAsync()
     {

@@ -41,6 +41,21 @@ public sealed class HealthAndShutdownTests
     }
 
     [Fact]
+    public async Task Readiness_fails_with_a_reason_when_the_SQLite_file_is_gone_while_liveness_stays_ok()
+    {
+        await using var server = await WharfTestServer.StartAsync();
+        using var client = server.CreateClient();
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/health/ready", UriKind.Relative))).StatusCode);
+
+        Directory.Delete(server.DataDirectory, recursive: true);
+
+        var down = await client.GetAsync(new Uri("/health", UriKind.Relative));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, down.StatusCode);
+        Assert.Contains("\"reason\":\"the sqlite metadata store", await down.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync(new Uri("/health/live", UriKind.Relative))).StatusCode);
+    }
+
+    [Fact]
     public async Task SIGTERM_lets_an_in_flight_upload_finish_before_exit()
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), "wharf-shutdown-" + Guid.NewGuid().ToString("N"));

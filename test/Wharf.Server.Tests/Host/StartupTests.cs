@@ -45,8 +45,31 @@ public sealed class StartupTests : IDisposable
     }
 
     [Fact]
-    public async Task An_unknown_backend_is_refused() =>
-        AssertRefused(await ServeAsync("--metadata", "oracle"), "invalid configuration");
+    public async Task An_unknown_backend_flag_is_refused() =>
+        AssertRefused(await ServeAsync("--metadata", "oracle"), "--metadata must be sqlite or postgres, not 'oracle'");
+
+    [Fact]
+    public async Task A_flag_that_does_not_parse_is_refused() =>
+        AssertRefused(await ServeAsync("--port", "five-thousand"), "--port must be a number from 0 to 65535, not 'five-thousand'; run 'wharf --help'");
+
+    [Fact]
+    public async Task An_unknown_flag_is_refused() =>
+        AssertRefused(await ServeAsync("--prot", "5000"), "Unrecognized command or argument '--prot'");
+
+    [Fact]
+    public async Task A_setting_of_the_wrong_type_names_the_setting_and_what_it_accepts()
+    {
+        var result = await ServeAsync(new Dictionary<string, string> { ["WHARF__Metadata__Backend"] = "oracle" });
+        AssertRefused(result, "setting Metadata:Backend is 'oracle', expected one of sqlite, postgres; fix it in the flag, in WHARF__Metadata__Backend");
+    }
+
+    [Fact]
+    public async Task A_negative_interval_is_refused() =>
+        AssertRefused(await ServeAsync(new Dictionary<string, string> { ["WHARF__Gc__Interval"] = "-00:05:00" }), "Gc:Interval is -00:05:00; set a positive duration");
+
+    [Fact]
+    public async Task A_missing_settings_file_is_refused() =>
+        AssertRefused(await ServeAsync("--config", "/nonexistent/wharf.json"), "settings file '/nonexistent/wharf.json' does not exist");
 
     [Fact]
     public async Task Open_mode_refuses_a_non_loopback_address() =>
@@ -61,7 +84,9 @@ public sealed class StartupTests : IDisposable
         Assert.Contains("0.0.0.0", server.StandardOutput, StringComparison.Ordinal);
     }
 
-    private Task<ProcessResult> ServeAsync(params string[] args)
+    private Task<ProcessResult> ServeAsync(params string[] args) => ServeAsync(null, args);
+
+    private Task<ProcessResult> ServeAsync(IDictionary<string, string>? environment, params string[] args)
     {
         var all = new List<string> { WharfProcess.ServerDll, "serve" };
         if (!args.Contains("--data-dir"))
@@ -75,7 +100,7 @@ public sealed class StartupTests : IDisposable
         }
 
         all.AddRange(args);
-        return ProcessRunner.RunAsync("dotnet", all, TimeSpan.FromSeconds(60));
+        return ProcessRunner.RunAsync("dotnet", all, TimeSpan.FromSeconds(60), environment);
     }
 
     private static void AssertRefused(ProcessResult result, string expected)

@@ -59,6 +59,57 @@ public sealed class JobSchedulerTests : IAsyncLifetime
         Assert.True(await store.Leases.TryAcquireAsync(job.Name, "another-node", time.GetUtcNow(), TimeSpan.FromMinutes(1), CancellationToken.None));
     }
 
+    [Fact]
+    public async Task Stopping_cancels_a_running_job_releases_its_lease_and_runs_nothing_more()
+    {
+        var time = new FakeTimeProvider();
+        var job = new BlockingJob(TimeSpan.FromMinutes(5));
+        using var scheduler = new JobScheduler([job], store, time, NullLogger<JobScheduler>.Instance);
+        await scheduler.StartAsync(CancellationToken.None);
+        await Task.Delay(100);
+        time.Advance(TimeSpan.FromMinutes(5));
+        await job.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
+
+        await scheduler.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.True(job.Cancelled.Task.IsCompletedSuccessfully);
+        Assert.True(await store.Leases.TryAcquireAsync(job.Name, "another-node", time.GetUtcNow(), TimeSpan.FromMinutes(1), CancellationToken.None));
+        time.Advance(TimeSpan.FromMinutes(30));
+        await Task.Delay(100);
+        Assert.Equal(1, job.Runs);
+    }
+
+    private sealed class BlockingJob(TimeSpan interval) : IBackgroundJob
+    {
+        private int runs;
+
+        public string Name => "blocking";
+
+        public TimeSpan Interval => interval;
+
+        public int Runs => Volatile.Read(ref runs);
+
+        public TaskCompletionSource Started { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Cancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public async Task<string> RunAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref runs);
+            Started.TrySetResult();
+            try
+            {
+                await Task.Delay(Timeout.InfiniteTimeSpan, cancellationToken);
+                return "never";
+            }
+            catch (OperationCanceledException)
+            {
+                Cancelled.TrySetResult();
+                throw;
+            }
+        }
+    }
+
     private sealed class CountingJob(TimeSpan interval) : IBackgroundJob
     {
         private int runs;

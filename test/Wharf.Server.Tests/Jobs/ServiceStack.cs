@@ -49,12 +49,24 @@ internal sealed class ServiceStack : IAsyncDisposable
 
     public UploadJanitor Janitor { get; }
 
-    public static async Task<ServiceStack> CreateAsync(TimeSpan grace)
+    /// <summary>
+    /// A stack over <paramref name="directory"/> (the layout of a server's data directory: wharf.db and
+    /// blobs/; a fresh temporary one by default), its clock starting at <paramref name="start"/>.
+    /// </summary>
+    public static async Task<ServiceStack> CreateAsync(TimeSpan grace, string? directory = null, DateTimeOffset? start = null)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "wharf-stack-" + Guid.NewGuid().ToString("N"));
+        directory ??= Path.Combine(Path.GetTempPath(), "wharf-stack-" + Guid.NewGuid().ToString("N"));
         var store = new SqliteMetadataStore(Path.Combine(directory, "wharf.db"));
         await store.MigrateAsync(CancellationToken.None);
-        return new ServiceStack(directory, store, new FileSystemBlobStore(Path.Combine(directory, "blobs")), new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero)), grace);
+        var time = new FakeTimeProvider(start ?? new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        return new ServiceStack(directory, store, new FileSystemBlobStore(Path.Combine(directory, "blobs")), time, grace);
+    }
+
+    /// <summary>Closes the store and leaves the directory for a server process to open.</summary>
+    public async Task CloseAsync()
+    {
+        await Store.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
     }
 
     public static RepositoryKey Repo(string name) => new(Registry, RepositoryName.Parse(name));
