@@ -10,11 +10,20 @@ namespace Wharf.Server.Hosting;
 /// </summary>
 internal static class StartupValidator
 {
+    // listening: true for serve; false for commands that open an existing store.
     public static async Task<string?> ValidateAsync(WharfOptions options, bool listening, CancellationToken cancellationToken)
     {
         if (new WharfOptionsValidator(listening).FirstProblem(options) is { } problem)
         {
             return problem;
+        }
+
+        // Commands other than serve work on an existing store: a mistyped --data-dir must not
+        // create an empty one and report it clean.
+        var databasePath = options.Metadata.ConnectionString ?? Path.Combine(options.DataDirectory, "wharf.db");
+        if (!listening && options.Metadata.Backend == MetadataBackend.Sqlite && !File.Exists(databasePath))
+        {
+            return $"there is no Wharf database at '{databasePath}'; pass --data-dir (or --metadata-connection) with what 'wharf serve' uses";
         }
 
         if (WritableDirectoryProblem(options.DataDirectory) is { } dataProblem)

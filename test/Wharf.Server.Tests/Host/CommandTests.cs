@@ -76,6 +76,18 @@ public sealed class CommandTests
     }
 
     [Fact]
+    public async Task Check_refuses_a_data_directory_without_a_store_and_does_not_create_one()
+    {
+        var nowhere = Path.Combine(Path.GetTempPath(), "wharf-nowhere-" + Guid.NewGuid().ToString("N"));
+
+        var result = await WharfAsync("check", "--data-dir", nowhere);
+
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal($"wharf: there is no Wharf database at '{Path.Combine(nowhere, "wharf.db")}'; pass --data-dir (or --metadata-connection) with what 'wharf serve' uses", result.StandardError.TrimEnd());
+        Assert.False(Directory.Exists(nowhere));
+    }
+
+    [Fact]
     public async Task Help_lists_every_command_and_every_flag_with_the_setting_it_overrides()
     {
         var root = (await WharfAsync("--help")).EnsureSuccess().StandardOutput;
