@@ -19,11 +19,24 @@ public static class WharfHost
         CreateApp(args, configure, configFile, validate: null)!;
 
     /// <summary>
+    /// As <see cref="CreateApp(string[], Action{IConfigurationBuilder}?, string?)"/>, with
+    /// <paramref name="services"/> applied after Wharf's own registrations, so that it can replace
+    /// one (the identity work replaces <see cref="IAccessAuthorizer"/> this way).
+    /// </summary>
+    public static WebApplication CreateApp(string[] args, Action<IConfigurationBuilder>? configure, Action<IServiceCollection> services) =>
+        CreateApp(args, configure, configFile: null, validate: null, services)!;
+
+    /// <summary>
     /// As <see cref="CreateApp(string[], Action{IConfigurationBuilder}?, string?)"/>, but hands the bound
     /// options to <paramref name="validate"/> before any backend is constructed; when it returns false,
     /// nothing is built and the result is null.
     /// </summary>
-    public static WebApplication? CreateApp(string[] args, Action<IConfigurationBuilder>? configure, string? configFile, Func<WharfOptions, bool>? validate)
+    public static WebApplication? CreateApp(
+        string[] args,
+        Action<IConfigurationBuilder>? configure,
+        string? configFile,
+        Func<WharfOptions, bool>? validate,
+        Action<IServiceCollection>? services = null)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         if (configFile is not null)
@@ -65,6 +78,7 @@ public static class WharfHost
 
         builder.Services.AddSingleton<JobScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobScheduler>());
+        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapHealth();
