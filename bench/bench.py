@@ -174,20 +174,31 @@ def push_chunked(srv, repo, path, digest):
 
 
 def pull(srv, repo, digest, size, streams):
+    """GETs the blob (8 streams: 8 concurrent Range GETs) and reads the body with the same
+    socket.recv_into loop the raw-loopback ceiling uses, so the two are measured alike."""
     part = size // streams
     def one(i):
-        c = srv.conn(); lo = i * part; hi = size - 1 if i == streams - 1 else lo + part - 1
-        c.request("GET", f"/v2/{repo}/blobs/{digest}", headers={"Range": f"bytes={lo}-{hi}"} if streams > 1 else {})
-        r = c.getresponse()
-        if r.status in (301, 302, 307):
-            sys.exit("redirects are not benchmarked")
-        buf = bytearray(BUF); view = memoryview(buf); got = 0
+        lo = i * part; hi = size - 1 if i == streams - 1 else lo + part - 1
+        s = socket.create_connection(("127.0.0.1", srv.port))
+        extra = f"Range: bytes={lo}-{hi}\r\n" if streams > 1 else ""
+        s.sendall(f"GET /v2/{repo}/blobs/{digest} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n".encode())
+        buf = bytearray(BUF); view = memoryview(buf); head = b""
+        while b"\r\n\r\n" not in head:
+            n = s.recv_into(view)
+            if not n:
+                sys.exit(f"{srv.name}: connection closed before the headers")
+            head += bytes(view[:n])
+        header, _, rest = head.partition(b"\r\n\r\n")
+        status = int(header.split(b" ", 2)[1])
+        if status not in (200, 206):
+            sys.exit(f"{srv.name} pull -> {status}")
+        got = len(rest)
         while True:
-            n = r.readinto(view)
+            n = s.recv_into(view)
             if not n:
                 break
             got += n
-        c.close()
+        s.close()
         assert got == hi - lo + 1, (got, hi - lo + 1)
     start = time.perf_counter()
     threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]

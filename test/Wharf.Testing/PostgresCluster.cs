@@ -102,7 +102,7 @@ public sealed class PostgresCluster
 
         for (var attempt = 0; ; attempt++)
         {
-            var port = FreePort();
+            var port = Ports.Free();
             var options = $"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200";
             var start = await RunAsync(bin, runAs, "pg_ctl", ["-D", Path.Combine(directory, "data"), "-o", options, "-l", Path.Combine(directory, "log"), "-w", "-t", "30", "start"]);
             if (start.ExitCode == 0)
@@ -135,10 +135,4 @@ public sealed class PostgresCluster
             ? ProcessRunner.RunAsync(Path.Combine(bin, tool), args, TimeSpan.FromMinutes(1))
             : ProcessRunner.RunAsync("runuser", ["-u", runAs, "--", Path.Combine(bin, tool), .. args], TimeSpan.FromMinutes(1));
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

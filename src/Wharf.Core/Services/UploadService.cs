@@ -39,6 +39,7 @@ public sealed class UploadService(
         var repository = await repositories.GetForPushAsync(caller, key, EcrActions.InitiateLayerUpload, cancellationToken);
         var id = Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow();
+        EvictStaleHashes(now);
         // The row before the staging area: staging without a row is then always an orphan that
         // garbage collection may remove, never an upload about to get its row.
         await store.Uploads.CreateAsync(new UploadSession(id, repository.Id, 0, now, now + settings.UploadExpiry), cancellationToken);
@@ -218,6 +219,7 @@ public sealed class UploadService(
     {
         if (hashes.TryGetValue(uploadId, out var cached) && cached.Offset == offset)
         {
+            cached.LastUsed = time.GetUtcNow();
             return cached;
         }
 
@@ -233,7 +235,7 @@ public sealed class UploadService(
             throw;
         }
 
-        var running = new RunningHash(hash) { Offset = offset };
+        var running = new RunningHash(hash) { Offset = offset, LastUsed = time.GetUtcNow() };
         hashes[uploadId] = running;
         return running;
     }
@@ -314,9 +316,29 @@ public sealed class UploadService(
         }
     }
 
+    /// <summary>How many running hashes this node holds (for tests).</summary>
+    internal int CachedHashCount => hashes.Count;
+
+    /// <summary>
+    /// Drops running hashes untouched for longer than an upload may live: abandoned uploads would
+    /// otherwise hold them forever (the expiry job runs on one node and knows nothing of this cache).
+    /// </summary>
+    private void EvictStaleHashes(DateTimeOffset now)
+    {
+        foreach (var (id, running) in hashes)
+        {
+            if (now - running.LastUsed > settings.UploadExpiry)
+            {
+                ForgetHash(id);
+            }
+        }
+    }
+
     private sealed class RunningHash(IncrementalHash hash)
     {
         public IncrementalHash Hash { get; } = hash;
+
+        public DateTimeOffset LastUsed { get; set; }
 
         public long Offset { get; set; }
     }

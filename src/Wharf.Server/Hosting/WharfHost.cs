@@ -24,7 +24,18 @@ public static class WharfHost
     }
 
     /// <summary>
-    /// The first half of <see cref="CreateApp"/>: the configuration sources and the options bound from
+    /// As <see cref="CreateApp(string[], Action{IConfigurationBuilder}?, string?)"/>, with
+    /// <paramref name="services"/> applied after Wharf's own registrations, so that it can replace
+    /// one (the identity work replaces <see cref="IAccessAuthorizer"/> this way).
+    /// </summary>
+    public static WebApplication CreateApp(string[] args, Action<IConfigurationBuilder>? configure, Action<IServiceCollection> services)
+    {
+        var (builder, options) = CreateBuilder(args, configure, configFile: null);
+        return Build(builder, options, services);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="CreateApp(string[], Action{IConfigurationBuilder}?, string?)"/>: the configuration sources and the options bound from
     /// them, so that they can be validated before <see cref="Build"/> constructs any backend. Throws
     /// <see cref="InvalidOperationException"/> when a setting does not convert to its type.
     /// </summary>
@@ -49,8 +60,8 @@ public static class WharfHost
         return (builder, builder.Configuration.Get<WharfOptions>() ?? new WharfOptions());
     }
 
-    /// <summary>The second half of <see cref="CreateApp"/>: services, backends, endpoints.</summary>
-    internal static WebApplication Build(WebApplicationBuilder builder, WharfOptions options)
+    /// <summary>The second half of <see cref="CreateApp(string[], Action{IConfigurationBuilder}?, string?)"/>: services, backends, endpoints.</summary>
+    internal static WebApplication Build(WebApplicationBuilder builder, WharfOptions options, Action<IServiceCollection>? services = null)
     {
         builder.Services.AddOptions<WharfOptions>().Bind(builder.Configuration).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WharfOptions>>(new WharfOptionsValidator());
@@ -79,6 +90,7 @@ public static class WharfHost
 
         builder.Services.AddSingleton<JobScheduler>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<JobScheduler>());
+        services?.Invoke(builder.Services);
 
         var app = builder.Build();
         app.MapHealth();

@@ -88,7 +88,7 @@ public sealed class StorageOptions
 
 public sealed class UploadOptions
 {
-    /// <summary>An upload session untouched for this long expires and its staged bytes are removed.</summary>
+    /// <summary>An upload session expires this long after it started; its staged bytes are then removed.</summary>
     public TimeSpan Expiry { get; set; } = TimeSpan.FromHours(24);
 
     /// <summary>How often the expiry job runs.</summary>

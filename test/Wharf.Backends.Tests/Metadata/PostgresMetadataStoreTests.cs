@@ -57,17 +57,11 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
         var cluster = await PostgresCluster.GetAsync();
         Assert.Null(await PostgresMetadataStore.ProbeAsync(cluster.AdminConnectionString, Ct));
 
-        var closedPort = FreePort();
+        var closedPort = Ports.Free();
         var message = await PostgresMetadataStore.ProbeAsync($"Host=127.0.0.1;Port={closedPort};Username=postgres;Database=wharf", Ct);
         Assert.NotNull(message);
         Assert.DoesNotContain('\n', message);
         Assert.Contains($"127.0.0.1:{closedPort}", message, StringComparison.Ordinal);
     }
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -3,7 +3,7 @@ using Wharf.Testing;
 namespace Wharf.Server.Tests.Clients;
 
 /// <summary>A layer larger than 1 GiB goes in and out byte-identical while the server's heap stays flat.</summary>
-[Collection(nameof(ClientCollection))]
+[Collection(nameof(IsolatedClientCollection))]
 public sealed class LargeLayerTests(ClientFixture fixture)
 {
     private const long HeapGrowthBudget = 64L << 20;
@@ -50,3 +50,10 @@ public sealed class LargeLayerTests(ClientFixture fixture)
         }
     }
 }
+
+/// <summary>
+/// Runs alone, after the parallel tests: the server shares this process's heap with every other
+/// test, so a memory bound is only meaningful with nothing else running.
+/// </summary>
+[CollectionDefinition(nameof(IsolatedClientCollection), DisableParallelization = true)]
+public sealed class IsolatedClientCollection : ICollectionFixture<ClientFixture>;

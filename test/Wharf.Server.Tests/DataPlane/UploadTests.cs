@@ -6,23 +6,8 @@ using Wharf.Server.Tests.Infrastructure;
 
 namespace Wharf.Server.Tests.DataPlane;
 
-public sealed class UploadTests : IAsyncLifetime
+public sealed class UploadTests : ServerTest
 {
-    private WharfTestServer server = null!;
-    private HttpClient client = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        server = await WharfTestServer.StartAsync();
-        client = server.CreateClient();
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        client.Dispose();
-        await server.DisposeAsync();
-    }
-
     private static async Task<string> StartAsync(HttpClient http, string name)
     {
         using var response = await http.PostAsync($"/v2/{name}/blobs/uploads/", null, Oci.Ct);
@@ -50,9 +35,9 @@ public sealed class UploadTests : IAsyncLifetime
     public async Task Chunked_upload_with_content_range_commits_the_blob()
     {
         var content = Oci.RandomBytes(3000);
-        var location = await StartAsync(client, "chunks");
+        var location = await StartAsync(Client, "chunks");
 
-        using (var first = await client.SendAsync(Patch(location, content[..1000], 0), Oci.Ct))
+        using (var first = await Client.SendAsync(Patch(location, content[..1000], 0), Oci.Ct))
         {
             Assert.Equal(HttpStatusCode.Accepted, first.StatusCode);
             Assert.Equal("0-999", Oci.Header(first, "Range"));
@@ -60,27 +45,27 @@ public sealed class UploadTests : IAsyncLifetime
             Assert.NotNull(Oci.Header(first, "Docker-Upload-UUID"));
         }
 
-        using (var second = await client.SendAsync(Patch(location, content[1000..2000], 1000), Oci.Ct))
+        using (var second = await Client.SendAsync(Patch(location, content[1000..2000], 1000), Oci.Ct))
         {
             Assert.Equal("0-1999", Oci.Header(second, "Range"));
         }
 
-        using (var status = await client.GetAsync(location, Oci.Ct))
+        using (var status = await Client.GetAsync(location, Oci.Ct))
         {
             Assert.Equal(HttpStatusCode.NoContent, status.StatusCode);
             Assert.Equal("0-1999", Oci.Header(status, "Range"));
         }
 
         var digest = Oci.Sha256(content);
-        using var put = await client.PutAsync($"{location}?digest={digest}", new ByteArrayContent(content[2000..]), Oci.Ct);
+        using var put = await Client.PutAsync($"{location}?digest={digest}", new ByteArrayContent(content[2000..]), Oci.Ct);
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
         Assert.Equal($"/v2/chunks/blobs/{digest}", put.Headers.Location!.ToString());
         Assert.Equal(digest, Oci.Header(put, "Docker-Content-Digest"));
 
-        using var get = await client.GetAsync($"/v2/chunks/blobs/{digest}", Oci.Ct);
+        using var get = await Client.GetAsync($"/v2/chunks/blobs/{digest}", Oci.Ct);
         Assert.Equal(content, await get.Content.ReadAsByteArrayAsync(Oci.Ct));
 
-        using var afterCommit = await client.GetAsync(location, Oci.Ct);
+        using var afterCommit = await Client.GetAsync(location, Oci.Ct);
         await Oci.AssertErrorAsync(afterCommit, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
     }
 
@@ -88,39 +73,39 @@ public sealed class UploadTests : IAsyncLifetime
     public async Task Streamed_patch_without_content_range_then_put_without_body()
     {
         var content = Oci.RandomBytes(70_000);
-        var location = await StartAsync(client, "streamed");
+        var location = await StartAsync(Client, "streamed");
         using var request = new HttpRequestMessage(HttpMethod.Patch, location)
         {
             Content = new StreamContent(new MemoryStream(content)),
         };
         request.Headers.TransferEncodingChunked = true;
-        using (var patch = await client.SendAsync(request, Oci.Ct))
+        using (var patch = await Client.SendAsync(request, Oci.Ct))
         {
             Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
             Assert.Equal("0-69999", Oci.Header(patch, "Range"));
         }
 
         var digest = Oci.Sha256(content);
-        using var put = await client.PutAsync($"{location}?digest={digest}", null, Oci.Ct);
+        using var put = await Client.PutAsync($"{location}?digest={digest}", null, Oci.Ct);
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
-        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/streamed/blobs/{digest}"), Oci.Ct);
+        using var head = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/streamed/blobs/{digest}"), Oci.Ct);
         Assert.Equal(70_000, head.Content.Headers.ContentLength);
     }
 
     [Fact]
     public async Task Out_of_order_chunk_is_416_with_the_current_range()
     {
-        var location = await StartAsync(client, "order");
-        using (await client.SendAsync(Patch(location, new byte[10], 0), Oci.Ct))
+        var location = await StartAsync(Client, "order");
+        using (await Client.SendAsync(Patch(location, new byte[10], 0), Oci.Ct))
         {
         }
 
-        using var response = await client.SendAsync(Patch(location, new byte[10], 20), Oci.Ct);
+        using var response = await Client.SendAsync(Patch(location, new byte[10], 20), Oci.Ct);
         Assert.Equal(HttpStatusCode.RequestedRangeNotSatisfiable, response.StatusCode);
         Assert.Equal("0-9", Oci.Header(response, "Range"));
         Assert.Equal(location, response.Headers.Location!.ToString());
 
-        using var status = await client.GetAsync(location, Oci.Ct);
+        using var status = await Client.GetAsync(location, Oci.Ct);
         Assert.Equal("0-9", Oci.Header(status, "Range"));
     }
 
@@ -129,16 +114,16 @@ public sealed class UploadTests : IAsyncLifetime
     {
         var content = Oci.RandomBytes(500);
         var wrong = Oci.Sha256(Oci.RandomBytes(500));
-        using var monolithic = await client.PostAsync($"/v2/mismatch/blobs/uploads/?digest={wrong}", new ByteArrayContent(content), Oci.Ct);
+        using var monolithic = await Client.PostAsync($"/v2/mismatch/blobs/uploads/?digest={wrong}", new ByteArrayContent(content), Oci.Ct);
         await Oci.AssertErrorAsync(monolithic, HttpStatusCode.BadRequest, "DIGEST_INVALID");
 
-        var location = await StartAsync(client, "mismatch");
-        using var put = await client.PutAsync($"{location}?digest={wrong}", new ByteArrayContent(content), Oci.Ct);
+        var location = await StartAsync(Client, "mismatch");
+        using var put = await Client.PutAsync($"{location}?digest={wrong}", new ByteArrayContent(content), Oci.Ct);
         await Oci.AssertErrorAsync(put, HttpStatusCode.BadRequest, "DIGEST_INVALID");
 
         foreach (var digest in new[] { wrong, Oci.Sha256(content) })
         {
-            using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/mismatch/blobs/{digest}"), Oci.Ct);
+            using var head = await Client.SendAsync(new HttpRequestMessage(HttpMethod.Head, $"/v2/mismatch/blobs/{digest}"), Oci.Ct);
             Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
         }
     }
@@ -148,20 +133,20 @@ public sealed class UploadTests : IAsyncLifetime
     {
         var content = Oci.RandomBytes(4096);
         var digest = Oci.Sha512(content);
-        using var monolithic = await client.PostAsync($"/v2/sha512/blobs/uploads/?digest={digest}", new ByteArrayContent(content), Oci.Ct);
+        using var monolithic = await Client.PostAsync($"/v2/sha512/blobs/uploads/?digest={digest}", new ByteArrayContent(content), Oci.Ct);
         Assert.Equal(HttpStatusCode.Created, monolithic.StatusCode);
 
         var other = Oci.RandomBytes(2048);
-        var location = await StartAsync(client, "sha512");
-        using (await client.SendAsync(Patch(location, other, 0), Oci.Ct))
+        var location = await StartAsync(Client, "sha512");
+        using (await Client.SendAsync(Patch(location, other, 0), Oci.Ct))
         {
         }
 
         var otherDigest = Oci.Sha512(other);
-        using var put = await client.PutAsync($"{location}?digest={otherDigest}", null, Oci.Ct);
+        using var put = await Client.PutAsync($"{location}?digest={otherDigest}", null, Oci.Ct);
         Assert.Equal(HttpStatusCode.Created, put.StatusCode);
 
-        using var get = await client.GetAsync($"/v2/sha512/blobs/{otherDigest}", Oci.Ct);
+        using var get = await Client.GetAsync($"/v2/sha512/blobs/{otherDigest}", Oci.Ct);
         Assert.Equal(other, await get.Content.ReadAsByteArrayAsync(Oci.Ct));
         Assert.Equal(otherDigest, Oci.Header(get, "Docker-Content-Digest"));
     }
@@ -169,40 +154,40 @@ public sealed class UploadTests : IAsyncLifetime
     [Fact]
     public async Task Delete_upload_is_204_and_the_session_is_gone()
     {
-        var location = await StartAsync(client, "cancel");
-        using var delete = await client.DeleteAsync(location, Oci.Ct);
+        var location = await StartAsync(Client, "cancel");
+        using var delete = await Client.DeleteAsync(location, Oci.Ct);
         Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
-        using var status = await client.GetAsync(location, Oci.Ct);
+        using var status = await Client.GetAsync(location, Oci.Ct);
         await Oci.AssertErrorAsync(status, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
-        using var again = await client.DeleteAsync(location, Oci.Ct);
+        using var again = await Client.DeleteAsync(location, Oci.Ct);
         await Oci.AssertErrorAsync(again, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
     }
 
     [Fact]
     public async Task Upload_of_one_repository_is_unknown_from_another()
     {
-        var location = await StartAsync(client, "first");
-        await Oci.PushBlobAsync(client, "second", [1]);
-        using var status = await client.GetAsync(location.Replace("/first/", "/second/", StringComparison.Ordinal), Oci.Ct);
+        var location = await StartAsync(Client, "first");
+        await Oci.PushBlobAsync(Client, "second", [1]);
+        using var status = await Client.GetAsync(location.Replace("/first/", "/second/", StringComparison.Ordinal), Oci.Ct);
         await Oci.AssertErrorAsync(status, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
     }
 
     [Fact]
     public async Task Put_without_digest_is_digest_invalid()
     {
-        var location = await StartAsync(client, "nodigest");
-        using var put = await client.PutAsync(location, null, Oci.Ct);
+        var location = await StartAsync(Client, "nodigest");
+        using var put = await Client.PutAsync(location, null, Oci.Ct);
         await Oci.AssertErrorAsync(put, HttpStatusCode.BadRequest, "DIGEST_INVALID");
     }
 
     [Fact]
     public async Task Body_shorter_than_content_length_is_rejected_and_nothing_is_staged()
     {
-        var location = await StartAsync(client, "short");
+        var location = await StartAsync(Client, "short");
         using var tcp = new TcpClient();
-        await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port, Oci.Ct);
+        await tcp.ConnectAsync(Server.BaseAddress.Host, Server.BaseAddress.Port, Oci.Ct);
         var stream = tcp.GetStream();
-        var head = $"PATCH {location} HTTP/1.1\r\nHost: {server.HostAndPort}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n";
+        var head = $"PATCH {location} HTTP/1.1\r\nHost: {Server.HostAndPort}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n";
         await stream.WriteAsync(Encoding.ASCII.GetBytes(head), Oci.Ct);
         await stream.WriteAsync(new byte[40], Oci.Ct);
         await stream.FlushAsync(Oci.Ct);
@@ -218,27 +203,27 @@ public sealed class UploadTests : IAsyncLifetime
             statusLine = null;
         }
 
-        // The client closed its side, so Kestrel may drop the connection instead of answering; if it answers, it is a 400.
+        // The Client closed its side, so Kestrel may drop the connection instead of answering; if it answers, it is a 400.
         Assert.True(statusLine is null || statusLine.StartsWith("HTTP/1.1 400", StringComparison.Ordinal), statusLine);
 
-        using var status = await client.GetAsync(location, Oci.Ct);
+        using var status = await Client.GetAsync(location, Oci.Ct);
         Assert.Equal("0-0", Oci.Header(status, "Range"));
         var digest = Oci.Sha256(new byte[40]);
-        using var put = await client.PutAsync($"{location}?digest={digest}", null, Oci.Ct);
+        using var put = await Client.PutAsync($"{location}?digest={digest}", null, Oci.Ct);
         await Oci.AssertErrorAsync(put, HttpStatusCode.BadRequest, "DIGEST_INVALID");
     }
 
     [Fact]
     public async Task Content_range_length_differing_from_the_body_is_size_invalid()
     {
-        var location = await StartAsync(client, "rangesize");
+        var location = await StartAsync(Client, "rangesize");
         using var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(new byte[10]) };
         request.Content.Headers.TryAddWithoutValidation("Content-Range", "0-19");
         request.Content.Headers.ContentLength = null;
         request.Headers.TransferEncodingChunked = true;
-        using var response = await client.SendAsync(request, Oci.Ct);
+        using var response = await Client.SendAsync(request, Oci.Ct);
         await Oci.AssertErrorAsync(response, HttpStatusCode.BadRequest, "SIZE_INVALID");
-        using var status = await client.GetAsync(location, Oci.Ct);
+        using var status = await Client.GetAsync(location, Oci.Ct);
         Assert.Equal("0-0", Oci.Header(status, "Range"));
     }
 
@@ -256,7 +241,7 @@ public sealed class UploadTests : IAsyncLifetime
             Assert.Equal("0-149999", Oci.Header(patch, "Range"));
         }
 
-        // Stop the first server without deleting its data directory (the wrapper's dispose would).
+        // Stop the first Server without deleting its data directory (the wrapper's dispose would).
         await first.App.StopAsync(Oci.Ct);
         await first.App.DisposeAsync();
         await using var second = await WharfTestServer.StartAsync(dataDirectory: dataDirectory);

@@ -38,7 +38,7 @@ public sealed class StartupTests : IDisposable
     [Fact]
     public async Task An_unreachable_PostgreSQL_is_refused()
     {
-        var port = WharfProcess.FreePort();
+        var port = Ports.Free();
         AssertRefused(
             await ServeAsync("--metadata", "postgres", "--metadata-connection", $"Host=127.0.0.1;Port={port};Username=wharf;Database=wharf"),
             $"cannot connect to PostgreSQL at 127.0.0.1:{port}");

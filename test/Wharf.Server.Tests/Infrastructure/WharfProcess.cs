@@ -75,7 +75,7 @@ public sealed class WharfProcess : IAsyncDisposable
     /// <summary>Starts <c>wharf serve</c> on a free port and waits until <c>/v2/</c> answers.</summary>
     public static async Task<WharfProcess> StartAsync(string dataDirectory, IDictionary<string, string>? environment = null, params string[] extraArgs)
     {
-        var port = FreePort();
+        var port = Wharf.Testing.Ports.Free();
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -147,10 +147,4 @@ public sealed class WharfProcess : IAsyncDisposable
         await Task.CompletedTask;
     }
 
-    public static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 }

@@ -32,7 +32,7 @@ public sealed class WharfTestServer : IAsyncDisposable
 
     public T GetService<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
-    public static async Task<WharfTestServer> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null)
+    public static async Task<WharfTestServer> StartAsync(IDictionary<string, string?>? settings = null, string? dataDirectory = null, Action<IServiceCollection>? services = null)
     {
         var dir = dataDirectory ?? Path.Combine(Path.GetTempPath(), "wharf-test-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
@@ -47,7 +47,7 @@ public sealed class WharfTestServer : IAsyncDisposable
             config[key] = value;
         }
 
-        var app = WharfHost.CreateApp([], builder => builder.AddInMemoryCollection(config));
+        var app = WharfHost.CreateApp([], builder => builder.AddInMemoryCollection(config), services ?? (_ => { }));
         await WharfHost.StartAsync(app, CancellationToken.None);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return new WharfTestServer(app, dir, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"));

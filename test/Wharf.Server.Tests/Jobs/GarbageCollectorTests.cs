@@ -105,4 +105,25 @@ public sealed class GarbageCollectorTests
         var gone = await Assert.ThrowsAsync<WharfException>(() => stack.Uploads.GetStatusAsync(ServiceStack.Caller, repo, old.Id, CancellationToken.None));
         Assert.Equal(WharfErrorCode.BlobUploadUnknown, gone.Code);
     }
+
+    [Fact]
+    public async Task Running_hashes_of_abandoned_uploads_are_dropped_after_the_upload_expiry()
+    {
+        await using var stack = await ServiceStack.CreateAsync(Grace);
+        var repo = ServiceStack.Repo("team/app");
+        var abandoned = await stack.Uploads.StartAsync(ServiceStack.Caller, repo, CancellationToken.None);
+        using (var chunk = new MemoryStream(ServiceStack.Random(1024)))
+        {
+            await stack.Uploads.AppendAsync(ServiceStack.Caller, repo, abandoned.Id, chunk, null, null, null, CancellationToken.None);
+        }
+
+        Assert.Equal(1, stack.Uploads.CachedHashCount);
+        stack.Time.Advance(TimeSpan.FromHours(23));
+        await stack.Uploads.StartAsync(ServiceStack.Caller, repo, CancellationToken.None);
+        Assert.Equal(1, stack.Uploads.CachedHashCount);
+
+        stack.Time.Advance(TimeSpan.FromHours(2));
+        await stack.Uploads.StartAsync(ServiceStack.Caller, repo, CancellationToken.None);
+        Assert.Equal(0, stack.Uploads.CachedHashCount);
+    }
 }

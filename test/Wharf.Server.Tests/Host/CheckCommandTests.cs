@@ -1,0 +1,70 @@
+using System.Text;
+using Wharf.Core.Primitives;
+using Wharf.Server.Tests.Infrastructure;
+using Wharf.Testing;
+
+namespace Wharf.Server.Tests.Host;
+
+/// <summary><c>wharf check</c> passes a healthy store and names every damaged or missing blob.</summary>
+public sealed class CheckCommandTests
+{
+    [Fact]
+    public async Task Check_reports_corrupt_and_missing_blobs_and_exits_non_zero()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "wharf-check-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var config = Encoding.UTF8.GetBytes("""{"os":"linux"}""");
+            var corrupt = new byte[3000];
+            var missing = new byte[2000];
+            Random.Shared.NextBytes(corrupt);
+            Random.Shared.NextBytes(missing);
+            var server = await WharfTestServer.StartAsync(dataDirectory: dataDirectory);
+            using (var client = server.CreateClient())
+            {
+                var pusher = new OciPusher(client);
+                foreach (var blob in new[] { config, corrupt, missing })
+                {
+                    await pusher.PushBlobMonolithicAsync("check/app", blob);
+                }
+
+                await pusher.PushManifestAsync("check/app", "v1", config, [corrupt, missing]);
+            }
+
+            // Stop without the wrapper's dispose, which would delete the data directory.
+            await server.App.StopAsync();
+            await server.App.DisposeAsync();
+            var healthy = await CheckAsync(dataDirectory);
+            Assert.Equal(0, healthy.ExitCode);
+            Assert.Contains("checked 3 referenced blobs: no problems", healthy.StandardOutput, StringComparison.Ordinal);
+
+            var corruptFile = BlobFile(dataDirectory, corrupt);
+            var bytes = await File.ReadAllBytesAsync(corruptFile);
+            bytes[100] ^= 0xFF;
+            await File.WriteAllBytesAsync(corruptFile, bytes);
+            File.Delete(BlobFile(dataDirectory, missing));
+
+            var damaged = await CheckAsync(dataDirectory);
+            Assert.Equal(1, damaged.ExitCode);
+            Assert.Contains($"{Digest.Sha256Of(corrupt)}: content hashes to", damaged.StandardError, StringComparison.Ordinal);
+            Assert.Contains($"{Digest.Sha256Of(missing)}: referenced by a manifest but missing", damaged.StandardError, StringComparison.Ordinal);
+            Assert.Contains("2 problems", damaged.StandardOutput, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (Directory.Exists(dataDirectory))
+            {
+                Directory.Delete(dataDirectory, recursive: true);
+            }
+        }
+    }
+
+    private static Task<ProcessResult> CheckAsync(string dataDirectory) =>
+        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "check", "--data-dir", dataDirectory], TimeSpan.FromMinutes(1));
+
+    private static string BlobFile(string dataDirectory, byte[] content)
+    {
+        var hex = Digest.Sha256Of(content).Hex;
+        return Directory.EnumerateFiles(dataDirectory, hex, SearchOption.AllDirectories).Single();
+    }
+}
