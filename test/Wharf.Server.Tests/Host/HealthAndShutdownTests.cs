@@ -65,26 +65,42 @@ public sealed class HealthAndShutdownTests
             using var client = new HttpClient { BaseAddress = server.BaseAddress, Timeout = TimeSpan.FromSeconds(60) };
             var blob = RandomNumberGenerator.GetBytes(4 << 20);
             var digest = OciPusher.Sha256(blob);
-            var release = new TaskCompletionSource();
-            var firstHalfSent = new TaskCompletionSource();
+            using var started = await client.PostAsync(new Uri("/v2/shutdown/app/blobs/uploads/", UriKind.Relative), null);
+            Assert.Equal(HttpStatusCode.Accepted, started.StatusCode);
+            var location = started.Headers.Location!.ToString();
+            var uploadId = location[(location.LastIndexOf('/') + 1)..];
+            var staged = Directory.EnumerateDirectories(dataDirectory, "uploads", SearchOption.AllDirectories).Single();
 
-            using var content = new SlowContent(blob, firstHalfSent, release.Task);
+            var release = new TaskCompletionSource();
+            using var content = new SlowContent(blob, new TaskCompletionSource(), release.Task);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             content.Headers.ContentLength = blob.Length;
-            var upload = client.PostAsync(new Uri($"/v2/shutdown/app/blobs/uploads/?digest={digest}", UriKind.Relative), content);
+            using var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = content };
+            var upload = client.SendAsync(patch);
 
-            await firstHalfSent.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            // In flight for certain: the server is streaming the first half into the staging area.
+            var stagedFile = Path.Combine(staged, uploadId);
+            for (var i = 0; i < 600 && !(File.Exists(stagedFile) && new FileInfo(stagedFile).Length > 0); i++)
+            {
+                await Task.Delay(50);
+            }
+
+            Assert.True(new FileInfo(stagedFile).Length > 0, "the server never started receiving the body");
             var exit = server.TerminateAsync(TimeSpan.FromSeconds(60));
-            await Task.Delay(500);
+
+            // Longer than System.CommandLine's default 2 s grace after SIGTERM: the host's ShutdownTimeout rules.
+            await Task.Delay(3000);
             Assert.False(exit.IsCompleted, "the server exited with a request in flight");
             release.SetResult();
 
-            var response = await upload;
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            using var response = await upload;
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
             Assert.Equal(0, await exit);
 
             await using var again = await WharfProcess.StartAsync(dataDirectory);
             using var check = new HttpClient { BaseAddress = again.BaseAddress };
+            using var done = await check.PutAsync(new Uri($"{location}?digest={digest}", UriKind.Relative), null);
+            Assert.Equal(HttpStatusCode.Created, done.StatusCode);
             Assert.Equal(blob, await check.GetByteArrayAsync(new Uri($"/v2/shutdown/app/blobs/{digest}", UriKind.Relative)));
         }
         finally
