@@ -3,7 +3,7 @@
 
 Every figure is measured in the same run, against both servers, with the same client code, so the
 ratios mean something even on a noisy 2-core machine."""
-import argparse, hashlib, http.client, json, os, re, shutil, socket, statistics, subprocess
+import argparse, hashlib, http.client, json, os, re, shutil, socket, statistics, struct, subprocess
 import sys, tempfile, threading, time
 
 MIB = 1 << 20
@@ -11,6 +11,8 @@ BIG = 512 * MIB
 CHUNK = 16 * MIB
 BUF = 1 * MIB
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+RUNS = 3  # pushes, pulls and cold starts: the median of this many
+BASE = os.urandom(BUF)  # every generated MiB is this block stamped with (blob seed, MiB index)
 
 
 def free_port():
@@ -103,28 +105,41 @@ def wrk(srv, path, method="GET", headers=(), seconds=10):
 
 
 def ab_head(srv, path, seconds=10):
-    """wrk's parser waits for a body after HEAD, so HEAD load comes from ab (-i), keep-alive, 64 clients."""
+    """wrk's parser waits for a body after HEAD, so HEAD load comes from ab (-i, keep-alive): two
+    processes of 32 connections each, as wrk's 2 threads and 64 connections."""
+    argv = ["ab", "-q", "-i", "-k", "-c", "32", "-t", str(seconds), "-n", "10000000", f"http://127.0.0.1:{srv.port}{path}"]
     before = cpu_seconds(srv.pid)
-    out = subprocess.run(["ab", "-q", "-i", "-k", "-c", "64", "-t", str(seconds), "-n", "10000000",
-                          f"http://127.0.0.1:{srv.port}{path}"], capture_output=True, text=True, check=True).stdout
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outs = [p.communicate()[0] for p in procs]
     cpu = cpu_seconds(srv.pid) - before
-    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
-    total = int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
-    failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
-    non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
-    if failed or non2xx:
-        sys.exit(f"{srv.name} HEAD {path}: failures\n{out}")
+    rps = total = 0
+    for p, out in zip(procs, outs):
+        failed = re.search(r"Failed requests:\s+(\d+)", out)
+        non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
+        if p.returncode or not failed or int(failed.group(1)) or non2xx:
+            sys.exit(f"{srv.name} HEAD {path}: failures\n{out}")
+        rps += float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+        total += int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
     return rps, cpu / max(total, 1) * 1e6
 
 
-def file_chunks(path, offset=0, length=None):
-    with open(path, "rb") as f:
-        f.seek(offset); left = length if length is not None else os.path.getsize(path) - offset
-        while left > 0:
-            b = f.read(min(BUF, left))
-            if not b:
-                break
-            left -= len(b); yield b
+def blob_chunks(seed, offset=0, length=BIG):
+    """Blob `seed` (BIG bytes, incompressible) generated MiB by MiB: nothing large is held in memory,
+    and every seed is a different blob, so no push is ever deduplicated against an earlier one."""
+    end = offset + length
+    while offset < end:
+        i, within = divmod(offset, BUF)
+        n = min(BUF - within, end - offset)
+        block = struct.pack("<QQ", seed, i) + BASE[16:]
+        yield block if n == BUF else block[within:within + n]
+        offset += n
+
+
+def blob_digest(seed):
+    h = hashlib.sha256()
+    for b in blob_chunks(seed):
+        h.update(b)
+    return "sha256:" + h.hexdigest()
 
 
 def start_upload(c, repo):
@@ -132,14 +147,14 @@ def start_upload(c, repo):
     return re.sub(r"^https?://[^/]+", "", r.getheader("Location"))
 
 
-def push_monolithic(srv, repo, path, digest):
+def push_monolithic(srv, repo, seed, digest):
     """The spec's monolithic POST-then-PUT (Distribution 2.8 has no single-POST upload)."""
-    c = srv.conn(); size = os.path.getsize(path)
+    c = srv.conn(); size = BIG
     start = time.perf_counter()
     loc = start_upload(c, repo)
     c.putrequest("PUT", f"{loc}{'&' if '?' in loc else '?'}digest={digest}")
     c.putheader("Content-Type", "application/octet-stream"); c.putheader("Content-Length", str(size)); c.endheaders()
-    for b in file_chunks(path):
+    for b in blob_chunks(seed):
         c.send(b)
     r = c.getresponse(); r.read()
     elapsed = time.perf_counter() - start
@@ -149,8 +164,8 @@ def push_monolithic(srv, repo, path, digest):
     return size / elapsed / 1e6
 
 
-def push_chunked(srv, repo, path, digest):
-    c = srv.conn(); size = os.path.getsize(path)
+def push_chunked(srv, repo, seed, digest):
+    c = srv.conn(); size = BIG
     start = time.perf_counter()
     loc = start_upload(c, repo)
     for off in range(0, size, CHUNK):
@@ -159,7 +174,7 @@ def push_chunked(srv, repo, path, digest):
         c.putrequest("PATCH", path_only)
         c.putheader("Content-Type", "application/octet-stream"); c.putheader("Content-Length", str(n))
         c.putheader("Content-Range", f"{off}-{off + n - 1}"); c.endheaders()
-        for b in file_chunks(path, off, n):
+        for b in blob_chunks(seed, off, n):
             c.send(b)
         r = c.getresponse(); r.read()
         if r.status != 202:
@@ -241,7 +256,20 @@ def tags_list_ms(srv, repo, runs=50):
     return statistics.median(times[5:])
 
 
-def measure(srv, big, big_digest, results):
+def start(spawn, work, name):
+    """Starts the server RUNS times, each on an empty data directory; keeps the last one running and
+    records the median cold start (spawn to first 200 on /v2/)."""
+    times = []
+    for i in range(RUNS):
+        srv = spawn(os.path.join(work, f"{name}-{i}"))
+        times.append(srv.cold_start_ms)
+        if i < RUNS - 1:
+            srv.stop()
+    srv.cold_start_ms = statistics.median(times)
+    return srv
+
+
+def measure(srv, digests, results):
     m = results[srv.name] = {"cold start to first 200 (ms)": srv.cold_start_ms}
     layer = push_small_image(srv, "bench/app", ["latest"])
     push_small_image(srv, "bench/tags", [f"t{i:04d}" for i in range(1000)])
@@ -252,19 +280,22 @@ def measure(srv, big, big_digest, results):
     m["blob HEAD (rps)"], m["CPU per blob HEAD (µs)"] = ab_head(srv, f"/v2/bench/app/blobs/{layer}")
     m["tags/list 1,000 tags (ms)"] = tags_list_ms(srv, "bench/tags")
 
+    # Every push is a blob this server has not seen (seed 1..RUNS monolithic, RUNS+1..2*RUNS chunked).
     peak = [0]; stop = threading.Event()
     def sample():
         while not stop.is_set():
             peak[0] = max(peak[0], rss_kib(srv.pid)); time.sleep(0.01)
     t = threading.Thread(target=sample); t.start()
     cpu0 = cpu_seconds(srv.pid)
-    m["push 512 MiB monolithic (MB/s)"] = push_monolithic(srv, "bench/big", big, big_digest)
-    m["push CPU per GB (s)"] = (cpu_seconds(srv.pid) - cpu0) / (BIG / 1e9)
+    m["push 512 MiB monolithic (MB/s)"] = statistics.median(
+        push_monolithic(srv, "bench/big", seed, digests[seed]) for seed in range(1, RUNS + 1))
+    m["push CPU per GB (s)"] = (cpu_seconds(srv.pid) - cpu0) / (RUNS * BIG / 1e9)
     stop.set(); t.join()
     m["RSS peak during 512 MiB push (MiB)"] = peak[0] / 1024
-    m["push 512 MiB chunked (MB/s)"] = push_chunked(srv, "bench/big2", big, big_digest)
-    m["pull 512 MiB, 1 stream (MB/s)"] = pull(srv, "bench/big", big_digest, BIG, 1)
-    m["pull 512 MiB, 8 ranged streams (MB/s)"] = pull(srv, "bench/big", big_digest, BIG, 8)
+    m["push 512 MiB chunked (MB/s)"] = statistics.median(
+        push_chunked(srv, "bench/big2", seed, digests[seed]) for seed in range(RUNS + 1, 2 * RUNS + 1))
+    m["pull 512 MiB, 1 stream (MB/s)"] = statistics.median(pull(srv, "bench/big", digests[1], BIG, 1) for _ in range(RUNS))
+    m["pull 512 MiB, 8 ranged streams (MB/s)"] = statistics.median(pull(srv, "bench/big", digests[1], BIG, 8) for _ in range(RUNS))
 
 
 def main():
@@ -274,30 +305,30 @@ def main():
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="wharf-bench-")
     try:
-        big = os.path.join(work, "big.bin"); h = hashlib.sha256()
-        with open(big, "wb") as f:
-            for _ in range(BIG // BUF):
-                b = os.urandom(BUF); h.update(b); f.write(b)
-        big_digest = "sha256:" + h.hexdigest()
-
+        digests = {seed: blob_digest(seed) for seed in range(1, 2 * RUNS + 1)}
         results = {}
-        raw1 = statistics.median(raw_loopback(BIG, 1) for _ in range(3))
-        raw8 = statistics.median(raw_loopback(BIG, 8) for _ in range(3))
+        raw1 = statistics.median(raw_loopback(BIG, 1) for _ in range(RUNS))
+        raw8 = statistics.median(raw_loopback(BIG, 8) for _ in range(RUNS))
 
-        dport = free_port(); ddir = os.path.join(work, "distribution"); os.makedirs(ddir)
-        cfg = os.path.join(work, "distribution.yml")
-        open(cfg, "w").write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {ddir}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{dport}\n")
-        dist = Server("Distribution", ["docker-registry", "serve", cfg], dport)
+        def distribution(data):
+            port = free_port(); os.makedirs(data)
+            cfg = data + ".yml"
+            with open(cfg, "w") as f:
+                f.write(f"version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n")
+            return Server("Distribution", ["docker-registry", "serve", cfg], port)
+        dist = start(distribution, work, "distribution")
         try:
-            measure(dist, big, big_digest, results)
+            measure(dist, digests, results)
         finally:
             dist.stop()
 
-        wport = free_port(); wdir = os.path.join(work, "wharf")
-        env = dict(os.environ, Logging__LogLevel__Default="Warning", DOTNET_TieredPGO="1")
-        wharf = Server("Wharf", ["dotnet", args.wharf_dll, "serve", "--port", str(wport), "--data-dir", wdir], wport, env)
+        env = dict(os.environ, Logging__LogLevel__Default="Warning")
+        def wharf_server(data):
+            port = free_port()
+            return Server("Wharf", ["dotnet", args.wharf_dll, "serve", "--port", str(port), "--data-dir", data], port, env)
+        wharf = start(wharf_server, work, "wharf")
         try:
-            measure(wharf, big, big_digest, results)
+            measure(wharf, digests, results)
         finally:
             wharf.stop()
 
