@@ -19,6 +19,21 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
         database.WriteAsync(
             async s =>
             {
+                string? taggedDigest = null;
+                if (write.Tag is not null)
+                {
+                    // Locks the tag row (if any), so two pushes of one immutable tag cannot both pass.
+                    taggedDigest = await s.SingleAsync(
+                        "SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag FOR UPDATE",
+                        r => r.GetString(0),
+                        [("repository", write.RepositoryId), ("tag", write.Tag)],
+                        cancellationToken);
+                    if (taggedDigest is not null && write.TagImmutable)
+                    {
+                        return PutManifestResult.ImmutableTag;
+                    }
+                }
+
                 var blobs = Columns.Texts(write.Blobs.Distinct());
                 var children = Columns.Texts(write.Children.Distinct());
                 var presentBlobs = blobs.Length == 0 ? [] : (await s.ListAsync(
@@ -79,7 +94,24 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                         cancellationToken);
                 }
 
-                if (write.Tag is not null)
+                if (created)
+                {
+                    await s.ExecuteAsync(
+                        """
+                        UPDATE manifests SET image_size =
+                            (SELECT coalesce(sum(b.size), 0) FROM manifest_blobs mb JOIN blobs b ON b.digest = mb.blob_digest
+                             WHERE mb.repository_id = @repository AND mb.manifest_digest = @digest)
+                          + (SELECT coalesce(max(c.image_size), 0) FROM manifest_children mc
+                             JOIN manifests c ON c.repository_id = mc.repository_id AND c.digest = mc.child_digest
+                             WHERE mc.repository_id = @repository AND mc.index_digest = @digest)
+                        WHERE repository_id = @repository AND digest = @digest
+                        """,
+                        [("repository", write.RepositoryId), ("digest", write.Digest.ToString())],
+                        cancellationToken);
+                }
+
+                var tagChanged = write.Tag is not null && taggedDigest != write.Digest.ToString();
+                if (tagChanged)
                 {
                     await s.ExecuteAsync(
                         """
@@ -90,7 +122,7 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                         cancellationToken);
                 }
 
-                return PutManifestResult.Stored(created);
+                return PutManifestResult.Stored(created, tagChanged);
             },
             cancellationToken);
 
@@ -164,6 +196,166 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                 [("repository", repositoryId), ("subject", subject.ToString()), ("artifactType", artifactType)],
                 cancellationToken),
             cancellationToken);
+
+    public Task<UntagResult> UntagImageAsync(long repositoryId, string tag, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                var digest = await s.SingleAsync(
+                    "SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag FOR UPDATE",
+                    r => r.GetString(0),
+                    [("repository", repositoryId), ("tag", tag)],
+                    cancellationToken);
+                if (digest is null)
+                {
+                    return new UntagResult(false, null, false);
+                }
+
+                (string, object?)[] key = [("repository", repositoryId), ("digest", digest)];
+                await s.ExecuteAsync("DELETE FROM tags WHERE repository_id = @repository AND name = @tag", [("repository", repositoryId), ("tag", tag)], cancellationToken);
+                var keep = await s.ExistsAsync("SELECT 1 FROM tags WHERE repository_id = @repository AND digest = @digest LIMIT 1", key, cancellationToken)
+                    || await s.ExistsAsync("SELECT 1 FROM manifest_children WHERE repository_id = @repository AND child_digest = @digest LIMIT 1", key, cancellationToken);
+                if (!keep)
+                {
+                    // Lock the manifest so that an index listing it cannot commit between the check and the delete.
+                    await s.ExecuteAsync("SELECT 1 FROM manifests WHERE repository_id = @repository AND digest = @digest FOR UPDATE", key, cancellationToken);
+                    keep = await s.ExistsAsync("SELECT 1 FROM manifest_children WHERE repository_id = @repository AND child_digest = @digest LIMIT 1", key, cancellationToken)
+                        || await s.ExistsAsync("SELECT 1 FROM tags WHERE repository_id = @repository AND digest = @digest LIMIT 1", key, cancellationToken);
+                }
+
+                if (!keep)
+                {
+                    await s.ExecuteAsync("DELETE FROM manifests WHERE repository_id = @repository AND digest = @digest", key, cancellationToken);
+                }
+
+                return new UntagResult(true, Core.Primitives.Digest.Parse(digest), !keep);
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageId? after, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<ImageId>>(
+            async s => await s.ListAsync(
+                $"""
+                SELECT digest, tag FROM ({ImageIdQueries.Union(status, "@repository")}) AS ids
+                WHERE @afterDigest::text IS NULL OR digest > @afterDigest::text OR (digest = @afterDigest::text AND coalesce(tag, '') > @afterTag::text)
+                ORDER BY digest, coalesce(tag, '') LIMIT @limit
+                """,
+                r => new ImageId(r.Digest(0), r.NullableString(1)),
+                [("repository", repositoryId), ("afterDigest", after?.Digest.ToString()), ("afterTag", after?.Tag ?? string.Empty), ("limit", limit)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, Digest? after, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async s =>
+            {
+                var rows = await s.ListAsync(
+                    $"""
+                    {SelectSummary} WHERE m.repository_id = @repository AND (@after::text IS NULL OR m.digest > @after::text) {ImageIdQueries.StatusCondition(status)}
+                    ORDER BY m.digest LIMIT @limit
+                    """,
+                    MapSummary,
+                    [("repository", repositoryId), ("after", after?.ToString()), ("limit", limit)],
+                    cancellationToken);
+                return await WithTagsAsync(s, repositoryId, rows, cancellationToken);
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<ImageSummary>> GetImagesAsync(long repositoryId, IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async s =>
+            {
+                var rows = new List<ImageSummary>();
+                foreach (var digest in digests.Distinct())
+                {
+                    var row = await s.SingleAsync(
+                        $"{SelectSummary} WHERE m.repository_id = @repository AND m.digest = @digest",
+                        MapSummary,
+                        [("repository", repositoryId), ("digest", digest.ToString())],
+                        cancellationToken);
+                    if (row is not null)
+                    {
+                        rows.Add(row);
+                    }
+                }
+
+                return await WithTagsAsync(s, repositoryId, rows, cancellationToken);
+            },
+            cancellationToken);
+
+    public Task<bool> HasImagesAsync(long repositoryId, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            s => s.ExistsAsync("SELECT 1 FROM manifests WHERE repository_id = @repository LIMIT 1", [("repository", repositoryId)], cancellationToken),
+            cancellationToken);
+
+    public Task RecordPullsAsync(IReadOnlyCollection<PullRecord> pulls, CancellationToken cancellationToken) =>
+        pulls.Count == 0
+            ? Task.CompletedTask
+            : database.WriteAsync(
+                async s =>
+                {
+                    await using var command = s.Command(
+                        """
+                        UPDATE manifests SET last_pulled_at = @at
+                        WHERE repository_id = @repository AND digest = @digest AND (last_pulled_at IS NULL OR last_pulled_at < @at)
+                        """,
+                        [("repository", 0L), ("digest", string.Empty), ("at", 0L)]);
+                    foreach (var pull in pulls)
+                    {
+                        command.Parameters[0].Value = pull.RepositoryId;
+                        command.Parameters[1].Value = pull.Digest.ToString();
+                        command.Parameters[2].Value = Columns.Ms(pull.PulledAt);
+                        await command.ExecuteNonQueryAsync(cancellationToken);
+                    }
+
+                    return true;
+                },
+                cancellationToken);
+
+    private const string SelectSummary =
+        "SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.image_size, m.pushed_at, m.last_pulled_at FROM manifests m";
+
+    private static ImageSummary MapSummary(NpgsqlDataReader r) =>
+        new(
+            r.Digest(0),
+            r.GetString(1),
+            r.NullableString(2),
+            r.IsDBNull(3) ? null : r.Digest(3),
+            r.GetInt64(4),
+            r.Time(5),
+            r.IsDBNull(6) ? null : r.Time(6),
+            []);
+
+    private static async Task<IReadOnlyList<ImageSummary>> WithTagsAsync(PgDatabase.Session s, long repositoryId, List<ImageSummary> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return rows;
+        }
+
+
+        var tags = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        await using var command = s.Command(
+            "SELECT name FROM tags WHERE repository_id = @repository AND digest = @digest ORDER BY name",
+            [("repository", repositoryId), ("digest", string.Empty)]);
+        var result = new List<ImageSummary>(rows.Count);
+        foreach (var row in rows)
+        {
+            command.Parameters[1].Value = row.Digest.ToString();
+            var names = new List<string>();
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    names.Add(reader.GetString(0));
+                }
+            }
+
+            result.Add(row with { Tags = names });
+        }
+
+        return result;
+    }
 
     private static ManifestRecord Map(NpgsqlDataReader r) =>
         new(

@@ -6,22 +6,33 @@ namespace Wharf.Metadata.Postgres;
 
 internal sealed class PgRepositoryStore(PgDatabase database) : IRepositoryStore
 {
-    private const string SelectColumns = "id, account, region, name, created_at";
+    private const string SelectColumns =
+        "id, account, region, name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key";
 
     public Task<Repository?> GetAsync(RepositoryKey key, CancellationToken cancellationToken) =>
         database.ReadAsync(s => GetAsync(s, key, cancellationToken), cancellationToken);
 
-    public Task<Repository?> CreateAsync(RepositoryKey key, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task<Repository?> CreateAsync(RepositoryKey key, RepositorySettings settings, IReadOnlyList<ResourceTag> tags, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.WriteAsync(
-            s => s.SingleAsync(
-                $"""
-                INSERT INTO repositories (account, region, name, created_at) VALUES (@account, @region, @name, @now)
-                ON CONFLICT (account, region, name) DO NOTHING
-                RETURNING {SelectColumns}
-                """,
-                Map,
-                [.. KeyParameters(key), ("now", Columns.Ms(now))],
-                cancellationToken),
+            async s =>
+            {
+                var created = await s.SingleAsync(
+                    $"""
+                    INSERT INTO repositories (account, region, name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key)
+                    VALUES (@account, @region, @name, @now, @mutability, @exclusions, @scanOnPush, @encryption, @kmsKey)
+                    ON CONFLICT (account, region, name) DO NOTHING
+                    RETURNING {SelectColumns}
+                    """,
+                    Map,
+                    [.. KeyParameters(key), ("now", Columns.Ms(now)), .. SettingsParameters(settings)],
+                    cancellationToken);
+                if (created is not null)
+                {
+                    await PutTagsAsync(s, created.Id, tags, cancellationToken);
+                }
+
+                return created;
+            },
             cancellationToken);
 
     public async Task<Repository> GetOrCreateAsync(RepositoryKey key, DateTimeOffset now, CancellationToken cancellationToken) =>
@@ -42,6 +53,18 @@ internal sealed class PgRepositoryStore(PgDatabase database) : IRepositoryStore
             },
             cancellationToken);
 
+    public Task<bool> UpdateSettingsAsync(long repositoryId, RepositorySettings settings, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s => await s.ExecuteAsync(
+                """
+                UPDATE repositories SET tag_mutability = @mutability, tag_mutability_exclusions = @exclusions,
+                    scan_on_push = @scanOnPush, encryption_type = @encryption, kms_key = @kmsKey
+                WHERE id = @id
+                """,
+                [("id", repositoryId), .. SettingsParameters(settings)],
+                cancellationToken) > 0,
+            cancellationToken);
+
     public Task<IReadOnlyList<Repository>> ListAsync(RegistryKey registry, string? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<Repository>>(
             async s => await s.ListAsync(
@@ -60,6 +83,96 @@ internal sealed class PgRepositoryStore(PgDatabase database) : IRepositoryStore
             async s => await s.ExecuteAsync("DELETE FROM repositories WHERE id = @id", [("id", repositoryId)], cancellationToken) > 0,
             cancellationToken);
 
+    public Task<RepositoryDeleteResult> DeleteIfEmptyAsync(long repositoryId, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                (string, object?)[] id = [("id", repositoryId)];
+                // The row lock makes a concurrent manifest insert (whose foreign key check takes KEY SHARE) wait
+                // for this transaction, and then fail: no image can land in a repository being deleted.
+                if (!await s.ExistsAsync("SELECT 1 FROM repositories WHERE id = @id FOR UPDATE", id, cancellationToken))
+                {
+                    return RepositoryDeleteResult.NotFound;
+                }
+
+                if (await s.ExistsAsync("SELECT 1 FROM manifests WHERE repository_id = @id LIMIT 1", id, cancellationToken))
+                {
+                    return RepositoryDeleteResult.NotEmpty;
+                }
+
+                await s.ExecuteAsync("DELETE FROM repositories WHERE id = @id", id, cancellationToken);
+                return RepositoryDeleteResult.Deleted;
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<ResourceTag>> GetResourceTagsAsync(long repositoryId, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<ResourceTag>>(
+            async s => await s.ListAsync(
+                "SELECT key, value FROM repository_resource_tags WHERE repository_id = @id ORDER BY key",
+                r => new ResourceTag(r.GetString(0), r.GetString(1)),
+                [("id", repositoryId)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<ResourceTagResult> TagAsync(long repositoryId, IReadOnlyList<ResourceTag> tags, int maxTags, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                (string, object?)[] id = [("id", repositoryId)];
+                // Serialises concurrent taggers, so the limit holds.
+                if (!await s.ExistsAsync("SELECT 1 FROM repositories WHERE id = @id FOR UPDATE", id, cancellationToken))
+                {
+                    return ResourceTagResult.NotFound;
+                }
+
+                var existing = await s.ListAsync("SELECT key FROM repository_resource_tags WHERE repository_id = @id", r => r.GetString(0), id, cancellationToken);
+                var keys = existing.ToHashSet(StringComparer.Ordinal);
+                keys.UnionWith(tags.Select(t => t.Key));
+                if (keys.Count > maxTags)
+                {
+                    return ResourceTagResult.TooManyTags;
+                }
+
+                await PutTagsAsync(s, repositoryId, tags, cancellationToken);
+                return ResourceTagResult.Tagged;
+            },
+            cancellationToken);
+
+    public Task<bool> UntagAsync(long repositoryId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                if (!await s.ExistsAsync("SELECT 1 FROM repositories WHERE id = @id", [("id", repositoryId)], cancellationToken))
+                {
+                    return false;
+                }
+
+                foreach (var key in keys)
+                {
+                    await s.ExecuteAsync(
+                        "DELETE FROM repository_resource_tags WHERE repository_id = @id AND key = @key",
+                        [("id", repositoryId), ("key", key)],
+                        cancellationToken);
+                }
+
+                return true;
+            },
+            cancellationToken);
+
+    private static async Task PutTagsAsync(PgDatabase.Session s, long repositoryId, IReadOnlyList<ResourceTag> tags, CancellationToken cancellationToken)
+    {
+        foreach (var tag in tags)
+        {
+            await s.ExecuteAsync(
+                """
+                INSERT INTO repository_resource_tags (repository_id, key, value) VALUES (@id, @key, @value)
+                ON CONFLICT (repository_id, key) DO UPDATE SET value = excluded.value
+                """,
+                [("id", repositoryId), ("key", tag.Key), ("value", tag.Value)],
+                cancellationToken);
+        }
+    }
+
     private static Task<Repository?> GetAsync(PgDatabase.Session s, RepositoryKey key, CancellationToken cancellationToken) =>
         s.SingleAsync(
             $"SELECT {SelectColumns} FROM repositories WHERE account = @account AND region = @region AND name = @name",
@@ -70,9 +183,24 @@ internal sealed class PgRepositoryStore(PgDatabase database) : IRepositoryStore
     private static (string, object?)[] KeyParameters(RepositoryKey key) =>
         [("account", key.Registry.Account.Value), ("region", key.Registry.Region), ("name", key.Name.Value)];
 
+    private static (string, object?)[] SettingsParameters(RepositorySettings settings) =>
+        [
+            ("mutability", TagMutabilityNames.ToName(settings.Mutability)),
+            ("exclusions", TagMutabilityNames.ExclusionsToJson(settings.MutabilityExclusions)),
+            ("scanOnPush", settings.ScanOnPush),
+            ("encryption", settings.EncryptionType),
+            ("kmsKey", settings.KmsKey),
+        ];
+
     private static Repository Map(NpgsqlDataReader r) =>
         new(
             r.GetInt64(0),
             new RepositoryKey(new RegistryKey(AccountId.Parse(r.GetString(1)), r.GetString(2)), RepositoryName.Parse(r.GetString(3))),
-            r.Time(4));
+            r.Time(4),
+            new RepositorySettings(
+                TagMutabilityNames.Parse(r.GetString(5)),
+                TagMutabilityNames.ExclusionsFromJson(r.GetString(6)),
+                r.GetBoolean(7),
+                r.GetString(8),
+                r.NullableString(9)));
 }

@@ -18,6 +18,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Images = new PgImageStore(database);
         Uploads = new PgUploadStore(database);
         Leases = new PgJobLeaseStore(database);
+        Keys = new PgServerKeyStore(database);
     }
 
     public string Backend => "postgres";
@@ -31,6 +32,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IUploadStore Uploads { get; }
 
     public IJobLeaseStore Leases { get; }
+
+    public IServerKeyStore Keys { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, cancellationToken);
 

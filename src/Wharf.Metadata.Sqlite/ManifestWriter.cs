@@ -13,6 +13,20 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
 {
     public async Task<PutManifestResult> PutAsync()
     {
+        string? taggedDigest = null;
+        if (write.Tag is not null)
+        {
+            taggedDigest = await s.SingleAsync(
+                "SELECT digest FROM tags WHERE repository_id = $repository AND name = $tag",
+                r => r.GetString(0),
+                [("$repository", write.RepositoryId), ("$tag", write.Tag)],
+                cancellationToken);
+            if (taggedDigest is not null && write.TagImmutable)
+            {
+                return PutManifestResult.ImmutableTag;
+            }
+        }
+
         var blobs = write.Blobs.Distinct().ToList();
         var children = write.Children.Distinct().ToList();
         var missingBlobs = await MissingAsync(
@@ -50,9 +64,22 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
             await InsertAllAsync(
                 "INSERT INTO manifest_children (repository_id, index_digest, child_digest) VALUES ($repository, $manifest, $digest)",
                 children);
+            await s.ExecuteAsync(
+                """
+                UPDATE manifests SET image_size =
+                    (SELECT coalesce(sum(b.size), 0) FROM manifest_blobs mb JOIN blobs b ON b.digest = mb.blob_digest
+                     WHERE mb.repository_id = $repository AND mb.manifest_digest = $digest)
+                  + (SELECT coalesce(max(c.image_size), 0) FROM manifest_children mc
+                     JOIN manifests c ON c.repository_id = mc.repository_id AND c.digest = mc.child_digest
+                     WHERE mc.repository_id = $repository AND mc.index_digest = $digest)
+                WHERE repository_id = $repository AND digest = $digest
+                """,
+                [("$repository", write.RepositoryId), ("$digest", write.Digest.ToString())],
+                cancellationToken);
         }
 
-        if (write.Tag is not null)
+        var tagChanged = write.Tag is not null && taggedDigest != write.Digest.ToString();
+        if (tagChanged)
         {
             await s.ExecuteAsync(
                 """
@@ -63,7 +90,7 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
                 cancellationToken);
         }
 
-        return PutManifestResult.Stored(created);
+        return PutManifestResult.Stored(created, tagChanged);
     }
 
     private async Task<List<Digest>> MissingAsync(string existsSql, List<Digest> digests)

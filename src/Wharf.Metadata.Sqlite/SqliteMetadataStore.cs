@@ -31,6 +31,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Images = new SqliteImageStore(_database);
         Uploads = new SqliteUploadStore(_database);
         Leases = new SqliteJobLeaseStore(_database);
+        Keys = new SqliteServerKeyStore(_database);
     }
 
     public string Backend => "sqlite";
@@ -47,6 +48,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IUploadStore Uploads { get; }
 
     public IJobLeaseStore Leases { get; }
+
+    public IServerKeyStore Keys { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_database, _time, cancellationToken);
 

@@ -22,6 +22,8 @@ public interface IMetadataStore : IAsyncDisposable
 
     IJobLeaseStore Leases { get; }
 
+    IServerKeyStore Keys { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 
@@ -33,8 +35,15 @@ public interface IRepositoryStore
 {
     Task<Repository?> GetAsync(RepositoryKey key, CancellationToken cancellationToken);
 
-    /// <summary>Creates the repository, or returns null when it already exists.</summary>
-    Task<Repository?> CreateAsync(RepositoryKey key, DateTimeOffset now, CancellationToken cancellationToken);
+    /// <summary>Creates the repository with default settings, or returns null when it already exists.</summary>
+    Task<Repository?> CreateAsync(RepositoryKey key, DateTimeOffset now, CancellationToken cancellationToken) =>
+        CreateAsync(key, RepositorySettings.Default, [], now, cancellationToken);
+
+    /// <summary>Creates the repository with its settings and resource tags in one transaction, or returns null when it already exists.</summary>
+    Task<Repository?> CreateAsync(RepositoryKey key, RepositorySettings settings, IReadOnlyList<ResourceTag> tags, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the settings. False when the repository is gone.</summary>
+    Task<bool> UpdateSettingsAsync(long repositoryId, RepositorySettings settings, CancellationToken cancellationToken);
 
     /// <summary>Returns the repository, creating it if missing (create-on-push). Safe under concurrency.</summary>
     Task<Repository> GetOrCreateAsync(RepositoryKey key, DateTimeOffset now, CancellationToken cancellationToken);
@@ -44,6 +53,18 @@ public interface IRepositoryStore
 
     /// <summary>Deletes the repository with its manifests, tags, blob links and upload sessions. False when absent.</summary>
     Task<bool> DeleteAsync(long repositoryId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the repository only if it has no manifest, deciding inside the transaction.</summary>
+    Task<RepositoryDeleteResult> DeleteIfEmptyAsync(long repositoryId, CancellationToken cancellationToken);
+
+    /// <summary>The repository's resource tags, ordered by key (ordinal).</summary>
+    Task<IReadOnlyList<ResourceTag>> GetResourceTagsAsync(long repositoryId, CancellationToken cancellationToken);
+
+    /// <summary>Adds or overwrites tags, unless the repository would then carry more than <paramref name="maxTags"/>.</summary>
+    Task<ResourceTagResult> TagAsync(long repositoryId, IReadOnlyList<ResourceTag> tags, int maxTags, CancellationToken cancellationToken);
+
+    /// <summary>Removes the tags with these keys (absent keys are ignored). False when the repository is gone.</summary>
+    Task<bool> UntagAsync(long repositoryId, IReadOnlyCollection<string> keys, CancellationToken cancellationToken);
 }
 
 /// <summary>
@@ -118,6 +139,30 @@ public interface IImageStore
 
     /// <summary>Manifests whose subject is <paramref name="subject"/>, optionally of one artifact type, ordered by digest.</summary>
     Task<IReadOnlyList<ReferrerRecord>> ListReferrersAsync(long repositoryId, Digest subject, string? artifactType, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Removes a tag and, when it was the image's last and no index lists the image, the image too
+    /// (ECR's <c>BatchDeleteImage</c> by tag), in one transaction.
+    /// </summary>
+    Task<UntagResult> UntagImageAsync(long repositoryId, string tag, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// ECR's <c>ListImages</c>: one entry per (digest, tag) and one per untagged image, ordered by digest
+    /// then tag (an untagged entry first), strictly after <paramref name="after"/>.
+    /// </summary>
+    Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageId? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>Images ordered by digest, strictly after <paramref name="after"/>, with their tags.</summary>
+    Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, Digest? after, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The images with these digests that exist (in any order), with their tags.</summary>
+    Task<IReadOnlyList<ImageSummary>> GetImagesAsync(long repositoryId, IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken);
+
+    /// <summary>True when the repository has at least one manifest.</summary>
+    Task<bool> HasImagesAsync(long repositoryId, CancellationToken cancellationToken);
+
+    /// <summary>Moves each image's last-pull time forward to the recorded time (never back). Absent images are ignored.</summary>
+    Task RecordPullsAsync(IReadOnlyCollection<PullRecord> pulls, CancellationToken cancellationToken);
 }
 
 public interface IUploadStore
@@ -136,6 +181,13 @@ public interface IUploadStore
 
     /// <summary>True when a session with this id exists (to tell orphaned staging areas).</summary>
     Task<bool> ExistsAsync(string id, CancellationToken cancellationToken);
+}
+
+/// <summary>Server-wide secret keys shared by every node (URL and page-token signing).</summary>
+public interface IServerKeyStore
+{
+    /// <summary>Stores <paramref name="candidate"/> under <paramref name="name"/> unless a key is there; returns the stored key.</summary>
+    Task<byte[]> GetOrCreateAsync(string name, byte[] candidate, DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 /// <summary>Named leases so that one node at a time runs a background job (DESIGN.md "Background work").</summary>

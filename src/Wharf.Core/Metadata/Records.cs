@@ -2,8 +2,37 @@ using Wharf.Core.Primitives;
 
 namespace Wharf.Core.Metadata;
 
-/// <summary>A repository row. Later issues add settings (mutability, scanning, encryption) by migration.</summary>
-public sealed record Repository(long Id, RepositoryKey Key, DateTimeOffset CreatedAt);
+/// <summary>A repository row with its settings.</summary>
+public sealed record Repository(long Id, RepositoryKey Key, DateTimeOffset CreatedAt, RepositorySettings Settings)
+{
+    public Repository(long id, RepositoryKey key, DateTimeOffset createdAt)
+        : this(id, key, createdAt, RepositorySettings.Default)
+    {
+    }
+}
+
+/// <summary>An AWS resource tag on a repository (not an image tag).</summary>
+public sealed record ResourceTag(string Key, string Value);
+
+/// <summary>Outcome of <see cref="IRepositoryStore.DeleteIfEmptyAsync"/>.</summary>
+public enum RepositoryDeleteResult
+{
+    Deleted,
+    NotFound,
+
+    /// <summary>It still has images (ECR's <c>RepositoryNotEmptyException</c>).</summary>
+    NotEmpty,
+}
+
+/// <summary>Outcome of <see cref="IRepositoryStore.TagAsync"/>.</summary>
+public enum ResourceTagResult
+{
+    Tagged,
+    NotFound,
+
+    /// <summary>The repository would carry more than the limit; nothing was written.</summary>
+    TooManyTags,
+}
 
 /// <summary>A blob the metadata store knows (its bytes are in the blob store).</summary>
 public sealed record BlobRecord(Digest Digest, long Size, DateTimeOffset TouchedAt);
@@ -44,6 +73,7 @@ public sealed record ManifestRecord(
 /// <param name="Children">Index children: each must be a manifest of this repository.</param>
 /// <param name="Tag">The tag to point at this manifest, or null for a push by digest.</param>
 /// <param name="Now">The push time.</param>
+/// <param name="TagImmutable">The tag may not be moved or re-pushed once it exists (ECR tag immutability).</param>
 public sealed record ManifestWrite(
     long RepositoryId,
     Digest Digest,
@@ -55,16 +85,27 @@ public sealed record ManifestWrite(
     IReadOnlyList<Digest> Blobs,
     IReadOnlyList<Digest> Children,
     string? Tag,
-    DateTimeOffset Now);
+    DateTimeOffset Now,
+    bool TagImmutable = false);
 
 /// <summary>Outcome of <see cref="IImageStore.PutManifestAsync"/>. Nothing was written unless <see cref="Succeeded"/>.</summary>
+/// <param name="Succeeded">The write committed.</param>
+/// <param name="Created">The manifest was new to the repository.</param>
+/// <param name="MissingBlobs">Blobs not linked and live (nothing written).</param>
+/// <param name="MissingChildren">Index children absent (nothing written).</param>
+/// <param name="TagChanged">The tag was created or moved to this manifest.</param>
+/// <param name="TagImmutable">The tag already exists and is immutable (nothing written).</param>
 public sealed record PutManifestResult(
     bool Succeeded,
     bool Created,
     IReadOnlyList<Digest> MissingBlobs,
-    IReadOnlyList<Digest> MissingChildren)
+    IReadOnlyList<Digest> MissingChildren,
+    bool TagChanged = false,
+    bool TagImmutable = false)
 {
-    public static PutManifestResult Stored(bool created) => new(true, created, [], []);
+    public static PutManifestResult Stored(bool created, bool tagChanged) => new(true, created, [], [], tagChanged);
+
+    public static PutManifestResult ImmutableTag { get; } = new(false, false, [], [], TagImmutable: true);
 }
 
 /// <summary>Outcome of <see cref="IImageStore.DeleteManifestAsync"/>.</summary>
@@ -82,3 +123,42 @@ public sealed record ReferrerRecord(Digest Digest, string MediaType, long Size, 
 
 /// <summary>An upload session row (DESIGN.md "Uploads survive any node"). Bytes are staged under <see cref="Id"/>.</summary>
 public sealed record UploadSession(string Id, long RepositoryId, long Offset, DateTimeOffset StartedAt, DateTimeOffset ExpiresAt);
+
+/// <summary>Which images a listing includes (ECR's <c>tagStatus</c>).</summary>
+public enum TagStatus
+{
+    Any,
+    Tagged,
+    Untagged,
+}
+
+/// <summary>One entry of ECR's <c>ListImages</c>: a tag of an image, or an untagged image.</summary>
+public sealed record ImageId(Digest Digest, string? Tag);
+
+/// <summary>What <c>DescribeImages</c> reports about one image (manifest or index).</summary>
+/// <param name="Digest">The manifest digest.</param>
+/// <param name="MediaType">The manifest's media type.</param>
+/// <param name="ArtifactType">Its artifact (or config) media type, if any.</param>
+/// <param name="Subject">The subject it refers to, if it is a referrer.</param>
+/// <param name="Size">Sum of the referenced blob sizes; for an index the largest child's size.</param>
+/// <param name="PushedAt">When the manifest was first pushed.</param>
+/// <param name="LastPulledAt">The last recorded pull, if any.</param>
+/// <param name="Tags">Its tags, ordinal order.</param>
+public sealed record ImageSummary(
+    Digest Digest,
+    string MediaType,
+    string? ArtifactType,
+    Digest? Subject,
+    long Size,
+    DateTimeOffset PushedAt,
+    DateTimeOffset? LastPulledAt,
+    IReadOnlyList<string> Tags);
+
+/// <summary>A pull to record: the image and when it was pulled.</summary>
+public sealed record PullRecord(long RepositoryId, Digest Digest, DateTimeOffset PulledAt);
+
+/// <summary>Outcome of <see cref="IImageStore.UntagImageAsync"/>.</summary>
+/// <param name="Found">The tag existed.</param>
+/// <param name="Digest">The image it pointed at.</param>
+/// <param name="ImageDeleted">It was the image's last tag, so the image went too.</param>
+public sealed record UntagResult(bool Found, Digest? Digest, bool ImageDeleted);

@@ -31,6 +31,9 @@ public sealed partial record RepositoryName
     public static RepositoryName Parse(string value) =>
         TryParse(value, out var name) ? name : throw new FormatException($"'{value}' is not a valid repository name.");
 
+    /// <summary>The pattern as ECR's service model writes it (for error messages).</summary>
+    public const string PatternText = @"[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*";
+
     public override string ToString() => Value;
 
     [GeneratedRegex(@"^[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*$", RegexOptions.CultureInvariant)]

@@ -22,6 +22,14 @@ public static class EcrActions
     public const string ListImages = "ecr:ListImages";
     public const string DescribeRepositories = "ecr:DescribeRepositories";
     public const string CreateRepository = "ecr:CreateRepository";
+    public const string DeleteRepository = "ecr:DeleteRepository";
+    public const string DescribeImages = "ecr:DescribeImages";
+    public const string DescribeRegistry = "ecr:DescribeRegistry";
+    public const string PutImageTagMutability = "ecr:PutImageTagMutability";
+    public const string PutImageScanningConfiguration = "ecr:PutImageScanningConfiguration";
+    public const string TagResource = "ecr:TagResource";
+    public const string UntagResource = "ecr:UntagResource";
+    public const string ListTagsForResource = "ecr:ListTagsForResource";
 }
 
 /// <summary>

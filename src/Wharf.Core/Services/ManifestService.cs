@@ -10,20 +10,47 @@ namespace Wharf.Core.Services;
 /// <summary>Outcome of a manifest PUT.</summary>
 /// <param name="Digest">The manifest's digest.</param>
 /// <param name="Subject">Its <c>subject</c>, when it has one (the <c>OCI-Subject</c> response header).</param>
-public sealed record ManifestPushed(Digest Digest, Digest? Subject);
+/// <param name="MediaType">The manifest's media type.</param>
+/// <param name="Created">The manifest was new to the repository.</param>
+/// <param name="TagChanged">The tag was created or moved to it.</param>
+public sealed record ManifestPushed(Digest Digest, Digest? Subject, string MediaType, bool Created, bool TagChanged);
 
 /// <summary>Manifests and indexes: validate and store the exact bytes, serve them, delete, list referrers.</summary>
-public sealed class ManifestService(IMetadataStore store, RepositoryResolver repositories, TimeProvider time)
+public sealed class ManifestService(IMetadataStore store, RepositoryResolver repositories, PullRecorder pulls, TimeProvider time)
 {
     /// <summary>
     /// PUT: validates <paramref name="content"/> (JSON, schema 2, media type consistent with
     /// <paramref name="contentType"/>, every blob linked, every child present, ≤ 4 MiB, digest reference
     /// matching the bytes) and stores it, pointing the tag at it when <paramref name="reference"/> is a tag.
     /// </summary>
-    public async Task<ManifestPushed> PutAsync(
+    public Task<ManifestPushed> PutAsync(
         Caller caller,
         RepositoryKey key,
         Reference reference,
+        string? contentType,
+        ReadOnlyMemory<byte> content,
+        CancellationToken cancellationToken) =>
+        PutAsync(
+            caller,
+            key,
+            reference.IsDigest ? null : reference.Tag.Value,
+            reference.IsDigest ? reference.Digest.Value : null,
+            WharfErrorCode.DigestInvalid,
+            contentType,
+            content,
+            cancellationToken);
+
+    /// <summary>
+    /// The one manifest write behind /v2 PUT and ECR's <c>PutImage</c>: validates, enforces tag
+    /// immutability inside the store's transaction, and stores. A digest that differs from
+    /// <paramref name="expectedDigest"/> fails with <paramref name="digestMismatch"/>.
+    /// </summary>
+    public async Task<ManifestPushed> PutAsync(
+        Caller caller,
+        RepositoryKey key,
+        string? tag,
+        Digest? expectedDigest,
+        WharfErrorCode digestMismatch,
         string? contentType,
         ReadOnlyMemory<byte> content,
         CancellationToken cancellationToken)
@@ -33,12 +60,14 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
             throw new WharfException(WharfErrorCode.ManifestTooLarge);
         }
 
-        var repository = await repositories.GetForPushAsync(caller, key, EcrActions.PutImage, cancellationToken);
+        // No create-on-push here: a manifest can only reference blobs already linked to the repository,
+        // so a missing repository could only be created to fail with its blobs unknown.
+        var repository = await repositories.GetAsync(caller, key, EcrActions.PutImage, cancellationToken);
         var parsed = ParsedManifest.Parse(content, contentType);
-        var digest = Digest.Compute(reference.IsDigest ? reference.Digest.Value.Algorithm : DigestAlgorithm.Sha256, content.Span);
-        if (reference.IsDigest && reference.Digest.Value != digest)
+        var digest = Digest.Compute(expectedDigest?.Algorithm ?? DigestAlgorithm.Sha256, content.Span);
+        if (expectedDigest is { } expected && expected != digest)
         {
-            throw new WharfException(WharfErrorCode.DigestInvalid, $"manifest digest {digest} does not match the reference {reference}", new { digest = reference.ToString() });
+            throw new WharfException(digestMismatch, $"manifest digest {digest} does not match the reference {expected}", new { digest = expected.ToString() });
         }
 
         var result = await store.Images.PutManifestAsync(
@@ -52,12 +81,20 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
                 parsed.AnnotationsJson,
                 parsed.Blobs,
                 parsed.Children,
-                reference.IsDigest ? null : reference.Tag.Value,
-                time.GetUtcNow()),
+                tag,
+                time.GetUtcNow(),
+                tag is not null && repository.Settings.IsImmutable(tag)),
             cancellationToken);
 
         if (!result.Succeeded)
         {
+            if (result.TagImmutable)
+            {
+                throw new WharfException(
+                    WharfErrorCode.TagImmutable,
+                    $"The image tag '{tag}' already exists in the '{key.Name}' repository and cannot be overwritten because the repository is immutable.");
+            }
+
             if (result.MissingBlobs.Count > 0)
             {
                 throw new WharfException(
@@ -67,22 +104,33 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
             }
 
             throw new WharfException(
-                WharfErrorCode.ManifestUnknown,
+                WharfErrorCode.ReferencedImagesNotFound,
                 $"index references manifests unknown to this repository: {string.Join(", ", result.MissingChildren)}",
                 new { manifests = result.MissingChildren.Select(d => d.ToString()).ToArray() });
         }
 
-        return new ManifestPushed(digest, parsed.Subject);
+        return new ManifestPushed(digest, parsed.Subject, parsed.MediaType, result.Created, result.TagChanged);
     }
 
     /// <summary>GET/HEAD by tag or digest: the stored record (exact bytes and media type) or <c>MANIFEST_UNKNOWN</c>.</summary>
-    public async Task<ManifestRecord> GetAsync(Caller caller, RepositoryKey key, Reference reference, CancellationToken cancellationToken)
+    /// <remarks>A GET (<paramref name="isPull"/>) is recorded as a pull, in memory; <see cref="PullRecorder"/> writes it later.</remarks>
+    public async Task<ManifestRecord> GetAsync(Caller caller, RepositoryKey key, Reference reference, CancellationToken cancellationToken, bool isPull = false)
     {
         var repository = await repositories.GetAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
         var record = reference.IsDigest
             ? await store.Images.GetManifestAsync(repository.Id, reference.Digest.Value, cancellationToken)
             : await store.Images.GetManifestByTagAsync(repository.Id, reference.Tag.Value, cancellationToken);
-        return record ?? throw ManifestUnknown(reference);
+        if (record is null)
+        {
+            throw ManifestUnknown(reference);
+        }
+
+        if (isPull)
+        {
+            pulls.Record(repository.Id, record.Digest);
+        }
+
+        return record;
     }
 
     /// <summary>DELETE: by digest removes the manifest and its tags; by tag removes only the tag.</summary>

@@ -19,6 +19,7 @@ internal static class DataPlaneEndpoints
         services.TryAddSingleton<RepositoryResolver>();
         services.TryAddSingleton<BlobService>();
         services.TryAddSingleton<UploadService>();
+        services.TryAddSingleton<PullRecorder>();
         services.TryAddSingleton<ManifestService>();
         services.TryAddSingleton<ListingService>();
         services.TryAddSingleton<RegistryHostMatcher>();

@@ -12,8 +12,10 @@ internal static class WharfEventId
     public const int NotReady = 1002;
 
     public const int UnhandledRequestError = 1100;
+    public const int UnhandledApiError = 1101;
 
     public const int JobFinished = 1200;
     public const int JobFailed = 1201;
     public const int JobLeaseHeld = 1202;
+    public const int PullFlushFailed = 1203;
 }

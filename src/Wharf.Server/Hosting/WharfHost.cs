@@ -4,6 +4,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Core.Services;
+using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
 using Wharf.Server.Jobs;
 
@@ -78,6 +79,8 @@ public static class WharfHost
         builder.Services.AddSingleton<IBlobStore>(sp => BackendFactory.CreateBlobStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         builder.Services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         builder.Services.AddDataPlane();
+        builder.Services.AddControlPlane();
+        builder.Services.AddHostedService<PullTimeFlusher>();
         builder.Services.AddSingleton(sp => new GarbageCollector(
             sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), options.Gc.GraceWindow));
         builder.Services.AddSingleton<UploadJanitor>();
@@ -95,6 +98,7 @@ public static class WharfHost
         var app = builder.Build();
         app.MapHealth();
         app.MapDataPlane();
+        app.MapControlPlane();
         return app;
     }
 

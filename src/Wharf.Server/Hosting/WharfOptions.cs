@@ -50,6 +50,8 @@ public sealed class WharfOptions
     public UploadOptions Uploads { get; set; } = new();
 
     public GcOptions Gc { get; set; } = new();
+
+    public ImageOptions Images { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -104,4 +106,13 @@ public sealed class GcOptions
 
     /// <summary>How often the GC job runs.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(30);
+}
+
+public sealed class ImageOptions
+{
+    /// <summary>
+    /// Pull times (ECR's <c>lastRecordedPullTime</c>) are noted in memory and written this often, so a
+    /// pull costs no database write (ECR itself updates it at least once a day).
+    /// </summary>
+    public TimeSpan PullTimeFlushInterval { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -56,6 +56,7 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
         {
             ("Gc:Interval", options.Gc.Interval),
             ("Uploads:SweepInterval", options.Uploads.SweepInterval),
+            ("Images:PullTimeFlushInterval", options.Images.PullTimeFlushInterval),
             ("Uploads:Expiry", options.Uploads.Expiry),
         })
         {

@@ -26,7 +26,7 @@ internal sealed class ServiceStack : IAsyncDisposable
         var settings = new DataPlaneSettings(CreateOnPush: true, UploadExpiry: TimeSpan.FromHours(24));
         Repositories = new RepositoryResolver(store, new OpenAccessAuthorizer(), settings, time);
         Uploads = new UploadService(store, blobs, Repositories, settings, time);
-        Manifests = new ManifestService(store, Repositories, time);
+        Manifests = new ManifestService(store, Repositories, new PullRecorder(store, time), time);
         Collector = new GarbageCollector(store, blobs, time, grace);
         Janitor = new UploadJanitor(store, blobs, time);
     }

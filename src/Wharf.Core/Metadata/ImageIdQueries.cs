@@ -1,0 +1,31 @@
+namespace Wharf.Core.Metadata;
+
+/// <summary>
+/// SQL fragments both backends share for image listings (the dialects agree on these): the
+/// (digest, tag) rows of ECR's <c>ListImages</c> and the tag-status condition of <c>DescribeImages</c>.
+/// </summary>
+public static class ImageIdQueries
+{
+    /// <summary>Rows (digest, tag) of a repository for <paramref name="status"/>; tag is NULL for an untagged image.</summary>
+    public static string Union(TagStatus status, string repositoryParameter)
+    {
+        var tagged = $"SELECT t.digest AS digest, t.name AS tag FROM tags t WHERE t.repository_id = {repositoryParameter}";
+        var untagged =
+            $"SELECT m.digest AS digest, NULL AS tag FROM manifests m WHERE m.repository_id = {repositoryParameter} " +
+            "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)";
+        return status switch
+        {
+            TagStatus.Tagged => tagged,
+            TagStatus.Untagged => untagged,
+            _ => $"{tagged} UNION ALL {untagged}",
+        };
+    }
+
+    /// <summary>An <c>AND …</c> condition on manifest alias <c>m</c> for <paramref name="status"/>.</summary>
+    public static string StatusCondition(TagStatus status) => status switch
+    {
+        TagStatus.Tagged => "AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
+        TagStatus.Untagged => "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
+        _ => string.Empty,
+    };
+}

@@ -1,0 +1,235 @@
+using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+
+namespace Wharf.Core.Services;
+
+/// <summary>An image as a caller names it: by digest, by tag, or both (ECR's <c>ImageIdentifier</c>).</summary>
+public sealed record ImageRef(string? Digest, string? Tag)
+{
+    /// <summary>ECR's rendering in error messages: <c>{imageDigest:'…', imageTag:'…'}</c>.</summary>
+    public override string ToString() => $"{{imageDigest:'{Digest ?? "null"}', imageTag:'{Tag ?? "null"}'}}";
+}
+
+/// <summary>One per-image failure of a batch call, with ECR's failure code and reason.</summary>
+public sealed record ImageFailure(ImageRef Id, string Code, string Reason);
+
+/// <summary>A manifest returned by <c>BatchGetImage</c>, with the id it was asked for.</summary>
+public sealed record FoundImage(ImageRef Id, ManifestRecord Manifest);
+
+/// <summary>Outcome of a batch call: what succeeded and what failed, per id.</summary>
+public sealed record BatchResult<T>(IReadOnlyList<T> Succeeded, IReadOnlyList<ImageFailure> Failures);
+
+/// <summary>ECR's image operations over the same store and services as /v2.</summary>
+public sealed class ImageService(IMetadataStore store, RepositoryResolver repositories, ManifestService manifests, PullRecorder pulls)
+{
+    public async Task<IReadOnlyList<ImageId>> ListAsync(Caller caller, RepositoryKey key, TagStatus status, ImageId? after, int limit, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.ListImages, cancellationToken);
+        return await store.Images.ListImageIdsAsync(repository.Id, status, after, limit, cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<ImageSummary>> DescribeAsync(Caller caller, RepositoryKey key, TagStatus status, Digest? after, int limit, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.DescribeImages, cancellationToken);
+        return await store.Images.DescribeImagesAsync(repository.Id, status, after, limit, cancellationToken);
+    }
+
+    /// <summary>The named images, once each; the first one missing fails the call with <c>ImageNotFoundException</c> (as ECR).</summary>
+    public async Task<IReadOnlyList<ImageSummary>> DescribeAsync(Caller caller, RepositoryKey key, IReadOnlyList<ImageRef> ids, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.DescribeImages, cancellationToken);
+        var digests = new List<Digest>();
+        foreach (var id in ids)
+        {
+            var (record, failure) = await ResolveAsync(repository, id, cancellationToken);
+            if (failure is not null)
+            {
+                throw failure.Code is "ImageNotFound" or "ImageTagDoesNotMatchDigest"
+                    ? ImageNotFound(key, id)
+                    : new WharfException(WharfErrorCode.InvalidParameter, failure.Reason);
+            }
+
+            digests.Add(record!.Digest);
+        }
+
+        var found = await store.Images.GetImagesAsync(repository.Id, digests, cancellationToken);
+        var byDigest = found.ToDictionary(i => i.Digest);
+        var ordered = new List<ImageSummary>();
+        foreach (var digest in digests.Distinct())
+        {
+            // Deleted between the lookups: the call fails as if it had been absent from the start.
+            ordered.Add(byDigest.TryGetValue(digest, out var image) ? image : throw ImageNotFound(key, new ImageRef(digest.ToString(), null)));
+        }
+
+        return ordered;
+    }
+
+    /// <summary>
+    /// ECR's <c>BatchGetImage</c>: each id's manifest, or a failure. With <paramref name="acceptedMediaTypes"/>,
+    /// a manifest of another type fails (Wharf stores exact bytes and does not convert formats).
+    /// </summary>
+    public async Task<BatchResult<FoundImage>> BatchGetAsync(
+        Caller caller, RepositoryKey key, IReadOnlyList<ImageRef> ids, IReadOnlyCollection<string>? acceptedMediaTypes, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
+        var found = new List<FoundImage>();
+        var failures = new List<ImageFailure>();
+        foreach (var id in ids.Distinct())
+        {
+            var (record, failure) = await ResolveAsync(repository, id, cancellationToken);
+            if (failure is not null)
+            {
+                failures.Add(failure);
+            }
+            else if (acceptedMediaTypes is { Count: > 0 } && !acceptedMediaTypes.Contains(record!.MediaType, StringComparer.Ordinal))
+            {
+                failures.Add(new ImageFailure(id, "ImageNotFound", $"The image's media type '{record.MediaType}' is not among acceptedMediaTypes, and Wharf does not convert manifest formats"));
+            }
+            else
+            {
+                pulls.Record(repository.Id, record!.Digest);
+                found.Add(new FoundImage(id with { Digest = record.Digest.ToString() }, record));
+            }
+        }
+
+        return new BatchResult<FoundImage>(found, failures);
+    }
+
+    /// <summary>
+    /// ECR's <c>BatchDeleteImage</c>: by digest deletes the image and its tags; by tag removes the tag,
+    /// and the image with its last tag. An image that an index lists is not deleted.
+    /// </summary>
+    public async Task<BatchResult<ImageRef>> BatchDeleteAsync(Caller caller, RepositoryKey key, IReadOnlyList<ImageRef> ids, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchDeleteImage, cancellationToken);
+        var deleted = new List<ImageRef>();
+        var failures = new List<ImageFailure>();
+        foreach (var id in ids.Distinct())
+        {
+            var (record, failure) = await ResolveAsync(repository, id, cancellationToken);
+            if (failure is not null)
+            {
+                failures.Add(failure);
+                continue;
+            }
+
+            if (id.Digest is null)
+            {
+                var untagged = await store.Images.UntagImageAsync(repository.Id, id.Tag!, cancellationToken);
+                if (untagged.Found)
+                {
+                    deleted.Add(new ImageRef(untagged.Digest!.ToString(), id.Tag));
+                }
+                else
+                {
+                    failures.Add(NotFoundFailure(id));
+                }
+
+                continue;
+            }
+
+            switch (await store.Images.DeleteManifestAsync(repository.Id, record!.Digest, cancellationToken))
+            {
+                case DeleteManifestResult.Deleted:
+                    deleted.Add(new ImageRef(record.Digest.ToString(), id.Tag));
+                    break;
+                case DeleteManifestResult.ReferencedByIndex:
+                    failures.Add(new ImageFailure(id, "ImageReferencedByManifestList", $"Requested image referenced by manifest list: [{record.Digest}]"));
+                    break;
+                default:
+                    failures.Add(NotFoundFailure(id));
+                    break;
+            }
+        }
+
+        return new BatchResult<ImageRef>(deleted, failures);
+    }
+
+    /// <summary>
+    /// ECR's <c>PutImage</c>: the /v2 manifest PUT plus ECR's rule that a push changing nothing
+    /// (same manifest, tag already on it) fails with <c>ImageAlreadyExistsException</c>.
+    /// </summary>
+    public async Task<ManifestPushed> PutAsync(
+        Caller caller, RepositoryKey key, string manifest, string? mediaType, string? tag, Digest? digest, CancellationToken cancellationToken)
+    {
+        if (tag is not null && !Tag.TryParse(tag, out _))
+        {
+            throw new WharfException(
+                WharfErrorCode.InvalidParameter,
+                "Invalid parameter at 'imageTag' failed to satisfy constraint: 'must satisfy regular expression '[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}''");
+        }
+
+        var content = System.Text.Encoding.UTF8.GetBytes(manifest);
+        ManifestPushed pushed;
+        try
+        {
+            pushed = await manifests.PutAsync(caller, key, tag, digest, WharfErrorCode.ImageDigestDoesNotMatch, mediaType, content, cancellationToken);
+        }
+        catch (WharfException e) when (e.Code == WharfErrorCode.TagImmutable)
+        {
+            // The /v2 wording names the tag; the API's is ECR's exception text.
+            throw new WharfException(WharfErrorCode.TagImmutable);
+        }
+        catch (WharfException e) when (e.Code == WharfErrorCode.ManifestBlobUnknown)
+        {
+            throw new WharfException(WharfErrorCode.LayersNotFound, e.Message);
+        }
+
+        if (!pushed.Created && !pushed.TagChanged)
+        {
+            throw new WharfException(
+                WharfErrorCode.ImageAlreadyExists,
+                $"Image with digest '{pushed.Digest}' and tag '{tag ?? "null"}' already exists in the repository with name '{key.Name}' in registry with id '{key.Registry.Account}'");
+        }
+
+        return pushed;
+    }
+
+    public static WharfException ImageNotFound(RepositoryKey key, ImageRef id) =>
+        new(WharfErrorCode.ImageNotFound, $"The image with imageId {id} does not exist within the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
+
+    /// <summary>Finds the manifest an id names, or says why not with ECR's failure code and reason.</summary>
+    private async Task<(ManifestRecord? Record, ImageFailure? Failure)> ResolveAsync(Repository repository, ImageRef id, CancellationToken cancellationToken)
+    {
+        if (id.Digest is null && id.Tag is null)
+        {
+            return (null, new ImageFailure(id, "MissingDigestAndTag", "Invalid request parameters: both tag and digest cannot be null"));
+        }
+
+        Digest? digest = null;
+        if (id.Digest is not null)
+        {
+            if (!Digest.TryParse(id.Digest, out var parsed))
+            {
+                return (null, new ImageFailure(id, "InvalidImageDigest", "Invalid request parameters: image digest should satisfy the regex '[a-zA-Z0-9-_+.]+:[a-fA-F0-9]+'"));
+            }
+
+            digest = parsed;
+        }
+
+        if (id.Tag is not null && !Tag.TryParse(id.Tag, out _))
+        {
+            return (null, new ImageFailure(id, "InvalidImageTag", "Invalid request parameters: image tag should satisfy the regex '[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}'"));
+        }
+
+        if (id.Tag is not null)
+        {
+            var tagged = await store.Images.GetManifestByTagAsync(repository.Id, id.Tag, cancellationToken);
+            if (tagged is null)
+            {
+                return (null, NotFoundFailure(id));
+            }
+
+            return digest is not null && tagged.Digest != digest
+                ? (null, new ImageFailure(id, "ImageTagDoesNotMatchDigest", "Invalid request parameters: given tag does not map to the given digest"))
+                : (tagged, null);
+        }
+
+        var record = await store.Images.GetManifestAsync(repository.Id, digest!.Value, cancellationToken);
+        return record is null ? (null, NotFoundFailure(id)) : (record, null);
+    }
+
+    private static ImageFailure NotFoundFailure(ImageRef id) => new(id, "ImageNotFound", "Requested image not found");
+}

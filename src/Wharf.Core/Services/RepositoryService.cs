@@ -1,0 +1,156 @@
+using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+
+namespace Wharf.Core.Services;
+
+/// <summary>ECR's repository operations: create, describe, delete, settings and resource tags.</summary>
+public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, TimeProvider time)
+{
+    /// <summary>ECR's limit on resource tags per repository.</summary>
+    public const int MaxResourceTags = 50;
+
+    public async Task<Repository> CreateAsync(Caller caller, RepositoryKey key, RepositorySettings settings, IReadOnlyList<ResourceTag> tags, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, EcrActions.CreateRepository, key.Arn, cancellationToken);
+        CheckTags(tags);
+        if (tags.Select(t => t.Key).Distinct(StringComparer.Ordinal).Count() > MaxResourceTags)
+        {
+            throw TooManyTags();
+        }
+
+        return await store.Repositories.CreateAsync(key, settings, tags, time.GetUtcNow(), cancellationToken)
+            ?? throw new WharfException(
+                WharfErrorCode.RepositoryAlreadyExists,
+                $"The repository with name '{key.Name}' already exists in the registry with id '{key.Registry.Account}'");
+    }
+
+    /// <summary>The named repositories, in the order asked; the first missing one fails the call (as ECR).</summary>
+    public async Task<IReadOnlyList<Repository>> DescribeAsync(Caller caller, RegistryKey registry, IReadOnlyList<RepositoryName> names, CancellationToken cancellationToken)
+    {
+        var found = new List<Repository>(names.Count);
+        foreach (var name in names.Distinct())
+        {
+            found.Add(await GetAsync(caller, new RepositoryKey(registry, name), EcrActions.DescribeRepositories, cancellationToken));
+        }
+
+        return found;
+    }
+
+    /// <summary>A page of the registry's repositories, by name, after <paramref name="after"/>.</summary>
+    public async Task<IReadOnlyList<Repository>> ListAsync(Caller caller, RegistryKey registry, string? after, int limit, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, EcrActions.DescribeRepositories, RegistryArn(registry), cancellationToken);
+        return await store.Repositories.ListAsync(registry, after, limit, cancellationToken);
+    }
+
+    /// <summary>Deletes the repository; without <paramref name="force"/> only when it has no images.</summary>
+    public async Task<Repository> DeleteAsync(Caller caller, RepositoryKey key, bool force, CancellationToken cancellationToken)
+    {
+        var repository = await GetAsync(caller, key, EcrActions.DeleteRepository, cancellationToken);
+        if (force)
+        {
+            return await store.Repositories.DeleteAsync(repository.Id, cancellationToken) ? repository : throw RepositoryResolver.NameUnknown(key);
+        }
+
+        return await store.Repositories.DeleteIfEmptyAsync(repository.Id, cancellationToken) switch
+        {
+            RepositoryDeleteResult.Deleted => repository,
+            RepositoryDeleteResult.NotEmpty => throw new WharfException(
+                WharfErrorCode.RepositoryNotEmpty,
+                $"The repository with name '{key.Name}' in registry with id '{key.Registry.Account}' cannot be deleted because it still contains images"),
+            _ => throw RepositoryResolver.NameUnknown(key),
+        };
+    }
+
+    public Task<Repository> PutTagMutabilityAsync(Caller caller, RepositoryKey key, TagMutability mutability, IReadOnlyList<string> exclusions, CancellationToken cancellationToken) =>
+        UpdateAsync(caller, key, EcrActions.PutImageTagMutability, s => s with { Mutability = mutability, MutabilityExclusions = exclusions }, cancellationToken);
+
+    public Task<Repository> PutScanOnPushAsync(Caller caller, RepositoryKey key, bool scanOnPush, CancellationToken cancellationToken) =>
+        UpdateAsync(caller, key, EcrActions.PutImageScanningConfiguration, s => s with { ScanOnPush = scanOnPush }, cancellationToken);
+
+    public async Task<IReadOnlyList<ResourceTag>> ListResourceTagsAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
+    {
+        var repository = await GetAsync(caller, key, EcrActions.ListTagsForResource, cancellationToken);
+        return await store.Repositories.GetResourceTagsAsync(repository.Id, cancellationToken);
+    }
+
+    public async Task TagResourceAsync(Caller caller, RepositoryKey key, IReadOnlyList<ResourceTag> tags, CancellationToken cancellationToken)
+    {
+        var repository = await GetAsync(caller, key, EcrActions.TagResource, cancellationToken);
+        CheckTags(tags);
+        switch (await store.Repositories.TagAsync(repository.Id, tags, MaxResourceTags, cancellationToken))
+        {
+            case ResourceTagResult.NotFound:
+                throw RepositoryResolver.NameUnknown(key);
+            case ResourceTagResult.TooManyTags:
+                throw TooManyTags();
+        }
+    }
+
+    public async Task UntagResourceAsync(Caller caller, RepositoryKey key, IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        var repository = await GetAsync(caller, key, EcrActions.UntagResource, cancellationToken);
+        foreach (var tagKey in keys)
+        {
+            CheckTagKey(tagKey);
+        }
+
+        if (!await store.Repositories.UntagAsync(repository.Id, keys, cancellationToken))
+        {
+            throw RepositoryResolver.NameUnknown(key);
+        }
+    }
+
+    /// <summary>Authorises and finds the repository, or throws ECR's <c>RepositoryNotFoundException</c>.</summary>
+    public async Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, action, key.Arn, cancellationToken);
+        return await store.Repositories.GetAsync(key, cancellationToken) ?? throw RepositoryResolver.NameUnknown(key);
+    }
+
+    /// <summary>Asks the authorizer only (for operations on the registry rather than a repository).</summary>
+    public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
+        authorizer.AuthorizeAsync(caller, action, resourceArn, cancellationToken);
+
+    /// <summary>The ARN a registry-wide listing is authorised against.</summary>
+    public static string RegistryArn(RegistryKey registry) => $"arn:aws:ecr:{registry.Region}:{registry.Account}:repository/*";
+
+    private async Task<Repository> UpdateAsync(Caller caller, RepositoryKey key, string action, Func<RepositorySettings, RepositorySettings> change, CancellationToken cancellationToken)
+    {
+        var repository = await GetAsync(caller, key, action, cancellationToken);
+        var settings = change(repository.Settings);
+        return await store.Repositories.UpdateSettingsAsync(repository.Id, settings, cancellationToken)
+            ? repository with { Settings = settings }
+            : throw RepositoryResolver.NameUnknown(key);
+    }
+
+    // AWS reserves the aws: prefix for its own tags; the model checks lengths.
+    private static void CheckTags(IReadOnlyList<ResourceTag> tags)
+    {
+        foreach (var tag in tags)
+        {
+            CheckTagKey(tag.Key);
+            if (tag.Value.Length > 256)
+            {
+                throw new WharfException(WharfErrorCode.InvalidTagParameter, $"The value of tag '{tag.Key}' is {tag.Value.Length} characters; tag values can have a maximum length of 256 characters.");
+            }
+        }
+    }
+
+    private static void CheckTagKey(string key)
+    {
+        if (key.Length is 0 or > 128)
+        {
+            throw new WharfException(WharfErrorCode.InvalidTagParameter, $"Tag key '{key}' is {key.Length} characters; tag keys must have 1 to 128 characters.");
+        }
+
+        if (key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new WharfException(WharfErrorCode.InvalidTagParameter, $"Tag key '{key}' is invalid: the aws: prefix is reserved for AWS use.");
+        }
+    }
+
+    private static WharfException TooManyTags() => new(WharfErrorCode.TooManyTags);
+}

@@ -1,0 +1,32 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Wharf.Core.Services;
+using Wharf.Server.Identity;
+
+namespace Wharf.Server.ControlPlane;
+
+/// <summary>The AWS API surface: <c>POST /</c> (AWS JSON 1.1) and the layer download URLs it hands out.</summary>
+internal static class ControlPlaneEndpoints
+{
+    public static IServiceCollection AddControlPlane(this IServiceCollection services)
+    {
+        services.TryAddSingleton<RepositoryService>();
+        services.TryAddSingleton<ImageService>();
+        services.TryAddSingleton<LayerService>();
+        services.TryAddSingleton<ServerKeys>();
+        services.TryAddSingleton<PageTokens>();
+        services.TryAddSingleton<LayerDownloads>();
+        services.TryAddSingleton<EcrOperations>();
+        services.TryAddSingleton<IApiIdentityResolver, OpenApiIdentity>();
+        services.TryAddSingleton<AwsJsonHandler>();
+        return services;
+    }
+
+    public static IEndpointRouteBuilder MapControlPlane(this IEndpointRouteBuilder endpoints)
+    {
+        var handler = endpoints.ServiceProvider.GetRequiredService<AwsJsonHandler>();
+        var downloads = endpoints.ServiceProvider.GetRequiredService<LayerDownloads>();
+        endpoints.MapPost("/", handler.HandleAsync);
+        endpoints.MapMethods(LayerDownloads.PathPrefix + "{token}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, string token) => downloads.HandleAsync(context, token));
+        return endpoints;
+    }
+}

@@ -1,0 +1,52 @@
+using System.Text.Json;
+using Wharf.Core.Errors;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+using Wharf.Server.Identity;
+
+namespace Wharf.Server.ControlPlane;
+
+/// <summary>
+/// One ECR API call after parsing and model validation: the caller, the registry it addresses
+/// (account from <c>registryId</c> or the caller, region from the credential scope) and typed access to
+/// the input. The model has already checked types, lengths, patterns and enums.
+/// </summary>
+internal sealed class EcrCall(HttpContext context, string operation, JsonElement input, ApiIdentity identity)
+{
+    public HttpContext Context => context;
+
+    public string Operation => operation;
+
+    public Caller Caller => identity.Caller;
+
+    public CancellationToken Aborted => context.RequestAborted;
+
+    /// <summary>The registry the call addresses.</summary>
+    public RegistryKey Registry { get; } = new(
+        input.TryGetProperty("registryId", out var id) && id.ValueKind == JsonValueKind.String ? AccountId.Parse(id.GetString()!) : identity.Caller.Account,
+        identity.Region);
+
+    /// <summary>The repository named by <c>repositoryName</c> (required by every operation that calls this).</summary>
+    public RepositoryKey Repository => new(Registry, RepositoryName("repositoryName"));
+
+    public JsonElement? Get(string name) =>
+        input.TryGetProperty(name, out var value) && value.ValueKind is not JsonValueKind.Null and not JsonValueKind.Undefined ? value : null;
+
+    public string? String(string name) => Get(name)?.GetString();
+
+    public bool Bool(string name) => Get(name)?.GetBoolean() ?? false;
+
+    public long? Long(string name) => Get(name)?.GetInt64();
+
+    public IReadOnlyList<string> Strings(string name) =>
+        Get(name) is { } list ? list.EnumerateArray().Select(e => e.GetString()!).ToList() : [];
+
+    public RepositoryName RepositoryName(string member) =>
+        Core.Primitives.RepositoryName.TryParse(String(member), out var name)
+            ? name
+            : throw Invalid(member, $"must satisfy regular expression '{Core.Primitives.RepositoryName.PatternText}'");
+
+    /// <summary>ECR's parameter error wording.</summary>
+    public static WharfException Invalid(string member, string constraint) =>
+        new(WharfErrorCode.InvalidParameter, $"Invalid parameter at '{member}' failed to satisfy constraint: '{constraint}'");
+}

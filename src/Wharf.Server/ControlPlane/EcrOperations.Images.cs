@@ -1,0 +1,216 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Services;
+
+namespace Wharf.Server.ControlPlane;
+
+internal sealed partial class EcrOperations
+{
+    private async Task<JsonObject> ListImagesAsync(EcrCall call)
+    {
+        if (MatchesNothing(call))
+        {
+            return new JsonObject { ["imageIds"] = new JsonArray() };
+        }
+
+        var status = ReadTagStatus(call);
+        var limit = PageSize(call);
+        var filter = status.ToString();
+        ImageId? after = null;
+        if (await CursorAsync(call, filter) is { } cursor)
+        {
+            // The cursor is "digest tag" (tag empty for an untagged entry); it was MAC'd when issued.
+            var space = cursor.IndexOf(' ', StringComparison.Ordinal);
+            after = new ImageId(Digest.Parse(cursor[..space]), space + 1 < cursor.Length ? cursor[(space + 1)..] : null);
+        }
+
+        var page = await images.ListAsync(call.Caller, call.Repository, status, after, limit + 1, call.Aborted);
+        var result = new JsonObject { ["imageIds"] = Json.Array(page.Take(limit), IdShape) };
+        if (page.Count > limit)
+        {
+            var last = page[limit - 1];
+            result["nextToken"] = await NextTokenAsync(call, filter, $"{last.Digest} {last.Tag}");
+        }
+
+        return result;
+    }
+
+    private async Task<JsonObject> DescribeImagesAsync(EcrCall call)
+    {
+        var key = call.Repository;
+        var ids = ReadImageIds(call);
+        if (ids.Count > 0)
+        {
+            RefusePagingWith(call, "imageIds");
+            var found = await images.DescribeAsync(call.Caller, key, ids, call.Aborted);
+            return new JsonObject { ["imageDetails"] = Json.Array(found, i => DetailShape(key, i)) };
+        }
+
+        if (MatchesNothing(call))
+        {
+            return new JsonObject { ["imageDetails"] = new JsonArray() };
+        }
+
+        var status = ReadTagStatus(call);
+        var limit = PageSize(call);
+        var filter = status.ToString();
+        var after = await CursorAsync(call, filter) is { } cursor ? Digest.Parse(cursor) : (Digest?)null;
+        var page = await images.DescribeAsync(call.Caller, key, status, after, limit + 1, call.Aborted);
+        var result = new JsonObject { ["imageDetails"] = Json.Array(page.Take(limit), i => DetailShape(key, i)) };
+        if (page.Count > limit)
+        {
+            result["nextToken"] = await NextTokenAsync(call, filter, page[limit - 1].Digest.ToString());
+        }
+
+        return result;
+    }
+
+    private async Task<JsonObject> BatchGetImageAsync(EcrCall call)
+    {
+        var key = call.Repository;
+        var accepted = call.Strings("acceptedMediaTypes");
+        var result = await images.BatchGetAsync(call.Caller, key, ReadImageIds(call), accepted, call.Aborted);
+        return new JsonObject
+        {
+            ["images"] = Json.Array(result.Succeeded, i => ImageShape(key, i.Id, i.Manifest.Content, i.Manifest.MediaType)),
+            ["failures"] = Json.Array(result.Failures, FailureShape),
+        };
+    }
+
+    private async Task<JsonObject> BatchDeleteImageAsync(EcrCall call)
+    {
+        var result = await images.BatchDeleteAsync(call.Caller, call.Repository, ReadImageIds(call), call.Aborted);
+        return new JsonObject
+        {
+            ["imageIds"] = Json.Array(result.Succeeded, RefShape),
+            ["failures"] = Json.Array(result.Failures, FailureShape),
+        };
+    }
+
+    private async Task<JsonObject> PutImageAsync(EcrCall call)
+    {
+        var key = call.Repository;
+        Digest? digest = null;
+        if (call.String("imageDigest") is { } digestText)
+        {
+            digest = Digest.TryParse(digestText, out var parsed) ? parsed : throw EcrCall.Invalid("imageDigest", "must be a valid digest such as sha256:<64 hex digits>");
+        }
+
+        var manifest = call.String("imageManifest")!;
+        var tag = call.String("imageTag");
+        var pushed = await images.PutAsync(call.Caller, key, manifest, call.String("imageManifestMediaType"), tag, digest, call.Aborted);
+        return new JsonObject
+        {
+            ["image"] = ImageShape(key, new ImageRef(pushed.Digest.ToString(), tag), Encoding.UTF8.GetBytes(manifest), pushed.MediaType),
+        };
+    }
+
+    /// <summary>Nothing is archived until the archive work lands: a filter for ARCHIVED or ACTIVATING images matches none.</summary>
+    private static bool MatchesNothing(EcrCall call) =>
+        call.Get("filter") is { } filter && filter.TryGetProperty("imageStatus", out var status) && status.GetString() is "ARCHIVED" or "ACTIVATING";
+
+    private static TagStatus ReadTagStatus(EcrCall call)
+    {
+        if (call.Get("filter") is not { } filter)
+        {
+            return TagStatus.Any;
+        }
+
+        return filter.TryGetProperty("tagStatus", out var tagStatus) ? tagStatus.GetString() switch
+        {
+            "TAGGED" => TagStatus.Tagged,
+            "UNTAGGED" => TagStatus.Untagged,
+            _ => TagStatus.Any,
+        } : TagStatus.Any;
+    }
+
+    private static List<ImageRef> ReadImageIds(EcrCall call) =>
+        call.Get("imageIds") is { } ids
+            ? ids.EnumerateArray().Select(i => new ImageRef(Member(i, "imageDigest"), Member(i, "imageTag"))).ToList()
+            : [];
+
+    private static string? Member(JsonElement element, string name) =>
+        element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+
+    private static JsonObject IdShape(ImageId id)
+    {
+        var shape = new JsonObject { ["imageDigest"] = id.Digest.ToString() };
+        if (id.Tag is not null)
+        {
+            shape["imageTag"] = id.Tag;
+        }
+
+        return shape;
+    }
+
+    private static JsonObject RefShape(ImageRef id)
+    {
+        var shape = new JsonObject();
+        if (id.Digest is not null)
+        {
+            shape["imageDigest"] = id.Digest;
+        }
+
+        if (id.Tag is not null)
+        {
+            shape["imageTag"] = id.Tag;
+        }
+
+        return shape;
+    }
+
+    private static JsonObject FailureShape(ImageFailure failure) => new()
+    {
+        ["imageId"] = RefShape(failure.Id),
+        ["failureCode"] = failure.Code,
+        ["failureReason"] = failure.Reason,
+    };
+
+    private static JsonObject ImageShape(RepositoryKey key, ImageRef id, byte[] manifest, string mediaType) => new()
+    {
+        ["registryId"] = key.Registry.Account.Value,
+        ["repositoryName"] = key.Name.Value,
+        ["imageId"] = RefShape(id),
+        ["imageManifest"] = Encoding.UTF8.GetString(manifest),
+        ["imageManifestMediaType"] = mediaType,
+    };
+
+    private static JsonObject DetailShape(RepositoryKey key, ImageSummary image)
+    {
+        var shape = new JsonObject
+        {
+            ["registryId"] = key.Registry.Account.Value,
+            ["repositoryName"] = key.Name.Value,
+            ["imageDigest"] = image.Digest.ToString(),
+        };
+        if (image.Tags.Count > 0)
+        {
+            shape["imageTags"] = Json.Array(image.Tags, t => JsonValue.Create(t));
+        }
+
+        shape["imageSizeInBytes"] = image.Size;
+        shape["imagePushedAt"] = Json.Time(image.PushedAt);
+        shape["imageManifestMediaType"] = image.MediaType;
+        if (image.ArtifactType is not null)
+        {
+            shape["artifactMediaType"] = image.ArtifactType;
+        }
+
+        if (image.LastPulledAt is { } pulled)
+        {
+            shape["lastRecordedPullTime"] = Json.Time(pulled);
+        }
+
+        if (image.Subject is { } subject)
+        {
+            shape["subjectManifestDigest"] = subject.ToString();
+        }
+
+        shape["imageStatus"] = "ACTIVE";
+        return shape;
+    }
+}

@@ -1,0 +1,172 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+
+namespace Wharf.Server.ControlPlane;
+
+internal sealed partial class EcrOperations
+{
+    private async Task<JsonObject> CreateRepositoryAsync(EcrCall call)
+    {
+        var key = call.Repository;
+        var (mutability, exclusions) = ReadMutability(call, RepositorySettings.Default.Mutability);
+        var encryption = call.Get("encryptionConfiguration");
+        var encryptionType = encryption?.GetProperty("encryptionType").GetString() ?? "AES256";
+        var kmsKey = encryption is { } e && e.TryGetProperty("kmsKey", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null;
+        if (kmsKey is not null && encryptionType == "AES256")
+        {
+            throw EcrCall.Invalid("encryptionConfiguration.kmsKey", "kmsKey can only be specified when encryptionType is KMS or KMS_DSSE");
+        }
+
+        var scanOnPush = call.Get("imageScanningConfiguration") is { } scanning
+            && scanning.TryGetProperty("scanOnPush", out var flag) && flag.ValueKind == JsonValueKind.True;
+        var settings = new RepositorySettings(mutability, exclusions, scanOnPush, encryptionType, kmsKey);
+        var repository = await repositories.CreateAsync(call.Caller, key, settings, ReadResourceTags(call), call.Aborted);
+        return new JsonObject { ["repository"] = RepositoryShape(call, repository) };
+    }
+
+    private async Task<JsonObject> DescribeRepositoriesAsync(EcrCall call)
+    {
+        var names = call.Strings("repositoryNames");
+        if (names.Count > 0)
+        {
+            RefusePagingWith(call, "repositoryNames");
+            var parsed = names.Select((n, i) => RepositoryName.TryParse(n, out var name)
+                ? name
+                : throw EcrCall.Invalid($"repositoryNames.{i + 1}.member", $"must satisfy regular expression '{RepositoryName.PatternText}'")).ToList();
+            var found = await repositories.DescribeAsync(call.Caller, call.Registry, parsed, call.Aborted);
+            return new JsonObject { ["repositories"] = Json.Array(found, r => RepositoryShape(call, r)) };
+        }
+
+        var limit = PageSize(call);
+        var after = await CursorAsync(call, string.Empty);
+        var page = await repositories.ListAsync(call.Caller, call.Registry, after, limit + 1, call.Aborted);
+        var result = new JsonObject { ["repositories"] = Json.Array(page.Take(limit), r => RepositoryShape(call, r)) };
+        if (page.Count > limit)
+        {
+            result["nextToken"] = await NextTokenAsync(call, string.Empty, page[limit - 1].Key.Name.Value);
+        }
+
+        return result;
+    }
+
+    private async Task<JsonObject> DeleteRepositoryAsync(EcrCall call)
+    {
+        var deleted = await repositories.DeleteAsync(call.Caller, call.Repository, call.Bool("force"), call.Aborted);
+        return new JsonObject { ["repository"] = RepositoryShape(call, deleted) };
+    }
+
+    private async Task<JsonObject> PutImageTagMutabilityAsync(EcrCall call)
+    {
+        var (mutability, exclusions) = ReadMutability(call, null);
+        var repository = await repositories.PutTagMutabilityAsync(call.Caller, call.Repository, mutability, exclusions, call.Aborted);
+        var result = new JsonObject
+        {
+            ["registryId"] = repository.Key.Registry.Account.Value,
+            ["repositoryName"] = repository.Key.Name.Value,
+            ["imageTagMutability"] = TagMutabilityNames.ToName(repository.Settings.Mutability),
+        };
+        AddExclusions(result, repository.Settings);
+        return result;
+    }
+
+    private async Task<JsonObject> PutImageScanningConfigurationAsync(EcrCall call)
+    {
+        var scanOnPush = call.Get("imageScanningConfiguration") is { } scanning
+            && scanning.TryGetProperty("scanOnPush", out var flag) && flag.ValueKind == JsonValueKind.True;
+        var repository = await repositories.PutScanOnPushAsync(call.Caller, call.Repository, scanOnPush, call.Aborted);
+        return new JsonObject
+        {
+            ["registryId"] = repository.Key.Registry.Account.Value,
+            ["repositoryName"] = repository.Key.Name.Value,
+            ["imageScanningConfiguration"] = new JsonObject { ["scanOnPush"] = repository.Settings.ScanOnPush },
+        };
+    }
+
+    private async Task<JsonObject> DescribeRegistryAsync(EcrCall call)
+    {
+        await repositories.AuthorizeAsync(call.Caller, EcrActions.DescribeRegistry, $"arn:aws:ecr:{call.Registry.Region}:{call.Registry.Account}:registry/{call.Registry.Account}", call.Aborted);
+        return new JsonObject
+        {
+            ["registryId"] = call.Registry.Account.Value,
+            ["replicationConfiguration"] = new JsonObject { ["rules"] = new JsonArray() },
+        };
+    }
+
+    /// <summary>
+    /// <c>imageTagMutability</c> with its exclusion filters: the <c>*_WITH_EXCLUSION</c> modes need at
+    /// least one filter, and the others take none.
+    /// </summary>
+    private static (TagMutability Mutability, IReadOnlyList<string> Exclusions) ReadMutability(EcrCall call, TagMutability? fallback)
+    {
+        var mutability = call.String("imageTagMutability") is { } name ? TagMutabilityNames.Parse(name) : fallback ?? TagMutability.Mutable;
+        var exclusions = call.Get("imageTagMutabilityExclusionFilters") is { } filters
+            ? filters.EnumerateArray().Select(f => f.GetProperty("filter").GetString()!).ToList()
+            : [];
+        var withExclusion = mutability is TagMutability.ImmutableWithExclusion or TagMutability.MutableWithExclusion;
+        if (withExclusion && exclusions.Count == 0)
+        {
+            throw EcrCall.Invalid("imageTagMutabilityExclusionFilters", $"imageTagMutabilityExclusionFilters must be specified when imageTagMutability is {TagMutabilityNames.ToName(mutability)}");
+        }
+
+        if (!withExclusion && exclusions.Count > 0)
+        {
+            throw EcrCall.Invalid("imageTagMutabilityExclusionFilters", $"imageTagMutabilityExclusionFilters can only be specified when imageTagMutability is IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION");
+        }
+
+        return (mutability, exclusions);
+    }
+
+    private static List<ResourceTag> ReadResourceTags(EcrCall call) =>
+        call.Get("tags") is { } tags
+            ? tags.EnumerateArray().Select(t => new ResourceTag(t.GetProperty("Key").GetString()!, t.GetProperty("Value").GetString()!)).ToList()
+            : [];
+
+    private JsonObject RepositoryShape(EcrCall call, Repository repository)
+    {
+        var key = repository.Key;
+        var shape = new JsonObject
+        {
+            ["repositoryArn"] = key.Arn,
+            ["registryId"] = key.Registry.Account.Value,
+            ["repositoryName"] = key.Name.Value,
+            ["repositoryUri"] = $"{RegistryHost(call, key.Registry)}/{key.Name}",
+            ["createdAt"] = Json.Time(repository.CreatedAt),
+            ["imageTagMutability"] = TagMutabilityNames.ToName(repository.Settings.Mutability),
+        };
+        AddExclusions(shape, repository.Settings);
+        shape["imageScanningConfiguration"] = new JsonObject { ["scanOnPush"] = repository.Settings.ScanOnPush };
+        var encryption = new JsonObject { ["encryptionType"] = repository.Settings.EncryptionType };
+        if (repository.Settings.KmsKey is { } kmsKey)
+        {
+            encryption["kmsKey"] = kmsKey;
+        }
+
+        shape["encryptionConfiguration"] = encryption;
+        return shape;
+    }
+
+    private static void AddExclusions(JsonObject shape, RepositorySettings settings)
+    {
+        if (settings.MutabilityExclusions.Count > 0)
+        {
+            shape["imageTagMutabilityExclusionFilters"] = Json.Array(
+                settings.MutabilityExclusions,
+                f => new JsonObject { ["filterType"] = "WILDCARD", ["filter"] = f });
+        }
+    }
+
+    /// <summary>
+    /// The registry's host as clients reach it: the configured host pattern filled in, with the port the
+    /// caller used (so a printed <c>repositoryUri</c> works as an image reference).
+    /// </summary>
+    private string RegistryHost(EcrCall call, RegistryKey registry)
+    {
+        var host = options.Value.Registry.HostPattern
+            .Replace("{account}", registry.Account.Value, StringComparison.Ordinal)
+            .Replace("{region}", registry.Region, StringComparison.Ordinal);
+        return call.Context.Request.Host.Port is { } port ? $"{host}:{port}" : host;
+    }
+}

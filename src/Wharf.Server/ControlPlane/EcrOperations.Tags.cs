@@ -1,0 +1,44 @@
+using System.Text.Json.Nodes;
+using Wharf.Core.Errors;
+using Wharf.Core.Primitives;
+
+namespace Wharf.Server.ControlPlane;
+
+internal sealed partial class EcrOperations
+{
+    private async Task<JsonObject> TagResourceAsync(EcrCall call)
+    {
+        await repositories.TagResourceAsync(call.Caller, ResourceRepository(call), ReadResourceTags(call), call.Aborted);
+        return [];
+    }
+
+    private async Task<JsonObject> UntagResourceAsync(EcrCall call)
+    {
+        await repositories.UntagResourceAsync(call.Caller, ResourceRepository(call), call.Strings("tagKeys"), call.Aborted);
+        return [];
+    }
+
+    private async Task<JsonObject> ListTagsForResourceAsync(EcrCall call)
+    {
+        var tags = await repositories.ListResourceTagsAsync(call.Caller, ResourceRepository(call), call.Aborted);
+        return new JsonObject { ["tags"] = Json.Array(tags, t => new JsonObject { ["Key"] = t.Key, ["Value"] = t.Value }) };
+    }
+
+    /// <summary>
+    /// The repository a <c>resourceArn</c> names: <c>arn:aws:ecr:&lt;region&gt;:&lt;account&gt;:repository/&lt;name&gt;</c>
+    /// (repositories are ECR's only taggable resource).
+    /// </summary>
+    private static RepositoryKey ResourceRepository(EcrCall call)
+    {
+        var arn = call.String("resourceArn") ?? string.Empty;
+        var parts = arn.Split(':', 6);
+        if (parts.Length == 6 && parts[0] == "arn" && parts[1].StartsWith("aws", StringComparison.Ordinal) && parts[2] == "ecr"
+            && AccountId.TryParse(parts[4], out var account) && parts[5].StartsWith("repository/", StringComparison.Ordinal)
+            && RepositoryName.TryParse(parts[5]["repository/".Length..], out var name) && parts[3].Length > 0)
+        {
+            return new RepositoryKey(new RegistryKey(account, parts[3]), name);
+        }
+
+        throw new WharfException(WharfErrorCode.InvalidParameter, $"Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN: {arn}'");
+    }
+}

@@ -1,0 +1,83 @@
+using System.Collections.Frozen;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using Wharf.Core.Errors;
+using Wharf.Core.Services;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.ControlPlane;
+
+/// <summary>
+/// The ECR operations Wharf implements, by name. Every other operation of the model answers
+/// <c>UnsupportedOperationException</c> naming it (docs/ecr-api.md lists each one's status).
+/// </summary>
+internal sealed partial class EcrOperations(
+    RepositoryService repositories,
+    ImageService images,
+    LayerService layers,
+    PageTokens tokens,
+    LayerDownloads downloads,
+    IOptions<WharfOptions> options)
+{
+    /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>
+    public const int DefaultPageSize = 100;
+
+    private static readonly FrozenDictionary<string, Func<EcrOperations, EcrCall, Task<JsonObject>>> Table =
+        new Dictionary<string, Func<EcrOperations, EcrCall, Task<JsonObject>>>
+        {
+            ["CreateRepository"] = (o, c) => o.CreateRepositoryAsync(c),
+            ["DescribeRepositories"] = (o, c) => o.DescribeRepositoriesAsync(c),
+            ["DeleteRepository"] = (o, c) => o.DeleteRepositoryAsync(c),
+            ["PutImageTagMutability"] = (o, c) => o.PutImageTagMutabilityAsync(c),
+            ["PutImageScanningConfiguration"] = (o, c) => o.PutImageScanningConfigurationAsync(c),
+            ["DescribeRegistry"] = (o, c) => o.DescribeRegistryAsync(c),
+            ["ListImages"] = (o, c) => o.ListImagesAsync(c),
+            ["DescribeImages"] = (o, c) => o.DescribeImagesAsync(c),
+            ["BatchGetImage"] = (o, c) => o.BatchGetImageAsync(c),
+            ["BatchDeleteImage"] = (o, c) => o.BatchDeleteImageAsync(c),
+            ["PutImage"] = (o, c) => o.PutImageAsync(c),
+            ["BatchCheckLayerAvailability"] = (o, c) => o.BatchCheckLayerAvailabilityAsync(c),
+            ["InitiateLayerUpload"] = (o, c) => o.InitiateLayerUploadAsync(c),
+            ["UploadLayerPart"] = (o, c) => o.UploadLayerPartAsync(c),
+            ["CompleteLayerUpload"] = (o, c) => o.CompleteLayerUploadAsync(c),
+            ["GetDownloadUrlForLayer"] = (o, c) => o.GetDownloadUrlForLayerAsync(c),
+            ["TagResource"] = (o, c) => o.TagResourceAsync(c),
+            ["UntagResource"] = (o, c) => o.UntagResourceAsync(c),
+            ["ListTagsForResource"] = (o, c) => o.ListTagsForResourceAsync(c),
+        }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>
+    public static IReadOnlyCollection<string> Implemented => Table.Keys;
+
+    public Task<JsonObject> InvokeAsync(EcrCall call) =>
+        Table.TryGetValue(call.Operation, out var operation)
+            ? operation(this, call)
+            : throw new WharfException(
+                WharfErrorCode.UnsupportedOperation,
+                $"Wharf does not implement {call.Operation} yet; docs/ecr-api.md lists the status of every ECR operation.");
+
+    /// <summary><c>maxResults</c> (the model bounds it) or ECR's default.</summary>
+    private static int PageSize(EcrCall call) => (int)(call.Long("maxResults") ?? DefaultPageSize);
+
+    /// <summary>ECR refuses paging members together with an explicit id list.</summary>
+    private static void RefusePagingWith(EcrCall call, string listMember)
+    {
+        foreach (var member in new[] { "maxResults", "nextToken" })
+        {
+            if (call.Get(member) is not null)
+            {
+                throw EcrCall.Invalid(member, $"{member} cannot be used together with {listMember}");
+            }
+        }
+    }
+
+    /// <summary>The cursor of <c>nextToken</c>, bound to this call's operation, registry, repository and <paramref name="filter"/>.</summary>
+    private async Task<string?> CursorAsync(EcrCall call, string filter) =>
+        call.String("nextToken") is { } token ? await tokens.OpenAsync(Scope(call, filter), token, call.Aborted) : null;
+
+    private Task<string> NextTokenAsync(EcrCall call, string filter, string cursor) =>
+        tokens.SealAsync(Scope(call, filter), cursor, call.Aborted);
+
+    private static string Scope(EcrCall call, string filter) =>
+        $"{call.Operation}|{call.Registry.Account}|{call.Registry.Region}|{call.String("repositoryName")}|{filter}";
+}
