@@ -60,10 +60,11 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
             throw new WharfException(WharfErrorCode.ManifestTooLarge);
         }
 
+        var parsed = ParsedManifest.Parse(content, contentType);
+
         // No create-on-push here: a manifest can only reference blobs already linked to the repository,
         // so a missing repository could only be created to fail with its blobs unknown.
         var repository = await repositories.GetAsync(caller, key, EcrActions.PutImage, cancellationToken);
-        var parsed = ParsedManifest.Parse(content, contentType);
         var digest = Digest.Compute(expectedDigest?.Algorithm ?? DigestAlgorithm.Sha256, content.Span);
         if (expectedDigest is { } expected && expected != digest)
         {

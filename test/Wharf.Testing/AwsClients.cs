@@ -1,0 +1,55 @@
+namespace Wharf.Testing;
+
+/// <summary>
+/// The real AWS clients installed here: the AWS CLI (v1) and boto3 (driven by small Python scripts,
+/// since the NuGet mirror has no AWSSDK.ECR). Credentials are dummies: Wharf's <c>open</c> mode and,
+/// later, its IAM mode decide what they are worth.
+/// </summary>
+public static class AwsClients
+{
+    public const string AccessKeyId = "AKIAIOSFODNN7EXAMPLE";
+    public const string SecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+
+    /// <summary>Runs <c>aws &lt;args&gt; --endpoint-url … --region … --output json</c>.</summary>
+    public static Task<ProcessResult> CliAsync(Uri endpoint, string region, params string[] args)
+    {
+        var aws = Requires.Tool("aws");
+        return ProcessRunner.RunAsync(
+            aws,
+            [.. args, "--endpoint-url", endpoint.ToString().TrimEnd('/'), "--region", region, "--output", "json"],
+            TimeSpan.FromMinutes(2),
+            Environment(region));
+    }
+
+    /// <summary>Runs a Python script with boto3; the script reads <c>WHARF_ENDPOINT</c> and the extra variables given.</summary>
+    public static async Task<ProcessResult> Boto3Async(string script, Uri endpoint, string region, IDictionary<string, string>? extra = null)
+    {
+        var python = Requires.Tool("python3");
+        var probe = await ProcessRunner.RunAsync(python, ["-c", "import boto3"], TimeSpan.FromMinutes(1));
+        if (probe.ExitCode != 0)
+        {
+            Requires.Missing("python3 cannot import boto3");
+        }
+
+        var environment = Environment(region);
+        environment["WHARF_ENDPOINT"] = endpoint.ToString().TrimEnd('/');
+        environment["PYTHONDONTWRITEBYTECODE"] = "1";
+        foreach (var (key, value) in extra ?? new Dictionary<string, string>())
+        {
+            environment[key] = value;
+        }
+
+        return await ProcessRunner.RunAsync(python, [script], TimeSpan.FromMinutes(10), environment, Path.GetDirectoryName(script));
+    }
+
+    private static Dictionary<string, string> Environment(string region) => new()
+    {
+        ["AWS_ACCESS_KEY_ID"] = AccessKeyId,
+        ["AWS_SECRET_ACCESS_KEY"] = SecretAccessKey,
+        ["AWS_DEFAULT_REGION"] = region,
+        ["AWS_EC2_METADATA_DISABLED"] = "true",
+        ["AWS_CONFIG_FILE"] = "/dev/null",
+        ["AWS_SHARED_CREDENTIALS_FILE"] = "/dev/null",
+        ["AWS_PAGER"] = string.Empty,
+    };
+}
