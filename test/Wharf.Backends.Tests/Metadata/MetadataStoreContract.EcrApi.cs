@@ -1,0 +1,190 @@
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+
+namespace Wharf.Backends.Tests.Metadata;
+
+/// <summary>What the ECR API needs of every backend: settings, resource tags, listings, untagging, pull times, keys.</summary>
+public abstract partial class MetadataStoreContract
+{
+    [Fact]
+    public async Task Repository_settings_and_resource_tags_are_stored_at_creation_and_updated()
+    {
+        await using var store = await CreateStoreAsync();
+        var settings = new RepositorySettings(TagMutability.ImmutableWithExclusion, ["latest", "dev-*"], true, "KMS", "alias/k");
+        var created = await store.Repositories.CreateAsync(RepoKey("team/set"), settings, [new ResourceTag("b", "2"), new ResourceTag("a", "1")], T0, Ct);
+        Assert.NotNull(created);
+        Assert.Equal(settings, created.Settings);
+        Assert.Equal(settings, (await store.Repositories.GetAsync(RepoKey("team/set"), Ct))!.Settings);
+        Assert.Equal([new ResourceTag("a", "1"), new ResourceTag("b", "2")], await store.Repositories.GetResourceTagsAsync(created.Id, Ct));
+        Assert.Null(await store.Repositories.CreateAsync(RepoKey("team/set"), RepositorySettings.Default, [], T0, Ct));
+
+        var changed = settings with { Mutability = TagMutability.Mutable, MutabilityExclusions = [], ScanOnPush = false };
+        Assert.True(await store.Repositories.UpdateSettingsAsync(created.Id, changed, Ct));
+        Assert.Equal(changed, (await store.Repositories.GetAsync(RepoKey("team/set"), Ct))!.Settings);
+        Assert.Equal(RepositorySettings.Default, (await CreateRepoAsync(store, "team/plain")).Settings);
+    }
+
+    [Fact]
+    public async Task Resource_tags_overwrite_by_key_refuse_past_the_limit_and_untag()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        Assert.Equal(ResourceTagResult.Tagged, await store.Repositories.TagAsync(repo.Id, [new ResourceTag("k1", "a"), new ResourceTag("k2", "b")], 3, Ct));
+        Assert.Equal(ResourceTagResult.Tagged, await store.Repositories.TagAsync(repo.Id, [new ResourceTag("k1", "z"), new ResourceTag("k3", "c")], 3, Ct));
+        Assert.Equal(ResourceTagResult.TooManyTags, await store.Repositories.TagAsync(repo.Id, [new ResourceTag("k4", "d")], 3, Ct));
+        Assert.Equal([new ResourceTag("k1", "z"), new ResourceTag("k2", "b"), new ResourceTag("k3", "c")], await store.Repositories.GetResourceTagsAsync(repo.Id, Ct));
+        Assert.True(await store.Repositories.UntagAsync(repo.Id, ["k2", "absent"], Ct));
+        Assert.Equal(["k1", "k3"], (await store.Repositories.GetResourceTagsAsync(repo.Id, Ct)).Select(t => t.Key).ToArray());
+        Assert.True(await store.Repositories.DeleteAsync(repo.Id, Ct));
+        Assert.Equal(ResourceTagResult.NotFound, await store.Repositories.TagAsync(repo.Id, [new ResourceTag("k", "v")], 3, Ct));
+        Assert.False(await store.Repositories.UntagAsync(repo.Id, ["k"], Ct));
+    }
+
+    [Fact]
+    public async Task DeleteIfEmpty_refuses_a_repository_with_images()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var image = await PutAsync(store, Image(repo.Id, "one", [layer]));
+        Assert.True(await store.Images.HasImagesAsync(repo.Id, Ct));
+        Assert.Equal(RepositoryDeleteResult.NotEmpty, await store.Repositories.DeleteIfEmptyAsync(repo.Id, Ct));
+        Assert.Equal(DeleteManifestResult.Deleted, await store.Images.DeleteManifestAsync(repo.Id, image.Digest, Ct));
+        Assert.False(await store.Images.HasImagesAsync(repo.Id, Ct));
+        Assert.Equal(RepositoryDeleteResult.Deleted, await store.Repositories.DeleteIfEmptyAsync(repo.Id, Ct));
+        Assert.Equal(RepositoryDeleteResult.NotFound, await store.Repositories.DeleteIfEmptyAsync(repo.Id, Ct));
+    }
+
+    [Fact]
+    public async Task Immutable_tag_is_refused_inside_the_write_and_tag_changes_are_reported()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var first = Image(repo.Id, "one", [layer], tag: "v1") with { TagImmutable = true };
+        var result = await store.Images.PutManifestAsync(first, Ct);
+        Assert.True(result is { Succeeded: true, Created: true, TagChanged: true });
+
+        // Same bytes, same tag, immutable: refused (ECR); mutable: stored with nothing changed.
+        Assert.True((await store.Images.PutManifestAsync(first, Ct)).TagImmutable);
+        Assert.True(await store.Images.PutManifestAsync(first with { TagImmutable = false }, Ct) is { Succeeded: true, Created: false, TagChanged: false });
+
+        var second = Image(repo.Id, "two", [layer], tag: "v1") with { TagImmutable = true };
+        var refused = await store.Images.PutManifestAsync(second, Ct);
+        Assert.True(refused is { Succeeded: false, TagImmutable: true });
+        Assert.Null(await store.Images.GetManifestAsync(repo.Id, second.Digest, Ct));
+        Assert.Equal(first.Digest, (await store.Images.GetManifestByTagAsync(repo.Id, "v1", Ct))!.Digest);
+        Assert.True(await store.Images.PutManifestAsync(second with { TagImmutable = false }, Ct) is { Succeeded: true, Created: true, TagChanged: true });
+    }
+
+    [Fact]
+    public async Task ListImageIds_orders_by_digest_then_tag_filters_and_pages_by_keyset()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var a = await PutAsync(store, Image(repo.Id, "a", [layer], tag: "z"));
+        await store.Images.PutManifestAsync(Image(repo.Id, "a", [layer], tag: "b"), Ct);
+        var untagged = await PutAsync(store, Image(repo.Id, "u", [layer]));
+        var c = await PutAsync(store, Image(repo.Id, "c", [layer], tag: "m"));
+
+        var all = await store.Images.ListImageIdsAsync(repo.Id, TagStatus.Any, null, 100, Ct);
+        var expected = new[] { new ImageId(a.Digest, "b"), new ImageId(a.Digest, "z"), new ImageId(untagged.Digest, null), new ImageId(c.Digest, "m") }
+            .OrderBy(i => i.Digest.ToString(), StringComparer.Ordinal).ThenBy(i => i.Tag ?? string.Empty, StringComparer.Ordinal).ToArray();
+        Assert.Equal(expected, all);
+        Assert.Equal([new ImageId(untagged.Digest, null)], await store.Images.ListImageIdsAsync(repo.Id, TagStatus.Untagged, null, 100, Ct));
+        Assert.Equal(3, (await store.Images.ListImageIdsAsync(repo.Id, TagStatus.Tagged, null, 100, Ct)).Count);
+
+        var paged = new List<ImageId>();
+        ImageId? after = null;
+        while (true)
+        {
+            var page = await store.Images.ListImageIdsAsync(repo.Id, TagStatus.Any, after, 1, Ct);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            paged.AddRange(page);
+            after = page[^1];
+        }
+
+        Assert.Equal(expected, paged);
+    }
+
+    [Fact]
+    public async Task DescribeImages_reports_tags_sizes_and_pages_by_digest()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var config = await UploadBlobAsync(store, repo.Id, "config", size: 10);
+        var big = await UploadBlobAsync(store, repo.Id, "big", size: 1000);
+        var small = await UploadBlobAsync(store, repo.Id, "small", size: 100);
+        var one = await PutAsync(store, Image(repo.Id, "one", [config, big], tag: "v1", artifactType: "application/x-config", now: T0.AddMinutes(1)));
+        await store.Images.PutManifestAsync(Image(repo.Id, "one", [config, big], tag: "latest"), Ct);
+        var two = await PutAsync(store, Image(repo.Id, "two", [config, small, small]));
+        var index = await PutAsync(store, Index(repo.Id, "idx", [one.Digest, two.Digest], tag: "multi"));
+
+        var all = await store.Images.DescribeImagesAsync(repo.Id, TagStatus.Any, null, 100, Ct);
+        Assert.Equal(new[] { one.Digest, two.Digest, index.Digest }.OrderBy(d => d.ToString(), StringComparer.Ordinal).ToArray(), all.Select(i => i.Digest).ToArray());
+        var first = all.Single(i => i.Digest == one.Digest);
+        Assert.Equal(["latest", "v1"], first.Tags);
+        Assert.Equal(1010, first.Size);
+        Assert.Equal("application/x-config", first.ArtifactType);
+        Assert.Equal(T0.AddMinutes(1), first.PushedAt);
+        Assert.Null(first.LastPulledAt);
+        Assert.Equal(110, all.Single(i => i.Digest == two.Digest).Size);
+        Assert.Empty(all.Single(i => i.Digest == two.Digest).Tags);
+        Assert.Equal(1010, all.Single(i => i.Digest == index.Digest).Size);
+        Assert.Equal(MediaTypes.OciIndex, all.Single(i => i.Digest == index.Digest).MediaType);
+
+        Assert.Equal([two.Digest], (await store.Images.DescribeImagesAsync(repo.Id, TagStatus.Untagged, null, 100, Ct)).Select(i => i.Digest).ToArray());
+        var firstPage = await store.Images.DescribeImagesAsync(repo.Id, TagStatus.Any, null, 2, Ct);
+        var secondPage = await store.Images.DescribeImagesAsync(repo.Id, TagStatus.Any, firstPage[^1].Digest, 2, Ct);
+        Assert.Equal(all.Select(i => i.Digest), firstPage.Concat(secondPage).Select(i => i.Digest));
+
+        var some = await store.Images.GetImagesAsync(repo.Id, [index.Digest, Digest.Sha256Of("absent"u8), index.Digest], Ct);
+        Assert.Equal(["multi"], Assert.Single(some).Tags);
+    }
+
+    [Fact]
+    public async Task UntagImage_removes_the_image_with_its_last_tag_unless_an_index_lists_it()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var image = await PutAsync(store, Image(repo.Id, "one", [layer], tag: "a"));
+        await store.Images.PutManifestAsync(Image(repo.Id, "one", [layer], tag: "b"), Ct);
+        var child = await PutAsync(store, Image(repo.Id, "child", [layer], tag: "c"));
+        await PutAsync(store, Index(repo.Id, "idx", [child.Digest]));
+
+        Assert.Equal(new UntagResult(true, image.Digest, false), await store.Images.UntagImageAsync(repo.Id, "a", Ct));
+        Assert.Equal(new UntagResult(true, image.Digest, true), await store.Images.UntagImageAsync(repo.Id, "b", Ct));
+        Assert.Null(await store.Images.GetManifestAsync(repo.Id, image.Digest, Ct));
+        Assert.Equal(new UntagResult(true, child.Digest, false), await store.Images.UntagImageAsync(repo.Id, "c", Ct));
+        Assert.NotNull(await store.Images.GetManifestAsync(repo.Id, child.Digest, Ct));
+        Assert.Equal(new UntagResult(false, null, false), await store.Images.UntagImageAsync(repo.Id, "c", Ct));
+    }
+
+    [Fact]
+    public async Task RecordPulls_only_moves_the_pull_time_forward()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var image = await PutAsync(store, Image(repo.Id, "one", [layer]));
+        await store.Images.RecordPullsAsync([new PullRecord(repo.Id, image.Digest, T0.AddHours(2)), new PullRecord(repo.Id, Digest.Sha256Of("absent"u8), T0)], Ct);
+        await store.Images.RecordPullsAsync([new PullRecord(repo.Id, image.Digest, T0.AddHours(1))], Ct);
+        Assert.Equal(T0.AddHours(2), Assert.Single(await store.Images.GetImagesAsync(repo.Id, [image.Digest], Ct)).LastPulledAt);
+    }
+
+    [Fact]
+    public async Task Server_keys_are_created_once_and_then_returned()
+    {
+        await using var store = await CreateStoreAsync();
+        byte[] first = [1, 2, 3];
+        Assert.Equal(first, await store.Keys.GetOrCreateAsync("k", first, T0, Ct));
+        Assert.Equal(first, await store.Keys.GetOrCreateAsync("k", [9, 9], T0, Ct));
+        Assert.Equal([7], await store.Keys.GetOrCreateAsync("other", [7], T0, Ct));
+    }
+}
