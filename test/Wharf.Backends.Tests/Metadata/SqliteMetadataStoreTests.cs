@@ -120,6 +120,41 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
         }
     }
 
+    [Fact]
+    public async Task Upgrading_a_version_1_database_keeps_its_images_and_computes_their_sizes()
+    {
+        // A database as the foundation release left it: schema 1 with an image in it.
+        Directory.CreateDirectory(Path.GetDirectoryName(DatabasePath)!);
+        await using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False"))
+        {
+            await connection.OpenAsync(Ct);
+            await using var resource = typeof(SqliteMetadataStore).Assembly.GetManifestResourceStream("Migrations.0001_initial.sql")!;
+            using var reader = new StreamReader(resource);
+            var layer = BlobDigest("layer");
+            var config = BlobDigest("config");
+            await using var command = connection.CreateCommand();
+            command.CommandText = await reader.ReadToEndAsync(Ct) + $"""
+                ;CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL);
+                INSERT INTO schema_migrations VALUES (1, 0);
+                INSERT INTO repositories (account, region, name, created_at) VALUES ('123456789012', 'us-east-1', 'old/app', 0);
+                INSERT INTO blobs VALUES ('{layer}', 700, 'live', 0), ('{config}', 30, 'live', 0);
+                INSERT INTO repository_blobs VALUES (1, '{layer}', 0), (1, '{config}', 0);
+                INSERT INTO manifests (repository_id, digest, media_type, content, pushed_at) VALUES (1, 'sha256:{new string('a', 64)}', 'application/vnd.oci.image.manifest.v1+json', x'7b7d', 0);
+                INSERT INTO manifest_blobs VALUES (1, 'sha256:{new string('a', 64)}', '{layer}'), (1, 'sha256:{new string('a', 64)}', '{config}');
+                INSERT INTO tags VALUES (1, 'v1', 'sha256:{new string('a', 64)}', 0);
+                """;
+            await command.ExecuteNonQueryAsync(Ct);
+        }
+
+        await using var store = new SqliteMetadataStore(DatabasePath);
+        await store.MigrateAsync(Ct);
+        var repo = await store.Repositories.GetAsync(RepoKey("old/app"), Ct);
+        Assert.Equal(RepositorySettings.Default, repo!.Settings);
+        var image = Assert.Single(await store.Images.DescribeImagesAsync(repo.Id, TagStatus.Any, null, 10, Ct));
+        Assert.Equal(730, image.Size);
+        Assert.Equal(["v1"], image.Tags);
+    }
+
     private async Task<List<(long Version, long AppliedAt)>> ReadMigrationsAsync()
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False");
