@@ -159,14 +159,22 @@ internal sealed partial class EcrOperations
     }
 
     /// <summary>
-    /// The registry's host as clients reach it: the configured host pattern filled in, with the port the
-    /// caller used (so a printed <c>repositoryUri</c> works as an image reference).
+    /// The registry's host as clients reach it, so that a printed <c>repositoryUri</c> works as an image
+    /// reference: the configured host pattern filled in, with the port the caller used — except that the
+    /// default registry, when the caller did not use a pattern host, is named by the host the caller used
+    /// (<c>127.0.0.1:5000</c>), which is where /v2 serves it.
     /// </summary>
     private string RegistryHost(EcrCall call, RegistryKey registry)
     {
+        var requestHost = call.Context.Request.Host;
+        if (registry == hosts.DefaultRegistry && !hosts.IsPatternHost(requestHost.Host))
+        {
+            return requestHost.Value!;
+        }
+
         var host = options.Value.Registry.HostPattern
             .Replace("{account}", registry.Account.Value, StringComparison.Ordinal)
             .Replace("{region}", registry.Region, StringComparison.Ordinal);
-        return call.Context.Request.Host.Port is { } port ? $"{host}:{port}" : host;
+        return requestHost.Port is { } port ? $"{host}:{port}" : host;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Wharf.Core.Errors;
 using Wharf.Core.Services;
 using Wharf.Server.Hosting;
+using Wharf.Server.Identity;
 
 namespace Wharf.Server.ControlPlane;
 
@@ -17,6 +18,7 @@ internal sealed partial class EcrOperations(
     LayerService layers,
     PageTokens tokens,
     LayerDownloads downloads,
+    RegistryHostMatcher hosts,
     IOptions<WharfOptions> options)
 {
     /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>

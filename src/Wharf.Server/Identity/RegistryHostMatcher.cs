@@ -26,6 +26,9 @@ internal sealed class RegistryHostMatcher
 
     public RegistryKey DefaultRegistry => defaultRegistry;
 
+    /// <summary>True when <paramref name="host"/> matches the host pattern (and so names a registry).</summary>
+    public bool IsPatternHost(string? host) => !string.IsNullOrEmpty(host) && pattern.IsMatch(host);
+
     public RegistryKey Match(string? host)
     {
         if (string.IsNullOrEmpty(host))

@@ -95,6 +95,7 @@ public sealed class AwsJsonProtocolTests : IAsyncLifetime
         var (status, body, _) = await EcrHttp.CallAsync(client, "CreateRepository", "{\"repositoryName\":\"scoped/repo\"}", region: "ap-northeast-2");
         Assert.Equal(200, status);
         Assert.Equal("arn:aws:ecr:ap-northeast-2:123456789012:repository/scoped/repo", body.RootElement.GetProperty("repository").GetProperty("repositoryArn").GetString());
+        Assert.Equal($"123456789012.dkr.ecr.ap-northeast-2.localhost:{server.BaseAddress.Port}/scoped/repo", body.RootElement.GetProperty("repository").GetProperty("repositoryUri").GetString());
 
         // Another region is another registry.
         EcrHttp.AssertError(await EcrHttp.CallAsync(client, "DescribeRepositories", "{\"repositoryNames\":[\"scoped/repo\"]}", region: "eu-central-1"), "RepositoryNotFoundException");
@@ -108,6 +109,9 @@ public sealed class AwsJsonProtocolTests : IAsyncLifetime
         unsigned.Headers.Remove("Authorization");
         (status, body, _) = await EcrHttp.SendAsync(client, unsigned);
         Assert.Equal("arn:aws:ecr:us-east-1:123456789012:repository/unsigned/repo", body.RootElement.GetProperty("repository").GetProperty("repositoryArn").GetString());
+
+        // The default registry is printed as the host the caller used, where /v2 serves it.
+        Assert.Equal($"{server.HostAndPort}/unsigned/repo", body.RootElement.GetProperty("repository").GetProperty("repositoryUri").GetString());
     }
 
     [Theory]
