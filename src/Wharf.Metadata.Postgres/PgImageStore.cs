@@ -15,7 +15,19 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
     /// and linked (a GC claim, which needs <c>FOR UPDATE</c>, skips or waits for them), check the
     /// children, then write manifest, references, children and tag.
     /// </summary>
-    public Task<PutManifestResult> PutManifestAsync(ManifestWrite write, CancellationToken cancellationToken) =>
+    public async Task<PutManifestResult> PutManifestAsync(ManifestWrite write, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PutManifestCoreAsync(write, cancellationToken);
+        }
+        catch (ImmutableTagTaken)
+        {
+            return PutManifestResult.ImmutableTag;
+        }
+    }
+
+    private Task<PutManifestResult> PutManifestCoreAsync(ManifestWrite write, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>
             {
@@ -111,7 +123,23 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                 }
 
                 var tagChanged = write.Tag is not null && taggedDigest != write.Digest.ToString();
-                if (tagChanged)
+                if (tagChanged && write.TagImmutable)
+                {
+                    // Two first pushes of one immutable tag both found no row to lock: the unique key decides,
+                    // and the loser's transaction rolls back (manifest included).
+                    var inserted = await s.ExecuteAsync(
+                        """
+                        INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (@repository, @tag, @digest, @now)
+                        ON CONFLICT (repository_id, name) DO NOTHING
+                        """,
+                        [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
+                        cancellationToken);
+                    if (inserted == 0)
+                    {
+                        throw new ImmutableTagTaken();
+                    }
+                }
+                else if (tagChanged)
                 {
                     await s.ExecuteAsync(
                         """
@@ -367,4 +395,7 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
             (byte[])r.GetValue(5),
             r.NullableString(6),
             r.Time(7));
+
+    /// <summary>Rolls back a manifest write whose immutable tag another transaction took first.</summary>
+    private sealed class ImmutableTagTaken : Exception;
 }

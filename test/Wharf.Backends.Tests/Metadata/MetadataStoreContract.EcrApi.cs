@@ -78,6 +78,23 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    public async Task Concurrent_first_pushes_of_one_immutable_tag_let_exactly_one_win()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        for (var round = 0; round < 10; round++)
+        {
+            var tag = $"r{round}";
+            var writes = Enumerable.Range(0, 4).Select(i => Image(repo.Id, $"{round}-{i}", [layer], tag: tag) with { TagImmutable = true }).ToArray();
+            var results = await Task.WhenAll(writes.Select(w => Task.Run(() => store.Images.PutManifestAsync(w, Ct))));
+            var winner = Assert.Single(writes.Zip(results), p => p.Second.Succeeded);
+            Assert.All(results.Where(r => !r.Succeeded), r => Assert.True(r.TagImmutable));
+            Assert.Equal(winner.First.Digest, (await store.Images.GetManifestByTagAsync(repo.Id, tag, Ct))!.Digest);
+        }
+    }
+
+    [Fact]
     public async Task ListImageIds_orders_by_digest_then_tag_filters_and_pages_by_keyset()
     {
         await using var store = await CreateStoreAsync();

@@ -20,6 +20,7 @@ public sealed class GcRaceTests
         var shared = Enumerable.Range(0, 4).Select(_ => ServiceStack.Random(8 * 1024)).ToArray();
         var committed = new ConcurrentBag<(string Repository, byte[] Manifest, byte[][] Blobs)>();
         var retries = 0;
+        var gcRunsSoFar = 0;
         using var stop = new CancellationTokenSource();
 
         var gc = Task.Run(async () =>
@@ -30,6 +31,7 @@ public sealed class GcRaceTests
                 stack.Time.Advance(Grace + TimeSpan.FromSeconds(1));
                 await stack.Collector.RunOnceAsync(CancellationToken.None);
                 runs++;
+                Volatile.Write(ref gcRunsSoFar, runs);
 
                 // Every run sees everything unreferenced as old; a short real pause lets pushes progress.
                 await Task.Delay(3, CancellationToken.None);
@@ -43,6 +45,12 @@ public sealed class GcRaceTests
             var random = new Random(worker);
             for (var i = 0; i < 40; i++)
             {
+                // Keep pushes and GC runs interleaved however the machine schedules them.
+                while (Volatile.Read(ref gcRunsSoFar) < i / 3)
+                {
+                    await Task.Delay(1, CancellationToken.None);
+                }
+
                 var repository = $"race/r{random.Next(2)}";
                 var config = Encoding.UTF8.GetBytes($$"""{"os":"linux","worker":{{worker}},"i":{{i}}}""");
                 var layers = new[] { shared[random.Next(shared.Length)], shared[random.Next(shared.Length)], ServiceStack.Random(512) }.Distinct().ToArray();
