@@ -80,5 +80,5 @@ public static class TagMutabilityNames
     public static string ExclusionsToJson(IReadOnlyList<string> filters) => System.Text.Json.JsonSerializer.Serialize(filters);
 
     public static IReadOnlyList<string> ExclusionsFromJson(string json) =>
-        System.Text.Json.JsonSerializer.Deserialize<string[]>(json) ?? [];
+        json == "[]" ? [] : System.Text.Json.JsonSerializer.Deserialize<string[]>(json) ?? [];
 }

@@ -16,7 +16,19 @@ public sealed class PullRecorder(IMetadataStore store, TimeProvider time)
     /// <summary>Pulls noted and not yet written.</summary>
     public int PendingCount => pending.Count;
 
-    public void Record(long repositoryId, Digest digest) => pending[(repositoryId, digest)] = time.GetUtcNow();
+    public void Record(long repositoryId, Digest digest)
+    {
+        var now = time.GetUtcNow();
+        var key = (repositoryId, digest);
+        var map = pending;
+
+        // A hot image is pulled many times a second: a lock-free read skips the write when the noted
+        // time is already this recent (a second is far finer than ECR's daily resolution).
+        if (!map.TryGetValue(key, out var noted) || now - noted >= TimeSpan.FromSeconds(1))
+        {
+            map[key] = now;
+        }
+    }
 
     /// <summary>Writes every noted pull; returns how many images were written.</summary>
     public async Task<int> FlushAsync(CancellationToken cancellationToken)
