@@ -114,8 +114,11 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
     }
 
     /// <summary>GET/HEAD by tag or digest: the stored record (exact bytes and media type) or <c>MANIFEST_UNKNOWN</c>.</summary>
-    /// <remarks>A GET (<paramref name="isPull"/>) is recorded as a pull, in memory; <see cref="PullRecorder"/> writes it later.</remarks>
-    public async Task<ManifestRecord> GetAsync(Caller caller, RepositoryKey key, Reference reference, CancellationToken cancellationToken, bool isPull = false)
+    public Task<ManifestRecord> GetAsync(Caller caller, RepositoryKey key, Reference reference, CancellationToken cancellationToken) =>
+        GetAsync(caller, key, reference, isPull: false, cancellationToken);
+
+    /// <summary>As <see cref="GetAsync(Caller, RepositoryKey, Reference, CancellationToken)"/>; a GET (<paramref name="isPull"/>) is recorded as a pull, in memory, for <see cref="PullRecorder"/> to write later.</summary>
+    public async Task<ManifestRecord> GetAsync(Caller caller, RepositoryKey key, Reference reference, bool isPull, CancellationToken cancellationToken)
     {
         var repository = await repositories.GetAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
         var record = reference.IsDigest

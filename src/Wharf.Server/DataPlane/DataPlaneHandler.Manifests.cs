@@ -11,7 +11,7 @@ internal sealed partial class DataPlaneHandler
 {
     private async Task GetManifestAsync(DataPlaneRequest r, bool head)
     {
-        var record = await manifests.GetAsync(r.Identity.Caller, r.Repository, r.Route.ReferenceArgument(), r.Aborted, isPull: !head);
+        var record = await manifests.GetAsync(r.Identity.Caller, r.Repository, r.Route.ReferenceArgument(), isPull: !head, r.Aborted);
         var response = r.Context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = record.MediaType;
