@@ -19,6 +19,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Uploads = new PgUploadStore(database);
         Leases = new PgJobLeaseStore(database);
         Keys = new PgServerKeyStore(database);
+        Identities = new PgIdentityStore(database);
     }
 
     public string Backend => "postgres";
@@ -34,6 +35,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IJobLeaseStore Leases { get; }
 
     public IServerKeyStore Keys { get; }
+
+    public IIdentityStore Identities { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, cancellationToken);
 

@@ -32,6 +32,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Uploads = new SqliteUploadStore(_database);
         Leases = new SqliteJobLeaseStore(_database);
         Keys = new SqliteServerKeyStore(_database);
+        Identities = new SqliteIdentityStore(_database);
     }
 
     public string Backend => "sqlite";
@@ -50,6 +51,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IJobLeaseStore Leases { get; }
 
     public IServerKeyStore Keys { get; }
+
+    public IIdentityStore Identities { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_database, _time, cancellationToken);
 

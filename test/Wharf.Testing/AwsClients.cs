@@ -10,15 +10,25 @@ public static class AwsClients
     public const string AccessKeyId = "AKIAIOSFODNN7EXAMPLE";
     public const string SecretAccessKey = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 
-    /// <summary>Runs <c>aws &lt;args&gt; --endpoint-url … --region … --output json</c>.</summary>
-    public static Task<ProcessResult> CliAsync(Uri endpoint, string region, params string[] args)
+    /// <summary>Runs <c>aws &lt;args&gt; --endpoint-url … --region … --output json</c> with the dummy credentials.</summary>
+    public static Task<ProcessResult> CliAsync(Uri endpoint, string region, params string[] args) =>
+        CliAsync(endpoint, region, new Dictionary<string, string>(), args);
+
+    /// <summary>The same, with <paramref name="credentials"/> (<c>AWS_ACCESS_KEY_ID</c>, …) replacing the dummies.</summary>
+    public static Task<ProcessResult> CliAsync(Uri endpoint, string region, IDictionary<string, string> credentials, params string[] args)
     {
         var aws = Requires.Tool("aws");
+        var environment = Environment(region);
+        foreach (var (key, value) in credentials)
+        {
+            environment[key] = value;
+        }
+
         return ProcessRunner.RunAsync(
             aws,
             [.. args, "--endpoint-url", endpoint.ToString().TrimEnd('/'), "--region", region, "--output", "json"],
             TimeSpan.FromMinutes(2),
-            Environment(region));
+            environment);
     }
 
     /// <summary>Runs a Python script with boto3; the script reads <c>WHARF_ENDPOINT</c> and the extra variables given.</summary>

@@ -65,6 +65,10 @@ public static class ErrorCatalogue
         new(WharfErrorCode.UnknownOperation, "NOT_FOUND", 404, "UnknownOperationException", 400, "The requested operation is not known to this service."),
         new(WharfErrorCode.UnsupportedOperation, "UNSUPPORTED", 405, "UnsupportedOperationException", 400, "The operation is not supported by this Wharf version."),
         new(WharfErrorCode.RequestTooLarge, "SIZE_INVALID", 413, "RequestEntityTooLargeException", 413, "The request body is too large."),
+        new(WharfErrorCode.MissingAuthenticationToken, "UNAUTHORIZED", 401, "MissingAuthenticationTokenException", 403, "Missing Authentication Token"),
+        new(WharfErrorCode.UnrecognizedClient, "UNAUTHORIZED", 401, "UnrecognizedClientException", 400, "The security token included in the request is invalid."),
+        new(WharfErrorCode.InvalidSignature, "UNAUTHORIZED", 401, "InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
+        new(WharfErrorCode.TokenExpired, "DENIED", 403, "ExpiredTokenException", 400, "Your authorization token has expired. Reauthenticate and try again."),
         new(WharfErrorCode.Unavailable, "UNAVAILABLE", 503, "ServerException", 500, "service temporarily unavailable, retry"),
         new(WharfErrorCode.Internal, "UNKNOWN", 500, "ServerException", 500, "internal server error"),
     }.ToFrozenDictionary(r => r.Code);

@@ -53,6 +53,12 @@ public enum WharfErrorCode
     UnsupportedOperation,
     RequestTooLarge,
 
+    // Authentication on the AWS API (AWS's common errors).
+    MissingAuthenticationToken,
+    UnrecognizedClient,
+    InvalidSignature,
+    TokenExpired,
+
     // Faults.
     Unavailable,
     Internal,

@@ -24,6 +24,8 @@ public interface IMetadataStore : IAsyncDisposable
 
     IServerKeyStore Keys { get; }
 
+    IIdentityStore Identities { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 
@@ -181,6 +183,25 @@ public interface IUploadStore
 
     /// <summary>True when a session with this id exists (to tell orphaned staging areas).</summary>
     Task<bool> ExistsAsync(string id, CancellationToken cancellationToken);
+}
+
+/// <summary>Accounts, principals and access keys (DESIGN.md "Identity").</summary>
+public interface IIdentityStore
+{
+    /// <summary>Creates the account with its root principal unless it exists; true when created.</summary>
+    Task<bool> EnsureAccountAsync(AccountId account, DateTimeOffset now, CancellationToken cancellationToken);
+
+    Task<PrincipalRecord?> GetPrincipalAsync(string arn, CancellationToken cancellationToken);
+
+    /// <summary>Adds a key to an existing principal; false when the principal is absent.</summary>
+    Task<bool> CreateAccessKeyAsync(AccessKeyRecord key, CancellationToken cancellationToken);
+
+    Task<AccessKeyRecord?> GetAccessKeyAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>The principal's keys, oldest first.</summary>
+    Task<IReadOnlyList<AccessKeyRecord>> ListAccessKeysAsync(string principalArn, CancellationToken cancellationToken);
+
+    Task<bool> DeleteAccessKeyAsync(string id, CancellationToken cancellationToken);
 }
 
 /// <summary>Server-wide secret keys shared by every node (URL and page-token signing).</summary>

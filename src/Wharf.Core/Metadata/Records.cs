@@ -162,3 +162,20 @@ public sealed record PullRecord(long RepositoryId, Digest Digest, DateTimeOffset
 /// <param name="Digest">The image it pointed at.</param>
 /// <param name="ImageDeleted">It was the image's last tag, so the image went too.</param>
 public sealed record UntagResult(bool Found, Digest? Digest, bool ImageDeleted);
+
+/// <summary>A principal: an account's root, or an IAM user or role.</summary>
+/// <param name="Arn">Its ARN (<c>arn:aws:iam::&lt;account&gt;:root</c>, <c>…:user/&lt;name&gt;</c>).</param>
+/// <param name="Account">The account it belongs to.</param>
+/// <param name="Kind"><c>root</c>, <c>user</c> or <c>role</c>.</param>
+/// <param name="Name">The user or role name (the account id for root).</param>
+/// <param name="UniqueId">IAM's unique id (<c>AIDA…</c>; the account id for root).</param>
+/// <param name="CreatedAt">Creation time.</param>
+public sealed record PrincipalRecord(string Arn, AccountId Account, string Kind, string Name, string UniqueId, DateTimeOffset CreatedAt);
+
+/// <summary>An access key: its id, owner, the secret sealed under the master key, and status.</summary>
+/// <param name="Id">The key id (<c>AKIA…</c>).</param>
+/// <param name="PrincipalArn">Who it belongs to.</param>
+/// <param name="SealedSecret">The secret, encrypted (AES-GCM) under the master key, bound to <paramref name="Id"/>.</param>
+/// <param name="Active">Inactive keys authenticate nothing.</param>
+/// <param name="CreatedAt">Creation time.</param>
+public sealed record AccessKeyRecord(string Id, string PrincipalArn, byte[] SealedSecret, bool Active, DateTimeOffset CreatedAt);

@@ -25,6 +25,7 @@ public static class EcrActions
     public const string DeleteRepository = "ecr:DeleteRepository";
     public const string DescribeImages = "ecr:DescribeImages";
     public const string DescribeRegistry = "ecr:DescribeRegistry";
+    public const string GetAuthorizationToken = "ecr:GetAuthorizationToken";
     public const string PutImageTagMutability = "ecr:PutImageTagMutability";
     public const string PutImageScanningConfiguration = "ecr:PutImageScanningConfiguration";
     public const string TagResource = "ecr:TagResource";

@@ -14,6 +14,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<LayerService>();
         services.TryAddSingleton<ServerKeys>();
         services.TryAddSingleton<PageTokens>();
+        services.TryAddSingleton<AuthTokens>();
         services.TryAddSingleton<LayerDownloads>();
         services.TryAddSingleton<EcrOperations>();
         services.TryAddSingleton<IApiIdentityResolver, OpenApiIdentity>();

@@ -87,11 +87,32 @@ internal sealed partial class EcrOperations
 
     private async Task<JsonObject> DescribeRegistryAsync(EcrCall call)
     {
-        await repositories.AuthorizeAsync(call.Caller, EcrActions.DescribeRegistry, $"arn:aws:ecr:{call.Registry.Region}:{call.Registry.Account}:registry/{call.Registry.Account}", call.Aborted);
+        // DescribeRegistry has no resource type: IAM evaluates it on "*".
+        await repositories.AuthorizeAsync(call.Caller, EcrActions.DescribeRegistry, "*", call.Aborted);
         return new JsonObject
         {
             ["registryId"] = call.Registry.Account.Value,
             ["replicationConfiguration"] = new JsonObject { ["rules"] = new JsonArray() },
+        };
+    }
+
+    /// <summary>
+    /// ECR's <c>GetAuthorizationToken</c>: one token for the caller in the request's region, valid 12 hours,
+    /// for <c>docker login -u AWS</c>. Only an identity policy can grant it (resource <c>*</c>).
+    /// </summary>
+    private async Task<JsonObject> GetAuthorizationTokenAsync(EcrCall call)
+    {
+        await repositories.AuthorizeAsync(call.Caller, EcrActions.GetAuthorizationToken, "*", call.Aborted);
+        var (password, expires) = await authTokens.IssueAsync(call.Caller.PrincipalArn, call.Caller.Account, call.Registry.Region, call.Aborted);
+        var registry = new RegistryKey(call.Caller.Account, call.Registry.Region);
+        return new JsonObject
+        {
+            ["authorizationData"] = new JsonArray(new JsonObject
+            {
+                ["authorizationToken"] = Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("AWS:" + password)),
+                ["expiresAt"] = Json.Time(expires),
+                ["proxyEndpoint"] = $"{call.Context.Request.Scheme}://{RegistryHost(call, registry)}",
+            }),
         };
     }
 

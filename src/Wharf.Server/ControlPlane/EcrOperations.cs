@@ -19,6 +19,7 @@ internal sealed partial class EcrOperations(
     PageTokens tokens,
     LayerDownloads downloads,
     RegistryHostMatcher hosts,
+    AuthTokens authTokens,
     IOptions<WharfOptions> options)
 {
     /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>
@@ -46,6 +47,7 @@ internal sealed partial class EcrOperations(
             ["TagResource"] = (o, c) => o.TagResourceAsync(c),
             ["UntagResource"] = (o, c) => o.UntagResourceAsync(c),
             ["ListTagsForResource"] = (o, c) => o.ListTagsForResourceAsync(c),
+            ["GetAuthorizationToken"] = (o, c) => o.GetAuthorizationTokenAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

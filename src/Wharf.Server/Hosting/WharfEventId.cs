@@ -9,6 +9,7 @@ internal static class WharfEventId
 {
     public const int OpenModeWarning = 1000;
     public const int Listening = 1001;
+    public const int RootKeyCreated = 1003;
     public const int NotReady = 1002;
 
     public const int UnhandledRequestError = 1100;

@@ -6,6 +6,7 @@ using Wharf.Core.Storage;
 using Wharf.Core.Services;
 using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
+using Wharf.Server.Identity;
 using Wharf.Server.Jobs;
 
 namespace Wharf.Server.Hosting;
@@ -75,7 +76,19 @@ public static class WharfHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
 
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<IAccessAuthorizer, OpenAccessAuthorizer>();
+        if (options.Auth == AuthMode.Iam)
+        {
+            builder.Services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
+            builder.Services.AddSingleton<IAccessAuthorizer, RootOnlyAuthorizer>();
+            builder.Services.AddSingleton<IApiIdentityResolver, SigV4ApiIdentity>();
+            builder.Services.AddSingleton<IRequestIdentityResolver, TokenRequestIdentity>();
+            builder.Services.AddSingleton<IdentityBootstrap>();
+        }
+        else
+        {
+            builder.Services.AddSingleton<IAccessAuthorizer, OpenAccessAuthorizer>();
+        }
+
         builder.Services.AddSingleton<IBlobStore>(sp => BackendFactory.CreateBlobStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         builder.Services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         builder.Services.AddDataPlane();
@@ -112,6 +125,10 @@ public static class WharfHost
         if (options.Auth == AuthMode.Open)
         {
             logger.OpenModeWarning();
+        }
+        else
+        {
+            await app.Services.GetRequiredService<IdentityBootstrap>().RunAsync(Console.Out, cancellationToken);
         }
 
         await app.StartAsync(cancellationToken);

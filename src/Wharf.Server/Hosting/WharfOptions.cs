@@ -1,10 +1,16 @@
 namespace Wharf.Server.Hosting;
 
-/// <summary>How callers are authenticated. Only <see cref="Open"/> exists until the identity issue.</summary>
+/// <summary>How callers are authenticated.</summary>
 public enum AuthMode
 {
     /// <summary>Local development: any caller is the default account's root.</summary>
     Open,
+
+    /// <summary>
+    /// AWS's model: API calls are SigV4-signed with access keys, <c>/v2</c> takes the Basic token of
+    /// <c>GetAuthorizationToken</c>. Until the policy engine lands, only an account's root is authorised.
+    /// </summary>
+    Iam,
 }
 
 public enum MetadataBackend
@@ -52,6 +58,8 @@ public sealed class WharfOptions
     public GcOptions Gc { get; set; } = new();
 
     public ImageOptions Images { get; set; } = new();
+
+    public IdentityOptions Identity { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -115,4 +123,16 @@ public sealed class ImageOptions
     /// pull costs no database write (ECR itself updates it at least once a day).
     /// </summary>
     public TimeSpan PullTimeFlushInterval { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+public sealed class IdentityOptions
+{
+    /// <summary>
+    /// The 32-byte master key (base64) that seals access-key secrets; created with mode 0600 on first
+    /// start when missing (default <c>&lt;DataDirectory&gt;/master.key</c>). Every node must use the same file.
+    /// </summary>
+    public string? MasterKeyFile { get; set; }
+
+    /// <summary>Where the first start writes the root access key, mode 0600 (default <c>&lt;DataDirectory&gt;/root-credentials</c>).</summary>
+    public string? RootCredentialsFile { get; set; }
 }

@@ -72,7 +72,7 @@ public sealed class WharfProcess : IAsyncDisposable
 
     public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "wharf.dll");
 
-    /// <summary>Starts <c>wharf serve</c> on a free port and waits until <c>/v2/</c> answers.</summary>
+    /// <summary>Starts <c>wharf serve</c> on a free port and waits until <c>/v2/</c> answers (200, or 401 in IAM mode).</summary>
     public static async Task<WharfProcess> StartAsync(string dataDirectory, IDictionary<string, string>? environment = null, params string[] extraArgs)
     {
         var port = Wharf.Testing.Ports.Free();
@@ -110,7 +110,7 @@ public sealed class WharfProcess : IAsyncDisposable
             try
             {
                 using var response = await client.GetAsync(new Uri(server.BaseAddress, "v2/"));
-                if (response.StatusCode == HttpStatusCode.OK)
+                if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
                 {
                     return server;
                 }

@@ -1,0 +1,111 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Http.Features;
+using Wharf.Core.Errors;
+using Wharf.Core.Identity;
+using Wharf.Core.Metadata;
+using Wharf.Core.Security;
+
+namespace Wharf.Server.Identity;
+
+/// <summary>
+/// IAM mode: verifies the request's SigV4 signature (header or presigned query) against the access
+/// key's secret, unsealed with the master key, and makes its principal the caller. AWS's error shapes
+/// for each failure; clock skew of 15 minutes.
+/// </summary>
+internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, TimeProvider time) : IApiIdentityResolver
+{
+    public async ValueTask<ApiIdentity> ResolveAsync(HttpContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
+    {
+        var request = ToSigV4Request(context, body.Span);
+        SigV4Claim? claim;
+        try
+        {
+            claim = SigV4.ReadClaim(request);
+        }
+        catch (SigV4FormatException e)
+        {
+            throw new WharfException(WharfErrorCode.IncompleteSignature, e.Message);
+        }
+
+        if (claim is null)
+        {
+            throw new WharfException(WharfErrorCode.MissingAuthenticationToken);
+        }
+
+        var now = time.GetUtcNow();
+        if (claim.Presigned ? now > claim.RequestTime + claim.Expires!.Value || claim.RequestTime - now > SigV4.MaxSkew : (now - claim.RequestTime).Duration() > SigV4.MaxSkew)
+        {
+            throw new WharfException(
+                WharfErrorCode.InvalidSignature,
+                $"Signature expired: {claim.RequestTime.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} is now earlier than {(now - SigV4.MaxSkew).UtcDateTime:yyyyMMdd'T'HHmmss'Z'} ({now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} - 15 min.)");
+        }
+
+        var key = await store.Identities.GetAccessKeyAsync(claim.AccessKeyId, cancellationToken);
+        if (key is null || !key.Active || claim.SessionToken is not null)
+        {
+            // Temporary credentials come with STS; until then a session token names nothing Wharf issued.
+            throw new WharfException(WharfErrorCode.UnrecognizedClient);
+        }
+
+        string secret;
+        try
+        {
+            secret = Encoding.UTF8.GetString(secrets.Open(key.SealedSecret, Encoding.UTF8.GetBytes(key.Id)));
+        }
+        catch (CryptographicException)
+        {
+            // A key sealed under another master key (a wrong key file): unusable, never a 500.
+            throw new WharfException(WharfErrorCode.UnrecognizedClient);
+        }
+
+        if (!SigV4.Verify(request, claim, secret))
+        {
+            throw new WharfException(WharfErrorCode.InvalidSignature);
+        }
+
+        var principal = await store.Identities.GetPrincipalAsync(key.PrincipalArn, cancellationToken)
+            ?? throw new WharfException(WharfErrorCode.UnrecognizedClient);
+        return new ApiIdentity(new Caller(principal.Account, principal.Arn, IsAnonymous: false), claim.Region);
+    }
+
+    /// <summary>The request as SigV4 sees it: raw path and query as sent, headers, the body's hash.</summary>
+    public static SigV4Request ToSigV4Request(HttpContext context, ReadOnlySpan<byte> body)
+    {
+        var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "/";
+        var question = raw.IndexOf('?', StringComparison.Ordinal);
+        var path = question < 0 ? raw : raw[..question];
+        var query = new List<KeyValuePair<string, string>>();
+        if (question >= 0)
+        {
+            foreach (var pair in raw[(question + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var equals = pair.IndexOf('=', StringComparison.Ordinal);
+                var name = equals < 0 ? pair : pair[..equals];
+                var value = equals < 0 ? string.Empty : pair[(equals + 1)..];
+                query.Add(new(Unescape(name), Unescape(value)));
+            }
+        }
+
+        var headers = context.Request.Headers;
+        var payload = headers["x-amz-content-sha256"].ToString() is { Length: > 0 } declared ? declared : SigV4.Hex(SHA256.HashData(body));
+        return new SigV4Request(
+            context.Request.Method,
+            path,
+            query,
+            name => headers.TryGetValue(name, out var values) ? string.Join(',', values.Select(v => v?.Trim())) : null,
+            payload);
+    }
+
+    private static string Unescape(string value)
+    {
+        try
+        {
+            return Uri.UnescapeDataString(value);
+        }
+        catch (UriFormatException)
+        {
+            return value;
+        }
+    }
+}
