@@ -174,6 +174,36 @@ public static class SigV4
 
     public static string Hex(byte[] bytes) => Convert.ToHexStringLower(bytes);
 
+    /// <summary>
+    /// Splits a raw query string (without <c>?</c>) into decoded pairs, in order, repeated keys kept.
+    /// <c>+</c> is a space, as in every form-encoded query AWS SDKs send (a literal plus arrives as <c>%2B</c>).
+    /// </summary>
+    public static List<KeyValuePair<string, string>> ParseQuery(string rawQuery)
+    {
+        var query = new List<KeyValuePair<string, string>>();
+        foreach (var pair in rawQuery.Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var equals = pair.IndexOf('=', StringComparison.Ordinal);
+            var name = equals < 0 ? pair : pair[..equals];
+            var value = equals < 0 ? string.Empty : pair[(equals + 1)..];
+            query.Add(new(Unescape(name), Unescape(value)));
+        }
+
+        return query;
+    }
+
+    private static string Unescape(string value)
+    {
+        try
+        {
+            return Uri.UnescapeDataString(value.Replace('+', ' '));
+        }
+        catch (UriFormatException)
+        {
+            return value;
+        }
+    }
+
     // Services other than S3 sign the normalised path encoded once more (botocore: quote(path, safe='/~')).
     private static string CanonicalPath(string rawPath)
     {

@@ -75,18 +75,7 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "/";
         var question = raw.IndexOf('?', StringComparison.Ordinal);
         var path = question < 0 ? raw : raw[..question];
-        var query = new List<KeyValuePair<string, string>>();
-        if (question >= 0)
-        {
-            foreach (var pair in raw[(question + 1)..].Split('&', StringSplitOptions.RemoveEmptyEntries))
-            {
-                var equals = pair.IndexOf('=', StringComparison.Ordinal);
-                var name = equals < 0 ? pair : pair[..equals];
-                var value = equals < 0 ? string.Empty : pair[(equals + 1)..];
-                query.Add(new(Unescape(name), Unescape(value)));
-            }
-        }
-
+        var query = question < 0 ? [] : SigV4.ParseQuery(raw[(question + 1)..]);
         var headers = context.Request.Headers;
         var payload = headers["x-amz-content-sha256"].ToString() is { Length: > 0 } declared ? declared : SigV4.Hex(SHA256.HashData(body));
         return new SigV4Request(
@@ -95,17 +84,5 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
             query,
             name => headers.TryGetValue(name, out var values) ? string.Join(',', values.Select(v => v?.Trim())) : null,
             payload);
-    }
-
-    private static string Unescape(string value)
-    {
-        try
-        {
-            return Uri.UnescapeDataString(value);
-        }
-        catch (UriFormatException)
-        {
-            return value;
-        }
     }
 }
