@@ -7,7 +7,7 @@ namespace Wharf.Metadata.Sqlite;
 internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IRepositoryStore
 {
     private const string SelectColumns =
-        "id, account, region, name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key";
+        "id, account, region, name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key, policy";
 
     public Task<Repository?> GetAsync(RepositoryKey key, CancellationToken cancellationToken) =>
         database.ReadAsync(s => GetAsync(s, key, cancellationToken), cancellationToken);
@@ -51,6 +51,11 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
                 return await GetAsync(s, key, cancellationToken)
                     ?? throw new InvalidOperationException($"Repository {key} vanished inside its creating transaction.");
             },
+            cancellationToken);
+
+    public Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s => await s.ExecuteAsync("UPDATE repositories SET policy = $policy WHERE id = $id", [("$id", repositoryId), ("$policy", policy)], cancellationToken) > 0,
             cancellationToken);
 
     public Task<bool> UpdateSettingsAsync(long repositoryId, RepositorySettings settings, CancellationToken cancellationToken) =>
@@ -199,5 +204,6 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
                 TagMutabilityNames.ExclusionsFromJson(r.GetString(6)),
                 r.GetInt64(7) != 0,
                 r.GetString(8),
-                r.NullableString(9)));
+                r.NullableString(9)),
+            r.NullableString(10));
 }

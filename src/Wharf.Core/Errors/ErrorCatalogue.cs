@@ -69,6 +69,7 @@ public static class ErrorCatalogue
         new(WharfErrorCode.UnrecognizedClient, "UNAUTHORIZED", 401, "UnrecognizedClientException", 400, "The security token included in the request is invalid."),
         new(WharfErrorCode.InvalidSignature, "UNAUTHORIZED", 401, "InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
         new(WharfErrorCode.TokenExpired, "DENIED", 403, "ExpiredTokenException", 400, "Your authorization token has expired. Reauthenticate and try again."),
+        new(WharfErrorCode.RepositoryPolicyNotFound, "NOT_FOUND", 404, "RepositoryPolicyNotFoundException", 400, "The specified repository and registry combination does not have an associated repository policy."),
         new(WharfErrorCode.Unavailable, "UNAVAILABLE", 503, "ServerException", 500, "service temporarily unavailable, retry"),
         new(WharfErrorCode.Internal, "UNKNOWN", 500, "ServerException", 500, "internal server error"),
     }.ToFrozenDictionary(r => r.Code);

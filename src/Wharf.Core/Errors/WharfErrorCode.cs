@@ -58,6 +58,7 @@ public enum WharfErrorCode
     UnrecognizedClient,
     InvalidSignature,
     TokenExpired,
+    RepositoryPolicyNotFound,
 
     // Faults.
     Unavailable,

@@ -44,6 +44,9 @@ public interface IRepositoryStore
     /// <summary>Creates the repository with its settings and resource tags in one transaction, or returns null when it already exists.</summary>
     Task<Repository?> CreateAsync(RepositoryKey key, RepositorySettings settings, IReadOnlyList<ResourceTag> tags, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>Sets (or, with null, removes) the repository policy. False when the repository is gone.</summary>
+    Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken);
+
     /// <summary>Replaces the settings. False when the repository is gone.</summary>
     Task<bool> UpdateSettingsAsync(long repositoryId, RepositorySettings settings, CancellationToken cancellationToken);
 
@@ -202,6 +205,28 @@ public interface IIdentityStore
     Task<IReadOnlyList<AccessKeyRecord>> ListAccessKeysAsync(string principalArn, CancellationToken cancellationToken);
 
     Task<bool> DeleteAccessKeyAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>Creates an IAM user in an existing account; null when the account is absent or the name taken.</summary>
+    Task<PrincipalRecord?> CreateUserAsync(AccountId account, string name, string uniqueId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The account's users, by name.</summary>
+    Task<IReadOnlyList<PrincipalRecord>> ListUsersAsync(AccountId account, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a user with its keys and policies. False when absent.</summary>
+    Task<bool> DeletePrincipalAsync(string arn, CancellationToken cancellationToken);
+
+    /// <summary>Adds or replaces an inline policy. False when the principal is absent.</summary>
+    Task<bool> PutInlinePolicyAsync(string principalArn, string name, string document, CancellationToken cancellationToken);
+
+    Task<bool> DeleteInlinePolicyAsync(string principalArn, string name, CancellationToken cancellationToken);
+
+    /// <summary>Attaches a managed policy (idempotent). False when the principal is absent.</summary>
+    Task<bool> AttachManagedPolicyAsync(string principalArn, string policyArn, CancellationToken cancellationToken);
+
+    Task<bool> DetachManagedPolicyAsync(string principalArn, string policyArn, CancellationToken cancellationToken);
+
+    /// <summary>The principal's inline policy documents (by name) and attached managed policy ARNs.</summary>
+    Task<(IReadOnlyList<(string Name, string Document)> Inline, IReadOnlyList<string> Managed)> GetPoliciesAsync(string principalArn, CancellationToken cancellationToken);
 }
 
 /// <summary>Server-wide secret keys shared by every node (URL and page-token signing).</summary>

@@ -2,8 +2,8 @@ using Wharf.Core.Primitives;
 
 namespace Wharf.Core.Metadata;
 
-/// <summary>A repository row with its settings.</summary>
-public sealed record Repository(long Id, RepositoryKey Key, DateTimeOffset CreatedAt, RepositorySettings Settings)
+/// <summary>A repository row with its settings and repository policy (a JSON policy document, if set).</summary>
+public sealed record Repository(long Id, RepositoryKey Key, DateTimeOffset CreatedAt, RepositorySettings Settings, string? Policy = null)
 {
     public Repository(long id, RepositoryKey key, DateTimeOffset createdAt)
         : this(id, key, createdAt, RepositorySettings.Default)

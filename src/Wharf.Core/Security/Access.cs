@@ -5,6 +5,14 @@ namespace Wharf.Core.Security;
 /// <summary>Who is calling. In <c>open</c> mode every caller is the default account's root.</summary>
 public sealed record Caller(AccountId Account, string PrincipalArn, bool IsAnonymous)
 {
+    /// <summary>The client's address (<c>aws:SourceIp</c>), when known.</summary>
+    public string? SourceIp { get; init; }
+
+    /// <summary>Whether the request came over TLS (<c>aws:SecureTransport</c>).</summary>
+    public bool SecureTransport { get; init; }
+
+    public bool IsRoot => PrincipalArn == $"arn:aws:iam::{Account}:root";
+
     public static Caller Root(AccountId account) => new(account, $"arn:aws:iam::{account}:root", false);
 }
 
@@ -26,6 +34,9 @@ public static class EcrActions
     public const string DescribeImages = "ecr:DescribeImages";
     public const string DescribeRegistry = "ecr:DescribeRegistry";
     public const string GetAuthorizationToken = "ecr:GetAuthorizationToken";
+    public const string SetRepositoryPolicy = "ecr:SetRepositoryPolicy";
+    public const string GetRepositoryPolicy = "ecr:GetRepositoryPolicy";
+    public const string DeleteRepositoryPolicy = "ecr:DeleteRepositoryPolicy";
     public const string PutImageTagMutability = "ecr:PutImageTagMutability";
     public const string PutImageScanningConfiguration = "ecr:PutImageScanningConfiguration";
     public const string TagResource = "ecr:TagResource";

@@ -2,6 +2,7 @@ using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Security;
+using Policies = Wharf.Core.Security.Policies;
 
 namespace Wharf.Core.Services;
 
@@ -110,6 +111,43 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         return await store.Repositories.GetAsync(key, cancellationToken) ?? throw RepositoryResolver.NameUnknown(key);
     }
 
+    /// <summary>Validates <paramref name="policyText"/> as a resource policy and sets it.</summary>
+    public async Task<Repository> SetPolicyAsync(Caller caller, RepositoryKey key, string policyText, CancellationToken cancellationToken)
+    {
+        var repository = await GetAsync(caller, key, EcrActions.SetRepositoryPolicy, cancellationToken);
+        try
+        {
+            Policies.PolicyDocument.Parse(policyText, isResourcePolicy: true);
+        }
+        catch (Policies.PolicyFormatException e)
+        {
+            throw new WharfException(WharfErrorCode.InvalidParameter, $"Invalid parameter at 'PolicyText' failed to satisfy constraint: '{e.Message}'");
+        }
+
+        return await store.Repositories.SetPolicyAsync(repository.Id, policyText, cancellationToken)
+            ? repository with { Policy = policyText }
+            : throw RepositoryResolver.NameUnknown(key);
+    }
+
+    public async Task<Repository> GetPolicyAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
+    {
+        var repository = await GetAsync(caller, key, EcrActions.GetRepositoryPolicy, cancellationToken);
+        return repository.Policy is null ? throw PolicyNotFound(key) : repository;
+    }
+
+    /// <summary>Removes the policy; returns the repository with the policy it had.</summary>
+    public async Task<Repository> DeletePolicyAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
+    {
+        var repository = await GetAsync(caller, key, EcrActions.DeleteRepositoryPolicy, cancellationToken);
+        if (repository.Policy is null)
+        {
+            throw PolicyNotFound(key);
+        }
+
+        await store.Repositories.SetPolicyAsync(repository.Id, null, cancellationToken);
+        return repository;
+    }
+
     /// <summary>Asks the authorizer only (for operations on the registry rather than a repository).</summary>
     public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
         authorizer.AuthorizeAsync(caller, action, resourceArn, cancellationToken);
@@ -151,6 +189,9 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
             throw new WharfException(WharfErrorCode.InvalidTagParameter, $"Tag key '{key}' is invalid: the aws: prefix is reserved for AWS use.");
         }
     }
+
+    private static WharfException PolicyNotFound(RepositoryKey key) =>
+        new(WharfErrorCode.RepositoryPolicyNotFound, $"Repository policy does not exist for the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
 
     private static WharfException TooManyTags() => new(WharfErrorCode.TooManyTags);
 }

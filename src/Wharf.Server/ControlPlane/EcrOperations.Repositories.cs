@@ -96,6 +96,22 @@ internal sealed partial class EcrOperations
         };
     }
 
+    private async Task<JsonObject> SetRepositoryPolicyAsync(EcrCall call) =>
+        PolicyShape(await repositories.SetPolicyAsync(call.Caller, call.Repository, call.String("policyText")!, call.Aborted));
+
+    private async Task<JsonObject> GetRepositoryPolicyAsync(EcrCall call) =>
+        PolicyShape(await repositories.GetPolicyAsync(call.Caller, call.Repository, call.Aborted));
+
+    private async Task<JsonObject> DeleteRepositoryPolicyAsync(EcrCall call) =>
+        PolicyShape(await repositories.DeletePolicyAsync(call.Caller, call.Repository, call.Aborted));
+
+    private static JsonObject PolicyShape(Repository repository) => new()
+    {
+        ["registryId"] = repository.Key.Registry.Account.Value,
+        ["repositoryName"] = repository.Key.Name.Value,
+        ["policyText"] = repository.Policy,
+    };
+
     /// <summary>
     /// ECR's <c>GetAuthorizationToken</c>: one token for the caller in the request's region, valid 12 hours,
     /// for <c>docker login -u AWS</c>. Only an identity policy can grant it (resource <c>*</c>).

@@ -48,6 +48,9 @@ internal sealed partial class EcrOperations(
             ["UntagResource"] = (o, c) => o.UntagResourceAsync(c),
             ["ListTagsForResource"] = (o, c) => o.ListTagsForResourceAsync(c),
             ["GetAuthorizationToken"] = (o, c) => o.GetAuthorizationTokenAsync(c),
+            ["SetRepositoryPolicy"] = (o, c) => o.SetRepositoryPolicyAsync(c),
+            ["GetRepositoryPolicy"] = (o, c) => o.GetRepositoryPolicyAsync(c),
+            ["DeleteRepositoryPolicy"] = (o, c) => o.DeleteRepositoryPolicyAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

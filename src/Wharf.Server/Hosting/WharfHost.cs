@@ -79,7 +79,7 @@ public static class WharfHost
         if (options.Auth == AuthMode.Iam)
         {
             builder.Services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
-            builder.Services.AddSingleton<IAccessAuthorizer, RootOnlyAuthorizer>();
+            builder.Services.AddSingleton<IAccessAuthorizer, PolicyAuthorizer>();
             builder.Services.AddSingleton<IApiIdentityResolver, SigV4ApiIdentity>();
             builder.Services.AddSingleton<IRequestIdentityResolver, TokenRequestIdentity>();
             builder.Services.AddSingleton<IdentityBootstrap>();

@@ -66,7 +66,13 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
 
         var principal = await store.Identities.GetPrincipalAsync(key.PrincipalArn, cancellationToken)
             ?? throw new WharfException(WharfErrorCode.UnrecognizedClient);
-        return new ApiIdentity(new Caller(principal.Account, principal.Arn, IsAnonymous: false), claim.Region);
+        return new ApiIdentity(
+            new Caller(principal.Account, principal.Arn, IsAnonymous: false)
+            {
+                SourceIp = context.Connection.RemoteIpAddress?.ToString(),
+                SecureTransport = context.Request.IsHttps,
+            },
+            claim.Region);
     }
 
     /// <summary>The request as SigV4 sees it: raw path and query as sent, headers, the body's hash.</summary>

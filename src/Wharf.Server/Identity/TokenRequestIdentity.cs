@@ -47,7 +47,11 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
             throw Challenge(context);
         }
 
-        return new RequestIdentity(registry, new Caller(token.Account, token.PrincipalArn, IsAnonymous: false));
+        return new RequestIdentity(registry, new Caller(token.Account, token.PrincipalArn, IsAnonymous: false)
+        {
+            SourceIp = context.Connection.RemoteIpAddress?.ToString(),
+            SecureTransport = context.Request.IsHttps,
+        });
     }
 
     /// <summary>ECR's challenge: Basic, with the registry's URL as the realm.</summary>

@@ -48,8 +48,8 @@ public static partial class PolicyEvaluator
 
         if (identityMatches.Concat(resourceMatches).FirstOrDefault(s => s.Effect == PolicyEffect.Deny) is { } deny)
         {
-            var where = identityMatches.Contains(deny) ? "identity-based" : "resource-based";
-            return new Decision(DecisionKind.ExplicitDeny, deny, $"with an explicit deny in a {where} policy");
+            var where = identityMatches.Contains(deny) ? "an identity-based" : "a resource-based";
+            return new Decision(DecisionKind.ExplicitDeny, deny, $"with an explicit deny in {where} policy");
         }
 
         var identityAllow = identityMatches.FirstOrDefault(s => s.Effect == PolicyEffect.Allow);

@@ -1,0 +1,103 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security.Policies;
+
+namespace Wharf.Core.Security;
+
+/// <summary>
+/// IAM mode's authorizer: gathers the caller's identity policies (inline and attached managed) and,
+/// for a repository, its repository policy, builds the request context (principal, time, source IP,
+/// transport, resource tags) and asks <see cref="PolicyEvaluator"/>. Current policies are read on
+/// every request, so a revoked permission stops the next call. <c>GetAuthorizationToken</c> is
+/// decided by identity policies alone, as in ECR.
+/// </summary>
+public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : IAccessAuthorizer
+{
+    private readonly ConcurrentDictionary<string, PolicyDocument> parsed = new(StringComparer.Ordinal);
+
+    public async ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken)
+    {
+        if (caller.IsAnonymous)
+        {
+            throw new WharfException(WharfErrorCode.Denied, $"Anonymous callers are not authorized to perform: {action} on resource: {resourceArn}");
+        }
+
+        var identity = new List<PolicyDocument>();
+        if (!caller.IsRoot)
+        {
+            var (inline, managed) = await store.Identities.GetPoliciesAsync(caller.PrincipalArn, cancellationToken);
+            identity.AddRange(inline.Select(p => Parse(p.Document, isResourcePolicy: false)));
+            identity.AddRange(managed.Select(ManagedPolicies.Find).OfType<PolicyDocument>());
+        }
+
+        var keys = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
+        {
+            ["aws:PrincipalArn"] = [caller.PrincipalArn],
+            ["aws:PrincipalAccount"] = [caller.Account.Value],
+            ["aws:PrincipalType"] = [caller.IsRoot ? "Account" : "User"],
+            ["aws:username"] = [caller.PrincipalArn.Split('/')[^1]],
+            ["aws:CurrentTime"] = [time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)],
+            ["aws:EpochTime"] = [time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
+            ["aws:SecureTransport"] = [caller.SecureTransport ? "true" : "false"],
+        };
+        if (caller.SourceIp is { } ip)
+        {
+            keys["aws:SourceIp"] = [ip];
+        }
+
+        PolicyDocument? resourcePolicy = null;
+        var resourceAccount = caller.Account.Value;
+        if (RepositoryKeyOf(resourceArn) is { } key)
+        {
+            resourceAccount = key.Registry.Account.Value;
+            if (await store.Repositories.GetAsync(key, cancellationToken) is { } repository)
+            {
+                if (repository.Policy is { } text && action != EcrActions.GetAuthorizationToken)
+                {
+                    resourcePolicy = Parse(text, isResourcePolicy: true);
+                }
+
+                foreach (var tag in await store.Repositories.GetResourceTagsAsync(repository.Id, cancellationToken))
+                {
+                    keys[$"aws:ResourceTag/{tag.Key}"] = [tag.Value];
+                    keys[$"ecr:ResourceTag/{tag.Key}"] = [tag.Value];
+                }
+            }
+        }
+        else if (resourceArn != "*" && resourceArn.Split(':') is { Length: >= 6 } parts)
+        {
+            resourceAccount = parts[4];
+        }
+
+        var request = new RequestContext(caller.PrincipalArn, caller.Account.Value, action, resourceArn, resourceAccount, keys);
+        var decision = PolicyEvaluator.Evaluate(request, identity, resourcePolicy);
+        if (!decision.Allowed)
+        {
+            throw new WharfException(WharfErrorCode.Denied, PolicyEvaluator.DenialMessage(request, decision));
+        }
+    }
+
+    /// <summary>The repository an ECR repository ARN names, or null for any other resource.</summary>
+    public static RepositoryKey? RepositoryKeyOf(string arn)
+    {
+        var parts = arn.Split(':', 6);
+        return parts.Length == 6 && parts[2] == "ecr" && parts[5].StartsWith("repository/", StringComparison.Ordinal)
+            && AccountId.TryParse(parts[4], out var account) && RepositoryName.TryParse(parts[5]["repository/".Length..], out var name)
+            ? new RepositoryKey(new RegistryKey(account, parts[3]), name)
+            : null;
+    }
+
+    // Stored documents were validated when written; parse each text once.
+    private PolicyDocument Parse(string text, bool isResourcePolicy)
+    {
+        if (parsed.Count > 10_000)
+        {
+            parsed.Clear(); // replaced documents would otherwise accumulate
+        }
+
+        return parsed.GetOrAdd((isResourcePolicy ? "r:" : "i:") + text, _ => PolicyDocument.Parse(text, isResourcePolicy));
+    }
+}

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.Text;
+using Microsoft.Extensions.Options;
+using Wharf.Core.Identity;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security.Policies;
+using Wharf.Server.Hosting;
+using Wharf.Server.Identity;
+
+namespace Wharf.Server.Cli;
+
+/// <summary>
+/// <c>wharf admin</c>: accounts, users, access keys and policies, written straight to the metadata store
+/// (works offline, and beside a running server) — for bootstrapping and for recovering a lost root key.
+/// </summary>
+internal static class AdminCommand
+{
+    private static readonly Option<string?> Account = new("--account") { Description = "12-digit account id (default: Registry:DefaultAccount)" };
+    private static readonly Option<string?> User = new("--user") { Description = "IAM user name; without it, the account's root" };
+
+    public static Command Create()
+    {
+        var admin = new Command("admin", "Manage accounts, users, access keys and policies directly in the metadata store (IAM mode).");
+
+        var accountId = new Argument<string>("account-id") { Description = "the 12-digit id of the new account" };
+        var createAccount = new Command("create-account", "Create an account with its root principal.") { accountId };
+        createAccount.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, _) =>
+        {
+            if (!AccountId.TryParse(parse.GetValue(accountId), out var id))
+            {
+                return Fail($"'{parse.GetValue(accountId)}' is not a 12-digit account id");
+            }
+
+            Console.WriteLine(await store.Identities.EnsureAccountAsync(id, DateTimeOffset.UtcNow, ct) ? $"created account {id}" : $"account {id} already exists");
+            return 0;
+        }, ct));
+
+        var userName = new Argument<string>("name") { Description = "the user name" };
+        var createUser = new Command("create-user", "Create an IAM user (it can do nothing until a policy allows it).") { Account, userName };
+        createUser.SetAction((parse, ct) => RunAsync(parse, async (store, _, account, _) =>
+        {
+            await store.Identities.EnsureAccountAsync(account, DateTimeOffset.UtcNow, ct);
+            var user = await store.Identities.CreateUserAsync(account, parse.GetValue(userName)!, AccessKeys.NewPrincipalId(), DateTimeOffset.UtcNow, ct);
+            if (user is null)
+            {
+                return Fail($"user '{parse.GetValue(userName)}' already exists in account {account}");
+            }
+
+            Console.WriteLine(user.Arn);
+            return 0;
+        }, ct));
+
+        var createKey = new Command("create-access-key", "Create an access key for a user, or for the account's root; prints it once.") { Account, User };
+        createKey.SetAction((parse, ct) => RunAsync(parse, async (store, secrets, account, principal) =>
+        {
+            await store.Identities.EnsureAccountAsync(account, DateTimeOffset.UtcNow, ct);
+            var id = AccessKeys.NewId();
+            var secret = AccessKeys.NewSecret();
+            var record = new AccessKeyRecord(id, principal, secrets.Seal(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(id)), true, DateTimeOffset.UtcNow);
+            if (!await store.Identities.CreateAccessKeyAsync(record, ct))
+            {
+                return Fail($"{principal} does not exist");
+            }
+
+            Console.WriteLine($"AWS_ACCESS_KEY_ID={id}");
+            Console.WriteLine($"AWS_SECRET_ACCESS_KEY={secret}");
+            return 0;
+        }, ct));
+
+        var policyName = new Option<string>("--policy-name") { Required = true, Description = "name of the inline policy" };
+        var document = new Option<string>("--policy-document") { Required = true, Description = "the policy JSON, or @file to read it from a file" };
+        var putPolicy = new Command("put-user-policy", "Add or replace an inline identity policy of a user.") { Account, User, policyName, document };
+        putPolicy.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, principal) =>
+        {
+            var text = parse.GetValue(document)!;
+            text = text.StartsWith('@') ? await File.ReadAllTextAsync(text[1..], ct) : text;
+            try
+            {
+                PolicyDocument.Parse(text, isResourcePolicy: false);
+            }
+            catch (PolicyFormatException e)
+            {
+                return Fail(e.Message);
+            }
+
+            return await store.Identities.PutInlinePolicyAsync(principal, parse.GetValue(policyName)!, text, ct) ? 0 : Fail($"{principal} does not exist");
+        }, ct));
+
+        var policyArn = new Option<string>("--policy-arn") { Required = true, Description = $"one of: {string.Join(", ", ManagedPolicies.Arns)}" };
+        var attach = new Command("attach-user-policy", "Attach an AWS managed ECR policy to a user.") { Account, User, policyArn };
+        attach.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, principal) =>
+        {
+            var arn = parse.GetValue(policyArn)!;
+            if (ManagedPolicies.Find(arn) is null)
+            {
+                return Fail($"'{arn}' is not a managed policy Wharf knows; use one of {string.Join(", ", ManagedPolicies.Arns)}");
+            }
+
+            return await store.Identities.AttachManagedPolicyAsync(principal, arn, ct) ? 0 : Fail($"{principal} does not exist");
+        }, ct));
+
+        admin.Subcommands.Add(createAccount);
+        admin.Subcommands.Add(createUser);
+        admin.Subcommands.Add(createKey);
+        admin.Subcommands.Add(putPolicy);
+        admin.Subcommands.Add(attach);
+        return admin;
+    }
+
+    private static async Task<int> RunAsync(
+        ParseResult parse,
+        Func<IMetadataStore, SecretBox, AccountId, string, Task<int>> action,
+        CancellationToken cancellationToken)
+    {
+        if (await CliHost.BuildAsync(parse, listening: false, cancellationToken) is not { } app)
+        {
+            return WharfCli.ExitInvalid;
+        }
+
+        await using (app)
+        {
+            var options = app.Services.GetRequiredService<IOptions<WharfOptions>>().Value;
+            var accountText = parse.GetValue(Account) ?? options.Registry.DefaultAccount;
+            if (!AccountId.TryParse(accountText, out var account))
+            {
+                return Fail($"'{accountText}' is not a 12-digit account id");
+            }
+
+            var user = parse.GetValue(User);
+            var principal = user is null ? $"arn:aws:iam::{account}:root" : $"arn:aws:iam::{account}:user/{user}";
+            var store = app.Services.GetRequiredService<IMetadataStore>();
+            await store.MigrateAsync(cancellationToken);
+            return await action(store, MasterKey.LoadOrCreate(options), account, principal);
+        }
+    }
+
+    private static int Fail(string message)
+    {
+        WharfCli.Fail(message);
+        return 1;
+    }
+}

@@ -1,0 +1,166 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using Wharf.Server.Tests.DataPlane;
+using Wharf.Server.Tests.Infrastructure;
+using Wharf.Testing;
+
+namespace Wharf.Server.Tests.Identity;
+
+/// <summary>
+/// IAM mode end to end: users made with <c>wharf admin</c>, managed and inline policies, a repository
+/// policy, two accounts — API calls through the AWS CLI and /v2 requests with tokens are allowed or
+/// denied as AWS decides, with AWS's messages.
+/// </summary>
+public sealed class PolicyTests : IAsyncLifetime
+{
+    private const string Region = "us-east-1";
+    private const string A = "123456789012";
+    private const string B = "222222222222";
+    private const string RepoArn = $"arn:aws:ecr:{Region}:{A}:repository/team/app";
+
+    private WharfTestServer server = null!;
+    private Dictionary<string, string> root = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        var lines = File.ReadAllLines(Path.Combine(server.DataDirectory, "root-credentials")).Select(l => l.Split(" = ", 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        root = new() { ["AWS_ACCESS_KEY_ID"] = lines["aws_access_key_id"], ["AWS_SECRET_ACCESS_KEY"] = lines["aws_secret_access_key"] };
+        (await CliAsync(root, "ecr", "create-repository", "--repository-name", "team/app")).EnsureSuccess();
+        using var client = await V2ClientAsync(root);
+        await Oci.PushImageAsync(client, "team/app", "v1");
+    }
+
+    public async ValueTask DisposeAsync() => await server.DisposeAsync();
+
+    [Fact]
+    public async Task Pull_only_user_pulls_but_cannot_push_or_list()
+    {
+        var alice = await UserAsync("alice", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly");
+        using var client = await V2ClientAsync(alice);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v2/team/app/manifests/v1", Oci.Ct)).StatusCode);
+
+        using var push = await client.PostAsync("/v2/team/app/blobs/uploads/", null, Oci.Ct);
+        var (code, error) = await Oci.ErrorAsync(push);
+        Assert.Equal(HttpStatusCode.Forbidden, push.StatusCode);
+        Assert.Equal("DENIED", code);
+        Assert.Equal(
+            $"User: arn:aws:iam::{A}:user/alice is not authorized to perform: ecr:InitiateLayerUpload on resource: {RepoArn} because no identity-based policy allows the ecr:InitiateLayerUpload action",
+            error.GetProperty("message").GetString());
+
+        var list = await CliAsync(alice, "ecr", "describe-repositories");
+        Assert.Contains("(AccessDeniedException)", list.StandardError, StringComparison.Ordinal);
+        Assert.Contains("is not authorized to perform: ecr:DescribeRepositories", list.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Power_user_pushes_but_cannot_delete_and_an_explicit_deny_wins_over_full_access()
+    {
+        var carol = await UserAsync("carol", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPowerUser");
+        using (var client = await V2ClientAsync(carol))
+        {
+            await Oci.PushImageAsync(client, "team/app", "from-carol");
+        }
+
+        var delete = await CliAsync(carol, "ecr", "batch-delete-image", "--repository-name", "team/app", "--image-ids", "imageTag=from-carol");
+        Assert.Contains("(AccessDeniedException)", delete.StandardError, StringComparison.Ordinal);
+
+        var erin = await UserAsync("erin", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryFullAccess");
+        await AdminAsync("put-user-policy", "--user", "erin", "--policy-name", "no-deletes", "--policy-document",
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:BatchDeleteImage","Resource":"*"}]}""");
+        (await CliAsync(erin, "ecr", "describe-images", "--repository-name", "team/app")).EnsureSuccess();
+        var denied = await CliAsync(erin, "ecr", "batch-delete-image", "--repository-name", "team/app", "--image-ids", "imageTag=from-carol");
+        Assert.Contains("with an explicit deny in an identity-based policy", denied.StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Same_account_repository_policy_alone_grants_but_tokens_need_an_identity_policy()
+    {
+        var dave = await UserAsync("dave");
+        var token = await CliAsync(dave, "ecr", "get-login-password");
+        Assert.Contains("(AccessDeniedException)", token.StandardError, StringComparison.Ordinal);
+
+        // A repository policy cannot grant GetAuthorizationToken, even naming dave.
+        await SetPolicyAsync($$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{A}}:user/dave"},"Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer"]}]}""");
+        Assert.Contains("(AccessDeniedException)", (await CliAsync(dave, "ecr", "get-login-password")).StandardError, StringComparison.Ordinal);
+
+        await AdminAsync("put-user-policy", "--user", "dave", "--policy-name", "login", "--policy-document",
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}""");
+        using var client = await V2ClientAsync(dave);
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v2/team/app/manifests/v1", Oci.Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/v2/team/app/tags/list", Oci.Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Cross_account_needs_the_repository_policy_and_the_callers_identity_policy()
+    {
+        (await AdminAsync("create-account", B)).EnsureSuccess();
+        var bob = await UserAsync("bob", account: B);
+        await AdminAsync("put-user-policy", "--account", B, "--user", "bob", "--policy-name", "pull", "--policy-document",
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:GetAuthorizationToken","ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:DescribeImages"],"Resource":"*"}]}""");
+
+        var before = await CliAsync(bob, "ecr", "describe-images", "--registry-id", A, "--repository-name", "team/app");
+        Assert.Contains("because no resource-based policy allows the ecr:DescribeImages action", before.StandardError, StringComparison.Ordinal);
+
+        await SetPolicyAsync($$"""{"Version":"2012-10-17","Statement":[{"Sid":"b-reads","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{B}}:root"},"Action":["ecr:BatchGetImage","ecr:GetDownloadUrlForLayer","ecr:DescribeImages"]}]}""");
+        (await CliAsync(bob, "ecr", "describe-images", "--registry-id", A, "--repository-name", "team/app")).EnsureSuccess();
+
+        // /v2 on account A's registry host, with bob's token.
+        using var client = await V2ClientAsync(bob);
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/team/app/manifests/v1");
+        request.Headers.Host = $"{A}.dkr.ecr.{Region}.localhost:{server.BaseAddress.Port}";
+        Assert.Equal(HttpStatusCode.OK, (await client.SendAsync(request, Oci.Ct)).StatusCode);
+
+        // The policy is read on every request: removing it stops the next pull.
+        (await CliAsync(root, "ecr", "delete-repository-policy", "--repository-name", "team/app")).EnsureSuccess();
+        using var again = new HttpRequestMessage(HttpMethod.Get, "/v2/team/app/manifests/v1");
+        again.Headers.Host = $"{A}.dkr.ecr.{Region}.localhost:{server.BaseAddress.Port}";
+        Assert.Equal(HttpStatusCode.Forbidden, (await client.SendAsync(again, Oci.Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Repository_policies_are_validated_and_round_trip()
+    {
+        var invalid = await CliAsync(root, "ecr", "set-repository-policy", "--repository-name", "team/app", "--policy-text", """{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}""");
+        Assert.Contains("(InvalidParameterException)", invalid.StandardError, StringComparison.Ordinal);
+        Assert.Contains("has no Principal", invalid.StandardError, StringComparison.Ordinal);
+        var missing = await CliAsync(root, "ecr", "get-repository-policy", "--repository-name", "team/app");
+        Assert.Contains("(RepositoryPolicyNotFoundException)", missing.StandardError, StringComparison.Ordinal);
+
+        const string Policy = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}""";
+        await SetPolicyAsync(Policy);
+        var got = (await CliAsync(root, "ecr", "get-repository-policy", "--repository-name", "team/app")).EnsureSuccess();
+        using var json = System.Text.Json.JsonDocument.Parse(got.StandardOutput);
+        Assert.Equal(Policy, json.RootElement.GetProperty("policyText").GetString());
+    }
+
+    private async Task SetPolicyAsync(string policy) =>
+        (await CliAsync(root, "ecr", "set-repository-policy", "--repository-name", "team/app", "--policy-text", policy)).EnsureSuccess();
+
+    private async Task<Dictionary<string, string>> UserAsync(string name, string? managedPolicy = null, string account = A)
+    {
+        (await AdminAsync("create-user", "--account", account, name)).EnsureSuccess();
+        if (managedPolicy is not null)
+        {
+            (await AdminAsync("attach-user-policy", "--account", account, "--user", name, "--policy-arn", managedPolicy)).EnsureSuccess();
+        }
+
+        var key = (await AdminAsync("create-access-key", "--account", account, "--user", name)).EnsureSuccess().StandardOutput;
+        return key.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1].Trim());
+    }
+
+    private Task<ProcessResult> AdminAsync(params string[] args) =>
+        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", .. args, "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1));
+
+    private Task<ProcessResult> CliAsync(Dictionary<string, string> credentials, params string[] args) =>
+        AwsClients.CliAsync(server.BaseAddress, Region, credentials, args);
+
+    private async Task<HttpClient> V2ClientAsync(Dictionary<string, string> credentials)
+    {
+        var password = (await CliAsync(credentials, "ecr", "get-login-password")).EnsureSuccess().StandardOutput.Trim();
+        var client = server.CreateClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("AWS:" + password)));
+        return client;
+    }
+}
