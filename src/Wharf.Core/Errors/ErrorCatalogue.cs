@@ -70,6 +70,12 @@ public static class ErrorCatalogue
         new(WharfErrorCode.InvalidSignature, "UNAUTHORIZED", 401, "InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
         new(WharfErrorCode.TokenExpired, "DENIED", 403, "ExpiredTokenException", 400, "Your authorization token has expired. Reauthenticate and try again."),
         new(WharfErrorCode.RepositoryPolicyNotFound, "NOT_FOUND", 404, "RepositoryPolicyNotFoundException", 400, "The specified repository and registry combination does not have an associated repository policy."),
+        new(WharfErrorCode.NoSuchEntity, "NOT_FOUND", 404, "NoSuchEntity", 404, "The request was rejected because it referenced a resource entity that does not exist."),
+        new(WharfErrorCode.EntityAlreadyExists, "DENIED", 409, "EntityAlreadyExists", 409, "The request was rejected because it attempted to create a resource that already exists."),
+        new(WharfErrorCode.DeleteConflict, "DENIED", 409, "DeleteConflict", 409, "The request was rejected because it attempted to delete a resource that has attached subordinate entities."),
+        new(WharfErrorCode.IamLimitExceeded, "DENIED", 409, "LimitExceeded", 409, "The request was rejected because it attempted to create resources beyond the current AWS account limits."),
+        new(WharfErrorCode.MalformedPolicyDocument, "UNSUPPORTED", 400, "MalformedPolicyDocument", 400, "The request was rejected because the policy document was malformed."),
+        new(WharfErrorCode.IamValidation, "UNSUPPORTED", 400, "ValidationError", 400, "The request did not satisfy a constraint of the API."),
         new(WharfErrorCode.Unavailable, "UNAVAILABLE", 503, "ServerException", 500, "service temporarily unavailable, retry"),
         new(WharfErrorCode.Internal, "UNKNOWN", 500, "ServerException", 500, "internal server error"),
     }.ToFrozenDictionary(r => r.Code);

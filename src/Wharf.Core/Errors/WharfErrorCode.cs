@@ -60,6 +60,14 @@ public enum WharfErrorCode
     TokenExpired,
     RepositoryPolicyNotFound,
 
+    // The IAM and STS Query APIs.
+    NoSuchEntity,
+    EntityAlreadyExists,
+    DeleteConflict,
+    IamLimitExceeded,
+    MalformedPolicyDocument,
+    IamValidation,
+
     // Faults.
     Unavailable,
     Internal,

@@ -4,7 +4,7 @@ using Wharf.Server.Identity;
 
 namespace Wharf.Server.ControlPlane;
 
-/// <summary>The AWS API surface: <c>POST /</c> (AWS JSON 1.1) and the layer download URLs it hands out.</summary>
+/// <summary>The AWS API surface: <c>POST /</c> (AWS JSON 1.1 for ECR, the Query protocol for IAM and STS) and the layer download URLs it hands out.</summary>
 internal static class ControlPlaneEndpoints
 {
     public static IServiceCollection AddControlPlane(this IServiceCollection services)
@@ -19,6 +19,8 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<EcrOperations>();
         services.TryAddSingleton<IApiIdentityResolver, OpenApiIdentity>();
         services.TryAddSingleton<AwsJsonHandler>();
+        services.TryAddSingleton<IdentityService>();
+        services.TryAddSingleton<QueryApiHandler>();
         return services;
     }
 
@@ -26,7 +28,8 @@ internal static class ControlPlaneEndpoints
     {
         var handler = endpoints.ServiceProvider.GetRequiredService<AwsJsonHandler>();
         var downloads = endpoints.ServiceProvider.GetRequiredService<LayerDownloads>();
-        endpoints.MapPost("/", handler.HandleAsync);
+        var query = endpoints.ServiceProvider.GetRequiredService<QueryApiHandler>();
+        endpoints.MapPost("/", context => QueryApiHandler.IsQueryRequest(context.Request) ? query.HandleAsync(context) : handler.HandleAsync(context));
         endpoints.MapMethods(LayerDownloads.PathPrefix + "{token}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, string token) => downloads.HandleAsync(context, token));
         return endpoints;
     }

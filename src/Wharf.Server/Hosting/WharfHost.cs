@@ -76,9 +76,10 @@ public static class WharfHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
 
         builder.Services.AddSingleton(TimeProvider.System);
+        // Resolved on first use: in open mode only the IAM API needs it.
+        builder.Services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         if (options.Auth == AuthMode.Iam)
         {
-            builder.Services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
             builder.Services.AddSingleton<IAccessAuthorizer, PolicyAuthorizer>();
             builder.Services.AddSingleton<IApiIdentityResolver, SigV4ApiIdentity>();
             builder.Services.AddSingleton<IRequestIdentityResolver, TokenRequestIdentity>();

@@ -1,0 +1,171 @@
+using System.Text;
+using System.Text.RegularExpressions;
+using Wharf.Core.Errors;
+using Wharf.Core.Identity;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+using Wharf.Core.Security.Policies;
+
+namespace Wharf.Core.Services;
+
+/// <summary>A new access key: its record and, once, its secret.</summary>
+public sealed record NewAccessKey(AccessKeyRecord Record, string Secret);
+
+/// <summary>
+/// IAM's user, access-key and policy operations (the subset Wharf's IAM Query API serves), each
+/// authorised as its <c>iam:</c> action on the user's ARN. Errors in IAM's words.
+/// </summary>
+public sealed partial class IdentityService(IMetadataStore store, IAccessAuthorizer authorizer, SecretBox secrets, TimeProvider time)
+{
+    /// <summary>IAM's limit of access keys per user.</summary>
+    public const int MaxKeysPerUser = 2;
+
+    public async Task<PrincipalRecord> CreateUserAsync(Caller caller, string name, CancellationToken cancellationToken)
+    {
+        CheckName(name);
+        await authorizer.AuthorizeAsync(caller, "iam:CreateUser", UserArn(caller, name), cancellationToken);
+        await store.Identities.EnsureAccountAsync(caller.Account, time.GetUtcNow(), cancellationToken);
+        return await store.Identities.CreateUserAsync(caller.Account, name, AccessKeys.NewPrincipalId(), time.GetUtcNow(), cancellationToken)
+            ?? throw new WharfException(WharfErrorCode.EntityAlreadyExists, $"User with name {name} already exists.");
+    }
+
+    /// <summary>The named user, or (no name) the caller itself.</summary>
+    public async Task<PrincipalRecord> GetUserAsync(Caller caller, string? name, CancellationToken cancellationToken)
+    {
+        var arn = name is null ? caller.PrincipalArn : UserArn(caller, name);
+        await authorizer.AuthorizeAsync(caller, "iam:GetUser", arn, cancellationToken);
+        return await store.Identities.GetPrincipalAsync(arn, cancellationToken) ?? throw NoSuchUser(name ?? arn);
+    }
+
+    public async Task<IReadOnlyList<PrincipalRecord>> ListUsersAsync(Caller caller, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, "iam:ListUsers", $"arn:aws:iam::{caller.Account}:user/", cancellationToken);
+        return await store.Identities.ListUsersAsync(caller.Account, cancellationToken);
+    }
+
+    /// <summary>Deletes a user that has no access keys and no policies (IAM's <c>DeleteConflict</c> otherwise).</summary>
+    public async Task DeleteUserAsync(Caller caller, string name, CancellationToken cancellationToken)
+    {
+        var user = await UserAsync(caller, "iam:DeleteUser", name, cancellationToken);
+        var (inline, managed) = await store.Identities.GetPoliciesAsync(user.Arn, cancellationToken);
+        if ((await store.Identities.ListAccessKeysAsync(user.Arn, cancellationToken)).Count > 0 || inline.Count > 0 || managed.Count > 0)
+        {
+            throw new WharfException(WharfErrorCode.DeleteConflict, "Cannot delete entity, must delete access keys and policies first.");
+        }
+
+        await store.Identities.DeletePrincipalAsync(user.Arn, cancellationToken);
+    }
+
+    public async Task<NewAccessKey> CreateAccessKeyAsync(Caller caller, string? name, CancellationToken cancellationToken)
+    {
+        var arn = name is null ? caller.PrincipalArn : UserArn(caller, name);
+        await authorizer.AuthorizeAsync(caller, "iam:CreateAccessKey", arn, cancellationToken);
+        if (await store.Identities.GetPrincipalAsync(arn, cancellationToken) is null)
+        {
+            throw NoSuchUser(name ?? arn);
+        }
+
+        if ((await store.Identities.ListAccessKeysAsync(arn, cancellationToken)).Count >= MaxKeysPerUser)
+        {
+            throw new WharfException(WharfErrorCode.IamLimitExceeded, $"Cannot exceed quota for AccessKeysPerUser: {MaxKeysPerUser}");
+        }
+
+        var id = AccessKeys.NewId();
+        var secret = AccessKeys.NewSecret();
+        var record = new AccessKeyRecord(id, arn, secrets.Seal(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(id)), true, time.GetUtcNow());
+        return await store.Identities.CreateAccessKeyAsync(record, cancellationToken) ? new NewAccessKey(record, secret) : throw NoSuchUser(name ?? arn);
+    }
+
+    public async Task<IReadOnlyList<AccessKeyRecord>> ListAccessKeysAsync(Caller caller, string? name, CancellationToken cancellationToken)
+    {
+        var arn = name is null ? caller.PrincipalArn : UserArn(caller, name);
+        await authorizer.AuthorizeAsync(caller, "iam:ListAccessKeys", arn, cancellationToken);
+        return await store.Identities.GetPrincipalAsync(arn, cancellationToken) is null
+            ? throw NoSuchUser(name ?? arn)
+            : await store.Identities.ListAccessKeysAsync(arn, cancellationToken);
+    }
+
+    public async Task DeleteAccessKeyAsync(Caller caller, string? name, string keyId, CancellationToken cancellationToken)
+    {
+        var arn = name is null ? caller.PrincipalArn : UserArn(caller, name);
+        await authorizer.AuthorizeAsync(caller, "iam:DeleteAccessKey", arn, cancellationToken);
+        var key = await store.Identities.GetAccessKeyAsync(keyId, cancellationToken);
+        if (key is null || key.PrincipalArn != arn || !await store.Identities.DeleteAccessKeyAsync(keyId, cancellationToken))
+        {
+            throw new WharfException(WharfErrorCode.NoSuchEntity, $"The Access Key with id {keyId} cannot be found.");
+        }
+    }
+
+    public async Task PutUserPolicyAsync(Caller caller, string name, string policyName, string document, CancellationToken cancellationToken)
+    {
+        var user = await UserAsync(caller, "iam:PutUserPolicy", name, cancellationToken);
+        try
+        {
+            PolicyDocument.Parse(document, isResourcePolicy: false);
+        }
+        catch (PolicyFormatException e)
+        {
+            throw new WharfException(WharfErrorCode.MalformedPolicyDocument, e.Message);
+        }
+
+        await store.Identities.PutInlinePolicyAsync(user.Arn, policyName, document, cancellationToken);
+    }
+
+    public async Task DeleteUserPolicyAsync(Caller caller, string name, string policyName, CancellationToken cancellationToken)
+    {
+        var user = await UserAsync(caller, "iam:DeleteUserPolicy", name, cancellationToken);
+        if (!await store.Identities.DeleteInlinePolicyAsync(user.Arn, policyName, cancellationToken))
+        {
+            throw new WharfException(WharfErrorCode.NoSuchEntity, $"The user policy with name {policyName} cannot be found.");
+        }
+    }
+
+    public async Task AttachUserPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
+    {
+        var user = await UserAsync(caller, "iam:AttachUserPolicy", name, cancellationToken);
+        if (ManagedPolicies.Find(policyArn) is null)
+        {
+            throw new WharfException(WharfErrorCode.NoSuchEntity, $"Policy {policyArn} does not exist or is not attachable.");
+        }
+
+        await store.Identities.AttachManagedPolicyAsync(user.Arn, policyArn, cancellationToken);
+    }
+
+    public async Task DetachUserPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
+    {
+        var user = await UserAsync(caller, "iam:DetachUserPolicy", name, cancellationToken);
+        if (!await store.Identities.DetachManagedPolicyAsync(user.Arn, policyArn, cancellationToken))
+        {
+            throw new WharfException(WharfErrorCode.NoSuchEntity, $"Policy {policyArn} was not found.");
+        }
+    }
+
+    /// <summary>The caller's own identity (STS <c>GetCallerIdentity</c>, which needs no permission).</summary>
+    public async Task<PrincipalRecord> WhoAmIAsync(Caller caller, CancellationToken cancellationToken) =>
+        await store.Identities.GetPrincipalAsync(caller.PrincipalArn, cancellationToken)
+        ?? new PrincipalRecord(caller.PrincipalArn, caller.Account, "root", caller.Account.Value, caller.Account.Value, time.GetUtcNow());
+
+    private async Task<PrincipalRecord> UserAsync(Caller caller, string action, string name, CancellationToken cancellationToken)
+    {
+        CheckName(name);
+        var arn = UserArn(caller, name);
+        await authorizer.AuthorizeAsync(caller, action, arn, cancellationToken);
+        return await store.Identities.GetPrincipalAsync(arn, cancellationToken) ?? throw NoSuchUser(name);
+    }
+
+    private static string UserArn(Caller caller, string name) => $"arn:aws:iam::{caller.Account}:user/{name}";
+
+    private static WharfException NoSuchUser(string name) => new(WharfErrorCode.NoSuchEntity, $"The user with name {name} cannot be found.");
+
+    private static void CheckName(string name)
+    {
+        if (!UserName().IsMatch(name))
+        {
+            throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{name}' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+");
+        }
+    }
+
+    [GeneratedRegex(@"^[\w+=,.@-]{1,64}$", RegexOptions.CultureInvariant)]
+    private static partial Regex UserName();
+}

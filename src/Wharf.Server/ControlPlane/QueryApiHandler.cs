@@ -1,0 +1,192 @@
+using System.Globalization;
+using System.Text;
+using System.Xml.Linq;
+using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
+using Wharf.Core.Services;
+using Wharf.Server.Identity;
+
+namespace Wharf.Server.ControlPlane;
+
+/// <summary>
+/// <c>POST /</c> with a form body <c>Action=…&amp;Version=…</c>: the AWS Query protocol of IAM and STS,
+/// XML responses in AWS's shapes (<c>&lt;XResponse&gt;&lt;XResult&gt;…</c>) and errors
+/// (<c>&lt;ErrorResponse&gt;&lt;Error&gt;&lt;Type/&gt;&lt;Code/&gt;&lt;Message/&gt;</c>). The service is the SigV4 scope's
+/// (<c>iam</c> or <c>sts</c>); the same identity resolver as the JSON API verifies the signature.
+/// </summary>
+internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, IdentityService iam, ILogger<QueryApiHandler> logger)
+{
+    private const int MaxBodyBytes = 64 * 1024;
+    private static readonly XNamespace IamNs = "https://iam.amazonaws.com/doc/2010-05-08/";
+    private static readonly XNamespace StsNs = "https://sts.amazonaws.com/doc/2011-06-15/";
+
+    public static bool IsQueryRequest(HttpRequest request) =>
+        !request.Headers.ContainsKey("X-Amz-Target")
+        && request.ContentType?.StartsWith("application/x-www-form-urlencoded", StringComparison.OrdinalIgnoreCase) == true;
+
+    public async Task HandleAsync(HttpContext context)
+    {
+        var requestId = Guid.NewGuid().ToString();
+        context.Response.Headers["x-amzn-RequestId"] = requestId;
+        var ns = IamNs;
+        try
+        {
+            var body = await ReadBodyAsync(context);
+            var form = Core.Identity.SigV4.ParseQuery(Encoding.UTF8.GetString(body.Span))
+                .GroupBy(p => p.Key, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
+            var action = form.GetValueOrDefault("Action") ?? string.Empty;
+            ns = action == "GetCallerIdentity" ? StsNs : IamNs;
+            var identity = await identities.ResolveAsync(context, body, context.RequestAborted);
+            var result = await InvokeAsync(action, form, identity, context.RequestAborted);
+            await WriteAsync(context, new XElement(ns + $"{action}Response", result is null ? null : new XElement(ns + $"{action}Result", Content(result, ns)), Metadata(ns, requestId)), 200);
+        }
+        catch (Exception e)
+        {
+            await WriteErrorAsync(context, e, ns, requestId);
+        }
+    }
+
+    private async Task<XElement[]?> InvokeAsync(string action, Dictionary<string, string> form, ApiIdentity identity, CancellationToken ct)
+    {
+        var caller = identity.Caller;
+        string Required(string name) => form.TryGetValue(name, out var value) && value.Length > 0
+            ? value
+            : throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value null at '{char.ToLowerInvariant(name[0])}{name[1..]}' failed to satisfy constraint: Member must not be null");
+        var user = form.GetValueOrDefault("UserName");
+        switch (action)
+        {
+            case "CreateUser":
+                return [new XElement("User", UserFields(await iam.CreateUserAsync(caller, Required("UserName"), ct)))];
+            case "GetUser":
+                return [new XElement("User", UserFields(await iam.GetUserAsync(caller, user, ct)))];
+            case "ListUsers":
+                return [new XElement("IsTruncated", "false"), new XElement("Users", (await iam.ListUsersAsync(caller, ct)).Select(u => new XElement("member", UserFields(u))))];
+            case "DeleteUser":
+                await iam.DeleteUserAsync(caller, Required("UserName"), ct);
+                return null;
+            case "CreateAccessKey":
+                var created = await iam.CreateAccessKeyAsync(caller, user, ct);
+                return [new XElement("AccessKey", KeyFields(created.Record), new XElement("SecretAccessKey", created.Secret))];
+            case "ListAccessKeys":
+                return [new XElement("IsTruncated", "false"), new XElement("AccessKeyMetadata", (await iam.ListAccessKeysAsync(caller, user, ct)).Select(k => new XElement("member", KeyFields(k))))];
+            case "DeleteAccessKey":
+                await iam.DeleteAccessKeyAsync(caller, user, Required("AccessKeyId"), ct);
+                return null;
+            case "PutUserPolicy":
+                await iam.PutUserPolicyAsync(caller, Required("UserName"), Required("PolicyName"), Required("PolicyDocument"), ct);
+                return null;
+            case "DeleteUserPolicy":
+                await iam.DeleteUserPolicyAsync(caller, Required("UserName"), Required("PolicyName"), ct);
+                return null;
+            case "AttachUserPolicy":
+                await iam.AttachUserPolicyAsync(caller, Required("UserName"), Required("PolicyArn"), ct);
+                return null;
+            case "DetachUserPolicy":
+                await iam.DetachUserPolicyAsync(caller, Required("UserName"), Required("PolicyArn"), ct);
+                return null;
+            case "GetCallerIdentity":
+                var me = await iam.WhoAmIAsync(caller, ct);
+                return [new XElement("Arn", me.Arn), new XElement("UserId", me.UniqueId), new XElement("Account", me.Account.Value)];
+            default:
+                throw new WharfException(WharfErrorCode.IamValidation, $"Wharf does not implement the action '{action}' of the IAM and STS Query APIs.");
+        }
+    }
+
+    private static IEnumerable<XElement> UserFields(PrincipalRecord user) =>
+    [
+        new XElement("Path", "/"),
+        new XElement("UserName", user.Name),
+        new XElement("UserId", user.UniqueId),
+        new XElement("Arn", user.Arn),
+        new XElement("CreateDate", Time(user.CreatedAt)),
+    ];
+
+    private static IEnumerable<XElement> KeyFields(AccessKeyRecord key) =>
+    [
+        new XElement("UserName", key.PrincipalArn.Split('/')[^1]),
+        new XElement("AccessKeyId", key.Id),
+        new XElement("Status", key.Active ? "Active" : "Inactive"),
+        new XElement("CreateDate", Time(key.CreatedAt)),
+    ];
+
+    private static string Time(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+
+    // Elements are built without a namespace and take the response's on output.
+    private static IEnumerable<XElement> Content(XElement[] elements, XNamespace ns)
+    {
+        foreach (var element in elements)
+        {
+            foreach (var e in element.DescendantsAndSelf())
+            {
+                e.Name = ns + e.Name.LocalName;
+            }
+
+            yield return element;
+        }
+    }
+
+    private static XElement Metadata(XNamespace ns, string requestId) => new(ns + "ResponseMetadata", new XElement(ns + "RequestId", requestId));
+
+    private async Task WriteErrorAsync(HttpContext context, Exception exception, XNamespace ns, string requestId)
+    {
+        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        var error = exception as WharfException;
+        if (error is null || error.Code == WharfErrorCode.Internal)
+        {
+            LogUnhandled(logger, exception);
+            error = new WharfException(WharfErrorCode.Internal, "An internal error occurred; the server log has the details.");
+        }
+
+        var row = ErrorCatalogue.Describe(error.Code);
+
+        // The Query APIs name the authentication and authorisation failures differently from the JSON APIs.
+        var (code, status) = error.Code switch
+        {
+            WharfErrorCode.UnrecognizedClient => ("InvalidClientTokenId", 403),
+            WharfErrorCode.InvalidSignature => ("SignatureDoesNotMatch", 403),
+            WharfErrorCode.MissingAuthenticationToken => ("MissingAuthenticationToken", 403),
+            WharfErrorCode.IncompleteSignature => ("IncompleteSignature", 400),
+            WharfErrorCode.Denied => ("AccessDenied", 403),
+            WharfErrorCode.Internal => ("ServiceFailure", 500),
+            _ => (row.AwsType, row.AwsStatus),
+        };
+        await WriteAsync(
+            context,
+            new XElement(
+                ns + "ErrorResponse",
+                new XElement(ns + "Error", new XElement(ns + "Type", status >= 500 ? "Receiver" : "Sender"), new XElement(ns + "Code", code), new XElement(ns + "Message", error.Message)),
+                new XElement(ns + "RequestId", requestId)),
+            status);
+    }
+
+    private static async Task WriteAsync(HttpContext context, XElement document, int status)
+    {
+        var bytes = Encoding.UTF8.GetBytes(document.ToString(SaveOptions.DisableFormatting));
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "text/xml";
+        context.Response.ContentLength = bytes.Length;
+        await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
+    }
+
+    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context)
+    {
+        if (context.Request.ContentLength > MaxBodyBytes)
+        {
+            throw new WharfException(WharfErrorCode.IamValidation, $"The request body is larger than {MaxBodyBytes} bytes.");
+        }
+
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+        return buffer.Length > MaxBodyBytes
+            ? throw new WharfException(WharfErrorCode.IamValidation, $"The request body is larger than {MaxBodyBytes} bytes.")
+            : new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    [LoggerMessage(EventId = Hosting.WharfEventId.UnhandledQueryError, Level = LogLevel.Error, Message = "Unhandled error in a Query API call")]
+    private static partial void LogUnhandled(ILogger logger, Exception exception);
+}
