@@ -73,6 +73,11 @@ internal sealed class PgIdentityStore(PgDatabase database) : IIdentityStore
             async s => await s.ExecuteAsync("DELETE FROM access_keys WHERE id = @id", [("id", id)], cancellationToken) > 0,
             cancellationToken);
 
+    public Task<bool> SetAccessKeyActiveAsync(string id, bool active, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s => await s.ExecuteAsync("UPDATE access_keys SET active = @active WHERE id = @id", [("active", active), ("id", id)], cancellationToken) > 0,
+            cancellationToken);
+
     public Task<PrincipalRecord?> CreateUserAsync(AccountId account, string name, string uniqueId, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>

@@ -206,6 +206,9 @@ public interface IIdentityStore
 
     Task<bool> DeleteAccessKeyAsync(string id, CancellationToken cancellationToken);
 
+    /// <summary>Activates or deactivates a key. False when absent.</summary>
+    Task<bool> SetAccessKeyActiveAsync(string id, bool active, CancellationToken cancellationToken);
+
     /// <summary>Creates an IAM user in an existing account; null when the account is absent or the name taken.</summary>
     Task<PrincipalRecord?> CreateUserAsync(AccountId account, string name, string uniqueId, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -97,6 +97,18 @@ public sealed partial class IdentityService(IMetadataStore store, IAccessAuthori
         }
     }
 
+    /// <summary>Activates or deactivates a key; an inactive key authenticates nothing.</summary>
+    public async Task UpdateAccessKeyAsync(Caller caller, string? name, string keyId, bool active, CancellationToken cancellationToken)
+    {
+        var arn = name is null ? caller.PrincipalArn : UserArn(caller, name);
+        await authorizer.AuthorizeAsync(caller, "iam:UpdateAccessKey", arn, cancellationToken);
+        var key = await store.Identities.GetAccessKeyAsync(keyId, cancellationToken);
+        if (key is null || key.PrincipalArn != arn || !await store.Identities.SetAccessKeyActiveAsync(keyId, active, cancellationToken))
+        {
+            throw new WharfException(WharfErrorCode.NoSuchEntity, $"The Access Key with id {keyId} cannot be found.");
+        }
+    }
+
     public async Task PutUserPolicyAsync(Caller caller, string name, string policyName, string document, CancellationToken cancellationToken)
     {
         var user = await UserAsync(caller, "iam:PutUserPolicy", name, cancellationToken);

@@ -73,6 +73,15 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
             case "DeleteAccessKey":
                 await iam.DeleteAccessKeyAsync(caller, user, Required("AccessKeyId"), ct);
                 return null;
+            case "UpdateAccessKey":
+                var status = Required("Status");
+                if (status is not ("Active" or "Inactive"))
+                {
+                    throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{status}' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]");
+                }
+
+                await iam.UpdateAccessKeyAsync(caller, user, Required("AccessKeyId"), status == "Active", ct);
+                return null;
             case "PutUserPolicy":
                 await iam.PutUserPolicyAsync(caller, Required("UserName"), Required("PolicyName"), Required("PolicyDocument"), ct);
                 return null;

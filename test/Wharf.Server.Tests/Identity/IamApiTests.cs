@@ -67,6 +67,12 @@ public sealed class IamApiTests
             Assert.Equal(aliceKey, Assert.Single(keys.RootElement.GetProperty("AccessKeyMetadata").EnumerateArray()).GetProperty("AccessKeyId").GetString());
         }
 
+        // An inactive key fails; reactivated, it works.
+        (await Aws(root, "iam", "update-access-key", "--user-name", "alice", "--access-key-id", aliceKey, "--status", "Inactive")).EnsureSuccess();
+        Assert.Contains("(UnrecognizedClientException)", (await Aws(alice, "ecr", "list-images", "--repository-name", "alice/app")).StandardError, StringComparison.Ordinal);
+        (await Aws(root, "iam", "update-access-key", "--user-name", "alice", "--access-key-id", aliceKey, "--status", "Active")).EnsureSuccess();
+        (await Aws(alice, "sts", "get-caller-identity")).EnsureSuccess();
+
         // A deleted key is refused at once.
         (await Aws(root, "iam", "delete-access-key", "--user-name", "alice", "--access-key-id", aliceKey)).EnsureSuccess();
         Assert.Contains("(UnrecognizedClientException)", (await Aws(alice, "ecr", "list-images", "--repository-name", "alice/app")).StandardError, StringComparison.Ordinal);
