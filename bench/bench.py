@@ -343,7 +343,8 @@ def main():
         env = dict(os.environ, Logging__LogLevel__Default="Warning")
         def wharf_server(data):
             port = free_port()
-            return Server("Wharf", ["dotnet", args.wharf_dll, "serve", "--port", str(port), "--data-dir", data], port, env)
+            # Open mode: Distribution runs without authentication too, so both are measured alike.
+            return Server("Wharf", ["dotnet", args.wharf_dll, "serve", "--port", str(port), "--data-dir", data, "--auth", "open"], port, env)
         wharf = start(wharf_server, work, "wharf")
         try:
             measure(wharf, digests, results)

@@ -46,6 +46,8 @@ internal static class CliOptions
         CustomParser = ParsePort,
     };
 
+    public static readonly Option<string?> Auth = CreateAuth();
+
     public static readonly Option<bool> AllowInsecureOpen = new("--allow-insecure-open")
     {
         Description = "In auth mode 'open' (anyone is the default account's root), listen on a non-loopback address anyway; only on a network you trust. Setting AllowInsecureOpen.",
@@ -55,7 +57,7 @@ internal static class CliOptions
     public static IEnumerable<Option> Shared => [Config, DataDir, Metadata, MetadataConnection];
 
     /// <summary>Flags of <c>serve</c>: where to listen.</summary>
-    public static IEnumerable<Option> Listening => [Address, Port, AllowInsecureOpen];
+    public static IEnumerable<Option> Listening => [Address, Port, Auth, AllowInsecureOpen];
 
     /// <summary>The flags given, as configuration keys of <see cref="Hosting.WharfOptions"/>.</summary>
     public static Dictionary<string, string?> ToSettings(ParseResult parse)
@@ -74,12 +76,31 @@ internal static class CliOptions
         Set("Metadata:ConnectionString", parse.GetValue(MetadataConnection));
         Set("Address", parse.GetValue(Address));
         Set("Port", parse.GetValue(Port)?.ToString(CultureInfo.InvariantCulture));
+        Set("Auth", parse.GetValue(Auth));
         if (parse.GetValue(AllowInsecureOpen))
         {
             Set("AllowInsecureOpen", "true");
         }
 
         return settings;
+    }
+
+    private static Option<string?> CreateAuth()
+    {
+        var option = new Option<string?>("--auth")
+        {
+            Description = "Authentication: iam (SigV4-signed API calls and GetAuthorizationToken tokens on /v2, as ECR; the first start prints a root access key) or open (anyone is the default account's root; local development only). Setting Auth, default iam.",
+            HelpName = "iam|open",
+        };
+        option.Validators.Add(result =>
+        {
+            var value = result.Tokens.Count > 0 ? result.Tokens[0].Value : null;
+            if (value is not null && !value.Equals("iam", StringComparison.OrdinalIgnoreCase) && !value.Equals("open", StringComparison.OrdinalIgnoreCase))
+            {
+                result.AddError($"--auth must be iam or open, not '{value}'");
+            }
+        });
+        return option;
     }
 
     private static Option<string?> CreateMetadata()

@@ -39,7 +39,7 @@ public sealed class WharfOptions
     /// <summary>Root of local data: the SQLite file and the filesystem blob store live under it by default.</summary>
     public string DataDirectory { get; set; } = "./wharf-data";
 
-    public AuthMode Auth { get; set; } = AuthMode.Open;
+    public AuthMode Auth { get; set; } = AuthMode.Iam;
 
     /// <summary>Permit <see cref="AuthMode.Open"/> on a non-loopback address (never in production).</summary>
     public bool AllowInsecureOpen { get; set; }

@@ -100,7 +100,9 @@ public sealed class StartupTests : IDisposable
         }
 
         all.AddRange(args);
-        return ProcessRunner.RunAsync("dotnet", all, TimeSpan.FromSeconds(60), environment);
+        var withAuth = new Dictionary<string, string>(environment ?? new Dictionary<string, string>());
+        withAuth.TryAdd("WHARF__Auth", "Open");
+        return ProcessRunner.RunAsync("dotnet", all, TimeSpan.FromSeconds(60), withAuth);
     }
 
     private static void AssertRefused(ProcessResult result, string expected)

@@ -87,6 +87,8 @@ public sealed class WharfProcess : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
+        // Open mode unless the test says otherwise (IAM is the default).
+        info.Environment["WHARF__Auth"] = "Open";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             info.Environment[key] = value;

@@ -41,6 +41,9 @@ public sealed class WharfTestServer : IAsyncDisposable
             ["Address"] = "127.0.0.1",
             ["Port"] = "0",
             ["DataDirectory"] = dir,
+
+            // Most tests exercise the registry, not authentication: they opt into open mode (IAM is the default).
+            ["Auth"] = "Open",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
