@@ -3,24 +3,6 @@ using System.Text.RegularExpressions;
 
 namespace Wharf.Server.ControlPlane.Model;
 
-internal enum ValidationFailureKind
-{
-    /// <summary>A model constraint (required, length, range, pattern, enum) is violated.</summary>
-    Constraint,
-
-    /// <summary>The JSON type does not fit the shape (a string for a number, a bad base64 blob, …).</summary>
-    Type,
-}
-
-/// <summary>The first problem found in a request, with its path in Coral's style (<c>imageIds.1.member.imageTag</c>).</summary>
-internal sealed record ValidationFailure(ValidationFailureKind Kind, string Path, string Constraint)
-{
-    /// <summary>ECR's wording for a constraint, a plain one for a type problem.</summary>
-    public string Message => Kind == ValidationFailureKind.Constraint
-        ? $"Invalid parameter at '{Path}' failed to satisfy constraint: '{Constraint}'"
-        : $"Unexpected value type at '{Path}': expected {Constraint}";
-}
-
 /// <summary>
 /// Checks a request body against the operation's input shape: walks members in model order, depth
 /// first, and returns the first failure. Unknown members are ignored and JSON null is absence, as AWS
@@ -45,12 +27,12 @@ internal static class ModelValidator
             "structure" => Structure(model, shape, value, path, depth),
             "list" => List(model, shape, value, path, depth),
             "map" => Map(model, shape, value, path, depth),
-            "string" => value.ValueKind == JsonValueKind.String ? String(shape, value.GetString()!, path) : Type(path, "a string"),
+            "string" => Text(value) is { } text ? String(shape, text, path) : Type(path, "a string"),
             "integer" => Number(shape, value, path, int.MinValue, int.MaxValue),
             "long" => Number(shape, value, path, long.MinValue, long.MaxValue),
             "double" or "float" => value.ValueKind == JsonValueKind.Number ? null : Type(path, "a number"),
             "boolean" => value.ValueKind is JsonValueKind.True or JsonValueKind.False ? null : Type(path, "a boolean"),
-            "timestamp" => value.ValueKind is JsonValueKind.Number or JsonValueKind.String ? null : Type(path, "a timestamp"),
+            "timestamp" => value.ValueKind == JsonValueKind.Number || Text(value) is not null ? null : Type(path, "a timestamp"),
             "blob" => Blob(shape, value, path),
             _ => null,
         };
@@ -61,6 +43,11 @@ internal static class ModelValidator
         if (value.ValueKind != JsonValueKind.Object)
         {
             return Type(Display(path, shape.Name), "an object");
+        }
+
+        if (!NamesAreText(value))
+        {
+            return Type(Display(path, shape.Name), "member names that are valid Unicode");
         }
 
         foreach (var (name, memberShape) in shape.Members)
@@ -124,6 +111,11 @@ internal static class ModelValidator
             return Type(path, "an object");
         }
 
+        if (!NamesAreText(value))
+        {
+            return Type(path, "keys that are valid Unicode");
+        }
+
         var count = value.EnumerateObject().Count();
         if (Length(shape, count, path) is { } failure)
         {
@@ -184,6 +176,7 @@ internal static class ModelValidator
 
     private static ValidationFailure? Number(ShapeModel shape, JsonElement value, string path, long lowest, long highest)
     {
+        // As strict as botocore writes integers: 1.0 and 1e2 are refused, so handlers can read with GetInt64.
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number) || number < lowest || number > highest)
         {
             return Type(path, "an integer");
@@ -204,14 +197,9 @@ internal static class ModelValidator
 
     private static ValidationFailure? Blob(ShapeModel shape, JsonElement value, string path)
     {
-        if (value.ValueKind != JsonValueKind.String)
-        {
-            return Type(path, "a base64 string");
-        }
-
         // Length of the decoded bytes, without decoding: the handler decodes once, later.
-        var text = value.GetString()!;
-        if (text.Length % 4 != 0 || !System.Buffers.Text.Base64.IsValid(text, out var decoded))
+        var text = Text(value);
+        if (text is null || text.Length % 4 != 0 || !System.Buffers.Text.Base64.IsValid(text, out var decoded))
         {
             return Type(path, "a base64 string");
         }
@@ -232,6 +220,48 @@ internal static class ModelValidator
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// A JSON string's text, or null for anything else. An escaped lone surrogate (<c>"\ud800"</c>)
+    /// parses but cannot become a .NET string; catching it here keeps it a type failure, not a 500.
+    /// </summary>
+    private static string? Text(JsonElement value)
+    {
+        if (value.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        try
+        {
+            return value.GetString();
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Whether every member name of the object unescapes: <c>TryGetProperty</c> (here and in the handlers)
+    /// throws on a lone-surrogate name anywhere in the object, so such an object is refused whole.
+    /// </summary>
+    private static bool NamesAreText(JsonElement value)
+    {
+        foreach (var property in value.EnumerateObject())
+        {
+            try
+            {
+                _ = property.Name;
+            }
+            catch (InvalidOperationException)
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     private static string Display(string path, string shapeName) => path.Length == 0 ? shapeName : path;
