@@ -16,8 +16,8 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
     }
 
     /// <summary>
-    /// Authorises <paramref name="action"/> and returns the repository, creating it when it is missing and
-    /// create-on-push is on; otherwise throws <c>NAME_UNKNOWN</c>.
+    /// Authorises <paramref name="action"/> and returns the repository, creating it when it is missing,
+    /// create-on-push is on and the caller may <c>ecr:CreateRepository</c>; otherwise throws <c>NAME_UNKNOWN</c>.
     /// </summary>
     public async Task<Repository> GetForPushAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken)
     {
@@ -33,6 +33,8 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
             throw NameUnknown(key);
         }
 
+        // Creating on push is creating: it needs ecr:CreateRepository too, as ECR's CREATE_ON_PUSH templates do.
+        await authorizer.AuthorizeAsync(caller, EcrActions.CreateRepository, key.Arn, cancellationToken);
         return await store.Repositories.GetOrCreateAsync(key, time.GetUtcNow(), cancellationToken);
     }
 

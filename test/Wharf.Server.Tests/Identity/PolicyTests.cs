@@ -63,6 +63,15 @@ public sealed class PolicyTests : IAsyncLifetime
             await Oci.PushImageAsync(client, "team/app", "from-carol");
         }
 
+        // Pushing to a repository that does not exist would create it: that needs ecr:CreateRepository.
+        using (var client = await V2ClientAsync(carol))
+        {
+            using var create = await client.PostAsync("/v2/carol/new/blobs/uploads/", null, Oci.Ct);
+            var (_, createError) = await Oci.ErrorAsync(create);
+            Assert.Equal(HttpStatusCode.Forbidden, create.StatusCode);
+            Assert.Contains("ecr:CreateRepository", createError.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
         var delete = await CliAsync(carol, "ecr", "batch-delete-image", "--repository-name", "team/app", "--image-ids", "imageTag=from-carol");
         Assert.Contains("(AccessDeniedException)", delete.StandardError, StringComparison.Ordinal);
 
