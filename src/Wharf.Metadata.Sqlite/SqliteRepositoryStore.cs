@@ -53,6 +53,29 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
             },
             cancellationToken);
 
+    public Task<string?> GetRegistryPolicyAsync(RegistryKey registry, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            s => s.SingleAsync(
+                "SELECT policy FROM registries WHERE account = $account AND region = $region AND policy IS NOT NULL",
+                r => r.GetString(0),
+                [("$account", registry.Account.Value), ("$region", registry.Region)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<string?> SetRegistryPolicyAsync(RegistryKey registry, string? policy, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                (string, object?)[] key = [("$account", registry.Account.Value), ("$region", registry.Region)];
+                var previous = await s.SingleAsync("SELECT policy FROM registries WHERE account = $account AND region = $region AND policy IS NOT NULL", r => r.GetString(0), key, cancellationToken);
+                await s.ExecuteAsync(
+                    "INSERT INTO registries (account, region, policy) VALUES ($account, $region, $policy) ON CONFLICT (account, region) DO UPDATE SET policy = excluded.policy",
+                    [.. key, ("$policy", policy)],
+                    cancellationToken);
+                return previous;
+            },
+            cancellationToken);
+
     public Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s => await s.ExecuteAsync("UPDATE repositories SET policy = $policy WHERE id = $id", [("$id", repositoryId), ("$policy", policy)], cancellationToken) > 0,

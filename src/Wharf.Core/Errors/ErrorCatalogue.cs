@@ -70,6 +70,7 @@ public static class ErrorCatalogue
         new(WharfErrorCode.InvalidSignature, "UNAUTHORIZED", 401, "InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
         new(WharfErrorCode.TokenExpired, "DENIED", 403, "ExpiredTokenException", 400, "Your authorization token has expired. Reauthenticate and try again."),
         new(WharfErrorCode.RepositoryPolicyNotFound, "NOT_FOUND", 404, "RepositoryPolicyNotFoundException", 400, "The specified repository and registry combination does not have an associated repository policy."),
+        new(WharfErrorCode.RegistryPolicyNotFound, "NOT_FOUND", 404, "RegistryPolicyNotFoundException", 400, "The registry doesn't have an associated registry policy."),
         new(WharfErrorCode.NoSuchEntity, "NOT_FOUND", 404, "NoSuchEntity", 404, "The request was rejected because it referenced a resource entity that does not exist."),
         new(WharfErrorCode.EntityAlreadyExists, "DENIED", 409, "EntityAlreadyExists", 409, "The request was rejected because it attempted to create a resource that already exists."),
         new(WharfErrorCode.DeleteConflict, "DENIED", 409, "DeleteConflict", 409, "The request was rejected because it attempted to delete a resource that has attached subordinate entities."),

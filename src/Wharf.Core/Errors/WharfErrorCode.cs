@@ -59,6 +59,7 @@ public enum WharfErrorCode
     InvalidSignature,
     TokenExpired,
     RepositoryPolicyNotFound,
+    RegistryPolicyNotFound,
 
     // The IAM and STS Query APIs.
     NoSuchEntity,

@@ -44,6 +44,12 @@ public interface IRepositoryStore
     /// <summary>Creates the repository with its settings and resource tags in one transaction, or returns null when it already exists.</summary>
     Task<Repository?> CreateAsync(RepositoryKey key, RepositorySettings settings, IReadOnlyList<ResourceTag> tags, DateTimeOffset now, CancellationToken cancellationToken);
 
+    /// <summary>The registry's policy, or null.</summary>
+    Task<string?> GetRegistryPolicyAsync(RegistryKey registry, CancellationToken cancellationToken);
+
+    /// <summary>Sets (or, with null, removes) the registry's policy; returns the policy it had.</summary>
+    Task<string?> SetRegistryPolicyAsync(RegistryKey registry, string? policy, CancellationToken cancellationToken);
+
     /// <summary>Sets (or, with null, removes) the repository policy. False when the repository is gone.</summary>
     Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken);
 

@@ -37,6 +37,9 @@ public static class EcrActions
     public const string SetRepositoryPolicy = "ecr:SetRepositoryPolicy";
     public const string GetRepositoryPolicy = "ecr:GetRepositoryPolicy";
     public const string DeleteRepositoryPolicy = "ecr:DeleteRepositoryPolicy";
+    public const string PutRegistryPolicy = "ecr:PutRegistryPolicy";
+    public const string GetRegistryPolicy = "ecr:GetRegistryPolicy";
+    public const string DeleteRegistryPolicy = "ecr:DeleteRegistryPolicy";
     public const string PutImageTagMutability = "ecr:PutImageTagMutability";
     public const string PutImageScanningConfiguration = "ecr:PutImageScanningConfiguration";
     public const string TagResource = "ecr:TagResource";

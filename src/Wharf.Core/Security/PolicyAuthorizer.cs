@@ -9,7 +9,7 @@ namespace Wharf.Core.Security;
 
 /// <summary>
 /// IAM mode's authorizer: gathers the caller's identity policies (inline and attached managed) and,
-/// for a repository, its repository policy, builds the request context (principal, time, source IP,
+/// for a repository, its repository policy and its registry's policy, builds the request context (principal, time, source IP,
 /// transport, resource tags) and asks <see cref="PolicyEvaluator"/>. Current policies are read on
 /// every request, so a revoked permission stops the next call. <c>GetAuthorizationToken</c> is
 /// decided by identity policies alone, as in ECR.
@@ -48,16 +48,23 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
             keys["aws:SourceIp"] = [ip];
         }
 
-        PolicyDocument? resourcePolicy = null;
+        var resourcePolicies = new List<PolicyDocument>();
         var resourceAccount = caller.Account.Value;
         if (RepositoryKeyOf(resourceArn) is { } key)
         {
             resourceAccount = key.Registry.Account.Value;
+
+            // The registry policy (V2 scope) applies to every request in the registry, beside the repository's.
+            if (await store.Repositories.GetRegistryPolicyAsync(key.Registry, cancellationToken) is { } registryPolicy)
+            {
+                resourcePolicies.Add(Parse(registryPolicy, isResourcePolicy: true));
+            }
+
             if (await store.Repositories.GetAsync(key, cancellationToken) is { } repository)
             {
                 if (repository.Policy is { } text && action != EcrActions.GetAuthorizationToken)
                 {
-                    resourcePolicy = Parse(text, isResourcePolicy: true);
+                    resourcePolicies.Add(Parse(text, isResourcePolicy: true));
                 }
 
                 foreach (var tag in await store.Repositories.GetResourceTagsAsync(repository.Id, cancellationToken))
@@ -73,7 +80,7 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
         }
 
         var request = new RequestContext(caller.PrincipalArn, caller.Account.Value, action, resourceArn, resourceAccount, keys);
-        var decision = PolicyEvaluator.Evaluate(request, identity, resourcePolicy);
+        var decision = PolicyEvaluator.EvaluateAll(request, identity, resourcePolicies);
         if (!decision.Allowed)
         {
             throw new WharfException(WharfErrorCode.Denied, PolicyEvaluator.DenialMessage(request, decision));

@@ -148,6 +148,35 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         return repository;
     }
 
+    /// <summary>Validates and sets the registry policy (ECR's V2 scope: it applies to every request in the registry).</summary>
+    public async Task PutRegistryPolicyAsync(Caller caller, RegistryKey registry, string policyText, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, EcrActions.PutRegistryPolicy, "*", cancellationToken);
+        try
+        {
+            Policies.PolicyDocument.Parse(policyText, isResourcePolicy: true);
+        }
+        catch (Policies.PolicyFormatException e)
+        {
+            throw new WharfException(WharfErrorCode.InvalidParameter, $"Invalid parameter at 'PolicyText' failed to satisfy constraint: '{e.Message}'");
+        }
+
+        await store.Repositories.SetRegistryPolicyAsync(registry, policyText, cancellationToken);
+    }
+
+    public async Task<string> GetRegistryPolicyAsync(Caller caller, RegistryKey registry, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, EcrActions.GetRegistryPolicy, "*", cancellationToken);
+        return await store.Repositories.GetRegistryPolicyAsync(registry, cancellationToken) ?? throw RegistryPolicyNotFound(registry);
+    }
+
+    /// <summary>Removes the registry policy; returns the policy it had.</summary>
+    public async Task<string> DeleteRegistryPolicyAsync(Caller caller, RegistryKey registry, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, EcrActions.DeleteRegistryPolicy, "*", cancellationToken);
+        return await store.Repositories.SetRegistryPolicyAsync(registry, null, cancellationToken) ?? throw RegistryPolicyNotFound(registry);
+    }
+
     /// <summary>Asks the authorizer only (for operations on the registry rather than a repository).</summary>
     public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
         authorizer.AuthorizeAsync(caller, action, resourceArn, cancellationToken);
@@ -189,6 +218,9 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
             throw new WharfException(WharfErrorCode.InvalidTagParameter, $"Tag key '{key}' is invalid: the aws: prefix is reserved for AWS use.");
         }
     }
+
+    private static WharfException RegistryPolicyNotFound(RegistryKey registry) =>
+        new(WharfErrorCode.RegistryPolicyNotFound, $"Registry policy does not exist in the registry with id '{registry.Account}'");
 
     private static WharfException PolicyNotFound(RepositoryKey key) =>
         new(WharfErrorCode.RepositoryPolicyNotFound, $"Repository policy does not exist for the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");

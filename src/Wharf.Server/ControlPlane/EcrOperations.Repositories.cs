@@ -105,6 +105,19 @@ internal sealed partial class EcrOperations
     private async Task<JsonObject> DeleteRepositoryPolicyAsync(EcrCall call) =>
         PolicyShape(await repositories.DeletePolicyAsync(call.Caller, call.Repository, call.Aborted));
 
+    private async Task<JsonObject> PutRegistryPolicyAsync(EcrCall call)
+    {
+        var text = call.String("policyText")!;
+        await repositories.PutRegistryPolicyAsync(call.Caller, call.Registry, text, call.Aborted);
+        return new JsonObject { ["registryId"] = call.Registry.Account.Value, ["policyText"] = text };
+    }
+
+    private async Task<JsonObject> GetRegistryPolicyAsync(EcrCall call) =>
+        new() { ["registryId"] = call.Registry.Account.Value, ["policyText"] = await repositories.GetRegistryPolicyAsync(call.Caller, call.Registry, call.Aborted) };
+
+    private async Task<JsonObject> DeleteRegistryPolicyAsync(EcrCall call) =>
+        new() { ["registryId"] = call.Registry.Account.Value, ["policyText"] = await repositories.DeleteRegistryPolicyAsync(call.Caller, call.Registry, call.Aborted) };
+
     private static JsonObject PolicyShape(Repository repository) => new()
     {
         ["registryId"] = repository.Key.Registry.Account.Value,

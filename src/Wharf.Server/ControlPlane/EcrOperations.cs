@@ -51,6 +51,9 @@ internal sealed partial class EcrOperations(
             ["SetRepositoryPolicy"] = (o, c) => o.SetRepositoryPolicyAsync(c),
             ["GetRepositoryPolicy"] = (o, c) => o.GetRepositoryPolicyAsync(c),
             ["DeleteRepositoryPolicy"] = (o, c) => o.DeleteRepositoryPolicyAsync(c),
+            ["PutRegistryPolicy"] = (o, c) => o.PutRegistryPolicyAsync(c),
+            ["GetRegistryPolicy"] = (o, c) => o.GetRegistryPolicyAsync(c),
+            ["DeleteRegistryPolicy"] = (o, c) => o.DeleteRegistryPolicyAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

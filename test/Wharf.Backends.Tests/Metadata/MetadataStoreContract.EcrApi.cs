@@ -196,6 +196,27 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    public async Task Registry_and_repository_policies_are_set_read_and_removed()
+    {
+        await using var store = await CreateStoreAsync();
+        var other = new RegistryKey(AccountId.Parse("123456789012"), "eu-west-1");
+        Assert.Null(await store.Repositories.GetRegistryPolicyAsync(Registry, Ct));
+        Assert.Null(await store.Repositories.SetRegistryPolicyAsync(Registry, "{\"a\":1}", Ct));
+        Assert.Equal("{\"a\":1}", await store.Repositories.SetRegistryPolicyAsync(Registry, "{\"a\":2}", Ct));
+        Assert.Equal("{\"a\":2}", await store.Repositories.GetRegistryPolicyAsync(Registry, Ct));
+        Assert.Null(await store.Repositories.GetRegistryPolicyAsync(other, Ct));
+        Assert.Equal("{\"a\":2}", await store.Repositories.SetRegistryPolicyAsync(Registry, null, Ct));
+        Assert.Null(await store.Repositories.GetRegistryPolicyAsync(Registry, Ct));
+
+        var repo = await CreateRepoAsync(store);
+        Assert.Null(repo.Policy);
+        Assert.True(await store.Repositories.SetPolicyAsync(repo.Id, "{}", Ct));
+        Assert.Equal("{}", (await store.Repositories.GetAsync(repo.Key, Ct))!.Policy);
+        Assert.True(await store.Repositories.SetPolicyAsync(repo.Id, null, Ct));
+        Assert.Null((await store.Repositories.GetAsync(repo.Key, Ct))!.Policy);
+    }
+
+    [Fact]
     public async Task Server_keys_are_created_once_and_then_returned()
     {
         await using var store = await CreateStoreAsync();

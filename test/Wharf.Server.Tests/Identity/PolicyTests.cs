@@ -129,6 +129,34 @@ public sealed class PolicyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Registry_policy_applies_to_every_repository_of_the_registry()
+    {
+        (await AdminAsync("create-account", B)).EnsureSuccess();
+        var bob = await UserAsync("bob", account: B);
+        await AdminAsync("put-user-policy", "--account", B, "--user", "bob", "--policy-name", "read", "--policy-document",
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:DescribeImages","Resource":"*"}]}""");
+        Assert.Contains("(AccessDeniedException)", (await CliAsync(bob, "ecr", "describe-images", "--registry-id", A, "--repository-name", "team/app")).StandardError, StringComparison.Ordinal);
+
+        const string Grant = $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"{{B}}"},"Action":"ecr:DescribeImages","Resource":"arn:aws:ecr:{{Region}}:{{A}}:repository/*"},{"Effect":"Deny","Principal":"*","Action":"ecr:DeleteRepository","Resource":"*"}]}""";
+        (await CliAsync(root, "ecr", "put-registry-policy", "--policy-text", Grant)).EnsureSuccess();
+        (await CliAsync(bob, "ecr", "describe-images", "--registry-id", A, "--repository-name", "team/app")).EnsureSuccess();
+
+        // Its explicit deny binds even the account's root.
+        var delete = await CliAsync(root, "ecr", "delete-repository", "--repository-name", "team/app", "--force");
+        Assert.Contains("with an explicit deny in a resource-based policy", delete.StandardError, StringComparison.Ordinal);
+
+        using (var got = System.Text.Json.JsonDocument.Parse((await CliAsync(root, "ecr", "get-registry-policy")).EnsureSuccess().StandardOutput))
+        {
+            Assert.Equal(Grant, got.RootElement.GetProperty("policyText").GetString());
+        }
+
+        (await CliAsync(root, "ecr", "delete-registry-policy")).EnsureSuccess();
+        Assert.Contains("(RegistryPolicyNotFoundException)", (await CliAsync(root, "ecr", "get-registry-policy")).StandardError, StringComparison.Ordinal);
+        Assert.Contains("(AccessDeniedException)", (await CliAsync(bob, "ecr", "describe-images", "--registry-id", A, "--repository-name", "team/app")).StandardError, StringComparison.Ordinal);
+        Assert.Contains("(InvalidParameterException)", (await CliAsync(root, "ecr", "put-registry-policy", "--policy-text", "{}")).StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Repository_policies_are_validated_and_round_trip()
     {
         var invalid = await CliAsync(root, "ecr", "set-repository-policy", "--repository-name", "team/app", "--policy-text", """{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}""");

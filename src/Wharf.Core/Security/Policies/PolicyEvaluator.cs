@@ -41,10 +41,14 @@ public sealed record Decision(DecisionKind Kind, PolicyStatement? Statement, str
 /// </summary>
 public static partial class PolicyEvaluator
 {
-    public static Decision Evaluate(RequestContext request, IReadOnlyList<PolicyDocument> identityPolicies, PolicyDocument? resourcePolicy)
+    public static Decision Evaluate(RequestContext request, IReadOnlyList<PolicyDocument> identityPolicies, PolicyDocument? resourcePolicy) =>
+        EvaluateAll(request, identityPolicies, resourcePolicy is null ? [] : [resourcePolicy]);
+
+    /// <summary>As above, with several resource-based policies (a repository's and its registry's), which count as one.</summary>
+    public static Decision EvaluateAll(RequestContext request, IReadOnlyList<PolicyDocument> identityPolicies, IReadOnlyList<PolicyDocument> resourcePolicies)
     {
         var identityMatches = identityPolicies.SelectMany(p => p.Statements).Where(s => Applies(s, request, checkPrincipal: false)).ToList();
-        var resourceMatches = resourcePolicy?.Statements.Where(s => Applies(s, request, checkPrincipal: true)).ToList() ?? [];
+        var resourceMatches = resourcePolicies.SelectMany(p => p.Statements).Where(s => Applies(s, request, checkPrincipal: true)).ToList();
 
         if (identityMatches.Concat(resourceMatches).FirstOrDefault(s => s.Effect == PolicyEffect.Deny) is { } deny)
         {
