@@ -26,10 +26,13 @@ internal static class ControlPlaneEndpoints
 
     public static IEndpointRouteBuilder MapControlPlane(this IEndpointRouteBuilder endpoints)
     {
-        var handler = endpoints.ServiceProvider.GetRequiredService<AwsJsonHandler>();
         var downloads = endpoints.ServiceProvider.GetRequiredService<LayerDownloads>();
-        var query = endpoints.ServiceProvider.GetRequiredService<QueryApiHandler>();
-        endpoints.MapPost("/", context => QueryApiHandler.IsQueryRequest(context.Request) ? query.HandleAsync(context) : handler.HandleAsync(context));
+
+        // The handlers are singletons resolved on the first request, not here: their dependencies (the
+        // master key among them) are then only created by a server that is asked for them.
+        endpoints.MapPost("/", context => QueryApiHandler.IsQueryRequest(context.Request)
+            ? context.RequestServices.GetRequiredService<QueryApiHandler>().HandleAsync(context)
+            : context.RequestServices.GetRequiredService<AwsJsonHandler>().HandleAsync(context));
         endpoints.MapMethods(LayerDownloads.PathPrefix + "{token}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, string token) => downloads.HandleAsync(context, token));
         return endpoints;
     }
