@@ -50,6 +50,12 @@ public interface IRepositoryStore
     /// <summary>Sets (or, with null, removes) the registry's policy; returns the policy it had.</summary>
     Task<string?> SetRegistryPolicyAsync(RegistryKey registry, string? policy, CancellationToken cancellationToken);
 
+    /// <summary>The registry's account settings that were set (name to value).</summary>
+    Task<IReadOnlyDictionary<string, string>> GetRegistrySettingsAsync(RegistryKey registry, CancellationToken cancellationToken);
+
+    /// <summary>Sets one account setting of the registry.</summary>
+    Task SetRegistrySettingAsync(RegistryKey registry, string name, string value, CancellationToken cancellationToken);
+
     /// <summary>Sets (or, with null, removes) the repository policy. False when the repository is gone.</summary>
     Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken);
 

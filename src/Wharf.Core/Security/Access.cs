@@ -40,6 +40,8 @@ public static class EcrActions
     public const string PutRegistryPolicy = "ecr:PutRegistryPolicy";
     public const string GetRegistryPolicy = "ecr:GetRegistryPolicy";
     public const string DeleteRegistryPolicy = "ecr:DeleteRegistryPolicy";
+    public const string GetAccountSetting = "ecr:GetAccountSetting";
+    public const string PutAccountSetting = "ecr:PutAccountSetting";
     public const string PutImageTagMutability = "ecr:PutImageTagMutability";
     public const string PutImageScanningConfiguration = "ecr:PutImageScanningConfiguration";
     public const string TagResource = "ecr:TagResource";

@@ -54,8 +54,11 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
         {
             resourceAccount = key.Registry.Account.Value;
 
-            // The registry policy (V2 scope) applies to every request in the registry, beside the repository's.
-            if (await store.Repositories.GetRegistryPolicyAsync(key.Registry, cancellationToken) is { } registryPolicy)
+            // The registry policy applies beside the repository's: to every request in V2 scope (the
+            // default), only to replication, pull-through import and repository creation in V1 (ECR's legacy).
+            if (await store.Repositories.GetRegistryPolicyAsync(key.Registry, cancellationToken) is { } registryPolicy
+                && (action is "ecr:ReplicateImage" or "ecr:BatchImportUpstreamImage" or EcrActions.CreateRepository
+                    || Services.AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(key.Registry, cancellationToken), Services.AccountSettings.RegistryPolicyScope) == "V2"))
             {
                 resourcePolicies.Add(Parse(registryPolicy, isResourcePolicy: true));
             }

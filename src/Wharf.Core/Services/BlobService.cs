@@ -66,6 +66,12 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
     public async Task<bool> TryMountAsync(Caller caller, RepositoryKey target, Digest digest, RepositoryKey source, CancellationToken cancellationToken)
     {
         var targetRepository = await repositories.GetForPushAsync(caller, target, EcrActions.InitiateLayerUpload, cancellationToken);
+        var settings = await store.Repositories.GetRegistrySettingsAsync(target.Registry, cancellationToken);
+        if (AccountSettings.Value(settings, AccountSettings.BlobMounting) == "DISABLED")
+        {
+            return false;
+        }
+
         Repository? sourceRepository;
         try
         {

@@ -177,6 +177,33 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         return await store.Repositories.SetRegistryPolicyAsync(registry, null, cancellationToken) ?? throw RegistryPolicyNotFound(registry);
     }
 
+    public async Task<string> GetAccountSettingAsync(Caller caller, RegistryKey registry, string name, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, EcrActions.GetAccountSetting, "*", cancellationToken);
+        CheckSettingName(name);
+        return AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken), name);
+    }
+
+    public async Task PutAccountSettingAsync(Caller caller, RegistryKey registry, string name, string value, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, EcrActions.PutAccountSetting, "*", cancellationToken);
+        CheckSettingName(name);
+        if (!AccountSettings.ValuesOf(name).Contains(value, StringComparer.Ordinal))
+        {
+            throw new WharfException(WharfErrorCode.InvalidParameter, $"Invalid parameter at 'value' failed to satisfy constraint: 'must be one of [{string.Join(", ", AccountSettings.ValuesOf(name))}] for {name}'");
+        }
+
+        await store.Repositories.SetRegistrySettingAsync(registry, name, value, cancellationToken);
+    }
+
+    private static void CheckSettingName(string name)
+    {
+        if (!AccountSettings.IsKnown(name))
+        {
+            throw new WharfException(WharfErrorCode.InvalidParameter, $"Invalid parameter at 'name' failed to satisfy constraint: 'must be one of [{string.Join(", ", AccountSettings.Names)}]'");
+        }
+    }
+
     /// <summary>Asks the authorizer only (for operations on the registry rather than a repository).</summary>
     public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
         authorizer.AuthorizeAsync(caller, action, resourceArn, cancellationToken);

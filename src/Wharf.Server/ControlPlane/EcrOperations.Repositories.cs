@@ -118,6 +118,20 @@ internal sealed partial class EcrOperations
     private async Task<JsonObject> DeleteRegistryPolicyAsync(EcrCall call) =>
         new() { ["registryId"] = call.Registry.Account.Value, ["policyText"] = await repositories.DeleteRegistryPolicyAsync(call.Caller, call.Registry, call.Aborted) };
 
+    private async Task<JsonObject> GetAccountSettingAsync(EcrCall call)
+    {
+        var name = call.String("name")!;
+        return new() { ["name"] = name, ["value"] = await repositories.GetAccountSettingAsync(call.Caller, call.Registry, name, call.Aborted) };
+    }
+
+    private async Task<JsonObject> PutAccountSettingAsync(EcrCall call)
+    {
+        var name = call.String("name")!;
+        var value = call.String("value")!;
+        await repositories.PutAccountSettingAsync(call.Caller, call.Registry, name, value, call.Aborted);
+        return new() { ["name"] = name, ["value"] = value };
+    }
+
     private static JsonObject PolicyShape(Repository repository) => new()
     {
         ["registryId"] = repository.Key.Registry.Account.Value,

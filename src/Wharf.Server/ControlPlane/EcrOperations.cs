@@ -54,6 +54,8 @@ internal sealed partial class EcrOperations(
             ["PutRegistryPolicy"] = (o, c) => o.PutRegistryPolicyAsync(c),
             ["GetRegistryPolicy"] = (o, c) => o.GetRegistryPolicyAsync(c),
             ["DeleteRegistryPolicy"] = (o, c) => o.DeleteRegistryPolicyAsync(c),
+            ["GetAccountSetting"] = (o, c) => o.GetAccountSettingAsync(c),
+            ["PutAccountSetting"] = (o, c) => o.PutAccountSettingAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

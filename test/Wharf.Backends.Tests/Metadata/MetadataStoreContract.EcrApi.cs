@@ -217,6 +217,25 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    public async Task Registry_settings_are_kept_per_registry_and_survive_concurrent_writes()
+    {
+        await using var store = await CreateStoreAsync();
+        var other = new RegistryKey(AccountId.Parse("123456789012"), "eu-west-1");
+        Assert.Empty(await store.Repositories.GetRegistrySettingsAsync(Registry, Ct));
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => store.Repositories.SetRegistrySettingAsync(Registry, $"S{i}", $"v{i}", Ct))));
+        var settings = await store.Repositories.GetRegistrySettingsAsync(Registry, Ct);
+        Assert.Equal(8, settings.Count);
+        await store.Repositories.SetRegistrySettingAsync(Registry, "S0", "changed", Ct);
+        Assert.Equal("changed", (await store.Repositories.GetRegistrySettingsAsync(Registry, Ct))["S0"]);
+        Assert.Empty(await store.Repositories.GetRegistrySettingsAsync(other, Ct));
+
+        // The policy and the settings share a row without overwriting each other.
+        await store.Repositories.SetRegistryPolicyAsync(Registry, "{}", Ct);
+        Assert.Equal(8, (await store.Repositories.GetRegistrySettingsAsync(Registry, Ct)).Count);
+        Assert.Equal("{}", await store.Repositories.GetRegistryPolicyAsync(Registry, Ct));
+    }
+
+    [Fact]
     public async Task Server_keys_are_created_once_and_then_returned()
     {
         await using var store = await CreateStoreAsync();

@@ -141,6 +141,11 @@ public sealed class PolicyTests : IAsyncLifetime
         (await CliAsync(root, "ecr", "put-registry-policy", "--policy-text", Grant)).EnsureSuccess();
         (await CliAsync(bob, "ecr", "describe-images", "--registry-id", A, "--repository-name", "team/app")).EnsureSuccess();
 
+        // In the legacy V1 scope the registry policy only governs replication, imports and creation.
+        (await CliAsync(root, "ecr", "put-account-setting", "--name", "REGISTRY_POLICY_SCOPE", "--value", "V1")).EnsureSuccess();
+        Assert.Contains("(AccessDeniedException)", (await CliAsync(bob, "ecr", "describe-images", "--registry-id", A, "--repository-name", "team/app")).StandardError, StringComparison.Ordinal);
+        (await CliAsync(root, "ecr", "put-account-setting", "--name", "REGISTRY_POLICY_SCOPE", "--value", "V2")).EnsureSuccess();
+
         // Its explicit deny binds even the account's root.
         var delete = await CliAsync(root, "ecr", "delete-repository", "--repository-name", "team/app", "--force");
         Assert.Contains("with an explicit deny in a resource-based policy", delete.StandardError, StringComparison.Ordinal);
