@@ -52,6 +52,16 @@ public static class AwsClients
         return await ProcessRunner.RunAsync(python, [script], TimeSpan.FromMinutes(10), environment, Path.GetDirectoryName(script));
     }
 
+    /// <summary>
+    /// The keys of an AWS credentials file (Wharf writes the root key to one on first start), as the
+    /// <c>AWS_ACCESS_KEY_ID</c>/<c>AWS_SECRET_ACCESS_KEY</c> variables <see cref="CliAsync(Uri, string, IDictionary{string, string}, string[])"/> takes.
+    /// </summary>
+    public static Dictionary<string, string> ReadCredentialsFile(string path)
+    {
+        var lines = File.ReadAllLines(path).Select(l => l.Split(" = ", 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
+        return new() { ["AWS_ACCESS_KEY_ID"] = lines["aws_access_key_id"], ["AWS_SECRET_ACCESS_KEY"] = lines["aws_secret_access_key"] };
+    }
+
     private static Dictionary<string, string> Environment(string region) => new()
     {
         ["AWS_ACCESS_KEY_ID"] = AccessKeyId,

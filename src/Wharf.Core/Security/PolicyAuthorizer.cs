@@ -50,7 +50,7 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
 
         var resourcePolicies = new List<PolicyDocument>();
         var resourceAccount = caller.Account.Value;
-        if (RepositoryKeyOf(resourceArn) is { } key)
+        if (RepositoryKey.FromArn(resourceArn) is { } key)
         {
             resourceAccount = key.Registry.Account.Value;
 
@@ -88,16 +88,6 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
         {
             throw new WharfException(WharfErrorCode.Denied, PolicyEvaluator.DenialMessage(request, decision));
         }
-    }
-
-    /// <summary>The repository an ECR repository ARN names, or null for any other resource.</summary>
-    public static RepositoryKey? RepositoryKeyOf(string arn)
-    {
-        var parts = arn.Split(':', 6);
-        return parts.Length == 6 && parts[2] == "ecr" && parts[5].StartsWith("repository/", StringComparison.Ordinal)
-            && AccountId.TryParse(parts[4], out var account) && RepositoryName.TryParse(parts[5]["repository/".Length..], out var name)
-            ? new RepositoryKey(new RegistryKey(account, parts[3]), name)
-            : null;
     }
 
     // Stored documents were validated when written; parse each text once.

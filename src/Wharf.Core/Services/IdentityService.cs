@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.RegularExpressions;
 using Wharf.Core.Errors;
 using Wharf.Core.Identity;
@@ -71,9 +70,7 @@ public sealed partial class IdentityService(IMetadataStore store, IAccessAuthori
             throw new WharfException(WharfErrorCode.IamLimitExceeded, $"Cannot exceed quota for AccessKeysPerUser: {MaxKeysPerUser}");
         }
 
-        var id = AccessKeys.NewId();
-        var secret = AccessKeys.NewSecret();
-        var record = new AccessKeyRecord(id, arn, secrets.Seal(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(id)), true, time.GetUtcNow());
+        var (record, secret) = AccessKeys.Issue(arn, secrets, time.GetUtcNow());
         return await store.Identities.CreateAccessKeyAsync(record, cancellationToken) ? new NewAccessKey(record, secret) : throw NoSuchUser(name ?? arn);
     }
 

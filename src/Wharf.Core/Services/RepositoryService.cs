@@ -7,7 +7,7 @@ using Policies = Wharf.Core.Security.Policies;
 namespace Wharf.Core.Services;
 
 /// <summary>ECR's repository operations: create, describe, delete, settings and resource tags.</summary>
-public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, TimeProvider time)
+public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, RepositoryResolver resolver, TimeProvider time)
 {
     /// <summary>ECR's limit on resource tags per repository.</summary>
     public const int MaxResourceTags = 50;
@@ -33,7 +33,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         var found = new List<Repository>(names.Count);
         foreach (var name in names.Distinct())
         {
-            found.Add(await GetAsync(caller, new RepositoryKey(registry, name), EcrActions.DescribeRepositories, cancellationToken));
+            found.Add(await resolver.GetAsync(caller, new RepositoryKey(registry, name), EcrActions.DescribeRepositories, cancellationToken));
         }
 
         return found;
@@ -49,7 +49,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
     /// <summary>Deletes the repository; without <paramref name="force"/> only when it has no images.</summary>
     public async Task<Repository> DeleteAsync(Caller caller, RepositoryKey key, bool force, CancellationToken cancellationToken)
     {
-        var repository = await GetAsync(caller, key, EcrActions.DeleteRepository, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, EcrActions.DeleteRepository, cancellationToken);
         if (force)
         {
             return await store.Repositories.DeleteAsync(repository.Id, cancellationToken) ? repository : throw RepositoryResolver.NameUnknown(key);
@@ -73,13 +73,13 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     public async Task<IReadOnlyList<ResourceTag>> ListResourceTagsAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
     {
-        var repository = await GetAsync(caller, key, EcrActions.ListTagsForResource, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, EcrActions.ListTagsForResource, cancellationToken);
         return await store.Repositories.GetResourceTagsAsync(repository.Id, cancellationToken);
     }
 
     public async Task TagResourceAsync(Caller caller, RepositoryKey key, IReadOnlyList<ResourceTag> tags, CancellationToken cancellationToken)
     {
-        var repository = await GetAsync(caller, key, EcrActions.TagResource, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, EcrActions.TagResource, cancellationToken);
         CheckTags(tags);
         switch (await store.Repositories.TagAsync(repository.Id, tags, MaxResourceTags, cancellationToken))
         {
@@ -92,7 +92,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     public async Task UntagResourceAsync(Caller caller, RepositoryKey key, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var repository = await GetAsync(caller, key, EcrActions.UntagResource, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, EcrActions.UntagResource, cancellationToken);
         foreach (var tagKey in keys)
         {
             CheckTagKey(tagKey);
@@ -104,17 +104,10 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         }
     }
 
-    /// <summary>Authorises and finds the repository, or throws ECR's <c>RepositoryNotFoundException</c>.</summary>
-    public async Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken)
-    {
-        await authorizer.AuthorizeAsync(caller, action, key.Arn, cancellationToken);
-        return await store.Repositories.GetAsync(key, cancellationToken) ?? throw RepositoryResolver.NameUnknown(key);
-    }
-
     /// <summary>Validates <paramref name="policyText"/> as a resource policy and sets it.</summary>
     public async Task<Repository> SetPolicyAsync(Caller caller, RepositoryKey key, string policyText, CancellationToken cancellationToken)
     {
-        var repository = await GetAsync(caller, key, EcrActions.SetRepositoryPolicy, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, EcrActions.SetRepositoryPolicy, cancellationToken);
         try
         {
             Policies.PolicyDocument.Parse(policyText, isResourcePolicy: true);
@@ -131,14 +124,14 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     public async Task<Repository> GetPolicyAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
     {
-        var repository = await GetAsync(caller, key, EcrActions.GetRepositoryPolicy, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, EcrActions.GetRepositoryPolicy, cancellationToken);
         return repository.Policy is null ? throw PolicyNotFound(key) : repository;
     }
 
     /// <summary>Removes the policy; returns the repository with the policy it had.</summary>
     public async Task<Repository> DeletePolicyAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
     {
-        var repository = await GetAsync(caller, key, EcrActions.DeleteRepositoryPolicy, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, EcrActions.DeleteRepositoryPolicy, cancellationToken);
         if (repository.Policy is null)
         {
             throw PolicyNotFound(key);
@@ -213,7 +206,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     private async Task<Repository> UpdateAsync(Caller caller, RepositoryKey key, string action, Func<RepositorySettings, RepositorySettings> change, CancellationToken cancellationToken)
     {
-        var repository = await GetAsync(caller, key, action, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, action, cancellationToken);
         var settings = change(repository.Settings);
         return await store.Repositories.UpdateSettingsAsync(repository.Id, settings, cancellationToken)
             ? repository with { Settings = settings }

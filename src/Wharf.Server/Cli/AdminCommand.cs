@@ -55,15 +55,13 @@ internal static class AdminCommand
         createKey.SetAction((parse, ct) => RunAsync(parse, async (store, secrets, account, principal) =>
         {
             await store.Identities.EnsureAccountAsync(account, DateTimeOffset.UtcNow, ct);
-            var id = AccessKeys.NewId();
-            var secret = AccessKeys.NewSecret();
-            var record = new AccessKeyRecord(id, principal, secrets.Seal(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(id)), true, DateTimeOffset.UtcNow);
+            var (record, secret) = AccessKeys.Issue(principal, secrets, DateTimeOffset.UtcNow);
             if (!await store.Identities.CreateAccessKeyAsync(record, ct))
             {
                 return Fail($"{principal} does not exist");
             }
 
-            Console.WriteLine($"AWS_ACCESS_KEY_ID={id}");
+            Console.WriteLine($"AWS_ACCESS_KEY_ID={record.Id}");
             Console.WriteLine($"AWS_SECRET_ACCESS_KEY={secret}");
             return 0;
         }, ct));
@@ -131,7 +129,7 @@ internal static class AdminCommand
             var principal = user is null ? $"arn:aws:iam::{account}:root" : $"arn:aws:iam::{account}:user/{user}";
             var store = app.Services.GetRequiredService<IMetadataStore>();
             await store.MigrateAsync(cancellationToken);
-            return await action(store, MasterKey.LoadOrCreate(options), account, principal);
+            return await action(store, app.Services.GetRequiredService<SecretBox>(), account, principal);
         }
     }
 

@@ -31,12 +31,9 @@ internal sealed partial class EcrOperations
     private static RepositoryKey ResourceRepository(EcrCall call)
     {
         var arn = call.String("resourceArn") ?? string.Empty;
-        var parts = arn.Split(':', 6);
-        if (parts.Length == 6 && parts[0] == "arn" && parts[1].StartsWith("aws", StringComparison.Ordinal) && parts[2] == "ecr"
-            && AccountId.TryParse(parts[4], out var account) && parts[5].StartsWith("repository/", StringComparison.Ordinal)
-            && RepositoryName.TryParse(parts[5]["repository/".Length..], out var name) && parts[3].Length > 0)
+        if (RepositoryKey.FromArn(arn) is { } key)
         {
-            return new RepositoryKey(new RegistryKey(account, parts[3]), name);
+            return key;
         }
 
         throw new WharfException(WharfErrorCode.InvalidParameter, $"Invalid parameter at 'resourceArn' failed to satisfy constraint: 'Invalid ARN: {arn}'");

@@ -28,9 +28,9 @@ internal sealed partial class IdentityBootstrap(IMetadataStore store, SecretBox 
             return null;
         }
 
-        var id = AccessKeys.NewId();
-        var secret = AccessKeys.NewSecret();
-        await store.Identities.CreateAccessKeyAsync(new AccessKeyRecord(id, root, secrets.Seal(Encoding.UTF8.GetBytes(secret), Encoding.UTF8.GetBytes(id)), true, now), cancellationToken);
+        var (key, secret) = AccessKeys.Issue(root, secrets, now);
+        var id = key.Id;
+        await store.Identities.CreateAccessKeyAsync(key, cancellationToken);
 
         var path = CredentialsPathFor(options.Value);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

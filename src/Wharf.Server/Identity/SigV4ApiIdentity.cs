@@ -51,7 +51,7 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
         string secret;
         try
         {
-            secret = Encoding.UTF8.GetString(secrets.Open(key.SealedSecret, Encoding.UTF8.GetBytes(key.Id)));
+            secret = AccessKeys.Unseal(key, secrets);
         }
         catch (CryptographicException)
         {

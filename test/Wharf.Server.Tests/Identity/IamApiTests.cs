@@ -94,9 +94,6 @@ public sealed class IamApiTests
         Assert.Contains("(SignatureDoesNotMatch)", result.StandardError, StringComparison.Ordinal);
     }
 
-    private static Dictionary<string, string> Root(WharfTestServer server)
-    {
-        var lines = File.ReadAllLines(Path.Combine(server.DataDirectory, "root-credentials")).Select(l => l.Split(" = ", 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
-        return new() { ["AWS_ACCESS_KEY_ID"] = lines["aws_access_key_id"], ["AWS_SECRET_ACCESS_KEY"] = lines["aws_secret_access_key"] };
-    }
+    private static Dictionary<string, string> Root(WharfTestServer server) =>
+        AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
 }

@@ -202,7 +202,7 @@ public sealed class IamModeTests
 
     private static (string Id, string Secret) ReadCredentials(string path)
     {
-        var lines = File.ReadAllLines(path).Select(l => l.Split(" = ", 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
-        return (lines["aws_access_key_id"], lines["aws_secret_access_key"]);
+        var credentials = AwsClients.ReadCredentialsFile(path);
+        return (credentials["AWS_ACCESS_KEY_ID"], credentials["AWS_SECRET_ACCESS_KEY"]);
     }
 }

@@ -25,8 +25,7 @@ public sealed class PolicyTests : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
-        var lines = File.ReadAllLines(Path.Combine(server.DataDirectory, "root-credentials")).Select(l => l.Split(" = ", 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1]);
-        root = new() { ["AWS_ACCESS_KEY_ID"] = lines["aws_access_key_id"], ["AWS_SECRET_ACCESS_KEY"] = lines["aws_secret_access_key"] };
+        root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
         (await CliAsync(root, "ecr", "create-repository", "--repository-name", "team/app")).EnsureSuccess();
         using var client = await V2ClientAsync(root);
         await Oci.PushImageAsync(client, "team/app", "v1");
