@@ -230,7 +230,31 @@ public interface IIdentityStore
     /// <summary>Deletes a user with its keys and policies. False when absent.</summary>
     Task<bool> DeletePrincipalAsync(string arn, CancellationToken cancellationToken);
 
-    /// <summary>Adds or replaces an inline policy. False when the principal is absent.</summary>
+    /// <summary>Creates a role in an existing account; null when the account is absent or the name taken.</summary>
+    Task<RoleRecord?> CreateRoleAsync(RoleRecord role, CancellationToken cancellationToken);
+
+    Task<RoleRecord?> GetRoleAsync(string arn, CancellationToken cancellationToken);
+
+    /// <summary>Creates a group in an existing account; null when the account is absent or the name taken.</summary>
+    Task<GroupRecord?> CreateGroupAsync(GroupRecord group, CancellationToken cancellationToken);
+
+    Task<GroupRecord?> GetGroupAsync(string arn, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a group with its memberships and policies. False when absent.</summary>
+    Task<bool> DeleteGroupAsync(string arn, CancellationToken cancellationToken);
+
+    /// <summary>The group's users, by name.</summary>
+    Task<IReadOnlyList<PrincipalRecord>> ListGroupMembersAsync(string groupArn, CancellationToken cancellationToken);
+
+    /// <summary>Adds a user to a group (idempotent). False when either is absent.</summary>
+    Task<bool> AddGroupMemberAsync(string groupArn, string userArn, CancellationToken cancellationToken);
+
+    Task<bool> RemoveGroupMemberAsync(string groupArn, string userArn, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Adds or replaces an inline policy of a principal or (a <c>:group/</c> ARN) a group. False when
+    /// the owner is absent. The policy methods below take groups alike.
+    /// </summary>
     Task<bool> PutInlinePolicyAsync(string principalArn, string name, string document, CancellationToken cancellationToken);
 
     Task<bool> DeleteInlinePolicyAsync(string principalArn, string name, CancellationToken cancellationToken);
@@ -240,8 +264,11 @@ public interface IIdentityStore
 
     Task<bool> DetachManagedPolicyAsync(string principalArn, string policyArn, CancellationToken cancellationToken);
 
-    /// <summary>The principal's inline policy documents (by name) and attached managed policy ARNs.</summary>
+    /// <summary>The principal's or group's own inline policy documents (by name) and attached managed policy ARNs.</summary>
     Task<(IReadOnlyList<(string Name, string Document)> Inline, IReadOnlyList<string> Managed)> GetPoliciesAsync(string principalArn, CancellationToken cancellationToken);
+
+    /// <summary>Every identity policy that applies to the principal: its own and its groups', in one read.</summary>
+    Task<IdentityPolicies> GetIdentityPoliciesAsync(string principalArn, CancellationToken cancellationToken);
 }
 
 /// <summary>Server-wide secret keys shared by every node (URL and page-token signing).</summary>

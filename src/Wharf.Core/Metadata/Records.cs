@@ -179,3 +179,39 @@ public sealed record PrincipalRecord(string Arn, AccountId Account, string Kind,
 /// <param name="Active">Inactive keys authenticate nothing.</param>
 /// <param name="CreatedAt">Creation time.</param>
 public sealed record AccessKeyRecord(string Id, string PrincipalArn, byte[] SealedSecret, bool Active, DateTimeOffset CreatedAt);
+
+/// <summary>An IAM role: the principal, who may assume it, and for how long at most.</summary>
+/// <param name="Principal">The role as a principal (<c>arn:aws:iam::&lt;account&gt;:role/&lt;name&gt;</c>, <c>AROA…</c>).</param>
+/// <param name="TrustPolicy">The role's trust policy (a resource policy on <c>sts:AssumeRole</c>).</param>
+/// <param name="MaxSessionSeconds">The longest session <c>AssumeRole</c> grants (3,600–43,200).</param>
+public sealed record RoleRecord(PrincipalRecord Principal, string TrustPolicy, int MaxSessionSeconds);
+
+/// <summary>An IAM group: users in it get its policies. Not a principal.</summary>
+/// <param name="Arn"><c>arn:aws:iam::&lt;account&gt;:group/&lt;name&gt;</c>.</param>
+/// <param name="Account">The account it belongs to.</param>
+/// <param name="Name">The group name.</param>
+/// <param name="UniqueId">IAM's unique id (<c>AGPA…</c>).</param>
+/// <param name="CreatedAt">Creation time.</param>
+public sealed record GroupRecord(string Arn, AccountId Account, string Name, string UniqueId, DateTimeOffset CreatedAt);
+
+/// <summary>The policies an identity holds: its own and, for a user, its groups'.</summary>
+/// <param name="Inline">Inline policy documents.</param>
+/// <param name="Managed">Attached managed policy ARNs.</param>
+public sealed record IdentityPolicies(IReadOnlyList<string> Inline, IReadOnlyList<string> Managed);
+
+/// <summary>
+/// Where the SQL backends keep an owner's policies: a principal's in <c>principal_policies</c>, a
+/// group's (a <c>:group/</c> ARN) in <c>group_policies</c> (both backends share the schema's names).
+/// </summary>
+/// <param name="Owners">The table the owner is a row of.</param>
+/// <param name="Inline">Inline policies, by owner and name.</param>
+/// <param name="Managed">Attached managed policies, by owner.</param>
+/// <param name="Owner">The owner's column in both policy tables.</param>
+public sealed record PolicyTables(string Owners, string Inline, string Managed, string Owner)
+{
+    private static readonly PolicyTables Principals = new("principals", "principal_policies", "principal_managed_policies", "principal_arn");
+    private static readonly PolicyTables Groups = new("iam_groups", "group_policies", "group_managed_policies", "group_arn");
+
+    public static PolicyTables For(string ownerArn) =>
+        ownerArn.StartsWith("arn:aws:iam::", StringComparison.Ordinal) && ownerArn.Contains(":group/", StringComparison.Ordinal) ? Groups : Principals;
+}

@@ -11,7 +11,18 @@ public sealed record Caller(AccountId Account, string PrincipalArn, bool IsAnony
     /// <summary>Whether the request came over TLS (<c>aws:SecureTransport</c>).</summary>
     public bool SecureTransport { get; init; }
 
+    /// <summary>IAM's unique id of the caller (<c>aws:userid</c>: <c>AIDA…</c>, or <c>AROA…:session</c> for a role session), when known.</summary>
+    public string? UserId { get; init; }
+
+    /// <summary>When the caller's credentials end (temporary credentials), if they do.</summary>
+    public DateTimeOffset? CredentialsExpireAt { get; init; }
+
     public bool IsRoot => PrincipalArn == $"arn:aws:iam::{Account}:root";
+
+    /// <summary>The IAM entity whose identity policies apply: the role for a role session, else the principal.</summary>
+    public string IdentityArn => Identity.RoleSession.IdentityArnOf(PrincipalArn);
+
+    public bool IsRoleSession => IdentityArn != PrincipalArn;
 
     public static Caller Root(AccountId account) => new(account, $"arn:aws:iam::{account}:root", false);
 }

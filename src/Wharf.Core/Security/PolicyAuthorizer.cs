@@ -25,24 +25,32 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
             throw new WharfException(WharfErrorCode.Denied, $"Anonymous callers are not authorized to perform: {action} on resource: {resourceArn}");
         }
 
+        // A user's policies include its groups'; a role session's are its role's.
         var identity = new List<PolicyDocument>();
+        var texts = new List<string>();
         if (!caller.IsRoot)
         {
-            var (inline, managed) = await store.Identities.GetPoliciesAsync(caller.PrincipalArn, cancellationToken);
-            identity.AddRange(inline.Select(p => Parse(p.Document, isResourcePolicy: false)));
-            identity.AddRange(managed.Select(ManagedPolicies.Find).OfType<PolicyDocument>());
+            var policies = await store.Identities.GetIdentityPoliciesAsync(caller.IdentityArn, cancellationToken);
+            texts.AddRange(policies.Inline);
+            identity.AddRange(policies.Inline.Select(p => Parse(p, isResourcePolicy: false)));
+            identity.AddRange(policies.Managed.Select(ManagedPolicies.Find).OfType<PolicyDocument>());
         }
 
         var keys = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
         {
-            ["aws:PrincipalArn"] = [caller.PrincipalArn],
+            // For a role session aws:PrincipalArn is the role's ARN, as in AWS.
+            ["aws:PrincipalArn"] = [caller.IdentityArn],
             ["aws:PrincipalAccount"] = [caller.Account.Value],
-            ["aws:PrincipalType"] = [caller.IsRoot ? "Account" : "User"],
-            ["aws:username"] = [caller.PrincipalArn.Split('/')[^1]],
+            ["aws:PrincipalType"] = [caller.IsRoot ? "Account" : caller.IsRoleSession ? "AssumedRole" : "User"],
             ["aws:CurrentTime"] = [time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)],
             ["aws:EpochTime"] = [time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
             ["aws:SecureTransport"] = [caller.SecureTransport ? "true" : "false"],
         };
+        if (!caller.IsRoot && !caller.IsRoleSession)
+        {
+            keys["aws:username"] = [caller.PrincipalArn.Split('/')[^1]];
+        }
+
         if (caller.SourceIp is { } ip)
         {
             keys["aws:SourceIp"] = [ip];
@@ -50,7 +58,17 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
 
         var resourcePolicies = new List<PolicyDocument>();
         var resourceAccount = caller.Account.Value;
-        if (RepositoryKey.FromArn(resourceArn) is { } key)
+        if (action == "sts:AssumeRole")
+        {
+            // The role's trust policy is the resource policy of AssumeRole; a missing role allows nothing.
+            resourceAccount = resourceArn.Split(':') is { Length: >= 6 } roleParts ? roleParts[4] : resourceAccount;
+            if (await store.Identities.GetRoleAsync(resourceArn, cancellationToken) is { } role)
+            {
+                texts.Add(role.TrustPolicy);
+                resourcePolicies.Add(Parse(role.TrustPolicy, isResourcePolicy: true));
+            }
+        }
+        else if (RepositoryKey.FromArn(resourceArn) is { } key)
         {
             resourceAccount = key.Registry.Account.Value;
 
@@ -60,6 +78,7 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
                 && (action is "ecr:ReplicateImage" or "ecr:BatchImportUpstreamImage" or EcrActions.CreateRepository
                     || Services.AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(key.Registry, cancellationToken), Services.AccountSettings.RegistryPolicyScope) == "V2"))
             {
+                texts.Add(registryPolicy);
                 resourcePolicies.Add(Parse(registryPolicy, isResourcePolicy: true));
             }
 
@@ -67,6 +86,7 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
             {
                 if (repository.Policy is { } text && action != EcrActions.GetAuthorizationToken)
                 {
+                    texts.Add(text);
                     resourcePolicies.Add(Parse(text, isResourcePolicy: true));
                 }
 
@@ -82,8 +102,22 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
             resourceAccount = parts[4];
         }
 
+        // aws:userid costs a read when the caller did not bring it (a /v2 token): only when a policy asks.
+        var userId = caller.IsRoot ? caller.Account.Value : caller.UserId;
+        if (userId is null && texts.Any(t => t.Contains("aws:userid", StringComparison.OrdinalIgnoreCase)))
+        {
+            userId = caller.IsRoleSession
+                ? (await store.Identities.GetPrincipalAsync(caller.IdentityArn, cancellationToken))?.UniqueId + ":" + caller.PrincipalArn.Split('/')[^1]
+                : (await store.Identities.GetPrincipalAsync(caller.PrincipalArn, cancellationToken))?.UniqueId;
+        }
+
+        if (userId is not null)
+        {
+            keys["aws:userid"] = [userId];
+        }
+
         var request = new RequestContext(caller.PrincipalArn, caller.Account.Value, action, resourceArn, resourceAccount, keys);
-        var decision = PolicyEvaluator.EvaluateAll(request, identity, resourcePolicies);
+        var decision = PolicyEvaluator.EvaluateAll(request, identity, resourcePolicies, resourcePolicyRequired: action == "sts:AssumeRole");
         if (!decision.Allowed)
         {
             throw new WharfException(WharfErrorCode.Denied, PolicyEvaluator.DenialMessage(request, decision));

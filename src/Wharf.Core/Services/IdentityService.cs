@@ -109,14 +109,7 @@ public sealed partial class IdentityService(IMetadataStore store, IAccessAuthori
     public async Task PutUserPolicyAsync(Caller caller, string name, string policyName, string document, CancellationToken cancellationToken)
     {
         var user = await UserAsync(caller, "iam:PutUserPolicy", name, cancellationToken);
-        try
-        {
-            PolicyDocument.Parse(document, isResourcePolicy: false);
-        }
-        catch (PolicyFormatException e)
-        {
-            throw new WharfException(WharfErrorCode.MalformedPolicyDocument, e.Message);
-        }
+        CheckIdentityPolicy(document);
 
         await store.Identities.PutInlinePolicyAsync(user.Arn, policyName, document, cancellationToken);
     }
@@ -133,27 +126,30 @@ public sealed partial class IdentityService(IMetadataStore store, IAccessAuthori
     public async Task AttachUserPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
     {
         var user = await UserAsync(caller, "iam:AttachUserPolicy", name, cancellationToken);
-        if (ManagedPolicies.Find(policyArn) is null)
-        {
-            throw new WharfException(WharfErrorCode.NoSuchEntity, $"Policy {policyArn} does not exist or is not attachable.");
-        }
-
-        await store.Identities.AttachManagedPolicyAsync(user.Arn, policyArn, cancellationToken);
+        await AttachAsync(user.Arn, policyArn, cancellationToken);
     }
 
     public async Task DetachUserPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
     {
         var user = await UserAsync(caller, "iam:DetachUserPolicy", name, cancellationToken);
-        if (!await store.Identities.DetachManagedPolicyAsync(user.Arn, policyArn, cancellationToken))
-        {
-            throw new WharfException(WharfErrorCode.NoSuchEntity, $"Policy {policyArn} was not found.");
-        }
+        await DetachAsync(user.Arn, policyArn, cancellationToken);
     }
 
-    /// <summary>The caller's own identity (STS <c>GetCallerIdentity</c>, which needs no permission).</summary>
-    public async Task<PrincipalRecord> WhoAmIAsync(Caller caller, CancellationToken cancellationToken) =>
-        await store.Identities.GetPrincipalAsync(caller.PrincipalArn, cancellationToken)
-        ?? new PrincipalRecord(caller.PrincipalArn, caller.Account, "root", caller.Account.Value, caller.Account.Value, time.GetUtcNow());
+    /// <summary>
+    /// The caller's own identity (STS <c>GetCallerIdentity</c>, which needs no permission): ARN, user
+    /// id (<c>AROA…:session</c> for a role session) and account.
+    /// </summary>
+    public async Task<(string Arn, string UserId, string Account)> WhoAmIAsync(Caller caller, CancellationToken cancellationToken)
+    {
+        if (caller.IsRoleSession)
+        {
+            var role = await store.Identities.GetPrincipalAsync(caller.IdentityArn, cancellationToken);
+            return (caller.PrincipalArn, caller.UserId ?? $"{role?.UniqueId}:{caller.PrincipalArn.Split('/')[^1]}", caller.Account.Value);
+        }
+
+        var principal = await store.Identities.GetPrincipalAsync(caller.PrincipalArn, cancellationToken);
+        return (caller.PrincipalArn, principal?.UniqueId ?? caller.Account.Value, caller.Account.Value);
+    }
 
     private async Task<PrincipalRecord> UserAsync(Caller caller, string action, string name, CancellationToken cancellationToken)
     {
@@ -167,14 +163,14 @@ public sealed partial class IdentityService(IMetadataStore store, IAccessAuthori
 
     private static WharfException NoSuchUser(string name) => new(WharfErrorCode.NoSuchEntity, $"The user with name {name} cannot be found.");
 
-    private static void CheckName(string name)
+    private static void CheckName(string name, string member = "userName", int maxLength = 64)
     {
-        if (!UserName().IsMatch(name))
+        if (!EntityName().IsMatch(name) || name.Length > maxLength)
         {
-            throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{name}' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+");
+            throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{name}' at '{member}' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+ and have length between 1 and {maxLength}");
         }
     }
 
-    [GeneratedRegex(@"^[\w+=,.@-]{1,64}$", RegexOptions.CultureInvariant)]
-    private static partial Regex UserName();
+    [GeneratedRegex(@"^[\w+=,.@-]{1,128}$", RegexOptions.CultureInvariant)]
+    private static partial Regex EntityName();
 }

@@ -30,6 +30,7 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperati
             CheckContentType(context.Request.ContentType);
             var body = await ReadBodyAsync(context);
             var identity = await identities.ResolveAsync(context, body, context.RequestAborted);
+            identity.RequireService("ecr");
             using var document = Parse(body);
             var failure = ModelValidator.Validate(model, operation, document.RootElement);
             if (failure is not null)

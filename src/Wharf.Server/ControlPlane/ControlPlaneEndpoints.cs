@@ -4,7 +4,11 @@ using Wharf.Server.Identity;
 
 namespace Wharf.Server.ControlPlane;
 
-/// <summary>The AWS API surface: <c>POST /</c> (AWS JSON 1.1 for ECR, the Query protocol for IAM and STS) and the layer download URLs it hands out.</summary>
+/// <summary>
+/// The AWS API surface: <c>POST /</c> (AWS JSON 1.1 for ECR, the Query protocol for IAM and STS),
+/// <c>GET /?Action=…</c> (the Query protocol in the URL: presigned STS calls) and the layer download
+/// URLs it hands out.
+/// </summary>
 internal static class ControlPlaneEndpoints
 {
     public static IServiceCollection AddControlPlane(this IServiceCollection services)
@@ -33,6 +37,8 @@ internal static class ControlPlaneEndpoints
         endpoints.MapPost("/", context => QueryApiHandler.IsQueryRequest(context.Request)
             ? context.RequestServices.GetRequiredService<QueryApiHandler>().HandleAsync(context)
             : context.RequestServices.GetRequiredService<AwsJsonHandler>().HandleAsync(context));
+        // STS takes query-string requests too: a presigned GetCallerIdentity URL proves who holds a key.
+        endpoints.MapGet("/", context => context.RequestServices.GetRequiredService<QueryApiHandler>().HandleAsync(context));
         endpoints.MapMethods(LayerDownloads.PathPrefix + "{token}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, string token) => downloads.HandleAsync(context, token));
         return endpoints;
     }

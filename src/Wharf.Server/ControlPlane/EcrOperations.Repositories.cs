@@ -141,12 +141,13 @@ internal sealed partial class EcrOperations
 
     /// <summary>
     /// ECR's <c>GetAuthorizationToken</c>: one token for the caller in the request's region, valid 12 hours,
-    /// for <c>docker login -u AWS</c>. Only an identity policy can grant it (resource <c>*</c>).
+    /// for <c>docker login -u AWS</c> (a role session's token ends with the session). Only an identity
+    /// policy can grant it (resource <c>*</c>).
     /// </summary>
     private async Task<JsonObject> GetAuthorizationTokenAsync(EcrCall call)
     {
         await repositories.AuthorizeAsync(call.Caller, EcrActions.GetAuthorizationToken, "*", call.Aborted);
-        var (password, expires) = await authTokens.IssueAsync(call.Caller.PrincipalArn, call.Caller.Account, call.Registry.Region, call.Aborted);
+        var (password, expires) = await authTokens.IssueAsync(call.Caller.PrincipalArn, call.Caller.Account, call.Registry.Region, call.Caller.CredentialsExpireAt, call.Aborted);
         var registry = new RegistryKey(call.Caller.Account, call.Registry.Region);
         return new JsonObject
         {

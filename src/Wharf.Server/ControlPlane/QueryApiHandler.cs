@@ -9,7 +9,8 @@ using Wharf.Server.Identity;
 namespace Wharf.Server.ControlPlane;
 
 /// <summary>
-/// <c>POST /</c> with a form body <c>Action=…&amp;Version=…</c>: the AWS Query protocol of IAM and STS,
+/// <c>POST /</c> with a form body <c>Action=…&amp;Version=…</c> (or <c>GET /?Action=…</c>, as presigned
+/// STS URLs are): the AWS Query protocol of IAM and STS,
 /// XML responses in AWS's shapes (<c>&lt;XResponse&gt;&lt;XResult&gt;…</c>) and errors
 /// (<c>&lt;ErrorResponse&gt;&lt;Error&gt;&lt;Type/&gt;&lt;Code/&gt;&lt;Message/&gt;</c>). The service is the SigV4 scope's
 /// (<c>iam</c> or <c>sts</c>); the same identity resolver as the JSON API verifies the signature.
@@ -31,13 +32,16 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
         var ns = IamNs;
         try
         {
-            var body = await ReadBodyAsync(context);
-            var form = Core.Identity.SigV4.ParseQuery(Encoding.UTF8.GetString(body.Span))
+            var body = HttpMethods.IsGet(context.Request.Method) ? ReadOnlyMemory<byte>.Empty : await ReadBodyAsync(context);
+            var text = HttpMethods.IsGet(context.Request.Method) ? context.Request.QueryString.Value?.TrimStart('?') ?? string.Empty : Encoding.UTF8.GetString(body.Span);
+            var form = Core.Identity.SigV4.ParseQuery(text)
                 .GroupBy(p => p.Key, StringComparer.Ordinal)
                 .ToDictionary(g => g.Key, g => g.First().Value, StringComparer.Ordinal);
             var action = form.GetValueOrDefault("Action") ?? string.Empty;
-            ns = action == "GetCallerIdentity" ? StsNs : IamNs;
+            var sts = action is "GetCallerIdentity" or "AssumeRole";
+            ns = sts ? StsNs : IamNs;
             var identity = await identities.ResolveAsync(context, body, context.RequestAborted);
+            identity.RequireService(sts ? "sts" : "iam");
             var result = await InvokeAsync(action, form, identity, context.RequestAborted);
             await WriteAsync(context, new XElement(ns + $"{action}Response", result is null ? null : new XElement(ns + $"{action}Result", Content(result, ns)), Metadata(ns, requestId)), 200);
         }
@@ -53,9 +57,74 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
         string Required(string name) => form.TryGetValue(name, out var value) && value.Length > 0
             ? value
             : throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value null at '{char.ToLowerInvariant(name[0])}{name[1..]}' failed to satisfy constraint: Member must not be null");
+        int? Number(string name) => form.TryGetValue(name, out var value)
+            ? int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{value}' at '{char.ToLowerInvariant(name[0])}{name[1..]}' failed to satisfy constraint: Member must be a number")
+            : null;
         var user = form.GetValueOrDefault("UserName");
         switch (action)
         {
+            case "CreateGroup":
+                return [new XElement("Group", GroupFields(await iam.CreateGroupAsync(caller, Required("GroupName"), ct)))];
+            case "GetGroup":
+                var (group, members) = await iam.GetGroupAsync(caller, Required("GroupName"), ct);
+                return [new XElement("Group", GroupFields(group)), new XElement("Users", members.Select(u => new XElement("member", UserFields(u)))), new XElement("IsTruncated", "false")];
+            case "DeleteGroup":
+                await iam.DeleteGroupAsync(caller, Required("GroupName"), ct);
+                return null;
+            case "AddUserToGroup":
+                await iam.AddUserToGroupAsync(caller, Required("GroupName"), Required("UserName"), ct);
+                return null;
+            case "RemoveUserFromGroup":
+                await iam.RemoveUserFromGroupAsync(caller, Required("GroupName"), Required("UserName"), ct);
+                return null;
+            case "PutGroupPolicy":
+                await iam.PutGroupPolicyAsync(caller, Required("GroupName"), Required("PolicyName"), Required("PolicyDocument"), ct);
+                return null;
+            case "DeleteGroupPolicy":
+                await iam.DeleteGroupPolicyAsync(caller, Required("GroupName"), Required("PolicyName"), ct);
+                return null;
+            case "AttachGroupPolicy":
+                await iam.AttachGroupPolicyAsync(caller, Required("GroupName"), Required("PolicyArn"), ct);
+                return null;
+            case "DetachGroupPolicy":
+                await iam.DetachGroupPolicyAsync(caller, Required("GroupName"), Required("PolicyArn"), ct);
+                return null;
+            case "CreateRole":
+                return [new XElement("Role", RoleFields(await iam.CreateRoleAsync(caller, Required("RoleName"), Required("AssumeRolePolicyDocument"), Number("MaxSessionDuration"), ct)))];
+            case "GetRole":
+                return [new XElement("Role", RoleFields(await iam.GetRoleAsync(caller, Required("RoleName"), ct)))];
+            case "DeleteRole":
+                await iam.DeleteRoleAsync(caller, Required("RoleName"), ct);
+                return null;
+            case "PutRolePolicy":
+                await iam.PutRolePolicyAsync(caller, Required("RoleName"), Required("PolicyName"), Required("PolicyDocument"), ct);
+                return null;
+            case "DeleteRolePolicy":
+                await iam.DeleteRolePolicyAsync(caller, Required("RoleName"), Required("PolicyName"), ct);
+                return null;
+            case "AttachRolePolicy":
+                await iam.AttachRolePolicyAsync(caller, Required("RoleName"), Required("PolicyArn"), ct);
+                return null;
+            case "DetachRolePolicy":
+                await iam.DetachRolePolicyAsync(caller, Required("RoleName"), Required("PolicyArn"), ct);
+                return null;
+            case "AssumeRole":
+                if (form.ContainsKey("Policy") || form.Keys.Any(k => k.StartsWith("PolicyArns.", StringComparison.Ordinal) || k.StartsWith("Tags.", StringComparison.Ordinal)))
+                {
+                    throw new WharfException(WharfErrorCode.IamValidation, "Wharf does not support session policies or session tags in AssumeRole.");
+                }
+
+                var assumed = await iam.AssumeRoleAsync(caller, Required("RoleArn"), Required("RoleSessionName"), Number("DurationSeconds"), ct);
+                return
+                [
+                    new XElement(
+                        "Credentials",
+                        new XElement("AccessKeyId", assumed.AccessKeyId),
+                        new XElement("SecretAccessKey", assumed.Secret),
+                        new XElement("SessionToken", assumed.SessionToken),
+                        new XElement("Expiration", Time(assumed.Session.ExpiresAt))),
+                    new XElement("AssumedRoleUser", new XElement("AssumedRoleId", assumed.Session.UserId), new XElement("Arn", assumed.Session.Arn)),
+                ];
             case "CreateUser":
                 return [new XElement("User", UserFields(await iam.CreateUserAsync(caller, Required("UserName"), ct)))];
             case "GetUser":
@@ -96,7 +165,7 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
                 return null;
             case "GetCallerIdentity":
                 var me = await iam.WhoAmIAsync(caller, ct);
-                return [new XElement("Arn", me.Arn), new XElement("UserId", me.UniqueId), new XElement("Account", me.Account.Value)];
+                return [new XElement("Arn", me.Arn), new XElement("UserId", me.UserId), new XElement("Account", me.Account)];
             default:
                 throw new WharfException(WharfErrorCode.IamValidation, $"Wharf does not implement the action '{action}' of the IAM and STS Query APIs.");
         }
@@ -109,6 +178,27 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
         new XElement("UserId", user.UniqueId),
         new XElement("Arn", user.Arn),
         new XElement("CreateDate", Time(user.CreatedAt)),
+    ];
+
+    private static IEnumerable<XElement> GroupFields(GroupRecord group) =>
+    [
+        new XElement("Path", "/"),
+        new XElement("GroupName", group.Name),
+        new XElement("GroupId", group.UniqueId),
+        new XElement("Arn", group.Arn),
+        new XElement("CreateDate", Time(group.CreatedAt)),
+    ];
+
+    // IAM returns policy documents URL-encoded; the SDKs decode them.
+    private static IEnumerable<XElement> RoleFields(RoleRecord role) =>
+    [
+        new XElement("Path", "/"),
+        new XElement("RoleName", role.Principal.Name),
+        new XElement("RoleId", role.Principal.UniqueId),
+        new XElement("Arn", role.Principal.Arn),
+        new XElement("CreateDate", Time(role.Principal.CreatedAt)),
+        new XElement("AssumeRolePolicyDocument", Uri.EscapeDataString(role.TrustPolicy)),
+        new XElement("MaxSessionDuration", role.MaxSessionSeconds.ToString(CultureInfo.InvariantCulture)),
     ];
 
     private static IEnumerable<XElement> KeyFields(AccessKeyRecord key) =>
@@ -161,6 +251,7 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
             WharfErrorCode.MissingAuthenticationToken => ("MissingAuthenticationToken", 403),
             WharfErrorCode.IncompleteSignature => ("IncompleteSignature", 400),
             WharfErrorCode.Denied => ("AccessDenied", 403),
+            WharfErrorCode.TokenExpired => ("ExpiredToken", 400),
             WharfErrorCode.Internal => ("ServiceFailure", 500),
             _ => (row.AwsType, row.AwsStatus),
         };

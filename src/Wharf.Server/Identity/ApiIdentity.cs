@@ -6,8 +6,21 @@ using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Identity;
 
-/// <summary>Who is calling the AWS API and in which region (from the SigV4 credential scope).</summary>
-internal sealed record ApiIdentity(Caller Caller, string Region);
+/// <summary>
+/// Who is calling the AWS API, in which region and for which service (from the SigV4 credential
+/// scope; the service is null for an unsigned call in open mode).
+/// </summary>
+internal sealed record ApiIdentity(Caller Caller, string Region, string? Service)
+{
+    /// <summary>AWS's refusal of a request signed for another service than the endpoint's.</summary>
+    public void RequireService(string service)
+    {
+        if (Service is not null && Service != service)
+        {
+            throw new WharfException(WharfErrorCode.InvalidSignature, $"Credential should be scoped to correct service: '{service}'.");
+        }
+    }
+}
 
 /// <summary>
 /// The seam that turns a signed AWS API request into a caller and a region. <c>open</c> mode
@@ -79,6 +92,6 @@ internal sealed class OpenApiIdentity(Microsoft.Extensions.Options.IOptions<Whar
     public ValueTask<ApiIdentity> ResolveAsync(HttpContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var scope = CredentialScope.FromRequest(context.Request);
-        return ValueTask.FromResult(new ApiIdentity(Caller.Root(account), scope?.Region ?? options.Value.Registry.DefaultRegion));
+        return ValueTask.FromResult(new ApiIdentity(Caller.Root(account), scope?.Region ?? options.Value.Registry.DefaultRegion, scope?.Service));
     }
 }

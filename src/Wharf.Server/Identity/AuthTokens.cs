@@ -29,9 +29,11 @@ internal sealed class AuthTokens(ServerKeys keys, TimeProvider time)
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
     private const string KeyName = "auth-tokens-1";
 
-    public async Task<(string Password, DateTimeOffset ExpiresAt)> IssueAsync(string principalArn, AccountId account, string region, CancellationToken cancellationToken)
+    /// <summary>A token valid 12 hours, or until <paramref name="notAfter"/> (the end of a role session) when sooner.</summary>
+    public async Task<(string Password, DateTimeOffset ExpiresAt)> IssueAsync(string principalArn, AccountId account, string region, DateTimeOffset? notAfter, CancellationToken cancellationToken)
     {
-        var expires = DateTimeOffset.FromUnixTimeSeconds((time.GetUtcNow() + Lifetime).ToUnixTimeSeconds());
+        var end = time.GetUtcNow() + Lifetime;
+        var expires = DateTimeOffset.FromUnixTimeSeconds((notAfter < end ? notAfter.Value : end).ToUnixTimeSeconds());
         var payload = Encoding.UTF8.GetBytes(string.Join('\n', KeyName, principalArn, account.Value, region, expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
         var mac = HMACSHA256.HashData(await keys.GetAsync(KeyName, cancellationToken), payload);
         return (Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(mac), expires);

@@ -41,10 +41,25 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
                 $"Signature expired: {claim.RequestTime.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} is now earlier than {(now - SigV4.MaxSkew).UtcDateTime:yyyyMMdd'T'HHmmss'Z'} ({now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} - 15 min.)");
         }
 
+        var caller = claim.SessionToken is null
+            ? await PermanentAsync(request, claim, cancellationToken)
+            : Temporary(request, claim, now);
+        return new ApiIdentity(
+            caller with
+            {
+                SourceIp = context.Connection.RemoteIpAddress?.ToString(),
+                SecureTransport = context.Request.IsHttps,
+            },
+            claim.Region,
+            claim.Service);
+    }
+
+    // An access key from the store: active, its secret unsealed with the master key, its principal alive.
+    private async Task<Caller> PermanentAsync(SigV4Request request, SigV4Claim claim, CancellationToken cancellationToken)
+    {
         var key = await store.Identities.GetAccessKeyAsync(claim.AccessKeyId, cancellationToken);
-        if (key is null || !key.Active || claim.SessionToken is not null)
+        if (key is null || !key.Active)
         {
-            // Temporary credentials come with STS; until then a session token names nothing Wharf issued.
             throw new WharfException(WharfErrorCode.UnrecognizedClient);
         }
 
@@ -66,13 +81,28 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
 
         var principal = await store.Identities.GetPrincipalAsync(key.PrincipalArn, cancellationToken)
             ?? throw new WharfException(WharfErrorCode.UnrecognizedClient);
-        return new ApiIdentity(
-            new Caller(principal.Account, principal.Arn, IsAnonymous: false)
-            {
-                SourceIp = context.Connection.RemoteIpAddress?.ToString(),
-                SecureTransport = context.Request.IsHttps,
-            },
-            claim.Region);
+        return new Caller(principal.Account, principal.Arn, IsAnonymous: false) { UserId = principal.UniqueId };
+    }
+
+    // Temporary credentials: the session token holds the session and its secret, sealed to the key id.
+    private Caller Temporary(SigV4Request request, SigV4Claim claim, DateTimeOffset now)
+    {
+        if (SessionCredentials.Open(claim.AccessKeyId, claim.SessionToken!, secrets) is not var (session, secret))
+        {
+            throw new WharfException(WharfErrorCode.UnrecognizedClient);
+        }
+
+        if (now >= session.ExpiresAt)
+        {
+            throw new WharfException(WharfErrorCode.TokenExpired, "The security token included in the request is expired");
+        }
+
+        if (!SigV4.Verify(request, claim, secret))
+        {
+            throw new WharfException(WharfErrorCode.InvalidSignature);
+        }
+
+        return new Caller(session.Account, session.Arn, IsAnonymous: false) { UserId = session.UserId, CredentialsExpireAt = session.ExpiresAt };
     }
 
     /// <summary>The request as SigV4 sees it: raw path and query as sent, headers, the body's hash.</summary>

@@ -45,7 +45,11 @@ public static partial class PolicyEvaluator
         EvaluateAll(request, identityPolicies, resourcePolicy is null ? [] : [resourcePolicy]);
 
     /// <summary>As above, with several resource-based policies (a repository's and its registry's), which count as one.</summary>
-    public static Decision EvaluateAll(RequestContext request, IReadOnlyList<PolicyDocument> identityPolicies, IReadOnlyList<PolicyDocument> resourcePolicies)
+    /// <remarks>
+    /// <paramref name="resourcePolicyRequired"/> is for a role's trust policy: <c>sts:AssumeRole</c> is
+    /// allowed only when the trust policy allows it, within the account too.
+    /// </remarks>
+    public static Decision EvaluateAll(RequestContext request, IReadOnlyList<PolicyDocument> identityPolicies, IReadOnlyList<PolicyDocument> resourcePolicies, bool resourcePolicyRequired = false)
     {
         var identityMatches = identityPolicies.SelectMany(p => p.Statements).Where(s => Applies(s, request, checkPrincipal: false)).ToList();
         var resourceMatches = resourcePolicies.SelectMany(p => p.Statements).Where(s => Applies(s, request, checkPrincipal: true)).ToList();
@@ -62,6 +66,11 @@ public static partial class PolicyEvaluator
         var identityAllows = identityAllow is not null || request.IsRoot;
         var resourceAllow = resourceMatches.FirstOrDefault(s => s.Effect == PolicyEffect.Allow);
         var sameAccount = request.PrincipalAccount == request.ResourceAccount;
+        if (resourcePolicyRequired && resourceAllow is null)
+        {
+            return new Decision(DecisionKind.ImplicitDeny, null, $"because no resource-based policy allows the {request.Action} action");
+        }
+
         if (sameAccount)
         {
             if (identityAllows)
@@ -124,13 +133,18 @@ public static partial class PolicyEvaluator
     {
         "*" => true,
         "account" => principal.Value == request.PrincipalAccount,
-        "arn" => PolicyConditions.ArnMatches(principal.Value, request.PrincipalArn),
+        "arn" => ArnNamesPrincipal(principal.Value, request),
         _ => false,
     };
 
     private static bool NamesPrincipalDirectly(PolicyStatement statement, RequestContext request) =>
         statement.Principals is { } principals && !statement.NotPrincipal
-        && principals.Any(p => p.Kind == "*" || (p.Kind == "arn" && PolicyConditions.ArnMatches(p.Value, request.PrincipalArn)));
+        && principals.Any(p => p.Kind == "*" || (p.Kind == "arn" && ArnNamesPrincipal(p.Value, request)));
+
+    // A role's ARN names every session of the role; the session's own ARN names just that session.
+    private static bool ArnNamesPrincipal(string arn, RequestContext request) =>
+        PolicyConditions.ArnMatches(arn, request.PrincipalArn)
+        || (Identity.RoleSession.IdentityArnOf(request.PrincipalArn) is var role && role != request.PrincipalArn && PolicyConditions.ArnMatches(arn, role));
 
     [GeneratedRegex(@"\$\{([A-Za-z0-9:/_\-]+)\}", RegexOptions.CultureInvariant)]
     private static partial Regex Variables();
