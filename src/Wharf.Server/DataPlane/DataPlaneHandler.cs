@@ -22,8 +22,9 @@ internal sealed partial class DataPlaneHandler(
         {
             var path = context.Request.Path.Value ?? string.Empty;
             var tail = path.Length > 4 ? path[4..] : string.Empty;
-            var route = DataPlaneRoute.Parse(tail);
+            // Authentication comes first: an anonymous caller learns nothing, not even which routes exist.
             var identity = await identities.ResolveAsync(context, context.RequestAborted);
+            var route = DataPlaneRoute.Parse(tail);
             var request = new DataPlaneRequest(context, route, identity);
             await DispatchAsync(request);
         }

@@ -35,6 +35,47 @@ public sealed class PolicyEvaluatorTests
         $$"""{"Version":"2012-10-17","Statement":[{"Effect":"{{effect}}","Action":"{{action}}"{{(principal is null ? $",\"Resource\":\"{resource}\"" : $",\"Principal\":{principal}")}}{{(condition is null ? "" : $",\"Condition\":{condition}")}}}]}""";
 
     [Fact]
+    public void A_role_arn_names_every_session_of_the_role_and_a_session_arn_only_that_session()
+    {
+        const string Session = "arn:aws:sts::111111111111:assumed-role/builder/ci-42";
+        Assert.Equal("arn:aws:iam::111111111111:role/builder", Wharf.Core.Identity.RoleSession.IdentityArnOf(Session));
+        Assert.Equal(Alice, Wharf.Core.Identity.RoleSession.IdentityArnOf(Alice));
+
+        var namesRole = Resource(Statement("Allow", "ecr:BatchGetImage", principal: """{"AWS":"arn:aws:iam::111111111111:role/builder"}"""));
+        Assert.True(PolicyEvaluator.Evaluate(Request(Session, A), [], namesRole).Allowed);
+        var namesSession = Resource(Statement("Allow", "ecr:BatchGetImage", principal: """{"AWS":"arn:aws:sts::111111111111:assumed-role/builder/ci-42"}"""));
+        Assert.True(PolicyEvaluator.Evaluate(Request(Session, A), [], namesSession).Allowed);
+        Assert.False(PolicyEvaluator.Evaluate(Request("arn:aws:sts::111111111111:assumed-role/builder/other", A), [], namesSession).Allowed);
+        var namesOtherRole = Resource(Statement("Allow", "ecr:BatchGetImage", principal: """{"AWS":"arn:aws:iam::111111111111:role/build"}"""));
+        Assert.False(PolicyEvaluator.Evaluate(Request(Session, A), [], namesOtherRole).Allowed);
+    }
+
+    [Fact]
+    public void A_trust_policy_must_allow_assume_role_even_when_the_identity_policy_does()
+    {
+        const string Role = "arn:aws:iam::111111111111:role/deployer";
+        var request = Request(Alice, A, "sts:AssumeRole", Role);
+        var identity = Identity(Statement("Allow", "sts:AssumeRole", Role));
+        var trustsOthers = Resource(Statement("Allow", "sts:AssumeRole", principal: """{"AWS":"arn:aws:iam::111111111111:user/carol"}"""));
+        var denied = PolicyEvaluator.EvaluateAll(request, [identity], [trustsOthers], resourcePolicyRequired: true);
+        Assert.Equal(DecisionKind.ImplicitDeny, denied.Kind);
+        Assert.Equal("because no resource-based policy allows the sts:AssumeRole action", denied.Reason);
+
+        // Trusting the account delegates to the identity policy; trusting alice herself needs none.
+        var trustsAccount = Resource(Statement("Allow", "sts:AssumeRole", principal: $$"""{"AWS":"arn:aws:iam::{{A}}:root"}"""));
+        Assert.False(PolicyEvaluator.EvaluateAll(request, [], [trustsAccount], resourcePolicyRequired: true).Allowed);
+        Assert.True(PolicyEvaluator.EvaluateAll(request, [identity], [trustsAccount], resourcePolicyRequired: true).Allowed);
+        var trustsAlice = Resource(Statement("Allow", "sts:AssumeRole", principal: $$"""{"AWS":"{{Alice}}"}"""));
+        Assert.True(PolicyEvaluator.EvaluateAll(request, [], [trustsAlice], resourcePolicyRequired: true).Allowed);
+
+        // Across accounts both must allow.
+        var fromB = Request(Bob, B, "sts:AssumeRole", Role);
+        var trustsB = Resource(Statement("Allow", "sts:AssumeRole", principal: $$"""{"AWS":"{{B}}"}"""));
+        Assert.False(PolicyEvaluator.EvaluateAll(fromB, [], [trustsB], resourcePolicyRequired: true).Allowed);
+        Assert.True(PolicyEvaluator.EvaluateAll(fromB, [Identity(Statement("Allow", "sts:AssumeRole", Role))], [trustsB], resourcePolicyRequired: true).Allowed);
+    }
+
+    [Fact]
     public void Same_account_identity_allow_suffices()
     {
         var decision = PolicyEvaluator.Evaluate(Request(Alice, A), [Identity(Statement("Allow", "ecr:BatchGetImage", Repo))], null);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Routing;
 using Wharf.Server.ControlPlane.Model;
 using Wharf.Server.Tests.ControlPlane;
 using Wharf.Server.Tests.DataPlane;
@@ -7,7 +8,12 @@ using Wharf.Server.Tests.Infrastructure;
 
 namespace Wharf.Server.Tests.Identity;
 
-/// <summary>In IAM mode nothing answers an anonymous caller with anything but 401 or 403: every API operation, every /v2 route and method, the IAM API, download URLs.</summary>
+/// <summary>
+/// In IAM mode nothing answers an anonymous caller with anything but 401 or 403: every API operation,
+/// every /v2 route and method, the IAM and STS APIs (form and query string), download URLs. The
+/// routed endpoints are enumerated from the server itself, so a new one without a probe here fails;
+/// the health probes are the one deliberate exception (they say "ok" or "not ready", nothing more).
+/// </summary>
 public sealed class AnonymousAccessTests
 {
     [Fact]
@@ -25,11 +31,27 @@ public sealed class AnonymousAccessTests
             Assert.Equal("MissingAuthenticationTokenException", body.RootElement.GetProperty("__type").GetString());
         }
 
-        foreach (var action in new[] { "ListUsers", "CreateUser", "CreateAccessKey", "GetCallerIdentity", "NoSuchAction" })
+        foreach (var action in new[] { "ListUsers", "CreateUser", "CreateAccessKey", "CreateRole", "CreateGroup", "AssumeRole", "GetCallerIdentity", "NoSuchAction" })
         {
             using var form = new StringContent($"Action={action}&Version=2010-05-08&UserName=x", Encoding.UTF8, "application/x-www-form-urlencoded");
             using var response = await client.PostAsync("/", form, Oci.Ct);
             Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{action} answered {(int)response.StatusCode}");
+            using var query = await client.GetAsync($"/?Action={action}&Version=2011-06-15&RoleArn=x", Oci.Ct);
+            Assert.True(query.StatusCode == HttpStatusCode.Forbidden, $"GET {action} answered {(int)query.StatusCode}");
+        }
+
+        // Every routed endpoint is one probed above or below; only the health probes answer anonymously.
+        var probed = new HashSet<string> { "GET /", "POST /", "GET /layers/{token}", "HEAD /layers/{token}", "* /v2", "* /v2/{**rest}" };
+        var anonymous = new HashSet<string> { "GET /health/live", "GET /health/ready", "GET /health" };
+        var routed = server.GetService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => $"{m} /{e.RoutePattern.RawText?.TrimStart('/')}"))
+            .ToList();
+        Assert.NotEmpty(routed);
+        Assert.All(routed, route => Assert.True(probed.Contains(route) || anonymous.Contains(route), $"{route} is not probed for anonymous access"));
+        foreach (var route in anonymous)
+        {
+            using var health = await client.GetAsync(route.Split(' ')[1], Oci.Ct);
+            Assert.DoesNotContain("123456789012", await health.Content.ReadAsStringAsync(Oci.Ct), StringComparison.Ordinal);
         }
 
         var digest = Oci.Sha256([1, 2, 3]);
@@ -43,6 +65,7 @@ public sealed class AnonymousAccessTests
             (HttpMethod.Patch, "/v2/team/app/blobs/uploads/abc"), (HttpMethod.Put, $"/v2/team/app/blobs/uploads/abc?digest={digest}"),
             (HttpMethod.Get, "/v2/team/app/blobs/uploads/abc"), (HttpMethod.Delete, "/v2/team/app/blobs/uploads/abc"),
             (HttpMethod.Get, $"/v2/team/app/referrers/{digest}"), (HttpMethod.Get, "/layers/forged.token"),
+            (HttpMethod.Get, "/v2"), (HttpMethod.Options, "/v2/team/app/tags/list"), (HttpMethod.Get, "/v2/team/app/no/such/route"),
         ];
         foreach (var (method, path) in routes)
         {
