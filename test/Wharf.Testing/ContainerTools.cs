@@ -43,6 +43,18 @@ public sealed class ContainerTools
     public Task<ProcessResult> SkopeoAsync(params string[] args) =>
         ProcessRunner.RunAsync(Requires.Tool("skopeo"), ["--policy", PolicyJson, .. args], TimeSpan.FromMinutes(10), ToolEnvironment);
 
+    /// <summary>skopeo with extra environment variables (a <c>PATH</c> with a credential helper, say).</summary>
+    public Task<ProcessResult> SkopeoAsync(IReadOnlyDictionary<string, string> environment, params string[] args)
+    {
+        var merged = ToolEnvironment;
+        foreach (var (key, value) in environment)
+        {
+            merged[key] = value;
+        }
+
+        return ProcessRunner.RunAsync(Requires.Tool("skopeo"), ["--policy", PolicyJson, .. args], TimeSpan.FromMinutes(10), merged);
+    }
+
     public Task<ProcessResult> PodmanAsync(params string[] args) =>
         ProcessRunner.RunAsync(Requires.Tool("podman"), [.. StorageArgs, "--cgroup-manager=cgroupfs", "--events-backend=file", .. args], TimeSpan.FromMinutes(10), ToolEnvironment);
 
