@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using Microsoft.Extensions.Logging;
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
@@ -14,7 +15,7 @@ namespace Wharf.Core.Security;
 /// every request, so a revoked permission stops the next call. <c>GetAuthorizationToken</c> is
 /// decided by identity policies alone, as in ECR.
 /// </summary>
-public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : IAccessAuthorizer
+public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider time, ILogger<PolicyAuthorizer> logger) : IAccessAuthorizer
 {
     private readonly ConcurrentDictionary<string, PolicyDocument> parsed = new(StringComparer.Ordinal);
 
@@ -118,11 +119,15 @@ public sealed class PolicyAuthorizer(IMetadataStore store, TimeProvider time) : 
 
         var request = new RequestContext(caller.PrincipalArn, caller.Account.Value, action, resourceArn, resourceAccount, keys);
         var decision = PolicyEvaluator.EvaluateAll(request, identity, resourcePolicies, resourcePolicyRequired: action == "sts:AssumeRole");
+        LogDecision(logger, decision.Kind, caller.PrincipalArn, action, resourceArn, decision.Statement?.Sid ?? (decision.Statement is null ? "(none)" : "(no Sid)"));
         if (!decision.Allowed)
         {
             throw new WharfException(WharfErrorCode.Denied, PolicyEvaluator.DenialMessage(request, decision));
         }
     }
+
+    [LoggerMessage(EventId = 1300, Level = LogLevel.Debug, Message = "{Decision}: {Principal} {Action} on {Resource}, decided by statement {Statement}")]
+    private static partial void LogDecision(ILogger logger, DecisionKind decision, string principal, string action, string resource, string statement);
 
     // Stored documents were validated when written; parse each text once.
     private PolicyDocument Parse(string text, bool isResourcePolicy)

@@ -2,7 +2,8 @@ namespace Wharf.Server.Hosting;
 
 /// <summary>
 /// Every log event id of the server, by area (Npgsql's <c>NpgsqlEventId</c> is the model): 1000s
-/// hosting and health, 1100s request errors, 1200s background jobs. A new message takes the next id
+/// hosting and health, 1100s request errors, 1200s background jobs, 1300s authorisation (Core's
+/// <c>PolicyAuthorizer</c> logs 1300, each decision at debug level). A new message takes the next id
 /// of its area; ids are never reused.
 /// </summary>
 internal static class WharfEventId
@@ -20,4 +21,6 @@ internal static class WharfEventId
     public const int JobFailed = 1201;
     public const int JobLeaseHeld = 1202;
     public const int PullFlushFailed = 1203;
+
+    public const int PolicyDecision = 1300;
 }
