@@ -276,6 +276,12 @@ public interface IServerKeyStore
 {
     /// <summary>Stores <paramref name="candidate"/> under <paramref name="name"/> unless a key is there; returns the stored key.</summary>
     Task<byte[]> GetOrCreateAsync(string name, byte[] candidate, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>The keys whose names start with <paramref name="prefix"/> (a rotated family), by name.</summary>
+    Task<IReadOnlyList<(string Name, byte[] Value)>> ListAsync(string prefix, CancellationToken cancellationToken);
+
+    /// <summary>Removes a key (what it signed stops verifying). False when absent.</summary>
+    Task<bool> DeleteAsync(string name, CancellationToken cancellationToken);
 }
 
 /// <summary>Named leases so that one node at a time runs a background job (DESIGN.md "Background work").</summary>

@@ -21,7 +21,7 @@ internal static class AdminCommand
 
     public static Command Create()
     {
-        var admin = new Command("admin", "Manage accounts, users, access keys and policies directly in the metadata store (IAM mode).");
+        var admin = new Command("admin", "Manage accounts, users, access keys, policies and token keys directly in the metadata store (IAM mode).");
 
         var accountId = new Argument<string>("account-id") { Description = "the 12-digit id of the new account" };
         var createAccount = new Command("create-account", "Create an account with its root principal.") { accountId };
@@ -98,11 +98,25 @@ internal static class AdminCommand
             return await store.Identities.AttachManagedPolicyAsync(principal, arn, ct) ? 0 : Fail($"{principal} does not exist");
         }, ct));
 
+        var revoke = new Option<bool>("--revoke-previous") { Description = "also delete the previous keys: every token they signed stops working (after a leak)" };
+        var rotate = new Command(
+            "rotate-token-key",
+            "Add a new signing key for GetAuthorizationToken passwords. New tokens use it; tokens signed before keep working until they expire (12 h) unless --revoke-previous. Running servers pick it up within a minute.")
+        {
+            revoke,
+        };
+        rotate.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, _) =>
+        {
+            Console.WriteLine(await AuthTokens.RotateAsync(store, parse.GetValue(revoke), DateTimeOffset.UtcNow, ct));
+            return 0;
+        }, ct));
+
         admin.Subcommands.Add(createAccount);
         admin.Subcommands.Add(createUser);
         admin.Subcommands.Add(createKey);
         admin.Subcommands.Add(putPolicy);
         admin.Subcommands.Add(attach);
+        admin.Subcommands.Add(rotate);
         return admin;
     }
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using Wharf.Core.Primitives;
-using Wharf.Server.ControlPlane;
+using Wharf.Core.Metadata;
 
 namespace Wharf.Server.Identity;
 
@@ -21,21 +21,30 @@ internal enum AuthTokenStatus
 /// <summary>
 /// <c>GetAuthorizationToken</c>'s passwords (DESIGN.md "Identity"): self-contained — principal, account,
 /// region and expiry — and MAC'd with a server-wide key from the metadata store, so any node verifies
-/// them and no token is stored. Valid 12 hours, as ECR's. The key's name travels in the token, so a
-/// new key can be introduced without invalidating live tokens.
+/// them and no token is stored. Valid 12 hours, as ECR's. The keys are a rotated family
+/// (<c>auth-tokens-1</c>, <c>-2</c>, …): the newest signs, every one still present verifies, and the
+/// key's name travels in the token — so <c>wharf admin rotate-token-key</c> changes the signing key
+/// without invalidating live tokens, and <c>--revoke-previous</c> invalidates them on purpose. Nodes
+/// reload the family within a minute.
 /// </summary>
-internal sealed class AuthTokens(ServerKeys keys, TimeProvider time)
+internal sealed class AuthTokens(IMetadataStore store, TimeProvider time)
 {
     public static readonly TimeSpan Lifetime = TimeSpan.FromHours(12);
-    private const string KeyName = "auth-tokens-1";
+    public const string KeyPrefix = "auth-tokens-";
+    private static readonly TimeSpan Reload = TimeSpan.FromMinutes(1);
+    private static readonly TimeSpan ReloadOnUnknownKey = TimeSpan.FromSeconds(5);
+    private KeyRing? ring;
+
+    private sealed record KeyRing(string Current, IReadOnlyDictionary<string, byte[]> Keys, DateTimeOffset LoadedAt);
 
     /// <summary>A token valid 12 hours, or until <paramref name="notAfter"/> (the end of a role session) when sooner.</summary>
     public async Task<(string Password, DateTimeOffset ExpiresAt)> IssueAsync(string principalArn, AccountId account, string region, DateTimeOffset? notAfter, CancellationToken cancellationToken)
     {
         var end = time.GetUtcNow() + Lifetime;
         var expires = DateTimeOffset.FromUnixTimeSeconds((notAfter < end ? notAfter.Value : end).ToUnixTimeSeconds());
-        var payload = Encoding.UTF8.GetBytes(string.Join('\n', KeyName, principalArn, account.Value, region, expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
-        var mac = HMACSHA256.HashData(await keys.GetAsync(KeyName, cancellationToken), payload);
+        var keys = await RingAsync(Reload, cancellationToken);
+        var payload = Encoding.UTF8.GetBytes(string.Join('\n', keys.Current, principalArn, account.Value, region, expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
+        var mac = HMACSHA256.HashData(keys.Keys[keys.Current], payload);
         return (Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(mac), expires);
     }
 
@@ -60,13 +69,20 @@ internal sealed class AuthTokens(ServerKeys keys, TimeProvider time)
         }
 
         var parts = Encoding.UTF8.GetString(payload).Split('\n');
-        if (parts.Length != 5 || parts[0] != KeyName)
+        if (parts.Length != 5 || Generation(parts[0]) is null)
         {
             return (AuthTokenStatus.Invalid, null);
         }
 
-        var expected = HMACSHA256.HashData(await keys.GetAsync(parts[0], cancellationToken), payload);
-        if (!CryptographicOperations.FixedTimeEquals(mac, expected)
+        // A key this node has not seen yet (rotated on another node) is looked for, at most every few seconds.
+        var keys = await RingAsync(Reload, cancellationToken);
+        if (!keys.Keys.ContainsKey(parts[0]))
+        {
+            keys = await RingAsync(ReloadOnUnknownKey, cancellationToken);
+        }
+
+        if (!keys.Keys.TryGetValue(parts[0], out var key)
+            || !CryptographicOperations.FixedTimeEquals(mac, HMACSHA256.HashData(key, payload))
             || !AccountId.TryParse(parts[2], out var account)
             || !long.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var expiresUnix))
         {
@@ -75,5 +91,46 @@ internal sealed class AuthTokens(ServerKeys keys, TimeProvider time)
 
         var token = new AuthToken(parts[1], account, parts[3], DateTimeOffset.FromUnixTimeSeconds(expiresUnix));
         return (time.GetUtcNow() >= token.ExpiresAt ? AuthTokenStatus.Expired : AuthTokenStatus.Valid, token);
+    }
+
+    /// <summary>Adds the next signing key; with <paramref name="revokePrevious"/>, deletes the others (their tokens stop working). Returns the new key's name.</summary>
+    public static async Task<string> RotateAsync(IMetadataStore store, bool revokePrevious, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var existing = await store.Keys.ListAsync(KeyPrefix, cancellationToken);
+        var name = KeyPrefix + (existing.Select(k => Generation(k.Name) ?? 0).DefaultIfEmpty(0).Max() + 1).ToString(CultureInfo.InvariantCulture);
+        await store.Keys.GetOrCreateAsync(name, RandomNumberGenerator.GetBytes(32), now, cancellationToken);
+        if (revokePrevious)
+        {
+            foreach (var (old, _) in existing)
+            {
+                await store.Keys.DeleteAsync(old, cancellationToken);
+            }
+        }
+
+        return name;
+    }
+
+    private static int? Generation(string name) =>
+        name.StartsWith(KeyPrefix, StringComparison.Ordinal) && int.TryParse(name.AsSpan(KeyPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : null;
+
+    private async Task<KeyRing> RingAsync(TimeSpan reloadAfter, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        if (Volatile.Read(ref ring) is { } cached && now - cached.LoadedAt < reloadAfter && now >= cached.LoadedAt)
+        {
+            return cached;
+        }
+
+        var keys = (await store.Keys.ListAsync(KeyPrefix, cancellationToken))
+            .Where(k => Generation(k.Name) is not null)
+            .ToDictionary(k => k.Name, k => k.Value, StringComparer.Ordinal);
+        if (keys.Count == 0)
+        {
+            keys[KeyPrefix + "1"] = await store.Keys.GetOrCreateAsync(KeyPrefix + "1", RandomNumberGenerator.GetBytes(32), now, cancellationToken);
+        }
+
+        var loaded = new KeyRing(keys.Keys.MaxBy(k => Generation(k))!, keys, now);
+        Volatile.Write(ref ring, loaded);
+        return loaded;
     }
 }

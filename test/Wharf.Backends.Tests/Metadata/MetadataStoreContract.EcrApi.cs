@@ -243,5 +243,16 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(first, await store.Keys.GetOrCreateAsync("k", first, T0, Ct));
         Assert.Equal(first, await store.Keys.GetOrCreateAsync("k", [9, 9], T0, Ct));
         Assert.Equal([7], await store.Keys.GetOrCreateAsync("other", [7], T0, Ct));
+
+        // A rotated family is listed by prefix, and a key can be deleted.
+        await store.Keys.GetOrCreateAsync("family-2", [2], T0, Ct);
+        await store.Keys.GetOrCreateAsync("family-1", [1], T0, Ct);
+        await store.Keys.GetOrCreateAsync("familyX", [3], T0, Ct);
+        Assert.Equal(["family-1", "family-2"], (await store.Keys.ListAsync("family-", Ct)).Select(k => k.Name));
+        Assert.Equal([2], (await store.Keys.ListAsync("family-", Ct))[1].Value);
+        Assert.Empty(await store.Keys.ListAsync("%", Ct));
+        Assert.True(await store.Keys.DeleteAsync("family-1", Ct));
+        Assert.False(await store.Keys.DeleteAsync("family-1", Ct));
+        Assert.Equal(["family-2"], (await store.Keys.ListAsync("family-", Ct)).Select(k => k.Name));
     }
 }

@@ -159,6 +159,43 @@ public sealed class IamModeTests
     }
 
     [Fact]
+    public async Task Rotating_the_token_key_keeps_live_tokens_until_the_previous_keys_are_revoked()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await WharfTestServer.StartAsync(Iam, services: s => s.AddSingleton<TimeProvider>(time));
+        var (id, secret) = ReadCredentials(Path.Combine(server.DataDirectory, "root-credentials"));
+        using var client = server.CreateClient();
+        static string Payload(string password) => Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(password.AsSpan(0, password.IndexOf('.', StringComparison.Ordinal))));
+        static string KeyOf(string password) => Payload(password).Split('\n')[0];
+        Task<ProcessResult> AdminAsync(params string[] args) =>
+            ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", .. args, "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1));
+
+        var first = await LoginPasswordAsync(server, id, secret, Region);
+        Assert.Equal("auth-tokens-1", KeyOf(first));
+
+        // Rotated beside the running server: it signs with the new key within a minute, and both verify.
+        Assert.Equal("auth-tokens-2", (await AdminAsync("rotate-token-key")).EnsureSuccess().StandardOutput.Trim());
+        time.Advance(TimeSpan.FromSeconds(61));
+        var second = await LoginPasswordAsync(server, id, secret, Region);
+        Assert.Equal("auth-tokens-2", KeyOf(second));
+        Assert.Equal(HttpStatusCode.OK, (await GetWithTokenAsync(client, "/v2/", first)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await GetWithTokenAsync(client, "/v2/", second)).StatusCode);
+
+        // A token naming a key that does not exist is no token.
+        var forged = System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(Payload(second).Replace("auth-tokens-2", "auth-tokens-9", StringComparison.Ordinal))) + second[second.IndexOf('.', StringComparison.Ordinal)..];
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetWithTokenAsync(client, "/v2/", forged)).StatusCode);
+
+        // After a leak: revoking the previous keys ends every token they signed.
+        Assert.Equal("auth-tokens-3", (await AdminAsync("rotate-token-key", "--revoke-previous")).EnsureSuccess().StandardOutput.Trim());
+        time.Advance(TimeSpan.FromSeconds(61));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetWithTokenAsync(client, "/v2/", first)).StatusCode);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetWithTokenAsync(client, "/v2/", second)).StatusCode);
+        var third = await LoginPasswordAsync(server, id, secret, Region);
+        Assert.Equal("auth-tokens-3", KeyOf(third));
+        Assert.Equal(HttpStatusCode.OK, (await GetWithTokenAsync(client, "/v2/", third)).StatusCode);
+    }
+
+    [Fact]
     public async Task Get_authorization_token_has_ecr_shape()
     {
         await using var server = await WharfTestServer.StartAsync(Iam);
