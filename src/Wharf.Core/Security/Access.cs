@@ -72,6 +72,21 @@ public interface IAccessAuthorizer
     /// (a repository ARN, or the registry's <c>arn:aws:ecr:region:account:repository/*</c> for listings).
     /// </summary>
     ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// As above, for a request that carries tags (<c>CreateRepository</c>, <c>TagResource</c>) or names
+    /// tag keys (<c>UntagResource</c>): they are the <c>aws:RequestTag/…</c> and <c>aws:TagKeys</c> keys.
+    /// </summary>
+    ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, RequestTags tags, CancellationToken cancellationToken) =>
+        AuthorizeAsync(caller, action, resourceArn, cancellationToken);
+}
+
+/// <summary>The tags a request sets (<c>aws:RequestTag/…</c>) and the tag keys it names (<c>aws:TagKeys</c>).</summary>
+public sealed record RequestTags(IReadOnlyList<Metadata.ResourceTag> Tags, IReadOnlyList<string> Keys)
+{
+    public static RequestTags Setting(IReadOnlyList<Metadata.ResourceTag> tags) => new(tags, tags.Select(t => t.Key).ToList());
+
+    public static RequestTags Naming(IReadOnlyList<string> keys) => new([], keys);
 }
 
 /// <summary><c>open</c> mode: local development only, everything is allowed.</summary>

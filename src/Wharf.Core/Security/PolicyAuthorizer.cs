@@ -19,7 +19,10 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
 {
     private readonly ConcurrentDictionary<string, PolicyDocument> parsed = new(StringComparer.Ordinal);
 
-    public async ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken)
+    public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
+        AuthorizeAsync(caller, action, resourceArn, RequestTags.Setting([]), cancellationToken);
+
+    public async ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, RequestTags tags, CancellationToken cancellationToken)
     {
         if (caller.IsAnonymous)
         {
@@ -55,6 +58,16 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         if (caller.SourceIp is { } ip)
         {
             keys["aws:SourceIp"] = [ip];
+        }
+
+        foreach (var tag in tags.Tags)
+        {
+            keys[$"aws:RequestTag/{tag.Key}"] = [tag.Value];
+        }
+
+        if (tags.Keys.Count > 0)
+        {
+            keys["aws:TagKeys"] = tags.Keys;
         }
 
         var resourcePolicies = new List<PolicyDocument>();

@@ -9,9 +9,13 @@ namespace Wharf.Core.Services;
 public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer authorizer, DataPlaneSettings settings, TimeProvider time)
 {
     /// <summary>Authorises <paramref name="action"/> and returns the repository, or throws <c>NAME_UNKNOWN</c>.</summary>
-    public async Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken)
+    public Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken) =>
+        GetAsync(caller, key, action, RequestTags.Setting([]), cancellationToken);
+
+    /// <summary>As above, for a request that sets or names tags.</summary>
+    public async Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, RequestTags tags, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, action, key.Arn, cancellationToken);
+        await authorizer.AuthorizeAsync(caller, action, key.Arn, tags, cancellationToken);
         return await store.Repositories.GetAsync(key, cancellationToken) ?? throw NameUnknown(key);
     }
 

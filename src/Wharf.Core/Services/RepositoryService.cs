@@ -14,7 +14,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     public async Task<Repository> CreateAsync(Caller caller, RepositoryKey key, RepositorySettings settings, IReadOnlyList<ResourceTag> tags, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.CreateRepository, key.Arn, cancellationToken);
+        await authorizer.AuthorizeAsync(caller, EcrActions.CreateRepository, key.Arn, RequestTags.Setting(tags), cancellationToken);
         CheckTags(tags);
         if (tags.Select(t => t.Key).Distinct(StringComparer.Ordinal).Count() > MaxResourceTags)
         {
@@ -79,7 +79,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     public async Task TagResourceAsync(Caller caller, RepositoryKey key, IReadOnlyList<ResourceTag> tags, CancellationToken cancellationToken)
     {
-        var repository = await resolver.GetAsync(caller, key, EcrActions.TagResource, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, EcrActions.TagResource, RequestTags.Setting(tags), cancellationToken);
         CheckTags(tags);
         switch (await store.Repositories.TagAsync(repository.Id, tags, MaxResourceTags, cancellationToken))
         {
@@ -92,7 +92,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     public async Task UntagResourceAsync(Caller caller, RepositoryKey key, IReadOnlyList<string> keys, CancellationToken cancellationToken)
     {
-        var repository = await resolver.GetAsync(caller, key, EcrActions.UntagResource, cancellationToken);
+        var repository = await resolver.GetAsync(caller, key, EcrActions.UntagResource, RequestTags.Naming(keys), cancellationToken);
         foreach (var tagKey in keys)
         {
             CheckTagKey(tagKey);

@@ -24,6 +24,8 @@ cases = [
     ("ecr", "GET", "http://127.0.0.1:5000/a%20path/with~tilde/", [("b", "2"), ("a", "x y"), ("a", "1"), ("uni", "\u00e9\u6f22"), ("tilde", "~-_."), ("empty", "")], b"",
      {"X-Custom": "  spaced    out   value  "}, creds, False),
     ("ecr", "POST", "http://127.0.0.1:5000/", None, b"{}", {"X-Amz-Target": "AmazonEC2ContainerRegistry_V20150921.ListImages"}, tokened, False),
+    ("ecr-public", "POST", "http://127.0.0.1:5000/", None, b"{}",
+     {"X-Amz-Target": "SpencerFrontendService.GetAuthorizationToken", "Content-Type": "application/x-amz-json-1.1"}, tokened, False),
     ("sts", "GET", "http://127.0.0.1:5000/", [("Action", "GetCallerIdentity"), ("Version", "2011-06-15")], b"", {}, creds, True),
     ("sts", "GET", "http://127.0.0.1:5000/", [("Action", "GetCallerIdentity"), ("Version", "2011-06-15"), ("odd", "a b+c/d")], b"", {}, tokened, True),
 ]

@@ -161,6 +161,32 @@ public sealed class PolicyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Request_tags_and_tag_keys_are_condition_keys_of_create_tag_and_untag()
+    {
+        var tess = await UserAsync("tess");
+        await AdminAsync("put-user-policy", "--user", "tess", "--policy-name", "tagged", "--policy-document",
+            """
+            {"Version":"2012-10-17","Statement":[
+              {"Effect":"Allow","Action":"ecr:CreateRepository","Resource":"*",
+               "Condition":{"StringEquals":{"aws:RequestTag/team":"${aws:username}"},"ForAllValues:StringEquals":{"aws:TagKeys":["team","env"]}}},
+              {"Effect":"Allow","Action":["ecr:TagResource","ecr:UntagResource"],"Resource":"*"},
+              {"Effect":"Deny","Action":["ecr:TagResource","ecr:UntagResource"],"Resource":"*","Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":"team"}}}]}
+            """);
+
+        (await CliAsync(tess, "ecr", "create-repository", "--repository-name", "tess/one", "--tags", "Key=team,Value=tess", "Key=env,Value=dev")).EnsureSuccess();
+        Assert.Contains("(AccessDeniedException)", (await CliAsync(tess, "ecr", "create-repository", "--repository-name", "tess/two", "--tags", "Key=team,Value=bob")).StandardError, StringComparison.Ordinal);
+        Assert.Contains("(AccessDeniedException)", (await CliAsync(tess, "ecr", "create-repository", "--repository-name", "tess/three", "--tags", "Key=team,Value=tess", "Key=cost,Value=1")).StandardError, StringComparison.Ordinal);
+        Assert.Contains("(AccessDeniedException)", (await CliAsync(tess, "ecr", "create-repository", "--repository-name", "tess/four")).StandardError, StringComparison.Ordinal);
+
+        // Changing the team tag is denied, adding or removing others is not.
+        var arn = $"arn:aws:ecr:{Region}:{A}:repository/tess/one";
+        (await CliAsync(tess, "ecr", "tag-resource", "--resource-arn", arn, "--tags", "Key=owner,Value=tess")).EnsureSuccess();
+        (await CliAsync(tess, "ecr", "untag-resource", "--resource-arn", arn, "--tag-keys", "owner")).EnsureSuccess();
+        Assert.Contains("with an explicit deny", (await CliAsync(tess, "ecr", "tag-resource", "--resource-arn", arn, "--tags", "Key=team,Value=other")).StandardError, StringComparison.Ordinal);
+        Assert.Contains("with an explicit deny", (await CliAsync(tess, "ecr", "untag-resource", "--resource-arn", arn, "--tag-keys", "team", "env")).StandardError, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Repository_policies_are_validated_and_round_trip()
     {
         var invalid = await CliAsync(root, "ecr", "set-repository-policy", "--repository-name", "team/app", "--policy-text", """{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}""");
