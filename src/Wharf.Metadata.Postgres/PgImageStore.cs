@@ -8,7 +8,7 @@ namespace Wharf.Metadata.Postgres;
 internal sealed class PgImageStore(PgDatabase database) : IImageStore
 {
     private const string SelectManifest =
-        "SELECT m.repository_id, m.digest, m.media_type, m.artifact_type, m.subject, m.content, m.annotations, m.pushed_at FROM manifests m";
+        "SELECT m.repository_id, m.digest, m.media_type, m.artifact_type, m.subject, m.content, m.annotations, m.pushed_at, m.storage_class FROM manifests m";
 
     /// <summary>
     /// One transaction: lock the referenced blob rows <c>FOR SHARE</c> while checking they are live
@@ -82,6 +82,15 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                         ("annotations", write.AnnotationsJson), ("now", Columns.Ms(write.Now)),
                     ],
                     cancellationToken) > 0;
+
+                // Pushing an archived image again restores it (ECR-NOTES §1.7).
+                if (!created)
+                {
+                    await s.ExecuteAsync(
+                        "UPDATE manifests SET storage_class = 'standard', activated_at = @now WHERE repository_id = @repository AND digest = @digest AND storage_class = 'archive'",
+                        [("repository", write.RepositoryId), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
+                        cancellationToken);
+                }
 
                 // Identical bytes mean identical references: only a new manifest writes them.
                 if (created && blobs.Length > 0)
@@ -260,11 +269,11 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
             },
             cancellationToken);
 
-    public Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageId? after, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, ImageId? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<ImageId>>(
             async s => await s.ListAsync(
                 $"""
-                SELECT digest, tag FROM ({ImageIdQueries.Union(status, "@repository")}) AS ids
+                SELECT digest, tag FROM ({ImageIdQueries.Union(status, "@repository", imageStatus)}) AS ids
                 WHERE @afterDigest::text IS NULL OR digest > @afterDigest::text OR (digest = @afterDigest::text AND coalesce(tag, '') > @afterTag::text)
                 ORDER BY digest, coalesce(tag, '') LIMIT @limit
                 """,
@@ -273,13 +282,13 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                 cancellationToken),
             cancellationToken);
 
-    public Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, Digest? after, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, Digest? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync(
             async s =>
             {
                 var rows = await s.ListAsync(
                     $"""
-                    {SelectSummary} WHERE m.repository_id = @repository AND (@after::text IS NULL OR m.digest > @after::text) {ImageIdQueries.StatusCondition(status)}
+                    {SelectSummary} WHERE m.repository_id = @repository AND (@after::text IS NULL OR m.digest > @after::text) {ImageIdQueries.StatusCondition(status)} {ImageIdQueries.StorageCondition(imageStatus)}
                     ORDER BY m.digest LIMIT @limit
                     """,
                     MapSummary,
@@ -341,7 +350,7 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                 cancellationToken);
 
     private const string SelectSummary =
-        "SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.image_size, m.pushed_at, m.last_pulled_at FROM manifests m";
+        "SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.image_size, m.pushed_at, m.last_pulled_at, m.storage_class, m.archived_at, m.activated_at FROM manifests m";
 
     private static ImageSummary MapSummary(NpgsqlDataReader r) =>
         new(
@@ -352,7 +361,10 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
             r.GetInt64(4),
             r.Time(5),
             r.IsDBNull(6) ? null : r.Time(6),
-            []);
+            [],
+            r.GetString(7) == "archive",
+            r.IsDBNull(8) ? null : r.Time(8),
+            r.IsDBNull(9) ? null : r.Time(9));
 
     private static async Task<IReadOnlyList<ImageSummary>> WithTagsAsync(PgDatabase.Session s, long repositoryId, List<ImageSummary> rows, CancellationToken cancellationToken)
     {
@@ -394,7 +406,8 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
             r.IsDBNull(4) ? null : r.Digest(4),
             (byte[])r.GetValue(5),
             r.NullableString(6),
-            r.Time(7));
+            r.Time(7),
+            r.GetString(8) == "archive");
 
     /// <summary>Rolls back a manifest write whose immutable tag another transaction took first.</summary>
     private sealed class ImmutableTagTaken : Exception;

@@ -19,6 +19,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Uploads = new PgUploadStore(database);
         Leases = new PgJobLeaseStore(database);
         Keys = new PgServerKeyStore(database);
+        Lifecycle = new PgLifecycleStore(database);
         Identities = new PgIdentityStore(database);
     }
 
@@ -35,6 +36,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IJobLeaseStore Leases { get; }
 
     public IServerKeyStore Keys { get; }
+
+    public ILifecycleStore Lifecycle { get; }
 
     public IIdentityStore Identities { get; }
 

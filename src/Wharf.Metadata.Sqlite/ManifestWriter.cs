@@ -55,6 +55,15 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
             ],
             cancellationToken) > 0;
 
+        // Pushing an archived image again restores it (ECR-NOTES §1.7).
+        if (!created)
+        {
+            await s.ExecuteAsync(
+                "UPDATE manifests SET storage_class = 'standard', activated_at = $now WHERE repository_id = $repository AND digest = $digest AND storage_class = 'archive'",
+                [("$repository", write.RepositoryId), ("$digest", write.Digest.ToString()), ("$now", Columns.Ms(write.Now))],
+                cancellationToken);
+        }
+
         // Identical bytes mean identical references: only a new manifest writes them.
         if (created)
         {

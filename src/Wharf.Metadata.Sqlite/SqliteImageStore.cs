@@ -8,7 +8,7 @@ namespace Wharf.Metadata.Sqlite;
 internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
 {
     private const string SelectManifest =
-        "SELECT m.repository_id, m.digest, m.media_type, m.artifact_type, m.subject, m.content, m.annotations, m.pushed_at FROM manifests m";
+        "SELECT m.repository_id, m.digest, m.media_type, m.artifact_type, m.subject, m.content, m.annotations, m.pushed_at, m.storage_class FROM manifests m";
 
     public Task<PutManifestResult> PutManifestAsync(ManifestWrite write, CancellationToken cancellationToken) =>
         database.WriteAsync(s => new ManifestWriter(s, write, cancellationToken).PutAsync(), cancellationToken);
@@ -109,11 +109,11 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
             },
             cancellationToken);
 
-    public Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageId? after, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, ImageId? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<ImageId>>(
             async s => await s.ListAsync(
                 $"""
-                SELECT digest, tag FROM ({ImageIdQueries.Union(status, "$repository")}) AS ids
+                SELECT digest, tag FROM ({ImageIdQueries.Union(status, "$repository", imageStatus)}) AS ids
                 WHERE $afterDigest IS NULL OR digest > $afterDigest OR (digest = $afterDigest AND coalesce(tag, '') > $afterTag)
                 ORDER BY digest, coalesce(tag, '') LIMIT $limit
                 """,
@@ -122,13 +122,13 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
                 cancellationToken),
             cancellationToken);
 
-    public Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, Digest? after, int limit, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, Digest? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync(
             async s =>
             {
                 var rows = await s.ListAsync(
                     $"""
-                    {SelectSummary} WHERE m.repository_id = $repository AND ($after IS NULL OR m.digest > $after) {ImageIdQueries.StatusCondition(status)}
+                    {SelectSummary} WHERE m.repository_id = $repository AND ($after IS NULL OR m.digest > $after) {ImageIdQueries.StatusCondition(status)} {ImageIdQueries.StorageCondition(imageStatus)}
                     ORDER BY m.digest LIMIT $limit
                     """,
                     MapSummary,
@@ -190,7 +190,7 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
                 cancellationToken);
 
     private const string SelectSummary =
-        "SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.image_size, m.pushed_at, m.last_pulled_at FROM manifests m";
+        "SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.image_size, m.pushed_at, m.last_pulled_at, m.storage_class, m.archived_at, m.activated_at FROM manifests m";
 
     private static ImageSummary MapSummary(SqliteDataReader r) =>
         new(
@@ -201,7 +201,10 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
             r.GetInt64(4),
             r.Time(5),
             r.IsDBNull(6) ? null : r.Time(6),
-            []);
+            [],
+            r.GetString(7) == "archive",
+            r.IsDBNull(8) ? null : r.Time(8),
+            r.IsDBNull(9) ? null : r.Time(9));
 
     private static async Task<IReadOnlyList<ImageSummary>> WithTagsAsync(SqliteDatabase.Session s, long repositoryId, List<ImageSummary> rows, CancellationToken cancellationToken)
     {
@@ -242,5 +245,6 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
             r.IsDBNull(4) ? null : r.Digest(4),
             (byte[])r.GetValue(5),
             r.NullableString(6),
-            r.Time(7));
+            r.Time(7),
+            r.GetString(8) == "archive");
 }

@@ -32,6 +32,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Uploads = new SqliteUploadStore(_database);
         Leases = new SqliteJobLeaseStore(_database);
         Keys = new SqliteServerKeyStore(_database);
+        Lifecycle = new SqliteLifecycleStore(_database);
         Identities = new SqliteIdentityStore(_database);
     }
 
@@ -51,6 +52,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IJobLeaseStore Leases { get; }
 
     public IServerKeyStore Keys { get; }
+
+    public ILifecycleStore Lifecycle { get; }
 
     public IIdentityStore Identities { get; }
 

@@ -60,6 +60,10 @@ public enum WharfErrorCode
     TokenExpired,
     RepositoryPolicyNotFound,
     RegistryPolicyNotFound,
+    LifecyclePolicyNotFound,
+    LifecyclePolicyPreviewNotFound,
+    LifecyclePolicyPreviewInProgress,
+    ImageStorageClassUpdateNotSupported,
 
     // The IAM and STS Query APIs.
     NoSuchEntity,

@@ -24,6 +24,8 @@ public interface IMetadataStore : IAsyncDisposable
 
     IServerKeyStore Keys { get; }
 
+    ILifecycleStore Lifecycle { get; }
+
     IIdentityStore Identities { get; }
 
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
@@ -167,10 +169,18 @@ public interface IImageStore
     /// ECR's <c>ListImages</c>: one entry per (digest, tag) and one per untagged image, ordered by digest
     /// then tag (an untagged entry first), strictly after <paramref name="after"/>.
     /// </summary>
-    Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageId? after, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageId? after, int limit, CancellationToken cancellationToken) =>
+        ListImageIdsAsync(repositoryId, status, ImageStatusFilter.Active, after, limit, cancellationToken);
+
+    /// <summary>As above, for images of <paramref name="imageStatus"/>.</summary>
+    Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, ImageId? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>Images ordered by digest, strictly after <paramref name="after"/>, with their tags.</summary>
-    Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, Digest? after, int limit, CancellationToken cancellationToken);
+    Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, Digest? after, int limit, CancellationToken cancellationToken) =>
+        DescribeImagesAsync(repositoryId, status, ImageStatusFilter.Active, after, limit, cancellationToken);
+
+    /// <summary>As above, for images of <paramref name="imageStatus"/>.</summary>
+    Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, Digest? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>The images with these digests that exist (in any order), with their tags.</summary>
     Task<IReadOnlyList<ImageSummary>> GetImagesAsync(long repositoryId, IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken);

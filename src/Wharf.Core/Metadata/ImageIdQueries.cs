@@ -7,12 +7,14 @@ namespace Wharf.Core.Metadata;
 public static class ImageIdQueries
 {
     /// <summary>Rows (digest, tag) of a repository for <paramref name="status"/>; tag is NULL for an untagged image.</summary>
-    public static string Union(TagStatus status, string repositoryParameter)
+    public static string Union(TagStatus status, string repositoryParameter, ImageStatusFilter imageStatus = ImageStatusFilter.Active)
     {
-        var tagged = $"SELECT t.digest AS digest, t.name AS tag FROM tags t WHERE t.repository_id = {repositoryParameter}";
+        var tagged = $"SELECT t.digest AS digest, t.name AS tag FROM tags t WHERE t.repository_id = {repositoryParameter}" +
+            (imageStatus == ImageStatusFilter.Any ? string.Empty
+                : $" AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = t.repository_id AND s.digest = t.digest {StorageCondition(imageStatus, "s")})");
         var untagged =
             $"SELECT m.digest AS digest, NULL AS tag FROM manifests m WHERE m.repository_id = {repositoryParameter} " +
-            "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)";
+            $"AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) {StorageCondition(imageStatus, "m")}";
         return status switch
         {
             TagStatus.Tagged => tagged,
@@ -21,6 +23,15 @@ public static class ImageIdQueries
         };
     }
 
+    /// <summary>An <c>AND …</c> condition on manifest alias <paramref name="alias"/> for the image status (storage class).</summary>
+    public static string StorageCondition(ImageStatusFilter imageStatus, string alias = "m") => imageStatus switch
+    {
+        ImageStatusFilter.Active => $"AND {alias}.storage_class = 'standard'",
+        ImageStatusFilter.Archived => $"AND {alias}.storage_class = 'archive'",
+        ImageStatusFilter.Activating => "AND 1 = 0", // restores are immediate: nothing is ever activating
+        _ => string.Empty,
+    };
+
     /// <summary>An <c>AND …</c> condition on manifest alias <c>m</c> for <paramref name="status"/>.</summary>
     public static string StatusCondition(TagStatus status) => status switch
     {
@@ -28,4 +39,13 @@ public static class ImageIdQueries
         TagStatus.Untagged => "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
         _ => string.Empty,
     };
+}
+
+/// <summary>ECR's <c>imageStatus</c> filter of <c>ListImages</c> and <c>DescribeImages</c>; without one, only active images.</summary>
+public enum ImageStatusFilter
+{
+    Active,
+    Archived,
+    Activating,
+    Any,
 }

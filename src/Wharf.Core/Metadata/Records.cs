@@ -56,7 +56,8 @@ public sealed record ManifestRecord(
     Digest? Subject,
     byte[] Content,
     string? AnnotationsJson,
-    DateTimeOffset PushedAt)
+    DateTimeOffset PushedAt,
+    bool Archived = false)
 {
     public long Size => Content.LongLength;
 }
@@ -144,6 +145,9 @@ public sealed record ImageId(Digest Digest, string? Tag);
 /// <param name="PushedAt">When the manifest was first pushed.</param>
 /// <param name="LastPulledAt">The last recorded pull, if any.</param>
 /// <param name="Tags">Its tags, ordinal order.</param>
+/// <param name="Archived">It is in the archive storage class (not pullable until restored).</param>
+/// <param name="ArchivedAt">When it was last archived.</param>
+/// <param name="ActivatedAt">When it was last restored.</param>
 public sealed record ImageSummary(
     Digest Digest,
     string MediaType,
@@ -152,7 +156,10 @@ public sealed record ImageSummary(
     long Size,
     DateTimeOffset PushedAt,
     DateTimeOffset? LastPulledAt,
-    IReadOnlyList<string> Tags);
+    IReadOnlyList<string> Tags,
+    bool Archived = false,
+    DateTimeOffset? ArchivedAt = null,
+    DateTimeOffset? ActivatedAt = null);
 
 /// <summary>A pull to record: the image and when it was pulled.</summary>
 public sealed record PullRecord(long RepositoryId, Digest Digest, DateTimeOffset PulledAt);

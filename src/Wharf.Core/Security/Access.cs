@@ -58,6 +58,12 @@ public static class EcrActions
     public const string TagResource = "ecr:TagResource";
     public const string UntagResource = "ecr:UntagResource";
     public const string ListTagsForResource = "ecr:ListTagsForResource";
+    public const string PutLifecyclePolicy = "ecr:PutLifecyclePolicy";
+    public const string GetLifecyclePolicy = "ecr:GetLifecyclePolicy";
+    public const string DeleteLifecyclePolicy = "ecr:DeleteLifecyclePolicy";
+    public const string StartLifecyclePolicyPreview = "ecr:StartLifecyclePolicyPreview";
+    public const string GetLifecyclePolicyPreview = "ecr:GetLifecyclePolicyPreview";
+    public const string UpdateImageStorageClass = "ecr:UpdateImageStorageClass";
 }
 
 /// <summary>

@@ -24,16 +24,16 @@ public sealed record BatchResult<T>(IReadOnlyList<T> Succeeded, IReadOnlyList<Im
 /// <summary>ECR's image operations over the same store and services as /v2.</summary>
 public sealed class ImageService(IMetadataStore store, RepositoryResolver repositories, ManifestService manifests, PullRecorder pulls)
 {
-    public async Task<IReadOnlyList<ImageId>> ListAsync(Caller caller, RepositoryKey key, TagStatus status, ImageId? after, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ImageId>> ListAsync(Caller caller, RepositoryKey key, TagStatus status, ImageStatusFilter imageStatus, ImageId? after, int limit, CancellationToken cancellationToken)
     {
         var repository = await repositories.GetAsync(caller, key, EcrActions.ListImages, cancellationToken);
-        return await store.Images.ListImageIdsAsync(repository.Id, status, after, limit, cancellationToken);
+        return await store.Images.ListImageIdsAsync(repository.Id, status, imageStatus, after, limit, cancellationToken);
     }
 
-    public async Task<IReadOnlyList<ImageSummary>> DescribeAsync(Caller caller, RepositoryKey key, TagStatus status, Digest? after, int limit, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<ImageSummary>> DescribeAsync(Caller caller, RepositoryKey key, TagStatus status, ImageStatusFilter imageStatus, Digest? after, int limit, CancellationToken cancellationToken)
     {
         var repository = await repositories.GetAsync(caller, key, EcrActions.DescribeImages, cancellationToken);
-        return await store.Images.DescribeImagesAsync(repository.Id, status, after, limit, cancellationToken);
+        return await store.Images.DescribeImagesAsync(repository.Id, status, imageStatus, after, limit, cancellationToken);
     }
 
     /// <summary>The named images, once each; the first one missing fails the call with <c>ImageNotFoundException</c> (as ECR).</summary>
@@ -83,6 +83,10 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
             {
                 failures.Add(failure);
             }
+            else if (record!.Archived)
+            {
+                failures.Add(new ImageFailure(id, "ImageNotFound", "Requested image is archived; restore it with UpdateImageStorageClass to pull it"));
+            }
             else if (acceptedMediaTypes is { Count: > 0 } && !acceptedMediaTypes.Contains(record!.MediaType, StringComparer.Ordinal))
             {
                 failures.Add(new ImageFailure(id, "ImageNotFound", $"The image's media type '{record.MediaType}' is not among acceptedMediaTypes, and Wharf does not convert manifest formats"));
@@ -96,6 +100,14 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
 
         return new BatchResult<FoundImage>(found, failures);
     }
+
+    /// <summary>
+    /// A lifecycle expiry: deletes the image as <c>BatchDeleteImage</c> by digest does (tags and references
+    /// go, blobs become GC candidates, an image an index lists stays), but only if it is still as the
+    /// plan saw it, and with its event in the same transaction.
+    /// </summary>
+    public Task<LifecycleApplyResult> ExpireAsync(long repositoryId, Lifecycle.LifecycleImage planned, OutboxEvent evt, CancellationToken cancellationToken) =>
+        store.Lifecycle.ExpireAsync(repositoryId, planned, evt, cancellationToken);
 
     /// <summary>
     /// ECR's <c>BatchDeleteImage</c>: by digest deletes the image and its tags; by tag removes the tag,

@@ -124,7 +124,8 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
         var record = reference.IsDigest
             ? await store.Images.GetManifestAsync(repository.Id, reference.Digest.Value, cancellationToken)
             : await store.Images.GetManifestByTagAsync(repository.Id, reference.Tag.Value, cancellationToken);
-        if (record is null)
+        // An archived image is not pullable until it is restored (ECR: 404).
+        if (record is null || record.Archived)
         {
             throw ManifestUnknown(reference);
         }

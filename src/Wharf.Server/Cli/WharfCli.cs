@@ -28,6 +28,7 @@ internal static class WharfCli
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(GcCommand.Create());
+        root.Subcommands.Add(LifecycleCommand.Create());
         root.Subcommands.Add(AdminCommand.Create());
         root.SetAction(ServeCommand.RunAsync);
 

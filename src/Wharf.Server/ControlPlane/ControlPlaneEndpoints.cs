@@ -16,6 +16,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<RepositoryService>();
         services.TryAddSingleton<ImageService>();
         services.TryAddSingleton<LayerService>();
+        services.TryAddSingleton<LifecycleService>();
         services.TryAddSingleton<ServerKeys>();
         services.TryAddSingleton<PageTokens>();
         services.TryAddSingleton<AuthTokens>();

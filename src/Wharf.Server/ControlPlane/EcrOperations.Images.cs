@@ -18,8 +18,9 @@ internal sealed partial class EcrOperations
         }
 
         var status = ReadTagStatus(call);
+        var imageStatus = ReadImageStatus(call);
         var limit = PageSize(call);
-        var filter = status.ToString();
+        var filter = $"{status} {imageStatus}";
         ImageId? after = null;
         if (await CursorAsync(call, filter) is { } cursor)
         {
@@ -28,7 +29,7 @@ internal sealed partial class EcrOperations
             after = new ImageId(Digest.Parse(cursor[..space]), space + 1 < cursor.Length ? cursor[(space + 1)..] : null);
         }
 
-        var page = await images.ListAsync(call.Caller, call.Repository, status, after, limit + 1, call.Aborted);
+        var page = await images.ListAsync(call.Caller, call.Repository, status, imageStatus, after, limit + 1, call.Aborted);
         var result = new JsonObject { ["imageIds"] = Json.Array(page.Take(limit), IdShape) };
         if (page.Count > limit)
         {
@@ -56,10 +57,11 @@ internal sealed partial class EcrOperations
         }
 
         var status = ReadTagStatus(call);
+        var imageStatus = ReadImageStatus(call);
         var limit = PageSize(call);
-        var filter = status.ToString();
+        var filter = $"{status} {imageStatus}";
         var after = await CursorAsync(call, filter) is { } cursor ? Digest.Parse(cursor) : (Digest?)null;
-        var page = await images.DescribeAsync(call.Caller, key, status, after, limit + 1, call.Aborted);
+        var page = await images.DescribeAsync(call.Caller, key, status, imageStatus, after, limit + 1, call.Aborted);
         var result = new JsonObject { ["imageDetails"] = Json.Array(page.Take(limit), i => DetailShape(key, i)) };
         if (page.Count > limit)
         {
@@ -127,6 +129,18 @@ internal sealed partial class EcrOperations
             _ => TagStatus.Any,
         } : TagStatus.Any;
     }
+
+    // Without a filter only active images are listed.
+    private static ImageStatusFilter ReadImageStatus(EcrCall call) =>
+        call.Get("filter") is { } filter && filter.TryGetProperty("imageStatus", out var imageStatus)
+            ? imageStatus.GetString() switch
+            {
+                "ARCHIVED" => ImageStatusFilter.Archived,
+                "ACTIVATING" => ImageStatusFilter.Activating,
+                "ANY" => ImageStatusFilter.Any,
+                _ => ImageStatusFilter.Active,
+            }
+            : ImageStatusFilter.Active;
 
     private static List<ImageRef> ReadImageIds(EcrCall call) =>
         call.Get("imageIds") is { } ids
@@ -210,7 +224,17 @@ internal sealed partial class EcrOperations
             shape["subjectManifestDigest"] = subject.ToString();
         }
 
-        shape["imageStatus"] = "ACTIVE";
+        shape["imageStatus"] = image.Archived ? "ARCHIVED" : "ACTIVE";
+        if (image.ArchivedAt is { } archived)
+        {
+            shape["lastArchivedAt"] = Json.Time(archived);
+        }
+
+        if (image.ActivatedAt is { } activated)
+        {
+            shape["lastActivatedAt"] = Json.Time(activated);
+        }
+
         return shape;
     }
 }

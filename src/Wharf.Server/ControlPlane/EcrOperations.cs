@@ -16,6 +16,7 @@ internal sealed partial class EcrOperations(
     RepositoryService repositories,
     ImageService images,
     LayerService layers,
+    LifecycleService lifecycle,
     PageTokens tokens,
     LayerDownloads downloads,
     RegistryHostMatcher hosts,
@@ -56,6 +57,12 @@ internal sealed partial class EcrOperations(
             ["DeleteRegistryPolicy"] = (o, c) => o.DeleteRegistryPolicyAsync(c),
             ["GetAccountSetting"] = (o, c) => o.GetAccountSettingAsync(c),
             ["PutAccountSetting"] = (o, c) => o.PutAccountSettingAsync(c),
+            ["PutLifecyclePolicy"] = (o, c) => o.PutLifecyclePolicyAsync(c),
+            ["GetLifecyclePolicy"] = (o, c) => o.GetLifecyclePolicyAsync(c),
+            ["DeleteLifecyclePolicy"] = (o, c) => o.DeleteLifecyclePolicyAsync(c),
+            ["StartLifecyclePolicyPreview"] = (o, c) => o.StartLifecyclePolicyPreviewAsync(c),
+            ["GetLifecyclePolicyPreview"] = (o, c) => o.GetLifecyclePolicyPreviewAsync(c),
+            ["UpdateImageStorageClass"] = (o, c) => o.UpdateImageStorageClassAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

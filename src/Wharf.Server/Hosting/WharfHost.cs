@@ -100,6 +100,7 @@ public static class WharfHost
         builder.Services.AddSingleton<UploadJanitor>();
         builder.Services.AddSingleton<StoreChecker>();
         builder.Services.AddSingleton<IBackgroundJob, UploadExpiryJob>();
+        builder.Services.AddSingleton<IBackgroundJob, LifecycleJob>();
         if (options.Gc.Enabled)
         {
             builder.Services.AddSingleton<IBackgroundJob, GarbageCollectionJob>();

@@ -57,6 +57,8 @@ public sealed class WharfOptions
 
     public GcOptions Gc { get; set; } = new();
 
+    public LifecycleOptions Lifecycle { get; set; } = new();
+
     public ImageOptions Images { get; set; } = new();
 
     public IdentityOptions Identity { get; set; } = new();
@@ -113,6 +115,15 @@ public sealed class GcOptions
     public TimeSpan GraceWindow { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>How often the GC job runs.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(30);
+}
+
+public sealed class LifecycleOptions
+{
+    /// <summary>
+    /// How often the lifecycle job applies every repository's policy: an image is acted on within this
+    /// long of meeting a rule's criteria (ECR: within 24 hours).
+    /// </summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(30);
 }
 

@@ -55,6 +55,7 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
         foreach (var (key, value) in new[]
         {
             ("Gc:Interval", options.Gc.Interval),
+            ("Lifecycle:Interval", options.Lifecycle.Interval),
             ("Uploads:SweepInterval", options.Uploads.SweepInterval),
             ("Images:PullTimeFlushInterval", options.Images.PullTimeFlushInterval),
             ("Uploads:Expiry", options.Uploads.Expiry),

@@ -32,3 +32,19 @@ internal sealed class UploadExpiryJob(UploadJanitor janitor, IOptions<WharfOptio
     public async Task<string> RunAsync(CancellationToken cancellationToken) =>
         $"{await janitor.RunOnceAsync(cancellationToken)} expired upload sessions removed";
 }
+
+/// <summary>Every repository's lifecycle policy, applied on <c>Lifecycle:Interval</c>.</summary>
+internal sealed class LifecycleJob(LifecycleService lifecycle, IOptions<WharfOptions> options) : IBackgroundJob
+{
+    public const string JobName = "lifecycle";
+
+    public string Name => JobName;
+
+    public TimeSpan Interval => options.Value.Lifecycle.Interval;
+
+    public async Task<string> RunAsync(CancellationToken cancellationToken)
+    {
+        var reports = await lifecycle.RunAsync(null, dryRun: false, cancellationToken);
+        return $"{reports.Count} repositories evaluated: {reports.Sum(r => r.Expired)} images expired, {reports.Sum(r => r.Transitioned)} archived, {reports.Sum(r => r.Skipped)} skipped as changed since planned";
+    }
+}

@@ -1,0 +1,56 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+
+namespace Wharf.Core.Services;
+
+/// <summary>Outbox events in EventBridge's shape, as ECR emits them (ECR-NOTES §11).</summary>
+public static class EcrEvents
+{
+    public const string ImageAction = "ECR Image Action";
+
+    /// <summary>
+    /// An <c>ECR Image Action</c>: <c>DELETE</c>, or <c>UPDATE_STORAGE_CLASS</c> with its target. A lifecycle
+    /// action adds <c>lifecycle-rule-priority</c> (a Wharf addition; ECR only logs these to CloudTrail).
+    /// </summary>
+    public static OutboxEvent Image(RepositoryKey key, Digest digest, IReadOnlyList<string> tags, string actionType, DateTimeOffset at, string? targetStorageClass = null, int? rulePriority = null)
+    {
+        var detail = new JsonObject
+        {
+            ["result"] = "SUCCESS",
+            ["repository-name"] = key.Name.Value,
+            ["image-digest"] = digest.ToString(),
+            ["action-type"] = actionType,
+        };
+        if (tags.Count > 0)
+        {
+            detail["image-tag"] = tags[0];
+            detail["image-tags"] = new JsonArray([.. tags.Select(t => JsonValue.Create(t))]);
+        }
+
+        if (targetStorageClass is not null)
+        {
+            detail["target-storage-class"] = targetStorageClass;
+        }
+
+        if (rulePriority is { } priority)
+        {
+            detail["lifecycle-rule-priority"] = priority;
+        }
+
+        var envelope = new JsonObject
+        {
+            ["version"] = "0",
+            ["id"] = Guid.NewGuid().ToString(),
+            ["detail-type"] = ImageAction,
+            ["source"] = "aws.ecr",
+            ["account"] = key.Registry.Account.Value,
+            ["time"] = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+            ["region"] = key.Registry.Region,
+            ["resources"] = new JsonArray(),
+            ["detail"] = detail,
+        };
+        return new OutboxEvent(ImageAction, envelope.ToJsonString(), at);
+    }
+}

@@ -1,0 +1,203 @@
+using System.Text.Json;
+using Wharf.Core.Errors;
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Security;
+
+namespace Wharf.Core.Services;
+
+/// <summary>One image a preview would act on, as <c>GetLifecyclePolicyPreview</c> reports it.</summary>
+public sealed record LifecyclePreviewEntry(string Digest, IReadOnlyList<string> Tags, DateTimeOffset PushedAt, string Action, int RulePriority, string StorageClass);
+
+/// <summary>What one run did to one repository: the plan, and how many actions applied or were skipped because the image had changed.</summary>
+public sealed record LifecycleRunReport(RepositoryKey Repository, IReadOnlyList<LifecycleDecision> Plan, int Expired, int Transitioned, int Skipped);
+
+/// <summary>
+/// ECR's lifecycle policies: the policy APIs, previews, storage-class changes, and the run that
+/// applies every repository's policy (the scheduled job and <c>wharf lifecycle run</c>). A run plans
+/// with <see cref="LifecycleEvaluator"/> and applies each action only if the image is still as
+/// planned, recording an <c>ECR Image Action</c> event with it.
+/// </summary>
+public sealed class LifecycleService(IMetadataStore store, RepositoryResolver repositories, ImageService images, TimeProvider time)
+{
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    /// <summary>A preview left <c>IN_PROGRESS</c> this long (its node died) no longer blocks a new one.</summary>
+    public static readonly TimeSpan AbandonedPreview = TimeSpan.FromMinutes(5);
+
+    public async Task<string> PutPolicyAsync(Caller caller, RepositoryKey key, string text, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.PutLifecyclePolicy, cancellationToken);
+        Parse(text);
+        return await store.Lifecycle.SetPolicyAsync(repository.Id, text, cancellationToken) ? text : throw RepositoryResolver.NameUnknown(key);
+    }
+
+    public async Task<LifecyclePolicyRecord> GetPolicyAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.GetLifecyclePolicy, cancellationToken);
+        return await store.Lifecycle.GetPolicyAsync(repository.Id, cancellationToken) ?? throw NoPolicy(key);
+    }
+
+    /// <summary>Removes the policy; returns what it was.</summary>
+    public async Task<LifecyclePolicyRecord> DeletePolicyAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.DeleteLifecyclePolicy, cancellationToken);
+        var existing = await store.Lifecycle.GetPolicyAsync(repository.Id, cancellationToken) ?? throw NoPolicy(key);
+        await store.Lifecycle.SetPolicyAsync(repository.Id, null, cancellationToken);
+        return existing;
+    }
+
+    /// <summary>
+    /// Runs the given policy (or the saved one) over the repository as it is now, without acting, and
+    /// keeps the result for <see cref="GetPreviewAsync"/>. Returns the policy and the preview's status.
+    /// </summary>
+    public async Task<(string Policy, string Status)> StartPreviewAsync(Caller caller, RepositoryKey key, string? text, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.StartLifecyclePolicyPreview, cancellationToken);
+        text ??= (await store.Lifecycle.GetPolicyAsync(repository.Id, cancellationToken))?.Text ?? throw NoPolicy(key);
+        var policy = Parse(text);
+        if (!await store.Lifecycle.TryStartPreviewAsync(repository.Id, text, time.GetUtcNow(), time.GetUtcNow() - AbandonedPreview, cancellationToken))
+        {
+            throw new WharfException(WharfErrorCode.LifecyclePolicyPreviewInProgress);
+        }
+
+        try
+        {
+            var plan = LifecycleEvaluator.Plan(policy, await store.Lifecycle.ListImagesAsync(repository.Id, cancellationToken), time.GetUtcNow());
+            var entries = plan
+                .Where(d => d.Outcome != LifecycleOutcome.Keep)
+                .OrderBy(d => d.RulePriority)
+                .ThenBy(d => d.Image.PushedAt)
+                .Select(d => new LifecyclePreviewEntry(
+                    d.Image.Digest.ToString(),
+                    d.Image.Tags,
+                    d.Image.PushedAt,
+                    d.Outcome == LifecycleOutcome.Expire ? "EXPIRE" : "TRANSITION",
+                    d.RulePriority!.Value,
+                    d.Image.StorageClass == StorageClass.Archive ? "ARCHIVE" : "STANDARD"))
+                .ToList();
+            await store.Lifecycle.CompletePreviewAsync(repository.Id, "COMPLETE", JsonSerializer.Serialize(entries, Json), CancellationToken.None);
+            return (text, "COMPLETE");
+        }
+        catch
+        {
+            await store.Lifecycle.CompletePreviewAsync(repository.Id, "FAILED", null, CancellationToken.None);
+            throw;
+        }
+    }
+
+    public async Task<(LifecyclePreviewRecord Preview, IReadOnlyList<LifecyclePreviewEntry> Results)> GetPreviewAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.GetLifecyclePolicyPreview, cancellationToken);
+        var preview = await store.Lifecycle.GetPreviewAsync(repository.Id, cancellationToken)
+            ?? throw new WharfException(WharfErrorCode.LifecyclePolicyPreviewNotFound);
+        return (preview, preview.ResultsJson is { } json ? JsonSerializer.Deserialize<List<LifecyclePreviewEntry>>(json, Json)! : []);
+    }
+
+    /// <summary>
+    /// ECR's <c>UpdateImageStorageClass</c>: archives an image (no longer pullable) or restores it.
+    /// An image an index lists moves with its index, not alone. Returns the image and its new status.
+    /// </summary>
+    public async Task<(Digest Digest, string Status)> UpdateStorageClassAsync(Caller caller, RepositoryKey key, ImageRef id, StorageClass target, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.UpdateImageStorageClass, cancellationToken);
+        ManifestRecord? record = null;
+        if (id.Tag is not null)
+        {
+            record = await store.Images.GetManifestByTagAsync(repository.Id, id.Tag, cancellationToken);
+        }
+        else if (Digest.TryParse(id.Digest, out var digest))
+        {
+            record = await store.Images.GetManifestAsync(repository.Id, digest, cancellationToken);
+        }
+
+        if (record is null || (id.Digest is not null && id.Tag is not null && record.Digest.ToString() != id.Digest))
+        {
+            throw new WharfException(WharfErrorCode.ImageNotFound, $"The image with imageId {id} does not exist within the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
+        }
+
+        var summaries = await store.Images.GetImagesAsync(repository.Id, [record.Digest], cancellationToken);
+        var tags = summaries.Count > 0 ? summaries[0].Tags : [];
+        var evt = EcrEvents.Image(key, record.Digest, tags, "UPDATE_STORAGE_CLASS", time.GetUtcNow(), target == StorageClass.Archive ? "ARCHIVE" : "STANDARD");
+        return await store.Lifecycle.SetStorageClassAsync(repository.Id, record.Digest, target, null, evt, cancellationToken) switch
+        {
+            LifecycleApplyResult.Applied => (record.Digest, target == StorageClass.Archive ? "ARCHIVED" : "ACTIVE"),
+            LifecycleApplyResult.ReferencedByIndex => throw new WharfException(
+                WharfErrorCode.ImageStorageClassUpdateNotSupported,
+                $"The image {record.Digest} is referenced by an image index in the repository; archive or restore the index instead."),
+            _ => throw new WharfException(WharfErrorCode.ImageNotFound, $"The image with imageId {id} does not exist within the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'"),
+        };
+    }
+
+    /// <summary>
+    /// Applies every repository's policy (or one repository's): plans, then expires and archives what
+    /// the plan says — each only if the image is unchanged since — and moves <c>lastEvaluatedAt</c>.
+    /// A dry run plans and reports without acting.
+    /// </summary>
+    public async Task<IReadOnlyList<LifecycleRunReport>> RunAsync(RepositoryKey? only, bool dryRun, CancellationToken cancellationToken)
+    {
+        var reports = new List<LifecycleRunReport>();
+        foreach (var target in await store.Lifecycle.ListTargetsAsync(cancellationToken))
+        {
+            if (only is not null && target.Key != only)
+            {
+                continue;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            reports.Add(await RunOneAsync(target, dryRun, cancellationToken));
+        }
+
+        return reports;
+    }
+
+    private async Task<LifecycleRunReport> RunOneAsync(LifecycleTarget target, bool dryRun, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var plan = LifecycleEvaluator.Plan(LifecyclePolicy.Parse(target.Policy), await store.Lifecycle.ListImagesAsync(target.RepositoryId, cancellationToken), now);
+        int expired = 0, transitioned = 0, skipped = 0;
+        if (!dryRun)
+        {
+            // Oldest first, as ECR expires.
+            foreach (var decision in plan.Where(d => d.Outcome != LifecycleOutcome.Keep).OrderBy(d => d.Image.PushedAt))
+            {
+                var image = decision.Image;
+                var result = decision.Outcome == LifecycleOutcome.Expire
+                    ? await images.ExpireAsync(target.RepositoryId, image, EcrEvents.Image(target.Key, image.Digest, image.Tags, "DELETE", now, rulePriority: decision.RulePriority), cancellationToken)
+                    : await store.Lifecycle.SetStorageClassAsync(target.RepositoryId, image.Digest, StorageClass.Archive, image, EcrEvents.Image(target.Key, image.Digest, image.Tags, "UPDATE_STORAGE_CLASS", now, "ARCHIVE", decision.RulePriority), cancellationToken);
+                if (result != LifecycleApplyResult.Applied)
+                {
+                    skipped++;
+                }
+                else if (decision.Outcome == LifecycleOutcome.Expire)
+                {
+                    expired++;
+                }
+                else
+                {
+                    transitioned++;
+                }
+            }
+
+            await store.Lifecycle.MarkEvaluatedAsync(target.RepositoryId, now, cancellationToken);
+        }
+
+        return new LifecycleRunReport(target.Key, plan, expired, transitioned, skipped);
+    }
+
+    private static LifecyclePolicy Parse(string text)
+    {
+        try
+        {
+            return LifecyclePolicy.Parse(text);
+        }
+        catch (LifecyclePolicyException e)
+        {
+            throw new WharfException(WharfErrorCode.InvalidParameter, e.Message);
+        }
+    }
+
+    private static WharfException NoPolicy(RepositoryKey key) =>
+        new(WharfErrorCode.LifecyclePolicyNotFound, $"Lifecycle policy does not exist for the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
+}

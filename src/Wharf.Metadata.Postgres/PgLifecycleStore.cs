@@ -1,0 +1,176 @@
+using Npgsql;
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+
+namespace Wharf.Metadata.Postgres;
+
+internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
+{
+    public Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s => await s.ExecuteAsync(
+                "UPDATE repositories SET lifecycle_policy = @policy, lifecycle_evaluated_at = CASE WHEN @policy::text IS NULL THEN NULL ELSE lifecycle_evaluated_at END WHERE id = @id",
+                [("policy", policy), ("id", repositoryId)],
+                cancellationToken) > 0,
+            cancellationToken);
+
+    public Task<LifecyclePolicyRecord?> GetPolicyAsync(long repositoryId, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            s => s.SingleAsync(
+                "SELECT lifecycle_policy, lifecycle_evaluated_at FROM repositories WHERE id = @id AND lifecycle_policy IS NOT NULL",
+                r => new LifecyclePolicyRecord(r.GetString(0), r.IsDBNull(1) ? null : r.Time(1)),
+                [("id", repositoryId)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<IReadOnlyList<LifecycleTarget>> ListTargetsAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<LifecycleTarget>>(
+            async s => await s.ListAsync(
+                "SELECT id, account, region, name, lifecycle_policy FROM repositories WHERE lifecycle_policy IS NOT NULL ORDER BY id",
+                r => new LifecycleTarget(r.GetInt64(0), new RepositoryKey(new RegistryKey(AccountId.Parse(r.GetString(1)), r.GetString(2)), RepositoryName.Parse(r.GetString(3))), r.GetString(4)),
+                [],
+                cancellationToken),
+            cancellationToken);
+
+    public Task MarkEvaluatedAsync(long repositoryId, DateTimeOffset at, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            s => s.ExecuteAsync("UPDATE repositories SET lifecycle_evaluated_at = @at WHERE id = @id", [("at", Columns.Ms(at)), ("id", repositoryId)], cancellationToken),
+            cancellationToken);
+
+    public Task<IReadOnlyList<LifecycleImage>> ListImagesAsync(long repositoryId, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<LifecycleImage>>(
+            async s =>
+            {
+                var tags = (await s.ListAsync(
+                    "SELECT digest, name FROM tags WHERE repository_id = @repository ORDER BY name",
+                    r => (Digest: r.GetString(0), Name: r.GetString(1)),
+                    [("repository", repositoryId)],
+                    cancellationToken)).ToLookup(t => t.Digest, t => t.Name, StringComparer.Ordinal);
+                return await s.ListAsync(
+                    """
+                    SELECT m.digest, m.pushed_at, m.last_pulled_at, m.storage_class, m.archived_at, m.activated_at,
+                           EXISTS (SELECT 1 FROM manifest_children c WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest)
+                    FROM manifests m WHERE m.repository_id = @repository ORDER BY m.digest
+                    """,
+                    r => Image(r, tags[r.GetString(0)].ToList()),
+                    [("repository", repositoryId)],
+                    cancellationToken);
+            },
+            cancellationToken);
+
+    public Task<LifecycleApplyResult> ExpireAsync(long repositoryId, LifecycleImage planned, OutboxEvent evt, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                var check = await CheckAsync(s, repositoryId, planned.Digest, planned, cancellationToken);
+                if (check != LifecycleApplyResult.Applied)
+                {
+                    return check;
+                }
+
+                await s.ExecuteAsync("DELETE FROM manifests WHERE repository_id = @repository AND digest = @digest", [("repository", repositoryId), ("digest", planned.Digest.ToString())], cancellationToken);
+                await AppendAsync(s, evt, cancellationToken);
+                return LifecycleApplyResult.Applied;
+            },
+            cancellationToken);
+
+    public Task<LifecycleApplyResult> SetStorageClassAsync(long repositoryId, Digest digest, StorageClass target, LifecycleImage? planned, OutboxEvent evt, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                var check = await CheckAsync(s, repositoryId, digest, planned, cancellationToken);
+                if (check != LifecycleApplyResult.Applied)
+                {
+                    return check;
+                }
+
+                var sql = target == StorageClass.Archive
+                    ? "UPDATE manifests SET storage_class = 'archive', archived_at = @now WHERE repository_id = @repository AND digest = @digest AND storage_class = 'standard'"
+                    : "UPDATE manifests SET storage_class = 'standard', activated_at = @now WHERE repository_id = @repository AND digest = @digest AND storage_class = 'archive'";
+                if (await s.ExecuteAsync(sql, [("now", Columns.Ms(evt.At)), ("repository", repositoryId), ("digest", digest.ToString())], cancellationToken) > 0)
+                {
+                    await AppendAsync(s, evt, cancellationToken);
+                }
+
+                return LifecycleApplyResult.Applied;
+            },
+            cancellationToken);
+
+    public Task<bool> TryStartPreviewAsync(long repositoryId, string policy, DateTimeOffset now, DateTimeOffset abandonedBefore, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s => await s.ExecuteAsync(
+                """
+                INSERT INTO lifecycle_previews (repository_id, policy, status, results, started_at) VALUES (@repository, @policy, 'IN_PROGRESS', NULL, @now)
+                ON CONFLICT (repository_id) DO UPDATE SET policy = excluded.policy, status = 'IN_PROGRESS', results = NULL, started_at = excluded.started_at
+                WHERE lifecycle_previews.status <> 'IN_PROGRESS' OR lifecycle_previews.started_at < @abandoned
+                """,
+                [("repository", repositoryId), ("policy", policy), ("now", Columns.Ms(now)), ("abandoned", Columns.Ms(abandonedBefore))],
+                cancellationToken) > 0,
+            cancellationToken);
+
+    public Task CompletePreviewAsync(long repositoryId, string status, string? resultsJson, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            s => s.ExecuteAsync(
+                "UPDATE lifecycle_previews SET status = @status, results = @results WHERE repository_id = @repository",
+                [("status", status), ("results", resultsJson), ("repository", repositoryId)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<LifecyclePreviewRecord?> GetPreviewAsync(long repositoryId, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            s => s.SingleAsync(
+                "SELECT policy, status, results, started_at FROM lifecycle_previews WHERE repository_id = @repository",
+                r => new LifecyclePreviewRecord(r.GetString(0), r.GetString(1), r.NullableString(2), r.Time(3)),
+                [("repository", repositoryId)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<IReadOnlyList<StoredEvent>> ListEventsAsync(long afterId, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<StoredEvent>>(
+            async s => await s.ListAsync(
+                "SELECT id, type, payload, created_at FROM events WHERE id > @after ORDER BY id LIMIT @limit",
+                r => new StoredEvent(r.GetInt64(0), r.GetString(1), r.GetString(2), r.Time(3)),
+                [("after", afterId), ("limit", limit)],
+                cancellationToken),
+            cancellationToken);
+
+    // The image as it is now, compared with the plan: tags, push time and storage class must not have moved.
+    private static async Task<LifecycleApplyResult> CheckAsync(PgDatabase.Session s, long repositoryId, Digest digest, LifecycleImage? planned, CancellationToken cancellationToken)
+    {
+        (string, object?)[] key = [("repository", repositoryId), ("digest", digest.ToString())];
+
+        // The row lock holds off a concurrent tag or re-push of this image until the action commits.
+        await s.ExecuteAsync("SELECT 1 FROM manifests WHERE repository_id = @repository AND digest = @digest FOR UPDATE", key, cancellationToken);
+        var tags = await s.ListAsync("SELECT name FROM tags WHERE repository_id = @repository AND digest = @digest ORDER BY name", r => r.GetString(0), key, cancellationToken);
+        var current = await s.SingleAsync(
+            """
+            SELECT m.digest, m.pushed_at, m.last_pulled_at, m.storage_class, m.archived_at, m.activated_at,
+                   EXISTS (SELECT 1 FROM manifest_children c WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest)
+            FROM manifests m WHERE m.repository_id = @repository AND m.digest = @digest
+            """,
+            r => Image(r, tags),
+            key,
+            cancellationToken);
+        return current is null ? LifecycleApplyResult.NotFound
+            : current.InIndex ? LifecycleApplyResult.ReferencedByIndex
+            : planned is not null && !LifecycleImages.Unchanged(planned, current) ? LifecycleApplyResult.Changed
+            : LifecycleApplyResult.Applied;
+    }
+
+    private static Task<int> AppendAsync(PgDatabase.Session s, OutboxEvent evt, CancellationToken cancellationToken) =>
+        s.ExecuteAsync(
+            "INSERT INTO events (type, payload, created_at) VALUES (@type, @payload, @at)",
+            [("type", evt.Type), ("payload", evt.Payload), ("at", Columns.Ms(evt.At))],
+            cancellationToken);
+
+    private static LifecycleImage Image(NpgsqlDataReader r, List<string> tags) => new(
+        r.Digest(0),
+        tags,
+        r.Time(1),
+        r.IsDBNull(2) ? null : r.Time(2),
+        r.GetString(3) == "archive" ? StorageClass.Archive : StorageClass.Standard,
+        r.IsDBNull(4) ? null : r.Time(4),
+        r.IsDBNull(5) ? null : r.Time(5),
+        r.GetBoolean(6));
+}

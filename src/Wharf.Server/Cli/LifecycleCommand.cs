@@ -1,0 +1,103 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Options;
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Services;
+using Wharf.Server.Hosting;
+using Wharf.Server.Jobs;
+
+namespace Wharf.Server.Cli;
+
+/// <summary><c>wharf lifecycle run</c>: apply lifecycle policies now, or show what they would do.</summary>
+internal static class LifecycleCommand
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromHours(1);
+
+    public static Command Create()
+    {
+        var repository = new Option<string?>("--repository") { Description = "only this repository (name, in the default registry unless --account/--region say otherwise)" };
+        var account = new Option<string?>("--account") { Description = "12-digit account id of the repository (default: Registry:DefaultAccount)" };
+        var region = new Option<string?>("--region") { Description = "region of the repository (default: Registry:DefaultRegion)" };
+        var dryRun = new Option<bool>("--dry-run") { Description = "print what would be expired or archived, and change nothing" };
+        var run = new Command(
+            "run",
+            "Apply every repository's lifecycle policy now (the job does it every Lifecycle:Interval) and print, per repository, each image expired or archived and the rule that decided. Safe beside a running server: it takes the job's lease, and exits 1 when a server is running the job.")
+        {
+            repository, account, region, dryRun,
+        };
+        run.SetAction((parse, ct) => RunAsync(parse, parse.GetValue(repository), parse.GetValue(account), parse.GetValue(region), parse.GetValue(dryRun), ct));
+        var lifecycle = new Command("lifecycle", "Lifecycle policies (ECR's PutLifecyclePolicy rules) run on demand.");
+        lifecycle.Subcommands.Add(run);
+        return lifecycle;
+    }
+
+    private static async Task<int> RunAsync(ParseResult parse, string? name, string? accountText, string? region, bool dryRun, CancellationToken cancellationToken)
+    {
+        if (await CliHost.BuildAsync(parse, listening: false, cancellationToken) is not { } app)
+        {
+            return WharfCli.ExitInvalid;
+        }
+
+        await using (app)
+        {
+            var options = app.Services.GetRequiredService<IOptions<WharfOptions>>().Value;
+            RepositoryKey? only = null;
+            if (name is not null)
+            {
+                if (!AccountId.TryParse(accountText ?? options.Registry.DefaultAccount, out var account) || !RepositoryName.TryParse(name, out var repositoryName))
+                {
+                    WharfCli.Fail($"'{accountText}' is not a 12-digit account id, or '{name}' is not a repository name");
+                    return WharfCli.ExitInvalid;
+                }
+
+                only = new RepositoryKey(new RegistryKey(account, region ?? options.Registry.DefaultRegion), repositoryName);
+            }
+
+            var store = app.Services.GetRequiredService<IMetadataStore>();
+            var time = app.Services.GetRequiredService<TimeProvider>();
+            await store.MigrateAsync(cancellationToken);
+            var owner = $"wharf-lifecycle/{Environment.MachineName}/{Environment.ProcessId}";
+            if (!dryRun && !await store.Leases.TryAcquireAsync(LifecycleJob.JobName, owner, time.GetUtcNow(), Lease, cancellationToken))
+            {
+                await Console.Error.WriteLineAsync($"wharf: job '{LifecycleJob.JobName}' is running on a server right now; try again in a few minutes");
+                return 1;
+            }
+
+            try
+            {
+                var reports = await app.Services.GetRequiredService<LifecycleService>().RunAsync(only, dryRun, cancellationToken);
+                foreach (var report in reports)
+                {
+                    Console.WriteLine($"{report.Repository.Name} ({report.Repository.Registry.Account}, {report.Repository.Registry.Region})");
+                    foreach (var decision in report.Plan.Where(d => d.Outcome != LifecycleOutcome.Keep).OrderBy(d => d.Image.PushedAt))
+                    {
+                        var verb = decision.Outcome == LifecycleOutcome.Expire ? "expire " : "archive";
+                        var tags = decision.Image.Tags.Count > 0 ? string.Join(',', decision.Image.Tags) : "<untagged>";
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {verb} {decision.Image.Digest} {tags} (rule {decision.RulePriority})"));
+                    }
+
+                    Console.WriteLine(dryRun
+                        ? "  dry run: nothing changed"
+                        : string.Create(CultureInfo.InvariantCulture, $"  {report.Expired} expired, {report.Transitioned} archived, {report.Skipped} skipped (changed since planned)"));
+                }
+
+                if (only is not null && reports.Count == 0)
+                {
+                    WharfCli.Fail($"repository '{only.Name}' has no lifecycle policy (or does not exist)");
+                    return 1;
+                }
+
+                return 0;
+            }
+            finally
+            {
+                if (!dryRun)
+                {
+                    await store.Leases.ReleaseAsync(LifecycleJob.JobName, owner, CancellationToken.None);
+                }
+            }
+        }
+    }
+}
