@@ -117,7 +117,7 @@ public static class OciLayout
                 var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
                 try
                 {
-                    var state = seed | 1;
+                    var state = (seed << 1) | 1; // odd and non-zero, and distinct for every seed (seed | 1 made 2 and 3 alike)
                     for (long remaining = size; remaining > 0;)
                     {
                         var n = (int)Math.Min(remaining, 1 << 20);

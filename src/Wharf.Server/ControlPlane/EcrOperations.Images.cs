@@ -12,11 +12,6 @@ internal sealed partial class EcrOperations
 {
     private async Task<JsonObject> ListImagesAsync(EcrCall call)
     {
-        if (MatchesNothing(call))
-        {
-            return new JsonObject { ["imageIds"] = new JsonArray() };
-        }
-
         var status = ReadTagStatus(call);
         var imageStatus = ReadImageStatus(call);
         var limit = PageSize(call);
@@ -49,11 +44,6 @@ internal sealed partial class EcrOperations
             RefusePagingWith(call, "imageIds");
             var found = await images.DescribeAsync(call.Caller, key, ids, call.Aborted);
             return new JsonObject { ["imageDetails"] = Json.Array(found, i => DetailShape(key, i)) };
-        }
-
-        if (MatchesNothing(call))
-        {
-            return new JsonObject { ["imageDetails"] = new JsonArray() };
         }
 
         var status = ReadTagStatus(call);
@@ -112,9 +102,6 @@ internal sealed partial class EcrOperations
     }
 
     /// <summary>Nothing is archived until the archive work lands: a filter for ARCHIVED or ACTIVATING images matches none.</summary>
-    private static bool MatchesNothing(EcrCall call) =>
-        call.Get("filter") is { } filter && filter.TryGetProperty("imageStatus", out var status) && status.GetString() is "ARCHIVED" or "ACTIVATING";
-
     private static TagStatus ReadTagStatus(EcrCall call)
     {
         if (call.Get("filter") is not { } filter)

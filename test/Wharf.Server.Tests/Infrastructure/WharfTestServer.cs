@@ -57,7 +57,7 @@ public sealed class WharfTestServer : IAsyncDisposable
     }
 
     /// <summary>The same, on a fresh database of the run's throwaway PostgreSQL cluster.</summary>
-    public static async Task<WharfTestServer> StartOnPostgresAsync(IDictionary<string, string?>? settings = null)
+    public static async Task<WharfTestServer> StartOnPostgresAsync(IDictionary<string, string?>? settings = null, Action<IServiceCollection>? services = null)
     {
         var cluster = await Wharf.Testing.PostgresCluster.GetAsync();
         var all = new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
@@ -65,7 +65,7 @@ public sealed class WharfTestServer : IAsyncDisposable
             ["Metadata:Backend"] = "Postgres",
             ["Metadata:ConnectionString"] = await cluster.CreateDatabaseAsync(),
         };
-        return await StartAsync(all);
+        return await StartAsync(all, services: services);
     }
 
     public HttpClient CreateClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
