@@ -220,6 +220,15 @@ public sealed class LifecycleTests
             """{"rules":[{"rulePriority":1,"selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}},{"rulePriority":2,"selection":{"tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}""");
         Assert.Contains("Rule for tagStatus=ANY must have the lowest priority per storage class", anyFirst.StandardError, StringComparison.Ordinal);
 
+        // The model's length bounds, which the CLI checks before sending: Wharf checks them too.
+        using (var client = server.CreateClient())
+        {
+            var message = ControlPlane.EcrHttp.AssertError(
+                await ControlPlane.EcrHttp.CallAsync(client, "PutLifecyclePolicy", $$"""{"repositoryName":"{{Repo}}","lifecyclePolicyText":"{}"}"""),
+                "InvalidParameterException");
+            Assert.Equal("Invalid parameter at 'lifecyclePolicyText' failed to satisfy constraint: 'must have length greater than or equal to 100'", message);
+        }
+
         const string Good = """{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":5},"action":{"type":"expire"}}]}""";
         (await Aws(server, "ecr", "put-lifecycle-policy", "--repository-name", Repo, "--lifecycle-policy-text", Good)).EnsureSuccess();
         using var deleted = JsonDocument.Parse((await Aws(server, "ecr", "delete-lifecycle-policy", "--repository-name", Repo)).EnsureSuccess().StandardOutput);
