@@ -1,0 +1,73 @@
+using Wharf.Scanning.Layers;
+using Wharf.Scanning.Packages;
+
+namespace Wharf.Scanning;
+
+/// <summary>A layer to analyse: its digest and how to open it as stored.</summary>
+public sealed record ImageLayer(string Digest, Func<CancellationToken, Task<Stream>> OpenAsync);
+
+/// <summary>
+/// What an image contains: its distribution (if any), its packages, and — when nothing could be
+/// analysed — why (ECR's <c>UNSUPPORTED_IMAGE</c>).
+/// </summary>
+public sealed record ImageInventory(OsInfo? Os, IReadOnlyList<InstalledPackage> Packages, string? UnsupportedReason)
+{
+    public bool Supported => UnsupportedReason is null;
+}
+
+/// <summary>
+/// Reads an image's layers in order, streamed, and lists its OS and language packages. An image from
+/// <c>scratch</c> or of an unknown distribution is unsupported (as in ECR) unless it has language
+/// packages; an rpm database in a format other than SQLite is reported as unsupported.
+/// </summary>
+public static class ImageAnalyzer
+{
+    public static async Task<ImageInventory> AnalyzeAsync(IReadOnlyList<ImageLayer> layers, LayerLimits limits, CancellationToken cancellationToken)
+    {
+        var files = new ImageFiles();
+        foreach (var layer in layers)
+        {
+            await using var stream = await layer.OpenAsync(cancellationToken);
+            await files.ApplyAsync(layer.Digest, LayerReader.ReadAsync(stream, (path, _) => OsPackages.Wanted(path) || LanguagePackages.Wanted(path), limits, cancellationToken), cancellationToken);
+        }
+
+        var os = OsPackages.ReadOs(files);
+        var packages = OsPackages.ReadDpkg(files).Concat(OsPackages.ReadApk(files)).Concat(LanguagePackages.Read(files)).ToList();
+        // Language packages make an image scannable whatever its base.
+        string? unsupported = null;
+        if (packages.Count == 0 && (OsPackages.RpmLegacy.Any(p => files.Get(p) is not null) || files.Get(OsPackages.RpmSqlite) is not null))
+        {
+            unsupported = "the image's rpm database is not read yet (rpmdb.sqlite support is planned; BerkeleyDB and NDB are not supported)";
+        }
+        else if (packages.Count == 0 && (os is null || OsvEcosystems.ForOs(os) is null))
+        {
+            unsupported = os is null
+                ? "the image has no operating system (it is built from scratch or has no os-release) and no language packages Wharf reads"
+                : $"the image's distribution '{os.PrettyName}' is not one Wharf scans, and it has no language packages Wharf reads";
+        }
+
+        return new ImageInventory(os, packages, unsupported);
+    }
+}
+
+/// <summary>The OSV ecosystem of a distribution release, or of a package manager.</summary>
+public static class OsvEcosystems
+{
+    /// <summary><c>Debian:12</c>, <c>Ubuntu:22.04:LTS</c>, <c>Alpine:v3.20</c>; null for a distribution Wharf does not scan.</summary>
+    public static string? ForOs(OsInfo os)
+    {
+        var version = os.VersionId ?? string.Empty;
+        var parts = version.Split('.');
+        return os.Id switch
+        {
+            "debian" when parts[0].Length > 0 => $"Debian:{parts[0]}",
+            "ubuntu" when parts.Length >= 2 => $"Ubuntu:{parts[0]}.{parts[1]}" + (parts[1] == "04" && int.TryParse(parts[0], out var year) && year % 2 == 0 ? ":LTS" : string.Empty),
+            "alpine" when parts.Length >= 2 => $"Alpine:v{parts[0]}.{parts[1]}",
+            _ => null,
+        };
+    }
+
+    /// <summary>The ecosystem a package is looked up in: its distribution's for OS packages, its own for language packages.</summary>
+    public static string? For(InstalledPackage package, OsInfo? os) =>
+        package.Manager is "dpkg" or "apk" or "rpm" ? (os is null ? null : ForOs(os)) : package.Manager;
+}
