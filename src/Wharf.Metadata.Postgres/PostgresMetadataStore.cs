@@ -20,6 +20,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Leases = new PgJobLeaseStore(database);
         Keys = new PgServerKeyStore(database);
         Lifecycle = new PgLifecycleStore(database);
+        Vulnerabilities = new PgVulnerabilityStore(database);
         Identities = new PgIdentityStore(database);
     }
 
@@ -38,6 +39,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IServerKeyStore Keys { get; }
 
     public ILifecycleStore Lifecycle { get; }
+
+    public IVulnerabilityStore Vulnerabilities { get; }
 
     public IIdentityStore Identities { get; }
 

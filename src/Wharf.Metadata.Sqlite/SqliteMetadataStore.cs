@@ -33,6 +33,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Leases = new SqliteJobLeaseStore(_database);
         Keys = new SqliteServerKeyStore(_database);
         Lifecycle = new SqliteLifecycleStore(_database);
+        Vulnerabilities = new SqliteVulnerabilityStore(_database);
         Identities = new SqliteIdentityStore(_database);
     }
 
@@ -54,6 +55,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IServerKeyStore Keys { get; }
 
     public ILifecycleStore Lifecycle { get; }
+
+    public IVulnerabilityStore Vulnerabilities { get; }
 
     public IIdentityStore Identities { get; }
 

@@ -26,6 +26,8 @@ public interface IMetadataStore : IAsyncDisposable
 
     ILifecycleStore Lifecycle { get; }
 
+    IVulnerabilityStore Vulnerabilities { get; }
+
     IIdentityStore Identities { get; }
 
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>

@@ -1,0 +1,80 @@
+using System.IO.Compression;
+using System.Runtime.CompilerServices;
+using System.Text.Json;
+using Wharf.Core.Metadata;
+
+namespace Wharf.Scanning.Vulnerabilities;
+
+/// <summary>A record of an OSV export that could not be read: which, and why.</summary>
+public sealed class OsvImportException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Reads an OSV export — a zip of <c>*.json</c> records (OSV publishes one per ecosystem) or a
+/// directory of them — as records to store, one at a time. A record that is not OSV fails the import
+/// with its name, so a broken export never half-replaces a source.
+/// </summary>
+public static class OsvImport
+{
+    /// <summary>The source name an export stands for: <c>Debian.zip</c> → <c>Debian</c>; <c>Debian/all.zip</c> → <c>Debian</c>; a directory → its name.</summary>
+    public static string SourceName(string path)
+    {
+        var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
+        if (Directory.Exists(full))
+        {
+            return Path.GetFileName(full);
+        }
+
+        var name = Path.GetFileNameWithoutExtension(full);
+        return name.Equals("all", StringComparison.OrdinalIgnoreCase) ? Path.GetFileName(Path.GetDirectoryName(full)) ?? name : name;
+    }
+
+    public static async IAsyncEnumerable<AdvisoryRecord> ReadAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        if (Directory.Exists(path))
+        {
+            foreach (var file in Directory.EnumerateFiles(path, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            {
+                yield return Record(file, await File.ReadAllTextAsync(file, cancellationToken));
+            }
+
+            yield break;
+        }
+
+        await using var stream = File.OpenRead(path);
+        using var zip = new ZipArchive(stream, ZipArchiveMode.Read);
+        foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".json", StringComparison.OrdinalIgnoreCase)).OrderBy(e => e.FullName, StringComparer.Ordinal))
+        {
+            await using var content = await entry.OpenAsync(cancellationToken);
+            using var reader = new StreamReader(content);
+            yield return Record(entry.FullName, await reader.ReadToEndAsync(cancellationToken));
+        }
+    }
+
+    private static AdvisoryRecord Record(string name, string json)
+    {
+        try
+        {
+            var advisory = OsvAdvisory.Parse(json);
+            return new AdvisoryRecord(advisory.Id, advisory.Modified, json, advisory.Affected.Select(a => (a.Ecosystem, a.Name)).Where(p => p.Ecosystem.Length > 0 && p.Name.Length > 0).Distinct().ToList());
+        }
+        catch (JsonException e)
+        {
+            throw new OsvImportException($"{name} is not an OSV record: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>Loads from the vulnerability database the advisories of an image's packages, for matching.</summary>
+public static class AdvisoryLookup
+{
+    public static async Task<IAdvisoryIndex> LoadAsync(IVulnerabilityStore store, ImageInventory inventory, CancellationToken cancellationToken)
+    {
+        var advisories = new List<OsvAdvisory>();
+        foreach (var key in inventory.Packages.Select(p => (Ecosystem: OsvEcosystems.For(p, inventory.Os), Name: p.SourceName ?? p.Name)).Where(k => k.Ecosystem is not null).Distinct())
+        {
+            advisories.AddRange((await store.FindAsync(key.Ecosystem!, key.Name, cancellationToken)).Select(OsvAdvisory.Parse));
+        }
+
+        return new InMemoryAdvisoryIndex(advisories);
+    }
+}

@@ -1,0 +1,92 @@
+using System.CommandLine;
+using System.Globalization;
+using Wharf.Core.Metadata;
+using Wharf.Scanning.Vulnerabilities;
+
+namespace Wharf.Server.Cli;
+
+/// <summary><c>wharf vulndb</c>: load the vulnerability database from OSV exports, and show what it holds.</summary>
+internal static class VulnDbCommand
+{
+    public static Command Create()
+    {
+        var path = new Argument<string>("path") { Description = "an OSV export: a zip of OSV JSON records (as osv.dev publishes per ecosystem, e.g. Debian/all.zip) or a directory of them" };
+        var source = new Option<string?>("--source") { Description = "the source's name (default: the zip's name, or its directory's for all.zip, or the directory's name)" };
+        var import = new Command(
+            "import",
+            "Load an OSV export into the vulnerability database, replacing what the same source held before, in one transaction: a failed import leaves the previous database in service. For air-gapped installs, copy the exports in and import them; the server need not stop.")
+        {
+            path, source,
+        };
+        import.SetAction((parse, ct) => ImportAsync(parse, parse.GetValue(path)!, parse.GetValue(source), ct));
+
+        var status = new Command("status", "List the vulnerability database's sources: advisories, when the source last changed, and when it was imported.");
+        status.SetAction(StatusAsync);
+
+        var vulndb = new Command("vulndb", "The offline vulnerability database image scanning matches against (OSV format).");
+        vulndb.Subcommands.Add(import);
+        vulndb.Subcommands.Add(status);
+        return vulndb;
+    }
+
+    private static async Task<int> ImportAsync(ParseResult parse, string path, string? source, CancellationToken cancellationToken)
+    {
+        if (!File.Exists(path) && !Directory.Exists(path))
+        {
+            WharfCli.Fail($"'{path}' is neither a file nor a directory");
+            return WharfCli.ExitInvalid;
+        }
+
+        if (await CliHost.BuildAsync(parse, listening: false, cancellationToken) is not { } app)
+        {
+            return WharfCli.ExitInvalid;
+        }
+
+        await using (app)
+        {
+            var store = app.Services.GetRequiredService<IMetadataStore>();
+            await store.MigrateAsync(cancellationToken);
+            var name = source ?? OsvImport.SourceName(path);
+            try
+            {
+                var count = await store.Vulnerabilities.ReplaceSourceAsync(name, OsvImport.ReadAsync(path, cancellationToken), app.Services.GetRequiredService<TimeProvider>().GetUtcNow(), cancellationToken);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"imported {count} advisories into source '{name}'"));
+                return 0;
+            }
+            catch (Exception e) when (e is OsvImportException or InvalidDataException or IOException)
+            {
+                WharfCli.Fail($"import of '{path}' failed, nothing changed: {e.Message}");
+                return 1;
+            }
+        }
+    }
+
+    private static async Task<int> StatusAsync(ParseResult parse, CancellationToken cancellationToken)
+    {
+        if (await CliHost.BuildAsync(parse, listening: false, cancellationToken) is not { } app)
+        {
+            return WharfCli.ExitInvalid;
+        }
+
+        await using (app)
+        {
+            var store = app.Services.GetRequiredService<IMetadataStore>();
+            await store.MigrateAsync(cancellationToken);
+            var sources = await store.Vulnerabilities.ListSourcesAsync(cancellationToken);
+            if (sources.Count == 0)
+            {
+                Console.WriteLine("the vulnerability database is empty: load an OSV export with 'wharf vulndb import <zip|dir>'");
+                return 0;
+            }
+
+            var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+            foreach (var s in sources)
+            {
+                var age = s.UpdatedAt is { } updated ? $"{(now - updated).TotalDays:0} days old" : "undated";
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{s.Name}: {s.AdvisoryCount} advisories, newest change {s.UpdatedAt:yyyy-MM-dd} ({age}), imported {s.ImportedAt:yyyy-MM-dd HH:mm}Z"));
+            }
+
+            return 0;
+        }
+    }
+}

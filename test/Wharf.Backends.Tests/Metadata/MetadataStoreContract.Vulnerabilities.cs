@@ -1,0 +1,55 @@
+using Wharf.Core.Metadata;
+
+namespace Wharf.Backends.Tests.Metadata;
+
+/// <summary>What the vulnerability database needs of every backend: an import replaces a source atomically; lookups by package.</summary>
+public abstract partial class MetadataStoreContract
+{
+    private static async IAsyncEnumerable<AdvisoryRecord> Advisories(IEnumerable<AdvisoryRecord> records, bool failAtEnd = false)
+    {
+        foreach (var record in records)
+        {
+            await Task.Yield();
+            yield return record;
+        }
+
+        if (failAtEnd)
+        {
+            throw new InvalidDataException("the export is truncated");
+        }
+    }
+
+    private static AdvisoryRecord Advisory(string id, string ecosystem, string name, int day) =>
+        new(id, T0.AddDays(day), $"{{\"id\":\"{id}\"}}", [(ecosystem, name)]);
+
+    [Fact]
+    public async Task An_import_replaces_a_source_whole_and_lookups_find_advisories_by_package()
+    {
+        await using var store = await CreateStoreAsync();
+        Assert.Empty(await store.Vulnerabilities.ListSourcesAsync(Ct));
+        Assert.Equal(2, await store.Vulnerabilities.ReplaceSourceAsync("Debian", Advisories([Advisory("DEBIAN-1", "Debian:12", "openssl", 1), Advisory("DEBIAN-2", "Debian:12", "zlib", 3)]), T0.AddDays(10), Ct));
+        Assert.Equal(1, await store.Vulnerabilities.ReplaceSourceAsync("npm", Advisories([new AdvisoryRecord("GHSA-1", null, "{\"id\":\"GHSA-1\"}", [("npm", "lodash"), ("npm", "lodash")])]), T0.AddDays(10), Ct));
+        Assert.Equal(["{\"id\":\"DEBIAN-1\"}"], await store.Vulnerabilities.FindAsync("Debian:12", "openssl", Ct));
+        Assert.Empty(await store.Vulnerabilities.FindAsync("Debian:11", "openssl", Ct));
+        var sources = await store.Vulnerabilities.ListSourcesAsync(Ct);
+        Assert.Equal([new VulnerabilitySource("Debian", T0.AddDays(3), T0.AddDays(10), 2), new VulnerabilitySource("npm", null, T0.AddDays(10), 1)], sources);
+
+        // A new export of the source replaces it: gone advisories go.
+        Assert.Equal(1, await store.Vulnerabilities.ReplaceSourceAsync("Debian", Advisories([Advisory("DEBIAN-2", "Debian:12", "zlib", 5)]), T0.AddDays(11), Ct));
+        Assert.Empty(await store.Vulnerabilities.FindAsync("Debian:12", "openssl", Ct));
+        Assert.Single(await store.Vulnerabilities.FindAsync("Debian:12", "zlib", Ct));
+        Assert.Single(await store.Vulnerabilities.FindAsync("npm", "lodash", Ct));
+    }
+
+    [Fact]
+    public async Task A_failed_import_leaves_the_previous_database_in_service()
+    {
+        await using var store = await CreateStoreAsync();
+        await store.Vulnerabilities.ReplaceSourceAsync("Alpine", Advisories([Advisory("ALPINE-1", "Alpine:v3.20", "musl", 1)]), T0, Ct);
+        await Assert.ThrowsAsync<InvalidDataException>(() =>
+            store.Vulnerabilities.ReplaceSourceAsync("Alpine", Advisories([Advisory("ALPINE-2", "Alpine:v3.20", "busybox", 2)], failAtEnd: true), T0.AddDays(1), Ct));
+        Assert.Single(await store.Vulnerabilities.FindAsync("Alpine:v3.20", "musl", Ct));
+        Assert.Empty(await store.Vulnerabilities.FindAsync("Alpine:v3.20", "busybox", Ct));
+        Assert.Equal(new VulnerabilitySource("Alpine", T0.AddDays(1), T0, 1), Assert.Single(await store.Vulnerabilities.ListSourcesAsync(Ct)));
+    }
+}
