@@ -145,12 +145,16 @@ internal sealed class PgBlobIndex(PgDatabase database) : IBlobIndex
             cancellationToken);
 
     public Task ForgetClaimedAsync(IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken) =>
-        // Links go by cascade; a live row (never claimed, or reserved again) is left alone.
+        // Links go by cascade; a live row (never claimed, or reserved again) is left alone. The rows are
+        // locked in digest order first, the order a manifest commit takes them FOR SHARE in: deleting in
+        // scan order could deadlock with a commit that holds one and waits for another.
         database.WriteAsync(
-            s => s.ExecuteAsync(
-                "DELETE FROM blobs WHERE digest = ANY(@digests) AND state = 'deleting'",
-                [("digests", Columns.Texts(digests))],
-                cancellationToken),
+            async s =>
+            {
+                (string, object?)[] parameters = [("digests", Columns.Texts(digests))];
+                await s.ExecuteAsync("SELECT digest FROM blobs WHERE digest = ANY(@digests) AND state = 'deleting' ORDER BY digest FOR UPDATE", parameters, cancellationToken);
+                return await s.ExecuteAsync("DELETE FROM blobs WHERE digest = ANY(@digests) AND state = 'deleting'", parameters, cancellationToken);
+            },
             cancellationToken);
 
     public async IAsyncEnumerable<BlobRecord> ListReferencedAsync([EnumeratorCancellation] CancellationToken cancellationToken)

@@ -155,7 +155,18 @@ public sealed class LifecycleService(IMetadataStore store, RepositoryResolver re
     private async Task<LifecycleRunReport> RunOneAsync(LifecycleTarget target, bool dryRun, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
-        var plan = LifecycleEvaluator.Plan(LifecyclePolicy.Parse(target.Policy), await store.Lifecycle.ListImagesAsync(target.RepositoryId, cancellationToken), now);
+        LifecyclePolicy policy;
+        try
+        {
+            policy = LifecyclePolicy.Parse(target.Policy);
+        }
+        catch (LifecyclePolicyException)
+        {
+            // A stored policy this version no longer accepts acts on nothing; the others still run.
+            return new LifecycleRunReport(target.Key, [], 0, 0, 0);
+        }
+
+        var plan = LifecycleEvaluator.Plan(policy, await store.Lifecycle.ListImagesAsync(target.RepositoryId, cancellationToken), now);
         int expired = 0, transitioned = 0, skipped = 0;
         if (!dryRun)
         {
