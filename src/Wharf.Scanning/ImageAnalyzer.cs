@@ -28,7 +28,13 @@ public static class ImageAnalyzer
         foreach (var layer in layers)
         {
             await using var stream = await layer.OpenAsync(cancellationToken);
-            await files.ApplyAsync(layer.Digest, LayerReader.ReadAsync(stream, (path, _) => OsPackages.Wanted(path) || LanguagePackages.Wanted(path), limits, cancellationToken), cancellationToken);
+            var entries = LayerReader.ReadAsync(
+                stream,
+                (path, _) => OsPackages.Wanted(path) || LanguagePackages.Wanted(path),
+                (BinaryPackages.Candidate, BinaryPackages.ExtractAsync),
+                limits,
+                cancellationToken);
+            await files.ApplyAsync(layer.Digest, entries, cancellationToken);
         }
 
         var os = OsPackages.ReadOs(files);

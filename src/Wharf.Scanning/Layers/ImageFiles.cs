@@ -1,7 +1,7 @@
 namespace Wharf.Scanning.Layers;
 
-/// <summary>A file of the image as its layers leave it, and the layer that brought it.</summary>
-public sealed record ImageFile(string Path, byte[] Content, string LayerDigest, bool Executable);
+/// <summary>A file of the image as its layers leave it, and the layer that brought it; <see cref="Extracted"/> when only an extractor's lines were kept.</summary>
+public sealed record ImageFile(string Path, byte[] Content, string LayerDigest, bool Executable, bool Extracted = false);
 
 /// <summary>
 /// The files of interest of an image, built by applying its layers in order as a container runtime
@@ -29,7 +29,7 @@ public sealed class ImageFiles
                     RemoveUnder(entry.Path, lowerThan: layer);
                     break;
                 case LayerEntryKind.File when entry.Content is not null:
-                    files[entry.Path] = (new ImageFile(entry.Path, entry.Content, layerDigest, entry.Executable), layer);
+                    files[entry.Path] = (new ImageFile(entry.Path, entry.Content, layerDigest, entry.Executable, entry.Extracted), layer);
                     break;
                 default:
                     // Anything else at a path (a directory, a link, a file not wanted) replaces a kept file there.

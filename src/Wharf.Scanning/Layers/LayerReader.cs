@@ -29,8 +29,14 @@ public enum LayerEntryKind
     Opaque,
 }
 
-/// <summary>One entry of a layer: its normalised path (no leading <c>/</c> or <c>./</c>), kind, size, and content when it was wanted.</summary>
-public sealed record LayerEntry(string Path, LayerEntryKind Kind, long Size, byte[]? Content, bool Executable);
+/// <summary>
+/// One entry of a layer: its normalised path (no leading <c>/</c> or <c>./</c>), kind, size, and content
+/// when it was wanted — or, <see cref="Extracted"/>, what an extractor kept of it.
+/// </summary>
+public sealed record LayerEntry(string Path, LayerEntryKind Kind, long Size, byte[]? Content, bool Executable, bool Extracted = false);
+
+/// <summary>Reads a file as it streams past and keeps a little of it (or nothing: null).</summary>
+public delegate Task<byte[]?> LayerExtractor(string path, long size, Stream content, CancellationToken cancellationToken);
 
 /// <summary>
 /// Reads a layer as it is stored — gzip, zstd or plain tar, told apart by their magic bytes — entry by
@@ -44,8 +50,16 @@ public static class LayerReader
     private const string WhiteoutPrefix = ".wh.";
     private const string OpaqueMarker = ".wh..wh..opq";
 
+    public static IAsyncEnumerable<LayerEntry> ReadAsync(Stream stored, Func<string, long, bool> wanted, LayerLimits limits, CancellationToken cancellationToken = default) =>
+        ReadAsync(stored, wanted, null, limits, cancellationToken);
+
+    /// <summary>As above; files not wanted whole that <paramref name="extract"/> accepts (by path, size and mode) are passed to it.</summary>
     public static async IAsyncEnumerable<LayerEntry> ReadAsync(
-        Stream stored, Func<string, long, bool> wanted, LayerLimits limits, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+        Stream stored,
+        Func<string, long, bool> wanted,
+        (Func<string, long, bool, bool> Accepts, LayerExtractor Extract)? extract,
+        LayerLimits limits,
+        [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var head = new byte[4];
         var read = await stored.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
@@ -126,7 +140,22 @@ public static class LayerReader
                 }
             }
 
-            yield return new LayerEntry(path, kind.Value, entry.Length, content, executable);
+            var extracted = false;
+            if (content is null && kind == LayerEntryKind.File && entry.DataStream is { } stream && extract is { } x && x.Accepts(path, entry.Length, executable))
+            {
+                try
+                {
+                    content = await x.Extract(path, entry.Length, stream, cancellationToken);
+                }
+                catch (EndOfStreamException e)
+                {
+                    throw new LayerRejectedException($"the layer ends inside '{path}'", e);
+                }
+
+                extracted = content is not null;
+            }
+
+            yield return new LayerEntry(path, kind.Value, entry.Length, content, executable, extracted);
         }
     }
 

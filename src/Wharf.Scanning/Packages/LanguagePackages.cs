@@ -39,6 +39,11 @@ public static partial class LanguagePackages
     {
         var name = file.Path[(file.Path.LastIndexOf('/') + 1)..];
         InstalledPackage Package(string manager, string package, string version) => new(manager, package, version, null, null, file.Path, file.LayerDigest);
+        if (file.Extracted)
+        {
+            return BinaryPackages.Read(file.Content) is { } kept ? kept.Packages.Select(p => Package(kept.Ecosystem, p.Name, p.Version)) : [];
+        }
+
         var text = Encoding.UTF8.GetString(file.Content);
         switch (name)
         {
