@@ -159,6 +159,11 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                         cancellationToken);
                 }
 
+                if (write.Event is { } evt && (created || tagChanged))
+                {
+                    await PgEvents.AppendAsync(s, evt, cancellationToken);
+                }
+
                 return PutManifestResult.Stored(created, tagChanged);
             },
             cancellationToken);
@@ -181,7 +186,7 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                 cancellationToken),
             cancellationToken);
 
-    public Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
+    public Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, OutboxEvent? evt, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>
             {
@@ -200,6 +205,11 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
 
                 // Tags, blob references and (for an index) child rows go by cascade; blob links stay.
                 await s.ExecuteAsync("DELETE FROM manifests WHERE repository_id = @repository AND digest = @digest", key, cancellationToken);
+                if (evt is not null)
+                {
+                    await PgEvents.AppendAsync(s, evt, cancellationToken);
+                }
+
                 return DeleteManifestResult.Deleted;
             },
             cancellationToken);

@@ -70,7 +70,7 @@ internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
                 }
 
                 await s.ExecuteAsync("DELETE FROM manifests WHERE repository_id = @repository AND digest = @digest", [("repository", repositoryId), ("digest", planned.Digest.ToString())], cancellationToken);
-                await AppendAsync(s, evt, cancellationToken);
+                await PgEvents.AppendAsync(s, evt, cancellationToken);
                 return LifecycleApplyResult.Applied;
             },
             cancellationToken);
@@ -90,7 +90,7 @@ internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
                     : "UPDATE manifests SET storage_class = 'standard', activated_at = @now WHERE repository_id = @repository AND digest = @digest AND storage_class = 'archive'";
                 if (await s.ExecuteAsync(sql, [("now", Columns.Ms(evt.At)), ("repository", repositoryId), ("digest", digest.ToString())], cancellationToken) > 0)
                 {
-                    await AppendAsync(s, evt, cancellationToken);
+                    await PgEvents.AppendAsync(s, evt, cancellationToken);
                 }
 
                 return LifecycleApplyResult.Applied;
@@ -158,11 +158,6 @@ internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
             : LifecycleApplyResult.Applied;
     }
 
-    private static Task<int> AppendAsync(PgDatabase.Session s, OutboxEvent evt, CancellationToken cancellationToken) =>
-        s.ExecuteAsync(
-            "INSERT INTO events (type, payload, created_at) VALUES (@type, @payload, @at)",
-            [("type", evt.Type), ("payload", evt.Payload), ("at", Columns.Ms(evt.At))],
-            cancellationToken);
 
     private static LifecycleImage Image(NpgsqlDataReader r, List<string> tags) => new(
         r.Digest(0),
@@ -173,4 +168,14 @@ internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
         r.IsDBNull(4) ? null : r.Time(4),
         r.IsDBNull(5) ? null : r.Time(5),
         r.GetBoolean(6));
+}
+
+/// <summary>The outbox: an event goes in with the write it describes, in the same transaction.</summary>
+internal static class PgEvents
+{
+    public static Task<int> AppendAsync(PgDatabase.Session s, OutboxEvent evt, CancellationToken cancellationToken) =>
+        s.ExecuteAsync(
+            "INSERT INTO events (type, payload, created_at) VALUES (@type, @payload, @at)",
+            [("type", evt.Type), ("payload", evt.Payload), ("at", Columns.Ms(evt.At))],
+            cancellationToken);
 }

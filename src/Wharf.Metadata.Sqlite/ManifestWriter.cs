@@ -99,6 +99,11 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
                 cancellationToken);
         }
 
+        if (write.Event is { } evt && (created || tagChanged))
+        {
+            await SqliteEvents.AppendAsync(s, evt, cancellationToken);
+        }
+
         return PutManifestResult.Stored(created, tagChanged);
     }
 

@@ -31,7 +31,7 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
                 cancellationToken),
             cancellationToken);
 
-    public Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
+    public Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, OutboxEvent? evt, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>
             {
@@ -48,6 +48,11 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
 
                 // Tags, blob references and (for an index) child rows go by cascade; blob links stay.
                 await s.ExecuteAsync("DELETE FROM manifests WHERE repository_id = $repository AND digest = $digest", key, cancellationToken);
+                if (evt is not null)
+                {
+                    await SqliteEvents.AppendAsync(s, evt, cancellationToken);
+                }
+
                 return DeleteManifestResult.Deleted;
             },
             cancellationToken);

@@ -150,7 +150,11 @@ public interface IImageStore
     Task<ManifestRecord?> GetManifestByTagAsync(long repositoryId, string tag, CancellationToken cancellationToken);
 
     /// <summary>Deletes a manifest with all its tags and references (not its blobs: GC does that).</summary>
-    Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
+    Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
+        DeleteManifestAsync(repositoryId, digest, null, cancellationToken);
+
+    /// <summary>As above, recording <paramref name="evt"/> in the outbox with the deletion.</summary>
+    Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, OutboxEvent? evt, CancellationToken cancellationToken);
 
     /// <summary>Removes only the tag. False when absent.</summary>
     Task<bool> DeleteTagAsync(long repositoryId, string tag, CancellationToken cancellationToken);

@@ -75,6 +75,7 @@ public sealed record ManifestRecord(
 /// <param name="Tag">The tag to point at this manifest, or null for a push by digest.</param>
 /// <param name="Now">The push time.</param>
 /// <param name="TagImmutable">The tag may not be moved or re-pushed once it exists (ECR tag immutability).</param>
+/// <param name="Event">Recorded in the outbox with the write, when it creates the manifest or moves the tag.</param>
 public sealed record ManifestWrite(
     long RepositoryId,
     Digest Digest,
@@ -87,7 +88,8 @@ public sealed record ManifestWrite(
     IReadOnlyList<Digest> Children,
     string? Tag,
     DateTimeOffset Now,
-    bool TagImmutable = false);
+    bool TagImmutable = false,
+    OutboxEvent? Event = null);
 
 /// <summary>Outcome of <see cref="IImageStore.PutManifestAsync"/>. Nothing was written unless <see cref="Succeeded"/>.</summary>
 /// <param name="Succeeded">The write committed.</param>
@@ -109,7 +111,7 @@ public sealed record PutManifestResult(
     public static PutManifestResult ImmutableTag { get; } = new(false, false, [], [], TagImmutable: true);
 }
 
-/// <summary>Outcome of <see cref="IImageStore.DeleteManifestAsync"/>.</summary>
+/// <summary>Outcome of <see cref="IImageStore.DeleteManifestAsync(long, Primitives.Digest, OutboxEvent?, CancellationToken)"/>.</summary>
 public enum DeleteManifestResult
 {
     Deleted,

@@ -22,7 +22,7 @@ public sealed record FoundImage(ImageRef Id, ManifestRecord Manifest);
 public sealed record BatchResult<T>(IReadOnlyList<T> Succeeded, IReadOnlyList<ImageFailure> Failures);
 
 /// <summary>ECR's image operations over the same store and services as /v2.</summary>
-public sealed class ImageService(IMetadataStore store, RepositoryResolver repositories, ManifestService manifests, PullRecorder pulls)
+public sealed class ImageService(IMetadataStore store, RepositoryResolver repositories, ManifestService manifests, PullRecorder pulls, TimeProvider time)
 {
     public async Task<IReadOnlyList<ImageId>> ListAsync(Caller caller, RepositoryKey key, TagStatus status, ImageStatusFilter imageStatus, ImageId? after, int limit, CancellationToken cancellationToken)
     {
@@ -142,7 +142,8 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
                 continue;
             }
 
-            switch (await store.Images.DeleteManifestAsync(repository.Id, record!.Digest, cancellationToken))
+            var tags = id.Tag is null ? [] : new[] { id.Tag };
+            switch (await store.Images.DeleteManifestAsync(repository.Id, record!.Digest, EcrEvents.Image(key, record.Digest, tags, "DELETE", time.GetUtcNow()), cancellationToken))
             {
                 case DeleteManifestResult.Deleted:
                     deleted.Add(new ImageRef(record.Digest.ToString(), id.Tag));

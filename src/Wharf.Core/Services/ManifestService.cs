@@ -84,7 +84,8 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
                 parsed.Children,
                 tag,
                 time.GetUtcNow(),
-                tag is not null && repository.Settings.IsImmutable(tag)),
+                tag is not null && repository.Settings.IsImmutable(tag),
+                EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", time.GetUtcNow())),
             cancellationToken);
 
         if (!result.Succeeded)
@@ -152,7 +153,7 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
             return;
         }
 
-        switch (await store.Images.DeleteManifestAsync(repository.Id, reference.Digest.Value, cancellationToken))
+        switch (await store.Images.DeleteManifestAsync(repository.Id, reference.Digest.Value, EcrEvents.Image(key, reference.Digest.Value, [], "DELETE", time.GetUtcNow()), cancellationToken))
         {
             case DeleteManifestResult.NotFound:
                 throw ManifestUnknown(reference);

@@ -33,7 +33,9 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
             throw new WharfException(WharfErrorCode.MissingAuthenticationToken);
         }
 
+        // Temporary credentials first: an expired session says so whatever the request's clock.
         var now = time.GetUtcNow();
+        var session = claim.SessionToken is null ? ((RoleSession Session, string Secret)?)null : OpenSession(claim, now);
         if (claim.Presigned ? now > claim.RequestTime + claim.Expires!.Value || claim.RequestTime - now > SigV4.MaxSkew : (now - claim.RequestTime).Duration() > SigV4.MaxSkew)
         {
             throw new WharfException(
@@ -41,9 +43,9 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
                 $"Signature expired: {claim.RequestTime.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} is now earlier than {(now - SigV4.MaxSkew).UtcDateTime:yyyyMMdd'T'HHmmss'Z'} ({now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} - 15 min.)");
         }
 
-        var caller = claim.SessionToken is null
-            ? await PermanentAsync(request, claim, cancellationToken)
-            : Temporary(request, claim, now);
+        var caller = session is { } temporary
+            ? Temporary(request, claim, temporary.Session, temporary.Secret)
+            : await PermanentAsync(request, claim, cancellationToken);
         return new ApiIdentity(
             caller with
             {
@@ -85,18 +87,20 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
     }
 
     // Temporary credentials: the session token holds the session and its secret, sealed to the key id.
-    private Caller Temporary(SigV4Request request, SigV4Claim claim, DateTimeOffset now)
+    private (RoleSession Session, string Secret) OpenSession(SigV4Claim claim, DateTimeOffset now)
     {
-        if (SessionCredentials.Open(claim.AccessKeyId, claim.SessionToken!, secrets) is not var (session, secret))
+        if (SessionCredentials.Open(claim.AccessKeyId, claim.SessionToken!, secrets) is not { } opened)
         {
             throw new WharfException(WharfErrorCode.UnrecognizedClient);
         }
 
-        if (now >= session.ExpiresAt)
-        {
-            throw new WharfException(WharfErrorCode.TokenExpired, "The security token included in the request is expired");
-        }
+        return now >= opened.Session.ExpiresAt
+            ? throw new WharfException(WharfErrorCode.TokenExpired, "The security token included in the request is expired")
+            : opened;
+    }
 
+    private static Caller Temporary(SigV4Request request, SigV4Claim claim, RoleSession session, string secret)
+    {
         if (!SigV4.Verify(request, claim, secret))
         {
             throw new WharfException(WharfErrorCode.InvalidSignature);

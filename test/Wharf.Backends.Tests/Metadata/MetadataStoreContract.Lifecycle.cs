@@ -4,7 +4,7 @@ using Wharf.Core.Primitives;
 
 namespace Wharf.Backends.Tests.Metadata;
 
-/// <summary>What lifecycle policies need of every backend: policies, previews, the evaluator's view of images, guarded actions with their events, storage classes.</summary>
+/// <summary>What lifecycle policies need of every backend: policies, previews, the evaluator's view of images, guarded actions with their events, storage classes; and the outbox events of pushes and deletions.</summary>
 public abstract partial class MetadataStoreContract
 {
     private static OutboxEvent Event(string what) => new("ECR Image Action", $"{{\"what\":\"{what}\"}}", T0);
@@ -132,5 +132,22 @@ public abstract partial class MetadataStoreContract
         Assert.True(await store.Lifecycle.TryStartPreviewAsync(repo.Id, "p2", T0.AddMinutes(2), T0.AddMinutes(-3), Ct));
         Assert.True(await store.Lifecycle.TryStartPreviewAsync(repo.Id, "p3", T0.AddMinutes(10), T0.AddMinutes(5), Ct)); // p2 abandoned
         Assert.Equal("p3", (await store.Lifecycle.GetPreviewAsync(repo.Id, Ct))!.Policy);
+    }
+
+    [Fact]
+    public async Task A_push_that_changes_something_and_a_deletion_record_their_events()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var write = Image(repo.Id, "pushed", [layer], tag: "v1") with { Event = Event("push v1") };
+        await PutAsync(store, write);
+        await PutAsync(store, write with { Event = Event("same again") }); // nothing changed: no event
+        await PutAsync(store, write with { Tag = "v2", Event = Event("push v2") });
+        Assert.Equal(DeleteManifestResult.Deleted, await store.Images.DeleteManifestAsync(repo.Id, write.Digest, Event("delete"), Ct));
+        Assert.Equal(DeleteManifestResult.NotFound, await store.Images.DeleteManifestAsync(repo.Id, write.Digest, Event("delete again"), Ct));
+        Assert.Equal(
+            ["{\"what\":\"push v1\"}", "{\"what\":\"push v2\"}", "{\"what\":\"delete\"}"],
+            (await store.Lifecycle.ListEventsAsync(0, 10, Ct)).Select(e => e.Payload));
     }
 }

@@ -76,9 +76,9 @@ public sealed class RolesAndGroupsTests
     [Fact]
     public async Task Assumed_role_credentials_act_with_the_roles_policies_until_the_session_ends()
     {
-        // The clock starts 14 minutes behind: the CLI signs with the real time, within the 15-minute skew,
-        // and moving the clock 16 minutes later ends a 15-minute session while signatures stay fresh.
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow - TimeSpan.FromMinutes(14));
+        // The CLI signs with the real time; the server's clock is fake and moves past the session's end at
+        // the close (an expired session token is reported as such whatever the request's clock).
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" }, services: s => s.AddSingleton<TimeProvider>(time));
         var root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
         Task<ProcessResult> Aws(Dictionary<string, string> who, params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, who, args);
@@ -185,11 +185,25 @@ public sealed class RolesAndGroupsTests
         Assert.Contains("The security token included in the request is expired", expired.StandardError, StringComparison.Ordinal);
         Assert.Contains("(ExpiredToken)", (await Aws(session, "sts", "get-caller-identity")).StandardError, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, (await v2.GetAsync("/v2/team/app/manifests/v1", Oci.Ct)).StatusCode);
+    }
 
-        // A role with policies cannot be deleted; without, it can, and it can no longer be assumed.
+    [Fact]
+    public async Task A_role_with_policies_cannot_be_deleted_and_a_deleted_role_cannot_be_assumed()
+    {
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        var root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
+        Task<ProcessResult> Aws(Dictionary<string, string> who, params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, who, args);
+        var alice = await UserAsync(server, root, "alice");
+        const string RoleArn = $"arn:aws:iam::{A}:role/puller";
+        (await Aws(root, "iam", "create-role", "--role-name", "puller", "--assume-role-policy-document",
+            $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{A}}:user/alice"},"Action":"sts:AssumeRole"}]}""")).EnsureSuccess();
+        (await Aws(root, "iam", "attach-role-policy", "--role-name", "puller", "--policy-arn", ReadOnly)).EnsureSuccess();
+        (await Aws(alice, "sts", "assume-role", "--role-arn", RoleArn, "--role-session-name", "s1")).EnsureSuccess();
+
         Assert.Contains("(DeleteConflict)", (await Aws(root, "iam", "delete-role", "--role-name", "puller")).StandardError, StringComparison.Ordinal);
         (await Aws(root, "iam", "detach-role-policy", "--role-name", "puller", "--policy-arn", ReadOnly)).EnsureSuccess();
         (await Aws(root, "iam", "delete-role", "--role-name", "puller")).EnsureSuccess();
+        Assert.Contains("(NoSuchEntity)", (await Aws(root, "iam", "get-role", "--role-name", "puller")).StandardError, StringComparison.Ordinal);
         Assert.Contains("(AccessDenied)", (await Aws(alice, "sts", "assume-role", "--role-arn", RoleArn, "--role-session-name", "s2")).StandardError, StringComparison.Ordinal);
     }
 
