@@ -64,6 +64,9 @@ public static class EcrActions
     public const string StartLifecyclePolicyPreview = "ecr:StartLifecyclePolicyPreview";
     public const string GetLifecyclePolicyPreview = "ecr:GetLifecyclePolicyPreview";
     public const string UpdateImageStorageClass = "ecr:UpdateImageStorageClass";
+    public const string PutRegistryScanningConfiguration = "ecr:PutRegistryScanningConfiguration";
+    public const string GetRegistryScanningConfiguration = "ecr:GetRegistryScanningConfiguration";
+    public const string BatchGetRepositoryScanningConfiguration = "ecr:BatchGetRepositoryScanningConfiguration";
 }
 
 /// <summary>

@@ -142,6 +142,52 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
     }
 
     /// <summary>Validates and sets the registry policy (ECR's V2 scope: it applies to every request in the registry).</summary>
+    /// <summary>ECR's <c>PutRegistryScanningConfiguration</c>: <c>BASIC</c> rules may only scan on push; <c>ENHANCED</c> ones on push or continuously.</summary>
+    public async Task<ScanningConfiguration> PutScanningConfigurationAsync(Caller caller, RegistryKey registry, ScanningConfiguration configuration, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, EcrActions.PutRegistryScanningConfiguration, "*", cancellationToken);
+        string[] allowed = configuration.ScanType == "ENHANCED" ? ["SCAN_ON_PUSH", "CONTINUOUS_SCAN"] : ["SCAN_ON_PUSH"];
+        if (configuration.Rules.FirstOrDefault(r => !allowed.Contains(r.ScanFrequency)) is { } rule)
+        {
+            throw new WharfException(
+                WharfErrorCode.InvalidParameter,
+                $"Invalid parameter at 'rules' failed to satisfy constraint: 'scanFrequency {rule.ScanFrequency} is not supported with scanType {configuration.ScanType}; it supports {string.Join(" and ", allowed)}'");
+        }
+
+        await store.Repositories.SetRegistrySettingAsync(registry, ScanningConfiguration.SettingName, configuration.ToSetting(), cancellationToken);
+        return configuration;
+    }
+
+    public async Task<ScanningConfiguration> GetScanningConfigurationAsync(Caller caller, RegistryKey registry, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, EcrActions.GetRegistryScanningConfiguration, "*", cancellationToken);
+        return ScanningConfiguration.FromSetting((await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(ScanningConfiguration.SettingName));
+    }
+
+    /// <summary>ECR's <c>BatchGetRepositoryScanningConfiguration</c>: each named repository's scanning, or its failure.</summary>
+    public async Task<(IReadOnlyList<(Repository Repository, RepositoryScanning Scanning)> Found, IReadOnlyList<string> Missing)> GetRepositoryScanningAsync(
+        Caller caller, RegistryKey registry, IReadOnlyList<RepositoryName> names, CancellationToken cancellationToken)
+    {
+        var configuration = ScanningConfiguration.FromSetting((await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(ScanningConfiguration.SettingName));
+        var found = new List<(Repository, RepositoryScanning)>();
+        var missing = new List<string>();
+        foreach (var name in names.Distinct())
+        {
+            var key = new RepositoryKey(registry, name);
+            await authorizer.AuthorizeAsync(caller, EcrActions.BatchGetRepositoryScanningConfiguration, key.Arn, cancellationToken);
+            if (await store.Repositories.GetAsync(key, cancellationToken) is { } repository)
+            {
+                found.Add((repository, configuration.For(name.Value, repository.Settings.ScanOnPush)));
+            }
+            else
+            {
+                missing.Add(name.Value);
+            }
+        }
+
+        return (found, missing);
+    }
+
     public async Task PutRegistryPolicyAsync(Caller caller, RegistryKey registry, string policyText, CancellationToken cancellationToken)
     {
         await authorizer.AuthorizeAsync(caller, EcrActions.PutRegistryPolicy, "*", cancellationToken);

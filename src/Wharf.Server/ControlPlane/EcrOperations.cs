@@ -63,6 +63,9 @@ internal sealed partial class EcrOperations(
             ["StartLifecyclePolicyPreview"] = (o, c) => o.StartLifecyclePolicyPreviewAsync(c),
             ["GetLifecyclePolicyPreview"] = (o, c) => o.GetLifecyclePolicyPreviewAsync(c),
             ["UpdateImageStorageClass"] = (o, c) => o.UpdateImageStorageClassAsync(c),
+            ["PutRegistryScanningConfiguration"] = (o, c) => o.PutRegistryScanningConfigurationAsync(c),
+            ["GetRegistryScanningConfiguration"] = (o, c) => o.GetRegistryScanningConfigurationAsync(c),
+            ["BatchGetRepositoryScanningConfiguration"] = (o, c) => o.BatchGetRepositoryScanningConfigurationAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>
