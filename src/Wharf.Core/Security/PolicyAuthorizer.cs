@@ -30,11 +30,13 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         }
 
         // A user's policies include its groups'; a role session's are its role's.
+        var identityArn = caller.IdentityArn;
+        var roleSession = identityArn != caller.PrincipalArn;
         var identity = new List<PolicyDocument>();
         var texts = new List<string>();
         if (!caller.IsRoot)
         {
-            var policies = await store.Identities.GetIdentityPoliciesAsync(caller.IdentityArn, cancellationToken);
+            var policies = await store.Identities.GetIdentityPoliciesAsync(identityArn, cancellationToken);
             texts.AddRange(policies.Inline);
             identity.AddRange(policies.Inline.Select(p => Parse(p, isResourcePolicy: false)));
             identity.AddRange(policies.Managed.Select(ManagedPolicies.Find).OfType<PolicyDocument>());
@@ -43,14 +45,14 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         var keys = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
         {
             // For a role session aws:PrincipalArn is the role's ARN, as in AWS.
-            ["aws:PrincipalArn"] = [caller.IdentityArn],
+            ["aws:PrincipalArn"] = [identityArn],
             ["aws:PrincipalAccount"] = [caller.Account.Value],
-            ["aws:PrincipalType"] = [caller.IsRoot ? "Account" : caller.IsRoleSession ? "AssumedRole" : "User"],
+            ["aws:PrincipalType"] = [caller.IsRoot ? "Account" : roleSession ? "AssumedRole" : "User"],
             ["aws:CurrentTime"] = [time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture)],
             ["aws:EpochTime"] = [time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)],
             ["aws:SecureTransport"] = [caller.SecureTransport ? "true" : "false"],
         };
-        if (!caller.IsRoot && !caller.IsRoleSession)
+        if (!caller.IsRoot && !roleSession)
         {
             keys["aws:username"] = [caller.PrincipalArn.Split('/')[^1]];
         }
@@ -120,8 +122,8 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         var userId = caller.IsRoot ? caller.Account.Value : caller.UserId;
         if (userId is null && texts.Any(t => t.Contains("aws:userid", StringComparison.OrdinalIgnoreCase)))
         {
-            userId = caller.IsRoleSession
-                ? (await store.Identities.GetPrincipalAsync(caller.IdentityArn, cancellationToken))?.UniqueId + ":" + caller.PrincipalArn.Split('/')[^1]
+            userId = roleSession
+                ? (await store.Identities.GetPrincipalAsync(identityArn, cancellationToken))?.UniqueId + ":" + caller.PrincipalArn.Split('/')[^1]
                 : (await store.Identities.GetPrincipalAsync(caller.PrincipalArn, cancellationToken))?.UniqueId;
         }
 

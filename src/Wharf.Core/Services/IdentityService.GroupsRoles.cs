@@ -77,17 +77,13 @@ public sealed partial class IdentityService
     public async Task PutGroupPolicyAsync(Caller caller, string name, string policyName, string document, CancellationToken cancellationToken)
     {
         var group = await GroupAsync(caller, "iam:PutGroupPolicy", name, cancellationToken);
-        CheckIdentityPolicy(document);
-        await store.Identities.PutInlinePolicyAsync(group.Arn, policyName, document, cancellationToken);
+        await PutInlineAsync(group.Arn, policyName, document, cancellationToken);
     }
 
     public async Task DeleteGroupPolicyAsync(Caller caller, string name, string policyName, CancellationToken cancellationToken)
     {
         var group = await GroupAsync(caller, "iam:DeleteGroupPolicy", name, cancellationToken);
-        if (!await store.Identities.DeleteInlinePolicyAsync(group.Arn, policyName, cancellationToken))
-        {
-            throw new WharfException(WharfErrorCode.NoSuchEntity, $"The group policy with name {policyName} cannot be found.");
-        }
+        await DeleteInlineAsync(group.Arn, "group", policyName, cancellationToken);
     }
 
     public async Task AttachGroupPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
@@ -150,17 +146,13 @@ public sealed partial class IdentityService
     public async Task PutRolePolicyAsync(Caller caller, string name, string policyName, string document, CancellationToken cancellationToken)
     {
         var role = await RoleAsync(caller, "iam:PutRolePolicy", name, cancellationToken);
-        CheckIdentityPolicy(document);
-        await store.Identities.PutInlinePolicyAsync(role.Principal.Arn, policyName, document, cancellationToken);
+        await PutInlineAsync(role.Principal.Arn, policyName, document, cancellationToken);
     }
 
     public async Task DeleteRolePolicyAsync(Caller caller, string name, string policyName, CancellationToken cancellationToken)
     {
         var role = await RoleAsync(caller, "iam:DeleteRolePolicy", name, cancellationToken);
-        if (!await store.Identities.DeleteInlinePolicyAsync(role.Principal.Arn, policyName, cancellationToken))
-        {
-            throw new WharfException(WharfErrorCode.NoSuchEntity, $"The role policy with name {policyName} cannot be found.");
-        }
+        await DeleteInlineAsync(role.Principal.Arn, "role", policyName, cancellationToken);
     }
 
     public async Task AttachRolePolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
@@ -238,7 +230,8 @@ public sealed partial class IdentityService
         }
     }
 
-    private static void CheckIdentityPolicy(string document)
+    // An inline policy of a user, group or role: validated as an identity policy, then stored.
+    private async Task PutInlineAsync(string ownerArn, string policyName, string document, CancellationToken cancellationToken)
     {
         try
         {
@@ -247,6 +240,16 @@ public sealed partial class IdentityService
         catch (PolicyFormatException e)
         {
             throw new WharfException(WharfErrorCode.MalformedPolicyDocument, e.Message);
+        }
+
+        await store.Identities.PutInlinePolicyAsync(ownerArn, policyName, document, cancellationToken);
+    }
+
+    private async Task DeleteInlineAsync(string ownerArn, string kind, string policyName, CancellationToken cancellationToken)
+    {
+        if (!await store.Identities.DeleteInlinePolicyAsync(ownerArn, policyName, cancellationToken))
+        {
+            throw new WharfException(WharfErrorCode.NoSuchEntity, $"The {kind} policy with name {policyName} cannot be found.");
         }
     }
 

@@ -109,18 +109,13 @@ public sealed partial class IdentityService(IMetadataStore store, IAccessAuthori
     public async Task PutUserPolicyAsync(Caller caller, string name, string policyName, string document, CancellationToken cancellationToken)
     {
         var user = await UserAsync(caller, "iam:PutUserPolicy", name, cancellationToken);
-        CheckIdentityPolicy(document);
-
-        await store.Identities.PutInlinePolicyAsync(user.Arn, policyName, document, cancellationToken);
+        await PutInlineAsync(user.Arn, policyName, document, cancellationToken);
     }
 
     public async Task DeleteUserPolicyAsync(Caller caller, string name, string policyName, CancellationToken cancellationToken)
     {
         var user = await UserAsync(caller, "iam:DeleteUserPolicy", name, cancellationToken);
-        if (!await store.Identities.DeleteInlinePolicyAsync(user.Arn, policyName, cancellationToken))
-        {
-            throw new WharfException(WharfErrorCode.NoSuchEntity, $"The user policy with name {policyName} cannot be found.");
-        }
+        await DeleteInlineAsync(user.Arn, "user", policyName, cancellationToken);
     }
 
     public async Task AttachUserPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)

@@ -18,7 +18,14 @@ public sealed record OsInfo(string Id, string? VersionId, string? Codename, stri
 /// <param name="SourceVersion">The source package's version, when it differs from <paramref name="Version"/>.</param>
 /// <param name="Path">The file that lists it.</param>
 /// <param name="LayerDigest">The layer that brought that file.</param>
-public sealed record InstalledPackage(string Manager, string Name, string Version, string? SourceName, string? SourceVersion, string Path, string LayerDigest);
+public sealed record InstalledPackage(string Manager, string Name, string Version, string? SourceName, string? SourceVersion, string Path, string LayerDigest)
+{
+    /// <summary>The name advisories use: distributions publish by source package.</summary>
+    public string AdvisoryName => SourceName ?? Name;
+
+    /// <summary>The version advisories compare: the binary's, unless its source package's differs.</summary>
+    public string AdvisoryVersion => SourceVersion ?? Version;
+}
 
 /// <summary>Reads <c>os-release</c> and the OS package databases: dpkg's status (and <c>status.d/</c>) and apk's installed database.</summary>
 public static class OsPackages

@@ -70,7 +70,7 @@ public static class AdvisoryLookup
     public static async Task<IAdvisoryIndex> LoadAsync(IVulnerabilityStore store, ImageInventory inventory, CancellationToken cancellationToken)
     {
         var advisories = new List<OsvAdvisory>();
-        foreach (var key in inventory.Packages.Select(p => (Ecosystem: OsvEcosystems.For(p, inventory.Os), Name: p.SourceName ?? p.Name)).Where(k => k.Ecosystem is not null).Distinct())
+        foreach (var key in inventory.Packages.Select(p => (Ecosystem: OsvEcosystems.For(p, inventory.Os), Name: p.AdvisoryName)).Where(k => k.Ecosystem is not null).Distinct())
         {
             advisories.AddRange((await store.FindAsync(key.Ecosystem!, key.Name, cancellationToken)).Select(OsvAdvisory.Parse));
         }

@@ -83,8 +83,8 @@ public sealed class AccessMatrixTests
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" }, services: s => s.AddSingleton<TimeProvider>(time));
         var rootA = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
-        (await AdminAsync(server, "create-account", B)).EnsureSuccess();
-        var rootB = KeyOf((await AdminAsync(server, "create-access-key", "--account", B)).EnsureSuccess().StandardOutput);
+        (await IamTestAccess.AdminAsync(server, "create-account", B)).EnsureSuccess();
+        var rootB = IamTestAccess.AdminKey(await IamTestAccess.AdminAsync(server, "create-access-key", "--account", B));
         var tools = ContainerTools.Instance;
         var image = await OciLayout.WriteImageAsync(Path.Combine(server.DataDirectory, "layout"), "v1", [4096, 1000], 11, Oci.Ct);
 
@@ -120,9 +120,7 @@ public sealed class AccessMatrixTests
                 (await Aws(server, root, "iam", "put-user-policy", "--user-name", cell.Name, "--policy-name", "inline", "--policy-document", inline)).EnsureSuccess();
             }
 
-            using var key = JsonDocument.Parse((await Aws(server, root, "iam", "create-access-key", "--user-name", cell.Name)).EnsureSuccess().StandardOutput);
-            var k = key.RootElement.GetProperty("AccessKey");
-            keys[cell.Name] = new() { ["AWS_ACCESS_KEY_ID"] = k.GetProperty("AccessKeyId").GetString()!, ["AWS_SECRET_ACCESS_KEY"] = k.GetProperty("SecretAccessKey").GetString()! };
+            keys[cell.Name] = IamTestAccess.CliKey(await Aws(server, root, "iam", "create-access-key", "--user-name", cell.Name));
         }
 
         // Every cell, principals in parallel; each outcome compared with the table.
@@ -218,9 +216,4 @@ public sealed class AccessMatrixTests
     private static Task<ProcessResult> Aws(WharfTestServer server, Dictionary<string, string> who, params string[] args) =>
         AwsClients.CliAsync(server.BaseAddress, Region, who, args);
 
-    private static Task<ProcessResult> AdminAsync(WharfTestServer server, params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", .. args, "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1));
-
-    private static Dictionary<string, string> KeyOf(string adminOutput) =>
-        adminOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).Where(p => p.Length == 2).ToDictionary(p => p[0], p => p[1].Trim());
 }

@@ -24,9 +24,8 @@ public sealed class DecisionLogTests
         (await Aws(root, "iam", "create-user", "--user-name", "logged")).EnsureSuccess();
         (await Aws(root, "iam", "put-user-policy", "--user-name", "logged", "--policy-name", "p", "--policy-document",
             """{"Version":"2012-10-17","Statement":[{"Sid":"ListThem","Effect":"Allow","Action":"ecr:DescribeRepositories","Resource":"*"}]}""")).EnsureSuccess();
-        using var key = JsonDocument.Parse((await Aws(root, "iam", "create-access-key", "--user-name", "logged")).EnsureSuccess().StandardOutput);
-        var secret = key.RootElement.GetProperty("AccessKey").GetProperty("SecretAccessKey").GetString()!;
-        var user = new Dictionary<string, string> { ["AWS_ACCESS_KEY_ID"] = key.RootElement.GetProperty("AccessKey").GetProperty("AccessKeyId").GetString()!, ["AWS_SECRET_ACCESS_KEY"] = secret };
+        var user = IamTestAccess.CliKey(await Aws(root, "iam", "create-access-key", "--user-name", "logged"));
+        var secret = user["AWS_SECRET_ACCESS_KEY"];
         (await Aws(user, "ecr", "describe-repositories")).EnsureSuccess();
         Assert.Contains("(AccessDeniedException)", (await Aws(user, "ecr", "create-repository", "--repository-name", "nope")).StandardError, StringComparison.Ordinal);
         var password = (await Aws(root, "ecr", "get-login-password")).EnsureSuccess().StandardOutput.Trim();

@@ -213,21 +213,13 @@ public sealed class PolicyTests : IAsyncLifetime
             (await AdminAsync("attach-user-policy", "--account", account, "--user", name, "--policy-arn", managedPolicy)).EnsureSuccess();
         }
 
-        var key = (await AdminAsync("create-access-key", "--account", account, "--user", name)).EnsureSuccess().StandardOutput;
-        return key.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1].Trim());
+        return IamTestAccess.AdminKey(await AdminAsync("create-access-key", "--account", account, "--user", name));
     }
 
-    private Task<ProcessResult> AdminAsync(params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", .. args, "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1));
+    private Task<ProcessResult> AdminAsync(params string[] args) => IamTestAccess.AdminAsync(server, args);
 
     private Task<ProcessResult> CliAsync(Dictionary<string, string> credentials, params string[] args) =>
         AwsClients.CliAsync(server.BaseAddress, Region, credentials, args);
 
-    private async Task<HttpClient> V2ClientAsync(Dictionary<string, string> credentials)
-    {
-        var password = (await CliAsync(credentials, "ecr", "get-login-password")).EnsureSuccess().StandardOutput.Trim();
-        var client = server.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("AWS:" + password)));
-        return client;
-    }
+    private Task<HttpClient> V2ClientAsync(Dictionary<string, string> credentials) => IamTestAccess.V2ClientAsync(server, Region, credentials);
 }

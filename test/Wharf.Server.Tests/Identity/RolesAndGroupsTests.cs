@@ -220,16 +220,16 @@ public sealed class RolesAndGroupsTests
         (await Aws(root, "iam", "put-role-policy", "--role-name", "cross", "--policy-name", "pull", "--policy-document",
             """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["ecr:DescribeImages","ecr:BatchGetImage"],"Resource":"*"}]}""")).EnsureSuccess();
 
-        (await AdminAsync(server, "create-account", B)).EnsureSuccess();
-        (await AdminAsync(server, "create-user", "--account", B, "dave")).EnsureSuccess();
-        var dave = KeyOf((await AdminAsync(server, "create-access-key", "--account", B, "--user", "dave")).EnsureSuccess().StandardOutput);
+        (await IamTestAccess.AdminAsync(server, "create-account", B)).EnsureSuccess();
+        (await IamTestAccess.AdminAsync(server, "create-user", "--account", B, "dave")).EnsureSuccess();
+        var dave = IamTestAccess.AdminKey(await IamTestAccess.AdminAsync(server, "create-access-key", "--account", B, "--user", "dave"));
 
         // The trust policy names B's account: B must also allow dave to assume the role.
         Assert.Contains(
             "because no identity-based policy allows the sts:AssumeRole action",
             (await Aws(dave, "sts", "assume-role", "--role-arn", RoleArn, "--role-session-name", "dave")).StandardError,
             StringComparison.Ordinal);
-        (await AdminAsync(server, "put-user-policy", "--account", B, "--user", "dave", "--policy-name", "assume", "--policy-document",
+        (await IamTestAccess.AdminAsync(server, "put-user-policy", "--account", B, "--user", "dave", "--policy-name", "assume", "--policy-document",
             $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"{{RoleArn}}"}]}""")).EnsureSuccess();
         var assumed = JsonDocument.Parse((await Aws(dave, "sts", "assume-role", "--role-arn", RoleArn, "--role-session-name", "dave", "--duration-seconds", "7200")).EnsureSuccess().StandardOutput);
         var credentials = assumed.RootElement.GetProperty("Credentials");
@@ -256,22 +256,8 @@ public sealed class RolesAndGroupsTests
     private static async Task<Dictionary<string, string>> UserAsync(WharfTestServer server, Dictionary<string, string> root, string name)
     {
         (await AwsClients.CliAsync(server.BaseAddress, Region, root, "iam", "create-user", "--user-name", name)).EnsureSuccess();
-        using var key = JsonDocument.Parse((await AwsClients.CliAsync(server.BaseAddress, Region, root, "iam", "create-access-key", "--user-name", name)).EnsureSuccess().StandardOutput);
-        var k = key.RootElement.GetProperty("AccessKey");
-        return new() { ["AWS_ACCESS_KEY_ID"] = k.GetProperty("AccessKeyId").GetString()!, ["AWS_SECRET_ACCESS_KEY"] = k.GetProperty("SecretAccessKey").GetString()! };
+        return IamTestAccess.CliKey(await AwsClients.CliAsync(server.BaseAddress, Region, root, "iam", "create-access-key", "--user-name", name));
     }
 
-    private static Task<ProcessResult> AdminAsync(WharfTestServer server, params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", .. args, "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1));
-
-    private static Dictionary<string, string> KeyOf(string adminOutput) =>
-        adminOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1].Trim());
-
-    private static async Task<HttpClient> V2ClientAsync(WharfTestServer server, Dictionary<string, string> credentials)
-    {
-        var password = (await AwsClients.CliAsync(server.BaseAddress, Region, credentials, "ecr", "get-login-password")).EnsureSuccess().StandardOutput.Trim();
-        var client = server.CreateClient();
-        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes("AWS:" + password)));
-        return client;
-    }
+    private static Task<HttpClient> V2ClientAsync(WharfTestServer server, Dictionary<string, string> credentials) => IamTestAccess.V2ClientAsync(server, Region, credentials);
 }
