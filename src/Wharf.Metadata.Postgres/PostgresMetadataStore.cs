@@ -21,6 +21,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Keys = new PgServerKeyStore(database);
         Lifecycle = new PgLifecycleStore(database);
         Vulnerabilities = new PgVulnerabilityStore(database);
+        Scans = new PgScanStore(database);
         Identities = new PgIdentityStore(database);
     }
 
@@ -41,6 +42,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public ILifecycleStore Lifecycle { get; }
 
     public IVulnerabilityStore Vulnerabilities { get; }
+
+    public IScanStore Scans { get; }
 
     public IIdentityStore Identities { get; }
 

@@ -34,6 +34,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Keys = new SqliteServerKeyStore(_database);
         Lifecycle = new SqliteLifecycleStore(_database);
         Vulnerabilities = new SqliteVulnerabilityStore(_database);
+        Scans = new SqliteScanStore(_database);
         Identities = new SqliteIdentityStore(_database);
     }
 
@@ -57,6 +58,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public ILifecycleStore Lifecycle { get; }
 
     public IVulnerabilityStore Vulnerabilities { get; }
+
+    public IScanStore Scans { get; }
 
     public IIdentityStore Identities { get; }
 

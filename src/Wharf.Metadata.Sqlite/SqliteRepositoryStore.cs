@@ -121,6 +121,15 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
                 cancellationToken) > 0,
             cancellationToken);
 
+    public Task<IReadOnlyList<RegistryKey>> ListConfiguredRegistriesAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<RegistryKey>>(
+            async s => await s.ListAsync(
+                "SELECT account, region FROM registries ORDER BY account, region",
+                r => new RegistryKey(AccountId.Parse(r.GetString(0)), r.GetString(1)),
+                [],
+                cancellationToken),
+            cancellationToken);
+
     public Task<IReadOnlyList<Repository>> ListAsync(RegistryKey registry, string? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<Repository>>(
             async s => await s.ListAsync(

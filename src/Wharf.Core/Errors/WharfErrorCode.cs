@@ -64,6 +64,10 @@ public enum WharfErrorCode
     LifecyclePolicyPreviewNotFound,
     LifecyclePolicyPreviewInProgress,
     ImageStorageClassUpdateNotSupported,
+    ScanNotFound,
+    ScanLimitExceeded,
+    ImageArchived,
+    UnsupportedImageType,
 
     // The IAM and STS Query APIs.
     NoSuchEntity,

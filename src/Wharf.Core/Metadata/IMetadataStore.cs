@@ -28,6 +28,8 @@ public interface IMetadataStore : IAsyncDisposable
 
     IVulnerabilityStore Vulnerabilities { get; }
 
+    IScanStore Scans { get; }
+
     IIdentityStore Identities { get; }
 
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
@@ -56,6 +58,9 @@ public interface IRepositoryStore
 
     /// <summary>The registry's account settings that were set (name to value).</summary>
     Task<IReadOnlyDictionary<string, string>> GetRegistrySettingsAsync(RegistryKey registry, CancellationToken cancellationToken);
+
+    /// <summary>Every registry that has account settings or a policy (registries with only defaults are not listed).</summary>
+    Task<IReadOnlyList<RegistryKey>> ListConfiguredRegistriesAsync(CancellationToken cancellationToken);
 
     /// <summary>Sets one account setting of the registry.</summary>
     Task SetRegistrySettingAsync(RegistryKey registry, string name, string value, CancellationToken cancellationToken);

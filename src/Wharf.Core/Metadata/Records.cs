@@ -150,6 +150,7 @@ public sealed record ImageId(Digest Digest, string? Tag);
 /// <param name="Archived">It is in the archive storage class (not pullable until restored).</param>
 /// <param name="ArchivedAt">When it was last archived.</param>
 /// <param name="ActivatedAt">When it was last restored.</param>
+/// <param name="Scan">Its scan (without findings), when the caller asked for it.</param>
 public sealed record ImageSummary(
     Digest Digest,
     string MediaType,
@@ -161,7 +162,8 @@ public sealed record ImageSummary(
     IReadOnlyList<string> Tags,
     bool Archived = false,
     DateTimeOffset? ArchivedAt = null,
-    DateTimeOffset? ActivatedAt = null);
+    DateTimeOffset? ActivatedAt = null,
+    ImageScanRecord? Scan = null);
 
 /// <summary>A pull to record: the image and when it was pulled.</summary>
 public sealed record PullRecord(long RepositoryId, Digest Digest, DateTimeOffset PulledAt);

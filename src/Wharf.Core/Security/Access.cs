@@ -67,6 +67,8 @@ public static class EcrActions
     public const string PutRegistryScanningConfiguration = "ecr:PutRegistryScanningConfiguration";
     public const string GetRegistryScanningConfiguration = "ecr:GetRegistryScanningConfiguration";
     public const string BatchGetRepositoryScanningConfiguration = "ecr:BatchGetRepositoryScanningConfiguration";
+    public const string StartImageScan = "ecr:StartImageScan";
+    public const string DescribeImageScanFindings = "ecr:DescribeImageScanFindings";
 }
 
 /// <summary>

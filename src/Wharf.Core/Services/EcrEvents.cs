@@ -9,6 +9,7 @@ namespace Wharf.Core.Services;
 public static class EcrEvents
 {
     public const string ImageAction = "ECR Image Action";
+    public const string ImageScan = "ECR Image Scan";
 
     /// <summary>
     /// An <c>ECR Image Action</c>: <c>DELETE</c>, or <c>UPDATE_STORAGE_CLASS</c> with its target. A lifecycle
@@ -39,18 +40,43 @@ public static class EcrEvents
             detail["lifecycle-rule-priority"] = priority;
         }
 
+        return Envelope(ImageAction, key, [], detail, at);
+    }
+
+    /// <summary>An <c>ECR Image Scan</c>: a scan finished, with the non-zero severity counts and the image's tags.</summary>
+    public static OutboxEvent Scan(RepositoryKey key, Digest digest, IReadOnlyList<string> tags, string status, IReadOnlyDictionary<string, int> counts, DateTimeOffset at)
+    {
+        var severities = new JsonObject();
+        foreach (var (severity, count) in counts.Where(c => c.Value > 0))
+        {
+            severities[severity] = count;
+        }
+
+        var detail = new JsonObject
+        {
+            ["scan-status"] = status,
+            ["repository-name"] = key.Name.Value,
+            ["finding-severity-counts"] = severities,
+            ["image-digest"] = digest.ToString(),
+            ["image-tags"] = new JsonArray([.. tags.Select(t => JsonValue.Create(t))]),
+        };
+        return Envelope(ImageScan, key, [key.Arn], detail, at);
+    }
+
+    private static OutboxEvent Envelope(string type, RepositoryKey key, IReadOnlyList<string> resources, JsonObject detail, DateTimeOffset at)
+    {
         var envelope = new JsonObject
         {
             ["version"] = "0",
             ["id"] = Guid.NewGuid().ToString(),
-            ["detail-type"] = ImageAction,
+            ["detail-type"] = type,
             ["source"] = "aws.ecr",
             ["account"] = key.Registry.Account.Value,
             ["time"] = at.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
             ["region"] = key.Registry.Region,
-            ["resources"] = new JsonArray(),
+            ["resources"] = new JsonArray([.. resources.Select(r => JsonValue.Create(r))]),
             ["detail"] = detail,
         };
-        return new OutboxEvent(ImageAction, envelope.ToJsonString(), at);
+        return new OutboxEvent(type, envelope.ToJsonString(), at);
     }
 }

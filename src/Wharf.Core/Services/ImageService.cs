@@ -33,7 +33,7 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
     public async Task<IReadOnlyList<ImageSummary>> DescribeAsync(Caller caller, RepositoryKey key, TagStatus status, ImageStatusFilter imageStatus, Digest? after, int limit, CancellationToken cancellationToken)
     {
         var repository = await repositories.GetAsync(caller, key, EcrActions.DescribeImages, cancellationToken);
-        return await store.Images.DescribeImagesAsync(repository.Id, status, imageStatus, after, limit, cancellationToken);
+        return await WithScansAsync(repository.Id, await store.Images.DescribeImagesAsync(repository.Id, status, imageStatus, after, limit, cancellationToken), cancellationToken);
     }
 
     /// <summary>The named images, once each; the first one missing fails the call with <c>ImageNotFoundException</c> (as ECR).</summary>
@@ -43,15 +43,7 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
         var digests = new List<Digest>();
         foreach (var id in ids)
         {
-            var (record, failure) = await ResolveAsync(repository, id, cancellationToken);
-            if (failure is not null)
-            {
-                throw failure.Code is "ImageNotFound" or "ImageTagDoesNotMatchDigest"
-                    ? ImageNotFound(key, id)
-                    : new WharfException(WharfErrorCode.InvalidParameter, failure.Reason);
-            }
-
-            digests.Add(record!.Digest);
+            digests.Add((await ResolveOrThrowAsync(repository, key, id, cancellationToken)).Digest);
         }
 
         var found = await store.Images.GetImagesAsync(repository.Id, digests, cancellationToken);
@@ -63,7 +55,76 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
             ordered.Add(byDigest.TryGetValue(digest, out var image) ? image : throw ImageNotFound(key, new ImageRef(digest.ToString(), null)));
         }
 
-        return ordered;
+        return await WithScansAsync(repository.Id, ordered, cancellationToken);
+    }
+
+    /// <summary>
+    /// ECR's <c>StartImageScan</c>: requests a scan of the image, which the scan job runs. An image is
+    /// scanned at most once a day (a scan on push counts), as in ECR; archived images and artifacts that
+    /// are not container images cannot be scanned.
+    /// </summary>
+    public async Task<(Digest Digest, string Status)> StartScanAsync(Caller caller, RepositoryKey key, ImageRef id, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.StartImageScan, cancellationToken);
+        var record = await ResolveOrThrowAsync(repository, key, id, cancellationToken);
+        if (record.Archived)
+        {
+            throw new WharfException(WharfErrorCode.ImageArchived, $"The image with imageId {id} in the repository with name '{key.Name}' is archived; restore it with UpdateImageStorageClass before scanning it.");
+        }
+
+        if (MediaTypes.IsManifest(record.MediaType) && ConfigMediaType(record.Content) is var config && config is not (MediaTypes.OciImageConfig or MediaTypes.DockerImageConfig))
+        {
+            throw new WharfException(WharfErrorCode.UnsupportedImageType, $"The image with imageId {id} is an artifact (config media type '{config}'), not a container image; only container images are scanned.");
+        }
+
+        var now = time.GetUtcNow();
+        return await store.Scans.RequestAsync(repository.Id, record.Digest, now, now - ScanInterval, cancellationToken) switch
+        {
+            ScanRequestResult.Requested => (record.Digest, ScanStatuses.InProgress),
+            ScanRequestResult.TooSoon => throw new WharfException(
+                WharfErrorCode.ScanLimitExceeded,
+                $"The image with imageId {id} was already scanned, or a scan was started, in the last 24 hours; an image can be scanned once every 24 hours."),
+            _ => throw ImageNotFound(key, id),
+        };
+    }
+
+    /// <summary>
+    /// ECR's <c>DescribeImageScanFindings</c>: the image (for its tags and push time) and its scan with the
+    /// findings; <c>ScanNotFoundException</c> when it was never scanned.
+    /// </summary>
+    public async Task<(ImageSummary Image, ImageScanRecord Scan)> GetScanAsync(Caller caller, RepositoryKey key, ImageRef id, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.DescribeImageScanFindings, cancellationToken);
+        var record = await ResolveOrThrowAsync(repository, key, id, cancellationToken);
+        var scan = await store.Scans.GetAsync(repository.Id, record.Digest, cancellationToken);
+        return scan is not null && await store.Images.GetImagesAsync(repository.Id, [record.Digest], cancellationToken) is [var image, ..]
+            ? (image, scan)
+            : throw new WharfException(
+                WharfErrorCode.ScanNotFound,
+                $"Image scan does not exist for the image with '{id}' in the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
+    }
+
+    /// <summary>ECR allows one scan of an image in this long (ECR-NOTES §5.3).</summary>
+    public static readonly TimeSpan ScanInterval = TimeSpan.FromHours(24);
+
+    private async Task<IReadOnlyList<ImageSummary>> WithScansAsync(long repositoryId, IReadOnlyList<ImageSummary> images, CancellationToken cancellationToken)
+    {
+        var scans = (await store.Scans.GetSummariesAsync(repositoryId, [.. images.Select(i => i.Digest)], cancellationToken)).ToDictionary(s => s.Digest);
+        return scans.Count == 0 ? images : [.. images.Select(i => scans.TryGetValue(i.Digest, out var scan) ? i with { Scan = scan } : i)];
+    }
+
+    private async Task<ManifestRecord> ResolveOrThrowAsync(Repository repository, RepositoryKey key, ImageRef id, CancellationToken cancellationToken)
+    {
+        var (record, failure) = await ResolveAsync(repository, id, cancellationToken);
+        return failure is null ? record!
+            : failure.Code is "ImageNotFound" or "ImageTagDoesNotMatchDigest" ? throw ImageNotFound(key, id)
+            : throw new WharfException(WharfErrorCode.InvalidParameter, failure.Reason);
+    }
+
+    private static string? ConfigMediaType(byte[] content)
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(content);
+        return document.RootElement.TryGetProperty("config", out var config) && config.TryGetProperty("mediaType", out var type) ? type.GetString() : null;
     }
 
     /// <summary>

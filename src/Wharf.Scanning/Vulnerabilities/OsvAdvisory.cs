@@ -69,7 +69,8 @@ public sealed record OsvAdvisory(
 
         return new OsvAdvisory(
             id,
-            Strings(root, "aliases"),
+            // Distribution advisories (DSA-…) name the CVEs they fix in "upstream"; findings are named by CVE.
+            [.. Strings(root, "aliases"), .. Strings(root, "upstream")],
             Text(root, "summary"),
             Text(root, "details"),
             root.TryGetProperty("modified", out var modified) && modified.TryGetDateTimeOffset(out var m) ? m : null,

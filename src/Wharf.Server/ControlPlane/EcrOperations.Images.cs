@@ -134,6 +134,14 @@ internal sealed partial class EcrOperations
             ? ids.EnumerateArray().Select(i => new ImageRef(Member(i, "imageDigest"), Member(i, "imageTag"))).ToList()
             : [];
 
+    /// <summary>The one <c>imageId</c> of a call, which must name a digest or a tag.</summary>
+    private static ImageRef ReadImageId(EcrCall call)
+    {
+        var id = call.Get("imageId")!.Value;
+        var imageRef = new ImageRef(Member(id, "imageDigest"), Member(id, "imageTag"));
+        return imageRef.Digest is null && imageRef.Tag is null ? throw EcrCall.Invalid("imageId", "must have an imageDigest or an imageTag") : imageRef;
+    }
+
     private static string? Member(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
@@ -209,6 +217,15 @@ internal sealed partial class EcrOperations
         if (image.Subject is { } subject)
         {
             shape["subjectManifestDigest"] = subject.ToString();
+        }
+
+        if (image.Scan is { } scan)
+        {
+            shape["imageScanStatus"] = ScanStatusShape(scan);
+            if (scan.CompletedAt is not null)
+            {
+                shape["imageScanFindingsSummary"] = ScanSummaryShape(scan);
+            }
         }
 
         shape["imageStatus"] = image.Archived ? "ARCHIVED" : "ACTIVE";

@@ -73,22 +73,14 @@ internal sealed partial class EcrOperations
 
     private async Task<JsonObject> UpdateImageStorageClassAsync(EcrCall call)
     {
-        var id = call.Get("imageId")!.Value;
-        var imageRef = new ImageRef(Member(id, "imageDigest"), Member(id, "imageTag"));
-        if (imageRef.Digest is null && imageRef.Tag is null)
-        {
-            throw EcrCall.Invalid("imageId", "must have an imageDigest or an imageTag");
-        }
-
+        var imageRef = ReadImageId(call);
         var target = call.String("targetStorageClass") == "ARCHIVE" ? StorageClass.Archive : StorageClass.Standard;
         var (digest, status) = await lifecycle.UpdateStorageClassAsync(call.Caller, call.Repository, imageRef, target, call.Aborted);
         var shape = new JsonObject
         {
             ["registryId"] = call.Repository.Registry.Account.Value,
             ["repositoryName"] = call.Repository.Name.Value,
-            ["imageId"] = imageRef.Tag is null
-                ? new JsonObject { ["imageDigest"] = digest.ToString() }
-                : new JsonObject { ["imageDigest"] = digest.ToString(), ["imageTag"] = imageRef.Tag },
+            ["imageId"] = IdShape(new ImageId(digest, imageRef.Tag)),
             ["imageStatus"] = status,
         };
         return shape;

@@ -66,6 +66,8 @@ internal sealed partial class EcrOperations(
             ["PutRegistryScanningConfiguration"] = (o, c) => o.PutRegistryScanningConfigurationAsync(c),
             ["GetRegistryScanningConfiguration"] = (o, c) => o.GetRegistryScanningConfigurationAsync(c),
             ["BatchGetRepositoryScanningConfiguration"] = (o, c) => o.BatchGetRepositoryScanningConfigurationAsync(c),
+            ["StartImageScan"] = (o, c) => o.StartImageScanAsync(c),
+            ["DescribeImageScanFindings"] = (o, c) => o.DescribeImageScanFindingsAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

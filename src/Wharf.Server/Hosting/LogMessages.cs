@@ -18,6 +18,9 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = WharfEventId.JobFinished, Level = LogLevel.Information, Message = "Job {Job} finished in {ElapsedMs} ms: {Outcome}")]
     public static partial void JobFinished(this ILogger logger, string job, long elapsedMs, string outcome);
 
+    [LoggerMessage(EventId = WharfEventId.JobIdle, Level = LogLevel.Debug, Message = "Job {Job} found nothing to do ({ElapsedMs} ms)")]
+    public static partial void JobIdle(this ILogger logger, string job, long elapsedMs);
+
     [LoggerMessage(EventId = WharfEventId.JobFailed, Level = LogLevel.Error, Message = "Job {Job} failed")]
     public static partial void JobFailed(this ILogger logger, string job, Exception exception);
 

@@ -21,6 +21,9 @@ internal static class WharfEventId
     public const int JobFailed = 1201;
     public const int JobLeaseHeld = 1202;
     public const int PullFlushFailed = 1203;
+    public const int JobIdle = 1204;
+    public const int ScanFault = 1205;
+    public const int VulnerabilityDownload = 1206;
 
     public const int PolicyDecision = 1300;
 }

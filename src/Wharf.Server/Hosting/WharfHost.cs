@@ -4,6 +4,8 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
 using Wharf.Core.Services;
+using Wharf.Scanning.Layers;
+using Wharf.Scanning.Registry;
 using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
 using Wharf.Server.Identity;
@@ -101,6 +103,16 @@ public static class WharfHost
         builder.Services.AddSingleton<StoreChecker>();
         builder.Services.AddSingleton<IBackgroundJob, UploadExpiryJob>();
         builder.Services.AddSingleton<IBackgroundJob, LifecycleJob>();
+        builder.Services.AddSingleton(sp => new ImageScanner(
+            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), LayerLimits.Default));
+        builder.Services.AddSingleton<ScanCoordinator>();
+        builder.Services.AddSingleton<IBackgroundJob, ScanJob>();
+        if (options.Scanning.DatabaseUrls.Count > 0)
+        {
+            builder.Services.AddHttpClient();
+            builder.Services.AddSingleton<VulnerabilityDownloader>();
+            builder.Services.AddSingleton<IBackgroundJob, VulnerabilityDownloadJob>();
+        }
         if (options.Gc.Enabled)
         {
             builder.Services.AddSingleton<IBackgroundJob, GarbageCollectionJob>();

@@ -61,6 +61,8 @@ public sealed class WharfOptions
 
     public ImageOptions Images { get; set; } = new();
 
+    public ScanningOptions Scanning { get; set; } = new();
+
     public IdentityOptions Identity { get; set; } = new();
 }
 
@@ -125,6 +127,25 @@ public sealed class LifecycleOptions
     /// long of meeting a rule's criteria (ECR: within 24 hours).
     /// </summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromMinutes(30);
+}
+
+public sealed class ScanningOptions
+{
+    /// <summary>
+    /// How often the scan job requests scans for new pushes and runs requested scans: a pushed image's
+    /// findings are ready within about this long plus the scan's own time.
+    /// </summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// OSV exports (zip) to download and import, for connected installs; empty (the default) for
+    /// air-gapped ones, which import files with <c>wharf vulndb import</c>. Each URL's source is named
+    /// from its path as for a file (<c>…/Debian/all.zip</c> → <c>Debian</c>).
+    /// </summary>
+    public List<string> DatabaseUrls { get; set; } = [];
+
+    /// <summary>How often <see cref="DatabaseUrls"/> are checked for a newer export.</summary>
+    public TimeSpan DatabaseRefreshInterval { get; set; } = TimeSpan.FromHours(6);
 }
 
 public sealed class ImageOptions

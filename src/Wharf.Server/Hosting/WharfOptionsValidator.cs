@@ -56,6 +56,8 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
         {
             ("Gc:Interval", options.Gc.Interval),
             ("Lifecycle:Interval", options.Lifecycle.Interval),
+            ("Scanning:Interval", options.Scanning.Interval),
+            ("Scanning:DatabaseRefreshInterval", options.Scanning.DatabaseRefreshInterval),
             ("Uploads:SweepInterval", options.Uploads.SweepInterval),
             ("Images:PullTimeFlushInterval", options.Images.PullTimeFlushInterval),
             ("Uploads:Expiry", options.Uploads.Expiry),
@@ -64,6 +66,14 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             if (value <= TimeSpan.Zero)
             {
                 return $"{key} is {value}; set a positive duration such as 00:10:00";
+            }
+        }
+
+        foreach (var url in options.Scanning.DatabaseUrls)
+        {
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+            {
+                return $"Scanning:DatabaseUrls has '{url}', which is not an http or https URL of an OSV export (zip)";
             }
         }
 

@@ -11,7 +11,10 @@ public interface IBackgroundJob
 
     TimeSpan Interval { get; }
 
-    /// <summary>Runs once; returns a short outcome for the log.</summary>
+    /// <summary>Runs once as the host starts, before the first interval (a download a fresh install needs).</summary>
+    bool RunsAtStart => false;
+
+    /// <summary>Runs once; returns a short outcome for the log (empty when there was nothing to do).</summary>
     Task<string> RunAsync(CancellationToken cancellationToken);
 }
 
@@ -44,7 +47,15 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
             var started = Stopwatch.GetTimestamp();
             var outcome = await job.RunAsync(cancellationToken);
             var elapsed = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            logger.JobFinished(job.Name, elapsed, outcome);
+            if (outcome.Length == 0)
+            {
+                logger.JobIdle(job.Name, elapsed);
+            }
+            else
+            {
+                logger.JobFinished(job.Name, elapsed, outcome);
+            }
+
             return true;
         }
         finally
@@ -58,20 +69,30 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
         using var timer = new PeriodicTimer(job.Interval, time);
         try
         {
+            if (job.RunsAtStart)
+            {
+                await RunLoggedAsync(job, stoppingToken);
+            }
+
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
-                try
-                {
-                    await RunOnceAsync(job, stoppingToken);
-                }
-                catch (Exception e) when (e is not OperationCanceledException)
-                {
-                    logger.JobFailed(job.Name, e);
-                }
+                await RunLoggedAsync(job, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    private async Task RunLoggedAsync(IBackgroundJob job, CancellationToken stoppingToken)
+    {
+        try
+        {
+            await RunOnceAsync(job, stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.JobFailed(job.Name, e);
         }
     }
 }

@@ -1,0 +1,138 @@
+using System.Text.Json;
+using Npgsql;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+
+namespace Wharf.Metadata.Postgres;
+
+internal sealed class PgScanStore(PgDatabase database) : IScanStore
+{
+    private const string SummaryColumns = "digest, status, description, requested_at, completed_at, source_updated_at, database_at, severity_counts";
+
+    public Task<ScanRequestResult> RequestAsync(long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                (string, object?)[] key = [("repository", repositoryId), ("digest", digest.ToString())];
+                if (!await s.ExistsAsync("SELECT 1 FROM manifests WHERE repository_id = @repository AND digest = @digest", key, cancellationToken))
+                {
+                    return ScanRequestResult.ImageNotFound;
+                }
+
+                var changed = await s.ExecuteAsync(
+                    """
+                    INSERT INTO image_scans (repository_id, digest, status, requested_at) VALUES (@repository, @digest, 'IN_PROGRESS', @now)
+                    ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at
+                    WHERE @limit::bigint IS NULL OR image_scans.requested_at < @limit::bigint
+                    """,
+                    [.. key, ("now", Columns.Ms(now)), ("limit", limitStart is { } l ? Columns.Ms(l) : null)],
+                    cancellationToken);
+                return changed > 0 ? ScanRequestResult.Requested : ScanRequestResult.TooSoon;
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<PendingScan>>(
+            async s => await s.ListAsync(
+                """
+                SELECT r.id, r.account, r.region, r.name, i.digest, i.requested_at FROM image_scans i JOIN repositories r ON r.id = i.repository_id
+                WHERE i.status = 'IN_PROGRESS' ORDER BY i.requested_at LIMIT @limit
+                """,
+                r => new PendingScan(
+                    r.GetInt64(0),
+                    new RepositoryKey(new RegistryKey(AccountId.Parse(r.GetString(1)), r.GetString(2)), RepositoryName.Parse(r.GetString(3))),
+                    r.Digest(4),
+                    r.Time(5)),
+                [("limit", limit)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<bool> CompleteAsync(long repositoryId, Digest digest, DateTimeOffset requestedAt, ScanOutcome outcome, OutboxEvent? evt, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                var changed = await s.ExecuteAsync(
+                    """
+                    UPDATE image_scans SET status = @status, description = @description::text, completed_at = @completed, source_updated_at = @source::bigint,
+                        database_at = @database::bigint, severity_counts = @counts, findings = @findings
+                    WHERE repository_id = @repository AND digest = @digest AND status = 'IN_PROGRESS' AND requested_at = @requested
+                    """,
+                    [
+                        ("repository", repositoryId), ("digest", digest.ToString()), ("requested", Columns.Ms(requestedAt)),
+                        ("status", outcome.Status), ("description", outcome.Description), ("completed", Columns.Ms(outcome.CompletedAt)),
+                        ("source", outcome.SourceUpdatedAt is { } u ? Columns.Ms(u) : null), ("database", outcome.DatabaseAt is { } d ? Columns.Ms(d) : null),
+                        ("counts", JsonSerializer.Serialize(ScanFinding.Counts(outcome.Findings))), ("findings", ScanFinding.Serialize(outcome.Findings)),
+                    ],
+                    cancellationToken);
+                if (changed > 0 && evt is not null)
+                {
+                    await PgEvents.AppendAsync(s, evt, cancellationToken);
+                }
+
+                return changed > 0;
+            },
+            cancellationToken);
+
+    public Task<ImageScanRecord?> GetAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            s => s.SingleAsync(
+                $"SELECT {SummaryColumns}, findings FROM image_scans WHERE repository_id = @repository AND digest = @digest",
+                r => Record(r, r.NullableString(8)),
+                [("repository", repositoryId), ("digest", digest.ToString())],
+                cancellationToken),
+            cancellationToken);
+
+    public async Task<IReadOnlyList<ImageScanRecord>> GetSummariesAsync(long repositoryId, IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken)
+    {
+        if (digests.Count == 0)
+        {
+            return [];
+        }
+
+        return await database.ReadAsync<IReadOnlyList<ImageScanRecord>>(
+            async s => await s.ListAsync(
+                $"SELECT {SummaryColumns} FROM image_scans WHERE repository_id = @repository AND digest = ANY(@digests)",
+                r => Record(r, null),
+                [("repository", repositoryId), ("digests", digests.Select(d => d.ToString()).ToArray())],
+                cancellationToken),
+            cancellationToken);
+    }
+
+    public Task<IReadOnlyList<Digest>> ListStaleAsync(long repositoryId, DateTimeOffset databaseAt, Digest? after, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<Digest>>(
+            async s => await s.ListAsync(
+                """
+                SELECT m.digest FROM manifests m LEFT JOIN image_scans i ON i.repository_id = m.repository_id AND i.digest = m.digest
+                WHERE m.repository_id = @repository AND m.storage_class = 'standard' AND m.digest > @after
+                  AND (i.digest IS NULL OR (i.status <> 'IN_PROGRESS' AND (i.database_at IS NULL OR i.database_at < @database)))
+                ORDER BY m.digest LIMIT @limit
+                """,
+                r => r.Digest(0),
+                [("repository", repositoryId), ("database", Columns.Ms(databaseAt)), ("after", after?.ToString() ?? string.Empty), ("limit", limit)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<long> GetCursorAsync(string consumer, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async s => (await s.ListAsync("SELECT position FROM event_cursors WHERE consumer = @consumer", r => r.GetInt64(0), [("consumer", consumer)], cancellationToken)).FirstOrDefault(),
+            cancellationToken);
+
+    public Task SetCursorAsync(string consumer, long position, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            s => s.ExecuteAsync(
+                "INSERT INTO event_cursors (consumer, position) VALUES (@consumer, @position) ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
+                [("consumer", consumer), ("position", position)],
+                cancellationToken),
+            cancellationToken);
+
+    private static ImageScanRecord Record(NpgsqlDataReader r, string? findings) => new(
+        r.Digest(0),
+        r.GetString(1),
+        r.NullableString(2),
+        r.Time(3),
+        r.IsDBNull(4) ? null : r.Time(4),
+        r.IsDBNull(5) ? null : r.Time(5),
+        r.IsDBNull(6) ? null : r.Time(6),
+        JsonSerializer.Deserialize<Dictionary<string, int>>(r.GetString(7)) ?? [],
+        findings);
+}

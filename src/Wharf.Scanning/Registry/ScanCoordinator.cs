@@ -1,0 +1,210 @@
+using System.Text.Json;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Services;
+
+namespace Wharf.Scanning.Registry;
+
+/// <summary>What one run of the scan job did, with the faults that failed scans (for the log).</summary>
+public sealed record ScanRunReport(int Requested, int Rescans, int Completed, int Failed, IReadOnlyList<(PendingScan Scan, Exception Error)> Faults)
+{
+    public bool Idle => Requested == 0 && Rescans == 0 && Completed == 0 && Failed == 0;
+}
+
+/// <summary>
+/// The scan job's work, in three steps, each safe to repeat after a crash:
+/// <list type="number">
+/// <item>pushes recorded in the outbox request a scan where the registry's configuration scans on push
+/// (or continuously), at most once a day per image as in ECR;</item>
+/// <item>when the vulnerability database changed since the last run, every image of a
+/// <c>CONTINUOUS_SCAN</c> repository scanned with an older database (or never) is requested again;</item>
+/// <item>requested scans run, each result recorded with its <c>ECR Image Scan</c> event.</item>
+/// </list>
+/// Scans never run on a push's request path.
+/// </summary>
+public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, TimeProvider time)
+{
+    /// <summary>The outbox consumer name of scan on push.</summary>
+    public const string PushConsumer = "scan-on-push";
+
+    /// <summary>Where the continuous rescan records the database import time it last handled (as an outbox-style cursor).</summary>
+    public const string DatabaseConsumer = "continuous-scan-database";
+
+    private const int Batch = 200;
+
+    public async Task<ScanRunReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var requested = await RequestPushedAsync(cancellationToken);
+        var rescans = await RequestRescansAsync(cancellationToken);
+        var faults = new List<(PendingScan, Exception)>();
+        var (completed, failed) = await RunPendingAsync(faults, cancellationToken);
+        return new ScanRunReport(requested, rescans, completed, failed, faults);
+    }
+
+    private async Task<int> RequestPushedAsync(CancellationToken cancellationToken)
+    {
+        var requested = 0;
+        var configurations = new Dictionary<RegistryKey, ScanningConfiguration>();
+        var position = await store.Scans.GetCursorAsync(PushConsumer, cancellationToken);
+        while (true)
+        {
+            var events = await store.Lifecycle.ListEventsAsync(position, Batch, cancellationToken);
+            if (events.Count == 0)
+            {
+                return requested;
+            }
+
+            foreach (var evt in events.Where(e => e.Type == EcrEvents.ImageAction))
+            {
+                if (Push(evt.Payload) is not var (key, digest))
+                {
+                    continue;
+                }
+
+                var repository = await store.Repositories.GetAsync(key, cancellationToken);
+                if (repository is null)
+                {
+                    continue;
+                }
+
+                if (!configurations.TryGetValue(key.Registry, out var configuration))
+                {
+                    configuration = await ConfigurationAsync(key.Registry, cancellationToken);
+                    configurations[key.Registry] = configuration;
+                }
+
+                if (configuration.For(key.Name.Value, repository.Settings.ScanOnPush).ScanFrequency is "SCAN_ON_PUSH" or "CONTINUOUS_SCAN")
+                {
+                    var now = time.GetUtcNow();
+                    if (await store.Scans.RequestAsync(repository.Id, digest, now, now - ImageService.ScanInterval, cancellationToken) == ScanRequestResult.Requested)
+                    {
+                        requested++;
+                    }
+                }
+            }
+
+            position = events[^1].Id;
+            await store.Scans.SetCursorAsync(PushConsumer, position, cancellationToken);
+        }
+    }
+
+    private async Task<int> RequestRescansAsync(CancellationToken cancellationToken)
+    {
+        var sources = await store.Vulnerabilities.ListSourcesAsync(cancellationToken);
+        if (sources.Count == 0)
+        {
+            return 0;
+        }
+
+        var databaseAt = sources.Max(s => s.ImportedAt);
+        if (await store.Scans.GetCursorAsync(DatabaseConsumer, cancellationToken) >= databaseAt.ToUnixTimeMilliseconds())
+        {
+            return 0;
+        }
+
+        var requested = 0;
+        foreach (var registry in await store.Repositories.ListConfiguredRegistriesAsync(cancellationToken))
+        {
+            var configuration = await ConfigurationAsync(registry, cancellationToken);
+            if (configuration.ScanType != "ENHANCED" || configuration.Rules.All(r => r.ScanFrequency != "CONTINUOUS_SCAN"))
+            {
+                continue;
+            }
+
+            string? after = null;
+            while (await store.Repositories.ListAsync(registry, after, Batch, cancellationToken) is { Count: > 0 } repositories)
+            {
+                foreach (var repository in repositories.Where(r => configuration.For(r.Key.Name.Value, r.Settings.ScanOnPush).ScanFrequency == "CONTINUOUS_SCAN"))
+                {
+                    Digest? last = null;
+                    while (await store.Scans.ListStaleAsync(repository.Id, databaseAt, last, Batch, cancellationToken) is { Count: > 0 } stale)
+                    {
+                        foreach (var digest in stale)
+                        {
+                            // A rescan for new advisories is not a user's scan: ECR's daily limit does not apply.
+                            if (await store.Scans.RequestAsync(repository.Id, digest, time.GetUtcNow(), null, cancellationToken) == ScanRequestResult.Requested)
+                            {
+                                requested++;
+                            }
+                        }
+
+                        last = stale[^1];
+                    }
+                }
+
+                after = repositories[^1].Key.Name.Value;
+            }
+        }
+
+        await store.Scans.SetCursorAsync(DatabaseConsumer, databaseAt.ToUnixTimeMilliseconds(), cancellationToken);
+        return requested;
+    }
+
+    private async Task<(int Completed, int Failed)> RunPendingAsync(List<(PendingScan, Exception)> faults, CancellationToken cancellationToken)
+    {
+        int completed = 0, failed = 0;
+        var seen = new HashSet<(long, Digest, DateTimeOffset)>();
+        while (true)
+        {
+            var pending = (await store.Scans.ListPendingAsync(Batch, cancellationToken)).Where(p => seen.Add((p.RepositoryId, p.Digest, p.RequestedAt))).ToList();
+            if (pending.Count == 0)
+            {
+                return (completed, failed);
+            }
+
+            foreach (var scan in pending)
+            {
+                ScanOutcome? outcome;
+                try
+                {
+                    outcome = await scanner.ScanAsync(scan.RepositoryId, scan.Digest, cancellationToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    // One image that breaks the scanner must not hold up the queue: it fails, and the fault is logged.
+                    faults.Add((scan, e));
+                    outcome = new ScanOutcome(ScanStatuses.Failed, "The scan failed with an internal error; the server log has the details.", time.GetUtcNow(), null, null, []);
+                }
+
+                if (outcome is null)
+                {
+                    continue; // the image was deleted; its scan went with it
+                }
+
+                var tags = await store.Images.GetImagesAsync(scan.RepositoryId, [scan.Digest], cancellationToken) is [var image, ..] ? image.Tags : [];
+                var evt = EcrEvents.Scan(scan.Key, scan.Digest, tags, outcome.Status, ScanFinding.Counts(outcome.Findings), outcome.CompletedAt);
+                if (await store.Scans.CompleteAsync(scan.RepositoryId, scan.Digest, scan.RequestedAt, outcome, evt, cancellationToken))
+                {
+                    if (outcome.Status == ScanStatuses.Failed)
+                    {
+                        failed++;
+                    }
+                    else
+                    {
+                        completed++;
+                    }
+                }
+            }
+        }
+    }
+
+    private async Task<ScanningConfiguration> ConfigurationAsync(RegistryKey registry, CancellationToken cancellationToken) =>
+        ScanningConfiguration.FromSetting((await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(ScanningConfiguration.SettingName));
+
+    /// <summary>The repository and digest of a <c>PUSH</c> image action, or null for any other event.</summary>
+    private static (RepositoryKey Key, Digest Digest)? Push(string payload)
+    {
+        using var document = JsonDocument.Parse(payload);
+        var root = document.RootElement;
+        if (!root.TryGetProperty("detail", out var detail) || !detail.TryGetProperty("action-type", out var action) || action.GetString() != "PUSH")
+        {
+            return null;
+        }
+
+        return AccountId.TryParse(root.GetProperty("account").GetString(), out var account)
+            && RepositoryName.TryParse(detail.GetProperty("repository-name").GetString(), out var name)
+            && Digest.TryParse(detail.GetProperty("image-digest").GetString(), out var digest)
+                ? (new RepositoryKey(new RegistryKey(account, root.GetProperty("region").GetString()!), name), digest)
+                : null;
+    }
+}
