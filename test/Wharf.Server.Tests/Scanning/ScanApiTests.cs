@@ -198,6 +198,34 @@ public sealed class ScanApiTests
     }
 
     [Fact]
+    public async Task In_IAM_mode_ReadOnly_reads_findings_but_only_a_StartImageScan_permission_starts_a_scan()
+    {
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?>(Settings) { ["Auth"] = "Iam" });
+        var root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
+        Task<ProcessResult> Aws(Dictionary<string, string> who, params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, who, args);
+        (await Aws(root, "ecr", "create-repository", "--repository-name", "iam/app")).EnsureSuccess();
+        var config = await PushBlobAsync(server, "iam/app", "{}"u8.ToArray(), root);
+        var manifest = $$"""{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{{config.Digest}}","size":{{config.Size}}},"layers":[]}""";
+        (await Aws(root, "ecr", "put-image", "--repository-name", "iam/app", "--image-tag", "1", "--image-manifest", manifest)).EnsureSuccess();
+
+        (await Aws(root, "iam", "create-user", "--user-name", "reader")).EnsureSuccess();
+        (await Aws(root, "iam", "attach-user-policy", "--user-name", "reader", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")).EnsureSuccess();
+        var reader = IamTestAccess.CliKey(await Aws(root, "iam", "create-access-key", "--user-name", "reader"));
+        Assert.Contains("(AccessDeniedException)", (await Aws(reader, "ecr", "start-image-scan", "--repository-name", "iam/app", "--image-id", "imageTag=1")).StandardError, StringComparison.Ordinal);
+        Assert.Contains("(ScanNotFoundException)", (await Aws(reader, "ecr", "describe-image-scan-findings", "--repository-name", "iam/app", "--image-id", "imageTag=1")).StandardError, StringComparison.Ordinal);
+
+        (await Aws(root, "iam", "create-user", "--user-name", "scanner")).EnsureSuccess();
+        (await Aws(root, "iam", "put-user-policy", "--user-name", "scanner", "--policy-name", "scan", "--policy-document",
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:StartImageScan","Resource":"arn:aws:ecr:us-east-1:123456789012:repository/iam/*"}]}""")).EnsureSuccess();
+        var scanner = IamTestAccess.CliKey(await Aws(root, "iam", "create-access-key", "--user-name", "scanner"));
+        Assert.Contains("(AccessDeniedException)", (await Aws(scanner, "ecr", "describe-image-scan-findings", "--repository-name", "iam/app", "--image-id", "imageTag=1")).StandardError, StringComparison.Ordinal);
+        (await Aws(scanner, "ecr", "start-image-scan", "--repository-name", "iam/app", "--image-id", "imageTag=1")).EnsureSuccess();
+        await RunScanJobAsync(server);
+        var scanned = Findings(await Aws(reader, "ecr", "describe-image-scan-findings", "--repository-name", "iam/app", "--image-id", "imageTag=1"));
+        Assert.Equal("UNSUPPORTED_IMAGE", scanned.GetProperty("imageScanStatus").GetProperty("status").GetString());
+    }
+
+    [Fact]
     public void A_download_url_names_its_source_as_a_file_would()
     {
         Assert.Equal("Debian", VulnerabilityDownloader.SourceName(new Uri("https://mirror.example/osv/Debian/all.zip")));
@@ -217,9 +245,9 @@ public sealed class ScanApiTests
     private static JsonElement Findings(ProcessResult result) => JsonDocument.Parse(result.EnsureSuccess().StandardOutput).RootElement.Clone();
 
     /// <summary>Uploads a blob monolithically over /v2 (for an artifact's config).</summary>
-    private static async Task<(string Digest, long Size)> PushBlobAsync(WharfTestServer server, string repository, byte[] content)
+    private static async Task<(string Digest, long Size)> PushBlobAsync(WharfTestServer server, string repository, byte[] content, Dictionary<string, string>? credentials = null)
     {
-        using var client = server.CreateClient();
+        using var client = credentials is null ? server.CreateClient() : await IamTestAccess.V2ClientAsync(server, Region, credentials);
         var digest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
         using var response = await client.PostAsync($"/v2/{repository}/blobs/uploads/?digest={digest}", new ByteArrayContent(content), Ct);
         Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
