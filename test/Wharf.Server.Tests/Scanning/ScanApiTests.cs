@@ -44,9 +44,17 @@ public sealed class ScanApiTests
         await ScanTestImages.PushAsync(await ScanTestImages.AlpineAsync(), $"{server.HostAndPort}/manual/alpine:1");
         await RunScanJobAsync(server);
 
-        // BASIC with no rules is manual: nothing was scanned on push.
+        // BASIC with no rules is manual: nothing was scanned on push...
         var missing = await Aws("ecr", "describe-image-scan-findings", "--repository-name", "manual/alpine", "--image-id", "imageTag=1");
         Assert.Contains("ScanNotFoundException", missing.StandardError, StringComparison.Ordinal);
+
+        // ...except in a repository whose own (deprecated) scanOnPush is on.
+        (await Aws("ecr", "create-repository", "--repository-name", "legacy/alpine", "--image-scanning-configuration", "scanOnPush=true")).EnsureSuccess();
+        await ScanTestImages.PushAsync(await ScanTestImages.AlpineAsync(), $"{server.HostAndPort}/legacy/alpine:1");
+        await RunScanJobAsync(server);
+        var legacy = Findings(await Aws("ecr", "describe-image-scan-findings", "--repository-name", "legacy/alpine", "--image-id", "imageTag=1"));
+        Assert.Equal("COMPLETE", legacy.GetProperty("imageScanStatus").GetProperty("status").GetString());
+        Assert.Equal(4, legacy.GetProperty("imageScanFindings").GetProperty("findings").GetArrayLength());
 
         var started = JsonDocument.Parse((await Aws("ecr", "start-image-scan", "--repository-name", "manual/alpine", "--image-id", "imageTag=1")).EnsureSuccess().StandardOutput).RootElement;
         Assert.Equal("IN_PROGRESS", started.GetProperty("imageScanStatus").GetProperty("status").GetString());
