@@ -18,7 +18,8 @@ public sealed record ImageInventory(OsInfo? Os, IReadOnlyList<InstalledPackage> 
 /// <summary>
 /// Reads an image's layers in order, streamed, and lists its OS and language packages. An image from
 /// <c>scratch</c> or of an unknown distribution is unsupported (as in ECR) unless it has language
-/// packages; an rpm database in a format other than SQLite is reported as unsupported.
+/// packages; rpm databases are read in the SQLite format, and one in the BerkeleyDB or NDB format is
+/// reported as unsupported.
 /// </summary>
 public static class ImageAnalyzer
 {
@@ -39,13 +40,26 @@ public static class ImageAnalyzer
 
         var os = OsPackages.ReadOs(files);
         var packages = OsPackages.ReadDpkg(files).Concat(OsPackages.ReadApk(files)).Concat(LanguagePackages.Read(files)).ToList();
-        // Language packages make an image scannable whatever its base.
-        string? unsupported = null;
-        if (packages.Count == 0 && (OsPackages.RpmLegacy.Any(p => files.Get(p) is not null) || files.Get(OsPackages.RpmSqlite) is not null))
+        string? rpmError = null;
+        if (RpmPackages.SqlitePaths.Select(files.Get).FirstOrDefault(f => f is not null) is { } rpmdb)
         {
-            unsupported = "the image's rpm database is not read yet (rpmdb.sqlite support is planned; BerkeleyDB and NDB are not supported)";
+            (var rpms, rpmError) = RpmPackages.Read(rpmdb);
+            packages.AddRange(rpms);
         }
-        else if (packages.Count == 0 && (os is null || OsvEcosystems.ForOs(os) is null))
+
+        // Language packages make an image scannable whatever its base; OS packages only on a distribution
+        // with advisories to match them against (else "no findings" would hide what was never checked).
+        var matchable = packages.Count(p => OsvEcosystems.For(p, os) is not null);
+        string? unsupported = null;
+        if (matchable == 0 && rpmError is not null)
+        {
+            unsupported = rpmError;
+        }
+        else if (matchable == 0 && OsPackages.RpmLegacy.Any(p => files.Get(p) is not null))
+        {
+            unsupported = "the image's rpm database is in the BerkeleyDB or NDB format, which Wharf does not read (rpmdb.sqlite is read)";
+        }
+        else if (matchable == 0 && (os is null || OsvEcosystems.ForOs(os) is null))
         {
             unsupported = os is null
                 ? "the image has no operating system (it is built from scratch or has no os-release) and no language packages Wharf reads"
@@ -59,7 +73,7 @@ public static class ImageAnalyzer
 /// <summary>The OSV ecosystem of a distribution release, or of a package manager.</summary>
 public static class OsvEcosystems
 {
-    /// <summary><c>Debian:12</c>, <c>Ubuntu:22.04:LTS</c>, <c>Alpine:v3.20</c>; null for a distribution Wharf does not scan.</summary>
+    /// <summary><c>Debian:12</c>, <c>Ubuntu:22.04:LTS</c>, <c>Alpine:v3.20</c>, <c>Rocky Linux:9</c>, <c>AlmaLinux:9</c>; null for a distribution Wharf does not scan.</summary>
     public static string? ForOs(OsInfo os)
     {
         var version = os.VersionId ?? string.Empty;
@@ -69,6 +83,8 @@ public static class OsvEcosystems
             "debian" when parts[0].Length > 0 => $"Debian:{parts[0]}",
             "ubuntu" when parts.Length >= 2 => $"Ubuntu:{parts[0]}.{parts[1]}" + (parts[1] == "04" && int.TryParse(parts[0], out var year) && year % 2 == 0 ? ":LTS" : string.Empty),
             "alpine" when parts.Length >= 2 => $"Alpine:v{parts[0]}.{parts[1]}",
+            "rocky" when parts[0].Length > 0 => $"Rocky Linux:{parts[0]}",
+            "almalinux" when parts[0].Length > 0 => $"AlmaLinux:{parts[0]}",
             _ => null,
         };
     }

@@ -33,13 +33,12 @@ public static class OsPackages
     public const string DpkgStatus = "var/lib/dpkg/status";
     public const string DpkgStatusDirectory = "var/lib/dpkg/status.d/";
     public const string ApkInstalled = "lib/apk/db/installed";
-    public const string RpmSqlite = "var/lib/rpm/rpmdb.sqlite";
     public static readonly string[] RpmLegacy = ["var/lib/rpm/Packages", "var/lib/rpm/Packages.db", "usr/lib/sysimage/rpm/Packages.db"];
     public static readonly string[] OsRelease = ["etc/os-release", "usr/lib/os-release"];
 
     /// <summary>Whether the analyser needs this file's content.</summary>
     public static bool Wanted(string path) =>
-        OsRelease.Contains(path) || path == DpkgStatus || path == ApkInstalled || path == RpmSqlite || RpmLegacy.Contains(path)
+        OsRelease.Contains(path) || path == DpkgStatus || path == ApkInstalled || RpmPackages.SqlitePaths.Contains(path) || RpmLegacy.Contains(path)
         || (path.StartsWith(DpkgStatusDirectory, StringComparison.Ordinal) && !path.EndsWith(".md5sums", StringComparison.Ordinal));
 
     /// <summary>The distribution from <c>etc/os-release</c> (or <c>usr/lib/os-release</c>); null when neither is there or names no <c>ID</c>.</summary>
