@@ -13,6 +13,9 @@ public static class MediaTypes
 
     public static bool IsManifest(string mediaType) => mediaType is OciManifest or DockerManifest;
 
+    /// <summary>A container image's config (an artifact's is anything else).</summary>
+    public static bool IsImageConfig(string? mediaType) => mediaType is OciImageConfig or DockerImageConfig;
+
     public static bool IsIndex(string mediaType) => mediaType is OciIndex or DockerManifestList;
 
     public static bool IsSupportedManifest(string mediaType) => IsManifest(mediaType) || IsIndex(mediaType);

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
@@ -24,6 +25,9 @@ public sealed record BatchResult<T>(IReadOnlyList<T> Succeeded, IReadOnlyList<Im
 /// <summary>ECR's image operations over the same store and services as /v2.</summary>
 public sealed class ImageService(IMetadataStore store, RepositoryResolver repositories, ManifestService manifests, PullRecorder pulls, TimeProvider time)
 {
+    /// <summary>ECR allows one scan of an image in this long (ECR-NOTES §5.3).</summary>
+    public static readonly TimeSpan ScanInterval = TimeSpan.FromHours(24);
+
     public async Task<IReadOnlyList<ImageId>> ListAsync(Caller caller, RepositoryKey key, TagStatus status, ImageStatusFilter imageStatus, ImageId? after, int limit, CancellationToken cancellationToken)
     {
         var repository = await repositories.GetAsync(caller, key, EcrActions.ListImages, cancellationToken);
@@ -72,7 +76,7 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
             throw new WharfException(WharfErrorCode.ImageArchived, $"The image with imageId {id} in the repository with name '{key.Name}' is archived; restore it with UpdateImageStorageClass before scanning it.");
         }
 
-        if (MediaTypes.IsManifest(record.MediaType) && ConfigMediaType(record.Content) is var config && config is not (MediaTypes.OciImageConfig or MediaTypes.DockerImageConfig))
+        if (MediaTypes.IsManifest(record.MediaType) && ConfigMediaType(record.Content) is var config && !MediaTypes.IsImageConfig(config))
         {
             throw new WharfException(WharfErrorCode.UnsupportedImageType, $"The image with imageId {id} is an artifact (config media type '{config}'), not a container image; only container images are scanned.");
         }
@@ -104,9 +108,6 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
                 $"Image scan does not exist for the image with '{id}' in the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
     }
 
-    /// <summary>ECR allows one scan of an image in this long (ECR-NOTES §5.3).</summary>
-    public static readonly TimeSpan ScanInterval = TimeSpan.FromHours(24);
-
     private async Task<IReadOnlyList<ImageSummary>> WithScansAsync(long repositoryId, IReadOnlyList<ImageSummary> images, CancellationToken cancellationToken)
     {
         var scans = (await store.Scans.GetSummariesAsync(repositoryId, [.. images.Select(i => i.Digest)], cancellationToken)).ToDictionary(s => s.Digest);
@@ -123,7 +124,7 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
 
     private static string? ConfigMediaType(byte[] content)
     {
-        using var document = System.Text.Json.JsonDocument.Parse(content);
+        using var document = JsonDocument.Parse(content);
         return document.RootElement.TryGetProperty("config", out var config) && config.TryGetProperty("mediaType", out var type) ? type.GetString() : null;
     }
 

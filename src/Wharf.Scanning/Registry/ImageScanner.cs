@@ -83,7 +83,7 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
         using var document = JsonDocument.Parse(manifest.Content);
         var root = document.RootElement;
         var configType = root.TryGetProperty("config", out var config) && config.TryGetProperty("mediaType", out var ct) ? ct.GetString() : null;
-        if (configType is not (MediaTypes.OciImageConfig or MediaTypes.DockerImageConfig))
+        if (!MediaTypes.IsImageConfig(configType))
         {
             return ([], $"UnsupportedImageError: the artifact's config type '{configType}' is not a container image's.");
         }
