@@ -42,8 +42,8 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
 
             var all = new List<ScanFinding>();
             var reasons = new List<string>();
-            var children = Children(manifest.Content);
-            foreach (var (child, platform) in children)
+            var scanned = 0;
+            foreach (var (child, platform) in Children(manifest.Content))
             {
                 var childManifest = await store.Images.GetManifestAsync(repositoryId, child, cancellationToken);
                 if (childManifest is null || platform is null)
@@ -53,14 +53,19 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
 
                 var (findings, unsupported) = await ScanImageAsync(childManifest, platform, cancellationToken);
                 all.AddRange(findings);
-                if (unsupported is not null)
+                if (unsupported is null)
+                {
+                    scanned++;
+                }
+                else
                 {
                     reasons.Add($"{platform}: {unsupported}");
                 }
             }
 
-            return all.Count > 0 || reasons.Count == 0 && children.Any(c => c.Platform is not null)
-                ? Outcome(ScanStatuses.Complete, "The scan was completed successfully.", Order(all))
+            // One scanned platform makes the index's scan complete; the ones that could not be say so.
+            return scanned > 0
+                ? Outcome(ScanStatuses.Complete, "The scan was completed successfully." + (reasons.Count > 0 ? $" Not scanned: {string.Join("; ", reasons)}" : string.Empty), Order(all))
                 : Outcome(ScanStatuses.Unsupported, reasons.Count > 0 ? string.Join("; ", reasons) : "UnsupportedImageError: the index lists no platform image to scan.", []);
         }
         catch (LayerRejectedException e)

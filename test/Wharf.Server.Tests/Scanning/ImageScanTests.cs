@@ -235,8 +235,13 @@ public sealed class ImageScanTests(ScanFixture fixture)
     {
         var amd64 = await ScanTestImages.AlpineAsync("amd64");
         var arm64 = await ScanTestImages.ApplicationAsync("arm64");
-        await ScanTestImages.PushIndexAsync("localhost/scan/multi:1", [amd64, arm64], $"{fixture.Server.HostAndPort}/scan/multi:1");
+        var s390x = await ScanTestImages.ScratchAsync("s390x");
+        await ScanTestImages.PushIndexAsync("localhost/scan/multi:1", [amd64, arm64, s390x], $"{fixture.Server.HostAndPort}/scan/multi:1");
         var findings = await fixture.FindingsAsync("scan/multi", "1");
+
+        // Two platforms scanned, the third unsupported: the index's scan is complete and says which was not.
+        var description = findings.GetProperty("imageScanStatus").GetProperty("description").GetString();
+        Assert.StartsWith("The scan was completed successfully. Not scanned: linux/s390x: UnsupportedImageError", description, StringComparison.Ordinal);
         var platforms = findings.GetProperty("imageScanFindings").GetProperty("findings").EnumerateArray()
             .Select(f => (Name: f.GetProperty("name").GetString()!, Platform: f.GetProperty("attributes").EnumerateArray().Single(a => a.GetProperty("key").GetString() == "platform").GetProperty("value").GetString()!))
             .ToList();
@@ -247,10 +252,17 @@ public sealed class ImageScanTests(ScanFixture fixture)
         // Each platform image is also scanned on its own (its push was recorded too).
         var index = JsonDocument.Parse((await fixture.AwsAsync("ecr", "batch-get-image", "--repository-name", "scan/multi", "--image-ids", "imageTag=1")).EnsureSuccess().StandardOutput);
         var children = JsonDocument.Parse(index.RootElement.GetProperty("images")[0].GetProperty("imageManifest").GetString()!).RootElement.GetProperty("manifests");
+        Assert.Equal(3, children.GetArrayLength());
         foreach (var child in children.EnumerateArray())
         {
             var digest = child.GetProperty("digest").GetString()!;
             var scanned = await PollAsync("scan/multi", $"imageDigest={digest}");
+            if (child.GetProperty("platform").GetProperty("architecture").GetString() == "s390x")
+            {
+                Assert.Equal("UNSUPPORTED_IMAGE", scanned.GetProperty("imageScanStatus").GetProperty("status").GetString());
+                continue;
+            }
+
             Assert.Equal("COMPLETE", scanned.GetProperty("imageScanStatus").GetProperty("status").GetString());
             Assert.Equal(4, scanned.GetProperty("imageScanFindings").GetProperty("findings").GetArrayLength());
         }

@@ -30,6 +30,16 @@ internal static class ScanTestImages
         }
     });
 
+    /// <summary>An image from scratch with only busybox: nothing Wharf can scan.</summary>
+    public static Task<string> ScratchAsync(string arch) => BuildAsync($"localhost/scan/scratch-{arch}:1", arch, context =>
+    {
+        Write(context, "bin/README", "no operating system here\n");
+        if (Requires.Which("/bin/busybox") is { } busybox)
+        {
+            Copy(busybox, context, "bin/busybox");
+        }
+    });
+
     /// <summary>An Alpine 3.17.0-style image: its os-release and an apk database with the versions 3.17.0 shipped.</summary>
     public static Task<string> AlpineAsync(string arch = "amd64") => BuildAsync($"localhost/scan/alpine-{arch}:1", arch, context =>
     {
