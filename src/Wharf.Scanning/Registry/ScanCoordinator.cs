@@ -30,6 +30,9 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
     /// <summary>Where the continuous rescan records the database import time it last handled (as an outbox-style cursor).</summary>
     public const string DatabaseConsumer = "continuous-scan-database";
 
+    /// <summary>How long a gap in the outbox's ids is waited for before it is taken for a rolled-back write.</summary>
+    public static readonly TimeSpan GapWait = TimeSpan.FromMinutes(1);
+
     private const int Batch = 200;
 
     public async Task<ScanRunReport> RunAsync(CancellationToken cancellationToken)
@@ -54,15 +57,26 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
                 return requested;
             }
 
-            foreach (var evt in events.Where(e => e.Type == EcrEvents.ImageAction))
+            // Ids are taken when a write starts and become visible when it commits, so on PostgreSQL a
+            // missing id may be a push still committing: the cursor stops before it (the events after it
+            // are handled now and again later, which requests nothing twice) until the gap is older than
+            // GapWait — then it was a rolled-back write and is passed.
+            var safe = position;
+            var blocked = false;
+            foreach (var evt in events)
             {
-                if (Push(evt.Payload) is not var (key, digest))
+                if (!blocked && evt.Id != safe + 1 && time.GetUtcNow() - evt.At < GapWait)
                 {
-                    continue;
+                    blocked = true;
                 }
 
-                var repository = await store.Repositories.GetAsync(key, cancellationToken);
-                if (repository is null)
+                if (!blocked)
+                {
+                    safe = evt.Id;
+                }
+
+                if (evt.Type != EcrEvents.ImageAction || Push(evt.Payload) is not var (key, digest)
+                    || await store.Repositories.GetAsync(key, cancellationToken) is not { } repository)
                 {
                     continue;
                 }
@@ -83,8 +97,17 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
                 }
             }
 
-            position = events[^1].Id;
-            await store.Scans.SetCursorAsync(PushConsumer, position, cancellationToken);
+            if (safe > position)
+            {
+                await store.Scans.SetCursorAsync(PushConsumer, safe, cancellationToken);
+            }
+
+            if (blocked || events.Count < Batch)
+            {
+                return requested;
+            }
+
+            position = safe;
         }
     }
 

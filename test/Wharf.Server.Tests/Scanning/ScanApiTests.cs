@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Wharf.Core.Metadata;
 using Wharf.Scanning.Vulnerabilities;
+using Wharf.Server.Hosting;
 using Wharf.Server.Jobs;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
@@ -142,6 +143,66 @@ public sealed class ScanApiTests
         var scans = events.Where(e => e.Type == "ECR Image Scan").Select(e => JsonDocument.Parse(e.Payload).RootElement.GetProperty("detail")).ToList();
         Assert.Equal(2, scans.Count(d => d.GetProperty("repository-name").GetString() == "cont/alpine"));
         Assert.Equal(1, scans.Count(d => d.GetProperty("repository-name").GetString() == "push/alpine"));
+    }
+
+    [Fact]
+    public async Task Scan_on_push_waits_for_a_push_still_committing_on_postgres_and_passes_a_rolled_back_one()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await WharfTestServer.StartOnPostgresAsync(Settings, s => s.AddSingleton<TimeProvider>(time));
+        await ImportAsync(server, "Alpine", ScanTestImages.FixtureDirectory("Alpine"));
+        Task<ProcessResult> Aws(params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, args);
+        var image = await ScanTestImages.AlpineAsync();
+        var store = server.GetService<IMetadataStore>();
+        async Task<bool> ScannedAsync(string repository) =>
+            !(await Aws("ecr", "describe-image-scan-findings", "--repository-name", repository, "--image-id", "imageTag=1")).StandardError.Contains("ScanNotFoundException", StringComparison.Ordinal);
+
+        // scan/a is pushed while nothing scans on push; then scanning is turned on.
+        await ScanTestImages.PushAsync(image, $"{server.HostAndPort}/scan/a:1");
+        await RunScanJobAsync(server);
+        (await Aws("ecr", "put-registry-scanning-configuration", "--scan-type", "BASIC",
+            "--rules", """[{"scanFrequency":"SCAN_ON_PUSH","repositoryFilters":[{"filter":"scan/*","filterType":"WILDCARD"}]}]""")).EnsureSuccess();
+        var pushA = (await store.Lifecycle.ListEventsAsync(0, 100, Ct)).Single(e => e.Payload.Contains("scan/a", StringComparison.Ordinal));
+
+        // A push of scan/a's image whose transaction has taken its event id but not committed yet...
+        var connectionString = server.GetService<Microsoft.Extensions.Options.IOptions<WharfOptions>>().Value.Metadata.ConnectionString;
+        await using var connection = new Npgsql.NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        var inFlight = await connection.BeginTransactionAsync(Ct);
+        await InsertEventAsync(connection, inFlight, pushA.Payload, time.GetUtcNow());
+
+        // ...and a later push that commits first: it is scanned, and the cursor stops before the gap.
+        await ScanTestImages.PushAsync(image, $"{server.HostAndPort}/scan/b:1");
+        await RunScanJobAsync(server);
+        Assert.True(await ScannedAsync("scan/b"));
+        Assert.False(await ScannedAsync("scan/a"));
+        Assert.True(await store.Scans.GetCursorAsync("scan-on-push", Ct) < (await store.Lifecycle.ListEventsAsync(0, 1000, Ct)).Max(e => e.Id));
+
+        // Once it commits, the next run sees it.
+        await inFlight.CommitAsync(Ct);
+        await RunScanJobAsync(server);
+        Assert.True(await ScannedAsync("scan/a"));
+
+        // A write that rolls back leaves a gap no event fills: after a minute it is passed.
+        var rolledBack = await connection.BeginTransactionAsync(Ct);
+        await InsertEventAsync(connection, rolledBack, pushA.Payload, time.GetUtcNow());
+        await rolledBack.RollbackAsync(Ct);
+        await ScanTestImages.PushAsync(image, $"{server.HostAndPort}/scan/c:1");
+        await RunScanJobAsync(server);
+        Assert.True(await ScannedAsync("scan/c"));
+        var stuck = await store.Scans.GetCursorAsync("scan-on-push", Ct);
+        time.Advance(TimeSpan.FromMinutes(2));
+        await RunScanJobAsync(server);
+        Assert.True(await store.Scans.GetCursorAsync("scan-on-push", Ct) > stuck);
+        Assert.Equal((await store.Lifecycle.ListEventsAsync(0, 1000, Ct)).Max(e => e.Id), await store.Scans.GetCursorAsync("scan-on-push", Ct));
+    }
+
+    private static async Task InsertEventAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, string payload, DateTimeOffset at)
+    {
+        await using var command = new Npgsql.NpgsqlCommand("INSERT INTO events (type, payload, created_at) VALUES ('ECR Image Action', @payload, @at)", connection, transaction);
+        command.Parameters.AddWithValue("payload", payload);
+        command.Parameters.AddWithValue("at", at.ToUnixTimeMilliseconds());
+        await command.ExecuteNonQueryAsync(Ct);
     }
 
     [Fact]
