@@ -14,14 +14,21 @@ public sealed record OsInfo(string Id, string? VersionId, string? Codename, stri
 /// <param name="Manager"><c>dpkg</c>, <c>apk</c>, <c>rpm</c>, or a language ecosystem.</param>
 /// <param name="Name">The binary package's name.</param>
 /// <param name="Version">Its installed version.</param>
-/// <param name="SourceName">The source package it was built from (Debian advisories are per source package), when different or known.</param>
+/// <param name="SourceName">The source package it was built from (Debian advisories are per source package; rpm's source rpm), when different or known.</param>
 /// <param name="SourceVersion">The source package's version, when it differs from <paramref name="Version"/>.</param>
 /// <param name="Path">The file that lists it.</param>
 /// <param name="LayerDigest">The layer that brought that file.</param>
 public sealed record InstalledPackage(string Manager, string Name, string Version, string? SourceName, string? SourceVersion, string Path, string LayerDigest)
 {
-    /// <summary>The name advisories use: distributions publish by source package.</summary>
-    public string AdvisoryName => SourceName ?? Name;
+    /// <summary>The name advisories in <paramref name="ecosystem"/> use: the source package's, except in AlmaLinux's.</summary>
+    /// <remarks>
+    /// Debian, Ubuntu, Alpine and Rocky Linux publish by source package (Rocky's OSV exporter writes only
+    /// the advisory's <c>src</c> rpms). AlmaLinux's records list each binary rpm instead (<c>openssl</c>,
+    /// <c>openssl-libs</c>, <c>openssl-devel</c>), though OSV's schema describes them as source names;
+    /// looking up the source rpm there would miss every subpackage named apart from it.
+    /// </remarks>
+    public string AdvisoryName(string ecosystem) =>
+        ecosystem.Split(':')[0] == "AlmaLinux" ? Name : SourceName ?? Name;
 
     /// <summary>The version advisories compare: the binary's, unless its source package's differs.</summary>
     public string AdvisoryVersion => SourceVersion ?? Version;

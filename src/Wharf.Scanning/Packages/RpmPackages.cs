@@ -8,8 +8,7 @@ namespace Wharf.Scanning.Packages;
 /// <summary>
 /// Reads rpm's SQLite package database (<c>rpmdb.sqlite</c>: Fedora 33+, RHEL and Rocky/Alma 9, Amazon
 /// Linux 2023): each row of <c>Packages</c> is an rpm header blob, from which the name, epoch, version,
-/// release are read. The BerkeleyDB and NDB formats of older releases are
-/// not read.
+/// release and source rpm are read. The BerkeleyDB and NDB formats of older releases are not read.
 /// </summary>
 public static class RpmPackages
 {
@@ -19,6 +18,7 @@ public static class RpmPackages
     private const int TagVersion = 1001;
     private const int TagRelease = 1002;
     private const int TagEpoch = 1003;
+    private const int TagSourceRpm = 1044;
     private const int TypeInt32 = 4;
     private const int TypeString = 6;
 
@@ -28,12 +28,24 @@ public static class RpmPackages
     /// <summary>The installed packages, or the reason the database could not be read.</summary>
     public static (IReadOnlyList<InstalledPackage> Packages, string? Error) Read(ImageFile file)
     {
-        // SQLite reads files, not buffers: a private copy lives in the temporary directory for the read.
+        // SQLite reads files, not buffers: a private copy (new, owner-only: the image's content is not
+        // everyone's) lives in the temporary directory for the read, opened read-only; the finally removes
+        // it and any -wal or -shm SQLite makes beside it (rpm leaves its database in WAL mode).
         var copy = Path.Combine(Path.GetTempPath(), $"wharf-rpmdb-{Guid.NewGuid():N}.sqlite");
         try
         {
-            File.WriteAllBytes(copy, file.Content);
-            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Pooling = false }.ToString());
+            var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+            if (!OperatingSystem.IsWindows())
+            {
+                options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+            }
+
+            using (var stream = new FileStream(copy, options))
+            {
+                stream.Write(file.Content);
+            }
+
+            using var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = copy, Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
             connection.Open();
             using var command = connection.CreateCommand();
             command.CommandText = "SELECT blob FROM Packages ORDER BY hnum";
@@ -59,12 +71,14 @@ public static class RpmPackages
 
                 var evr = (header.Value.Epoch is { } epoch ? $"{epoch}:" : string.Empty) + version + (header.Value.Release is { } release ? $"-{release}" : string.Empty);
 
-                // Rocky Linux's and AlmaLinux's advisories name binary packages with their EVR, so the lookup
-                // uses the binary name (unlike Debian's, which are per source package).
-                packages.Add(new InstalledPackage("rpm", name, evr, null, null, file.Path, file.LayerDigest));
+                // Rocky Linux's advisories name the source rpm, AlmaLinux's the binary (InstalledPackage.AdvisoryName).
+                // No source version: a subpackage is built with its source's epoch, version and release, so the
+                // binary's EVR is the one both compare with their fixed epoch:version-release.
+                packages.Add(new InstalledPackage("rpm", name, evr, SourceName(header.Value.SourceRpm), null, file.Path, file.LayerDigest));
             }
 
-            return (packages, null);
+            // Multilib installs (x86_64 and i686 of one package) are two rows with the same name and version.
+            return (packages.Distinct().ToList(), null);
         }
         catch (SqliteException e)
         {
@@ -79,7 +93,23 @@ public static class RpmPackages
         }
     }
 
-    private readonly record struct RpmHeader(string? Name, string? Version, string? Release, int? Epoch);
+    private readonly record struct RpmHeader(string? Name, string? Version, string? Release, int? Epoch, string? SourceRpm);
+
+    /// <summary><c>openssl-3.0.7-27.el9.src.rpm</c> → <c>openssl</c>: versions and releases hold no '-', names may.</summary>
+    private static string? SourceName(string? sourceRpm)
+    {
+        if (sourceRpm is null)
+        {
+            return null;
+        }
+
+        var stem = sourceRpm.EndsWith(".src.rpm", StringComparison.Ordinal) ? sourceRpm[..^".src.rpm".Length]
+            : sourceRpm.EndsWith(".nosrc.rpm", StringComparison.Ordinal) ? sourceRpm[..^".nosrc.rpm".Length]
+            : null;
+        var release = stem?.LastIndexOf('-') ?? -1;
+        var version = release > 0 ? stem!.LastIndexOf('-', release - 1) : -1;
+        return version > 0 ? stem![..version] : null;
+    }
 
     /// <summary>An rpm header as stored in the database (no lead magic): counts, index entries, then the data store. Null when malformed.</summary>
     private static RpmHeader? Header(byte[] blob)
@@ -98,7 +128,7 @@ public static class RpmPackages
         }
 
         var data = blob.AsSpan((int)dataStart, dataLength);
-        string? name = null, version = null, release = null;
+        string? name = null, version = null, release = null, sourceRpm = null;
         int? epoch = null;
         for (var i = 0; i < count; i++)
         {
@@ -106,7 +136,7 @@ public static class RpmPackages
             var tag = BinaryPrimitives.ReadInt32BigEndian(entry);
             var type = BinaryPrimitives.ReadInt32BigEndian(entry[4..]);
             var offset = BinaryPrimitives.ReadInt32BigEndian(entry[8..]);
-            if (tag is not (TagName or TagVersion or TagRelease or TagEpoch))
+            if (tag is not (TagName or TagVersion or TagRelease or TagEpoch or TagSourceRpm))
             {
                 continue;
             }
@@ -130,6 +160,7 @@ public static class RpmPackages
                     case TagName: name = text; break;
                     case TagVersion: version = text; break;
                     case TagRelease: release = text; break;
+                    case TagSourceRpm: sourceRpm = text; break;
                 }
             }
             else if (type == TypeInt32 && tag == TagEpoch)
@@ -143,6 +174,6 @@ public static class RpmPackages
             }
         }
 
-        return new RpmHeader(name, version, release, epoch);
+        return new RpmHeader(name, version, release, epoch, sourceRpm);
     }
 }

@@ -70,9 +70,14 @@ public static class AdvisoryLookup
     public static async Task<IAdvisoryIndex> LoadAsync(IVulnerabilityStore store, ImageInventory inventory, CancellationToken cancellationToken)
     {
         var advisories = new List<OsvAdvisory>();
-        foreach (var key in inventory.Packages.Select(p => (Ecosystem: OsvEcosystems.For(p, inventory.Os), Name: p.AdvisoryName)).Where(k => k.Ecosystem is not null).Distinct())
+        var keys = inventory.Packages
+            .Select(p => (Package: p, Ecosystem: OsvEcosystems.For(p, inventory.Os)))
+            .Where(k => k.Ecosystem is not null)
+            .Select(k => (Ecosystem: k.Ecosystem!, Name: k.Package.AdvisoryName(k.Ecosystem!)))
+            .Distinct();
+        foreach (var key in keys)
         {
-            advisories.AddRange((await store.FindAsync(key.Ecosystem!, key.Name, cancellationToken)).Select(OsvAdvisory.Parse));
+            advisories.AddRange((await store.FindAsync(key.Ecosystem, key.Name, cancellationToken)).Select(OsvAdvisory.Parse));
         }
 
         return new InMemoryAdvisoryIndex(advisories);
