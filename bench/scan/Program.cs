@@ -1,89 +1,159 @@
 using System.Diagnostics;
-using System.Formats.Tar;
 using System.Globalization;
-using System.IO.Compression;
-using System.Text;
-using Wharf.Scanning;
-using Wharf.Scanning.Layers;
+using Wharf.Bench.Scan;
 
-// The scan benchmark: Wharf's analyser over a generated gzip layer, side by side with the same layer
-// decompressed and walked (every entry's data read) by .NET's GZipStream + TarReader and by
-// `gzip -dc | tar -t`. Each measurement runs in a fresh child process, which reports its peak RSS.
-//   run [--sizes 256,1024] [--runs 3]     prints the markdown table
-//   generate <file> <MiB>                 writes a layer
-//   measure <wharf|dotnet> <file>         one measurement (child mode): "<seconds> <peak RSS KiB> <allocated bytes>"
+// The scan benchmark: Wharf's analyser over a generated layer (gzip, and the same tar as zstd), side by
+// side with the same file decompressed and walked by .NET (every entry's data read) and by
+// `gzip -dc | tar -t` / `zstd -dc | tar -t`. Each .NET measurement runs in a fresh child process, which
+// reports its peak RSS and the bytes it allocated. See bench/README.md.
+//   run [--sizes 256,1024] [--runs 3] [--formats gzip,zstd] [--dir $TMPDIR/wharf-bench-scan]
+//                                                             prints the markdown table; layers are cached in --dir
+//   measure <wharf|dotnet|dotnet-skip>[-warm] <file>          one measurement (child mode): "<s> <CPU s> <peak RSS KiB> <allocated bytes>",
+//                                                             then what the analyser found; -warm measures a second pass
 var invariant = CultureInfo.InvariantCulture;
-switch (args.FirstOrDefault())
+if (args.FirstOrDefault() == "measure")
 {
-    case "generate":
-        Layer.Generate(args[1], long.Parse(args[2], invariant) << 20);
-        return 0;
-    case "measure":
-        var (seconds, allocated) = await Measure.RunAsync(args[1], args[2]);
-        Console.WriteLine(string.Create(invariant, $"{seconds:F3} {Measure.PeakRssKiB()} {allocated}"));
-        return 0;
+    var (seconds, cpu, allocated, summary) = await Measure.RunAsync(args[1], args[2]);
+    Console.WriteLine(string.Create(invariant, $"{seconds:F3} {cpu:F3} {Measure.PeakRssKiB()} {allocated}"));
+    Console.WriteLine(summary);
+    return 0;
 }
 
 var sizes = Option("--sizes", "256,1024").Split(',').Select(s => long.Parse(s, invariant)).ToArray();
 var runs = int.Parse(Option("--runs", "3"), invariant);
-var directory = Path.Combine(Path.GetTempPath(), "wharf-bench-scan");
+var formats = Option("--formats", "gzip,zstd").Split(',');
+var directory = Option("--dir", Path.Combine(Path.GetTempPath(), "wharf-bench-scan"));
 Directory.CreateDirectory(directory);
-var self = Environment.ProcessPath!;
-var dll = typeof(Layer).Assembly.Location;
-Console.WriteLine($"Scan benchmark, {DateTime.UtcNow:yyyy-MM-dd}, {Environment.ProcessorCount} cores, median of {runs} runs, each in a fresh process.");
-Console.WriteLine();
-Console.WriteLine("| layer (uncompressed → gzip) | reader | time (s) | MB/s uncompressed | MB/s gzip | peak RSS (MiB) | allocated (MiB) | Wharf ÷ reader |");
-Console.WriteLine("|---|---|---|---|---|---|---|---|");
-foreach (var mib in sizes)
-{
-    var file = Path.Combine(directory, $"layer-{mib}.tar.gz");
-    if (!File.Exists(file))
-    {
-        Layer.Generate(file, mib << 20);
-    }
+var layers = sizes.ToDictionary(s => s, s => Layer.Ensure(directory, s, formats.Contains("zstd")));
 
-    var compressed = new FileInfo(file).Length;
-    var uncompressed = Layer.UncompressedLength(file);
-    var results = new Dictionary<string, (double Seconds, long Rss, long Allocated)>();
-    foreach (var reader in new[] { "wharf", "dotnet", "gzip -dc + tar -t" })
+Console.WriteLine(string.Create(invariant, $"Scan benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, median of {runs} runs, each .NET run in a fresh process."));
+foreach (var (mib, layer) in layers)
+{
+    var stored = formats.Select(f => string.Create(invariant, $"{f} {new FileInfo(f == "zstd" ? layer.Zstd : layer.Gzip).Length / 1048576.0:F0} MiB"));
+    Console.WriteLine(string.Create(invariant,
+        $"Layer {mib} MiB: {layer.TarBytes / 1048576.0:F0} MiB of tar (uncompressed), {layer.Entries:N0} entries of which {layer.Files:N0} files; {string.Join(", ", stored)}."));
+}
+
+Console.WriteLine();
+Console.WriteLine("| layer (tar → compressed) | reader | time (s) | CPU (s) | MB/s tar | MB/s compressed | peak RSS (MiB) | allocated (MiB) | time ÷ .NET walk, same pass |");
+Console.WriteLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
+var found = new SortedSet<string>(StringComparer.Ordinal);
+foreach (var (mib, layer) in layers)
+{
+    foreach (var format in formats)
     {
-        var samples = new List<(double, long, long)>();
-        for (var i = 0; i < runs; i++)
+        var file = format == "zstd" ? layer.Zstd : layer.Gzip;
+        var compressed = new FileInfo(file).Length;
+        using (var warm = File.OpenRead(file))
         {
-            samples.Add(reader == "gzip -dc + tar -t" ? Shell(file) : Child(reader, file));
+            warm.CopyTo(Stream.Null); // the page cache, so no reader pays for the disk
         }
 
-        results[reader] = samples.OrderBy(s => s.Item1).ElementAt(samples.Count / 2);
-    }
+        var cli = $"{format} -dc \\| tar -t";
+        var readers = new List<string> { "wharf", "dotnet", "wharf-warm", "dotnet-warm" };
+        if (OnPath(format))
+        {
+            readers.Add(cli);
+        }
 
-    foreach (var (reader, (seconds, rss, allocated)) in results)
-    {
-        var ratio = reader == "wharf" ? "—" : (results["wharf"].Seconds / seconds).ToString("F2", invariant) + "× the time";
-        Console.WriteLine(string.Create(invariant,
-            $"| {uncompressed / 1048576.0:F0} MiB → {compressed / 1048576.0:F0} MiB | {reader} | {seconds:F2} | {uncompressed / 1e6 / seconds:F0} | {compressed / 1e6 / seconds:F0} | {(rss < 0 ? "—" : (rss / 1024.0).ToString("F0", invariant))} | {(allocated < 0 ? "—" : (allocated / 1048576.0).ToString("F0", invariant))} | {ratio} |"));
+        // Runs interleave the readers, so a change in the machine's load falls on all of them alike.
+        var samples = readers.ToDictionary(r => r, _ => new List<Sample>());
+        for (var i = 0; i < runs; i++)
+        {
+            foreach (var reader in readers)
+            {
+                samples[reader].Add(reader == cli ? Shell(format, file) : Child(reader, file));
+            }
+        }
+
+        var results = samples.ToDictionary(s => s.Key, s => new Sample(Median(s.Value.Select(v => v.Seconds)), Median(s.Value.Select(v => v.CpuSeconds)), Median(s.Value.Select(v => v.RssMiB)), Median(s.Value.Select(v => v.AllocatedMiB))));
+        foreach (var (reader, (seconds, cpu, rss, allocated)) in results)
+        {
+            var walk = format == "zstd" ? "ZstdSharp + TarReader" : "GZipStream + TarReader";
+            var name = reader switch
+            {
+                "wharf" => "Wharf analyser, 1st pass",
+                "wharf-warm" => "Wharf analyser, 2nd pass",
+                "dotnet" => walk + ", 1st pass",
+                "dotnet-warm" => walk + ", 2nd pass",
+                _ => reader,
+            };
+
+            // Each against the .NET walk of the same pass; the command line against the first (a fresh process too).
+            var ratio = (seconds / results[reader.EndsWith("-warm", StringComparison.Ordinal) ? "dotnet-warm" : "dotnet"].Seconds).ToString("F2", invariant);
+            Console.WriteLine(string.Create(invariant,
+                $"| {layer.TarBytes / 1048576.0:F0} MiB → {compressed / 1048576.0:F0} MiB {format} | {name} | {seconds:F2} | {cpu:F2} | {layer.TarBytes / 1e6 / seconds:F0} | {compressed / 1e6 / seconds:F0} | {Value(rss)} | {Value(allocated)} | {ratio} |"));
+        }
     }
 }
 
+Console.WriteLine();
+Console.WriteLine("The analyser found, in every run: " + string.Join("; ", found) + ".");
 return 0;
 
-(double, long, long) Child(string reader, string file)
+Sample Child(string reader, string file)
 {
-    // Run as "dotnet <dll>" or as the apphost: the child is started the same way.
-    var viaDotnet = Path.GetFileNameWithoutExtension(self) == "dotnet";
-    var start = new ProcessStartInfo(self, viaDotnet ? $"{dll} measure {reader} {file}" : $"measure {reader} {file}") { RedirectStandardOutput = true };
+    // Started as "dotnet <dll>" or as the apphost, as this process was.
+    var self = Environment.ProcessPath!;
+    var start = new ProcessStartInfo(self) { RedirectStandardOutput = true };
+    if (Path.GetFileNameWithoutExtension(self) == "dotnet")
+    {
+        start.ArgumentList.Add(typeof(Layer).Assembly.Location);
+    }
+
+    foreach (var argument in new[] { "measure", reader, file })
+    {
+        start.ArgumentList.Add(argument);
+    }
+
     using var process = Process.Start(start)!;
-    var output = process.StandardOutput.ReadToEnd().Trim().Split(' ');
+    var output = process.StandardOutput.ReadToEnd().Split('\n');
     process.WaitForExit();
-    return (double.Parse(output[0], invariant), long.Parse(output[1], invariant), long.Parse(output[2], invariant));
+    if (process.ExitCode != 0)
+    {
+        throw new InvalidOperationException($"the {reader} measurement of {file} failed (exit code {process.ExitCode})");
+    }
+
+    var numbers = output[0].Split(' ').Select(n => double.Parse(n, invariant)).ToArray();
+    if (reader.StartsWith("wharf", StringComparison.Ordinal))
+    {
+        found.Add(output[1].Trim());
+    }
+
+    return new Sample(numbers[0], numbers[1], numbers[2] / 1024, numbers[3] / 1048576);
 }
 
-(double, long, long) Shell(string file)
+Sample Shell(string format, string file)
 {
+    // bash's `times` prints the shell's CPU time, then its children's: "0m1.234s 0m0.056s".
     var watch = Stopwatch.StartNew();
-    using var process = Process.Start(new ProcessStartInfo("bash", ["-c", $"gzip -dc '{file}' | tar -t > /dev/null"]))!;
+    using var process = Process.Start(new ProcessStartInfo("bash", ["-c", "set -o pipefail; \"$0\" -dc \"$1\" | tar -t > /dev/null && times", format, file]) { RedirectStandardOutput = true })!;
+    var output = process.StandardOutput.ReadToEnd();
     process.WaitForExit();
-    return (watch.Elapsed.TotalSeconds, -1, -1);
+    var seconds = watch.Elapsed.TotalSeconds;
+    if (process.ExitCode != 0)
+    {
+        throw new InvalidOperationException($"{format} -dc | tar -t failed on {file}");
+    }
+
+    var cpu = output.Split('\n')[1].Split(' ').Sum(t =>
+    {
+        var m = t.IndexOf('m', StringComparison.Ordinal);
+        return (60 * double.Parse(t[..m], invariant)) + double.Parse(t[(m + 1)..^1], invariant);
+    });
+    return new Sample(seconds, cpu, double.NaN, double.NaN);
 }
+
+static bool OnPath(string tool) =>
+    (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Any(d => File.Exists(Path.Combine(d, tool)));
+
+static double Median(IEnumerable<double> values)
+{
+    var sorted = values.Order().ToList();
+    return sorted[sorted.Count / 2];
+}
+
+static string Value(double mib) => double.IsNaN(mib) ? "—" : mib.ToString("F0", CultureInfo.InvariantCulture);
 
 string Option(string name, string fallback)
 {
@@ -91,127 +161,5 @@ string Option(string name, string fallback)
     return index >= 0 && index + 1 < args.Length ? args[index + 1] : fallback;
 }
 
-/// <summary>The generated layer: what a language runtime image holds, at scale.</summary>
-internal static class Layer
-{
-    private static readonly string[] Binaries = ["/usr/local/bin/docker", "/usr/bin/dpkg", "/usr/bin/gzip", "/usr/bin/tar"];
-
-    /// <summary>
-    /// A deterministic gzip tar of about <paramref name="size"/> uncompressed bytes: this machine's dpkg
-    /// status and os-release, real executables (the docker CLI is a Go binary the analyser reads build
-    /// information from), a jar, a thousand node_modules packages, and data files of mixed sizes, half
-    /// compressible.
-    /// </summary>
-    public static void Generate(string path, long size)
-    {
-        var random = new Random(20261125);
-        using var file = File.Create(path + ".tmp");
-        using (var gzip = new GZipStream(file, CompressionLevel.Fastest))
-        using (var tar = new TarWriter(gzip, TarEntryFormat.Pax))
-        {
-            long written = 0;
-            void Add(string name, byte[] content, UnixFileMode mode = UnixFileMode.UserRead | UnixFileMode.UserWrite)
-            {
-                tar.WriteEntry(new PaxTarEntry(TarEntryType.RegularFile, name) { DataStream = new MemoryStream(content), Mode = mode });
-                written += content.Length;
-            }
-
-            Add("etc/os-release", File.ReadAllBytes("/etc/os-release"));
-            Add("var/lib/dpkg/status", File.ReadAllBytes("/var/lib/dpkg/status"));
-            var executable = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
-            foreach (var binary in Binaries.Where(File.Exists))
-            {
-                Add("usr/bin/" + Path.GetFileName(binary), File.ReadAllBytes(binary), executable);
-            }
-
-            foreach (var jar in Directory.Exists("/usr/share/maven-repo") ? Directory.EnumerateFiles("/usr/share/maven-repo", "*.jar", SearchOption.AllDirectories).Order(StringComparer.Ordinal).Take(5) : [])
-            {
-                Add("app/lib/" + Path.GetFileName(jar), File.ReadAllBytes(jar));
-            }
-
-            for (var i = 0; i < 1000; i++)
-            {
-                Add($"app/node_modules/pkg{i}/package.json", Encoding.UTF8.GetBytes($"{{\"name\":\"pkg{i}\",\"version\":\"1.{i % 50}.{i % 7}\",\"description\":\"generated\"}}"));
-            }
-
-            var block = new byte[1 << 16];
-            random.NextBytes(block);
-            var n = 0;
-            while (written < size)
-            {
-                // Sizes from 1 KiB to 8 MiB; even files are text-like (compressible), odd ones random.
-                var length = (int)Math.Min(size - written, 1024L << random.Next(0, 14));
-                var content = new byte[length];
-                if (n % 2 == 0)
-                {
-                    for (var o = 0; o < length; o += 64)
-                    {
-                        Encoding.ASCII.GetBytes($"line {o,12} of file {n,8} lorem ipsum dolor\n".PadRight(64).AsSpan(0, Math.Min(64, length - o)), content.AsSpan(o));
-                    }
-                }
-                else
-                {
-                    random.NextBytes(content);
-                }
-
-                Add($"data/{n % 100}/file{n}.bin", content);
-                n++;
-            }
-        }
-
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
-
-    public static long UncompressedLength(string path)
-    {
-        using var gzip = new GZipStream(File.OpenRead(path), CompressionMode.Decompress);
-        var buffer = new byte[1 << 20];
-        long total = 0;
-        int read;
-        while ((read = gzip.Read(buffer)) > 0)
-        {
-            total += read;
-        }
-
-        return total;
-    }
-}
-
-internal static class Measure
-{
-    public static async Task<(double Seconds, long Allocated)> RunAsync(string reader, string file)
-    {
-        var before = GC.GetTotalAllocatedBytes(precise: true);
-        var watch = Stopwatch.StartNew();
-        if (reader == "wharf")
-        {
-            var inventory = await ImageAnalyzer.AnalyzeAsync(
-                [new ImageLayer("sha256:" + new string('0', 64), _ => Task.FromResult<Stream>(new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan)))],
-                LayerLimits.Default,
-                CancellationToken.None);
-            if (inventory.Packages.Count == 0)
-            {
-                throw new InvalidOperationException("the analyser found no packages: the benchmark layer is wrong");
-            }
-        }
-        else
-        {
-            await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous | FileOptions.SequentialScan);
-            await using var gzip = new GZipStream(stream, CompressionMode.Decompress);
-            await using var tar = new TarReader(gzip);
-            while (await tar.GetNextEntryAsync() is { } entry)
-            {
-                if (entry.DataStream is { } data)
-                {
-                    await data.CopyToAsync(Stream.Null);
-                }
-            }
-        }
-
-        return (watch.Elapsed.TotalSeconds, GC.GetTotalAllocatedBytes(precise: true) - before);
-    }
-
-    /// <summary>This process's peak resident set (VmHWM), in KiB.</summary>
-    public static long PeakRssKiB() =>
-        long.Parse(File.ReadLines("/proc/self/status").First(l => l.StartsWith("VmHWM:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
-}
+/// <summary>One measurement: wall and CPU seconds, peak RSS and bytes allocated (NaN where not measured).</summary>
+internal sealed record Sample(double Seconds, double CpuSeconds, double RssMiB, double AllocatedMiB);
