@@ -155,6 +155,13 @@ public static class LayerReader
                 extracted = content is not null;
             }
 
+            // What is left of the file is read here, 80 KiB at a time: TarReader would skip it 4 KiB at a
+            // time, and gzip inflates 4 KiB reads with ~15 % more CPU (bench/scan).
+            if (kind == LayerEntryKind.File && entry.DataStream is { } unread)
+            {
+                await unread.CopyToAsync(Stream.Null, cancellationToken);
+            }
+
             yield return new LayerEntry(path, kind.Value, entry.Length, content, executable, extracted);
         }
     }
