@@ -161,14 +161,14 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
     public async Task<ScanningConfiguration> GetScanningConfigurationAsync(Caller caller, RegistryKey registry, CancellationToken cancellationToken)
     {
         await authorizer.AuthorizeAsync(caller, EcrActions.GetRegistryScanningConfiguration, "*", cancellationToken);
-        return ScanningConfiguration.FromSetting((await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(ScanningConfiguration.SettingName));
+        return await ScanningConfiguration.LoadAsync(store.Repositories, registry, cancellationToken);
     }
 
     /// <summary>ECR's <c>BatchGetRepositoryScanningConfiguration</c>: each named repository's scanning, or its failure.</summary>
     public async Task<(IReadOnlyList<(Repository Repository, RepositoryScanning Scanning)> Found, IReadOnlyList<string> Missing)> GetRepositoryScanningAsync(
         Caller caller, RegistryKey registry, IReadOnlyList<RepositoryName> names, CancellationToken cancellationToken)
     {
-        var configuration = ScanningConfiguration.FromSetting((await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(ScanningConfiguration.SettingName));
+        var configuration = await ScanningConfiguration.LoadAsync(store.Repositories, registry, cancellationToken);
         var found = new List<(Repository, RepositoryScanning)>();
         var missing = new List<string>();
         foreach (var name in names.Distinct())

@@ -39,6 +39,10 @@ public sealed record ScanningConfiguration(string ScanType, IReadOnlyList<Scanni
 
     public string ToSetting() => JsonSerializer.Serialize(this, Json);
 
+    /// <summary>The registry's configuration as stored among its settings, or the default.</summary>
+    public static async Task<ScanningConfiguration> LoadAsync(Metadata.IRepositoryStore repositories, Primitives.RegistryKey registry, CancellationToken cancellationToken) =>
+        FromSetting((await repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(SettingName));
+
     public RepositoryScanning For(string repositoryName, bool repositoryScanOnPush)
     {
         List<ScanningFilter> Matching(string frequency) =>

@@ -83,7 +83,7 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
 
                 if (!configurations.TryGetValue(key.Registry, out var configuration))
                 {
-                    configuration = await ConfigurationAsync(key.Registry, cancellationToken);
+                    configuration = await ScanningConfiguration.LoadAsync(store.Repositories, key.Registry, cancellationToken);
                     configurations[key.Registry] = configuration;
                 }
 
@@ -128,7 +128,7 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
         var requested = 0;
         foreach (var registry in await store.Repositories.ListConfiguredRegistriesAsync(cancellationToken))
         {
-            var configuration = await ConfigurationAsync(registry, cancellationToken);
+            var configuration = await ScanningConfiguration.LoadAsync(store.Repositories, registry, cancellationToken);
             if (configuration.ScanType != "ENHANCED" || configuration.Rules.All(r => r.ScanFrequency != "CONTINUOUS_SCAN"))
             {
                 continue;
@@ -210,9 +210,6 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
             }
         }
     }
-
-    private async Task<ScanningConfiguration> ConfigurationAsync(RegistryKey registry, CancellationToken cancellationToken) =>
-        ScanningConfiguration.FromSetting((await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(ScanningConfiguration.SettingName));
 
     /// <summary>The repository and digest of a <c>PUSH</c> image action, or null for any other event.</summary>
     private static (RepositoryKey Key, Digest Digest)? Push(string payload)

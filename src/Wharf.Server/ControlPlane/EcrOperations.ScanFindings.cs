@@ -108,6 +108,7 @@ internal sealed partial class EcrOperations
             package["fixedInVersion"] = fixedIn;
         }
 
+        var scores = Cvss(finding);
         var details = new JsonObject
         {
             ["source"] = finding.Source,
@@ -115,7 +116,7 @@ internal sealed partial class EcrOperations
             ["vendorSeverity"] = finding.Severity,
             ["referenceUrls"] = Json.Array(finding.ReferenceUrls.Take(100), u => JsonValue.Create(u)),
             ["relatedVulnerabilities"] = Json.Array(finding.AdvisoryId is null ? [] : new[] { finding.AdvisoryId }, r => JsonValue.Create(r)),
-            ["cvss"] = Json.Array(Cvss(finding), c => new JsonObject { ["baseScore"] = c.Score, ["scoringVector"] = c.Vector, ["source"] = finding.Source, ["version"] = c.Version }),
+            ["cvss"] = Json.Array(scores, c => new JsonObject { ["baseScore"] = c.Score, ["scoringVector"] = c.Vector, ["source"] = finding.Source, ["version"] = c.Version }),
             ["vulnerablePackages"] = new JsonArray(package),
         };
         if (finding.Uri is { } uri)
@@ -123,7 +124,7 @@ internal sealed partial class EcrOperations
             details["sourceUrl"] = uri;
         }
 
-        var best = Cvss(finding).FirstOrDefault();
+        var best = scores.Count > 0 ? scores[0] : null;
         var container = new JsonObject
         {
             ["imageHash"] = scan.Digest.ToString(),

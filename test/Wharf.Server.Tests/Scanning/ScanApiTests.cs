@@ -11,6 +11,7 @@ using Wharf.Core.Metadata;
 using Wharf.Scanning.Vulnerabilities;
 using Wharf.Server.Hosting;
 using Wharf.Server.Jobs;
+using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
 
@@ -92,7 +93,8 @@ public sealed class ScanApiTests
         Assert.Contains("ImageArchivedException", (await Aws("ecr", "start-image-scan", "--repository-name", "manual/alpine", "--image-id", $"imageDigest={digest}")).StandardError, StringComparison.Ordinal);
 
         // An artifact that is not a container image is refused.
-        var config = await PushBlobAsync(server, "manual/artifact", "{}"u8.ToArray());
+        using var client = server.CreateClient();
+        var config = (Digest: await Oci.PushBlobAsync(client, "manual/artifact", "{}"u8.ToArray()), Size: 2);
         var artifact = $$"""{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.example.sbom","config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"{{config.Digest}}","size":{{config.Size}}},"layers":[]}""";
         (await Aws("ecr", "put-image", "--repository-name", "manual/artifact", "--image-tag", "sbom", "--image-manifest", artifact)).EnsureSuccess();
         var refused = await Aws("ecr", "start-image-scan", "--repository-name", "manual/artifact", "--image-id", "imageTag=sbom");
@@ -273,7 +275,8 @@ public sealed class ScanApiTests
         var root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
         Task<ProcessResult> Aws(Dictionary<string, string> who, params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, who, args);
         (await Aws(root, "ecr", "create-repository", "--repository-name", "iam/app")).EnsureSuccess();
-        var config = await PushBlobAsync(server, "iam/app", "{}"u8.ToArray(), root);
+        using var client = await IamTestAccess.V2ClientAsync(server, Region, root);
+        var config = (Digest: await Oci.PushBlobAsync(client, "iam/app", "{}"u8.ToArray()), Size: 2);
         var manifest = $$"""{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"{{config.Digest}}","size":{{config.Size}}},"layers":[]}""";
         (await Aws(root, "ecr", "put-image", "--repository-name", "iam/app", "--image-tag", "1", "--image-manifest", manifest)).EnsureSuccess();
 
@@ -312,14 +315,4 @@ public sealed class ScanApiTests
         Assert.True(await server.GetService<JobScheduler>().RunOnceAsync(server.GetService<IEnumerable<IBackgroundJob>>().OfType<ScanJob>().Single(), Ct));
 
     private static JsonElement Findings(ProcessResult result) => JsonDocument.Parse(result.EnsureSuccess().StandardOutput).RootElement.Clone();
-
-    /// <summary>Uploads a blob monolithically over /v2 (for an artifact's config).</summary>
-    private static async Task<(string Digest, long Size)> PushBlobAsync(WharfTestServer server, string repository, byte[] content, Dictionary<string, string>? credentials = null)
-    {
-        using var client = credentials is null ? server.CreateClient() : await IamTestAccess.V2ClientAsync(server, Region, credentials);
-        var digest = "sha256:" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(content));
-        using var response = await client.PostAsync($"/v2/{repository}/blobs/uploads/?digest={digest}", new ByteArrayContent(content), Ct);
-        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
-        return (digest, content.LongLength);
-    }
 }
