@@ -22,9 +22,11 @@ internal sealed class EcrCall(HttpContext context, string operation, JsonElement
     public CancellationToken Aborted => context.RequestAborted;
 
     /// <summary>The registry the call addresses.</summary>
-    public RegistryKey Registry { get; } = new(
-        input.TryGetProperty("registryId", out var id) && id.ValueKind == JsonValueKind.String ? AccountId.Parse(id.GetString()!) : identity.Caller.Account,
-        identity.Region);
+    /// <remarks>
+    /// The model checks <c>registryId</c> only where it declares it; operations such as
+    /// <c>DescribeRegistry</c> do not, yet a given one still addresses the registry, so it is checked here alike.
+    /// </remarks>
+    public RegistryKey Registry { get; } = new(RegistryId(input) ?? identity.Caller.Account, identity.Region);
 
     /// <summary>The repository named by <c>repositoryName</c> (required by every operation that calls this).</summary>
     public RepositoryKey Repository => new(Registry, RepositoryName("repositoryName"));
@@ -45,6 +47,33 @@ internal sealed class EcrCall(HttpContext context, string operation, JsonElement
         Core.Primitives.RepositoryName.TryParse(String(member), out var name)
             ? name
             : throw Invalid(member, $"must satisfy regular expression '{Core.Primitives.RepositoryName.PatternText}'");
+
+    private static AccountId? RegistryId(JsonElement input)
+    {
+        if (!input.TryGetProperty("registryId", out var id) || id.ValueKind != JsonValueKind.String)
+        {
+            return null;
+        }
+
+        // A lone surrogate escape parses as JSON but cannot be read as a string.
+        return !TryGetString(id, out var text) || !AccountId.TryParse(text, out var account)
+            ? throw Invalid("registryId", "must satisfy regular expression '[0-9]{12}'")
+            : account;
+    }
+
+    private static bool TryGetString(JsonElement element, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? text)
+    {
+        try
+        {
+            text = element.GetString();
+            return text is not null;
+        }
+        catch (InvalidOperationException)
+        {
+            text = null;
+            return false;
+        }
+    }
 
     /// <summary>ECR's parameter error wording.</summary>
     public static WharfException Invalid(string member, string constraint) =>

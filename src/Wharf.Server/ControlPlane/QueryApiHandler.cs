@@ -4,6 +4,7 @@ using System.Xml.Linq;
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Services;
+using Wharf.Server.Errors;
 using Wharf.Server.Identity;
 
 namespace Wharf.Server.ControlPlane;
@@ -235,6 +236,17 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
         }
 
         var error = exception as WharfException;
+        if (error is null && !context.RequestAborted.IsCancellationRequested && RequestBodyFailure.Matches(context, exception, logger, out var bodyStatus, out var reason))
+        {
+            error = bodyStatus == StatusCodes.Status413PayloadTooLarge
+                ? new WharfException(WharfErrorCode.RequestTooLarge)
+                : new WharfException(WharfErrorCode.IamValidation, $"The request body could not be read: {reason}");
+        }
+        else if (exception is IOException && context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+
         if (error is null || error.Code == WharfErrorCode.Internal)
         {
             LogUnhandled(logger, exception);
@@ -259,7 +271,7 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
             context,
             new XElement(
                 ns + "ErrorResponse",
-                new XElement(ns + "Error", new XElement(ns + "Type", status >= 500 ? "Receiver" : "Sender"), new XElement(ns + "Code", code), new XElement(ns + "Message", error.Message)),
+                new XElement(ns + "Error", new XElement(ns + "Type", status >= 500 ? "Receiver" : "Sender"), new XElement(ns + "Code", code), new XElement(ns + "Message", XmlText.Clean(error.Message))),
                 new XElement(ns + "RequestId", requestId)),
             status);
     }

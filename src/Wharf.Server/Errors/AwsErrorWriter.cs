@@ -61,10 +61,10 @@ internal static partial class AwsErrorWriter
                 return wharf;
             case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
                 return null;
-            case BadHttpRequestException bad when bad.StatusCode == StatusCodes.Status413PayloadTooLarge:
-                return new WharfException(WharfErrorCode.RequestTooLarge);
-            case BadHttpRequestException bad:
-                return new WharfException(WharfErrorCode.Serialization, $"The request body could not be read: {bad.Message}");
+            case var _ when !context.RequestAborted.IsCancellationRequested && RequestBodyFailure.Matches(context, exception, logger, out var status, out var reason):
+                return status == StatusCodes.Status413PayloadTooLarge
+                    ? new WharfException(WharfErrorCode.RequestTooLarge)
+                    : new WharfException(WharfErrorCode.Serialization, $"The request body could not be read: {reason}");
             case Microsoft.AspNetCore.Connections.ConnectionResetException or IOException when context.RequestAborted.IsCancellationRequested:
                 return null;
             default:

@@ -68,11 +68,11 @@ internal static partial class OciErrorWriter
                 return wharf;
             case OperationCanceledException when context.RequestAborted.IsCancellationRequested:
                 return null;
-            case BadHttpRequestException bad when bad.StatusCode == StatusCodes.Status413PayloadTooLarge:
-                return new WharfException(WharfErrorCode.ManifestTooLarge);
-            case BadHttpRequestException bad:
+            case var _ when !context.RequestAborted.IsCancellationRequested && RequestBodyFailure.Matches(context, exception, logger, out var status, out var reason):
                 // Kestrel's own body checks: the request ended before its Content-Length, or framing was broken.
-                return new WharfException(WharfErrorCode.SizeInvalid, $"request body invalid: {bad.Message}");
+                return status == StatusCodes.Status413PayloadTooLarge
+                    ? new WharfException(WharfErrorCode.ManifestTooLarge)
+                    : new WharfException(WharfErrorCode.SizeInvalid, $"request body invalid: {reason}");
             case Microsoft.AspNetCore.Connections.ConnectionResetException or IOException when context.RequestAborted.IsCancellationRequested:
                 return null;
             default:

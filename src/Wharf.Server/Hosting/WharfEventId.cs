@@ -16,6 +16,7 @@ internal static class WharfEventId
     public const int UnhandledRequestError = 1100;
     public const int UnhandledApiError = 1101;
     public const int UnhandledQueryError = 1102;
+    public const int BadRequestBody = 1103;
 
     public const int JobFinished = 1200;
     public const int JobFailed = 1201;

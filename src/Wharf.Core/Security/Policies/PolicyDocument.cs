@@ -73,6 +73,7 @@ public sealed class PolicyDocument
                 throw new PolicyFormatException("Invalid policy document: it must be a JSON object");
             }
 
+            RequireUnicode(root);
             foreach (var property in root.EnumerateObject())
             {
                 if (property.Name is not ("Version" or "Id" or "Statement"))
@@ -81,7 +82,7 @@ public sealed class PolicyDocument
                 }
             }
 
-            var version = root.TryGetProperty(nameof(Version), out var v) ? v.GetString() ?? string.Empty : "2008-10-17";
+            var version = root.TryGetProperty(nameof(Version), out var v) ? Text(v) ?? string.Empty : "2008-10-17";
             if (version is not ("2012-10-17" or "2008-10-17"))
             {
                 throw new PolicyFormatException($"Invalid policy document: Version must be 2012-10-17 or 2008-10-17, not '{version}'");
@@ -120,13 +121,18 @@ public sealed class PolicyDocument
             }
         }
 
-        var sid = s.TryGetProperty("Sid", out var sidElement) ? sidElement.GetString() : null;
+        var sid = s.TryGetProperty("Sid", out var sidElement) ? Text(sidElement) : null;
+        if (sidElement.ValueKind is not (JsonValueKind.String or JsonValueKind.Null or JsonValueKind.Undefined))
+        {
+            throw new PolicyFormatException($"Invalid policy document: {where} has Sid {sid}; it must be a string");
+        }
+
         if (sid is not null)
         {
             where = $"statement '{sid}'";
         }
 
-        var effect = s.TryGetProperty("Effect", out var e) ? e.GetString() : null;
+        var effect = s.TryGetProperty("Effect", out var e) ? Text(e) : null;
         var parsedEffect = effect switch
         {
             "Allow" => PolicyEffect.Allow,
@@ -175,6 +181,50 @@ public sealed class PolicyDocument
 
         var conditions = s.TryGetProperty("Condition", out var c) ? ParseConditions(c, where) : [];
         return new PolicyStatement(sid, parsedEffect, actions, notAction, resources.Count == 0 ? ["*"] : resources, notResource, principals, notPrincipal, conditions);
+    }
+
+    /// <summary>A string element's value, or any other element's JSON text (which no check accepts), for the error message.</summary>
+    private static string? Text(JsonElement element) => element.ValueKind switch
+    {
+        JsonValueKind.String => element.GetString(),
+        JsonValueKind.Null => null,
+        _ => element.GetRawText(),
+    };
+
+    /// <summary>
+    /// A <c>\ud800</c> escape is valid JSON, but no .NET string can hold a lone surrogate, so reading it
+    /// would throw later; such a document is refused here, with the validation error of any other flaw.
+    /// </summary>
+    private static void RequireUnicode(JsonElement element)
+    {
+        try
+        {
+            switch (element.ValueKind)
+            {
+                case JsonValueKind.Object:
+                    foreach (var property in element.EnumerateObject())
+                    {
+                        _ = property.Name;
+                        RequireUnicode(property.Value);
+                    }
+
+                    break;
+                case JsonValueKind.Array:
+                    foreach (var item in element.EnumerateArray())
+                    {
+                        RequireUnicode(item);
+                    }
+
+                    break;
+                case JsonValueKind.String:
+                    _ = element.GetString();
+                    break;
+            }
+        }
+        catch (InvalidOperationException)
+        {
+            throw new PolicyFormatException("Invalid policy document: it holds a string that is not valid Unicode (an escaped lone surrogate)");
+        }
     }
 
     private static (List<string> Values, bool Not) OneOf(JsonElement s, string name, string notName, string where, bool required)
