@@ -145,6 +145,31 @@ public sealed class ManifestValidationTests : ServerTest
         Assert.Contains("UTF-8", message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Put_image_whose_request_carries_invalid_utf8_or_a_lone_surrogate_in_the_manifest_is_a_400_in_aws_shape(bool rawBytes)
+    {
+        var manifest = await PushedManifestAsync("unicode/body");
+        Place(manifest, "annotations.value");
+        // Here the request body itself is not Unicode text: the manifest string cannot even be read.
+        var body = new JsonObject { ["repositoryName"] = "unicode/body", ["imageManifest"] = manifest.ToJsonString(), ["imageTag"] = "v1" };
+        var bytes = Encoding.UTF8.GetBytes(body.ToJsonString());
+        var at = bytes.AsSpan().IndexOf(Encoding.ASCII.GetBytes(Marker));
+        byte[] bad = rawBytes ? [0xC3, 0x28, 0xFF] : Encoding.ASCII.GetBytes("\\ud800");
+        using var request = EcrHttp.Request("PutImage", "{}");
+        request.Content = new ByteArrayContent([.. bytes[..at], .. bad, .. bytes[(at + Marker.Length)..]]);
+        request.Content.Headers.ContentType = new("application/x-amz-json-1.1");
+
+        var result = await EcrHttp.SendAsync(Client, request);
+
+        Assert.Equal(400, result.Status);
+        Assert.Contains(result.Body.RootElement.GetProperty("__type").GetString(), new[] { "SerializationException", "InvalidParameterException" });
+        var (status, got, _) = await EcrHttp.CallAsync(Client, "BatchGetImage", "{\"repositoryName\":\"unicode/body\",\"imageIds\":[{\"imageTag\":\"v1\"}]}");
+        Assert.Equal(200, status);
+        Assert.Equal(0, got.RootElement.GetProperty("images").GetArrayLength());
+    }
+
     private static string FakeDigest(int i) => "sha256:" + Convert.ToHexStringLower(SHA256.HashData(BitConverter.GetBytes(i)));
 
     private static byte[] ManifestWithLayers(string configDigest, int configSize, int layers) =>
