@@ -48,26 +48,27 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
 
                 var blobs = Columns.Texts(write.Blobs.Distinct());
                 var children = Columns.Texts(write.Children.Distinct());
-                var presentBlobs = blobs.Length == 0 ? [] : (await s.ListAsync(
+                var presentBlobs = blobs.Length == 0 ? new Dictionary<string, long>(StringComparer.Ordinal) : (await s.ListAsync(
                     """
-                    SELECT b.digest FROM blobs b JOIN repository_blobs l ON l.digest = b.digest AND l.repository_id = @repository
+                    SELECT b.digest, b.size FROM blobs b JOIN repository_blobs l ON l.digest = b.digest AND l.repository_id = @repository
                     WHERE b.digest = ANY(@digests) AND b.state = 'live'
                     ORDER BY b.digest
                     FOR SHARE OF b
                     """,
-                    r => r.GetString(0),
+                    r => (Digest: r.GetString(0), Size: r.GetInt64(1)),
                     [("repository", write.RepositoryId), ("digests", blobs)],
-                    cancellationToken)).ToHashSet(StringComparer.Ordinal);
-                var presentChildren = children.Length == 0 ? [] : (await s.ListAsync(
-                    "SELECT digest FROM manifests WHERE repository_id = @repository AND digest = ANY(@digests) ORDER BY digest FOR SHARE",
-                    r => r.GetString(0),
+                    cancellationToken)).ToDictionary(p => p.Digest, p => p.Size, StringComparer.Ordinal);
+                var presentChildren = children.Length == 0 ? new Dictionary<string, long>(StringComparer.Ordinal) : (await s.ListAsync(
+                    "SELECT digest, octet_length(content)::bigint FROM manifests WHERE repository_id = @repository AND digest = ANY(@digests) ORDER BY digest FOR SHARE",
+                    r => (Digest: r.GetString(0), Size: r.GetInt64(1)),
                     [("repository", write.RepositoryId), ("digests", children)],
-                    cancellationToken)).ToHashSet(StringComparer.Ordinal);
-                var missingBlobs = blobs.Where(d => !presentBlobs.Contains(d)).Select(Digest.Parse).ToList();
-                var missingChildren = children.Where(d => !presentChildren.Contains(d)).Select(Digest.Parse).ToList();
-                if (missingBlobs.Count > 0 || missingChildren.Count > 0)
+                    cancellationToken)).ToDictionary(p => p.Digest, p => p.Size, StringComparer.Ordinal);
+                var missingBlobs = blobs.Where(d => !presentBlobs.ContainsKey(d)).Select(Digest.Parse).ToList();
+                var missingChildren = children.Where(d => !presentChildren.ContainsKey(d)).Select(Digest.Parse).ToList();
+                var wrongSizes = WrongSizes(write.DeclaredSizes, presentBlobs).Concat(WrongSizes(write.DeclaredSizes, presentChildren)).ToList();
+                if (missingBlobs.Count > 0 || missingChildren.Count > 0 || wrongSizes.Count > 0)
                 {
-                    return new PutManifestResult(false, false, missingBlobs, missingChildren);
+                    return new PutManifestResult(false, false, missingBlobs, missingChildren, WrongSizes: wrongSizes);
                 }
 
                 var created = await s.ExecuteAsync(
@@ -167,6 +168,13 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                 return PutManifestResult.Stored(created, tagChanged);
             },
             cancellationToken);
+
+    private static IEnumerable<SizeMismatch> WrongSizes(IReadOnlyDictionary<Digest, long>? declared, Dictionary<string, long> present) =>
+        declared is null
+            ? []
+            : present.Select(p => (Digest: Digest.Parse(p.Key), Actual: p.Value))
+                .Where(p => declared.TryGetValue(p.Digest, out var size) && size != p.Actual)
+                .Select(p => new SizeMismatch(p.Digest, declared[p.Digest], p.Actual));
 
     public Task<ManifestRecord?> GetManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
         database.ReadAsync(

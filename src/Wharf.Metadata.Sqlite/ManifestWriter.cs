@@ -29,17 +29,22 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
 
         var blobs = write.Blobs.Distinct().ToList();
         var children = write.Children.Distinct().ToList();
+        var wrongSizes = new List<SizeMismatch>();
         var missingBlobs = await MissingAsync(
             """
-            SELECT 1 FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
+            SELECT b.size FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
             WHERE l.repository_id = $repository AND l.digest = $digest AND b.state = 'live'
             """,
-            blobs);
-        var missingChildren = await MissingAsync("SELECT 1 FROM manifests WHERE repository_id = $repository AND digest = $digest", children);
-        if (missingBlobs.Count > 0 || missingChildren.Count > 0)
+            blobs,
+            wrongSizes);
+        var missingChildren = await MissingAsync(
+            "SELECT length(content) FROM manifests WHERE repository_id = $repository AND digest = $digest",
+            children,
+            wrongSizes);
+        if (missingBlobs.Count > 0 || missingChildren.Count > 0 || wrongSizes.Count > 0)
         {
             // Nothing was written: the transaction commits no change.
-            return new PutManifestResult(false, false, missingBlobs, missingChildren);
+            return new PutManifestResult(false, false, missingBlobs, missingChildren, WrongSizes: wrongSizes);
         }
 
         var created = await s.ExecuteAsync(
@@ -107,7 +112,8 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
         return PutManifestResult.Stored(created, tagChanged);
     }
 
-    private async Task<List<Digest>> MissingAsync(string existsSql, List<Digest> digests)
+    /// <summary>Runs <paramref name="sizeSql"/> (the size, or no row) per digest; absent ones are returned, present ones of another size than declared are added to <paramref name="wrongSizes"/>.</summary>
+    private async Task<List<Digest>> MissingAsync(string sizeSql, List<Digest> digests, List<SizeMismatch> wrongSizes)
     {
         var missing = new List<Digest>();
         if (digests.Count == 0)
@@ -115,13 +121,17 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
             return missing;
         }
 
-        await using var command = s.Command(existsSql, [("$repository", write.RepositoryId), ("$digest", string.Empty)]);
+        await using var command = s.Command(sizeSql, [("$repository", write.RepositoryId), ("$digest", string.Empty)]);
         foreach (var digest in digests)
         {
             command.Parameters[1].Value = digest.ToString();
-            if (await command.ExecuteScalarAsync(cancellationToken) is null)
+            if (await command.ExecuteScalarAsync(cancellationToken) is not long size)
             {
                 missing.Add(digest);
+            }
+            else if (write.DeclaredSizes is { } declared && declared.TryGetValue(digest, out var expected) && expected != size)
+            {
+                wrongSizes.Add(new SizeMismatch(digest, expected, size));
             }
         }
 

@@ -115,7 +115,7 @@ public interface IBlobIndex
     /// <summary>The blob if it is live and linked to the repository, else null.</summary>
     Task<BlobRecord?> GetLinkedBlobAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
 
-    /// <summary>True when a manifest of the repository references the blob (mount sources must, ECR-NOTES §1.9).</summary>
+    /// <summary>True when a manifest of the repository references the blob (layer download URLs need it, as ECR).</summary>
     Task<bool> IsReferencedInRepositoryAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
 
     /// <summary>Removes a repository's link to a blob (blob DELETE). False when there was none.</summary>

@@ -76,6 +76,7 @@ public sealed record ManifestRecord(
 /// <param name="Now">The push time.</param>
 /// <param name="TagImmutable">The tag may not be moved or re-pushed once it exists (ECR tag immutability).</param>
 /// <param name="Event">Recorded in the outbox with the write, when it creates the manifest or moves the tag.</param>
+/// <param name="DeclaredSizes">The sizes the manifest's descriptors declare, by digest: a present blob or child of another size fails the write.</param>
 public sealed record ManifestWrite(
     long RepositoryId,
     Digest Digest,
@@ -89,7 +90,11 @@ public sealed record ManifestWrite(
     string? Tag,
     DateTimeOffset Now,
     bool TagImmutable = false,
-    OutboxEvent? Event = null);
+    OutboxEvent? Event = null,
+    IReadOnlyDictionary<Digest, long>? DeclaredSizes = null);
+
+/// <summary>A descriptor whose declared size is not the size of the blob or manifest it names.</summary>
+public sealed record SizeMismatch(Digest Digest, long Declared, long Actual);
 
 /// <summary>Outcome of <see cref="IImageStore.PutManifestAsync"/>. Nothing was written unless <see cref="Succeeded"/>.</summary>
 /// <param name="Succeeded">The write committed.</param>
@@ -98,13 +103,15 @@ public sealed record ManifestWrite(
 /// <param name="MissingChildren">Index children absent (nothing written).</param>
 /// <param name="TagChanged">The tag was created or moved to this manifest.</param>
 /// <param name="TagImmutable">The tag already exists and is immutable (nothing written).</param>
+/// <param name="WrongSizes">Present blobs or children whose size differs from the declared one (nothing written).</param>
 public sealed record PutManifestResult(
     bool Succeeded,
     bool Created,
     IReadOnlyList<Digest> MissingBlobs,
     IReadOnlyList<Digest> MissingChildren,
     bool TagChanged = false,
-    bool TagImmutable = false)
+    bool TagImmutable = false,
+    IReadOnlyList<SizeMismatch>? WrongSizes = null)
 {
     public static PutManifestResult Stored(bool created, bool tagChanged) => new(true, created, [], [], tagChanged);
 

@@ -59,9 +59,10 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
 
     /// <summary>
     /// Cross-repository mount: links the blob into <paramref name="target"/> when the caller may read
-    /// <paramref name="source"/> and a manifest there references the blob (ECR-NOTES §1.9). False means
-    /// "fall back to an ordinary upload" — including when the source is unreadable, so that a mount
-    /// never reveals whether a repository the caller cannot read holds a blob.
+    /// <paramref name="source"/> and the blob is readable there (a GET of it in the source would succeed),
+    /// whether or not a manifest references it yet: the caller could as well download and upload it.
+    /// False means "fall back to an ordinary upload" — including when the source is unreadable, so that
+    /// a mount never reveals whether a repository the caller cannot read holds a blob.
     /// </summary>
     public async Task<bool> TryMountAsync(Caller caller, RepositoryKey target, Digest digest, RepositoryKey source, CancellationToken cancellationToken)
     {
@@ -82,8 +83,7 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
             return false;
         }
 
-        if (!await store.Blobs.IsReferencedInRepositoryAsync(sourceRepository.Id, digest, cancellationToken)
-            || await store.Blobs.GetLinkedBlobAsync(sourceRepository.Id, digest, cancellationToken) is null)
+        if (await store.Blobs.GetLinkedBlobAsync(sourceRepository.Id, digest, cancellationToken) is null)
         {
             return false;
         }

@@ -251,6 +251,11 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
         {
             throw new WharfException(WharfErrorCode.LayersNotFound, e.Message);
         }
+        catch (WharfException e) when (e.Code == WharfErrorCode.ManifestInvalid)
+        {
+            // ECR's wording for a manifest it refuses (InvalidParameterException).
+            throw new WharfException(WharfErrorCode.ManifestInvalid, $"Invalid parameter at 'ImageManifest' failed to satisfy constraint: '{e.Message}'");
+        }
 
         if (!pushed.Created && !pushed.TagChanged)
         {

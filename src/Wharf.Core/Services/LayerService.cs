@@ -118,9 +118,23 @@ public sealed class LayerService(IMetadataStore store, RepositoryResolver reposi
             : throw new WharfException(WharfErrorCode.LayerInaccessible);
     }
 
-    /// <summary>Opens a layer for a signed download URL, whose signature is the authorisation (as an S3 presigned URL).</summary>
-    public Task<BlobRead> OpenForDownloadAsync(RepositoryKey key, Digest digest, ByteRange? range, CancellationToken cancellationToken) =>
-        blobs.OpenAsync(Caller.Root(key.Registry.Account), key, digest, range, cancellationToken);
+    /// <summary>
+    /// Opens a layer for a signed download URL, whose signature is the authorisation (as an S3 presigned
+    /// URL). The URL lasts only while <c>GetDownloadUrlForLayer</c> would still hand it out: once no image
+    /// of the repository references the layer (the image was deleted), it is <c>BLOB_UNKNOWN</c>, not
+    /// served until garbage collection removes the bytes.
+    /// </summary>
+    public async Task<BlobRead> OpenForDownloadAsync(RepositoryKey key, Digest digest, ByteRange? range, CancellationToken cancellationToken)
+    {
+        var caller = Caller.Root(key.Registry.Account);
+        var repository = await repositories.GetAsync(caller, key, EcrActions.GetDownloadUrlForLayer, cancellationToken);
+        if (!await store.Blobs.IsReferencedInRepositoryAsync(repository.Id, digest, cancellationToken))
+        {
+            throw BlobService.BlobUnknown(digest);
+        }
+
+        return await blobs.OpenAsync(caller, key, digest, range, cancellationToken);
+    }
 
     private static WharfException InvalidPart(string message, long received) =>
         new(WharfErrorCode.InvalidLayerPart, message, new LayerPartRejected(received - 1));

@@ -85,7 +85,8 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
                 tag,
                 time.GetUtcNow(),
                 tag is not null && repository.Settings.IsImmutable(tag),
-                EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", time.GetUtcNow())),
+                EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", time.GetUtcNow()),
+                parsed.Sizes),
             cancellationToken);
 
         if (!result.Succeeded)
@@ -103,6 +104,15 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
                     WharfErrorCode.ManifestBlobUnknown,
                     $"manifest references blobs unknown to this repository: {string.Join(", ", result.MissingBlobs)}",
                     new { blobs = result.MissingBlobs.Select(d => d.ToString()).ToArray() });
+            }
+
+            if (result.MissingChildren.Count == 0 && result.WrongSizes is [var wrong, ..])
+            {
+                // As other registries word it: a descriptor must give the real size of what it names.
+                throw new WharfException(
+                    WharfErrorCode.ManifestInvalid,
+                    $"{wrong.Digest} is {wrong.Actual} bytes but the manifest's descriptor declares {wrong.Declared} bytes",
+                    new { digest = wrong.Digest.ToString(), declared = wrong.Declared, actual = wrong.Actual });
             }
 
             throw new WharfException(
@@ -137,6 +147,17 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
         }
 
         return record;
+    }
+
+    /// <summary>
+    /// GET, HEAD or DELETE of a reference that is neither a tag nor a digest: no manifest can have it, so
+    /// after the repository and permission checks it is <c>MANIFEST_UNKNOWN</c> (404), as other registries
+    /// answer. Only a PUT of such a tag is <c>TAG_INVALID</c>.
+    /// </summary>
+    public async Task<WharfException> UnknownReferenceAsync(Caller caller, RepositoryKey key, string reference, bool delete, CancellationToken cancellationToken)
+    {
+        await repositories.GetAsync(caller, key, delete ? EcrActions.BatchDeleteImage : EcrActions.BatchGetImage, cancellationToken);
+        return new WharfException(WharfErrorCode.ManifestUnknown, $"manifest {reference} is unknown to this repository: it is not a valid tag", new { reference });
     }
 
     /// <summary>DELETE: by digest removes the manifest and its tags; by tag removes only the tag.</summary>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
 
@@ -11,8 +12,18 @@ internal sealed record ParsedManifest(
     Digest? Subject,
     string? AnnotationsJson,
     IReadOnlyList<Digest> Blobs,
-    IReadOnlyList<Digest> Children)
+    IReadOnlyList<Digest> Children,
+    IReadOnlyDictionary<Digest, long> Sizes)
 {
+    /// <summary>
+    /// ECR refuses an image with more layers ("Limit on number of layers per image exceeded"; 500 as
+    /// measured by its users, not in its quota table). The cap also bounds the work of one PUT.
+    /// </summary>
+    public const int MaxLayers = 500;
+
+    /// <summary>An index's entries: ECR documents no limit; this bounds the work of one PUT.</summary>
+    public const int MaxIndexManifests = 1000;
+
     private const string ForeignLayerPrefix = "application/vnd.docker.image.rootfs.foreign.";
 
     /// <summary>Parses and validates a manifest or index; throws <c>MANIFEST_INVALID</c> on anything malformed.</summary>
@@ -30,6 +41,7 @@ internal sealed record ParsedManifest(
 
         using (document)
         {
+            RequireUnicodeStrings(content.Span);
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
@@ -75,6 +87,7 @@ internal sealed record ParsedManifest(
 
             var blobs = new List<Digest>();
             var children = new List<Digest>();
+            var sizes = new Dictionary<Digest, long>();
             if (MediaTypes.IsManifest(mediaType))
             {
                 if (!root.TryGetProperty("config", out var config))
@@ -83,32 +96,40 @@ internal sealed record ParsedManifest(
                 }
 
                 var configDescriptor = Descriptor(config, "config");
-                blobs.Add(configDescriptor.Digest);
+                Reference(configDescriptor, blobs, sizes);
                 artifactType ??= configDescriptor.MediaType;
-                foreach (var layer in Array(root, "layers"))
+                var layers = Array(root, "layers");
+                if (layers.GetArrayLength() > MaxLayers)
+                {
+                    throw Invalid($"Limit on number of layers per image exceeded: the manifest has {layers.GetArrayLength()} layers; the limit is {MaxLayers}");
+                }
+
+                foreach (var layer in layers.EnumerateArray())
                 {
                     var descriptor = Descriptor(layer, "layer");
                     var foreign = descriptor.MediaType.StartsWith(ForeignLayerPrefix, StringComparison.Ordinal)
                         && layer.TryGetProperty("urls", out _);
-                    if (!foreign && !blobs.Contains(descriptor.Digest))
+                    if (!foreign)
                     {
-                        blobs.Add(descriptor.Digest);
+                        Reference(descriptor, blobs, sizes);
                     }
                 }
             }
             else
             {
-                foreach (var child in Array(root, "manifests"))
+                var manifests = Array(root, "manifests");
+                if (manifests.GetArrayLength() > MaxIndexManifests)
                 {
-                    var descriptor = Descriptor(child, "manifests entry");
-                    if (!children.Contains(descriptor.Digest))
-                    {
-                        children.Add(descriptor.Digest);
-                    }
+                    throw Invalid($"Limit on number of manifests per index exceeded: the index has {manifests.GetArrayLength()} manifests; the limit is {MaxIndexManifests}");
+                }
+
+                foreach (var child in manifests.EnumerateArray())
+                {
+                    Reference(Descriptor(child, "manifests entry"), children, sizes);
                 }
             }
 
-            return new ParsedManifest(mediaType, artifactType, subject, annotations, blobs, children);
+            return new ParsedManifest(mediaType, artifactType, subject, annotations, blobs, children, sizes);
         }
     }
 
@@ -134,17 +155,69 @@ internal sealed record ParsedManifest(
         return value.ValueKind == JsonValueKind.String ? value.GetString() : throw Invalid($"{name} must be a string");
     }
 
-    private static JsonElement.ArrayEnumerator Array(JsonElement root, string name)
+    private static JsonElement Array(JsonElement root, string name)
     {
         if (!root.TryGetProperty(name, out var array) || array.ValueKind != JsonValueKind.Array)
         {
             throw Invalid($"manifest has no {name} array");
         }
 
-        return array.EnumerateArray();
+        return array;
     }
 
-    private static (string MediaType, Digest Digest) Descriptor(JsonElement element, string what)
+    /// <summary>
+    /// Adds a descriptor's digest once (a set beside the list: a manifest at the cap stays linear) and
+    /// its declared size, which the store checks against the real one. One digest declared with two
+    /// sizes cannot match both.
+    /// </summary>
+    private static void Reference((string MediaType, Digest Digest, long Size) descriptor, List<Digest> digests, Dictionary<Digest, long> sizes)
+    {
+        if (sizes.TryAdd(descriptor.Digest, descriptor.Size))
+        {
+            digests.Add(descriptor.Digest);
+        }
+        else if (sizes[descriptor.Digest] != descriptor.Size)
+        {
+            throw Invalid($"{descriptor.Digest} is declared with two sizes, {sizes[descriptor.Digest]} and {descriptor.Size} bytes");
+        }
+    }
+
+    /// <summary>
+    /// Every string and member name must be Unicode: JSON parsing accepts invalid UTF-8 inside strings
+    /// and escaped lone surrogates (<c>"\ud800"</c>), which only fail later when read as text.
+    /// </summary>
+    private static void RequireUnicodeStrings(ReadOnlySpan<byte> content)
+    {
+        var reader = new Utf8JsonReader(content, new JsonReaderOptions { MaxDepth = 64 });
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName))
+            {
+                continue;
+            }
+
+            if (!reader.ValueIsEscaped)
+            {
+                if (!Utf8.IsValid(reader.ValueSpan))
+                {
+                    throw Invalid("manifest contains a string that is not valid UTF-8");
+                }
+
+                continue;
+            }
+
+            try
+            {
+                _ = reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                throw Invalid("manifest contains a string that is not valid Unicode (invalid UTF-8 or a lone surrogate escape)");
+            }
+        }
+    }
+
+    private static (string MediaType, Digest Digest, long Size) Descriptor(JsonElement element, string what)
     {
         if (element.ValueKind != JsonValueKind.Object)
         {
@@ -163,7 +236,7 @@ internal sealed record ParsedManifest(
             throw Invalid($"{what} has an invalid size");
         }
 
-        return (mediaType, digest);
+        return (mediaType, digest, s);
     }
 
     private static WharfException Invalid(string message) => new(WharfErrorCode.ManifestInvalid, message);

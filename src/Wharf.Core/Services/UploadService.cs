@@ -73,8 +73,8 @@ public sealed class UploadService(
     /// <summary>
     /// PATCH: appends a chunk. <paramref name="rangeStart"/> (from <c>Content-Range</c>) must equal the
     /// current offset, else 416 with the current <c>Range</c>. When <paramref name="contentLength"/> or
-    /// <paramref name="rangeLength"/> is given the bytes received must match it, else <c>SIZE_INVALID</c>
-    /// and the offset does not move.
+    /// <paramref name="rangeLength"/> is given the bytes received must match it, and when both are given
+    /// they must agree, else <c>SIZE_INVALID</c> and the offset does not move.
     /// </summary>
     public async Task<UploadStatus> AppendAsync(
         Caller caller,
@@ -95,6 +95,12 @@ public sealed class UploadService(
             {
                 Headers = UploadHeaders(key, session.Id, session.Offset),
             };
+        }
+
+        // Refused before a byte is read, as distribution does: one of the two headers is wrong.
+        if (contentLength is { } declared && rangeLength is { } described && declared != described)
+        {
+            throw new WharfException(WharfErrorCode.SizeInvalid, $"Content-Range describes {described} bytes but Content-Length is {declared}");
         }
 
         var offset = await AppendCoreAsync(session, body, contentLength ?? rangeLength, cancellationToken);

@@ -11,7 +11,7 @@ internal sealed partial class DataPlaneHandler
 {
     private async Task GetManifestAsync(DataPlaneRequest r, bool head)
     {
-        var record = await manifests.GetAsync(r.Identity.Caller, r.Repository, r.Route.ReferenceArgument(), isPull: !head, r.Aborted);
+        var record = await manifests.GetAsync(r.Identity.Caller, r.Repository, await ExistingReferenceAsync(r, delete: false), isPull: !head, r.Aborted);
         var response = r.Context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = record.MediaType;
@@ -57,9 +57,22 @@ internal sealed partial class DataPlaneHandler
 
     private async Task DeleteManifestAsync(DataPlaneRequest r)
     {
-        await manifests.DeleteAsync(r.Identity.Caller, r.Repository, r.Route.ReferenceArgument(), r.Aborted);
+        await manifests.DeleteAsync(r.Identity.Caller, r.Repository, await ExistingReferenceAsync(r, delete: true), r.Aborted);
         r.Context.Response.StatusCode = StatusCodes.Status202Accepted;
         r.Context.Response.ContentLength = 0;
+    }
+
+    /// <summary>The reference of a GET, HEAD or DELETE; one that is not a valid tag names no manifest (404, not 400).</summary>
+    private async Task<Reference> ExistingReferenceAsync(DataPlaneRequest r, bool delete)
+    {
+        try
+        {
+            return r.Route.ReferenceArgument();
+        }
+        catch (WharfException e) when (e.Code == WharfErrorCode.TagInvalid)
+        {
+            throw await manifests.UnknownReferenceAsync(r.Identity.Caller, r.Repository, r.Route.Argument!, delete, r.Aborted);
+        }
     }
 
     private async Task ReferrersAsync(DataPlaneRequest r, bool head)

@@ -126,6 +126,37 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    public async Task PutManifest_with_declared_sizes_other_than_the_real_ones_fails_listing_them_and_writes_nothing()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var config = await UploadBlobAsync(store, repo.Id, "config", size: 10);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer", size: 2000);
+        var child = await PutAsync(store, Image(repo.Id, "child", [config]));
+        var childSize = child.Content.LongLength;
+        var image = Image(repo.Id, "one", [config, layer], tag: "v1");
+        var index = Index(repo.Id, "index", [child.Digest], tag: "multi");
+
+        var wrongLayer = await store.Images.PutManifestAsync(image with { DeclaredSizes = new Dictionary<Digest, long> { [config] = 10, [layer] = 1999 } }, Ct);
+        var wrongChild = await store.Images.PutManifestAsync(index with { DeclaredSizes = new Dictionary<Digest, long> { [child.Digest] = childSize + 1 } }, Ct);
+
+        Assert.False(wrongLayer.Succeeded);
+        Assert.Empty(wrongLayer.MissingBlobs);
+        Assert.Equal(new[] { new SizeMismatch(layer, 1999, 2000) }, wrongLayer.WrongSizes);
+        Assert.False(wrongChild.Succeeded);
+        Assert.Empty(wrongChild.MissingChildren);
+        Assert.Equal(new[] { new SizeMismatch(child.Digest, childSize + 1, childSize) }, wrongChild.WrongSizes);
+        Assert.Null(await store.Images.GetManifestAsync(repo.Id, image.Digest, Ct));
+        Assert.Null(await store.Images.GetManifestByTagAsync(repo.Id, "multi", Ct));
+        Assert.False(await store.Blobs.IsReferencedInRepositoryAsync(repo.Id, layer, Ct));
+
+        // The real sizes (a digest without a declared size is not checked) are stored.
+        await PutAsync(store, image with { DeclaredSizes = new Dictionary<Digest, long> { [layer] = 2000 } });
+        await PutAsync(store, index with { DeclaredSizes = new Dictionary<Digest, long> { [child.Digest] = childSize } });
+        Assert.NotNull(await store.Images.GetManifestByTagAsync(repo.Id, "multi", Ct));
+    }
+
+    [Fact]
     public async Task PutManifest_with_missing_children_fails_listing_them_and_writes_nothing()
     {
         await using var store = await CreateStoreAsync();

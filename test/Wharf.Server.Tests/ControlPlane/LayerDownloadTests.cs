@@ -49,6 +49,50 @@ public sealed class LayerDownloadTests
     }
 
     [Fact]
+    public async Task Download_url_ends_when_the_image_is_deleted_though_the_bytes_wait_for_gc()
+    {
+        await using var server = await WharfTestServer.StartAsync();
+        using var client = server.CreateClient();
+        var manifest = await Oci.PushImageAsync(client, "dl/deleted", "v1", layers: 1);
+        using var parsed = System.Text.Json.JsonDocument.Parse(manifest);
+        var layer = parsed.RootElement.GetProperty("layers")[0].GetProperty("digest").GetString()!;
+        var (_, body, _) = await EcrHttp.CallAsync(client, "GetDownloadUrlForLayer", $"{{\"repositoryName\":\"dl/deleted\",\"layerDigest\":\"{layer}\"}}");
+        var url = body.RootElement.GetProperty("downloadUrl").GetString()!;
+        using var anonymous = new HttpClient();
+        using (var before = await anonymous.GetAsync(url, Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, before.StatusCode);
+        }
+
+        var (status, deleted, _) = await EcrHttp.CallAsync(client, "BatchDeleteImage", $"{{\"repositoryName\":\"dl/deleted\",\"imageIds\":[{{\"imageDigest\":\"{Oci.Sha256(manifest)}\"}}]}}");
+        Assert.Equal(200, status);
+        Assert.Equal(1, deleted.RootElement.GetProperty("imageIds").GetArrayLength());
+
+        using (var after = await anonymous.GetAsync(url, Oci.Ct))
+        {
+            await Oci.AssertErrorAsync(after, HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+        }
+
+        using (var head = await anonymous.SendAsync(new HttpRequestMessage(HttpMethod.Head, url), Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, head.StatusCode);
+        }
+
+        // As GetDownloadUrlForLayer now refuses it: the layer is in the repository but no image references it.
+        EcrHttp.AssertError(
+            await EcrHttp.CallAsync(client, "GetDownloadUrlForLayer", $"{{\"repositoryName\":\"dl/deleted\",\"layerDigest\":\"{layer}\"}}"),
+            "LayerInaccessibleException");
+
+        // Checked at download time: pushing the image again makes the same URL work until it expires.
+        using (var again = await Oci.PutManifestAsync(client, "dl/deleted", "v1", manifest))
+        {
+            Assert.Equal(HttpStatusCode.Created, again.StatusCode);
+        }
+
+        Assert.Equal(layer, Oci.Sha256(await anonymous.GetByteArrayAsync(url, Oci.Ct)));
+    }
+
+    [Fact]
     public async Task Download_url_stops_working_when_the_image_is_deleted_and_its_link_removed()
     {
         await using var server = await WharfTestServer.StartAsync();

@@ -123,9 +123,30 @@ public sealed class BlobTests : ServerTest
     }
 
     [Fact]
-    public async Task Mount_of_an_unreferenced_blob_falls_back_to_an_upload_and_grants_no_access()
+    public async Task Mount_of_a_blob_readable_in_the_source_that_no_manifest_references_yet_is_201()
     {
-        var digest = await Oci.PushBlobAsync(Client, "source/repo", Oci.RandomBytes(77));
+        var content = Oci.RandomBytes(77);
+        var digest = await Oci.PushBlobAsync(Client, "source/repo", content);
+        using (var readable = await Client.GetAsync($"/v2/source/repo/blobs/{digest}", Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, readable.StatusCode);
+        }
+
+        using var mount = await Client.PostAsync($"/v2/target/repo/blobs/uploads/?mount={digest}&from=source/repo", null, Oci.Ct);
+        Assert.Equal(HttpStatusCode.Created, mount.StatusCode);
+        Assert.Equal($"/v2/target/repo/blobs/{digest}", mount.Headers.Location!.ToString());
+
+        using var get = await Client.GetAsync($"/v2/target/repo/blobs/{digest}", Oci.Ct);
+        Assert.Equal(HttpStatusCode.OK, get.StatusCode);
+        Assert.Equal(content, await get.Content.ReadAsByteArrayAsync(Oci.Ct));
+    }
+
+    [Fact]
+    public async Task Mount_of_a_blob_not_readable_in_the_source_falls_back_to_an_upload_and_grants_no_access()
+    {
+        // The blob exists in the registry, but only in a repository the mount does not name.
+        var digest = await Oci.PushBlobAsync(Client, "elsewhere/repo", Oci.RandomBytes(77));
+        await Oci.PushImageAsync(Client, "source/repo", "v1", layers: 1);
 
         using var mount = await Client.PostAsync($"/v2/thief/blobs/uploads/?mount={digest}&from=source/repo", null, Oci.Ct);
         Assert.Equal(HttpStatusCode.Accepted, mount.StatusCode);
@@ -134,6 +155,15 @@ public sealed class BlobTests : ServerTest
 
         using var get = await Client.GetAsync($"/v2/thief/blobs/{digest}", Oci.Ct);
         await Oci.AssertErrorAsync(get, HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+
+        // Deleted from the source (its link removed): no longer readable there, so no longer mountable.
+        using (var delete = await Client.DeleteAsync($"/v2/elsewhere/repo/blobs/{digest}", Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+        }
+
+        using var unlinked = await Client.PostAsync($"/v2/thief/blobs/uploads/?mount={digest}&from=elsewhere/repo", null, Oci.Ct);
+        Assert.Equal(HttpStatusCode.Accepted, unlinked.StatusCode);
 
         using var missingSource = await Client.PostAsync($"/v2/thief/blobs/uploads/?mount={digest}&from=no/such", null, Oci.Ct);
         Assert.Equal(HttpStatusCode.Accepted, missingSource.StatusCode);

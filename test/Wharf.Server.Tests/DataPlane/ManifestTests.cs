@@ -110,7 +110,6 @@ public sealed class ManifestTests : ServerTest
     }
 
     [Theory]
-    [InlineData("-bad", "TAG_INVALID")]
     [InlineData("sha256:nothex", "MANIFEST_INVALID")]
     public async Task Bad_reference_is_400(string reference, string code)
     {

@@ -227,6 +227,31 @@ public sealed class UploadTests : ServerTest
         Assert.Equal("0-0", Oci.Header(status, "Range"));
     }
 
+    [Theory]
+    [InlineData("0-19")]
+    [InlineData("0-4")]
+    [InlineData("bytes 0-10/11")]
+    public async Task Content_range_disagreeing_with_content_length_is_size_invalid_and_stages_nothing(string contentRange)
+    {
+        var location = await StartAsync(Client, "rangelength");
+        using var request = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(new byte[10]) };
+        request.Content.Headers.TryAddWithoutValidation("Content-Range", contentRange);
+        Assert.Equal(10, request.Content.Headers.ContentLength);
+
+        using var response = await Client.SendAsync(request, Oci.Ct);
+
+        await Oci.AssertErrorAsync(response, HttpStatusCode.BadRequest, "SIZE_INVALID");
+        using (var status = await Client.GetAsync(location, Oci.Ct))
+        {
+            Assert.Equal("0-0", Oci.Header(status, "Range"));
+        }
+
+        // The upload goes on with a chunk whose headers agree.
+        using var agreeing = await Client.SendAsync(Patch(location, new byte[10], 0), Oci.Ct);
+        Assert.Equal(HttpStatusCode.Accepted, agreeing.StatusCode);
+        Assert.Equal("0-9", Oci.Header(agreeing, "Range"));
+    }
+
     [Fact]
     public async Task Upload_resumes_after_a_restart_with_the_hash_rebuilt_from_staged_bytes()
     {
