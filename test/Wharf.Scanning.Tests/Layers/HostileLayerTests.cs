@@ -2,7 +2,8 @@ using System.Formats.Tar;
 using System.Text;
 using Wharf.Scanning.Layers;
 using Wharf.Scanning.Packages;
-using static Wharf.Scanning.Tests.Layers.StreamedLayers;
+using static Wharf.Scanning.Tests.Layers.HeapLimit;
+using static Wharf.Testing.StreamedTar;
 using static Wharf.Scanning.Tests.Layers.TestLayers;
 
 namespace Wharf.Scanning.Tests.Layers;

@@ -1,16 +1,13 @@
-using System.Diagnostics;
 using System.IO.Compression;
-using System.Runtime.CompilerServices;
 using System.Text;
-using Wharf.Testing;
 
-namespace Wharf.Scanning.Tests.Layers;
+namespace Wharf.Testing;
 
 /// <summary>
 /// Layers of gigabytes that cost no memory: a tar written as it is read (headers built here, file data
 /// as zeros), optionally gzip-compressed as it is read, so a hostile layer is never materialised.
 /// </summary>
-public static class StreamedLayers
+public static class StreamedTar
 {
     private const int Block = 512;
 
@@ -53,31 +50,6 @@ public static class StreamedLayers
 
     /// <summary>The gzip of <paramref name="source"/>, compressed as it is read.</summary>
     public static Stream Gzip(Stream source) => new GzipAsRead(source);
-
-    /// <summary>
-    /// Runs the calling test again in a child process whose GC heap is capped at
-    /// <paramref name="heapLimitBytes"/> (<c>DOTNET_GCHeapHardLimit</c>), and fails when the child fails:
-    /// an analyser that held more would die there of an <see cref="OutOfMemoryException"/>. Returns true
-    /// in the parent (the test is done), false in the child (run the test's body).
-    /// </summary>
-    public static async Task<bool> RanUnderHeapLimitAsync(Type test, long heapLimitBytes, [CallerMemberName] string method = "")
-    {
-        var name = $"{test.FullName}.{method}";
-        if (Environment.GetEnvironmentVariable("WHARF_HEAP_LIMITED_TEST") == name)
-        {
-            return false;
-        }
-
-        var assembly = test.Assembly.Location;
-        var result = await ProcessRunner.RunAsync(
-            "dotnet",
-            [assembly, "-method", name, "-parallel", "none", "-noColor"],
-            TimeSpan.FromMinutes(5),
-            new Dictionary<string, string> { ["WHARF_HEAP_LIMITED_TEST"] = name, ["DOTNET_GCHeapHardLimit"] = $"0x{heapLimitBytes:x}" });
-        Assert.True(result.ExitCode == 0, $"under a {heapLimitBytes >> 20} MiB heap, {name} failed:\n{result.StandardOutput}\n{result.StandardError}");
-        Assert.Contains("Total: 1, Errors: 0, Failed: 0, Skipped: 0", result.StandardOutput, StringComparison.Ordinal);
-        return true;
-    }
 
     private static void Octal(Span<byte> field, long value)
     {
@@ -157,7 +129,7 @@ public static class StreamedLayers
         public GzipAsRead(Stream source)
         {
             this.source = source;
-            gzip = new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true);
+            gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true);
         }
 
         public override bool CanRead => true;
