@@ -13,6 +13,23 @@ public sealed record ImageLayer(string Digest, Func<CancellationToken, Task<Stre
 public sealed record ImageInventory(OsInfo? Os, IReadOnlyList<InstalledPackage> Packages, string? UnsupportedReason)
 {
     public bool Supported => UnsupportedReason is null;
+
+    /// <summary>Package databases and manifests the image has that were not read (past a limit of <see cref="LayerLimits"/>): their packages are not in <see cref="Packages"/>.</summary>
+    public IReadOnlyList<SkippedFile> Skipped { get; init; } = [];
+
+    /// <summary>A sentence naming what was not read and why (the first few files), or null when everything was.</summary>
+    public string? SkippedNote()
+    {
+        if (Skipped.Count == 0)
+        {
+            return null;
+        }
+
+        const int Named = 3;
+        var named = Skipped.Take(Named).Select(f => $"'{f.Path}' ({f.Reason})");
+        var more = Skipped.Count > Named ? $", and {Skipped.Count - Named} more" : string.Empty;
+        return $"Not read, so their packages were not checked: {string.Join("; ", named)}{more}.";
+    }
 }
 
 /// <summary>
@@ -26,6 +43,7 @@ public static class ImageAnalyzer
     public static async Task<ImageInventory> AnalyzeAsync(IReadOnlyList<ImageLayer> layers, LayerLimits limits, CancellationToken cancellationToken)
     {
         var files = new ImageFiles();
+        var kept = new KeptBytes(limits);
         foreach (var layer in layers)
         {
             await using var stream = await layer.OpenAsync(cancellationToken);
@@ -33,7 +51,7 @@ public static class ImageAnalyzer
                 stream,
                 (path, _) => OsPackages.Wanted(path) || LanguagePackages.Wanted(path),
                 (BinaryPackages.Candidate, BinaryPackages.ExtractAsync),
-                limits,
+                kept,
                 cancellationToken);
             await files.ApplyAsync(layer.Digest, entries, cancellationToken);
         }
@@ -66,7 +84,8 @@ public static class ImageAnalyzer
                 : $"the image's distribution '{os.PrettyName}' is not one Wharf scans, and it has no language packages Wharf reads";
         }
 
-        return new ImageInventory(os, packages, unsupported);
+        var inventory = new ImageInventory(os, packages, unsupported) { Skipped = files.Skipped };
+        return unsupported is not null && inventory.SkippedNote() is { } note ? inventory with { UnsupportedReason = $"{unsupported}. {note.TrimEnd('.')}" } : inventory;
     }
 }
 

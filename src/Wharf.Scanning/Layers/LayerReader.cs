@@ -1,4 +1,3 @@
-using System.Formats.Tar;
 using System.IO.Compression;
 using System.Runtime.CompilerServices;
 
@@ -7,13 +6,54 @@ namespace Wharf.Scanning.Layers;
 /// <summary>A layer the scanner refuses: hostile or malformed. The scan fails with this reason; nothing else does.</summary>
 public sealed class LayerRejectedException(string message, Exception? inner = null) : Exception(message, inner);
 
-/// <summary>Bounds on what one layer may cost to read.</summary>
+/// <summary>Bounds on what reading an image's layers may cost.</summary>
 /// <param name="MaxUncompressedBytes">Decompressed tar bytes per layer (a decompression bomb stops here).</param>
 /// <param name="MaxEntries">Tar entries per layer.</param>
-/// <param name="MaxFileBytes">The largest file whose content is kept for analysis.</param>
-public sealed record LayerLimits(long MaxUncompressedBytes, int MaxEntries, long MaxFileBytes)
+/// <param name="MaxFileBytes">The largest file whose content is kept for analysis (an rpm database is the largest real one).</param>
+/// <param name="MaxHeaderBytes">The largest PAX header or GNU long name or link read; a larger one rejects the layer (Go's <c>archive/tar</c>, which container runtimes use, stops at 1 MiB too).</param>
+/// <param name="MaxLayerKeptBytes">File contents kept from one layer; files past it are skipped, and the scan says so.</param>
+/// <param name="MaxImageKeptBytes">File contents kept from all the layers of an image; files past it are skipped, and the scan says so.</param>
+public sealed record LayerLimits(long MaxUncompressedBytes, int MaxEntries, long MaxFileBytes, long MaxHeaderBytes, long MaxLayerKeptBytes, long MaxImageKeptBytes)
 {
-    public static readonly LayerLimits Default = new(16L << 30, 2_000_000, 64L << 20);
+    public static readonly LayerLimits Default = new(16L << 30, 2_000_000, 64L << 20, 1L << 20, 128L << 20, 256L << 20);
+}
+
+/// <summary>
+/// What one image's scan has kept in memory so far, shared by its layers, so that the files kept stay
+/// under <see cref="LayerLimits.MaxImageKeptBytes"/> whatever the layers hold. Every file read counts,
+/// even one a later layer replaces.
+/// </summary>
+public sealed class KeptBytes(LayerLimits limits)
+{
+    public LayerLimits Limits { get; } = limits;
+
+    public long Total { get; private set; }
+
+    /// <summary>Why a file of <paramref name="size"/> bytes cannot be kept (with <paramref name="layerKept"/> bytes kept from its layer so far), or null after counting it.</summary>
+    internal string? Take(long size, ref long layerKept)
+    {
+        if (size > Limits.MaxFileBytes)
+        {
+            return $"{Size(size)} is more than the {Size(Limits.MaxFileBytes)} one file may keep";
+        }
+
+        if (layerKept + size > Limits.MaxLayerKeptBytes)
+        {
+            return $"the layer's files read before it hold {Size(layerKept)}, and one layer may keep {Size(Limits.MaxLayerKeptBytes)}";
+        }
+
+        if (Total + size > Limits.MaxImageKeptBytes)
+        {
+            return $"the image's files read before it hold {Size(Total)}, and one image may keep {Size(Limits.MaxImageKeptBytes)}";
+        }
+
+        layerKept += size;
+        Total += size;
+        return null;
+    }
+
+    internal static string Size(long bytes) =>
+        bytes >= 1 << 20 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.#} MiB") : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes} bytes");
 }
 
 public enum LayerEntryKind
@@ -31,19 +71,21 @@ public enum LayerEntryKind
 
 /// <summary>
 /// One entry of a layer: its normalised path (no leading <c>/</c> or <c>./</c>), kind, size, and content
-/// when it was wanted — or, <see cref="Extracted"/>, what an extractor kept of it.
+/// when it was wanted — or, <see cref="Extracted"/>, what an extractor kept of it; <see cref="Skipped"/> says
+/// why a wanted file's content was not kept (a limit of <see cref="LayerLimits"/>).
 /// </summary>
-public sealed record LayerEntry(string Path, LayerEntryKind Kind, long Size, byte[]? Content, bool Executable, bool Extracted = false);
+public sealed record LayerEntry(string Path, LayerEntryKind Kind, long Size, byte[]? Content, bool Executable, bool Extracted = false, string? Skipped = null);
 
 /// <summary>Reads a file as it streams past and keeps a little of it (or nothing: null).</summary>
 public delegate Task<byte[]?> LayerExtractor(string path, long size, Stream content, CancellationToken cancellationToken);
 
 /// <summary>
 /// Reads a layer as it is stored — gzip, zstd or plain tar, told apart by their magic bytes — entry by
-/// entry, streaming: nothing is extracted to disk, and only the contents a caller wants (up to
-/// <see cref="LayerLimits.MaxFileBytes"/>) are kept. Absolute paths are made relative; <c>..</c> that
-/// would climb out of the root, too many entries, too many decompressed bytes or a malformed archive
-/// reject the layer with <see cref="LayerRejectedException"/>.
+/// entry, streaming: nothing is extracted to disk, and only the contents a caller wants are kept, within
+/// <see cref="LayerLimits"/> (a wanted file past them is listed with the reason it was skipped). Absolute
+/// paths are made relative; <c>..</c> that would climb out of the root, too many entries, too many
+/// decompressed bytes, an oversized tar header or a malformed archive reject the layer with
+/// <see cref="LayerRejectedException"/>.
 /// </summary>
 public static class LayerReader
 {
@@ -51,16 +93,29 @@ public static class LayerReader
     private const string OpaqueMarker = ".wh..wh..opq";
 
     public static IAsyncEnumerable<LayerEntry> ReadAsync(Stream stored, Func<string, long, bool> wanted, LayerLimits limits, CancellationToken cancellationToken = default) =>
-        ReadAsync(stored, wanted, null, limits, cancellationToken);
+        ReadAsync(stored, wanted, null, new KeptBytes(limits), cancellationToken);
 
-    /// <summary>As above; files not wanted whole that <paramref name="extract"/> accepts (by path, size and mode) are passed to it.</summary>
-    public static async IAsyncEnumerable<LayerEntry> ReadAsync(
+    /// <summary>As below, for one layer on its own.</summary>
+    public static IAsyncEnumerable<LayerEntry> ReadAsync(
         Stream stored,
         Func<string, long, bool> wanted,
         (Func<string, long, bool, bool> Accepts, LayerExtractor Extract)? extract,
         LayerLimits limits,
+        CancellationToken cancellationToken = default) =>
+        ReadAsync(stored, wanted, extract, new KeptBytes(limits), cancellationToken);
+
+    /// <summary>
+    /// Reads one layer of an image whose layers share <paramref name="kept"/>; files not wanted whole that
+    /// <paramref name="extract"/> accepts (by path, size and mode) are passed to it.
+    /// </summary>
+    public static async IAsyncEnumerable<LayerEntry> ReadAsync(
+        Stream stored,
+        Func<string, long, bool> wanted,
+        (Func<string, long, bool, bool> Accepts, LayerExtractor Extract)? extract,
+        KeptBytes kept,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
+        var limits = kept.Limits;
         var head = new byte[4];
         var read = await stored.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
         Stream input = new PrefixedStream(head.AsMemory(0, read), stored);
@@ -68,16 +123,20 @@ public static class LayerReader
             : read >= 4 && head[0] == 0x28 && head[1] == 0xb5 && head[2] == 0x2f && head[3] == 0xfd ? new ZstdSharp.DecompressionStream(input)
             : input;
         await using var bounded = new BoundedStream(decompressed, limits.MaxUncompressedBytes);
-        await using var tar = new TarReader(bounded, leaveOpen: true);
+
+        // Headers are read here, not by System.Formats.Tar's TarReader, which reads a PAX header or GNU
+        // long name whole into memory whatever its size, and fails an archive without its end marker.
+        var tar = new TarEntries(bounded, limits.MaxHeaderBytes);
         var entries = 0;
+        long layerKept = 0;
         while (true)
         {
-            TarEntry? entry;
+            TarHeader? entry;
             try
             {
-                entry = await tar.GetNextEntryAsync(copyData: false, cancellationToken);
+                entry = await tar.NextAsync(cancellationToken);
             }
-            catch (Exception e) when (e is InvalidDataException or FormatException or EndOfStreamException or ArgumentException or ZstdSharp.ZstdException)
+            catch (Exception e) when (e is InvalidDataException or EndOfStreamException or ZstdSharp.ZstdException)
             {
                 throw new LayerRejectedException($"the layer is not a readable tar archive: {e.Message}", e);
             }
@@ -113,11 +172,12 @@ public static class LayerReader
                 continue;
             }
 
-            var kind = entry.EntryType switch
+            var kind = (char)entry.Type switch
             {
-                TarEntryType.Directory => LayerEntryKind.Directory,
-                TarEntryType.SymbolicLink or TarEntryType.HardLink => LayerEntryKind.Link,
-                TarEntryType.RegularFile or TarEntryType.V7RegularFile or TarEntryType.ContiguousFile => LayerEntryKind.File,
+                '5' => LayerEntryKind.Directory,
+                '0' or '7' => LayerEntryKind.File,
+                '\0' => entry.Name.EndsWith('/') ? LayerEntryKind.Directory : LayerEntryKind.File, // V7: a trailing slash makes a directory
+                '1' or '2' => LayerEntryKind.Link,
                 _ => (LayerEntryKind?)null,
             };
             if (kind is null)
@@ -125,44 +185,36 @@ public static class LayerReader
                 continue;
             }
 
-            var executable = (entry.Mode & (UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute)) != 0;
+            var executable = (entry.Mode & 0b001_001_001) != 0;
             byte[]? content = null;
-            if (kind == LayerEntryKind.File && entry.DataStream is { } data && entry.Length <= limits.MaxFileBytes && wanted(path, entry.Length))
-            {
-                content = new byte[entry.Length];
-                try
-                {
-                    await data.ReadExactlyAsync(content, cancellationToken);
-                }
-                catch (EndOfStreamException e)
-                {
-                    throw new LayerRejectedException($"the layer ends inside '{path}'", e);
-                }
-            }
-
+            string? skipped = null;
             var extracted = false;
-            if (content is null && kind == LayerEntryKind.File && entry.DataStream is { } stream && extract is { } x && x.Accepts(path, entry.Length, executable))
+            if (kind == LayerEntryKind.File)
             {
+                var data = tar.Data;
                 try
                 {
-                    content = await x.Extract(path, entry.Length, stream, cancellationToken);
+                    if (wanted(path, entry.Size) && (skipped = kept.Take(entry.Size, ref layerKept)) is null)
+                    {
+                        content = new byte[entry.Size];
+                        await data.ReadExactlyAsync(content, cancellationToken);
+                    }
+                    else if (skipped is null && extract is { } x && x.Accepts(path, entry.Size, executable))
+                    {
+                        content = await x.Extract(path, entry.Size, data, cancellationToken);
+                        extracted = content is not null;
+                    }
+
+                    // What is left of the file is read here, 80 KiB at a time: gzip inflates small reads with ~15 % more CPU (bench/scan).
+                    await data.CopyToAsync(Stream.Null, cancellationToken);
                 }
                 catch (EndOfStreamException e)
                 {
                     throw new LayerRejectedException($"the layer ends inside '{path}'", e);
                 }
-
-                extracted = content is not null;
             }
 
-            // What is left of the file is read here, 80 KiB at a time: TarReader would skip it 4 KiB at a
-            // time, and gzip inflates 4 KiB reads with ~15 % more CPU (bench/scan).
-            if (kind == LayerEntryKind.File && entry.DataStream is { } unread)
-            {
-                await unread.CopyToAsync(Stream.Null, cancellationToken);
-            }
-
-            yield return new LayerEntry(path, kind.Value, entry.Length, content, executable, extracted);
+            yield return new LayerEntry(path, kind.Value, entry.Size, content, executable, extracted, skipped);
         }
     }
 

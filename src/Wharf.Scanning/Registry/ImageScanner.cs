@@ -36,12 +36,15 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
         {
             if (!MediaTypes.IsIndex(manifest.MediaType))
             {
-                var (findings, unsupported) = await ScanImageAsync(manifest, null, cancellationToken);
-                return unsupported is null ? Outcome(ScanStatuses.Complete, "The scan was completed successfully.", findings) : Outcome(ScanStatuses.Unsupported, unsupported, []);
+                var (findings, unsupported, skipped) = await ScanImageAsync(manifest, null, cancellationToken);
+                return unsupported is null
+                    ? Outcome(ScanStatuses.Complete, "The scan was completed successfully." + (skipped is null ? string.Empty : " " + skipped), findings)
+                    : Outcome(ScanStatuses.Unsupported, unsupported, []);
             }
 
             var all = new List<ScanFinding>();
             var reasons = new List<string>();
+            var notes = new List<string>();
             var scanned = 0;
             foreach (var (child, platform) in Children(manifest.Content))
             {
@@ -51,11 +54,15 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
                     continue; // attestation manifests (platform unknown/unknown) and absent children are not images to scan
                 }
 
-                var (findings, unsupported) = await ScanImageAsync(childManifest, platform, cancellationToken);
+                var (findings, unsupported, skipped) = await ScanImageAsync(childManifest, platform, cancellationToken);
                 all.AddRange(findings);
                 if (unsupported is null)
                 {
                     scanned++;
+                    if (skipped is not null)
+                    {
+                        notes.Add($"{platform}: {skipped}");
+                    }
                 }
                 else
                 {
@@ -65,7 +72,7 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
 
             // One scanned platform makes the index's scan complete; the ones that could not be say so.
             return scanned > 0
-                ? Outcome(ScanStatuses.Complete, "The scan was completed successfully." + (reasons.Count > 0 ? $" Not scanned: {string.Join("; ", reasons)}" : string.Empty), Order(all))
+                ? Outcome(ScanStatuses.Complete, "The scan was completed successfully." + (reasons.Count > 0 ? $" Not scanned: {string.Join("; ", reasons)}" : string.Empty) + string.Concat(notes.Select(n => " " + n)), Order(all))
                 : Outcome(ScanStatuses.Unsupported, reasons.Count > 0 ? string.Join("; ", reasons) : "UnsupportedImageError: the index lists no platform image to scan.", []);
         }
         catch (LayerRejectedException e)
@@ -78,11 +85,12 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
         }
     }
 
-    private async Task<(IReadOnlyList<ScanFinding> Findings, string? Unsupported)> ScanImageAsync(ManifestRecord manifest, string? platform, CancellationToken cancellationToken)
+    /// <summary>The image's findings, or why it is unsupported; and, when some of its files were past a limit, a note saying which.</summary>
+    private async Task<(IReadOnlyList<ScanFinding> Findings, string? Unsupported, string? Skipped)> ScanImageAsync(ManifestRecord manifest, string? platform, CancellationToken cancellationToken)
     {
         if (!MediaTypes.IsManifest(manifest.MediaType))
         {
-            return ([], $"UnsupportedImageError: '{manifest.MediaType}' is not an image manifest.");
+            return ([], $"UnsupportedImageError: '{manifest.MediaType}' is not an image manifest.", null);
         }
 
         using var document = JsonDocument.Parse(manifest.Content);
@@ -90,7 +98,7 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
         var configType = root.TryGetProperty("config", out var config) && config.TryGetProperty("mediaType", out var ct) ? ct.GetString() : null;
         if (!MediaTypes.IsImageConfig(configType))
         {
-            return ([], $"UnsupportedImageError: the artifact's config type '{configType}' is not a container image's.");
+            return ([], $"UnsupportedImageError: the artifact's config type '{configType}' is not a container image's.", null);
         }
 
         var layers = new List<ImageLayer>();
@@ -105,7 +113,7 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
 
             if (!mediaType.Contains("tar", StringComparison.Ordinal))
             {
-                return ([], $"UnsupportedImageError: layer {layerDigest} has media type '{mediaType}', which is not a tar archive.");
+                return ([], $"UnsupportedImageError: layer {layerDigest} has media type '{mediaType}', which is not a tar archive.", null);
             }
 
             layers.Add(new ImageLayer(layerDigest.ToString(), async ct => await blobs.OpenReadAsync(layerDigest, 0, null, ct) ?? throw new MissingLayerException(layerDigest.ToString())));
@@ -114,12 +122,12 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
         var inventory = await ImageAnalyzer.AnalyzeAsync(layers, limits, cancellationToken);
         if (!inventory.Supported)
         {
-            return ([], $"UnsupportedImageError: The operating system and/or package manager are not supported: {inventory.UnsupportedReason}.");
+            return ([], $"UnsupportedImageError: The operating system and/or package manager are not supported: {inventory.UnsupportedReason}.", null);
         }
 
         var index = await AdvisoryLookup.LoadAsync(store.Vulnerabilities, inventory, cancellationToken);
         var findings = VulnerabilityMatcher.Match(inventory, index).Select(f => ToFinding(f, platform));
-        return (Order(findings), null);
+        return (Order(findings), null, inventory.SkippedNote());
     }
 
     /// <summary>One finding per vulnerability and package, the most severe first.</summary>

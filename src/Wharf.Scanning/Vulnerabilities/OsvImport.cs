@@ -9,13 +9,14 @@ namespace Wharf.Scanning.Vulnerabilities;
 public sealed class OsvImportException(string message, Exception? inner = null) : Exception(message, inner);
 
 /// <summary>
-/// Reads an OSV export — a zip of <c>*.json</c> records (OSV publishes one per ecosystem) or a
-/// directory of them — as records to store, one at a time. A record that is not OSV fails the import
-/// with its name, so a broken export never half-replaces a source.
+/// Reads an OSV export — a zip of <c>*.json</c> records (OSV publishes one per ecosystem), a directory
+/// of them, or one JSON file holding a record or an array of records — as records to store, one at a
+/// time. A record that is not OSV fails the import with its name, so a broken export never
+/// half-replaces a source.
 /// </summary>
 public static class OsvImport
 {
-    /// <summary>The source name an export stands for: <c>Debian.zip</c> → <c>Debian</c>; <c>Debian/all.zip</c> → <c>Debian</c>; a directory → its name.</summary>
+    /// <summary>The source name an export stands for: <c>Debian.zip</c> → <c>Debian</c>; <c>Debian/all.zip</c> → <c>Debian</c>; <c>GHSA-xxxx.json</c> → <c>GHSA-xxxx</c>; a directory → its name.</summary>
     public static string SourceName(string path)
     {
         var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar);
@@ -41,12 +42,50 @@ public static class OsvImport
         }
 
         await using var stream = File.OpenRead(path);
+        var head = new byte[2];
+        var read = await stream.ReadAtLeastAsync(head, head.Length, throwOnEndOfStream: false, cancellationToken);
+        stream.Position = 0;
+        if (read < 2 || head[0] != (byte)'P' || head[1] != (byte)'K')
+        {
+            // Not a zip (whose every form starts "PK"): one record, or an array of them, as JSON.
+            foreach (var record in await JsonRecordsAsync(path, stream, cancellationToken))
+            {
+                yield return record;
+            }
+
+            yield break;
+        }
+
         using var zip = new ZipArchive(stream, ZipArchiveMode.Read);
         foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".json", StringComparison.OrdinalIgnoreCase)).OrderBy(e => e.FullName, StringComparer.Ordinal))
         {
             await using var content = await entry.OpenAsync(cancellationToken);
             using var reader = new StreamReader(content);
             yield return Record(entry.FullName, await reader.ReadToEndAsync(cancellationToken));
+        }
+    }
+
+    private static async Task<List<AdvisoryRecord>> JsonRecordsAsync(string path, Stream stream, CancellationToken cancellationToken)
+    {
+        var name = Path.GetFileName(path);
+        JsonDocument document;
+        try
+        {
+            document = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
+        }
+        catch (JsonException e)
+        {
+            throw new OsvImportException($"{name} is neither a zip of OSV records nor OSV JSON (one record, or an array of records): {e.Message}", e);
+        }
+
+        using (document)
+        {
+            return document.RootElement.ValueKind switch
+            {
+                JsonValueKind.Object => [Record(name, document.RootElement.GetRawText())],
+                JsonValueKind.Array => [.. document.RootElement.EnumerateArray().Select((r, i) => Record($"{name}[{i}]", r.GetRawText()))],
+                _ => throw new OsvImportException($"{name} is neither a zip of OSV records nor OSV JSON (one record, or an array of records)"),
+            };
         }
     }
 

@@ -10,8 +10,8 @@ internal static class VulnDbCommand
 {
     public static Command Create()
     {
-        var path = new Argument<string>("path") { Description = "an OSV export: a zip of OSV JSON records (as osv.dev publishes per ecosystem, e.g. Debian/all.zip) or a directory of them" };
-        var source = new Option<string?>("--source") { Description = "the source's name (default: the zip's name, or its directory's for all.zip, or the directory's name)" };
+        var path = new Argument<string>("path") { Description = "an OSV export: a zip of OSV JSON records (as osv.dev publishes per ecosystem, e.g. Debian/all.zip), a directory of *.json records, or one JSON file holding a record or an array of records" };
+        var source = new Option<string?>("--source") { Description = "the source's name (default: the file's name without its extension, or its directory's for all.zip, or the directory's name)" };
         var import = new Command(
             "import",
             "Load an OSV export into the vulnerability database, replacing what the same source held before, in one transaction: a failed import leaves the previous database in service. For air-gapped installs, copy the exports in and import them; the server need not stop.")
@@ -75,7 +75,7 @@ internal static class VulnDbCommand
             var sources = await store.Vulnerabilities.ListSourcesAsync(cancellationToken);
             if (sources.Count == 0)
             {
-                Console.WriteLine("the vulnerability database is empty: load an OSV export with 'wharf vulndb import <zip|dir>'");
+                Console.WriteLine("the vulnerability database is empty: load an OSV export with 'wharf vulndb import <zip|dir|json>'");
                 return 0;
             }
 

@@ -56,5 +56,44 @@ public sealed class VulnDbCommandTests
         Assert.NotEqual(0, (await WharfAsync("vulndb", "import", Path.Combine(data, "missing.zip"), "--data-dir", data)).ExitCode);
     }
 
+    [Fact]
+    public async Task A_single_OSV_file_imports_as_a_record_or_an_array_and_anything_else_is_refused_with_what_is_expected()
+    {
+        await using var server = await WharfTestServer.StartAsync();
+        var data = server.DataDirectory;
+        var ct = TestContext.Current.CancellationToken;
+
+        // One record, as an advisory page of osv.dev downloads it: a source named after the file.
+        var single = Path.Combine(data, "advisory.json");
+        await File.WriteAllTextAsync(single, Nghttp2, ct);
+        Assert.Contains("imported 1 advisories into source 'advisory'", (await WharfAsync("vulndb", "import", single, "--data-dir", data)).EnsureSuccess().StandardOutput, StringComparison.Ordinal);
+
+        // An array of records, into a named source.
+        var array = Path.Combine(data, "debian-extra.json");
+        await File.WriteAllTextAsync(array, $"[{Nghttp2},{Glibc}]", ct);
+        Assert.Contains("imported 2 advisories into source 'Debian'", (await WharfAsync("vulndb", "import", array, "--source", "Debian", "--data-dir", data)).EnsureSuccess().StandardOutput, StringComparison.Ordinal);
+        var status = (await WharfAsync("vulndb", "status", "--data-dir", data)).EnsureSuccess().StandardOutput;
+        Assert.Contains("advisory: 1 advisories, newest change 2024-02-01", status, StringComparison.Ordinal);
+        Assert.Contains("Debian: 2 advisories, newest change 2024-03-01", status, StringComparison.Ordinal);
+
+        // Neither a zip nor JSON: the error says what is expected, and nothing changes.
+        var text = Path.Combine(data, "notes.txt");
+        await File.WriteAllTextAsync(text, "CVE-2023-44487 affects nghttp2\n", ct);
+        var refused = await WharfAsync("vulndb", "import", text, "--source", "Debian", "--data-dir", data);
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("notes.txt is neither a zip of OSV records nor OSV JSON (one record, or an array of records)", refused.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("End of Central Directory", refused.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Debian: 2 advisories", (await WharfAsync("vulndb", "status", "--data-dir", data)).EnsureSuccess().StandardOutput, StringComparison.Ordinal);
+
+        // An array with a record that is not OSV fails by its place in the file.
+        await File.WriteAllTextAsync(array, $"[{Nghttp2},{{\"not\":\"osv\"}}]", ct);
+        var broken = await WharfAsync("vulndb", "import", array, "--source", "Debian", "--data-dir", data);
+        Assert.Equal(1, broken.ExitCode);
+        Assert.Contains("debian-extra.json[1] is not an OSV record", broken.StandardError, StringComparison.Ordinal);
+
+        var help = string.Join(' ', (await WharfAsync("vulndb", "import", "--help")).EnsureSuccess().StandardOutput.Split((char[])[' ', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("one JSON file holding a record or an array of records", help, StringComparison.Ordinal);
+    }
+
     private static Task<ProcessResult> WharfAsync(params string[] args) => ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, .. args], Timeout);
 }
