@@ -95,7 +95,7 @@ public static class LifecycleEvaluator
             LifecycleTagStatus.Untagged => image.Tags.Count == 0,
             _ => image.Tags.Count > 0
                 && rule.TagPrefixes.All(p => image.Tags.Any(t => t.StartsWith(p, StringComparison.Ordinal)))
-                && rule.TagPatterns.All(p => image.Tags.Any(t => Security.Policies.Wildcard.Matches(p, t, ignoreCase: false))),
+                && rule.TagPatterns.All(p => image.Tags.Any(t => LifecyclePolicy.PatternMatches(p, t))),
         };
 
     // The selected images the rule's count or age puts beyond its limit.

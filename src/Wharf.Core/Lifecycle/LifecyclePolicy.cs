@@ -69,6 +69,40 @@ public sealed class LifecyclePolicy
     /// <summary>The rules, lowest <c>rulePriority</c> (applied first) first.</summary>
     public IReadOnlyList<LifecycleRule> Rules { get; }
 
+    /// <summary>
+    /// Whether a tag matches a <c>tagPatternList</c> entry. ECR's only wildcard there is <c>*</c> (any
+    /// run of characters, also none); every other character, <c>?</c> included, matches itself.
+    /// </summary>
+    public static bool PatternMatches(string pattern, string tag)
+    {
+        var parts = pattern.Split('*');
+        if (parts.Length == 1)
+        {
+            return string.Equals(pattern, tag, StringComparison.Ordinal);
+        }
+
+        if (!tag.StartsWith(parts[0], StringComparison.Ordinal) || !tag.EndsWith(parts[^1], StringComparison.Ordinal) || tag.Length < parts[0].Length + parts[^1].Length)
+        {
+            return false;
+        }
+
+        // Greedy left-to-right placement of the middle parts is exact for a single wildcard kind.
+        var at = parts[0].Length;
+        var end = tag.Length - parts[^1].Length;
+        foreach (var part in parts[1..^1])
+        {
+            var found = tag.IndexOf(part, at, end - at, StringComparison.Ordinal);
+            if (found < 0)
+            {
+                return false;
+            }
+
+            at = found + part.Length;
+        }
+
+        return true;
+    }
+
     /// <summary>Parses and validates; throws <see cref="LifecyclePolicyException"/> with ECR's message.</summary>
     public static LifecyclePolicy Parse(string text)
     {
@@ -250,6 +284,15 @@ public sealed class LifecyclePolicy
         foreach (var storageClass in rules.GroupBy(r => r.StorageClass))
         {
             var ordered = storageClass.ToList();
+            // ECR: "the set of rules selecting a given storage class must have unique prefixes".
+            if (ordered.SelectMany(r => r.TagPrefixes.Distinct(StringComparer.Ordinal).Select(p => (Prefix: p, r.Priority)))
+                    .GroupBy(x => x.Prefix, StringComparer.Ordinal)
+                    .FirstOrDefault(g => g.Count() > 1) is { } shared)
+            {
+                throw new LifecyclePolicyException(
+                    $"The set of rules selecting a given storage class must have unique prefixes; tagPrefixList entry '{shared.Key}' is used by rules {string.Join(" and ", shared.Select(x => x.Priority))}.");
+            }
+
             if (ordered.Count(r => r.TagStatus == LifecycleTagStatus.Untagged) > 1)
             {
                 throw new LifecyclePolicyException("Only one rule can select Untagged images per storage class");

@@ -90,6 +90,14 @@ public interface IAccessAuthorizer
     /// </summary>
     ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, RequestTags tags, CancellationToken cancellationToken) =>
         AuthorizeAsync(caller, action, resourceArn, cancellationToken);
+
+    /// <summary>
+    /// As above, for an operation on <paramref name="registry"/> as a whole rather than on one repository
+    /// (<c>DescribeRegistry</c>, listing repositories, the registry's settings): the registry's policy
+    /// applies to it as to a repository's operations.
+    /// </summary>
+    ValueTask AuthorizeAsync(Caller caller, RegistryKey registry, string action, string resourceArn, CancellationToken cancellationToken) =>
+        AuthorizeAsync(caller, action, resourceArn, cancellationToken);
 }
 
 /// <summary>The tags a request sets (<c>aws:RequestTag/…</c>) and the tag keys it names (<c>aws:TagKeys</c>).</summary>

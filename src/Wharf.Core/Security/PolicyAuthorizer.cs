@@ -22,7 +22,14 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
     public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
         AuthorizeAsync(caller, action, resourceArn, RequestTags.Setting([]), cancellationToken);
 
-    public async ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, RequestTags tags, CancellationToken cancellationToken)
+    public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, RequestTags tags, CancellationToken cancellationToken) =>
+        AuthorizeAsync(caller, action, resourceArn, tags, null, cancellationToken);
+
+    public ValueTask AuthorizeAsync(Caller caller, RegistryKey registry, string action, string resourceArn, CancellationToken cancellationToken) =>
+        AuthorizeAsync(caller, action, resourceArn, RequestTags.Setting([]), registry, cancellationToken);
+
+    // registry: the registry an operation not scoped to one repository acts on (a repository ARN names its own).
+    private async ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, RequestTags tags, RegistryKey? registry, CancellationToken cancellationToken)
     {
         if (caller.IsAnonymous)
         {
@@ -87,17 +94,7 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         else if (RepositoryKey.FromArn(resourceArn) is { } key)
         {
             resourceAccount = key.Registry.Account.Value;
-
-            // The registry policy applies beside the repository's: to every request in V2 scope (the
-            // default), only to replication, pull-through import and repository creation in V1 (ECR's legacy).
-            if (await store.Repositories.GetRegistryPolicyAsync(key.Registry, cancellationToken) is { } registryPolicy
-                && (action is "ecr:ReplicateImage" or "ecr:BatchImportUpstreamImage" or EcrActions.CreateRepository
-                    || Services.AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(key.Registry, cancellationToken), Services.AccountSettings.RegistryPolicyScope) == "V2"))
-            {
-                texts.Add(registryPolicy);
-                resourcePolicies.Add(Parse(registryPolicy, isResourcePolicy: true));
-            }
-
+            await AddRegistryPolicyAsync(key.Registry, action, texts, resourcePolicies, cancellationToken);
             if (await store.Repositories.GetAsync(key, cancellationToken) is { } repository)
             {
                 if (repository.Policy is { } text && action != EcrActions.GetAuthorizationToken)
@@ -112,6 +109,13 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
                     keys[$"ecr:ResourceTag/{tag.Key}"] = [tag.Value];
                 }
             }
+        }
+        else if (registry is { } whole)
+        {
+            // Not one repository (DescribeRegistry, DescribeRepositories without names, the registry's
+            // settings): the registry policy still applies, as ECR applies it to every request in V2 scope.
+            resourceAccount = whole.Account.Value;
+            await AddRegistryPolicyAsync(whole, action, texts, resourcePolicies, cancellationToken);
         }
         else if (resourceArn != "*" && resourceArn.Split(':') is { Length: >= 6 } parts)
         {
@@ -138,6 +142,19 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         if (!decision.Allowed)
         {
             throw new WharfException(WharfErrorCode.Denied, PolicyEvaluator.DenialMessage(request, decision));
+        }
+    }
+
+    // The registry policy applies beside a repository's: to every request in V2 scope (the default),
+    // only to replication, pull-through import and repository creation in V1 (ECR's legacy).
+    private async Task AddRegistryPolicyAsync(RegistryKey registry, string action, List<string> texts, List<PolicyDocument> resourcePolicies, CancellationToken cancellationToken)
+    {
+        if (await store.Repositories.GetRegistryPolicyAsync(registry, cancellationToken) is { } registryPolicy
+            && (action is "ecr:ReplicateImage" or "ecr:BatchImportUpstreamImage" or EcrActions.CreateRepository
+                || Services.AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken), Services.AccountSettings.RegistryPolicyScope) == "V2"))
+        {
+            texts.Add(registryPolicy);
+            resourcePolicies.Add(Parse(registryPolicy, isResourcePolicy: true));
         }
     }
 

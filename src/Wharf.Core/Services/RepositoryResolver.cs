@@ -46,6 +46,10 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
     public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
         authorizer.AuthorizeAsync(caller, action, resourceArn, cancellationToken);
 
+    /// <summary>As above, naming the registry acted on, whose registry policy applies.</summary>
+    public ValueTask AuthorizeAsync(Caller caller, RegistryKey registry, string action, string resourceArn, CancellationToken cancellationToken) =>
+        authorizer.AuthorizeAsync(caller, registry, action, resourceArn, cancellationToken);
+
     /// <summary>ECR's wording (ECR-NOTES, common errors).</summary>
     public static WharfException NameUnknown(RepositoryKey key) =>
         new(WharfErrorCode.NameUnknown, $"The repository with name '{key.Name}' does not exist in the registry with id '{key.Registry.Account}'");

@@ -42,7 +42,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
     /// <summary>A page of the registry's repositories, by name, after <paramref name="after"/>.</summary>
     public async Task<IReadOnlyList<Repository>> ListAsync(Caller caller, RegistryKey registry, string? after, int limit, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.DescribeRepositories, RegistryArn(registry), cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.DescribeRepositories, RegistryArn(registry), cancellationToken);
         return await store.Repositories.ListAsync(registry, after, limit, cancellationToken);
     }
 
@@ -145,7 +145,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
     /// <summary>ECR's <c>PutRegistryScanningConfiguration</c>: <c>BASIC</c> rules may only scan on push; <c>ENHANCED</c> ones on push or continuously.</summary>
     public async Task<ScanningConfiguration> PutScanningConfigurationAsync(Caller caller, RegistryKey registry, ScanningConfiguration configuration, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.PutRegistryScanningConfiguration, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.PutRegistryScanningConfiguration, "*", cancellationToken);
         string[] allowed = configuration.ScanType == "ENHANCED" ? ["SCAN_ON_PUSH", "CONTINUOUS_SCAN"] : ["SCAN_ON_PUSH"];
         if (configuration.Rules.FirstOrDefault(r => !allowed.Contains(r.ScanFrequency)) is { } rule)
         {
@@ -160,7 +160,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     public async Task<ScanningConfiguration> GetScanningConfigurationAsync(Caller caller, RegistryKey registry, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.GetRegistryScanningConfiguration, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.GetRegistryScanningConfiguration, "*", cancellationToken);
         return await ScanningConfiguration.LoadAsync(store.Repositories, registry, cancellationToken);
     }
 
@@ -190,7 +190,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     public async Task PutRegistryPolicyAsync(Caller caller, RegistryKey registry, string policyText, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.PutRegistryPolicy, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.PutRegistryPolicy, "*", cancellationToken);
         try
         {
             Policies.PolicyDocument.Parse(policyText, isResourcePolicy: true);
@@ -205,27 +205,27 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
 
     public async Task<string> GetRegistryPolicyAsync(Caller caller, RegistryKey registry, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.GetRegistryPolicy, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.GetRegistryPolicy, "*", cancellationToken);
         return await store.Repositories.GetRegistryPolicyAsync(registry, cancellationToken) ?? throw RegistryPolicyNotFound(registry);
     }
 
     /// <summary>Removes the registry policy; returns the policy it had.</summary>
     public async Task<string> DeleteRegistryPolicyAsync(Caller caller, RegistryKey registry, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.DeleteRegistryPolicy, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.DeleteRegistryPolicy, "*", cancellationToken);
         return await store.Repositories.SetRegistryPolicyAsync(registry, null, cancellationToken) ?? throw RegistryPolicyNotFound(registry);
     }
 
     public async Task<string> GetAccountSettingAsync(Caller caller, RegistryKey registry, string name, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.GetAccountSetting, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.GetAccountSetting, "*", cancellationToken);
         CheckSettingName(name);
         return AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken), name);
     }
 
     public async Task PutAccountSettingAsync(Caller caller, RegistryKey registry, string name, string value, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.PutAccountSetting, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.PutAccountSetting, "*", cancellationToken);
         CheckSettingName(name);
         if (!AccountSettings.ValuesOf(name).Contains(value, StringComparer.Ordinal))
         {
@@ -246,6 +246,10 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
     /// <summary>Asks the authorizer only (for operations on the registry rather than a repository).</summary>
     public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
         authorizer.AuthorizeAsync(caller, action, resourceArn, cancellationToken);
+
+    /// <summary>As above, for an operation on the registry as a whole (its registry policy applies).</summary>
+    public ValueTask AuthorizeAsync(Caller caller, RegistryKey registry, string action, string resourceArn, CancellationToken cancellationToken) =>
+        authorizer.AuthorizeAsync(caller, registry, action, resourceArn, cancellationToken);
 
     /// <summary>The ARN a registry-wide listing is authorised against.</summary>
     public static string RegistryArn(RegistryKey registry) => $"arn:aws:ecr:{registry.Region}:{registry.Account}:repository/*";

@@ -88,7 +88,7 @@ internal sealed partial class EcrOperations
     private async Task<JsonObject> DescribeRegistryAsync(EcrCall call)
     {
         // DescribeRegistry has no resource type: IAM evaluates it on "*".
-        await repositories.AuthorizeAsync(call.Caller, EcrActions.DescribeRegistry, "*", call.Aborted);
+        await repositories.AuthorizeAsync(call.Caller, call.Registry, EcrActions.DescribeRegistry, "*", call.Aborted);
         return new JsonObject
         {
             ["registryId"] = call.Registry.Account.Value,

@@ -74,6 +74,24 @@ public sealed class LifecycleEvaluatorTests
         Assert.Equal(new HashSet<LifecycleImage>([both, one]), Expired(contains, both, one));
     }
 
+    [Theory]
+    [InlineData("v?", "v1", false)]
+    [InlineData("v?", "v?", true)]
+    [InlineData("rel-?.*", "rel-1.0", false)]
+    [InlineData("rel-?.*", "rel-?.0", true)]
+    [InlineData("*-rc*", "1.0-rc2", true)]
+    [InlineData("a*b*c", "abc", true)]
+    [InlineData("a*b*c", "acb", false)]
+    [InlineData("ab*ba", "aba", false)]
+    [InlineData("*", "anything", true)]
+    public void Only_star_is_a_wildcard_in_a_tag_pattern(string pattern, string tag, bool selected)
+    {
+        // ECR's tagPatternList knows one wildcard, '*'; IAM's '?' is an ordinary character there.
+        var image = Image(tag, 5 * Day, tag);
+        var policy = Policy(Rule(1, $$""" "tagStatus":"tagged","tagPatternList":["{{pattern}}"],"countType":"sinceImagePushed","countUnit":"days","countNumber":1 """));
+        Assert.Equal(selected, Expired(policy, image).Contains(image));
+    }
+
     [Fact]
     public void Count_keeps_the_youngest_by_push_or_by_last_restore()
     {
@@ -150,8 +168,9 @@ public sealed class LifecycleEvaluatorTests
         {
             var before = LifecycleEvaluator.Plan(policy, images, Now).Where(d => d.Outcome == LifecycleOutcome.Expire).Select(d => d.Image).ToHashSet();
 
-            // A rule ahead of all others that keeps everything it selects (a count no repository reaches).
-            var keep = Rule(0 + 1, """ "tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":100000 """);
+            // A rule ahead of all others that keeps everything it selects (a count no repository reaches);
+            // a pattern, since ECR wants the prefixes of a storage class's rules unique.
+            var keep = Rule(0 + 1, """ "tagStatus":"tagged","tagPatternList":["v*"],"countType":"imageCountMoreThan","countNumber":100000 """);
             var shifted = policy.Rules.Select(r => r with { Priority = r.Priority + 1 }).ToList();
             var withKeep = LifecyclePolicy.Parse($$"""{"rules":[{{keep}},{{string.Join(",", shifted.Select(ToJson))}}]}""");
             var after = LifecycleEvaluator.Plan(withKeep, images, Now).Where(d => d.Outcome == LifecycleOutcome.Expire).Select(d => d.Image);

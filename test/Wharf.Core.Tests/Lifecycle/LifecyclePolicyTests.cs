@@ -100,6 +100,18 @@ public sealed class LifecyclePolicyTests
                 Rule(1, """ "tagStatus":"tagged","tagPrefixList":["a"],"countType":"imageCountMoreThan","countNumber":1 """)),
             "rulePriority 1 is used by more than one rule; rule priorities must be unique.");
 
+        Fails(
+            Policy(
+                Rule(1, """ "tagStatus":"tagged","tagPrefixList":["prod"],"countType":"imageCountMoreThan","countNumber":5 """),
+                Rule(2, """ "tagStatus":"tagged","tagPrefixList":["v1","prod"],"countType":"sinceImagePushed","countUnit":"days","countNumber":30 """)),
+            "The set of rules selecting a given storage class must have unique prefixes; tagPrefixList entry 'prod' is used by rules 1 and 2.");
+
+        // Distinct prefixes are fine, and "unique" is per storage class (the archive rule may reuse one).
+        LifecyclePolicy.Parse(Policy(
+            Rule(1, """ "tagStatus":"tagged","tagPrefixList":["prod"],"countType":"imageCountMoreThan","countNumber":5 """),
+            Rule(2, """ "tagStatus":"tagged","tagPrefixList":["prod-"],"countType":"imageCountMoreThan","countNumber":5 """),
+            Rule(3, """ "tagStatus":"tagged","tagPrefixList":["prod"],"storageClass":"archive","countType":"sinceImageTransitioned","countUnit":"days","countNumber":1 """)));
+
         // "Last" is per storage class: an any rule for standard may precede an archive rule.
         LifecyclePolicy.Parse(Policy(
             Rule(1, """ "tagStatus":"any","countType":"imageCountMoreThan","countNumber":1 """),

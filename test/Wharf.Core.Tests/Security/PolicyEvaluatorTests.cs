@@ -149,6 +149,23 @@ public sealed class PolicyEvaluatorTests
     }
 
     [Theory]
+    [InlineData(",\"Version\":\"2008-10-17\"")]
+    [InlineData("")]
+    public void Policy_variables_are_literal_text_in_a_2008_10_17_policy_or_one_without_a_version(string version)
+    {
+        // IAM: variables are only recognised with Version 2012-10-17; before, ${aws:username} is literal.
+        var old = Identity("""{"Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"arn:aws:ecr:*:111111111111:repository/home/${aws:username}/*"}]""" + version + "}");
+        Assert.False(PolicyEvaluator.Evaluate(Request(Alice, A, resource: "arn:aws:ecr:us-east-1:111111111111:repository/home/alice/app"), [old], null).Allowed);
+        Assert.True(PolicyEvaluator.Evaluate(Request(Alice, A, resource: "arn:aws:ecr:us-east-1:111111111111:repository/home/${aws:username}/app"), [old], null).Allowed);
+
+        // Condition values alike: a 2008 policy compares with the text "${aws:username}".
+        var condition = Identity("""{"Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::111111111111:user/${aws:username}"}}}]""" + version + "}");
+        Assert.False(PolicyEvaluator.Evaluate(Request(Alice, A), [condition], null).Allowed);
+        var current = Identity("""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalArn":"arn:aws:iam::111111111111:user/${aws:username}"}}}]}""");
+        Assert.True(PolicyEvaluator.Evaluate(Request(Alice, A), [current], null).Allowed);
+    }
+
+    [Theory]
     [InlineData("""{"IpAddress":{"aws:SourceIp":["10.0.0.0/8","192.168.1.7"]}}""", "aws:SourceIp", "10.20.30.40", true)]
     [InlineData("""{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}""", "aws:SourceIp", "11.0.0.1", false)]
     [InlineData("""{"NotIpAddress":{"aws:SourceIp":"10.0.0.0/8"}}""", "aws:SourceIp", "11.0.0.1", true)]

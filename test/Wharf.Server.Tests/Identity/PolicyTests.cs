@@ -161,6 +161,48 @@ public sealed class PolicyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Registry_policy_governs_operations_on_the_registry_itself_in_v2_scope()
+    {
+        // Operations not scoped to one repository (DescribeRegistry, registry settings, listing all
+        // repositories) are ECR requests in the registry too: its policy's allow and deny count.
+        var dora = await UserAsync("dora");
+        Assert.Contains("because no identity-based policy allows the ecr:DescribeRegistry action", (await CliAsync(dora, "ecr", "describe-registry")).StandardError, StringComparison.Ordinal);
+
+        const string Policy = $$"""
+            {"Version":"2012-10-17","Statement":[
+              {"Sid":"DoraReads","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{A}}:user/dora"},"Action":"ecr:DescribeRegistry","Resource":"*"},
+              {"Sid":"NoOne","Effect":"Deny","Principal":"*","Action":["ecr:GetRegistryScanningConfiguration","ecr:DescribeRepositories"],"Resource":"*"}]}
+            """;
+        (await CliAsync(root, "ecr", "put-registry-policy", "--policy-text", Policy)).EnsureSuccess();
+        using (var registry = System.Text.Json.JsonDocument.Parse((await CliAsync(dora, "ecr", "describe-registry")).EnsureSuccess().StandardOutput))
+        {
+            Assert.Equal(A, registry.RootElement.GetProperty("registryId").GetString());
+        }
+
+        foreach (string[] denied in (string[][])[["get-registry-scanning-configuration"], ["describe-repositories"]])
+        {
+            var result = await CliAsync(root, ["ecr", .. denied]);
+            Assert.Contains("(AccessDeniedException)", result.StandardError, StringComparison.Ordinal);
+            Assert.Contains("with an explicit deny in a resource-based policy", result.StandardError, StringComparison.Ordinal);
+        }
+
+        // /v2/_catalog lists the registry's repositories: ecr:DescribeRepositories, denied alike.
+        using (var client = await V2ClientAsync(root))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await client.GetAsync("/v2/_catalog", Oci.Ct)).StatusCode);
+        }
+
+        // In V1 scope the registry policy governs only replication, imports and creation.
+        (await CliAsync(root, "ecr", "put-account-setting", "--name", "REGISTRY_POLICY_SCOPE", "--value", "V1")).EnsureSuccess();
+        (await CliAsync(root, "ecr", "describe-repositories")).EnsureSuccess();
+        (await CliAsync(root, "ecr", "get-registry-scanning-configuration")).EnsureSuccess();
+        Assert.Contains("(AccessDeniedException)", (await CliAsync(dora, "ecr", "describe-registry")).StandardError, StringComparison.Ordinal);
+        (await CliAsync(root, "ecr", "put-account-setting", "--name", "REGISTRY_POLICY_SCOPE", "--value", "V2")).EnsureSuccess();
+        (await CliAsync(root, "ecr", "delete-registry-policy")).EnsureSuccess();
+        (await CliAsync(root, "ecr", "describe-repositories")).EnsureSuccess();
+    }
+
+    [Fact]
     public async Task Request_tags_and_tag_keys_are_condition_keys_of_create_tag_and_untag()
     {
         var tess = await UserAsync("tess");

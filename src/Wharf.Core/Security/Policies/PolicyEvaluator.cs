@@ -51,8 +51,8 @@ public static partial class PolicyEvaluator
     /// </remarks>
     public static Decision EvaluateAll(RequestContext request, IReadOnlyList<PolicyDocument> identityPolicies, IReadOnlyList<PolicyDocument> resourcePolicies, bool resourcePolicyRequired = false)
     {
-        var identityMatches = identityPolicies.SelectMany(p => p.Statements).Where(s => Applies(s, request, checkPrincipal: false)).ToList();
-        var resourceMatches = resourcePolicies.SelectMany(p => p.Statements).Where(s => Applies(s, request, checkPrincipal: true)).ToList();
+        var identityMatches = identityPolicies.SelectMany(p => p.Statements.Where(s => Applies(s, request, checkPrincipal: false, HasVariables(p)))).ToList();
+        var resourceMatches = resourcePolicies.SelectMany(p => p.Statements.Where(s => Applies(s, request, checkPrincipal: true, HasVariables(p)))).ToList();
 
         if (identityMatches.Concat(resourceMatches).FirstOrDefault(s => s.Effect == PolicyEffect.Deny) is { } deny)
         {
@@ -100,9 +100,13 @@ public static partial class PolicyEvaluator
     public static string DenialMessage(RequestContext request, Decision decision) =>
         $"User: {request.PrincipalArn} is not authorized to perform: {request.Action} on resource: {request.Resource} {decision.Reason}";
 
-    private static bool Applies(PolicyStatement statement, RequestContext request, bool checkPrincipal)
+    // Policy variables exist from Version 2012-10-17 on; in a 2008-10-17 policy (or one without a
+    // Version, which means 2008-10-17) IAM reads ${aws:username} as literal text.
+    private static bool HasVariables(PolicyDocument policy) => policy.Version == "2012-10-17";
+
+    private static bool Applies(PolicyStatement statement, RequestContext request, bool checkPrincipal, bool variables)
     {
-        string Substitute(string text) => Variables().Replace(text, m =>
+        string Substitute(string text) => !variables ? text : Variables().Replace(text, m =>
         {
             var key = m.Groups[1].Value;
             return request.Keys.TryGetValue(key, out var values) && values.Count > 0 ? values[0] : m.Value;
