@@ -67,12 +67,15 @@ internal static class AdminCommand
         }, ct));
 
         var policyName = new Option<string>("--policy-name") { Required = true, Description = "name of the inline policy" };
-        var document = new Option<string>("--policy-document") { Required = true, Description = "the policy JSON, or @file to read it from a file" };
+        var document = new Option<string>("--policy-document") { Required = true, Description = "the policy JSON, or @path (or file://path, as the AWS CLI takes it) to read it from a file" };
         var putPolicy = new Command("put-user-policy", "Add or replace an inline identity policy of a user.") { Account, User, policyName, document };
         putPolicy.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, principal) =>
         {
-            var text = parse.GetValue(document)!;
-            text = text.StartsWith('@') ? await File.ReadAllTextAsync(text[1..], ct) : text;
+            if (await ReadDocumentAsync(parse.GetValue(document)!, ct) is not { } text)
+            {
+                return WharfCli.ExitInvalid;
+            }
+
             try
             {
                 PolicyDocument.Parse(text, isResourcePolicy: false);
@@ -145,6 +148,36 @@ internal static class AdminCommand
             await store.MigrateAsync(cancellationToken);
             return await action(store, app.Services.GetRequiredService<SecretBox>(), account, principal);
         }
+    }
+
+    /// <summary>
+    /// The document itself, or the contents of the file that <c>@path</c> or <c>file://path</c> names
+    /// (a relative path is from the working directory); null, after saying why, when it cannot be read.
+    /// </summary>
+    private static async Task<string?> ReadDocumentAsync(string value, CancellationToken cancellationToken)
+    {
+        var path = value.StartsWith('@') ? value[1..]
+            : value.StartsWith("file://", StringComparison.Ordinal) ? value["file://".Length..]
+            : null;
+        if (path is null)
+        {
+            return value;
+        }
+
+        try
+        {
+            return await File.ReadAllTextAsync(path, cancellationToken);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            WharfCli.Fail($"the policy document file '{path}' does not exist; pass --policy-document with the JSON itself, @path or file://path");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            WharfCli.Fail($"cannot read the policy document file '{path}': {WharfCli.OneLine(e)}");
+        }
+
+        return null;
     }
 
     private static int Fail(string message)

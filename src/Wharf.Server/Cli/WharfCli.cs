@@ -33,7 +33,9 @@ internal static class WharfCli
         root.Subcommands.Add(AdminCommand.Create());
         root.SetAction(ServeCommand.RunAsync);
 
-        var parse = root.Parse(args);
+        // Response files (@file expands to the file's words) are off: `--policy-document @policy.json`
+        // must reach the command as written, which reads the file as the document (the AWS CLI's file://).
+        var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
         if (parse.Errors.Count > 0)
         {
             return Task.FromResult(Fail($"{OneLine(parse.Errors[0].Message).TrimEnd('.')}; run 'wharf --help' for usage"));

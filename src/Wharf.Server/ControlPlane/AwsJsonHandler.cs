@@ -13,7 +13,7 @@ namespace Wharf.Server.ControlPlane;
 /// and body; resolves the caller and region; validates the input against the botocore service model;
 /// dispatches to the operation; writes the result or AWS's error shape, always with <c>x-amzn-RequestId</c>.
 /// </summary>
-internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperations ecr, ILogger<AwsJsonHandler> logger)
+internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperations ecr, Hosting.RequestLimits limits, ILogger<AwsJsonHandler> logger)
 {
     /// <summary>The largest body accepted: an <c>UploadLayerPart</c> of 20 MiB is about 27 MiB of base64.</summary>
     public const int MaxBodyBytes = 32 * 1024 * 1024;
@@ -31,6 +31,7 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperati
             var body = await ReadBodyAsync(context);
             var identity = await identities.ResolveAsync(context, body, context.RequestAborted);
             identity.RequireService("ecr");
+            limits.Throttle(context, identity.Caller, Hosting.RequestLimits.ForEcr(operation.Name));
             using var document = Parse(body);
             var failure = ModelValidator.Validate(model, operation, document.RootElement);
             if (failure is not null)

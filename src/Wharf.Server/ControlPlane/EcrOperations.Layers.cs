@@ -28,7 +28,9 @@ internal sealed partial class EcrOperations
 
     private async Task<JsonObject> InitiateLayerUploadAsync(EcrCall call)
     {
+        using var slot = await uploadLimits.AdmitAsync(call.Context, call.Caller, call.Registry, call.Aborted);
         var id = await layers.InitiateAsync(call.Caller, call.Repository, call.Aborted);
+        slot.Opened(id);
         return new JsonObject { ["uploadId"] = ApiUploadId(id), ["partSize"] = LayerService.PartSize };
     }
 
@@ -82,6 +84,7 @@ internal sealed partial class EcrOperations
         try
         {
             await layers.CompleteAsync(call.Caller, key, StoreUploadId(apiId), digest, call.Aborted);
+            uploadLimits.Ended(StoreUploadId(apiId));
         }
         catch (WharfException e) when (e.Code == WharfErrorCode.BlobUploadUnknown)
         {

@@ -21,6 +21,7 @@ internal sealed partial class EcrOperations(
     LayerDownloads downloads,
     RegistryHostMatcher hosts,
     AuthTokens authTokens,
+    UploadSessionLimits uploadLimits,
     IOptions<WharfOptions> options)
 {
     /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>

@@ -16,7 +16,7 @@ namespace Wharf.Server.ControlPlane;
 /// (<c>&lt;ErrorResponse&gt;&lt;Error&gt;&lt;Type/&gt;&lt;Code/&gt;&lt;Message/&gt;</c>). The service is the SigV4 scope's
 /// (<c>iam</c> or <c>sts</c>); the same identity resolver as the JSON API verifies the signature.
 /// </summary>
-internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, IdentityService iam, ILogger<QueryApiHandler> logger)
+internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, IdentityService iam, Hosting.RequestLimits limits, ILogger<QueryApiHandler> logger)
 {
     private const int MaxBodyBytes = 64 * 1024;
     private static readonly XNamespace IamNs = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -43,6 +43,7 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
             ns = sts ? StsNs : IamNs;
             var identity = await identities.ResolveAsync(context, body, context.RequestAborted);
             identity.RequireService(sts ? "sts" : "iam");
+            limits.Throttle(context, identity.Caller, Hosting.RequestLimits.ForQuery(action));
             var result = await InvokeAsync(action, form, identity, context.RequestAborted);
             await WriteAsync(context, new XElement(ns + $"{action}Response", result is null ? null : new XElement(ns + $"{action}Result", Content(result, ns)), Metadata(ns, requestId)), 200);
         }
@@ -264,6 +265,7 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
             WharfErrorCode.IncompleteSignature => ("IncompleteSignature", 400),
             WharfErrorCode.Denied => ("AccessDenied", 403),
             WharfErrorCode.TokenExpired => ("ExpiredToken", 400),
+            WharfErrorCode.TooManyRequests => ("Throttling", 400),
             WharfErrorCode.Internal => ("ServiceFailure", 500),
             _ => (row.AwsType, row.AwsStatus),
         };

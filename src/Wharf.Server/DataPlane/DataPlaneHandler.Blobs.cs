@@ -79,7 +79,9 @@ internal sealed partial class DataPlaneHandler
             }
         }
 
+        using var slot = await uploadLimits.AdmitAsync(context, caller, r.Identity.Registry, r.Aborted);
         var status = await uploads.StartAsync(caller, r.Repository, r.Aborted);
+        slot.Opened(status.Id);
         UploadAccepted(r, status, StatusCodes.Status202Accepted);
     }
 
@@ -110,12 +112,14 @@ internal sealed partial class DataPlaneHandler
         var digest = ParseDigest(Query(context, "digest"));
         var body = HasBody(context) ? context.Request.Body : null;
         await uploads.CompleteAsync(r.Identity.Caller, r.Repository, r.Route.Argument!, digest, body, context.Request.ContentLength, r.Aborted);
+        uploadLimits.Ended(r.Route.Argument!);
         BlobCreated(r, digest);
     }
 
     private async Task CancelUploadAsync(DataPlaneRequest r)
     {
         await uploads.CancelAsync(r.Identity.Caller, r.Repository, r.Route.Argument!, r.Aborted);
+        uploadLimits.Ended(r.Route.Argument!);
         r.Context.Response.StatusCode = StatusCodes.Status204NoContent;
     }
 

@@ -13,6 +13,8 @@ internal sealed partial class DataPlaneHandler(
     UploadService uploads,
     ManifestService manifests,
     ListingService listings,
+    Hosting.RequestLimits limits,
+    Hosting.UploadSessionLimits uploadLimits,
     ILogger<DataPlaneHandler> logger)
 {
     public async Task HandleAsync(HttpContext context)
@@ -25,6 +27,7 @@ internal sealed partial class DataPlaneHandler(
             // Authentication comes first: an anonymous caller learns nothing, not even which routes exist.
             var identity = await identities.ResolveAsync(context, context.RequestAborted);
             var route = DataPlaneRoute.Parse(tail);
+            limits.Throttle(context, identity.Caller, Hosting.RequestLimits.ForRegistry(route.Kind, context.Request.Method));
             var request = new DataPlaneRequest(context, route, identity);
             await DispatchAsync(request);
         }

@@ -94,6 +94,8 @@ public static class WharfHost
 
         builder.Services.AddSingleton<IBlobStore>(sp => BackendFactory.CreateBlobStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         builder.Services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
+        builder.Services.AddSingleton<RequestLimits>();
+        builder.Services.AddSingleton<UploadSessionLimits>();
         builder.Services.AddDataPlane();
         builder.Services.AddControlPlane();
         builder.Services.AddHostedService<PullTimeFlusher>();

@@ -64,6 +64,8 @@ public sealed class WharfOptions
     public ScanningOptions Scanning { get; set; } = new();
 
     public IdentityOptions Identity { get; set; } = new();
+
+    public LimitOptions Limits { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -167,4 +169,45 @@ public sealed class IdentityOptions
 
     /// <summary>Where the first start writes the root access key, mode 0600 (default <c>&lt;DataDirectory&gt;/root-credentials</c>).</summary>
     public string? RootCredentialsFile { get; set; }
+}
+
+/// <summary>
+/// What one caller may use of one node (<see cref="RequestLimits"/>): a caller is an IAM principal (a
+/// role session counts apart from its role), or the client's IP address for anonymous callers and in
+/// open mode. Each node counts alone: a cluster of N nodes behind a balancer allows N times each number.
+/// The defaults leave room for the busiest CI; they stop one caller from flooding a node.
+/// </summary>
+public sealed class LimitOptions
+{
+    /// <summary>
+    /// Upload sessions (<c>/v2</c> <c>POST …/blobs/uploads/</c>, ECR <c>InitiateLayerUpload</c>) one caller may
+    /// hold open in one registry on this node; 0 for no limit. A session ends when it completes, is
+    /// cancelled or expires (<see cref="UploadOptions.Expiry"/>).
+    /// </summary>
+    public int MaxOpenUploadsPerCaller { get; set; } = 1000;
+
+    /// <summary>Reading images: <c>/v2</c> manifests, blobs, referrers and <c>/v2/</c>; <c>BatchGetImage</c>, <c>GetDownloadUrlForLayer</c>, <c>BatchCheckLayerAvailability</c>.</summary>
+    public RateOptions Pull { get; set; } = new() { RequestsPerSecond = 2000, Burst = 10000 };
+
+    /// <summary>Writing images: <c>/v2</c> uploads and manifest PUTs; <c>InitiateLayerUpload</c>, <c>UploadLayerPart</c>, <c>CompleteLayerUpload</c>, <c>PutImage</c>.</summary>
+    public RateOptions Push { get; set; } = new() { RequestsPerSecond = 1000, Burst = 5000 };
+
+    /// <summary>The other reads: ECR and IAM <c>Describe*</c>, <c>List*</c>, <c>Get*</c>; <c>/v2</c> catalog and tag lists.</summary>
+    public RateOptions Read { get; set; } = new() { RequestsPerSecond = 500, Burst = 2500 };
+
+    /// <summary>The other changes: ECR and IAM creates, deletes, puts, tags; <c>/v2</c> DELETEs.</summary>
+    public RateOptions Write { get; set; } = new() { RequestsPerSecond = 200, Burst = 1000 };
+
+    /// <summary>Credentials: ECR <c>GetAuthorizationToken</c>, STS <c>AssumeRole</c> and <c>GetCallerIdentity</c>.</summary>
+    public RateOptions Token { get; set; } = new() { RequestsPerSecond = 100, Burst = 1000 };
+}
+
+/// <summary>A token bucket: <see cref="Burst"/> requests at once, refilled at <see cref="RequestsPerSecond"/>.</summary>
+public sealed class RateOptions
+{
+    /// <summary>Sustained requests per second; 0 for no limit.</summary>
+    public int RequestsPerSecond { get; set; }
+
+    /// <summary>The bucket's size: how many requests may come at once after a quiet spell.</summary>
+    public int Burst { get; set; }
 }

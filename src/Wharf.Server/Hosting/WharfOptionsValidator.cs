@@ -82,6 +82,19 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             return $"Gc:GraceWindow is {options.Gc.GraceWindow}; set zero or a positive duration such as 01:00:00";
         }
 
+        if (options.Limits.MaxOpenUploadsPerCaller < 0)
+        {
+            return $"Limits:MaxOpenUploadsPerCaller is {options.Limits.MaxOpenUploadsPerCaller}; set 0 (no limit) or a positive number such as 1000";
+        }
+
+        foreach (var (name, rate) in RequestLimits.Rates(options.Limits))
+        {
+            if (rate.RequestsPerSecond < 0 || rate.RequestsPerSecond > 0 && rate.Burst < 1)
+            {
+                return $"Limits:{name} is {rate.RequestsPerSecond} requests per second with a burst of {rate.Burst}; set RequestsPerSecond to 0 (no limit) or a positive number, and Burst to at least 1";
+            }
+        }
+
         if (options.ShutdownTimeout < TimeSpan.Zero)
         {
             return $"ShutdownTimeout is {options.ShutdownTimeout}; set zero or a positive duration such as 00:00:30";

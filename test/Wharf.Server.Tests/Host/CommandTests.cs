@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Text;
 using Wharf.Core.Primitives;
+using Wharf.Metadata.Sqlite;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Server.Tests.Jobs;
 using Wharf.Testing;
@@ -102,6 +104,95 @@ public sealed class CommandTests
         var check = (await WharfAsync("check", "--help")).EnsureSuccess().StandardOutput;
         Assert.Contains("re-hashed", check, StringComparison.Ordinal);
         Assert.DoesNotContain("--port", check, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Admin_policy_document_reads_the_file_named_by_at_or_file_url_and_names_a_missing_file()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "wharf-admin-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        try
+        {
+            await using (var created = new SqliteMetadataStore(Path.Combine(dir, "wharf.db")))
+            {
+                await created.MigrateAsync(CancellationToken.None);
+            }
+
+            (await WharfAsync("admin", "create-user", "alice", "--data-dir", dir)).EnsureSuccess();
+            const string Deny = """{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:BatchDeleteImage","Resource":"*"}]}""";
+            const string Allow = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:DescribeImages","Resource":"*"}]}""";
+            await File.WriteAllTextAsync(Path.Combine(dir, "deny.json"), Deny);
+            await File.WriteAllTextAsync(Path.Combine(dir, "allow.json"), Allow);
+
+            // As the README writes it: @file, relative to where the command runs (not a response file).
+            (await ProcessRunner.RunAsync(
+                "dotnet",
+                [WharfProcess.ServerDll, "admin", "put-user-policy", "--user", "alice", "--policy-name", "at", "--policy-document", "@deny.json", "--data-dir", dir],
+                TimeSpan.FromSeconds(60),
+                workingDirectory: dir)).EnsureSuccess();
+            (await WharfAsync("admin", "put-user-policy", "--user", "alice", "--policy-name", "url", "--policy-document", "file://" + Path.Combine(dir, "allow.json"), "--data-dir", dir)).EnsureSuccess();
+            var missingPath = Path.Combine(dir, "nope.json");
+            var missing = await WharfAsync("admin", "put-user-policy", "--user", "alice", "--policy-name", "gone", "--policy-document", "@" + missingPath, "--data-dir", dir);
+
+            Assert.Equal(2, missing.ExitCode);
+            Assert.Equal($"wharf: the policy document file '{missingPath}' does not exist; pass --policy-document with the JSON itself, @path or file://path", missing.StandardError.TrimEnd());
+            await using var store = new SqliteMetadataStore(Path.Combine(dir, "wharf.db"));
+            var (inline, _) = await store.Identities.GetPoliciesAsync("arn:aws:iam::123456789012:user/alice", CancellationToken.None);
+            Assert.Equal([("at", Deny), ("url", Allow)], inline.OrderBy(p => p.Name, StringComparer.Ordinal));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Dotnet_run_from_the_repository_root_keeps_the_data_and_root_credentials_in_its_wharf_data()
+    {
+        // The README's quick start: `dotnet run --project src/Wharf.Server`, then ./wharf-data/root-credentials.
+        // A copy-free stand-in for the repository root: a fresh directory as the working directory.
+        var repository = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(repository, "Wharf.slnx")))
+        {
+            repository = Path.GetDirectoryName(repository.TrimEnd(Path.DirectorySeparatorChar)) ?? throw new InvalidOperationException("Wharf.slnx not found above the test binaries");
+        }
+
+        var project = Path.Combine(repository, "src", "Wharf.Server");
+        var configuration = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name; // bin/<configuration>/<tfm>
+        var cwd = Path.Combine(Path.GetTempPath(), "wharf-cwd-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(cwd);
+        var info = new ProcessStartInfo("dotnet") { WorkingDirectory = cwd, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in new[] { "run", "--project", project, "-c", configuration, "--no-build", "--", "--port", "0" })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = new StringBuilder();
+        process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        try
+        {
+            var credentials = Path.Combine(cwd, "wharf-data", "root-credentials");
+            var deadline = DateTime.UtcNow.AddSeconds(90);
+            while (!File.Exists(credentials) && !process.HasExited && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(100);
+            }
+
+            Assert.True(File.Exists(credentials), $"no {credentials}; output:\n{output}");
+            Assert.Contains("aws_access_key_id", await File.ReadAllTextAsync(credentials), StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(cwd, "wharf-data", "wharf.db")));
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+            Directory.Delete(cwd, recursive: true);
+        }
     }
 
     private static string BlobFile(string dataDirectory, Digest digest) =>
