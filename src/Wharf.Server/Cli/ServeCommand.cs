@@ -12,7 +12,7 @@ internal static class ServeCommand
     {
         var serve = new Command(
             "serve",
-            "Run the registry (the default command): HTTP on 127.0.0.1:5000, data under ./wharf-data. SIGTERM or Ctrl-C stops accepting connections and lets requests in flight finish (setting ShutdownTimeout, default 30 s).");
+            "Run the registry (the default command): HTTP on 127.0.0.1:5000, data under ./wharf-data in the working directory. SIGTERM or Ctrl-C stops accepting connections and lets requests in flight finish (setting ShutdownTimeout, default 30 s). Each caller's request rates and open upload sessions are limited on each node (settings Limits:*).");
         foreach (var option in CliOptions.Listening)
         {
             serve.Options.Add(option);

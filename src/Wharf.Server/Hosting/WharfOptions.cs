@@ -187,19 +187,19 @@ public sealed class LimitOptions
     public int MaxOpenUploadsPerCaller { get; set; } = 1000;
 
     /// <summary>Reading images: <c>/v2</c> manifests, blobs, referrers and <c>/v2/</c>; <c>BatchGetImage</c>, <c>GetDownloadUrlForLayer</c>, <c>BatchCheckLayerAvailability</c>.</summary>
-    public RateOptions Pull { get; set; } = new() { RequestsPerSecond = 2000, Burst = 10000 };
+    public RateOptions Pull { get; set; } = new() { RequestsPerSecond = 5000, Burst = 20000 };
 
     /// <summary>Writing images: <c>/v2</c> uploads and manifest PUTs; <c>InitiateLayerUpload</c>, <c>UploadLayerPart</c>, <c>CompleteLayerUpload</c>, <c>PutImage</c>.</summary>
-    public RateOptions Push { get; set; } = new() { RequestsPerSecond = 1000, Burst = 5000 };
+    public RateOptions Push { get; set; } = new() { RequestsPerSecond = 2000, Burst = 10000 };
 
     /// <summary>The other reads: ECR and IAM <c>Describe*</c>, <c>List*</c>, <c>Get*</c>; <c>/v2</c> catalog and tag lists.</summary>
-    public RateOptions Read { get; set; } = new() { RequestsPerSecond = 500, Burst = 2500 };
+    public RateOptions Read { get; set; } = new() { RequestsPerSecond = 1000, Burst = 5000 };
 
     /// <summary>The other changes: ECR and IAM creates, deletes, puts, tags; <c>/v2</c> DELETEs.</summary>
-    public RateOptions Write { get; set; } = new() { RequestsPerSecond = 200, Burst = 1000 };
+    public RateOptions Write { get; set; } = new() { RequestsPerSecond = 500, Burst = 2500 };
 
     /// <summary>Credentials: ECR <c>GetAuthorizationToken</c>, STS <c>AssumeRole</c> and <c>GetCallerIdentity</c>.</summary>
-    public RateOptions Token { get; set; } = new() { RequestsPerSecond = 100, Burst = 1000 };
+    public RateOptions Token { get; set; } = new() { RequestsPerSecond = 200, Burst = 2000 };
 }
 
 /// <summary>A token bucket: <see cref="Burst"/> requests at once, refilled at <see cref="RequestsPerSecond"/>.</summary>

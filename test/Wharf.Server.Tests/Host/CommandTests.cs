@@ -96,7 +96,7 @@ public sealed class CommandTests
         }
 
         var serve = (await WharfAsync("serve", "--help")).EnsureSuccess().StandardOutput;
-        foreach (var setting in new[] { "Setting Address", "Setting Port", "Setting DataDirectory", "Setting Metadata:Backend", "Setting Metadata:ConnectionString", "Setting AllowInsecureOpen", "ShutdownTimeout" })
+        foreach (var setting in new[] { "Setting Address", "Setting Port", "Setting DataDirectory", "Setting Metadata:Backend", "Setting Metadata:ConnectionString", "Setting AllowInsecureOpen", "ShutdownTimeout", "Limits:*" })
         {
             Assert.Contains(setting, serve, StringComparison.Ordinal);
         }

@@ -34,6 +34,12 @@ public sealed class RequestLimitTests
             Assert.Equal(TimeSpan.FromSeconds(1), refused.Headers.RetryAfter?.Delta);
         }
 
+        // Each caller counts alone: in open mode a caller is its IP address.
+        using (var elsewhere = ClientFrom(server, IPAddress.Parse("127.0.0.2")))
+        {
+            await StartUploadAsync(elsewhere);
+        }
+
         // The layer-upload API opens sessions in the same registry: the same count.
         var cli = await AwsClients.CliAsync(
             server.BaseAddress, "us-east-1", new Dictionary<string, string> { ["AWS_MAX_ATTEMPTS"] = "1", ["AWS_RETRY_MODE"] = "standard" }, "ecr", "initiate-layer-upload", "--repository-name", "team/app");
@@ -119,6 +125,28 @@ public sealed class RequestLimitTests
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("Limits:Push is 10 requests per second with a burst of 0", result.StandardError, StringComparison.Ordinal);
     }
+
+    /// <summary>A client whose connections come from <paramref name="source"/> (another loopback address).</summary>
+    private static HttpClient ClientFrom(WharfTestServer server, IPAddress source) =>
+        new(new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                try
+                {
+                    socket.Bind(new IPEndPoint(source, 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        })
+        { BaseAddress = server.BaseAddress };
 
     private static async Task<Uri> StartUploadAsync(HttpClient client)
     {
