@@ -110,6 +110,11 @@ public sealed class LifecyclePolicy
         try
         {
             document = JsonDocument.Parse(text, new JsonDocumentOptions { MaxDepth = 16 });
+            if (!Primitives.JsonStrings.AreReadable(document.RootElement))
+            {
+                document.Dispose();
+                throw new LifecyclePolicyException("Could not map policyString into LifecyclePolicy.");
+            }
         }
         catch (JsonException)
         {

@@ -112,6 +112,20 @@ public sealed class BadInputTests(FuzzServers servers) : IClassFixture<FuzzServe
         Assert.Empty(FuzzServers.LoggedFaults(servers.OpenLogs, openMark).Concat(FuzzServers.LoggedFaults(servers.IamLogs, iamMark)));
     }
 
+    [Fact]
+    public async Task A_lone_surrogate_in_a_lifecycle_policy_is_an_invalid_parameter()
+    {
+        var mark = servers.OpenLogs.Entries.Count;
+        const string Policy = """{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","tagPatternList":["\ud800*"],"countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}""";
+        foreach (var operation in new[] { "PutLifecyclePolicy", "StartLifecyclePolicyPreview" })
+        {
+            var response = await EcrAsync(servers.Open, operation, new { repositoryName = FuzzServers.Repository, lifecyclePolicyText = Policy });
+            Assert.Equal((400, "InvalidParameterException"), (response.Status, Type(response)));
+        }
+
+        Assert.Empty(FuzzServers.LoggedFaults(servers.OpenLogs, mark));
+    }
+
     [Theory]
     [InlineData("DescribeRegistry", """{"registryId":"../../etc"}""")]
     [InlineData("GetAuthorizationToken", """{"registryId":"../../etc"}""")]

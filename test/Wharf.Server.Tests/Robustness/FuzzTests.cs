@@ -70,7 +70,7 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
     {
         var (openMark, iamMark) = (servers.OpenLogs.Entries.Count, servers.IamLogs.Entries.Count);
         var findings = new Findings("/v2");
-        const int Count = 1600;
+        const int Count = 2500;
         await Parallel.ForAsync(0, Count, Options(), async (n, _) =>
         {
             var m = new Mutator(unchecked((FuzzServers.Seed * 31) + n));
@@ -97,7 +97,7 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
         var (openMark, iamMark) = (servers.OpenLogs.Entries.Count, servers.IamLogs.Entries.Count);
         var findings = new Findings("ECR JSON API");
         var operations = ServiceModel.Ecr.OperationNames.Order(StringComparer.Ordinal).ToArray();
-        const int Count = 1600;
+        const int Count = 2500;
         await Parallel.ForAsync(0, Count, Options(), async (n, _) =>
         {
             var m = new Mutator(unchecked((FuzzServers.Seed * 37) + n));
@@ -148,7 +148,7 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
     {
         var (openMark, iamMark) = (servers.OpenLogs.Entries.Count, servers.IamLogs.Entries.Count);
         var findings = new Findings("IAM/STS Query API");
-        const int Count = 900;
+        const int Count = 1200;
         await Parallel.ForAsync(0, Count, Options(), async (n, _) =>
         {
             var m = new Mutator(unchecked((FuzzServers.Seed * 41) + n));
@@ -211,7 +211,7 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
     {
         var (openMark, iamMark) = (servers.OpenLogs.Entries.Count, servers.IamLogs.Entries.Count);
         var findings = new Findings("raw HTTP");
-        const int Count = 500;
+        const int Count = 600;
         await Parallel.ForAsync(0, Count, Options(), async (n, _) =>
         {
             var m = new Mutator(unchecked((FuzzServers.Seed * 43) + n));

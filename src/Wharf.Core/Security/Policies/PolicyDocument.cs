@@ -73,7 +73,11 @@ public sealed class PolicyDocument
                 throw new PolicyFormatException("Invalid policy document: it must be a JSON object");
             }
 
-            RequireUnicode(root);
+            if (!Primitives.JsonStrings.AreReadable(root))
+            {
+                throw new PolicyFormatException("Invalid policy document: it holds a string that is not valid Unicode (an escaped lone surrogate)");
+            }
+
             foreach (var property in root.EnumerateObject())
             {
                 if (property.Name is not ("Version" or "Id" or "Statement"))
@@ -190,42 +194,6 @@ public sealed class PolicyDocument
         JsonValueKind.Null => null,
         _ => element.GetRawText(),
     };
-
-    /// <summary>
-    /// A <c>\ud800</c> escape is valid JSON, but no .NET string can hold a lone surrogate, so reading it
-    /// would throw later; such a document is refused here, with the validation error of any other flaw.
-    /// </summary>
-    private static void RequireUnicode(JsonElement element)
-    {
-        try
-        {
-            switch (element.ValueKind)
-            {
-                case JsonValueKind.Object:
-                    foreach (var property in element.EnumerateObject())
-                    {
-                        _ = property.Name;
-                        RequireUnicode(property.Value);
-                    }
-
-                    break;
-                case JsonValueKind.Array:
-                    foreach (var item in element.EnumerateArray())
-                    {
-                        RequireUnicode(item);
-                    }
-
-                    break;
-                case JsonValueKind.String:
-                    _ = element.GetString();
-                    break;
-            }
-        }
-        catch (InvalidOperationException)
-        {
-            throw new PolicyFormatException("Invalid policy document: it holds a string that is not valid Unicode (an escaped lone surrogate)");
-        }
-    }
 
     private static (List<string> Values, bool Not) OneOf(JsonElement s, string name, string notName, string where, bool required)
     {
