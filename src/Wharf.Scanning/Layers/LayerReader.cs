@@ -222,7 +222,7 @@ public static class LayerReader
                 }
                 catch (EndOfStreamException e)
                 {
-                    throw new LayerRejectedException($"the layer ends inside '{path}'", e);
+                    throw new LayerRejectedException($"the layer ends inside '{Shown(path)}'", e);
                 }
             }
 
@@ -243,7 +243,7 @@ public static class LayerReader
 
             if (segment == "..")
             {
-                throw new LayerRejectedException($"the layer has an entry that climbs out of the root: '{name}'");
+                throw new LayerRejectedException($"the layer has an entry that climbs out of the root: '{Shown(name)}'");
             }
 
             segments.Add(segment);
@@ -251,6 +251,9 @@ public static class LayerReader
 
         return string.Join('/', segments);
     }
+
+    /// <summary>A path as a scan's description shows it: a name can be up to 1 MiB long, a description should not.</summary>
+    public static string Shown(string path) => path.Length <= 256 ? path : string.Concat(path.AsSpan(0, 128), "…", path.AsSpan(path.Length - 127));
 
     /// <summary>The magic bytes read to tell the format, then the rest of the stream.</summary>
     private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream
