@@ -26,7 +26,7 @@ public sealed record ImageInventory(OsInfo? Os, IReadOnlyList<InstalledPackage> 
         }
 
         const int Named = 3;
-        var named = Skipped.Take(Named).Select(f => $"'{f.Path}' ({f.Reason})");
+        var named = Skipped.Take(Named).Select(f => $"'{LayerReader.Shown(f.Path)}' ({f.Reason})");
         var more = Skipped.Count > Named ? $", and {Skipped.Count - Named} more" : string.Empty;
         return $"Not read, so their packages were not checked: {string.Join("; ", named)}{more}.";
     }

@@ -96,6 +96,72 @@ public sealed class BinaryPackagesTests
         Assert.Equal(("2.15.0", "CRITICAL", "app/app.jar"), (finding.FixedIn, finding.Severity, finding.Package.Path));
     }
 
+    [Fact]
+    public async Task A_jar_of_nested_jars_inflating_past_1_GiB_is_skipped_with_the_reason_in_bounded_memory()
+    {
+        // 20 nested "jars" of 60 MiB of zeros each: 1.2 GiB to inflate from about 1 MB.
+        if (await Layers.HeapLimit.RanUnderHeapLimitAsync(typeof(BinaryPackagesTests), 384L << 20))
+        {
+            return;
+        }
+
+        using var bomb = new MemoryStream();
+        using (var zip = new ZipArchive(bomb, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            var zeros = new byte[1 << 20];
+            for (var i = 0; i < 20; i++)
+            {
+                await using var entry = await zip.CreateEntry($"BOOT-INF/lib/bomb{i}.jar", CompressionLevel.SmallestSize).OpenAsync(Ct);
+                for (var m = 0; m < 60; m++)
+                {
+                    await entry.WriteAsync(zeros, Ct);
+                }
+            }
+        }
+
+        Assert.True(bomb.Length < 2 << 20);
+        var inventory = await AnalyzeAsync(Build([("app/bomb.jar", bomb.ToArray()), ("app/ok.jar", Jar([("META-INF/maven/commons-io/commons-io/pom.properties", "groupId=commons-io\nartifactId=commons-io\nversion=2.11.0\n")]))]));
+        var skipped = Assert.Single(inventory.Skipped);
+        Assert.Equal(("app/bomb.jar", "the Java archive's nested archives and pom.properties inflate to more than 1 GiB"), (skipped.Path, skipped.Reason));
+        Assert.Equal(["commons-io:commons-io"], inventory.Packages.Select(p => p.Name));
+    }
+
+    [Fact]
+    public async Task A_jar_over_64_MiB_is_read_from_a_temporary_file_and_one_declaring_too_many_entries_is_skipped()
+    {
+        using var big = new MemoryStream();
+        using (var zip = new ZipArchive(big, ZipArchiveMode.Create, leaveOpen: true))
+        {
+            await using (var entry = await zip.CreateEntry("lib/native.so", CompressionLevel.NoCompression).OpenAsync(Ct))
+            {
+                await entry.WriteAsync(new byte[70 << 20], Ct);
+            }
+
+            await using var pom = await zip.CreateEntry("META-INF/maven/org.example/big/pom.properties").OpenAsync(Ct);
+            await pom.WriteAsync(Text("groupId=org.example\nartifactId=big\nversion=1.0\n"), Ct);
+        }
+
+        Assert.True(big.Length > 64 << 20);
+        var temporary = Directory.GetFiles(Path.GetTempPath(), "wharf-jar-*").Length;
+        var read = await AnalyzeAsync(Build([("app/big.jar", big.ToArray())]));
+        Assert.Equal([("org.example:big", "1.0", "app/big.jar")], read.Packages.Select(p => (p.Name, p.Version, p.Path)));
+        Assert.Equal(temporary, Directory.GetFiles(Path.GetTempPath(), "wharf-jar-*").Length);
+
+        // A zip whose ZIP64 end record declares 300,000 entries: skipped before its directory is read.
+        var zip64 = new byte[56 + 20 + 22];
+        "PK\u0006\u0006"u8.CopyTo(zip64);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(zip64.AsSpan(4), 44);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(zip64.AsSpan(24), 300_000);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(zip64.AsSpan(32), 300_000);
+        "PK\u0006\u0007"u8.CopyTo(zip64.AsSpan(56));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(zip64.AsSpan(56 + 8), 0);
+        "PK\u0005\u0006"u8.CopyTo(zip64.AsSpan(76));
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(zip64.AsSpan(76 + 8), ushort.MaxValue);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt16LittleEndian(zip64.AsSpan(76 + 10), ushort.MaxValue);
+        var many = await AnalyzeAsync(Build([("app/many.jar", zip64)]));
+        Assert.Equal([("app/many.jar", "a Java archive of 300000 entries is more than the 250000 one is opened with")], many.Skipped.Select(s => (s.Path, s.Reason)));
+    }
+
     private static byte[] Jar(IEnumerable<(string Name, object Content)> entries)
     {
         using var output = new MemoryStream();

@@ -6,6 +6,9 @@ namespace Wharf.Scanning.Layers;
 /// <summary>A layer the scanner refuses: hostile or malformed. The scan fails with this reason; nothing else does.</summary>
 public sealed class LayerRejectedException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>Thrown by a <see cref="LayerExtractor"/> when a bound stops it: the file is listed as skipped, with this reason, and the layer read on.</summary>
+public sealed class LayerFileSkippedException(string reason) : Exception(reason);
+
 /// <summary>Bounds on what reading an image's layers may cost.</summary>
 /// <param name="MaxUncompressedBytes">Decompressed tar bytes per layer (a decompression bomb stops here).</param>
 /// <param name="MaxEntries">Tar entries per layer.</param>
@@ -53,7 +56,9 @@ public sealed class KeptBytes(LayerLimits limits)
     }
 
     internal static string Size(long bytes) =>
-        bytes >= 1 << 20 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.#} MiB") : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes} bytes");
+        bytes >= 1L << 30 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1073741824.0:0.#} GiB")
+        : bytes >= 1 << 20 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes / 1048576.0:0.#} MiB")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{bytes} bytes");
 }
 
 public enum LayerEntryKind
@@ -201,8 +206,15 @@ public static class LayerReader
                     }
                     else if (skipped is null && extract is { } x && x.Accepts(path, entry.Size, executable))
                     {
-                        content = await x.Extract(path, entry.Size, data, cancellationToken);
-                        extracted = content is not null;
+                        try
+                        {
+                            content = await x.Extract(path, entry.Size, data, cancellationToken);
+                            extracted = content is not null;
+                        }
+                        catch (LayerFileSkippedException e)
+                        {
+                            skipped = e.Message;
+                        }
                     }
 
                     // What is left of the file is read here, 80 KiB at a time: gzip inflates small reads with ~15 % more CPU (bench/scan).
@@ -210,7 +222,7 @@ public static class LayerReader
                 }
                 catch (EndOfStreamException e)
                 {
-                    throw new LayerRejectedException($"the layer ends inside '{path}'", e);
+                    throw new LayerRejectedException($"the layer ends inside '{Shown(path)}'", e);
                 }
             }
 
@@ -231,7 +243,7 @@ public static class LayerReader
 
             if (segment == "..")
             {
-                throw new LayerRejectedException($"the layer has an entry that climbs out of the root: '{name}'");
+                throw new LayerRejectedException($"the layer has an entry that climbs out of the root: '{Shown(name)}'");
             }
 
             segments.Add(segment);
@@ -239,6 +251,9 @@ public static class LayerReader
 
         return string.Join('/', segments);
     }
+
+    /// <summary>A path as a scan's description shows it: a name can be up to 1 MiB long, a description should not.</summary>
+    public static string Shown(string path) => path.Length <= 256 ? path : string.Concat(path.AsSpan(0, 128), "…", path.AsSpan(path.Length - 127));
 
     /// <summary>The magic bytes read to tell the format, then the rest of the stream.</summary>
     private sealed class PrefixedStream(ReadOnlyMemory<byte> prefix, Stream rest) : Stream

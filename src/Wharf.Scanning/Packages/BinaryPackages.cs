@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using Wharf.Scanning.Layers;
 
 namespace Wharf.Scanning.Packages;
 
@@ -10,25 +12,42 @@ namespace Wharf.Scanning.Packages;
 /// one level of nested jars as fat jars have them). The file is read once, as it streams past; what is
 /// kept is a few lines: <c>go</c> or <c>maven</c>, then <c>name\tversion</c> per package.
 /// </summary>
+/// <remarks>
+/// Jars are untrusted zips, so each read is bounded: a jar is opened from memory up to 64 MiB and from a
+/// private temporary file up to 1 GiB (past that it is skipped, and the scan says so); one with more
+/// than 250,000 entries is skipped before its directory is read; what its nested jars and
+/// <c>pom.properties</c> inflate to is counted against 1 GiB, each read no further than it may be.
+/// </remarks>
 public static class BinaryPackages
 {
     private const int Chunk = 1 << 20;
-    private const long MaxJarBytes = 64L << 20;
+    private const long MaxJarInMemory = 64L << 20;
+    private const long MaxJarBytes = 1L << 30;
+    private const long MaxNestedJarBytes = 64L << 20;
+    private const long MaxInflatedBytes = 1L << 30;
+    private const int MaxPomBytes = 64 * 1024;
+    private const long MaxJarEntries = 250_000;
     private static readonly byte[] GoMagic = [0xff, .. " Go buildinf:"u8];
 
-    /// <summary>Whether a file could hold packages: an executable, or a Java archive small enough to open.</summary>
+    /// <summary>Whether a file could hold packages: an executable, or a Java archive.</summary>
     public static bool Candidate(string path, long size, bool executable) =>
-        IsJar(path) ? size <= MaxJarBytes : executable && size >= 1024;
+        IsJar(path) || (executable && size >= 1024);
 
-    /// <summary>The file's packages as kept lines, or null when it has none.</summary>
+    /// <summary>The file's packages as kept lines, or null when it has none; <see cref="LayerFileSkippedException"/> when a bound stops the read.</summary>
     public static async Task<byte[]?> ExtractAsync(string path, long size, Stream content, CancellationToken cancellationToken)
     {
         if (IsJar(path))
         {
-            using var copy = new MemoryStream((int)Math.Min(size, MaxJarBytes));
+            if (size > MaxJarBytes)
+            {
+                throw new LayerFileSkippedException($"a Java archive of {KeptBytes.Size(size)} is more than the {KeptBytes.Size(MaxJarBytes)} one is opened at");
+            }
+
+            // ZipArchive needs to seek (the directory is at the end): small jars are copied to memory, larger ones to a private temporary file.
+            await using var copy = size <= MaxJarInMemory ? new MemoryStream((int)size) : (Stream)TemporaryFile();
             await content.CopyToAsync(copy, cancellationToken);
             copy.Position = 0;
-            var packages = Jar(copy, nested: true);
+            var packages = Jar(copy, nested: true, new Inflated());
             return packages.Count == 0 ? null : Encoding.UTF8.GetBytes("maven\n" + string.Join('\n', packages.Distinct().Select(p => $"{p.Name}\t{p.Version}")));
         }
 
@@ -49,34 +68,66 @@ public static class BinaryPackages
     private static bool IsJar(string path) =>
         path.EndsWith(".jar", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".war", StringComparison.OrdinalIgnoreCase) || path.EndsWith(".ear", StringComparison.OrdinalIgnoreCase);
 
-    private static List<(string Name, string Version)> Jar(Stream stream, bool nested)
+    private static FileStream TemporaryFile()
+    {
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Options = FileOptions.DeleteOnClose | FileOptions.Asynchronous };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // the image's content is not everyone's
+        }
+
+        return new FileStream(Path.Combine(Path.GetTempPath(), $"wharf-jar-{Guid.NewGuid():N}.zip"), options);
+    }
+
+    private static List<(string Name, string Version)> Jar(Stream stream, bool nested, Inflated inflated)
     {
         var packages = new List<(string Name, string Version)>();
+        if (EntryCount(stream) is > MaxJarEntries and var count)
+        {
+            throw new LayerFileSkippedException($"a Java archive of {count} entries is more than the {MaxJarEntries} one is opened with");
+        }
+
         try
         {
             using var zip = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
             foreach (var entry in zip.Entries)
             {
-                if (entry.FullName.StartsWith("META-INF/maven/", StringComparison.Ordinal) && entry.Name == "pom.properties" && entry.Length < 64 * 1024)
+                if (entry.FullName.StartsWith("META-INF/maven/", StringComparison.Ordinal) && entry.Name == "pom.properties" && entry.Length < MaxPomBytes)
                 {
-                    using var reader = new StreamReader(entry.Open());
-                    var properties = reader.ReadToEnd().Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] != '#')
+                    using var source = entry.Open();
+                    using var text = new MemoryStream();
+                    if (!inflated.CopyAtMost(source, text, MaxPomBytes))
+                    {
+                        continue; // it inflates past what its directory entry says: not a pom.properties Maven wrote
+                    }
+
+                    var properties = Encoding.UTF8.GetString(text.GetBuffer(), 0, (int)text.Length).Split('\n').Select(l => l.Trim()).Where(l => l.Length > 0 && l[0] != '#')
                         .Select(l => l.Split('=', 2)).Where(p => p.Length == 2).GroupBy(p => p[0].Trim()).ToDictionary(g => g.Key, g => g.First()[1].Trim());
                     if (properties.TryGetValue("groupId", out var group) && properties.TryGetValue("artifactId", out var artifact) && properties.TryGetValue("version", out var version))
                     {
                         packages.Add(($"{group}:{artifact}", version));
                     }
                 }
-                else if (nested && IsJar(entry.Name) && entry.Length <= MaxJarBytes)
+                else if (nested && IsJar(entry.Name) && entry.Length <= MaxNestedJarBytes)
                 {
                     using var inner = new MemoryStream((int)entry.Length);
                     using (var source = entry.Open())
                     {
-                        source.CopyTo(inner);
+                        if (!inflated.CopyAtMost(source, inner, MaxNestedJarBytes))
+                        {
+                            continue;
+                        }
                     }
 
                     inner.Position = 0;
-                    packages.AddRange(Jar(inner, nested: false));
+                    try
+                    {
+                        packages.AddRange(Jar(inner, nested: false, inflated));
+                    }
+                    catch (LayerFileSkippedException) when (inflated.Total <= MaxInflatedBytes)
+                    {
+                        // A nested jar with too many entries: the outer jar's other packages still count.
+                    }
                 }
             }
         }
@@ -86,6 +137,79 @@ public static class BinaryPackages
         }
 
         return packages;
+    }
+
+    /// <summary>The entry count the zip's end-of-central-directory record (or its ZIP64 twin) declares; null when there is none to read.</summary>
+    private static long? EntryCount(Stream zip)
+    {
+        const int Eocd = 22;
+        var length = zip.Length;
+        var tail = new byte[(int)Math.Min(length, Eocd + ushort.MaxValue)];
+        zip.Position = length - tail.Length;
+        zip.ReadExactly(tail);
+        zip.Position = 0;
+        var at = tail.AsSpan().LastIndexOf("PK\u0005\u0006"u8);
+        if (at < 0 || at + Eocd > tail.Length)
+        {
+            return null;
+        }
+
+        var count = BinaryPrimitives.ReadUInt16LittleEndian(tail.AsSpan(at + 10));
+        if (count != ushort.MaxValue || at < 20 || !tail.AsSpan(at - 20, 4).SequenceEqual("PK\u0006\u0007"u8))
+        {
+            return count;
+        }
+
+        var zip64 = BinaryPrimitives.ReadInt64LittleEndian(tail.AsSpan(at - 20 + 8));
+        if (zip64 < 0 || zip64 > length - 56)
+        {
+            return null;
+        }
+
+        var record = new byte[56];
+        zip.Position = zip64;
+        zip.ReadExactly(record);
+        zip.Position = 0;
+        return record.AsSpan(0, 4).SequenceEqual("PK\u0006\u0006"u8) ? (long)Math.Min(BinaryPrimitives.ReadUInt64LittleEndian(record.AsSpan(32)), long.MaxValue) : null;
+    }
+
+    /// <summary>What one jar's entries have inflated to, bounded as a whole (a zip bomb of nested jars costs time) and per entry.</summary>
+    private sealed class Inflated
+    {
+        public long Total { get; private set; }
+
+        /// <summary>Copies at most <paramref name="max"/> bytes; false when there were more.</summary>
+        public bool CopyAtMost(Stream source, Stream destination, long max)
+        {
+            var buffer = ArrayPool<byte>.Shared.Rent(81920);
+            try
+            {
+                long copied = 0;
+                int read;
+                while ((read = source.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    copied += read;
+                    Total += read;
+                    if (Total > MaxInflatedBytes)
+                    {
+                        throw new LayerFileSkippedException($"the Java archive's nested archives and pom.properties inflate to more than {KeptBytes.Size(MaxInflatedBytes)}");
+                    }
+
+                    if (copied > max)
+                    {
+                        return false;
+                    }
+
+                    destination.Write(buffer, 0, read);
+                }
+
+                return true;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+        }
     }
 
     // Go 1.18+: the build info header ("\xff Go buildinf:", pointer size, flags) with flag 2 set is

@@ -128,6 +128,23 @@ public sealed class HostileLayerTests
             inventory.Packages.OrderBy(p => p.Manager, StringComparer.Ordinal).Select(p => (p.Manager, p.Name, p.Path)));
     }
 
+    [Fact]
+    public async Task A_skipped_file_with_a_long_name_is_shortened_in_the_note()
+    {
+        // A 500,000-character PAX path (within the 1 MiB header bound) must not make a 500 KB scan description.
+        var path = "var/lib/dpkg/status.d/" + new string('a', 500_000);
+        var pax = Text(PaxRecord("path", path));
+        IEnumerable<Piece> Pieces() =>
+            new[] { new Piece(Header("PaxHeaders/x", 'x', pax.Length), 0), new Piece(pax, Padding(pax.Length)) }
+                .Concat(Zeros("short", 2048)).Concat(End());
+        var inventory = await AnalyzeAsync(() => Tar(Pieces()), LayerLimits.Default with { MaxFileBytes = 1024 });
+        Assert.Equal(path, Assert.Single(inventory.Skipped).Path);
+        var note = inventory.UnsupportedReason!;
+        Assert.True(note.Length < 1000, note);
+        Assert.Contains("'var/lib/dpkg/status.d/aaa", note, StringComparison.Ordinal);
+        Assert.Contains("aaa…aaa", note, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
