@@ -126,8 +126,9 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
             resourceAccount = whole.Account.Value;
             await AddRegistryPolicyAsync(whole, action, texts, resourcePolicies, cancellationToken);
         }
-        else if (resourceArn != "*" && resourceArn.Split(':') is { Length: >= 6 } parts)
+        else if (resourceArn != "*" && resourceArn.Split(':') is { Length: >= 6 } parts && parts[4] != "aws")
         {
+            // (AWS managed policies, account "aws", are every account's to read: the caller's own identity decides.)
             resourceAccount = parts[4];
         }
 
