@@ -85,6 +85,7 @@ public static class ErrorCatalogue
         new(WharfErrorCode.IamLimitExceeded, "DENIED", 409, "LimitExceeded", 409, "The request was rejected because it attempted to create resources beyond the current AWS account limits."),
         new(WharfErrorCode.MalformedPolicyDocument, "UNSUPPORTED", 400, "MalformedPolicyDocument", 400, "The request was rejected because the policy document was malformed."),
         new(WharfErrorCode.IamValidation, "UNSUPPORTED", 400, "ValidationError", 400, "The request did not satisfy a constraint of the API."),
+        new(WharfErrorCode.IamInvalidInput, "UNSUPPORTED", 400, "InvalidInput", 400, "The request was rejected because an invalid or out-of-range value was supplied for an input parameter."),
         new(WharfErrorCode.Unavailable, "UNAVAILABLE", 503, "ServerException", 500, "service temporarily unavailable, retry"),
         new(WharfErrorCode.Internal, "UNKNOWN", 500, "ServerException", 500, "internal server error"),
     }.ToFrozenDictionary(r => r.Code);

@@ -76,6 +76,7 @@ public enum WharfErrorCode
     IamLimitExceeded,
     MalformedPolicyDocument,
     IamValidation,
+    IamInvalidInput,
 
     // Faults.
     Unavailable,

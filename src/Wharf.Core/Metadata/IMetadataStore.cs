@@ -290,6 +290,59 @@ public interface IIdentityStore
 
     /// <summary>Every identity policy that applies to the principal: its own and its groups', in one read.</summary>
     Task<IdentityPolicies> GetIdentityPoliciesAsync(string principalArn, CancellationToken cancellationToken);
+
+    /// <summary>The account's groups, by name.</summary>
+    Task<IReadOnlyList<GroupRecord>> ListGroupsAsync(AccountId account, CancellationToken cancellationToken);
+
+    /// <summary>The groups a user is in, by name.</summary>
+    Task<IReadOnlyList<GroupRecord>> ListGroupsForUserAsync(string userArn, CancellationToken cancellationToken);
+
+    /// <summary>The account's roles, by name.</summary>
+    Task<IReadOnlyList<RoleRecord>> ListRolesAsync(AccountId account, CancellationToken cancellationToken);
+
+    /// <summary>Replaces a role's trust policy. False when the role is absent.</summary>
+    Task<bool> SetTrustPolicyAsync(string roleArn, string document, CancellationToken cancellationToken);
+
+    /// <summary>Creates a customer managed policy with <paramref name="document"/> as its default version <c>v1</c>; null when the account is absent or the name taken.</summary>
+    Task<ManagedPolicyRecord?> CreateManagedPolicyAsync(ManagedPolicyRecord policy, string document, CancellationToken cancellationToken);
+
+    Task<ManagedPolicyRecord?> GetManagedPolicyAsync(string arn, CancellationToken cancellationToken);
+
+    /// <summary>The account's customer managed policies, by name.</summary>
+    Task<IReadOnlyList<ManagedPolicyRecord>> ListManagedPoliciesAsync(AccountId account, CancellationToken cancellationToken);
+
+    /// <summary>The policy's versions, newest first.</summary>
+    Task<IReadOnlyList<PolicyVersionRecord>> ListPolicyVersionsAsync(string policyArn, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Adds the next version (optionally making it the default), unless the policy has
+    /// <paramref name="maxVersions"/> already; null when absent or full.
+    /// </summary>
+    Task<PolicyVersionRecord?> AddPolicyVersionAsync(string policyArn, string document, bool setAsDefault, int maxVersions, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Makes a version the default. False when the policy or the version is absent.</summary>
+    Task<bool> SetDefaultPolicyVersionAsync(string policyArn, string versionId, DateTimeOffset now, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a version that is not the default. False when absent or the default.</summary>
+    Task<bool> DeletePolicyVersionAsync(string policyArn, string versionId, CancellationToken cancellationToken);
+
+    /// <summary>Deletes a customer managed policy with its versions. False when absent.</summary>
+    Task<bool> DeleteManagedPolicyAsync(string arn, CancellationToken cancellationToken);
+
+    /// <summary>The default version's document of each customer managed policy named (absent ones are left out).</summary>
+    Task<IReadOnlyList<string>> GetManagedPolicyDocumentsAsync(IReadOnlyCollection<string> arns, CancellationToken cancellationToken);
+
+    /// <summary>How many users, groups and roles of <paramref name="account"/> the managed policy is attached to.</summary>
+    Task<int> CountAttachmentsAsync(string policyArn, AccountId account, CancellationToken cancellationToken);
+
+    /// <summary>A user's or role's IAM tags, by key.</summary>
+    Task<IReadOnlyList<ResourceTag>> ListPrincipalTagsAsync(string principalArn, CancellationToken cancellationToken);
+
+    /// <summary>Adds or replaces tags, unless the principal would then have more than <paramref name="maxTags"/>. Null when absent, false when too many.</summary>
+    Task<bool?> TagPrincipalAsync(string principalArn, IReadOnlyList<ResourceTag> tags, int maxTags, CancellationToken cancellationToken);
+
+    /// <summary>Removes the tags with these keys (missing keys are ignored).</summary>
+    Task UntagPrincipalAsync(string principalArn, IReadOnlyList<string> keys, CancellationToken cancellationToken);
 }
 
 /// <summary>Server-wide secret keys shared by every node (URL and page-token signing).</summary>

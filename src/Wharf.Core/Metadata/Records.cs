@@ -217,6 +217,26 @@ public sealed record GroupRecord(string Arn, AccountId Account, string Name, str
 /// <param name="Managed">Attached managed policy ARNs.</param>
 public sealed record IdentityPolicies(IReadOnlyList<string> Inline, IReadOnlyList<string> Managed);
 
+/// <summary>A customer managed policy (IAM's <c>CreatePolicy</c>): its versions are <see cref="PolicyVersionRecord"/>s.</summary>
+/// <param name="Arn"><c>arn:aws:iam::&lt;account&gt;:policy/&lt;name&gt;</c>.</param>
+/// <param name="Account">The account it belongs to.</param>
+/// <param name="Name">The policy name.</param>
+/// <param name="UniqueId">IAM's policy id (<c>ANPA…</c>).</param>
+/// <param name="Description">The description given at creation, if any.</param>
+/// <param name="DefaultVersionId">The version that is in force (<c>v1</c>, <c>v2</c>, …).</param>
+/// <param name="AttachmentCount">How many users, groups and roles it is attached to.</param>
+/// <param name="CreatedAt">Creation time.</param>
+/// <param name="UpdatedAt">When the default version last changed.</param>
+public sealed record ManagedPolicyRecord(
+    string Arn, AccountId Account, string Name, string UniqueId, string? Description, string DefaultVersionId, int AttachmentCount, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+
+/// <summary>One version of a customer managed policy.</summary>
+/// <param name="VersionId"><c>v1</c>, <c>v2</c>, …: never reused within the policy.</param>
+/// <param name="Document">The policy document as written.</param>
+/// <param name="IsDefault">Whether it is the version in force.</param>
+/// <param name="CreatedAt">Creation time.</param>
+public sealed record PolicyVersionRecord(string VersionId, string Document, bool IsDefault, DateTimeOffset CreatedAt);
+
 /// <summary>
 /// Where the SQL backends keep an owner's policies: a principal's in <c>principal_policies</c>, a
 /// group's (a <c>:group/</c> ARN) in <c>group_policies</c> (both backends share the schema's names).

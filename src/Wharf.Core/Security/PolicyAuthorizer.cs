@@ -47,6 +47,15 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
             texts.AddRange(policies.Inline);
             identity.AddRange(policies.Inline.Select(p => Parse(p, isResourcePolicy: false)));
             identity.AddRange(policies.Managed.Select(ManagedPolicies.Find).OfType<PolicyDocument>());
+
+            // Customer managed policies act with their default version, as it is at this request.
+            var customer = policies.Managed.Where(arn => ManagedPolicies.Find(arn) is null).ToList();
+            if (customer.Count > 0)
+            {
+                var documents = await store.Identities.GetManagedPolicyDocumentsAsync(customer, cancellationToken);
+                texts.AddRange(documents);
+                identity.AddRange(documents.Select(d => Parse(d, isResourcePolicy: false)));
+            }
         }
 
         var keys = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
@@ -117,8 +126,9 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
             resourceAccount = whole.Account.Value;
             await AddRegistryPolicyAsync(whole, action, texts, resourcePolicies, cancellationToken);
         }
-        else if (resourceArn != "*" && resourceArn.Split(':') is { Length: >= 6 } parts)
+        else if (resourceArn != "*" && resourceArn.Split(':') is { Length: >= 6 } parts && parts[4] != "aws")
         {
+            // (AWS managed policies, account "aws", are every account's to read: the caller's own identity decides.)
             resourceAccount = parts[4];
         }
 

@@ -89,7 +89,7 @@ public sealed partial class IdentityService
     public async Task AttachGroupPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
     {
         var group = await GroupAsync(caller, "iam:AttachGroupPolicy", name, cancellationToken);
-        await AttachAsync(group.Arn, policyArn, cancellationToken);
+        await AttachAsync(caller, group.Arn, policyArn, cancellationToken);
     }
 
     public async Task DetachGroupPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
@@ -158,7 +158,7 @@ public sealed partial class IdentityService
     public async Task AttachRolePolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
     {
         var role = await RoleAsync(caller, "iam:AttachRolePolicy", name, cancellationToken);
-        await AttachAsync(role.Principal.Arn, policyArn, cancellationToken);
+        await AttachAsync(caller, role.Principal.Arn, policyArn, cancellationToken);
     }
 
     public async Task DetachRolePolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
@@ -212,9 +212,9 @@ public sealed partial class IdentityService
         return new AssumedRole(session, keyId, secret, token);
     }
 
-    private async Task AttachAsync(string ownerArn, string policyArn, CancellationToken cancellationToken)
+    private async Task AttachAsync(Caller caller, string ownerArn, string policyArn, CancellationToken cancellationToken)
     {
-        if (ManagedPolicies.Find(policyArn) is null)
+        if (!await AttachableAsync(caller, policyArn, cancellationToken))
         {
             throw new WharfException(WharfErrorCode.NoSuchEntity, $"Policy {policyArn} does not exist or is not attachable.");
         }

@@ -43,14 +43,32 @@ public sealed partial class IdentityService(IMetadataStore store, IAccessAuthori
         return await store.Identities.ListUsersAsync(caller.Account, cancellationToken);
     }
 
-    /// <summary>Deletes a user that has no access keys and no policies (IAM's <c>DeleteConflict</c> otherwise).</summary>
+    /// <summary>
+    /// Deletes a user that is in no group and has no access keys, inline policies or attached managed
+    /// policies: IAM's <c>DeleteUser</c> requires each removed first and answers <c>DeleteConflict</c>.
+    /// </summary>
     public async Task DeleteUserAsync(Caller caller, string name, CancellationToken cancellationToken)
     {
         var user = await UserAsync(caller, "iam:DeleteUser", name, cancellationToken);
-        var (inline, managed) = await store.Identities.GetPoliciesAsync(user.Arn, cancellationToken);
-        if ((await store.Identities.ListAccessKeysAsync(user.Arn, cancellationToken)).Count > 0 || inline.Count > 0 || managed.Count > 0)
+        if ((await store.Identities.ListGroupsForUserAsync(user.Arn, cancellationToken)).Count > 0)
         {
-            throw new WharfException(WharfErrorCode.DeleteConflict, "Cannot delete entity, must delete access keys and policies first.");
+            throw new WharfException(WharfErrorCode.DeleteConflict, "Cannot delete entity, must remove users from group first.");
+        }
+
+        if ((await store.Identities.ListAccessKeysAsync(user.Arn, cancellationToken)).Count > 0)
+        {
+            throw new WharfException(WharfErrorCode.DeleteConflict, "Cannot delete entity, must delete access keys first.");
+        }
+
+        var (inline, managed) = await store.Identities.GetPoliciesAsync(user.Arn, cancellationToken);
+        if (inline.Count > 0)
+        {
+            throw new WharfException(WharfErrorCode.DeleteConflict, "Cannot delete entity, must delete policies first.");
+        }
+
+        if (managed.Count > 0)
+        {
+            throw new WharfException(WharfErrorCode.DeleteConflict, "Cannot delete entity, must detach all policies first.");
         }
 
         await store.Identities.DeletePrincipalAsync(user.Arn, cancellationToken);
@@ -121,7 +139,7 @@ public sealed partial class IdentityService(IMetadataStore store, IAccessAuthori
     public async Task AttachUserPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)
     {
         var user = await UserAsync(caller, "iam:AttachUserPolicy", name, cancellationToken);
-        await AttachAsync(user.Arn, policyArn, cancellationToken);
+        await AttachAsync(caller, user.Arn, policyArn, cancellationToken);
     }
 
     public async Task DetachUserPolicyAsync(Caller caller, string name, string policyArn, CancellationToken cancellationToken)

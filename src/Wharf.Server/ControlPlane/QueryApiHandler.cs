@@ -62,6 +62,12 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
         int? Number(string name) => form.TryGetValue(name, out var value)
             ? int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var n) ? n : throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{value}' at '{char.ToLowerInvariant(name[0])}{name[1..]}' failed to satisfy constraint: Member must be a number")
             : null;
+        bool Flag(string name) => form.TryGetValue(name, out var value) && (value switch
+        {
+            "true" => true,
+            "false" => false,
+            _ => throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{value}' at '{char.ToLowerInvariant(name[0])}{name[1..]}' failed to satisfy constraint: Member must be a boolean"),
+        });
         var user = form.GetValueOrDefault("UserName");
         switch (action)
         {
@@ -165,6 +171,76 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
             case "DetachUserPolicy":
                 await iam.DetachUserPolicyAsync(caller, Required("UserName"), Required("PolicyArn"), ct);
                 return null;
+            case "ListAttachedUserPolicies" or "ListAttachedGroupPolicies" or "ListAttachedRolePolicies":
+                var attachedOwner = OwnerOf(action);
+                var attached = await iam.ListAttachedPoliciesAsync(caller, attachedOwner, Required(OwnerParameter(attachedOwner)), ct);
+                return Paged(form, attached, a => a, "AttachedPolicies", a => new XElement("member", new XElement("PolicyName", a[(a.LastIndexOf('/') + 1)..]), new XElement("PolicyArn", a)));
+            case "ListUserPolicies" or "ListGroupPolicies" or "ListRolePolicies":
+                var inlineOwner = OwnerOf(action);
+                var names = await iam.ListInlinePoliciesAsync(caller, inlineOwner, Required(OwnerParameter(inlineOwner)), ct);
+                return Paged(form, names, n => n, "PolicyNames", n => new XElement("member", n));
+            case "GetUserPolicy" or "GetGroupPolicy" or "GetRolePolicy":
+                var getOwner = OwnerOf(action);
+                var ownerName = Required(OwnerParameter(getOwner));
+                var policyName = Required("PolicyName");
+                var document = await iam.GetInlinePolicyAsync(caller, getOwner, ownerName, policyName, ct);
+                return [new XElement(OwnerParameter(getOwner), ownerName), new XElement("PolicyName", policyName), new XElement("PolicyDocument", Uri.EscapeDataString(document))];
+            case "ListGroups":
+                return Paged(form, await iam.ListGroupsAsync(caller, ct), g => g.Name, "Groups", g => new XElement("member", GroupFields(g)));
+            case "ListGroupsForUser":
+                return Paged(form, await iam.ListGroupsForUserAsync(caller, Required("UserName"), ct), g => g.Name, "Groups", g => new XElement("member", GroupFields(g)));
+            case "ListRoles":
+                return Paged(form, await iam.ListRolesAsync(caller, ct), r => r.Principal.Name, "Roles", r => new XElement("member", RoleFields(r)));
+            case "UpdateAssumeRolePolicy":
+                await iam.UpdateAssumeRolePolicyAsync(caller, Required("RoleName"), Required("PolicyDocument"), ct);
+                return null;
+            case "CreatePolicy":
+                if (form.Keys.Any(k => k.StartsWith("Tags.", StringComparison.Ordinal)) || form.GetValueOrDefault("Path") is { } path && path != "/")
+                {
+                    throw new WharfException(WharfErrorCode.IamValidation, "Wharf does not support paths or tags on managed policies.");
+                }
+
+                return [new XElement("Policy", PolicyFields(await iam.CreatePolicyAsync(caller, Required("PolicyName"), Required("PolicyDocument"), form.GetValueOrDefault("Description"), ct)))];
+            case "GetPolicy":
+                return [new XElement("Policy", PolicyFields(await iam.GetPolicyAsync(caller, Required("PolicyArn"), ct)))];
+            case "ListPolicies":
+                var scope = form.GetValueOrDefault("Scope") ?? "All";
+                if (scope is not ("All" or "AWS" or "Local"))
+                {
+                    throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{scope}' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]");
+                }
+
+                var policies = await iam.ListPoliciesAsync(caller, scope, Flag("OnlyAttached"), ct);
+                return Paged(form, policies, p => p.Name, "Policies", p => new XElement("member", PolicyFields(p)));
+            case "GetPolicyVersion":
+                return [new XElement("PolicyVersion", VersionFields(await iam.GetPolicyVersionAsync(caller, Required("PolicyArn"), Required("VersionId"), ct)))];
+            case "ListPolicyVersions":
+                var versions = await iam.ListPolicyVersionsAsync(caller, Required("PolicyArn"), ct);
+                return Paged(form, versions, v => v.VersionId, "Versions", v => new XElement("member", VersionFields(v, withDocument: false)));
+            case "CreatePolicyVersion":
+                return [new XElement("PolicyVersion", VersionFields(await iam.CreatePolicyVersionAsync(caller, Required("PolicyArn"), Required("PolicyDocument"), Flag("SetAsDefault"), ct), withDocument: false))];
+            case "SetDefaultPolicyVersion":
+                await iam.SetDefaultPolicyVersionAsync(caller, Required("PolicyArn"), Required("VersionId"), ct);
+                return null;
+            case "DeletePolicyVersion":
+                await iam.DeletePolicyVersionAsync(caller, Required("PolicyArn"), Required("VersionId"), ct);
+                return null;
+            case "DeletePolicy":
+                await iam.DeletePolicyAsync(caller, Required("PolicyArn"), ct);
+                return null;
+            case "TagUser" or "TagRole":
+                var tagOwner = OwnerOf(action);
+                await iam.TagAsync(caller, tagOwner, Required(OwnerParameter(tagOwner)), Tags(form), ct);
+                return null;
+            case "UntagUser" or "UntagRole":
+                var untagOwner = OwnerOf(action);
+                var keys = Members(form, "TagKeys");
+                await iam.UntagAsync(caller, untagOwner, Required(OwnerParameter(untagOwner)), keys.Count > 0 ? keys : throw Missing("TagKeys"), ct);
+                return null;
+            case "ListUserTags" or "ListRoleTags":
+                var listOwner = OwnerOf(action);
+                var tags = await iam.ListTagsAsync(caller, listOwner, Required(OwnerParameter(listOwner)), ct);
+                return Paged(form, tags, t => t.Key, "Tags", t => new XElement("member", new XElement("Key", t.Key), new XElement("Value", t.Value)));
             case "GetCallerIdentity":
                 var me = await iam.WhoAmIAsync(caller, ct);
                 return [new XElement("Arn", me.Arn), new XElement("UserId", me.UserId), new XElement("Account", me.Account)];
@@ -172,6 +248,107 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
                 throw new WharfException(WharfErrorCode.IamValidation, $"Wharf does not implement the action '{action}' of the IAM and STS Query APIs.");
         }
     }
+
+    // "ListAttachedUserPolicies" → User, "GetRolePolicy" → Role, "TagUser" → User …
+    private static PolicyOwner OwnerOf(string action) =>
+        action.Contains("User", StringComparison.Ordinal) ? PolicyOwner.User : action.Contains("Group", StringComparison.Ordinal) ? PolicyOwner.Group : PolicyOwner.Role;
+
+    private static string OwnerParameter(PolicyOwner owner) => $"{owner}Name";
+
+    private static WharfException Missing(string name) =>
+        new(WharfErrorCode.IamValidation, $"1 validation error detected: Value null at '{char.ToLowerInvariant(name[0])}{name[1..]}' failed to satisfy constraint: Member must not be null");
+
+    // A Query-protocol list: Name.member.1, Name.member.2, … in order.
+    private static List<string> Members(Dictionary<string, string> form, string name)
+    {
+        var values = new List<string>();
+        for (var i = 1; form.TryGetValue($"{name}.member.{i}", out var value); i++)
+        {
+            values.Add(value);
+        }
+
+        return values;
+    }
+
+    private static List<ResourceTag> Tags(Dictionary<string, string> form)
+    {
+        var tags = new List<ResourceTag>();
+        for (var i = 1; form.TryGetValue($"Tags.member.{i}.Key", out var key); i++)
+        {
+            if (key.Length is 0 or > 128)
+            {
+                throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{key}' at 'tags.{i}.member.key' failed to satisfy constraint: Member must have length between 1 and 128");
+            }
+
+            var value = form.GetValueOrDefault($"Tags.member.{i}.Value") ?? throw Missing($"tags.{i}.member.value");
+            if (value.Length > 256)
+            {
+                throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value at 'tags.{i}.member.value' failed to satisfy constraint: Member must have length less than or equal to 256");
+            }
+
+            tags.Add(new ResourceTag(key, value));
+        }
+
+        return tags.Count is > 0 and <= IdentityService.MaxPrincipalTags
+            ? tags
+            : tags.Count == 0 ? throw Missing("Tags") : throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {IdentityService.MaxPrincipalTags}");
+    }
+
+    /// <summary>
+    /// IAM's paging: at most <c>MaxItems</c> (1–1,000, default 100) from <c>Marker</c> on, with
+    /// <c>IsTruncated</c> and the <c>Marker</c> of the next page. The marker is the sort key of the
+    /// first item not returned (IAM's markers are opaque to clients).
+    /// </summary>
+    private static XElement[] Paged<T>(Dictionary<string, string> form, IReadOnlyList<T> items, Func<T, string> key, string listName, Func<T, XElement> member)
+    {
+        var max = 100;
+        if (form.TryGetValue("MaxItems", out var text))
+        {
+            max = int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 1000
+                ? n
+                : throw new WharfException(WharfErrorCode.IamValidation, $"1 validation error detected: Value '{text}' at 'maxItems' failed to satisfy constraint: Member must have value between 1 and 1000");
+        }
+
+        var start = 0;
+        if (form.TryGetValue("Marker", out var marker))
+        {
+            start = Enumerable.Range(0, items.Count).FirstOrDefault(i => string.Equals(key(items[i]), marker, StringComparison.Ordinal), -1);
+            if (start < 0)
+            {
+                throw new WharfException(WharfErrorCode.IamInvalidInput, "Invalid Marker.");
+            }
+        }
+
+        var page = items.Skip(start).Take(max).ToList();
+        var truncated = start + page.Count < items.Count;
+        return truncated
+            ? [new XElement(listName, page.Select(member)), new XElement("IsTruncated", "true"), new XElement("Marker", key(items[start + page.Count]))]
+            : [new XElement(listName, page.Select(member)), new XElement("IsTruncated", "false")];
+    }
+
+    private static IEnumerable<XElement> PolicyFields(ManagedPolicyRecord policy) =>
+    [
+        new XElement("PolicyName", policy.Name),
+        new XElement("PolicyId", policy.UniqueId),
+        new XElement("Arn", policy.Arn),
+        new XElement("Path", "/"),
+        new XElement("DefaultVersionId", policy.DefaultVersionId),
+        new XElement("AttachmentCount", policy.AttachmentCount.ToString(CultureInfo.InvariantCulture)),
+        new XElement("PermissionsBoundaryUsageCount", "0"),
+        new XElement("IsAttachable", "true"),
+        .. policy.Description is { } description ? [new XElement("Description", description)] : Array.Empty<XElement>(),
+        new XElement("CreateDate", Time(policy.CreatedAt)),
+        new XElement("UpdateDate", Time(policy.UpdatedAt)),
+    ];
+
+    // IAM returns policy documents URL-encoded; the SDKs decode them.
+    private static IEnumerable<XElement> VersionFields(PolicyVersionRecord version, bool withDocument = true) =>
+    [
+        .. withDocument ? [new XElement("Document", Uri.EscapeDataString(version.Document))] : Array.Empty<XElement>(),
+        new XElement("VersionId", version.VersionId),
+        new XElement("IsDefaultVersion", version.IsDefault ? "true" : "false"),
+        new XElement("CreateDate", Time(version.CreatedAt)),
+    ];
 
     private static IEnumerable<XElement> UserFields(PrincipalRecord user) =>
     [

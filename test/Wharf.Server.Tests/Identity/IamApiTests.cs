@@ -94,6 +94,19 @@ public sealed class IamApiTests
         Assert.Contains("(SignatureDoesNotMatch)", result.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Boto3_reads_back_policies_groups_roles_managed_policies_and_tags_as_iam_answers_them()
+    {
+        // ControlPlane/Scripts/iam_reads.py: the reads Terraform makes after each write, paged by
+        // boto3's paginators, customer managed policies and their versions taking effect in ECR, tags,
+        // and DeleteUser's conflicts.
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        var script = Path.Combine(AppContext.BaseDirectory, "ControlPlane", "Scripts", "iam_reads.py");
+        var result = await AwsClients.Boto3Async(script, server.BaseAddress, Region, Root(server));
+        Assert.True(result.ExitCode == 0, result.StandardOutput + result.StandardError);
+        Assert.Equal("ok", result.StandardOutput.Trim());
+    }
+
     private static Dictionary<string, string> Root(WharfTestServer server) =>
         AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
 }

@@ -20,7 +20,7 @@ public static class ManagedPolicies
         "ecr:GetLifecyclePolicyPreview", "ecr:ListTagsForResource", "ecr:DescribeImageScanFindings",
     ];
 
-    private static readonly FrozenDictionary<string, PolicyDocument> Documents = new Dictionary<string, PolicyDocument>
+    private static readonly FrozenDictionary<string, string> Texts = new Dictionary<string, string>
     {
         [FullAccess] = Allow(["ecr:*", "cloudtrail:LookupEvents"]),
         [PowerUser] = Allow([.. ReadOnlyActions, "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload", "ecr:PutImage"]),
@@ -28,12 +28,16 @@ public static class ManagedPolicies
         [PullOnly] = Allow(["ecr:GetAuthorizationToken", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchImportUpstreamImage"]),
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
+    private static readonly FrozenDictionary<string, PolicyDocument> Documents =
+        Texts.ToFrozenDictionary(p => p.Key, p => PolicyDocument.Parse(p.Value, isResourcePolicy: false), StringComparer.Ordinal);
+
     public static IReadOnlyCollection<string> Arns => Documents.Keys;
 
     public static PolicyDocument? Find(string arn) => Documents.GetValueOrDefault(arn);
 
-    private static PolicyDocument Allow(string[] actions) =>
-        PolicyDocument.Parse(
-            $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[{{string.Join(',', actions.Select(a => $"\"{a}\""))}}],"Resource":"*"}]}""",
-            isResourcePolicy: false);
+    /// <summary>The policy's document as IAM's <c>GetPolicyVersion</c> shows it, or null for another ARN.</summary>
+    public static string? Text(string arn) => Texts.GetValueOrDefault(arn);
+
+    private static string Allow(string[] actions) =>
+        $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":[{{string.Join(',', actions.Select(a => $"\"{a}\""))}}],"Resource":"*"}]}""";
 }
