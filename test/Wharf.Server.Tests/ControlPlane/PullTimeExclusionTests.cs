@@ -67,5 +67,21 @@ public sealed class PullTimeExclusionTests
         var scannerPull = await PullAsync(scanner);
         Assert.True(scannerPull > devPull, $"{scannerPull} after {devPull}");
         Assert.Contains("(ExclusionNotFoundException)", (await Aws(root, "ecr", "deregister-pull-time-update-exclusion", "--principal-arn", ScannerArn)).StandardError, StringComparison.Ordinal);
+
+        // Excluding a role excludes the pulls of its sessions.
+        const string RoleArn = "arn:aws:iam::123456789012:role/replicator";
+        (await Aws(root, "iam", "create-role", "--role-name", "replicator", "--assume-role-policy-document",
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:user/dev"},"Action":"sts:AssumeRole"}]}""")).EnsureSuccess();
+        (await Aws(root, "iam", "attach-role-policy", "--role-name", "replicator", "--policy-arn", "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")).EnsureSuccess();
+        (await Aws(root, "ecr", "register-pull-time-update-exclusion", "--principal-arn", RoleArn)).EnsureSuccess();
+        var credentials = JsonDocument.Parse((await Aws(dev, "sts", "assume-role", "--role-arn", RoleArn, "--role-session-name", "sync")).EnsureSuccess().StandardOutput)
+            .RootElement.GetProperty("Credentials");
+        var session = new Dictionary<string, string>
+        {
+            ["AWS_ACCESS_KEY_ID"] = credentials.GetProperty("AccessKeyId").GetString()!,
+            ["AWS_SECRET_ACCESS_KEY"] = credentials.GetProperty("SecretAccessKey").GetString()!,
+            ["AWS_SESSION_TOKEN"] = credentials.GetProperty("SessionToken").GetString()!,
+        };
+        Assert.Equal(scannerPull, await PullAsync(session));
     }
 }
