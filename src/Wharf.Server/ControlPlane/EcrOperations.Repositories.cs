@@ -218,7 +218,7 @@ internal sealed partial class EcrOperations
     /// <c>aws/ecr</c>) and reports that key's ARN. Wharf has no KMS: the key id is derived from the
     /// registry, so it is stable across calls and nodes, in the form ECR shows (<c>key/</c> and a UUID).
     /// </summary>
-    internal static string ManagedKmsKeyArn(RegistryKey registry)
+    private static string ManagedKmsKeyArn(RegistryKey registry)
     {
         var hex = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"aws/ecr:{registry.Account}:{registry.Region}")));
         return $"arn:aws:kms:{registry.Region}:{registry.Account}:key/{hex[..8]}-{hex[8..12]}-{hex[12..16]}-{hex[16..20]}-{hex[20..32]}";
