@@ -165,6 +165,11 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
                     await PgEvents.AppendAsync(s, evt, cancellationToken);
                 }
 
+                if (write.Scan is { } scan && (created || tagChanged))
+                {
+                    await PgScanStore.RequestInAsync(s, write.RepositoryId, write.Digest, write.Now, scan.LimitStart, cancellationToken);
+                }
+
                 return PutManifestResult.Stored(created, tagChanged);
             },
             cancellationToken);
@@ -243,11 +248,11 @@ internal sealed class PgImageStore(PgDatabase database) : IImageStore
         database.ReadAsync<IReadOnlyList<ReferrerRecord>>(
             async s => await s.ListAsync(
                 """
-                SELECT digest, media_type, octet_length(content), artifact_type, annotations FROM manifests
+                SELECT digest, media_type, octet_length(content), artifact_type, annotations, storage_class = 'archive' FROM manifests
                 WHERE repository_id = @repository AND subject = @subject AND (@artifactType::text IS NULL OR artifact_type = @artifactType::text)
                 ORDER BY digest
                 """,
-                r => new ReferrerRecord(r.Digest(0), r.GetString(1), r.GetInt32(2), r.NullableString(3), r.NullableString(4)),
+                r => new ReferrerRecord(r.Digest(0), r.GetString(1), r.GetInt32(2), r.NullableString(3), r.NullableString(4), r.GetBoolean(5)),
                 [("repository", repositoryId), ("subject", subject.ToString()), ("artifactType", artifactType)],
                 cancellationToken),
             cancellationToken);

@@ -104,6 +104,37 @@ internal sealed class PgRepositoryStore(PgDatabase database) : IRepositoryStore
             },
             cancellationToken);
 
+    public Task<T> ChangeRegistrySettingAsync<T>(RegistryKey registry, string name, Func<string?, (string? Value, T Result)> change, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                (string, object?)[] key = [("account", registry.Account.Value), ("region", registry.Region)];
+                await s.ExecuteAsync("INSERT INTO registries (account, region) VALUES (@account, @region) ON CONFLICT (account, region) DO NOTHING", key, cancellationToken);
+                var text = await s.SingleAsync("SELECT settings FROM registries WHERE account = @account AND region = @region FOR UPDATE", r => r.GetString(0), key, cancellationToken);
+                var settings = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(text ?? "{}") ?? [];
+                var current = settings.GetValueOrDefault(name);
+                var (value, result) = change(current);
+                if (value != current)
+                {
+                    if (value is null)
+                    {
+                        settings.Remove(name);
+                    }
+                    else
+                    {
+                        settings[name] = value;
+                    }
+
+                    await s.ExecuteAsync(
+                        "UPDATE registries SET settings = @settings WHERE account = @account AND region = @region",
+                        [.. key, ("settings", System.Text.Json.JsonSerializer.Serialize(settings))],
+                        cancellationToken);
+                }
+
+                return result;
+            },
+            cancellationToken);
+
     public Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s => await s.ExecuteAsync("UPDATE repositories SET policy = @policy WHERE id = @id", [("id", repositoryId), ("policy", policy)], cancellationToken) > 0,

@@ -109,6 +109,11 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
             await SqliteEvents.AppendAsync(s, evt, cancellationToken);
         }
 
+        if (write.Scan is { } scan && (created || tagChanged))
+        {
+            await SqliteScanStore.RequestInAsync(s, write.RepositoryId, write.Digest, write.Now, scan.LimitStart, cancellationToken);
+        }
+
         return PutManifestResult.Stored(created, tagChanged);
     }
 

@@ -78,11 +78,11 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
         database.ReadAsync<IReadOnlyList<ReferrerRecord>>(
             async s => await s.ListAsync(
                 """
-                SELECT digest, media_type, length(content), artifact_type, annotations FROM manifests
+                SELECT digest, media_type, length(content), artifact_type, annotations, storage_class = 'archive' FROM manifests
                 WHERE repository_id = $repository AND subject = $subject AND ($artifactType IS NULL OR artifact_type = $artifactType)
                 ORDER BY digest
                 """,
-                r => new ReferrerRecord(r.Digest(0), r.GetString(1), r.GetInt64(2), r.NullableString(3), r.NullableString(4)),
+                r => new ReferrerRecord(r.Digest(0), r.GetString(1), r.GetInt64(2), r.NullableString(3), r.NullableString(4), r.GetInt64(5) != 0),
                 [("$repository", repositoryId), ("$subject", subject.ToString()), ("$artifactType", artifactType)],
                 cancellationToken),
             cancellationToken);

@@ -19,17 +19,20 @@ internal sealed class SqliteScanStore(SqliteDatabase database) : IScanStore
                     return ScanRequestResult.ImageNotFound;
                 }
 
-                var changed = await s.ExecuteAsync(
-                    """
-                    INSERT INTO image_scans (repository_id, digest, status, requested_at) VALUES ($repository, $digest, 'IN_PROGRESS', $now)
-                    ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at
-                    WHERE $limit IS NULL OR image_scans.requested_at < $limit
-                    """,
-                    [.. key, ("$now", Columns.Ms(now)), ("$limit", limitStart is { } l ? Columns.Ms(l) : null)],
-                    cancellationToken);
-                return changed > 0 ? ScanRequestResult.Requested : ScanRequestResult.TooSoon;
+                return await RequestInAsync(s, repositoryId, digest, now, limitStart, cancellationToken) ? ScanRequestResult.Requested : ScanRequestResult.TooSoon;
             },
             cancellationToken);
+
+    /// <summary>Marks an existing image's scan requested inside the caller's transaction (also the manifest write's, for scan on push); false when too soon.</summary>
+    internal static async Task<bool> RequestInAsync(SqliteDatabase.Session s, long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart, CancellationToken cancellationToken) =>
+        await s.ExecuteAsync(
+            """
+            INSERT INTO image_scans (repository_id, digest, status, requested_at) VALUES ($repository, $digest, 'IN_PROGRESS', $now)
+            ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at
+            WHERE $limit IS NULL OR image_scans.requested_at < $limit
+            """,
+            [("$repository", repositoryId), ("$digest", digest.ToString()), ("$now", Columns.Ms(now)), ("$limit", limitStart is { } l ? Columns.Ms(l) : null)],
+            cancellationToken) > 0;
 
     public Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<PendingScan>>(

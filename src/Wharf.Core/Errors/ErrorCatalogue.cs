@@ -88,6 +88,9 @@ public static class ErrorCatalogue
         new(WharfErrorCode.IamInvalidInput, "UNSUPPORTED", 400, "InvalidInput", 400, "The request was rejected because an invalid or out-of-range value was supplied for an input parameter."),
         new(WharfErrorCode.Unavailable, "UNAVAILABLE", 503, "ServerException", 500, "service temporarily unavailable, retry"),
         new(WharfErrorCode.Internal, "UNKNOWN", 500, "ServerException", 500, "internal server error"),
+        new(WharfErrorCode.ExclusionAlreadyExists, "UNSUPPORTED", 400, "ExclusionAlreadyExistsException", 400, "The specified pull time update exclusion already exists for the registry."),
+        new(WharfErrorCode.ExclusionNotFound, "NOT_FOUND", 404, "ExclusionNotFoundException", 400, "The specified pull time update exclusion was not found."),
+        new(WharfErrorCode.ExclusionLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The operation did not succeed because it would have exceeded a service limit for your account."),
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

@@ -81,4 +81,9 @@ public enum WharfErrorCode
     // Faults.
     Unavailable,
     Internal,
+
+    // ECR's pull-time update exclusions.
+    ExclusionAlreadyExists,
+    ExclusionNotFound,
+    ExclusionLimitExceeded,
 }

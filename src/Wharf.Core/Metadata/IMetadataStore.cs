@@ -65,6 +65,13 @@ public interface IRepositoryStore
     /// <summary>Sets one account setting of the registry.</summary>
     Task SetRegistrySettingAsync(RegistryKey registry, string name, string value, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Reads one registry setting (null when unset) and writes what <paramref name="change"/> makes of it
+    /// (null removes it; the same value writes nothing), in one transaction that holds the registry's row,
+    /// so concurrent changes of a list kept in one setting do not lose each other.
+    /// </summary>
+    Task<T> ChangeRegistrySettingAsync<T>(RegistryKey registry, string name, Func<string?, (string? Value, T Result)> change, CancellationToken cancellationToken);
+
     /// <summary>Sets (or, with null, removes) the repository policy. False when the repository is gone.</summary>
     Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken);
 

@@ -77,6 +77,11 @@ public sealed record ManifestRecord(
 /// <param name="TagImmutable">The tag may not be moved or re-pushed once it exists (ECR tag immutability).</param>
 /// <param name="Event">Recorded in the outbox with the write, when it creates the manifest or moves the tag.</param>
 /// <param name="DeclaredSizes">The sizes the manifest's descriptors declare, by digest: a present blob or child of another size fails the write.</param>
+/// <param name="Scan">
+/// Scan on push: when the write creates the manifest or moves the tag, the image's scan is requested
+/// in the same transaction (as <see cref="IScanStore.RequestAsync"/>), so the push answers with a scan
+/// status at once, as ECR does; null when the repository does not scan on push.
+/// </param>
 public sealed record ManifestWrite(
     long RepositoryId,
     Digest Digest,
@@ -91,10 +96,14 @@ public sealed record ManifestWrite(
     DateTimeOffset Now,
     bool TagImmutable = false,
     OutboxEvent? Event = null,
-    IReadOnlyDictionary<Digest, long>? DeclaredSizes = null);
+    IReadOnlyDictionary<Digest, long>? DeclaredSizes = null,
+    PushScanRequest? Scan = null);
 
 /// <summary>A descriptor whose declared size is not the size of the blob or manifest it names.</summary>
 public sealed record SizeMismatch(Digest Digest, long Declared, long Actual);
+
+/// <summary>A scan requested by a push, unless one was requested at or after <paramref name="LimitStart"/> (ECR's once a day).</summary>
+public sealed record PushScanRequest(DateTimeOffset LimitStart);
 
 /// <summary>Outcome of <see cref="IImageStore.PutManifestAsync"/>. Nothing was written unless <see cref="Succeeded"/>.</summary>
 /// <param name="Succeeded">The write committed.</param>
@@ -129,7 +138,7 @@ public enum DeleteManifestResult
 }
 
 /// <summary>One entry of a referrers list (an OCI descriptor).</summary>
-public sealed record ReferrerRecord(Digest Digest, string MediaType, long Size, string? ArtifactType, string? AnnotationsJson);
+public sealed record ReferrerRecord(Digest Digest, string MediaType, long Size, string? ArtifactType, string? AnnotationsJson, bool Archived = false);
 
 /// <summary>An upload session row (DESIGN.md "Uploads survive any node"). Bytes are staged under <see cref="Id"/>.</summary>
 public sealed record UploadSession(string Id, long RepositoryId, long Offset, DateTimeOffset StartedAt, DateTimeOffset ExpiresAt);

@@ -69,6 +69,9 @@ public static class EcrActions
     public const string BatchGetRepositoryScanningConfiguration = "ecr:BatchGetRepositoryScanningConfiguration";
     public const string StartImageScan = "ecr:StartImageScan";
     public const string DescribeImageScanFindings = "ecr:DescribeImageScanFindings";
+    public const string RegisterPullTimeUpdateExclusion = "ecr:RegisterPullTimeUpdateExclusion";
+    public const string DeregisterPullTimeUpdateExclusion = "ecr:DeregisterPullTimeUpdateExclusion";
+    public const string ListPullTimeUpdateExclusions = "ecr:ListPullTimeUpdateExclusions";
 }
 
 /// <summary>

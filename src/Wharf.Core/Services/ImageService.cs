@@ -155,7 +155,7 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
             }
             else
             {
-                pulls.Record(repository.Id, record!.Digest);
+                pulls.Record(caller, key, repository.Id, record!.Digest);
                 found.Add(new FoundImage(id with { Digest = record.Digest.ToString() }, record));
             }
         }
@@ -251,6 +251,12 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
         {
             throw new WharfException(WharfErrorCode.LayersNotFound, e.Message);
         }
+        catch (WharfException e) when (e.Code == WharfErrorCode.ManifestInvalid && mediaType is null && !DeclaresMediaType(content))
+        {
+            // ECR does not infer a schema 2 manifest's type from its content: without imageManifestMediaType
+            // a manifest with no mediaType (as OCI allows) is refused in these words.
+            throw new WharfException(WharfErrorCode.InvalidParameter, "Invalid parameter at 'ImageManifest' failed to satisfy constraint: 'Invalid JSON syntax'");
+        }
         catch (WharfException e) when (e.Code == WharfErrorCode.ManifestInvalid)
         {
             // ECR's wording for a manifest it refuses (InvalidParameterException).
@@ -265,6 +271,20 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
         }
 
         return pushed;
+    }
+
+    private static bool DeclaresMediaType(byte[] content)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(content);
+            return document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("mediaType", out var declared) && declared.ValueKind == JsonValueKind.String;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
     }
 
     public static WharfException ImageNotFound(RepositoryKey key, ImageRef id) =>

@@ -71,6 +71,9 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
             throw new WharfException(digestMismatch, $"manifest digest {digest} does not match the reference {expected}", new { digest = expected.ToString() });
         }
 
+        // Scan on push is requested inside the write, so the image has a scan status (IN_PROGRESS) from
+        // the moment the push answers, as in ECR: `aws ecr wait image-scan-complete` right after a push waits.
+        var scanning = (await ScanningConfiguration.LoadAsync(store.Repositories, key.Registry, cancellationToken)).For(key.Name.Value, repository.Settings.ScanOnPush);
         var result = await store.Images.PutManifestAsync(
             new ManifestWrite(
                 repository.Id,
@@ -86,7 +89,8 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
                 time.GetUtcNow(),
                 tag is not null && repository.Settings.IsImmutable(tag),
                 EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", time.GetUtcNow()),
-                parsed.Sizes),
+                parsed.Sizes,
+                scanning.ScanFrequency is "SCAN_ON_PUSH" or "CONTINUOUS_SCAN" ? new PushScanRequest(time.GetUtcNow() - ImageService.ScanInterval) : null),
             cancellationToken);
 
         if (!result.Succeeded)
@@ -143,7 +147,7 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
 
         if (isPull)
         {
-            pulls.Record(repository.Id, record.Digest);
+            pulls.Record(caller, key, repository.Id, record.Digest);
         }
 
         return record;
@@ -189,8 +193,7 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
     /// </summary>
     public async Task<byte[]> GetReferrersAsync(Caller caller, RepositoryKey key, Digest subject, string? artifactType, CancellationToken cancellationToken)
     {
-        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
-        var referrers = await store.Images.ListReferrersAsync(repository.Id, subject, artifactType, cancellationToken);
+        var referrers = await ListReferrersAsync(caller, key, subject, artifactType, cancellationToken);
         var buffer = new ArrayBufferWriter<byte>(256 + (referrers.Count * 256));
         using (var writer = new Utf8JsonWriter(buffer))
         {
@@ -223,6 +226,13 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
         }
 
         return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The manifests whose subject is <paramref name="subject"/> (archived ones too), ordered by digest; ECR's <c>ListImageReferrers</c> and the OCI list both read it.</summary>
+    public async Task<IReadOnlyList<ReferrerRecord>> ListReferrersAsync(Caller caller, RepositoryKey key, Digest subject, string? artifactType, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
+        return await store.Images.ListReferrersAsync(repository.Id, subject, artifactType, cancellationToken);
     }
 
     private static WharfException ManifestUnknown(Reference reference) =>

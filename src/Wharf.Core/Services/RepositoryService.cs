@@ -112,9 +112,10 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         {
             Policies.PolicyDocument.Parse(policyText, isResourcePolicy: true);
         }
-        catch (Policies.PolicyFormatException e)
+        catch (Policies.PolicyFormatException)
         {
-            throw new WharfException(WharfErrorCode.InvalidParameter, $"Invalid parameter at 'PolicyText' failed to satisfy constraint: '{e.Message}'");
+            // ECR's one text for any policy it refuses (ECR-NOTES §2); the reason is not given.
+            throw new WharfException(WharfErrorCode.InvalidParameter, "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
         }
 
         return await store.Repositories.SetPolicyAsync(repository.Id, policyText, cancellationToken)
@@ -195,9 +196,9 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         {
             Policies.PolicyDocument.Parse(policyText, isResourcePolicy: true);
         }
-        catch (Policies.PolicyFormatException e)
+        catch (Policies.PolicyFormatException)
         {
-            throw new WharfException(WharfErrorCode.InvalidParameter, $"Invalid parameter at 'PolicyText' failed to satisfy constraint: '{e.Message}'");
+            throw new WharfException(WharfErrorCode.InvalidParameter, "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid registry policy provided'");
         }
 
         await store.Repositories.SetRegistryPolicyAsync(registry, policyText, cancellationToken);

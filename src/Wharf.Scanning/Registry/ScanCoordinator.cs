@@ -15,7 +15,9 @@ public sealed record ScanRunReport(int Requested, int Rescans, int Completed, in
 /// The scan job's work, in three steps, each safe to repeat after a crash:
 /// <list type="number">
 /// <item>pushes recorded in the outbox request a scan where the registry's configuration scans on push
-/// (or continuously), at most once a day per image as in ECR;</item>
+/// (or continuously), at most once a day per image as in ECR — a push requests its scan itself, in its
+/// own transaction (<see cref="ManifestWrite.Scan"/>), so this finds it requested and only catches pushes
+/// committed by earlier versions or before the configuration changed;</item>
 /// <item>when the vulnerability database changed since the last run, every image of a
 /// <c>CONTINUOUS_SCAN</c> repository scanned with an older database (or never) is requested again;</item>
 /// <item>requested scans run, each result recorded with its <c>ECR Image Scan</c> event.</item>

@@ -17,6 +17,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<ImageService>();
         services.TryAddSingleton<LayerService>();
         services.TryAddSingleton<LifecycleService>();
+        services.TryAddSingleton<PullTimeExclusions>();
         services.TryAddSingleton<ServerKeys>();
         services.TryAddSingleton<PageTokens>();
         services.TryAddSingleton<AuthTokens>();

@@ -95,12 +95,9 @@ internal sealed partial class EcrOperations
 
     private static JsonObject PolicyRecordShape(EcrCall call, LifecyclePolicyRecord record)
     {
+        // ECR always answers lastEvaluatedAt; before the policy's first evaluation it is the epoch (0).
         var shape = RepositoryShape(call, record.Text);
-        if (record.LastEvaluatedAt is { } evaluated)
-        {
-            shape["lastEvaluatedAt"] = Json.Time(evaluated);
-        }
-
+        shape["lastEvaluatedAt"] = Json.Time(record.LastEvaluatedAt ?? DateTimeOffset.UnixEpoch);
         return shape;
     }
 

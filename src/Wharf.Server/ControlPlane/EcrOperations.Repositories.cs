@@ -204,13 +204,24 @@ internal sealed partial class EcrOperations
         AddExclusions(shape, repository.Settings);
         shape["imageScanningConfiguration"] = new JsonObject { ["scanOnPush"] = repository.Settings.ScanOnPush };
         var encryption = new JsonObject { ["encryptionType"] = repository.Settings.EncryptionType };
-        if (repository.Settings.KmsKey is { } kmsKey)
+        if ((repository.Settings.KmsKey ?? (repository.Settings.EncryptionType == "AES256" ? null : ManagedKmsKeyArn(key.Registry))) is { } kmsKey)
         {
             encryption["kmsKey"] = kmsKey;
         }
 
         shape["encryptionConfiguration"] = encryption;
         return shape;
+    }
+
+    /// <summary>
+    /// ECR encrypts a KMS repository without a key with the registry's AWS managed key (alias
+    /// <c>aws/ecr</c>) and reports that key's ARN. Wharf has no KMS: the key id is derived from the
+    /// registry, so it is stable across calls and nodes, in the form ECR shows (<c>key/</c> and a UUID).
+    /// </summary>
+    private static string ManagedKmsKeyArn(RegistryKey registry)
+    {
+        var hex = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"aws/ecr:{registry.Account}:{registry.Region}")));
+        return $"arn:aws:kms:{registry.Region}:{registry.Account}:key/{hex[..8]}-{hex[8..12]}-{hex[12..16]}-{hex[16..20]}-{hex[20..32]}";
     }
 
     private static void AddExclusions(JsonObject shape, RepositorySettings settings)

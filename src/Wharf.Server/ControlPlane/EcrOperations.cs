@@ -17,6 +17,8 @@ internal sealed partial class EcrOperations(
     ImageService images,
     LayerService layers,
     LifecycleService lifecycle,
+    ManifestService manifests,
+    PullTimeExclusions exclusions,
     PageTokens tokens,
     LayerDownloads downloads,
     RegistryHostMatcher hosts,
@@ -69,6 +71,10 @@ internal sealed partial class EcrOperations(
             ["BatchGetRepositoryScanningConfiguration"] = (o, c) => o.BatchGetRepositoryScanningConfigurationAsync(c),
             ["StartImageScan"] = (o, c) => o.StartImageScanAsync(c),
             ["DescribeImageScanFindings"] = (o, c) => o.DescribeImageScanFindingsAsync(c),
+            ["ListImageReferrers"] = (o, c) => o.ListImageReferrersAsync(c),
+            ["RegisterPullTimeUpdateExclusion"] = (o, c) => o.RegisterPullTimeUpdateExclusionAsync(c),
+            ["DeregisterPullTimeUpdateExclusion"] = (o, c) => o.DeregisterPullTimeUpdateExclusionAsync(c),
+            ["ListPullTimeUpdateExclusions"] = (o, c) => o.ListPullTimeUpdateExclusionsAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

@@ -236,6 +236,33 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    public async Task A_registry_setting_changed_by_many_callers_at_once_loses_no_change_and_null_removes_it()
+    {
+        await using var store = await CreateStoreAsync();
+        await store.Repositories.SetRegistrySettingAsync(Registry, "other", "kept", Ct);
+
+        // Each caller appends to a list kept in one setting: under the row lock none overwrites another.
+        var results = await Task.WhenAll(Enumerable.Range(0, 12).Select(i => Task.Run(() => store.Repositories.ChangeRegistrySettingAsync(
+            Registry, "list", current => ((current is null ? "" : current + ",") + i, i), Ct))));
+        Assert.Equal(Enumerable.Range(0, 12), results.Order());
+        var list = (await store.Repositories.GetRegistrySettingsAsync(Registry, Ct))["list"];
+        Assert.Equal(Enumerable.Range(0, 12), list.Split(',').Select(int.Parse).Order());
+
+        // The same value changes nothing; null removes the setting and leaves the others.
+        Assert.Equal("same", await store.Repositories.ChangeRegistrySettingAsync(Registry, "list", current => (current, "same"), Ct));
+        Assert.Equal(list, (await store.Repositories.GetRegistrySettingsAsync(Registry, Ct))["list"]);
+        Assert.True(await store.Repositories.ChangeRegistrySettingAsync(Registry, "list", current => ((string?)null, current is not null), Ct));
+        var settings = await store.Repositories.GetRegistrySettingsAsync(Registry, Ct);
+        Assert.False(settings.ContainsKey("list"));
+        Assert.Equal("kept", settings["other"]);
+
+        // A registry without a row gets one.
+        var fresh = new RegistryKey(AccountId.Parse("210987654321"), "us-east-1");
+        Assert.Null(await store.Repositories.ChangeRegistrySettingAsync(fresh, "x", current => ("1", current), Ct));
+        Assert.Equal("1", (await store.Repositories.GetRegistrySettingsAsync(fresh, Ct))["x"]);
+    }
+
+    [Fact]
     public async Task Server_keys_are_created_once_and_then_returned()
     {
         await using var store = await CreateStoreAsync();

@@ -59,6 +59,37 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    public async Task A_push_that_scans_on_push_commits_its_scan_in_progress_with_the_manifest_once_a_day()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var scanned = Image(repo.Id, "scanned", [layer], tag: "v1") with { Scan = new PushScanRequest(T0.AddDays(-1)) };
+        await PutAsync(store, scanned);
+        var scan = await store.Scans.GetAsync(repo.Id, scanned.Digest, Ct);
+        Assert.Equal(ScanStatuses.InProgress, scan?.Status);
+        Assert.Equal(T0, scan!.RequestedAt);
+        Assert.Equal([scanned.Digest], (await store.Scans.ListPendingAsync(10, Ct)).Select(p => p.Digest));
+
+        // The scan job, finding it requested by the push, does not request it again.
+        Assert.Equal(ScanRequestResult.TooSoon, await store.Scans.RequestAsync(repo.Id, scanned.Digest, T0.AddMinutes(1), T0.AddMinutes(1).AddDays(-1), Ct));
+        Assert.True(await store.Scans.CompleteAsync(repo.Id, scanned.Digest, T0, new ScanOutcome(ScanStatuses.Complete, null, T0.AddMinutes(1), null, null, []), null, Ct));
+
+        // A tag moved to it within the day keeps the finished scan; a day later it is scanned again.
+        await PutAsync(store, scanned with { Tag = "v2", Now = T0.AddHours(1), Scan = new PushScanRequest(T0.AddHours(1).AddDays(-1)) });
+        Assert.Equal(ScanStatuses.Complete, (await store.Scans.GetAsync(repo.Id, scanned.Digest, Ct))?.Status);
+        await PutAsync(store, scanned with { Tag = "v3", Now = T0.AddDays(2), Scan = new PushScanRequest(T0.AddDays(1)) });
+        Assert.Equal((ScanStatuses.InProgress, T0.AddDays(2)), (await store.Scans.GetAsync(repo.Id, scanned.Digest, Ct)) is { } again ? (again.Status, again.RequestedAt) : default);
+
+        // Without a request (the repository does not scan on push), or when the write fails, no scan appears.
+        var manual = await PutAsync(store, Image(repo.Id, "manual", [layer], tag: "m"));
+        Assert.Null(await store.Scans.GetAsync(repo.Id, manual.Digest, Ct));
+        var failed = Image(repo.Id, "failed", [BlobDigest("missing")], tag: "f") with { Scan = new PushScanRequest(T0.AddDays(-1)) };
+        Assert.False((await store.Images.PutManifestAsync(failed, Ct)).Succeeded);
+        Assert.Null(await store.Scans.GetAsync(repo.Id, failed.Digest, Ct));
+    }
+
+    [Fact]
     public async Task Stale_scans_are_those_missing_or_made_with_an_older_database_and_cursors_persist()
     {
         await using var store = await CreateStoreAsync();

@@ -62,7 +62,7 @@ public sealed class AwsJsonProtocolTests : IAsyncLifetime
     [Theory]
     [InlineData("CreateRepository", "{}", "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must not be null'")]
     [InlineData("CreateRepository", "{\"repositoryName\":\"a\"}", "Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must have length greater than or equal to 2'")]
-    [InlineData("CreateRepository", "{\"repositoryName\":\"ab\",\"imageTagMutability\":\"NO\"}", "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]'")]
+    [InlineData("CreateRepository", "{\"repositoryName\":\"ab\",\"imageTagMutability\":\"NO\"}", "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]'")]
     [InlineData("CreateRepository", "{\"repositoryName\":\"ab\",\"imageTagMutabilityExclusionFilters\":[{\"filterType\":\"WILDCARD\",\"filter\":\"bad filter\"}]}", "Invalid parameter at 'imageTagMutabilityExclusionFilters.1.member.filter' failed to satisfy constraint: 'must satisfy regular expression")]
     [InlineData("DescribeRepositories", "{\"maxResults\":0}", "Invalid parameter at 'maxResults' failed to satisfy constraint: 'must be greater than or equal to 1'")]
     [InlineData("ListImages", "{\"repositoryName\":\"ab\",\"maxResults\":1001}", "Invalid parameter at 'maxResults' failed to satisfy constraint: 'must be less than or equal to 1000'")]

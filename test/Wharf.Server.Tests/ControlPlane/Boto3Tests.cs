@@ -18,6 +18,9 @@ public sealed class Boto3Tests
         { "ecr_images.py", "postgres" },
         { "ecr_pagination.py", "sqlite" },
         { "ecr_pagination.py", "postgres" },
+        { "ecr_exact_answers.py", "sqlite" },
+        { "ecr_referrers_exclusions.py", "sqlite" },
+        { "ecr_referrers_exclusions.py", "postgres" },
     };
 
     [Theory]

@@ -99,6 +99,7 @@ public sealed class CrossSurfaceTests
         await using var server = await StartAsync("sqlite", new() { ["Images:PullTimeFlushInterval"] = "01:00:00" });
         using var client = server.CreateClient();
         await Oci.PushImageAsync(client, "cross/pulled", "v1");
+        var start = DateTimeOffset.UtcNow.AddSeconds(-5);
         for (var i = 0; i < 5; i++)
         {
             Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/v2/cross/pulled/manifests/v1", Oci.Ct)).StatusCode);
@@ -112,7 +113,6 @@ public sealed class CrossSurfaceTests
             Assert.False(before.RootElement.GetProperty("imageDetails")[0].TryGetProperty("lastRecordedPullTime", out _));
         }
 
-        var start = DateTimeOffset.UtcNow.AddSeconds(-5);
         Assert.Equal(1, await recorder.FlushAsync(Oci.Ct));
         using var after = await CliJsonAsync(server, "ecr", "describe-images", "--repository-name", "cross/pulled");
         var pulled = DateTimeOffset.FromUnixTimeMilliseconds((long)(after.RootElement.GetProperty("imageDetails")[0].GetProperty("lastRecordedPullTime").GetDouble() * 1000));

@@ -28,10 +28,16 @@ public sealed class EcrApiDocsTests
 
         Assert.NotNull(dir);
         var rows = new Dictionary<string, string>(StringComparer.Ordinal);
+        var inTable = false; // only the rows of "Every operation of the model"; other sections have tables too
         foreach (var line in File.ReadLines(Path.Combine(dir.FullName, "docs", "ecr-api.md")))
         {
+            if (line.StartsWith("## ", StringComparison.Ordinal))
+            {
+                inTable = line == "## Every operation of the model";
+            }
+
             var cells = line.Split('|', StringSplitOptions.TrimEntries);
-            if (cells.Length >= 4 && cells[1].Length > 0 && char.IsUpper(cells[1][0]) && cells[1] != "Operation")
+            if (inTable && cells.Length >= 4 && cells[1].Length > 0 && char.IsUpper(cells[1][0]) && cells[1] != "Operation")
             {
                 Assert.True(rows.TryAdd(cells[1], cells[2]), $"{cells[1]} is listed twice");
             }

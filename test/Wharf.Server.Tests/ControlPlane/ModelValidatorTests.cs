@@ -55,7 +55,7 @@ public sealed class ModelValidatorTests
     [InlineData("CreateRepository", "{\"repositoryName\":\"Upper\"}", "repositoryName", "must satisfy regular expression '[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*(\\/[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*)*'")]
     [InlineData("CreateRepository", "{\"repositoryName\":\"ab\",\"registryId\":\"12\"}", "registryId", "must satisfy regular expression '[0-9]{12}'")]
     [InlineData("CreateRepository", "{\"repositoryName\":\"ab\",\"tags\":[{\"Key\":\"k\"}]}", "tags.1.member.Value", "must not be null")]
-    [InlineData("CreateRepository", "{\"repositoryName\":\"ab\",\"encryptionConfiguration\":{\"encryptionType\":\"ROT13\"}}", "encryptionConfiguration.encryptionType", "must satisfy enum value set: [AES256, KMS, KMS_DSSE]")]
+    [InlineData("CreateRepository", "{\"repositoryName\":\"ab\",\"encryptionConfiguration\":{\"encryptionType\":\"ROT13\"}}", "encryptionConfiguration.encryptionType", "Member must satisfy enum value set: [AES256, KMS, KMS_DSSE]")]
     [InlineData("BatchDeleteImage", "{\"repositoryName\":\"ab\",\"imageIds\":[{\"imageTag\":\"\"}]}", "imageIds.1.member.imageTag", "must have length greater than or equal to 1")]
     [InlineData("GetLifecyclePolicyPreview", "{\"repositoryName\":\"ab\",\"maxResults\":101}", "maxResults", "must be less than or equal to 100")]
     public void Constraint_failures_name_the_member_and_the_constraint(string operation, string json, string path, string constraint)
@@ -96,7 +96,7 @@ public sealed class ModelValidatorTests
     {
         var failure = Validate("CreateRepository", "{\"repositoryName\":\"ab\",\"imageTagMutability\":\"SOMETIMES\"}");
         Assert.Equal(
-            "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]'",
+            "Invalid parameter at 'imageTagMutability' failed to satisfy constraint: 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]'",
             failure?.Message);
     }
 

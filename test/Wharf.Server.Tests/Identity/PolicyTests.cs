@@ -233,7 +233,7 @@ public sealed class PolicyTests : IAsyncLifetime
     {
         var invalid = await CliAsync(root, "ecr", "set-repository-policy", "--repository-name", "team/app", "--policy-text", """{"Statement":[{"Effect":"Allow","Action":"ecr:*"}]}""");
         Assert.Contains("(InvalidParameterException)", invalid.StandardError, StringComparison.Ordinal);
-        Assert.Contains("has no Principal", invalid.StandardError, StringComparison.Ordinal);
+        Assert.Contains("Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'", invalid.StandardError, StringComparison.Ordinal);
         var missing = await CliAsync(root, "ecr", "get-repository-policy", "--repository-name", "team/app");
         Assert.Contains("(RepositoryPolicyNotFoundException)", missing.StandardError, StringComparison.Ordinal);
 

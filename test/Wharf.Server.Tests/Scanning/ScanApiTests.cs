@@ -101,6 +101,41 @@ public sealed class ScanApiTests
         Assert.Contains("UnsupportedImageTypeException", refused.StandardError, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_push_to_a_scan_on_push_repository_is_IN_PROGRESS_at_once_and_the_CLI_waiter_waits_for_its_scan(bool postgres)
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = postgres
+            ? await WharfTestServer.StartOnPostgresAsync(Settings, s => s.AddSingleton<TimeProvider>(time))
+            : await WharfTestServer.StartAsync(Settings, services: s => s.AddSingleton<TimeProvider>(time));
+        await ImportAsync(server, "Alpine", ScanTestImages.FixtureDirectory("Alpine"));
+        Task<ProcessResult> Aws(params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, args);
+        (await Aws("ecr", "create-repository", "--repository-name", "ci/alpine", "--image-scanning-configuration", "scanOnPush=true")).EnsureSuccess();
+        await ScanTestImages.PushAsync(await ScanTestImages.AlpineAsync(), $"{server.HostAndPort}/ci/alpine:1");
+
+        // Before the scan job has run, the push already has its scan, in progress, in both APIs.
+        var pending = Findings(await Aws("ecr", "describe-image-scan-findings", "--repository-name", "ci/alpine", "--image-id", "imageTag=1"));
+        Assert.Equal("IN_PROGRESS", pending.GetProperty("imageScanStatus").GetProperty("status").GetString());
+        var detail = Findings(await Aws("ecr", "describe-images", "--repository-name", "ci/alpine")).GetProperty("imageDetails")[0];
+        Assert.Equal("IN_PROGRESS", detail.GetProperty("imageScanStatus").GetProperty("status").GetString());
+        Assert.False(detail.TryGetProperty("imageScanFindingsSummary", out _), detail.GetRawText());
+
+        // The CI step: the waiter keeps polling (every 5 s) while the scan is in progress, and succeeds once it completes.
+        var waiter = Aws("ecr", "wait", "image-scan-complete", "--repository-name", "ci/alpine", "--image-id", "imageTag=1");
+        await Task.Delay(TimeSpan.FromSeconds(4), Ct);
+        Assert.False(waiter.IsCompleted, waiter.IsCompleted ? (await waiter).StandardError : null);
+        await RunScanJobAsync(server);
+        (await waiter).EnsureSuccess();
+        var done = Findings(await Aws("ecr", "describe-image-scan-findings", "--repository-name", "ci/alpine", "--image-id", "imageTag=1"));
+        Assert.Equal("COMPLETE", done.GetProperty("imageScanStatus").GetProperty("status").GetString());
+        Assert.Equal(4, done.GetProperty("imageScanFindings").GetProperty("findings").GetArrayLength());
+        Assert.Equal(
+            "COMPLETE",
+            Findings(await Aws("ecr", "describe-images", "--repository-name", "ci/alpine")).GetProperty("imageDetails")[0].GetProperty("imageScanStatus").GetProperty("status").GetString());
+    }
+
     [Fact]
     public async Task A_database_change_rescans_continuous_repositories_only()
     {

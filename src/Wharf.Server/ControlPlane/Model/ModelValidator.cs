@@ -150,7 +150,7 @@ internal static class ModelValidator
 
         if (shape.Enum is { } values && !values.Contains(text, StringComparer.Ordinal))
         {
-            return new ValidationFailure(ValidationFailureKind.Constraint, path, $"must satisfy enum value set: [{string.Join(", ", values)}]");
+            return new ValidationFailure(ValidationFailureKind.Constraint, path, $"Member must satisfy enum value set: [{string.Join(", ", values)}]");
         }
 
         if (shape.Regex is { } regex)

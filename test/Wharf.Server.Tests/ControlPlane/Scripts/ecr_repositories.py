@@ -33,7 +33,7 @@ expect_error("InvalidParameterException", ecr.create_repository, repositoryName=
 expect_error("InvalidParameterException", loose.create_repository, repositoryName="a",
              contains="Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must have length greater than or equal to 2'")
 expect_error("InvalidParameterException", loose.create_repository, repositoryName=f"{PREFIX}/x", imageTagMutability="SOMETIMES",
-             contains="must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]")
+             contains="Member must satisfy enum value set: [MUTABLE, IMMUTABLE, IMMUTABLE_WITH_EXCLUSION, MUTABLE_WITH_EXCLUSION]")
 expect_error("InvalidParameterException", ecr.create_repository, repositoryName=f"{PREFIX}/x", imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
              contains="imageTagMutabilityExclusionFilters")
 expect_error("InvalidParameterException", ecr.create_repository, repositoryName=f"{PREFIX}/x",
