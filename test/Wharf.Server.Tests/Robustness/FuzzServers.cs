@@ -150,8 +150,45 @@ internal sealed class Findings(string lane)
             failures.Enqueue($"{lane} #{n}: {(response.TimedOut ? "no answer within " + RawHttp.Timeout.TotalSeconds + " s" : response.Status.ToString(CultureInfo.InvariantCulture))}"
                 + $"\n  request: {Show(request)}\n  response: {FuzzServers.Shorten(response.Text.ReplaceLineEndings(" | "), 300)}");
         }
+        else if (ShapeProblem(response) is { } problem)
+        {
+            failures.Enqueue($"{lane} #{n}: {response.Status} {problem}\n  request: {Show(request)}\n  response: {FuzzServers.Shorten(response.Text.ReplaceLineEndings(" | "), 300)}");
+        }
 
         return response;
+    }
+
+    /// <summary>An answer in the wrong shape: XML that does not parse, an AWS JSON error without <c>__type</c>, an OCI error without <c>errors</c>.</summary>
+    private static string? ShapeProblem(RawResponse response)
+    {
+        var type = response.Header("Content-Type") ?? string.Empty;
+        var body = response.Body;
+        var xml = type.StartsWith("text/xml", StringComparison.Ordinal);
+        if (body.Length == 0 || (response.Status < 400 && !xml) || !(xml || type.Contains("json", StringComparison.Ordinal)))
+        {
+            return null;
+        }
+
+        try
+        {
+            if (xml)
+            {
+                var root = System.Xml.Linq.XDocument.Parse(body).Root!;
+                return response.Status >= 400 && root.Name.LocalName != "ErrorResponse" ? "XML error that is not an ErrorResponse" : null;
+            }
+
+            using var json = System.Text.Json.JsonDocument.Parse(body);
+            if (type.StartsWith("application/x-amz-json-1.1", StringComparison.Ordinal))
+            {
+                return json.RootElement.TryGetProperty("__type", out _) ? null : "AWS JSON error without __type";
+            }
+
+            return response.Header("Docker-Distribution-API-Version") is not null && !json.RootElement.TryGetProperty("errors", out _) ? "OCI error without errors" : null;
+        }
+        catch (Exception e) when (e is System.Xml.XmlException or System.Text.Json.JsonException)
+        {
+            return $"error body does not parse ({e.Message})";
+        }
     }
 
     /// <summary>Fails with the seed, the count and the first findings; <paramref name="logged"/> are faults from the server logs.</summary>
