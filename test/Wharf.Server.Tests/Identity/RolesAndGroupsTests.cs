@@ -253,6 +253,61 @@ public sealed class RolesAndGroupsTests
         Assert.Contains("role chaining", (await Aws(session, "sts", "assume-role", "--role-arn", RoleArn, "--role-session-name", "again", "--duration-seconds", "7200")).StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_customer_managed_policy_attached_to_a_group_or_role_acts_with_its_default_version()
+    {
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        var root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
+        Task<ProcessResult> Aws(Dictionary<string, string> who, params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, who, args);
+        var alice = await UserAsync(server, root, "alice");
+        const string PolicyArn = $"arn:aws:iam::{A}:policy/list-repos";
+        (await Aws(root, "iam", "create-policy", "--policy-name", "list-repos", "--policy-document",
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:DescribeRepositories","Resource":"*"}]}""")).EnsureSuccess();
+
+        // Through a group: alice may list while she is a member, and the group lists the policy.
+        (await Aws(root, "iam", "create-group", "--group-name", "listers")).EnsureSuccess();
+        (await Aws(root, "iam", "attach-group-policy", "--group-name", "listers", "--policy-arn", PolicyArn)).EnsureSuccess();
+        (await Aws(root, "iam", "add-user-to-group", "--group-name", "listers", "--user-name", "alice")).EnsureSuccess();
+        (await Aws(alice, "ecr", "describe-repositories")).EnsureSuccess();
+        using (var attached = JsonDocument.Parse((await Aws(root, "iam", "list-attached-group-policies", "--group-name", "listers")).EnsureSuccess().StandardOutput))
+        {
+            Assert.Equal(PolicyArn, Assert.Single(attached.RootElement.GetProperty("AttachedPolicies").EnumerateArray()).GetProperty("PolicyArn").GetString());
+        }
+
+        using (var groups = JsonDocument.Parse((await Aws(root, "iam", "list-groups-for-user", "--user-name", "alice")).EnsureSuccess().StandardOutput))
+        {
+            Assert.Equal("listers", Assert.Single(groups.RootElement.GetProperty("Groups").EnumerateArray()).GetProperty("GroupName").GetString());
+        }
+
+        Assert.Contains("must remove users from group first", (await Aws(root, "iam", "delete-user", "--user-name", "alice")).StandardError, StringComparison.Ordinal);
+
+        // Through a role: its sessions act with the policy's default version, changed at once.
+        (await Aws(root, "iam", "create-role", "--role-name", "lister", "--assume-role-policy-document",
+            $$"""{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{A}}:user/alice"},"Action":"sts:AssumeRole"}]}""")).EnsureSuccess();
+        (await Aws(root, "iam", "attach-role-policy", "--role-name", "lister", "--policy-arn", PolicyArn)).EnsureSuccess();
+        (await Aws(root, "iam", "remove-user-from-group", "--group-name", "listers", "--user-name", "alice")).EnsureSuccess();
+        Assert.Contains("(AccessDeniedException)", (await Aws(alice, "ecr", "describe-repositories")).StandardError, StringComparison.Ordinal);
+        using var assumed = JsonDocument.Parse((await Aws(alice, "sts", "assume-role", "--role-arn", $"arn:aws:iam::{A}:role/lister", "--role-session-name", "s1")).EnsureSuccess().StandardOutput);
+        var credentials = assumed.RootElement.GetProperty("Credentials");
+        var session = new Dictionary<string, string>
+        {
+            ["AWS_ACCESS_KEY_ID"] = credentials.GetProperty("AccessKeyId").GetString()!,
+            ["AWS_SECRET_ACCESS_KEY"] = credentials.GetProperty("SecretAccessKey").GetString()!,
+            ["AWS_SESSION_TOKEN"] = credentials.GetProperty("SessionToken").GetString()!,
+        };
+        (await Aws(session, "ecr", "describe-repositories")).EnsureSuccess();
+        (await Aws(root, "iam", "create-policy-version", "--policy-arn", PolicyArn, "--set-as-default", "--policy-document",
+            """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:DescribeRegistry","Resource":"*"}]}""")).EnsureSuccess();
+        Assert.Contains("(AccessDeniedException)", (await Aws(session, "ecr", "describe-repositories")).StandardError, StringComparison.Ordinal);
+        (await Aws(session, "ecr", "describe-registry")).EnsureSuccess();
+
+        Assert.Contains("(DeleteConflict)", (await Aws(root, "iam", "delete-policy", "--policy-arn", PolicyArn)).StandardError, StringComparison.Ordinal);
+        using (var roles = JsonDocument.Parse((await Aws(root, "iam", "list-roles")).EnsureSuccess().StandardOutput))
+        {
+            Assert.Equal("lister", Assert.Single(roles.RootElement.GetProperty("Roles").EnumerateArray()).GetProperty("RoleName").GetString());
+        }
+    }
+
     private static async Task<Dictionary<string, string>> UserAsync(WharfTestServer server, Dictionary<string, string> root, string name)
     {
         (await AwsClients.CliAsync(server.BaseAddress, Region, root, "iam", "create-user", "--user-name", name)).EnsureSuccess();
