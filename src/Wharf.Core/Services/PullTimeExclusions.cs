@@ -35,7 +35,7 @@ public sealed class PullTimeExclusions(IMetadataStore store, IAccessAuthorizer a
 
     public async Task<PullTimeExclusion> RegisterAsync(Caller caller, RegistryKey registry, string principalArn, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.RegisterPullTimeUpdateExclusion, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.RegisterPullTimeUpdateExclusion, "*", cancellationToken);
         var exclusion = new PullTimeExclusion(principalArn, time.GetUtcNow());
         var change = await store.Repositories.ChangeRegistrySettingAsync(
             registry,
@@ -65,7 +65,7 @@ public sealed class PullTimeExclusions(IMetadataStore store, IAccessAuthorizer a
 
     public async Task DeregisterAsync(Caller caller, RegistryKey registry, string principalArn, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.DeregisterPullTimeUpdateExclusion, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.DeregisterPullTimeUpdateExclusion, "*", cancellationToken);
         var change = await store.Repositories.ChangeRegistrySettingAsync(
             registry,
             SettingName,
@@ -87,7 +87,7 @@ public sealed class PullTimeExclusions(IMetadataStore store, IAccessAuthorizer a
     /// <summary>The registry's exclusions, oldest first.</summary>
     public async Task<IReadOnlyList<PullTimeExclusion>> ListAsync(Caller caller, RegistryKey registry, CancellationToken cancellationToken)
     {
-        await authorizer.AuthorizeAsync(caller, EcrActions.ListPullTimeUpdateExclusions, "*", cancellationToken);
+        await authorizer.AuthorizeAsync(caller, registry, EcrActions.ListPullTimeUpdateExclusions, "*", cancellationToken);
         return await LoadAsync(store.Repositories, registry, cancellationToken);
     }
 
