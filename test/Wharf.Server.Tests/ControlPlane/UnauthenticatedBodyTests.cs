@@ -8,9 +8,10 @@ namespace Wharf.Server.Tests.ControlPlane;
 /// <summary>
 /// Bodies an unauthenticated caller sends are capped before anything is known about the caller:
 /// chunked POSTs of hundreds of MiB to the Query API and the JSON API (a small operation, and
-/// <c>UploadLayerPart</c> unsigned or signed by a key that does not exist) are each refused in the
-/// protocol's shape, and the server process — run under a hard GC heap limit — keeps its peak
-/// resident memory within a small bound of where it started.
+/// <c>UploadLayerPart</c> unsigned or signed by a key that does not exist), and manifest and blob
+/// uploads on <c>/v2</c> without a password, are each refused in the protocol's shape, and the server
+/// process — run under a hard GC heap limit — keeps its peak resident memory within a small bound of
+/// where it started.
 /// </summary>
 public sealed class UnauthenticatedBodyTests
 {
@@ -57,6 +58,14 @@ public sealed class UnauthenticatedBodyTests
                 var unknownKey = await SendAsync(server.Port, [json, ("X-Amz-Target", Target + "UploadLayerPart"), fakeKey, now], BodyBytes);
                 Assert.True(unknownKey.Status == 400, unknownKey.Text);
                 Assert.Contains("\"__type\":\"UnrecognizedClientException\"", unknownKey.Text, StringComparison.Ordinal);
+
+                // /v2 checks the password before it reads anything.
+                foreach (var v2 in new[] { "PUT /v2/big/app/manifests/latest", "POST /v2/big/app/blobs/uploads/?digest=sha256:" + new string('0', 64) })
+                {
+                    var registry = await SendAsync(server.Port, [("Content-Type", "application/octet-stream")], BodyBytes, v2);
+                    Assert.True(registry.Status == 401, registry.Text);
+                    Assert.Contains("\"code\":\"UNAUTHORIZED\"", registry.Text, StringComparison.Ordinal);
+                }
             }
 
             var peak = PeakResident(server.ProcessId);
@@ -85,14 +94,14 @@ public sealed class UnauthenticatedBodyTests
     /// answer is read while the body is still being written (the server answers long before the end,
     /// and then stops reading). Returns the status and the response's text.
     /// </summary>
-    private static async Task<(int Status, string Text)> SendAsync(int port, (string Name, string Value)[] headers, long bytes)
+    private static async Task<(int Status, string Text)> SendAsync(int port, (string Name, string Value)[] headers, long bytes, string target = "POST /")
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
         using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         await socket.ConnectAsync("127.0.0.1", port, timeout.Token);
         await using var stream = new NetworkStream(socket, ownsSocket: false);
-        var head = new StringBuilder($"POST / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\n");
+        var head = new StringBuilder($"{target} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nTransfer-Encoding: chunked\r\n");
         foreach (var (name, value) in headers)
         {
             head.Append(name).Append(": ").Append(value).Append("\r\n");
