@@ -12,7 +12,7 @@ namespace Wharf.Core.Identity;
 /// <param name="RawPath">The path exactly as sent, e.g. <c>/</c>.</param>
 /// <param name="Query">Query parameters, decoded, in any order (repeated keys allowed).</param>
 /// <param name="Headers">Header lookup by name (case-insensitive); multiple values joined with <c>,</c>.</param>
-/// <param name="PayloadHash">Lowercase hex SHA-256 of the body, or <c>UNSIGNED-PAYLOAD</c>.</param>
+/// <param name="PayloadHash">Lowercase hex SHA-256 of the body the server received (never a value the client declared).</param>
 public sealed record SigV4Request(
     string Method,
     string RawPath,
@@ -76,19 +76,34 @@ public static class SigV4
                 throw new SigV4FormatException($"Authorization header requires the {Algorithm} scheme.");
             }
 
-            var parts = authorization[(Algorithm.Length + 1)..]
-                .Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                .Select(p => p.Split('=', 2))
-                .Where(p => p.Length == 2)
-                .ToDictionary(p => p[0], p => p[1], StringComparer.Ordinal);
+            var parts = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var part in authorization[(Algorithm.Length + 1)..].Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                // A repeated parameter would make the claim ambiguous (which one was verified?).
+                if (part.Split('=', 2) is [var name, var value] && !parts.TryAdd(name, value))
+                {
+                    throw new SigV4FormatException($"Authorization header has the '{name}' parameter more than once.");
+                }
+            }
+
             var credential = Required(parts, "Credential", "Authorization header requires a 'Credential' parameter.");
             var signedHeaders = Required(parts, "SignedHeaders", "Authorization header requires a 'SignedHeaders' parameter.");
             var signature = Required(parts, "Signature", "Authorization header requires a 'Signature' parameter.");
             var date = request.Headers("x-amz-date") ?? throw new SigV4FormatException("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.");
-            return Build(credential, signedHeaders, signature, date, request.Headers("x-amz-security-token"), presigned: false, expires: null);
+            return Checked(request, Build(credential, signedHeaders, signature, date, request.Headers("x-amz-security-token"), presigned: false, expires: null));
         }
 
-        string? Query(string name) => request.Query.FirstOrDefault(q => q.Key == name).Value;
+        string? Query(string name)
+        {
+            var values = request.Query.Where(q => q.Key == name).Select(q => q.Value).Take(2).ToList();
+            return values.Count switch
+            {
+                0 => null,
+                1 => values[0],
+                _ => throw new SigV4FormatException($"The presigned query has the '{name}' parameter more than once."),
+            };
+        }
+
         if (Query("X-Amz-Algorithm") is not { } algorithm)
         {
             return null;
@@ -105,14 +120,32 @@ public static class SigV4
             throw new SigV4FormatException("X-Amz-Expires must be between 1 and 604800 seconds.");
         }
 
-        return Build(
+        return Checked(request, Build(
             Query("X-Amz-Credential") ?? throw new SigV4FormatException("Presigned requests require X-Amz-Credential."),
             Query("X-Amz-SignedHeaders") ?? throw new SigV4FormatException("Presigned requests require X-Amz-SignedHeaders."),
             Query("X-Amz-Signature") ?? throw new SigV4FormatException("Presigned requests require X-Amz-Signature."),
             Query("X-Amz-Date") ?? throw new SigV4FormatException("Presigned requests require X-Amz-Date."),
             Query("X-Amz-Security-Token"),
             presigned: true,
-            TimeSpan.FromSeconds(seconds));
+            TimeSpan.FromSeconds(seconds)));
+    }
+
+    /// <summary>
+    /// Why a declared <c>x-amz-content-sha256</c> cannot stand, or null when it is absent or is the
+    /// hash of the body received. The services Wharf speaks (ECR's JSON API, IAM, STS) sign the body
+    /// itself: unlike S3 they take no <c>UNSIGNED-PAYLOAD</c> and no <c>STREAMING-…</c> chunk
+    /// signatures, so either is refused as a signature that does not cover the request.
+    /// </summary>
+    public static string? PayloadMismatch(string? declared, string actualHash)
+    {
+        if (string.IsNullOrEmpty(declared) || string.Equals(declared, actualHash, StringComparison.OrdinalIgnoreCase))
+        {
+            return null;
+        }
+
+        return declared == UnsignedPayload || declared.StartsWith("STREAMING-", StringComparison.Ordinal)
+            ? $"The request signature we calculated does not match the signature you provided: this service signs the payload, so x-amz-content-sha256 cannot be '{declared}'."
+            : "The request signature we calculated does not match the signature you provided: x-amz-content-sha256 is not the SHA-256 of the request body.";
     }
 
     /// <summary>The canonical request (SigV4 step 1).</summary>
@@ -128,7 +161,10 @@ public static class SigV4
         }
 
         builder.Append('\n').Append(string.Join(';', claim.SignedHeaders)).Append('\n');
-        builder.Append(claim.Presigned && request.Headers("x-amz-content-sha256") is null ? UnsignedPayloadFor(claim, request) : request.PayloadHash);
+
+        // Always the hash of the body received: botocore presigns non-S3 requests over it too, and no
+        // service Wharf speaks takes UNSIGNED-PAYLOAD (see PayloadMismatch).
+        builder.Append(request.PayloadHash);
         return builder.ToString();
     }
 
@@ -270,14 +306,28 @@ public static class SigV4
         return builder.ToString();
     }
 
-    // botocore presigns non-S3 requests over the body's hash; S3 uses UNSIGNED-PAYLOAD.
-    private static string UnsignedPayloadFor(SigV4Claim claim, SigV4Request request) =>
-        claim.Service == "s3" ? UnsignedPayload : request.PayloadHash;
+    // Headers that change what a request does must be covered by the signature: X-Amz-Target names the
+    // JSON API's operation (an unsigned one would let a signed BatchGetImage be replayed as
+    // BatchDeleteImage with the same body), and X-Amz-Date is the time in the string to sign.
+    private static SigV4Claim Checked(SigV4Request request, SigV4Claim claim)
+    {
+        if (!claim.Presigned && !claim.SignedHeaders.Contains("x-amz-date", StringComparer.Ordinal))
+        {
+            throw new SigV4FormatException("'X-Amz-Date' must be a 'SignedHeader' in the AWS Authorization.");
+        }
+
+        if (request.Headers("x-amz-target") is not null && !claim.SignedHeaders.Contains("x-amz-target", StringComparer.Ordinal))
+        {
+            throw new SigV4FormatException("'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization.");
+        }
+
+        return claim;
+    }
 
     private static SigV4Claim Build(string credential, string signedHeaders, string signature, string date, string? token, bool presigned, TimeSpan? expires)
     {
         var scope = credential.Split('/');
-        if (scope.Length != 5 || scope[4] != "aws4_request" || scope.Any(string.IsNullOrEmpty))
+        if (scope.Length != 5 || scope[4] != "aws4_request" || scope.Any(string.IsNullOrEmpty) || !ValidRegion(scope[2]))
         {
             throw new SigV4FormatException($"Credential should be scoped to a valid region, and to 'aws4_request': '{credential}'.");
         }
@@ -287,7 +337,7 @@ public static class SigV4
             throw new SigV4FormatException($"X-Amz-Date must be in the ISO 8601 basic format yyyyMMddTHHmmssZ, not '{date}'.");
         }
 
-        if (!date.StartsWith(scope[1], StringComparison.Ordinal))
+        if (scope[1].Length != 8 || !date.StartsWith(scope[1], StringComparison.Ordinal))
         {
             throw new SigV4FormatException($"Credential should be scoped to the date of X-Amz-Date: '{scope[1]}' differs from '{date[..8]}'.");
         }
@@ -300,6 +350,10 @@ public static class SigV4
 
         return new SigV4Claim(scope[0], scope[1], scope[2], scope[3], headers, signature, time, token, presigned, expires);
     }
+
+    // The region names a registry (and is echoed in ARNs): lowercase words joined by '-', as AWS's are.
+    private static bool ValidRegion(string region) =>
+        region.Length <= 64 && region.Split('-').All(word => word.Length > 0 && word.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9'));
 
     private static string Required(Dictionary<string, string> parts, string name, string message) =>
         parts.TryGetValue(name, out var value) && value.Length > 0 ? value : throw new SigV4FormatException(message);

@@ -14,6 +14,9 @@ public sealed record Caller(AccountId Account, string PrincipalArn, bool IsAnony
     /// <summary>IAM's unique id of the caller (<c>aws:userid</c>: <c>AIDA…</c>, or <c>AROA…:session</c> for a role session), when known.</summary>
     public string? UserId { get; init; }
 
+    /// <summary>The access key id that signed the request (<c>AKIA…</c>, or <c>ASIA…</c> for temporary credentials), when known.</summary>
+    public string? AccessKeyId { get; init; }
+
     /// <summary>When the caller's credentials end (temporary credentials), if they do.</summary>
     public DateTimeOffset? CredentialsExpireAt { get; init; }
 

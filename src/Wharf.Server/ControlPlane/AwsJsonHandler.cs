@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.AspNetCore.Http.Features;
 using Wharf.Core.Errors;
 using Wharf.Server.ControlPlane.Model;
 using Wharf.Server.Errors;
@@ -13,12 +12,32 @@ namespace Wharf.Server.ControlPlane;
 /// and body; resolves the caller and region; validates the input against the botocore service model;
 /// dispatches to the operation; writes the result or AWS's error shape, always with <c>x-amzn-RequestId</c>.
 /// </summary>
-internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperations ecr, Hosting.RequestLimits limits, ILogger<AwsJsonHandler> logger)
+internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperations ecr, Hosting.RequestLimits limits, ILogger<AwsJsonHandler> logger) : IDisposable
 {
     /// <summary>The largest body accepted: an <c>UploadLayerPart</c> of 20 MiB is about 27 MiB of base64.</summary>
     public const int MaxBodyBytes = 32 * 1024 * 1024;
 
+    /// <summary>
+    /// What any operation may send before anything about the caller is known. The model's inputs are
+    /// small except <c>UploadLayerPart</c>'s <c>layerPartBlob</c> (20 MiB) and <c>PutImage</c>'s
+    /// <c>imageManifest</c> (4 MiB of text); the largest other member is a 30 KiB lifecycle policy.
+    /// </summary>
+    public const int MaxUnauthenticatedBytes = 1024 * 1024;
+
+    /// <summary><c>PutImage</c>: a 4 MiB manifest, JSON-escaped inside the request (up to 4 bytes a character, in practice far fewer).</summary>
+    public const int MaxPutImageBytes = 16 * 1024 * 1024;
+
+    /// <summary>How many bodies past <see cref="MaxUnauthenticatedBytes"/> may be held at once (at most 8 × 32 MiB).</summary>
+    public const int LargeBodySlots = 8;
+
+    // A body past the small cap is read only once the request names an active key (or a live session)
+    // and a slot is free; the slot is held until the response ends, so large bodies in memory stay bounded
+    // whoever sends them. A caller waits for a slot as long as it is willing to (its request's abort).
+    private readonly SemaphoreSlim largeBodies = new(LargeBodySlots, LargeBodySlots);
+
     private static readonly JsonDocumentOptions ParseOptions = new() { MaxDepth = 64 };
+
+    public void Dispose() => largeBodies.Dispose();
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -28,7 +47,7 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperati
             var target = context.Request.Headers["X-Amz-Target"].ToString();
             var (model, operation) = Resolve(target);
             CheckContentType(context.Request.ContentType);
-            var body = await ReadBodyAsync(context);
+            var body = await ReadBodyAsync(context, operation.Name);
             var identity = await identities.ResolveAsync(context, body, context.RequestAborted);
             identity.RequireService("ecr");
             limits.Throttle(context, identity.Caller, Hosting.RequestLimits.ForEcr(operation.Name));
@@ -82,22 +101,47 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperati
         }
     }
 
-    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context)
+    private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context, string operation)
     {
-        if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        var cap = operation switch
         {
-            limit.MaxRequestBodySize = MaxBodyBytes;
+            "UploadLayerPart" => MaxBodyBytes,
+            "PutImage" => MaxPutImageBytes,
+            _ => MaxUnauthenticatedBytes,
+        };
+        if (cap == MaxUnauthenticatedBytes || context.Request.ContentLength <= MaxUnauthenticatedBytes)
+        {
+            return await RequestBodies.ReadAsync(context, MaxUnauthenticatedBytes, context.RequestAborted) ?? throw TooLarge(context, cap);
         }
 
-        var declared = context.Request.ContentLength;
-        if (declared > MaxBodyBytes)
+        if (context.Request.ContentLength > cap)
         {
-            throw new WharfException(WharfErrorCode.RequestTooLarge, $"The request body is {declared} bytes; the limit is {MaxBodyBytes}.");
+            throw TooLarge(context, cap);
         }
 
-        using var buffer = new MemoryStream((int)(declared ?? 4096));
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        return new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
+        // A large (or chunked) body of an operation that may carry one: check who claims to send it first.
+        await identities.PrecheckAsync(context, context.RequestAborted);
+        await largeBodies.WaitAsync(context.RequestAborted);
+        context.Response.RegisterForDispose(new Slot(largeBodies));
+        return await RequestBodies.ReadAsync(context, cap, context.RequestAborted) ?? throw TooLarge(context, cap);
+    }
+
+    private static WharfException TooLarge(HttpContext context, int cap) =>
+        new(WharfErrorCode.RequestTooLarge, context.Request.ContentLength is { } declared
+            ? $"The request body is {declared} bytes; the limit is {cap}."
+            : $"The request body is larger than the limit of {cap} bytes.");
+
+    private sealed class Slot(SemaphoreSlim semaphore) : IDisposable
+    {
+        private int released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                semaphore.Release();
+            }
+        }
     }
 
     private static JsonDocument Parse(ReadOnlyMemory<byte> body)

@@ -147,7 +147,7 @@ internal sealed partial class EcrOperations
     private async Task<JsonObject> GetAuthorizationTokenAsync(EcrCall call)
     {
         await repositories.AuthorizeAsync(call.Caller, EcrActions.GetAuthorizationToken, "*", call.Aborted);
-        var (password, expires) = await authTokens.IssueAsync(call.Caller.PrincipalArn, call.Caller.Account, call.Registry.Region, call.Caller.CredentialsExpireAt, call.Aborted);
+        var (password, expires) = await authTokens.IssueAsync(call.Caller, call.Registry.Region, call.Aborted);
         var registry = new RegistryKey(call.Caller.Account, call.Registry.Region);
         return new JsonObject
         {

@@ -464,19 +464,10 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
         await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
     }
 
-    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context)
-    {
-        if (context.Request.ContentLength > MaxBodyBytes)
-        {
-            throw new WharfException(WharfErrorCode.IamValidation, $"The request body is larger than {MaxBodyBytes} bytes.");
-        }
-
-        using var buffer = new MemoryStream();
-        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
-        return buffer.Length > MaxBodyBytes
-            ? throw new WharfException(WharfErrorCode.IamValidation, $"The request body is larger than {MaxBodyBytes} bytes.")
-            : new ReadOnlyMemory<byte>(buffer.GetBuffer(), 0, (int)buffer.Length);
-    }
+    // Read before the caller is known, so never more than the cap (the IAM and STS inputs are small).
+    private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context) =>
+        await RequestBodies.ReadAsync(context, MaxBodyBytes, context.RequestAborted)
+            ?? throw new WharfException(WharfErrorCode.IamValidation, $"The request body is larger than {MaxBodyBytes} bytes.");
 
     [LoggerMessage(EventId = Hosting.WharfEventId.UnhandledQueryError, Level = LogLevel.Error, Message = "Unhandled error in a Query API call")]
     private static partial void LogUnhandled(ILogger logger, Exception exception);

@@ -30,6 +30,12 @@ internal sealed record ApiIdentity(Caller Caller, string Region, string? Service
 internal interface IApiIdentityResolver
 {
     ValueTask<ApiIdentity> ResolveAsync(HttpContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// What can be checked before a large body is read (the signature cannot, it covers the body):
+    /// the request is signed, in time, by an active key or a live session. Throws as <see cref="ResolveAsync"/> would.
+    /// </summary>
+    ValueTask PrecheckAsync(HttpContext context, CancellationToken cancellationToken);
 }
 
 /// <summary>The parts of a SigV4 credential scope: <c>AKID/yyyymmdd/region/service/aws4_request</c>.</summary>
@@ -94,4 +100,6 @@ internal sealed class OpenApiIdentity(Microsoft.Extensions.Options.IOptions<Whar
         var scope = CredentialScope.FromRequest(context.Request);
         return ValueTask.FromResult(new ApiIdentity(Caller.Root(account), scope?.Region ?? options.Value.Registry.DefaultRegion, scope?.Service));
     }
+
+    public ValueTask PrecheckAsync(HttpContext context, CancellationToken cancellationToken) => ValueTask.CompletedTask;
 }

@@ -4,11 +4,15 @@ using System.Security.Cryptography;
 using System.Text;
 using Wharf.Core.Primitives;
 using Wharf.Core.Metadata;
+using Wharf.Core.Security;
 
 namespace Wharf.Server.Identity;
 
-/// <summary>What an authorisation token says: who, for which account and region, until when.</summary>
-internal sealed record AuthToken(string PrincipalArn, AccountId Account, string Region, DateTimeOffset ExpiresAt);
+/// <summary>
+/// What an authorisation token says: who (by ARN and by IAM's unique id, which a re-created namesake
+/// does not share), through which access key, for which account and region, until when.
+/// </summary>
+internal sealed record AuthToken(string PrincipalArn, AccountId Account, string Region, DateTimeOffset ExpiresAt, string PrincipalId, string AccessKeyId);
 
 /// <summary>Outcome of reading a token.</summary>
 internal enum AuthTokenStatus
@@ -37,13 +41,25 @@ internal sealed class AuthTokens(IMetadataStore store, TimeProvider time)
 
     private sealed record KeyRing(string Current, IReadOnlyDictionary<string, byte[]> Keys, DateTimeOffset LoadedAt);
 
-    /// <summary>A token valid 12 hours, or until <paramref name="notAfter"/> (the end of a role session) when sooner.</summary>
-    public async Task<(string Password, DateTimeOffset ExpiresAt)> IssueAsync(string principalArn, AccountId account, string region, DateTimeOffset? notAfter, CancellationToken cancellationToken)
+    /// <summary>
+    /// A token for <paramref name="caller"/> valid 12 hours, or until the end of its role session when
+    /// sooner; bound to the caller's unique id and access key (checked on use by <see cref="TokenRequestIdentity"/>).
+    /// </summary>
+    public async Task<(string Password, DateTimeOffset ExpiresAt)> IssueAsync(Caller caller, string region, CancellationToken cancellationToken)
     {
         var end = time.GetUtcNow() + Lifetime;
+        var notAfter = caller.CredentialsExpireAt;
         var expires = DateTimeOffset.FromUnixTimeSeconds((notAfter < end ? notAfter.Value : end).ToUnixTimeSeconds());
         var keys = await RingAsync(Reload, cancellationToken);
-        var payload = Encoding.UTF8.GetBytes(string.Join('\n', keys.Current, principalArn, account.Value, region, expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)));
+        var payload = Encoding.UTF8.GetBytes(string.Join(
+            '\n',
+            keys.Current,
+            caller.PrincipalArn,
+            caller.Account.Value,
+            region,
+            expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture),
+            caller.UserId ?? string.Empty,
+            caller.AccessKeyId ?? string.Empty));
         var mac = HMACSHA256.HashData(keys.Keys[keys.Current], payload);
         return (Base64Url.EncodeToString(payload) + "." + Base64Url.EncodeToString(mac), expires);
     }
@@ -69,7 +85,8 @@ internal sealed class AuthTokens(IMetadataStore store, TimeProvider time)
         }
 
         var parts = Encoding.UTF8.GetString(payload).Split('\n');
-        if (parts.Length != 5 || Generation(parts[0]) is null)
+        // Tokens of the earlier 5-field form named the principal by ARN alone; they no longer authenticate.
+        if (parts.Length != 7 || Generation(parts[0]) is null)
         {
             return (AuthTokenStatus.Invalid, null);
         }
@@ -89,7 +106,7 @@ internal sealed class AuthTokens(IMetadataStore store, TimeProvider time)
             return (AuthTokenStatus.Invalid, null);
         }
 
-        var token = new AuthToken(parts[1], account, parts[3], DateTimeOffset.FromUnixTimeSeconds(expiresUnix));
+        var token = new AuthToken(parts[1], account, parts[3], DateTimeOffset.FromUnixTimeSeconds(expiresUnix), parts[5], parts[6]);
         return (time.GetUtcNow() >= token.ExpiresAt ? AuthTokenStatus.Expired : AuthTokenStatus.Valid, token);
     }
 

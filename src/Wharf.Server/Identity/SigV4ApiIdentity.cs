@@ -18,33 +18,17 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
     public async ValueTask<ApiIdentity> ResolveAsync(HttpContext context, ReadOnlyMemory<byte> body, CancellationToken cancellationToken)
     {
         var request = ToSigV4Request(context, body.Span);
-        SigV4Claim? claim;
-        try
+        var claim = ReadClaim(request);
+
+        // The signature covers the body received, never a hash the client declares beside it.
+        if (SigV4.PayloadMismatch(context.Request.Headers["x-amz-content-sha256"].ToString(), request.PayloadHash) is { } mismatch)
         {
-            claim = SigV4.ReadClaim(request);
-        }
-        catch (SigV4FormatException e)
-        {
-            throw new WharfException(WharfErrorCode.IncompleteSignature, e.Message);
+            throw new WharfException(WharfErrorCode.InvalidSignature, mismatch);
         }
 
-        if (claim is null)
-        {
-            throw new WharfException(WharfErrorCode.MissingAuthenticationToken);
-        }
-
-        // Temporary credentials first: an expired session says so whatever the request's clock.
-        var now = time.GetUtcNow();
-        var session = claim.SessionToken is null ? ((RoleSession Session, string Secret)?)null : OpenSession(claim, now);
-        if (claim.Presigned ? now > claim.RequestTime + claim.Expires!.Value || claim.RequestTime - now > SigV4.MaxSkew : (now - claim.RequestTime).Duration() > SigV4.MaxSkew)
-        {
-            throw new WharfException(
-                WharfErrorCode.InvalidSignature,
-                $"Signature expired: {claim.RequestTime.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} is now earlier than {(now - SigV4.MaxSkew).UtcDateTime:yyyyMMdd'T'HHmmss'Z'} ({now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} - 15 min.)");
-        }
-
+        var session = OpenInTime(claim);
         var caller = session is { } temporary
-            ? Temporary(request, claim, temporary.Session, temporary.Secret)
+            ? await TemporaryAsync(request, claim, temporary.Session, temporary.Secret, cancellationToken)
             : await PermanentAsync(request, claim, cancellationToken);
         return new ApiIdentity(
             caller with
@@ -56,15 +40,52 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
             claim.Service);
     }
 
+    public async ValueTask PrecheckAsync(HttpContext context, CancellationToken cancellationToken)
+    {
+        var claim = ReadClaim(ToSigV4Request(context, []));
+        if (OpenInTime(claim) is null)
+        {
+            _ = await ActiveKeyAsync(claim, cancellationToken);
+        }
+    }
+
+    private static SigV4Claim ReadClaim(SigV4Request request)
+    {
+        try
+        {
+            return SigV4.ReadClaim(request) ?? throw new WharfException(WharfErrorCode.MissingAuthenticationToken);
+        }
+        catch (SigV4FormatException e)
+        {
+            throw new WharfException(WharfErrorCode.IncompleteSignature, e.Message);
+        }
+    }
+
+    // Temporary credentials first: an expired session says so whatever the request's clock.
+    private (RoleSession Session, string Secret)? OpenInTime(SigV4Claim claim)
+    {
+        var now = time.GetUtcNow();
+        var session = claim.SessionToken is null ? ((RoleSession Session, string Secret)?)null : OpenSession(claim, now);
+        if (claim.Presigned ? now > claim.RequestTime + claim.Expires!.Value || claim.RequestTime - now > SigV4.MaxSkew : (now - claim.RequestTime).Duration() > SigV4.MaxSkew)
+        {
+            throw new WharfException(
+                WharfErrorCode.InvalidSignature,
+                $"Signature expired: {claim.RequestTime.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} is now earlier than {(now - SigV4.MaxSkew).UtcDateTime:yyyyMMdd'T'HHmmss'Z'} ({now.UtcDateTime:yyyyMMdd'T'HHmmss'Z'} - 15 min.)");
+        }
+
+        return session;
+    }
+
+    private async Task<AccessKeyRecord> ActiveKeyAsync(SigV4Claim claim, CancellationToken cancellationToken)
+    {
+        var key = await store.Identities.GetAccessKeyAsync(claim.AccessKeyId, cancellationToken);
+        return key is { Active: true } ? key : throw new WharfException(WharfErrorCode.UnrecognizedClient);
+    }
+
     // An access key from the store: active, its secret unsealed with the master key, its principal alive.
     private async Task<Caller> PermanentAsync(SigV4Request request, SigV4Claim claim, CancellationToken cancellationToken)
     {
-        var key = await store.Identities.GetAccessKeyAsync(claim.AccessKeyId, cancellationToken);
-        if (key is null || !key.Active)
-        {
-            throw new WharfException(WharfErrorCode.UnrecognizedClient);
-        }
-
+        var key = await ActiveKeyAsync(claim, cancellationToken);
         string secret;
         try
         {
@@ -83,7 +104,7 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
 
         var principal = await store.Identities.GetPrincipalAsync(key.PrincipalArn, cancellationToken)
             ?? throw new WharfException(WharfErrorCode.UnrecognizedClient);
-        return new Caller(principal.Account, principal.Arn, IsAnonymous: false) { UserId = principal.UniqueId };
+        return new Caller(principal.Account, principal.Arn, IsAnonymous: false) { UserId = principal.UniqueId, AccessKeyId = key.Id };
     }
 
     // Temporary credentials: the session token holds the session and its secret, sealed to the key id.
@@ -99,17 +120,24 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
             : opened;
     }
 
-    private static Caller Temporary(SigV4Request request, SigV4Claim claim, RoleSession session, string secret)
+    // A session of a role since deleted, or deleted and created again under the same name (a new
+    // unique id), is over: the new role's policies must not apply to the old role's sessions.
+    private async Task<Caller> TemporaryAsync(SigV4Request request, SigV4Claim claim, RoleSession session, string secret, CancellationToken cancellationToken)
     {
         if (!SigV4.Verify(request, claim, secret))
         {
             throw new WharfException(WharfErrorCode.InvalidSignature);
         }
 
-        return new Caller(session.Account, session.Arn, IsAnonymous: false) { UserId = session.UserId, CredentialsExpireAt = session.ExpiresAt };
+        if (await store.Identities.GetPrincipalAsync(session.RoleArn, cancellationToken) is not { } role || role.UniqueId != session.RoleUniqueId)
+        {
+            throw new WharfException(WharfErrorCode.UnrecognizedClient);
+        }
+
+        return new Caller(session.Account, session.Arn, IsAnonymous: false) { UserId = session.UserId, CredentialsExpireAt = session.ExpiresAt, AccessKeyId = claim.AccessKeyId };
     }
 
-    /// <summary>The request as SigV4 sees it: raw path and query as sent, headers, the body's hash.</summary>
+    /// <summary>The request as SigV4 sees it: raw path and query as sent, headers, the hash of the body received.</summary>
     public static SigV4Request ToSigV4Request(HttpContext context, ReadOnlySpan<byte> body)
     {
         var raw = context.Features.Get<IHttpRequestFeature>()?.RawTarget ?? context.Request.Path.Value ?? "/";
@@ -117,7 +145,7 @@ internal sealed class SigV4ApiIdentity(IMetadataStore store, SecretBox secrets, 
         var path = question < 0 ? raw : raw[..question];
         var query = question < 0 ? [] : SigV4.ParseQuery(raw[(question + 1)..]);
         var headers = context.Request.Headers;
-        var payload = headers["x-amz-content-sha256"].ToString() is { Length: > 0 } declared ? declared : SigV4.Hex(SHA256.HashData(body));
+        var payload = SigV4.Hex(SHA256.HashData(body));
         return new SigV4Request(
             context.Request.Method,
             path,

@@ -1,5 +1,7 @@
 using System.Text;
 using Wharf.Core.Errors;
+using Wharf.Core.Identity;
+using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 
 namespace Wharf.Server.Identity;
@@ -7,9 +9,13 @@ namespace Wharf.Server.Identity;
 /// <summary>
 /// IAM mode on /v2: HTTP Basic with user <c>AWS</c> and a <c>GetAuthorizationToken</c> password, as ECR.
 /// No or a bad token is 401 with ECR's Basic challenge; an expired one 403 <c>DENIED</c>. Tokens are
-/// region-bound: a token for another region than the registry's does not authenticate.
+/// region-bound: a token for another region than the registry's does not authenticate. A token is
+/// also bound to what issued it, checked on every request: the principal's unique id (a user deleted
+/// and created again under the same name does not revive it), the access key that signed
+/// <c>GetAuthorizationToken</c> (deactivated or deleted, its tokens end), and for a role session the
+/// role's unique id (the session's own end is the token's expiry).
 /// </summary>
-internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens tokens) : IRequestIdentityResolver
+internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens tokens, IMetadataStore store) : IRequestIdentityResolver
 {
     public async ValueTask<RequestIdentity> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
     {
@@ -42,16 +48,37 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
             throw new WharfException(WharfErrorCode.TokenExpired);
         }
 
-        if (status != AuthTokenStatus.Valid || token!.Region != registry.Region)
+        if (status != AuthTokenStatus.Valid || token!.Region != registry.Region || !await StillIssuedAsync(token, cancellationToken))
         {
             throw Challenge(context);
         }
 
         return new RequestIdentity(registry, new Caller(token.Account, token.PrincipalArn, IsAnonymous: false)
         {
+            UserId = token.PrincipalId,
+            AccessKeyId = token.AccessKeyId,
             SourceIp = context.Connection.RemoteIpAddress?.ToString(),
             SecureTransport = context.Request.IsHttps,
         });
+    }
+
+    // Whether the principal and key the token was issued to are still the ones that exist.
+    private async Task<bool> StillIssuedAsync(AuthToken token, CancellationToken cancellationToken)
+    {
+        var identityArn = RoleSession.IdentityArnOf(token.PrincipalArn);
+        if (identityArn != token.PrincipalArn)
+        {
+            // A role session: its id is "<role id>:<session>"; its ASIA key is not stored.
+            var colon = token.PrincipalId.IndexOf(':', StringComparison.Ordinal);
+            return colon > 0
+                && await store.Identities.GetPrincipalAsync(identityArn, cancellationToken) is { } role
+                && role.UniqueId == token.PrincipalId[..colon];
+        }
+
+        return await store.Identities.GetPrincipalAsync(token.PrincipalArn, cancellationToken) is { } principal
+            && principal.UniqueId == token.PrincipalId
+            && await store.Identities.GetAccessKeyAsync(token.AccessKeyId, cancellationToken) is { Active: true } key
+            && key.PrincipalArn == token.PrincipalArn;
     }
 
     /// <summary>ECR's challenge: Basic, with the registry's URL as the realm.</summary>

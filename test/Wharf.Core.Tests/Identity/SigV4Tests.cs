@@ -43,6 +43,10 @@ public sealed class SigV4Tests
     [InlineData("AWS4-HMAC-SHA256 SignedHeaders=host, Signature=00")]
     [InlineData("AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/ecr, SignedHeaders=host, Signature=00")]
     [InlineData("AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/ecr/aws4_request, SignedHeaders=x-amz-date, Signature=00")]
+    [InlineData("AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/ecr/aws4_request, SignedHeaders=host, Signature=00")]
+    [InlineData("AWS4-HMAC-SHA256 Credential=AKID/2026/us-east-1/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")]
+    [InlineData("AWS4-HMAC-SHA256 Credential=AKID/20261124/US_EAST/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=00")]
+    [InlineData("AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/ecr/aws4_request, SignedHeaders=host;x-amz-date, Signature=00, Signature=01")]
     public void Malformed_authorization_headers_are_format_errors(string header)
     {
         var request = new SigV4Request("POST", "/", [], name => name switch
@@ -52,6 +56,33 @@ public sealed class SigV4Tests
             _ => null,
         }, SigV4.Hex(SHA256.HashData([])));
         Assert.Throws<SigV4FormatException>(() => SigV4.ReadClaim(request));
+    }
+
+    [Fact]
+    public void An_unsigned_target_header_is_a_format_error()
+    {
+        string? Headers(string name, string signed) => name switch
+        {
+            "authorization" => $"AWS4-HMAC-SHA256 Credential=AKID/20261124/us-east-1/ecr/aws4_request, SignedHeaders={signed}, Signature=00",
+            "x-amz-date" => "20261124T120000Z",
+            "x-amz-target" => "AmazonEC2ContainerRegistry_V20150921.BatchDeleteImage",
+            _ => null,
+        };
+        var hash = SigV4.Hex(SHA256.HashData([]));
+        Assert.Throws<SigV4FormatException>(() => SigV4.ReadClaim(new SigV4Request("POST", "/", [], n => Headers(n, "host;x-amz-date"), hash)));
+        Assert.NotNull(SigV4.ReadClaim(new SigV4Request("POST", "/", [], n => Headers(n, "host;x-amz-date;x-amz-target"), hash)));
+    }
+
+    [Fact]
+    public void A_declared_payload_hash_must_be_the_bodys()
+    {
+        var hash = SigV4.Hex(SHA256.HashData("body"u8));
+        Assert.Null(SigV4.PayloadMismatch(null, hash));
+        Assert.Null(SigV4.PayloadMismatch(hash, hash));
+        Assert.Null(SigV4.PayloadMismatch(hash.ToUpperInvariant(), hash));
+        Assert.NotNull(SigV4.PayloadMismatch(SigV4.Hex(SHA256.HashData("other"u8)), hash));
+        Assert.NotNull(SigV4.PayloadMismatch(SigV4.UnsignedPayload, hash));
+        Assert.NotNull(SigV4.PayloadMismatch("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", hash));
     }
 
     [Fact]

@@ -23,6 +23,9 @@ public sealed class WharfProcess : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The server's process id (to read its memory from <c>/proc</c>).</summary>
+    public int ProcessId => process.Id;
+
     public string StandardOutput
     {
         get
