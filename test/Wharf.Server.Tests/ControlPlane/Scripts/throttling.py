@@ -23,8 +23,9 @@ def burst(call, n):
 
 
 ecr = w.client()  # max_attempts 1: no retries
-errors = burst(ecr.describe_repositories, 8)
-assert 0 < len(errors) < 8, f"{len(errors)} of 8 calls throttled"
+# 20 calls: even on a loaded machine they take far less than the 17 s the bucket needs to let all through.
+errors = burst(ecr.describe_repositories, 20)
+assert 0 < len(errors) < 20, f"{len(errors)} of 20 calls throttled"
 for e in errors:
     assert e["Error"]["Code"] == "ThrottlingException", e["Error"]
     assert e["Error"]["Message"] == "Rate exceeded", e["Error"]
@@ -58,8 +59,8 @@ sts = boto3.client(
     aws_secret_access_key="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
     config=Config(retries={"max_attempts": 1}),
 )
-errors = burst(sts.get_caller_identity, 6)
-assert 0 < len(errors) < 6, f"{len(errors)} of 6 calls throttled"
+errors = burst(sts.get_caller_identity, 20)
+assert 0 < len(errors) < 20, f"{len(errors)} of 20 calls throttled"
 for e in errors:
     assert e["Error"]["Code"] == "Throttling", e["Error"]
     assert e["Error"]["Type"] == "Sender", e["Error"]
