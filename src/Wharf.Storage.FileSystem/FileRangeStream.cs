@@ -1,5 +1,6 @@
 using System.Buffers;
 using Microsoft.Win32.SafeHandles;
+using Wharf.Core.Storage;
 
 namespace Wharf.Storage.FileSystem;
 
@@ -8,7 +9,7 @@ namespace Wharf.Storage.FileSystem;
 /// no FileStream buffer in between, forward-only, and it owns the handle. The handle was opened before
 /// any rename or delete could touch the path, so the bytes it reads are one complete file.
 /// </summary>
-internal sealed class FileRangeStream : Stream
+internal sealed class FileRangeStream : ReadOnlyStream
 {
     private const int CopyBufferSize = 256 * 1024;
 
@@ -25,21 +26,7 @@ internal sealed class FileRangeStream : Stream
 
     public override bool CanRead => !_handle.IsClosed;
 
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
     private int Clamp(int count) => (int)Math.Min(count, _end - _position);
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -54,9 +41,6 @@ internal sealed class FileRangeStream : Stream
         _position += read;
         return read;
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -97,16 +81,6 @@ internal sealed class FileRangeStream : Stream
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
     protected override void Dispose(bool disposing)
     {

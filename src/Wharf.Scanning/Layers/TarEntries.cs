@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Wharf.Core.Storage;
 
 namespace Wharf.Scanning.Layers;
 
@@ -263,20 +264,8 @@ internal sealed class TarEntries(Stream tar, long maxSpecialBytes)
     }
 
     /// <summary>The current entry's data: at most its size, and an early end of the archive is an error.</summary>
-    private sealed class EntryData(TarEntries owner) : Stream
+    private sealed class EntryData(TarEntries owner) : ReadOnlyStream
     {
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
-
         public override int Read(Span<byte> buffer)
         {
             if (owner.unread == 0 || buffer.Length == 0)
@@ -298,19 +287,6 @@ internal sealed class TarEntries(Stream tar, long maxSpecialBytes)
             var read = await owner.Tar.ReadAsync(buffer[..(int)Math.Min(buffer.Length, owner.unread)], cancellationToken);
             return Consumed(read);
         }
-
-        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-            ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
         private int Consumed(int read)
         {
