@@ -150,8 +150,11 @@ public sealed class RolesAndGroupsTests
             (await Aws(session, "ecr", "create-repository", "--repository-name", "other")).StandardError,
             StringComparison.Ordinal);
 
-        // A tampered session token or a secret that does not match is refused.
-        Assert.Contains("(UnrecognizedClientException)", (await Aws(new Dictionary<string, string>(session) { ["AWS_SESSION_TOKEN"] = "x" + session["AWS_SESSION_TOKEN"][1..] }, "ecr", "describe-repositories")).StandardError, StringComparison.Ordinal);
+        // A tampered session token or a secret that does not match is refused. (The first character is
+        // replaced by another one: a token that already began with the replacement would be unchanged.)
+        var sessionToken = session["AWS_SESSION_TOKEN"];
+        var tampered = (sessionToken[0] == 'x' ? 'y' : 'x') + sessionToken[1..];
+        Assert.Contains("(UnrecognizedClientException)", (await Aws(new Dictionary<string, string>(session) { ["AWS_SESSION_TOKEN"] = tampered }, "ecr", "describe-repositories")).StandardError, StringComparison.Ordinal);
         Assert.Contains("(InvalidSignatureException)", (await Aws(new Dictionary<string, string>(session) { ["AWS_SECRET_ACCESS_KEY"] = new string('x', 40) }, "ecr", "describe-repositories")).StandardError, StringComparison.Ordinal);
 
         // The session's /v2 token pulls, and ends with the session, not 12 hours later.
