@@ -87,27 +87,13 @@ internal sealed class PgRepositoryStore(PgDatabase database) : IRepositoryStore
                 cancellationToken) ?? "{}") ?? [];
 
     public Task SetRegistrySettingAsync(RegistryKey registry, string name, string value, CancellationToken cancellationToken) =>
-        database.WriteAsync(
-            async s =>
-            {
-                // Row first, then read it locked and write it back: two settings changed at once both stay.
-                (string, object?)[] key = [("account", registry.Account.Value), ("region", registry.Region)];
-                await s.ExecuteAsync("INSERT INTO registries (account, region) VALUES (@account, @region) ON CONFLICT (account, region) DO NOTHING", key, cancellationToken);
-                var text = await s.SingleAsync("SELECT settings FROM registries WHERE account = @account AND region = @region FOR UPDATE", r => r.GetString(0), key, cancellationToken);
-                var settings = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(text ?? "{}") ?? [];
-                settings[name] = value;
-                await s.ExecuteAsync(
-                    "UPDATE registries SET settings = @settings WHERE account = @account AND region = @region",
-                    [.. key, ("settings", System.Text.Json.JsonSerializer.Serialize(settings))],
-                    cancellationToken);
-                return true;
-            },
-            cancellationToken);
+        ChangeRegistrySettingAsync(registry, name, _ => (value, true), cancellationToken);
 
     public Task<T> ChangeRegistrySettingAsync<T>(RegistryKey registry, string name, Func<string?, (string? Value, T Result)> change, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>
             {
+                // Row first, then read it locked and write it back: two settings changed at once both stay.
                 (string, object?)[] key = [("account", registry.Account.Value), ("region", registry.Region)];
                 await s.ExecuteAsync("INSERT INTO registries (account, region) VALUES (@account, @region) ON CONFLICT (account, region) DO NOTHING", key, cancellationToken);
                 var text = await s.SingleAsync("SELECT settings FROM registries WHERE account = @account AND region = @region FOR UPDATE", r => r.GetString(0), key, cancellationToken);
