@@ -3,8 +3,9 @@ using System.Text.Json;
 namespace Wharf.Core.Primitives;
 
 /// <summary>
-/// An escaped lone surrogate (<c>"\ud800"</c>) is valid JSON, but no .NET string can hold it: reading
-/// such a string or member name throws <see cref="InvalidOperationException"/>. Documents a client
+/// An escaped lone surrogate (<c>"\ud800"</c>) is valid JSON, and the parser does not check the UTF-8
+/// inside strings, but no .NET string can hold either: reading such a string or member name throws
+/// <see cref="InvalidOperationException"/>. Documents a client
 /// supplies are checked once with <see cref="AreReadable"/>, so their parsers can report a validation
 /// error instead of failing later with an unexpected exception.
 /// </summary>

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Unicode;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
 
@@ -41,8 +40,12 @@ internal sealed record ParsedManifest(
 
         using (document)
         {
-            RequireUnicodeStrings(content.Span);
             var root = document.RootElement;
+            if (!JsonStrings.AreReadable(root))
+            {
+                throw Invalid("manifest contains a string that is not valid Unicode (invalid UTF-8 or a lone surrogate escape)");
+            }
+
             if (root.ValueKind != JsonValueKind.Object)
             {
                 throw Invalid("manifest must be a JSON object");
@@ -179,41 +182,6 @@ internal sealed record ParsedManifest(
         else if (sizes[descriptor.Digest] != descriptor.Size)
         {
             throw Invalid($"{descriptor.Digest} is declared with two sizes, {sizes[descriptor.Digest]} and {descriptor.Size} bytes");
-        }
-    }
-
-    /// <summary>
-    /// Every string and member name must be Unicode: JSON parsing accepts invalid UTF-8 inside strings
-    /// and escaped lone surrogates (<c>"\ud800"</c>), which only fail later when read as text.
-    /// </summary>
-    private static void RequireUnicodeStrings(ReadOnlySpan<byte> content)
-    {
-        var reader = new Utf8JsonReader(content, new JsonReaderOptions { MaxDepth = 64 });
-        while (reader.Read())
-        {
-            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName))
-            {
-                continue;
-            }
-
-            if (!reader.ValueIsEscaped)
-            {
-                if (!Utf8.IsValid(reader.ValueSpan))
-                {
-                    throw Invalid("manifest contains a string that is not valid UTF-8");
-                }
-
-                continue;
-            }
-
-            try
-            {
-                _ = reader.GetString();
-            }
-            catch (InvalidOperationException)
-            {
-                throw Invalid("manifest contains a string that is not valid Unicode (invalid UTF-8 or a lone surrogate escape)");
-            }
         }
     }
 
