@@ -1,5 +1,6 @@
 using Npgsql;
 using Wharf.Core.Metadata;
+using Wharf.Metadata.Relational;
 
 namespace Wharf.Metadata.Postgres;
 
@@ -13,12 +14,13 @@ public sealed class PostgresMetadataStore : IMetadataStore
     {
         dataSource = NpgsqlDataSource.Create(connectionString);
         database = new PgDatabase(dataSource);
+        var relational = new Database(new PgDialect(dataSource));
         Repositories = new PgRepositoryStore(database);
         Blobs = new PgBlobIndex(database);
         Images = new PgImageStore(database);
-        Uploads = new PgUploadStore(database);
-        Leases = new PgJobLeaseStore(database);
-        Keys = new PgServerKeyStore(database);
+        Uploads = new UploadStore(relational);
+        Leases = new JobLeaseStore(relational);
+        Keys = new ServerKeyStore(relational);
         Lifecycle = new PgLifecycleStore(database);
         Vulnerabilities = new PgVulnerabilityStore(database);
         Scans = new PgScanStore(database);

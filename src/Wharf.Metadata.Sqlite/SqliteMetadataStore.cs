@@ -1,4 +1,5 @@
 using Wharf.Core.Metadata;
+using Wharf.Metadata.Relational;
 
 namespace Wharf.Metadata.Sqlite;
 
@@ -26,12 +27,13 @@ public sealed class SqliteMetadataStore : IMetadataStore
         DatabasePath = fullPath;
         _time = time;
         _database = new SqliteDatabase(fullPath);
+        var database = new Database(new SqliteDialect(_database));
         Repositories = new SqliteRepositoryStore(_database);
         Blobs = new SqliteBlobIndex(_database);
         Images = new SqliteImageStore(_database);
-        Uploads = new SqliteUploadStore(_database);
-        Leases = new SqliteJobLeaseStore(_database);
-        Keys = new SqliteServerKeyStore(_database);
+        Uploads = new UploadStore(database);
+        Leases = new JobLeaseStore(database);
+        Keys = new ServerKeyStore(database);
         Lifecycle = new SqliteLifecycleStore(_database);
         Vulnerabilities = new SqliteVulnerabilityStore(_database);
         Scans = new SqliteScanStore(_database);

@@ -1,9 +1,9 @@
-using Npgsql;
+using System.Data.Common;
 using Wharf.Core.Metadata;
 
-namespace Wharf.Metadata.Postgres;
+namespace Wharf.Metadata.Relational;
 
-internal sealed class PgUploadStore(PgDatabase database) : IUploadStore
+internal sealed class UploadStore(Database database) : IUploadStore
 {
     private const string SelectUpload = "SELECT id, repository_id, \"offset\", started_at, expires_at FROM uploads";
 
@@ -46,6 +46,6 @@ internal sealed class PgUploadStore(PgDatabase database) : IUploadStore
     public Task<bool> ExistsAsync(string id, CancellationToken cancellationToken) =>
         database.ReadAsync(s => s.ExistsAsync("SELECT 1 FROM uploads WHERE id = @id", [("id", id)], cancellationToken), cancellationToken);
 
-    private static UploadSession Map(NpgsqlDataReader r) =>
+    private static UploadSession Map(DbDataReader r) =>
         new(r.GetString(0), r.GetInt64(1), r.GetInt64(2), r.Time(3), r.Time(4));
 }

@@ -1,8 +1,8 @@
 using Wharf.Core.Metadata;
 
-namespace Wharf.Metadata.Postgres;
+namespace Wharf.Metadata.Relational;
 
-internal sealed class PgJobLeaseStore(PgDatabase database) : IJobLeaseStore
+internal sealed class JobLeaseStore(Database database) : IJobLeaseStore
 {
     public Task<bool> TryAcquireAsync(string job, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken) =>
         database.WriteAsync(

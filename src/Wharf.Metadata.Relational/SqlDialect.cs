@@ -1,0 +1,32 @@
+using System.Data.Common;
+
+namespace Wharf.Metadata.Relational;
+
+/// <summary>
+/// What really differs between the engines, and nothing else: shared SQL is written once with
+/// <c>@name</c> parameters (both engines bind them), <c>CAST(@p AS TEXT)</c> where a parameter may be
+/// null, and these fragments where the engines part ways.
+/// </summary>
+internal abstract class SqlDialect
+{
+    /// <summary>
+    /// Appended to a <c>SELECT</c> that must hold its rows until the write transaction ends. Empty
+    /// where a write transaction already excludes every other writer (SQLite's <c>BEGIN IMMEDIATE</c>).
+    /// </summary>
+    public abstract string ForUpdate { get; }
+
+    /// <summary>
+    /// A condition that <paramref name="column"/> is one of the values bound to <paramref name="parameter"/>
+    /// by <see cref="ListValue"/>.
+    /// </summary>
+    public abstract string InList(string column, string parameter);
+
+    /// <summary>The parameter value <see cref="InList"/> reads: a text array, or a JSON array of strings.</summary>
+    public abstract object ListValue(IEnumerable<string> values);
+
+    /// <summary>Opens a pooled connection with the engine's per-connection settings.</summary>
+    public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Begins a write transaction the way the engine's stores rely on (see each dialect).</summary>
+    public abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
+}

@@ -1,0 +1,26 @@
+using System.Data;
+using System.Data.Common;
+using System.Text.Json;
+using Wharf.Metadata.Relational;
+
+namespace Wharf.Metadata.Sqlite;
+
+/// <summary>
+/// SQLite's fragments. A write transaction is <c>BEGIN IMMEDIATE</c>: it takes the single writer
+/// lock up front, so writers are serialised (GC's claim and a manifest PUT exclude each other), no
+/// row lock is needed, and a transaction never fails half-way on a read-to-write lock upgrade.
+/// </summary>
+internal sealed class SqliteDialect(SqliteDatabase database) : SqlDialect
+{
+    public override string ForUpdate => "";
+
+    public override string InList(string column, string parameter) => $"{column} IN (SELECT value FROM json_each(@{parameter}))";
+
+    public override object ListValue(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());
+
+    public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await database.OpenAsync(cancellationToken);
+
+    public override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
+        // deferred: false is BEGIN IMMEDIATE in Microsoft.Data.Sqlite.
+        Task.FromResult<DbTransaction>(((Microsoft.Data.Sqlite.SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));
+}
