@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Options;
-using Wharf.Core.Services;
+using Wharf.Core.GarbageCollection;
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Uploads;
 using Wharf.Scanning.Registry;
 using Wharf.Server.Hosting;
 
