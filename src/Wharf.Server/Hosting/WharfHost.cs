@@ -11,6 +11,7 @@ using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
 using Wharf.Server.Identity;
 using Wharf.Server.Jobs;
+using Wharf.Server.Scanning;
 
 namespace Wharf.Server.Hosting;
 
