@@ -161,7 +161,7 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
     {
         if (await store.Repositories.GetRegistryPolicyAsync(registry, cancellationToken) is { } registryPolicy
             && (action is "ecr:ReplicateImage" or "ecr:BatchImportUpstreamImage" or EcrActions.CreateRepository
-                || Services.AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken), Services.AccountSettings.RegistryPolicyScope) == "V2"))
+                || Repositories.AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken), Repositories.AccountSettings.RegistryPolicyScope) == "V2"))
         {
             texts.Add(registryPolicy);
             resourcePolicies.Add(Parse(registryPolicy, isResourcePolicy: true));

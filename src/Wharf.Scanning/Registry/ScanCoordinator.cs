@@ -1,7 +1,9 @@
 using System.Text.Json;
+using Wharf.Core.Events;
+using Wharf.Core.Images;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
-using Wharf.Core.Services;
+using Wharf.Core.Scanning;
 
 namespace Wharf.Scanning.Registry;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Wharf.Core.GarbageCollection;
 using Wharf.Core.Metadata;
-using Wharf.Core.Services;
 
 namespace Wharf.Server.Cli;
 

@@ -1,7 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
+using Wharf.Core.GarbageCollection;
 using Wharf.Core.Metadata;
-using Wharf.Core.Services;
+using Wharf.Core.Uploads;
 using Wharf.Server.Jobs;
 
 namespace Wharf.Server.Cli;

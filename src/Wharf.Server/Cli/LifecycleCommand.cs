@@ -4,7 +4,6 @@ using Microsoft.Extensions.Options;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
-using Wharf.Core.Services;
 using Wharf.Server.Hosting;
 using Wharf.Server.Jobs;
 

@@ -1,5 +1,9 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Wharf.Core.Services;
+using Wharf.Core.Identity;
+using Wharf.Core.Images;
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Repositories;
+using Wharf.Core.Uploads;
 using Wharf.Server.Identity;
 
 namespace Wharf.Server.ControlPlane;

@@ -2,9 +2,9 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wharf.Core.Errors;
+using Wharf.Core.Images;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
-using Wharf.Core.Services;
 
 namespace Wharf.Server.ControlPlane;
 

@@ -3,7 +3,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Metadata;
-using Wharf.Core.Services;
 
 namespace Wharf.Server.ControlPlane;
 

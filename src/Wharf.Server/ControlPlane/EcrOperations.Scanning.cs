@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
-using Wharf.Core.Services;
+using Wharf.Core.Scanning;
 
 namespace Wharf.Server.ControlPlane;
 

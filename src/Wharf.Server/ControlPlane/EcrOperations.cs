@@ -2,7 +2,10 @@ using System.Collections.Frozen;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Errors;
-using Wharf.Core.Services;
+using Wharf.Core.Images;
+using Wharf.Core.Lifecycle;
+using Wharf.Core.Repositories;
+using Wharf.Core.Uploads;
 using Wharf.Server.Hosting;
 using Wharf.Server.Identity;
 

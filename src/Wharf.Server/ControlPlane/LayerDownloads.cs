@@ -5,7 +5,7 @@ using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
-using Wharf.Core.Services;
+using Wharf.Core.Uploads;
 using Wharf.Server.Errors;
 
 namespace Wharf.Server.ControlPlane;

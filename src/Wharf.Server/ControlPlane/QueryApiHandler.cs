@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Text;
 using System.Xml.Linq;
 using Wharf.Core.Errors;
+using Wharf.Core.Identity;
 using Wharf.Core.Metadata;
-using Wharf.Core.Services;
 using Wharf.Server.Errors;
 using Wharf.Server.Identity;
 

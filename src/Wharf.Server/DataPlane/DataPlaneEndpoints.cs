@@ -1,6 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
-using Wharf.Core.Services;
+using Wharf.Core.Images;
+using Wharf.Core.Repositories;
+using Wharf.Core.Uploads;
 using Wharf.Server.Hosting;
 using Wharf.Server.Identity;
 

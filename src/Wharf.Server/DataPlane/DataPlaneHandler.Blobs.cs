@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
-using Wharf.Core.Services;
+using Wharf.Core.Uploads;
 
 namespace Wharf.Server.DataPlane;
 

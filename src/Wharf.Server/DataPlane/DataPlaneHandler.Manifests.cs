@@ -3,7 +3,7 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http.Features;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
-using Wharf.Core.Services;
+using Wharf.Core.Repositories;
 
 namespace Wharf.Server.DataPlane;
 

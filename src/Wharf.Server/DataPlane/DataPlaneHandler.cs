@@ -1,6 +1,7 @@
 using System.Globalization;
 using Wharf.Core.Errors;
-using Wharf.Core.Services;
+using Wharf.Core.Images;
+using Wharf.Core.Uploads;
 using Wharf.Server.Errors;
 using Wharf.Server.Identity;
 

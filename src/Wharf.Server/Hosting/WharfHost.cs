@@ -1,15 +1,17 @@
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Options;
+using Wharf.Core.GarbageCollection;
 using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
-using Wharf.Core.Services;
+using Wharf.Core.Uploads;
 using Wharf.Scanning.Layers;
 using Wharf.Scanning.Registry;
 using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
 using Wharf.Server.Identity;
 using Wharf.Server.Jobs;
+using Wharf.Server.Scanning;
 
 namespace Wharf.Server.Hosting;
 

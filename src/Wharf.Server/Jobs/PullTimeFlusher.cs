@@ -1,4 +1,4 @@
-using Wharf.Core.Services;
+using Wharf.Core.Images;
 using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Jobs;

@@ -1,4 +1,4 @@
-using Wharf.Core.Services;
+using Wharf.Core.Uploads;
 
 namespace Wharf.Core.Tests.Services;
 

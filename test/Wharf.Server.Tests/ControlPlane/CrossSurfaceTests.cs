@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Wharf.Core.Services;
+using Wharf.Core.Images;
 using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;

@@ -1,5 +1,5 @@
 using System.Text.Json;
-using Wharf.Core.Services;
+using Wharf.Core.Images;
 using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;

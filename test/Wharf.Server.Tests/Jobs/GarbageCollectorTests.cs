@@ -1,7 +1,6 @@
 using System.Text;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
-using Wharf.Core.Services;
 
 namespace Wharf.Server.Tests.Jobs;
 

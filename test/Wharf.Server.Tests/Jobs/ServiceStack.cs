@@ -1,11 +1,14 @@
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Time.Testing;
+using Wharf.Core.GarbageCollection;
+using Wharf.Core.Images;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Repositories;
 using Wharf.Core.Security;
-using Wharf.Core.Services;
 using Wharf.Core.Storage;
+using Wharf.Core.Uploads;
 using Wharf.Metadata.Sqlite;
 using Wharf.Storage.FileSystem;
 

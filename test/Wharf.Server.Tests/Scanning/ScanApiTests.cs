@@ -11,6 +11,7 @@ using Wharf.Core.Metadata;
 using Wharf.Scanning.Vulnerabilities;
 using Wharf.Server.Hosting;
 using Wharf.Server.Jobs;
+using Wharf.Server.Scanning;
 using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;

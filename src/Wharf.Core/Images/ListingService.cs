@@ -1,9 +1,10 @@
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
 using Wharf.Core.Metadata;
+using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Images;
 
 /// <summary>One page of a listing; <see cref="Last"/> is the cursor for the next page, or null on the last.</summary>
 public sealed record Page(IReadOnlyList<string> Items, string? Last);

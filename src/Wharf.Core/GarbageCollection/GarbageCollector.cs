@@ -1,7 +1,7 @@
 using Wharf.Core.Metadata;
 using Wharf.Core.Storage;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.GarbageCollection;
 
 /// <summary>What one garbage-collection run removed.</summary>
 public sealed record GcReport(int BlobsDeleted, long BytesFreed, int StagingAreasRemoved);

@@ -3,10 +3,11 @@ using System.Security.Cryptography;
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Uploads;
 
 /// <summary>Where an upload stands: its id and how many bytes are staged.</summary>
 public sealed record UploadStatus(string Id, long Offset);

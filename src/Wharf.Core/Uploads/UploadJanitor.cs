@@ -1,7 +1,7 @@
 using Wharf.Core.Metadata;
 using Wharf.Core.Storage;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Uploads;
 
 /// <summary>Removes expired upload sessions and their staged bytes.</summary>
 public sealed class UploadJanitor(IMetadataStore store, IBlobStore blobs, TimeProvider time)

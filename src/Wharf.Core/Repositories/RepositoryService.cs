@@ -1,10 +1,11 @@
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Scanning;
 using Wharf.Core.Security;
 using Policies = Wharf.Core.Security.Policies;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Repositories;
 
 /// <summary>ECR's repository operations: create, describe, delete, settings and resource tags.</summary>
 public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, RepositoryResolver resolver, TimeProvider time)

@@ -6,7 +6,7 @@ using Wharf.Core.Primitives;
 using Wharf.Core.Security;
 using Wharf.Core.Security.Policies;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Identity;
 
 /// <summary>A new access key: its record and, once, its secret.</summary>
 public sealed record NewAccessKey(AccessKeyRecord Record, string Secret);

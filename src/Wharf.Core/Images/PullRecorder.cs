@@ -3,7 +3,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Security;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Images;
 
 /// <summary>
 /// Keeps ECR's <c>lastRecordedPullTime</c> without a database write per pull: pulls are noted in

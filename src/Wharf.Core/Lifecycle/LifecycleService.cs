@@ -1,11 +1,14 @@
 using System.Text.Json;
 using Wharf.Core.Errors;
+using Wharf.Core.Events;
+using Wharf.Core.Images;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Lifecycle;
 
 /// <summary>One image a preview would act on, as <c>GetLifecyclePolicyPreview</c> reports it.</summary>
 public sealed record LifecyclePreviewEntry(string Digest, IReadOnlyList<string> Tags, DateTimeOffset PushedAt, string Action, int RulePriority, string StorageClass);

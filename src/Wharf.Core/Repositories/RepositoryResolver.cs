@@ -3,7 +3,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Security;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Repositories;
 
 /// <summary>Authorises an operation on a repository and finds (or, for pushes, creates) the repository.</summary>
 public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer authorizer, DataPlaneSettings settings, TimeProvider time)

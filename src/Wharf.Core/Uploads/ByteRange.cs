@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Uploads;
 
 /// <summary>
 /// One HTTP byte range (RFC 9110 §14.1.2): <c>first-last</c>, <c>first-</c> or a suffix <c>-length</c>.

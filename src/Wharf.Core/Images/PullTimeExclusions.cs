@@ -4,7 +4,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Security;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Images;
 
 /// <summary>An IAM user or role whose pulls do not move ECR's <c>lastRecordedPullTime</c>.</summary>
 public sealed record PullTimeExclusion(string PrincipalArn, DateTimeOffset CreatedAt);

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Wharf.Core.Storage;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Uploads;
 
 /// <summary>
 /// A read-only pass-through that feeds every byte read into an <see cref="IncrementalHash"/> and counts

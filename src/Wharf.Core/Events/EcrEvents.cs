@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Events;
 
 /// <summary>Outbox events in EventBridge's shape, as ECR emits them (ECR-NOTES §11).</summary>
 public static class EcrEvents

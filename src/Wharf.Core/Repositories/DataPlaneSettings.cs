@@ -1,4 +1,4 @@
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Repositories;
 
 /// <summary>The settings the data-plane services need (the host maps its options onto this).</summary>
 /// <param name="CreateOnPush">Create a repository on its first push (ECR creation template with CREATE_ON_PUSH).</param>

@@ -6,7 +6,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Core.Security.Policies;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Identity;
 
 /// <summary>Temporary credentials from <c>AssumeRole</c>: the session, and its key, secret and token (shown once).</summary>
 public sealed record AssumedRole(RoleSession Session, string AccessKeyId, string Secret, string SessionToken);

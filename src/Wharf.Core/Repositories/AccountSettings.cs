@@ -1,4 +1,4 @@
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Repositories;
 
 /// <summary>
 /// ECR's account settings (per account and region): their names, accepted values and defaults.

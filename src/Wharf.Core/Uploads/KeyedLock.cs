@@ -1,4 +1,4 @@
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Uploads;
 
 /// <summary>One async mutex per key, created on demand and dropped when nobody holds or waits for it.</summary>
 internal sealed class KeyedLock

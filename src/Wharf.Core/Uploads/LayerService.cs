@@ -1,9 +1,10 @@
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Uploads;
 
 /// <summary>One entry of <c>BatchCheckLayerAvailability</c>: the layer with its size, or null when unavailable.</summary>
 public sealed record LayerAvailability(string Digest, BlobRecord? Blob);

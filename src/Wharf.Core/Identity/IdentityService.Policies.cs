@@ -6,7 +6,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Security;
 using Wharf.Core.Security.Policies;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Identity;
 
 /// <summary>An IAM entity that holds policies: a user, a group or a role.</summary>
 public enum PolicyOwner

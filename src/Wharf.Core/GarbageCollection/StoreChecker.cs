@@ -4,7 +4,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.GarbageCollection;
 
 /// <summary>
 /// <c>wharf check</c>: every blob a manifest references must be in the blob store with the size and

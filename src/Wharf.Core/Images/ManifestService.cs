@@ -1,11 +1,14 @@
 using System.Buffers;
 using System.Text.Json;
 using Wharf.Core.Errors;
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Repositories;
+using Wharf.Core.Scanning;
 using Wharf.Core.Security;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Images;
 
 /// <summary>Outcome of a manifest PUT.</summary>
 /// <param name="Digest">The manifest's digest.</param>

@@ -1,10 +1,11 @@
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Storage;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Uploads;
 
 /// <summary>An open blob (or a range of it): the caller streams <see cref="Content"/> and disposes it.</summary>
 /// <param name="Digest">The blob's digest.</param>

@@ -1,10 +1,12 @@
 using System.Text.Json;
 using Wharf.Core.Errors;
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Images;
 
 /// <summary>An image as a caller names it: by digest, by tag, or both (ECR's <c>ImageIdentifier</c>).</summary>
 public sealed record ImageRef(string? Digest, string? Tag)

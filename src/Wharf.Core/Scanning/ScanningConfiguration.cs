@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Scanning;
 
 /// <summary>A repository filter of a scanning rule: <c>WILDCARD</c>, where a filter without <c>*</c> matches names containing it.</summary>
 public sealed record ScanningFilter(string Filter, string FilterType = "WILDCARD")

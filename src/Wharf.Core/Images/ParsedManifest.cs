@@ -2,7 +2,7 @@ using System.Text.Json;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
 
-namespace Wharf.Core.Services;
+namespace Wharf.Core.Images;
 
 /// <summary>What a manifest PUT derives from the pushed bytes (validated here, once).</summary>
 internal sealed record ParsedManifest(
