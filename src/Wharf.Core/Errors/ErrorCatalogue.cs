@@ -15,7 +15,17 @@ public sealed record ErrorDescriptor(
     int OciStatus,
     string AwsType,
     int AwsStatus,
-    string DefaultMessage);
+    string DefaultMessage)
+{
+    /// <summary>
+    /// The <c>Code</c> written in the IAM and STS Query APIs' XML errors: the AWS type unless the row
+    /// says otherwise (the Query APIs name the authentication and authorisation failures their own way).
+    /// </summary>
+    public string QueryCode { get; init; } = AwsType;
+
+    /// <summary>The HTTP status on the Query APIs: the AWS status unless the row says otherwise.</summary>
+    public int QueryStatus { get; init; } = AwsStatus;
+}
 
 /// <summary>The single table of error shapes. Statuses are never chosen at call sites.</summary>
 public static class ErrorCatalogue
@@ -38,10 +48,10 @@ public static class ErrorCatalogue
         new(WharfErrorCode.UploadRangeInvalid, "BLOB_UPLOAD_INVALID", 416, "InvalidLayerPartException", 400, "chunk does not start at the end of the upload"),
         new(WharfErrorCode.TagInvalid, "TAG_INVALID", 400, "ImageTagAlreadyExistsException", 400, "manifest tag did not match URI"),
         new(WharfErrorCode.Unauthorized, "UNAUTHORIZED", 401, "UnrecognizedClientException", 400, "authentication required"),
-        new(WharfErrorCode.Denied, "DENIED", 403, "AccessDeniedException", 400, "requested access to the resource is denied"),
+        new(WharfErrorCode.Denied, "DENIED", 403, "AccessDeniedException", 400, "requested access to the resource is denied") { QueryCode = "AccessDenied", QueryStatus = 403 },
         new(WharfErrorCode.Unsupported, "UNSUPPORTED", 415, "InvalidParameterException", 400, "the operation is unsupported"),
         new(WharfErrorCode.MethodNotAllowed, "UNSUPPORTED", 405, "InvalidParameterException", 400, "the operation is unsupported"),
-        new(WharfErrorCode.TooManyRequests, "TOOMANYREQUESTS", 429, "ThrottlingException", 400, "Rate exceeded"),
+        new(WharfErrorCode.TooManyRequests, "TOOMANYREQUESTS", 429, "ThrottlingException", 400, "Rate exceeded") { QueryCode = "Throttling" },
         new(WharfErrorCode.PaginationInvalid, "PAGINATION_NUMBER_INVALID", 400, "InvalidParameterException", 400, "invalid number of results requested"),
         new(WharfErrorCode.RouteUnknown, "NOT_FOUND", 404, "UnknownOperationException", 404, "no such route in the registry API"),
         new(WharfErrorCode.TagImmutable, "TAG_INVALID", 400, "ImageTagAlreadyExistsException", 400, "The specified image is tagged with a tag that already exists. The repository is configured for tag immutability."),
@@ -61,14 +71,15 @@ public static class ErrorCatalogue
         new(WharfErrorCode.InvalidTagParameter, "UNSUPPORTED", 400, "InvalidTagParameterException", 400, "An invalid parameter has been specified. Tag keys can have a maximum character length of 128 characters, and tag values can have a maximum length of 256 characters."),
         new(WharfErrorCode.TooManyTags, "UNSUPPORTED", 400, "TooManyTagsException", 400, "The list of tags on the repository is over the limit. The maximum number of tags that can be applied to a repository is 50."),
         new(WharfErrorCode.Serialization, "UNSUPPORTED", 400, "SerializationException", 400, "The request body could not be read as JSON."),
-        new(WharfErrorCode.IncompleteSignature, "UNAUTHORIZED", 401, "IncompleteSignatureException", 400, "The request signature does not conform to AWS standards."),
+        new(WharfErrorCode.IncompleteSignature, "UNAUTHORIZED", 401, "IncompleteSignatureException", 400, "The request signature does not conform to AWS standards.") { QueryCode = "IncompleteSignature" },
         new(WharfErrorCode.UnknownOperation, "NOT_FOUND", 404, "UnknownOperationException", 400, "The requested operation is not known to this service."),
         new(WharfErrorCode.UnsupportedOperation, "UNSUPPORTED", 405, "UnsupportedOperationException", 400, "The operation is not supported by this Wharf version."),
-        new(WharfErrorCode.RequestTooLarge, "SIZE_INVALID", 413, "RequestEntityTooLargeException", 413, "The request body is too large."),
-        new(WharfErrorCode.MissingAuthenticationToken, "UNAUTHORIZED", 401, "MissingAuthenticationTokenException", 403, "Missing Authentication Token"),
-        new(WharfErrorCode.UnrecognizedClient, "UNAUTHORIZED", 401, "UnrecognizedClientException", 400, "The security token included in the request is invalid."),
-        new(WharfErrorCode.InvalidSignature, "UNAUTHORIZED", 401, "InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."),
-        new(WharfErrorCode.TokenExpired, "DENIED", 403, "ExpiredTokenException", 400, "Your authorization token has expired. Reauthenticate and try again."),
+        // A body over its route's limit; /v2 limits only manifest bodies, so there it is distribution's manifest error.
+        new(WharfErrorCode.RequestTooLarge, "MANIFEST_INVALID", 413, "RequestEntityTooLargeException", 413, "The request body is too large."),
+        new(WharfErrorCode.MissingAuthenticationToken, "UNAUTHORIZED", 401, "MissingAuthenticationTokenException", 403, "Missing Authentication Token") { QueryCode = "MissingAuthenticationToken" },
+        new(WharfErrorCode.UnrecognizedClient, "UNAUTHORIZED", 401, "UnrecognizedClientException", 400, "The security token included in the request is invalid.") { QueryCode = "InvalidClientTokenId", QueryStatus = 403 },
+        new(WharfErrorCode.InvalidSignature, "UNAUTHORIZED", 401, "InvalidSignatureException", 400, "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.") { QueryCode = "SignatureDoesNotMatch", QueryStatus = 403 },
+        new(WharfErrorCode.TokenExpired, "DENIED", 403, "ExpiredTokenException", 400, "Your authorization token has expired. Reauthenticate and try again.") { QueryCode = "ExpiredToken" },
         new(WharfErrorCode.RepositoryPolicyNotFound, "NOT_FOUND", 404, "RepositoryPolicyNotFoundException", 400, "The specified repository and registry combination does not have an associated repository policy."),
         new(WharfErrorCode.LifecyclePolicyNotFound, "NOT_FOUND", 404, "LifecyclePolicyNotFoundException", 400, "The lifecycle policy could not be found, and no policy is set to the repository."),
         new(WharfErrorCode.LifecyclePolicyPreviewNotFound, "NOT_FOUND", 404, "LifecyclePolicyPreviewNotFoundException", 400, "There is no dry run for this repository."),
@@ -87,10 +98,11 @@ public static class ErrorCatalogue
         new(WharfErrorCode.IamValidation, "UNSUPPORTED", 400, "ValidationError", 400, "The request did not satisfy a constraint of the API."),
         new(WharfErrorCode.IamInvalidInput, "UNSUPPORTED", 400, "InvalidInput", 400, "The request was rejected because an invalid or out-of-range value was supplied for an input parameter."),
         new(WharfErrorCode.Unavailable, "UNAVAILABLE", 503, "ServerException", 500, "service temporarily unavailable, retry"),
-        new(WharfErrorCode.Internal, "UNKNOWN", 500, "ServerException", 500, "internal server error"),
+        new(WharfErrorCode.Internal, "UNKNOWN", 500, "ServerException", 500, "internal server error") { QueryCode = "ServiceFailure" },
         new(WharfErrorCode.ExclusionAlreadyExists, "UNSUPPORTED", 400, "ExclusionAlreadyExistsException", 400, "The specified pull time update exclusion already exists for the registry."),
         new(WharfErrorCode.ExclusionNotFound, "NOT_FOUND", 404, "ExclusionNotFoundException", 400, "The specified pull time update exclusion was not found."),
         new(WharfErrorCode.ExclusionLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The operation did not succeed because it would have exceeded a service limit for your account."),
+        new(WharfErrorCode.RequestBodyUnreadable, "SIZE_INVALID", 400, "SerializationException", 400, "The request body could not be read.") { QueryCode = "ValidationError" },
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

@@ -2,7 +2,8 @@ namespace Wharf.Core.Errors;
 
 /// <summary>
 /// Every error Wharf reports, once. Each has exactly one row in <see cref="ErrorCatalogue"/> that says
-/// how it looks on every wire (OCI JSON on /v2, AWS JSON on the API); a test checks the rows are complete.
+/// how it looks on every wire (OCI JSON on /v2, AWS JSON on the ECR API, AWS XML on the IAM and STS
+/// Query APIs); a test checks the rows are complete.
 /// </summary>
 public enum WharfErrorCode
 {
@@ -86,4 +87,7 @@ public enum WharfErrorCode
     ExclusionAlreadyExists,
     ExclusionNotFound,
     ExclusionLimitExceeded,
+
+    // A request body the server could not read (broken framing, shorter than declared, too slow).
+    RequestBodyUnreadable,
 }

@@ -9,9 +9,8 @@ using Wharf.Server.Identity;
 namespace Wharf.Server.ControlPlane;
 
 /// <summary>
-/// The AWS API surface: <c>POST /</c> (AWS JSON 1.1 for ECR, the Query protocol for IAM and STS),
-/// <c>GET /?Action=…</c> (the Query protocol in the URL: presigned STS calls) and the layer download
-/// URLs it hands out.
+/// The AWS API surface: <c>POST /</c> (AWS JSON 1.1 for ECR; a form body goes to the IAM and STS Query
+/// API, <see cref="QueryApiEndpoints"/>) and the layer download URLs it hands out.
 /// </summary>
 internal static class ControlPlaneEndpoints
 {
@@ -29,8 +28,6 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<EcrOperations>();
         services.TryAddSingleton<IApiIdentityResolver, OpenApiIdentity>();
         services.TryAddSingleton<AwsJsonHandler>();
-        services.TryAddSingleton<IdentityService>();
-        services.TryAddSingleton<QueryApiHandler>();
         return services;
     }
 
@@ -43,8 +40,6 @@ internal static class ControlPlaneEndpoints
         endpoints.MapPost("/", context => QueryApiHandler.IsQueryRequest(context.Request)
             ? context.RequestServices.GetRequiredService<QueryApiHandler>().HandleAsync(context)
             : context.RequestServices.GetRequiredService<AwsJsonHandler>().HandleAsync(context));
-        // STS takes query-string requests too: a presigned GetCallerIdentity URL proves who holds a key.
-        endpoints.MapGet("/", context => context.RequestServices.GetRequiredService<QueryApiHandler>().HandleAsync(context));
         endpoints.MapMethods(LayerDownloads.PathPrefix + "{token}", [HttpMethods.Get, HttpMethods.Head], (HttpContext context, string token) => downloads.HandleAsync(context, token));
         return endpoints;
     }

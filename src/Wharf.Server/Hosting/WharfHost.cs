@@ -100,6 +100,7 @@ public static class WharfHost
         builder.Services.AddSingleton<UploadSessionLimits>();
         builder.Services.AddDataPlane();
         builder.Services.AddControlPlane();
+        builder.Services.AddQueryApi();
         builder.Services.AddHostedService<PullTimeFlusher>();
         builder.Services.AddSingleton(sp => new GarbageCollector(
             sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), options.Gc.GraceWindow));
@@ -130,6 +131,7 @@ public static class WharfHost
         app.MapHealth();
         app.MapDataPlane();
         app.MapControlPlane();
+        app.MapQueryApi();
         return app;
     }
 

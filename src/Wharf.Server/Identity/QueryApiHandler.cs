@@ -4,10 +4,10 @@ using System.Xml.Linq;
 using Wharf.Core.Errors;
 using Wharf.Core.Identity;
 using Wharf.Core.Metadata;
+using Wharf.Server.ControlPlane;
 using Wharf.Server.Errors;
-using Wharf.Server.Identity;
 
-namespace Wharf.Server.ControlPlane;
+namespace Wharf.Server.Identity;
 
 /// <summary>
 /// <c>POST /</c> with a form body <c>Action=…&amp;Version=…</c> (or <c>GET /?Action=…</c>, as presigned
@@ -16,7 +16,7 @@ namespace Wharf.Server.ControlPlane;
 /// (<c>&lt;ErrorResponse&gt;&lt;Error&gt;&lt;Type/&gt;&lt;Code/&gt;&lt;Message/&gt;</c>). The service is the SigV4 scope's
 /// (<c>iam</c> or <c>sts</c>); the same identity resolver as the JSON API verifies the signature.
 /// </summary>
-internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, IdentityService iam, Hosting.RequestLimits limits, ILogger<QueryApiHandler> logger)
+internal sealed class QueryApiHandler(IApiIdentityResolver identities, IdentityService iam, Hosting.RequestLimits limits, ILogger<QueryApiHandler> logger)
 {
     private const int MaxBodyBytes = 64 * 1024;
     private static readonly XNamespace IamNs = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -45,11 +45,11 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
             identity.RequireService(sts ? "sts" : "iam");
             limits.Throttle(context, identity.Caller, Hosting.RequestLimits.ForQuery(action));
             var result = await InvokeAsync(action, form, identity, context.RequestAborted);
-            await WriteAsync(context, new XElement(ns + $"{action}Response", result is null ? null : new XElement(ns + $"{action}Result", Content(result, ns)), Metadata(ns, requestId)), 200);
+            await QueryErrorWriter.WriteDocumentAsync(context, new XElement(ns + $"{action}Response", result is null ? null : new XElement(ns + $"{action}Result", Content(result, ns)), Metadata(ns, requestId)), 200);
         }
         catch (Exception e)
         {
-            await WriteErrorAsync(context, e, ns, requestId);
+            await QueryErrorWriter.HandleAsync(context, e, ns, requestId, logger);
         }
     }
 
@@ -406,69 +406,8 @@ internal sealed partial class QueryApiHandler(IApiIdentityResolver identities, I
 
     private static XElement Metadata(XNamespace ns, string requestId) => new(ns + "ResponseMetadata", new XElement(ns + "RequestId", requestId));
 
-    private async Task WriteErrorAsync(HttpContext context, Exception exception, XNamespace ns, string requestId)
-    {
-        if (exception is OperationCanceledException && context.RequestAborted.IsCancellationRequested)
-        {
-            return;
-        }
-
-        var error = exception as WharfException;
-        if (error is null && !context.RequestAborted.IsCancellationRequested && RequestBodyFailure.Matches(context, exception, logger, out var bodyStatus, out var reason))
-        {
-            error = bodyStatus == StatusCodes.Status413PayloadTooLarge
-                ? new WharfException(WharfErrorCode.RequestTooLarge)
-                : new WharfException(WharfErrorCode.IamValidation, $"The request body could not be read: {reason}");
-        }
-        else if (exception is IOException && context.RequestAborted.IsCancellationRequested)
-        {
-            return;
-        }
-
-        if (error is null || error.Code == WharfErrorCode.Internal)
-        {
-            LogUnhandled(logger, exception);
-            error = new WharfException(WharfErrorCode.Internal, "An internal error occurred; the server log has the details.");
-        }
-
-        var row = ErrorCatalogue.Describe(error.Code);
-
-        // The Query APIs name the authentication and authorisation failures differently from the JSON APIs.
-        var (code, status) = error.Code switch
-        {
-            WharfErrorCode.UnrecognizedClient => ("InvalidClientTokenId", 403),
-            WharfErrorCode.InvalidSignature => ("SignatureDoesNotMatch", 403),
-            WharfErrorCode.MissingAuthenticationToken => ("MissingAuthenticationToken", 403),
-            WharfErrorCode.IncompleteSignature => ("IncompleteSignature", 400),
-            WharfErrorCode.Denied => ("AccessDenied", 403),
-            WharfErrorCode.TokenExpired => ("ExpiredToken", 400),
-            WharfErrorCode.TooManyRequests => ("Throttling", 400),
-            WharfErrorCode.Internal => ("ServiceFailure", 500),
-            _ => (row.AwsType, row.AwsStatus),
-        };
-        await WriteAsync(
-            context,
-            new XElement(
-                ns + "ErrorResponse",
-                new XElement(ns + "Error", new XElement(ns + "Type", status >= 500 ? "Receiver" : "Sender"), new XElement(ns + "Code", code), new XElement(ns + "Message", XmlText.Clean(error.Message))),
-                new XElement(ns + "RequestId", requestId)),
-            status);
-    }
-
-    private static async Task WriteAsync(HttpContext context, XElement document, int status)
-    {
-        var bytes = Encoding.UTF8.GetBytes(document.ToString(SaveOptions.DisableFormatting));
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "text/xml";
-        context.Response.ContentLength = bytes.Length;
-        await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
-    }
-
     // Read before the caller is known, so never more than the cap (the IAM and STS inputs are small).
     private static async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context) =>
         await RequestBodies.ReadAsync(context, MaxBodyBytes, context.RequestAborted)
             ?? throw new WharfException(WharfErrorCode.IamValidation, $"The request body is larger than {MaxBodyBytes} bytes.");
-
-    [LoggerMessage(EventId = Hosting.WharfEventId.UnhandledQueryError, Level = LogLevel.Error, Message = "Unhandled error in a Query API call")]
-    private static partial void LogUnhandled(ILogger logger, Exception exception);
 }

@@ -1,0 +1,74 @@
+using System.Diagnostics.CodeAnalysis;
+using Wharf.Core.Errors;
+
+namespace Wharf.Server.Errors;
+
+/// <summary>
+/// What an exception tells the client, before any wire shape: its catalogue row and message, with the
+/// detail and headers its thrower gave. <see cref="Fault"/> is set when the exception was not an
+/// expected failure; the writer logs it, where it knows what the request was.
+/// </summary>
+internal sealed record ErrorAnswer(ErrorDescriptor Row, string Message)
+{
+    public object? Detail { get; init; }
+
+    public IReadOnlyDictionary<string, string>? Headers { get; init; }
+
+    public Exception? Fault { get; init; }
+}
+
+/// <summary>
+/// The one mapping from an exception to a catalogue row, shared by the OCI, AWS JSON and Query API
+/// writers, so that the same failure is the same row on every surface and each writer only formats its
+/// wire shape (distribution <c>registry/handlers/handler.go</c>'s single error path is the model).
+/// </summary>
+internal static class ErrorTranslation
+{
+    /// <summary>What a client is told of a fault: the log has the rest, the client nothing it could use.</summary>
+    public const string FaultMessage = "An internal error occurred; the server log has the details.";
+
+    /// <summary>
+    /// The answer to <paramref name="exception"/>, or null when there is no one to answer: the client
+    /// went away (cancellation, a reset connection), which is neither an error nor worth a log line.
+    /// </summary>
+    public static ErrorAnswer? From(HttpContext context, Exception exception, ILogger logger)
+    {
+        var aborted = context.RequestAborted.IsCancellationRequested;
+        switch (exception)
+        {
+            case WharfException wharf when wharf.Code != WharfErrorCode.Internal:
+                return new ErrorAnswer(ErrorCatalogue.Describe(wharf.Code), wharf.Message) { Detail = wharf.Detail, Headers = wharf.Headers };
+            case OperationCanceledException when aborted:
+                return null;
+            case var _ when !aborted && RequestBodyFailure.Matches(context, exception, logger, out var status, out var reason):
+                var code = status == StatusCodes.Status413PayloadTooLarge ? WharfErrorCode.RequestTooLarge : WharfErrorCode.RequestBodyUnreadable;
+                return new ErrorAnswer(ErrorCatalogue.Describe(code), $"The request body could not be read: {reason}");
+
+            // Kestrel's ConnectionResetException is an IOException.
+            case IOException when aborted:
+                return null;
+            default:
+                return new ErrorAnswer(ErrorCatalogue.Describe(WharfErrorCode.Internal), FaultMessage) { Fault = exception };
+        }
+    }
+
+    /// <summary>
+    /// True when <paramref name="answer"/> can still be written. Once the response has started its status
+    /// is gone, so the only honest signal of a mid-stream failure is a broken connection.
+    /// </summary>
+    public static bool CanWrite(HttpContext context, [NotNullWhen(true)] ErrorAnswer? answer)
+    {
+        if (answer is null)
+        {
+            return false;
+        }
+
+        if (context.Response.HasStarted)
+        {
+            context.Abort();
+            return false;
+        }
+
+        return true;
+    }
+}
