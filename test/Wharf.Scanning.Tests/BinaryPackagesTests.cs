@@ -20,7 +20,7 @@ public sealed class BinaryPackagesTests
         var docker = new[] { "/usr/local/bin/docker", "/usr/bin/docker", "/usr/bin/skopeo" }.FirstOrDefault(File.Exists);
         if (docker is null)
         {
-            Assert.Skip("no Go binary (docker CLI or skopeo) on this machine");
+            Wharf.Testing.Requires.Missing("no Go binary (docker CLI or skopeo, which .ci/run installs) on this machine");
         }
 
         var binary = await File.ReadAllBytesAsync(docker, Ct);

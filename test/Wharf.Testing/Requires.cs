@@ -1,3 +1,5 @@
+using System.Diagnostics.CodeAnalysis;
+
 namespace Wharf.Testing;
 
 /// <summary>
@@ -42,6 +44,7 @@ public static class Requires
     }
 
     /// <summary>Skips the test locally, fails it in CI.</summary>
+    [DoesNotReturn]
     public static void Missing(string reason)
     {
         if (InCi)

@@ -76,7 +76,7 @@ public sealed class LayerReaderTests
     {
         if (!File.Exists("/var/lib/dpkg/status"))
         {
-            Assert.Skip("this machine has no dpkg database");
+            Wharf.Testing.Requires.Missing("this machine has no dpkg database (CI runs on Debian)");
         }
 
         var files = await ImageAsync(Build([("var/lib/dpkg/status", await File.ReadAllBytesAsync("/var/lib/dpkg/status", Ct)), ("etc/os-release", await File.ReadAllBytesAsync("/etc/os-release", Ct))]));

@@ -25,17 +25,17 @@ public sealed class JobSchedulerTests : IAsyncLifetime
     [Fact]
     public async Task Jobs_run_on_their_interval_of_the_clock()
     {
-        var time = new FakeTimeProvider();
+        var time = new WatchedClock();
         var job = new CountingJob(TimeSpan.FromMinutes(5));
         using var scheduler = new JobScheduler([job], store, time, NullLogger<JobScheduler>.Instance);
         await scheduler.StartAsync(CancellationToken.None);
 
-        await Task.Delay(100);
+        await time.TimerCreatedAsync();
         Assert.Equal(0, job.Runs);
         time.Advance(TimeSpan.FromMinutes(5));
-        await job.WaitForRunsAsync(1);
+        await job.RanAsync();
         time.Advance(TimeSpan.FromMinutes(5));
-        await job.WaitForRunsAsync(2);
+        await job.RanAsync();
         await scheduler.StopAsync(CancellationToken.None);
         Assert.Equal(2, job.Runs);
     }
@@ -62,11 +62,11 @@ public sealed class JobSchedulerTests : IAsyncLifetime
     [Fact]
     public async Task Stopping_cancels_a_running_job_releases_its_lease_and_runs_nothing_more()
     {
-        var time = new FakeTimeProvider();
+        var time = new WatchedClock();
         var job = new BlockingJob(TimeSpan.FromMinutes(5));
         using var scheduler = new JobScheduler([job], store, time, NullLogger<JobScheduler>.Instance);
         await scheduler.StartAsync(CancellationToken.None);
-        await Task.Delay(100);
+        await time.TimerCreatedAsync();
         time.Advance(TimeSpan.FromMinutes(5));
         await job.Started.Task.WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -74,8 +74,10 @@ public sealed class JobSchedulerTests : IAsyncLifetime
 
         Assert.True(job.Cancelled.Task.IsCompletedSuccessfully);
         Assert.True(await store.Leases.TryAcquireAsync(job.Name, "another-node", time.GetUtcNow(), TimeSpan.FromMinutes(1), CancellationToken.None));
+
+        // Stopped means every loop has ended (no timer is left to fire), so later intervals run nothing.
+        Assert.True(scheduler.ExecuteTask!.IsCompleted);
         time.Advance(TimeSpan.FromMinutes(30));
-        await Task.Delay(100);
         Assert.Equal(1, job.Runs);
     }
 
@@ -112,6 +114,7 @@ public sealed class JobSchedulerTests : IAsyncLifetime
 
     private sealed class CountingJob(TimeSpan interval) : IBackgroundJob
     {
+        private readonly SemaphoreSlim ran = new(0);
         private int runs;
 
         public string Name => "counting";
@@ -123,17 +126,41 @@ public sealed class JobSchedulerTests : IAsyncLifetime
         public Task<string> RunAsync(CancellationToken cancellationToken)
         {
             Interlocked.Increment(ref runs);
+            ran.Release();
             return Task.FromResult("counted");
         }
 
-        public async Task WaitForRunsAsync(int expected)
-        {
-            for (var i = 0; i < 200 && Runs < expected; i++)
-            {
-                await Task.Delay(25);
-            }
+        /// <summary>Waits for the next run (the timeout only bounds a broken scheduler; no test waits it out).</summary>
+        public async Task RanAsync() => Assert.True(await ran.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken), "the job did not run");
+    }
 
-            Assert.Equal(expected, Runs);
+    /// <summary>
+    /// A <see cref="FakeTimeProvider"/> that tells when a timer is created. The scheduler's loops start on
+    /// a thread of their own (BackgroundService runs ExecuteAsync off the caller), so a test advances the
+    /// clock only once a loop's timer exists; advanced earlier, the timer would count from the new time.
+    /// </summary>
+    private sealed class WatchedClock : TimeProvider
+    {
+        private readonly FakeTimeProvider fake = new();
+        private readonly SemaphoreSlim created = new(0);
+
+        public override TimeZoneInfo LocalTimeZone => fake.LocalTimeZone;
+
+        public override long TimestampFrequency => fake.TimestampFrequency;
+
+        public override DateTimeOffset GetUtcNow() => fake.GetUtcNow();
+
+        public override long GetTimestamp() => fake.GetTimestamp();
+
+        public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
+        {
+            var timer = fake.CreateTimer(callback, state, dueTime, period);
+            created.Release();
+            return timer;
         }
+
+        public void Advance(TimeSpan delta) => fake.Advance(delta);
+
+        public async Task TimerCreatedAsync() => Assert.True(await created.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken), "the scheduler made no timer");
     }
 }
