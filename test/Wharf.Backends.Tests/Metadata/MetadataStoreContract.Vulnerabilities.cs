@@ -23,6 +23,9 @@ public abstract partial class MetadataStoreContract
         new(id, T0.AddDays(day), $"{{\"id\":\"{id}\"}}", [(ecosystem, name)]);
 
     [Fact]
+    [Covers(typeof(IVulnerabilityStore), nameof(IVulnerabilityStore.ReplaceSourceAsync))]
+    [Covers(typeof(IVulnerabilityStore), nameof(IVulnerabilityStore.FindAsync))]
+    [Covers(typeof(IVulnerabilityStore), nameof(IVulnerabilityStore.ListSourcesAsync))]
     public async Task An_import_replaces_a_source_whole_and_lookups_find_advisories_by_package()
     {
         await using var store = await CreateStoreAsync();
@@ -42,6 +45,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IVulnerabilityStore), nameof(IVulnerabilityStore.ReplaceSourceAsync))]
     public async Task A_failed_import_leaves_the_previous_database_in_service()
     {
         await using var store = await CreateStoreAsync();
