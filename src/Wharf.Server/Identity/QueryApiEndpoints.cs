@@ -1,5 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Wharf.Core.Services;
+using Wharf.Core.Identity;
 
 namespace Wharf.Server.Identity;
 
