@@ -4,15 +4,23 @@ using Wharf.Testing;
 
 namespace Wharf.Server.Tests.Identity;
 
-/// <summary>The IAM and STS Query APIs with <c>aws iam</c> and <c>aws sts</c>: users, keys and policies that take effect at once.</summary>
+/// <summary>
+/// The IAM and STS Query APIs with <c>aws iam</c> and <c>aws sts</c>: users, keys and policies that take effect at once.
+/// The tests that take <c>postgres</c> run on both metadata stores. With those of <see cref="RolesAndGroupsTests"/>,
+/// <see cref="StsBoto3Tests"/>, <see cref="SigV4BindingTests"/> and <see cref="IamModeTests"/>, they are the IAM matrix
+/// on PostgreSQL: users, groups, roles, access keys, inline, AWS managed and customer managed policies, AssumeRole
+/// and session tokens, /v2 passwords and token-key rotation, each end to end once rather than every test twice.
+/// </summary>
 public sealed class IamApiTests
 {
     private const string Region = "us-east-1";
 
-    [Fact]
-    public async Task Users_keys_and_policies_managed_with_aws_iam_take_effect_immediately()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Users_keys_and_policies_managed_with_aws_iam_take_effect_immediately(bool postgres)
     {
-        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        await using var server = await WharfTestServer.StartAsync(postgres, new Dictionary<string, string?> { ["Auth"] = "Iam" });
         var root = Root(server);
         Task<ProcessResult> Aws(Dictionary<string, string> who, params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, who, args);
 
@@ -94,13 +102,15 @@ public sealed class IamApiTests
         Assert.Contains("(SignatureDoesNotMatch)", result.StandardError, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Boto3_reads_back_policies_groups_roles_managed_policies_and_tags_as_iam_answers_them()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Boto3_reads_back_policies_groups_roles_managed_policies_and_tags_as_iam_answers_them(bool postgres)
     {
         // ControlPlane/Scripts/iam_reads.py: the reads Terraform makes after each write, paged by
         // boto3's paginators, customer managed policies and their versions taking effect in ECR, tags,
         // and DeleteUser's conflicts.
-        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        await using var server = await WharfTestServer.StartAsync(postgres, new Dictionary<string, string?> { ["Auth"] = "Iam" });
         var script = Path.Combine(AppContext.BaseDirectory, "ControlPlane", "Scripts", "iam_reads.py");
         var result = await AwsClients.Boto3Async(script, server.BaseAddress, Region, Root(server));
         Assert.True(result.ExitCode == 0, result.StandardOutput + result.StandardError);

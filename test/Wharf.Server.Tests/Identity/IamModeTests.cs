@@ -158,17 +158,18 @@ public sealed class IamModeTests
         Assert.Equal("Your authorization token has expired. Reauthenticate and try again.", error.GetProperty("message").GetString());
     }
 
-    [Fact]
-    public async Task Rotating_the_token_key_keeps_live_tokens_until_the_previous_keys_are_revoked()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Rotating_the_token_key_keeps_live_tokens_until_the_previous_keys_are_revoked(bool postgres)
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
-        await using var server = await WharfTestServer.StartAsync(Iam, services: s => s.AddSingleton<TimeProvider>(time));
+        await using var server = await WharfTestServer.StartAsync(postgres, Iam, s => s.AddSingleton<TimeProvider>(time));
         var (id, secret) = ReadCredentials(Path.Combine(server.DataDirectory, "root-credentials"));
         using var client = server.CreateClient();
         static string Payload(string password) => Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(password.AsSpan(0, password.IndexOf('.', StringComparison.Ordinal))));
         static string KeyOf(string password) => Payload(password).Split('\n')[0];
-        Task<ProcessResult> AdminAsync(params string[] args) =>
-            ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", .. args, "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1));
+        Task<ProcessResult> AdminAsync(params string[] args) => IamTestAccess.AdminAsync(server, args);
 
         var first = await LoginPasswordAsync(server, id, secret, Region);
         Assert.Equal("auth-tokens-1", KeyOf(first));

@@ -210,10 +210,12 @@ public sealed class RolesAndGroupsTests
         Assert.Contains("(AccessDenied)", (await Aws(alice, "sts", "assume-role", "--role-arn", RoleArn, "--role-session-name", "s2")).StandardError, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_role_trusting_another_account_needs_that_accounts_identity_policy_too()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_role_trusting_another_account_needs_that_accounts_identity_policy_too(bool postgres)
     {
-        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        await using var server = await WharfTestServer.StartAsync(postgres, new Dictionary<string, string?> { ["Auth"] = "Iam" });
         var root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
         Task<ProcessResult> Aws(Dictionary<string, string> who, params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, who, args);
         (await Aws(root, "ecr", "create-repository", "--repository-name", "shared/app")).EnsureSuccess();
@@ -256,10 +258,12 @@ public sealed class RolesAndGroupsTests
         Assert.Contains("role chaining", (await Aws(session, "sts", "assume-role", "--role-arn", RoleArn, "--role-session-name", "again", "--duration-seconds", "7200")).StandardError, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task A_customer_managed_policy_attached_to_a_group_or_role_acts_with_its_default_version()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task A_customer_managed_policy_attached_to_a_group_or_role_acts_with_its_default_version(bool postgres)
     {
-        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        await using var server = await WharfTestServer.StartAsync(postgres, new Dictionary<string, string?> { ["Auth"] = "Iam" });
         var root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
         Task<ProcessResult> Aws(Dictionary<string, string> who, params string[] args) => AwsClients.CliAsync(server.BaseAddress, Region, who, args);
         var alice = await UserAsync(server, root, "alice");

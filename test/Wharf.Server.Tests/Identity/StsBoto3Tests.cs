@@ -10,10 +10,12 @@ namespace Wharf.Server.Tests.Identity;
 /// </summary>
 public sealed class StsBoto3Tests
 {
-    [Fact]
-    public async Task Boto3_assumes_roles_and_presigns_sts_calls_with_permanent_and_temporary_keys()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Boto3_assumes_roles_and_presigns_sts_calls_with_permanent_and_temporary_keys(bool postgres)
     {
-        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        await using var server = await WharfTestServer.StartAsync(postgres, new Dictionary<string, string?> { ["Auth"] = "Iam" });
         var root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
         var script = Path.Combine(AppContext.BaseDirectory, "ControlPlane", "Scripts", "iam_sts.py");
         var result = await AwsClients.Boto3Async(script, server.BaseAddress, "us-east-1", root);

@@ -8,9 +8,9 @@ namespace Wharf.Server.Tests.Infrastructure;
 /// <summary>What IAM-mode tests do to get callers: <c>wharf admin</c> beside the server, access keys as credential variables, /v2 clients logged in with a token.</summary>
 internal static class IamTestAccess
 {
-    /// <summary><c>wharf admin …</c> against the server's data directory.</summary>
+    /// <summary><c>wharf admin …</c> against the server's data directory and metadata store.</summary>
     public static Task<ProcessResult> AdminAsync(WharfTestServer server, params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", .. args, "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1));
+        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", .. args, .. server.StoreArguments], TimeSpan.FromMinutes(1));
 
     /// <summary>The key <c>wharf admin create-access-key</c> printed (<c>AWS_ACCESS_KEY_ID=…</c> lines), as credential variables.</summary>
     public static Dictionary<string, string> AdminKey(ProcessResult createAccessKey) =>

@@ -13,11 +13,12 @@ namespace Wharf.Server.Tests.Infrastructure;
 /// </summary>
 public sealed class WharfTestServer : IAsyncDisposable
 {
-    private WharfTestServer(WebApplication app, string dataDirectory, Uri baseAddress)
+    private WharfTestServer(WebApplication app, string dataDirectory, Uri baseAddress, IReadOnlyList<string> storeArguments)
     {
         App = app;
         DataDirectory = dataDirectory;
         BaseAddress = baseAddress;
+        StoreArguments = storeArguments;
     }
 
     public WebApplication App { get; }
@@ -29,6 +30,12 @@ public sealed class WharfTestServer : IAsyncDisposable
 
     /// <summary><c>127.0.0.1:&lt;port&gt;</c>, the registry host for clients such as skopeo.</summary>
     public string HostAndPort => $"{BaseAddress.Host}:{BaseAddress.Port}";
+
+    /// <summary>
+    /// The flags that point a <c>wharf</c> command (e.g. <c>wharf admin</c>) at this server's data and
+    /// metadata store: <c>--data-dir</c>, and on PostgreSQL <c>--metadata</c> and <c>--metadata-connection</c>.
+    /// </summary>
+    public IReadOnlyList<string> StoreArguments { get; }
 
     public T GetService<T>() where T : notnull => App.Services.GetRequiredService<T>();
 
@@ -53,7 +60,13 @@ public sealed class WharfTestServer : IAsyncDisposable
         var app = WharfHost.CreateApp([], builder => builder.AddInMemoryCollection(config), services ?? (_ => { }));
         await WharfHost.StartAsync(app, CancellationToken.None);
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return new WharfTestServer(app, dir, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"));
+        List<string> storeArguments = ["--data-dir", dir];
+        if (config.TryGetValue("Metadata:Backend", out var backend) && backend is not null)
+        {
+            storeArguments.AddRange(["--metadata", backend, "--metadata-connection", config["Metadata:ConnectionString"]!]);
+        }
+
+        return new WharfTestServer(app, dir, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"), storeArguments);
     }
 
     /// <summary>The same, on a fresh database of the run's throwaway PostgreSQL cluster.</summary>
@@ -67,6 +80,10 @@ public sealed class WharfTestServer : IAsyncDisposable
         };
         return await StartAsync(all, services: services);
     }
+
+    /// <summary>On PostgreSQL or on the default SQLite, for tests that run on both metadata stores.</summary>
+    public static Task<WharfTestServer> StartAsync(bool postgres, IDictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
+        postgres ? StartOnPostgresAsync(settings, services) : StartAsync(settings, services: services);
 
     public HttpClient CreateClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
 
