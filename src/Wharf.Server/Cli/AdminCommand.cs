@@ -11,8 +11,9 @@ using Wharf.Server.Identity;
 namespace Wharf.Server.Cli;
 
 /// <summary>
-/// <c>wharf admin</c>: accounts, users, access keys and policies, written straight to the metadata store
-/// (works offline, and beside a running server) — for bootstrapping and for recovering a lost root key.
+/// <c>wharf admin</c>: accounts, users, access keys and policies, written through the identity service's
+/// operator writes straight to the metadata store (works offline, and beside a running server) — for
+/// bootstrapping and for recovering a lost root key.
 /// </summary>
 internal static class AdminCommand
 {
@@ -25,23 +26,22 @@ internal static class AdminCommand
 
         var accountId = new Argument<string>("account-id") { Description = "the 12-digit id of the new account" };
         var createAccount = new Command("create-account", "Create an account with its root principal.") { accountId };
-        createAccount.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, _) =>
+        createAccount.SetAction((parse, ct) => RunAsync(parse, async (_, identities, _, _) =>
         {
             if (!AccountId.TryParse(parse.GetValue(accountId), out var id))
             {
                 return Fail($"'{parse.GetValue(accountId)}' is not a 12-digit account id");
             }
 
-            Console.WriteLine(await store.Identities.EnsureAccountAsync(id, DateTimeOffset.UtcNow, ct) ? $"created account {id}" : $"account {id} already exists");
+            Console.WriteLine(await identities.CreateAccountAsync(id, ct) ? $"created account {id}" : $"account {id} already exists");
             return 0;
         }, ct));
 
         var userName = new Argument<string>("name") { Description = "the user name" };
         var createUser = new Command("create-user", "Create an IAM user (it can do nothing until a policy allows it).") { Account, userName };
-        createUser.SetAction((parse, ct) => RunAsync(parse, async (store, _, account, _) =>
+        createUser.SetAction((parse, ct) => RunAsync(parse, async (_, identities, account, _) =>
         {
-            await store.Identities.EnsureAccountAsync(account, DateTimeOffset.UtcNow, ct);
-            var user = await store.Identities.CreateUserAsync(account, parse.GetValue(userName)!, AccessKeys.NewPrincipalId(), DateTimeOffset.UtcNow, ct);
+            var user = await identities.CreateUserAsync(account, parse.GetValue(userName)!, ct);
             if (user is null)
             {
                 return Fail($"user '{parse.GetValue(userName)}' already exists in account {account}");
@@ -52,24 +52,22 @@ internal static class AdminCommand
         }, ct));
 
         var createKey = new Command("create-access-key", "Create an access key for a user, or for the account's root; prints it once.") { Account, User };
-        createKey.SetAction((parse, ct) => RunAsync(parse, async (store, secrets, account, principal) =>
+        createKey.SetAction((parse, ct) => RunAsync(parse, async (_, identities, account, principal) =>
         {
-            await store.Identities.EnsureAccountAsync(account, DateTimeOffset.UtcNow, ct);
-            var (record, secret) = AccessKeys.Issue(principal, secrets, DateTimeOffset.UtcNow);
-            if (!await store.Identities.CreateAccessKeyAsync(record, ct))
+            if (await identities.IssueAccessKeyAsync(account, principal, ct) is not { } key)
             {
                 return Fail($"{principal} does not exist");
             }
 
-            Console.WriteLine($"AWS_ACCESS_KEY_ID={record.Id}");
-            Console.WriteLine($"AWS_SECRET_ACCESS_KEY={secret}");
+            Console.WriteLine($"AWS_ACCESS_KEY_ID={key.Record.Id}");
+            Console.WriteLine($"AWS_SECRET_ACCESS_KEY={key.Secret}");
             return 0;
         }, ct));
 
         var policyName = new Option<string>("--policy-name") { Required = true, Description = "name of the inline policy" };
         var document = new Option<string>("--policy-document") { Required = true, Description = "the policy JSON, or @path (or file://path, as the AWS CLI takes it) to read it from a file" };
         var putPolicy = new Command("put-user-policy", "Add or replace an inline identity policy of a user.") { Account, User, policyName, document };
-        putPolicy.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, principal) =>
+        putPolicy.SetAction((parse, ct) => RunAsync(parse, async (_, identities, _, principal) =>
         {
             if (await ReadDocumentAsync(parse.GetValue(document)!, ct) is not { } text)
             {
@@ -78,19 +76,17 @@ internal static class AdminCommand
 
             try
             {
-                PolicyDocument.Parse(text, isResourcePolicy: false);
+                return await identities.PutInlinePolicyAsync(principal, parse.GetValue(policyName)!, text, ct) ? 0 : Fail($"{principal} does not exist");
             }
             catch (PolicyFormatException e)
             {
                 return Fail(e.Message);
             }
-
-            return await store.Identities.PutInlinePolicyAsync(principal, parse.GetValue(policyName)!, text, ct) ? 0 : Fail($"{principal} does not exist");
         }, ct));
 
         var policyArn = new Option<string>("--policy-arn") { Required = true, Description = $"one of: {string.Join(", ", ManagedPolicies.Arns)}" };
         var attach = new Command("attach-user-policy", "Attach an AWS managed ECR policy to a user.") { Account, User, policyArn };
-        attach.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, principal) =>
+        attach.SetAction((parse, ct) => RunAsync(parse, async (_, identities, _, principal) =>
         {
             var arn = parse.GetValue(policyArn)!;
             if (ManagedPolicies.Find(arn) is null)
@@ -98,7 +94,7 @@ internal static class AdminCommand
                 return Fail($"'{arn}' is not a managed policy Wharf knows; use one of {string.Join(", ", ManagedPolicies.Arns)}");
             }
 
-            return await store.Identities.AttachManagedPolicyAsync(principal, arn, ct) ? 0 : Fail($"{principal} does not exist");
+            return await identities.AttachManagedPolicyAsync(principal, arn, ct) ? 0 : Fail($"{principal} does not exist");
         }, ct));
 
         var revoke = new Option<bool>("--revoke-previous") { Description = "also delete the previous keys: every token they signed stops working (after a leak)" };
@@ -125,7 +121,7 @@ internal static class AdminCommand
 
     private static async Task<int> RunAsync(
         ParseResult parse,
-        Func<IMetadataStore, SecretBox, AccountId, string, Task<int>> action,
+        Func<IMetadataStore, IdentityService, AccountId, string, Task<int>> action,
         CancellationToken cancellationToken)
     {
         if (await CliHost.BuildAsync(parse, listening: false, cancellationToken) is not { } app)
@@ -146,7 +142,7 @@ internal static class AdminCommand
             var principal = user is null ? $"arn:aws:iam::{account}:root" : $"arn:aws:iam::{account}:user/{user}";
             var store = app.Services.GetRequiredService<IMetadataStore>();
             await store.MigrateAsync(cancellationToken);
-            return await action(store, app.Services.GetRequiredService<SecretBox>(), account, principal);
+            return await action(store, app.Services.GetRequiredService<IdentityService>(), account, principal);
         }
     }
 

@@ -1,12 +1,7 @@
 using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Options;
-using Wharf.Core.GarbageCollection;
 using Wharf.Core.Metadata;
 using Wharf.Core.Security;
-using Wharf.Core.Storage;
-using Wharf.Core.Uploads;
-using Wharf.Scanning.Layers;
-using Wharf.Scanning.Registry;
 using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
 using Wharf.Server.Identity;
@@ -80,51 +75,17 @@ public static class WharfHost
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
 
         builder.Services.AddSingleton(TimeProvider.System);
-        // Resolved on first use: in open mode only the IAM API needs it.
-        builder.Services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
-        if (options.Auth == AuthMode.Iam)
-        {
-            builder.Services.AddSingleton<IAccessAuthorizer, PolicyAuthorizer>();
-            builder.Services.AddSingleton<IApiIdentityResolver, SigV4ApiIdentity>();
-            builder.Services.AddSingleton<IRequestIdentityResolver, TokenRequestIdentity>();
-            builder.Services.AddSingleton<IdentityBootstrap>();
-        }
-        else
-        {
-            builder.Services.AddSingleton<IAccessAuthorizer, OpenAccessAuthorizer>();
-        }
-
-        builder.Services.AddSingleton<IBlobStore>(sp => BackendFactory.CreateBlobStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
-        builder.Services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
-        builder.Services.AddSingleton<RequestLimits>();
-        builder.Services.AddSingleton<UploadSessionLimits>();
+        builder.Services.AddIdentity(options.Auth);
+        builder.Services.AddBackends();
+        builder.Services.AddRequestLimits();
         builder.Services.AddDataPlane();
         builder.Services.AddControlPlane();
         builder.Services.AddQueryApi();
-        builder.Services.AddHostedService<PullTimeFlusher>();
-        builder.Services.AddSingleton(sp => new GarbageCollector(
-            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), options.Gc.GraceWindow));
-        builder.Services.AddSingleton<UploadJanitor>();
-        builder.Services.AddSingleton<StoreChecker>();
-        builder.Services.AddSingleton<IBackgroundJob, UploadExpiryJob>();
-        builder.Services.AddSingleton<IBackgroundJob, LifecycleJob>();
-        builder.Services.AddSingleton(sp => new ImageScanner(
-            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), LayerLimits.Default));
-        builder.Services.AddSingleton<ScanCoordinator>();
-        builder.Services.AddSingleton<IBackgroundJob, ScanJob>();
-        if (options.Scanning.DatabaseUrls.Count > 0)
-        {
-            builder.Services.AddHttpClient();
-            builder.Services.AddSingleton<VulnerabilityDownloader>();
-            builder.Services.AddSingleton<IBackgroundJob, VulnerabilityDownloadJob>();
-        }
-        if (options.Gc.Enabled)
-        {
-            builder.Services.AddSingleton<IBackgroundJob, GarbageCollectionJob>();
-        }
-
-        builder.Services.AddSingleton<JobScheduler>();
-        builder.Services.AddHostedService(sp => sp.GetRequiredService<JobScheduler>());
+        builder.Services.AddUploadExpiry();
+        builder.Services.AddLifecycle();
+        builder.Services.AddScanning(options.Scanning);
+        builder.Services.AddGarbageCollection(options.Gc);
+        builder.Services.AddJobs();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

@@ -1,7 +1,6 @@
 using System.Text;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Identity;
-using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Server.Hosting;
 
@@ -11,7 +10,7 @@ namespace Wharf.Server.Identity;
 /// First start in IAM mode: creates the default account and a root access key, prints the key once and
 /// writes it to a 0600 file in AWS's credentials-file format. Later starts find a key and say nothing.
 /// </summary>
-internal sealed partial class IdentityBootstrap(IMetadataStore store, SecretBox secrets, TimeProvider time, IOptions<WharfOptions> options, ILogger<IdentityBootstrap> logger)
+internal sealed partial class IdentityBootstrap(IdentityService identities, IOptions<WharfOptions> options, ILogger<IdentityBootstrap> logger)
 {
     public static string CredentialsPathFor(WharfOptions options) =>
         Path.GetFullPath(options.Identity.RootCredentialsFile ?? Path.Combine(options.DataDirectory, "root-credentials"));
@@ -20,17 +19,12 @@ internal sealed partial class IdentityBootstrap(IMetadataStore store, SecretBox 
     public async Task<(string Id, string Secret)?> RunAsync(TextWriter console, CancellationToken cancellationToken)
     {
         var account = AccountId.Parse(options.Value.Registry.DefaultAccount);
-        var now = time.GetUtcNow();
-        await store.Identities.EnsureAccountAsync(account, now, cancellationToken);
-        var root = $"arn:aws:iam::{account}:root";
-        if ((await store.Identities.ListAccessKeysAsync(root, cancellationToken)).Count > 0)
+        if (await identities.IssueFirstRootKeyAsync(account, cancellationToken) is not { } key)
         {
             return null;
         }
 
-        var (key, secret) = AccessKeys.Issue(root, secrets, now);
-        var id = key.Id;
-        await store.Identities.CreateAccessKeyAsync(key, cancellationToken);
+        var (id, secret) = (key.Record.Id, key.Secret);
 
         var path = CredentialsPathFor(options.Value);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);

@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Options;
+using Wharf.Core.Metadata;
+using Wharf.Core.Storage;
+
+namespace Wharf.Server.Hosting;
+
+/// <summary>The host's own registrations: the backends the settings pick, and the per-caller limits.</summary>
+internal static class HostingRegistration
+{
+    /// <summary>The blob and metadata stores <see cref="BackendFactory"/> picks, each constructed on first use.</summary>
+    public static IServiceCollection AddBackends(this IServiceCollection services)
+    {
+        services.AddSingleton<IBlobStore>(sp => BackendFactory.CreateBlobStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
+        services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
+        return services;
+    }
+
+    /// <summary>The request rate limits and the upload-session limits, shared by both planes.</summary>
+    public static IServiceCollection AddRequestLimits(this IServiceCollection services)
+    {
+        services.AddSingleton<RequestLimits>();
+        services.AddSingleton<UploadSessionLimits>();
+        return services;
+    }
+}
