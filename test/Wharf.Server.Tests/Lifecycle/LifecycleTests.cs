@@ -127,7 +127,7 @@ public sealed class LifecycleTests
         Assert.NotEqual(0, (await tools.SkopeoAsync("inspect", "--raw", "--tls-verify=false", $"docker://{server.HostAndPort}/{Repo}@{untaggedOld}")).ExitCode);
         (await tools.SkopeoAsync("inspect", "--raw", "--tls-verify=false", $"docker://{server.HostAndPort}/{Repo}@{untaggedNew}")).EnsureSuccess();
 
-        var events = await server.GetService<IMetadataStore>().Lifecycle.ListEventsAsync(0, 100, Oci.Ct);
+        var events = await server.GetService<IMetadataStore>().Events.ListAsync(0, 100, DateTimeOffset.MaxValue, Oci.Ct);
         var deletes = events.Select(e => JsonDocument.Parse(e.Payload).RootElement).Where(e => e.GetProperty("detail").GetProperty("action-type").GetString() == "DELETE").ToList();
         Assert.Equal(3, deletes.Count);
         Assert.All(deletes, e => Assert.Equal(("ECR Image Action", "aws.ecr", Repo), (e.GetProperty("detail-type").GetString(), e.GetProperty("source").GetString(), e.GetProperty("detail").GetProperty("repository-name").GetString())));
@@ -135,7 +135,7 @@ public sealed class LifecycleTests
 
         // A second run finds nothing more to do.
         Assert.True(await RunJobAsync<LifecycleJob>(server));
-        Assert.Equal(events.Count, (await server.GetService<IMetadataStore>().Lifecycle.ListEventsAsync(0, 100, Oci.Ct)).Count);
+        Assert.Equal(events.Count, (await server.GetService<IMetadataStore>().Events.ListAsync(0, 100, DateTimeOffset.MaxValue, Oci.Ct)).Count);
 
         // GC, past its grace window, reclaims the expired images' blobs and only theirs.
         time.Advance(TimeSpan.FromHours(2));
