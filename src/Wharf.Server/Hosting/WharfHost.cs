@@ -109,6 +109,7 @@ public static class WharfHost
             sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), LayerLimits.Default));
         builder.Services.AddSingleton<ScanCoordinator>();
         builder.Services.AddSingleton<IBackgroundJob, ScanJob>();
+        builder.Services.AddSingleton<IBackgroundJob, EventPruneJob>();
         if (options.Scanning.DatabaseUrls.Count > 0)
         {
             builder.Services.AddHttpClient();
