@@ -14,7 +14,7 @@ namespace Wharf.Server.Tests.Lifecycle;
 /// <summary>
 /// Lifecycle policies end to end, on both metadata backends: images pushed with skopeo over days of a
 /// fake clock, the policy and its preview through the AWS CLI (with its waiter), the job, then podman
-/// pulls of expired tags failing and kept ones working, events in the outbox, and GC reclaiming the
+/// pulls of expired tags failing and kept ones working, events in the event log, and GC reclaiming the
 /// expired images' blobs only. Archive and restore, and the CLI's <c>wharf lifecycle run</c>.
 /// </summary>
 public sealed class LifecycleTests
@@ -128,7 +128,11 @@ public sealed class LifecycleTests
         (await tools.SkopeoAsync("inspect", "--raw", "--tls-verify=false", $"docker://{server.HostAndPort}/{Repo}@{untaggedNew}")).EnsureSuccess();
 
         var events = await server.GetService<IMetadataStore>().Events.ListAsync(0, 100, DateTimeOffset.MaxValue, Oci.Ct);
-        var deletes = events.Select(e => JsonDocument.Parse(e.Payload).RootElement).Where(e => e.GetProperty("detail").GetProperty("action-type").GetString() == "DELETE").ToList();
+        var allDeletes = events.Select(e => JsonDocument.Parse(e.Payload).RootElement).Where(e => e.GetProperty("detail").GetProperty("action-type").GetString() == "DELETE").ToList();
+
+        // The two /v2 untags recorded theirs; the job's three carry the rule that decided.
+        Assert.Equal(["untagged-old", "untagged-new"], allDeletes.Where(e => !e.GetProperty("detail").TryGetProperty("lifecycle-rule-priority", out _)).Select(e => e.GetProperty("detail").GetProperty("image-tag").GetString()));
+        var deletes = allDeletes.Where(e => e.GetProperty("detail").TryGetProperty("lifecycle-rule-priority", out _)).ToList();
         Assert.Equal(3, deletes.Count);
         Assert.All(deletes, e => Assert.Equal(("ECR Image Action", "aws.ecr", Repo), (e.GetProperty("detail-type").GetString(), e.GetProperty("source").GetString(), e.GetProperty("detail").GetProperty("repository-name").GetString())));
         Assert.Contains(deletes, e => e.GetProperty("detail").GetProperty("image-tag").GetString() == "release-1" && e.GetProperty("detail").GetProperty("lifecycle-rule-priority").GetInt32() == 1);
