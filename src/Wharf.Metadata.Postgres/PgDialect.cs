@@ -18,6 +18,8 @@ internal sealed class PgDialect(NpgsqlDataSource dataSource) : SqlDialect
 
     public override object ListValue(IEnumerable<string> values) => values.ToArray();
 
+    public override bool IdsCommitInOrder => false;
+
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await dataSource.OpenConnectionAsync(cancellationToken);
 
     public override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>

@@ -1,4 +1,5 @@
 using Npgsql;
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Metadata.Relational;
 
@@ -21,10 +22,11 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Uploads = new UploadStore(relational);
         Leases = new JobLeaseStore(relational);
         Keys = new ServerKeyStore(relational);
-        Lifecycle = new PgLifecycleStore(database);
+        Lifecycle = new LifecycleStore(relational);
         Vulnerabilities = new PgVulnerabilityStore(database);
-        Scans = new PgScanStore(database);
+        Scans = new ScanStore(relational);
         Identities = new PgIdentityStore(database);
+        Events = new EventLog(relational);
     }
 
     public string Backend => "postgres";
@@ -48,6 +50,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IScanStore Scans { get; }
 
     public IIdentityStore Identities { get; }
+
+    public IEventLog Events { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, cancellationToken);
 

@@ -24,6 +24,14 @@ internal abstract class SqlDialect
     /// <summary>The parameter value <see cref="InList"/> reads: a text array, or a JSON array of strings.</summary>
     public abstract object ListValue(IEnumerable<string> values);
 
+    /// <summary>
+    /// True when rows become visible in the order of the ids they took: one writer at a time commits
+    /// (SQLite). False when a write may take an id, and a later write take the next id and commit
+    /// first (PostgreSQL's sequences): a reader then sees a gap that a commit may still fill, which
+    /// <see cref="EventLog"/> waits for.
+    /// </summary>
+    public abstract bool IdsCommitInOrder { get; }
+
     /// <summary>Opens a pooled connection with the engine's per-connection settings.</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 

@@ -18,6 +18,9 @@ internal sealed class SqliteDialect(SqliteDatabase database) : SqlDialect
 
     public override object ListValue(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());
 
+    // A rolled-back insert also rolls back AUTOINCREMENT's counter, so no id is ever skipped either.
+    public override bool IdsCommitInOrder => true;
+
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await database.OpenAsync(cancellationToken);
 
     public override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>

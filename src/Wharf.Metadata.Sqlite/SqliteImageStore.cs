@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 
@@ -57,12 +58,22 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
             },
             cancellationToken);
 
-    public Task<bool> DeleteTagAsync(long repositoryId, string tag, CancellationToken cancellationToken) =>
+    public Task<bool> DeleteTagAsync(long repositoryId, string tag, Func<Digest, OutboxEvent>? evt, CancellationToken cancellationToken) =>
         database.WriteAsync(
-            async s => await s.ExecuteAsync(
-                "DELETE FROM tags WHERE repository_id = $repository AND name = $tag",
-                [("$repository", repositoryId), ("$tag", tag)],
-                cancellationToken) > 0,
+            async s =>
+            {
+                var digest = await s.SingleAsync(
+                    "DELETE FROM tags WHERE repository_id = $repository AND name = $tag RETURNING digest",
+                    r => r.GetString(0),
+                    [("$repository", repositoryId), ("$tag", tag)],
+                    cancellationToken);
+                if (digest is not null && evt is not null)
+                {
+                    await SqliteEvents.AppendAsync(s, evt(Core.Primitives.Digest.Parse(digest)), cancellationToken);
+                }
+
+                return digest is not null;
+            },
             cancellationToken);
 
     public Task<IReadOnlyList<string>> ListTagsAsync(long repositoryId, string? last, int limit, CancellationToken cancellationToken) =>
@@ -87,7 +98,7 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
                 cancellationToken),
             cancellationToken);
 
-    public Task<UntagResult> UntagImageAsync(long repositoryId, string tag, CancellationToken cancellationToken) =>
+    public Task<UntagResult> UntagImageAsync(long repositoryId, string tag, Func<Digest, OutboxEvent>? evt, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>
             {
@@ -108,6 +119,11 @@ internal sealed class SqliteImageStore(SqliteDatabase database) : IImageStore
                 if (!keep)
                 {
                     await s.ExecuteAsync("DELETE FROM manifests WHERE repository_id = $repository AND digest = $digest", key, cancellationToken);
+                }
+
+                if (evt is not null)
+                {
+                    await SqliteEvents.AppendAsync(s, evt(Core.Primitives.Digest.Parse(digest)), cancellationToken);
                 }
 
                 return new UntagResult(true, Core.Primitives.Digest.Parse(digest), !keep);

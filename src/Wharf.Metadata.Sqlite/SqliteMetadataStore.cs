@@ -1,3 +1,4 @@
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Metadata.Relational;
 
@@ -34,10 +35,11 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Uploads = new UploadStore(database);
         Leases = new JobLeaseStore(database);
         Keys = new ServerKeyStore(database);
-        Lifecycle = new SqliteLifecycleStore(_database);
+        Lifecycle = new LifecycleStore(database);
         Vulnerabilities = new SqliteVulnerabilityStore(_database);
-        Scans = new SqliteScanStore(_database);
+        Scans = new ScanStore(database);
         Identities = new SqliteIdentityStore(_database);
+        Events = new EventLog(database);
     }
 
     public string Backend => "sqlite";
@@ -64,6 +66,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IScanStore Scans { get; }
 
     public IIdentityStore Identities { get; }
+
+    public IEventLog Events { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_database, _time, cancellationToken);
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 

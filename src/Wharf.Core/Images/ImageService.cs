@@ -193,7 +193,8 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
 
             if (id.Digest is null)
             {
-                var untagged = await store.Images.UntagImageAsync(repository.Id, id.Tag!, cancellationToken);
+                // The tag goes (with the image, when it was the last): a DELETE naming the tag, as ECR's event for it.
+                var untagged = await store.Images.UntagImageAsync(repository.Id, id.Tag!, d => EcrEvents.Image(key, d, [id.Tag!], "DELETE", time.GetUtcNow()), cancellationToken);
                 if (untagged.Found)
                 {
                     deleted.Add(new ImageRef(untagged.Digest!.ToString(), id.Tag));

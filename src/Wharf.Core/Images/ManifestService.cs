@@ -173,7 +173,8 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
         var repository = await repositories.GetAsync(caller, key, EcrActions.BatchDeleteImage, cancellationToken);
         if (!reference.IsDigest)
         {
-            if (!await store.Images.DeleteTagAsync(repository.Id, reference.Tag.Value, cancellationToken))
+            var tag = reference.Tag.Value;
+            if (!await store.Images.DeleteTagAsync(repository.Id, tag, d => EcrEvents.Image(key, d, [tag], "DELETE", time.GetUtcNow()), cancellationToken))
             {
                 throw ManifestUnknown(reference);
             }

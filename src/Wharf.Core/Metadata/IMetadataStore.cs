@@ -1,3 +1,4 @@
+using Wharf.Core.Events;
 using Wharf.Core.Primitives;
 
 namespace Wharf.Core.Metadata;
@@ -31,6 +32,9 @@ public interface IMetadataStore : IAsyncDisposable
     IScanStore Scans { get; }
 
     IIdentityStore Identities { get; }
+
+    /// <summary>The events the stores' writes record, and their consumers' cursors.</summary>
+    IEventLog Events { get; }
 
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
@@ -165,11 +169,18 @@ public interface IImageStore
     Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
         DeleteManifestAsync(repositoryId, digest, null, cancellationToken);
 
-    /// <summary>As above, recording <paramref name="evt"/> in the outbox with the deletion.</summary>
+    /// <summary>As above, recording <paramref name="evt"/> in the event log with the deletion.</summary>
     Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, OutboxEvent? evt, CancellationToken cancellationToken);
 
     /// <summary>Removes only the tag. False when absent.</summary>
-    Task<bool> DeleteTagAsync(long repositoryId, string tag, CancellationToken cancellationToken);
+    Task<bool> DeleteTagAsync(long repositoryId, string tag, CancellationToken cancellationToken) =>
+        DeleteTagAsync(repositoryId, tag, null, cancellationToken);
+
+    /// <summary>
+    /// As above, recording the event <paramref name="evt"/> makes of the digest the tag named, in the
+    /// same transaction (the digest is read inside it, so the event names what was removed).
+    /// </summary>
+    Task<bool> DeleteTagAsync(long repositoryId, string tag, Func<Digest, OutboxEvent>? evt, CancellationToken cancellationToken);
 
     /// <summary>Tags in ordinal order, those after <paramref name="last"/>, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<string>> ListTagsAsync(long repositoryId, string? last, int limit, CancellationToken cancellationToken);
@@ -181,7 +192,11 @@ public interface IImageStore
     /// Removes a tag and, when it was the image's last and no index lists the image, the image too
     /// (ECR's <c>BatchDeleteImage</c> by tag), in one transaction.
     /// </summary>
-    Task<UntagResult> UntagImageAsync(long repositoryId, string tag, CancellationToken cancellationToken);
+    Task<UntagResult> UntagImageAsync(long repositoryId, string tag, CancellationToken cancellationToken) =>
+        UntagImageAsync(repositoryId, tag, null, cancellationToken);
+
+    /// <summary>As above, recording the event <paramref name="evt"/> makes of the digest the tag named, in the same transaction.</summary>
+    Task<UntagResult> UntagImageAsync(long repositoryId, string tag, Func<Digest, OutboxEvent>? evt, CancellationToken cancellationToken);
 
     /// <summary>
     /// ECR's <c>ListImages</c>: one entry per (digest, tag) and one per untagged image, ordered by digest

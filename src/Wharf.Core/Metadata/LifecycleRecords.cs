@@ -1,3 +1,4 @@
+using Wharf.Core.Events;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Primitives;
 
@@ -11,15 +12,6 @@ public sealed record LifecycleTarget(long RepositoryId, RepositoryKey Key, strin
 
 /// <summary>A lifecycle preview: the policy it ran, <c>IN_PROGRESS</c>/<c>COMPLETE</c>/<c>FAILED</c>, and its results (JSON, when complete).</summary>
 public sealed record LifecyclePreviewRecord(string Policy, string Status, string? ResultsJson, DateTimeOffset StartedAt);
-
-/// <summary>An event to record with the write it describes (DESIGN.md's outbox).</summary>
-/// <param name="Type">The event's kind, e.g. <c>ECR Image Action</c>.</param>
-/// <param name="Payload">The event as JSON (EventBridge's envelope).</param>
-/// <param name="At">When it happened.</param>
-public sealed record OutboxEvent(string Type, string Payload, DateTimeOffset At);
-
-/// <summary>A recorded event, with its position in the outbox.</summary>
-public sealed record StoredEvent(long Id, string Type, string Payload, DateTimeOffset At);
 
 /// <summary>How a planned lifecycle action (or a storage-class change) went.</summary>
 public enum LifecycleApplyResult
@@ -69,9 +61,6 @@ public interface ILifecycleStore
     Task CompletePreviewAsync(long repositoryId, string status, string? resultsJson, CancellationToken cancellationToken);
 
     Task<LifecyclePreviewRecord?> GetPreviewAsync(long repositoryId, CancellationToken cancellationToken);
-
-    /// <summary>Recorded events after <paramref name="afterId"/>, oldest first.</summary>
-    Task<IReadOnlyList<StoredEvent>> ListEventsAsync(long afterId, int limit, CancellationToken cancellationToken);
 }
 
 /// <summary>What the stores compare when they apply a lifecycle plan.</summary>

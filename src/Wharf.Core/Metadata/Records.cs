@@ -1,3 +1,4 @@
+using Wharf.Core.Events;
 using Wharf.Core.Primitives;
 
 namespace Wharf.Core.Metadata;
@@ -184,7 +185,7 @@ public sealed record ImageSummary(
 /// <summary>A pull to record: the image and when it was pulled.</summary>
 public sealed record PullRecord(long RepositoryId, Digest Digest, DateTimeOffset PulledAt);
 
-/// <summary>Outcome of <see cref="IImageStore.UntagImageAsync"/>.</summary>
+/// <summary>Outcome of <see cref="IImageStore.UntagImageAsync(long, string, CancellationToken)"/>.</summary>
 /// <param name="Found">The tag existed.</param>
 /// <param name="Digest">The image it pointed at.</param>
 /// <param name="ImageDeleted">It was the image's last tag, so the image went too.</param>

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Wharf.Core.Events;
 using Wharf.Core.Primitives;
 
 namespace Wharf.Core.Metadata;
@@ -109,7 +110,7 @@ public interface IScanStore
     Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Records a scan's outcome, with <paramref name="evt"/> in the outbox, if the scan is still the one
+    /// Records a scan's outcome, with <paramref name="evt"/> in the event log, if the scan is still the one
     /// requested at <paramref name="requestedAt"/> (not re-requested, image not deleted). False otherwise.
     /// </summary>
     Task<bool> CompleteAsync(long repositoryId, Digest digest, DateTimeOffset requestedAt, ScanOutcome outcome, OutboxEvent? evt, CancellationToken cancellationToken);
@@ -124,9 +125,4 @@ public interface IScanStore
     /// <paramref name="databaseAt"/>, after <paramref name="after"/> by digest (continuous rescans).
     /// </summary>
     Task<IReadOnlyList<Digest>> ListStaleAsync(long repositoryId, DateTimeOffset databaseAt, Digest? after, int limit, CancellationToken cancellationToken);
-
-    /// <summary>A consumer's position in the outbox (0 before its first event).</summary>
-    Task<long> GetCursorAsync(string consumer, CancellationToken cancellationToken);
-
-    Task SetCursorAsync(string consumer, long position, CancellationToken cancellationToken);
 }

@@ -16,7 +16,7 @@ public sealed record ScanRunReport(int Requested, int Rescans, int Completed, in
 /// <summary>
 /// The scan job's work, in three steps, each safe to repeat after a crash:
 /// <list type="number">
-/// <item>pushes recorded in the outbox request a scan where the registry's configuration scans on push
+/// <item>pushes recorded in the event log request a scan where the registry's configuration scans on push
 /// (or continuously), at most once a day per image as in ECR — a push requests its scan itself, in its
 /// own transaction (<see cref="ManifestWrite.Scan"/>), so this finds it requested and only catches pushes
 /// committed by earlier versions or before the configuration changed;</item>
@@ -28,14 +28,11 @@ public sealed record ScanRunReport(int Requested, int Rescans, int Completed, in
 /// </summary>
 public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, TimeProvider time)
 {
-    /// <summary>The outbox consumer name of scan on push.</summary>
+    /// <summary>Scan on push's consumer name in the event log.</summary>
     public const string PushConsumer = "scan-on-push";
 
-    /// <summary>Where the continuous rescan records the database import time it last handled (as an outbox-style cursor).</summary>
+    /// <summary>Where the continuous rescan records the database import time it last handled (as a named cursor of the event log; it holds a time, not an event position).</summary>
     public const string DatabaseConsumer = "continuous-scan-database";
-
-    /// <summary>How long a gap in the outbox's ids is waited for before it is taken for a rolled-back write.</summary>
-    public static readonly TimeSpan GapWait = TimeSpan.FromMinutes(1);
 
     private const int Batch = 200;
 
@@ -52,33 +49,18 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
     {
         var requested = 0;
         var configurations = new Dictionary<RegistryKey, ScanningConfiguration>();
-        var position = await store.Scans.GetCursorAsync(PushConsumer, cancellationToken);
+        var position = await store.Events.GetCursorAsync(PushConsumer, cancellationToken);
         while (true)
         {
-            var events = await store.Lifecycle.ListEventsAsync(position, Batch, cancellationToken);
+            // The log lists only what is safe to pass: a push still committing is waited for there.
+            var events = await store.Events.ListAsync(position, Batch, time.GetUtcNow(), cancellationToken);
             if (events.Count == 0)
             {
                 return requested;
             }
 
-            // Ids are taken when a write starts and become visible when it commits, so on PostgreSQL a
-            // missing id may be a push still committing: the cursor stops before it (the events after it
-            // are handled now and again later, which requests nothing twice) until the gap is older than
-            // GapWait — then it was a rolled-back write and is passed.
-            var safe = position;
-            var blocked = false;
             foreach (var evt in events)
             {
-                if (!blocked && evt.Id != safe + 1 && time.GetUtcNow() - evt.At < GapWait)
-                {
-                    blocked = true;
-                }
-
-                if (!blocked)
-                {
-                    safe = evt.Id;
-                }
-
                 if (evt.Type != EcrEvents.ImageAction || Push(evt.Payload) is not var (key, digest)
                     || await store.Repositories.GetAsync(key, cancellationToken) is not { } repository)
                 {
@@ -101,17 +83,12 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
                 }
             }
 
-            if (safe > position)
-            {
-                await store.Scans.SetCursorAsync(PushConsumer, safe, cancellationToken);
-            }
-
-            if (blocked || events.Count < Batch)
+            position = events[^1].Id;
+            await store.Events.AdvanceCursorAsync(PushConsumer, position, cancellationToken);
+            if (events.Count < Batch)
             {
                 return requested;
             }
-
-            position = safe;
         }
     }
 
@@ -124,7 +101,7 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
         }
 
         var databaseAt = sources.Max(s => s.ImportedAt);
-        if (await store.Scans.GetCursorAsync(DatabaseConsumer, cancellationToken) >= databaseAt.ToUnixTimeMilliseconds())
+        if (await store.Events.GetCursorAsync(DatabaseConsumer, cancellationToken) >= databaseAt.ToUnixTimeMilliseconds())
         {
             return 0;
         }
@@ -163,7 +140,7 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
             }
         }
 
-        await store.Scans.SetCursorAsync(DatabaseConsumer, databaseAt.ToUnixTimeMilliseconds(), cancellationToken);
+        await store.Events.AdvanceCursorAsync(DatabaseConsumer, databaseAt.ToUnixTimeMilliseconds(), cancellationToken);
         return requested;
     }
 

@@ -25,6 +25,7 @@ internal static class WharfEventId
     public const int JobIdle = 1204;
     public const int ScanFault = 1205;
     public const int VulnerabilityDownload = 1206;
+    public const int EventConsumerLagging = 1207;
 
     public const int PolicyDecision = 1300;
 }

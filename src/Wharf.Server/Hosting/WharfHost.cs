@@ -85,6 +85,7 @@ public static class WharfHost
         builder.Services.AddLifecycle();
         builder.Services.AddScanning(options.Scanning);
         builder.Services.AddGarbageCollection(options.Gc);
+        builder.Services.AddEventPruning();
         builder.Services.AddJobs();
         services?.Invoke(builder.Services);
 

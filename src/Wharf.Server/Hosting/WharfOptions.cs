@@ -66,6 +66,8 @@ public sealed class WharfOptions
     public IdentityOptions Identity { get; set; } = new();
 
     public LimitOptions Limits { get; set; } = new();
+
+    public EventOptions Events { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -210,4 +212,16 @@ public sealed class RateOptions
 
     /// <summary>The bucket's size: how many requests may come at once after a quiet spell.</summary>
     public int Burst { get; set; }
+}
+
+public sealed class EventOptions
+{
+    /// <summary>
+    /// How long the event log keeps an event: older ones go once every consumer has passed them (a
+    /// consumer that has not is named in a warning, and its events are kept for it).
+    /// </summary>
+    public TimeSpan Retention { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>How often the pruning job runs.</summary>
+    public TimeSpan PruneInterval { get; set; } = TimeSpan.FromHours(1);
 }

@@ -61,6 +61,8 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             ("Uploads:SweepInterval", options.Uploads.SweepInterval),
             ("Images:PullTimeFlushInterval", options.Images.PullTimeFlushInterval),
             ("Uploads:Expiry", options.Uploads.Expiry),
+            ("Events:Retention", options.Events.Retention),
+            ("Events:PruneInterval", options.Events.PruneInterval),
         })
         {
             if (value <= TimeSpan.Zero)

@@ -9,7 +9,7 @@ using Wharf.Server.Hosting;
 namespace Wharf.Server.Jobs;
 
 /// <summary>
-/// The areas whose server side is a job (upload expiry, lifecycle, garbage collection), and the
+/// The areas whose server side is a job (upload expiry, lifecycle, garbage collection, event pruning), and the
 /// scheduler that runs every registered <see cref="IBackgroundJob"/>.
 /// </summary>
 internal static class JobRegistration
@@ -41,6 +41,13 @@ internal static class JobRegistration
             services.AddSingleton<IBackgroundJob, GarbageCollectionJob>();
         }
 
+        return services;
+    }
+
+    /// <summary>The job that prunes the event log (<c>Events:Retention</c>).</summary>
+    public static IServiceCollection AddEventPruning(this IServiceCollection services)
+    {
+        services.AddSingleton<IBackgroundJob, EventPruneJob>();
         return services;
     }
 

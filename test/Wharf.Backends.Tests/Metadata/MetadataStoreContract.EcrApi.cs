@@ -178,7 +178,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
-    [Covers(typeof(IImageStore), nameof(IImageStore.UntagImageAsync))]
+    [Covers(typeof(IImageStore), nameof(IImageStore.UntagImageAsync), Parameters = 3)]
     public async Task UntagImage_removes_the_image_with_its_last_tag_unless_an_index_lists_it()
     {
         await using var store = await CreateStoreAsync();

@@ -317,7 +317,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
-    [Covers(typeof(IImageStore), nameof(IImageStore.DeleteTagAsync))]
+    [Covers(typeof(IImageStore), nameof(IImageStore.DeleteTagAsync), Parameters = 3)]
     public async Task DeleteTag_removes_only_the_tag()
     {
         await using var store = await CreateStoreAsync();

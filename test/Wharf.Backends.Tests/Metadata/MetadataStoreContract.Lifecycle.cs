@@ -1,4 +1,5 @@
 using Wharf.Core.Lifecycle;
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 
@@ -72,15 +73,15 @@ public abstract partial class MetadataStoreContract
         await PutAsync(store, Image(repo.Id, "two", [layer], tag: "release"));
         Assert.Equal(LifecycleApplyResult.Changed, await store.Lifecycle.ExpireAsync(repo.Id, planned[two.Digest], Event("two"), Ct));
         Assert.Equal(LifecycleApplyResult.ReferencedByIndex, await store.Lifecycle.ExpireAsync(repo.Id, planned[child.Digest], Event("child"), Ct));
-        Assert.Empty(await store.Lifecycle.ListEventsAsync(0, 10, Ct));
+        Assert.Empty(await store.Events.ListAsync(0, 10, DateTimeOffset.MaxValue, Ct));
 
         Assert.Equal(LifecycleApplyResult.Applied, await store.Lifecycle.ExpireAsync(repo.Id, planned[one.Digest], Event("one"), Ct));
         Assert.Null(await store.Images.GetManifestAsync(repo.Id, one.Digest, Ct));
         Assert.Null(await store.Images.GetManifestByTagAsync(repo.Id, "v1", Ct));
         Assert.Equal(LifecycleApplyResult.NotFound, await store.Lifecycle.ExpireAsync(repo.Id, planned[one.Digest], Event("again"), Ct));
-        var recorded = Assert.Single(await store.Lifecycle.ListEventsAsync(0, 10, Ct));
+        var recorded = Assert.Single(await store.Events.ListAsync(0, 10, DateTimeOffset.MaxValue, Ct));
         Assert.Equal(("ECR Image Action", "{\"what\":\"one\"}"), (recorded.Type, recorded.Payload));
-        Assert.Empty(await store.Lifecycle.ListEventsAsync(recorded.Id, 10, Ct));
+        Assert.Empty(await store.Events.ListAsync(recorded.Id, 10, DateTimeOffset.MaxValue, Ct));
         Assert.NotNull(await store.Images.GetManifestAsync(repo.Id, two.Digest, Ct));
     }
 
@@ -115,7 +116,7 @@ public abstract partial class MetadataStoreContract
 
         // A second archive changes nothing and records nothing; pushing the image again restores it.
         Assert.Equal(LifecycleApplyResult.Changed, await store.Lifecycle.SetStorageClassAsync(repo.Id, old.Digest, StorageClass.Archive, planned, Event("stale"), Ct));
-        Assert.Single(await store.Lifecycle.ListEventsAsync(0, 10, Ct));
+        Assert.Single(await store.Events.ListAsync(0, 10, DateTimeOffset.MaxValue, Ct));
         await PutAsync(store, Image(repo.Id, "old", [layer], tag: "old", now: T0.AddDays(2)));
         var restored = (await store.Lifecycle.ListImagesAsync(repo.Id, Ct)).Single(i => i.Digest == old.Digest);
         Assert.Equal((StorageClass.Standard, T0.AddDays(2), T0), (restored.StorageClass, restored.ActivatedAt, restored.PushedAt));
@@ -124,7 +125,7 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(LifecycleApplyResult.Applied, await store.Lifecycle.SetStorageClassAsync(repo.Id, fresh.Digest, StorageClass.Archive, null, Event("archive"), Ct));
         Assert.Equal(LifecycleApplyResult.Applied, await store.Lifecycle.SetStorageClassAsync(repo.Id, fresh.Digest, StorageClass.Standard, null, Event("restore"), Ct));
         Assert.False((await store.Images.GetManifestAsync(repo.Id, fresh.Digest, Ct))!.Archived);
-        Assert.Equal(3, (await store.Lifecycle.ListEventsAsync(0, 10, Ct)).Count);
+        Assert.Equal(3, (await store.Events.ListAsync(0, 10, DateTimeOffset.MaxValue, Ct)).Count);
     }
 
     [Fact]
@@ -160,7 +161,7 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(DeleteManifestResult.NotFound, await store.Images.DeleteManifestAsync(repo.Id, write.Digest, Event("delete again"), Ct));
         Assert.Equal(
             ["{\"what\":\"push v1\"}", "{\"what\":\"push v2\"}", "{\"what\":\"delete\"}"],
-            (await store.Lifecycle.ListEventsAsync(0, 10, Ct)).Select(e => e.Payload));
+            (await store.Events.ListAsync(0, 10, DateTimeOffset.MaxValue, Ct)).Select(e => e.Payload));
     }
 
     [Fact]

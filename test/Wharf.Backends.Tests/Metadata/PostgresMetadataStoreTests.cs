@@ -1,4 +1,5 @@
 using Npgsql;
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Metadata.Postgres;
 using Wharf.Testing;
@@ -8,12 +9,23 @@ namespace Wharf.Backends.Tests.Metadata;
 /// <summary>The contract on PostgreSQL: a throwaway cluster for the run, a fresh database per test.</summary>
 public sealed class PostgresMetadataStoreTests : MetadataStoreContract
 {
+    private string? _connectionString;
+
+    private protected override bool IdsCommitInOrder => false;
+
     protected override async Task<IMetadataStore> CreateStoreAsync()
     {
         var cluster = await PostgresCluster.GetAsync();
-        var store = new PostgresMetadataStore(await cluster.CreateDatabaseAsync(Ct));
+        _connectionString = await cluster.CreateDatabaseAsync(Ct);
+        var store = new PostgresMetadataStore(_connectionString);
         await store.MigrateAsync(Ct);
         return store;
+    }
+
+    private protected override async Task<OpenEventWrite> BeginEventWriteAsync(IMetadataStore store, OutboxEvent evt)
+    {
+        var dataSource = NpgsqlDataSource.Create(_connectionString!);
+        return await OpenEventWrite.BeginAsync(new PgDialect(dataSource), evt, dataSource, Ct);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Metadata.Sqlite;
 
@@ -16,6 +17,11 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
         await store.MigrateAsync(Ct);
         return store;
     }
+
+    private protected override bool IdsCommitInOrder => true;
+
+    private protected override async Task<OpenEventWrite> BeginEventWriteAsync(IMetadataStore store, OutboxEvent evt) =>
+        await OpenEventWrite.BeginAsync(new SqliteDialect(new SqliteDatabase(((SqliteMetadataStore)store).DatabasePath)), evt, null, Ct);
 
     [Fact]
     public async Task Reopening_the_file_keeps_the_data_and_applies_no_migration_again()

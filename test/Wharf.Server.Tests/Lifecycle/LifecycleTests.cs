@@ -15,7 +15,7 @@ namespace Wharf.Server.Tests.Lifecycle;
 /// <summary>
 /// Lifecycle policies end to end, on both metadata backends: images pushed with skopeo over days of a
 /// fake clock, the policy and its preview through the AWS CLI (with its waiter), the job, then podman
-/// pulls of expired tags failing and kept ones working, events in the outbox, and GC reclaiming the
+/// pulls of expired tags failing and kept ones working, events in the event log, and GC reclaiming the
 /// expired images' blobs only. Archive and restore, and the CLI's <c>wharf lifecycle run</c>.
 /// </summary>
 public sealed class LifecycleTests
@@ -128,15 +128,19 @@ public sealed class LifecycleTests
         Assert.NotEqual(0, (await tools.SkopeoAsync("inspect", "--raw", "--tls-verify=false", $"docker://{server.HostAndPort}/{Repo}@{untaggedOld}")).ExitCode);
         (await tools.SkopeoAsync("inspect", "--raw", "--tls-verify=false", $"docker://{server.HostAndPort}/{Repo}@{untaggedNew}")).EnsureSuccess();
 
-        var events = await server.GetService<IMetadataStore>().Lifecycle.ListEventsAsync(0, 100, Oci.Ct);
-        var deletes = events.Select(e => JsonDocument.Parse(e.Payload).RootElement).Where(e => e.GetProperty("detail").GetProperty("action-type").GetString() == "DELETE").ToList();
+        var events = await server.GetService<IMetadataStore>().Events.ListAsync(0, 100, DateTimeOffset.MaxValue, Oci.Ct);
+        var allDeletes = events.Select(e => JsonDocument.Parse(e.Payload).RootElement).Where(e => e.GetProperty("detail").GetProperty("action-type").GetString() == "DELETE").ToList();
+
+        // The two /v2 untags recorded theirs; the job's three carry the rule that decided.
+        Assert.Equal(["untagged-old", "untagged-new"], allDeletes.Where(e => !e.GetProperty("detail").TryGetProperty("lifecycle-rule-priority", out _)).Select(e => e.GetProperty("detail").GetProperty("image-tag").GetString()));
+        var deletes = allDeletes.Where(e => e.GetProperty("detail").TryGetProperty("lifecycle-rule-priority", out _)).ToList();
         Assert.Equal(3, deletes.Count);
         Assert.All(deletes, e => Assert.Equal(("ECR Image Action", "aws.ecr", Repo), (e.GetProperty("detail-type").GetString(), e.GetProperty("source").GetString(), e.GetProperty("detail").GetProperty("repository-name").GetString())));
         Assert.Contains(deletes, e => e.GetProperty("detail").GetProperty("image-tag").GetString() == "release-1" && e.GetProperty("detail").GetProperty("lifecycle-rule-priority").GetInt32() == 1);
 
         // A second run finds nothing more to do.
         Assert.True(await RunJobAsync<LifecycleJob>(server));
-        Assert.Equal(events.Count, (await server.GetService<IMetadataStore>().Lifecycle.ListEventsAsync(0, 100, Oci.Ct)).Count);
+        Assert.Equal(events.Count, (await server.GetService<IMetadataStore>().Events.ListAsync(0, 100, DateTimeOffset.MaxValue, Oci.Ct)).Count);
 
         // GC, past its grace window, reclaims the expired images' blobs and only theirs.
         time.Advance(TimeSpan.FromHours(2));

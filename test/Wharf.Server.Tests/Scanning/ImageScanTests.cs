@@ -166,7 +166,7 @@ public sealed class ImageScanTests(ScanFixture fixture)
         Assert.False(findings.GetProperty("imageScanFindings").GetProperty("findingSeverityCounts").TryGetProperty("LOW", out _), "zero counts are left out, as ECR does");
 
         // The scan's event, in ECR's EventBridge shape, went to the outbox with the result.
-        var events = await fixture.Server.GetService<IMetadataStore>().Lifecycle.ListEventsAsync(0, 10_000, TestContext.Current.CancellationToken);
+        var events = await fixture.Server.GetService<IMetadataStore>().Events.ListAsync(0, 10_000, DateTimeOffset.MaxValue, TestContext.Current.CancellationToken);
         var scan = events.Where(e => e.Type == "ECR Image Scan").Select(e => JsonDocument.Parse(e.Payload).RootElement)
             .Single(e => e.GetProperty("detail").GetProperty("repository-name").GetString() == "scan/alpine");
         Assert.Equal("aws.ecr", scan.GetProperty("source").GetString());

@@ -177,7 +177,7 @@ public sealed class ScanApiTests
         // Nothing changes without a new import; each completed scan recorded its event.
         await RunScanJobAsync(server);
         Assert.Equal(continuousAfter.GetRawText(), (await FindingsOf("cont/alpine")).GetRawText());
-        var events = await server.GetService<IMetadataStore>().Lifecycle.ListEventsAsync(0, 1000, Ct);
+        var events = await server.GetService<IMetadataStore>().Events.ListAsync(0, 1000, DateTimeOffset.MaxValue, Ct);
         var scans = events.Where(e => e.Type == "ECR Image Scan").Select(e => JsonDocument.Parse(e.Payload).RootElement.GetProperty("detail")).ToList();
         Assert.Equal(2, scans.Count(d => d.GetProperty("repository-name").GetString() == "cont/alpine"));
         Assert.Equal(1, scans.Count(d => d.GetProperty("repository-name").GetString() == "push/alpine"));
@@ -200,7 +200,7 @@ public sealed class ScanApiTests
         await RunScanJobAsync(server);
         (await Aws("ecr", "put-registry-scanning-configuration", "--scan-type", "BASIC",
             "--rules", """[{"scanFrequency":"SCAN_ON_PUSH","repositoryFilters":[{"filter":"scan/*","filterType":"WILDCARD"}]}]""")).EnsureSuccess();
-        var pushA = (await store.Lifecycle.ListEventsAsync(0, 100, Ct)).Single(e => e.Payload.Contains("scan/a", StringComparison.Ordinal));
+        var pushA = (await store.Events.ListAsync(0, 100, DateTimeOffset.MaxValue, Ct)).Single(e => e.Payload.Contains("scan/a", StringComparison.Ordinal));
 
         // A push of scan/a's image whose transaction has taken its event id but not committed yet...
         var connectionString = server.GetService<Microsoft.Extensions.Options.IOptions<WharfOptions>>().Value.Metadata.ConnectionString;
@@ -214,7 +214,7 @@ public sealed class ScanApiTests
         await RunScanJobAsync(server);
         Assert.True(await ScannedAsync("scan/b"));
         Assert.False(await ScannedAsync("scan/a"));
-        Assert.True(await store.Scans.GetCursorAsync("scan-on-push", Ct) < (await store.Lifecycle.ListEventsAsync(0, 1000, Ct)).Max(e => e.Id));
+        Assert.True(await store.Events.GetCursorAsync("scan-on-push", Ct) < (await store.Events.ListAsync(0, 1000, DateTimeOffset.MaxValue, Ct)).Max(e => e.Id));
 
         // Once it commits, the next run sees it.
         await inFlight.CommitAsync(Ct);
@@ -228,11 +228,11 @@ public sealed class ScanApiTests
         await ScanTestImages.PushAsync(image, $"{server.HostAndPort}/scan/c:1");
         await RunScanJobAsync(server);
         Assert.True(await ScannedAsync("scan/c"));
-        var stuck = await store.Scans.GetCursorAsync("scan-on-push", Ct);
+        var stuck = await store.Events.GetCursorAsync("scan-on-push", Ct);
         time.Advance(TimeSpan.FromMinutes(2));
         await RunScanJobAsync(server);
-        Assert.True(await store.Scans.GetCursorAsync("scan-on-push", Ct) > stuck);
-        Assert.Equal((await store.Lifecycle.ListEventsAsync(0, 1000, Ct)).Max(e => e.Id), await store.Scans.GetCursorAsync("scan-on-push", Ct));
+        Assert.True(await store.Events.GetCursorAsync("scan-on-push", Ct) > stuck);
+        Assert.Equal((await store.Events.ListAsync(0, 1000, DateTimeOffset.MaxValue, Ct)).Max(e => e.Id), await store.Events.GetCursorAsync("scan-on-push", Ct));
     }
 
     private static async Task InsertEventAsync(Npgsql.NpgsqlConnection connection, Npgsql.NpgsqlTransaction transaction, string payload, DateTimeOffset at)

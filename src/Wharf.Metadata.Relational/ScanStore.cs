@@ -1,11 +1,12 @@
+using System.Data.Common;
 using System.Text.Json;
-using Npgsql;
+using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 
-namespace Wharf.Metadata.Postgres;
+namespace Wharf.Metadata.Relational;
 
-internal sealed class PgScanStore(PgDatabase database) : IScanStore
+internal sealed class ScanStore(Database database) : IScanStore
 {
     private const string SummaryColumns = "digest, status, description, requested_at, completed_at, source_updated_at, database_at, severity_counts";
 
@@ -23,16 +24,19 @@ internal sealed class PgScanStore(PgDatabase database) : IScanStore
             },
             cancellationToken);
 
+    internal const string RequestSql =
+        """
+        INSERT INTO image_scans (repository_id, digest, status, requested_at) VALUES (@repository, @digest, 'IN_PROGRESS', @now)
+        ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at
+        WHERE CAST(@limit AS BIGINT) IS NULL OR image_scans.requested_at < CAST(@limit AS BIGINT)
+        """;
+
+    internal static (string Name, object? Value)[] RequestParameters(long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart) =>
+        [("repository", repositoryId), ("digest", digest.ToString()), ("now", Columns.Ms(now)), ("limit", limitStart is { } l ? Columns.Ms(l) : null)];
+
     /// <summary>Marks an existing image's scan requested inside the caller's transaction (also the manifest write's, for scan on push); false when too soon.</summary>
-    internal static async Task<bool> RequestInAsync(PgDatabase.Session s, long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart, CancellationToken cancellationToken) =>
-        await s.ExecuteAsync(
-            """
-            INSERT INTO image_scans (repository_id, digest, status, requested_at) VALUES (@repository, @digest, 'IN_PROGRESS', @now)
-            ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at
-            WHERE @limit::bigint IS NULL OR image_scans.requested_at < @limit::bigint
-            """,
-            [("repository", repositoryId), ("digest", digest.ToString()), ("now", Columns.Ms(now)), ("limit", limitStart is { } l ? Columns.Ms(l) : null)],
-            cancellationToken) > 0;
+    internal static async Task<bool> RequestInAsync(Session s, long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart, CancellationToken cancellationToken) =>
+        await s.ExecuteAsync(RequestSql, RequestParameters(repositoryId, digest, now, limitStart), cancellationToken) > 0;
 
     public Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<PendingScan>>(
@@ -56,8 +60,8 @@ internal sealed class PgScanStore(PgDatabase database) : IScanStore
             {
                 var changed = await s.ExecuteAsync(
                     """
-                    UPDATE image_scans SET status = @status, description = @description::text, completed_at = @completed, source_updated_at = @source::bigint,
-                        database_at = @database::bigint, severity_counts = @counts, findings = @findings
+                    UPDATE image_scans SET status = @status, description = CAST(@description AS TEXT), completed_at = @completed, source_updated_at = CAST(@source AS BIGINT),
+                        database_at = CAST(@database AS BIGINT), severity_counts = @counts, findings = @findings
                     WHERE repository_id = @repository AND digest = @digest AND status = 'IN_PROGRESS' AND requested_at = @requested
                     """,
                     [
@@ -69,7 +73,7 @@ internal sealed class PgScanStore(PgDatabase database) : IScanStore
                     cancellationToken);
                 if (changed > 0 && evt is not null)
                 {
-                    await PgEvents.AppendAsync(s, evt, cancellationToken);
+                    await EventLog.AppendAsync(s, evt, cancellationToken);
                 }
 
                 return changed > 0;
@@ -94,9 +98,9 @@ internal sealed class PgScanStore(PgDatabase database) : IScanStore
 
         return await database.ReadAsync<IReadOnlyList<ImageScanRecord>>(
             async s => await s.ListAsync(
-                $"SELECT {SummaryColumns} FROM image_scans WHERE repository_id = @repository AND digest = ANY(@digests)",
+                $"SELECT {SummaryColumns} FROM image_scans WHERE repository_id = @repository AND {s.Dialect.InList("digest", "digests")}",
                 r => Record(r, null),
-                [("repository", repositoryId), ("digests", digests.Select(d => d.ToString()).ToArray())],
+                [("repository", repositoryId), ("digests", s.Dialect.ListValue(digests.Select(d => d.ToString())))],
                 cancellationToken),
             cancellationToken);
     }
@@ -115,27 +119,14 @@ internal sealed class PgScanStore(PgDatabase database) : IScanStore
                 cancellationToken),
             cancellationToken);
 
-    public Task<long> GetCursorAsync(string consumer, CancellationToken cancellationToken) =>
-        database.ReadAsync(
-            async s => (await s.ListAsync("SELECT position FROM event_cursors WHERE consumer = @consumer", r => r.GetInt64(0), [("consumer", consumer)], cancellationToken)).FirstOrDefault(),
-            cancellationToken);
-
-    public Task SetCursorAsync(string consumer, long position, CancellationToken cancellationToken) =>
-        database.WriteAsync(
-            s => s.ExecuteAsync(
-                "INSERT INTO event_cursors (consumer, position) VALUES (@consumer, @position) ON CONFLICT (consumer) DO UPDATE SET position = excluded.position",
-                [("consumer", consumer), ("position", position)],
-                cancellationToken),
-            cancellationToken);
-
-    private static ImageScanRecord Record(NpgsqlDataReader r, string? findings) => new(
+    private static ImageScanRecord Record(DbDataReader r, string? findings) => new(
         r.Digest(0),
         r.GetString(1),
         r.NullableString(2),
         r.Time(3),
-        r.IsDBNull(4) ? null : r.Time(4),
-        r.IsDBNull(5) ? null : r.Time(5),
-        r.IsDBNull(6) ? null : r.Time(6),
+        r.NullableTime(4),
+        r.NullableTime(5),
+        r.NullableTime(6),
         JsonSerializer.Deserialize<Dictionary<string, int>>(r.GetString(7)) ?? [],
         findings);
 }

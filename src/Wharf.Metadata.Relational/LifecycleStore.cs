@@ -1,16 +1,18 @@
-using Npgsql;
+using System.Data.Common;
+using System.Globalization;
+using Wharf.Core.Events;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 
-namespace Wharf.Metadata.Postgres;
+namespace Wharf.Metadata.Relational;
 
-internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
+internal sealed class LifecycleStore(Database database) : ILifecycleStore
 {
     public Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s => await s.ExecuteAsync(
-                "UPDATE repositories SET lifecycle_policy = @policy, lifecycle_evaluated_at = CASE WHEN @policy::text IS NULL THEN NULL ELSE lifecycle_evaluated_at END WHERE id = @id",
+                "UPDATE repositories SET lifecycle_policy = @policy, lifecycle_evaluated_at = CASE WHEN CAST(@policy AS TEXT) IS NULL THEN NULL ELSE lifecycle_evaluated_at END WHERE id = @id",
                 [("policy", policy), ("id", repositoryId)],
                 cancellationToken) > 0,
             cancellationToken);
@@ -19,7 +21,7 @@ internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
         database.ReadAsync(
             s => s.SingleAsync(
                 "SELECT lifecycle_policy, lifecycle_evaluated_at FROM repositories WHERE id = @id AND lifecycle_policy IS NOT NULL",
-                r => new LifecyclePolicyRecord(r.GetString(0), r.IsDBNull(1) ? null : r.Time(1)),
+                r => new LifecyclePolicyRecord(r.GetString(0), r.NullableTime(1)),
                 [("id", repositoryId)],
                 cancellationToken),
             cancellationToken);
@@ -70,7 +72,7 @@ internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
                 }
 
                 await s.ExecuteAsync("DELETE FROM manifests WHERE repository_id = @repository AND digest = @digest", [("repository", repositoryId), ("digest", planned.Digest.ToString())], cancellationToken);
-                await PgEvents.AppendAsync(s, evt, cancellationToken);
+                await EventLog.AppendAsync(s, evt, cancellationToken);
                 return LifecycleApplyResult.Applied;
             },
             cancellationToken);
@@ -90,7 +92,7 @@ internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
                     : "UPDATE manifests SET storage_class = 'standard', activated_at = @now WHERE repository_id = @repository AND digest = @digest AND storage_class = 'archive'";
                 if (await s.ExecuteAsync(sql, [("now", Columns.Ms(evt.At)), ("repository", repositoryId), ("digest", digest.ToString())], cancellationToken) > 0)
                 {
-                    await PgEvents.AppendAsync(s, evt, cancellationToken);
+                    await EventLog.AppendAsync(s, evt, cancellationToken);
                 }
 
                 return LifecycleApplyResult.Applied;
@@ -126,22 +128,13 @@ internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
                 cancellationToken),
             cancellationToken);
 
-    public Task<IReadOnlyList<StoredEvent>> ListEventsAsync(long afterId, int limit, CancellationToken cancellationToken) =>
-        database.ReadAsync<IReadOnlyList<StoredEvent>>(
-            async s => await s.ListAsync(
-                "SELECT id, type, payload, created_at FROM events WHERE id > @after ORDER BY id LIMIT @limit",
-                r => new StoredEvent(r.GetInt64(0), r.GetString(1), r.GetString(2), r.Time(3)),
-                [("after", afterId), ("limit", limit)],
-                cancellationToken),
-            cancellationToken);
-
     // The image as it is now, compared with the plan: tags, push time and storage class must not have moved.
-    private static async Task<LifecycleApplyResult> CheckAsync(PgDatabase.Session s, long repositoryId, Digest digest, LifecycleImage? planned, CancellationToken cancellationToken)
+    private static async Task<LifecycleApplyResult> CheckAsync(Session s, long repositoryId, Digest digest, LifecycleImage? planned, CancellationToken cancellationToken)
     {
         (string, object?)[] key = [("repository", repositoryId), ("digest", digest.ToString())];
 
         // The row lock holds off a concurrent tag or re-push of this image until the action commits.
-        await s.ExecuteAsync("SELECT 1 FROM manifests WHERE repository_id = @repository AND digest = @digest FOR UPDATE", key, cancellationToken);
+        await s.ExecuteAsync($"SELECT 1 FROM manifests WHERE repository_id = @repository AND digest = @digest{s.Dialect.ForUpdate}", key, cancellationToken);
         var tags = await s.ListAsync("SELECT name FROM tags WHERE repository_id = @repository AND digest = @digest ORDER BY name", r => r.GetString(0), key, cancellationToken);
         var current = await s.SingleAsync(
             """
@@ -158,24 +151,14 @@ internal sealed class PgLifecycleStore(PgDatabase database) : ILifecycleStore
             : LifecycleApplyResult.Applied;
     }
 
-
-    private static LifecycleImage Image(NpgsqlDataReader r, List<string> tags) => new(
+    private static LifecycleImage Image(DbDataReader r, List<string> tags) => new(
         r.Digest(0),
         tags,
         r.Time(1),
-        r.IsDBNull(2) ? null : r.Time(2),
+        r.NullableTime(2),
         r.GetString(3) == "archive" ? StorageClass.Archive : StorageClass.Standard,
-        r.IsDBNull(4) ? null : r.Time(4),
-        r.IsDBNull(5) ? null : r.Time(5),
-        r.GetBoolean(6));
-}
-
-/// <summary>The outbox: an event goes in with the write it describes, in the same transaction.</summary>
-internal static class PgEvents
-{
-    public static Task<int> AppendAsync(PgDatabase.Session s, OutboxEvent evt, CancellationToken cancellationToken) =>
-        s.ExecuteAsync(
-            "INSERT INTO events (type, payload, created_at) VALUES (@type, @payload, @at)",
-            [("type", evt.Type), ("payload", evt.Payload), ("at", Columns.Ms(evt.At))],
-            cancellationToken);
+        r.NullableTime(4),
+        r.NullableTime(5),
+        // EXISTS is a boolean on PostgreSQL and an integer on SQLite.
+        Convert.ToBoolean(r.GetValue(6), CultureInfo.InvariantCulture));
 }
