@@ -1,16 +1,17 @@
 using System.Runtime.CompilerServices;
-using Npgsql;
+using System.Data.Common;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Metadata.Relational;
 
 namespace Wharf.Metadata.Postgres;
 
 /// <summary>
 /// Blob rows and repository links. A row is <c>live</c> or <c>deleting</c> (claimed by GC); touch
 /// times only move forward. Claims and manifest commits exclude each other through row locks: see
-/// <see cref="ClaimGarbageAsync"/> and <see cref="PgImageStore.PutManifestAsync"/>.
+/// <see cref="ClaimGarbageAsync"/> and <see cref="PgManifestWriter"/>.
 /// </summary>
-internal sealed class PgBlobIndex(PgDatabase database) : IBlobIndex
+internal sealed class PgBlobIndex(Database database) : IBlobIndex
 {
     public Task<BlobReservation> ReserveBlobAsync(Digest digest, long size, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.WriteAsync(
@@ -151,7 +152,7 @@ internal sealed class PgBlobIndex(PgDatabase database) : IBlobIndex
         database.WriteAsync(
             async s =>
             {
-                (string, object?)[] parameters = [("digests", Columns.Texts(digests))];
+                (string, object?)[] parameters = [("digests", digests.Select(d => d.ToString()).ToArray())];
                 await s.ExecuteAsync("SELECT digest FROM blobs WHERE digest = ANY(@digests) AND state = 'deleting' ORDER BY digest FOR UPDATE", parameters, cancellationToken);
                 return await s.ExecuteAsync("DELETE FROM blobs WHERE digest = ANY(@digests) AND state = 'deleting'", parameters, cancellationToken);
             },
@@ -159,14 +160,14 @@ internal sealed class PgBlobIndex(PgDatabase database) : IBlobIndex
 
     public async IAsyncEnumerable<BlobRecord> ListReferencedAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        await using var connection = await database.DataSource.OpenConnectionAsync(cancellationToken);
-        await using var command = new NpgsqlCommand(
+        await using var connection = await database.Dialect.OpenAsync(cancellationToken);
+        await using var command = new Session(connection, null, database.Dialect).Command(
             """
             SELECT b.digest, b.size, b.touched_at FROM blobs b
             WHERE b.state = 'live' AND EXISTS (SELECT 1 FROM manifest_blobs m WHERE m.blob_digest = b.digest)
             ORDER BY b.digest
             """,
-            connection);
+            []);
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))
         {
@@ -174,5 +175,5 @@ internal sealed class PgBlobIndex(PgDatabase database) : IBlobIndex
         }
     }
 
-    private static BlobRecord Map(NpgsqlDataReader r) => new(r.Digest(0), r.GetInt64(1), r.Time(2));
+    private static BlobRecord Map(DbDataReader r) => new(r.Digest(0), r.GetInt64(1), r.Time(2));
 }

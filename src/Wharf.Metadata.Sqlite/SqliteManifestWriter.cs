@@ -1,25 +1,27 @@
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Metadata.Relational;
 
 namespace Wharf.Metadata.Sqlite;
 
 /// <summary>
-/// The manifest PUT, inside one <c>BEGIN IMMEDIATE</c> transaction: check every blob is live and
-/// linked and every child present, then write manifest, references, children and tag. Because GC's
+/// The manifest PUT on SQLite, inside one <c>BEGIN IMMEDIATE</c> transaction: check every blob is live
+/// and linked and every child present, then write manifest, references, children and tag. Because GC's
 /// claim takes the same writer lock, a blob found live here stays live: once this commits it is
-/// referenced, and a referenced blob is never claimed.
+/// referenced, and a referenced blob is never claimed. No row locks are needed, and an immutable tag
+/// found free stays free until the commit.
 /// </summary>
-internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite write, CancellationToken cancellationToken)
+internal sealed class SqliteManifestWriter : IManifestWriter
 {
-    public async Task<PutManifestResult> PutAsync()
+    public async Task<PutManifestResult> PutAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
     {
         string? taggedDigest = null;
         if (write.Tag is not null)
         {
             taggedDigest = await s.SingleAsync(
-                "SELECT digest FROM tags WHERE repository_id = $repository AND name = $tag",
+                "SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag",
                 r => r.GetString(0),
-                [("$repository", write.RepositoryId), ("$tag", write.Tag)],
+                [("repository", write.RepositoryId), ("tag", write.Tag)],
                 cancellationToken);
             if (taggedDigest is not null && write.TagImmutable)
             {
@@ -31,16 +33,22 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
         var children = write.Children.Distinct().ToList();
         var wrongSizes = new List<SizeMismatch>();
         var missingBlobs = await MissingAsync(
+            s,
+            write,
             """
             SELECT b.size FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
-            WHERE l.repository_id = $repository AND l.digest = $digest AND b.state = 'live'
+            WHERE l.repository_id = @repository AND l.digest = @digest AND b.state = 'live'
             """,
             blobs,
-            wrongSizes);
+            wrongSizes,
+            cancellationToken);
         var missingChildren = await MissingAsync(
-            "SELECT length(content) FROM manifests WHERE repository_id = $repository AND digest = $digest",
+            s,
+            write,
+            "SELECT length(content) FROM manifests WHERE repository_id = @repository AND digest = @digest",
             children,
-            wrongSizes);
+            wrongSizes,
+            cancellationToken);
         if (missingBlobs.Count > 0 || missingChildren.Count > 0 || wrongSizes.Count > 0)
         {
             // Nothing was written: the transaction commits no change.
@@ -50,13 +58,13 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
         var created = await s.ExecuteAsync(
             """
             INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, content, annotations, pushed_at)
-            VALUES ($repository, $digest, $mediaType, $artifactType, $subject, $content, $annotations, $now)
+            VALUES (@repository, @digest, @mediaType, @artifactType, @subject, @content, @annotations, @now)
             ON CONFLICT (repository_id, digest) DO NOTHING
             """,
             [
-                ("$repository", write.RepositoryId), ("$digest", write.Digest.ToString()), ("$mediaType", write.MediaType),
-                ("$artifactType", write.ArtifactType), ("$subject", write.Subject?.ToString()), ("$content", write.Content),
-                ("$annotations", write.AnnotationsJson), ("$now", Columns.Ms(write.Now)),
+                ("repository", write.RepositoryId), ("digest", write.Digest.ToString()), ("mediaType", write.MediaType),
+                ("artifactType", write.ArtifactType), ("subject", write.Subject?.ToString()), ("content", write.Content),
+                ("annotations", write.AnnotationsJson), ("now", Columns.Ms(write.Now)),
             ],
             cancellationToken) > 0;
 
@@ -64,8 +72,8 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
         if (!created)
         {
             await s.ExecuteAsync(
-                "UPDATE manifests SET storage_class = 'standard', activated_at = $now WHERE repository_id = $repository AND digest = $digest AND storage_class = 'archive'",
-                [("$repository", write.RepositoryId), ("$digest", write.Digest.ToString()), ("$now", Columns.Ms(write.Now))],
+                "UPDATE manifests SET storage_class = 'standard', activated_at = @now WHERE repository_id = @repository AND digest = @digest AND storage_class = 'archive'",
+                [("repository", write.RepositoryId), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
                 cancellationToken);
         }
 
@@ -73,22 +81,28 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
         if (created)
         {
             await InsertAllAsync(
-                "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest) VALUES ($repository, $manifest, $digest)",
-                blobs);
+                s,
+                write,
+                "INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest) VALUES (@repository, @manifest, @digest)",
+                blobs,
+                cancellationToken);
             await InsertAllAsync(
-                "INSERT INTO manifest_children (repository_id, index_digest, child_digest) VALUES ($repository, $manifest, $digest)",
-                children);
+                s,
+                write,
+                "INSERT INTO manifest_children (repository_id, index_digest, child_digest) VALUES (@repository, @manifest, @digest)",
+                children,
+                cancellationToken);
             await s.ExecuteAsync(
                 """
                 UPDATE manifests SET image_size =
                     (SELECT coalesce(sum(b.size), 0) FROM manifest_blobs mb JOIN blobs b ON b.digest = mb.blob_digest
-                     WHERE mb.repository_id = $repository AND mb.manifest_digest = $digest)
+                     WHERE mb.repository_id = @repository AND mb.manifest_digest = @digest)
                   + (SELECT coalesce(max(c.image_size), 0) FROM manifest_children mc
                      JOIN manifests c ON c.repository_id = mc.repository_id AND c.digest = mc.child_digest
-                     WHERE mc.repository_id = $repository AND mc.index_digest = $digest)
-                WHERE repository_id = $repository AND digest = $digest
+                     WHERE mc.repository_id = @repository AND mc.index_digest = @digest)
+                WHERE repository_id = @repository AND digest = @digest
                 """,
-                [("$repository", write.RepositoryId), ("$digest", write.Digest.ToString())],
+                [("repository", write.RepositoryId), ("digest", write.Digest.ToString())],
                 cancellationToken);
         }
 
@@ -97,28 +111,18 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
         {
             await s.ExecuteAsync(
                 """
-                INSERT INTO tags (repository_id, name, digest, updated_at) VALUES ($repository, $tag, $digest, $now)
+                INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (@repository, @tag, @digest, @now)
                 ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
                 """,
-                [("$repository", write.RepositoryId), ("$tag", write.Tag), ("$digest", write.Digest.ToString()), ("$now", Columns.Ms(write.Now))],
+                [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
                 cancellationToken);
-        }
-
-        if (write.Event is { } evt && (created || tagChanged))
-        {
-            await SqliteEvents.AppendAsync(s, evt, cancellationToken);
-        }
-
-        if (write.Scan is { } scan && (created || tagChanged))
-        {
-            await SqliteScanStore.RequestInAsync(s, write.RepositoryId, write.Digest, write.Now, scan.LimitStart, cancellationToken);
         }
 
         return PutManifestResult.Stored(created, tagChanged);
     }
 
     /// <summary>Runs <paramref name="sizeSql"/> (the size, or no row) per digest; absent ones are returned, present ones of another size than declared are added to <paramref name="wrongSizes"/>.</summary>
-    private async Task<List<Digest>> MissingAsync(string sizeSql, List<Digest> digests, List<SizeMismatch> wrongSizes)
+    private static async Task<List<Digest>> MissingAsync(Session s, ManifestWrite write, string sizeSql, List<Digest> digests, List<SizeMismatch> wrongSizes, CancellationToken cancellationToken)
     {
         var missing = new List<Digest>();
         if (digests.Count == 0)
@@ -126,7 +130,7 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
             return missing;
         }
 
-        await using var command = s.Command(sizeSql, [("$repository", write.RepositoryId), ("$digest", string.Empty)]);
+        await using var command = s.Command(sizeSql, [("repository", write.RepositoryId), ("digest", string.Empty)]);
         foreach (var digest in digests)
         {
             command.Parameters[1].Value = digest.ToString();
@@ -143,14 +147,14 @@ internal sealed class ManifestWriter(SqliteDatabase.Session s, ManifestWrite wri
         return missing;
     }
 
-    private async Task InsertAllAsync(string sql, List<Digest> digests)
+    private static async Task InsertAllAsync(Session s, ManifestWrite write, string sql, List<Digest> digests, CancellationToken cancellationToken)
     {
         if (digests.Count == 0)
         {
             return;
         }
 
-        await using var command = s.Command(sql, [("$repository", write.RepositoryId), ("$manifest", write.Digest.ToString()), ("$digest", string.Empty)]);
+        await using var command = s.Command(sql, [("repository", write.RepositoryId), ("manifest", write.Digest.ToString()), ("digest", string.Empty)]);
         foreach (var digest in digests)
         {
             command.Parameters[2].Value = digest.ToString();
