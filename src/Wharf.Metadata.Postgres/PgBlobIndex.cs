@@ -9,7 +9,7 @@ namespace Wharf.Metadata.Postgres;
 /// <summary>
 /// Blob rows and repository links. A row is <c>live</c> or <c>deleting</c> (claimed by GC); touch
 /// times only move forward. Claims and manifest commits exclude each other through row locks: see
-/// <see cref="ClaimGarbageAsync"/> and <see cref="PgManifestWriter"/>.
+/// <see cref="ClaimGarbageAsync"/> and <see cref="PgReferenceCheck"/>.
 /// </summary>
 internal sealed class PgBlobIndex(Database database) : IBlobIndex
 {

@@ -17,7 +17,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         var relational = new Database(new PgDialect(dataSource));
         Repositories = new RepositoryStore(relational);
         Blobs = new PgBlobIndex(relational);
-        Images = new ImageStore(relational, new PgManifestWriter());
+        Images = new ImageStore(relational, new PgReferenceCheck());
         Uploads = new UploadStore(relational);
         Leases = new JobLeaseStore(relational);
         Keys = new ServerKeyStore(relational);

@@ -5,45 +5,155 @@ using Wharf.Core.Primitives;
 namespace Wharf.Metadata.Relational;
 
 /// <summary>
-/// Manifests, their blob references and index children, and tags. Only the manifest PUT's checks and
-/// inserts are per engine (<see cref="IManifestWriter"/>); the deletes here lock with
-/// <see cref="SqlDialect.ForUpdate"/>, which is all they need on either engine.
+/// Manifests, their blob references and index children, and tags. Only the manifest PUT's reference
+/// check is per engine (<see cref="IReferenceCheck"/>: the GC-critical locking); the row locks the
+/// rest needs are <see cref="SqlDialect.ForUpdate"/>.
 /// </summary>
-internal sealed class ImageStore(Database database, IManifestWriter writer) : IImageStore
+internal sealed class ImageStore(Database database, IReferenceCheck referenceCheck) : IImageStore
 {
     private const string SelectManifest =
         "SELECT m.repository_id, m.digest, m.media_type, m.artifact_type, m.subject, m.content, m.annotations, m.pushed_at, m.storage_class FROM manifests m";
 
     /// <summary>
-    /// One write transaction: the engine's writer checks and writes manifest, references, children and
-    /// tag; the push's event and scan-on-push request go in with them when anything changed.
+    /// One write transaction: lock the tag row, check the references (<see cref="IReferenceCheck"/>),
+    /// then write manifest, references, children and tag, with the push's event and scan request.
     /// </summary>
     public async Task<PutManifestResult> PutManifestAsync(ManifestWrite write, CancellationToken cancellationToken)
     {
         try
         {
-            return await database.WriteAsync(
-                async s =>
-                {
-                    var result = await writer.PutAsync(s, write, cancellationToken);
-                    if (write.Event is { } evt && (result.Created || result.TagChanged))
-                    {
-                        await AppendEventAsync(s, evt, cancellationToken);
-                    }
-
-                    if (write.Scan is { } scan && (result.Created || result.TagChanged))
-                    {
-                        await RequestScanAsync(s, write.RepositoryId, write.Digest, write.Now, scan.LimitStart, cancellationToken);
-                    }
-
-                    return result;
-                },
-                cancellationToken);
+            return await database.WriteAsync(s => WriteManifestAsync(s, write, cancellationToken), cancellationToken);
         }
-        catch (ImmutableTagTakenException)
+        catch (ImmutableTagTaken)
         {
             return PutManifestResult.ImmutableTag;
         }
+    }
+
+    private async Task<PutManifestResult> WriteManifestAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
+    {
+        string? taggedDigest = null;
+        if (write.Tag is not null)
+        {
+            // Locks the tag row (if any), so two pushes of one immutable tag cannot both pass.
+            taggedDigest = await s.SingleAsync(
+                $"SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag{s.Dialect.ForUpdate}",
+                r => r.GetString(0),
+                [("repository", write.RepositoryId), ("tag", write.Tag)],
+                cancellationToken);
+            if (taggedDigest is not null && write.TagImmutable)
+            {
+                return PutManifestResult.ImmutableTag;
+            }
+        }
+
+        if (await referenceCheck.CheckAsync(s, write, cancellationToken) is { } failed)
+        {
+            // Nothing was written: the transaction commits no change.
+            return failed;
+        }
+
+        var created = await s.ExecuteAsync(
+            """
+            INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, content, annotations, pushed_at)
+            VALUES (@repository, @digest, @mediaType, @artifactType, @subject, @content, @annotations, @now)
+            ON CONFLICT (repository_id, digest) DO NOTHING
+            """,
+            [
+                ("repository", write.RepositoryId), ("digest", write.Digest.ToString()), ("mediaType", write.MediaType),
+                ("artifactType", write.ArtifactType), ("subject", write.Subject?.ToString()), ("content", write.Content),
+                ("annotations", write.AnnotationsJson), ("now", Columns.Ms(write.Now)),
+            ],
+            cancellationToken) > 0;
+
+        // Pushing an archived image again restores it (ECR-NOTES §1.7).
+        if (!created)
+        {
+            await s.ExecuteAsync(
+                "UPDATE manifests SET storage_class = 'standard', activated_at = @now WHERE repository_id = @repository AND digest = @digest AND storage_class = 'archive'",
+                [("repository", write.RepositoryId), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
+                cancellationToken);
+        }
+
+        // Identical bytes mean identical references: only a new manifest writes them. Each blob and
+        // child was found by the check above, so selecting them from their tables inserts them all.
+        if (created && write.Blobs.Count > 0)
+        {
+            await s.ExecuteAsync(
+                $"""
+                INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest)
+                SELECT @repository, @manifest, digest FROM blobs WHERE {s.Dialect.InList("digest", "digests")}
+                """,
+                [("repository", write.RepositoryId), ("manifest", write.Digest.ToString()), ("digests", s.Dialect.ListValue(write.Blobs.Distinct().Select(d => d.ToString())))],
+                cancellationToken);
+        }
+
+        if (created && write.Children.Count > 0)
+        {
+            await s.ExecuteAsync(
+                $"""
+                INSERT INTO manifest_children (repository_id, index_digest, child_digest)
+                SELECT @repository, @manifest, digest FROM manifests WHERE repository_id = @repository AND {s.Dialect.InList("digest", "digests")}
+                """,
+                [("repository", write.RepositoryId), ("manifest", write.Digest.ToString()), ("digests", s.Dialect.ListValue(write.Children.Distinct().Select(d => d.ToString())))],
+                cancellationToken);
+        }
+
+        if (created)
+        {
+            await s.ExecuteAsync(
+                """
+                UPDATE manifests SET image_size =
+                    (SELECT coalesce(sum(b.size), 0) FROM manifest_blobs mb JOIN blobs b ON b.digest = mb.blob_digest
+                     WHERE mb.repository_id = @repository AND mb.manifest_digest = @digest)
+                  + (SELECT coalesce(max(c.image_size), 0) FROM manifest_children mc
+                     JOIN manifests c ON c.repository_id = mc.repository_id AND c.digest = mc.child_digest
+                     WHERE mc.repository_id = @repository AND mc.index_digest = @digest)
+                WHERE repository_id = @repository AND digest = @digest
+                """,
+                [("repository", write.RepositoryId), ("digest", write.Digest.ToString())],
+                cancellationToken);
+        }
+
+        var tagChanged = write.Tag is not null && taggedDigest != write.Digest.ToString();
+        if (tagChanged && write.TagImmutable)
+        {
+            // Two first pushes of one immutable tag both found no row to lock (PostgreSQL): the unique key
+            // decides, and the loser's transaction rolls back (manifest included).
+            var inserted = await s.ExecuteAsync(
+                """
+                INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (@repository, @tag, @digest, @now)
+                ON CONFLICT (repository_id, name) DO NOTHING
+                """,
+                [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
+                cancellationToken);
+            if (inserted == 0)
+            {
+                throw new ImmutableTagTaken();
+            }
+        }
+        else if (tagChanged)
+        {
+            await s.ExecuteAsync(
+                """
+                INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (@repository, @tag, @digest, @now)
+                ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
+                """,
+                [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
+                cancellationToken);
+        }
+
+        if (write.Event is { } evt && (created || tagChanged))
+        {
+            await AppendEventAsync(s, evt, cancellationToken);
+        }
+
+        if (write.Scan is { } scan && (created || tagChanged))
+        {
+            await RequestScanAsync(s, write.RepositoryId, write.Digest, write.Now, scan.LimitStart, cancellationToken);
+        }
+
+        return PutManifestResult.Stored(created, tagChanged);
     }
 
     public Task<ManifestRecord?> GetManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
@@ -312,4 +422,7 @@ internal sealed class ImageStore(Database database, IManifestWriter writer) : II
             r.NullableString(6),
             r.Time(7),
             r.GetString(8) == "archive");
+
+    /// <summary>Rolls back a manifest write whose immutable tag another transaction took first.</summary>
+    private sealed class ImmutableTagTaken : Exception;
 }

@@ -30,7 +30,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         var database = new Database(new SqliteDialect(_database));
         Repositories = new RepositoryStore(database);
         Blobs = new SqliteBlobIndex(database);
-        Images = new ImageStore(database, new SqliteManifestWriter());
+        Images = new ImageStore(database, new SqliteReferenceCheck());
         Uploads = new UploadStore(database);
         Leases = new JobLeaseStore(database);
         Keys = new ServerKeyStore(database);
