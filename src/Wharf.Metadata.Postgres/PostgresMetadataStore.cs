@@ -16,9 +16,9 @@ public sealed class PostgresMetadataStore : IMetadataStore
         dataSource = NpgsqlDataSource.Create(connectionString);
         database = new PgDatabase(dataSource);
         var relational = new Database(new PgDialect(dataSource));
-        Repositories = new PgRepositoryStore(database);
-        Blobs = new PgBlobIndex(database);
-        Images = new PgImageStore(database);
+        Repositories = new RepositoryStore(relational);
+        Blobs = new PgBlobIndex(relational);
+        Images = new ImageStore(relational, new PgReferenceCheck());
         Uploads = new UploadStore(relational);
         Leases = new JobLeaseStore(relational);
         Keys = new ServerKeyStore(relational);

@@ -1,131 +1,41 @@
-using System.Runtime.CompilerServices;
-using Microsoft.Data.Sqlite;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Metadata.Relational;
 
 namespace Wharf.Metadata.Sqlite;
 
 /// <summary>
-/// Blob rows and repository links. A row is <c>live</c> or <c>deleting</c> (claimed by GC); touch
-/// times only move forward, so a node with a slow clock cannot shorten another's grace window.
+/// GC's claim and forget on SQLite: every write transaction is <c>BEGIN IMMEDIATE</c>, so a claim and
+/// a manifest PUT (<see cref="SqliteReferenceCheck"/>) never interleave, and one statement suffices.
 /// </summary>
-internal sealed class SqliteBlobIndex(SqliteDatabase database) : IBlobIndex
+internal sealed class SqliteBlobIndex(Database database) : BlobIndex(database)
 {
-    private const string LiveAndLinked =
-        """
-        SELECT b.digest, b.size, b.touched_at FROM repository_blobs l JOIN blobs b ON b.digest = l.digest
-        WHERE l.repository_id = $repository AND l.digest = $digest AND b.state = 'live'
-        """;
-
-    public Task<BlobReservation> ReserveBlobAsync(Digest digest, long size, DateTimeOffset now, CancellationToken cancellationToken) =>
-        database.WriteAsync(
-            async s =>
-            {
-                // The upsert's WHERE leaves a 'deleting' row untouched, and then no row changes.
-                var changed = await s.ExecuteAsync(
-                    """
-                    INSERT INTO blobs (digest, size, state, touched_at) VALUES ($digest, $size, 'live', $now)
-                    ON CONFLICT (digest) DO UPDATE SET touched_at = MAX(blobs.touched_at, excluded.touched_at)
-                    WHERE blobs.state = 'live'
-                    """,
-                    [("$digest", digest.ToString()), ("$size", size), ("$now", Columns.Ms(now))],
-                    cancellationToken);
-                return changed > 0 ? BlobReservation.Reserved : BlobReservation.BeingDeleted;
-            },
-            cancellationToken);
-
-    public Task<bool> LinkBlobAsync(long repositoryId, Digest digest, DateTimeOffset now, CancellationToken cancellationToken) =>
-        database.WriteAsync(
-            async s =>
-            {
-                (string, object?)[] parameters = [("$repository", repositoryId), ("$digest", digest.ToString()), ("$now", Columns.Ms(now))];
-                var touched = await s.ExecuteAsync(
-                    "UPDATE blobs SET touched_at = MAX(touched_at, $now) WHERE digest = $digest AND state = 'live'",
-                    parameters,
-                    cancellationToken);
-                if (touched == 0)
-                {
-                    return false;
-                }
-
-                // No row when the repository is gone (deleted during the upload): expected, not a fault.
-                var linked = await s.ExecuteAsync(
-                    """
-                    INSERT INTO repository_blobs (repository_id, digest, linked_at)
-                    SELECT id, $digest, $now FROM repositories WHERE id = $repository
-                    ON CONFLICT (repository_id, digest) DO UPDATE SET linked_at = excluded.linked_at
-                    """,
-                    parameters,
-                    cancellationToken);
-                return linked > 0;
-            },
-            cancellationToken);
-
-    public Task<BlobRecord?> GetLinkedBlobAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
-        database.ReadAsync(
-            s => s.SingleAsync(LiveAndLinked, Map, [("$repository", repositoryId), ("$digest", digest.ToString())], cancellationToken),
-            cancellationToken);
-
-    public Task<bool> IsReferencedInRepositoryAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
-        database.ReadAsync(
-            s => s.ExistsAsync(
-                "SELECT 1 FROM manifest_blobs WHERE blob_digest = $digest AND repository_id = $repository LIMIT 1",
-                [("$repository", repositoryId), ("$digest", digest.ToString())],
-                cancellationToken),
-            cancellationToken);
-
-    public Task<bool> UnlinkBlobAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
-        database.WriteAsync(
-            async s => await s.ExecuteAsync(
-                "DELETE FROM repository_blobs WHERE repository_id = $repository AND digest = $digest",
-                [("$repository", repositoryId), ("$digest", digest.ToString())],
-                cancellationToken) > 0,
-            cancellationToken);
-
-    public Task<BlobRecord?> GetBlobAsync(Digest digest, CancellationToken cancellationToken) =>
-        database.ReadAsync(
-            s => s.SingleAsync(
-                "SELECT digest, size, touched_at FROM blobs WHERE digest = $digest AND state = 'live'",
-                Map,
-                [("$digest", digest.ToString())],
-                cancellationToken),
-            cancellationToken);
-
-    public Task<IReadOnlyList<BlobRecord>> ClaimGarbageAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
+    public override Task<IReadOnlyList<BlobRecord>> ClaimGarbageAsync(DateTimeOffset cutoff, int limit, CancellationToken cancellationToken) =>
         // In the write transaction no PutManifest can interleave: a blob is either referenced
         // (and skipped here) or claimed before the PUT's own live-and-linked check runs.
-        database.WriteAsync<IReadOnlyList<BlobRecord>>(
+        Database.WriteAsync<IReadOnlyList<BlobRecord>>(
             async s => await s.ListAsync(
                 """
                 UPDATE blobs SET state = 'deleting'
                 WHERE digest IN (
                     SELECT b.digest FROM blobs b
-                    WHERE b.state = 'live' AND b.touched_at < $cutoff
+                    WHERE b.state = 'live' AND b.touched_at < @cutoff
                       AND NOT EXISTS (SELECT 1 FROM manifest_blobs m WHERE m.blob_digest = b.digest)
                     ORDER BY b.touched_at, b.digest
-                    LIMIT $limit)
+                    LIMIT @limit)
                 RETURNING digest, size, touched_at
                 """,
                 Map,
-                [("$cutoff", Columns.Ms(cutoff)), ("$limit", limit)],
+                [("cutoff", Columns.Ms(cutoff)), ("limit", limit)],
                 cancellationToken),
             cancellationToken);
 
-    public Task<IReadOnlyList<BlobRecord>> ListClaimedAsync(int limit, CancellationToken cancellationToken) =>
-        database.ReadAsync<IReadOnlyList<BlobRecord>>(
-            async s => await s.ListAsync(
-                "SELECT digest, size, touched_at FROM blobs WHERE state = 'deleting' ORDER BY digest LIMIT $limit",
-                Map,
-                [("$limit", limit)],
-                cancellationToken),
-            cancellationToken);
-
-    public Task ForgetClaimedAsync(IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken) =>
-        database.WriteAsync(
+    public override Task ForgetClaimedAsync(IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken) =>
+        Database.WriteAsync(
             async s =>
             {
                 // Links go by cascade; a live row (never claimed, or reserved again) is left alone.
-                await using var command = s.Command("DELETE FROM blobs WHERE digest = $digest AND state = 'deleting'", [("$digest", string.Empty)]);
+                await using var command = s.Command("DELETE FROM blobs WHERE digest = @digest AND state = 'deleting'", [("digest", string.Empty)]);
                 foreach (var digest in digests)
                 {
                     command.Parameters[0].Value = digest.ToString();
@@ -135,23 +45,4 @@ internal sealed class SqliteBlobIndex(SqliteDatabase database) : IBlobIndex
                 return true;
             },
             cancellationToken);
-
-    public async IAsyncEnumerable<BlobRecord> ListReferencedAsync([EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await using var connection = await database.OpenAsync(cancellationToken);
-        await using var command = new SqliteDatabase.Session(connection, null).Command(
-            """
-            SELECT b.digest, b.size, b.touched_at FROM blobs b
-            WHERE b.state = 'live' AND EXISTS (SELECT 1 FROM manifest_blobs m WHERE m.blob_digest = b.digest)
-            ORDER BY b.digest
-            """,
-            []);
-        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-        {
-            yield return Map(reader);
-        }
-    }
-
-    private static BlobRecord Map(SqliteDataReader r) => new(r.Digest(0), r.GetInt64(1), r.Time(2));
 }

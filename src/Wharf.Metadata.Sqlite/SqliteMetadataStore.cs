@@ -29,9 +29,9 @@ public sealed class SqliteMetadataStore : IMetadataStore
         _time = time;
         _database = new SqliteDatabase(fullPath);
         var database = new Database(new SqliteDialect(_database));
-        Repositories = new SqliteRepositoryStore(_database);
-        Blobs = new SqliteBlobIndex(_database);
-        Images = new SqliteImageStore(_database);
+        Repositories = new RepositoryStore(database);
+        Blobs = new SqliteBlobIndex(database);
+        Images = new ImageStore(database, new SqliteReferenceCheck());
         Uploads = new UploadStore(database);
         Leases = new JobLeaseStore(database);
         Keys = new ServerKeyStore(database);

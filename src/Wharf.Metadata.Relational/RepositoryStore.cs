@@ -1,10 +1,10 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 
-namespace Wharf.Metadata.Sqlite;
+namespace Wharf.Metadata.Relational;
 
-internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IRepositoryStore
+internal sealed class RepositoryStore(Database database) : IRepositoryStore
 {
     private const string SelectColumns =
         "id, account, region, name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key, policy";
@@ -19,12 +19,12 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
                 var created = await s.SingleAsync(
                     $"""
                     INSERT INTO repositories (account, region, name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key)
-                    VALUES ($account, $region, $name, $now, $mutability, $exclusions, $scanOnPush, $encryption, $kmsKey)
+                    VALUES (@account, @region, @name, @now, @mutability, @exclusions, @scanOnPush, @encryption, @kmsKey)
                     ON CONFLICT (account, region, name) DO NOTHING
                     RETURNING {SelectColumns}
                     """,
                     Map,
-                    [.. KeyParameters(key), ("$now", Columns.Ms(now)), .. SettingsParameters(settings)],
+                    [.. KeyParameters(key), ("now", Columns.Ms(now)), .. SettingsParameters(settings)],
                     cancellationToken);
                 if (created is not null)
                 {
@@ -40,13 +40,14 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
         ?? await database.WriteAsync(
             async s =>
             {
-                // Inside the write lock: a concurrent creator has either committed or not started.
+                // A concurrent creator has committed or not started (SQLite's writer lock), or ON CONFLICT waits for it
+                // to commit (PostgreSQL): either way the row is visible to the next statement.
                 await s.ExecuteAsync(
                     """
-                    INSERT INTO repositories (account, region, name, created_at) VALUES ($account, $region, $name, $now)
+                    INSERT INTO repositories (account, region, name, created_at) VALUES (@account, @region, @name, @now)
                     ON CONFLICT (account, region, name) DO NOTHING
                     """,
-                    [.. KeyParameters(key), ("$now", Columns.Ms(now))],
+                    [.. KeyParameters(key), ("now", Columns.Ms(now))],
                     cancellationToken);
                 return await GetAsync(s, key, cancellationToken)
                     ?? throw new InvalidOperationException($"Repository {key} vanished inside its creating transaction.");
@@ -56,9 +57,9 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
     public Task<string?> GetRegistryPolicyAsync(RegistryKey registry, CancellationToken cancellationToken) =>
         database.ReadAsync(
             s => s.SingleAsync(
-                "SELECT policy FROM registries WHERE account = $account AND region = $region AND policy IS NOT NULL",
+                "SELECT policy FROM registries WHERE account = @account AND region = @region AND policy IS NOT NULL",
                 r => r.GetString(0),
-                [("$account", registry.Account.Value), ("$region", registry.Region)],
+                [("account", registry.Account.Value), ("region", registry.Region)],
                 cancellationToken),
             cancellationToken);
 
@@ -66,11 +67,11 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
         database.WriteAsync(
             async s =>
             {
-                (string, object?)[] key = [("$account", registry.Account.Value), ("$region", registry.Region)];
-                var previous = await s.SingleAsync("SELECT policy FROM registries WHERE account = $account AND region = $region AND policy IS NOT NULL", r => r.GetString(0), key, cancellationToken);
+                (string, object?)[] key = [("account", registry.Account.Value), ("region", registry.Region)];
+                var previous = await s.SingleAsync("SELECT policy FROM registries WHERE account = @account AND region = @region AND policy IS NOT NULL", r => r.GetString(0), key, cancellationToken);
                 await s.ExecuteAsync(
-                    "INSERT INTO registries (account, region, policy) VALUES ($account, $region, $policy) ON CONFLICT (account, region) DO UPDATE SET policy = excluded.policy",
-                    [.. key, ("$policy", policy)],
+                    "INSERT INTO registries (account, region, policy) VALUES (@account, @region, @policy) ON CONFLICT (account, region) DO UPDATE SET policy = excluded.policy",
+                    [.. key, ("policy", policy)],
                     cancellationToken);
                 return previous;
             },
@@ -80,9 +81,9 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
         System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(
             await database.ReadAsync(
                 s => s.SingleAsync(
-                    "SELECT settings FROM registries WHERE account = $account AND region = $region",
+                    "SELECT settings FROM registries WHERE account = @account AND region = @region",
                     r => r.GetString(0),
-                    [("$account", registry.Account.Value), ("$region", registry.Region)],
+                    [("account", registry.Account.Value), ("region", registry.Region)],
                     cancellationToken),
                 cancellationToken) ?? "{}") ?? [];
 
@@ -94,9 +95,9 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
             async s =>
             {
                 // Row first, then read it locked and write it back: two settings changed at once both stay.
-                (string, object?)[] key = [("$account", registry.Account.Value), ("$region", registry.Region)];
-                await s.ExecuteAsync("INSERT INTO registries (account, region) VALUES ($account, $region) ON CONFLICT (account, region) DO NOTHING", key, cancellationToken);
-                var text = await s.SingleAsync("SELECT settings FROM registries WHERE account = $account AND region = $region", r => r.GetString(0), key, cancellationToken);
+                (string, object?)[] key = [("account", registry.Account.Value), ("region", registry.Region)];
+                await s.ExecuteAsync("INSERT INTO registries (account, region) VALUES (@account, @region) ON CONFLICT (account, region) DO NOTHING", key, cancellationToken);
+                var text = await s.SingleAsync($"SELECT settings FROM registries WHERE account = @account AND region = @region{s.Dialect.ForUpdate}", r => r.GetString(0), key, cancellationToken);
                 var settings = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(text ?? "{}") ?? [];
                 var current = settings.GetValueOrDefault(name);
                 var (value, result) = change(current);
@@ -112,8 +113,8 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
                     }
 
                     await s.ExecuteAsync(
-                        "UPDATE registries SET settings = $settings WHERE account = $account AND region = $region",
-                        [.. key, ("$settings", System.Text.Json.JsonSerializer.Serialize(settings))],
+                        "UPDATE registries SET settings = @settings WHERE account = @account AND region = @region",
+                        [.. key, ("settings", System.Text.Json.JsonSerializer.Serialize(settings))],
                         cancellationToken);
                 }
 
@@ -123,18 +124,18 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
 
     public Task<bool> SetPolicyAsync(long repositoryId, string? policy, CancellationToken cancellationToken) =>
         database.WriteAsync(
-            async s => await s.ExecuteAsync("UPDATE repositories SET policy = $policy WHERE id = $id", [("$id", repositoryId), ("$policy", policy)], cancellationToken) > 0,
+            async s => await s.ExecuteAsync("UPDATE repositories SET policy = @policy WHERE id = @id", [("id", repositoryId), ("policy", policy)], cancellationToken) > 0,
             cancellationToken);
 
     public Task<bool> UpdateSettingsAsync(long repositoryId, RepositorySettings settings, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s => await s.ExecuteAsync(
                 """
-                UPDATE repositories SET tag_mutability = $mutability, tag_mutability_exclusions = $exclusions,
-                    scan_on_push = $scanOnPush, encryption_type = $encryption, kms_key = $kmsKey
-                WHERE id = $id
+                UPDATE repositories SET tag_mutability = @mutability, tag_mutability_exclusions = @exclusions,
+                    scan_on_push = @scanOnPush, encryption_type = @encryption, kms_key = @kmsKey
+                WHERE id = @id
                 """,
-                [("$id", repositoryId), .. SettingsParameters(settings)],
+                [("id", repositoryId), .. SettingsParameters(settings)],
                 cancellationToken) > 0,
             cancellationToken);
 
@@ -152,35 +153,37 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
             async s => await s.ListAsync(
                 $"""
                 SELECT {SelectColumns} FROM repositories
-                WHERE account = $account AND region = $region AND ($after IS NULL OR name > $after)
-                ORDER BY name LIMIT $limit
+                WHERE account = @account AND region = @region AND (CAST(@after AS TEXT) IS NULL OR name > CAST(@after AS TEXT))
+                ORDER BY name LIMIT @limit
                 """,
                 Map,
-                [("$account", registry.Account.Value), ("$region", registry.Region), ("$after", after), ("$limit", limit)],
+                [("account", registry.Account.Value), ("region", registry.Region), ("after", after), ("limit", limit)],
                 cancellationToken),
             cancellationToken);
 
     public Task<bool> DeleteAsync(long repositoryId, CancellationToken cancellationToken) =>
         database.WriteAsync(
-            async s => await s.ExecuteAsync("DELETE FROM repositories WHERE id = $id", [("$id", repositoryId)], cancellationToken) > 0,
+            async s => await s.ExecuteAsync("DELETE FROM repositories WHERE id = @id", [("id", repositoryId)], cancellationToken) > 0,
             cancellationToken);
 
     public Task<RepositoryDeleteResult> DeleteIfEmptyAsync(long repositoryId, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>
             {
-                (string, object?)[] id = [("$id", repositoryId)];
-                if (!await s.ExistsAsync("SELECT 1 FROM repositories WHERE id = $id", id, cancellationToken))
+                (string, object?)[] id = [("id", repositoryId)];
+                // On PostgreSQL the row lock makes a concurrent manifest insert (whose foreign key check takes KEY SHARE)
+                // wait for this transaction, and then fail: no image can land in a repository being deleted.
+                if (!await s.ExistsAsync($"SELECT 1 FROM repositories WHERE id = @id{s.Dialect.ForUpdate}", id, cancellationToken))
                 {
                     return RepositoryDeleteResult.NotFound;
                 }
 
-                if (await s.ExistsAsync("SELECT 1 FROM manifests WHERE repository_id = $id LIMIT 1", id, cancellationToken))
+                if (await s.ExistsAsync("SELECT 1 FROM manifests WHERE repository_id = @id LIMIT 1", id, cancellationToken))
                 {
                     return RepositoryDeleteResult.NotEmpty;
                 }
 
-                await s.ExecuteAsync("DELETE FROM repositories WHERE id = $id", id, cancellationToken);
+                await s.ExecuteAsync("DELETE FROM repositories WHERE id = @id", id, cancellationToken);
                 return RepositoryDeleteResult.Deleted;
             },
             cancellationToken);
@@ -188,9 +191,9 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
     public Task<IReadOnlyList<ResourceTag>> GetResourceTagsAsync(long repositoryId, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<ResourceTag>>(
             async s => await s.ListAsync(
-                "SELECT key, value FROM repository_resource_tags WHERE repository_id = $id ORDER BY key",
+                "SELECT key, value FROM repository_resource_tags WHERE repository_id = @id ORDER BY key",
                 r => new ResourceTag(r.GetString(0), r.GetString(1)),
-                [("$id", repositoryId)],
+                [("id", repositoryId)],
                 cancellationToken),
             cancellationToken);
 
@@ -198,13 +201,14 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
         database.WriteAsync(
             async s =>
             {
-                (string, object?)[] id = [("$id", repositoryId)];
-                if (!await s.ExistsAsync("SELECT 1 FROM repositories WHERE id = $id", id, cancellationToken))
+                (string, object?)[] id = [("id", repositoryId)];
+                // Serialises concurrent taggers, so the limit holds.
+                if (!await s.ExistsAsync($"SELECT 1 FROM repositories WHERE id = @id{s.Dialect.ForUpdate}", id, cancellationToken))
                 {
                     return ResourceTagResult.NotFound;
                 }
 
-                var existing = await s.ListAsync("SELECT key FROM repository_resource_tags WHERE repository_id = $id", r => r.GetString(0), id, cancellationToken);
+                var existing = await s.ListAsync("SELECT key FROM repository_resource_tags WHERE repository_id = @id", r => r.GetString(0), id, cancellationToken);
                 var keys = existing.ToHashSet(StringComparer.Ordinal);
                 keys.UnionWith(tags.Select(t => t.Key));
                 if (keys.Count > maxTags)
@@ -221,7 +225,7 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
         database.WriteAsync(
             async s =>
             {
-                if (!await s.ExistsAsync("SELECT 1 FROM repositories WHERE id = $id", [("$id", repositoryId)], cancellationToken))
+                if (!await s.ExistsAsync("SELECT 1 FROM repositories WHERE id = @id", [("id", repositoryId)], cancellationToken))
                 {
                     return false;
                 }
@@ -229,8 +233,8 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
                 foreach (var key in keys)
                 {
                     await s.ExecuteAsync(
-                        "DELETE FROM repository_resource_tags WHERE repository_id = $id AND key = $key",
-                        [("$id", repositoryId), ("$key", key)],
+                        "DELETE FROM repository_resource_tags WHERE repository_id = @id AND key = @key",
+                        [("id", repositoryId), ("key", key)],
                         cancellationToken);
                 }
 
@@ -238,40 +242,40 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
             },
             cancellationToken);
 
-    private static async Task PutTagsAsync(SqliteDatabase.Session s, long repositoryId, IReadOnlyList<ResourceTag> tags, CancellationToken cancellationToken)
+    private static async Task PutTagsAsync(Session s, long repositoryId, IReadOnlyList<ResourceTag> tags, CancellationToken cancellationToken)
     {
         foreach (var tag in tags)
         {
             await s.ExecuteAsync(
                 """
-                INSERT INTO repository_resource_tags (repository_id, key, value) VALUES ($id, $key, $value)
+                INSERT INTO repository_resource_tags (repository_id, key, value) VALUES (@id, @key, @value)
                 ON CONFLICT (repository_id, key) DO UPDATE SET value = excluded.value
                 """,
-                [("$id", repositoryId), ("$key", tag.Key), ("$value", tag.Value)],
+                [("id", repositoryId), ("key", tag.Key), ("value", tag.Value)],
                 cancellationToken);
         }
     }
 
-    private static Task<Repository?> GetAsync(SqliteDatabase.Session s, RepositoryKey key, CancellationToken cancellationToken) =>
+    private static Task<Repository?> GetAsync(Session s, RepositoryKey key, CancellationToken cancellationToken) =>
         s.SingleAsync(
-            $"SELECT {SelectColumns} FROM repositories WHERE account = $account AND region = $region AND name = $name",
+            $"SELECT {SelectColumns} FROM repositories WHERE account = @account AND region = @region AND name = @name",
             Map,
             KeyParameters(key),
             cancellationToken);
 
     private static (string, object?)[] KeyParameters(RepositoryKey key) =>
-        [("$account", key.Registry.Account.Value), ("$region", key.Registry.Region), ("$name", key.Name.Value)];
+        [("account", key.Registry.Account.Value), ("region", key.Registry.Region), ("name", key.Name.Value)];
 
     private static (string, object?)[] SettingsParameters(RepositorySettings settings) =>
         [
-            ("$mutability", TagMutabilityNames.ToName(settings.Mutability)),
-            ("$exclusions", TagMutabilityNames.ExclusionsToJson(settings.MutabilityExclusions)),
-            ("$scanOnPush", settings.ScanOnPush ? 1 : 0),
-            ("$encryption", settings.EncryptionType),
-            ("$kmsKey", settings.KmsKey),
+            ("mutability", TagMutabilityNames.ToName(settings.Mutability)),
+            ("exclusions", TagMutabilityNames.ExclusionsToJson(settings.MutabilityExclusions)),
+            ("scanOnPush", settings.ScanOnPush),
+            ("encryption", settings.EncryptionType),
+            ("kmsKey", settings.KmsKey),
         ];
 
-    private static Repository Map(SqliteDataReader r) =>
+    private static Repository Map(DbDataReader r) =>
         new(
             r.GetInt64(0),
             new RepositoryKey(new RegistryKey(AccountId.Parse(r.GetString(1)), r.GetString(2)), RepositoryName.Parse(r.GetString(3))),
@@ -279,7 +283,7 @@ internal sealed class SqliteRepositoryStore(SqliteDatabase database) : IReposito
             new RepositorySettings(
                 TagMutabilityNames.Parse(r.GetString(5)),
                 TagMutabilityNames.ExclusionsFromJson(r.GetString(6)),
-                r.GetInt64(7) != 0,
+                r.GetBoolean(7),
                 r.GetString(8),
                 r.NullableString(9)),
             r.NullableString(10));

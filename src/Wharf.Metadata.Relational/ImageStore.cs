@@ -1,0 +1,426 @@
+using System.Data.Common;
+using Wharf.Core.Events;
+using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
+
+namespace Wharf.Metadata.Relational;
+
+/// <summary>
+/// Manifests, their blob references and index children, and tags. Only the manifest PUT's reference
+/// check is per engine (<see cref="IReferenceCheck"/>: the GC-critical locking); the row locks the
+/// rest needs are <see cref="SqlDialect.ForUpdate"/>.
+/// </summary>
+internal sealed class ImageStore(Database database, IReferenceCheck referenceCheck) : IImageStore
+{
+    private const string SelectManifest =
+        "SELECT m.repository_id, m.digest, m.media_type, m.artifact_type, m.subject, m.content, m.annotations, m.pushed_at, m.storage_class FROM manifests m";
+
+    /// <summary>
+    /// One write transaction: lock the tag row, check the references (<see cref="IReferenceCheck"/>),
+    /// then write manifest, references, children and tag, with the push's event and scan request.
+    /// </summary>
+    public async Task<PutManifestResult> PutManifestAsync(ManifestWrite write, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await database.WriteAsync(s => WriteManifestAsync(s, write, cancellationToken), cancellationToken);
+        }
+        catch (ImmutableTagTaken)
+        {
+            return PutManifestResult.ImmutableTag;
+        }
+    }
+
+    private async Task<PutManifestResult> WriteManifestAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
+    {
+        string? taggedDigest = null;
+        if (write.Tag is not null)
+        {
+            // Locks the tag row (if any), so two pushes of one immutable tag cannot both pass.
+            taggedDigest = await s.SingleAsync(
+                $"SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag{s.Dialect.ForUpdate}",
+                r => r.GetString(0),
+                [("repository", write.RepositoryId), ("tag", write.Tag)],
+                cancellationToken);
+            if (taggedDigest is not null && write.TagImmutable)
+            {
+                return PutManifestResult.ImmutableTag;
+            }
+        }
+
+        if (await referenceCheck.CheckAsync(s, write, cancellationToken) is { } failed)
+        {
+            // Nothing was written: the transaction commits no change.
+            return failed;
+        }
+
+        var created = await s.ExecuteAsync(
+            """
+            INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, content, annotations, pushed_at)
+            VALUES (@repository, @digest, @mediaType, @artifactType, @subject, @content, @annotations, @now)
+            ON CONFLICT (repository_id, digest) DO NOTHING
+            """,
+            [
+                ("repository", write.RepositoryId), ("digest", write.Digest.ToString()), ("mediaType", write.MediaType),
+                ("artifactType", write.ArtifactType), ("subject", write.Subject?.ToString()), ("content", write.Content),
+                ("annotations", write.AnnotationsJson), ("now", Columns.Ms(write.Now)),
+            ],
+            cancellationToken) > 0;
+
+        // Pushing an archived image again restores it (ECR-NOTES §1.7).
+        if (!created)
+        {
+            await s.ExecuteAsync(
+                "UPDATE manifests SET storage_class = 'standard', activated_at = @now WHERE repository_id = @repository AND digest = @digest AND storage_class = 'archive'",
+                [("repository", write.RepositoryId), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
+                cancellationToken);
+        }
+
+        // Identical bytes mean identical references: only a new manifest writes them. Each blob and
+        // child was found by the check above, so selecting them from their tables inserts them all.
+        if (created && write.Blobs.Count > 0)
+        {
+            await s.ExecuteAsync(
+                $"""
+                INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest)
+                SELECT @repository, @manifest, digest FROM blobs WHERE {s.Dialect.InList("digest", "digests")}
+                """,
+                [("repository", write.RepositoryId), ("manifest", write.Digest.ToString()), ("digests", s.Dialect.ListValue(write.Blobs.Distinct().Select(d => d.ToString())))],
+                cancellationToken);
+        }
+
+        if (created && write.Children.Count > 0)
+        {
+            await s.ExecuteAsync(
+                $"""
+                INSERT INTO manifest_children (repository_id, index_digest, child_digest)
+                SELECT @repository, @manifest, digest FROM manifests WHERE repository_id = @repository AND {s.Dialect.InList("digest", "digests")}
+                """,
+                [("repository", write.RepositoryId), ("manifest", write.Digest.ToString()), ("digests", s.Dialect.ListValue(write.Children.Distinct().Select(d => d.ToString())))],
+                cancellationToken);
+        }
+
+        if (created)
+        {
+            await s.ExecuteAsync(
+                """
+                UPDATE manifests SET image_size =
+                    (SELECT coalesce(sum(b.size), 0) FROM manifest_blobs mb JOIN blobs b ON b.digest = mb.blob_digest
+                     WHERE mb.repository_id = @repository AND mb.manifest_digest = @digest)
+                  + (SELECT coalesce(max(c.image_size), 0) FROM manifest_children mc
+                     JOIN manifests c ON c.repository_id = mc.repository_id AND c.digest = mc.child_digest
+                     WHERE mc.repository_id = @repository AND mc.index_digest = @digest)
+                WHERE repository_id = @repository AND digest = @digest
+                """,
+                [("repository", write.RepositoryId), ("digest", write.Digest.ToString())],
+                cancellationToken);
+        }
+
+        var tagChanged = write.Tag is not null && taggedDigest != write.Digest.ToString();
+        if (tagChanged && write.TagImmutable)
+        {
+            // Two first pushes of one immutable tag both found no row to lock (PostgreSQL): the unique key
+            // decides, and the loser's transaction rolls back (manifest included).
+            var inserted = await s.ExecuteAsync(
+                """
+                INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (@repository, @tag, @digest, @now)
+                ON CONFLICT (repository_id, name) DO NOTHING
+                """,
+                [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
+                cancellationToken);
+            if (inserted == 0)
+            {
+                throw new ImmutableTagTaken();
+            }
+        }
+        else if (tagChanged)
+        {
+            await s.ExecuteAsync(
+                """
+                INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (@repository, @tag, @digest, @now)
+                ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
+                """,
+                [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
+                cancellationToken);
+        }
+
+        if (write.Event is { } evt && (created || tagChanged))
+        {
+            await EventLog.AppendAsync(s, evt, cancellationToken);
+        }
+
+        if (write.Scan is { } scan && (created || tagChanged))
+        {
+            await ScanStore.RequestInAsync(s, write.RepositoryId, write.Digest, write.Now, scan.LimitStart, cancellationToken);
+        }
+
+        return PutManifestResult.Stored(created, tagChanged);
+    }
+
+    public Task<ManifestRecord?> GetManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            s => s.SingleAsync(
+                $"{SelectManifest} WHERE m.repository_id = @repository AND m.digest = @digest",
+                Map,
+                [("repository", repositoryId), ("digest", digest.ToString())],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<ManifestRecord?> GetManifestByTagAsync(long repositoryId, string tag, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            s => s.SingleAsync(
+                $"{SelectManifest} JOIN tags t ON t.repository_id = m.repository_id AND t.digest = m.digest WHERE t.repository_id = @repository AND t.name = @tag",
+                Map,
+                [("repository", repositoryId), ("tag", tag)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, OutboxEvent? evt, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                (string, object?)[] key = [("repository", repositoryId), ("digest", digest.ToString())];
+
+                // Lock the row so that an index listing it cannot commit between the check and the delete.
+                if (!await s.ExistsAsync($"SELECT 1 FROM manifests WHERE repository_id = @repository AND digest = @digest{s.Dialect.ForUpdate}", key, cancellationToken))
+                {
+                    return DeleteManifestResult.NotFound;
+                }
+
+                if (await s.ExistsAsync("SELECT 1 FROM manifest_children WHERE repository_id = @repository AND child_digest = @digest LIMIT 1", key, cancellationToken))
+                {
+                    return DeleteManifestResult.ReferencedByIndex;
+                }
+
+                // Tags, blob references and (for an index) child rows go by cascade; blob links stay.
+                await s.ExecuteAsync("DELETE FROM manifests WHERE repository_id = @repository AND digest = @digest", key, cancellationToken);
+                if (evt is not null)
+                {
+                    await EventLog.AppendAsync(s, evt, cancellationToken);
+                }
+
+                return DeleteManifestResult.Deleted;
+            },
+            cancellationToken);
+
+    public Task<bool> DeleteTagAsync(long repositoryId, string tag, Func<Digest, OutboxEvent>? evt, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                var digest = await s.SingleAsync(
+                    "DELETE FROM tags WHERE repository_id = @repository AND name = @tag RETURNING digest",
+                    r => r.GetString(0),
+                    [("repository", repositoryId), ("tag", tag)],
+                    cancellationToken);
+                if (digest is not null && evt is not null)
+                {
+                    await EventLog.AppendAsync(s, evt(Core.Primitives.Digest.Parse(digest)), cancellationToken);
+                }
+
+                return digest is not null;
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<string>> ListTagsAsync(long repositoryId, string? last, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<string>>(
+            async s => await s.ListAsync(
+                "SELECT name FROM tags WHERE repository_id = @repository AND (CAST(@last AS TEXT) IS NULL OR name > CAST(@last AS TEXT)) ORDER BY name LIMIT @limit",
+                r => r.GetString(0),
+                [("repository", repositoryId), ("last", last), ("limit", limit)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<IReadOnlyList<ReferrerRecord>> ListReferrersAsync(long repositoryId, Digest subject, string? artifactType, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<ReferrerRecord>>(
+            async s => await s.ListAsync(
+                """
+                SELECT digest, media_type, CAST(length(content) AS BIGINT), artifact_type, annotations, storage_class = 'archive' FROM manifests
+                WHERE repository_id = @repository AND subject = @subject AND (CAST(@artifactType AS TEXT) IS NULL OR artifact_type = CAST(@artifactType AS TEXT))
+                ORDER BY digest
+                """,
+                r => new ReferrerRecord(r.Digest(0), r.GetString(1), r.GetInt64(2), r.NullableString(3), r.NullableString(4), r.GetBoolean(5)),
+                [("repository", repositoryId), ("subject", subject.ToString()), ("artifactType", artifactType)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<UntagResult> UntagImageAsync(long repositoryId, string tag, Func<Digest, OutboxEvent>? evt, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            async s =>
+            {
+                var digest = await s.SingleAsync(
+                    $"SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag{s.Dialect.ForUpdate}",
+                    r => r.GetString(0),
+                    [("repository", repositoryId), ("tag", tag)],
+                    cancellationToken);
+                if (digest is null)
+                {
+                    return new UntagResult(false, null, false);
+                }
+
+                (string, object?)[] key = [("repository", repositoryId), ("digest", digest)];
+                await s.ExecuteAsync("DELETE FROM tags WHERE repository_id = @repository AND name = @tag", [("repository", repositoryId), ("tag", tag)], cancellationToken);
+                var keep = await s.ExistsAsync("SELECT 1 FROM tags WHERE repository_id = @repository AND digest = @digest LIMIT 1", key, cancellationToken)
+                    || await s.ExistsAsync("SELECT 1 FROM manifest_children WHERE repository_id = @repository AND child_digest = @digest LIMIT 1", key, cancellationToken);
+                if (!keep)
+                {
+                    // Lock the manifest so that an index listing it cannot commit between the check and the delete
+                    // (where the write transaction already excludes other writers, the second check finds the same).
+                    await s.ExecuteAsync($"SELECT 1 FROM manifests WHERE repository_id = @repository AND digest = @digest{s.Dialect.ForUpdate}", key, cancellationToken);
+                    keep = await s.ExistsAsync("SELECT 1 FROM manifest_children WHERE repository_id = @repository AND child_digest = @digest LIMIT 1", key, cancellationToken)
+                        || await s.ExistsAsync("SELECT 1 FROM tags WHERE repository_id = @repository AND digest = @digest LIMIT 1", key, cancellationToken);
+                }
+
+                if (!keep)
+                {
+                    await s.ExecuteAsync("DELETE FROM manifests WHERE repository_id = @repository AND digest = @digest", key, cancellationToken);
+                }
+
+                if (evt is not null)
+                {
+                    await EventLog.AppendAsync(s, evt(Core.Primitives.Digest.Parse(digest)), cancellationToken);
+                }
+
+                return new UntagResult(true, Core.Primitives.Digest.Parse(digest), !keep);
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, ImageId? after, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<ImageId>>(
+            async s => await s.ListAsync(
+                $"""
+                SELECT digest, tag FROM ({ImageIdQueries.Union(status, "@repository", imageStatus)}) AS ids
+                WHERE CAST(@afterDigest AS TEXT) IS NULL OR digest > CAST(@afterDigest AS TEXT)
+                   OR (digest = CAST(@afterDigest AS TEXT) AND coalesce(tag, '') > CAST(@afterTag AS TEXT))
+                ORDER BY digest, coalesce(tag, '') LIMIT @limit
+                """,
+                r => new ImageId(r.Digest(0), r.NullableString(1)),
+                [("repository", repositoryId), ("afterDigest", after?.Digest.ToString()), ("afterTag", after?.Tag ?? string.Empty), ("limit", limit)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<IReadOnlyList<ImageSummary>> DescribeImagesAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, Digest? after, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async s =>
+            {
+                var rows = await s.ListAsync(
+                    $"""
+                    {SelectSummary} WHERE m.repository_id = @repository AND (CAST(@after AS TEXT) IS NULL OR m.digest > CAST(@after AS TEXT)) {ImageIdQueries.StatusCondition(status)} {ImageIdQueries.StorageCondition(imageStatus)}
+                    ORDER BY m.digest LIMIT @limit
+                    """,
+                    MapSummary,
+                    [("repository", repositoryId), ("after", after?.ToString()), ("limit", limit)],
+                    cancellationToken);
+                return await WithTagsAsync(s, repositoryId, rows, cancellationToken);
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<ImageSummary>> GetImagesAsync(long repositoryId, IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async s =>
+            {
+                var rows = new List<ImageSummary>();
+                foreach (var digest in digests.Distinct())
+                {
+                    var row = await s.SingleAsync(
+                        $"{SelectSummary} WHERE m.repository_id = @repository AND m.digest = @digest",
+                        MapSummary,
+                        [("repository", repositoryId), ("digest", digest.ToString())],
+                        cancellationToken);
+                    if (row is not null)
+                    {
+                        rows.Add(row);
+                    }
+                }
+
+                return await WithTagsAsync(s, repositoryId, rows, cancellationToken);
+            },
+            cancellationToken);
+
+    public Task<bool> HasImagesAsync(long repositoryId, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            s => s.ExistsAsync("SELECT 1 FROM manifests WHERE repository_id = @repository LIMIT 1", [("repository", repositoryId)], cancellationToken),
+            cancellationToken);
+
+    public Task RecordPullsAsync(IReadOnlyCollection<PullRecord> pulls, CancellationToken cancellationToken) =>
+        pulls.Count == 0
+            ? Task.CompletedTask
+            : database.WriteAsync(
+                async s =>
+                {
+                    await using var command = s.Command(
+                        """
+                        UPDATE manifests SET last_pulled_at = @at
+                        WHERE repository_id = @repository AND digest = @digest AND (last_pulled_at IS NULL OR last_pulled_at < @at)
+                        """,
+                        [("repository", 0L), ("digest", string.Empty), ("at", 0L)]);
+                    foreach (var pull in pulls)
+                    {
+                        command.Parameters[0].Value = pull.RepositoryId;
+                        command.Parameters[1].Value = pull.Digest.ToString();
+                        command.Parameters[2].Value = Columns.Ms(pull.PulledAt);
+                        await command.ExecuteNonQueryAsync(cancellationToken);
+                    }
+                },
+                cancellationToken);
+
+    private const string SelectSummary =
+        "SELECT m.digest, m.media_type, m.artifact_type, m.subject, m.image_size, m.pushed_at, m.last_pulled_at, m.storage_class, m.archived_at, m.activated_at FROM manifests m";
+
+    private static ImageSummary MapSummary(DbDataReader r) =>
+        new(
+            r.Digest(0),
+            r.GetString(1),
+            r.NullableString(2),
+            r.IsDBNull(3) ? null : r.Digest(3),
+            r.GetInt64(4),
+            r.Time(5),
+            r.NullableTime(6),
+            [],
+            r.GetString(7) == "archive",
+            r.NullableTime(8),
+            r.NullableTime(9));
+
+    private static async Task<IReadOnlyList<ImageSummary>> WithTagsAsync(Session s, long repositoryId, List<ImageSummary> rows, CancellationToken cancellationToken)
+    {
+        if (rows.Count == 0)
+        {
+            return rows;
+        }
+
+        await using var command = s.Command(
+            "SELECT name FROM tags WHERE repository_id = @repository AND digest = @digest ORDER BY name",
+            [("repository", repositoryId), ("digest", string.Empty)]);
+        var result = new List<ImageSummary>(rows.Count);
+        foreach (var row in rows)
+        {
+            command.Parameters[1].Value = row.Digest.ToString();
+            var names = new List<string>();
+            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+            {
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    names.Add(reader.GetString(0));
+                }
+            }
+
+            result.Add(row with { Tags = names });
+        }
+
+        return result;
+    }
+
+    private static ManifestRecord Map(DbDataReader r) =>
+        new(
+            r.GetInt64(0),
+            r.Digest(1),
+            r.GetString(2),
+            r.NullableString(3),
+            r.IsDBNull(4) ? null : r.Digest(4),
+            r.Bytes(5),
+            r.NullableString(6),
+            r.Time(7),
+            r.GetString(8) == "archive");
+
+    /// <summary>Rolls back a manifest write whose immutable tag another transaction took first.</summary>
+    private sealed class ImmutableTagTaken : Exception;
+}
