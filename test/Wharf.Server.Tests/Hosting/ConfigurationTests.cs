@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Wharf.Server.Tests.Infrastructure;
 
-namespace Wharf.Server.Tests.Host;
+namespace Wharf.Server.Tests.Hosting;
 
 /// <summary>
 /// Settings layer as documented: appsettings.json, then <c>--config</c>, then <c>WHARF__*</c>, then flags;

@@ -2,8 +2,9 @@ using System.Collections.Concurrent;
 using System.Text;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
+using Wharf.Server.Tests.Infrastructure;
 
-namespace Wharf.Server.Tests.Jobs;
+namespace Wharf.Server.Tests.GarbageCollection;
 
 /// <summary>
 /// Pushes that share layers race garbage collection while the fake clock jumps past the grace window

@@ -3,10 +3,9 @@ using System.Text;
 using Wharf.Core.Primitives;
 using Wharf.Metadata.Sqlite;
 using Wharf.Server.Tests.Infrastructure;
-using Wharf.Server.Tests.Jobs;
 using Wharf.Testing;
 
-namespace Wharf.Server.Tests.Host;
+namespace Wharf.Server.Tests.Cli;
 
 /// <summary><c>wharf check</c>, <c>wharf gc</c> and <c>--help</c>, run as the real program over a real data directory.</summary>
 public sealed class CommandTests

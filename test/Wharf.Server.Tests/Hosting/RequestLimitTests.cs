@@ -6,7 +6,7 @@ using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
 
-namespace Wharf.Server.Tests.Host;
+namespace Wharf.Server.Tests.Hosting;
 
 /// <summary>
 /// Per-caller limits (settings <c>Limits:*</c>), set low here: open upload sessions answer 429

@@ -1,8 +1,9 @@
 using System.Text;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
+using Wharf.Server.Tests.Infrastructure;
 
-namespace Wharf.Server.Tests.Jobs;
+namespace Wharf.Server.Tests.GarbageCollection;
 
 public sealed class GarbageCollectorTests
 {

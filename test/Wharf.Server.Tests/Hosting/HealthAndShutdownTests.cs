@@ -5,7 +5,7 @@ using Npgsql;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
 
-namespace Wharf.Server.Tests.Host;
+namespace Wharf.Server.Tests.Hosting;
 
 public sealed class HealthAndShutdownTests
 {

@@ -3,7 +3,7 @@ using Wharf.Core.Primitives;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
 
-namespace Wharf.Server.Tests.Host;
+namespace Wharf.Server.Tests.Cli;
 
 /// <summary><c>wharf check</c> passes a healthy store and names every damaged or missing blob.</summary>
 public sealed class CheckCommandTests

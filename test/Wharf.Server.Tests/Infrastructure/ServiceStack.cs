@@ -12,7 +12,7 @@ using Wharf.Core.Uploads;
 using Wharf.Metadata.Sqlite;
 using Wharf.Storage.FileSystem;
 
-namespace Wharf.Server.Tests.Jobs;
+namespace Wharf.Server.Tests.Infrastructure;
 
 /// <summary>The real services over real SQLite and filesystem stores, on a fake clock.</summary>
 internal sealed class ServiceStack : IAsyncDisposable

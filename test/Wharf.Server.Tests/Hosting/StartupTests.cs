@@ -3,7 +3,7 @@ using System.Net.Sockets;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
 
-namespace Wharf.Server.Tests.Host;
+namespace Wharf.Server.Tests.Hosting;
 
 /// <summary>The real server process refuses bad settings with one readable line and a non-zero exit.</summary>
 public sealed class StartupTests : IDisposable

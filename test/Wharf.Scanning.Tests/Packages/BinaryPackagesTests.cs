@@ -3,7 +3,7 @@ using System.Text;
 using Wharf.Scanning.Vulnerabilities;
 using static Wharf.Scanning.Tests.Layers.TestLayers;
 
-namespace Wharf.Scanning.Tests;
+namespace Wharf.Scanning.Tests.Packages;
 
 /// <summary>Packages in files too large to keep: Go build information in a real Go binary, Maven coordinates in (fat) jars.</summary>
 public sealed class BinaryPackagesTests

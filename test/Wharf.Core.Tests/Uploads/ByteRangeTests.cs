@@ -1,6 +1,6 @@
 using Wharf.Core.Uploads;
 
-namespace Wharf.Core.Tests.Services;
+namespace Wharf.Core.Tests.Uploads;
 
 public sealed class ByteRangeTests
 {
