@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Wharf.Core.Security;
 using Wharf.Core.Services;
 using Wharf.Server.Identity;
 
@@ -18,7 +19,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<LayerService>();
         services.TryAddSingleton<LifecycleService>();
         services.TryAddSingleton<PullTimeExclusions>();
-        services.TryAddSingleton<ServerKeys>();
+        services.TryAddSingleton<TokenKeyRing>();
         services.TryAddSingleton<PageTokens>();
         services.TryAddSingleton<AuthTokens>();
         services.TryAddSingleton<LayerDownloads>();
