@@ -62,11 +62,6 @@ public static class TokenCodec
         foreach (var field in fields)
         {
             var written = Encoding.UTF8.GetBytes(field, token.AsSpan(at + 2));
-            if (written > ushort.MaxValue)
-            {
-                throw new ArgumentException("A token field is too long.", nameof(fields));
-            }
-
             BinaryPrimitives.WriteUInt16BigEndian(token.AsSpan(at), (ushort)written);
             at += 2 + written;
         }
@@ -109,7 +104,7 @@ public static class TokenCodec
             || !string.Equals(Base64Url.EncodeToString(raw.AsSpan(0, length)), token, StringComparison.Ordinal)
             || keyOf(keyId) is not { } key)
         {
-            // Not the canonical encoding (padding, whitespace, stray low bits): one token has one spelling.
+            // Only the canonical encoding counts (no padding, whitespace or stray low bits): one token, one spelling.
             return false;
         }
 
