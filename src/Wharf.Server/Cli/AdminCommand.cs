@@ -4,9 +4,9 @@ using Microsoft.Extensions.Options;
 using Wharf.Core.Identity;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Security;
 using Wharf.Core.Security.Policies;
 using Wharf.Server.Hosting;
-using Wharf.Server.Identity;
 
 namespace Wharf.Server.Cli;
 
@@ -97,16 +97,64 @@ internal static class AdminCommand
             return await identities.AttachManagedPolicyAsync(principal, arn, ct) ? 0 : Fail($"{principal} does not exist");
         }, ct));
 
-        var revoke = new Option<bool>("--revoke-previous") { Description = "also delete the previous keys: every token they signed stops working (after a leak)" };
+        var purposeOption = new Option<TokenPurpose?>("--purpose") { HelpName = "auth|page|download", Description = "only this family: auth (GetAuthorizationToken passwords), page (nextTokens) or download (GetDownloadUrlForLayer URLs); default all three" };
+        var revokePrevious = new Option<bool>("--revoke-previous") { Description = "also delete the previous keys: every token they signed stops working (after a leak)" };
         var rotate = new Command(
             "rotate-token-key",
-            "Add a new signing key for GetAuthorizationToken passwords. New tokens use it; tokens signed before keep working until they expire (12 h) unless --revoke-previous. Running servers pick it up within a minute.")
+            "Add a new signing key to each token key family (auth, page, download) and print its name. New tokens use it; tokens signed before keep working until they expire (passwords 12 h, download URLs 15 min) unless --revoke-previous. Running servers pick it up within a minute.")
         {
-            revoke,
+            purposeOption,
+            revokePrevious,
         };
         rotate.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, _) =>
         {
-            Console.WriteLine(await AuthTokens.RotateAsync(store, parse.GetValue(revoke), DateTimeOffset.UtcNow, ct));
+            foreach (var purpose in parse.GetValue(purposeOption) is { } one ? new[] { one } : Enum.GetValues<TokenPurpose>())
+            {
+                Console.WriteLine(await TokenKeyRing.RotateAsync(store.Keys, purpose, parse.GetValue(revokePrevious), DateTimeOffset.UtcNow, ct));
+            }
+
+            return 0;
+        }, ct));
+
+        var keyName = new Argument<string>("key") { Description = "the key's name, as list-token-keys and rotate-token-key print it (e.g. auth-tokens-1)" };
+        var revokeKey = new Command(
+            "revoke-token-key",
+            "Delete one token signing key: every token it signed (password, nextToken or download URL) stops working, on running servers within a minute. The newest key of a family signs; rotate first to revoke it.")
+        {
+            keyName,
+        };
+        revokeKey.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, _) =>
+        {
+            var name = parse.GetValue(keyName)!;
+            if (!TokenKeyRing.TryParseKeyName(name, out var purpose, out var id))
+            {
+                return Fail($"'{name}' is not a token key name; wharf admin list-token-keys prints them");
+            }
+
+            switch (await TokenKeyRing.RevokeAsync(store.Keys, purpose, id, ct))
+            {
+                case null:
+                    return Fail($"there is no token key {name}");
+                case false:
+                    return Fail($"{name} is the key new tokens are signed with; run wharf admin rotate-token-key --purpose {TokenCodec.NameOf(purpose)} --revoke-previous to replace it and end what it signed");
+            }
+
+            Console.WriteLine($"revoked {name}");
+            return 0;
+        }, ct));
+
+        var listKeys = new Command("list-token-keys", "List the token signing keys by name, oldest first; the last of each family signs new tokens, all of them verify.");
+        listKeys.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, _) =>
+        {
+            foreach (var purpose in Enum.GetValues<TokenPurpose>())
+            {
+                var family = await TokenKeyRing.ListAsync(store.Keys, purpose, ct);
+                foreach (var (id, _) in family)
+                {
+                    Console.WriteLine(TokenKeyRing.KeyName(purpose, id) + (id == family[^1].Id ? " (signing)" : string.Empty));
+                }
+            }
+
             return 0;
         }, ct));
 
@@ -116,6 +164,8 @@ internal static class AdminCommand
         admin.Subcommands.Add(putPolicy);
         admin.Subcommands.Add(attach);
         admin.Subcommands.Add(rotate);
+        admin.Subcommands.Add(revokeKey);
+        admin.Subcommands.Add(listKeys);
         return admin;
     }
 

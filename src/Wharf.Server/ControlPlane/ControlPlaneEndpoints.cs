@@ -3,6 +3,7 @@ using Wharf.Core.Identity;
 using Wharf.Core.Images;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Repositories;
+using Wharf.Core.Security;
 using Wharf.Core.Uploads;
 using Wharf.Server.Identity;
 
@@ -21,7 +22,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<LayerService>();
         services.TryAddSingleton<LifecycleService>();
         services.TryAddSingleton<PullTimeExclusions>();
-        services.TryAddSingleton<ServerKeys>();
+        services.TryAddSingleton<TokenKeyRing>();
         services.TryAddSingleton<PageTokens>();
         services.TryAddSingleton<AuthTokens>();
         services.TryAddSingleton<LayerDownloads>();

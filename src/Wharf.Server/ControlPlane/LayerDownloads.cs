@@ -1,10 +1,8 @@
-using System.Buffers.Text;
 using System.Globalization;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.AspNetCore.Http.Features;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
+using Wharf.Core.Security;
 using Wharf.Core.Uploads;
 using Wharf.Server.Errors;
 
@@ -13,9 +11,10 @@ namespace Wharf.Server.ControlPlane;
 /// <summary>
 /// <c>GetDownloadUrlForLayer</c>'s URLs: like an S3 presigned URL, <c>/layers/&lt;token&gt;</c> on Wharf
 /// itself serves one layer of one repository to whoever holds it, until it expires. The token is the
-/// repository, digest and expiry, MAC'd with a server-wide key, so any node can serve it.
+/// repository, digest and expiry, signed (<see cref="TokenKeyRing"/>, <see cref="TokenPurpose.Download"/>)
+/// with a key every node shares, so any node can serve it.
 /// </summary>
-internal sealed class LayerDownloads(ServerKeys keys, LayerService layers, TimeProvider time, ILogger<LayerDownloads> logger)
+internal sealed class LayerDownloads(TokenKeyRing keys, LayerService layers, TimeProvider time, ILogger<LayerDownloads> logger)
 {
     /// <summary>How long a URL stays valid.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(15);
@@ -24,11 +23,10 @@ internal sealed class LayerDownloads(ServerKeys keys, LayerService layers, TimeP
 
     public async Task<string> CreateUrlAsync(HttpContext context, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
     {
-        var expires = (time.GetUtcNow() + Lifetime).ToUnixTimeSeconds();
-        var payload = Encoding.UTF8.GetBytes(string.Join('\n', key.Registry.Account.Value, key.Registry.Region, key.Name.Value, digest.ToString(), expires.ToString(CultureInfo.InvariantCulture)));
-        var mac = HMACSHA256.HashData(await keys.GetAsync(ServerKeys.DownloadUrls, cancellationToken), payload);
+        var expires = (time.GetUtcNow() + Lifetime).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        var token = await keys.SealAsync(TokenPurpose.Download, string.Empty, [key.Registry.Account.Value, key.Registry.Region, key.Name.Value, digest.ToString(), expires], cancellationToken);
         var request = context.Request;
-        return $"{request.Scheme}://{request.Host}{PathPrefix}{Base64Url.EncodeToString(payload)}.{Base64Url.EncodeToString(mac)}";
+        return $"{request.Scheme}://{request.Host}{PathPrefix}{token}";
     }
 
     /// <summary>GET (and HEAD) of a download URL: the layer, with ranges; 403 once expired or when altered.</summary>
@@ -66,29 +64,10 @@ internal sealed class LayerDownloads(ServerKeys keys, LayerService layers, TimeP
 
     private async Task<(RepositoryKey Key, Digest Digest)> OpenAsync(string token, CancellationToken cancellationToken)
     {
-        var dot = token.IndexOf('.', StringComparison.Ordinal);
-        byte[] payload;
-        byte[] mac;
-        try
+        if (await keys.OpenAsync(TokenPurpose.Download, token, string.Empty, cancellationToken) is not [var account, var region, var name, var digest, var expiresText]
+            || !long.TryParse(expiresText, NumberStyles.None, CultureInfo.InvariantCulture, out var expires))
         {
-            payload = dot > 0 ? Base64Url.DecodeFromChars(token.AsSpan(0, dot)) : throw Denied("The download URL is malformed.");
-            mac = Base64Url.DecodeFromChars(token.AsSpan(dot + 1));
-        }
-        catch (FormatException)
-        {
-            throw Denied("The download URL is malformed.");
-        }
-
-        var expected = HMACSHA256.HashData(await keys.GetAsync(ServerKeys.DownloadUrls, cancellationToken), payload);
-        if (!CryptographicOperations.FixedTimeEquals(mac, expected))
-        {
-            throw Denied("The download URL's signature does not match.");
-        }
-
-        var parts = Encoding.UTF8.GetString(payload).Split('\n');
-        if (parts.Length != 5 || !long.TryParse(parts[4], NumberStyles.None, CultureInfo.InvariantCulture, out var expires))
-        {
-            throw Denied("The download URL is malformed.");
+            throw Denied("The download URL is malformed, altered, or signed with a revoked key.");
         }
 
         if (time.GetUtcNow().ToUnixTimeSeconds() >= expires)
@@ -96,7 +75,7 @@ internal sealed class LayerDownloads(ServerKeys keys, LayerService layers, TimeP
             throw Denied("The download URL has expired; call GetDownloadUrlForLayer again.");
         }
 
-        return (new RepositoryKey(new RegistryKey(AccountId.Parse(parts[0]), parts[1]), RepositoryName.Parse(parts[2])), Digest.Parse(parts[3]));
+        return (new RepositoryKey(new RegistryKey(AccountId.Parse(account), region), RepositoryName.Parse(name)), Digest.Parse(digest));
     }
 
     private static WharfException Denied(string message) => new(WharfErrorCode.Denied, message);

@@ -140,8 +140,10 @@ public sealed class AwsJsonProtocolTests : IAsyncLifetime
         Assert.Equal(200, status);
         Assert.NotEqual(page.RootElement.GetProperty("repositories")[0].GetProperty("repositoryName").GetString(), next.RootElement.GetProperty("repositories")[0].GetProperty("repositoryName").GetString());
 
-        // Forged cursor (same MAC, another payload), another region, another operation: all refused.
-        var forged = Convert.ToBase64String(Encoding.UTF8.GetBytes("tok/b")).TrimEnd('=').Replace('+', '-').Replace('/', '_') + token[token.IndexOf('.', StringComparison.Ordinal)..];
+        // Forged cursor (same key id and MAC, another cursor), another region, another operation: all refused.
+        var raw = System.Buffers.Text.Base64Url.DecodeFromChars(token);
+        var forged = System.Buffers.Text.Base64Url.EncodeToString([.. raw[..5], 0, 5, .. "tok/b"u8, .. raw[^32..]]);
+        Assert.NotEqual(token, forged);
         EcrHttp.AssertError(await EcrHttp.CallAsync(client, "DescribeRepositories", $"{{\"nextToken\":\"{forged}\"}}"), "InvalidParameterException");
         EcrHttp.AssertError(await EcrHttp.CallAsync(client, "DescribeRepositories", $"{{\"nextToken\":\"{token}\"}}", region: "eu-west-3"), "InvalidParameterException");
         EcrHttp.AssertError(await EcrHttp.CallAsync(client, "ListImages", $"{{\"repositoryName\":\"tok/a\",\"nextToken\":\"{token}\"}}"), "InvalidParameterException");

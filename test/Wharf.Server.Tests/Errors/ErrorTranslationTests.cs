@@ -64,7 +64,7 @@ public sealed class ErrorTranslationTests : IDisposable
         }
 
         // One debug line each, never an error with a stack trace.
-        Assert.All(logs.Entries, e => Assert.Equal((LogLevel.Debug, Hosting.WharfEventId.BadRequestBody), (e.Level, e.EventId)));
+        Assert.All(logs.Entries, e => Assert.Equal((LogLevel.Debug, Wharf.Server.Hosting.WharfEventId.BadRequestBody), (e.Level, e.EventId)));
         Assert.Equal(6, logs.Entries.Count);
     }
 
@@ -117,7 +117,7 @@ public sealed class ErrorTranslationTests : IDisposable
         var errors = logs.Entries.Where(e => e.Level == LogLevel.Error).ToList();
         Assert.Equal(faults.Length * 3, errors.Count);
         Assert.Equal(
-            [Hosting.WharfEventId.UnhandledRequestError, Hosting.WharfEventId.UnhandledApiError, Hosting.WharfEventId.UnhandledQueryError],
+            [Wharf.Server.Hosting.WharfEventId.UnhandledRequestError, Wharf.Server.Hosting.WharfEventId.UnhandledApiError, Wharf.Server.Hosting.WharfEventId.UnhandledQueryError],
             errors.Select(e => e.EventId).Distinct().Order());
         Assert.All(errors, e => Assert.Contains("secret state", e.Message, StringComparison.Ordinal));
     }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Wharf.Core.Security;
 using Wharf.Server.Tests.ControlPlane;
 using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
@@ -167,15 +168,14 @@ public sealed class IamModeTests
         await using var server = await WharfTestServer.StartAsync(postgres, Iam, s => s.AddSingleton<TimeProvider>(time));
         var (id, secret) = ReadCredentials(Path.Combine(server.DataDirectory, "root-credentials"));
         using var client = server.CreateClient();
-        static string Payload(string password) => Encoding.UTF8.GetString(System.Buffers.Text.Base64Url.DecodeFromChars(password.AsSpan(0, password.IndexOf('.', StringComparison.Ordinal))));
-        static string KeyOf(string password) => Payload(password).Split('\n')[0];
+        static string KeyOf(string password) => TokenCodec.TryReadKeyId(password, out var keyId) ? TokenKeyRing.KeyName(TokenPurpose.Auth, keyId) : "none";
         Task<ProcessResult> AdminAsync(params string[] args) => IamTestAccess.AdminAsync(server, args);
 
         var first = await LoginPasswordAsync(server, id, secret, Region);
         Assert.Equal("auth-tokens-1", KeyOf(first));
 
         // Rotated beside the running server: it signs with the new key within a minute, and both verify.
-        Assert.Equal("auth-tokens-2", (await AdminAsync("rotate-token-key")).EnsureSuccess().StandardOutput.Trim());
+        Assert.Equal("auth-tokens-2", (await AdminAsync("rotate-token-key", "--purpose", "auth")).EnsureSuccess().StandardOutput.Trim());
         time.Advance(TimeSpan.FromSeconds(61));
         var second = await LoginPasswordAsync(server, id, secret, Region);
         Assert.Equal("auth-tokens-2", KeyOf(second));
@@ -183,13 +183,24 @@ public sealed class IamModeTests
         Assert.Equal(HttpStatusCode.OK, (await GetWithTokenAsync(client, "/v2/", second)).StatusCode);
 
         // A token naming a key that does not exist is no token.
-        var forged = System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(Payload(second).Replace("auth-tokens-2", "auth-tokens-9", StringComparison.Ordinal))) + second[second.IndexOf('.', StringComparison.Ordinal)..];
-        Assert.Equal(HttpStatusCode.Unauthorized, (await GetWithTokenAsync(client, "/v2/", forged)).StatusCode);
+        var raw = System.Buffers.Text.Base64Url.DecodeFromChars(second);
+        raw[4] = 9;
+        Assert.Equal(HttpStatusCode.Unauthorized, (await GetWithTokenAsync(client, "/v2/", System.Buffers.Text.Base64Url.EncodeToString(raw))).StatusCode);
 
-        // After a leak: revoking the previous keys ends every token they signed.
-        Assert.Equal("auth-tokens-3", (await AdminAsync("rotate-token-key", "--revoke-previous")).EnsureSuccess().StandardOutput.Trim());
+        // One key revoked: what it signed stops working, the rest goes on; the signing key cannot be revoked alone.
+        var signing = await AdminAsync("revoke-token-key", "auth-tokens-2");
+        Assert.Equal(1, signing.ExitCode);
+        Assert.Contains("rotate-token-key --purpose auth --revoke-previous", signing.StandardError, StringComparison.Ordinal);
+        Assert.Equal("revoked auth-tokens-1", (await AdminAsync("revoke-token-key", "auth-tokens-1")).EnsureSuccess().StandardOutput.Trim());
         time.Advance(TimeSpan.FromSeconds(61));
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetWithTokenAsync(client, "/v2/", first)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await GetWithTokenAsync(client, "/v2/", second)).StatusCode);
+
+        // After a leak: rotating with --revoke-previous ends every token the previous keys signed, in all three families.
+        var rotated = (await AdminAsync("rotate-token-key", "--revoke-previous")).EnsureSuccess().StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["auth-tokens-3", "page-tokens-1", "download-tokens-1"], rotated);
+        Assert.Equal("auth-tokens-3 (signing)\npage-tokens-1 (signing)\ndownload-tokens-1 (signing)", (await AdminAsync("list-token-keys")).EnsureSuccess().StandardOutput.Trim());
+        time.Advance(TimeSpan.FromSeconds(61));
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetWithTokenAsync(client, "/v2/", second)).StatusCode);
         var third = await LoginPasswordAsync(server, id, secret, Region);
         Assert.Equal("auth-tokens-3", KeyOf(third));
