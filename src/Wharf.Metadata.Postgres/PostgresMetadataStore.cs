@@ -22,9 +22,9 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Leases = new JobLeaseStore(relational);
         Keys = new ServerKeyStore(relational);
         Lifecycle = new PgLifecycleStore(database);
-        Vulnerabilities = new PgVulnerabilityStore(database);
+        Vulnerabilities = new VulnerabilityStore(relational);
         Scans = new PgScanStore(database);
-        Identities = new PgIdentityStore(database);
+        Identities = new IdentityStore(relational);
     }
 
     public string Backend => "postgres";

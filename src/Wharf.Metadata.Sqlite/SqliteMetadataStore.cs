@@ -35,9 +35,9 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Leases = new JobLeaseStore(database);
         Keys = new ServerKeyStore(database);
         Lifecycle = new SqliteLifecycleStore(_database);
-        Vulnerabilities = new SqliteVulnerabilityStore(_database);
+        Vulnerabilities = new VulnerabilityStore(database);
         Scans = new SqliteScanStore(_database);
-        Identities = new SqliteIdentityStore(_database);
+        Identities = new IdentityStore(database);
     }
 
     public string Backend => "sqlite";
