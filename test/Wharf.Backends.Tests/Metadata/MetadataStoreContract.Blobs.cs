@@ -5,6 +5,8 @@ namespace Wharf.Backends.Tests.Metadata;
 public abstract partial class MetadataStoreContract
 {
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ReserveBlobAsync))]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.GetBlobAsync))]
     public async Task Reserve_inserts_a_live_blob_row()
     {
         await using var store = await CreateStoreAsync();
@@ -16,6 +18,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ReserveBlobAsync))]
     public async Task Reserve_touches_an_existing_live_row()
     {
         await using var store = await CreateStoreAsync();
@@ -29,6 +32,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ReserveBlobAsync))]
     public async Task Reserve_returns_BeingDeleted_for_a_claimed_blob_and_changes_nothing()
     {
         await using var store = await CreateStoreAsync();
@@ -42,6 +46,8 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ReserveBlobAsync))]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ForgetClaimedAsync))]
     public async Task Reserve_after_ForgetClaimed_inserts_the_row_afresh()
     {
         await using var store = await CreateStoreAsync();
@@ -57,6 +63,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.GetBlobAsync))]
     public async Task GetBlob_returns_null_for_unknown_and_claimed_blobs()
     {
         await using var store = await CreateStoreAsync();
@@ -69,6 +76,8 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.LinkBlobAsync))]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.GetLinkedBlobAsync))]
     public async Task Link_makes_a_blob_readable_from_that_repository_only()
     {
         await using var store = await CreateStoreAsync();
@@ -85,6 +94,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.LinkBlobAsync))]
     public async Task Link_is_idempotent_and_touches_the_blob()
     {
         await using var store = await CreateStoreAsync();
@@ -98,6 +108,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.LinkBlobAsync))]
     public async Task Link_returns_false_for_an_unknown_blob()
     {
         await using var store = await CreateStoreAsync();
@@ -108,6 +119,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.LinkBlobAsync))]
     public async Task Link_returns_false_for_a_claimed_blob()
     {
         await using var store = await CreateStoreAsync();
@@ -121,6 +133,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.GetLinkedBlobAsync))]
     public async Task GetLinkedBlob_returns_null_once_the_blob_is_claimed()
     {
         await using var store = await CreateStoreAsync();
@@ -134,6 +147,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.UnlinkBlobAsync))]
     public async Task Unlink_removes_only_that_repositorys_link()
     {
         await using var store = await CreateStoreAsync();
@@ -152,6 +166,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.IsReferencedInRepositoryAsync))]
     public async Task IsReferencedInRepository_is_true_only_while_a_manifest_there_references_the_blob()
     {
         await using var store = await CreateStoreAsync();
@@ -170,6 +185,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ClaimGarbageAsync))]
     public async Task ClaimGarbage_claims_only_blobs_touched_before_the_cutoff()
     {
         await using var store = await CreateStoreAsync();
@@ -188,6 +204,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ClaimGarbageAsync))]
     public async Task ClaimGarbage_respects_the_limit_and_does_not_claim_twice()
     {
         await using var store = await CreateStoreAsync();
@@ -208,6 +225,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ClaimGarbageAsync))]
     public async Task ClaimGarbage_never_claims_a_referenced_blob_however_old()
     {
         await using var store = await CreateStoreAsync();
@@ -225,6 +243,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ClaimGarbageAsync))]
     public async Task ClaimGarbage_protects_a_blob_referenced_from_any_repository()
     {
         await using var store = await CreateStoreAsync();
@@ -254,6 +273,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ListClaimedAsync))]
     public async Task ListClaimed_returns_claimed_blobs_up_to_the_limit()
     {
         await using var store = await CreateStoreAsync();
@@ -271,6 +291,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ForgetClaimedAsync))]
     public async Task ForgetClaimed_removes_claimed_rows_and_their_links_but_not_live_rows()
     {
         await using var store = await CreateStoreAsync();
@@ -288,6 +309,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ListReferencedAsync))]
     public async Task ListReferenced_yields_each_live_referenced_blob_once()
     {
         await using var store = await CreateStoreAsync();

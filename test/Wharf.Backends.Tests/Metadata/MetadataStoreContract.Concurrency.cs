@@ -12,6 +12,9 @@ public abstract partial class MetadataStoreContract
     /// succeeded must still find all its blobs live and linked; pushes that lost the race fail cleanly.
     /// </summary>
     [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ClaimGarbageAsync))]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.ForgetClaimedAsync))]
+    [Covers(typeof(IImageStore), nameof(IImageStore.PutManifestAsync))]
     public async Task Concurrent_pushes_never_lose_a_blob_to_a_racing_garbage_collection()
     {
         await using var store = await CreateStoreAsync();

@@ -7,6 +7,9 @@ namespace Wharf.Backends.Tests.Metadata;
 public abstract partial class MetadataStoreContract
 {
     [Fact]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.CreateAsync), Parameters = 5)]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.UpdateSettingsAsync))]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.GetResourceTagsAsync))]
     public async Task Repository_settings_and_resource_tags_are_stored_at_creation_and_updated()
     {
         await using var store = await CreateStoreAsync();
@@ -25,6 +28,9 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.TagAsync))]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.UntagAsync))]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.GetResourceTagsAsync))]
     public async Task Resource_tags_overwrite_by_key_refuse_past_the_limit_and_untag()
     {
         await using var store = await CreateStoreAsync();
@@ -41,6 +47,8 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.DeleteIfEmptyAsync))]
+    [Covers(typeof(IImageStore), nameof(IImageStore.HasImagesAsync))]
     public async Task DeleteIfEmpty_refuses_a_repository_with_images()
     {
         await using var store = await CreateStoreAsync();
@@ -56,6 +64,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.PutManifestAsync))]
     public async Task Immutable_tag_is_refused_inside_the_write_and_tag_changes_are_reported()
     {
         await using var store = await CreateStoreAsync();
@@ -78,6 +87,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.PutManifestAsync))]
     public async Task Concurrent_first_pushes_of_one_immutable_tag_let_exactly_one_win()
     {
         await using var store = await CreateStoreAsync();
@@ -95,6 +105,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.ListImageIdsAsync), Parameters = 5)]
     public async Task ListImageIds_orders_by_digest_then_tag_filters_and_pages_by_keyset()
     {
         await using var store = await CreateStoreAsync();
@@ -130,6 +141,8 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.DescribeImagesAsync), Parameters = 5)]
+    [Covers(typeof(IImageStore), nameof(IImageStore.GetImagesAsync))]
     public async Task DescribeImages_reports_tags_sizes_and_pages_by_digest()
     {
         await using var store = await CreateStoreAsync();
@@ -165,6 +178,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.UntagImageAsync))]
     public async Task UntagImage_removes_the_image_with_its_last_tag_unless_an_index_lists_it()
     {
         await using var store = await CreateStoreAsync();
@@ -184,6 +198,8 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.RecordPullsAsync))]
+    [Covers(typeof(IImageStore), nameof(IImageStore.GetImagesAsync))]
     public async Task RecordPulls_only_moves_the_pull_time_forward()
     {
         await using var store = await CreateStoreAsync();
@@ -196,6 +212,9 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.GetRegistryPolicyAsync))]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.SetRegistryPolicyAsync))]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.SetPolicyAsync))]
     public async Task Registry_and_repository_policies_are_set_read_and_removed()
     {
         await using var store = await CreateStoreAsync();
@@ -217,6 +236,8 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.GetRegistrySettingsAsync))]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.SetRegistrySettingAsync))]
     public async Task Registry_settings_are_kept_per_registry_and_survive_concurrent_writes()
     {
         await using var store = await CreateStoreAsync();
@@ -236,6 +257,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.ChangeRegistrySettingAsync))]
     public async Task A_registry_setting_changed_by_many_callers_at_once_loses_no_change_and_null_removes_it()
     {
         await using var store = await CreateStoreAsync();
@@ -263,6 +285,9 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IServerKeyStore), nameof(IServerKeyStore.GetOrCreateAsync))]
+    [Covers(typeof(IServerKeyStore), nameof(IServerKeyStore.ListAsync))]
+    [Covers(typeof(IServerKeyStore), nameof(IServerKeyStore.DeleteAsync))]
     public async Task Server_keys_are_created_once_and_then_returned()
     {
         await using var store = await CreateStoreAsync();

@@ -6,6 +6,9 @@ namespace Wharf.Backends.Tests.Metadata;
 public abstract partial class MetadataStoreContract
 {
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.PutManifestAsync))]
+    [Covers(typeof(IImageStore), nameof(IImageStore.GetManifestAsync))]
+    [Covers(typeof(IImageStore), nameof(IImageStore.GetManifestByTagAsync))]
     public async Task PutManifest_stores_manifest_references_and_tag()
     {
         await using var store = await CreateStoreAsync();
@@ -58,6 +61,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.PutManifestAsync))]
     public async Task PutManifest_with_missing_blobs_fails_listing_them_and_writes_nothing()
     {
         await using var store = await CreateStoreAsync();
@@ -180,6 +184,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.PutManifestAsync))]
     public async Task PutManifest_of_identical_bytes_is_not_created_again_and_moves_the_tag()
     {
         await using var store = await CreateStoreAsync();
@@ -231,6 +236,8 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.GetManifestAsync))]
+    [Covers(typeof(IImageStore), nameof(IImageStore.GetManifestByTagAsync))]
     public async Task GetManifest_returns_null_when_absent_or_in_another_repository()
     {
         await using var store = await CreateStoreAsync();
@@ -246,6 +253,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.DeleteManifestAsync), Parameters = 3)]
     public async Task DeleteManifest_removes_it_with_its_tags_and_references_but_keeps_blob_links()
     {
         await using var store = await CreateStoreAsync();
@@ -266,6 +274,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.DeleteManifestAsync), Parameters = 3)]
     public async Task DeleteManifest_returns_NotFound_when_absent()
     {
         await using var store = await CreateStoreAsync();
@@ -275,6 +284,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.DeleteManifestAsync), Parameters = 3)]
     public async Task DeleteManifest_refuses_a_child_of_an_index_until_the_index_is_gone()
     {
         await using var store = await CreateStoreAsync();
@@ -307,6 +317,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.DeleteTagAsync))]
     public async Task DeleteTag_removes_only_the_tag()
     {
         await using var store = await CreateStoreAsync();
@@ -326,6 +337,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.ListTagsAsync))]
     public async Task ListTags_orders_ordinally_and_pages_with_last_and_limit()
     {
         await using var store = await CreateStoreAsync();
@@ -348,6 +360,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.ListReferrersAsync))]
     public async Task ListReferrers_returns_manifests_with_that_subject_ordered_by_digest()
     {
         await using var store = await CreateStoreAsync();
@@ -382,6 +395,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.ListReferrersAsync))]
     public async Task ListReferrers_drops_deleted_referrers()
     {
         await using var store = await CreateStoreAsync();

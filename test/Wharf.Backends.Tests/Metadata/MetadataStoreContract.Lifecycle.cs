@@ -10,6 +10,10 @@ public abstract partial class MetadataStoreContract
     private static OutboxEvent Event(string what) => new("ECR Image Action", $"{{\"what\":\"{what}\"}}", T0);
 
     [Fact]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.SetPolicyAsync))]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.GetPolicyAsync))]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.ListTargetsAsync))]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.MarkEvaluatedAsync))]
     public async Task Lifecycle_policies_are_kept_per_repository_and_listed_as_targets()
     {
         await using var store = await CreateStoreAsync();
@@ -30,6 +34,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.ListImagesAsync))]
     public async Task The_evaluator_sees_tags_push_pull_storage_and_index_membership()
     {
         await using var store = await CreateStoreAsync();
@@ -51,6 +56,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.ExpireAsync))]
     public async Task Expiry_applies_only_to_an_unchanged_image_and_records_its_event_with_it()
     {
         await using var store = await CreateStoreAsync();
@@ -79,6 +85,9 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.SetStorageClassAsync))]
+    [Covers(typeof(IImageStore), nameof(IImageStore.DescribeImagesAsync), Parameters = 6)]
+    [Covers(typeof(IImageStore), nameof(IImageStore.ListImageIdsAsync), Parameters = 6)]
     public async Task Archived_images_are_flagged_filtered_and_restored_by_a_push()
     {
         await using var store = await CreateStoreAsync();
@@ -119,6 +128,9 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.TryStartPreviewAsync))]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.CompletePreviewAsync))]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.GetPreviewAsync))]
     public async Task One_preview_runs_at_a_time_unless_it_was_abandoned()
     {
         await using var store = await CreateStoreAsync();
@@ -149,5 +161,18 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(
             ["{\"what\":\"push v1\"}", "{\"what\":\"push v2\"}", "{\"what\":\"delete\"}"],
             (await store.Lifecycle.ListEventsAsync(0, 10, Ct)).Select(e => e.Payload));
+    }
+
+    [Fact]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.TryStartPreviewAsync))]
+    public async Task Concurrent_preview_starts_let_exactly_one_run()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+
+        var started = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => store.Lifecycle.TryStartPreviewAsync(repo.Id, $"p{i}", T0, T0.AddMinutes(-5), Ct))));
+
+        var winner = Assert.Single(started.Select((s, i) => (s, i)), p => p.s);
+        Assert.Equal(new LifecyclePreviewRecord($"p{winner.i}", "IN_PROGRESS", null, T0), await store.Lifecycle.GetPreviewAsync(repo.Id, Ct));
     }
 }

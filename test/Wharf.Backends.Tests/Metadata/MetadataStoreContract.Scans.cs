@@ -10,6 +10,11 @@ public abstract partial class MetadataStoreContract
         new(name, null, "d", null, severity, "libssl3", "3.0.7-r0", "openssl", "OS", "lib/apk/db/installed", "sha256:" + new string('a', 64), "3.0.8-r0", null, null, null, null, "ALPINE", []);
 
     [Fact]
+    [Covers(typeof(IScanStore), nameof(IScanStore.RequestAsync))]
+    [Covers(typeof(IScanStore), nameof(IScanStore.ListPendingAsync))]
+    [Covers(typeof(IScanStore), nameof(IScanStore.CompleteAsync))]
+    [Covers(typeof(IScanStore), nameof(IScanStore.GetAsync))]
+    [Covers(typeof(IScanStore), nameof(IScanStore.GetSummariesAsync))]
     public async Task A_scan_is_requested_once_a_day_queued_completed_with_its_event_and_gone_with_its_image()
     {
         await using var store = await CreateStoreAsync();
@@ -59,6 +64,8 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.PutManifestAsync))]
+    [Covers(typeof(IScanStore), nameof(IScanStore.RequestAsync))]
     public async Task A_push_that_scans_on_push_commits_its_scan_in_progress_with_the_manifest_once_a_day()
     {
         await using var store = await CreateStoreAsync();
@@ -90,6 +97,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IScanStore), nameof(IScanStore.ListStaleAsync))]
     public async Task Stale_scans_are_those_missing_or_made_with_an_older_database_and_cursors_persist()
     {
         await using var store = await CreateStoreAsync();
@@ -122,5 +130,20 @@ public abstract partial class MetadataStoreContract
         await store.Scans.SetCursorAsync("scan-on-push", 42, Ct);
         Assert.Equal(42, await store.Scans.GetCursorAsync("scan-on-push", Ct));
         Assert.Equal(0, await store.Scans.GetCursorAsync("other", Ct));
+    }
+
+    [Fact]
+    [Covers(typeof(IScanStore), nameof(IScanStore.RequestAsync))]
+    public async Task Concurrent_scan_requests_within_the_limit_let_exactly_one_through()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var image = await PutAsync(store, Image(repo.Id, "scanned", [], tag: "v1"));
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 8).Select(i => Task.Run(() => store.Scans.RequestAsync(repo.Id, image.Digest, T0.AddSeconds(i), T0.AddDays(-1), Ct))));
+
+        Assert.Single(results, r => r == ScanRequestResult.Requested);
+        Assert.All(results.Where(r => r != ScanRequestResult.Requested), r => Assert.Equal(ScanRequestResult.TooSoon, r));
+        Assert.Single(await store.Scans.ListPendingAsync(10, Ct));
     }
 }

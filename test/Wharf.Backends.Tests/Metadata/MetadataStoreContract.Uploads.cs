@@ -5,6 +5,9 @@ namespace Wharf.Backends.Tests.Metadata;
 public abstract partial class MetadataStoreContract
 {
     [Fact]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.CreateAsync))]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.GetAsync))]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.ExistsAsync))]
     public async Task Upload_session_round_trips()
     {
         await using var store = await CreateStoreAsync();
@@ -20,6 +23,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.AdvanceAsync))]
     public async Task Advance_moves_the_offset_only_from_the_expected_value()
     {
         await using var store = await CreateStoreAsync();
@@ -35,6 +39,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.AdvanceAsync))]
     public async Task Concurrent_advances_from_the_same_offset_let_exactly_one_win()
     {
         await using var store = await CreateStoreAsync();
@@ -50,6 +55,8 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.DeleteAsync))]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.ExistsAsync))]
     public async Task Delete_removes_the_session()
     {
         await using var store = await CreateStoreAsync();
@@ -66,6 +73,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.ListExpiredAsync))]
     public async Task ListExpired_returns_sessions_expired_at_or_before_now_oldest_first()
     {
         await using var store = await CreateStoreAsync();
@@ -85,6 +93,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IJobLeaseStore), nameof(IJobLeaseStore.TryAcquireAsync))]
     public async Task Lease_is_refused_to_another_owner_until_it_expires()
     {
         await using var store = await CreateStoreAsync();
@@ -97,6 +106,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IJobLeaseStore), nameof(IJobLeaseStore.TryAcquireAsync))]
     public async Task Lease_is_renewed_by_its_owner()
     {
         await using var store = await CreateStoreAsync();
@@ -109,6 +119,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IJobLeaseStore), nameof(IJobLeaseStore.ReleaseAsync))]
     public async Task Release_frees_the_lease_only_for_its_owner()
     {
         await using var store = await CreateStoreAsync();
@@ -123,6 +134,7 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IJobLeaseStore), nameof(IJobLeaseStore.TryAcquireAsync))]
     public async Task Concurrent_lease_attempts_let_exactly_one_owner_win()
     {
         await using var store = await CreateStoreAsync();
