@@ -11,17 +11,13 @@ internal sealed partial class IdentityStore
         database.WriteAsync(
             async s =>
             {
-                if (!await s.ExistsAsync("SELECT 1 FROM accounts WHERE id = @account", [("account", group.Account.Value)], cancellationToken)
-                    || await s.ExistsAsync("SELECT 1 FROM iam_groups WHERE arn = @arn", [("arn", group.Arn)], cancellationToken))
-                {
-                    return null;
-                }
-
-                await s.ExecuteAsync(
-                    "INSERT INTO iam_groups (arn, account, name, unique_id, created_at) VALUES (@arn, @account, @name, @unique, @now)",
-                    [("arn", group.Arn), ("account", group.Account.Value), ("name", group.Name), ("unique", group.UniqueId), ("now", Columns.Ms(group.CreatedAt))],
-                    cancellationToken);
-                return group;
+                return await s.ExistsAsync("SELECT 1 FROM accounts WHERE id = @account", [("account", group.Account.Value)], cancellationToken)
+                    && await s.ExecuteAsync(
+                        $"INSERT INTO iam_groups (arn, account, name, unique_id, created_at) VALUES (@arn, @account, @name, @unique, @now) {NewArn}",
+                        [("arn", group.Arn), ("account", group.Account.Value), ("name", group.Name), ("unique", group.UniqueId), ("now", Columns.Ms(group.CreatedAt))],
+                        cancellationToken) > 0
+                    ? group
+                    : null;
             },
             cancellationToken);
 

@@ -12,15 +12,14 @@ internal sealed partial class IdentityStore
             async s =>
             {
                 if (!await s.ExistsAsync("SELECT 1 FROM accounts WHERE id = @account", [("account", policy.Account.Value)], cancellationToken)
-                    || await s.ExistsAsync("SELECT 1 FROM iam_policies WHERE arn = @arn", [("arn", policy.Arn)], cancellationToken))
+                    || await s.ExecuteAsync(
+                        $"INSERT INTO iam_policies (arn, account, name, unique_id, description, default_version, next_version, created_at, updated_at) VALUES (@arn, @account, @name, @unique, @description, 1, 2, @now, @now) {NewArn}",
+                        [("arn", policy.Arn), ("account", policy.Account.Value), ("name", policy.Name), ("unique", policy.UniqueId), ("description", policy.Description), ("now", Columns.Ms(policy.CreatedAt))],
+                        cancellationToken) == 0)
                 {
                     return null;
                 }
 
-                await s.ExecuteAsync(
-                    "INSERT INTO iam_policies (arn, account, name, unique_id, description, default_version, next_version, created_at, updated_at) VALUES (@arn, @account, @name, @unique, @description, 1, 2, @now, @now)",
-                    [("arn", policy.Arn), ("account", policy.Account.Value), ("name", policy.Name), ("unique", policy.UniqueId), ("description", policy.Description), ("now", Columns.Ms(policy.CreatedAt))],
-                    cancellationToken);
                 await s.ExecuteAsync(
                     "INSERT INTO iam_policy_versions (policy_arn, version, document, created_at) VALUES (@arn, 1, @document, @now)",
                     [("arn", policy.Arn), ("document", document), ("now", Columns.Ms(policy.CreatedAt))],

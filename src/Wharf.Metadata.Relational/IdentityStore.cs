@@ -12,6 +12,10 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
 {
     private const string KeyColumns = "id, principal_arn, secret, active, created_at";
 
+    // Ends the INSERT of a new principal, group or policy: a racing creator of the same name waits
+    // for the first to commit, then inserts nothing and is told the name is taken, as if it came second.
+    private const string NewArn = "ON CONFLICT (arn) DO NOTHING";
+
     public Task<bool> EnsureAccountAsync(AccountId account, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>
@@ -87,17 +91,13 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
             async s =>
             {
                 var arn = $"arn:aws:iam::{account}:user/{name}";
-                if (!await s.ExistsAsync("SELECT 1 FROM accounts WHERE id = @account", [("account", account.Value)], cancellationToken)
-                    || await s.ExistsAsync("SELECT 1 FROM principals WHERE arn = @arn", [("arn", arn)], cancellationToken))
-                {
-                    return null;
-                }
-
-                await s.ExecuteAsync(
-                    "INSERT INTO principals (arn, account, kind, name, unique_id, created_at) VALUES (@arn, @account, 'user', @name, @unique, @now)",
-                    [("arn", arn), ("account", account.Value), ("name", name), ("unique", uniqueId), ("now", Columns.Ms(now))],
-                    cancellationToken);
-                return new PrincipalRecord(arn, account, "user", name, uniqueId, now);
+                return await s.ExistsAsync("SELECT 1 FROM accounts WHERE id = @account", [("account", account.Value)], cancellationToken)
+                    && await s.ExecuteAsync(
+                        $"INSERT INTO principals (arn, account, kind, name, unique_id, created_at) VALUES (@arn, @account, 'user', @name, @unique, @now) {NewArn}",
+                        [("arn", arn), ("account", account.Value), ("name", name), ("unique", uniqueId), ("now", Columns.Ms(now))],
+                        cancellationToken) > 0
+                    ? new PrincipalRecord(arn, account, "user", name, uniqueId, now)
+                    : null;
             },
             cancellationToken);
 
@@ -120,17 +120,13 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
             async s =>
             {
                 var p = role.Principal;
-                if (!await s.ExistsAsync("SELECT 1 FROM accounts WHERE id = @account", [("account", p.Account.Value)], cancellationToken)
-                    || await s.ExistsAsync("SELECT 1 FROM principals WHERE arn = @arn", [("arn", p.Arn)], cancellationToken))
-                {
-                    return null;
-                }
-
-                await s.ExecuteAsync(
-                    "INSERT INTO principals (arn, account, kind, name, unique_id, created_at, trust_policy, max_session_seconds) VALUES (@arn, @account, 'role', @name, @unique, @now, @trust, @max)",
-                    [("arn", p.Arn), ("account", p.Account.Value), ("name", p.Name), ("unique", p.UniqueId), ("now", Columns.Ms(p.CreatedAt)), ("trust", role.TrustPolicy), ("max", role.MaxSessionSeconds)],
-                    cancellationToken);
-                return role;
+                return await s.ExistsAsync("SELECT 1 FROM accounts WHERE id = @account", [("account", p.Account.Value)], cancellationToken)
+                    && await s.ExecuteAsync(
+                        $"INSERT INTO principals (arn, account, kind, name, unique_id, created_at, trust_policy, max_session_seconds) VALUES (@arn, @account, 'role', @name, @unique, @now, @trust, @max) {NewArn}",
+                        [("arn", p.Arn), ("account", p.Account.Value), ("name", p.Name), ("unique", p.UniqueId), ("now", Columns.Ms(p.CreatedAt)), ("trust", role.TrustPolicy), ("max", role.MaxSessionSeconds)],
+                        cancellationToken) > 0
+                    ? role
+                    : null;
             },
             cancellationToken);
 
@@ -170,7 +166,8 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
         database.WriteAsync<bool?>(
             async s =>
             {
-                if (!await s.ExistsAsync("SELECT 1 FROM principals WHERE arn = @arn", [("arn", principalArn)], cancellationToken))
+                // The row lock (SQLite: the writer lock) orders racing taggers, so the limit counts every tag.
+                if (!await s.ExistsAsync($"SELECT 1 FROM principals WHERE arn = @arn{s.Dialect.ForUpdate}", [("arn", principalArn)], cancellationToken))
                 {
                     return null;
                 }
