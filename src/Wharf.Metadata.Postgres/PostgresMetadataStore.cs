@@ -23,9 +23,9 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Leases = new JobLeaseStore(relational);
         Keys = new ServerKeyStore(relational);
         Lifecycle = new LifecycleStore(relational);
-        Vulnerabilities = new PgVulnerabilityStore(database);
+        Vulnerabilities = new VulnerabilityStore(relational);
         Scans = new ScanStore(relational);
-        Identities = new PgIdentityStore(database);
+        Identities = new IdentityStore(relational);
         Events = new EventLog(relational);
     }
 

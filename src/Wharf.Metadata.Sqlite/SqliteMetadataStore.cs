@@ -36,9 +36,9 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Leases = new JobLeaseStore(database);
         Keys = new ServerKeyStore(database);
         Lifecycle = new LifecycleStore(database);
-        Vulnerabilities = new SqliteVulnerabilityStore(_database);
+        Vulnerabilities = new VulnerabilityStore(database);
         Scans = new ScanStore(database);
-        Identities = new SqliteIdentityStore(_database);
+        Identities = new IdentityStore(database);
         Events = new EventLog(database);
     }
 

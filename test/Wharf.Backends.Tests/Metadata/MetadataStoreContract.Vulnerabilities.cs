@@ -56,4 +56,22 @@ public abstract partial class MetadataStoreContract
         Assert.Empty(await store.Vulnerabilities.FindAsync("Alpine:v3.20", "busybox", Ct));
         Assert.Equal(new VulnerabilitySource("Alpine", T0.AddDays(1), T0, 1), Assert.Single(await store.Vulnerabilities.ListSourcesAsync(Ct)));
     }
+
+    [Fact]
+    [Covers(typeof(IVulnerabilityStore), nameof(IVulnerabilityStore.FindAsync))]
+    [Covers(typeof(IVulnerabilityStore), nameof(IVulnerabilityStore.ReplaceSourceAsync))]
+    public async Task A_package_finds_its_advisories_from_every_source_and_replacing_one_source_keeps_the_others()
+    {
+        await using var store = await CreateStoreAsync();
+        await store.Vulnerabilities.ReplaceSourceAsync("GHSA", Advisories([Advisory("GHSA-1", "PyPI", "requests", 1), Advisory("GHSA-2", "PyPI", "urllib3", 1)]), T0, Ct);
+        await store.Vulnerabilities.ReplaceSourceAsync("PyPA", Advisories([Advisory("PYSEC-1", "PyPI", "requests", 2)]), T0, Ct);
+
+        Assert.Equal(["{\"id\":\"GHSA-1\"}", "{\"id\":\"PYSEC-1\"}"], (await store.Vulnerabilities.FindAsync("PyPI", "requests", Ct)).Order(StringComparer.Ordinal));
+        Assert.Empty(await store.Vulnerabilities.FindAsync("PyPI", "Requests", Ct)); // names are matched as given
+
+        Assert.Equal(0, await store.Vulnerabilities.ReplaceSourceAsync("PyPA", Advisories([]), T0.AddDays(1), Ct));
+        Assert.Equal(["{\"id\":\"GHSA-1\"}"], await store.Vulnerabilities.FindAsync("PyPI", "requests", Ct));
+        Assert.Single(await store.Vulnerabilities.FindAsync("PyPI", "urllib3", Ct));
+        Assert.Equal(0, (await store.Vulnerabilities.ListSourcesAsync(Ct)).Single(s => s.Name == "PyPA").AdvisoryCount);
+    }
 }
