@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Reflection;
+using Wharf.Metadata.Relational;
 
 namespace Wharf.Metadata.Postgres;
 
@@ -12,7 +13,7 @@ internal static class PgMigrator
 {
     private const long LockKey = 0x5748_4152_4600_0001; // "WHARF" + 1
 
-    public static Task MigrateAsync(PgDatabase database, CancellationToken cancellationToken) =>
+    public static Task MigrateAsync(Database database, TimeProvider time, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>
             {
@@ -40,7 +41,7 @@ internal static class PgMigrator
                     await s.ExecuteAsync(sql, [], cancellationToken);
                     await s.ExecuteAsync(
                         "INSERT INTO schema_migrations (version, applied_at) VALUES (@version, @now)",
-                        [("version", version), ("now", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds())],
+                        [("version", version), ("now", Columns.Ms(time.GetUtcNow()))],
                         cancellationToken);
                 }
             },

@@ -9,13 +9,20 @@ namespace Wharf.Metadata.Postgres;
 public sealed class PostgresMetadataStore : IMetadataStore
 {
     private readonly NpgsqlDataSource dataSource;
-    private readonly PgDatabase database;
+    private readonly Database database;
+    private readonly TimeProvider time;
 
     public PostgresMetadataStore(string connectionString)
+        : this(connectionString, TimeProvider.System)
     {
+    }
+
+    public PostgresMetadataStore(string connectionString, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        this.time = time;
         dataSource = NpgsqlDataSource.Create(connectionString);
-        database = new PgDatabase(dataSource);
-        var relational = new Database(new PgDialect(dataSource));
+        var relational = database = new Database(new PgDialect(dataSource));
         Repositories = new RepositoryStore(relational);
         Blobs = new PgBlobIndex(relational);
         Images = new ImageStore(relational, new PgReferenceCheck());
@@ -53,7 +60,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
 
     public IEventLog Events { get; }
 
-    public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, cancellationToken);
+    public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, time, cancellationToken);
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {

@@ -10,7 +10,8 @@ namespace Wharf.Metadata.Sqlite;
 /// </summary>
 public sealed class SqliteMetadataStore : IMetadataStore
 {
-    private readonly SqliteDatabase _database;
+    private readonly SqliteDatabase _file;
+    private readonly Database _database;
     private readonly TimeProvider _time;
 
     /// <summary>Opens (creating it and its directory if needed) the database at <paramref name="databasePath"/>.</summary>
@@ -27,8 +28,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Directory.CreateDirectory(Path.GetDirectoryName(fullPath)!);
         DatabasePath = fullPath;
         _time = time;
-        _database = new SqliteDatabase(fullPath);
-        var database = new Database(new SqliteDialect(_database));
+        _file = new SqliteDatabase(fullPath);
+        var database = _database = new Database(new SqliteDialect(_file));
         Repositories = new RepositoryStore(database);
         Blobs = new SqliteBlobIndex(database);
         Images = new ImageStore(database, new SqliteReferenceCheck());
@@ -69,7 +70,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
     public IEventLog Events { get; }
 
-    public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_database, _time, cancellationToken);
+    public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
 
     /// <summary>
     /// False when the database file is gone: pooled connections would keep answering from the
@@ -82,7 +83,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
     public ValueTask DisposeAsync()
     {
-        _database.ClearPool();
+        _file.ClearPool();
         return ValueTask.CompletedTask;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Wharf.Metadata.Relational;
 
 namespace Wharf.Metadata.Sqlite;
 
@@ -15,10 +16,10 @@ internal static class SqliteMigrator
 
     public static IReadOnlyList<(int Version, string Name)> Embedded { get; } = LoadNames();
 
-    public static async Task MigrateAsync(SqliteDatabase database, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task MigrateAsync(SqliteDatabase file, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
         // WAL is a property of the file, and switching needs no transaction open: do it first.
-        await using (var connection = await database.OpenAsync(cancellationToken))
+        await using (var connection = await file.OpenAsync(cancellationToken))
         {
             await using var wal = connection.CreateCommand();
             wal.CommandText = "PRAGMA journal_mode = WAL";
@@ -45,8 +46,8 @@ internal static class SqliteMigrator
 
                 await s.ExecuteAsync(await ReadScriptAsync(name, cancellationToken), [], cancellationToken);
                 await s.ExecuteAsync(
-                    "INSERT INTO schema_migrations (version, applied_at) VALUES ($version, $now)",
-                    [("$version", version), ("$now", Columns.Ms(time.GetUtcNow()))],
+                    "INSERT INTO schema_migrations (version, applied_at) VALUES (@version, @now)",
+                    [("version", version), ("now", Columns.Ms(time.GetUtcNow()))],
                     cancellationToken);
             }
 

@@ -263,3 +263,12 @@ public sealed record PolicyTables(string Owners, string Inline, string Managed, 
     public static PolicyTables For(string ownerArn) =>
         ownerArn.StartsWith("arn:aws:iam::", StringComparison.Ordinal) && ownerArn.Contains(":group/", StringComparison.Ordinal) ? Groups : Principals;
 }
+
+/// <summary>ECR's <c>imageStatus</c> filter of <c>ListImages</c> and <c>DescribeImages</c>; without one, only active images.</summary>
+public enum ImageStatusFilter
+{
+    Active,
+    Archived,
+    Activating,
+    Any,
+}

@@ -91,7 +91,7 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
     public async Task Write_transactions_take_the_writer_lock_before_their_first_statement()
     {
         await using var store = await CreateStoreAsync();
-        var database = new SqliteDatabase(DatabasePath);
+        var database = new Wharf.Metadata.Relational.Database(new SqliteDialect(new SqliteDatabase(DatabasePath)));
         var inside = new TaskCompletionSource();
         var release = new TaskCompletionSource();
         var writer = database.WriteAsync(

@@ -1,13 +1,15 @@
-namespace Wharf.Core.Metadata;
+using Wharf.Core.Metadata;
+
+namespace Wharf.Metadata.Relational;
 
 /// <summary>
 /// SQL fragments both backends share for image listings (the dialects agree on these): the
 /// (digest, tag) rows of ECR's <c>ListImages</c> and the tag-status condition of <c>DescribeImages</c>.
 /// </summary>
-public static class ImageIdQueries
+internal static class ImageIdQueries
 {
     /// <summary>Rows (digest, tag) of a repository for <paramref name="status"/>; tag is NULL for an untagged image.</summary>
-    public static string Union(TagStatus status, string repositoryParameter, ImageStatusFilter imageStatus = ImageStatusFilter.Active)
+    internal static string Union(TagStatus status, string repositoryParameter, ImageStatusFilter imageStatus = ImageStatusFilter.Active)
     {
         var tagged = $"SELECT t.digest AS digest, t.name AS tag FROM tags t WHERE t.repository_id = {repositoryParameter}" +
             (imageStatus == ImageStatusFilter.Any ? string.Empty
@@ -24,7 +26,7 @@ public static class ImageIdQueries
     }
 
     /// <summary>An <c>AND …</c> condition on manifest alias <paramref name="alias"/> for the image status (storage class).</summary>
-    public static string StorageCondition(ImageStatusFilter imageStatus, string alias = "m") => imageStatus switch
+    internal static string StorageCondition(ImageStatusFilter imageStatus, string alias = "m") => imageStatus switch
     {
         ImageStatusFilter.Active => $"AND {alias}.storage_class = 'standard'",
         ImageStatusFilter.Archived => $"AND {alias}.storage_class = 'archive'",
@@ -33,19 +35,10 @@ public static class ImageIdQueries
     };
 
     /// <summary>An <c>AND …</c> condition on manifest alias <c>m</c> for <paramref name="status"/>.</summary>
-    public static string StatusCondition(TagStatus status) => status switch
+    internal static string StatusCondition(TagStatus status) => status switch
     {
         TagStatus.Tagged => "AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
         TagStatus.Untagged => "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
         _ => string.Empty,
     };
-}
-
-/// <summary>ECR's <c>imageStatus</c> filter of <c>ListImages</c> and <c>DescribeImages</c>; without one, only active images.</summary>
-public enum ImageStatusFilter
-{
-    Active,
-    Archived,
-    Activating,
-    Any,
 }
