@@ -48,8 +48,8 @@ internal sealed partial class IdentityStore
         database.WriteAsync(
             async s =>
             {
-                if (!await s.ExistsAsync("SELECT 1 FROM iam_groups WHERE arn = @arn", [("arn", groupArn)], cancellationToken)
-                    || !await s.ExistsAsync("SELECT 1 FROM principals WHERE arn = @arn AND kind = 'user'", [("arn", userArn)], cancellationToken))
+                if (!await s.ExistsAsync($"SELECT 1 FROM iam_groups WHERE arn = @arn{s.Dialect.ForUpdate}", [("arn", groupArn)], cancellationToken)
+                    || !await s.ExistsAsync($"SELECT 1 FROM principals WHERE arn = @arn AND kind = 'user'{s.Dialect.ForUpdate}", [("arn", userArn)], cancellationToken))
                 {
                     return false;
                 }

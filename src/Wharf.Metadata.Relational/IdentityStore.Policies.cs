@@ -77,7 +77,7 @@ internal sealed partial class IdentityStore
         database.WriteAsync(
             async s =>
             {
-                if (!await s.ExistsAsync($"SELECT 1 FROM {tables.Owners} WHERE arn = @arn", [("arn", ownerArn)], cancellationToken))
+                if (!await s.ExistsAsync($"SELECT 1 FROM {tables.Owners} WHERE arn = @arn{s.Dialect.ForUpdate}", [("arn", ownerArn)], cancellationToken))
                 {
                     return false;
                 }

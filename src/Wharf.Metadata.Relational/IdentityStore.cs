@@ -49,7 +49,8 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
         database.WriteAsync(
             async s =>
             {
-                if (!await s.ExistsAsync("SELECT 1 FROM principals WHERE arn = @arn", [("arn", key.PrincipalArn)], cancellationToken))
+                // Locked so that a concurrent deletion of the principal waits (else the insert below fails on the foreign key).
+                if (!await s.ExistsAsync($"SELECT 1 FROM principals WHERE arn = @arn{s.Dialect.ForUpdate}", [("arn", key.PrincipalArn)], cancellationToken))
                 {
                     return false;
                 }
