@@ -1,6 +1,6 @@
 using Wharf.Core.Errors;
 
-namespace Wharf.Core.Tests;
+namespace Wharf.Core.Tests.Errors;
 
 public sealed class ErrorCatalogueTests
 {
