@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Time.Testing;
 using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
@@ -80,7 +79,8 @@ public sealed class AccessMatrixTests
     [Fact]
     public async Task Every_cell_of_the_matrix_is_allowed_or_denied_as_aws_decides()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        // The AWS CLI signs with the machine's clock for the whole (long) matrix: the server's clock runs with it.
+        var time = new ShiftedClock();
         await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" }, services: s => s.AddSingleton<TimeProvider>(time));
         var rootA = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
         (await IamTestAccess.AdminAsync(server, "create-account", B)).EnsureSuccess();

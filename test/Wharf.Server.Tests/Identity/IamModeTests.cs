@@ -67,7 +67,7 @@ public sealed class IamModeTests
     [Fact]
     public async Task Api_calls_are_verified_with_aws_errors_for_each_failure()
     {
-        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var time = new ShiftedClock();
         await using var server = await WharfTestServer.StartAsync(Iam, services: s => s.AddSingleton<TimeProvider>(time));
         var (id, secret) = ReadCredentials(Path.Combine(server.DataDirectory, "root-credentials"));
 
