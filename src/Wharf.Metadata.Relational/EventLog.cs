@@ -18,14 +18,12 @@ internal sealed class EventLog(Database database) : IEventLog
     /// </summary>
     public static readonly TimeSpan GapWait = TimeSpan.FromMinutes(1);
 
-    internal const string AppendSql = "INSERT INTO events (type, payload, created_at) VALUES (@type, @payload, @at)";
-
-    internal static (string Name, object? Value)[] AppendParameters(OutboxEvent evt) =>
-        [("type", evt.Type), ("payload", evt.Payload), ("at", Columns.Ms(evt.At))];
-
     /// <summary>Records <paramref name="evt"/> in the caller's write transaction: it commits, or rolls back, with the change it describes.</summary>
     internal static Task<int> AppendAsync(Session s, OutboxEvent evt, CancellationToken cancellationToken) =>
-        s.ExecuteAsync(AppendSql, AppendParameters(evt), cancellationToken);
+        s.ExecuteAsync(
+            "INSERT INTO events (type, payload, created_at) VALUES (@type, @payload, @at)",
+            [("type", evt.Type), ("payload", evt.Payload), ("at", Columns.Ms(evt.At))],
+            cancellationToken);
 
     public Task<IReadOnlyList<StoredEvent>> ListAsync(long after, int limit, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<StoredEvent>>(

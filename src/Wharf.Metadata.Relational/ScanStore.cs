@@ -24,19 +24,16 @@ internal sealed class ScanStore(Database database) : IScanStore
             },
             cancellationToken);
 
-    internal const string RequestSql =
-        """
-        INSERT INTO image_scans (repository_id, digest, status, requested_at) VALUES (@repository, @digest, 'IN_PROGRESS', @now)
-        ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at
-        WHERE CAST(@limit AS BIGINT) IS NULL OR image_scans.requested_at < CAST(@limit AS BIGINT)
-        """;
-
-    internal static (string Name, object? Value)[] RequestParameters(long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart) =>
-        [("repository", repositoryId), ("digest", digest.ToString()), ("now", Columns.Ms(now)), ("limit", limitStart is { } l ? Columns.Ms(l) : null)];
-
     /// <summary>Marks an existing image's scan requested inside the caller's transaction (also the manifest write's, for scan on push); false when too soon.</summary>
     internal static async Task<bool> RequestInAsync(Session s, long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart, CancellationToken cancellationToken) =>
-        await s.ExecuteAsync(RequestSql, RequestParameters(repositoryId, digest, now, limitStart), cancellationToken) > 0;
+        await s.ExecuteAsync(
+            """
+            INSERT INTO image_scans (repository_id, digest, status, requested_at) VALUES (@repository, @digest, 'IN_PROGRESS', @now)
+            ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at
+            WHERE CAST(@limit AS BIGINT) IS NULL OR image_scans.requested_at < CAST(@limit AS BIGINT)
+            """,
+            [("repository", repositoryId), ("digest", digest.ToString()), ("now", Columns.Ms(now)), ("limit", limitStart is { } l ? Columns.Ms(l) : null)],
+            cancellationToken) > 0;
 
     public Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<PendingScan>>(

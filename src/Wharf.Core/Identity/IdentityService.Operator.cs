@@ -1,5 +1,6 @@
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Security;
 using Wharf.Core.Security.Policies;
 
 namespace Wharf.Core.Identity;
@@ -39,7 +40,7 @@ public sealed partial class IdentityService
     {
         var now = time.GetUtcNow();
         await store.Identities.EnsureAccountAsync(account, now, cancellationToken);
-        var root = $"arn:aws:iam::{account}:root";
+        var root = Caller.Root(account).PrincipalArn;
         if ((await store.Identities.ListAccessKeysAsync(root, cancellationToken)).Count > 0)
         {
             return null;

@@ -189,7 +189,7 @@ internal static class AdminCommand
             }
 
             var user = parse.GetValue(User);
-            var principal = user is null ? $"arn:aws:iam::{account}:root" : $"arn:aws:iam::{account}:user/{user}";
+            var principal = user is null ? Caller.Root(account).PrincipalArn : $"arn:aws:iam::{account}:user/{user}";
             var store = app.Services.GetRequiredService<IMetadataStore>();
             await store.MigrateAsync(cancellationToken);
             return await action(store, app.Services.GetRequiredService<IdentityService>(), account, principal);
