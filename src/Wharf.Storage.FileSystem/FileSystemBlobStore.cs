@@ -46,6 +46,17 @@ public sealed class FileSystemBlobStore : IBlobStore
         }
     }
 
+    public Task CheckAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (!Directory.Exists(_blobsRoot) || !Directory.Exists(_uploadsRoot))
+        {
+            throw new BlobStoreUnavailableException($"the blob directory {Path.GetDirectoryName(_blobsRoot)} is missing its blobs/ or uploads/ folder");
+        }
+
+        return Task.CompletedTask;
+    }
+
     public Task<BlobStat?> StatAsync(Digest digest, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();

@@ -17,6 +17,13 @@ public sealed record BlobStat(Digest Digest, long Size, DateTimeOffset ModifiedA
 /// </summary>
 public interface IBlobStore
 {
+    /// <summary>
+    /// Confirms the store can be used now (its root or bucket exists and the credentials work), for
+    /// start-up validation and readiness. Throws <see cref="BlobStoreUnavailableException"/> with a
+    /// one-line reason that names neither secrets nor credentials.
+    /// </summary>
+    Task CheckAsync(CancellationToken cancellationToken);
+
     /// <summary>Size of a committed blob, or null when it is absent.</summary>
     Task<BlobStat?> StatAsync(Digest digest, CancellationToken cancellationToken);
 
