@@ -63,7 +63,7 @@ class Postgres:
         self.pid = int(open(f"{self.dir}/data/postmaster.pid").readline())
 
     def connection(self):
-        return f"Host=127.0.0.1;Port={self.port};Username=postgres;Database=wharf;Maximum Pool Size=100"
+        return f"Host=127.0.0.1;Port={self.port};Username=postgres;Database=wharf;Maximum Pool Size=100" + os.environ.get("WHARF_BENCH_PG_EXTRA", "")
 
     def stop(self):
         subprocess.run(self.run_as + [f"{self.bin}/pg_ctl", "-D", f"{self.dir}/data", "-m", "immediate", "stop"],
@@ -201,6 +201,9 @@ def main():
         for i in range(1, max(counts)):
             nodes.append(Node(args.wharf_dll, work, i, pg, blobs, master_key))
         path = "/v2/bench/app/manifests/latest"
+        # JIT tiers, connection pools and PostgreSQL's caches warm up on every node before any row.
+        for node in nodes:
+            load(node.port, path, 3, {})
         rows = []
         # One node, no balancer: the reference the balancer's cost is read against.
         rps, cpu = load(nodes[0].port, path, args.seconds, {"Wharf nodes": [nodes[0].proc.pid], "PostgreSQL": [pg.pid]})
