@@ -99,28 +99,12 @@ class S3:
 
 
 def raw_get(port, target, headers, host="127.0.0.1"):
-    """A GET read with bench.pull's socket.recv_into loop; returns (status, headers, body bytes)."""
+    """A GET read with bench.pull's loop (bench.read_response); returns (status, headers, body bytes)."""
     s = socket.create_connection((host, port))
     lines = "".join(f"{k}: {v}\r\n" for k, v in headers.items() if k.lower() != "host")
     host_header = headers.get("host", f"{host}:{port}")
     s.sendall(f"GET {target} HTTP/1.1\r\nHost: {host_header}\r\n{lines}Connection: close\r\n\r\n".encode())
-    buf = bytearray(BUF); view = memoryview(buf); head = b""
-    while b"\r\n\r\n" not in head:
-        n = s.recv_into(view)
-        if not n:
-            sys.exit(f"GET {target}: connection closed before the headers")
-        head += bytes(view[:n])
-    header, _, rest = head.partition(b"\r\n\r\n")
-    status_line, *fields = header.decode("latin-1").split("\r\n")
-    parsed = {k.strip().lower(): v.strip() for k, _, v in (f.partition(":") for f in fields)}
-    got = len(rest)
-    while True:
-        n = s.recv_into(view)
-        if not n:
-            break
-        got += n
-    s.close()
-    return int(status_line.split(" ", 2)[1]), parsed, got
+    return bench.read_response(s, f"GET {target}")
 
 
 def wharf_pull(srv, digest, redirect):
@@ -136,6 +120,12 @@ def wharf_pull(srv, digest, redirect):
     if status != 200 or got != BIG:
         sys.exit(f"Wharf pull (redirect {'on' if redirect else 'off'}) -> {status}, {got} bytes")
     return BIG / (time.perf_counter() - start) / 1e6
+
+
+def alternate(direct, through_wharf):
+    """RUNS direct transfers, each followed by the Wharf one it is compared with: (direct, Wharf) rates."""
+    pairs = [(direct(i), through_wharf(i)) for i in range(RUNS)]
+    return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
 def start_rgw(ceph_dir):
@@ -185,43 +175,39 @@ def main():
                     peak[0] = max(peak[0], bench.rss_kib(srv.pid)); time.sleep(0.01)
             idle = bench.rss_kib(srv.pid) / 1024
             sampler = threading.Thread(target=sample); sampler.start()
-            mono, direct_put, cpu = [], [], 0.0
-            for i in range(RUNS):
-                direct_put.append(s3.put(f"direct/{i}", 100 + i))
+            cpu = [0.0]
+            def push_monolithic(i):
                 cpu0 = bench.cpu_seconds(srv.pid)
-                mono.append(bench.push_monolithic(srv, REPO, 1 + i, digests[1 + i]))
-                cpu += bench.cpu_seconds(srv.pid) - cpu0
+                rate = bench.push_monolithic(srv, REPO, 1 + i, digests[1 + i])
+                cpu[0] += bench.cpu_seconds(srv.pid) - cpu0
+                return rate
+            direct_put, mono = alternate(lambda i: s3.put(f"direct/{i}", 100 + i), push_monolithic)
             stop.set(); sampler.join()
             # Honest only if Wharf's blobs really went to the bucket (not to a local disk).
             if s3.stored_bytes("wharf/") < RUNS * BIG:
                 sys.exit("Wharf's pushes are not in the bucket: is Storage:Backend=S3 wired?")
-            chunked = [bench.push_chunked(srv, REPO, RUNS + 1 + i, digests[RUNS + 1 + i]) for i in range(RUNS)]
-            streamed, direct_get_a = [], []
-            for i in range(RUNS):
-                direct_get_a.append(s3.get(f"direct/{i}"))
-                streamed.append(wharf_pull(srv, digests[1 + i], redirect=False))
+            direct_put_b, chunked = alternate(lambda i: s3.put(f"direct/{RUNS + i}", 100 + RUNS + i),
+                                              lambda i: bench.push_chunked(srv, REPO, RUNS + 1 + i, digests[RUNS + 1 + i]))
+            direct_get_a, streamed = alternate(lambda i: s3.get(f"direct/{i}"), lambda i: wharf_pull(srv, digests[1 + i], redirect=False))
         finally:
             srv.stop()
 
         srv = wharf(redirect=True)
         try:
-            redirected, direct_get_b = [], []
-            for i in range(RUNS):
-                direct_get_b.append(s3.get(f"direct/{i}"))
-                redirected.append(wharf_pull(srv, digests[1 + i], redirect=True))
+            direct_get_b, redirected = alternate(lambda i: s3.get(f"direct/{i}"), lambda i: wharf_pull(srv, digests[1 + i], redirect=True))
         finally:
             srv.stop()
 
         med = statistics.median
         rows = [
             ("push 512 MiB monolithic (MB/s)", med(mono), "PUT", med(direct_put), 0.8),
-            ("push 512 MiB chunked, 16 MiB PATCHes (MB/s)", med(chunked), "PUT", med(direct_put), 0.8),
+            ("push 512 MiB chunked, 16 MiB PATCHes (MB/s)", med(chunked), "PUT", med(direct_put_b), 0.8),
             ("pull 512 MiB streamed, redirect off (MB/s)", med(streamed), "GET", med(direct_get_a), 0.8),
             ("pull 512 MiB, redirect on: 307 + presigned GET (MB/s)", med(redirected), "GET", med(direct_get_b), 0.95),
         ]
         lines = [f"Ceph RADOS Gateway (test/infra/rgw, bluestore on a sparse file), up in {rgw_start:.1f} s. "
                  f"Wharf RSS idle {idle:.0f} MiB, peak during the monolithic pushes {peak[0] / 1024:.0f} MiB; "
-                 f"push CPU {cpu / (RUNS * BIG / 1e9):.1f} s per GB. Median of {RUNS}.", "",
+                 f"push CPU {cpu[0] / (RUNS * BIG / 1e9):.1f} s per GB. Median of {RUNS}.", "",
                  "| metric | through Wharf | direct S3 | Wharf ÷ direct | target | |", "|---|---:|---:|---:|---|---|"]
         for name, wv, op, dv, target in rows:
             ratio = wv / dv
