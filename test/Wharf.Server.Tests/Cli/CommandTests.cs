@@ -30,7 +30,13 @@ public sealed class CommandTests
         flipped[2500] ^= 0xff;
         File.WriteAllBytes(BlobFile(stack.Directory, altered), flipped);
 
-        var damaged = await WharfAsync("check", "--data-dir", stack.Directory);
+        var shallow = await WharfAsync("check", "--data-dir", stack.Directory);
+        var damaged = await WharfAsync("check", "--deep", "--data-dir", stack.Directory);
+
+        // Without --deep only presence and size are checked: the altered blob has the right size.
+        Assert.Equal(1, shallow.ExitCode);
+        Assert.Contains("checked 4 referenced blobs: 2 problems", shallow.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(altered.ToString(), shallow.StandardError, StringComparison.Ordinal);
 
         Assert.Equal(1, damaged.ExitCode);
         var lines = damaged.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -102,6 +108,7 @@ public sealed class CommandTests
 
         var check = (await WharfAsync("check", "--help")).EnsureSuccess().StandardOutput;
         Assert.Contains("re-hashed", check, StringComparison.Ordinal);
+        Assert.Contains("--deep", check, StringComparison.Ordinal);
         Assert.DoesNotContain("--port", check, StringComparison.Ordinal);
     }
 
