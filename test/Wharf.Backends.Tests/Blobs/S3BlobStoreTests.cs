@@ -235,6 +235,60 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
     }
 
     [Theory]
+    [InlineData(503, "SlowDown")]
+    [InlineData(500, "InternalError")]
+    public async Task Server_errors_make_operations_unavailable_after_the_sdk_retries(int status, string code)
+    {
+        // A gateway that answers every request with the error, as an overloaded or failing S3 does.
+        var port = ClosedPort();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var requests = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return; // stopped
+                }
+
+                Interlocked.Increment(ref requests);
+                context.Response.StatusCode = status;
+                context.Response.ContentType = "application/xml";
+                var body = System.Text.Encoding.UTF8.GetBytes($"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>try later</Message></Error>");
+                if (context.Request.HttpMethod != "HEAD")
+                {
+                    await context.Response.OutputStream.WriteAsync(body);
+                }
+
+                context.Response.Close();
+            }
+        }, Ct);
+        var options = await S3TestBucket.OptionsAsync(_prefix) with { Endpoint = $"http://127.0.0.1:{port}" };
+        using var store = new S3BlobStore(options);
+        var digest = Digest.Sha256Of("x"u8);
+
+        var check = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAsync(Ct));
+        Assert.Contains(status.ToString(CultureInfo.InvariantCulture), check.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.StatAsync(digest, Ct));
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.OpenReadAsync(digest, 0, null, Ct));
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CreateUploadAsync(NewUploadId(), Ct));
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.DeleteAsync(digest, Ct));
+
+        // The SDK retried before giving up: more requests than operations.
+        Assert.True(Volatile.Read(ref requests) > 5, $"{requests} requests");
+        listener.Stop();
+        await serving;
+    }
+
+    [Theory]
     [InlineData("")]
     [InlineData("..")]
     [InlineData("../escaped")]
