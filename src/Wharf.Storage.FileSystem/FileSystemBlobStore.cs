@@ -20,12 +20,8 @@ public sealed class FileSystemBlobStore : IBlobStore
 {
     // One write per MiB of request body: few syscalls, and the pool keeps arrays of this size.
     private const int AppendBufferSize = 1024 * 1024;
-    private const int MaxUploadIdLength = 64;
     private const FileShare ShareAll = FileShare.ReadWrite | FileShare.Delete;
     private const FileOptions StreamingOptions = FileOptions.Asynchronous | FileOptions.SequentialScan;
-
-    private static readonly SearchValues<char> UploadIdChars =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
 
     private static readonly DigestAlgorithm[] Algorithms = [DigestAlgorithm.Sha256, DigestAlgorithm.Sha512];
 
@@ -296,7 +292,7 @@ public sealed class FileSystemBlobStore : IBlobStore
         foreach (var name in Directory.EnumerateFiles(_uploadsRoot).Select(Path.GetFileName))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (IsValidUploadId(name))
+            if (UploadIds.IsValid(name))
             {
                 yield return name!;
             }
@@ -312,19 +308,9 @@ public sealed class FileSystemBlobStore : IBlobStore
     /// <summary>The staging path of an id, which must be a plain name: it can never leave uploads/.</summary>
     private string UploadPath(string uploadId)
     {
-        ArgumentNullException.ThrowIfNull(uploadId);
-        if (!IsValidUploadId(uploadId))
-        {
-            throw new ArgumentException(
-                $"Upload id '{uploadId}' must be 1-{MaxUploadIdLength} characters of A-Z, a-z, 0-9, '_' and '-'.",
-                nameof(uploadId));
-        }
-
+        UploadIds.ThrowIfInvalid(uploadId);
         return Path.Combine(_uploadsRoot, uploadId);
     }
-
-    private static bool IsValidUploadId(string? uploadId) =>
-        uploadId is { Length: > 0 and <= MaxUploadIdLength } && !uploadId.AsSpan().ContainsAnyExcept(UploadIdChars);
 
     private static SafeFileHandle OpenUpload(string uploadId, string path, FileAccess access, FileOptions options)
     {

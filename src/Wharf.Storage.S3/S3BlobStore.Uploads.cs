@@ -28,7 +28,6 @@ public sealed partial class S3BlobStore
 
     // One part filling from the request while two upload: 24 MiB per chunk write at most.
     private const int BuffersPerWrite = 3;
-    private const int MaxUploadIdLength = 64;
     private const int OffsetDigits = 20;
     private const string CreatedMarker = "created";
 
@@ -40,9 +39,6 @@ public sealed partial class S3BlobStore
     // returning thread's local slot, where the next request (on another thread) cannot find them.
     // At most 8 are kept (64 MiB); more in use at once are allocated and dropped on return.
     private static readonly ArrayPool<byte> PartBuffers = ArrayPool<byte>.Create(PartSize, 8);
-
-    private static readonly SearchValues<char> UploadIdChars =
-        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
 
     public async Task CreateUploadAsync(string uploadId, CancellationToken cancellationToken)
     {
@@ -172,7 +168,7 @@ public sealed partial class S3BlobStore
             foreach (var folder in page.CommonPrefixes ?? [])
             {
                 var id = folder[uploadsRoot.Length..].TrimEnd('/');
-                if (IsValidUploadId(id) && seen.Add(id))
+                if (UploadIds.IsValid(id) && seen.Add(id))
                 {
                     yield return id;
                 }
@@ -192,7 +188,7 @@ public sealed partial class S3BlobStore
             var rest = key.AsSpan(uploadsRoot.Length);
             var slash = rest.IndexOf('/');
             var id = (slash < 0 ? rest : rest[..slash]).ToString();
-            if (IsValidUploadId(id) && seen.Add(id))
+            if (UploadIds.IsValid(id) && seen.Add(id))
             {
                 yield return id;
             }
@@ -543,19 +539,9 @@ public sealed partial class S3BlobStore
     /// <summary>The staging prefix of an id, which must be a plain name: it can never leave uploads/.</summary>
     private string UploadPrefix(string uploadId)
     {
-        ArgumentNullException.ThrowIfNull(uploadId);
-        if (!IsValidUploadId(uploadId))
-        {
-            throw new ArgumentException(
-                $"Upload id '{uploadId}' must be 1-{MaxUploadIdLength} characters of A-Z, a-z, 0-9, '_' and '-'.",
-                nameof(uploadId));
-        }
-
+        UploadIds.ThrowIfInvalid(uploadId);
         return $"{_root}uploads/{uploadId}/";
     }
-
-    private static bool IsValidUploadId(string? uploadId) =>
-        uploadId is { Length: > 0 and <= MaxUploadIdLength } && !uploadId.AsSpan().ContainsAnyExcept(UploadIdChars);
 
     private sealed class Staging
     {

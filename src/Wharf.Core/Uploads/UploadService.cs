@@ -28,9 +28,6 @@ public sealed class UploadService(
     private static readonly TimeSpan ReserveRetryDelay = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ReserveGiveUpAfter = TimeSpan.FromSeconds(10);
 
-    private static readonly System.Buffers.SearchValues<char> UploadIdChars =
-        System.Buffers.SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
-
     private readonly ConcurrentDictionary<string, RunningHash> hashes = new(StringComparer.Ordinal);
     private readonly KeyedLock locks = new();
 
@@ -169,7 +166,7 @@ public sealed class UploadService(
 
     private async Task<UploadSession> GetSessionAsync(Repository repository, string uploadId, CancellationToken cancellationToken)
     {
-        var session = IsValidUploadId(uploadId) ? await store.Uploads.GetAsync(uploadId, cancellationToken) : null;
+        var session = UploadIds.IsValid(uploadId) ? await store.Uploads.GetAsync(uploadId, cancellationToken) : null;
         if (session is null || session.RepositoryId != repository.Id)
         {
             throw new WharfException(WharfErrorCode.BlobUploadUnknown, $"upload {uploadId} is unknown to this repository");
@@ -177,9 +174,6 @@ public sealed class UploadService(
 
         return session;
     }
-
-    private static bool IsValidUploadId(string id) =>
-        id.Length is > 0 and <= 64 && id.AsSpan().IndexOfAnyExcept(UploadIdChars) < 0;
 
     private async Task<long> AppendCoreAsync(UploadSession session, Stream body, long? expectedLength, CancellationToken cancellationToken)
     {

@@ -4,8 +4,12 @@ using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using Wharf.Core.GarbageCollection;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
+using Wharf.Metadata.Sqlite;
 using Wharf.Storage.S3;
 
 namespace Wharf.Backends.Tests.Blobs;
@@ -127,6 +131,38 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
     }
 
     [Fact]
+    public async Task Garbage_collection_removes_orphaned_chunks_and_abandoned_multipart_uploads_but_keeps_live_uploads()
+    {
+        var store = await CreateS3StoreAsync();
+        var databasePath = Path.Combine(Path.GetTempPath(), $"wharf-s3gc-{Guid.NewGuid():N}.db");
+        try
+        {
+            await using var metadata = new SqliteMetadataStore(databasePath);
+            await metadata.MigrateAsync(Ct);
+            var collector = new GarbageCollector(metadata, store, new FakeTimeProvider(DateTimeOffset.UtcNow), TimeSpan.FromHours(1));
+            // No session row owns these: an upload whose node died after a chunk, and one killed mid-way
+            // through a large chunk (only an open multipart upload is left).
+            var orphan = await StageAsync(store, Bytes(1000, seed: 9));
+            var abandoned = NewUploadId();
+            var key = $"{_prefix}/uploads/{abandoned}/{0:D20}";
+            await store.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = store.Bucket, Key = key }, Ct);
+
+            Assert.Equal(0, (await collector.RunOnceAsync(Ct)).StagingAreasRemoved);
+            Assert.Equal(2, (await collector.RunOnceAsync(Ct)).StagingAreasRemoved);
+
+            Assert.Empty(await ListUploadsAsync(store));
+            Assert.Empty(await OpenMultipartUploadsAsync(store));
+            Assert.Empty(await ListKeysAsync(store, $"{_prefix}/uploads/"));
+            Assert.False(await store.UploadExistsAsync(orphan, Ct));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            File.Delete(databasePath);
+        }
+    }
+
+    [Fact]
     public async Task Download_url_is_presigned_for_the_lifetime_and_serves_the_blob()
     {
         var store = await CreateS3StoreAsync();
@@ -196,6 +232,60 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CreateUploadAsync(NewUploadId(), Ct));
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.WriteUploadChunkAsync(NewUploadId(), 0, new MemoryStream([1]), Ct));
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => ListUploadsAsync(store));
+    }
+
+    [Theory]
+    [InlineData(503, "SlowDown")]
+    [InlineData(500, "InternalError")]
+    public async Task Server_errors_make_operations_unavailable_after_the_sdk_retries(int status, string code)
+    {
+        // A gateway that answers every request with the error, as an overloaded or failing S3 does.
+        var port = ClosedPort();
+        using var listener = new HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var requests = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is HttpListenerException or ObjectDisposedException)
+                {
+                    return; // stopped
+                }
+
+                Interlocked.Increment(ref requests);
+                context.Response.StatusCode = status;
+                context.Response.ContentType = "application/xml";
+                var body = System.Text.Encoding.UTF8.GetBytes($"<?xml version=\"1.0\"?><Error><Code>{code}</Code><Message>try later</Message></Error>");
+                if (context.Request.HttpMethod != "HEAD")
+                {
+                    await context.Response.OutputStream.WriteAsync(body);
+                }
+
+                context.Response.Close();
+            }
+        }, Ct);
+        var options = await S3TestBucket.OptionsAsync(_prefix) with { Endpoint = $"http://127.0.0.1:{port}" };
+        using var store = new S3BlobStore(options);
+        var digest = Digest.Sha256Of("x"u8);
+
+        var check = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAsync(Ct));
+        Assert.Contains(status.ToString(CultureInfo.InvariantCulture), check.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.StatAsync(digest, Ct));
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.OpenReadAsync(digest, 0, null, Ct));
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CreateUploadAsync(NewUploadId(), Ct));
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.DeleteAsync(digest, Ct));
+
+        // The SDK retried before giving up: more requests than operations.
+        Assert.True(Volatile.Read(ref requests) > 5, $"{requests} requests");
+        listener.Stop();
+        await serving;
     }
 
     [Theory]
