@@ -73,7 +73,7 @@ public sealed class CommandTests
         run.EnsureSuccess();
         Assert.Contains("removed 1 expired uploads, 1 blobs (2000 bytes), 0 orphaned staging areas", run.StandardOutput, StringComparison.Ordinal);
         Assert.Null(await stack.Blobs.StatAsync(orphan, CancellationToken.None));
-        Assert.Null(await stack.Blobs.GetUploadSizeAsync(expired.Id, CancellationToken.None));
+        Assert.False(await stack.Blobs.UploadExistsAsync(expired.Id, CancellationToken.None));
         Assert.NotNull(await stack.Blobs.StatAsync(Digest.Sha256Of(layer), CancellationToken.None));
         Assert.NotNull(await stack.Blobs.StatAsync(Digest.Sha256Of(config), CancellationToken.None));
         (await WharfAsync("check", "--data-dir", stack.Directory)).EnsureSuccess();
