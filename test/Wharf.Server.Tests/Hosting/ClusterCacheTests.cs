@@ -36,7 +36,7 @@ public sealed class ClusterCacheTests
     {
         var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         await using var a = await WharfTestServer.StartOnPostgresAsync(Quiet, s => s.AddSingleton<TimeProvider>(time));
-        await using var b = await StartPeerAsync(a, Quiet, s => s.AddSingleton<TimeProvider>(time));
+        await using var b = await a.StartPeerAsync(Quiet, s => s.AddSingleton<TimeProvider>(time));
         using var clientA = a.CreateClient();
         using var clientB = b.CreateClient();
         Assert.Equal(200, (await EcrHttp.CallAsync(clientA, "CreateRepository", $"{{\"repositoryName\":\"{Repo}\"}}")).Status);
@@ -72,7 +72,7 @@ public sealed class ClusterCacheTests
         await using var a = await WharfTestServer.StartOnPostgresAsync(iam);
 
         // Access key secrets are sealed with the master key: every node of a cluster shares it.
-        await using var b = await StartPeerAsync(a, new(iam) { ["Identity:MasterKeyFile"] = Path.Combine(a.DataDirectory, "master.key") });
+        await using var b = await a.StartPeerAsync(new Dictionary<string, string?>(iam) { ["Identity:MasterKeyFile"] = Path.Combine(a.DataDirectory, "master.key") });
         var root = AwsClients.ReadCredentialsFile(Path.Combine(a.DataDirectory, "root-credentials"));
         (await AwsClients.CliAsync(a.BaseAddress, Region, root, "ecr", "create-repository", "--repository-name", Repo)).EnsureSuccess();
         using (var rootClient = await IamTestAccess.V2ClientAsync(a, Region, root))
@@ -99,16 +99,6 @@ public sealed class ClusterCacheTests
         (await AwsClients.CliAsync(a.BaseAddress, Region, root, "ecr", "delete-repository-policy", "--repository-name", Repo)).EnsureSuccess();
         Assert.Equal(HttpStatusCode.OK, (await pullerOnB.GetAsync($"/v2/{Repo}/manifests/v1", Oci.Ct)).StatusCode);
     }
-
-    /// <summary>A second node on the first one's database, with a data directory of its own (as a node on another machine).</summary>
-    private static Task<WharfTestServer> StartPeerAsync(WharfTestServer first, Dictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
-        WharfTestServer.StartAsync(
-            new Dictionary<string, string?>(settings)
-            {
-                ["Metadata:Backend"] = "Postgres",
-                ["Metadata:ConnectionString"] = first.App.Configuration["Metadata:ConnectionString"],
-            },
-            services: services);
 
     private static async Task<double?> LastPullAsync(HttpClient client)
     {

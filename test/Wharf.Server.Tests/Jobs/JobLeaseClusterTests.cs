@@ -37,7 +37,7 @@ public sealed class JobLeaseClusterTests
         var running = new RunningCount();
         var (jobA, jobB) = (new ProbeJob(running), new ProbeJob(running));
         await using var a = await WharfTestServer.StartOnPostgresAsync(Quiet, Services(time, jobA));
-        await using var b = await StartPeerAsync(a, time, jobB);
+        await using var b = await a.StartPeerAsync(Quiet, Services(time, jobB));
 
         var runA = a.GetService<JobScheduler>().RunOnceAsync(jobA, Ct);
         await jobA.Started.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
@@ -70,7 +70,7 @@ public sealed class JobLeaseClusterTests
 
         // A's own scheduler runs the job (at start), under the host's stopping token.
         var a = await WharfTestServer.StartOnPostgresAsync(Quiet, Services(time, jobA));
-        await using var b = await StartPeerAsync(a, time, jobB);
+        await using var b = await a.StartPeerAsync(Quiet, Services(time, jobB));
         await jobA.Started.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
         Assert.False(await b.GetService<JobScheduler>().RunOnceAsync(jobB, Ct));
 
@@ -91,7 +91,7 @@ public sealed class JobLeaseClusterTests
         var running = new RunningCount();
         var (jobA, jobB) = (new ProbeJob(running), new ProbeJob(running));
         await using var a = await WharfTestServer.StartOnPostgresAsync(Quiet, Services(timeA, jobA));
-        await using var b = await StartPeerAsync(a, timeB, jobB);
+        await using var b = await a.StartPeerAsync(Quiet, Services(timeB, jobB));
         var schedulerB = b.GetService<JobScheduler>();
         var runA = a.GetService<JobScheduler>().RunOnceAsync(jobA, Ct);
         await jobA.Started.Task.WaitAsync(TimeSpan.FromSeconds(30), Ct);
@@ -122,16 +122,6 @@ public sealed class JobLeaseClusterTests
         s.AddSingleton(time);
         s.AddSingleton<IBackgroundJob>(job);
     };
-
-    /// <summary>A second node on the first one's database (its own data directory, as a node on another machine).</summary>
-    private static Task<WharfTestServer> StartPeerAsync(WharfTestServer first, TimeProvider time, ProbeJob job) =>
-        WharfTestServer.StartAsync(
-            new Dictionary<string, string?>(Quiet)
-            {
-                ["Metadata:Backend"] = "Postgres",
-                ["Metadata:ConnectionString"] = first.App.Configuration["Metadata:ConnectionString"],
-            },
-            services: Services(time, job));
 
     /// <summary>Waits until the probe's lease row names <paramref name="owner"/> and expires at <paramref name="expires"/> (the renewal ran).</summary>
     private static async Task WaitForLeaseAsync(WharfTestServer server, string owner, DateTimeOffset expires)
