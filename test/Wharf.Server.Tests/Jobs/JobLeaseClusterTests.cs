@@ -1,8 +1,12 @@
+using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
 using Wharf.Server.Jobs;
+using Wharf.Server.Scanning;
 using Wharf.Server.Tests.Infrastructure;
+using Wharf.Testing;
 
 namespace Wharf.Server.Tests.Jobs;
 
@@ -10,7 +14,8 @@ namespace Wharf.Server.Tests.Jobs;
 /// Job leases between two real hosts on one PostgreSQL database, each with its own scheduler: a long
 /// run keeps its lease by renewing it, a graceful stop hands the job over at once, and a node that stops
 /// renewing (frozen: its clock never moves, so neither do its timers) loses the job after the lease time —
-/// and, when it wakes, its renewal finds the lease lost and cancels its run.
+/// and, when it wakes, its renewal finds the lease lost and cancels its run. Last, a real <c>wharf</c>
+/// process renews a lease until it is killed with SIGKILL, and another node takes the job once it runs out.
 /// </summary>
 public sealed class JobLeaseClusterTests
 {
@@ -117,33 +122,84 @@ public sealed class JobLeaseClusterTests
         Assert.Equal(1, jobB.Runs);
     }
 
+    [Fact]
+    public async Task A_holder_process_renews_until_killed_with_SIGKILL_and_its_job_is_taken_over_once_the_lease_runs_out()
+    {
+        // A download that never answers (the port accepts connections into its backlog and no more) keeps
+        // the holder's vulndb-download run, started with the process, going for as long as it lives.
+        using var silent = new TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var connection = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync(Ct);
+        var dir = Path.Combine(Path.GetTempPath(), "wharf-holder-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        await using var holder = await WharfProcess.StartAsync(dir, new Dictionary<string, string>
+        {
+            ["WHARF__Metadata__Backend"] = "Postgres",
+            ["WHARF__Metadata__ConnectionString"] = connection,
+            ["WHARF__Jobs__Lease"] = "00:00:06",
+            ["WHARF__Scanning__DatabaseUrls__0"] = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/Debian/all.zip",
+        });
+        const string Job = VulnerabilityDownloadJob.JobName;
+        var held = await WaitForRowAsync(connection, Job, row => row.Owner.Contains($"/{holder.ProcessId}/", StringComparison.Ordinal));
+        await WaitForRowAsync(connection, Job, row => row.Owner == held.Owner && row.Expires > held.Expires);
+
+        holder.Kill();
+        await Task.Delay(TimeSpan.FromSeconds(1), Ct); // a renewal sent just before the kill has committed by now
+        var last = await WaitForRowAsync(connection, Job, row => row.Owner == held.Owner);
+
+        var survivorJob = new ProbeJob(new RunningCount(), name: Job);
+        survivorJob.Finish.SetResult();
+        await using var survivor = await WharfTestServer.StartAsync(
+            new Dictionary<string, string?>(Quiet) { ["Metadata:Backend"] = "Postgres", ["Metadata:ConnectionString"] = connection },
+            services: s => s.AddSingleton<IBackgroundJob>(survivorJob));
+        var scheduler = survivor.GetService<JobScheduler>();
+        while (!await scheduler.RunOnceAsync(survivorJob, Ct))
+        {
+            Assert.True(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() < last.Expires + 10_000, "the dead holder's lease was not taken over");
+            await Task.Delay(100, Ct);
+        }
+
+        Assert.True(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() >= last.Expires, "taken over before the dead holder's lease ran out");
+        Assert.Equal(1, survivorJob.Runs);
+        Directory.Delete(dir, recursive: true);
+    }
+
     private static Action<IServiceCollection> Services(TimeProvider time, ProbeJob job) => s =>
     {
         s.AddSingleton(time);
         s.AddSingleton<IBackgroundJob>(job);
     };
 
-    /// <summary>Waits until the probe's lease row names <paramref name="owner"/> and expires at <paramref name="expires"/> (the renewal ran).</summary>
-    private static async Task WaitForLeaseAsync(WharfTestServer server, string owner, DateTimeOffset expires)
+    /// <summary>Waits until the lease row of <paramref name="job"/> exists and satisfies <paramref name="wanted"/>; returns it.</summary>
+    private static async Task<(string Owner, long Expires)> WaitForRowAsync(string connectionString, string job, Func<(string Owner, long Expires), bool> wanted)
     {
-        await using var connection = new NpgsqlConnection(server.App.Configuration["Metadata:ConnectionString"]);
+        await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(Ct);
         (string Owner, long Expires)? row = null;
-        for (var attempt = 0; attempt < 300; attempt++)
+        for (var attempt = 0; attempt < 600; attempt++)
         {
-            await using var command = new NpgsqlCommand("SELECT owner, expires_at FROM job_leases WHERE job = 'probe'", connection);
-            await using var reader = await command.ExecuteReaderAsync(Ct);
-            row = await reader.ReadAsync(Ct) ? (reader.GetString(0), reader.GetInt64(1)) : null;
-            if (row == (owner, expires.ToUnixTimeMilliseconds()))
+            await using var command = new NpgsqlCommand("SELECT owner, expires_at FROM job_leases WHERE job = @job", connection);
+            command.Parameters.AddWithValue("job", job);
+            await using (var reader = await command.ExecuteReaderAsync(Ct))
             {
-                return;
+                row = await reader.ReadAsync(Ct) ? (reader.GetString(0), reader.GetInt64(1)) : null;
+            }
+
+            if (row is { } found && wanted(found))
+            {
+                return found;
             }
 
             await Task.Delay(50, Ct);
         }
 
-        Assert.Fail($"the probe's lease is {row?.ToString() ?? "not held"}, not {owner}'s until {expires:O}");
+        Assert.Fail($"the lease of {job} is {row?.ToString() ?? "not held"}, not as the test waits for");
+        return default;
     }
+
+    /// <summary>Waits until the probe's lease row names <paramref name="owner"/> and expires at <paramref name="expires"/> (the renewal ran).</summary>
+    private static Task WaitForLeaseAsync(WharfTestServer server, string owner, DateTimeOffset expires) =>
+        WaitForRowAsync(server.App.Configuration["Metadata:ConnectionString"]!, "probe", row => row == (owner, expires.ToUnixTimeMilliseconds()));
 
     /// <summary>How many probe runs are under way on any node, and the most there ever were at once.</summary>
     private sealed class RunningCount
@@ -166,11 +222,11 @@ public sealed class JobLeaseClusterTests
     }
 
     /// <summary>A job that runs until the test finishes it or its token is cancelled; the tests run it explicitly, or at start.</summary>
-    private sealed class ProbeJob(RunningCount running, bool runsAtStart = false) : IBackgroundJob
+    private sealed class ProbeJob(RunningCount running, bool runsAtStart = false, string name = "probe") : IBackgroundJob
     {
         private int runs;
 
-        public string Name => "probe";
+        public string Name => name;
 
         public TimeSpan Interval => TimeSpan.FromDays(40);
 
