@@ -17,6 +17,15 @@ internal sealed class JobLeaseStore(Database database) : IJobLeaseStore
                 cancellationToken) > 0,
             cancellationToken);
 
+    public Task<bool> RenewAsync(string job, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            // Unlike TryAcquireAsync, an expired lease is not taken back: another node may be running the job.
+            async s => await s.ExecuteAsync(
+                "UPDATE job_leases SET expires_at = @expires WHERE job = @job AND owner = @owner AND expires_at > @now",
+                [("job", job), ("owner", owner), ("expires", Columns.Ms(now + duration)), ("now", Columns.Ms(now))],
+                cancellationToken) > 0,
+            cancellationToken);
+
     public Task ReleaseAsync(string job, string owner, CancellationToken cancellationToken) =>
         database.WriteAsync(
             s => s.ExecuteAsync("DELETE FROM job_leases WHERE job = @job AND owner = @owner", [("job", job), ("owner", owner)], cancellationToken),

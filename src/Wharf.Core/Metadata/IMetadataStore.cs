@@ -386,5 +386,12 @@ public interface IJobLeaseStore
     /// <summary>Takes or renews the lease when it is free, expired, or already <paramref name="owner"/>'s.</summary>
     Task<bool> TryAcquireAsync(string job, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Extends <paramref name="owner"/>'s lease to <paramref name="now"/> + <paramref name="duration"/> while
+    /// it still holds it unexpired; false when it has expired, was released, or another owner took it —
+    /// the holder must then stop the run, which another node may already have started.
+    /// </summary>
+    Task<bool> RenewAsync(string job, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken);
+
     Task ReleaseAsync(string job, string owner, CancellationToken cancellationToken);
 }

@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.Extensions.Options;
 using Wharf.Core.GarbageCollection;
 using Wharf.Core.Metadata;
 using Wharf.Core.Uploads;
+using Wharf.Server.Hosting;
 using Wharf.Server.Jobs;
 
 namespace Wharf.Server.Cli;
@@ -10,8 +12,6 @@ namespace Wharf.Server.Cli;
 /// <summary><c>wharf gc</c>: upload expiry and garbage collection once, under the jobs' leases.</summary>
 internal static class GcCommand
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromHours(1);
-
     public static Command Create()
     {
         var gc = new Command(
@@ -34,38 +34,29 @@ internal static class GcCommand
             var time = app.Services.GetRequiredService<TimeProvider>();
             await store.MigrateAsync(cancellationToken);
             var owner = $"wharf-gc/{Environment.MachineName}/{Environment.ProcessId}";
-            string[] held = [];
-            try
+            var lease = app.Services.GetRequiredService<IOptions<WharfOptions>>().Value.Jobs.Lease;
+            var logger = app.Services.GetRequiredService<ILogger<JobScheduler>>();
+
+            // Both leases renewed while the run lasts; losing either cancels it (the second's token is linked to the first's).
+            await using var expiryLease = await JobLease.TryAcquireAsync(store.Leases, UploadExpiryJob.JobName, owner, time, lease, logger, cancellationToken);
+            await using var gcLease = expiryLease is null ? null
+                : await JobLease.TryAcquireAsync(store.Leases, GarbageCollectionJob.JobName, owner, time, lease, logger, expiryLease.Token);
+            if (gcLease is null)
             {
-                foreach (var job in new[] { UploadExpiryJob.JobName, GarbageCollectionJob.JobName })
-                {
-                    if (!await store.Leases.TryAcquireAsync(job, owner, time.GetUtcNow(), Lease, cancellationToken))
-                    {
-                        await Console.Error.WriteLineAsync($"wharf: job '{job}' is running on a server right now; try again in a few minutes");
-                        return 1;
-                    }
-
-                    held = [.. held, job];
-                }
-
-                var expired = await app.Services.GetRequiredService<UploadJanitor>().RunOnceAsync(cancellationToken);
-                var collector = app.Services.GetRequiredService<GarbageCollector>();
-
-                // Orphaned staging areas go when two runs in a row see them; run twice.
-                var first = await collector.RunOnceAsync(cancellationToken);
-                var second = await collector.RunOnceAsync(cancellationToken);
-                Console.WriteLine(string.Create(
-                    CultureInfo.InvariantCulture,
-                    $"removed {expired} expired uploads, {first.BlobsDeleted + second.BlobsDeleted} blobs ({first.BytesFreed + second.BytesFreed} bytes), {first.StagingAreasRemoved + second.StagingAreasRemoved} orphaned staging areas"));
-                return 0;
+                await Console.Error.WriteLineAsync($"wharf: job '{(expiryLease is null ? UploadExpiryJob.JobName : GarbageCollectionJob.JobName)}' is running on a server right now; try again in a few minutes");
+                return 1;
             }
-            finally
-            {
-                foreach (var job in held)
-                {
-                    await store.Leases.ReleaseAsync(job, owner, CancellationToken.None);
-                }
-            }
+
+            var expired = await app.Services.GetRequiredService<UploadJanitor>().RunOnceAsync(gcLease.Token);
+            var collector = app.Services.GetRequiredService<GarbageCollector>();
+
+            // Orphaned staging areas go when two runs in a row see them; run twice.
+            var first = await collector.RunOnceAsync(gcLease.Token);
+            var second = await collector.RunOnceAsync(gcLease.Token);
+            Console.WriteLine(string.Create(
+                CultureInfo.InvariantCulture,
+                $"removed {expired} expired uploads, {first.BlobsDeleted + second.BlobsDeleted} blobs ({first.BytesFreed + second.BytesFreed} bytes), {first.StagingAreasRemoved + second.StagingAreasRemoved} orphaned staging areas"));
+            return 0;
         }
     }
 }

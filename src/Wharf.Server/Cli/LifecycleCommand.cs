@@ -12,8 +12,6 @@ namespace Wharf.Server.Cli;
 /// <summary><c>wharf lifecycle run</c>: apply lifecycle policies now, or show what they would do.</summary>
 internal static class LifecycleCommand
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromHours(1);
-
     public static Command Create()
     {
         var repository = new Option<string?>("--repository") { Description = "only this repository (name, in the default registry unless --account/--region say otherwise)" };
@@ -58,45 +56,37 @@ internal static class LifecycleCommand
             var time = app.Services.GetRequiredService<TimeProvider>();
             await store.MigrateAsync(cancellationToken);
             var owner = $"wharf-lifecycle/{Environment.MachineName}/{Environment.ProcessId}";
-            if (!dryRun && !await store.Leases.TryAcquireAsync(LifecycleJob.JobName, owner, time.GetUtcNow(), Lease, cancellationToken))
+            await using var lease = dryRun ? null
+                : await JobLease.TryAcquireAsync(store.Leases, LifecycleJob.JobName, owner, time, options.Jobs.Lease, app.Services.GetRequiredService<ILogger<JobScheduler>>(), cancellationToken);
+            if (!dryRun && lease is null)
             {
                 await Console.Error.WriteLineAsync($"wharf: job '{LifecycleJob.JobName}' is running on a server right now; try again in a few minutes");
                 return 1;
             }
 
-            try
+            var reports = await app.Services.GetRequiredService<LifecycleService>().RunAsync(only, dryRun, lease?.Token ?? cancellationToken);
+            foreach (var report in reports)
             {
-                var reports = await app.Services.GetRequiredService<LifecycleService>().RunAsync(only, dryRun, cancellationToken);
-                foreach (var report in reports)
+                Console.WriteLine($"{report.Repository.Name} ({report.Repository.Registry.Account}, {report.Repository.Registry.Region})");
+                foreach (var decision in report.Plan.Where(d => d.Outcome != LifecycleOutcome.Keep).OrderBy(d => d.Image.PushedAt))
                 {
-                    Console.WriteLine($"{report.Repository.Name} ({report.Repository.Registry.Account}, {report.Repository.Registry.Region})");
-                    foreach (var decision in report.Plan.Where(d => d.Outcome != LifecycleOutcome.Keep).OrderBy(d => d.Image.PushedAt))
-                    {
-                        var verb = decision.Outcome == LifecycleOutcome.Expire ? "expire " : "archive";
-                        var tags = decision.Image.Tags.Count > 0 ? string.Join(',', decision.Image.Tags) : "<untagged>";
-                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {verb} {decision.Image.Digest} {tags} (rule {decision.RulePriority})"));
-                    }
-
-                    Console.WriteLine(dryRun
-                        ? "  dry run: nothing changed"
-                        : string.Create(CultureInfo.InvariantCulture, $"  {report.Expired} expired, {report.Transitioned} archived, {report.Skipped} skipped (changed since planned)"));
+                    var verb = decision.Outcome == LifecycleOutcome.Expire ? "expire " : "archive";
+                    var tags = decision.Image.Tags.Count > 0 ? string.Join(',', decision.Image.Tags) : "<untagged>";
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {verb} {decision.Image.Digest} {tags} (rule {decision.RulePriority})"));
                 }
 
-                if (only is not null && reports.Count == 0)
-                {
-                    WharfCli.Fail($"repository '{only.Name}' has no lifecycle policy (or does not exist)");
-                    return 1;
-                }
-
-                return 0;
+                Console.WriteLine(dryRun
+                    ? "  dry run: nothing changed"
+                    : string.Create(CultureInfo.InvariantCulture, $"  {report.Expired} expired, {report.Transitioned} archived, {report.Skipped} skipped (changed since planned)"));
             }
-            finally
+
+            if (only is not null && reports.Count == 0)
             {
-                if (!dryRun)
-                {
-                    await store.Leases.ReleaseAsync(LifecycleJob.JobName, owner, CancellationToken.None);
-                }
+                WharfCli.Fail($"repository '{only.Name}' has no lifecycle policy (or does not exist)");
+                return 1;
             }
+
+            return 0;
         }
     }
 }

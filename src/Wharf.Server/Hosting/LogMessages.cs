@@ -29,4 +29,10 @@ internal static partial class LogMessages
 
     [LoggerMessage(EventId = WharfEventId.JobLeaseHeld, Level = LogLevel.Debug, Message = "Job {Job} skipped: another node holds its lease")]
     public static partial void JobLeaseHeld(this ILogger logger, string job);
+
+    [LoggerMessage(EventId = WharfEventId.JobLeaseLost, Level = LogLevel.Warning, Message = "Job {Job} lost its lease (expired or taken by another node); its run is cancelled")]
+    public static partial void JobLeaseLost(this ILogger logger, string job, Exception? exception);
+
+    [LoggerMessage(EventId = WharfEventId.JobLeaseRenewalFailed, Level = LogLevel.Warning, Message = "Job {Job} could not renew its lease; will retry before it expires at {Expires}")]
+    public static partial void JobLeaseRenewalFailed(this ILogger logger, string job, DateTimeOffset expires, Exception exception);
 }

@@ -28,6 +28,8 @@ internal static class WharfEventId
     public const int ScanFault = 1205;
     public const int VulnerabilityDownload = 1206;
     public const int EventConsumerLagging = 1207;
+    public const int JobLeaseLost = 1208;
+    public const int JobLeaseRenewalFailed = 1209;
 
     public const int PolicyDecision = 1300;
 }

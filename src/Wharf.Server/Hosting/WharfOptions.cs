@@ -73,6 +73,8 @@ public sealed class WharfOptions
     public LimitOptions Limits { get; set; } = new();
 
     public EventOptions Events { get; set; } = new();
+
+    public JobOptions Jobs { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -267,4 +269,13 @@ public sealed class EventOptions
 
     /// <summary>How often the pruning job runs.</summary>
     public TimeSpan PruneInterval { get; set; } = TimeSpan.FromHours(1);
+}
+
+public sealed class JobOptions
+{
+    /// <summary>
+    /// How long a job's lease lasts unrenewed. The node running a job renews it every third of this; a
+    /// node that dies mid-run leaves the job to the others once it expires.
+    /// </summary>
+    public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
 }

@@ -63,6 +63,7 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             ("Uploads:Expiry", options.Uploads.Expiry),
             ("Events:Retention", options.Events.Retention),
             ("Events:PruneInterval", options.Events.PruneInterval),
+            ("Jobs:Lease", options.Jobs.Lease),
         })
         {
             if (value <= TimeSpan.Zero)

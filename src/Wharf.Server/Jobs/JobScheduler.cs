@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
 using Wharf.Server.Hosting;
 
@@ -20,12 +21,16 @@ public interface IBackgroundJob
 
 /// <summary>
 /// Runs every registered job on its interval (zot's scheduler is the model). Each run holds the job's
-/// lease in the metadata store, so with several nodes one at a time runs it. Stopped by host shutdown.
+/// lease in the metadata store (<see cref="JobLease"/>: renewed while the run lasts, released when it
+/// ends), so with several nodes one at a time runs it; a run whose lease is lost is cancelled. Stopped
+/// by host shutdown, which cancels running jobs and releases their leases.
 /// </summary>
-internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataStore store, TimeProvider time, ILogger<JobScheduler> logger)
+internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataStore store, TimeProvider time, IOptions<WharfOptions> options, ILogger<JobScheduler> logger)
     : BackgroundService
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromMinutes(10);
+    // Jobs running on this node: a lease is its owner's however often it asks, so a second run here
+    // (a direct RunOnceAsync beside the loop) must be refused locally.
+    private readonly HashSet<string> running = new(StringComparer.Ordinal);
 
     /// <summary>Identifies this node as a lease owner.</summary>
     public string Owner { get; } = $"{Environment.MachineName}/{Environment.ProcessId}/{Guid.NewGuid():N}";
@@ -33,34 +38,53 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(jobs.Select(job => LoopAsync(job, stoppingToken)));
 
-    /// <summary>One run of one job under its lease; false when another node holds it.</summary>
+    /// <summary>One run of one job under its lease; false when another node holds it, it is already running here, or its lease was lost mid-run.</summary>
     public async Task<bool> RunOnceAsync(IBackgroundJob job, CancellationToken cancellationToken)
     {
-        if (!await store.Leases.TryAcquireAsync(job.Name, Owner, time.GetUtcNow(), Lease, cancellationToken))
+        lock (running)
         {
-            logger.JobLeaseHeld(job.Name);
-            return false;
+            if (!running.Add(job.Name))
+            {
+                return false;
+            }
         }
 
         try
         {
-            var started = Stopwatch.GetTimestamp();
-            var outcome = await job.RunAsync(cancellationToken);
-            var elapsed = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-            if (outcome.Length == 0)
+            await using var lease = await JobLease.TryAcquireAsync(store.Leases, job.Name, Owner, time, options.Value.Jobs.Lease, logger, cancellationToken);
+            if (lease is null)
             {
-                logger.JobIdle(job.Name, elapsed);
-            }
-            else
-            {
-                logger.JobFinished(job.Name, elapsed, outcome);
+                logger.JobLeaseHeld(job.Name);
+                return false;
             }
 
-            return true;
+            try
+            {
+                var started = Stopwatch.GetTimestamp();
+                var outcome = await job.RunAsync(lease.Token);
+                var elapsed = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (outcome.Length == 0)
+                {
+                    logger.JobIdle(job.Name, elapsed);
+                }
+                else
+                {
+                    logger.JobFinished(job.Name, elapsed, outcome);
+                }
+
+                return true;
+            }
+            catch (OperationCanceledException) when (lease.Lost && !cancellationToken.IsCancellationRequested)
+            {
+                return false;
+            }
         }
         finally
         {
-            await store.Leases.ReleaseAsync(job.Name, Owner, CancellationToken.None);
+            lock (running)
+            {
+                running.Remove(job.Name);
+            }
         }
     }
 

@@ -119,6 +119,39 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IJobLeaseStore), nameof(IJobLeaseStore.RenewAsync))]
+    public async Task Renewal_extends_a_held_lease_so_another_owner_waits_for_the_new_expiry()
+    {
+        await using var store = await CreateStoreAsync();
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-a", T0, TimeSpan.FromMinutes(5), Ct));
+
+        Assert.True(await store.Leases.RenewAsync("gc", "node-a", T0.AddMinutes(4), TimeSpan.FromMinutes(5), Ct));
+
+        Assert.False(await store.Leases.TryAcquireAsync("gc", "node-b", T0.AddMinutes(8), TimeSpan.FromMinutes(5), Ct));
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-b", T0.AddMinutes(9), TimeSpan.FromMinutes(5), Ct));
+    }
+
+    [Fact]
+    [Covers(typeof(IJobLeaseStore), nameof(IJobLeaseStore.RenewAsync))]
+    public async Task Renewal_fails_once_the_lease_expired_was_taken_or_released_and_never_takes_it_back()
+    {
+        await using var store = await CreateStoreAsync();
+        Assert.False(await store.Leases.RenewAsync("gc", "node-a", T0, TimeSpan.FromMinutes(5), Ct));
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-a", T0, TimeSpan.FromMinutes(5), Ct));
+        Assert.False(await store.Leases.RenewAsync("gc", "node-b", T0.AddMinutes(1), TimeSpan.FromMinutes(5), Ct));
+
+        // Expired, even with no other owner yet: the holder cannot know no one ran the job meanwhile.
+        Assert.False(await store.Leases.RenewAsync("gc", "node-a", T0.AddMinutes(5), TimeSpan.FromMinutes(5), Ct));
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-b", T0.AddMinutes(6), TimeSpan.FromMinutes(5), Ct));
+        Assert.False(await store.Leases.RenewAsync("gc", "node-a", T0.AddMinutes(7), TimeSpan.FromMinutes(5), Ct));
+        Assert.True(await store.Leases.RenewAsync("gc", "node-b", T0.AddMinutes(7), TimeSpan.FromMinutes(5), Ct));
+
+        await store.Leases.ReleaseAsync("gc", "node-b", Ct);
+        Assert.False(await store.Leases.RenewAsync("gc", "node-b", T0.AddMinutes(8), TimeSpan.FromMinutes(5), Ct));
+        Assert.True(await store.Leases.TryAcquireAsync("gc", "node-a", T0.AddMinutes(8), TimeSpan.FromMinutes(5), Ct));
+    }
+
+    [Fact]
     [Covers(typeof(IJobLeaseStore), nameof(IJobLeaseStore.ReleaseAsync))]
     public async Task Release_frees_the_lease_only_for_its_owner()
     {

@@ -154,6 +154,20 @@ public sealed class WharfTestServer : IAsyncDisposable
     /// <summary>The bucket the blobs are in, when the server was started with <see cref="StartOnS3Async"/>.</summary>
     public string? S3Bucket { get; private set; }
 
+    /// <summary>
+    /// Another node on this server's PostgreSQL database, with a data directory of its own (as a node on
+    /// another machine); <paramref name="settings"/> are its own, as each node of a cluster has its settings.
+    /// </summary>
+    public Task<WharfTestServer> StartPeerAsync(IDictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
+        StartAsync(
+            new Dictionary<string, string?>(settings)
+            {
+                ["Metadata:Backend"] = "Postgres",
+                ["Metadata:ConnectionString"] = App.Configuration["Metadata:ConnectionString"]
+                    ?? throw new InvalidOperationException("a peer needs a server on PostgreSQL (StartOnPostgresAsync)"),
+            },
+            services: services);
+
     public HttpClient CreateClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
 
     public async ValueTask DisposeAsync()

@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Wharf.Metadata.Sqlite;
+using Wharf.Server.Hosting;
 using Wharf.Server.Jobs;
 
 namespace Wharf.Server.Tests.Jobs;
@@ -27,7 +29,7 @@ public sealed class JobSchedulerTests : IAsyncLifetime
     {
         var time = new WatchedClock();
         var job = new CountingJob(TimeSpan.FromMinutes(5));
-        using var scheduler = new JobScheduler([job], store, time, NullLogger<JobScheduler>.Instance);
+        using var scheduler = new JobScheduler([job], store, time, Options.Create(new WharfOptions()), NullLogger<JobScheduler>.Instance);
         await scheduler.StartAsync(CancellationToken.None);
 
         await time.TimerCreatedAsync();
@@ -45,7 +47,7 @@ public sealed class JobSchedulerTests : IAsyncLifetime
     {
         var time = new FakeTimeProvider();
         var job = new CountingJob(TimeSpan.FromMinutes(5));
-        using var scheduler = new JobScheduler([job], store, time, NullLogger<JobScheduler>.Instance);
+        using var scheduler = new JobScheduler([job], store, time, Options.Create(new WharfOptions()), NullLogger<JobScheduler>.Instance);
         Assert.True(await store.Leases.TryAcquireAsync(job.Name, "another-node", time.GetUtcNow(), TimeSpan.FromMinutes(30), CancellationToken.None));
 
         Assert.False(await scheduler.RunOnceAsync(job, CancellationToken.None));
@@ -64,7 +66,7 @@ public sealed class JobSchedulerTests : IAsyncLifetime
     {
         var time = new WatchedClock();
         var job = new BlockingJob(TimeSpan.FromMinutes(5));
-        using var scheduler = new JobScheduler([job], store, time, NullLogger<JobScheduler>.Instance);
+        using var scheduler = new JobScheduler([job], store, time, Options.Create(new WharfOptions()), NullLogger<JobScheduler>.Instance);
         await scheduler.StartAsync(CancellationToken.None);
         await time.TimerCreatedAsync();
         time.Advance(TimeSpan.FromMinutes(5));
