@@ -57,6 +57,20 @@ public sealed class SqliteExport : IAsyncDisposable
     public async Task<int> SchemaVersionAsync(CancellationToken cancellationToken) =>
         Convert.ToInt32(await ScalarAsync("SELECT coalesce(max(version), 0) FROM schema_migrations", cancellationToken), CultureInfo.InvariantCulture);
 
+    /// <summary>The file's tables, but for SQLite's own and the migration ledger.</summary>
+    public async Task<IReadOnlyList<string>> TablesAsync(CancellationToken cancellationToken)
+    {
+        await using var command = Command("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name");
+        var tables = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            tables.Add(reader.GetString(0));
+        }
+
+        return tables;
+    }
+
     /// <summary>The columns <paramref name="table"/> has in the file, empty when it has no such table.</summary>
     public async Task<IReadOnlyList<string>> ColumnsAsync(string table, CancellationToken cancellationToken)
     {

@@ -27,6 +27,9 @@ public sealed record BlobCopyResult(Digest Digest, long Size, BlobCopyOutcome Ou
 /// </summary>
 public sealed class BlobCopier(IBlobStore source, IBlobStore destination)
 {
+    /// <summary>Blobs looked at by the last <see cref="VerifyAsync"/>.</summary>
+    public int Verified { get; private set; }
+
     public async IAsyncEnumerable<BlobCopyResult> CopyAsync([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var blob in source.ListAsync(cancellationToken))
@@ -44,11 +47,16 @@ public sealed class BlobCopier(IBlobStore source, IBlobStore destination)
         }
     }
 
-    /// <summary>One line per source blob the destination lacks or holds with another size.</summary>
-    public async IAsyncEnumerable<string> VerifyAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    /// <summary>
+    /// One line per source blob the destination lacks or holds with another size; when
+    /// <paramref name="deep"/>, also per destination copy whose bytes do not hash to its digest (each is
+    /// read back whole, which on S3 means downloading it).
+    /// </summary>
+    public async IAsyncEnumerable<string> VerifyAsync(bool deep, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await foreach (var blob in source.ListAsync(cancellationToken))
         {
+            Verified++;
             var copy = await destination.StatAsync(blob.Digest, cancellationToken);
             if (copy is null)
             {
@@ -58,7 +66,24 @@ public sealed class BlobCopier(IBlobStore source, IBlobStore destination)
             {
                 yield return $"{blob.Digest}: {copy.Size} bytes in the destination, {blob.Size} in the source";
             }
+            else if (deep && await HashDestinationAsync(blob.Digest, cancellationToken) is { } actual && actual != blob.Digest)
+            {
+                yield return $"{blob.Digest}: the destination's copy hashes to {actual}";
+            }
         }
+    }
+
+    private async Task<Digest?> HashDestinationAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        await using var stream = await destination.OpenReadAsync(digest, 0, null, cancellationToken);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        using var hash = digest.CreateHash();
+        await new HashingReadStream(stream, hash).CopyToAsync(Stream.Null, cancellationToken);
+        return Digest.FromHash(digest.Algorithm, hash.GetHashAndReset());
     }
 
     // Null when copied; otherwise why not. Store faults (I/O, network) propagate: the run stops there.

@@ -79,7 +79,7 @@ public sealed partial class MigrateCommandTests
             Assert.True(int.Parse(copied.Groups["copied"].Value, System.Globalization.CultureInfo.InvariantCulture) >= 3, migrated.StandardOutput);
             Assert.Equal("0", copied.Groups["present"].Value);
             Assert.Equal("0", copied.Groups["failed"].Value);
-            Assert.Contains("every blob's size match, 3 referenced blobs re-hashed", migrated.StandardOutput, StringComparison.Ordinal);
+            Assert.Contains($"and {copied.Groups["copied"].Value} blobs' sizes and digests, match", migrated.StandardOutput, StringComparison.Ordinal);
             Assert.Equal(await File.ReadAllTextAsync(Path.Combine(source, "master.key")), await File.ReadAllTextAsync(Path.Combine(target, "master.key")));
 
             // The destination is now in use: a second run is refused with one line and changes nothing.
@@ -134,6 +134,47 @@ public sealed partial class MigrateCommandTests
         finally
         {
             DeleteDirectory(source);
+            DeleteDirectory(target);
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_reports_a_corrupt_source_blob_copies_no_table_and_resumes_once_it_is_repaired()
+    {
+        var target = TempDirectory("wharf-migrate-dst-");
+        var connection = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync();
+        await using var stack = await ServiceStack.CreateAsync(TimeSpan.FromHours(1));
+        try
+        {
+            var config = Encoding.UTF8.GetBytes("""{"os":"linux"}""");
+            byte[][] layers = [ServiceStack.Random(4000), ServiceStack.Random(6000)];
+            await stack.PushImageAsync("team/app", "v1", config, layers);
+            await stack.CloseAsync();
+            var damaged = Directory.EnumerateFiles(stack.Directory, Digest.Sha256Of(layers[1]).Hex, SearchOption.AllDirectories).Single();
+            var flipped = (byte[])layers[1].Clone();
+            flipped[10] ^= 0xff;
+            await File.WriteAllBytesAsync(damaged, flipped);
+            string[] arguments = ["--from", stack.Directory, "--data-dir", target, "--metadata", "postgres", "--metadata-connection", connection];
+
+            var refused = await MigrateAsync(arguments);
+
+            Assert.Equal(1, refused.ExitCode);
+            var line = Assert.Single(refused.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.StartsWith($"{Digest.Sha256Of(layers[1])}: the source's bytes (6000 bytes) hash to {Digest.Sha256Of(flipped)}", line, StringComparison.Ordinal);
+            Assert.Contains("metadata not copied", refused.StandardOutput, StringComparison.Ordinal);
+            Assert.Equal(0L, await RepositoryRowsAsync(connection));
+
+            await File.WriteAllBytesAsync(damaged, layers[1]);
+            var resumed = await MigrateAsync(arguments);
+
+            Assert.True(resumed.ExitCode == 0, resumed.StandardOutput + resumed.StandardError);
+            var blobs = BlobLine().Match(resumed.StandardOutput);
+            Assert.Equal("1", blobs.Groups["copied"].Value);
+            Assert.Equal("2", blobs.Groups["present"].Value);
+            Assert.Equal(1L, await RepositoryRowsAsync(connection));
+        }
+        finally
+        {
             DeleteDirectory(target);
         }
     }
@@ -203,6 +244,14 @@ public sealed partial class MigrateCommandTests
 
     private static Task<ProcessResult> MigrateAsync(params string[] args) =>
         ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "migrate", .. args], TimeSpan.FromMinutes(3));
+
+    private static async Task<long> RepositoryRowsAsync(string connection)
+    {
+        await using var database = new Npgsql.NpgsqlConnection(connection);
+        await database.OpenAsync();
+        await using var count = new Npgsql.NpgsqlCommand("SELECT count(*) FROM repositories", database);
+        return (long)(await count.ExecuteScalarAsync())!;
+    }
 
     private static Task<ProcessResult> Ecr(Uri endpoint, Dictionary<string, string> credentials, params string[] args) =>
         AwsClients.CliAsync(endpoint, Region, credentials, ["ecr", .. args]);
