@@ -38,8 +38,8 @@ public sealed partial class MigrateCommandTests
             byte[][] layers = [ServiceStack.Random(300_000), ServiceStack.Random(5000)];
             byte[] manifest;
             Dictionary<string, string> alice;
-            string repositoryPolicy, lifecyclePolicy, tagsBefore;
-            var embedded = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" }, dataDirectory: source);
+            string repositoryPolicy, lifecyclePolicy, tagsBefore, scanBefore;
+            var embedded = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam", ["Scanning:Interval"] = "00:00:01" }, dataDirectory: source);
             try
             {
                 var root = AwsClients.ReadCredentialsFile(Path.Combine(source, "root-credentials"));
@@ -63,6 +63,8 @@ public sealed partial class MigrateCommandTests
                 repositoryPolicy = await PolicyTextAsync(embedded.BaseAddress, alice, "get-repository-policy");
                 lifecyclePolicy = await PolicyTextAsync(embedded.BaseAddress, alice, "get-lifecycle-policy");
                 tagsBefore = await ImageTagsAsync(embedded.BaseAddress, alice);
+                (await Ecr(embedded.BaseAddress, alice, "start-image-scan", "--repository-name", Repository, "--image-id", "imageTag=v1")).EnsureSuccess();
+                scanBefore = await ScanAsync(embedded.BaseAddress, alice, finished: true);
             }
             finally
             {
@@ -90,7 +92,7 @@ public sealed partial class MigrateCommandTests
             Assert.Contains("--overwrite", again.StandardError, StringComparison.Ordinal);
 
             var cluster = await WharfTestServer.StartAsync(
-                new Dictionary<string, string?> { ["Auth"] = "Iam", ["Metadata:Backend"] = "Postgres", ["Metadata:ConnectionString"] = connection },
+                new Dictionary<string, string?> { ["Auth"] = "Iam", ["Metadata:Backend"] = "Postgres", ["Metadata:ConnectionString"] = connection, ["Scanning:Interval"] = "40.00:00:00" },
                 dataDirectory: target);
             try
             {
@@ -99,6 +101,7 @@ public sealed partial class MigrateCommandTests
                 Assert.Equal(repositoryPolicy, await PolicyTextAsync(cluster.BaseAddress, alice, "get-repository-policy"));
                 Assert.Equal(lifecyclePolicy, await PolicyTextAsync(cluster.BaseAddress, alice, "get-lifecycle-policy"));
                 Assert.Equal(tagsBefore, await ImageTagsAsync(cluster.BaseAddress, alice));
+                Assert.Equal(scanBefore, await ScanAsync(cluster.BaseAddress, alice, finished: false));
 
                 using var client = await IamTestAccess.V2ClientAsync(cluster, Region, alice);
                 var pusher = new OciPusher(client);
@@ -194,15 +197,9 @@ public sealed partial class MigrateCommandTests
     [Fact]
     public async Task Migrate_to_an_unreachable_PostgreSQL_fails_in_one_line()
     {
-        var source = TempDirectory("wharf-migrate-src-");
+        var source = await EmptySourceAsync();
         try
         {
-            await using (var store = new SqliteMetadataStore(Path.Combine(source, "wharf.db")))
-            {
-                await store.MigrateAsync(CancellationToken.None);
-            }
-
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             var port = Ports.Free();
             var result = await MigrateAsync("--from", source, "--data-dir", Path.Combine(source, "dst"), "--metadata", "postgres", "--metadata-connection", $"Host=127.0.0.1;Port={port};Username=wharf;Database=wharf");
 
@@ -219,15 +216,9 @@ public sealed partial class MigrateCommandTests
     [Fact]
     public async Task Migrate_to_SQLite_is_refused_in_one_line()
     {
-        var source = TempDirectory("wharf-migrate-src-");
+        var source = await EmptySourceAsync();
         try
         {
-            await using (var store = new SqliteMetadataStore(Path.Combine(source, "wharf.db")))
-            {
-                await store.MigrateAsync(CancellationToken.None);
-            }
-
-            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
             var result = await MigrateAsync("--from", source, "--data-dir", Path.Combine(source, "dst"));
 
             Assert.Equal(2, result.ExitCode);
@@ -263,6 +254,26 @@ public sealed partial class MigrateCommandTests
         return json.RootElement.GetProperty(command == "get-repository-policy" ? "policyText" : "lifecyclePolicyText").GetString()!;
     }
 
+    /// <summary>The scan of v1 (status, description, completion time), once it is no longer in progress when <paramref name="finished"/>.</summary>
+    private static async Task<string> ScanAsync(Uri endpoint, Dictionary<string, string> credentials, bool finished)
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var output = (await Ecr(endpoint, credentials, "describe-image-scan-findings", "--repository-name", Repository, "--image-id", "imageTag=v1")).EnsureSuccess().StandardOutput;
+            using var json = JsonDocument.Parse(output);
+            var status = json.RootElement.GetProperty("imageScanStatus");
+            var state = status.GetProperty("status").GetString();
+            if (!finished || state != "IN_PROGRESS" || attempt == 60)
+            {
+                Assert.NotEqual("IN_PROGRESS", state);
+                var completed = json.RootElement.TryGetProperty("imageScanFindings", out var findings) && findings.ValueKind == JsonValueKind.Object && findings.TryGetProperty("imageScanCompletedAt", out var at) ? at.ToString() : "";
+                return $"{state} {(status.TryGetProperty("description", out var d) ? d.GetString() : "")} {completed}";
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(1));
+        }
+    }
+
     private static async Task<string> ImageTagsAsync(Uri endpoint, Dictionary<string, string> credentials)
     {
         var output = (await Ecr(endpoint, credentials, "describe-images", "--repository-name", Repository)).EnsureSuccess().StandardOutput;
@@ -270,6 +281,19 @@ public sealed partial class MigrateCommandTests
         var images = json.RootElement.GetProperty("imageDetails").EnumerateArray()
             .Select(i => $"{i.GetProperty("imageDigest").GetString()} {i.GetProperty("imageSizeInBytes").GetInt64()} {string.Join(",", i.GetProperty("imageTags").EnumerateArray().Select(t => t.GetString()).Order(StringComparer.Ordinal))} {i.GetProperty("imagePushedAt")}");
         return string.Join("\n", images.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>An embedded install's data directory holding only an empty, migrated database.</summary>
+    private static async Task<string> EmptySourceAsync()
+    {
+        var source = TempDirectory("wharf-migrate-src-");
+        await using (var store = new SqliteMetadataStore(Path.Combine(source, "wharf.db")))
+        {
+            await store.MigrateAsync(CancellationToken.None);
+        }
+
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        return source;
     }
 
     private static string TempDirectory(string prefix)
