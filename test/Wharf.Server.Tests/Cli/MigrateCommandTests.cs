@@ -68,9 +68,8 @@ public sealed partial class MigrateCommandTests
             }
             finally
             {
-                // Stopped as an operator would before migrating; not disposed, which would delete the directory.
-                await embedded.App.StopAsync();
-                await embedded.App.DisposeAsync();
+                // Stopped as an operator would before migrating.
+                await StopKeepingDataAsync(embedded);
             }
 
             var migrated = await MigrateAsync("--from", source, "--data-dir", target, "--metadata", "postgres", "--metadata-connection", connection, "--deep");
@@ -122,9 +121,8 @@ public sealed partial class MigrateCommandTests
             }
             finally
             {
-                // Kept for the re-run below, which must find the blobs copied the first time.
-                await cluster.App.StopAsync();
-                await cluster.App.DisposeAsync();
+                // Its data is kept for the re-run below, which must find the blobs copied the first time.
+                await StopKeepingDataAsync(cluster);
             }
 
             // Re-runnable: with --overwrite the tables are replaced and every blob is found already there.
@@ -281,6 +279,13 @@ public sealed partial class MigrateCommandTests
         var images = json.RootElement.GetProperty("imageDetails").EnumerateArray()
             .Select(i => $"{i.GetProperty("imageDigest").GetString()} {i.GetProperty("imageSizeInBytes").GetInt64()} {string.Join(",", i.GetProperty("imageTags").EnumerateArray().Select(t => t.GetString()).Order(StringComparer.Ordinal))} {i.GetProperty("imagePushedAt")}");
         return string.Join("\n", images.Order(StringComparer.Ordinal));
+    }
+
+    /// <summary>Stops a server without the wrapper's dispose, which would delete its data directory.</summary>
+    private static async Task StopKeepingDataAsync(WharfTestServer server)
+    {
+        await server.App.StopAsync();
+        await server.App.DisposeAsync();
     }
 
     /// <summary>An embedded install's data directory holding only an empty, migrated database.</summary>
