@@ -11,7 +11,9 @@ namespace Wharf.Server.Cli;
 /// </summary>
 internal static partial class CliHost
 {
-    public static async Task<WebApplication?> BuildAsync(ParseResult parse, bool listening, CancellationToken cancellationToken)
+    // precondition: a command's own demand on the settings (a problem, or null), checked before the
+    // general validation so that its message comes first.
+    public static async Task<WebApplication?> BuildAsync(ParseResult parse, bool listening, CancellationToken cancellationToken, Func<WharfOptions, string?>? precondition = null)
     {
         var configFile = parse.GetValue(CliOptions.Config);
         if (configFile is not null && !File.Exists(configFile))
@@ -30,6 +32,12 @@ internal static partial class CliHost
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or IOException or UnauthorizedAccessException)
         {
             WharfCli.Fail(DescribeSettingsError(e));
+            return null;
+        }
+
+        if (precondition?.Invoke(options) is { } unmet)
+        {
+            WharfCli.Fail(unmet);
             return null;
         }
 
