@@ -14,6 +14,7 @@ internal static class StartupValidator
 {
     /// <summary>How long the bucket gets to answer at start; the SDK's own retries fit in it.</summary>
     private static readonly TimeSpan S3CheckTimeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan S3CheckRetryDelay = TimeSpan.FromSeconds(1);
 
     // listening: true for serve; false for commands that open an existing store.
     public static async Task<string?> ValidateAsync(WharfOptions options, bool listening, CancellationToken cancellationToken)
@@ -73,19 +74,44 @@ internal static class StartupValidator
         using var store = new S3BlobStore(BackendFactory.CreateS3Options(options.Storage.S3));
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(S3CheckTimeout);
-        try
+        while (true)
         {
-            await store.CheckAsync(timeout.Token);
-            return null;
+            try
+            {
+                await store.CheckAsync(timeout.Token);
+                return null;
+            }
+            catch (BlobStoreUnavailableException e) when (!IsBusy(e))
+            {
+                return $"the S3 blob store is not usable: {e.Message}; check Storage:S3:*";
+            }
+            catch (Exception e) when ((e is BlobStoreUnavailableException or OperationCanceledException) && !cancellationToken.IsCancellationRequested)
+            {
+                // Slow or answering 5xx (a node restarting while S3 is under load): it gets until the
+                // deadline. A missing bucket, refused credentials or a closed port are final at once.
+                if (timeout.IsCancellationRequested)
+                {
+                    return $"the S3 blob store did not answer within {S3CheckTimeout.TotalSeconds:0} s ({e.Message}); check Storage:S3:Endpoint and that the server is running";
+                }
+            }
+
+            await Task.Delay(S3CheckRetryDelay, cancellationToken);
         }
-        catch (BlobStoreUnavailableException e)
+    }
+
+    /// <summary>A check that timed out or met a 5xx: the store is there but busy, not misconfigured.</summary>
+    private static bool IsBusy(BlobStoreUnavailableException e)
+    {
+        for (var inner = e.InnerException; inner is not null; inner = inner.InnerException)
         {
-            return $"the S3 blob store is not usable: {e.Message}; check Storage:S3:*";
+            if (inner is OperationCanceledException or TimeoutException
+                || (inner is Amazon.S3.AmazonS3Exception s3 && (int)s3.StatusCode >= 500))
+            {
+                return true;
+            }
         }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            return $"the S3 blob store did not answer within {S3CheckTimeout.TotalSeconds:0} s; check Storage:S3:Endpoint and that the server is running";
-        }
+
+        return false;
     }
 
     private static string? WritableDirectoryProblem(string path)

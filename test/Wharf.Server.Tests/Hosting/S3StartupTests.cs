@@ -68,6 +68,64 @@ public sealed class S3StartupTests : IDisposable
         Assert.DoesNotContain(rgw.SecretKey, server.StandardOutput + server.StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_bucket_answering_503_for_a_while_is_asked_again_and_the_node_starts()
+    {
+        // Eight 503 SlowDown answers outlast the SDK's own retries, so only the start-up check's
+        // retries get the node through; then an empty listing, as an idle bucket gives.
+        var port = Ports.Free();
+        using var listener = new System.Net.HttpListener();
+        listener.Prefixes.Add($"http://127.0.0.1:{port}/");
+        listener.Start();
+        var requests = 0;
+        var serving = Task.Run(async () =>
+        {
+            while (listener.IsListening)
+            {
+                System.Net.HttpListenerContext context;
+                try
+                {
+                    context = await listener.GetContextAsync();
+                }
+                catch (Exception e) when (e is System.Net.HttpListenerException or ObjectDisposedException)
+                {
+                    return;
+                }
+
+                var busy = Interlocked.Increment(ref requests) <= 8;
+                context.Response.StatusCode = busy ? 503 : 200;
+                context.Response.ContentType = "application/xml";
+                var body = busy
+                    ? "<?xml version=\"1.0\"?><Error><Code>SlowDown</Code><Message>try later</Message></Error>"
+                    : "<?xml version=\"1.0\" encoding=\"UTF-8\"?><ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Name>busy</Name><Prefix></Prefix><KeyCount>0</KeyCount><MaxKeys>1</MaxKeys><IsTruncated>false</IsTruncated></ListBucketResult>";
+                if (context.Request.HttpMethod != "HEAD")
+                {
+                    await context.Response.OutputStream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(body));
+                }
+
+                context.Response.Close();
+            }
+        }, TestContext.Current.CancellationToken);
+
+        var settings = new Dictionary<string, string>
+        {
+            ["WHARF__Storage__Backend"] = "S3",
+            ["WHARF__Storage__S3__Bucket"] = "busy",
+            ["WHARF__Storage__S3__Endpoint"] = $"http://127.0.0.1:{port}",
+            ["WHARF__Storage__S3__ForcePathStyle"] = "true",
+            ["WHARF__Storage__S3__AccessKeyId"] = "AKIDEXAMPLEBUSY00001",
+            ["WHARF__Storage__S3__SecretAccessKey"] = "busy-secret-" + Guid.NewGuid().ToString("N"),
+        };
+        await using (var server = await WharfProcess.StartAsync(dataDirectory, settings))
+        {
+            Assert.True(Volatile.Read(ref requests) > 8, $"{requests} requests");
+            Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(30)));
+        }
+
+        listener.Stop();
+        await serving;
+    }
+
     private static Dictionary<string, string> Settings(RgwServer rgw, string bucket) =>
         WharfTestServer.S3Settings(rgw, bucket).ToDictionary(s => "WHARF__" + s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!);
 
