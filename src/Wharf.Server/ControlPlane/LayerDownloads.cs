@@ -35,8 +35,8 @@ internal sealed class LayerDownloads(
     /// </summary>
     public async Task<string> CreateUrlAsync(HttpContext context, Caller caller, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
     {
-        if (options.Value.Storage is { Backend: StorageBackend.S3, S3.Redirect: true } storage
-            && await blobs.GetDownloadUrlAsync(caller, key, digest, storage.S3.RedirectLifetime, cancellationToken) is { } direct)
+        if (options.Value.Storage.DownloadRedirectLifetime is { } lifetime
+            && await blobs.GetDownloadUrlAsync(caller, key, digest, lifetime, cancellationToken) is { } direct)
         {
             return direct.AbsoluteUri;
         }

@@ -23,8 +23,8 @@ internal sealed partial class DataPlaneHandler
 
         // As ECR sends layer downloads to S3: the bytes go from the bucket to the client, the node only
         // authorises. A range travels with the redirected request; HEAD is still answered here.
-        if (options.Value.Storage is { Backend: Hosting.StorageBackend.S3, S3.Redirect: true } storage
-            && await blobs.GetDownloadUrlAsync(r.Identity.Caller, r.Repository, digest, storage.S3.RedirectLifetime, r.Aborted) is { } url)
+        if (options.Value.Storage.DownloadRedirectLifetime is { } lifetime
+            && await blobs.GetDownloadUrlAsync(r.Identity.Caller, r.Repository, digest, lifetime, r.Aborted) is { } url)
         {
             var redirect = r.Context.Response;
             redirect.StatusCode = StatusCodes.Status307TemporaryRedirect;

@@ -112,6 +112,9 @@ public sealed class StorageOptions
 
     /// <summary>The bucket, when <see cref="Backend"/> is <see cref="StorageBackend.S3"/>.</summary>
     public S3StorageOptions S3 { get; set; } = new();
+
+    /// <summary>How long a presigned download URL lives when downloads go straight to the bucket; null when Wharf streams them.</summary>
+    public TimeSpan? DownloadRedirectLifetime => Backend == StorageBackend.S3 && S3.Redirect ? S3.RedirectLifetime : null;
 }
 
 /// <summary><c>Storage:S3:*</c>, turned into the store's own options by <see cref="BackendFactory"/>.</summary>
