@@ -33,7 +33,7 @@ public sealed class ConcurrentPushTests(ITestOutputHelper output)
                 {
                     var tag = $"w{worker}-{i}";
                     await workload.UntilAcknowledgedAsync(
-                        () => worker < 4 ? workload.PushSkopeoAsync(random, repository, tag, cancellationToken) : workload.PushRawAsync(random, repository, tag, nodes, cancellationToken),
+                        _ => worker < 4 ? workload.PushSkopeoAsync(random, repository, tag, cancellationToken) : workload.PushRawAsync(random, repository, tag, nodes, cancellationToken),
                         tries: 1,
                         cancellationToken);
                 }

@@ -74,16 +74,16 @@ internal sealed class Workload(WharfCluster cluster, OciClient client, string sc
 
     /// <summary>
     /// Runs <paramref name="push"/> until it is acknowledged (at most <paramref name="tries"/> times, with a
-    /// short pause), keeping each failure. A 5xx whose body is not OCI error JSON (a stack trace, an
+    /// short pause; the attempt's number is passed), keeping each failure. A 5xx whose body is not OCI error JSON (a stack trace, an
     /// HTML page) is kept as a defect unless nginx wrote it (502/504 when a node dies under a request).
     /// </summary>
-    public async Task<Acknowledged> UntilAcknowledgedAsync(Func<Task<Acknowledged>> push, int tries, CancellationToken cancellationToken)
+    public async Task<Acknowledged> UntilAcknowledgedAsync(Func<int, Task<Acknowledged>> push, int tries, CancellationToken cancellationToken)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                var done = await push();
+                var done = await push(attempt);
                 Acknowledged.Add(done);
                 return done;
             }
