@@ -188,6 +188,28 @@ def push_chunked(srv, repo, seed, digest):
     return size / elapsed / 1e6
 
 
+def read_response(s, name):
+    """Reads a Connection: close response to its end with socket.recv_into into one reused buffer;
+    returns (status, headers as a lower-case dict, body bytes received) and closes the socket."""
+    buf = bytearray(BUF); view = memoryview(buf); head = b""
+    while b"\r\n\r\n" not in head:
+        n = s.recv_into(view)
+        if not n:
+            sys.exit(f"{name}: connection closed before the headers")
+        head += bytes(view[:n])
+    header, _, rest = head.partition(b"\r\n\r\n")
+    status_line, *fields = header.decode("latin-1").split("\r\n")
+    headers = {k.strip().lower(): v.strip() for k, _, v in (f.partition(":") for f in fields)}
+    got = len(rest)
+    while True:
+        n = s.recv_into(view)
+        if not n:
+            break
+        got += n
+    s.close()
+    return int(status_line.split(" ", 2)[1]), headers, got
+
+
 def pull(srv, repo, digest, size, streams):
     """GETs the blob (8 streams: 8 concurrent Range GETs) and reads the body with the same
     socket.recv_into loop the raw-loopback ceiling uses, so the two are measured alike."""
@@ -197,23 +219,9 @@ def pull(srv, repo, digest, size, streams):
         s = socket.create_connection(("127.0.0.1", srv.port))
         extra = f"Range: bytes={lo}-{hi}\r\n" if streams > 1 else ""
         s.sendall(f"GET /v2/{repo}/blobs/{digest} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n".encode())
-        buf = bytearray(BUF); view = memoryview(buf); head = b""
-        while b"\r\n\r\n" not in head:
-            n = s.recv_into(view)
-            if not n:
-                sys.exit(f"{srv.name}: connection closed before the headers")
-            head += bytes(view[:n])
-        header, _, rest = head.partition(b"\r\n\r\n")
-        status = int(header.split(b" ", 2)[1])
+        status, _, got = read_response(s, srv.name)
         if status not in (200, 206):
             sys.exit(f"{srv.name} pull -> {status}")
-        got = len(rest)
-        while True:
-            n = s.recv_into(view)
-            if not n:
-                break
-            got += n
-        s.close()
         assert got == hi - lo + 1, (got, hi - lo + 1)
     start = time.perf_counter()
     threads = [threading.Thread(target=one, args=(i,)) for i in range(streams)]

@@ -11,8 +11,10 @@ namespace Wharf.Storage.FileSystem;
 /// <c>blobs/&lt;alg&gt;/&lt;first two hex&gt;/&lt;hex&gt;</c> for committed blobs and
 /// <c>uploads/&lt;uploadId&gt;</c> for staging, both under one root so that a commit is a rename on one
 /// filesystem. A file appears at a blob path only by that rename, after its bytes were flushed, so a
-/// reader or a crash never sees a partial blob. Staging files are not locked: the upload service above
-/// serialises the requests of one upload.
+/// reader or a crash never sees a partial blob. An upload's chunks are one file: a chunk is written at
+/// its offset after cutting the file there (so a chunk a failed request left is replaced), and the
+/// chain from 0 to any length is the file's first bytes. Staging files are not locked: the upload
+/// service above serialises the requests of one upload.
 /// </summary>
 public sealed class FileSystemBlobStore : IBlobStore
 {
@@ -166,7 +168,7 @@ public sealed class FileSystemBlobStore : IBlobStore
         return Task.CompletedTask;
     }
 
-    public async Task<long> AppendUploadAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
+    public async Task<long> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
     {
         var path = UploadPath(uploadId);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -209,11 +211,11 @@ public sealed class FileSystemBlobStore : IBlobStore
         }
     }
 
-    public Task<long?> GetUploadSizeAsync(string uploadId, CancellationToken cancellationToken)
+    public Task<bool> UploadExistsAsync(string uploadId, CancellationToken cancellationToken)
     {
-        var file = new FileInfo(UploadPath(uploadId));
+        var path = UploadPath(uploadId);
         cancellationToken.ThrowIfCancellationRequested();
-        return Task.FromResult(file.Exists ? file.Length : (long?)null);
+        return Task.FromResult(File.Exists(path));
     }
 
     public Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken)

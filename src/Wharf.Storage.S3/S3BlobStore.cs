@@ -1,40 +1,279 @@
+using System.Net;
+using System.Runtime.CompilerServices;
+using Amazon;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
 
 namespace Wharf.Storage.S3;
 
-/// <summary><see cref="IBlobStore"/> on an S3-compatible bucket. (Skeleton: being written.)</summary>
-public sealed class S3BlobStore(S3BlobStoreOptions options) : IBlobStore, IDisposable
+/// <summary>
+/// <see cref="IBlobStore"/> on an S3-compatible bucket. Committed blobs live at
+/// <c>&lt;prefix&gt;/blobs/&lt;alg&gt;/&lt;first two hex&gt;/&lt;hex&gt;</c>; an upload is a chain of
+/// chunk objects <c>&lt;prefix&gt;/uploads/&lt;id&gt;/&lt;start offset, 20 digits&gt;</c> beside a
+/// <c>created</c> marker (see the Uploads part). An object appears at a blob key only by one atomic
+/// S3 write (copy, or multipart complete), so readers never see a partial blob. Nothing is held per
+/// node: any instance over the same bucket and prefix continues any upload.
+/// </summary>
+public sealed partial class S3BlobStore : IBlobStore, IDisposable
 {
-    public S3BlobStoreOptions Options { get; } = options;
+    private static readonly TimeSpan CheckTimeout = TimeSpan.FromSeconds(5);
 
-    public Task CheckAsync(CancellationToken cancellationToken) => throw new NotImplementedException();
+    private readonly AmazonS3Client _client;
+    private readonly string _bucket;
+    private readonly string _root;
+    private readonly S3Failures _failures;
 
-    public Task<BlobStat?> StatAsync(Digest digest, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public Task<Stream?> OpenReadAsync(Digest digest, long offset, long? length, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public IAsyncEnumerable<BlobStat> ListAsync(CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public Task<Uri?> GetDownloadUrlAsync(Digest digest, TimeSpan lifetime, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public Task CreateUploadAsync(string uploadId, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public Task<long> AppendUploadAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public Task<long?> GetUploadSizeAsync(string uploadId, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public Task CommitUploadAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public Task<bool> AbortUploadAsync(string uploadId, CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public IAsyncEnumerable<string> ListUploadsAsync(CancellationToken cancellationToken) => throw new NotImplementedException();
-
-    public void Dispose()
+    public S3BlobStore(S3BlobStoreOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentException.ThrowIfNullOrWhiteSpace(options.Bucket);
+        Options = options;
+        _bucket = options.Bucket;
+        var prefix = options.Prefix.Trim('/');
+        _root = prefix.Length == 0 ? "" : prefix + "/";
+        _client = CreateClient(options);
+        _failures = new S3Failures(options.Bucket, string.IsNullOrEmpty(options.Endpoint) ? $"AWS S3 in {options.Region}" : options.Endpoint);
+    }
+
+    public S3BlobStoreOptions Options { get; }
+
+    /// <summary>The client, for tests that set up what a crashed node would leave behind.</summary>
+    internal IAmazonS3 Client => _client;
+
+    internal string Bucket => _bucket;
+
+    public async Task CheckAsync(CancellationToken cancellationToken)
+    {
+        // One listed key under the prefix proves the endpoint answers, the bucket exists and the
+        // credentials may read it; the short timeout keeps readiness from hanging on a dead endpoint.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(CheckTimeout);
+        try
+        {
+            await _client.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, Prefix = _root, MaxKeys = 1 }, timeout.Token);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new BlobStoreUnavailableException($"{_failures.Endpoint} did not answer within {CheckTimeout.TotalSeconds:0} s", e);
+        }
+        catch (Exception e) when (_failures.Classify(e, notFoundIsFault: true, cancellationToken) is { } reason)
+        {
+            throw new BlobStoreUnavailableException(reason, e);
+        }
+    }
+
+    public async Task<BlobStat?> StatAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        var head = await HeadAsync(BlobKey(digest), cancellationToken);
+        return head is null ? null : new BlobStat(digest, head.ContentLength, ToOffset(head.LastModified));
+    }
+
+    public async Task<Stream?> OpenReadAsync(Digest digest, long offset, long? length, CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (length is { } requested)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(requested, nameof(length));
+        }
+
+        var key = BlobKey(digest);
+        if (length != 0)
+        {
+            var range = length is { } count ? new ByteRange(offset, offset + count - 1) : new ByteRange($"bytes={offset}-");
+            try
+            {
+                var response = await CallAsync(ct => _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = key, ByteRange = range }, ct), cancellationToken);
+                return new S3ObjectStream(response);
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
+            {
+                // Below: the offset is at or past the end, or the blob is empty.
+            }
+        }
+
+        // An empty range, or one S3 could not satisfy: the size says whether that is an empty read
+        // or a bad offset (or the blob went away meanwhile).
+        var head = await HeadAsync(key, cancellationToken);
+        if (head is null)
+        {
+            return null;
+        }
+
+        if (offset > head.ContentLength)
+        {
+            throw new ArgumentOutOfRangeException(nameof(offset), offset, $"The blob has only {head.ContentLength} bytes.");
+        }
+
+        return Stream.Null;
+    }
+
+    public async Task<bool> DeleteAsync(Digest digest, CancellationToken cancellationToken)
+    {
+        // S3 deletes are silent about absence: the HEAD gives the answer the contract asks for.
+        var key = BlobKey(digest);
+        if (await HeadAsync(key, cancellationToken) is null)
+        {
+            return false;
+        }
+
+        await CallAsync(ct => _client.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = key }, ct), cancellationToken);
+        return true;
+    }
+
+    public async IAsyncEnumerable<BlobStat> ListAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var blobsRoot = _root + "blobs/";
+        await foreach (var item in ListObjectsAsync(blobsRoot, cancellationToken))
+        {
+            if (ParseBlobKey(item.Key.AsSpan(blobsRoot.Length)) is { } digest)
+            {
+                yield return new BlobStat(digest, item.Size ?? 0, ToOffset(item.LastModified));
+            }
+        }
+    }
+
+    public async Task<Uri?> GetDownloadUrlAsync(Digest digest, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var request = new GetPreSignedUrlRequest
+        {
+            BucketName = _bucket,
+            Key = BlobKey(digest),
+            Verb = HttpVerb.GET,
+            // The SDK signs with its own clock (X-Amz-Date is "now"), so the expiry is counted from it too.
+            Expires = DateTime.UtcNow + lifetime,
+            Protocol = Options.Endpoint is { } endpoint && endpoint.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? Protocol.HTTP : Protocol.HTTPS,
+        };
+        var url = await CallAsync(_ => _client.GetPreSignedURLAsync(request), cancellationToken);
+        return new Uri(url);
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    private static AmazonS3Client CreateClient(S3BlobStoreOptions options)
+    {
+        var checksums = options.Checksums == S3ChecksumMode.WhenRequired;
+        var config = new AmazonS3Config
+        {
+            RequestChecksumCalculation = checksums ? RequestChecksumCalculation.WHEN_REQUIRED : RequestChecksumCalculation.WHEN_SUPPORTED,
+            ResponseChecksumValidation = checksums ? ResponseChecksumValidation.WHEN_REQUIRED : ResponseChecksumValidation.WHEN_SUPPORTED,
+            // Standard retries (3 attempts, jittered backoff) ride out a blip; a longer outage becomes
+            // BlobStoreUnavailableException and a retryable 503 for the client.
+            RetryMode = RequestRetryMode.Standard,
+            MaxErrorRetry = 3,
+            ConnectTimeout = TimeSpan.FromSeconds(5),
+            // Server-side copies of multi-GiB blobs answer only when done.
+            Timeout = TimeSpan.FromMinutes(5),
+        };
+        if (string.IsNullOrEmpty(options.Endpoint))
+        {
+            config.RegionEndpoint = RegionEndpoint.GetBySystemName(options.Region);
+        }
+        else
+        {
+            config.ServiceURL = options.Endpoint;
+            config.AuthenticationRegion = options.Region;
+        }
+
+        config.ForcePathStyle = options.ForcePathStyle;
+
+        return options.AccessKeyId is { Length: > 0 } accessKey
+            ? new AmazonS3Client(new BasicAWSCredentials(accessKey, options.SecretAccessKey ?? ""), config)
+            : new AmazonS3Client(config);
+    }
+
+    private string BlobKey(Digest digest) => $"{_root}blobs/{digest.AlgorithmName}/{digest.Hex[..2]}/{digest.Hex}";
+
+    /// <summary>The digest of <c>&lt;alg&gt;/&lt;hh&gt;/&lt;hex&gt;</c>, or null for anything else under blobs/.</summary>
+    private static Digest? ParseBlobKey(ReadOnlySpan<char> relative)
+    {
+        var firstSlash = relative.IndexOf('/');
+        if (firstSlash <= 0)
+        {
+            return null;
+        }
+
+        var algorithm = relative[..firstSlash];
+        var rest = relative[(firstSlash + 1)..];
+        if (rest.Length < 3 || rest[2] != '/')
+        {
+            return null;
+        }
+
+        var shard = rest[..2];
+        var hex = rest[3..];
+        return hex.StartsWith(shard, StringComparison.Ordinal) && Digest.TryParse($"{algorithm}:{hex}", out var digest) ? digest : null;
+    }
+
+    private static DateTimeOffset ToOffset(DateTime? modified) =>
+        modified is { } value ? new DateTimeOffset(value.ToUniversalTime(), TimeSpan.Zero) : DateTimeOffset.UnixEpoch;
+
+    /// <summary>The object's headers, or null when it is absent.</summary>
+    private async Task<GetObjectMetadataResponse?> HeadAsync(string key, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CallAsync(ct => _client.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = key }, ct), cancellationToken);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A ranged GET, or null when the object is absent or the range cannot be satisfied (404, 416).</summary>
+    private async Task<GetObjectResponse?> GetAsync(string key, ByteRange? range, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await CallAsync(ct => _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = key, ByteRange = range }, ct), cancellationToken);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.RequestedRangeNotSatisfiable)
+        {
+            return null;
+        }
+    }
+
+    private async IAsyncEnumerable<S3Object> ListObjectsAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = prefix };
+        while (true)
+        {
+            var page = await CallAsync(ct => _client.ListObjectsV2Async(request, ct), cancellationToken);
+            foreach (var item in page.S3Objects ?? [])
+            {
+                yield return item;
+            }
+
+            if (page.IsTruncated != true || string.IsNullOrEmpty(page.NextContinuationToken))
+            {
+                yield break;
+            }
+
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+    }
+
+    /// <summary>
+    /// Runs one S3 call, turning what says the store cannot be used now (transport failures, 5xx,
+    /// SlowDown, a missing bucket, refused credentials) into <see cref="BlobStoreUnavailableException"/>;
+    /// other S3 errors (404s the callers map to absence) pass through.
+    /// </summary>
+    private async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(cancellationToken);
+        }
+        catch (Exception e) when (_failures.Classify(e, notFoundIsFault: false, cancellationToken) is { } reason)
+        {
+            throw new BlobStoreUnavailableException(reason, e);
+        }
     }
 }

@@ -7,14 +7,15 @@ using Wharf.Core.Storage;
 namespace Wharf.Core.GarbageCollection;
 
 /// <summary>
-/// <c>wharf check</c>: every blob a manifest references must be in the blob store with the size and
-/// digest the metadata says. Streams each blob through its hash; yields one line per problem.
+/// <c>wharf check</c>: every blob a manifest references must be in the blob store with the size the
+/// metadata says and, when deep, the digest: a deep check streams each blob through its hash, which on
+/// an S3 bucket means downloading it all. Yields one line per problem.
 /// </summary>
 public sealed class StoreChecker(IMetadataStore store, IBlobStore blobs)
 {
     public int BlobsChecked { get; private set; }
 
-    public async IAsyncEnumerable<string> CheckAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    public async IAsyncEnumerable<string> CheckAsync(bool deep, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
@@ -32,6 +33,11 @@ public sealed class StoreChecker(IMetadataStore store, IBlobStore blobs)
                 if (stat.Size != blob.Size)
                 {
                     yield return $"{blob.Digest}: {stat.Size} bytes stored, {blob.Size} recorded";
+                    continue;
+                }
+
+                if (!deep)
+                {
                     continue;
                 }
 

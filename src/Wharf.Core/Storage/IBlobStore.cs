@@ -11,8 +11,13 @@ public sealed record BlobStat(Digest Digest, long Size, DateTimeOffset ModifiedA
 /// may read a blob is metadata, never a property of the store.
 /// <para>
 /// Uploads are staged under an opaque id chosen by the caller (1–64 characters of A–Z, a–z, 0–9, '_'
-/// and '-'; others are rejected with <see cref="ArgumentException"/>); staged bytes are invisible until
-/// <see cref="CommitUploadAsync"/> moves them, atomically, to their content address.
+/// and '-'; others are rejected with <see cref="ArgumentException"/>) as a chain of chunks: each write
+/// stores one chunk at its start offset, atomically, replacing any chunk a crashed, unacknowledged
+/// request left there. The store keeps no count of its own: the caller's recorded offset (the upload
+/// session) says where the chain ends, and reads and commits follow the chain from 0 to the length
+/// they are given. Staged bytes are invisible until <see cref="CommitUploadAsync"/> makes them, atomically,
+/// the blob at their content address. Nothing is node-local: the chunks of one upload may be written
+/// through any number of store instances over the same place.
 /// </para>
 /// </summary>
 public interface IBlobStore
@@ -51,36 +56,48 @@ public interface IBlobStore
     Task CreateUploadAsync(string uploadId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Writes <paramref name="source"/> to the staged upload starting at <paramref name="offset"/>,
-    /// first discarding any staged bytes at or beyond that offset (left by a crashed request), and
-    /// returns the staged size afterwards. Reads the source to its end with pooled buffers; never
-    /// buffers it whole. Throws <see cref="KeyNotFoundException"/> when the upload does not exist and
-    /// <see cref="ArgumentOutOfRangeException"/> when <paramref name="offset"/> is beyond the staged size.
+    /// Stores <paramref name="source"/>, read to its end with pooled buffers and never buffered whole,
+    /// as the upload's chunk starting at <paramref name="offset"/>, replacing any chunk stored there
+    /// before, and returns where the chunk ends (<paramref name="offset"/> plus the bytes read). An
+    /// empty source stores nothing. Callers write at 0 or where the chunk they last recorded ends, and
+    /// record a chunk only once its write returned: what a failed write left is replaced by the retry
+    /// at the same offset, and chunks beyond the recorded end are never read. Throws
+    /// <see cref="KeyNotFoundException"/> when the upload does not exist; a store that can tell cheaply
+    /// that no chain reaches <paramref name="offset"/> throws <see cref="ArgumentOutOfRangeException"/>
+    /// (otherwise the chunk is unreachable and a read or commit of that length throws it).
     /// </summary>
-    Task<long> AppendUploadAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken);
+    Task<long> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken);
 
-    /// <summary>Bytes staged so far, or null when the upload does not exist.</summary>
-    Task<long?> GetUploadSizeAsync(string uploadId, CancellationToken cancellationToken);
+    /// <summary>Whether the upload's staging area exists (created and neither committed nor aborted).</summary>
+    Task<bool> UploadExistsAsync(string uploadId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Reads the first <paramref name="length"/> staged bytes back (to rebuild a running hash on another node).
-    /// Throws <see cref="KeyNotFoundException"/> when the upload does not exist and
-    /// <see cref="ArgumentOutOfRangeException"/> when fewer bytes are staged.
+    /// Reads the first <paramref name="length"/> staged bytes back, following the chain of chunks from
+    /// 0 (to rebuild a running hash on another node). Throws <see cref="KeyNotFoundException"/> when the
+    /// upload does not exist and <see cref="ArgumentOutOfRangeException"/> when no chain reaches
+    /// <paramref name="length"/>.
     /// </summary>
     Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Makes the first <paramref name="length"/> staged bytes the blob <paramref name="digest"/>
-    /// atomically (rename / multipart complete), durably, and removes the staging area. The caller has
-    /// already verified the digest. If the blob already exists the staged copy is discarded. Throws
-    /// <see cref="KeyNotFoundException"/> when the upload does not exist and
-    /// <see cref="ArgumentOutOfRangeException"/> when fewer than <paramref name="length"/> bytes are staged.
+    /// Makes the first <paramref name="length"/> staged bytes (the chain of chunks from 0) the blob
+    /// <paramref name="digest"/> atomically (rename / copy / multipart complete), durably, and removes
+    /// the staging area. The caller has already verified the digest. If the blob already exists the
+    /// staged copy is discarded. Throws <see cref="KeyNotFoundException"/> when the upload does not
+    /// exist and <see cref="ArgumentOutOfRangeException"/> when no chain reaches <paramref name="length"/>
+    /// (then nothing is committed and the staging area stays).
     /// </summary>
     Task CommitUploadAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken);
 
-    /// <summary>Removes a staging area and its bytes; false when absent.</summary>
+    /// <summary>
+    /// Removes a staging area and everything of it (chunks, and on S3 multipart uploads a crashed
+    /// request or commit left); false when nothing was there.
+    /// </summary>
     Task<bool> AbortUploadAsync(string uploadId, CancellationToken cancellationToken);
 
-    /// <summary>Every staging area (to clean up what no upload session owns).</summary>
+    /// <summary>
+    /// Every staging area, including one that holds only what a crashed request left (to clean up
+    /// what no upload session owns).
+    /// </summary>
     IAsyncEnumerable<string> ListUploadsAsync(CancellationToken cancellationToken);
 }

@@ -48,6 +48,18 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
         return new BlobRead(digest, record.Size, offset, length, range is not null, stream);
     }
 
+    /// <summary>
+    /// GET when the server redirects downloads: after the same checks as <see cref="OpenAsync"/>, a URL
+    /// the client may fetch the blob from directly for <paramref name="lifetime"/> (a presigned S3 URL),
+    /// or null when the blob store offers none and the bytes must be streamed.
+    /// </summary>
+    public async Task<Uri?> GetDownloadUrlAsync(Caller caller, RepositoryKey key, Digest digest, TimeSpan lifetime, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.GetDownloadUrlForLayer, cancellationToken);
+        _ = await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) ?? throw BlobUnknown(digest);
+        return await blobs.GetDownloadUrlAsync(digest, lifetime, cancellationToken);
+    }
+
     /// <summary>DELETE: removes the repository's link to the blob (GC reclaims unreferenced bytes later).</summary>
     public async Task DeleteAsync(Caller caller, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
     {

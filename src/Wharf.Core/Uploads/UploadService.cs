@@ -72,7 +72,7 @@ public sealed class UploadService(
     }
 
     /// <summary>
-    /// PATCH: appends a chunk. <paramref name="rangeStart"/> (from <c>Content-Range</c>) must equal the
+    /// PATCH: stores a chunk at the current offset. <paramref name="rangeStart"/> (from <c>Content-Range</c>) must equal the
     /// current offset, else 416 with the current <c>Range</c>. When <paramref name="contentLength"/> or
     /// <paramref name="rangeLength"/> is given the bytes received must match it, and when both are given
     /// they must agree, else <c>SIZE_INVALID</c> and the offset does not move.
@@ -188,7 +188,7 @@ public sealed class UploadService(
         long staged;
         try
         {
-            staged = await blobs.AppendUploadAsync(session.Id, session.Offset, hashing, cancellationToken);
+            staged = await blobs.WriteUploadChunkAsync(session.Id, session.Offset, hashing, cancellationToken);
         }
         catch (KeyNotFoundException)
         {

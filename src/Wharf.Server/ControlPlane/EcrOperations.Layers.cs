@@ -108,7 +108,7 @@ internal sealed partial class EcrOperations
         await layers.CheckDownloadableAsync(call.Caller, key, digest, call.Aborted);
         return new JsonObject
         {
-            ["downloadUrl"] = await downloads.CreateUrlAsync(call.Context, key, digest, call.Aborted),
+            ["downloadUrl"] = await downloads.CreateUrlAsync(call.Context, call.Caller, key, digest, call.Aborted),
             ["layerDigest"] = digest.ToString(),
         };
     }

@@ -1,10 +1,12 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
 using Wharf.Core.Security;
 using Wharf.Core.Uploads;
 using Wharf.Server.Errors;
+using Wharf.Server.Hosting;
 
 namespace Wharf.Server.ControlPlane;
 
@@ -14,15 +16,31 @@ namespace Wharf.Server.ControlPlane;
 /// repository, digest and expiry, signed (<see cref="TokenKeyRing"/>, <see cref="TokenPurpose.Download"/>)
 /// with a key every node shares, so any node can serve it.
 /// </summary>
-internal sealed class LayerDownloads(TokenKeyRing keys, LayerService layers, TimeProvider time, ILogger<LayerDownloads> logger)
+internal sealed class LayerDownloads(
+    TokenKeyRing keys,
+    LayerService layers,
+    BlobService blobs,
+    IOptions<WharfOptions> options,
+    TimeProvider time,
+    ILogger<LayerDownloads> logger)
 {
     /// <summary>How long a URL stays valid.</summary>
     public static readonly TimeSpan Lifetime = TimeSpan.FromMinutes(15);
 
     public const string PathPrefix = "/layers/";
 
-    public async Task<string> CreateUrlAsync(HttpContext context, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// The URL for a layer the caller may download: with <c>Storage:S3:Redirect</c> on, a presigned URL
+    /// of the bucket's object (as ECR's), else Wharf's own.
+    /// </summary>
+    public async Task<string> CreateUrlAsync(HttpContext context, Caller caller, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
     {
+        if (options.Value.Storage is { Backend: StorageBackend.S3, S3.Redirect: true } storage
+            && await blobs.GetDownloadUrlAsync(caller, key, digest, storage.S3.RedirectLifetime, cancellationToken) is { } direct)
+        {
+            return direct.AbsoluteUri;
+        }
+
         var expires = (time.GetUtcNow() + Lifetime).ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
         var token = await keys.SealAsync(TokenPurpose.Download, string.Empty, [key.Registry.Account.Value, key.Registry.Region, key.Name.Value, digest.ToString(), expires], cancellationToken);
         var request = context.Request;

@@ -20,6 +20,20 @@ internal sealed partial class DataPlaneHandler
     private async Task GetBlobAsync(DataPlaneRequest r)
     {
         var digest = r.Route.DigestArgument();
+
+        // As ECR sends layer downloads to S3: the bytes go from the bucket to the client, the node only
+        // authorises. A range travels with the redirected request; HEAD is still answered here.
+        if (options.Value.Storage is { Backend: Hosting.StorageBackend.S3, S3.Redirect: true } storage
+            && await blobs.GetDownloadUrlAsync(r.Identity.Caller, r.Repository, digest, storage.S3.RedirectLifetime, r.Aborted) is { } url)
+        {
+            var redirect = r.Context.Response;
+            redirect.StatusCode = StatusCodes.Status307TemporaryRedirect;
+            redirect.Headers.Location = url.AbsoluteUri;
+            redirect.Headers["Docker-Content-Digest"] = digest.ToString();
+            redirect.ContentLength = 0;
+            return;
+        }
+
         ByteRange? range = ByteRange.TryParse(r.Context.Request.Headers.Range, out var parsed) ? parsed : null;
         await using var read = await blobs.OpenAsync(r.Identity.Caller, r.Repository, digest, range, r.Aborted);
         var response = r.Context.Response;

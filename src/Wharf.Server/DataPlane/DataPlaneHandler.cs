@@ -16,6 +16,7 @@ internal sealed partial class DataPlaneHandler(
     ListingService listings,
     Hosting.RequestLimits limits,
     Hosting.UploadSessionLimits uploadLimits,
+    Microsoft.Extensions.Options.IOptions<Hosting.WharfOptions> options,
     ILogger<DataPlaneHandler> logger)
 {
     public async Task HandleAsync(HttpContext context)

@@ -1,5 +1,6 @@
 using System.Diagnostics.CodeAnalysis;
 using Wharf.Core.Errors;
+using Wharf.Core.Storage;
 
 namespace Wharf.Server.Errors;
 
@@ -22,7 +23,7 @@ internal sealed record ErrorAnswer(ErrorDescriptor Row, string Message)
 /// writers, so that the same failure is the same row on every surface and each writer only formats its
 /// wire shape (distribution <c>registry/handlers/handler.go</c>'s single error path is the model).
 /// </summary>
-internal static class ErrorTranslation
+internal static partial class ErrorTranslation
 {
     /// <summary>What a client is told of a fault: the log has the rest, the client nothing it could use.</summary>
     public const string FaultMessage = "An internal error occurred; the server log has the details.";
@@ -40,6 +41,14 @@ internal static class ErrorTranslation
                 return new ErrorAnswer(ErrorCatalogue.Describe(wharf.Code), wharf.Message) { Detail = wharf.Detail, Headers = wharf.Headers };
             case OperationCanceledException when aborted:
                 return null;
+            case var _ when !aborted && Unavailable(exception) is { } unavailable:
+                // The blob store being down is a condition, not a bug: one warning line (the store's
+                // reason names no secret), no stack, and an answer clients retry.
+                LogBlobStoreUnavailable(logger, context.Request.Method, context.Request.Path, unavailable.Message);
+                return new ErrorAnswer(ErrorCatalogue.Describe(WharfErrorCode.Unavailable), $"The blob store is unavailable ({unavailable.Message}); retry later.")
+                {
+                    Headers = new Dictionary<string, string> { ["Retry-After"] = "1" },
+                };
             case var _ when !aborted && RequestBodyFailure.Matches(context, exception, logger, out var status, out var reason):
                 var code = status == StatusCodes.Status413PayloadTooLarge ? WharfErrorCode.RequestTooLarge : WharfErrorCode.RequestBodyUnreadable;
                 return new ErrorAnswer(ErrorCatalogue.Describe(code), $"The request body could not be read: {reason}");
@@ -51,6 +60,23 @@ internal static class ErrorTranslation
                 return new ErrorAnswer(ErrorCatalogue.Describe(WharfErrorCode.Internal), FaultMessage) { Fault = exception };
         }
     }
+
+    private static BlobStoreUnavailableException? Unavailable(Exception exception)
+    {
+        // The store's exception may arrive wrapped, e.g. by a stream read inside a copy.
+        for (var e = exception; e is not null; e = e.InnerException)
+        {
+            if (e is BlobStoreUnavailableException unavailable)
+            {
+                return unavailable;
+            }
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(EventId = Hosting.WharfEventId.BlobStoreUnavailable, Level = LogLevel.Warning, Message = "Blob store unavailable on {Method} {Path}: {Reason}")]
+    private static partial void LogBlobStoreUnavailable(ILogger logger, string method, PathString path, string reason);
 
     /// <summary>
     /// True when <paramref name="answer"/> can still be written. Once the response has started its status

@@ -1,11 +1,15 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
+using Wharf.Core.Storage;
 
 namespace Wharf.Server.Hosting;
 
 /// <summary>
 /// <c>/health/live</c>: the process answers (200 while it runs). <c>/health/ready</c> and
-/// <c>/health</c>: it answers and the metadata store does too — 503 with the reason otherwise. The
-/// reason names the failure, never the store's address or credentials (the log has the details).
+/// <c>/health</c>: it answers and so does each dependency — the metadata store and the blob store, each
+/// reported on its own — 503 with the reason otherwise. The reason names the failure, never the
+/// store's address or credentials (the log has the details).
 /// </summary>
 internal static class HealthEndpoints
 {
@@ -21,37 +25,82 @@ internal static class HealthEndpoints
 
     private static async Task ReadyAsync(HttpContext context)
     {
-        var store = context.RequestServices.GetRequiredService<IMetadataStore>();
-        string? reason = null;
-        Exception? failure = null;
-        using (var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted))
+        var metadata = context.RequestServices.GetRequiredService<IMetadataStore>();
+        var blobs = context.RequestServices.GetRequiredService<IBlobStore>();
+        var blobBackend = context.RequestServices.GetRequiredService<IOptions<WharfOptions>>().Value.Storage.Backend switch
         {
-            timeout.CancelAfter(PingTimeout);
-            try
-            {
-                if (!await store.PingAsync(timeout.Token))
-                {
-                    reason = "did not answer the ping";
-                }
-            }
-            catch (OperationCanceledException e) when (!context.RequestAborted.IsCancellationRequested)
-            {
-                (reason, failure) = ($"did not answer within {PingTimeout.TotalSeconds:0} s", e);
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                (reason, failure) = ($"failed the ping ({e.GetType().Name})", e);
-            }
+            StorageBackend.S3 => "s3",
+            _ => "filesystem",
+        };
+
+        // Both at once, so that a dependency that hangs costs one timeout, not two.
+        var metadataCheck = ProbeAsync(context, async token => await metadata.PingAsync(token) ? null : "did not answer the ping");
+        var blobCheck = ProbeAsync(context, async token =>
+        {
+            await blobs.CheckAsync(token);
+            return null;
+        });
+        var (metadataReason, metadataFailure) = await metadataCheck;
+        var (blobReason, blobFailure) = await blobCheck;
+
+        var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf.Health");
+        var reasons = new List<string>();
+        if (metadataReason is not null)
+        {
+            logger.NotReady(metadata.Backend, metadataReason, metadataFailure);
+            reasons.Add($"the {metadata.Backend} metadata store {metadataReason}");
         }
 
-        if (reason is null)
+        if (blobReason is not null)
         {
-            await WriteAsync(context, 200, $$$"""{"status":"ok","metadata":{"backend":"{{{store.Backend}}}","status":"ok"}}""");
-            return;
+            logger.BlobStoreNotReady(blobBackend, blobReason, blobFailure);
+            reasons.Add($"the {blobBackend} blob store {blobReason}");
         }
 
-        context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf.Health").NotReady(store.Backend, reason, failure);
-        await WriteAsync(context, 503, $$$"""{"status":"unavailable","reason":"the {{{store.Backend}}} metadata store {{{reason}}}","metadata":{"backend":"{{{store.Backend}}}","status":"unreachable"}}""");
+        var body = new JsonObject { ["status"] = reasons.Count == 0 ? "ok" : "unavailable" };
+        if (reasons.Count > 0)
+        {
+            body["reason"] = string.Join("; ", reasons);
+        }
+
+        body["metadata"] = Dependency(metadata.Backend, metadataReason);
+        body["blobs"] = Dependency(blobBackend, blobReason);
+        await WriteAsync(context, reasons.Count == 0 ? 200 : 503, body.ToJsonString());
+    }
+
+    private static JsonObject Dependency(string backend, string? reason)
+    {
+        var dependency = new JsonObject { ["backend"] = backend, ["status"] = reason is null ? "ok" : "unreachable" };
+        if (reason is not null)
+        {
+            dependency["reason"] = reason;
+        }
+
+        return dependency;
+    }
+
+    /// <summary>Runs one dependency's check within <see cref="PingTimeout"/>; the reason it failed, or null.</summary>
+    private static async Task<(string? Reason, Exception? Failure)> ProbeAsync(HttpContext context, Func<CancellationToken, Task<string?>> check)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(PingTimeout);
+        try
+        {
+            return (await check(timeout.Token), null);
+        }
+        catch (BlobStoreUnavailableException e)
+        {
+            // The store's own one-line reason, which names no secret; no stack for a known condition.
+            return (e.Message, null);
+        }
+        catch (OperationCanceledException e) when (!context.RequestAborted.IsCancellationRequested)
+        {
+            return ($"did not answer within {PingTimeout.TotalSeconds:0} s", e);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return ($"failed its check ({e.GetType().Name})", e);
+        }
     }
 
     private static Task WriteAsync(HttpContext context, int status, string json)

@@ -15,6 +15,9 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = WharfEventId.NotReady, Level = LogLevel.Warning, Message = "Not ready: the {Backend} metadata store {Reason}")]
     public static partial void NotReady(this ILogger logger, string backend, string reason, Exception? exception);
 
+    [LoggerMessage(EventId = WharfEventId.BlobStoreNotReady, Level = LogLevel.Warning, Message = "Not ready: the {Backend} blob store {Reason}")]
+    public static partial void BlobStoreNotReady(this ILogger logger, string backend, string reason, Exception? exception);
+
     [LoggerMessage(EventId = WharfEventId.JobFinished, Level = LogLevel.Information, Message = "Job {Job} finished in {ElapsedMs} ms: {Outcome}")]
     public static partial void JobFinished(this ILogger logger, string job, long elapsedMs, string outcome);
 

@@ -1,15 +1,20 @@
+using Wharf.Core.Storage;
 using Wharf.Metadata.Postgres;
+using Wharf.Storage.S3;
 
 namespace Wharf.Server.Hosting;
 
 /// <summary>
 /// Checks at start that say what to fix, in one line each, before anything listens: the options
-/// themselves (<see cref="WharfOptionsValidator"/>), then what they point at — writable directories and
-/// a reachable PostgreSQL. Returns null when the options are usable. A port already in use is found
+/// themselves (<see cref="WharfOptionsValidator"/>), then what they point at — writable directories, a
+/// reachable PostgreSQL, a usable S3 bucket. Returns null when the options are usable. A port already in use is found
 /// when Kestrel binds (the CLI turns that into one line too).
 /// </summary>
 internal static class StartupValidator
 {
+    /// <summary>How long the bucket gets to answer at start; the SDK's own retries fit in it.</summary>
+    private static readonly TimeSpan S3CheckTimeout = TimeSpan.FromSeconds(30);
+
     // listening: true for serve; false for commands that open an existing store.
     public static async Task<string?> ValidateAsync(WharfOptions options, bool listening, CancellationToken cancellationToken)
     {
@@ -55,7 +60,32 @@ internal static class StartupValidator
             return $"the directory of the SQLite file '{sqlitePath}' is not usable ({sqliteProblem}); pass --metadata-connection with a path in a writable directory";
         }
 
+        if (options.Storage.Backend == StorageBackend.S3 && await S3ProblemAsync(options, cancellationToken) is { } s3Problem)
+        {
+            return s3Problem;
+        }
+
         return null;
+    }
+
+    private static async Task<string?> S3ProblemAsync(WharfOptions options, CancellationToken cancellationToken)
+    {
+        using var store = new S3BlobStore(BackendFactory.CreateS3Options(options.Storage.S3));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(S3CheckTimeout);
+        try
+        {
+            await store.CheckAsync(timeout.Token);
+            return null;
+        }
+        catch (BlobStoreUnavailableException e)
+        {
+            return $"the S3 blob store is not usable: {e.Message}; check Storage:S3:*";
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return $"the S3 blob store did not answer within {S3CheckTimeout.TotalSeconds:0} s; check Storage:S3:Endpoint and that the server is running";
+        }
     }
 
     private static string? WritableDirectoryProblem(string path)

@@ -12,11 +12,13 @@ internal static class WharfEventId
     public const int Listening = 1001;
     public const int RootKeyCreated = 1003;
     public const int NotReady = 1002;
+    public const int BlobStoreNotReady = 1004;
 
     public const int UnhandledRequestError = 1100;
     public const int UnhandledApiError = 1101;
     public const int UnhandledQueryError = 1102;
     public const int BadRequestBody = 1103;
+    public const int BlobStoreUnavailable = 1104;
 
     public const int JobFinished = 1200;
     public const int JobFailed = 1201;

@@ -116,7 +116,7 @@ public static class WharfHost
         await app.StartAsync(cancellationToken);
         if (logger.IsEnabled(LogLevel.Information))
         {
-            logger.Listening(string.Join(", ", app.Urls), store.Backend, options.Storage.Path ?? Path.Combine(options.DataDirectory, "blobs"));
+            logger.Listening(string.Join(", ", app.Urls), store.Backend, BackendFactory.DescribeBlobStore(options));
         }
     }
 }

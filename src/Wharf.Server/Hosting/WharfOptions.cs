@@ -1,3 +1,5 @@
+using Wharf.Storage.S3;
+
 namespace Wharf.Server.Hosting;
 
 /// <summary>How callers are authenticated.</summary>
@@ -22,6 +24,9 @@ public enum MetadataBackend
 public enum StorageBackend
 {
     FileSystem,
+
+    /// <summary>An S3-compatible bucket (<see cref="StorageOptions.S3"/>): what several nodes share.</summary>
+    S3,
 }
 
 /// <summary>
@@ -102,6 +107,44 @@ public sealed class StorageOptions
 
     /// <summary>Filesystem root (default <c>&lt;DataDirectory&gt;/blobs</c>).</summary>
     public string? Path { get; set; }
+
+    /// <summary>The bucket, when <see cref="Backend"/> is <see cref="StorageBackend.S3"/>.</summary>
+    public S3StorageOptions S3 { get; set; } = new();
+}
+
+/// <summary><c>Storage:S3:*</c>, turned into the store's own options by <see cref="BackendFactory"/>.</summary>
+public sealed class S3StorageOptions
+{
+    /// <summary>The bucket (it must exist; Wharf never creates it).</summary>
+    public string? Bucket { get; set; }
+
+    /// <summary>The service URL of an S3-compatible server (<c>http://rgw:7480</c>); empty means AWS S3 in <see cref="Region"/>.</summary>
+    public string? Endpoint { get; set; }
+
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>Address the bucket in the path (<c>host/bucket/key</c>), as most S3-compatible servers need.</summary>
+    public bool ForcePathStyle { get; set; }
+
+    /// <summary>A key prefix for every object Wharf writes, so that one bucket can hold other things too.</summary>
+    public string Prefix { get; set; } = "";
+
+    /// <summary>Static credentials; when both are empty the AWS SDK's default chain (environment, profile, instance role) is used.</summary>
+    public string? AccessKeyId { get; set; }
+
+    public string? SecretAccessKey { get; set; }
+
+    /// <summary>When the client sends flexible checksums: <c>WhenRequired</c> suits most S3-compatible servers, <c>WhenSupported</c> AWS S3.</summary>
+    public S3ChecksumMode Checksums { get; set; } = S3ChecksumMode.WhenRequired;
+
+    /// <summary>
+    /// Blob GETs on <c>/v2</c> answer 307 to a presigned URL of the object (as ECR redirects to S3), and
+    /// <c>GetDownloadUrlForLayer</c> returns one; clients must then reach the endpoint themselves.
+    /// </summary>
+    public bool Redirect { get; set; }
+
+    /// <summary>How long a presigned URL stays valid (S3 checks it when a download starts; at most 7 days).</summary>
+    public TimeSpan RedirectLifetime { get; set; } = TimeSpan.FromMinutes(15);
 }
 
 public sealed class UploadOptions

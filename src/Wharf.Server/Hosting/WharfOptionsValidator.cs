@@ -97,9 +97,45 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             }
         }
 
+        if (options.Storage.Backend == StorageBackend.S3 && S3Problem(options.Storage.S3) is { } s3Problem)
+        {
+            return s3Problem;
+        }
+
         if (options.ShutdownTimeout < TimeSpan.Zero)
         {
             return $"ShutdownTimeout is {options.ShutdownTimeout}; set zero or a positive duration such as 00:00:30";
+        }
+
+        return null;
+    }
+
+    private static string? S3Problem(S3StorageOptions s3)
+    {
+        if (string.IsNullOrWhiteSpace(s3.Bucket))
+        {
+            return "the S3 blob store needs a bucket; set Storage:S3:Bucket (WHARF__Storage__S3__Bucket) to an existing bucket";
+        }
+
+        if (!string.IsNullOrWhiteSpace(s3.Endpoint)
+            && (!Uri.TryCreate(s3.Endpoint, UriKind.Absolute, out var endpoint) || endpoint.Scheme is not ("http" or "https") || endpoint.UserInfo.Length > 0))
+        {
+            return "Storage:S3:Endpoint is not an http or https URL such as http://127.0.0.1:7480 (credentials go in Storage:S3:AccessKeyId and SecretAccessKey); leave it empty for AWS S3";
+        }
+
+        if (string.IsNullOrWhiteSpace(s3.Region))
+        {
+            return "Storage:S3:Region is empty; set the bucket's region such as us-east-1";
+        }
+
+        if (string.IsNullOrEmpty(s3.AccessKeyId) != string.IsNullOrEmpty(s3.SecretAccessKey))
+        {
+            return "Storage:S3:AccessKeyId and Storage:S3:SecretAccessKey go together; set both, or neither to use the AWS SDK's default credentials";
+        }
+
+        if (s3.RedirectLifetime <= TimeSpan.Zero || s3.RedirectLifetime > TimeSpan.FromDays(7))
+        {
+            return $"Storage:S3:RedirectLifetime is {s3.RedirectLifetime}; set a positive duration of at most 7 days (S3's limit for a presigned URL) such as 00:15:00";
         }
 
         return null;

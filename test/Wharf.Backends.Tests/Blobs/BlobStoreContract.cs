@@ -15,7 +15,10 @@ public abstract class BlobStoreContract
     private const int Ki = 1024;
     private const int Mi = 1024 * 1024;
 
-    /// <summary>A fresh, empty store. Called once per test; the test class cleans it up.</summary>
+    /// <summary>
+    /// A store over a fresh, empty place (directory, bucket prefix); the test class cleans it up.
+    /// Every call within one test returns a store over the same place: a second call is another node.
+    /// </summary>
     protected abstract Task<IBlobStore> CreateStoreAsync();
 
     /// <summary>Managed bytes a 64 MiB push and pull may allocate in all: far below the blob, so it streamed.</summary>
@@ -31,7 +34,7 @@ public abstract class BlobStoreContract
         var digest = Digest.Sha256Of(content);
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
-        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
+        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
 
         await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
 
@@ -40,7 +43,7 @@ public abstract class BlobStoreContract
         Assert.Equal(digest, stat.Digest);
         Assert.Equal(content.Length, stat.Size);
         Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
-        Assert.Null(await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.False(await store.UploadExistsAsync(uploadId, Ct));
         Assert.DoesNotContain(uploadId, await ListUploadsAsync(store));
     }
 
@@ -55,7 +58,7 @@ public abstract class BlobStoreContract
         Assert.Null(await store.StatAsync(digest, Ct));
         Assert.Null(await store.OpenReadAsync(digest, 0, null, Ct));
         Assert.Empty(await ListAsync(store));
-        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.True(await store.UploadExistsAsync(uploadId, Ct));
     }
 
     [Fact]
@@ -66,7 +69,9 @@ public abstract class BlobStoreContract
 
         await store.CreateUploadAsync(uploadId, Ct);
 
-        Assert.Equal(0, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.True(await store.UploadExistsAsync(uploadId, Ct));
+        Assert.Empty(await ReadUploadAsync(store, uploadId, 0));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, 1, Ct));
         Assert.Contains(uploadId, await ListUploadsAsync(store));
     }
 
@@ -79,12 +84,12 @@ public abstract class BlobStoreContract
 
         await store.CreateUploadAsync(uploadId, Ct);
 
-        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.True(await store.UploadExistsAsync(uploadId, Ct));
         Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
     }
 
     [Fact]
-    public async Task Appends_at_the_staged_size_concatenate_chunks()
+    public async Task Chunks_written_at_the_end_of_the_previous_one_concatenate()
     {
         var store = await CreateStoreAsync();
         var first = Bytes(70 * Ki, seed: 4);
@@ -93,11 +98,11 @@ public abstract class BlobStoreContract
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
 
-        var size = await store.AppendUploadAsync(uploadId, 0, new MemoryStream(first), Ct);
+        var size = await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(first), Ct);
         Assert.Equal(first.Length, size);
-        size = await store.AppendUploadAsync(uploadId, size, new MemoryStream(second), Ct);
+        size = await store.WriteUploadChunkAsync(uploadId, size, new MemoryStream(second), Ct);
         Assert.Equal(first.Length + second.Length, size);
-        size = await store.AppendUploadAsync(uploadId, size, new MemoryStream(third), Ct);
+        size = await store.WriteUploadChunkAsync(uploadId, size, new MemoryStream(third), Ct);
         Assert.Equal(first.Length + second.Length + third.Length, size);
 
         var whole = first.Concat(second).Concat(third).ToArray();
@@ -107,55 +112,131 @@ public abstract class BlobStoreContract
     }
 
     [Fact]
-    public async Task Append_of_an_empty_stream_changes_nothing()
+    public async Task Empty_chunk_changes_nothing()
     {
         var store = await CreateStoreAsync();
         var content = Bytes(5 * Ki, seed: 7);
         var uploadId = await StageAsync(store, content);
 
-        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, content.Length, new MemoryStream(), Ct));
-        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, content.Length, new MemoryStream(), Ct));
+
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+        var digest = Digest.Sha256Of(content);
+        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
     }
 
     [Fact]
-    public async Task Append_at_an_offset_discards_staged_bytes_beyond_it()
+    public async Task Chunk_written_again_at_its_offset_replaces_what_a_failed_request_left()
     {
         var store = await CreateStoreAsync();
-        var leftover = Bytes(100 * Ki, seed: 8);
-        var uploadId = await StageAsync(store, leftover);
+        var first = Bytes(40 * Ki, seed: 8);
+        var uploadId = await StageAsync(store, first);
+        // A request that stored its chunk but whose offset was never recorded (it failed after the write).
+        Assert.Equal(first.Length + (60 * Ki), await store.WriteUploadChunkAsync(uploadId, first.Length, new MemoryStream(Bytes(60 * Ki, seed: 80)), Ct));
         var retry = Bytes(10 * Ki, seed: 9);
 
-        var size = await store.AppendUploadAsync(uploadId, 40 * Ki, new MemoryStream(retry), Ct);
+        Assert.Equal(first.Length + retry.Length, await store.WriteUploadChunkAsync(uploadId, first.Length, new MemoryStream(retry), Ct));
 
-        var expected = leftover.AsSpan(0, 40 * Ki).ToArray().Concat(retry).ToArray();
-        Assert.Equal(expected.Length, size);
-        Assert.Equal(expected.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+        var expected = first.Concat(retry).ToArray();
         Assert.Equal(expected, await ReadUploadAsync(store, uploadId, expected.Length));
+        var digest = Digest.Sha256Of(expected);
+        await store.CommitUploadAsync(uploadId, expected.Length, digest, Ct);
+        Assert.Equal(expected, await ReadBlobAsync(store, digest, 0, null));
     }
 
     [Fact]
-    public async Task Append_at_zero_restarts_the_upload()
+    public async Task Chunk_written_at_zero_restarts_the_upload()
     {
         var store = await CreateStoreAsync();
         var uploadId = await StageAsync(store, Bytes(50 * Ki, seed: 10));
         var content = Bytes(20, seed: 11);
 
-        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
-        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
+
         Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+        var digest = Digest.Sha256Of(content);
+        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
     }
 
     [Fact]
-    public async Task Append_beyond_the_staged_size_throws_and_keeps_the_bytes()
+    public async Task Chunk_beyond_the_staged_bytes_is_refused_or_never_reached()
     {
         var store = await CreateStoreAsync();
         var content = Bytes(1 * Ki, seed: 12);
         var uploadId = await StageAsync(store, content);
+        var gap = content.Length + 1;
 
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(
-            () => store.AppendUploadAsync(uploadId, content.Length + 1, new MemoryStream(Bytes(10, seed: 13)), Ct));
+        try
+        {
+            await store.WriteUploadChunkAsync(uploadId, gap, new MemoryStream(Bytes(10, seed: 13)), Ct);
+            // Stored unchecked: no chain from 0 reaches past the gap, so nothing can read or commit it.
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, gap + 10, Ct));
+            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.CommitUploadAsync(uploadId, gap + 10, Digest.Sha256Of([1]), Ct));
+        }
+        catch (ArgumentOutOfRangeException)
+        {
+            // Refused up front.
+        }
 
         Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+        Assert.Empty(await ListAsync(store));
+    }
+
+    [Theory]
+    [InlineData(new[] { 1, 1, 1 })]
+    [InlineData(new[] { 1, 6 * Mi, 1, 3 * Mi, 1 })]
+    [InlineData(new[] { 5 * Mi, 5 * Mi })]
+    [InlineData(new[] { 3 * Mi, (9 * Mi) + 5, 2 * Mi, 1 })]
+    [InlineData(new[] { 4 * Mi, 100, 4 * Mi, 7 })]
+    public async Task Chunks_of_any_size_commit_to_one_blob(int[] sizes)
+    {
+        var store = await CreateStoreAsync();
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+        var chunks = sizes.Select((size, i) => Bytes(size, seed: 400 + (ulong)i)).ToList();
+        long offset = 0;
+        foreach (var chunk in chunks)
+        {
+            offset = await store.WriteUploadChunkAsync(uploadId, offset, new MemoryStream(chunk), Ct);
+        }
+
+        var whole = chunks.SelectMany(c => c).ToArray();
+        Assert.Equal(whole.Length, offset);
+        Assert.Equal(whole, await ReadUploadAsync(store, uploadId, whole.Length));
+        var digest = Digest.Sha256Of(whole);
+        await store.CommitUploadAsync(uploadId, whole.Length, digest, Ct);
+
+        Assert.Equal(whole.Length, (await store.StatAsync(digest, Ct))?.Size);
+        Assert.Equal(whole, await ReadBlobAsync(store, digest, 0, null));
+        Assert.False(await store.UploadExistsAsync(uploadId, Ct));
+        Assert.Empty(await ListUploadsAsync(store));
+    }
+
+    [Fact]
+    public async Task Chunks_written_through_other_instances_continue_one_upload()
+    {
+        var nodes = new[] { await CreateStoreAsync(), await CreateStoreAsync(), await CreateStoreAsync() };
+        var uploadId = NewUploadId();
+        await nodes[0].CreateUploadAsync(uploadId, Ct);
+        var chunks = Enumerable.Range(0, 6).Select(i => Bytes((i * 7 * Ki) + 1, seed: 500 + (ulong)i)).ToList();
+        long offset = 0;
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            var node = nodes[i % nodes.Length];
+            Assert.Equal(offset + chunks[i].Length, await node.WriteUploadChunkAsync(uploadId, offset, new MemoryStream(chunks[i]), Ct));
+            offset += chunks[i].Length;
+            // The next node rebuilds the running hash from what the others stored.
+            Assert.Equal(chunks.Take(i + 1).SelectMany(c => c), await ReadUploadAsync(nodes[(i + 1) % nodes.Length], uploadId, offset));
+        }
+
+        var whole = chunks.SelectMany(c => c).ToArray();
+        var digest = Digest.Sha256Of(whole);
+        await nodes[2].CommitUploadAsync(uploadId, whole.Length, digest, Ct);
+
+        Assert.Equal(whole, await ReadBlobAsync(nodes[1], digest, 0, null));
+        Assert.False(await nodes[0].UploadExistsAsync(uploadId, Ct));
     }
 
     [Fact]
@@ -165,10 +246,10 @@ public abstract class BlobStoreContract
         var uploadId = NewUploadId();
         var digest = Digest.Sha256Of([1, 2, 3]);
 
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.AppendUploadAsync(uploadId, 0, new MemoryStream([1, 2, 3]), Ct));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream([1, 2, 3]), Ct));
         await Assert.ThrowsAsync<KeyNotFoundException>(() => store.OpenUploadReadAsync(uploadId, 0, Ct));
         await Assert.ThrowsAsync<KeyNotFoundException>(() => store.CommitUploadAsync(uploadId, 3, digest, Ct));
-        Assert.Null(await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.False(await store.UploadExistsAsync(uploadId, Ct));
         Assert.False(await store.AbortUploadAsync(uploadId, Ct));
         Assert.Null(await store.StatAsync(digest, Ct));
     }
@@ -184,9 +265,9 @@ public abstract class BlobStoreContract
         using var stalled = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         stalled.CancelAfter(TimeSpan.FromMilliseconds(200));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => store.AppendUploadAsync(uploadId, 0, new StallingStream(content[..(100 * Ki)]), stalled.Token));
+            () => store.WriteUploadChunkAsync(uploadId, 0, new StallingStream(content[..(100 * Ki)]), stalled.Token));
 
-        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
+        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
         var digest = Digest.Sha256Of(content);
         await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
         Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
@@ -206,19 +287,21 @@ public abstract class BlobStoreContract
     }
 
     [Fact]
-    public async Task Commit_takes_only_the_first_length_bytes()
+    public async Task Commit_takes_the_chunks_up_to_length_and_ignores_later_ones()
     {
         var store = await CreateStoreAsync();
-        var staged = Bytes(100 * Ki, seed: 16);
-        var uploadId = await StageAsync(store, staged);
-        var content = staged[..(60 * Ki)];
+        var content = Bytes(60 * Ki, seed: 16);
+        var uploadId = await StageAsync(store, content);
+        // Stored by a request whose offset was never recorded.
+        await store.WriteUploadChunkAsync(uploadId, content.Length, new MemoryStream(Bytes(40 * Ki, seed: 160)), Ct);
         var digest = Digest.Sha256Of(content);
 
         await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
 
         Assert.Equal(content.Length, (await store.StatAsync(digest, Ct))?.Size);
         Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
-        Assert.Null(await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.False(await store.UploadExistsAsync(uploadId, Ct));
+        Assert.Empty(await ListUploadsAsync(store));
     }
 
     [Fact]
@@ -232,7 +315,7 @@ public abstract class BlobStoreContract
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.CommitUploadAsync(uploadId, content.Length + 1, digest, Ct));
 
         Assert.Null(await store.StatAsync(digest, Ct));
-        Assert.Equal(content.Length, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
     }
 
     [Fact]
@@ -355,8 +438,8 @@ public abstract class BlobStoreContract
 
         Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
         Assert.Single(await ListAsync(store));
-        Assert.Null(await store.GetUploadSizeAsync(first, Ct));
-        Assert.Null(await store.GetUploadSizeAsync(second, Ct));
+        Assert.False(await store.UploadExistsAsync(first, Ct));
+        Assert.False(await store.UploadExistsAsync(second, Ct));
         Assert.Empty(await ListUploadsAsync(store));
     }
 
@@ -426,10 +509,10 @@ public abstract class BlobStoreContract
 
         Assert.True(await store.AbortUploadAsync(uploadId, Ct));
 
-        Assert.Null(await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.False(await store.UploadExistsAsync(uploadId, Ct));
         Assert.Equal([other], await ListUploadsAsync(store));
         Assert.False(await store.AbortUploadAsync(uploadId, Ct));
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
         Assert.Null(await store.StatAsync(Digest.Sha256Of(content), Ct));
     }
 
@@ -509,12 +592,17 @@ public abstract class BlobStoreContract
         var digest = await HashAsync(new GeneratedStream(size, seed), DigestAlgorithm.Sha256);
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
-        // Warm the paths once so one-time costs (JIT, pools, first handles) are not counted.
+        // Warm the paths once so one-time costs (JIT, pools, first handles, part buffers) are not
+        // counted: the same shape of write as measured below, generated rather than held.
+        var warmId = NewUploadId();
+        await store.CreateUploadAsync(warmId, Ct);
+        Assert.Equal(size / 2, await store.WriteUploadChunkAsync(warmId, 0, new GeneratedStream(size / 2, seed: 43), Ct));
+        await store.AbortUploadAsync(warmId, Ct);
         await PutAsync(store, Bytes(2 * Mi, seed: 43));
 
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        Assert.Equal(size / 2, await store.AppendUploadAsync(uploadId, 0, new GeneratedStream(size / 2, seed), Ct));
-        Assert.Equal(size, await store.AppendUploadAsync(uploadId, size / 2, new GeneratedStream(size / 2, seed, start: size / 2), Ct));
+        Assert.Equal(size / 2, await store.WriteUploadChunkAsync(uploadId, 0, new GeneratedStream(size / 2, seed), Ct));
+        Assert.Equal(size, await store.WriteUploadChunkAsync(uploadId, size / 2, new GeneratedStream(size / 2, seed, start: size / 2), Ct));
         await store.CommitUploadAsync(uploadId, size, digest, Ct);
         Digest readBack;
         long readBytes;
@@ -550,7 +638,7 @@ public abstract class BlobStoreContract
     {
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
-        Assert.Equal(content.Length, await store.AppendUploadAsync(uploadId, 0, new MemoryStream(content), Ct));
+        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
         return uploadId;
     }
 

@@ -39,8 +39,8 @@ public sealed class FileSystemBlobStoreTests : BlobStoreContract, IDisposable
         var digest = Digest.Sha256Of([]);
 
         await Assert.ThrowsAsync<ArgumentException>(() => store.CreateUploadAsync(uploadId, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(() => store.AppendUploadAsync(uploadId, 0, new MemoryStream([1]), Ct));
-        await Assert.ThrowsAsync<ArgumentException>(() => store.GetUploadSizeAsync(uploadId, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream([1]), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.UploadExistsAsync(uploadId, Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => store.OpenUploadReadAsync(uploadId, 0, Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => store.CommitUploadAsync(uploadId, 0, digest, Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => store.AbortUploadAsync(uploadId, Ct));
@@ -58,7 +58,7 @@ public sealed class FileSystemBlobStoreTests : BlobStoreContract, IDisposable
 
         await store.CreateUploadAsync(uploadId, Ct);
 
-        Assert.Equal(0, await store.GetUploadSizeAsync(uploadId, Ct));
+        Assert.True(await store.UploadExistsAsync(uploadId, Ct));
         Assert.True(File.Exists(Path.Combine(_root, "uploads", uploadId)));
     }
 
@@ -164,6 +164,6 @@ public sealed class FileSystemBlobStoreTests : BlobStoreContract, IDisposable
         var reopened = new FileSystemBlobStore(_root);
 
         Assert.Equal(content, await ReadBlobAsync(reopened, digest, 0, null));
-        Assert.Equal(content.Length, await reopened.GetUploadSizeAsync(uploadId, Ct));
+        Assert.Equal(content, await ReadUploadAsync(reopened, uploadId, content.Length));
     }
 }

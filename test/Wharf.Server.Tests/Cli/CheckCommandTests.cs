@@ -44,7 +44,7 @@ public sealed class CheckCommandTests
             await File.WriteAllBytesAsync(corruptFile, bytes);
             File.Delete(BlobFile(dataDirectory, missing));
 
-            var damaged = await CheckAsync(dataDirectory);
+            var damaged = await CheckAsync(dataDirectory, "--deep");
             Assert.Equal(1, damaged.ExitCode);
             Assert.Contains($"{Digest.Sha256Of(corrupt)}: content hashes to", damaged.StandardError, StringComparison.Ordinal);
             Assert.Contains($"{Digest.Sha256Of(missing)}: referenced by a manifest but missing", damaged.StandardError, StringComparison.Ordinal);
@@ -59,8 +59,8 @@ public sealed class CheckCommandTests
         }
     }
 
-    private static Task<ProcessResult> CheckAsync(string dataDirectory) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "check", "--data-dir", dataDirectory], TimeSpan.FromMinutes(1));
+    private static Task<ProcessResult> CheckAsync(string dataDirectory, params string[] flags) =>
+        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "check", .. flags, "--data-dir", dataDirectory], TimeSpan.FromMinutes(1));
 
     private static string BlobFile(string dataDirectory, byte[] content)
     {

@@ -30,7 +30,13 @@ public sealed class CommandTests
         flipped[2500] ^= 0xff;
         File.WriteAllBytes(BlobFile(stack.Directory, altered), flipped);
 
-        var damaged = await WharfAsync("check", "--data-dir", stack.Directory);
+        var shallow = await WharfAsync("check", "--data-dir", stack.Directory);
+        var damaged = await WharfAsync("check", "--deep", "--data-dir", stack.Directory);
+
+        // Without --deep only presence and size are checked: the altered blob has the right size.
+        Assert.Equal(1, shallow.ExitCode);
+        Assert.Contains("checked 4 referenced blobs: 2 problems", shallow.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(altered.ToString(), shallow.StandardError, StringComparison.Ordinal);
 
         Assert.Equal(1, damaged.ExitCode);
         var lines = damaged.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -67,7 +73,7 @@ public sealed class CommandTests
         run.EnsureSuccess();
         Assert.Contains("removed 1 expired uploads, 1 blobs (2000 bytes), 0 orphaned staging areas", run.StandardOutput, StringComparison.Ordinal);
         Assert.Null(await stack.Blobs.StatAsync(orphan, CancellationToken.None));
-        Assert.Null(await stack.Blobs.GetUploadSizeAsync(expired.Id, CancellationToken.None));
+        Assert.False(await stack.Blobs.UploadExistsAsync(expired.Id, CancellationToken.None));
         Assert.NotNull(await stack.Blobs.StatAsync(Digest.Sha256Of(layer), CancellationToken.None));
         Assert.NotNull(await stack.Blobs.StatAsync(Digest.Sha256Of(config), CancellationToken.None));
         (await WharfAsync("check", "--data-dir", stack.Directory)).EnsureSuccess();
@@ -102,6 +108,7 @@ public sealed class CommandTests
 
         var check = (await WharfAsync("check", "--help")).EnsureSuccess().StandardOutput;
         Assert.Contains("re-hashed", check, StringComparison.Ordinal);
+        Assert.Contains("--deep", check, StringComparison.Ordinal);
         Assert.DoesNotContain("--port", check, StringComparison.Ordinal);
     }
 

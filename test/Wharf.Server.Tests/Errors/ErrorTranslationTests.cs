@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Wharf.Core.Errors;
+using Wharf.Core.Storage;
 using Wharf.Server.Errors;
 using Wharf.Server.Tests.Infrastructure;
 
@@ -120,6 +121,35 @@ public sealed class ErrorTranslationTests : IDisposable
             [Wharf.Server.Hosting.WharfEventId.UnhandledRequestError, Wharf.Server.Hosting.WharfEventId.UnhandledApiError, Wharf.Server.Hosting.WharfEventId.UnhandledQueryError],
             errors.Select(e => e.EventId).Distinct().Order());
         Assert.All(errors, e => Assert.Contains("secret state", e.Message, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task A_blob_store_outage_is_the_retryable_Unavailable_on_every_wire_logged_once_without_a_stack()
+    {
+        var row = ErrorCatalogue.Describe(WharfErrorCode.Unavailable);
+        var outage = new BlobStoreUnavailableException("the S3 endpoint did not answer");
+
+        // As the store throws it, and as a stream read inside a copy wraps it.
+        foreach (var exception in new Exception[] { outage, new IOException("read failed", outage) })
+        {
+            var (oci, aws, query) = await AnswerAsync(exception);
+            var message = "The blob store is unavailable (the S3 endpoint did not answer); retry later.";
+            Assert.Equal(new Answer(503, "UNAVAILABLE", message), oci);
+            Assert.Equal(new Answer(row.AwsStatus, "ServerException", message), aws);
+            Assert.Equal(new Answer(row.QueryStatus, row.QueryCode, message), query);
+        }
+
+        var retryAfter = await WriteAsync(context => OciErrorWriter.HandleAsync(context, outage, Logger()));
+        Assert.Equal("1", retryAfter.Response.Headers.RetryAfter);
+
+        // One warning per answer with the reason, never an error, never a stack trace.
+        Assert.Equal(7, logs.Entries.Count);
+        Assert.All(logs.Entries, e =>
+        {
+            Assert.Equal((LogLevel.Warning, Wharf.Server.Hosting.WharfEventId.BlobStoreUnavailable), (e.Level, e.EventId));
+            Assert.Contains("the S3 endpoint did not answer", e.Message, StringComparison.Ordinal);
+            Assert.DoesNotContain("   at ", e.Message, StringComparison.Ordinal);
+        });
     }
 
     [Fact]

@@ -100,7 +100,7 @@ public sealed class GarbageCollectorTests
 
         Assert.Equal(1, await stack.Janitor.RunOnceAsync(CancellationToken.None));
         Assert.Null(await stack.Store.Uploads.GetAsync(old.Id, CancellationToken.None));
-        Assert.Null(await stack.Blobs.GetUploadSizeAsync(old.Id, CancellationToken.None));
+        Assert.False(await stack.Blobs.UploadExistsAsync(old.Id, CancellationToken.None));
         Assert.NotNull(await stack.Store.Uploads.GetAsync(fresh.Id, CancellationToken.None));
         var gone = await Assert.ThrowsAsync<WharfException>(() => stack.Uploads.GetStatusAsync(ServiceStack.Caller, repo, old.Id, CancellationToken.None));
         Assert.Equal(WharfErrorCode.BlobUploadUnknown, gone.Code);

@@ -68,6 +68,18 @@ public sealed class StartupTests : IDisposable
         AssertRefused(await ServeAsync(new Dictionary<string, string> { ["WHARF__Gc__Interval"] = "-00:05:00" }), "Gc:Interval is -00:05:00; set a positive duration");
 
     [Fact]
+    public async Task The_S3_backend_without_a_bucket_is_refused() =>
+        AssertRefused(
+            await ServeAsync(new Dictionary<string, string> { ["WHARF__Storage__Backend"] = "S3", ["WHARF__Storage__S3__Endpoint"] = "http://127.0.0.1:9" }),
+            "the S3 blob store needs a bucket; set Storage:S3:Bucket");
+
+    [Fact]
+    public async Task An_S3_access_key_without_its_secret_is_refused() =>
+        AssertRefused(
+            await ServeAsync(new Dictionary<string, string> { ["WHARF__Storage__Backend"] = "S3", ["WHARF__Storage__S3__Bucket"] = "b", ["WHARF__Storage__S3__AccessKeyId"] = "AKIDEXAMPLE" }),
+            "Storage:S3:AccessKeyId and Storage:S3:SecretAccessKey go together");
+
+    [Fact]
     public async Task A_missing_settings_file_is_refused() =>
         AssertRefused(await ServeAsync("--config", "/nonexistent/wharf.json"), "settings file '/nonexistent/wharf.json' does not exist");
 

@@ -1,9 +1,11 @@
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Wharf.Server.Hosting;
+using Wharf.Testing;
 
 namespace Wharf.Server.Tests.Infrastructure;
 
@@ -33,7 +35,8 @@ public sealed class WharfTestServer : IAsyncDisposable
 
     /// <summary>
     /// The flags that point a <c>wharf</c> command (e.g. <c>wharf admin</c>) at this server's data and
-    /// metadata store: <c>--data-dir</c>, and on PostgreSQL <c>--metadata</c> and <c>--metadata-connection</c>.
+    /// metadata store: <c>--data-dir</c>, and on PostgreSQL <c>--metadata</c> and <c>--metadata-connection</c>;
+    /// on S3 <c>--config</c> with a file of the server's <c>Storage:*</c> settings.
     /// </summary>
     public IReadOnlyList<string> StoreArguments { get; }
 
@@ -66,6 +69,14 @@ public sealed class WharfTestServer : IAsyncDisposable
             storeArguments.AddRange(["--metadata", backend, "--metadata-connection", config["Metadata:ConnectionString"]!]);
         }
 
+        if (config.Keys.Any(k => k.StartsWith("Storage:", StringComparison.Ordinal)))
+        {
+            // The storage settings have no flags: commands read them from a settings file, as an operator's would.
+            var storage = Path.Combine(dir, "storage-settings.json");
+            await File.WriteAllTextAsync(storage, SettingsFile(config.Where(c => c.Key.StartsWith("Storage:", StringComparison.Ordinal))));
+            storeArguments.AddRange(["--config", storage]);
+        }
+
         return new WharfTestServer(app, dir, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"), storeArguments);
     }
 
@@ -84,6 +95,64 @@ public sealed class WharfTestServer : IAsyncDisposable
     /// <summary>On PostgreSQL or on the default SQLite, for tests that run on both metadata stores.</summary>
     public static Task<WharfTestServer> StartAsync(bool postgres, IDictionary<string, string?> settings, Action<IServiceCollection>? services = null) =>
         postgres ? StartOnPostgresAsync(settings, services) : StartAsync(settings, services: services);
+
+    /// <summary>
+    /// The same with blobs in a fresh bucket of <paramref name="rgw"/> (the run's shared RGW when null),
+    /// on PostgreSQL when <paramref name="postgres"/>; <see cref="S3Bucket"/> names the bucket.
+    /// </summary>
+    public static async Task<WharfTestServer> StartOnS3Async(IDictionary<string, string?>? settings = null, bool postgres = false, RgwServer? rgw = null, Action<IServiceCollection>? services = null)
+    {
+        rgw ??= await RgwServer.GetAsync();
+        var bucket = await rgw.CreateBucketAsync();
+        var all = S3Settings(rgw, bucket);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
+        {
+            all[key] = value;
+        }
+
+        var server = await StartAsync(postgres, all, services);
+        server.S3Bucket = bucket;
+        return server;
+    }
+
+    /// <summary>The <c>Storage:*</c> settings of the S3 store on <paramref name="bucket"/> of <paramref name="rgw"/>.</summary>
+    public static Dictionary<string, string?> S3Settings(RgwServer rgw, string bucket)
+    {
+        var options = rgw.OptionsFor(bucket);
+        return new Dictionary<string, string?>
+        {
+            ["Storage:Backend"] = "S3",
+            ["Storage:S3:Bucket"] = options.Bucket,
+            ["Storage:S3:Endpoint"] = options.Endpoint,
+            ["Storage:S3:Region"] = options.Region,
+            ["Storage:S3:ForcePathStyle"] = options.ForcePathStyle ? "true" : "false",
+            ["Storage:S3:AccessKeyId"] = options.AccessKeyId,
+            ["Storage:S3:SecretAccessKey"] = options.SecretAccessKey,
+            ["Storage:S3:Checksums"] = options.Checksums.ToString(),
+        };
+    }
+
+    /// <summary>Flat <c>A:B:C</c> settings as the nested JSON of a <c>--config</c> file.</summary>
+    public static string SettingsFile(IEnumerable<KeyValuePair<string, string?>> settings)
+    {
+        var root = new JsonObject();
+        foreach (var (key, value) in settings)
+        {
+            var parts = key.Split(':');
+            var node = root;
+            foreach (var part in parts[..^1])
+            {
+                node = node[part] as JsonObject ?? (JsonObject)(node[part] = new JsonObject());
+            }
+
+            node[parts[^1]] = value;
+        }
+
+        return root.ToJsonString();
+    }
+
+    /// <summary>The bucket the blobs are in, when the server was started with <see cref="StartOnS3Async"/>.</summary>
+    public string? S3Bucket { get; private set; }
 
     public HttpClient CreateClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
 

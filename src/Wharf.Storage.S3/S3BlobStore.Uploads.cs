@@ -1,0 +1,570 @@
+using System.Buffers;
+using System.Globalization;
+using System.Net;
+using System.Runtime.CompilerServices;
+using System.Text;
+using Amazon.S3;
+using Amazon.S3.Model;
+using Wharf.Core.Primitives;
+using Wharf.Core.Storage;
+
+namespace Wharf.Storage.S3;
+
+/// <summary>
+/// Uploads as chunk objects. Each write is one object at <c>uploads/&lt;id&gt;/&lt;start offset&gt;</c>
+/// (a PUT, or a multipart upload of pooled parts when the chunk outgrows one part), so a retry at the
+/// same offset replaces what a failed request left, and no write depends on what this node saw
+/// before. A commit follows the chain from 0 and assembles the blob server-side: one chunk is copied;
+/// more become a multipart upload where chunks of at least 5 MiB are copied as parts and smaller ones
+/// are read and coalesced into parts of 5 MiB (S3's minimum for every part but the last), so chunks of
+/// any size, down to one byte, commit.
+/// </summary>
+public sealed partial class S3BlobStore
+{
+    // Parts of 8 MiB: few requests per chunk, and the shared pool keeps arrays of this size.
+    private const int PartSize = 8 * 1024 * 1024;
+    private const int MinPartSize = 5 * 1024 * 1024;
+    private const long MaxCopySize = 5L * 1024 * 1024 * 1024;
+
+    // One part filling from the request while two upload: 24 MiB per chunk write at most.
+    private const int BuffersPerWrite = 3;
+    private const int MaxUploadIdLength = 64;
+    private const int OffsetDigits = 20;
+    private const string CreatedMarker = "created";
+
+    // Written while a commit's multipart upload is open, so that aborting the staging area also
+    // aborts a commit a crashed node left half-done at the blob key.
+    private const string CommitMarker = "commit";
+
+    // Part buffers come from a pool of their own: the shared pool parks returned arrays in the
+    // returning thread's local slot, where the next request (on another thread) cannot find them.
+    // At most 8 are kept (64 MiB); more in use at once are allocated and dropped on return.
+    private static readonly ArrayPool<byte> PartBuffers = ArrayPool<byte>.Create(PartSize, 8);
+
+    private static readonly SearchValues<char> UploadIdChars =
+        SearchValues.Create("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-");
+
+    public async Task CreateUploadAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var prefix = UploadPrefix(uploadId);
+        await PutBytesAsync(prefix + CreatedMarker, [], 0, cancellationToken);
+    }
+
+    public async Task<bool> UploadExistsAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var prefix = UploadPrefix(uploadId);
+        return await HeadAsync(prefix + CreatedMarker, cancellationToken) is not null;
+    }
+
+    public async Task<long> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
+    {
+        var prefix = UploadPrefix(uploadId);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentNullException.ThrowIfNull(source);
+        if (!await UploadExistsAsync(uploadId, cancellationToken))
+        {
+            throw new KeyNotFoundException($"Upload '{uploadId}' does not exist.");
+        }
+
+        var key = ChunkKey(prefix, offset);
+        var buffer = PartBuffers.Rent(PartSize);
+        int filled;
+        try
+        {
+            filled = await source.ReadAtLeastAsync(buffer.AsMemory(0, PartSize), PartSize, throwOnEndOfStream: false, cancellationToken);
+        }
+        catch
+        {
+            PartBuffers.Return(buffer);
+            throw;
+        }
+
+        if (filled == PartSize)
+        {
+            return offset + await WriteMultipartChunkAsync(key, buffer, source, cancellationToken);
+        }
+
+        try
+        {
+            // A chunk that fits one part is one PUT: it appears whole or not at all.
+            if (filled > 0)
+            {
+                await PutBytesAsync(key, buffer, filled, cancellationToken);
+            }
+
+            return offset + filled;
+        }
+        finally
+        {
+            PartBuffers.Return(buffer);
+        }
+    }
+
+    public async Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken)
+    {
+        var prefix = UploadPrefix(uploadId);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var staging = await ReadStagingAsync(uploadId, prefix, requireCreated: true, cancellationToken);
+        var segments = Chain(uploadId, prefix, staging, length);
+        return segments.Count == 0 ? Stream.Null : new ChunkChainStream(segments, OpenSegmentAsync);
+    }
+
+    public async Task CommitUploadAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken)
+    {
+        var prefix = UploadPrefix(uploadId);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var staging = await ReadStagingAsync(uploadId, prefix, requireCreated: true, cancellationToken);
+        var segments = Chain(uploadId, prefix, staging, length);
+        var target = BlobKey(digest);
+
+        // Content addressing: an existing blob of this digest already holds these very bytes.
+        if (await HeadAsync(target, cancellationToken) is null)
+        {
+            if (segments.Count == 0)
+            {
+                await PutBytesAsync(target, [], 0, cancellationToken);
+            }
+            else if (segments is [{ IsWholeObject: true, Count: <= MaxCopySize } only])
+            {
+                await CallAsync(ct => _client.CopyObjectAsync(
+                    new CopyObjectRequest { SourceBucket = _bucket, SourceKey = only.Key, DestinationBucket = _bucket, DestinationKey = target },
+                    ct), cancellationToken);
+            }
+            else
+            {
+                staging.Keys.Add(prefix + CommitMarker);
+                await CommitMultipartAsync(prefix, segments, target, cancellationToken);
+            }
+        }
+
+        // Two commits of one digest racing both write the same bytes; S3 keeps one whole object.
+        await DeleteKeysAsync(staging.Keys, cancellationToken);
+    }
+
+    public async Task<bool> AbortUploadAsync(string uploadId, CancellationToken cancellationToken)
+    {
+        var prefix = UploadPrefix(uploadId);
+        var staging = await ReadStagingAsync(uploadId, prefix, requireCreated: false, cancellationToken);
+        var found = staging.Keys.Count > 0;
+        if (staging.HasCommitMarker && await ReadCommitMarkerAsync(prefix + CommitMarker, cancellationToken) is var (blobKey, commitId))
+        {
+            await AbortMultipartAsync(blobKey, commitId, cancellationToken);
+        }
+
+        await foreach (var (key, multipartId) in ListMultipartUploadsAsync(prefix, cancellationToken))
+        {
+            await AbortMultipartAsync(key, multipartId, cancellationToken);
+            found = true;
+        }
+
+        await DeleteKeysAsync(staging.Keys, cancellationToken);
+        return found;
+    }
+
+    public async IAsyncEnumerable<string> ListUploadsAsync([EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var uploadsRoot = _root + "uploads/";
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var request = new ListObjectsV2Request { BucketName = _bucket, Prefix = uploadsRoot, Delimiter = "/" };
+        while (true)
+        {
+            var page = await CallAsync(ct => _client.ListObjectsV2Async(request, ct), cancellationToken);
+            foreach (var folder in page.CommonPrefixes ?? [])
+            {
+                var id = folder[uploadsRoot.Length..].TrimEnd('/');
+                if (IsValidUploadId(id) && seen.Add(id))
+                {
+                    yield return id;
+                }
+            }
+
+            if (page.IsTruncated != true || string.IsNullOrEmpty(page.NextContinuationToken))
+            {
+                break;
+            }
+
+            request.ContinuationToken = page.NextContinuationToken;
+        }
+
+        // A chunk write or commit that died mid-way leaves only an unfinished multipart upload.
+        await foreach (var (key, _) in ListMultipartUploadsAsync(uploadsRoot, cancellationToken))
+        {
+            var rest = key.AsSpan(uploadsRoot.Length);
+            var slash = rest.IndexOf('/');
+            var id = (slash < 0 ? rest : rest[..slash]).ToString();
+            if (IsValidUploadId(id) && seen.Add(id))
+            {
+                yield return id;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Streams a chunk of more than one part as a multipart upload: <paramref name="first"/> (a full
+    /// pooled part, owned from here on) and then the rest of <paramref name="source"/>, with at most
+    /// <see cref="BuffersPerWrite"/> parts in memory. Returns the chunk's length. A failure aborts the
+    /// multipart upload; one a crash leaves is listed by <see cref="ListUploadsAsync"/> and aborted by
+    /// garbage collection.
+    /// </summary>
+    private async Task<long> WriteMultipartChunkAsync(string key, byte[] first, Stream source, CancellationToken cancellationToken)
+    {
+        string multipartId;
+        try
+        {
+            multipartId = (await CallAsync(ct => _client.InitiateMultipartUploadAsync(
+                new InitiateMultipartUploadRequest { BucketName = _bucket, Key = key }, ct), cancellationToken)).UploadId;
+        }
+        catch
+        {
+            PartBuffers.Return(first);
+            throw;
+        }
+
+        var uploads = new List<Task<PartETag>>();
+        byte[]? buffer = first;
+        var filled = PartSize;
+        long total = 0;
+        try
+        {
+            while (true)
+            {
+                uploads.Add(UploadPooledPartAsync(key, multipartId, uploads.Count + 1, buffer, filled, cancellationToken));
+                buffer = null;
+                total += filled;
+                if (filled < PartSize)
+                {
+                    break;
+                }
+
+                // Wait for the oldest upload before filling another buffer: memory stays bounded
+                // and a slow bucket slows the client down instead of piling parts up here.
+                if (uploads.Count >= BuffersPerWrite - 1)
+                {
+                    await uploads[^(BuffersPerWrite - 1)];
+                }
+
+                buffer = PartBuffers.Rent(PartSize);
+                filled = await source.ReadAtLeastAsync(buffer.AsMemory(0, PartSize), PartSize, throwOnEndOfStream: false, cancellationToken);
+                if (filled == 0)
+                {
+                    break;
+                }
+            }
+
+            var parts = await Task.WhenAll(uploads);
+            await CompleteMultipartAsync(key, multipartId, [.. parts], cancellationToken);
+            return total;
+        }
+        catch
+        {
+            // Parts still uploading own their buffers until they finish.
+            try
+            {
+                await Task.WhenAll(uploads);
+            }
+            catch (Exception)
+            {
+                // The first failure is the one rethrown below.
+            }
+
+            await AbortMultipartQuietlyAsync(key, multipartId);
+            throw;
+        }
+        finally
+        {
+            if (buffer is not null)
+            {
+                PartBuffers.Return(buffer);
+            }
+        }
+    }
+
+    private async Task<PartETag> UploadPooledPartAsync(string key, string multipartId, int partNumber, byte[] buffer, int count, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await UploadPartAsync(key, multipartId, partNumber, buffer, count, cancellationToken);
+        }
+        finally
+        {
+            PartBuffers.Return(buffer);
+        }
+    }
+
+    private async Task CommitMultipartAsync(string prefix, IReadOnlyList<ChunkSegment> segments, string target, CancellationToken cancellationToken)
+    {
+        var multipartId = (await CallAsync(ct => _client.InitiateMultipartUploadAsync(
+            new InitiateMultipartUploadRequest { BucketName = _bucket, Key = target }, ct), cancellationToken)).UploadId;
+        var parts = new List<PartETag>();
+        byte[]? pending = null;
+        var pendingCount = 0;
+        try
+        {
+            var marker = Encoding.UTF8.GetBytes($"{target}\n{multipartId}");
+            await PutBytesAsync(prefix + CommitMarker, marker, marker.Length, cancellationToken);
+            foreach (var segment in segments)
+            {
+                long start = 0;
+                var count = segment.Count;
+                while (count > 0)
+                {
+                    if (pendingCount == 0 && count >= MinPartSize)
+                    {
+                        // Copied server-side, in pieces of at most 5 GiB (S3's limit for one copied part).
+                        var pieces = (count + MaxCopySize - 1) / MaxCopySize;
+                        var pieceSize = (count + pieces - 1) / pieces;
+                        for (var first = start; first < start + count; first += pieceSize)
+                        {
+                            var last = Math.Min(first + pieceSize, start + count) - 1;
+                            parts.Add(await CopyPartAsync(segment.Key, target, multipartId, parts.Count + 1, first, last, cancellationToken));
+                        }
+
+                        count = 0;
+                    }
+                    else
+                    {
+                        // Small chunks (and the head of a large one that completes a small part) are
+                        // read into a 5 MiB part: every part but the last must be at least that big.
+                        pending ??= PartBuffers.Rent(MinPartSize);
+                        var take = (int)Math.Min(count, MinPartSize - pendingCount);
+                        await ReadRangeAsync(segment.Key, start, pending.AsMemory(pendingCount, take), cancellationToken);
+                        pendingCount += take;
+                        start += take;
+                        count -= take;
+                        if (pendingCount == MinPartSize)
+                        {
+                            parts.Add(await UploadPartAsync(target, multipartId, parts.Count + 1, pending, pendingCount, cancellationToken));
+                            pendingCount = 0;
+                        }
+                    }
+                }
+            }
+
+            if (pendingCount > 0)
+            {
+                parts.Add(await UploadPartAsync(target, multipartId, parts.Count + 1, pending!, pendingCount, cancellationToken));
+            }
+
+            await CompleteMultipartAsync(target, multipartId, parts, cancellationToken);
+        }
+        catch
+        {
+            await AbortMultipartQuietlyAsync(target, multipartId);
+            throw;
+        }
+        finally
+        {
+            if (pending is not null)
+            {
+                PartBuffers.Return(pending);
+            }
+        }
+    }
+
+    private async Task<PartETag> CopyPartAsync(string source, string target, string multipartId, int partNumber, long first, long last, CancellationToken cancellationToken)
+    {
+        var response = await CallAsync(ct => _client.CopyPartAsync(new CopyPartRequest
+        {
+            SourceBucket = _bucket,
+            SourceKey = source,
+            DestinationBucket = _bucket,
+            DestinationKey = target,
+            UploadId = multipartId,
+            PartNumber = partNumber,
+            FirstByte = first,
+            LastByte = last,
+        }, ct), cancellationToken);
+        return new PartETag(partNumber, response.ETag);
+    }
+
+    private async Task<PartETag> UploadPartAsync(string key, string multipartId, int partNumber, byte[] buffer, int count, CancellationToken cancellationToken)
+    {
+        var response = await CallAsync(ct => _client.UploadPartAsync(new UploadPartRequest
+        {
+            BucketName = _bucket,
+            Key = key,
+            UploadId = multipartId,
+            PartNumber = partNumber,
+            InputStream = new MemoryStream(buffer, 0, count, writable: false),
+            PartSize = count,
+        }, ct), cancellationToken);
+        return new PartETag(partNumber, response.ETag);
+    }
+
+    private async Task CompleteMultipartAsync(string key, string multipartId, List<PartETag> parts, CancellationToken cancellationToken) =>
+        await CallAsync(ct => _client.CompleteMultipartUploadAsync(
+            new CompleteMultipartUploadRequest { BucketName = _bucket, Key = key, UploadId = multipartId, PartETags = parts }, ct), cancellationToken);
+
+    private async Task AbortMultipartAsync(string key, string multipartId, CancellationToken cancellationToken) =>
+        await CallAsync(async ct =>
+        {
+            try
+            {
+                return await _client.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _bucket, Key = key, UploadId = multipartId }, ct);
+            }
+            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+            {
+                return null; // already completed or aborted
+            }
+        }, cancellationToken);
+
+    /// <summary>Best effort after a failure: what is left is listed and aborted by garbage collection.</summary>
+    private async Task AbortMultipartQuietlyAsync(string key, string multipartId)
+    {
+        try
+        {
+            await AbortMultipartAsync(key, multipartId, CancellationToken.None);
+        }
+        catch (Exception e) when (e is BlobStoreUnavailableException or AmazonS3Exception)
+        {
+            // Garbage collection aborts what is left.
+        }
+    }
+
+    private async Task PutBytesAsync(string key, byte[] buffer, int count, CancellationToken cancellationToken) =>
+        await CallAsync(ct => _client.PutObjectAsync(new PutObjectRequest
+        {
+            BucketName = _bucket,
+            Key = key,
+            InputStream = new MemoryStream(buffer, 0, count, writable: false),
+        }, ct), cancellationToken);
+
+    private async Task ReadRangeAsync(string key, long start, Memory<byte> destination, CancellationToken cancellationToken)
+    {
+        using var response = await GetAsync(key, new ByteRange(start, start + destination.Length - 1), cancellationToken)
+            ?? throw new KeyNotFoundException($"Staged chunk '{key}' vanished while it was read.");
+        await response.ResponseStream.ReadExactlyAsync(destination, cancellationToken);
+    }
+
+    private async Task<Stream> OpenSegmentAsync(ChunkSegment segment, CancellationToken cancellationToken)
+    {
+        var response = await GetAsync(segment.Key, new ByteRange(0, segment.Count - 1), cancellationToken)
+            ?? throw new KeyNotFoundException($"Staged chunk '{segment.Key}' vanished while it was read.");
+        return new S3ObjectStream(response);
+    }
+
+    private async Task<(string Key, string MultipartId)?> ReadCommitMarkerAsync(string key, CancellationToken cancellationToken)
+    {
+        using var response = await GetAsync(key, null, cancellationToken);
+        if (response is null)
+        {
+            return null;
+        }
+
+        using var reader = new StreamReader(response.ResponseStream, Encoding.UTF8);
+        var text = await reader.ReadToEndAsync(cancellationToken);
+        var newline = text.IndexOf('\n', StringComparison.Ordinal);
+        return newline > 0 ? (text[..newline], text[(newline + 1)..]) : null;
+    }
+
+    private async IAsyncEnumerable<(string Key, string MultipartId)> ListMultipartUploadsAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var request = new ListMultipartUploadsRequest { BucketName = _bucket, Prefix = prefix };
+        while (true)
+        {
+            var page = await CallAsync(ct => _client.ListMultipartUploadsAsync(request, ct), cancellationToken);
+            foreach (var upload in page.MultipartUploads ?? [])
+            {
+                yield return (upload.Key, upload.UploadId);
+            }
+
+            if (page.IsTruncated != true)
+            {
+                yield break;
+            }
+
+            request.KeyMarker = page.NextKeyMarker;
+            request.UploadIdMarker = page.NextUploadIdMarker;
+        }
+    }
+
+    private async Task DeleteKeysAsync(IReadOnlyList<string> keys, CancellationToken cancellationToken)
+    {
+        // The created marker goes last: until it is gone the upload still exists and can be aborted again.
+        foreach (var batch in keys.OrderBy(k => k.EndsWith('/' + CreatedMarker)).Chunk(1000))
+        {
+            var request = new DeleteObjectsRequest { BucketName = _bucket, Quiet = true, Objects = [.. batch.Select(k => new KeyVersion { Key = k })] };
+            await CallAsync(ct => _client.DeleteObjectsAsync(request, ct), cancellationToken);
+        }
+    }
+
+    /// <summary>Every object of one staging area: its keys, chunks by start offset, and markers.</summary>
+    private async Task<Staging> ReadStagingAsync(string uploadId, string prefix, bool requireCreated, CancellationToken cancellationToken)
+    {
+        var staging = new Staging();
+        await foreach (var item in ListObjectsAsync(prefix, cancellationToken))
+        {
+            var name = item.Key.AsSpan(prefix.Length);
+            staging.Keys.Add(item.Key);
+            if (name.SequenceEqual(CreatedMarker))
+            {
+                staging.HasCreatedMarker = true;
+            }
+            else if (name.SequenceEqual(CommitMarker))
+            {
+                staging.HasCommitMarker = true;
+            }
+            else if (name.Length == OffsetDigits && long.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+            {
+                staging.Chunks[offset] = item.Size ?? 0;
+            }
+        }
+
+        if (requireCreated && !staging.HasCreatedMarker)
+        {
+            throw new KeyNotFoundException($"Upload '{uploadId}' does not exist.");
+        }
+
+        return staging;
+    }
+
+    /// <summary>The chunks from 0 that make up the first <paramref name="length"/> bytes.</summary>
+    private static List<ChunkSegment> Chain(string uploadId, string prefix, Staging staging, long length)
+    {
+        var segments = new List<ChunkSegment>();
+        long position = 0;
+        while (position < length)
+        {
+            if (!staging.Chunks.TryGetValue(position, out var size) || size == 0)
+            {
+                throw new ArgumentOutOfRangeException(nameof(length), length, $"Upload '{uploadId}' has no chunk at {position}: its staged bytes end before {length}.");
+            }
+
+            var count = Math.Min(size, length - position);
+            segments.Add(new ChunkSegment(ChunkKey(prefix, position), count, size));
+            position += count;
+        }
+
+        return segments;
+    }
+
+    private static string ChunkKey(string prefix, long offset) => prefix + offset.ToString("D20", CultureInfo.InvariantCulture);
+
+    /// <summary>The staging prefix of an id, which must be a plain name: it can never leave uploads/.</summary>
+    private string UploadPrefix(string uploadId)
+    {
+        ArgumentNullException.ThrowIfNull(uploadId);
+        if (!IsValidUploadId(uploadId))
+        {
+            throw new ArgumentException(
+                $"Upload id '{uploadId}' must be 1-{MaxUploadIdLength} characters of A-Z, a-z, 0-9, '_' and '-'.",
+                nameof(uploadId));
+        }
+
+        return $"{_root}uploads/{uploadId}/";
+    }
+
+    private static bool IsValidUploadId(string? uploadId) =>
+        uploadId is { Length: > 0 and <= MaxUploadIdLength } && !uploadId.AsSpan().ContainsAnyExcept(UploadIdChars);
+
+    private sealed class Staging
+    {
+        public List<string> Keys { get; } = [];
+
+        public Dictionary<long, long> Chunks { get; } = [];
+
+        public bool HasCreatedMarker { get; set; }
+
+        public bool HasCommitMarker { get; set; }
+    }
+}

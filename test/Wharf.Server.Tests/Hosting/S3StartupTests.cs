@@ -1,0 +1,87 @@
+using Wharf.Server.Tests.Infrastructure;
+using Wharf.Testing;
+
+namespace Wharf.Server.Tests.Hosting;
+
+/// <summary>
+/// The real server process on the S3 store, against a real RGW: a bucket it cannot use is refused at
+/// start with one line that says why — and never shows the secret — and a usable one starts.
+/// </summary>
+public sealed class S3StartupTests : IDisposable
+{
+    private readonly string dataDirectory = Path.Combine(Path.GetTempPath(), "wharf-s3-startup-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(dataDirectory))
+        {
+            Directory.Delete(dataDirectory, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task A_bucket_that_does_not_exist_is_refused()
+    {
+        var rgw = await RgwServer.GetAsync();
+        var settings = Settings(rgw, "wharf-no-such-bucket-" + Guid.NewGuid().ToString("N")[..12]);
+        AssertRefused(await ServeAsync(settings), "the S3 blob store is not usable", rgw.SecretKey);
+    }
+
+    [Fact]
+    public async Task A_wrong_secret_is_refused()
+    {
+        var rgw = await RgwServer.GetAsync();
+        var settings = Settings(rgw, await rgw.CreateBucketAsync());
+        var wrong = "wrong-" + Guid.NewGuid().ToString("N");
+        settings["WHARF__Storage__S3__SecretAccessKey"] = wrong;
+        AssertRefused(await ServeAsync(settings), "the S3 blob store is not usable", wrong);
+    }
+
+    [Fact]
+    public async Task An_unreachable_endpoint_is_refused()
+    {
+        var rgw = await RgwServer.GetAsync();
+        var settings = Settings(rgw, await rgw.CreateBucketAsync());
+        settings["WHARF__Storage__S3__Endpoint"] = $"http://127.0.0.1:{Ports.Free()}";
+        AssertRefused(await ServeAsync(settings), "the S3 blob store", rgw.SecretKey);
+    }
+
+    [Fact]
+    public async Task A_usable_bucket_starts_and_the_log_names_it_but_not_the_secret()
+    {
+        var rgw = await RgwServer.GetAsync();
+        var bucket = await rgw.CreateBucketAsync();
+        await using var server = await WharfProcess.StartAsync(dataDirectory, Settings(rgw, bucket));
+        using (var client = new HttpClient { BaseAddress = server.BaseAddress })
+        {
+            using var ready = await client.GetAsync(new Uri("/health/ready", UriKind.Relative));
+            var body = await ready.Content.ReadAsStringAsync();
+            Assert.True(ready.IsSuccessStatusCode, body);
+            Assert.Contains("\"blobs\":{\"backend\":\"s3\",\"status\":\"ok\"}", body, StringComparison.Ordinal);
+        }
+
+        Assert.Equal(0, await server.TerminateAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains($"s3://{bucket}/", server.StandardOutput, StringComparison.Ordinal);
+        Assert.DoesNotContain(rgw.SecretKey, server.StandardOutput + server.StandardError, StringComparison.Ordinal);
+    }
+
+    private static Dictionary<string, string> Settings(RgwServer rgw, string bucket) =>
+        WharfTestServer.S3Settings(rgw, bucket).ToDictionary(s => "WHARF__" + s.Key.Replace(":", "__", StringComparison.Ordinal), s => s.Value!);
+
+    private Task<ProcessResult> ServeAsync(Dictionary<string, string> environment)
+    {
+        environment.TryAdd("WHARF__Auth", "Open");
+        return ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "serve", "--data-dir", dataDirectory, "--port", "0"], TimeSpan.FromSeconds(90), environment);
+    }
+
+    private static void AssertRefused(ProcessResult result, string expected, string secret)
+    {
+        Assert.NotEqual(0, result.ExitCode);
+        var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{result.StandardError}");
+        Assert.StartsWith("wharf: ", lines[0], StringComparison.Ordinal);
+        Assert.Contains(expected, lines[0], StringComparison.Ordinal);
+        Assert.DoesNotContain(secret, result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.StandardOutput + result.StandardError, StringComparison.Ordinal);
+    }
+}
