@@ -15,7 +15,7 @@ public sealed class ConcurrentPushTests(ITestOutputHelper output)
     public async Task Concurrent_pushes_through_the_balancer_pull_back_byte_identical_from_every_node()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        await using var cluster = await WharfCluster.StartAsync();
+        await using var cluster = await WharfCluster.StartAsync(ClusterStorage.S3);
         using var client = cluster.CreateClient();
         var scratch = Directory.CreateTempSubdirectory("wharf-cluster-layouts-").FullName;
         var workload = new Workload(cluster, client, scratch);

@@ -19,7 +19,7 @@ public sealed class GcUnderPushTests(ITestOutputHelper output)
     public async Task Gc_on_one_node_while_others_push_shared_layers_never_leaves_a_committed_image_without_a_blob()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        await using var cluster = await WharfCluster.StartAsync(nodeSettings: index => index == 0
+        await using var cluster = await WharfCluster.StartAsync(ClusterStorage.S3, nodeSettings: index => index == 0
             ? new Dictionary<string, string> { ["WHARF__Gc__Enabled"] = "true", ["WHARF__Gc__GraceWindow"] = "00:00:01", ["WHARF__Gc__Interval"] = "00:00:01" }
             : new Dictionary<string, string> { ["WHARF__Gc__Enabled"] = "false" });
         using var client = cluster.CreateClient();

@@ -20,7 +20,7 @@ public sealed class NodeKillTests(ITestOutputHelper output)
     public async Task Killing_a_node_during_pushes_loses_no_acknowledged_image_and_the_others_keep_serving()
     {
         var cancellationToken = TestContext.Current.CancellationToken;
-        await using var cluster = await WharfCluster.StartAsync();
+        await using var cluster = await WharfCluster.StartAsync(ClusterStorage.S3);
         using var client = cluster.CreateClient();
         var scratch = Directory.CreateTempSubdirectory("wharf-cluster-layouts-").FullName;
         var workload = new Workload(cluster, client, scratch);

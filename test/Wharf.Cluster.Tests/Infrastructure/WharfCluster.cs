@@ -9,6 +9,9 @@ internal enum ClusterStorage
 {
     /// <summary>One directory every node uses: all nodes run on this machine, so they share it.</summary>
     FileSystem,
+
+    /// <summary>A fresh bucket on the test run's Ceph RADOS Gateway (<see cref="RgwServer"/>).</summary>
+    S3,
 }
 
 /// <summary>
@@ -25,8 +28,9 @@ internal sealed class WharfCluster : IAsyncDisposable
     private readonly string root;
     private readonly Dictionary<string, string> storeEnvironment;
 
-    private WharfCluster(string root, Dictionary<string, string> storeEnvironment, IReadOnlyList<ClusterNode> nodes, Balancer balancer)
+    private WharfCluster(string root, Dictionary<string, string> storeEnvironment, IReadOnlyList<ClusterNode> nodes, Balancer balancer, RgwServer? rgw)
     {
+        Rgw = rgw;
         this.root = root;
         this.storeEnvironment = storeEnvironment;
         Nodes = nodes;
@@ -37,6 +41,9 @@ internal sealed class WharfCluster : IAsyncDisposable
 
     public Balancer Balancer { get; }
 
+    /// <summary>The S3 server the blobs are on (<see cref="ClusterStorage.S3"/>), else null.</summary>
+    public RgwServer? Rgw { get; }
+
     /// <summary>The root key's <c>AWS_ACCESS_KEY_ID</c> and <c>AWS_SECRET_ACCESS_KEY</c>.</summary>
     public Dictionary<string, string> RootCredentials { get; private set; } = [];
 
@@ -46,14 +53,11 @@ internal sealed class WharfCluster : IAsyncDisposable
     /// <summary>The password of <see cref="Authorization"/>, for skopeo's <c>--dest-creds AWS:…</c>.</summary>
     public string Password { get; private set; } = string.Empty;
 
-    /// <summary>The shared filesystem blob store's root.</summary>
-    public string BlobDirectory => Path.Combine(root, "shared", "blobs");
-
     /// <summary>
     /// Starts the cluster. <paramref name="nodeSettings"/> adds <c>WHARF__…</c> variables for one node
     /// (by index), e.g. to let only one node run GC.
     /// </summary>
-    public static async Task<WharfCluster> StartAsync(ClusterStorage storage = ClusterStorage.FileSystem, Func<int, IReadOnlyDictionary<string, string>>? nodeSettings = null)
+    public static async Task<WharfCluster> StartAsync(ClusterStorage storage, Func<int, IReadOnlyDictionary<string, string>>? nodeSettings = null)
     {
         if (!File.Exists(ClusterNode.ServerDll))
         {
@@ -66,6 +70,7 @@ internal sealed class WharfCluster : IAsyncDisposable
         var shared = Path.Combine(root, "shared");
         Directory.CreateDirectory(shared);
 
+        RgwServer? rgw = null;
         var store = new Dictionary<string, string>
         {
             ["WHARF__Metadata__Backend"] = "Postgres",
@@ -78,6 +83,18 @@ internal sealed class WharfCluster : IAsyncDisposable
             case ClusterStorage.FileSystem:
                 store["WHARF__Storage__Backend"] = "FileSystem";
                 store["WHARF__Storage__Path"] = Path.Combine(shared, "blobs");
+                break;
+            case ClusterStorage.S3:
+                rgw = await RgwServer.GetAsync();
+                var s3 = rgw.OptionsFor(await rgw.CreateBucketAsync());
+                store["WHARF__Storage__Backend"] = "S3";
+                store["WHARF__Storage__S3__Bucket"] = s3.Bucket;
+                store["WHARF__Storage__S3__Endpoint"] = s3.Endpoint!;
+                store["WHARF__Storage__S3__Region"] = s3.Region;
+                store["WHARF__Storage__S3__ForcePathStyle"] = "true";
+                store["WHARF__Storage__S3__AccessKeyId"] = s3.AccessKeyId!;
+                store["WHARF__Storage__S3__SecretAccessKey"] = s3.SecretAccessKey!;
+                store["WHARF__Storage__S3__Checksums"] = s3.Checksums.ToString();
                 break;
         }
 
@@ -107,7 +124,7 @@ internal sealed class WharfCluster : IAsyncDisposable
             await nodes[0].StartAsync();
             await Task.WhenAll(nodes.Skip(1).Select(n => n.StartAsync()));
             balancer = await Balancer.StartAsync(Path.Combine(root, "nginx"), nodes.Select(n => n.Port));
-            var cluster = new WharfCluster(root, store, nodes, balancer);
+            var cluster = new WharfCluster(root, store, nodes, balancer, rgw);
             await cluster.LogInAsync();
             return cluster;
         }
