@@ -49,7 +49,8 @@ public sealed class BlobStoreOutageTests(ITestOutputHelper output)
             }
         }, cancellationToken)).ToArray();
 
-        await Task.Delay(TimeSpan.FromSeconds(2), cancellationToken);
+        // Pushes well under way (each pusher has had time to finish one), then the gateway goes.
+        await UntilAsync(() => workload.Acknowledged.Count >= 6, TimeSpan.FromSeconds(60), cancellationToken);
         var acknowledgedBefore = workload.Acknowledged.Count;
         var failuresBefore = workload.Failures.Count;
         var stoppedAt = clock.Elapsed;
@@ -68,7 +69,7 @@ public sealed class BlobStoreOutageTests(ITestOutputHelper output)
         }
 
         var acknowledgedAtRecovery = workload.Acknowledged.Count;
-        await Task.Delay(TimeSpan.FromSeconds(3), cancellationToken);
+        await UntilAsync(() => workload.Acknowledged.Count >= acknowledgedAtRecovery + 6, TimeSpan.FromSeconds(60), cancellationToken);
         await stop.CancelAsync();
         await Task.WhenAll(pushers);
         await Task.WhenAll(probes);
@@ -103,6 +104,15 @@ public sealed class BlobStoreOutageTests(ITestOutputHelper output)
         Assert.True(halfCommitted.Count == 0, "visible manifests with missing blobs:\n" + string.Join('\n', halfCommitted.Take(10)));
         Assert.True(lost.Count == 0, "acknowledged images lost:\n" + string.Join('\n', lost.Take(10)));
         Assert.True(acknowledged.Length > acknowledgedAtRecovery, "no push was acknowledged after the gateway came back");
+    }
+
+    private static async Task UntilAsync(Func<bool> condition, TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!condition() && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100, cancellationToken);
+        }
     }
 
     /// <summary>Every tag of the repositories, with every blob its manifest names: those that do not pull whole.</summary>
