@@ -29,6 +29,7 @@ public sealed class NodeKillTests(ITestOutputHelper output)
         var pullProblems = new ConcurrentQueue<string>();
         var survivorPulls = 0;
         var victim = -1;
+        var refusedStarts = 0;
         using var stop = new CancellationTokenSource();
         try
         {
@@ -87,7 +88,15 @@ public sealed class NodeKillTests(ITestOutputHelper output)
                 Volatile.Write(ref victim, node.Index);
                 node.Kill();
                 await Task.Delay(1000, cancellationToken);
-                await node.StartAsync(cancellationToken);
+                // As a supervisor (systemd's Restart=on-failure) would: a node that refuses to start because
+                // a start-up check timed out on the loaded machine is started again.
+                for (var start = 1; await node.TryStartAsync(cancellationToken) is { } exitCode; start++)
+                {
+                    refusedStarts++;
+                    Assert.True(start < 5, $"node {node.Index} refused to start {start} times (exit {exitCode}):\n{node.Log}");
+                    await Task.Delay(1000, cancellationToken);
+                }
+
                 Volatile.Write(ref victim, -1);
             }
 
@@ -101,7 +110,7 @@ public sealed class NodeKillTests(ITestOutputHelper output)
             output.WriteLine($"pulling every image from every node took {clock.Elapsed.TotalSeconds:F0} s");
             var check = await cluster.RunWharfAsync("check");
             var imagesLost = acknowledged.Count(a => lost.Any(p => p.Contains($" {a.Repository}:{a.Tag}:", StringComparison.Ordinal)));
-            output.WriteLine($"rounds: {Rounds} (SIGKILL of one node each, restarted after 1 s down)");
+            output.WriteLine($"rounds: {Rounds} (SIGKILL of one node each, restarted after 1 s down; starts refused by a start-up check and repeated: {refusedStarts})");
             output.WriteLine($"push attempts: {workload.Attempts}; pushes acknowledged: {acknowledged.Length} ({acknowledged.Count(a => a.Client == "skopeo")} skopeo, {acknowledged.Count(a => a.Client == "raw")} raw); failed attempts retried: {workload.Failures.Count}; images lost: {imagesLost}");
             output.WriteLine($"pulls from surviving nodes while one was down: {survivorPulls}, failed: {pullProblems.Count}");
             output.WriteLine($"wharf check: exit {check.ExitCode}, {check.StandardOutput.Trim()}");

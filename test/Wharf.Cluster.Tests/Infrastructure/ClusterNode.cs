@@ -50,6 +50,18 @@ internal sealed class ClusterNode : IAsyncDisposable
     /// <summary>Starts the node and waits until <c>/v2/</c> answers.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
+        if (await TryStartAsync(cancellationToken) is { } exitCode)
+        {
+            Assert.Fail($"node {Index} exited with {exitCode} before answering:\n{Log}");
+        }
+    }
+
+    /// <summary>
+    /// Starts the node and waits until <c>/v2/</c> answers; returns null then, or the exit code when the
+    /// node refused to start (its start-up checks failed), as a supervisor would see it.
+    /// </summary>
+    public async Task<int?> TryStartAsync(CancellationToken cancellationToken = default)
+    {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -80,7 +92,8 @@ internal sealed class ClusterNode : IAsyncDisposable
         {
             if (started.HasExited)
             {
-                Assert.Fail($"node {Index} exited with {started.ExitCode} before answering:\n{Log}");
+                Append($"--- node {Index} exited with {started.ExitCode} at {DateTime.UtcNow:HH:mm:ss.fff}");
+                return started.ExitCode;
             }
 
             try
@@ -88,7 +101,7 @@ internal sealed class ClusterNode : IAsyncDisposable
                 using var response = await client.GetAsync(new Uri(BaseAddress, "v2/"), cancellationToken);
                 if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
                 {
-                    return;
+                    return null;
                 }
             }
             catch (HttpRequestException)
@@ -103,6 +116,7 @@ internal sealed class ClusterNode : IAsyncDisposable
 
         Kill();
         Assert.Fail($"node {Index} did not answer /v2/ within 90 s:\n{Log}");
+        return null;
     }
 
     /// <summary>SIGKILL: no shutdown code runs, requests in flight are cut.</summary>
