@@ -32,6 +32,7 @@ public sealed class GcUnderPushTests(ITestOutputHelper output)
         var uniqueLayers = new ConcurrentDictionary<string, string>();
         var missing = new ConcurrentQueue<string>();
         var refusedManifests = 0;
+        var refusedUploads = 0;
         var checks = 0;
         using var stop = new CancellationTokenSource(Duration);
 
@@ -49,16 +50,16 @@ public sealed class GcUnderPushTests(ITestOutputHelper output)
                 var manifest = OciClient.Manifest(config, layers);
                 for (var attempt = 1; ; attempt++)
                 {
-                    foreach (var blob in layers.Append(config))
-                    {
-                        if (!await client.BlobExistsAsync(node, repository, OciClient.Sha256(blob), cancellationToken))
-                        {
-                            await client.PushBlobAsync(node, repository, blob, cancellationToken);
-                        }
-                    }
-
                     try
                     {
+                        foreach (var blob in layers.Append(config))
+                        {
+                            if (!await client.BlobExistsAsync(node, repository, OciClient.Sha256(blob), cancellationToken))
+                            {
+                                await client.PushBlobAsync(node, repository, blob, cancellationToken);
+                            }
+                        }
+
                         await client.PushManifestAsync(node, repository, tag, manifest, cancellationToken);
                         break;
                     }
@@ -67,6 +68,11 @@ public sealed class GcUnderPushTests(ITestOutputHelper output)
                         // GC took a blob between the HEAD and the manifest (on this loaded machine a push can
                         // outlast the grace window): the registry refused the manifest, as it must.
                         Interlocked.Increment(ref refusedManifests);
+                    }
+                    catch (RegistryException e) when (e.Status == System.Net.HttpStatusCode.ServiceUnavailable && e.Body.Contains("UNAVAILABLE", StringComparison.Ordinal) && attempt < 20)
+                    {
+                        // An upload of a blob GC was deleting at that moment: retryable, as the error says.
+                        Interlocked.Increment(ref refusedUploads);
                     }
                 }
 
@@ -135,7 +141,7 @@ public sealed class GcUnderPushTests(ITestOutputHelper output)
         }
 
         var check = await cluster.RunWharfAsync("check");
-        output.WriteLine($"images acknowledged: {live.Count + deleting.Count}, deleted: {deleting.Count}, live: {live.Count}; manifests refused for a collected blob and pushed again: {refusedManifests}");
+        output.WriteLine($"images acknowledged: {live.Count + deleting.Count}, deleted: {deleting.Count}, live: {live.Count}; manifests refused for a collected blob and pushed again: {refusedManifests}; uploads refused while GC deleted the blob and retried: {refusedUploads}");
         output.WriteLine($"pulls while GC ran: {checks}, missing a blob: {missing.Count}; after: live images missing a blob on some node: {lost.Count}; deleted images whose unique layer GC removed: {collected} of {deleting.Count}");
         output.WriteLine($"wharf check: exit {check.ExitCode}, {check.StandardOutput.Trim()}");
         Assert.True(missing.IsEmpty, "committed images missed blobs while GC ran:\n" + string.Join('\n', missing.Take(20)) + "\n" + cluster.Logs());
