@@ -4,8 +4,12 @@ using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Amazon.S3;
 using Amazon.S3.Model;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Time.Testing;
+using Wharf.Core.GarbageCollection;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
+using Wharf.Metadata.Sqlite;
 using Wharf.Storage.S3;
 
 namespace Wharf.Backends.Tests.Blobs;
@@ -124,6 +128,38 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
         Assert.Empty(await OpenMultipartUploadsAsync(store));
         Assert.Empty(await ListKeysAsync(store, _prefix + "/"));
         Assert.Null(await store.StatAsync(digest, Ct));
+    }
+
+    [Fact]
+    public async Task Garbage_collection_removes_orphaned_chunks_and_abandoned_multipart_uploads_but_keeps_live_uploads()
+    {
+        var store = await CreateS3StoreAsync();
+        var databasePath = Path.Combine(Path.GetTempPath(), $"wharf-s3gc-{Guid.NewGuid():N}.db");
+        try
+        {
+            await using var metadata = new SqliteMetadataStore(databasePath);
+            await metadata.MigrateAsync(Ct);
+            var collector = new GarbageCollector(metadata, store, new FakeTimeProvider(DateTimeOffset.UtcNow), TimeSpan.FromHours(1));
+            // No session row owns these: an upload whose node died after a chunk, and one killed mid-way
+            // through a large chunk (only an open multipart upload is left).
+            var orphan = await StageAsync(store, Bytes(1000, seed: 9));
+            var abandoned = NewUploadId();
+            var key = $"{_prefix}/uploads/{abandoned}/{0:D20}";
+            await store.Client.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = store.Bucket, Key = key }, Ct);
+
+            Assert.Equal(0, (await collector.RunOnceAsync(Ct)).StagingAreasRemoved);
+            Assert.Equal(2, (await collector.RunOnceAsync(Ct)).StagingAreasRemoved);
+
+            Assert.Empty(await ListUploadsAsync(store));
+            Assert.Empty(await OpenMultipartUploadsAsync(store));
+            Assert.Empty(await ListKeysAsync(store, $"{_prefix}/uploads/"));
+            Assert.False(await store.UploadExistsAsync(orphan, Ct));
+        }
+        finally
+        {
+            SqliteConnection.ClearAllPools();
+            File.Delete(databasePath);
+        }
     }
 
     [Fact]

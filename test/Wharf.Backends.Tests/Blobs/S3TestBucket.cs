@@ -6,27 +6,29 @@ using Wharf.Testing;
 
 namespace Wharf.Backends.Tests.Blobs;
 
-/// <summary>Where the S3 blob-store tests put their objects: one bucket of the test RGW, a prefix per test.</summary>
+/// <summary>
+/// Where the S3 blob-store tests put their objects: one bucket of the run's RGW, created on first
+/// use, and a key prefix per test (which is what the store's Prefix setting is for).
+/// </summary>
 internal static class S3TestBucket
 {
-    public static Task<S3BlobStoreOptions> OptionsAsync(string prefix)
+    private static readonly SemaphoreSlim Gate = new(1, 1);
+    private static string? bucket;
+
+    public static async Task<S3BlobStoreOptions> OptionsAsync(string prefix)
     {
-        var endpoint = Environment.GetEnvironmentVariable("WHARF_TEST_S3_ENDPOINT");
-        if (string.IsNullOrEmpty(endpoint))
+        var rgw = await RgwServer.GetAsync();
+        await Gate.WaitAsync();
+        try
         {
-            Requires.Missing("no S3 server: WHARF_TEST_S3_ENDPOINT is not set");
+            bucket ??= await rgw.CreateBucketAsync("wharf-blobs");
+        }
+        finally
+        {
+            Gate.Release();
         }
 
-        return Task.FromResult(new S3BlobStoreOptions
-        {
-            Bucket = Environment.GetEnvironmentVariable("WHARF_TEST_S3_BUCKET") ?? "registry-test",
-            Endpoint = endpoint,
-            ForcePathStyle = true,
-            Prefix = prefix,
-            AccessKeyId = Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID"),
-            SecretAccessKey = Environment.GetEnvironmentVariable("AWS_SECRET_ACCESS_KEY"),
-            Checksums = S3ChecksumMode.WhenRequired,
-        });
+        return rgw.OptionsFor(bucket, prefix);
     }
 
     /// <summary>Deletes every object and aborts every multipart upload under <paramref name="prefix"/>.</summary>

@@ -29,7 +29,8 @@ public sealed class S3RedirectTests
         var location = response.Headers.Location!;
         Assert.Equal(rgw.Endpoint.Authority, location.Authority);
         Assert.Contains("X-Amz-Signature=", location.Query, StringComparison.Ordinal);
-        Assert.Contains($"X-Amz-Expires={(int)ShortLifetime.TotalSeconds}", location.Query, StringComparison.Ordinal);
+        // The SDK counts the lifetime from its own "now", so a second may be lost to rounding.
+        Assert.Matches($"X-Amz-Expires=({(int)ShortLifetime.TotalSeconds}|{(int)ShortLifetime.TotalSeconds - 1})(&|$)", location.Query);
         Assert.Equal(layer, Oci.Header(response, "Docker-Content-Digest"));
 
         // The URL alone, from a client with no credentials, gives the blob's bytes, and ranges of them.

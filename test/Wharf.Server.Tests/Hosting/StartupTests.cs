@@ -117,7 +117,7 @@ public sealed class StartupTests : IDisposable
         return ProcessRunner.RunAsync("dotnet", all, TimeSpan.FromSeconds(60), withAuth);
     }
 
-    private static void AssertRefused(ProcessResult result, string expected)
+    internal static void AssertRefused(ProcessResult result, string expected)
     {
         Assert.NotEqual(0, result.ExitCode);
         var lines = result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries);
