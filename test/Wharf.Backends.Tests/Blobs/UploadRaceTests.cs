@@ -67,18 +67,7 @@ public sealed class UploadRaceTests : IAsyncDisposable
         var upload = await node1.StartAsync(Caller, Repo, Ct);
         await node1.AppendAsync(Caller, Repo, upload.Id, new MemoryStream(head), head.Length, 0, null, Ct);
 
-        // Both requests are mid-write together; then the winner finishes and advances first, and the
-        // loser's write ends last (it used to replace the winner's chunk at the same key).
-        var winnerBody = new GatedStream(winnerBytes);
-        var loserBody = new GatedStream(loserBytes);
-        var winner = node1.AppendAsync(Caller, Repo, upload.Id, winnerBody, winnerBytes.Length, head.Length, null, Ct);
-        var loser = node2.AppendAsync(Caller, Repo, upload.Id, loserBody, loserBytes.Length, head.Length, null, Ct);
-        await Task.WhenAll(winnerBody.Started, loserBody.Started).WaitAsync(TimeSpan.FromSeconds(30), Ct);
-        winnerBody.Release();
-        Assert.Equal(head.Length + winnerBytes.Length, (await winner).Offset);
-        loserBody.Release();
-        var lost = await Assert.ThrowsAsync<WharfException>(() => loser);
-        Assert.Equal(WharfErrorCode.BlobUploadUnknown, lost.Code);
+        await RaceAsync(node1, node2, upload.Id, head.Length, winnerBytes, loserBytes);
 
         // The loser's bytes under the winner's digest would be a poisoned blob: the commit takes the
         // recorded chunk, so the blob's bytes hash to its digest.
@@ -96,15 +85,7 @@ public sealed class UploadRaceTests : IAsyncDisposable
         var winnerBytes = Bytes(30_000, seed: 4);
         var loserBytes = Bytes(50_000, seed: 5);
         var upload = await node1.StartAsync(Caller, Repo, Ct);
-        var winnerBody = new GatedStream(winnerBytes);
-        var loserBody = new GatedStream(loserBytes);
-        var winner = node1.AppendAsync(Caller, Repo, upload.Id, winnerBody, winnerBytes.Length, 0, null, Ct);
-        var loser = node2.AppendAsync(Caller, Repo, upload.Id, loserBody, loserBytes.Length, 0, null, Ct);
-        await Task.WhenAll(winnerBody.Started, loserBody.Started).WaitAsync(TimeSpan.FromSeconds(30), Ct);
-        winnerBody.Release();
-        await winner;
-        loserBody.Release();
-        await Assert.ThrowsAsync<WharfException>(() => loser);
+        await RaceAsync(node1, node2, upload.Id, 0, winnerBytes, loserBytes);
 
         // The loser's node rebuilds the hash from the recorded chunk: the loser's own digest is refused
         // and the winner's commits.
@@ -170,6 +151,25 @@ public sealed class UploadRaceTests : IAsyncDisposable
         var digest = Digest.Sha256Of(content);
         await node.CompleteAsync(Caller, Repo, upload.Id, digest, null, null, Ct);
         Assert.Equal(content, await ReadBlobAsync(blobs, digest));
+    }
+
+    /// <summary>
+    /// Two PATCHes at <paramref name="rangeStart"/>, mid-write together; then the winner's body ends and
+    /// it advances first, and the loser's write ends last (it used to replace the winner's chunk at the
+    /// same key) and its advance is refused.
+    /// </summary>
+    private static async Task RaceAsync(UploadService winnerNode, UploadService loserNode, string uploadId, long rangeStart, byte[] winnerBytes, byte[] loserBytes)
+    {
+        var winnerBody = new GatedStream(winnerBytes);
+        var loserBody = new GatedStream(loserBytes);
+        var winner = winnerNode.AppendAsync(Caller, Repo, uploadId, winnerBody, winnerBytes.Length, rangeStart, null, Ct);
+        var loser = loserNode.AppendAsync(Caller, Repo, uploadId, loserBody, loserBytes.Length, rangeStart, null, Ct);
+        await Task.WhenAll(winnerBody.Started, loserBody.Started).WaitAsync(TimeSpan.FromSeconds(30), Ct);
+        winnerBody.Release();
+        Assert.Equal(rangeStart + winnerBytes.Length, (await winner).Offset);
+        loserBody.Release();
+        var lost = await Assert.ThrowsAsync<WharfException>(() => loser);
+        Assert.Equal(WharfErrorCode.BlobUploadUnknown, lost.Code);
     }
 
     private async Task<S3BlobStore> S3StoreAsync()
