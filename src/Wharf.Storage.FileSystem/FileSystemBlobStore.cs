@@ -164,7 +164,10 @@ public sealed class FileSystemBlobStore : IBlobStore
         return Task.CompletedTask;
     }
 
-    public async Task<long> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
+    // The chain is one file cut at each write's offset: write ids are handed out but not kept, so a
+    // later write at an offset replaces an earlier one. That is safe because one node serialises an
+    // upload's writes (UploadService's lock per upload), and is why this store serves one node.
+    public async Task<UploadChunk> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
     {
         var path = UploadPath(uploadId);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -197,7 +200,7 @@ public sealed class FileSystemBlobStore : IBlobStore
 
                 if (filled < buffer.Length)
                 {
-                    return position;
+                    return new UploadChunk(offset, position, UploadChunk.NewWriteId());
                 }
             }
         }
@@ -214,10 +217,10 @@ public sealed class FileSystemBlobStore : IBlobStore
         return Task.FromResult(File.Exists(path));
     }
 
-    public Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken)
+    public Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, CancellationToken cancellationToken)
     {
         var path = UploadPath(uploadId);
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var length = UploadChunk.ThrowIfNotChain(chunks);
         cancellationToken.ThrowIfCancellationRequested();
 
         var handle = OpenUpload(uploadId, path, FileAccess.Read, StreamingOptions);
@@ -233,10 +236,10 @@ public sealed class FileSystemBlobStore : IBlobStore
         }
     }
 
-    public Task CommitUploadAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken)
+    public Task CommitUploadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, Digest digest, CancellationToken cancellationToken)
     {
         var staging = UploadPath(uploadId);
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        var length = UploadChunk.ThrowIfNotChain(chunks);
         cancellationToken.ThrowIfCancellationRequested();
 
         var target = BlobPath(digest);

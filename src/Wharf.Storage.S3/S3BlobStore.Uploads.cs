@@ -11,10 +11,12 @@ using Wharf.Core.Storage;
 namespace Wharf.Storage.S3;
 
 /// <summary>
-/// Uploads as chunk objects. Each write is one object at <c>uploads/&lt;id&gt;/&lt;start offset&gt;</c>
-/// (a PUT, or a multipart upload of pooled parts when the chunk outgrows one part), so a retry at the
-/// same offset replaces what a failed request left, and no write depends on what this node saw
-/// before. A commit follows the chain from 0 and assembles the blob server-side: one chunk is copied;
+/// Uploads as chunk objects. Each write is one object at <c>uploads/&lt;id&gt;/&lt;start offset&gt;.&lt;write id&gt;</c>
+/// (a PUT, or a multipart upload of pooled parts when the chunk outgrows one part) under a fresh write
+/// id, so two writes at one offset — a retry, or two nodes racing — never replace each other, and no
+/// write depends on what this node saw before. Reads and commits take the chain the caller recorded
+/// (the chunks whose offset advance won), never whatever was stored last at an offset. A commit
+/// assembles the blob server-side: one chunk is copied;
 /// more become a multipart upload where chunks of at least 5 MiB are copied as parts and smaller ones
 /// are read and coalesced into parts of 5 MiB (S3's minimum for every part but the last), so chunks of
 /// any size, down to one byte, commit.
@@ -28,7 +30,6 @@ public sealed partial class S3BlobStore
 
     // One part filling from the request while two upload: 24 MiB per chunk write at most.
     private const int BuffersPerWrite = 3;
-    private const int OffsetDigits = 20;
     private const string CreatedMarker = "created";
 
     // Written while a commit's multipart upload is open, so that aborting the staging area also
@@ -52,7 +53,7 @@ public sealed partial class S3BlobStore
         return await HeadAsync(prefix + CreatedMarker, cancellationToken) is not null;
     }
 
-    public async Task<long> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
+    public async Task<UploadChunk> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
     {
         var prefix = UploadPrefix(uploadId);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
@@ -62,7 +63,8 @@ public sealed partial class S3BlobStore
             throw new KeyNotFoundException($"Upload '{uploadId}' does not exist.");
         }
 
-        var key = ChunkKey(prefix, offset);
+        var chunk = new UploadChunk(offset, offset, UploadChunk.NewWriteId());
+        var key = ChunkKey(prefix, chunk);
         var buffer = PartBuffers.Rent(PartSize);
         int filled;
         try
@@ -77,7 +79,7 @@ public sealed partial class S3BlobStore
 
         if (filled == PartSize)
         {
-            return offset + await WriteMultipartChunkAsync(key, buffer, source, cancellationToken);
+            return chunk with { End = offset + await WriteMultipartChunkAsync(key, buffer, source, cancellationToken) };
         }
 
         try
@@ -88,7 +90,7 @@ public sealed partial class S3BlobStore
                 await PutBytesAsync(key, buffer, filled, cancellationToken);
             }
 
-            return offset + filled;
+            return chunk with { End = offset + filled };
         }
         finally
         {
@@ -96,21 +98,21 @@ public sealed partial class S3BlobStore
         }
     }
 
-    public async Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken)
+    public async Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, CancellationToken cancellationToken)
     {
         var prefix = UploadPrefix(uploadId);
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        UploadChunk.ThrowIfNotChain(chunks);
         var staging = await ReadStagingAsync(uploadId, prefix, requireCreated: true, cancellationToken);
-        var segments = Chain(uploadId, prefix, staging, length);
+        var segments = Segments(uploadId, prefix, staging, chunks);
         return segments.Count == 0 ? Stream.Null : new ChunkChainStream(segments, OpenSegmentAsync);
     }
 
-    public async Task CommitUploadAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken)
+    public async Task CommitUploadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, Digest digest, CancellationToken cancellationToken)
     {
         var prefix = UploadPrefix(uploadId);
-        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        UploadChunk.ThrowIfNotChain(chunks);
         var staging = await ReadStagingAsync(uploadId, prefix, requireCreated: true, cancellationToken);
-        var segments = Chain(uploadId, prefix, staging, length);
+        var segments = Segments(uploadId, prefix, staging, chunks);
         var target = BlobKey(digest);
 
         // Content addressing: an existing blob of this digest already holds these very bytes.
@@ -134,6 +136,7 @@ public sealed partial class S3BlobStore
         }
 
         // Two commits of one digest racing both write the same bytes; S3 keeps one whole object.
+        // Chunks nobody recorded (a failed request's, a race loser's) go with the rest of the staging.
         await DeleteKeysAsync(staging.Keys, cancellationToken);
     }
 
@@ -484,7 +487,7 @@ public sealed partial class S3BlobStore
         }
     }
 
-    /// <summary>Every object of one staging area: its keys, chunks by start offset, and markers.</summary>
+    /// <summary>Every object of one staging area: its keys, chunk sizes by name, and markers.</summary>
     private async Task<Staging> ReadStagingAsync(string uploadId, string prefix, bool requireCreated, CancellationToken cancellationToken)
     {
         var staging = new Staging();
@@ -500,9 +503,9 @@ public sealed partial class S3BlobStore
             {
                 staging.HasCommitMarker = true;
             }
-            else if (name.Length == OffsetDigits && long.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out var offset))
+            else
             {
-                staging.Chunks[offset] = item.Size ?? 0;
+                staging.Chunks[name.ToString()] = item.Size ?? 0;
             }
         }
 
@@ -514,27 +517,26 @@ public sealed partial class S3BlobStore
         return staging;
     }
 
-    /// <summary>The chunks from 0 that make up the first <paramref name="length"/> bytes.</summary>
-    private static List<ChunkSegment> Chain(string uploadId, string prefix, Staging staging, long length)
+    /// <summary>The objects that hold <paramref name="chunks"/>, each of which must be staged whole.</summary>
+    private static List<ChunkSegment> Segments(string uploadId, string prefix, Staging staging, IReadOnlyList<UploadChunk> chunks)
     {
-        var segments = new List<ChunkSegment>();
-        long position = 0;
-        while (position < length)
+        var segments = new List<ChunkSegment>(chunks.Count);
+        foreach (var chunk in chunks)
         {
-            if (!staging.Chunks.TryGetValue(position, out var size) || size == 0)
+            var key = ChunkKey(prefix, chunk);
+            if (!staging.Chunks.TryGetValue(key[prefix.Length..], out var size) || size < chunk.Length)
             {
-                throw new ArgumentOutOfRangeException(nameof(length), length, $"Upload '{uploadId}' has no chunk at {position}: its staged bytes end before {length}.");
+                throw new ArgumentOutOfRangeException(nameof(chunks), chunk, $"Upload '{uploadId}' has no chunk {chunk.Name} of {chunk.Length} bytes staged.");
             }
 
-            var count = Math.Min(size, length - position);
-            segments.Add(new ChunkSegment(ChunkKey(prefix, position), count, size));
-            position += count;
+            segments.Add(new ChunkSegment(key, chunk.Length, size));
         }
 
         return segments;
     }
 
-    private static string ChunkKey(string prefix, long offset) => prefix + offset.ToString("D20", CultureInfo.InvariantCulture);
+    private static string ChunkKey(string prefix, UploadChunk chunk) =>
+        string.Create(CultureInfo.InvariantCulture, $"{prefix}{chunk.Offset:D20}.{chunk.WriteId}");
 
     /// <summary>The staging prefix of an id, which must be a plain name: it can never leave uploads/.</summary>
     private string UploadPrefix(string uploadId)
@@ -547,7 +549,7 @@ public sealed partial class S3BlobStore
     {
         public List<string> Keys { get; } = [];
 
-        public Dictionary<long, long> Chunks { get; } = [];
+        public Dictionary<string, long> Chunks { get; } = new(StringComparer.Ordinal);
 
         public bool HasCreatedMarker { get; set; }
 

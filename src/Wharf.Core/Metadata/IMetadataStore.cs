@@ -231,8 +231,12 @@ public interface IUploadStore
 
     Task<UploadSession?> GetAsync(string id, CancellationToken cancellationToken);
 
-    /// <summary>Moves the offset from <paramref name="expectedOffset"/> to <paramref name="newOffset"/> (optimistic). False when the row is absent or moved.</summary>
-    Task<bool> AdvanceAsync(string id, long expectedOffset, long newOffset, CancellationToken cancellationToken);
+    /// <summary>
+    /// Moves the offset from <paramref name="expectedOffset"/> to <paramref name="newOffset"/> (optimistic) and,
+    /// in the same statement, appends <paramref name="chunk"/> (when not null) to the session's chunks.
+    /// False when the row is absent or moved: then nothing changes.
+    /// </summary>
+    Task<bool> AdvanceAsync(string id, long expectedOffset, long newOffset, string? chunk, CancellationToken cancellationToken);
 
     Task<bool> DeleteAsync(string id, CancellationToken cancellationToken);
 

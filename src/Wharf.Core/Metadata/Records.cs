@@ -142,7 +142,21 @@ public enum DeleteManifestResult
 public sealed record ReferrerRecord(Digest Digest, string MediaType, long Size, string? ArtifactType, string? AnnotationsJson, bool Archived = false);
 
 /// <summary>An upload session row (DESIGN.md "Uploads survive any node"). Bytes are staged under <see cref="Id"/>.</summary>
-public sealed record UploadSession(string Id, long RepositoryId, long Offset, DateTimeOffset StartedAt, DateTimeOffset ExpiresAt);
+public sealed record UploadSession(string Id, long RepositoryId, long Offset, DateTimeOffset StartedAt, DateTimeOffset ExpiresAt)
+{
+    /// <summary>
+    /// The names of the accepted chunks, in order (<c>UploadChunk.Name</c>): which write at each offset
+    /// won, so that reads and the commit take exactly the bytes the running hash saw.
+    /// </summary>
+    public IReadOnlyList<string> Chunks { get; init; } = [];
+
+    // Sessions are equal when their chunks are, element by element (a record compares lists by reference).
+    public bool Equals(UploadSession? other) =>
+        other is not null && Id == other.Id && RepositoryId == other.RepositoryId && Offset == other.Offset
+        && StartedAt == other.StartedAt && ExpiresAt == other.ExpiresAt && Chunks.SequenceEqual(other.Chunks);
+
+    public override int GetHashCode() => HashCode.Combine(Id, RepositoryId, Offset, StartedAt, ExpiresAt, Chunks.Count);
+}
 
 /// <summary>Which images a listing includes (ECR's <c>tagStatus</c>).</summary>
 public enum TagStatus

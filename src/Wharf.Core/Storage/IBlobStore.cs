@@ -12,12 +12,15 @@ public sealed record BlobStat(Digest Digest, long Size, DateTimeOffset ModifiedA
 /// <para>
 /// Uploads are staged under an opaque id chosen by the caller (1–64 characters of A–Z, a–z, 0–9, '_'
 /// and '-'; others are rejected with <see cref="ArgumentException"/>) as a chain of chunks: each write
-/// stores one chunk at its start offset, atomically, replacing any chunk a crashed, unacknowledged
-/// request left there. The store keeps no count of its own: the caller's recorded offset (the upload
-/// session) says where the chain ends, and reads and commits follow the chain from 0 to the length
-/// they are given. Staged bytes are invisible until <see cref="CommitUploadAsync"/> makes them, atomically,
-/// the blob at their content address. Nothing is node-local: the chunks of one upload may be written
-/// through any number of store instances over the same place.
+/// stores one chunk, atomically, under its start offset and a fresh write id (<see cref="UploadChunk"/>),
+/// so two writes at one offset never replace each other. The store keeps no chain of its own: the
+/// caller records the chunks it accepted (the upload session), and reads and commits take exactly the
+/// chain they are given — never a chunk of a request that failed or lost a race. Staged bytes are
+/// invisible until <see cref="CommitUploadAsync"/> makes them, atomically, the blob at their content
+/// address. The S3 store is safe for many nodes: the chunks of one upload may be written through any
+/// number of store instances over the same place. The filesystem store keeps the chain as one file cut
+/// at each write's offset, which is safe only while one node serialises an upload's writes (it does:
+/// the upload service holds a lock per upload), so it serves one node.
 /// </para>
 /// </summary>
 public interface IBlobStore
@@ -57,37 +60,37 @@ public interface IBlobStore
 
     /// <summary>
     /// Stores <paramref name="source"/>, read to its end with pooled buffers and never buffered whole,
-    /// as the upload's chunk starting at <paramref name="offset"/>, replacing any chunk stored there
-    /// before, and returns where the chunk ends (<paramref name="offset"/> plus the bytes read). An
-    /// empty source stores nothing. Callers write at 0 or where the chunk they last recorded ends, and
-    /// record a chunk only once its write returned: what a failed write left is replaced by the retry
-    /// at the same offset, and chunks beyond the recorded end are never read. Throws
-    /// <see cref="KeyNotFoundException"/> when the upload does not exist; a store that can tell cheaply
-    /// that no chain reaches <paramref name="offset"/> throws <see cref="ArgumentOutOfRangeException"/>
-    /// (otherwise the chunk is unreachable and a read or commit of that length throws it).
+    /// as a chunk of the upload starting at <paramref name="offset"/>, under a fresh write id, and returns
+    /// it (its end is <paramref name="offset"/> plus the bytes read). An empty source stores nothing.
+    /// Callers write at 0 or where the last chunk they recorded ends, and record a chunk only once its
+    /// write returned; a chunk never recorded (a failed request's, a race loser's) is never read and goes
+    /// with the staging area. Throws <see cref="KeyNotFoundException"/> when the upload does not exist; a
+    /// store that can tell cheaply that nothing is staged up to <paramref name="offset"/> throws
+    /// <see cref="ArgumentOutOfRangeException"/>.
     /// </summary>
-    Task<long> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken);
+    Task<UploadChunk> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken);
 
     /// <summary>Whether the upload's staging area exists (created and neither committed nor aborted).</summary>
     Task<bool> UploadExistsAsync(string uploadId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Reads the first <paramref name="length"/> staged bytes back, following the chain of chunks from
-    /// 0 (to rebuild a running hash on another node). Throws <see cref="KeyNotFoundException"/> when the
-    /// upload does not exist and <see cref="ArgumentOutOfRangeException"/> when no chain reaches
-    /// <paramref name="length"/>.
+    /// Reads the staged bytes of <paramref name="chunks"/> back, in order (to rebuild a running hash on
+    /// another node). The chunks must form a chain from 0 (<see cref="UploadChunk.Chain"/>), else
+    /// <see cref="ArgumentException"/>. Throws <see cref="KeyNotFoundException"/> when the upload does not
+    /// exist and <see cref="ArgumentOutOfRangeException"/> when a chunk is not staged whole.
     /// </summary>
-    Task<Stream> OpenUploadReadAsync(string uploadId, long length, CancellationToken cancellationToken);
+    Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Makes the first <paramref name="length"/> staged bytes (the chain of chunks from 0) the blob
-    /// <paramref name="digest"/> atomically (rename / copy / multipart complete), durably, and removes
-    /// the staging area. The caller has already verified the digest. If the blob already exists the
-    /// staged copy is discarded. Throws <see cref="KeyNotFoundException"/> when the upload does not
-    /// exist and <see cref="ArgumentOutOfRangeException"/> when no chain reaches <paramref name="length"/>
-    /// (then nothing is committed and the staging area stays).
+    /// Makes the staged bytes of <paramref name="chunks"/> (a chain from 0, as for
+    /// <see cref="OpenUploadReadAsync"/>) the blob <paramref name="digest"/> atomically (rename / copy /
+    /// multipart complete), durably, and removes the staging area with every chunk in it. The caller has
+    /// already verified the digest over exactly these chunks. If the blob already exists the staged copy
+    /// is discarded. Throws <see cref="KeyNotFoundException"/> when the upload does not exist and
+    /// <see cref="ArgumentOutOfRangeException"/> when a chunk is not staged whole (then nothing is
+    /// committed and the staging area stays).
     /// </summary>
-    Task CommitUploadAsync(string uploadId, long length, Digest digest, CancellationToken cancellationToken);
+    Task CommitUploadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, Digest digest, CancellationToken cancellationToken);
 
     /// <summary>
     /// Removes a staging area and everything of it (chunks, and on S3 multipart uploads a crashed

@@ -16,7 +16,8 @@ public sealed record UploadStatus(string Id, long Offset);
 /// Blob uploads (DESIGN.md "Uploads survive any node"): a session row plus staged bytes. Bytes are
 /// hashed (SHA-256) while they are written; the running hash is kept in memory per upload and offset
 /// and rebuilt from the staged bytes when this node has not seen the previous chunk. One upload's
-/// requests are serialised on a node; across nodes the optimistic offset advance decides.
+/// requests are serialised on a node; across nodes the optimistic offset advance decides, and it
+/// records which chunk won, so the bytes read back and committed are always the bytes that were hashed.
 /// </summary>
 public sealed class UploadService(
     IMetadataStore store,
@@ -101,8 +102,8 @@ public sealed class UploadService(
             throw new WharfException(WharfErrorCode.SizeInvalid, $"Content-Range describes {described} bytes but Content-Length is {declared}");
         }
 
-        var offset = await AppendCoreAsync(session, body, contentLength ?? rangeLength, cancellationToken);
-        return new UploadStatus(session.Id, offset);
+        var appended = await AppendCoreAsync(session, body, contentLength ?? rangeLength, cancellationToken);
+        return new UploadStatus(session.Id, appended.Offset);
     }
 
     /// <summary>
@@ -121,20 +122,21 @@ public sealed class UploadService(
         var repository = await repositories.GetAsync(caller, key, EcrActions.CompleteLayerUpload, cancellationToken);
         using var held = await locks.AcquireAsync(uploadId, cancellationToken);
         var session = await GetSessionAsync(repository, uploadId, cancellationToken);
-        var size = session.Offset;
         if (body is not null)
         {
-            size = await AppendCoreAsync(session, body, contentLength, cancellationToken);
+            session = await AppendCoreAsync(session, body, contentLength, cancellationToken);
         }
 
-        var actual = await ComputeDigestAsync(session.Id, size, digest.Algorithm, cancellationToken);
+        var size = session.Offset;
+        var chunks = RecordedChain(session);
+        var actual = await ComputeDigestAsync(session, chunks, digest.Algorithm, cancellationToken);
         if (actual != digest)
         {
             throw new WharfException(WharfErrorCode.DigestInvalid, $"provided digest {digest} did not match uploaded content ({actual})", new { digest = digest.ToString() });
         }
 
         await ReserveAsync(digest, size, cancellationToken);
-        await blobs.CommitUploadAsync(session.Id, size, digest, cancellationToken);
+        await blobs.CommitUploadAsync(session.Id, chunks, digest, cancellationToken);
         if (!await store.Blobs.LinkBlobAsync(repository.Id, digest, time.GetUtcNow(), cancellationToken))
         {
             throw new WharfException(WharfErrorCode.Unavailable, "the blob was being garbage-collected; retry the upload");
@@ -175,14 +177,21 @@ public sealed class UploadService(
         return session;
     }
 
-    private async Task<long> AppendCoreAsync(UploadSession session, Stream body, long? expectedLength, CancellationToken cancellationToken)
+    private async Task<UploadSession> AppendCoreAsync(UploadSession session, Stream body, long? expectedLength, CancellationToken cancellationToken)
     {
-        var running = await GetRunningHashAsync(session.Id, session.Offset, cancellationToken);
+        if (session.Chunks.Count >= UploadChunk.MaxPerUpload)
+        {
+            throw new WharfException(
+                WharfErrorCode.BlobUploadInvalid,
+                $"upload {session.Id} already has {UploadChunk.MaxPerUpload} chunks, the most one upload may have; complete it with PUT and no body, or start again with bigger chunks");
+        }
+
+        var running = await GetRunningHashAsync(session, cancellationToken);
         var hashing = new HashingReadStream(body, running.Hash);
-        long staged;
+        UploadChunk chunk;
         try
         {
-            staged = await blobs.WriteUploadChunkAsync(session.Id, session.Offset, hashing, cancellationToken);
+            chunk = await blobs.WriteUploadChunkAsync(session.Id, session.Offset, hashing, cancellationToken);
         }
         catch (KeyNotFoundException)
         {
@@ -198,37 +207,67 @@ public sealed class UploadService(
         }
 
         var received = hashing.BytesRead;
-        if (expectedLength is { } expected && expected != received || staged != session.Offset + received)
+        if (expectedLength is { } expected && expected != received || chunk.End != session.Offset + received)
         {
             ForgetHash(session.Id);
             throw new WharfException(WharfErrorCode.SizeInvalid, $"received {received} bytes but {expectedLength} were declared");
         }
 
+        // The advance records this chunk as the one at this offset. Another request may have written
+        // its own chunk here at the same time (on another node); only the winner's chunk is ever read
+        // or committed, and the winner's node is the one whose running hash saw those bytes.
         var newOffset = session.Offset + received;
-        if (!await store.Uploads.AdvanceAsync(session.Id, session.Offset, newOffset, cancellationToken))
+        var name = received > 0 ? chunk.Name : null;
+        bool advanced;
+        try
+        {
+            advanced = await store.Uploads.AdvanceAsync(session.Id, session.Offset, newOffset, name, cancellationToken);
+        }
+        catch
+        {
+            ForgetHash(session.Id);
+            throw;
+        }
+
+        if (!advanced)
         {
             ForgetHash(session.Id);
             throw new WharfException(WharfErrorCode.BlobUploadUnknown, $"upload {session.Id} was ended or moved by another request");
         }
 
         running.Offset = newOffset;
-        return newOffset;
+        return session with { Offset = newOffset, Chunks = name is null ? session.Chunks : [.. session.Chunks, name] };
     }
 
-    /// <summary>The SHA-256 of the first <paramref name="offset"/> staged bytes, from memory or rebuilt.</summary>
-    private async Task<RunningHash> GetRunningHashAsync(string uploadId, long offset, CancellationToken cancellationToken)
+    /// <summary>The chunks the session accepted; an upload begun before chunks were recorded cannot go on.</summary>
+    private static IReadOnlyList<UploadChunk> RecordedChain(UploadSession session)
     {
-        if (hashes.TryGetValue(uploadId, out var cached) && cached.Offset == offset)
+        try
+        {
+            return UploadChunk.Chain(session.Chunks, session.Offset);
+        }
+        catch (FormatException)
+        {
+            throw new WharfException(WharfErrorCode.BlobUploadUnknown, $"upload {session.Id} has no record of its chunks; start a new upload");
+        }
+    }
+
+    /// <summary>The SHA-256 of the session's staged bytes, from memory or rebuilt from its recorded chunks.</summary>
+    private async Task<RunningHash> GetRunningHashAsync(UploadSession session, CancellationToken cancellationToken)
+    {
+        // The offset names the chain: it only grows, and every advance appends the chunk that made it.
+        if (hashes.TryGetValue(session.Id, out var cached) && cached.Offset == session.Offset)
         {
             cached.LastUsed = time.GetUtcNow();
             return cached;
         }
 
-        ForgetHash(uploadId);
+        ForgetHash(session.Id);
+        var chunks = RecordedChain(session);
         var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         try
         {
-            await FeedStagedAsync(uploadId, offset, hash, cancellationToken);
+            await FeedStagedAsync(session.Id, chunks, hash, cancellationToken);
         }
         catch
         {
@@ -236,33 +275,33 @@ public sealed class UploadService(
             throw;
         }
 
-        var running = new RunningHash(hash) { Offset = offset, LastUsed = time.GetUtcNow() };
-        hashes[uploadId] = running;
+        var running = new RunningHash(hash) { Offset = session.Offset, LastUsed = time.GetUtcNow() };
+        hashes[session.Id] = running;
         return running;
     }
 
-    private async Task<Digest> ComputeDigestAsync(string uploadId, long size, DigestAlgorithm algorithm, CancellationToken cancellationToken)
+    private async Task<Digest> ComputeDigestAsync(UploadSession session, IReadOnlyList<UploadChunk> chunks, DigestAlgorithm algorithm, CancellationToken cancellationToken)
     {
         if (algorithm == DigestAlgorithm.Sha256)
         {
-            var running = await GetRunningHashAsync(uploadId, size, cancellationToken);
+            var running = await GetRunningHashAsync(session, cancellationToken);
             return Digest.FromHash(DigestAlgorithm.Sha256, running.Hash.GetCurrentHash());
         }
 
         // Uploads are hashed with SHA-256 as they arrive; other algorithms re-read the staged bytes once.
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
-        await FeedStagedAsync(uploadId, size, hash, cancellationToken);
+        await FeedStagedAsync(session.Id, chunks, hash, cancellationToken);
         return Digest.FromHash(algorithm, hash.GetCurrentHash());
     }
 
-    private async Task FeedStagedAsync(string uploadId, long length, IncrementalHash hash, CancellationToken cancellationToken)
+    private async Task FeedStagedAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, IncrementalHash hash, CancellationToken cancellationToken)
     {
-        if (length == 0)
+        if (chunks.Count == 0)
         {
             return;
         }
 
-        await using var staged = await blobs.OpenUploadReadAsync(uploadId, length, cancellationToken);
+        await using var staged = await blobs.OpenUploadReadAsync(uploadId, chunks, cancellationToken);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
         try
         {

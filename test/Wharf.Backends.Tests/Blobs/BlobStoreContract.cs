@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
 
@@ -34,9 +35,9 @@ public abstract class BlobStoreContract
         var digest = Digest.Sha256Of(content);
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
-        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
+        Assert.Equal(content.Length, await AppendAsync(store, uploadId, content));
 
-        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
 
         var stat = await store.StatAsync(digest, Ct);
         Assert.NotNull(stat);
@@ -70,8 +71,8 @@ public abstract class BlobStoreContract
         await store.CreateUploadAsync(uploadId, Ct);
 
         Assert.True(await store.UploadExistsAsync(uploadId, Ct));
-        Assert.Empty(await ReadUploadAsync(store, uploadId, 0));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, 1, Ct));
+        Assert.Empty(await ReadUploadAsync(store, uploadId));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, [new UploadChunk(0, 1, "never-written")], Ct));
         Assert.Contains(uploadId, await ListUploadsAsync(store));
     }
 
@@ -85,7 +86,7 @@ public abstract class BlobStoreContract
         await store.CreateUploadAsync(uploadId, Ct);
 
         Assert.True(await store.UploadExistsAsync(uploadId, Ct));
-        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId));
     }
 
     [Fact]
@@ -98,16 +99,13 @@ public abstract class BlobStoreContract
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
 
-        var size = await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(first), Ct);
-        Assert.Equal(first.Length, size);
-        size = await store.WriteUploadChunkAsync(uploadId, size, new MemoryStream(second), Ct);
-        Assert.Equal(first.Length + second.Length, size);
-        size = await store.WriteUploadChunkAsync(uploadId, size, new MemoryStream(third), Ct);
-        Assert.Equal(first.Length + second.Length + third.Length, size);
+        Assert.Equal(first.Length, await AppendAsync(store, uploadId, first));
+        Assert.Equal(first.Length + second.Length, await AppendAsync(store, uploadId, second));
+        Assert.Equal(first.Length + second.Length + third.Length, await AppendAsync(store, uploadId, third));
 
         var whole = first.Concat(second).Concat(third).ToArray();
         var digest = Digest.Sha256Of(whole);
-        await store.CommitUploadAsync(uploadId, whole.Length, digest, Ct);
+        await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
         Assert.Equal(whole, await ReadBlobAsync(store, digest, 0, null));
     }
 
@@ -118,30 +116,32 @@ public abstract class BlobStoreContract
         var content = Bytes(5 * Ki, seed: 7);
         var uploadId = await StageAsync(store, content);
 
-        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, content.Length, new MemoryStream(), Ct));
+        var empty = await store.WriteUploadChunkAsync(uploadId, content.Length, new MemoryStream(), Ct);
+        Assert.Equal(content.Length, empty.Offset);
+        Assert.Equal(content.Length, empty.End);
 
-        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId));
         var digest = Digest.Sha256Of(content);
-        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
         Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
     }
 
     [Fact]
-    public async Task Chunk_written_again_at_its_offset_replaces_what_a_failed_request_left()
+    public async Task Chunk_written_again_at_its_offset_is_read_instead_of_what_a_failed_request_left()
     {
         var store = await CreateStoreAsync();
         var first = Bytes(40 * Ki, seed: 8);
         var uploadId = await StageAsync(store, first);
         // A request that stored its chunk but whose offset was never recorded (it failed after the write).
-        Assert.Equal(first.Length + (60 * Ki), await store.WriteUploadChunkAsync(uploadId, first.Length, new MemoryStream(Bytes(60 * Ki, seed: 80)), Ct));
+        Assert.Equal(first.Length + (60 * Ki), (await store.WriteUploadChunkAsync(uploadId, first.Length, new MemoryStream(Bytes(60 * Ki, seed: 80)), Ct)).End);
         var retry = Bytes(10 * Ki, seed: 9);
 
-        Assert.Equal(first.Length + retry.Length, await store.WriteUploadChunkAsync(uploadId, first.Length, new MemoryStream(retry), Ct));
+        Assert.Equal(first.Length + retry.Length, await AppendAsync(store, uploadId, retry));
 
         var expected = first.Concat(retry).ToArray();
-        Assert.Equal(expected, await ReadUploadAsync(store, uploadId, expected.Length));
+        Assert.Equal(expected, await ReadUploadAsync(store, uploadId));
         var digest = Digest.Sha256Of(expected);
-        await store.CommitUploadAsync(uploadId, expected.Length, digest, Ct);
+        await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
         Assert.Equal(expected, await ReadBlobAsync(store, digest, 0, null));
     }
 
@@ -151,12 +151,13 @@ public abstract class BlobStoreContract
         var store = await CreateStoreAsync();
         var uploadId = await StageAsync(store, Bytes(50 * Ki, seed: 10));
         var content = Bytes(20, seed: 11);
+        Recorded[uploadId].Clear();
 
-        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
+        Assert.Equal(content.Length, await AppendAsync(store, uploadId, content));
 
-        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId));
         var digest = Digest.Sha256Of(content);
-        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
         Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
     }
 
@@ -170,17 +171,18 @@ public abstract class BlobStoreContract
 
         try
         {
-            await store.WriteUploadChunkAsync(uploadId, gap, new MemoryStream(Bytes(10, seed: 13)), Ct);
-            // Stored unchecked: no chain from 0 reaches past the gap, so nothing can read or commit it.
-            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, gap + 10, Ct));
-            await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.CommitUploadAsync(uploadId, gap + 10, Digest.Sha256Of([1]), Ct));
+            var stray = await store.WriteUploadChunkAsync(uploadId, gap, new MemoryStream(Bytes(10, seed: 13)), Ct);
+            // Stored unchecked: no chain from 0 can include it, so nothing can read or commit it.
+            IReadOnlyList<UploadChunk> gapped = [.. RecordedChunks(uploadId), stray];
+            await Assert.ThrowsAsync<ArgumentException>(() => store.OpenUploadReadAsync(uploadId, gapped, Ct));
+            await Assert.ThrowsAsync<ArgumentException>(() => store.CommitUploadAsync(uploadId, gapped, Digest.Sha256Of([1]), Ct));
         }
         catch (ArgumentOutOfRangeException)
         {
             // Refused up front.
         }
 
-        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId));
         Assert.Empty(await ListAsync(store));
     }
 
@@ -199,14 +201,14 @@ public abstract class BlobStoreContract
         long offset = 0;
         foreach (var chunk in chunks)
         {
-            offset = await store.WriteUploadChunkAsync(uploadId, offset, new MemoryStream(chunk), Ct);
+            offset = await AppendAsync(store, uploadId, chunk);
         }
 
         var whole = chunks.SelectMany(c => c).ToArray();
         Assert.Equal(whole.Length, offset);
-        Assert.Equal(whole, await ReadUploadAsync(store, uploadId, whole.Length));
+        Assert.Equal(whole, await ReadUploadAsync(store, uploadId));
         var digest = Digest.Sha256Of(whole);
-        await store.CommitUploadAsync(uploadId, whole.Length, digest, Ct);
+        await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
 
         Assert.Equal(whole.Length, (await store.StatAsync(digest, Ct))?.Size);
         Assert.Equal(whole, await ReadBlobAsync(store, digest, 0, null));
@@ -225,18 +227,45 @@ public abstract class BlobStoreContract
         for (var i = 0; i < chunks.Count; i++)
         {
             var node = nodes[i % nodes.Length];
-            Assert.Equal(offset + chunks[i].Length, await node.WriteUploadChunkAsync(uploadId, offset, new MemoryStream(chunks[i]), Ct));
+            Assert.Equal(offset + chunks[i].Length, await AppendAsync(node, uploadId, chunks[i]));
             offset += chunks[i].Length;
             // The next node rebuilds the running hash from what the others stored.
-            Assert.Equal(chunks.Take(i + 1).SelectMany(c => c), await ReadUploadAsync(nodes[(i + 1) % nodes.Length], uploadId, offset));
+            Assert.Equal(chunks.Take(i + 1).SelectMany(c => c), await ReadUploadAsync(nodes[(i + 1) % nodes.Length], uploadId));
         }
 
         var whole = chunks.SelectMany(c => c).ToArray();
         var digest = Digest.Sha256Of(whole);
-        await nodes[2].CommitUploadAsync(uploadId, whole.Length, digest, Ct);
+        await nodes[2].CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
 
         Assert.Equal(whole, await ReadBlobAsync(nodes[1], digest, 0, null));
         Assert.False(await nodes[0].UploadExistsAsync(uploadId, Ct));
+    }
+
+    [Fact]
+    public virtual async Task Two_writes_at_one_offset_through_two_instances_keep_both_and_the_recorded_one_commits()
+    {
+        var nodes = new[] { await CreateStoreAsync(), await CreateStoreAsync() };
+        var head = Bytes(3 * Ki, seed: 20);
+        var uploadId = await StageAsync(nodes[0], head);
+        var won = Bytes(50 * Ki, seed: 21);
+        var lost = Bytes(70 * Ki, seed: 22);
+
+        // Two requests at one offset on two nodes: the first one's advance wins, yet the loser's write
+        // finishes last. Neither replaces the other, and only the recorded chunk is ever read.
+        var winner = await nodes[0].WriteUploadChunkAsync(uploadId, head.Length, new MemoryStream(won), Ct);
+        var loser = await nodes[1].WriteUploadChunkAsync(uploadId, head.Length, new MemoryStream(lost), Ct);
+        Assert.NotEqual(winner.WriteId, loser.WriteId);
+        Assert.Equal(head.Length + won.Length, winner.End);
+        Recorded[uploadId].Add(winner);
+
+        var expected = head.Concat(won).ToArray();
+        Assert.Equal(expected, await ReadUploadAsync(nodes[1], uploadId));
+        var digest = Digest.Sha256Of(expected);
+        await nodes[1].CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
+
+        Assert.Equal(expected, await ReadBlobAsync(nodes[0], digest, 0, null));
+        Assert.False(await nodes[0].UploadExistsAsync(uploadId, Ct));
+        Assert.Empty(await ListUploadsAsync(nodes[0]));
     }
 
     [Fact]
@@ -247,8 +276,8 @@ public abstract class BlobStoreContract
         var digest = Digest.Sha256Of([1, 2, 3]);
 
         await Assert.ThrowsAsync<KeyNotFoundException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream([1, 2, 3]), Ct));
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.OpenUploadReadAsync(uploadId, 0, Ct));
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.CommitUploadAsync(uploadId, 3, digest, Ct));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.OpenUploadReadAsync(uploadId, [], Ct));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.CommitUploadAsync(uploadId, [new UploadChunk(0, 3, "never-written")], digest, Ct));
         Assert.False(await store.UploadExistsAsync(uploadId, Ct));
         Assert.False(await store.AbortUploadAsync(uploadId, Ct));
         Assert.Null(await store.StatAsync(digest, Ct));
@@ -267,27 +296,31 @@ public abstract class BlobStoreContract
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
             () => store.WriteUploadChunkAsync(uploadId, 0, new StallingStream(content[..(100 * Ki)]), stalled.Token));
 
-        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
+        Assert.Equal(content.Length, await AppendAsync(store, uploadId, content));
         var digest = Digest.Sha256Of(content);
-        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
         Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
     }
 
     [Fact]
-    public async Task Open_upload_read_returns_the_staged_prefix()
+    public async Task Open_upload_read_returns_exactly_the_chunks_given()
     {
         var store = await CreateStoreAsync();
         var content = Bytes(100 * Ki, seed: 15);
-        var uploadId = await StageAsync(store, content);
+        var uploadId = await StageAsync(store, content[..(60 * Ki)]);
+        await AppendAsync(store, uploadId, content[(60 * Ki)..]);
+        var chunks = RecordedChunks(uploadId);
 
-        Assert.Equal(content[..(60 * Ki)], await ReadUploadAsync(store, uploadId, 60 * Ki));
-        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
-        Assert.Empty(await ReadUploadAsync(store, uploadId, 0));
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, content.Length + 1, Ct));
+        Assert.Equal(content[..(60 * Ki)], await ReadAllAsync(await store.OpenUploadReadAsync(uploadId, chunks.Take(1).ToList(), Ct)));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId));
+        Assert.Empty(await ReadAllAsync(await store.OpenUploadReadAsync(uploadId, [], Ct)));
+        IReadOnlyList<UploadChunk> longer = [chunks[0], chunks[1] with { End = chunks[1].End + 1 }];
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, longer, Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.OpenUploadReadAsync(uploadId, chunks.Skip(1).ToList(), Ct));
     }
 
     [Fact]
-    public async Task Commit_takes_the_chunks_up_to_length_and_ignores_later_ones()
+    public async Task Commit_takes_the_recorded_chunks_and_ignores_later_ones()
     {
         var store = await CreateStoreAsync();
         var content = Bytes(60 * Ki, seed: 16);
@@ -296,7 +329,7 @@ public abstract class BlobStoreContract
         await store.WriteUploadChunkAsync(uploadId, content.Length, new MemoryStream(Bytes(40 * Ki, seed: 160)), Ct);
         var digest = Digest.Sha256Of(content);
 
-        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
 
         Assert.Equal(content.Length, (await store.StatAsync(digest, Ct))?.Size);
         Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
@@ -311,11 +344,12 @@ public abstract class BlobStoreContract
         var content = Bytes(1 * Ki, seed: 17);
         var uploadId = await StageAsync(store, content);
         var digest = Digest.Sha256Of(content);
+        IReadOnlyList<UploadChunk> longer = [RecordedChunks(uploadId)[0] with { End = content.Length + 1 }];
 
-        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.CommitUploadAsync(uploadId, content.Length + 1, digest, Ct));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.CommitUploadAsync(uploadId, longer, digest, Ct));
 
         Assert.Null(await store.StatAsync(digest, Ct));
-        Assert.Equal(content, await ReadUploadAsync(store, uploadId, content.Length));
+        Assert.Equal(content, await ReadUploadAsync(store, uploadId));
     }
 
     [Fact]
@@ -326,7 +360,7 @@ public abstract class BlobStoreContract
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
 
-        await store.CommitUploadAsync(uploadId, 0, digest, Ct);
+        await store.CommitUploadAsync(uploadId, [], digest, Ct);
 
         Assert.Equal(0, (await store.StatAsync(digest, Ct))?.Size);
         Assert.Empty(await ReadBlobAsync(store, digest, 0, null));
@@ -433,8 +467,8 @@ public abstract class BlobStoreContract
         var first = await StageAsync(store, content);
         var second = await StageAsync(store, content);
 
-        await store.CommitUploadAsync(first, content.Length, digest, Ct);
-        await store.CommitUploadAsync(second, content.Length, digest, Ct);
+        await store.CommitUploadAsync(first, RecordedChunks(first), digest, Ct);
+        await store.CommitUploadAsync(second, RecordedChunks(second), digest, Ct);
 
         Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
         Assert.Single(await ListAsync(store));
@@ -486,7 +520,7 @@ public abstract class BlobStoreContract
             .Select(id => Task.Run(async () =>
             {
                 await start.WaitAsync(Ct);
-                await store.CommitUploadAsync(id, content.Length, digest, Ct);
+                await store.CommitUploadAsync(id, RecordedChunks(id), digest, Ct);
             }, Ct))
             .ToList();
         start.Release(uploads.Count);
@@ -560,7 +594,7 @@ public abstract class BlobStoreContract
 
         var committed = Bytes(10, seed: 310);
         var done = await StageAsync(store, committed);
-        await store.CommitUploadAsync(done, committed.Length, Digest.Sha256Of(committed), Ct);
+        await store.CommitUploadAsync(done, RecordedChunks(done), Digest.Sha256Of(committed), Ct);
 
         Assert.Equal(ids.Order(), (await ListUploadsAsync(store)).Order());
     }
@@ -596,14 +630,16 @@ public abstract class BlobStoreContract
         // counted: the same shape of write as measured below, generated rather than held.
         var warmId = NewUploadId();
         await store.CreateUploadAsync(warmId, Ct);
-        Assert.Equal(size / 2, await store.WriteUploadChunkAsync(warmId, 0, new GeneratedStream(size / 2, seed: 43), Ct));
+        Assert.Equal(size / 2, (await store.WriteUploadChunkAsync(warmId, 0, new GeneratedStream(size / 2, seed: 43), Ct)).End);
         await store.AbortUploadAsync(warmId, Ct);
         await PutAsync(store, Bytes(2 * Mi, seed: 43));
 
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        Assert.Equal(size / 2, await store.WriteUploadChunkAsync(uploadId, 0, new GeneratedStream(size / 2, seed), Ct));
-        Assert.Equal(size, await store.WriteUploadChunkAsync(uploadId, size / 2, new GeneratedStream(size / 2, seed, start: size / 2), Ct));
-        await store.CommitUploadAsync(uploadId, size, digest, Ct);
+        var head = await store.WriteUploadChunkAsync(uploadId, 0, new GeneratedStream(size / 2, seed), Ct);
+        Assert.Equal(size / 2, head.End);
+        var tail = await store.WriteUploadChunkAsync(uploadId, size / 2, new GeneratedStream(size / 2, seed, start: size / 2), Ct);
+        Assert.Equal(size, tail.End);
+        await store.CommitUploadAsync(uploadId, [head, tail], digest, Ct);
         Digest readBack;
         long readBytes;
         await using (var stream = await store.OpenReadAsync(digest, 0, null, Ct))
@@ -638,15 +674,37 @@ public abstract class BlobStoreContract
     {
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
-        Assert.Equal(content.Length, await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
+        Assert.Equal(content.Length, await AppendAsync(store, uploadId, content));
         return uploadId;
+    }
+
+    /// <summary>
+    /// What the upload session records in the server: the chunks accepted so far, per upload id (ids
+    /// are fresh GUIDs, so tests running at once never share an entry).
+    /// </summary>
+    protected static ConcurrentDictionary<string, List<UploadChunk>> Recorded { get; } = new(StringComparer.Ordinal);
+
+    protected static IReadOnlyList<UploadChunk> RecordedChunks(string uploadId) =>
+        Recorded.TryGetValue(uploadId, out var chunks) ? [.. chunks] : [];
+
+    /// <summary>Writes <paramref name="bytes"/> where the recorded chunks end and records the chunk; returns the new end.</summary>
+    protected static async Task<long> AppendAsync(IBlobStore store, string uploadId, byte[] bytes)
+    {
+        var chunks = Recorded.GetOrAdd(uploadId, _ => []);
+        var chunk = await store.WriteUploadChunkAsync(uploadId, chunks.Count == 0 ? 0 : chunks[^1].End, new MemoryStream(bytes), Ct);
+        if (chunk.Length > 0)
+        {
+            chunks.Add(chunk);
+        }
+
+        return chunk.End;
     }
 
     protected static async Task<Digest> PutAsync(IBlobStore store, byte[] content, DigestAlgorithm algorithm = DigestAlgorithm.Sha256)
     {
         var digest = Digest.Compute(algorithm, content);
         var uploadId = await StageAsync(store, content);
-        await store.CommitUploadAsync(uploadId, content.Length, digest, Ct);
+        await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
         return digest;
     }
 
@@ -657,9 +715,9 @@ public abstract class BlobStoreContract
         return await ReadAllAsync(stream);
     }
 
-    protected static async Task<byte[]> ReadUploadAsync(IBlobStore store, string uploadId, long length)
+    protected static async Task<byte[]> ReadUploadAsync(IBlobStore store, string uploadId)
     {
-        await using var stream = await store.OpenUploadReadAsync(uploadId, length, Ct);
+        await using var stream = await store.OpenUploadReadAsync(uploadId, RecordedChunks(uploadId), Ct);
         return await ReadAllAsync(stream);
     }
 

@@ -60,21 +60,27 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
     }
 
     [Fact]
-    public async Task Each_chunk_is_one_object_keyed_by_its_start_offset()
+    public async Task Each_chunk_is_one_object_keyed_by_its_start_offset_and_write_id()
     {
         var store = await CreateS3StoreAsync();
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
-        var size = await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(Bytes(10, seed: 2)), Ct);
+        var first = await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(Bytes(10, seed: 2)), Ct);
         // Larger than one part: streamed as a multipart upload, still one object.
-        size = await store.WriteUploadChunkAsync(uploadId, size, new GeneratedStream(17 * 1024 * 1024, seed: 3), Ct);
-        await store.WriteUploadChunkAsync(uploadId, size, new MemoryStream(Bytes(1, seed: 4)), Ct);
+        var second = await store.WriteUploadChunkAsync(uploadId, first.End, new GeneratedStream(17 * 1024 * 1024, seed: 3), Ct);
+        var third = await store.WriteUploadChunkAsync(uploadId, second.End, new MemoryStream(Bytes(1, seed: 4)), Ct);
+        // A retry at the same offset is a new object beside the first.
+        var retry = await store.WriteUploadChunkAsync(uploadId, second.End, new MemoryStream(Bytes(1, seed: 5)), Ct);
 
         var keys = await ListKeysAsync(store, $"{_prefix}/uploads/{uploadId}/");
 
         Assert.Equal(
-            [$"{_prefix}/uploads/{uploadId}/00000000000000000000", $"{_prefix}/uploads/{uploadId}/00000000000000000010",
-             $"{_prefix}/uploads/{uploadId}/{10 + (17 * 1024 * 1024):D20}", $"{_prefix}/uploads/{uploadId}/created"],
+            new[]
+            {
+                $"{_prefix}/uploads/{uploadId}/00000000000000000000.{first.WriteId}", $"{_prefix}/uploads/{uploadId}/00000000000000000010.{second.WriteId}",
+                $"{_prefix}/uploads/{uploadId}/{10 + (17 * 1024 * 1024):D20}.{third.WriteId}", $"{_prefix}/uploads/{uploadId}/{10 + (17 * 1024 * 1024):D20}.{retry.WriteId}",
+                $"{_prefix}/uploads/{uploadId}/created",
+            }.Order(StringComparer.Ordinal),
             keys.Order(StringComparer.Ordinal));
         Assert.Empty((await store.Client.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = store.Bucket, Prefix = _prefix + "/" }, Ct)).MultipartUploads ?? []);
     }

@@ -31,11 +31,33 @@ public abstract partial class MetadataStoreContract
         var session = new UploadSession("u1", repo.Id, 0, T0, T0.AddHours(24));
         await store.Uploads.CreateAsync(session, Ct);
 
-        Assert.True(await store.Uploads.AdvanceAsync("u1", 0, 5_000_000_000, Ct));
-        Assert.False(await store.Uploads.AdvanceAsync("u1", 0, 10, Ct));
-        Assert.False(await store.Uploads.AdvanceAsync("absent", 0, 10, Ct));
+        Assert.True(await store.Uploads.AdvanceAsync("u1", 0, 5_000_000_000, null, Ct));
+        Assert.False(await store.Uploads.AdvanceAsync("u1", 0, 10, null, Ct));
+        Assert.False(await store.Uploads.AdvanceAsync("absent", 0, 10, null, Ct));
 
         Assert.Equal(session with { Offset = 5_000_000_000 }, await store.Uploads.GetAsync("u1", Ct));
+    }
+
+    [Fact]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.AdvanceAsync))]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.GetAsync))]
+    public async Task Advance_appends_the_chunk_in_order_and_a_refused_advance_records_nothing()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var session = new UploadSession("u1", repo.Id, 0, T0, T0.AddHours(24));
+        await store.Uploads.CreateAsync(session, Ct);
+
+        Assert.True(await store.Uploads.AdvanceAsync("u1", 0, 10, "0.aaaa", Ct));
+        Assert.False(await store.Uploads.AdvanceAsync("u1", 0, 20, "0.bbbb", Ct));
+        Assert.True(await store.Uploads.AdvanceAsync("u1", 10, 10, null, Ct));
+        Assert.True(await store.Uploads.AdvanceAsync("u1", 10, 30, "10.cccc", Ct));
+        Assert.False(await store.Uploads.AdvanceAsync("absent", 0, 10, "0.dddd", Ct));
+
+        var stored = await store.Uploads.GetAsync("u1", Ct);
+        Assert.Equal(session with { Offset = 30, Chunks = ["0.aaaa", "10.cccc"] }, stored);
+        Assert.Equal(["0.aaaa", "10.cccc"], stored!.Chunks);
+        Assert.Equal([stored], await store.Uploads.ListExpiredAsync(T0.AddHours(24), 10, Ct));
     }
 
     [Fact]
@@ -47,11 +69,14 @@ public abstract partial class MetadataStoreContract
         await store.Uploads.CreateAsync(new UploadSession("u1", repo.Id, 0, T0, T0.AddHours(24)), Ct);
 
         var results = await Task.WhenAll(Enumerable.Range(1, 8).Select(i =>
-            Task.Run(() => store.Uploads.AdvanceAsync("u1", 0, i * 100, Ct), Ct)));
+            Task.Run(() => store.Uploads.AdvanceAsync("u1", 0, i * 100, $"0.w{i}", Ct), Ct)));
 
+        // The one winner's offset and chunk, never one's offset with another's chunk.
         Assert.Single(results, r => r);
-        var offset = (await store.Uploads.GetAsync("u1", Ct))!.Offset;
-        Assert.Equal((Array.IndexOf(results, true) + 1) * 100, offset);
+        var winner = Array.IndexOf(results, true) + 1;
+        var stored = (await store.Uploads.GetAsync("u1", Ct))!;
+        Assert.Equal(winner * 100, stored.Offset);
+        Assert.Equal([$"0.w{winner}"], stored.Chunks);
     }
 
     [Fact]
