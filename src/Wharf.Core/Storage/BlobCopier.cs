@@ -102,14 +102,16 @@ public sealed class BlobCopier(IBlobStore source, IBlobStore destination)
 
             using var hash = blob.Digest.CreateHash();
             var hashing = new HashingReadStream(stream, hash);
-            var written = await destination.WriteUploadChunkAsync(uploadId, 0, hashing, cancellationToken);
+            var chunk = await destination.WriteUploadChunkAsync(uploadId, 0, hashing, cancellationToken);
+            var written = chunk.Length;
             var actual = Digest.FromHash(blob.Digest.Algorithm, hash.GetHashAndReset());
             if (actual != blob.Digest || written != blob.Size)
             {
                 return $"the source's bytes ({written} bytes) hash to {actual}, not to their name; run 'wharf check' on the source";
             }
 
-            await destination.CommitUploadAsync(uploadId, written, blob.Digest, cancellationToken);
+            // An empty blob writes no chunk: its chain is empty.
+            await destination.CommitUploadAsync(uploadId, written == 0 ? [] : [chunk], blob.Digest, cancellationToken);
             committed = true;
             return null;
         }
