@@ -11,7 +11,7 @@ namespace Wharf.Server.Tests.Cli;
 /// <summary>
 /// <c>wharf migrate</c> run as the real program: an embedded install filled through the real server
 /// (IAM mode, a pushed image, policies, a user with a key) moved to a fresh PostgreSQL database and
-/// blob directory, then served from there.
+/// blob directory (or an S3 bucket on the suite's RGW), then served from there.
 /// </summary>
 public sealed partial class MigrateCommandTests
 {
@@ -131,6 +131,81 @@ public sealed partial class MigrateCommandTests
             var skipped = BlobLine().Match(rerun.StandardOutput);
             Assert.Equal("0", skipped.Groups["copied"].Value);
             Assert.Equal(copied.Groups["copied"].Value, skipped.Groups["present"].Value);
+        }
+        finally
+        {
+            DeleteDirectory(source);
+            DeleteDirectory(target);
+        }
+    }
+
+    [Fact]
+    public async Task Migrate_moves_an_embedded_install_to_PostgreSQL_and_an_S3_bucket_that_a_cluster_node_serves()
+    {
+        var source = TempDirectory("wharf-migrate-src-");
+        var target = TempDirectory("wharf-migrate-dst-");
+        var connection = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync();
+        var rgw = await RgwServer.GetAsync();
+        var bucket = await rgw.CreateBucketAsync();
+        var storage = WharfTestServer.S3Settings(rgw, bucket);
+        var config = Path.Combine(target, "s3.json");
+        try
+        {
+            var imageConfig = Encoding.UTF8.GetBytes("""{"os":"linux","architecture":"amd64"}""");
+            byte[][] layers = [ServiceStack.Random(9 * 1024 * 1024), ServiceStack.Random(7000)];
+            byte[] manifest;
+            var embedded = await WharfTestServer.StartAsync(new Dictionary<string, string?>(), dataDirectory: source);
+            try
+            {
+                using var client = embedded.CreateClient();
+                var pusher = new OciPusher(client);
+                foreach (var blob in layers.Prepend(imageConfig))
+                {
+                    await pusher.PushBlobMonolithicAsync(Repository, blob);
+                }
+
+                manifest = await pusher.PushManifestAsync(Repository, "v1", imageConfig, layers);
+            }
+            finally
+            {
+                await StopKeepingDataAsync(embedded);
+            }
+
+            await File.WriteAllTextAsync(config, WharfTestServer.SettingsFile(storage));
+            var migrated = await MigrateAsync("--from", source, "--data-dir", target, "--config", config, "--metadata", "postgres", "--metadata-connection", connection, "--deep");
+
+            Assert.True(migrated.ExitCode == 0, migrated.StandardOutput + migrated.StandardError);
+            var copied = BlobLine().Match(migrated.StandardOutput);
+            Assert.True(copied.Success, migrated.StandardOutput);
+            Assert.Equal("0", copied.Groups["failed"].Value);
+
+            // Every blob is an object at its content address in the bucket.
+            using (var s3 = rgw.CreateClient())
+            {
+                var listed = await s3.ListObjectsV2Async(new Amazon.S3.Model.ListObjectsV2Request { BucketName = bucket, Prefix = "blobs/" });
+                foreach (var blob in layers.Prepend(imageConfig))
+                {
+                    var hex = Digest.Sha256Of(blob).Hex;
+                    Assert.Contains(listed.S3Objects, o => o.Key == $"blobs/sha256/{hex[..2]}/{hex}" && o.Size == blob.Length);
+                }
+            }
+
+            var settings = new Dictionary<string, string?>(storage) { ["Metadata:Backend"] = "Postgres", ["Metadata:ConnectionString"] = connection };
+            var node = await WharfTestServer.StartAsync(settings, dataDirectory: target);
+            try
+            {
+                using var client = node.CreateClient();
+                var pusher = new OciPusher(client);
+                Assert.Equal(manifest, await pusher.GetAsync($"/v2/{Repository}/manifests/v1"));
+                foreach (var blob in layers.Prepend(imageConfig))
+                {
+                    Assert.Equal(blob, await pusher.GetAsync($"/v2/{Repository}/blobs/{Digest.Sha256Of(blob)}"));
+                }
+            }
+            finally
+            {
+                await StopKeepingDataAsync(node);
+            }
         }
         finally
         {
