@@ -282,7 +282,13 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
         var digest = Digest.Sha256Of("x"u8);
 
         var check = await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CheckAsync(Ct));
-        Assert.Contains(status.ToString(CultureInfo.InvariantCulture), check.Message, StringComparison.Ordinal);
+
+        // The SDK backs off between its retries (longer for SlowDown): on a loaded machine the check's
+        // own 5 s deadline can come first, which is the same verdict for readiness.
+        Assert.True(
+            check.Message.Contains(status.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+                || check.Message.Contains("did not answer within", StringComparison.Ordinal),
+            check.Message);
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.StatAsync(digest, Ct));
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.OpenReadAsync(digest, 0, null, Ct));
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CreateUploadAsync(NewUploadId(), Ct));
