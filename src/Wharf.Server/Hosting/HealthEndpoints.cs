@@ -40,20 +40,20 @@ internal static class HealthEndpoints
             await blobs.CheckAsync(token);
             return null;
         });
-        var (metadataReason, metadataFailure) = await metadataCheck;
-        var (blobReason, blobFailure) = await blobCheck;
+        var (metadataReason, metadataDetail, metadataFailure) = await metadataCheck;
+        var (blobReason, blobDetail, blobFailure) = await blobCheck;
 
         var logger = context.RequestServices.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf.Health");
         var reasons = new List<string>();
         if (metadataReason is not null)
         {
-            logger.NotReady(metadata.Backend, metadataReason, metadataFailure);
+            logger.NotReady(metadata.Backend, metadataDetail!, metadataFailure);
             reasons.Add($"the {metadata.Backend} metadata store {metadataReason}");
         }
 
         if (blobReason is not null)
         {
-            logger.BlobStoreNotReady(blobBackend, blobReason, blobFailure);
+            logger.BlobStoreNotReady(blobBackend, blobDetail!, blobFailure);
             reasons.Add($"the {blobBackend} blob store {blobReason}");
         }
 
@@ -79,27 +79,34 @@ internal static class HealthEndpoints
         return dependency;
     }
 
-    /// <summary>Runs one dependency's check within <see cref="PingTimeout"/>; the reason it failed, or null.</summary>
-    private static async Task<(string? Reason, Exception? Failure)> ProbeAsync(HttpContext context, Func<CancellationToken, Task<string?>> check)
+    /// <summary>
+    /// Runs one dependency's check within <see cref="PingTimeout"/>: null when it passed, else the reason
+    /// the (anonymous) answer gives and the detail the log gets.
+    /// </summary>
+    private static async Task<(string? Reason, string? Detail, Exception? Failure)> ProbeAsync(HttpContext context, Func<CancellationToken, Task<string?>> check)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         timeout.CancelAfter(PingTimeout);
         try
         {
-            return (await check(timeout.Token), null);
+            var reason = await check(timeout.Token);
+            return (reason, reason, null);
         }
         catch (BlobStoreUnavailableException e)
         {
-            // The store's own one-line reason, which names no secret; no stack for a known condition.
-            return (e.Message, null);
+            // The store's one-line reason names its endpoint and bucket: the log has it, the answer
+            // does not. No stack for a known condition.
+            return ("is unavailable", e.Message, null);
         }
         catch (OperationCanceledException e) when (!context.RequestAborted.IsCancellationRequested)
         {
-            return ($"did not answer within {PingTimeout.TotalSeconds:0} s", e);
+            var reason = $"did not answer within {PingTimeout.TotalSeconds:0} s";
+            return (reason, reason, e);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            return ($"failed its check ({e.GetType().Name})", e);
+            var reason = $"failed its check ({e.GetType().Name})";
+            return (reason, reason, e);
         }
     }
 

@@ -47,6 +47,10 @@ public sealed class S3OutageTests
                 Assert.Equal("ok", root.GetProperty("metadata").GetProperty("status").GetString());
                 Assert.StartsWith("the s3 blob store ", root.GetProperty("reason").GetString(), StringComparison.Ordinal);
                 Assert.DoesNotContain(rgw.SecretKey, down.Text, StringComparison.Ordinal);
+
+                // Anyone may ask: the answer names neither the endpoint nor the bucket (the log does).
+                Assert.DoesNotContain(rgw.Endpoint.Authority, down.Text, StringComparison.Ordinal);
+                Assert.DoesNotContain(server.S3Bucket!, down.Text, StringComparison.Ordinal);
             }
 
             // /v2: a blob read and a chunk upload, each the OCI shape of a retryable error.
