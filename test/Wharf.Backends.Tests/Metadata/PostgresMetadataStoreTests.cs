@@ -77,4 +77,16 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
         Assert.Contains($"127.0.0.1:{closedPort}", message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Pool_defaults_skip_the_reset_round_trip_and_prepare_hot_statements_unless_the_operator_set_them()
+    {
+        var tuned = new NpgsqlConnectionStringBuilder(PostgresMetadataStore.Tune("Host=db;Username=wharf;Database=wharf"));
+        Assert.True(tuned.NoResetOnClose);
+        Assert.Equal(64, tuned.MaxAutoPrepare);
+        Assert.Equal("db", tuned.Host);
+
+        var written = new NpgsqlConnectionStringBuilder(PostgresMetadataStore.Tune("Host=db;No Reset On Close=false;maxautoprepare=0"));
+        Assert.False(written.NoResetOnClose);
+        Assert.Equal(0, written.MaxAutoPrepare);
+    }
 }
