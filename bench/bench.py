@@ -188,6 +188,27 @@ def push_chunked(srv, repo, seed, digest):
     return size / elapsed / 1e6
 
 
+def push_streamed(srv, repo, seed, digest):
+    """The shape docker pushes a layer in (compressing as it goes): POST, one PATCH whose body is streamed with
+    Transfer-Encoding: chunked (its length unknown up front), then PUT ?digest= with no body."""
+    c = srv.conn(); size = BIG
+    start = time.perf_counter()
+    loc = start_upload(c, repo)
+    c.putrequest("PATCH", loc)
+    c.putheader("Content-Type", "application/octet-stream"); c.putheader("Transfer-Encoding", "chunked"); c.endheaders()
+    for b in blob_chunks(seed):
+        c.send(b"%x\r\n" % len(b)); c.send(b); c.send(b"\r\n")
+    c.send(b"0\r\n\r\n")
+    r = c.getresponse(); r.read()
+    if r.status != 202:
+        sys.exit(f"{srv.name} streamed PATCH -> {r.status}")
+    loc = re.sub(r"^https?://[^/]+", "", r.getheader("Location"))
+    request(c, "PUT", f"{loc}{'&' if '?' in loc else '?'}digest={digest}", b"", {"Content-Length": "0"}, (201,))
+    elapsed = time.perf_counter() - start
+    c.close()
+    return size / elapsed / 1e6
+
+
 def read_response(s, name):
     """Reads a Connection: close response to its end with socket.recv_into into one reused buffer;
     returns (status, headers as a lower-case dict, body bytes received) and closes the socket."""

@@ -167,10 +167,15 @@ public sealed class FileSystemBlobStore : IBlobStore
     // The chain is one file cut at each write's offset: write ids are handed out but not kept, so a
     // later write at an offset replaces an earlier one. That is safe because one node serialises an
     // upload's writes (UploadService's lock per upload), and is why this store serves one node.
-    public async Task<UploadChunk> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
+    public async Task<UploadChunk> WriteUploadChunkAsync(string uploadId, long offset, Stream source, long? length, CancellationToken cancellationToken)
     {
         var path = UploadPath(uploadId);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        if (length is { } declared)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(declared, nameof(length));
+        }
+
         ArgumentNullException.ThrowIfNull(source);
 
         using var handle = OpenUpload(uploadId, path, FileAccess.Write, FileOptions.Asynchronous);
@@ -191,7 +196,18 @@ public sealed class FileSystemBlobStore : IBlobStore
         {
             while (true)
             {
-                var filled = await source.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+                int filled;
+                try
+                {
+                    filled = await source.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+                }
+                catch
+                {
+                    // A body that failed mid-way was never a chunk: cut what it wrote off again.
+                    RandomAccess.SetLength(handle, offset);
+                    throw;
+                }
+
                 if (filled > 0)
                 {
                     await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), position, cancellationToken);
@@ -200,6 +216,13 @@ public sealed class FileSystemBlobStore : IBlobStore
 
                 if (filled < buffer.Length)
                 {
+                    if (length is { } expected && position - offset != expected)
+                    {
+                        // The bytes past the offset were never a chunk: cut them off again.
+                        RandomAccess.SetLength(handle, offset);
+                        throw new InvalidDataException($"the body held {position - offset} bytes, not the {expected} declared");
+                    }
+
                     return new UploadChunk(offset, position, UploadChunk.NewWriteId());
                 }
             }

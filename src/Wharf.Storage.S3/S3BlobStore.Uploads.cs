@@ -12,14 +12,16 @@ namespace Wharf.Storage.S3;
 
 /// <summary>
 /// Uploads as chunk objects. Each write is one object at <c>uploads/&lt;id&gt;/&lt;start offset&gt;.&lt;write id&gt;</c>
-/// (a PUT, or a multipart upload of pooled parts when the chunk outgrows one part) under a fresh write
-/// id, so two writes at one offset — a retry, or two nodes racing — never replace each other, and no
-/// write depends on what this node saw before. Reads and commits take the chain the caller recorded
+/// under a fresh write id, so two writes at one offset — a retry, or two nodes racing — never replace
+/// each other, and no write depends on what this node saw before. A chunk whose size the request
+/// declared is streamed as one PUT (no buffer; a PUT appears whole or not at all); one that fits a part
+/// is one PUT from a pooled buffer; one of unknown size beyond a part is a multipart upload with four
+/// pooled parts uploading while the next fills. Reads and commits take the chain the caller recorded
 /// (the chunks whose offset advance won), never whatever was stored last at an offset. A commit
-/// assembles the blob server-side: one chunk is copied;
-/// more become a multipart upload where chunks of at least 5 MiB are copied as parts and smaller ones
-/// are read and coalesced into parts of 5 MiB (S3's minimum for every part but the last), so chunks of
-/// any size, down to one byte, commit.
+/// assembles the blob server-side: one chunk is copied; more become a multipart upload where chunks of
+/// at least 5 MiB are copied as parts (four at a time) and smaller ones are read and coalesced into
+/// parts of 5 MiB (S3's minimum for every part but the last), so chunks of any size, down to one byte,
+/// commit.
 /// </summary>
 public sealed partial class S3BlobStore
 {
@@ -28,8 +30,10 @@ public sealed partial class S3BlobStore
     private const int MinPartSize = 5 * 1024 * 1024;
     private const long MaxCopySize = 5L * 1024 * 1024 * 1024;
 
-    // One part filling from the request while two upload: 24 MiB per chunk write at most.
-    private const int BuffersPerWrite = 3;
+    // One part filling from the request while four upload (one at a time ran at two thirds of a
+    // single PUT on Ceph RGW): 40 MiB per chunk write of unknown size at most. A commit's part copies
+    // run four at a time too.
+    private const int BuffersPerWrite = 5;
     private const string CreatedMarker = "created";
 
     // Written while a commit's multipart upload is open, so that aborting the staging area also
@@ -38,8 +42,9 @@ public sealed partial class S3BlobStore
 
     // Part buffers come from a pool of their own: the shared pool parks returned arrays in the
     // returning thread's local slot, where the next request (on another thread) cannot find them.
-    // At most 8 are kept (64 MiB); more in use at once are allocated and dropped on return.
-    private static readonly ArrayPool<byte> PartBuffers = ArrayPool<byte>.Create(PartSize, 8);
+    // At most 16 are kept (128 MiB, three writes' worth); more in use at once are allocated and
+    // dropped on return.
+    private static readonly ArrayPool<byte> PartBuffers = ArrayPool<byte>.Create(PartSize, 16);
 
     public async Task CreateUploadAsync(string uploadId, CancellationToken cancellationToken)
     {
@@ -53,11 +58,16 @@ public sealed partial class S3BlobStore
         return await HeadAsync(prefix + CreatedMarker, cancellationToken) is not null;
     }
 
-    public async Task<UploadChunk> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken)
+    public async Task<UploadChunk> WriteUploadChunkAsync(string uploadId, long offset, Stream source, long? length, CancellationToken cancellationToken)
     {
         var prefix = UploadPrefix(uploadId);
         ArgumentOutOfRangeException.ThrowIfNegative(offset);
         ArgumentNullException.ThrowIfNull(source);
+        if (length is { } declared)
+        {
+            ArgumentOutOfRangeException.ThrowIfNegative(declared, nameof(length));
+        }
+
         if (!await UploadExistsAsync(uploadId, cancellationToken))
         {
             throw new KeyNotFoundException($"Upload '{uploadId}' does not exist.");
@@ -65,6 +75,13 @@ public sealed partial class S3BlobStore
 
         var chunk = new UploadChunk(offset, offset, UploadChunk.NewWriteId());
         var key = ChunkKey(prefix, chunk);
+        if (length is > PartSize and <= MaxCopySize)
+        {
+            // A size known up front and more than a part: one streamed PUT, no buffer, no parts.
+            await _data.PutStreamAsync(key, source, length.Value, cancellationToken);
+            return chunk with { End = offset + length.Value };
+        }
+
         var buffer = PartBuffers.Rent(PartSize);
         int filled;
         try
@@ -79,11 +96,13 @@ public sealed partial class S3BlobStore
 
         if (filled == PartSize)
         {
-            return chunk with { End = offset + await WriteMultipartChunkAsync(key, buffer, source, cancellationToken) };
+            return chunk with { End = offset + await WriteMultipartChunkAsync(key, buffer, source, length, cancellationToken) };
         }
 
         try
         {
+            ThrowIfNotDeclared(filled, length);
+
             // A chunk that fits one part is one PUT: it appears whole or not at all.
             if (filled > 0)
             {
@@ -205,7 +224,7 @@ public sealed partial class S3BlobStore
     /// multipart upload; one a crash leaves is listed by <see cref="ListUploadsAsync"/> and aborted by
     /// garbage collection.
     /// </summary>
-    private async Task<long> WriteMultipartChunkAsync(string key, byte[] first, Stream source, CancellationToken cancellationToken)
+    private async Task<long> WriteMultipartChunkAsync(string key, byte[] first, Stream source, long? length, CancellationToken cancellationToken)
     {
         string multipartId;
         try
@@ -251,6 +270,7 @@ public sealed partial class S3BlobStore
             }
 
             var parts = await Task.WhenAll(uploads);
+            ThrowIfNotDeclared(total, length);
             await CompleteMultipartAsync(key, multipartId, [.. parts], cancellationToken);
             return total;
         }
@@ -278,6 +298,14 @@ public sealed partial class S3BlobStore
         }
     }
 
+    private static void ThrowIfNotDeclared(long received, long? length)
+    {
+        if (length is { } declared && received != declared)
+        {
+            throw new InvalidDataException($"the body held {received} bytes, not the {declared} declared");
+        }
+    }
+
     private async Task<PartETag> UploadPooledPartAsync(string key, string multipartId, int partNumber, byte[] buffer, int count, CancellationToken cancellationToken)
     {
         try
@@ -294,7 +322,7 @@ public sealed partial class S3BlobStore
     {
         var multipartId = (await CallAsync(ct => _client.InitiateMultipartUploadAsync(
             new InitiateMultipartUploadRequest { BucketName = _bucket, Key = target }, ct), cancellationToken)).UploadId;
-        var parts = new List<PartETag>();
+        var parts = new List<Task<PartETag>>();
         byte[]? pending = null;
         var pendingCount = 0;
         try
@@ -315,7 +343,15 @@ public sealed partial class S3BlobStore
                         for (var first = start; first < start + count; first += pieceSize)
                         {
                             var last = Math.Min(first + pieceSize, start + count) - 1;
-                            parts.Add(await CopyPartAsync(segment.Key, target, multipartId, parts.Count + 1, first, last, cancellationToken));
+
+                            // Ceph RGW copies a part's data rather than referencing it: four copies at
+                            // once keep its threads busy where one at a time left the commit waiting.
+                            if (parts.Count >= BuffersPerWrite - 1)
+                            {
+                                await parts[^(BuffersPerWrite - 1)];
+                            }
+
+                            parts.Add(CopyPartAsync(segment.Key, target, multipartId, parts.Count + 1, first, last, cancellationToken));
                         }
 
                         count = 0;
@@ -332,7 +368,7 @@ public sealed partial class S3BlobStore
                         count -= take;
                         if (pendingCount == MinPartSize)
                         {
-                            parts.Add(await UploadPartAsync(target, multipartId, parts.Count + 1, pending, pendingCount, cancellationToken));
+                            parts.Add(Task.FromResult(await UploadPartAsync(target, multipartId, parts.Count + 1, pending, pendingCount, cancellationToken)));
                             pendingCount = 0;
                         }
                     }
@@ -341,13 +377,23 @@ public sealed partial class S3BlobStore
 
             if (pendingCount > 0)
             {
-                parts.Add(await UploadPartAsync(target, multipartId, parts.Count + 1, pending!, pendingCount, cancellationToken));
+                parts.Add(Task.FromResult(await UploadPartAsync(target, multipartId, parts.Count + 1, pending!, pendingCount, cancellationToken)));
             }
 
-            await CompleteMultipartAsync(target, multipartId, parts, cancellationToken);
+            await CompleteMultipartAsync(target, multipartId, [.. await Task.WhenAll(parts)], cancellationToken);
         }
         catch
         {
+            // Copies still running finish (or fail) before the abort, which they would otherwise outlive.
+            try
+            {
+                await Task.WhenAll(parts);
+            }
+            catch (Exception)
+            {
+                // The first failure is the one rethrown below.
+            }
+
             await AbortMultipartQuietlyAsync(target, multipartId);
             throw;
         }
@@ -376,19 +422,8 @@ public sealed partial class S3BlobStore
         return new PartETag(partNumber, response.ETag);
     }
 
-    private async Task<PartETag> UploadPartAsync(string key, string multipartId, int partNumber, byte[] buffer, int count, CancellationToken cancellationToken)
-    {
-        var response = await CallAsync(ct => _client.UploadPartAsync(new UploadPartRequest
-        {
-            BucketName = _bucket,
-            Key = key,
-            UploadId = multipartId,
-            PartNumber = partNumber,
-            InputStream = new MemoryStream(buffer, 0, count, writable: false),
-            PartSize = count,
-        }, ct), cancellationToken);
-        return new PartETag(partNumber, response.ETag);
-    }
+    private async Task<PartETag> UploadPartAsync(string key, string multipartId, int partNumber, byte[] buffer, int count, CancellationToken cancellationToken) =>
+        new(partNumber, await _data.PutAsync(key, buffer.AsMemory(0, count), multipartId, partNumber, cancellationToken));
 
     private async Task CompleteMultipartAsync(string key, string multipartId, List<PartETag> parts, CancellationToken cancellationToken) =>
         await CallAsync(ct => _client.CompleteMultipartUploadAsync(
@@ -421,36 +456,28 @@ public sealed partial class S3BlobStore
     }
 
     private async Task PutBytesAsync(string key, byte[] buffer, int count, CancellationToken cancellationToken) =>
-        await CallAsync(ct => _client.PutObjectAsync(new PutObjectRequest
-        {
-            BucketName = _bucket,
-            Key = key,
-            InputStream = new MemoryStream(buffer, 0, count, writable: false),
-        }, ct), cancellationToken);
+        await _data.PutAsync(key, buffer.AsMemory(0, count), null, 0, cancellationToken);
 
     private async Task ReadRangeAsync(string key, long start, Memory<byte> destination, CancellationToken cancellationToken)
     {
-        using var response = await GetAsync(key, new ByteRange(start, start + destination.Length - 1), cancellationToken)
+        await using var stream = await _data.GetAsync(key, start, start + destination.Length - 1, cancellationToken)
             ?? throw new KeyNotFoundException($"Staged chunk '{key}' vanished while it was read.");
-        await response.ResponseStream.ReadExactlyAsync(destination, cancellationToken);
+        await stream.ReadExactlyAsync(destination, cancellationToken);
     }
 
-    private async Task<Stream> OpenSegmentAsync(ChunkSegment segment, CancellationToken cancellationToken)
-    {
-        var response = await GetAsync(segment.Key, new ByteRange(0, segment.Count - 1), cancellationToken)
+    private async Task<Stream> OpenSegmentAsync(ChunkSegment segment, CancellationToken cancellationToken) =>
+        await _data.GetAsync(segment.Key, 0, segment.Count - 1, cancellationToken)
             ?? throw new KeyNotFoundException($"Staged chunk '{segment.Key}' vanished while it was read.");
-        return new S3ObjectStream(response);
-    }
 
     private async Task<(string Key, string MultipartId)?> ReadCommitMarkerAsync(string key, CancellationToken cancellationToken)
     {
-        using var response = await GetAsync(key, null, cancellationToken);
-        if (response is null)
+        await using var stream = await _data.GetAsync(key, null, null, cancellationToken);
+        if (stream is null)
         {
             return null;
         }
 
-        using var reader = new StreamReader(response.ResponseStream, Encoding.UTF8);
+        using var reader = new StreamReader(stream, Encoding.UTF8);
         var text = await reader.ReadToEndAsync(cancellationToken);
         var newline = text.IndexOf('\n', StringComparison.Ordinal);
         return newline > 0 ? (text[..newline], text[(newline + 1)..]) : null;

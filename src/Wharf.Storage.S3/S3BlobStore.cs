@@ -25,6 +25,7 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
     private readonly string _bucket;
     private readonly string _root;
     private readonly S3Failures _failures;
+    private readonly S3DataPath _data;
 
     public S3BlobStore(S3BlobStoreOptions options)
     {
@@ -36,6 +37,7 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
         _root = prefix.Length == 0 ? "" : prefix + "/";
         _client = CreateClient(options);
         _failures = new S3Failures(options.Bucket, string.IsNullOrEmpty(options.Endpoint) ? $"AWS S3 in {options.Region}" : options.Endpoint);
+        _data = new S3DataPath(_client, _bucket, SigningProtocol, _failures);
     }
 
     public S3BlobStoreOptions Options { get; }
@@ -82,15 +84,11 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
         var key = BlobKey(digest);
         if (length != 0)
         {
-            var range = length is { } count ? new ByteRange(offset, offset + count - 1) : new ByteRange($"bytes={offset}-");
+            // A whole read asks for no range: it is also how an empty blob reads.
+            var ranged = offset > 0 || length is not null;
             try
             {
-                var response = await CallAsync(ct => _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = key, ByteRange = range }, ct), cancellationToken);
-                return new S3ObjectStream(response);
-            }
-            catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
-            {
-                return null;
+                return await _data.GetAsync(key, ranged ? offset : null, length is { } count ? offset + count - 1 : null, cancellationToken);
             }
             catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable)
             {
@@ -148,13 +146,21 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
             Verb = HttpVerb.GET,
             // The SDK signs with its own clock (X-Amz-Date is "now"), so the expiry is counted from it too.
             Expires = DateTime.UtcNow + lifetime,
-            Protocol = Options.Endpoint is { } endpoint && endpoint.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? Protocol.HTTP : Protocol.HTTPS,
+            Protocol = SigningProtocol,
         };
         var url = await CallAsync(_ => _client.GetPreSignedURLAsync(request), cancellationToken);
         return new Uri(url);
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _data.Dispose();
+        _client.Dispose();
+    }
+
+    /// <summary>The scheme of presigned URLs: the endpoint's own (a local gateway may be plain HTTP), else HTTPS.</summary>
+    private Protocol SigningProtocol =>
+        Options.Endpoint is { } endpoint && endpoint.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? Protocol.HTTP : Protocol.HTTPS;
 
     private static AmazonS3Client CreateClient(S3BlobStoreOptions options)
     {
@@ -227,18 +233,6 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
-    /// <summary>A ranged GET, or null when the object is absent or the range cannot be satisfied (404, 416).</summary>
-    private async Task<GetObjectResponse?> GetAsync(string key, ByteRange? range, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await CallAsync(ct => _client.GetObjectAsync(new GetObjectRequest { BucketName = _bucket, Key = key, ByteRange = range }, ct), cancellationToken);
-        }
-        catch (AmazonS3Exception e) when (e.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.RequestedRangeNotSatisfiable)
-        {
-            return null;
-        }
-    }
 
     private async IAsyncEnumerable<S3Object> ListObjectsAsync(string prefix, [EnumeratorCancellation] CancellationToken cancellationToken)
     {

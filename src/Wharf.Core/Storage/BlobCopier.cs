@@ -102,7 +102,16 @@ public sealed class BlobCopier(IBlobStore source, IBlobStore destination)
 
             using var hash = blob.Digest.CreateHash();
             var hashing = new HashingReadStream(stream, hash);
-            var chunk = await destination.WriteUploadChunkAsync(uploadId, 0, hashing, cancellationToken);
+            UploadChunk chunk;
+            try
+            {
+                chunk = await destination.WriteUploadChunkAsync(uploadId, 0, hashing, blob.Size, cancellationToken);
+            }
+            catch (InvalidDataException)
+            {
+                return $"the source's bytes are not the {blob.Size} bytes its listing gives; run 'wharf check' on the source";
+            }
+
             var written = chunk.Length;
             var actual = Digest.FromHash(blob.Digest.Algorithm, hash.GetHashAndReset());
             if (actual != blob.Digest || written != blob.Size)

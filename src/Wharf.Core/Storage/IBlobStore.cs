@@ -67,8 +67,12 @@ public interface IBlobStore
     /// with the staging area. Throws <see cref="KeyNotFoundException"/> when the upload does not exist; a
     /// store that can tell cheaply that nothing is staged up to <paramref name="offset"/> throws
     /// <see cref="ArgumentOutOfRangeException"/>.
+    /// When <paramref name="length"/> is given (the request declared its size), the source must hold
+    /// exactly that many bytes, and a store may send them on as one object of that size: a source that
+    /// holds fewer or more throws <see cref="InvalidDataException"/> and leaves no chunk. A source that
+    /// fails is rethrown as it failed.
     /// </summary>
-    Task<UploadChunk> WriteUploadChunkAsync(string uploadId, long offset, Stream source, CancellationToken cancellationToken);
+    Task<UploadChunk> WriteUploadChunkAsync(string uploadId, long offset, Stream source, long? length, CancellationToken cancellationToken);
 
     /// <summary>Whether the upload's staging area exists (created and neither committed nor aborted).</summary>
     Task<bool> UploadExistsAsync(string uploadId, CancellationToken cancellationToken);

@@ -191,7 +191,12 @@ public sealed class UploadService(
         UploadChunk chunk;
         try
         {
-            chunk = await blobs.WriteUploadChunkAsync(session.Id, session.Offset, hashing, cancellationToken);
+            chunk = await blobs.WriteUploadChunkAsync(session.Id, session.Offset, hashing, expectedLength, cancellationToken);
+        }
+        catch (InvalidDataException)
+        {
+            ForgetHash(session.Id);
+            throw new WharfException(WharfErrorCode.SizeInvalid, $"received {hashing.BytesRead} bytes but {expectedLength} were declared");
         }
         catch (KeyNotFoundException)
         {

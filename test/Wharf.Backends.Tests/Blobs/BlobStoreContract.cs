@@ -116,7 +116,7 @@ public abstract class BlobStoreContract
         var content = Bytes(5 * Ki, seed: 7);
         var uploadId = await StageAsync(store, content);
 
-        var empty = await store.WriteUploadChunkAsync(uploadId, content.Length, new MemoryStream(), Ct);
+        var empty = await store.WriteUploadChunkAsync(uploadId, content.Length, new MemoryStream(), null, Ct);
         Assert.Equal(content.Length, empty.Offset);
         Assert.Equal(content.Length, empty.End);
 
@@ -133,7 +133,7 @@ public abstract class BlobStoreContract
         var first = Bytes(40 * Ki, seed: 8);
         var uploadId = await StageAsync(store, first);
         // A request that stored its chunk but whose offset was never recorded (it failed after the write).
-        Assert.Equal(first.Length + (60 * Ki), (await store.WriteUploadChunkAsync(uploadId, first.Length, new MemoryStream(Bytes(60 * Ki, seed: 80)), Ct)).End);
+        Assert.Equal(first.Length + (60 * Ki), (await store.WriteUploadChunkAsync(uploadId, first.Length, new MemoryStream(Bytes(60 * Ki, seed: 80)), null, Ct)).End);
         var retry = Bytes(10 * Ki, seed: 9);
 
         Assert.Equal(first.Length + retry.Length, await AppendAsync(store, uploadId, retry));
@@ -171,7 +171,7 @@ public abstract class BlobStoreContract
 
         try
         {
-            var stray = await store.WriteUploadChunkAsync(uploadId, gap, new MemoryStream(Bytes(10, seed: 13)), Ct);
+            var stray = await store.WriteUploadChunkAsync(uploadId, gap, new MemoryStream(Bytes(10, seed: 13)), null, Ct);
             // Stored unchecked: no chain from 0 can include it, so nothing can read or commit it.
             IReadOnlyList<UploadChunk> gapped = [.. RecordedChunks(uploadId), stray];
             await Assert.ThrowsAsync<ArgumentException>(() => store.OpenUploadReadAsync(uploadId, gapped, Ct));
@@ -252,8 +252,8 @@ public abstract class BlobStoreContract
 
         // Two requests at one offset on two nodes: the first one's advance wins, yet the loser's write
         // finishes last. Neither replaces the other, and only the recorded chunk is ever read.
-        var winner = await nodes[0].WriteUploadChunkAsync(uploadId, head.Length, new MemoryStream(won), Ct);
-        var loser = await nodes[1].WriteUploadChunkAsync(uploadId, head.Length, new MemoryStream(lost), Ct);
+        var winner = await nodes[0].WriteUploadChunkAsync(uploadId, head.Length, new MemoryStream(won), null, Ct);
+        var loser = await nodes[1].WriteUploadChunkAsync(uploadId, head.Length, new MemoryStream(lost), null, Ct);
         Assert.NotEqual(winner.WriteId, loser.WriteId);
         Assert.Equal(head.Length + won.Length, winner.End);
         Recorded[uploadId].Add(winner);
@@ -275,7 +275,7 @@ public abstract class BlobStoreContract
         var uploadId = NewUploadId();
         var digest = Digest.Sha256Of([1, 2, 3]);
 
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream([1, 2, 3]), Ct));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream([1, 2, 3]), null, Ct));
         await Assert.ThrowsAsync<KeyNotFoundException>(() => store.OpenUploadReadAsync(uploadId, [], Ct));
         await Assert.ThrowsAsync<KeyNotFoundException>(() => store.CommitUploadAsync(uploadId, [new UploadChunk(0, 3, "never-written")], digest, Ct));
         Assert.False(await store.UploadExistsAsync(uploadId, Ct));
@@ -294,7 +294,7 @@ public abstract class BlobStoreContract
         using var stalled = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         stalled.CancelAfter(TimeSpan.FromMilliseconds(200));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => store.WriteUploadChunkAsync(uploadId, 0, new StallingStream(content[..(100 * Ki)]), stalled.Token));
+            () => store.WriteUploadChunkAsync(uploadId, 0, new StallingStream(content[..(100 * Ki)]), null, stalled.Token));
 
         Assert.Equal(content.Length, await AppendAsync(store, uploadId, content));
         var digest = Digest.Sha256Of(content);
@@ -326,7 +326,7 @@ public abstract class BlobStoreContract
         var content = Bytes(60 * Ki, seed: 16);
         var uploadId = await StageAsync(store, content);
         // Stored by a request whose offset was never recorded.
-        await store.WriteUploadChunkAsync(uploadId, content.Length, new MemoryStream(Bytes(40 * Ki, seed: 160)), Ct);
+        await store.WriteUploadChunkAsync(uploadId, content.Length, new MemoryStream(Bytes(40 * Ki, seed: 160)), null, Ct);
         var digest = Digest.Sha256Of(content);
 
         await store.CommitUploadAsync(uploadId, RecordedChunks(uploadId), digest, Ct);
@@ -546,7 +546,7 @@ public abstract class BlobStoreContract
         Assert.False(await store.UploadExistsAsync(uploadId, Ct));
         Assert.Equal([other], await ListUploadsAsync(store));
         Assert.False(await store.AbortUploadAsync(uploadId, Ct));
-        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), Ct));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(content), null, Ct));
         Assert.Null(await store.StatAsync(Digest.Sha256Of(content), Ct));
     }
 
@@ -618,7 +618,52 @@ public abstract class BlobStoreContract
     }
 
     [Fact]
-    public async Task Large_blob_streams_through_with_small_managed_allocation()
+    public async Task Declared_length_chunks_commit_and_a_body_of_another_length_leaves_no_chunk()
+    {
+        var store = await CreateStoreAsync();
+        // More than one 8 MiB part (S3 streams it as one PUT) and a small one (S3 buffers it).
+        var large = Bytes(9 * Mi, seed: 170);
+        var small = Bytes(100, seed: 171);
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+        foreach (var (bytes, declared) in new[] { (large, large.Length + 1L), (large, large.Length - 1L), (small, 101L), (small, 99L) })
+        {
+            await Assert.ThrowsAsync<InvalidDataException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(bytes), declared, Ct));
+        }
+
+        await AssertNoChunkStagedAsync(store, uploadId);
+        var head = await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(large), large.Length, Ct);
+        var tail = await store.WriteUploadChunkAsync(uploadId, head.End, new MemoryStream(small), small.Length, Ct);
+        Assert.Equal(large.Length + small.Length, tail.End);
+        var content = large.Concat(small).ToArray();
+        var digest = Digest.Sha256Of(content);
+        await store.CommitUploadAsync(uploadId, [head, tail], digest, Ct);
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
+    }
+
+    [Fact]
+    public async Task A_body_that_fails_mid_chunk_is_rethrown_as_it_failed_and_leaves_no_chunk()
+    {
+        var store = await CreateStoreAsync();
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+        foreach (long? declared in new long?[] { 12 * Mi, null })
+        {
+            var error = await Assert.ThrowsAsync<IOException>(
+                () => store.WriteUploadChunkAsync(uploadId, 0, new FailingStream(Bytes(10 * Mi, seed: 172)), declared, Ct));
+            Assert.Equal(FailingStream.Message, error.Message);
+        }
+
+        await AssertNoChunkStagedAsync(store, uploadId);
+    }
+
+    /// <summary>Asserts that no chunk of the upload is staged (a store's own view of its staging area).</summary>
+    protected abstract Task AssertNoChunkStagedAsync(IBlobStore store, string uploadId);
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Large_blob_streams_through_with_small_managed_allocation(bool declaredLength)
     {
         const long size = 64L * Mi;
         const ulong seed = 42;
@@ -630,14 +675,15 @@ public abstract class BlobStoreContract
         // counted: the same shape of write as measured below, generated rather than held.
         var warmId = NewUploadId();
         await store.CreateUploadAsync(warmId, Ct);
-        Assert.Equal(size / 2, (await store.WriteUploadChunkAsync(warmId, 0, new GeneratedStream(size / 2, seed: 43), Ct)).End);
+        long? declared = declaredLength ? size / 2 : null;
+        Assert.Equal(size / 2, (await store.WriteUploadChunkAsync(warmId, 0, new GeneratedStream(size / 2, seed: 43), declared, Ct)).End);
         await store.AbortUploadAsync(warmId, Ct);
         await PutAsync(store, Bytes(2 * Mi, seed: 43));
 
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        var head = await store.WriteUploadChunkAsync(uploadId, 0, new GeneratedStream(size / 2, seed), Ct);
+        var head = await store.WriteUploadChunkAsync(uploadId, 0, new GeneratedStream(size / 2, seed), declared, Ct);
         Assert.Equal(size / 2, head.End);
-        var tail = await store.WriteUploadChunkAsync(uploadId, size / 2, new GeneratedStream(size / 2, seed, start: size / 2), Ct);
+        var tail = await store.WriteUploadChunkAsync(uploadId, size / 2, new GeneratedStream(size / 2, seed, start: size / 2), declared, Ct);
         Assert.Equal(size, tail.End);
         await store.CommitUploadAsync(uploadId, [head, tail], digest, Ct);
         Digest readBack;
@@ -691,7 +737,7 @@ public abstract class BlobStoreContract
     protected static async Task<long> AppendAsync(IBlobStore store, string uploadId, byte[] bytes)
     {
         var chunks = Recorded.GetOrAdd(uploadId, _ => []);
-        var chunk = await store.WriteUploadChunkAsync(uploadId, chunks.Count == 0 ? 0 : chunks[^1].End, new MemoryStream(bytes), Ct);
+        var chunk = await store.WriteUploadChunkAsync(uploadId, chunks.Count == 0 ? 0 : chunks[^1].End, new MemoryStream(bytes), null, Ct);
         if (chunk.Length > 0)
         {
             chunks.Add(chunk);

@@ -65,12 +65,12 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
         var store = await CreateS3StoreAsync();
         var uploadId = NewUploadId();
         await store.CreateUploadAsync(uploadId, Ct);
-        var first = await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(Bytes(10, seed: 2)), Ct);
+        var first = await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(Bytes(10, seed: 2)), null, Ct);
         // Larger than one part: streamed as a multipart upload, still one object.
-        var second = await store.WriteUploadChunkAsync(uploadId, first.End, new GeneratedStream(17 * 1024 * 1024, seed: 3), Ct);
-        var third = await store.WriteUploadChunkAsync(uploadId, second.End, new MemoryStream(Bytes(1, seed: 4)), Ct);
+        var second = await store.WriteUploadChunkAsync(uploadId, first.End, new GeneratedStream(17 * 1024 * 1024, seed: 3), null, Ct);
+        var third = await store.WriteUploadChunkAsync(uploadId, second.End, new MemoryStream(Bytes(1, seed: 4)), null, Ct);
         // A retry at the same offset is a new object beside the first.
-        var retry = await store.WriteUploadChunkAsync(uploadId, second.End, new MemoryStream(Bytes(1, seed: 5)), Ct);
+        var retry = await store.WriteUploadChunkAsync(uploadId, second.End, new MemoryStream(Bytes(1, seed: 5)), null, Ct);
 
         var keys = await ListKeysAsync(store, $"{_prefix}/uploads/{uploadId}/");
 
@@ -236,7 +236,7 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.StatAsync(digest, Ct));
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.OpenReadAsync(digest, 0, null, Ct));
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.CreateUploadAsync(NewUploadId(), Ct));
-        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.WriteUploadChunkAsync(NewUploadId(), 0, new MemoryStream([1]), Ct));
+        await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => store.WriteUploadChunkAsync(NewUploadId(), 0, new MemoryStream([1]), null, Ct));
         await Assert.ThrowsAsync<BlobStoreUnavailableException>(() => ListUploadsAsync(store));
     }
 
@@ -312,7 +312,7 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
         var store = await CreateS3StoreAsync();
 
         await Assert.ThrowsAsync<ArgumentException>(() => store.CreateUploadAsync(uploadId, Ct));
-        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream([1]), Ct));
+        await Assert.ThrowsAsync<ArgumentException>(() => store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream([1]), null, Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => store.AbortUploadAsync(uploadId, Ct));
         Assert.Empty(await ListKeysAsync(store, ""));
     }
@@ -324,6 +324,15 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    protected override async Task AssertNoChunkStagedAsync(IBlobStore store, string uploadId)
+    {
+        // Only the created marker: no chunk object, and no multipart upload a failed write left open.
+        var s3 = (S3BlobStore)store;
+        var staged = await ListKeysAsync(s3, $"{_prefix}/uploads/{uploadId}/");
+        Assert.Equal([$"{_prefix}/uploads/{uploadId}/created"], staged);
+        Assert.Empty(await OpenMultipartUploadsAsync(s3));
     }
 
     private static async Task<byte[]> GetObjectAsync(S3BlobStore store, string key)

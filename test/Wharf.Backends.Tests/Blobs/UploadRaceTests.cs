@@ -135,7 +135,7 @@ public sealed class UploadRaceTests : IAsyncDisposable
         var content = Bytes(UploadChunk.MaxPerUpload, seed: 8);
         var upload = await node.StartAsync(Caller, Repo, Ct);
         // The staged bytes and session of an upload that has reached the limit, one byte per chunk.
-        var staged = await blobs.WriteUploadChunkAsync(upload.Id, 0, new MemoryStream(content), Ct);
+        var staged = await blobs.WriteUploadChunkAsync(upload.Id, 0, new MemoryStream(content), null, Ct);
         var session = (await _metadata!.Uploads.GetAsync(upload.Id, Ct))!;
         await _metadata.Uploads.DeleteAsync(upload.Id, Ct);
         await _metadata.Uploads.CreateAsync(

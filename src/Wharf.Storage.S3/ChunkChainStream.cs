@@ -1,28 +1,6 @@
-using Amazon.S3.Model;
 using Wharf.Core.Storage;
 
 namespace Wharf.Storage.S3;
-
-/// <summary>A GET's body: reads pass through, and disposal releases the response and its connection.</summary>
-internal sealed class S3ObjectStream(GetObjectResponse response) : ReadOnlyStream
-{
-    private readonly Stream _body = response.ResponseStream;
-
-    public override int Read(Span<byte> buffer) => _body.Read(buffer);
-
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        _body.ReadAsync(buffer, cancellationToken);
-
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            response.Dispose();
-        }
-
-        base.Dispose(disposing);
-    }
-}
 
 /// <summary>One stretch of a staged chunk object: <paramref name="Count"/> bytes from its start.</summary>
 internal sealed record ChunkSegment(string Key, long Count, long ObjectSize)
