@@ -122,9 +122,42 @@ def wharf_pull(srv, digest, redirect):
     return BIG / (time.perf_counter() - start) / 1e6
 
 
-def alternate(direct, through_wharf):
+def machine_busy():
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat (idle and iowait are not busy)."""
+    fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    return (sum(fields) - fields[3] - fields[4]) / hz, sum(fields) / hz
+
+
+class Meter:
+    """CPU of one row: Wharf's own seconds per GB moved, and how many of the machine's cores were busy
+    during the direct transfers and during Wharf's (what the two compete for on a small machine)."""
+
+    def __init__(self, srv):
+        self.srv, self.wharf_cpu, self.moved = srv, 0.0, 0
+        self.busy = {"direct": [0.0, 0.0], "wharf": [0.0, 0.0]}
+
+    def run(self, side, f, i):
+        w0, (b0, t0), start = bench.cpu_seconds(self.srv.pid), machine_busy(), time.perf_counter()
+        rate = f(i)
+        elapsed = time.perf_counter() - start
+        b1, _ = machine_busy()
+        self.busy[side][0] += b1 - b0; self.busy[side][1] += elapsed
+        if side == "wharf":
+            self.wharf_cpu += bench.cpu_seconds(self.srv.pid) - w0; self.moved += BIG
+        return rate
+
+    def cores(self, side):
+        busy, elapsed = self.busy[side]
+        return busy / elapsed if elapsed else 0.0
+
+    def per_gb(self):
+        return self.wharf_cpu / (self.moved / 1e9) if self.moved else 0.0
+
+
+def alternate(direct, through_wharf, meter):
     """RUNS direct transfers, each followed by the Wharf one it is compared with: (direct, Wharf) rates."""
-    pairs = [(direct(i), through_wharf(i)) for i in range(RUNS)]
+    pairs = [(meter.run("direct", direct, i), meter.run("wharf", through_wharf, i)) for i in range(RUNS)]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
@@ -139,90 +172,130 @@ def start_rgw(ceph_dir):
     return values, time.perf_counter() - start
 
 
+LAYOUTS = {
+    # Everything on every core: client, gateway and Wharf compete for the same CPUs.
+    "shared": "client, gateway and Wharf on all cores",
+    # The client and the gateway share core 0, Wharf has core 1 to itself: Wharf as a node of its own,
+    # between clients and storage that run elsewhere, as it is deployed.
+    "split": "client and gateway on core 0, Wharf alone on core 1",
+}
+
+
+def pin(pids, cores):
+    """Sets the CPU affinity of every thread of each process in pids."""
+    for pid in pids:
+        subprocess.run(["taskset", "-a", "-p", "-c", ",".join(map(str, sorted(cores))), str(pid)], capture_output=True, check=True)
+
+
+def measure(layout, base, rgw, s3, work, wharf_dll, rgw_pids):
+    """One table's rows in one CPU layout; Wharf's seeds from base+1, the direct client's from base+100
+    (every PUT is bytes the gateway has not seen, and no layout sees another's)."""
+    everything = set(range(os.cpu_count()))
+    client_cores = {0} if layout == "split" else everything
+    pin(rgw_pids, client_cores)
+    os.sched_setaffinity(0, client_cores)
+    digests = {seed: bench.blob_digest(seed) for seed in range(base + 1, base + 3 * RUNS + 1)}
+    warm = base + 99
+    warm_digest = bench.blob_digest(warm)
+    limits = {f"WHARF__Limits__{c}__{k}": "1000000000" for c in ("Pull", "Push", "Read") for k in ("RequestsPerSecond", "Burst")}
+
+    def wharf(redirect):
+        env = dict(os.environ, Logging__LogLevel__Default="Warning", **limits,
+                   WHARF__Storage__Backend="S3", WHARF__Storage__S3__Bucket=BUCKET,
+                   WHARF__Storage__S3__Endpoint=rgw["S3_ENDPOINT"], WHARF__Storage__S3__Region=REGION,
+                   WHARF__Storage__S3__ForcePathStyle="true", WHARF__Storage__S3__Prefix="wharf",
+                   WHARF__Storage__S3__AccessKeyId=rgw["AWS_ACCESS_KEY_ID"],
+                   WHARF__Storage__S3__SecretAccessKey=rgw["AWS_SECRET_ACCESS_KEY"],
+                   WHARF__Storage__S3__Redirect="true" if redirect else "false")
+        port = bench.free_port()
+        wharf_cores = {1} if layout == "split" else everything
+        # The metadata stays in SQLite under one data directory, so the second server sees the first's pushes.
+        return bench.Server("Wharf", ["taskset", "-c", ",".join(map(str, sorted(wharf_cores))), "dotnet", wharf_dll, "serve",
+                                      "--port", str(port), "--data-dir", os.path.join(work, "wharf"), "--auth", "open"], port, env)
+
+    srv = wharf(redirect=False)
+    try:
+        peak = [0]; stop = threading.Event()
+        def sample():
+            while not stop.is_set():
+                peak[0] = max(peak[0], bench.rss_kib(srv.pid)); time.sleep(0.01)
+        idle = bench.rss_kib(srv.pid) / 1024
+        sampler = threading.Thread(target=sample); sampler.start()
+        # One unmeasured round each way first: the figures are a warm server's (JIT tiering, pools,
+        # connections), as the gateway's are.
+        bench.push_monolithic(srv, REPO, warm, warm_digest)
+        wharf_pull(srv, warm_digest, redirect=False)
+        s3.put(f"direct/{base}/warm", base + 98); s3.get(f"direct/{base}/warm")
+        m_mono, m_chunked, m_patch, m_streamed = Meter(srv), Meter(srv), Meter(srv), Meter(srv)
+        direct_put, mono = alternate(lambda i: s3.put(f"direct/{base}/{i}", base + 100 + i),
+                                     lambda i: bench.push_monolithic(srv, REPO, base + 1 + i, digests[base + 1 + i]), m_mono)
+        stop.set(); sampler.join()
+        # Honest only if Wharf's blobs really went to the bucket (not to a local disk).
+        if s3.stored_bytes("wharf/") < RUNS * BIG:
+            sys.exit("Wharf's pushes are not in the bucket: is Storage:Backend=S3 wired?")
+        direct_put_b, chunked = alternate(lambda i: s3.put(f"direct/{base}/{RUNS + i}", base + 100 + RUNS + i),
+                                          lambda i: bench.push_chunked(srv, REPO, base + RUNS + 1 + i, digests[base + RUNS + 1 + i]), m_chunked)
+        direct_put_c, one_patch = alternate(lambda i: s3.put(f"direct/{base}/{2 * RUNS + i}", base + 100 + 2 * RUNS + i),
+                                            lambda i: bench.push_streamed(srv, REPO, base + 2 * RUNS + 1 + i, digests[base + 2 * RUNS + 1 + i]), m_patch)
+        direct_get_a, streamed = alternate(lambda i: s3.get(f"direct/{base}/{i}"),
+                                           lambda i: wharf_pull(srv, digests[base + 1 + i], redirect=False), m_streamed)
+    finally:
+        srv.stop()
+
+    srv = wharf(redirect=True)
+    try:
+        wharf_pull(srv, warm_digest, redirect=True)
+        m_redirected = Meter(srv)
+        direct_get_b, redirected = alternate(lambda i: s3.get(f"direct/{base}/{i}"),
+                                             lambda i: wharf_pull(srv, digests[base + 1 + i], redirect=True), m_redirected)
+    finally:
+        srv.stop()
+
+    med = statistics.median
+    rows = [
+        ("push 512 MiB monolithic (MB/s)", med(mono), "PUT", med(direct_put), 0.8, m_mono),
+        ("push 512 MiB in one PATCH of unknown length, as docker pushes (MB/s)", med(one_patch), "PUT", med(direct_put_c), 0.8, m_patch),
+        ("push 512 MiB chunked, 16 MiB PATCHes (MB/s)", med(chunked), "PUT", med(direct_put_b), 0.8, m_chunked),
+        ("pull 512 MiB streamed, redirect off (MB/s)", med(streamed), "GET", med(direct_get_a), 0.8, m_streamed),
+        ("pull 512 MiB, redirect on: 307 + presigned GET (MB/s)", med(redirected), "GET", med(direct_get_b), 0.95, m_redirected),
+    ]
+    lines = [f"**{layout}** ({LAYOUTS[layout]}). Wharf RSS idle {idle:.0f} MiB, peak during the monolithic pushes "
+             f"{peak[0] / 1024:.0f} MiB. Median of {RUNS}. 'cores busy' is the whole machine's (client, gateway, Wharf) "
+             f"during the direct transfers / during Wharf's.", "",
+             "| metric | through Wharf | direct S3 | Wharf ÷ direct | target | | Wharf CPU s/GB | cores busy |",
+             "|---|---:|---:|---:|---|---|---:|---:|"]
+    for name, wv, op, dv, target, meter in rows:
+        ratio = wv / dv
+        goal = f"≥ {target:.0%} of direct {op}" if target < 0.95 else f"= direct {op} (≥ 95%)"
+        lines.append(f"| {name} | {wv:,.1f} | {dv:,.1f} | {ratio:.2f} | {goal} | {'PASS' if ratio >= target else 'MISS'} "
+                     f"| {meter.per_gb():.1f} | {meter.cores('direct'):.2f} / {meter.cores('wharf'):.2f} |")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wharf-dll", required=True)
-    ap.add_argument("--out", help="also write the table to this file")
+    ap.add_argument("--layouts", default="shared,split" if os.cpu_count() >= 2 else "shared",
+                    help="comma-separated: " + ", ".join(f"{k} ({v})" for k, v in LAYOUTS.items()))
+    ap.add_argument("--out", help="also write the tables to this file")
     args = ap.parse_args()
+    layouts = [l for l in args.layouts.split(",") if l]
+    for layout in layouts:
+        if layout not in LAYOUTS:
+            sys.exit(f"unknown layout {layout!r}: one of {', '.join(LAYOUTS)}")
+        if layout == "split" and os.cpu_count() < 2:
+            sys.exit("the split layout needs two cores")
     work = tempfile.mkdtemp(prefix="wharf-bench-s3-")
     ceph_dir = os.path.join(work, "ceph")
     try:
         rgw, rgw_start = start_rgw(ceph_dir)
+        rgw_pids = [int(line.split()[1]) for line in open(os.path.join(ceph_dir, "pids")) if len(line.split()) == 2]
         s3 = S3(rgw["S3_ENDPOINT"], rgw["AWS_ACCESS_KEY_ID"], rgw["AWS_SECRET_ACCESS_KEY"])
         s3.request("PUT", f"/{BUCKET}")
-        # Wharf's seeds 1..3*RUNS, the direct client's 100+: every PUT is bytes the gateway has not seen.
-        digests = {seed: bench.blob_digest(seed) for seed in range(1, 3 * RUNS + 1)}
-
-        limits = {f"WHARF__Limits__{c}__{k}": "1000000000" for c in ("Pull", "Push", "Read") for k in ("RequestsPerSecond", "Burst")}
-        def wharf(redirect):
-            env = dict(os.environ, Logging__LogLevel__Default="Warning", **limits,
-                       WHARF__Storage__Backend="S3", WHARF__Storage__S3__Bucket=BUCKET,
-                       WHARF__Storage__S3__Endpoint=rgw["S3_ENDPOINT"], WHARF__Storage__S3__Region=REGION,
-                       WHARF__Storage__S3__ForcePathStyle="true", WHARF__Storage__S3__Prefix="wharf",
-                       WHARF__Storage__S3__AccessKeyId=rgw["AWS_ACCESS_KEY_ID"],
-                       WHARF__Storage__S3__SecretAccessKey=rgw["AWS_SECRET_ACCESS_KEY"],
-                       WHARF__Storage__S3__Redirect="true" if redirect else "false")
-            port = bench.free_port()
-            # The metadata stays in SQLite under one data directory, so the second server sees the first's pushes.
-            return bench.Server("Wharf", ["dotnet", args.wharf_dll, "serve", "--port", str(port),
-                                          "--data-dir", os.path.join(work, "wharf"), "--auth", "open"], port, env)
-
-        srv = wharf(redirect=False)
-        try:
-            peak = [0]; stop = threading.Event()
-            def sample():
-                while not stop.is_set():
-                    peak[0] = max(peak[0], bench.rss_kib(srv.pid)); time.sleep(0.01)
-            idle = bench.rss_kib(srv.pid) / 1024
-            sampler = threading.Thread(target=sample); sampler.start()
-            # One unmeasured round each way first: the figures are a warm server's (JIT tiering, pools,
-            # connections), as the gateway's are.
-            bench.push_monolithic(srv, REPO, 99, bench.blob_digest(99))
-            wharf_pull(srv, bench.blob_digest(99), redirect=False)
-            s3.put("direct/warm", 98); s3.get("direct/warm")
-            cpu = [0.0]
-            def push_monolithic(i):
-                cpu0 = bench.cpu_seconds(srv.pid)
-                rate = bench.push_monolithic(srv, REPO, 1 + i, digests[1 + i])
-                cpu[0] += bench.cpu_seconds(srv.pid) - cpu0
-                return rate
-            direct_put, mono = alternate(lambda i: s3.put(f"direct/{i}", 100 + i), push_monolithic)
-            stop.set(); sampler.join()
-            # Honest only if Wharf's blobs really went to the bucket (not to a local disk).
-            if s3.stored_bytes("wharf/") < RUNS * BIG:
-                sys.exit("Wharf's pushes are not in the bucket: is Storage:Backend=S3 wired?")
-            direct_put_b, chunked = alternate(lambda i: s3.put(f"direct/{RUNS + i}", 100 + RUNS + i),
-                                              lambda i: bench.push_chunked(srv, REPO, RUNS + 1 + i, digests[RUNS + 1 + i]))
-            direct_put_c, one_patch = alternate(lambda i: s3.put(f"direct/{2 * RUNS + i}", 100 + 2 * RUNS + i),
-                                                lambda i: bench.push_streamed(srv, REPO, 2 * RUNS + 1 + i, digests[2 * RUNS + 1 + i]))
-            direct_get_a, streamed = alternate(lambda i: s3.get(f"direct/{i}"), lambda i: wharf_pull(srv, digests[1 + i], redirect=False))
-        finally:
-            srv.stop()
-
-        srv = wharf(redirect=True)
-        try:
-            wharf_pull(srv, bench.blob_digest(99), redirect=True)
-            direct_get_b, redirected = alternate(lambda i: s3.get(f"direct/{i}"), lambda i: wharf_pull(srv, digests[1 + i], redirect=True))
-        finally:
-            srv.stop()
-
-        med = statistics.median
-        rows = [
-            ("push 512 MiB monolithic (MB/s)", med(mono), "PUT", med(direct_put), 0.8),
-            ("push 512 MiB in one PATCH of unknown length, as docker pushes (MB/s)", med(one_patch), "PUT", med(direct_put_c), 0.8),
-            ("push 512 MiB chunked, 16 MiB PATCHes (MB/s)", med(chunked), "PUT", med(direct_put_b), 0.8),
-            ("pull 512 MiB streamed, redirect off (MB/s)", med(streamed), "GET", med(direct_get_a), 0.8),
-            ("pull 512 MiB, redirect on: 307 + presigned GET (MB/s)", med(redirected), "GET", med(direct_get_b), 0.95),
-        ]
-        lines = [f"Ceph RADOS Gateway (test/infra/rgw, bluestore on a sparse file), up in {rgw_start:.1f} s. "
-                 f"Wharf RSS idle {idle:.0f} MiB, peak during the monolithic pushes {peak[0] / 1024:.0f} MiB; "
-                 f"push CPU {cpu[0] / (RUNS * BIG / 1e9):.1f} s per GB. Median of {RUNS}.", "",
-                 "| metric | through Wharf | direct S3 | Wharf ÷ direct | target | |", "|---|---:|---:|---:|---|---|"]
-        for name, wv, op, dv, target in rows:
-            ratio = wv / dv
-            goal = f"≥ {target:.0%} of direct {op}" if target < 0.95 else f"= direct {op} (≥ 95%)"
-            lines.append(f"| {name} | {wv:,.1f} | {dv:,.1f} | {ratio:.2f} | {goal} | {'PASS' if ratio >= target else 'MISS'} |")
-        table = "\n".join(lines)
+        lines = [f"Ceph RADOS Gateway (test/infra/rgw, bluestore on a sparse file), up in {rgw_start:.1f} s; {os.cpu_count()} cores.", ""]
+        for n, layout in enumerate(layouts):
+            lines += measure(layout, 1000 * n, rgw, s3, work, args.wharf_dll, rgw_pids) + [""]
+        table = "\n".join(lines).rstrip()
         print(table)
         if args.out:
             open(args.out, "w").write(table + "\n")

@@ -270,11 +270,13 @@ internal sealed class S3DataPath : IDisposable
     /// <summary>
     /// The request body of a streamed PUT: passes <c>length</c> bytes of the source through, remembers
     /// a failure of the source itself (so it is not mistaken for S3's), and refuses a source whose length
-    /// differs (before the last byte is sent, so S3 never completes the object).
+    /// differs before the last declared byte is handed on, so S3 never receives a whole body and never
+    /// completes the object.
     /// </summary>
     private sealed class GuardedSource(Stream source, long length) : ReadOnlyStream
     {
         private const int FillAtLeast = 64 * 1024;
+        private readonly byte[] _probe = new byte[1];
         private long _sent;
 
         public ExceptionDispatchInfo? Failure { get; private set; }
@@ -286,30 +288,36 @@ internal sealed class S3DataPath : IDisposable
 
         public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
-            int read;
+            var room = (int)Math.Min(buffer.Length, length - _sent);
+            if (room == 0)
+            {
+                return 0; // everything sent, and the source's end already seen
+            }
+
             try
             {
-                // Never more than what is left, so the byte past the end is asked for separately below;
-                // and a fuller buffer than one read of the request body gives, so each send to S3
-                // moves more than a network packet's worth.
-                var room = (int)Math.Min(buffer.Length, Math.Max(length - _sent, 1));
-                read = await source.ReadAtLeastAsync(buffer[..room], Math.Min(room, FillAtLeast), throwOnEndOfStream: false, cancellationToken);
+                // A fuller buffer than one read of the request body gives, so each send to S3 moves
+                // more than a network packet's worth.
+                var read = await source.ReadAtLeastAsync(buffer[..room], Math.Min(room, FillAtLeast), throwOnEndOfStream: false, cancellationToken);
+                if (read == 0)
+                {
+                    throw new InvalidDataException($"the body held {_sent} bytes, fewer than the {length} declared");
+                }
+
+                // Before the last declared bytes go out, the source must end here.
+                if (_sent + read == length && await source.ReadAsync(_probe, cancellationToken) > 0)
+                {
+                    throw new InvalidDataException($"the body held more than the {length} bytes declared");
+                }
+
+                _sent += read;
+                return read;
             }
             catch (Exception e)
             {
-                Failure = ExceptionDispatchInfo.Capture(e);
+                Failure ??= ExceptionDispatchInfo.Capture(e);
                 throw;
             }
-
-            _sent += read;
-            if (read == 0 && _sent < length || _sent > length)
-            {
-                var error = new InvalidDataException($"the body held {(_sent > length ? "more" : "fewer")} than the {length} bytes declared");
-                Failure = ExceptionDispatchInfo.Capture(error);
-                throw error;
-            }
-
-            return read;
         }
     }
 
