@@ -75,6 +75,48 @@ class S3:
             sys.exit(f"S3 PUT {path} -> {r.status}")
         return BIG / elapsed / 1e6
 
+    def send(self, method, path, query, body, expect=(200,)):
+        """One signed request with a body in memory; returns (response headers, response body)."""
+        h, q = self.headers(method, path, query)
+        c = http.client.HTTPConnection(self.host, self.port, timeout=120)
+        c.putrequest(method, path + ("?" + q if q else ""), skip_host=True, skip_accept_encoding=True)
+        for k, v in h.items():
+            c.putheader(k, v)
+        c.putheader("Content-Length", str(len(body))); c.endheaders()
+        c.send(body)
+        r = c.getresponse(); data = r.read(); c.close()
+        if r.status not in expect:
+            sys.exit(f"S3 {method} {path} -> {r.status} {data[:300]!r}")
+        return r, data
+
+    def put_multipart(self, key, seed, part_size, at_once):
+        """Blob `seed` as a multipart upload: what any S3 client must do with bytes whose length it does
+        not know up front. Parts are generated in turn, as a pusher's bytes arrive, and up to `at_once`
+        upload while the next is generated."""
+        path = f"/{BUCKET}/{key}"
+        start = time.perf_counter()
+        _, data = self.send("POST", path, {"uploads": ""}, b"")
+        upload_id = ET.fromstring(data).findtext("{http://s3.amazonaws.com/doc/2006-03-01/}UploadId")
+        etags, slots = {}, threading.Semaphore(at_once)
+        def upload(number, body):
+            try:
+                r, _ = self.send("PUT", path, {"partNumber": str(number), "uploadId": upload_id}, body)
+                etags[number] = r.getheader("ETag")
+            finally:
+                slots.release()
+        threads = []
+        for number, offset in enumerate(range(0, BIG, part_size), start=1):
+            body = b"".join(bench.blob_chunks(seed, offset, min(part_size, BIG - offset)))
+            slots.acquire()
+            t = threading.Thread(target=upload, args=(number, body)); t.start(); threads.append(t)
+        for t in threads:
+            t.join()
+        if len(etags) != len(threads):
+            sys.exit(f"S3 multipart upload of {path}: a part failed")
+        done = "".join(f"<Part><PartNumber>{n}</PartNumber><ETag>{etags[n]}</ETag></Part>" for n in sorted(etags))
+        self.send("POST", path, {"uploadId": upload_id}, f"<CompleteMultipartUpload>{done}</CompleteMultipartUpload>".encode())
+        return BIG / (time.perf_counter() - start) / 1e6
+
     def get(self, key):
         path = f"/{BUCKET}/{key}"
         h, _ = self.headers("GET", path)
@@ -233,9 +275,12 @@ def measure(layout, base, rgw, s3, work, wharf_dll, rgw_pids):
         # Honest only if Wharf's blobs really went to the bucket (not to a local disk).
         if s3.stored_bytes("wharf/") < RUNS * BIG:
             sys.exit("Wharf's pushes are not in the bucket: is Storage:Backend=S3 wired?")
-        direct_put_b, chunked = alternate(lambda i: s3.put(f"direct/{base}/{RUNS + i}", base + 100 + RUNS + i),
+        # A body of unknown length cannot be one S3 PUT: its direct twin is a multipart upload, 16 MiB
+        # parts one after another for the chunked push (each PATCH waits for its answer), four at once
+        # for the single streamed PATCH.
+        direct_put_b, chunked = alternate(lambda i: s3.put_multipart(f"direct/{base}/{RUNS + i}", base + 100 + RUNS + i, bench.CHUNK, 1),
                                           lambda i: bench.push_chunked(srv, REPO, base + RUNS + 1 + i, digests[base + RUNS + 1 + i]), m_chunked)
-        direct_put_c, one_patch = alternate(lambda i: s3.put(f"direct/{base}/{2 * RUNS + i}", base + 100 + 2 * RUNS + i),
+        direct_put_c, one_patch = alternate(lambda i: s3.put_multipart(f"direct/{base}/{2 * RUNS + i}", base + 100 + 2 * RUNS + i, 16 * 1024 * 1024, 4),
                                             lambda i: bench.push_streamed(srv, REPO, base + 2 * RUNS + 1 + i, digests[base + 2 * RUNS + 1 + i]), m_patch)
         direct_get_a, streamed = alternate(lambda i: s3.get(f"direct/{base}/{i}"),
                                            lambda i: wharf_pull(srv, digests[base + 1 + i], redirect=False), m_streamed)
@@ -253,11 +298,11 @@ def measure(layout, base, rgw, s3, work, wharf_dll, rgw_pids):
 
     med = statistics.median
     rows = [
-        ("push 512 MiB monolithic (MB/s)", med(mono), "PUT", med(direct_put), 0.8, m_mono),
-        ("push 512 MiB in one PATCH of unknown length, as docker pushes (MB/s)", med(one_patch), "PUT", med(direct_put_c), 0.8, m_patch),
-        ("push 512 MiB chunked, 16 MiB PATCHes (MB/s)", med(chunked), "PUT", med(direct_put_b), 0.8, m_chunked),
-        ("pull 512 MiB streamed, redirect off (MB/s)", med(streamed), "GET", med(direct_get_a), 0.8, m_streamed),
-        ("pull 512 MiB, redirect on: 307 + presigned GET (MB/s)", med(redirected), "GET", med(direct_get_b), 0.95, m_redirected),
+        ("push 512 MiB monolithic (MB/s)", med(mono), "direct PUT", med(direct_put), 0.8, m_mono),
+        ("push 512 MiB in one PATCH of unknown length, as docker pushes (MB/s)", med(one_patch), "a direct multipart upload (16 MiB parts, 4 at once)", med(direct_put_c), 0.8, m_patch),
+        ("push 512 MiB chunked, 16 MiB PATCHes (MB/s)", med(chunked), "a direct multipart upload (16 MiB parts, 1 at a time)", med(direct_put_b), 0.8, m_chunked),
+        ("pull 512 MiB streamed, redirect off (MB/s)", med(streamed), "direct GET", med(direct_get_a), 0.8, m_streamed),
+        ("pull 512 MiB, redirect on: 307 + presigned GET (MB/s)", med(redirected), "direct GET", med(direct_get_b), 0.95, m_redirected),
     ]
     lines = [f"**{layout}** ({LAYOUTS[layout]}). Wharf RSS idle {idle:.0f} MiB, peak during the monolithic pushes "
              f"{peak[0] / 1024:.0f} MiB. Median of {RUNS}. 'cores busy' is the whole machine's (client, gateway, Wharf) "
@@ -266,7 +311,7 @@ def measure(layout, base, rgw, s3, work, wharf_dll, rgw_pids):
              "|---|---:|---:|---:|---|---|---:|---:|"]
     for name, wv, op, dv, target, meter in rows:
         ratio = wv / dv
-        goal = f"≥ {target:.0%} of direct {op}" if target < 0.95 else f"= direct {op} (≥ 95%)"
+        goal = f"≥ {target:.0%} of {op}" if target < 0.95 else f"= {op} (≥ 95%)"
         lines.append(f"| {name} | {wv:,.1f} | {dv:,.1f} | {ratio:.2f} | {goal} | {'PASS' if ratio >= target else 'MISS'} "
                      f"| {meter.per_gb():.1f} | {meter.cores('direct'):.2f} / {meter.cores('wharf'):.2f} |")
     return lines
