@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Wharf.Core.Storage;
 
 namespace Wharf.Backends.Tests.Blobs;
 
@@ -163,27 +164,11 @@ internal sealed class StallingStream(byte[] head) : Stream
 }
 
 /// <summary>A request body whose client goes away: its bytes, then an <see cref="IOException"/>.</summary>
-internal sealed class FailingStream(byte[] head) : Stream
+internal sealed class FailingStream(byte[] head) : ReadOnlyStream
 {
     public const string Message = "the client went away mid-body";
 
     private int _position;
-
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
 
     public override int Read(Span<byte> buffer)
     {
@@ -200,17 +185,4 @@ internal sealed class FailingStream(byte[] head) : Stream
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
         ValueTask.FromResult(Read(buffer.Span));
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        Task.FromResult(Read(buffer.AsSpan(offset, count)));
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

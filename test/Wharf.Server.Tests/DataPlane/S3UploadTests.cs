@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
-using System.Text;
 using Amazon.S3.Model;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
@@ -59,29 +57,10 @@ public sealed class S3UploadTests
         var location = await StartAsync(client, "s3/short");
         var id = location[(location.LastIndexOf('/') + 1)..];
 
-        using (var tcp = new TcpClient())
-        {
-            await tcp.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port, Oci.Ct);
-            var stream = tcp.GetStream();
-            var head = $"PATCH {location} HTTP/1.1\r\nHost: {server.HostAndPort}\r\nContent-Type: application/octet-stream\r\nContent-Length: {Large}\r\n\r\n";
-            await stream.WriteAsync(Encoding.ASCII.GetBytes(head), Oci.Ct);
-            await stream.WriteAsync(Bytes(Large - 1024 * 1024, seed: 3), Oci.Ct);
-            await stream.FlushAsync(Oci.Ct);
-            tcp.Client.Shutdown(SocketShutdown.Send);
-            using var reader = new StreamReader(stream);
-            string? statusLine;
-            try
-            {
-                statusLine = await reader.ReadLineAsync(Oci.Ct);
-            }
-            catch (IOException)
-            {
-                statusLine = null;
-            }
+        var statusLine = await server.SendTruncatedAsync("PATCH", location, Large, Bytes(Large - (1024 * 1024), seed: 3));
 
-            // The client broke its own request: Kestrel drops it or answers 400, never 5xx.
-            Assert.True(statusLine is null || statusLine.StartsWith("HTTP/1.1 400", StringComparison.Ordinal), statusLine);
-        }
+        // The client broke its own request: Kestrel drops it or answers 400, never 5xx.
+        Assert.True(statusLine is null || statusLine.StartsWith("HTTP/1.1 400", StringComparison.Ordinal), statusLine);
 
         using (var status = await client.GetAsync(location, Oci.Ct))
         {

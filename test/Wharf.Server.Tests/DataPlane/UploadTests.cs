@@ -1,7 +1,5 @@
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
-using System.Text;
 using Wharf.Server.Tests.Infrastructure;
 
 namespace Wharf.Server.Tests.DataPlane;
@@ -184,24 +182,7 @@ public sealed class UploadTests : ServerTest
     public async Task Body_shorter_than_content_length_is_rejected_and_nothing_is_staged()
     {
         var location = await StartAsync(Client, "short");
-        using var tcp = new TcpClient();
-        await tcp.ConnectAsync(Server.BaseAddress.Host, Server.BaseAddress.Port, Oci.Ct);
-        var stream = tcp.GetStream();
-        var head = $"PATCH {location} HTTP/1.1\r\nHost: {Server.HostAndPort}\r\nContent-Type: application/octet-stream\r\nContent-Length: 100\r\n\r\n";
-        await stream.WriteAsync(Encoding.ASCII.GetBytes(head), Oci.Ct);
-        await stream.WriteAsync(new byte[40], Oci.Ct);
-        await stream.FlushAsync(Oci.Ct);
-        tcp.Client.Shutdown(SocketShutdown.Send);
-        using var reader = new StreamReader(stream);
-        string? statusLine;
-        try
-        {
-            statusLine = await reader.ReadLineAsync(Oci.Ct);
-        }
-        catch (IOException)
-        {
-            statusLine = null;
-        }
+        var statusLine = await Server.SendTruncatedAsync("PATCH", location, 100, new byte[40]);
 
         // The Client closed its side, so Kestrel may drop the connection instead of answering; if it answers, it is a 400.
         Assert.True(statusLine is null || statusLine.StartsWith("HTTP/1.1 400", StringComparison.Ordinal), statusLine);

@@ -170,6 +170,33 @@ public sealed class WharfTestServer : IAsyncDisposable
 
     public HttpClient CreateClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
 
+    /// <summary>
+    /// Sends a request that declares <paramref name="declaredLength"/> body bytes but sends only
+    /// <paramref name="sent"/> and closes its side: a client gone mid-body. Returns the status line, or
+    /// null when the server dropped the connection without answering.
+    /// </summary>
+    public async Task<string?> SendTruncatedAsync(string method, string target, long declaredLength, byte[] sent)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(BaseAddress.Host, BaseAddress.Port, ct);
+        var stream = tcp.GetStream();
+        var head = $"{method} {target} HTTP/1.1\r\nHost: {HostAndPort}\r\nContent-Type: application/octet-stream\r\nContent-Length: {declaredLength}\r\n\r\n";
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head), ct);
+        await stream.WriteAsync(sent, ct);
+        await stream.FlushAsync(ct);
+        tcp.Client.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+        using var reader = new StreamReader(stream);
+        try
+        {
+            return await reader.ReadLineAsync(ct);
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await App.StopAsync();
