@@ -11,7 +11,7 @@ namespace Wharf.Storage.S3;
 /// <summary>
 /// The requests that carry blob bytes (object and part PUTs, ranged GETs), sent with the runtime's
 /// <see cref="HttpClient"/> on URLs the SDK presigns; every other request goes through the SDK client.
-/// Measured on Ceph RGW (docs/architecture.md, "Blobs on S3"): the SDK's own transport spends three to
+/// Measured on Ceph RGW (docs/architecture.md, "The S3 blob store"): the SDK's own transport spends three to
 /// six times the CPU per byte and moves about two thirds of the bytes per second. A presigned request
 /// signs its method, key and query but not its body (UNSIGNED-PAYLOAD): the body's integrity is the
 /// digest Wharf computes as the bytes arrive, checked before any blob is committed, plus TLS to an
