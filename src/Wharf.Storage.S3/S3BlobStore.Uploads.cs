@@ -152,13 +152,21 @@ public sealed partial class S3BlobStore
     {
         var prefix = UploadPrefix(uploadId);
         UploadChunk.ThrowIfNotChain(chunks);
-        var staging = await ReadStagingAsync(uploadId, prefix, requireCreated: true, cancellationToken);
-        var segments = Segments(uploadId, prefix, staging, chunks);
+        var staging = await ReadStagingAsync(uploadId, prefix, requireCreated: false, cancellationToken);
         var target = BlobKey(digest);
 
-        // Content addressing: an existing blob of this digest already holds these very bytes.
+        // Content addressing: an existing blob of this digest already holds these very bytes. That is
+        // also how a commit repeated after its first run copied the blob finds it done, even when that
+        // run (on a node that died, or a request a balancer passed to another node) already deleted
+        // part or all of the staging area.
         if (await HeadAsync(target, cancellationToken) is null)
         {
+            if (!staging.HasCreatedMarker)
+            {
+                throw new KeyNotFoundException($"Upload '{uploadId}' does not exist.");
+            }
+
+            var segments = Segments(uploadId, prefix, staging, chunks);
             if (segments.Count == 0)
             {
                 await PutBytesAsync(target, [], 0, cancellationToken);

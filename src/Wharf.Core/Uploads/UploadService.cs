@@ -129,14 +129,25 @@ public sealed class UploadService(
 
         var size = session.Offset;
         var chunks = RecordedChain(session);
-        var actual = await ComputeDigestAsync(session, chunks, digest.Algorithm, cancellationToken);
-        if (actual != digest)
+        try
         {
-            throw new WharfException(WharfErrorCode.DigestInvalid, $"provided digest {digest} did not match uploaded content ({actual})", new { digest = digest.ToString() });
+            var actual = await ComputeDigestAsync(session, chunks, digest.Algorithm, cancellationToken);
+            if (actual != digest)
+            {
+                throw new WharfException(WharfErrorCode.DigestInvalid, $"provided digest {digest} did not match uploaded content ({actual})", new { digest = digest.ToString() });
+            }
+
+            await ReserveAsync(digest, size, cancellationToken);
+            await blobs.CommitUploadAsync(session.Id, chunks, digest, cancellationToken);
+        }
+        catch (KeyNotFoundException)
+        {
+            // The staged bytes went (an upload expired, or its staging was collected) while the row
+            // stayed: the client starts again, as after any lost upload.
+            ForgetHash(session.Id);
+            throw new WharfException(WharfErrorCode.BlobUploadUnknown, "the upload's staged bytes are gone; start a new upload");
         }
 
-        await ReserveAsync(digest, size, cancellationToken);
-        await blobs.CommitUploadAsync(session.Id, chunks, digest, cancellationToken);
         if (!await store.Blobs.LinkBlobAsync(repository.Id, digest, time.GetUtcNow(), cancellationToken))
         {
             throw new WharfException(WharfErrorCode.Unavailable, "the blob was being garbage-collected; retry the upload");

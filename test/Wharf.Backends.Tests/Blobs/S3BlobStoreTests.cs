@@ -46,6 +46,24 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
     }
 
     [Fact]
+    public async Task A_commit_repeated_after_the_first_deleted_the_staging_finds_the_blob_committed()
+    {
+        // A balancer passes a PUT on to another node when the first died after its copy and the staging's
+        // deletion: the second commit finds the blob and is done, and one of a blob never made is refused.
+        var store = await CreateStoreAsync();
+        var content = Bytes(100 * 1024, seed: 90);
+        var uploadId = await StageAsync(store, content);
+        var chunks = RecordedChunks(uploadId);
+        var digest = Digest.Sha256Of(content);
+        await store.CommitUploadAsync(uploadId, chunks, digest, Ct);
+        Assert.False(await store.UploadExistsAsync(uploadId, Ct));
+
+        await store.CommitUploadAsync(uploadId, chunks, digest, Ct);
+        Assert.Equal(content, await ReadBlobAsync(store, digest, 0, null));
+        await Assert.ThrowsAsync<KeyNotFoundException>(() => store.CommitUploadAsync(uploadId, chunks, Digest.Sha256Of([1, 2, 3]), Ct));
+    }
+
+    [Fact]
     public async Task Committed_blob_lives_at_its_content_address_under_the_prefix()
     {
         var store = await CreateS3StoreAsync();

@@ -47,6 +47,25 @@ internal sealed class ClusterNode : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Each "Unhandled error" the node logged (a request answered 500) with the lines of its exception,
+    /// at most <paramref name="lines"/> of them.
+    /// </summary>
+    public IReadOnlyList<string> UnhandledErrors(int lines = 12)
+    {
+        var all = Log.Split('\n');
+        var found = new List<string>();
+        for (var i = 0; i < all.Length; i++)
+        {
+            if (all[i].Contains("Unhandled error on", StringComparison.Ordinal))
+            {
+                found.Add(string.Join(" | ", all.Skip(i).Take(lines).Select(l => l.Trim())));
+            }
+        }
+
+        return found;
+    }
+
     /// <summary>Starts the node and waits until <c>/v2/</c> answers.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {

@@ -195,6 +195,27 @@ public sealed class UploadTests : ServerTest
     }
 
     [Fact]
+    public async Task Completing_an_upload_whose_staged_bytes_are_gone_is_blob_upload_unknown_not_a_fault()
+    {
+        var location = await StartAsync(Client, "gone");
+        var content = new byte[] { 1, 2, 3, 4 };
+        using (var patch = await Client.SendAsync(Patch(location, content, 0), Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+        }
+
+        // The staged bytes vanish behind the session (collected, or lost with a disk) while its row stays.
+        var id = location[(location.LastIndexOf('/') + 1)..];
+        foreach (var staged in Directory.GetFiles(Server.DataDirectory, id, SearchOption.AllDirectories))
+        {
+            File.Delete(staged);
+        }
+
+        using var put = await Client.PutAsync($"{location}?digest={Oci.Sha256(content)}", null, Oci.Ct);
+        await Oci.AssertErrorAsync(put, HttpStatusCode.NotFound, "BLOB_UPLOAD_UNKNOWN");
+    }
+
+    [Fact]
     public async Task Content_range_length_differing_from_the_body_is_size_invalid()
     {
         var location = await StartAsync(Client, "rangesize");
