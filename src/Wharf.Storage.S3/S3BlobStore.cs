@@ -137,20 +137,8 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
-    public async Task<Uri?> GetDownloadUrlAsync(Digest digest, TimeSpan lifetime, CancellationToken cancellationToken)
-    {
-        var request = new GetPreSignedUrlRequest
-        {
-            BucketName = _bucket,
-            Key = BlobKey(digest),
-            Verb = HttpVerb.GET,
-            // The SDK signs with its own clock (X-Amz-Date is "now"), so the expiry is counted from it too.
-            Expires = DateTime.UtcNow + lifetime,
-            Protocol = SigningProtocol,
-        };
-        var url = await CallAsync(_ => _client.GetPreSignedURLAsync(request), cancellationToken);
-        return new Uri(url);
-    }
+    public async Task<Uri?> GetDownloadUrlAsync(Digest digest, TimeSpan lifetime, CancellationToken cancellationToken) =>
+        await CallAsync(_ => _data.SignAsync(HttpVerb.GET, BlobKey(digest), lifetime), cancellationToken);
 
     public void Dispose()
     {
@@ -254,20 +242,7 @@ public sealed partial class S3BlobStore : IBlobStore, IDisposable
         }
     }
 
-    /// <summary>
-    /// Runs one S3 call, turning what says the store cannot be used now (transport failures, 5xx,
-    /// SlowDown, a missing bucket, refused credentials) into <see cref="BlobStoreUnavailableException"/>;
-    /// other S3 errors (404s the callers map to absence) pass through.
-    /// </summary>
-    private async Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await call(cancellationToken);
-        }
-        catch (Exception e) when (_failures.Classify(e, notFoundIsFault: false, cancellationToken) is { } reason)
-        {
-            throw new BlobStoreUnavailableException(reason, e);
-        }
-    }
+    /// <summary>Runs one S3 call under <see cref="S3Failures.GuardAsync"/>.</summary>
+    private Task<T> CallAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken) =>
+        _failures.GuardAsync(call, cancellationToken);
 }

@@ -17,7 +17,7 @@ namespace Wharf.Storage.S3;
 /// digest Wharf computes as the bytes arrive, checked before any blob is committed, plus TLS to an
 /// HTTPS endpoint. Answers become the SDK's <see cref="AmazonS3Exception"/>, so <see cref="S3Failures"/>
 /// and the callers' handling of 404 / 416 treat both paths alike; what makes the store unusable
-/// is thrown as <see cref="BlobStoreUnavailableException"/> here, as the store's CallAsync does.
+/// is thrown as <see cref="BlobStoreUnavailableException"/> by the same <see cref="S3Failures.GuardAsync"/>.
 /// </summary>
 internal sealed class S3DataPath : IDisposable
 {
@@ -56,7 +56,7 @@ internal sealed class S3DataPath : IDisposable
 
     /// <summary>PUTs <paramref name="body"/> from memory as an object or a part; returns the ETag.</summary>
     public Task<string> PutAsync(string key, ReadOnlyMemory<byte> body, string? uploadId, int partNumber, CancellationToken cancellationToken) =>
-        ClassifiedAsync(() => PutCoreAsync(key, body, uploadId, partNumber, cancellationToken), cancellationToken);
+        _failures.GuardAsync(_ => PutCoreAsync(key, body, uploadId, partNumber, cancellationToken), cancellationToken);
 
     private async Task<string> PutCoreAsync(string key, ReadOnlyMemory<byte> body, string? uploadId, int partNumber, CancellationToken cancellationToken)
     {
@@ -66,7 +66,7 @@ internal sealed class S3DataPath : IDisposable
             timeout.CancelAfter(BufferedPutTimeout);
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Put, await SignAsync(HttpVerb.PUT, key, uploadId, partNumber))
+                using var request = new HttpRequestMessage(HttpMethod.Put, await SignAsync(HttpVerb.PUT, key, SignedFor, uploadId, partNumber))
                 {
                     Content = new ReadOnlyMemoryContent(body),
                 };
@@ -97,7 +97,7 @@ internal sealed class S3DataPath : IDisposable
         var guarded = new GuardedSource(source, length);
         try
         {
-            return await ClassifiedAsync(() => PutStreamCoreAsync(key, guarded, length, cancellationToken), cancellationToken);
+            return await _failures.GuardAsync(_ => PutStreamCoreAsync(key, guarded, length, cancellationToken), cancellationToken);
         }
         catch (Exception) when (guarded.Failure is { } failure)
         {
@@ -108,7 +108,7 @@ internal sealed class S3DataPath : IDisposable
 
     private async Task<string> PutStreamCoreAsync(string key, GuardedSource guarded, long length, CancellationToken cancellationToken)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Put, await SignAsync(HttpVerb.PUT, key, null, 0))
+        using var request = new HttpRequestMessage(HttpMethod.Put, await SignAsync(HttpVerb.PUT, key, SignedFor))
         {
             Content = new StreamContent(guarded, 128 * 1024),
         };
@@ -125,7 +125,7 @@ internal sealed class S3DataPath : IDisposable
     /// <see cref="AmazonS3Exception"/>.
     /// </summary>
     public Task<Stream?> GetAsync(string key, long? first, long? last, CancellationToken cancellationToken) =>
-        ClassifiedAsync(() => GetCoreAsync(key, first, last, cancellationToken), cancellationToken);
+        _failures.GuardAsync(_ => GetCoreAsync(key, first, last, cancellationToken), cancellationToken);
 
     private async Task<Stream?> GetCoreAsync(string key, long? first, long? last, CancellationToken cancellationToken)
     {
@@ -136,7 +136,7 @@ internal sealed class S3DataPath : IDisposable
             timeout.CancelAfter(HeadersTimeout);
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, await SignAsync(HttpVerb.GET, key, null, 0));
+                using var request = new HttpRequestMessage(HttpMethod.Get, await SignAsync(HttpVerb.GET, key, SignedFor));
                 if (first is { } from)
                 {
                     request.Headers.Range = new RangeHeaderValue(from, last);
@@ -178,26 +178,19 @@ internal sealed class S3DataPath : IDisposable
 
     public void Dispose() => _http.Dispose();
 
-    private async Task<T> ClassifiedAsync<T>(Func<Task<T>> call, CancellationToken cancellationToken)
-    {
-        try
-        {
-            return await call();
-        }
-        catch (Exception e) when (e is not InvalidDataException && _failures.Classify(e, notFoundIsFault: false, cancellationToken) is { } reason)
-        {
-            throw new BlobStoreUnavailableException(reason, e);
-        }
-    }
-
-    private async Task<Uri> SignAsync(HttpVerb verb, string key, string? uploadId, int partNumber)
+    /// <summary>
+    /// A URL for <paramref name="verb"/> on <paramref name="key"/> (a part of a multipart upload when
+    /// <paramref name="uploadId"/> is given), valid for <paramref name="lifetime"/> counted from the
+    /// SDK's own clock, which signs it.
+    /// </summary>
+    public async Task<Uri> SignAsync(HttpVerb verb, string key, TimeSpan lifetime, string? uploadId = null, int partNumber = 0)
     {
         var request = new GetPreSignedUrlRequest
         {
             BucketName = _bucket,
             Key = key,
             Verb = verb,
-            Expires = DateTime.UtcNow + SignedFor,
+            Expires = DateTime.UtcNow + lifetime,
             Protocol = _protocol,
         };
         if (uploadId is not null)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Amazon.Runtime;
 using Amazon.S3;
+using Wharf.Core.Storage;
 
 namespace Wharf.Storage.S3;
 
@@ -43,6 +44,23 @@ internal sealed class S3Failures(string bucket, string endpoint)
         return error is AmazonClientException or AmazonServiceException
             ? $"S3 endpoint {Endpoint} failed: {OneLine(error.Message)}"
             : null;
+    }
+
+    /// <summary>
+    /// Runs one S3 call, turning what says the store cannot be used now (transport failures, 5xx,
+    /// SlowDown, a missing bucket, refused credentials) into <see cref="BlobStoreUnavailableException"/>;
+    /// other S3 errors (404s the callers map to absence) pass through.
+    /// </summary>
+    public async Task<T> GuardAsync<T>(Func<CancellationToken, Task<T>> call, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await call(cancellationToken);
+        }
+        catch (Exception e) when (Classify(e, notFoundIsFault: false, cancellationToken) is { } reason)
+        {
+            throw new BlobStoreUnavailableException(reason, e);
+        }
     }
 
     private string? ClassifyAnswer(AmazonS3Exception error, bool notFoundIsFault)

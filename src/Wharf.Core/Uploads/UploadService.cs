@@ -145,7 +145,7 @@ public sealed class UploadService(
             // The staged bytes went (an upload expired, or its staging was collected) while the row
             // stayed: the client starts again, as after any lost upload.
             ForgetHash(session.Id);
-            throw new WharfException(WharfErrorCode.BlobUploadUnknown, "the upload's staged bytes are gone; start a new upload");
+            throw StagingGone();
         }
 
         if (!await store.Blobs.LinkBlobAsync(repository.Id, digest, time.GetUtcNow(), cancellationToken))
@@ -213,7 +213,7 @@ public sealed class UploadService(
         {
             // A crash between the row and its staging area: the upload cannot continue.
             ForgetHash(session.Id);
-            throw new WharfException(WharfErrorCode.BlobUploadUnknown, "the upload's staged bytes are gone; start a new upload");
+            throw StagingGone();
         }
         catch
         {
@@ -254,6 +254,9 @@ public sealed class UploadService(
         running.Offset = newOffset;
         return session with { Offset = newOffset, Chunks = name is null ? session.Chunks : [.. session.Chunks, name] };
     }
+
+    private static WharfException StagingGone() =>
+        new(WharfErrorCode.BlobUploadUnknown, "the upload's staged bytes are gone; start a new upload");
 
     /// <summary>The chunks the session accepted; an upload begun before chunks were recorded cannot go on.</summary>
     private static IReadOnlyList<UploadChunk> RecordedChain(UploadSession session)
