@@ -11,6 +11,7 @@ public static class EcrEvents
 {
     public const string ImageAction = "ECR Image Action";
     public const string ImageScan = "ECR Image Scan";
+    public const string ReplicationAction = "ECR Replication Action";
 
     /// <summary>
     /// An <c>ECR Image Action</c>: <c>DELETE</c>, or <c>UPDATE_STORAGE_CLASS</c> with its target. A lifecycle
@@ -42,6 +43,29 @@ public static class EcrEvents
         }
 
         return Envelope(ImageAction, key, [], detail, at);
+    }
+
+    /// <summary>
+    /// An <c>ECR Replication Action</c>: a copy that replication wrote into this registry from
+    /// <paramref name="origin"/>. Replication consumes only <c>PUSH</c> actions, so a copy is never replicated again.
+    /// </summary>
+    public static OutboxEvent Replication(RepositoryKey key, Digest digest, IReadOnlyList<string> tags, RegistryKey origin, DateTimeOffset at)
+    {
+        var detail = new JsonObject
+        {
+            ["result"] = "SUCCESS",
+            ["repository-name"] = key.Name.Value,
+            ["image-digest"] = digest.ToString(),
+            ["source-account"] = origin.Account.Value,
+            ["source-region"] = origin.Region,
+            ["action-type"] = "REPLICATE",
+        };
+        if (tags.Count > 0)
+        {
+            detail["image-tag"] = tags[0];
+        }
+
+        return Envelope(ReplicationAction, key, [key.Arn], detail, at);
     }
 
     /// <summary>An <c>ECR Image Scan</c>: a scan finished, with the non-zero severity counts and the image's tags.</summary>

@@ -48,7 +48,7 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
     /// immutability inside the store's transaction, and stores. A digest that differs from
     /// <paramref name="expectedDigest"/> fails with <paramref name="digestMismatch"/>.
     /// </summary>
-    public async Task<ManifestPushed> PutAsync(
+    public Task<ManifestPushed> PutAsync(
         Caller caller,
         RepositoryKey key,
         string? tag,
@@ -56,6 +56,35 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
         WharfErrorCode digestMismatch,
         string? contentType,
         ReadOnlyMemory<byte> content,
+        CancellationToken cancellationToken) =>
+        PutAsync(caller, key, tag, expectedDigest, digestMismatch, contentType, content, origin: null, cancellationToken);
+
+    /// <summary>
+    /// As <see cref="PutAsync(Caller, RepositoryKey, string?, Digest?, WharfErrorCode, string?, ReadOnlyMemory{byte}, CancellationToken)"/>,
+    /// for a copy that replication writes: the event recorded is an <c>ECR Replication Action</c> naming
+    /// <paramref name="origin"/> rather than a <c>PUSH</c>, so replication never chains (ECR replicates once
+    /// per push). Callers authorise the replication themselves.
+    /// </summary>
+    public Task<ManifestPushed> PutReplicatedAsync(
+        Caller caller,
+        RepositoryKey key,
+        string? tag,
+        Digest expectedDigest,
+        string? contentType,
+        ReadOnlyMemory<byte> content,
+        RegistryKey origin,
+        CancellationToken cancellationToken) =>
+        PutAsync(caller, key, tag, expectedDigest, WharfErrorCode.DigestInvalid, contentType, content, origin, cancellationToken);
+
+    private async Task<ManifestPushed> PutAsync(
+        Caller caller,
+        RepositoryKey key,
+        string? tag,
+        Digest? expectedDigest,
+        WharfErrorCode digestMismatch,
+        string? contentType,
+        ReadOnlyMemory<byte> content,
+        RegistryKey? origin,
         CancellationToken cancellationToken)
     {
         if (content.Length > DataPlaneSettings.MaxManifestBytes)
@@ -91,7 +120,9 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
                 tag,
                 time.GetUtcNow(),
                 tag is not null && repository.Settings.IsImmutable(tag),
-                EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", time.GetUtcNow()),
+                origin is { } from
+                    ? EcrEvents.Replication(key, digest, tag is null ? [] : [tag], from, time.GetUtcNow())
+                    : EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", time.GetUtcNow()),
                 parsed.Sizes,
                 scanning.ScanFrequency is "SCAN_ON_PUSH" or "CONTINUOUS_SCAN" ? new PushScanRequest(time.GetUtcNow() - ImageService.ScanInterval) : null),
             cancellationToken);

@@ -19,6 +19,7 @@ internal static class DataPlaneEndpoints
             return new DataPlaneSettings(options.Registry.CreateOnPush, options.Uploads.Expiry);
         });
         services.TryAddSingleton<RepositoryResolver>();
+        services.TryAddSingleton<RepositoryCreator>();
         services.TryAddSingleton<BlobService>();
         services.TryAddSingleton<UploadService>();
         services.TryAddSingleton<PullRecorder>();
