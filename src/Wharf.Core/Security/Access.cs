@@ -75,6 +75,15 @@ public static class EcrActions
     public const string RegisterPullTimeUpdateExclusion = "ecr:RegisterPullTimeUpdateExclusion";
     public const string DeregisterPullTimeUpdateExclusion = "ecr:DeregisterPullTimeUpdateExclusion";
     public const string ListPullTimeUpdateExclusions = "ecr:ListPullTimeUpdateExclusions";
+    public const string PutReplicationConfiguration = "ecr:PutReplicationConfiguration";
+    public const string DescribeImageReplicationStatus = "ecr:DescribeImageReplicationStatus";
+
+    /// <summary>What a destination registry's policy grants a source account for cross-account replication.</summary>
+    public const string ReplicateImage = "ecr:ReplicateImage";
+    public const string CreateRepositoryCreationTemplate = "ecr:CreateRepositoryCreationTemplate";
+    public const string DescribeRepositoryCreationTemplates = "ecr:DescribeRepositoryCreationTemplates";
+    public const string UpdateRepositoryCreationTemplate = "ecr:UpdateRepositoryCreationTemplate";
+    public const string DeleteRepositoryCreationTemplate = "ecr:DeleteRepositoryCreationTemplate";
 }
 
 /// <summary>
