@@ -10,6 +10,12 @@ blobs the other copied."""
 import argparse, base64, datetime, hashlib, hmac, http.client, io, json, math, os, random, resource, shutil
 import socket, subprocess, sys, tarfile, tempfile, threading, time, zlib
 
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(_here, ".."), os.path.join(_here, "..", "s3"), os.path.join(_here, "..", "cluster")]
+from bench import cpu_seconds, free_port  # noqa: E402  (bench/bench.py)
+from bench_s3 import machine_busy  # noqa: E402  (bench/s3/bench_s3.py)
+from cluster import wait_http  # noqa: E402  (bench/cluster/cluster.py)
+
 ACCOUNT = "111122223333"
 SOURCE_REGION = "us-east-1"
 REMOTE_REGION = "eu-west-1"
@@ -18,11 +24,6 @@ OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
 OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
 ECR_TARGET = "AmazonEC2ContainerRegistry_V20150921."
 MiB = 1 << 20
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
 
 def say(*a):
@@ -209,22 +210,6 @@ class Ecr:
 
 # --------------------------------------------------------------------------------------------- Wharfs
 
-def wait_ready(port, proc, timeout=60):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            c.request("GET", "/health/ready"); r = c.getresponse(); r.read(); c.close()
-            if r.status == 200:
-                return
-        except OSError:
-            pass
-        if proc.poll() is not None:
-            sys.exit(f"Wharf on port {port} exited during start (exit code {proc.returncode})")
-        time.sleep(0.05)
-    sys.exit(f"Wharf on port {port} did not become ready")
-
-
 class Wharf:
     """One Wharf process: `wharf serve` of the Release build, its own data directory and port, rate limits
     far above what the bench sends (their cost is in the figures; nothing is throttled)."""
@@ -240,7 +225,7 @@ class Wharf:
         self.log = open(os.path.join(work, f"{name}.log"), "ab")
         self.proc = subprocess.Popen(["dotnet", dll, "serve", "--port", str(self.port), "--data-dir", self.data, "--auth", auth],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
-        wait_ready(self.port, self.proc)
+        wait_http(self.port, "/health/ready", proc=self.proc)
         self.key_id = self.secret = "bench"
         if auth == "iam":
             creds = dict(line.split(" = ", 1) for line in open(os.path.join(self.data, "root-credentials")).read().splitlines() if " = " in line)
@@ -252,19 +237,12 @@ class Wharf:
         return subprocess.run(["dotnet", self.dll, *args, "--data-dir", self.data], env=self.env, capture_output=True, text=True, input=stdin)
 
     def cpu(self):
-        fields = open(f"/proc/{self.proc.pid}/stat").read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / TICK
+        return cpu_seconds(self.proc.pid)
 
     def stop(self):
         if self.proc.poll() is None:
             self.proc.kill(); self.proc.wait()
         self.log.close()
-
-
-def machine_busy():
-    """Cumulative busy and total jiffies of the whole machine (/proc/stat)."""
-    f = [int(x) for x in open("/proc/stat").readline().split()[1:]]
-    return sum(f) - f[3] - f[4], sum(f)
 
 
 # ------------------------------------------------------------------------------------------ measuring
@@ -319,7 +297,7 @@ def measure(run, proxy, images, wharf):
                 cpu={k: w.cpu() - cpu0[k] for k, w in wharf.items()},
                 client_cpu=(children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime),
                 bench_cpu=(self1.ru_utime + self1.ru_stime) - (self0.ru_utime + self0.ru_stime),
-                cores=os.cpu_count() * (busy1 - busy0) / max(1, total1 - total0), **extra)
+                cores=os.cpu_count() * (busy1 - busy0) / max(1e-9, total1 - total0), **extra)
 
 
 def skopeo_copy(source, proxy_port, destination, images, parallel):
