@@ -376,8 +376,9 @@ def main():
     ap.add_argument("--seed", type=int, default=15)
     ap.add_argument("--parallel", default="1,4", help="skopeo baselines: copies at a time in each (the first is the one the target is judged against)")
     ap.add_argument("--only", choices=["skopeo", "replication"], help="one side only (to test the harness)")
-    ap.add_argument("--trigger", choices=["backfill", "repush"], default="backfill",
-                    help="how replication of the images already on the source starts: `wharf replication backfill`, or each manifest pushed again")
+    ap.add_argument("--trigger", choices=["backfill", "api", "repush"], default="backfill",
+                    help="how replication of the images already on the source starts: `wharf replication backfill`, "
+                         "PutReplicationConfiguration with wharfBackfill, or each manifest pushed again under a second tag")
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, data) afterwards")
     ap.add_argument("--out")
@@ -410,9 +411,9 @@ def main():
                 remote_credentials(source, destination)
                 timings = {}
                 start_replication = replication_starter(source, images, args.trigger, timings)
-                results[side] = measure(lambda: (start_replication(), {**wait_replicated(source, destination, images, args.timeout, args.trigger == "backfill"), **timings})[1],
+                results[side] = measure(lambda: (start_replication(), {**wait_replicated(source, destination, images, args.timeout, args.trigger != "repush"), **timings})[1],
                                         proxy, images, wharfs)
-            verify(destination, images, side, side != "replication" or args.trigger == "backfill")
+            verify(destination, images, side, side != "replication" or args.trigger != "repush")
             destination.stop(); running.remove(destination)
             say(f"{side}: {results[side]['seconds']:.1f} s, {results[side]['up'] / 1e6:.1f} MB sent")
         text = report(args, images, results, load, parallel)
@@ -443,21 +444,27 @@ def remote_credentials(source, destination):
 
 def replication_starter(source, images, trigger, timings):
     """Returns what starts the copy of the images already pushed to the source (the timed part): the
-    replication rule on the source, then either `wharf replication backfill` (trigger "backfill") or every
+    replication rule on the source, with Wharf's `wharfBackfill` member (trigger "api"), or then
+    `wharf replication backfill` (trigger "backfill"), or every
     manifest pushed again under a second tag (trigger "repush": replication, as ECR's, copies what is
     pushed after the configuration, and a PUT of a manifest and tag the repository already has changes
     nothing, so records no push; the destination gets the image under the new tag)."""
     def start():
-        source.ecr.call("PutReplicationConfiguration", {"replicationConfiguration": {"rules": [
+        request = {"replicationConfiguration": {"rules": [
             {"destinations": [{"region": REMOTE_REGION, "registryId": ACCOUNT}],
-             "repositoryFilters": [{"filter": "bench/", "filterType": "PREFIX_MATCH"}]}]}})
+             "repositoryFilters": [{"filter": "bench/", "filterType": "PREFIX_MATCH"}]}]}}
+        if trigger == "api":
+            request["wharfBackfill"] = True
+        _, answer = source.ecr.call("PutReplicationConfiguration", request)
+        if trigger == "api" and answer.get("wharfBackfill") != "REQUESTED":
+            sys.exit(f"PutReplicationConfiguration with wharfBackfill answered {answer}")
         timings["configured_at"] = time.monotonic()
         if trigger == "backfill":
             p = source.cli("replication", "backfill")
             timings["armed_at"] = time.monotonic()
             if p.returncode != 0:
                 sys.exit(f"wharf replication backfill: {p.stdout}{p.stderr}")
-        else:
+        elif trigger == "repush":
             c = http.client.HTTPConnection("127.0.0.1", source.port, timeout=60)
             for image in images.images:
                 c.request("PUT", f"/v2/{image['repo']}/manifests/{image['tag']}-again", body=image["manifest"], headers={"Content-Type": OCI_MANIFEST})
@@ -497,7 +504,7 @@ def report(args, images, results, load, parallel):
         target=f"≤ {copies(parallel[0])}" if parallel else "≤ skopeo copy", judge=lambda a, b: None if b is None else a <= b)
     if r:
         blank = " |" * (2 * len(baselines) + 2)
-        lines.append(f"| … of which: configuration and backfill command done / every image at the destination (s) | "
+        lines.append(f"| … of which: configuration (and backfill command) done / every image at the destination (s) | "
                      f"{fmt(r.get('armed_seconds', r['configured_seconds']))} / {fmt(r['present_seconds'])} |{blank}")
     row("bytes sent to the destination (MB)", lambda x: x["up"] / 1e6)
     row("bytes sent ÷ unique bytes", lambda x: x["up"] / images.unique_bytes, digits=3,
@@ -512,7 +519,8 @@ def report(args, images, results, load, parallel):
     row("cores busy, whole machine", lambda x: x["cores"], digits=2)
     row("load average (1 min) at the start", lambda x: x["load"], digits=2)
     lines.append("")
-    lines.append("Replication's time runs from PutReplicationConfiguration (then " + ("`wharf replication backfill`" if args.trigger == "backfill" else "each manifest pushed again under a second tag")
+    lines.append("Replication's time runs from PutReplicationConfiguration (" + {"backfill": "then `wharf replication backfill`", "api": "with `wharfBackfill`",
+                                                                           "repush": "then each manifest pushed again under a second tag"}[args.trigger]
                  + ") until DescribeImageReplicationStatus says COMPLETE for every image (the source copies up to `Replication:Concurrency`, 4 by default, images at once); "
                  "skopeo's from the first copy's start to the last one's end.")
     return "\n".join(lines)
