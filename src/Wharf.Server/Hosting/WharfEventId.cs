@@ -32,4 +32,7 @@ internal static class WharfEventId
     public const int JobLeaseRenewalFailed = 1209;
 
     public const int PolicyDecision = 1300;
+
+    // 1500s: replication to remote regions (another Wharf, a plain OCI registry).
+    public const int RemoteReplicated = 1500;
 }

@@ -1,0 +1,166 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+
+namespace Wharf.Testing;
+
+/// <summary>
+/// CNCF Distribution (Debian's <c>docker-registry</c>) on 127.0.0.1 and a port of its own, with htpasswd
+/// basic auth (a bcrypt line from <c>htpasswd</c>): a plain OCI registry to replicate to. It can be stopped
+/// and started again on the same port and storage (a destination that goes down and comes back).
+/// </summary>
+public sealed class DistributionRegistry : IAsyncDisposable
+{
+    public const string User = "wharf-replicator";
+
+    private readonly StringBuilder log = new();
+    private readonly string config;
+    private Process? process;
+
+    private DistributionRegistry(string root, int port, string password)
+    {
+        Root = root;
+        Port = port;
+        Password = password;
+        config = Path.Combine(root, "config.yml");
+    }
+
+    public string Root { get; }
+
+    public int Port { get; }
+
+    public string Password { get; }
+
+    /// <summary><c>http://127.0.0.1:&lt;port&gt;</c>.</summary>
+    public Uri Endpoint => new($"http://127.0.0.1:{Port}");
+
+    public string HostAndPort => $"127.0.0.1:{Port}";
+
+    /// <summary>The registry's output (its access log among it), across restarts.</summary>
+    public string Log
+    {
+        get
+        {
+            lock (log)
+            {
+                return log.ToString();
+            }
+        }
+    }
+
+    /// <summary>Writes the config and the htpasswd file; <see cref="StartAsync"/> runs it.</summary>
+    public static async Task<DistributionRegistry> CreateAsync()
+    {
+        Requires.Tool("docker-registry");
+        var htpasswd = Requires.Tool("htpasswd");
+        var root = Path.Combine(Path.GetTempPath(), "wharf-distribution-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(root);
+        var registry = new DistributionRegistry(root, Ports.Free(), Guid.NewGuid().ToString("N"));
+        var line = (await ProcessRunner.RunAsync(htpasswd, ["-Bbn", User, registry.Password])).EnsureSuccess().StandardOutput.Trim();
+        await File.WriteAllTextAsync(Path.Combine(root, "htpasswd"), line + "\n");
+        await File.WriteAllTextAsync(registry.config, $"""
+            version: 0.1
+            log:
+              level: info
+            storage:
+              filesystem:
+                rootdirectory: {Path.Combine(root, "data")}
+            http:
+              addr: 127.0.0.1:{registry.Port}
+            auth:
+              htpasswd:
+                realm: wharf-test
+                path: {Path.Combine(root, "htpasswd")}
+            """);
+        return registry;
+    }
+
+    /// <summary>Starts the registry and waits until <c>/v2/</c> answers (401: it wants the password).</summary>
+    public async Task StartAsync()
+    {
+        var info = new ProcessStartInfo(Requires.Tool("docker-registry"))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        info.ArgumentList.Add("serve");
+        info.ArgumentList.Add(config);
+        var started = Process.Start(info)!;
+        started.OutputDataReceived += (_, e) => Append(e.Data);
+        started.ErrorDataReceived += (_, e) => Append(e.Data);
+        started.BeginOutputReadLine();
+        started.BeginErrorReadLine();
+        process = started;
+
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (started.HasExited)
+            {
+                throw new InvalidOperationException($"docker-registry exited with {started.ExitCode}:\n{Log}");
+            }
+
+            try
+            {
+                using var response = await client.GetAsync(new Uri(Endpoint, "/v2/"));
+                if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.OK)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(50);
+        }
+
+        Stop();
+        throw new InvalidOperationException($"docker-registry did not answer within 30 s:\n{Log}");
+    }
+
+    /// <summary>Kills the registry (its storage stays): the destination is down.</summary>
+    public void Stop()
+    {
+        if (process is { HasExited: false } running)
+        {
+            running.Kill(entireProcessTree: true);
+            running.WaitForExit();
+        }
+    }
+
+    /// <summary>Completed blob uploads into <paramref name="repository"/>, counted from the access log (<c>PUT …/blobs/uploads/… 201</c>).</summary>
+    public int BlobUploads(string repository) =>
+        Log.Split('\n').Count(l => l.Contains($"\"PUT /v2/{repository}/blobs/uploads/", StringComparison.Ordinal) && l.Contains("\" 201 ", StringComparison.Ordinal));
+
+    public ValueTask DisposeAsync()
+    {
+        Stop();
+        process?.Dispose();
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (log)
+            {
+                log.AppendLine(line);
+            }
+        }
+    }
+}
