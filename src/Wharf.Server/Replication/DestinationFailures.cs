@@ -21,7 +21,7 @@ internal static class DestinationFailures
     public const string AuthFailed = "DESTINATION_AUTH_FAILED";
 
     /// <summary>The destination refused the request itself (another 4xx: an invalid manifest, an immutable tag, …).</summary>
-    public const string Rejected = "DESTINATION_REJECTED";
+    public const string Rejected = "DESTINATION_REFUSED";
 
     /// <summary>The largest part of an error body read: enough for a message, never a flood.</summary>
     public const int MaxErrorBody = 4096;
