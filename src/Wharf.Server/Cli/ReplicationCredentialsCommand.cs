@@ -46,10 +46,10 @@ internal static class ReplicationCredentialsCommand
                 return Fail($"region '{name}' is not in Replication:Regions; configure its Endpoint and Kind first");
             }
 
-            var (identity, flag) = remote.Kind == RemoteRegionKind.Wharf ? (parse.GetValue(accessKeyId), "--access-key-id") : (parse.GetValue(username), "--username");
+            var (identity, flag) = remote.ParsedKind == RemoteRegionKind.Wharf ? (parse.GetValue(accessKeyId), "--access-key-id") : (parse.GetValue(username), "--username");
             if (string.IsNullOrWhiteSpace(identity))
             {
-                return Fail($"region '{name}' is kind {remote.Kind.ToString().ToLowerInvariant()}: pass {flag}");
+                return Fail($"region '{name}' is kind {remote.ParsedKind.ToString().ToLowerInvariant()}: pass {flag}");
             }
 
             var secret = (await Console.In.ReadLineAsync(ct))?.Trim();
@@ -95,11 +95,6 @@ internal static class ReplicationCredentialsCommand
 
         await using (app)
         {
-            if (RemoteReplicationOptionsValidator.FirstProblem(app.Services.GetRequiredService<IOptions<RemoteReplicationOptions>>().Value) is { } problem)
-            {
-                return WharfCli.Fail(problem);
-            }
-
             await app.Services.GetRequiredService<IMetadataStore>().MigrateAsync(cancellationToken);
             return await action(app, app.Services.GetRequiredService<RemoteCredentials>());
         }

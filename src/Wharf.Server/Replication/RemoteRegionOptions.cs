@@ -28,7 +28,11 @@ public sealed class RemoteRegionOptions
     /// <summary>Base URL of the other Wharf (its ECR API and <c>/v2</c>) or of the OCI registry, e.g. <c>https://registry-b.example.com</c>.</summary>
     public string? Endpoint { get; set; }
 
-    public RemoteRegionKind Kind { get; set; } = RemoteRegionKind.Wharf;
+    /// <summary><c>wharf</c> (the default) or <c>oci</c>; see <see cref="RemoteRegionKind"/>.</summary>
+    public string Kind { get; set; } = "wharf";
+
+    /// <summary><see cref="Kind"/> parsed (after validation).</summary>
+    public RemoteRegionKind ParsedKind => Enum.Parse<RemoteRegionKind>(Kind, ignoreCase: true);
 
     /// <summary>For <see cref="RemoteRegionKind.Oci"/>: a path put before every repository name (a Harbor project, a namespace).</summary>
     public string? RepositoryPrefix { get; set; }
@@ -70,14 +74,14 @@ internal sealed partial class RemoteReplicationOptionsValidator : IValidateOptio
                 return $"{key}:Endpoint '{remote.Endpoint}' is not an http or https URL such as https://registry-b.example.com (credentials go in 'wharf replication credentials set {region}', never in the URL)";
             }
 
-            if (!Enum.IsDefined(remote.Kind))
+            if (!Enum.TryParse<RemoteRegionKind>(remote.Kind, ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(remote.Kind, out _))
             {
-                return $"{key}:Kind must be wharf or oci";
+                return $"{key}:Kind is '{remote.Kind}'; set wharf (another Wharf) or oci (any OCI registry)";
             }
 
             if (remote.RepositoryPrefix is { Length: > 0 } prefix)
             {
-                if (remote.Kind != RemoteRegionKind.Oci)
+                if (kind != RemoteRegionKind.Oci)
                 {
                     return $"{key}:RepositoryPrefix is for Kind oci only: another Wharf keeps the repository names, as ECR does";
                 }

@@ -25,7 +25,7 @@ internal sealed class RemoteSites(
             return null;
         }
 
-        return targets.GetOrAdd(destination.Region, region => remote.Kind == RemoteRegionKind.Oci
+        return targets.GetOrAdd(destination.Region, region => remote.ParsedKind == RemoteRegionKind.Oci
             ? new OciRegistryTarget(region, remote, http.Client, credentials, time, logger)
             : new RemoteWharfTarget(region, remote, http.Client, credentials, time, logger));
     }
