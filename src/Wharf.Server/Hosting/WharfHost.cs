@@ -6,6 +6,7 @@ using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
 using Wharf.Server.Identity;
 using Wharf.Server.Jobs;
+using Wharf.Server.Replication;
 using Wharf.Server.Scanning;
 
 namespace Wharf.Server.Hosting;
@@ -90,6 +91,7 @@ public static class WharfHost
         builder.Services.AddScanning(options.Scanning);
         builder.Services.AddGarbageCollection(options.Gc);
         builder.Services.AddEventPruning();
+        builder.Services.AddReplication();
         builder.Services.AddJobs();
         services?.Invoke(builder.Services);
 
