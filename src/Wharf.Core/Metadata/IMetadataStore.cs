@@ -36,6 +36,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The events the stores' writes record, and their consumers' cursors.</summary>
     IEventLog Events { get; }
 
+    /// <summary>The replication queue and the statuses <c>DescribeImageReplicationStatus</c> reports.</summary>
+    IReplicationStore Replications { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 

@@ -32,6 +32,7 @@ internal static class WharfCli
         root.Subcommands.Add(VulnDbCommand.Create());
         root.Subcommands.Add(AdminCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
+        root.Subcommands.Add(ReplicationCommand.Create());
         ReplicationCredentialsCommand.AddTo(root);
         root.SetAction(ServeCommand.RunAsync);
 

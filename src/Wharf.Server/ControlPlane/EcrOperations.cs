@@ -78,6 +78,7 @@ internal sealed partial class EcrOperations(
             ["RegisterPullTimeUpdateExclusion"] = (o, c) => o.RegisterPullTimeUpdateExclusionAsync(c),
             ["DeregisterPullTimeUpdateExclusion"] = (o, c) => o.DeregisterPullTimeUpdateExclusionAsync(c),
             ["ListPullTimeUpdateExclusions"] = (o, c) => o.ListPullTimeUpdateExclusionsAsync(c),
+            ["DescribeImageReplicationStatus"] = (_, c) => DescribeImageReplicationStatusAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

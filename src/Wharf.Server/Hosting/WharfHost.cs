@@ -91,6 +91,7 @@ public static class WharfHost
         builder.Services.AddScanning(options.Scanning);
         builder.Services.AddGarbageCollection(options.Gc);
         builder.Services.AddEventPruning();
+        builder.Services.AddReplication();
         builder.Services.AddJobs();
         builder.Services.AddRemoteReplication(builder.Configuration);
         services?.Invoke(builder.Services);

@@ -75,6 +75,8 @@ public sealed class WharfOptions
     public EventOptions Events { get; set; } = new();
 
     public JobOptions Jobs { get; set; } = new();
+
+    public ReplicationOptions Replication { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -281,4 +283,25 @@ public sealed class JobOptions
     /// node that dies mid-run leaves the job to the others once it expires.
     /// </summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+public sealed class ReplicationOptions
+{
+    /// <summary>How often the event log is read for pushes to replicate, and how often each node looks for due copies.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Copies at once on one node.</summary>
+    public int Concurrency { get; set; } = 4;
+
+    /// <summary>The first retry's delay after a destination failed in a way worth retrying; each further retry doubles it.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest delay between two retries.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long after a push its copy is retried before it is <c>FAILED</c>.</summary>
+    public TimeSpan MaxRetryWindow { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>How long a copy is one node's; a node that died mid-copy leaves it to the others after this.</summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(15);
 }
