@@ -134,12 +134,12 @@ public static partial class ReplicationConfigurationParser
         var count = value.GetArrayLength();
         if (count < 1)
         {
-            throw Invalid(path, "Member must have length greater than or equal to 1");
+            throw Invalid(path, "must have length greater than or equal to 1");
         }
 
         if (count > MaxTagFilters)
         {
-            throw Invalid(path, $"Member must have length less than or equal to {MaxTagFilters}");
+            throw Invalid(path, $"must have length less than or equal to {MaxTagFilters}");
         }
 
         var filters = new List<string>(count);

@@ -104,7 +104,7 @@ public sealed class ReplicationConfigurationParserTests
     [Theory]
     [InlineData("\"release-*\"", "replicationConfiguration.rules.1.member.wharfTagFilters' failed to satisfy constraint: 'must be a list of tag filters'")]
     [InlineData("{\"filter\":\"v*\"}", "must be a list of tag filters")]
-    [InlineData("[]", "wharfTagFilters' failed to satisfy constraint: 'Member must have length greater than or equal to 1'")]
+    [InlineData("[]", "wharfTagFilters' failed to satisfy constraint: 'must have length greater than or equal to 1'")]
     [InlineData("[\"ok\",\"has space\"]", "wharfTagFilters.2.member' failed to satisfy constraint: 'must satisfy regular expression '^[0-9a-zA-Z._*-]{1,128}$''")]
     [InlineData("[\"\"]", "wharfTagFilters.1.member'")]
     [InlineData("[\"release/1\"]", "wharfTagFilters.1.member'")]
@@ -126,7 +126,7 @@ public sealed class ReplicationConfigurationParserTests
             $$"""{"rules":[{"destinations":[{"region":"eu-west-1","registryId":"123456789012"}],"wharfTagFilters":[{{string.Join(",", filters.Select(f => $"\"{f}\""))}}]}]}""";
 
         Assert.Equal(100, Parse(Rule(Enumerable.Range(0, 100).Select(i => $"t{i}"))).Rules[0].TagFilters!.Count);
-        Assert.Contains("'Member must have length less than or equal to 100'", Refused(Rule(Enumerable.Range(0, 101).Select(i => $"t{i}"))), StringComparison.Ordinal);
+        Assert.Contains("'must have length less than or equal to 100'", Refused(Rule(Enumerable.Range(0, 101).Select(i => $"t{i}"))), StringComparison.Ordinal);
         Assert.Single(Parse(Rule([new string('a', 128)])).Rules[0].TagFilters!);
         Assert.Contains("must satisfy regular expression", Refused(Rule([new string('a', 129)])), StringComparison.Ordinal);
     }
