@@ -29,6 +29,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<EcrOperations>();
         services.TryAddSingleton<IApiIdentityResolver, OpenApiIdentity>();
         services.TryAddSingleton<AwsJsonHandler>();
+        services.TryAddSingleton<CreationTemplateService>();
         return services;
     }
 

@@ -27,7 +27,8 @@ internal sealed partial class EcrOperations(
     RegistryHostMatcher hosts,
     AuthTokens authTokens,
     UploadSessionLimits uploadLimits,
-    IOptions<WharfOptions> options)
+    IOptions<WharfOptions> options,
+    CreationTemplateService templates)
 {
     /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>
     public const int DefaultPageSize = 100;
@@ -78,6 +79,10 @@ internal sealed partial class EcrOperations(
             ["RegisterPullTimeUpdateExclusion"] = (o, c) => o.RegisterPullTimeUpdateExclusionAsync(c),
             ["DeregisterPullTimeUpdateExclusion"] = (o, c) => o.DeregisterPullTimeUpdateExclusionAsync(c),
             ["ListPullTimeUpdateExclusions"] = (o, c) => o.ListPullTimeUpdateExclusionsAsync(c),
+            ["CreateRepositoryCreationTemplate"] = (o, c) => o.CreateRepositoryCreationTemplateAsync(c),
+            ["DescribeRepositoryCreationTemplates"] = (o, c) => o.DescribeRepositoryCreationTemplatesAsync(c),
+            ["UpdateRepositoryCreationTemplate"] = (o, c) => o.UpdateRepositoryCreationTemplateAsync(c),
+            ["DeleteRepositoryCreationTemplate"] = (o, c) => o.DeleteRepositoryCreationTemplateAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>
