@@ -115,6 +115,33 @@ public sealed class RemoteWharfTargetTests
         Assert.True(down.Retryable);
     }
 
+    [Fact]
+    public async Task A_missing_repository_is_created_through_the_remote_REPLICATION_template_with_its_policies_and_mutability()
+    {
+        await using var destination = await StartDestinationAsync();
+        var root = AwsClients.ReadCredentialsFile(Path.Combine(destination.DataDirectory, "root-credentials"));
+        const string policy = """{"Version":"2012-10-17","Statement":[{"Sid":"pull","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":["ecr:BatchGetImage"]}]}""";
+        const string lifecycle = """{"rules":[{"rulePriority":1,"description":"expire untagged","selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}""";
+        (await AwsClients.CliAsync(destination.BaseAddress, Region, root, "ecr", "create-repository-creation-template", "--prefix", "team", "--applied-for", "REPLICATION",
+            "--image-tag-mutability", "IMMUTABLE", "--repository-policy", policy, "--lifecycle-policy", lifecycle)).EnsureSuccess();
+        // A template for another purpose, and a shorter ROOT one, are not the one that applies.
+        (await AwsClients.CliAsync(destination.BaseAddress, Region, root, "ecr", "create-repository-creation-template", "--prefix", "ROOT", "--applied-for", "REPLICATION", "--image-tag-mutability", "MUTABLE")).EnsureSuccess();
+        (await AwsClients.CliAsync(destination.BaseAddress, Region, root, "ecr", "create-repository-creation-template", "--prefix", "team/app", "--applied-for", "CREATE_ON_PUSH", "--image-tag-mutability", "MUTABLE")).EnsureSuccess();
+
+        var settings = RemoteRegions.Settings(Region, destination.BaseAddress, "wharf");
+        await using var source = await WharfTestServer.StartAsync(settings);
+        (await RemoteRegions.SetCredentialsAsync(source.StoreArguments, settings, Region, "--access-key-id", root["AWS_ACCESS_KEY_ID"], root["AWS_SECRET_ACCESS_KEY"])).EnsureSuccess();
+        var image = await OciLayout.WriteImageAsync(NewDirectory(), "v1", [15_000], 970, TestContext.Current.CancellationToken);
+        await ReplicateAsync(source, Digest.Parse(image.Manifest.Digest), ["v1"], [image.Directory]);
+
+        using var repository = JsonDocument.Parse((await AwsClients.CliAsync(destination.BaseAddress, Region, root, "ecr", "describe-repositories", "--repository-names", "team/app")).EnsureSuccess().StandardOutput);
+        Assert.Equal("IMMUTABLE", repository.RootElement.GetProperty("repositories")[0].GetProperty("imageTagMutability").GetString());
+        using var storedPolicy = JsonDocument.Parse((await AwsClients.CliAsync(destination.BaseAddress, Region, root, "ecr", "get-repository-policy", "--repository-name", "team/app")).EnsureSuccess().StandardOutput);
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(policy), System.Text.Json.Nodes.JsonNode.Parse(storedPolicy.RootElement.GetProperty("policyText").GetString()!)));
+        using var storedLifecycle = JsonDocument.Parse((await AwsClients.CliAsync(destination.BaseAddress, Region, root, "ecr", "get-lifecycle-policy", "--repository-name", "team/app")).EnsureSuccess().StandardOutput);
+        Assert.True(System.Text.Json.Nodes.JsonNode.DeepEquals(System.Text.Json.Nodes.JsonNode.Parse(lifecycle), System.Text.Json.Nodes.JsonNode.Parse(storedLifecycle.RootElement.GetProperty("lifecyclePolicyText").GetString()!)));
+    }
+
     private static Task<WharfTestServer> StartDestinationAsync() =>
         WharfTestServer.StartAsync(new Dictionary<string, string?>
         {
