@@ -48,8 +48,12 @@ public sealed class DistributionRegistry : IAsyncDisposable
         }
     }
 
-    /// <summary>Writes the config and the htpasswd file; <see cref="StartAsync"/> runs it.</summary>
-    public static async Task<DistributionRegistry> CreateAsync()
+    /// <summary>
+    /// Writes the config and the htpasswd file; <see cref="StartAsync"/> runs it. With <paramref name="tokenAuth"/>
+    /// the registry takes bearer tokens instead (the Docker token spec): issued by the realm, for the service
+    /// and issuer given, signed by the key of the certificate in the PEM bundle.
+    /// </summary>
+    public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth = null)
     {
         Requires.Tool("docker-registry");
         var htpasswd = Requires.Tool("htpasswd");
@@ -58,6 +62,24 @@ public sealed class DistributionRegistry : IAsyncDisposable
         var registry = new DistributionRegistry(root, Ports.Free(), Guid.NewGuid().ToString("N"));
         var line = (await ProcessRunner.RunAsync(htpasswd, ["-Bbn", User, registry.Password])).EnsureSuccess().StandardOutput.Trim();
         await File.WriteAllTextAsync(Path.Combine(root, "htpasswd"), line + "\n");
+        var auth = $"""
+              htpasswd:
+                realm: wharf-test
+                path: {Path.Combine(root, "htpasswd")}
+            """;
+        if (tokenAuth is { } token)
+        {
+            var bundle = Path.Combine(root, "token-ca.pem");
+            await File.WriteAllTextAsync(bundle, token.CertificatePem);
+            auth = $"""
+                  token:
+                    realm: {token.Realm}
+                    service: {token.Service}
+                    issuer: {token.Issuer}
+                    rootcertbundle: {bundle}
+                """;
+        }
+
         await File.WriteAllTextAsync(registry.config, $"""
             version: 0.1
             log:
@@ -68,9 +90,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
             http:
               addr: 127.0.0.1:{registry.Port}
             auth:
-              htpasswd:
-                realm: wharf-test
-                path: {Path.Combine(root, "htpasswd")}
+            {auth}
             """);
         return registry;
     }

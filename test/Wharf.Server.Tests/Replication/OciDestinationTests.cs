@@ -112,6 +112,37 @@ public sealed class OciDestinationTests
         Assert.Equal(0, registry.BlobUploads("team/app"));
     }
 
+    [Fact]
+    public async Task A_registry_with_bearer_token_auth_gets_the_image_with_a_token_asked_for_the_repository_scope()
+    {
+        await using var tokens = await TokenServer.StartAsync("robot", Guid.NewGuid().ToString("N"));
+        await using var registry = await DistributionRegistry.CreateAsync((tokens.Realm, TokenServer.Service, TokenServer.Issuer, tokens.CertificatePem));
+        await registry.StartAsync();
+        var image = await OciLayout.WriteImageAsync(NewDirectory(), "v1", [60_000, 5000], 980, TestContext.Current.CancellationToken);
+        var settings = RemoteRegions.Settings(Region, registry.Endpoint, "oci", prefix: "mirror");
+        await using var server = await WharfTestServer.StartAsync(settings);
+        (await RemoteRegions.SetCredentialsAsync(server.StoreArguments, settings, Region, "--username", tokens.User, tokens.Password)).EnsureSuccess();
+
+        await ReplicateAsync(server, image, ["v1"]);
+
+        Assert.Contains(tokens.Requests, r => r is ("repository:mirror/team/app:pull,push", true));
+        Assert.DoesNotContain(tokens.Requests, r => !r.Authenticated);
+        Assert.Equal(3, registry.BlobUploads("mirror/team/app"));
+        var token = await TokenAsync(tokens, "repository:mirror/team/app:pull");
+        var raw = (await ContainerTools.Instance.SkopeoAsync("inspect", "--raw", "--tls-verify=false", "--registry-token", token, $"docker://{registry.HostAndPort}/mirror/team/app:v1")).EnsureSuccess().StandardOutput;
+        Assert.Equal(await File.ReadAllTextAsync(image.BlobPath(image.Manifest.Digest), TestContext.Current.CancellationToken), raw.TrimEnd('\n'));
+    }
+
+    private static async Task<string> TokenAsync(TokenServer tokens, string scope)
+    {
+        using var client = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{tokens.Realm}?service={TokenServer.Service}&scope={Uri.EscapeDataString(scope)}");
+        request.Headers.Authorization = new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{tokens.User}:{tokens.Password}")));
+        using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
+        using var json = System.Text.Json.JsonDocument.Parse(await response.EnsureSuccessStatusCode().Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+        return json.RootElement.GetProperty("token").GetString()!;
+    }
+
     private static Task ReplicateAsync(WharfTestServer server, LayoutImage image, IReadOnlyList<string> tags)
     {
         var destination = new ReplicationDestination(Region, "123456789012");
