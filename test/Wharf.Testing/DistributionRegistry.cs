@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Text;
-
 namespace Wharf.Testing;
 
 /// <summary>
@@ -13,9 +9,8 @@ public sealed class DistributionRegistry : IAsyncDisposable
 {
     public const string User = "wharf-replicator";
 
-    private readonly StringBuilder log = new();
+    private readonly LoggedProcess process = new();
     private readonly string config;
-    private Process? process;
 
     private DistributionRegistry(string root, int port, string password)
     {
@@ -37,16 +32,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
     public string HostAndPort => $"127.0.0.1:{Port}";
 
     /// <summary>The registry's output (its access log among it), across restarts.</summary>
-    public string Log
-    {
-        get
-        {
-            lock (log)
-            {
-                return log.ToString();
-            }
-        }
-    }
+    public string Log => process.Log;
 
     /// <summary>
     /// Writes the config and the htpasswd file; <see cref="StartAsync"/> runs it. With <paramref name="tokenAuth"/>
@@ -95,64 +81,12 @@ public sealed class DistributionRegistry : IAsyncDisposable
         return registry;
     }
 
-    /// <summary>Starts the registry and waits until <c>/v2/</c> answers (401: it wants the password).</summary>
-    public async Task StartAsync()
-    {
-        var info = new ProcessStartInfo(Requires.Tool("docker-registry"))
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        info.ArgumentList.Add("serve");
-        info.ArgumentList.Add(config);
-        var started = Process.Start(info)!;
-        started.OutputDataReceived += (_, e) => Append(e.Data);
-        started.ErrorDataReceived += (_, e) => Append(e.Data);
-        started.BeginOutputReadLine();
-        started.BeginErrorReadLine();
-        process = started;
-
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            if (started.HasExited)
-            {
-                throw new InvalidOperationException($"docker-registry exited with {started.ExitCode}:\n{Log}");
-            }
-
-            try
-            {
-                using var response = await client.GetAsync(new Uri(Endpoint, "/v2/"));
-                if (response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.OK)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(50);
-        }
-
-        Stop();
-        throw new InvalidOperationException($"docker-registry did not answer within 30 s:\n{Log}");
-    }
+    /// <summary>Starts the registry and waits until <c>/v2/</c> answers (401: it wants credentials).</summary>
+    public Task StartAsync() =>
+        process.StartAsync(Requires.Tool("docker-registry"), ["serve", config], new Uri(Endpoint, "/v2/"), TimeSpan.FromSeconds(30));
 
     /// <summary>Kills the registry (its storage stays): the destination is down.</summary>
-    public void Stop()
-    {
-        if (process is { HasExited: false } running)
-        {
-            running.Kill(entireProcessTree: true);
-            running.WaitForExit();
-        }
-    }
+    public void Stop() => process.Kill();
 
     /// <summary>Completed blob uploads into <paramref name="repository"/>, counted from the access log (<c>PUT …/blobs/uploads/… 201</c>).</summary>
     public int BlobUploads(string repository) =>
@@ -160,8 +94,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        Stop();
-        process?.Dispose();
+        process.Dispose();
         try
         {
             Directory.Delete(Root, recursive: true);
@@ -171,16 +104,5 @@ public sealed class DistributionRegistry : IAsyncDisposable
         }
 
         return ValueTask.CompletedTask;
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (log)
-            {
-                log.AppendLine(line);
-            }
-        }
     }
 }

@@ -21,7 +21,7 @@ public sealed class TwoSitesTests
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
-    public async Task Two_sites_replicate_to_each_other_with_identical_digests_only_new_blobs_and_nothing_comes_back()
+    public async Task Two_sites_replicate_to_each_other_with_identical_digests_only_new_blobs_nothing_coming_back_and_through_an_outage()
     {
         var cluster = await PostgresCluster.GetAsync();
         await using var a = new WharfSite("a", Site(AccountA, RegionA));
@@ -84,6 +84,31 @@ public sealed class TwoSitesTests
         Assert.Empty(await StatusRegionsAsync(a, RegionA, second.Manifest.Digest));
         Assert.Single(Occurrences(a.Log, "Replicated 111111111111/us-east-1/team/app@"));
         Assert.Single(Occurrences(b.Log, "Replicated 222222222222/eu-west-1/team/app@"));
+
+        // Site B down: A's copy waits IN_PROGRESS, naming the outage, and completes once B is back.
+        b.Kill();
+        var third = await OciLayout.WriteImageAsync(Path.Combine(layouts, "third"), "v3", [50_000], 1310, Ct);
+        await PushAsync(a, RegionA, third, "team/app:v3");
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            using var status = await CliJsonAsync(a, RegionA, "ecr", "describe-image-replication-status", "--repository-name", "team/app", "--image-id", "imageDigest=" + third.Manifest.Digest);
+            var rows = status.RootElement.GetProperty("replicationStatuses").EnumerateArray().ToList();
+            if (rows.Count == 1 && rows[0].TryGetProperty("failureCode", out var code))
+            {
+                Assert.Equal("IN_PROGRESS", rows[0].GetProperty("status").GetString());
+                Assert.StartsWith("DESTINATION_UNREACHABLE: ", code.GetString(), StringComparison.Ordinal);
+                break;
+            }
+
+            Assert.True(DateTime.UtcNow < deadline, $"no outage reported: {status.RootElement}");
+            await Task.Delay(200, Ct);
+        }
+
+        await b.StartAsync();
+        await WaitCompleteAsync(a, RegionA, third.Manifest.Digest, RegionB, AccountB);
+        using var arrived = await CliJsonAsync(b, RegionB, "ecr", "describe-images", "--repository-name", "team/app", "--image-ids", "imageTag=v3");
+        Assert.Equal(third.Manifest.Digest, arrived.RootElement.GetProperty("imageDetails")[0].GetProperty("imageDigest").GetString());
     }
 
     private static Dictionary<string, string?> Site(string account, string region) => new()

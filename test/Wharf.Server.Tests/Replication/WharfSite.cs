@@ -1,7 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Text;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
 
@@ -13,8 +10,7 @@ namespace Wharf.Server.Tests.Replication;
 /// </summary>
 internal sealed class WharfSite : IAsyncDisposable
 {
-    private readonly StringBuilder log = new();
-    private Process? process;
+    private readonly LoggedProcess process = new();
 
     public WharfSite(string name, Dictionary<string, string?> settings)
     {
@@ -41,16 +37,7 @@ internal sealed class WharfSite : IAsyncDisposable
     /// <summary>The flags that point a <c>wharf</c> command at this site's store and settings.</summary>
     public IReadOnlyList<string> StoreArguments => ["--data-dir", DataDirectory];
 
-    public string Log
-    {
-        get
-        {
-            lock (log)
-            {
-                return log.ToString();
-            }
-        }
-    }
+    public string Log => process.Log;
 
     /// <summary>The root access key the first start wrote, as credential variables.</summary>
     public Dictionary<string, string> Root => AwsClients.ReadCredentialsFile(Path.Combine(DataDirectory, "root-credentials"));
@@ -59,64 +46,19 @@ internal sealed class WharfSite : IAsyncDisposable
     {
         var config = Path.Combine(DataDirectory, "settings.json");
         await File.WriteAllTextAsync(config, WharfTestServer.SettingsFile(Settings));
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { WharfProcess.ServerDll, "serve", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory, "--config", config })
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        var started = Process.Start(info)!;
-        started.OutputDataReceived += (_, e) => Append(e.Data);
-        started.ErrorDataReceived += (_, e) => Append(e.Data);
-        started.BeginOutputReadLine();
-        started.BeginErrorReadLine();
-        process = started;
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow.AddSeconds(90);
-        while (DateTime.UtcNow < deadline)
-        {
-            Assert.False(started.HasExited, $"site {Name} exited with {(started.HasExited ? started.ExitCode : 0)}:\n{Log}");
-            try
-            {
-                using var response = await client.GetAsync(new Uri(BaseAddress, "v2/"));
-                if (response.StatusCode is HttpStatusCode.OK or HttpStatusCode.Unauthorized)
-                {
-                    return;
-                }
-            }
-            catch (HttpRequestException)
-            {
-            }
-            catch (TaskCanceledException)
-            {
-            }
-
-            await Task.Delay(100);
-        }
-
-        Kill();
-        Assert.Fail($"site {Name} did not answer /v2/ within 90 s:\n{Log}");
+        await process.StartAsync(
+            "dotnet",
+            [WharfProcess.ServerDll, "serve", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory, "--config", config],
+            new Uri(BaseAddress, "v2/"),
+            TimeSpan.FromSeconds(90));
     }
 
     /// <summary>SIGKILL.</summary>
-    public void Kill()
-    {
-        if (process is { HasExited: false } running)
-        {
-            running.Kill(entireProcessTree: true);
-            running.WaitForExit();
-        }
-    }
+    public void Kill() => process.Kill();
 
     public ValueTask DisposeAsync()
     {
-        Kill();
-        process?.Dispose();
+        process.Dispose();
         try
         {
             Directory.Delete(DataDirectory, recursive: true);
@@ -126,16 +68,5 @@ internal sealed class WharfSite : IAsyncDisposable
         }
 
         return ValueTask.CompletedTask;
-    }
-
-    private void Append(string? line)
-    {
-        if (line is not null)
-        {
-            lock (log)
-            {
-                log.AppendLine(line);
-            }
-        }
     }
 }
