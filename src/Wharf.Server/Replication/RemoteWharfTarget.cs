@@ -26,7 +26,7 @@ internal sealed class RemoteWharfTarget(
     private static readonly TimeSpan RenewBefore = TimeSpan.FromMinutes(30);
 
     private readonly Uri endpoint = new(options.Endpoint!.TrimEnd('/') + "/");
-    private (string Header, Uri V2, DateTimeOffset Until)? token;
+    private volatile RegistryToken? token;
 
     public async Task ReplicateAsync(ReplicationItem item, IReplicationSource source, CancellationToken cancellationToken)
     {
@@ -41,7 +41,7 @@ internal sealed class RemoteWharfTarget(
             throw Classify(e);
         }
 
-        var (_, v2, _) = await TokenAsync(refresh: false, cancellationToken);
+        var v2 = (await TokenAsync(refresh: false, cancellationToken)).V2;
         var client = new RegistryPushClient(http, v2, this, options.RequestTimeout, $"region {region} ({v2.GetLeftPart(UriPartial.Authority)})");
         var outcome = await client.PushAsync(
             repository,
@@ -62,9 +62,10 @@ internal sealed class RemoteWharfTarget(
         ?? throw new ReplicationException(DestinationFailures.AuthFailed, $"no credentials are set for region {region}; run 'wharf replication credentials set {region} --access-key-id …' with the destination account's key", retryable: false);
 
     /// <summary>The <c>/v2</c> Basic header (<c>AWS:&lt;token&gt;</c>) and address, kept until shortly before the token expires.</summary>
-    private async Task<(string Header, Uri V2, DateTimeOffset Until)> TokenAsync(bool refresh, CancellationToken cancellationToken)
+    private async Task<RegistryToken> TokenAsync(bool refresh, CancellationToken cancellationToken)
     {
-        // Two copies that both find the token stale each fetch one; either is good, so no lock.
+        // Two copies that both find the token stale each fetch one; either is good, so no lock (the
+        // reference is swapped whole).
         if (!refresh && token is { } known && known.Until > time.GetUtcNow())
         {
             return known;
@@ -84,7 +85,7 @@ internal sealed class RemoteWharfTarget(
         var encoded = data?["authorizationToken"]?.GetValue<string>()
             ?? throw new ReplicationException(DestinationFailures.Rejected, $"GetAuthorizationToken of region {region} answered without a token", retryable: false);
         var expires = data["expiresAt"]?.GetValue<double>() is { } seconds ? DateTimeOffset.FromUnixTimeMilliseconds((long)(seconds * 1000)) : time.GetUtcNow().AddHours(1);
-        var fresh = ("Basic " + encoded, V2Address(data["proxyEndpoint"]?.GetValue<string>()), expires - RenewBefore);
+        var fresh = new RegistryToken("Basic " + encoded, V2Address(data["proxyEndpoint"]?.GetValue<string>()), expires - RenewBefore);
         token = fresh;
         return fresh;
     }
@@ -206,3 +207,6 @@ internal sealed class RemoteWharfTarget(
 
     private static string Trim(string message) => message.Length <= 300 ? message : new StringBuilder(message, 0, 300, 303).Append("...").ToString();
 }
+
+/// <summary>A remote Wharf's <c>/v2</c> authorization: the Basic header, where <c>/v2</c> is, and until when to use it.</summary>
+internal sealed record RegistryToken(string Header, Uri V2, DateTimeOffset Until);
