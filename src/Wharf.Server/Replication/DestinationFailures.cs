@@ -20,8 +20,8 @@ internal static class DestinationFailures
     /// <summary>The destination refused the credentials (401, 403, AccessDenied), or none are set for the region.</summary>
     public const string AuthFailed = "DESTINATION_AUTH_FAILED";
 
-    /// <summary>The destination refused the request itself (another 4xx: an invalid manifest, an immutable tag, …).</summary>
-    public const string Rejected = "DESTINATION_REFUSED";
+    /// <summary>The destination refused the request itself (another 4xx: an invalid manifest, an immutable tag, …); the local target's code.</summary>
+    public const string Rejected = ReplicationFailureCodes.DestinationRefused;
 
     /// <summary>The largest part of an error body read: enough for a message, never a flood.</summary>
     public const int MaxErrorBody = 4096;

@@ -34,7 +34,7 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
     public async Task<PushOutcome> PushAsync(string repository, ReplicationItem item, IReplicationSource source, IReadOnlyDictionary<string, string> manifestHeaders, CancellationToken cancellationToken)
     {
         var root = await source.GetManifestAsync(item.Source, item.Digest, cancellationToken)
-            ?? throw new ReplicationException("SOURCE_IMAGE_NOT_FOUND", $"{item.Source}@{item.Digest} is no longer in the source registry", retryable: false);
+            ?? throw new ReplicationException(ReplicationFailureCodes.SourceImageNotFound, $"{item.Source}@{item.Digest} is no longer in the source registry", retryable: false);
 
         // Children before their index, each once (an index may name a child twice, or nest).
         var ordered = new List<ReplicationManifest>();
@@ -98,7 +98,7 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
         foreach (var child in manifest.Children)
         {
             var childManifest = await source.GetManifestAsync(repository, child, cancellationToken)
-                ?? throw new ReplicationException("SOURCE_IMAGE_NOT_FOUND", $"{repository}@{child}, a child of {manifest.Digest}, is no longer in the source registry", retryable: false);
+                ?? throw new ReplicationException(ReplicationFailureCodes.SourceImageNotFound, $"{repository}@{child}, a child of {manifest.Digest}, is no longer in the source registry", retryable: false);
             await CollectAsync(childManifest, repository, source, ordered, seen, cancellationToken);
         }
 
