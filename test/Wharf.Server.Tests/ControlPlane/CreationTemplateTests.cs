@@ -224,6 +224,45 @@ public sealed class CreationTemplateTests
     }
 
     [Fact]
+    public async Task Replication_creates_through_the_replication_template_once_however_many_callers_race()
+    {
+        // RepositoryCreator is what replication calls for a destination repository that is missing; here in
+        // another region of the account, whose own templates apply (set there with the CLI).
+        await using var server = await WharfTestServer.StartOnPostgresAsync();
+        const string Destination = "eu-west-1";
+        (await AwsClients.CliAsync(server.BaseAddress, Destination, "ecr", "create-repository-creation-template", "--prefix", "mirror",
+            "--applied-for", "REPLICATION", "--image-tag-mutability", "IMMUTABLE", "--resource-tags", "Key=copy,Value=yes",
+            "--repository-policy", RolePolicy, "--lifecycle-policy", KeepTwo)).EnsureSuccess();
+        (await AwsClients.CliAsync(server.BaseAddress, Destination, "ecr", "create-repository-creation-template", "--prefix", "ROOT",
+            "--applied-for", "CREATE_ON_PUSH", "--image-tag-mutability", "IMMUTABLE")).EnsureSuccess();
+        var creator = server.GetService<Wharf.Core.Repositories.RepositoryCreator>();
+        var registry = new Wharf.Core.Primitives.RegistryKey(Wharf.Core.Primitives.AccountId.Parse(Account), Destination);
+        var key = new Wharf.Core.Primitives.RepositoryKey(registry, Wharf.Core.Primitives.RepositoryName.Parse("mirror/app"));
+
+        var made = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => creator.GetOrCreateAsync(key, Wharf.Core.Repositories.CreationPurpose.Replication, Oci.Ct)));
+        Assert.Single(made.Select(r => r.Id).Distinct());
+        var repository = (await CliJsonInAsync(server, Destination, "ecr", "describe-repositories", "--repository-names", "mirror/app")).GetProperty("repositories")[0];
+        Assert.Equal("IMMUTABLE", repository.GetProperty("imageTagMutability").GetString());
+        Assert.Equal(KeepTwo, (await CliJsonInAsync(server, Destination, "ecr", "get-lifecycle-policy", "--repository-name", "mirror/app")).GetProperty("lifecyclePolicyText").GetString());
+        Assert.Equal(RolePolicy, (await CliJsonInAsync(server, Destination, "ecr", "get-repository-policy", "--repository-name", "mirror/app")).GetProperty("policyText").GetString());
+        var tags = (await CliJsonInAsync(server, Destination, "ecr", "list-tags-for-resource", "--resource-arn", repository.GetProperty("repositoryArn").GetString()!)).GetProperty("tags");
+        Assert.Equal("copy=yes", string.Join(",", tags.EnumerateArray().Select(t => $"{t.GetProperty("Key").GetString()}={t.GetProperty("Value").GetString()}")));
+
+        // Outside mirror/ no REPLICATION template applies (ROOT is for pushes only): ECR's defaults.
+        var other = key with { Name = Wharf.Core.Primitives.RepositoryName.Parse("other/app") };
+        Assert.Equal(Wharf.Core.Metadata.RepositorySettings.Default, (await creator.GetOrCreateAsync(other, Wharf.Core.Repositories.CreationPurpose.Replication, Oci.Ct)).Settings);
+
+        // A repository that exists is returned as it is, whatever the template says now.
+        (await AwsClients.CliAsync(server.BaseAddress, Destination, "ecr", "create-repository", "--repository-name", "mirror/existing")).EnsureSuccess();
+        var existing = await creator.GetOrCreateAsync(key with { Name = Wharf.Core.Primitives.RepositoryName.Parse("mirror/existing") }, Wharf.Core.Repositories.CreationPurpose.Replication, Oci.Ct);
+        Assert.Equal(Wharf.Core.Metadata.TagMutability.Mutable, existing.Settings.Mutability);
+        Assert.Null(existing.Policy);
+
+        // The default region has no templates at all.
+        Assert.Empty(Prefixes(await CliJsonAsync(server, "ecr", "describe-repository-creation-templates")));
+    }
+
+    [Fact]
     public async Task Template_operations_need_their_iam_actions()
     {
         await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
@@ -264,9 +303,11 @@ public sealed class CreationTemplateTests
     private static async Task<JsonElement> RepositoryAsync(WharfTestServer server, string name) =>
         (await CliJsonAsync(server, "ecr", "describe-repositories", "--repository-names", name)).GetProperty("repositories")[0];
 
-    private static async Task<JsonElement> CliJsonAsync(WharfTestServer server, params string[] args)
+    private static Task<JsonElement> CliJsonAsync(WharfTestServer server, params string[] args) => CliJsonInAsync(server, Region, args);
+
+    private static async Task<JsonElement> CliJsonInAsync(WharfTestServer server, string region, params string[] args)
     {
-        var result = (await AwsClients.CliAsync(server.BaseAddress, Region, args)).EnsureSuccess();
+        var result = (await AwsClients.CliAsync(server.BaseAddress, region, args)).EnsureSuccess();
         using var json = JsonDocument.Parse(result.StandardOutput);
         return json.RootElement.Clone();
     }

@@ -1,5 +1,4 @@
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Server.Tests.Robustness;
@@ -182,5 +181,20 @@ public sealed class ReplicationConfigurationTests
         var result = await AwsClients.Boto3Async(script, server.BaseAddress, "eu-west-1", root);
         Assert.True(result.ExitCode == 0, $"{result.StandardOutput}\n{result.StandardError}");
         Assert.Contains("all checks passed", result.StandardOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Docs_show_the_boto3_hooks_the_script_tests()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Wharf.slnx")))
+        {
+            dir = dir.Parent;
+        }
+
+        Assert.NotNull(dir);
+        var hooks = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "ControlPlane", "Scripts", "wharf_tag_filters.py")).ReplaceLineEndings("\n");
+        var code = hooks[hooks.IndexOf("import json", StringComparison.Ordinal)..].TrimEnd();
+        Assert.Contains(code, File.ReadAllText(Path.Combine(dir.FullName, "docs", "replication.md")).ReplaceLineEndings("\n"), StringComparison.Ordinal);
     }
 }

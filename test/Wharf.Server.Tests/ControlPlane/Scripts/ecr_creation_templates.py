@@ -2,6 +2,7 @@
 push through the ECR API (InitiateLayerUpload to a missing repository) with the template's settings."""
 import datetime
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 from wharf_test import ACCOUNT, PREFIX, client, done, expect_error, image_manifest, push_image, upload_layer
 
@@ -72,6 +73,16 @@ second = ecr.describe_repository_creation_templates(prefixes=wanted, maxResults=
 assert [t["prefix"] for t in second["repositoryCreationTemplates"]] == [f"{PREFIX}/page-c"] and "nextToken" not in second, second
 expect_error("InvalidParameterException", ecr.describe_repository_creation_templates, prefixes=[f"{PREFIX}/page-b"], nextToken=first["nextToken"])
 expect_error("InvalidParameterException", loose.describe_repository_creation_templates, maxResults=0, contains="Invalid parameter at 'maxResults'")
+
+# Templates created at once are all kept (one registry setting, changed under the registry's lock).
+racers = [f"{PREFIX}/race-{i:02d}" for i in range(12)]
+with ThreadPoolExecutor(6) as pool:
+    list(pool.map(lambda p: client().create_repository_creation_template(prefix=p, appliedFor=["REPLICATION"]), racers))
+listed = [t["prefix"] for t in ecr.describe_repository_creation_templates(prefixes=racers)["repositoryCreationTemplates"]]
+assert listed == racers, listed
+with ThreadPoolExecutor(6) as pool:
+    list(pool.map(lambda p: client().delete_repository_creation_template(prefix=p), racers))
+assert ecr.describe_repository_creation_templates(prefixes=racers)["repositoryCreationTemplates"] == []
 
 # --- Create on push through the ECR API: the longest prefix, else ROOT ---
 
