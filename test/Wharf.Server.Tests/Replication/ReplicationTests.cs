@@ -203,7 +203,7 @@ public sealed class ReplicationTests
         Assert.Equal([digest], Digests(copied));
     }
 
-    private static ReplicationConfiguration Rule(string[] prefixes, params (string Region, string Account)[] destinations) =>
+    internal static ReplicationConfiguration Rule(string[] prefixes, params (string Region, string Account)[] destinations) =>
         new([new ReplicationRule([.. destinations.Select(d => new ReplicationDestination(d.Region, d.Account))], [.. prefixes.Select(p => new ReplicationRepositoryFilter(p))])]);
 
     /// <summary>Writes the configuration as <c>PutReplicationConfiguration</c> stores it (that operation is another part's).</summary>
