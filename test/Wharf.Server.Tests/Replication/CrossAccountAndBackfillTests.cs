@@ -116,6 +116,30 @@ public sealed class CrossAccountAndBackfillTests
         Assert.Contains("RepositoryNotFoundException", (await AwsClients.CliAsync(server.BaseAddress, West, "ecr", "describe-repositories", "--repository-names", "other/c")).StandardError, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task PutReplicationConfiguration_with_wharfBackfill_from_boto3_replicates_the_images_that_already_exist()
+    {
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Replication:Interval"] = "00:00:00.200" });
+        using var client = server.CreateClient();
+        var pusher = new OciPusher(client);
+        var existing = OciPusher.Sha256(await PushSmallImageAsync(pusher, "api/app", "1", 21));
+        var elsewhere = OciPusher.Sha256(await PushSmallImageAsync(pusher, "other/app", "1", 22));
+        await WaitFeedPassedAsync(server);
+
+        var script = Path.Combine(AppContext.BaseDirectory, "ControlPlane", "Scripts", "wharf_backfill.py");
+        var configuration = $$"""{"rules":[{"destinations":[{"region":"{{West}}","registryId":"{{A}}"}],"repositoryFilters":[{"filter":"api/","filterType":"PREFIX_MATCH"}]}]}""";
+        var result = await AwsClients.Boto3Async(script, server.BaseAddress, Region, new Dictionary<string, string> { ["WHARF_REPLICATION"] = configuration });
+        Assert.True(result.ExitCode == 0, result.StandardOutput + result.StandardError);
+        Assert.Contains("\"wharfBackfill\": \"REQUESTED\"", result.StandardOutput, StringComparison.Ordinal);
+
+        Assert.Equal(ReplicationStatuses.Complete, Assert.Single(await WaitSettledAsync(server, "api/app", existing, 1)).Status);
+        using var copied = await CliJsonAsync(server, West, "ecr", "describe-images", "--repository-name", "api/app");
+        Assert.Equal([existing], Digests(copied));
+        var source = new RegistryKey(AccountId.Parse(A), Region);
+        await WaitAsync(async () => !(await server.GetService<IMetadataStore>().Repositories.GetRegistrySettingsAsync(source, Ct)).ContainsKey(ReplicationService.BackfillRequestSetting));
+        Assert.Empty(await server.GetService<IMetadataStore>().Replications.ListForImageAsync(Key(source, "other/app"), Digest.Parse(elsewhere), Ct));
+    }
+
     private static string Grant(params string[] actions) => $$"""
         {"Version":"2012-10-17","Statement":[{"Sid":"replication-from-a","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::{{A}}:root"},
           "Action":{{JsonSerializer.Serialize(actions)}},"Resource":"arn:aws:ecr:{{Region}}:{{B}}:repository/*"}]}

@@ -36,7 +36,10 @@ public sealed class ReplicationTests
     public async Task A_push_to_a_matching_repository_is_copied_to_every_destination_with_identical_digests_and_a_non_matching_one_is_not()
     {
         await using var server = await WharfTestServer.StartAsync(Fast);
-        await ConfigureAsync(server, SourceRegistry, Rule(["prod/"], (West, Account), (South, Account)));
+        (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "put-replication-configuration", "--replication-configuration", $$"""
+            {"rules":[{"destinations":[{"region":"{{West}}","registryId":"{{Account}}"},{"region":"{{South}}","registryId":"{{Account}}"}],
+                       "repositoryFilters":[{"filter":"prod/","filterType":"PREFIX_MATCH"}]}]}
+            """)).EnsureSuccess();
         var image = await OciLayout.WriteImageAsync(Path.Combine(server.DataDirectory, "layout"), "v1", [4096, 70_000], 5, Ct);
         var tools = ContainerTools.Instance;
 
@@ -201,6 +204,24 @@ public sealed class ReplicationTests
         Assert.Equal(ReplicationStatuses.Complete, Assert.Single(await WaitSettledAsync(second, "pending/app", digest, 1)).Status);
         using var copied = await CliJsonAsync(second, West, "ecr", "describe-images", "--repository-name", "pending/app");
         Assert.Equal([digest], Digests(copied));
+    }
+
+    [Fact]
+    public async Task A_tag_filtered_rule_copies_only_pushes_of_matching_tags_and_only_those_tags()
+    {
+        await using var server = await WharfTestServer.StartAsync(Fast);
+        await ConfigureAsync(server, SourceRegistry, new ReplicationConfiguration([new ReplicationRule([new ReplicationDestination(West, Account)], [], ["release-*"])]));
+        using var client = server.CreateClient();
+        var digest = OciPusher.Sha256(await PushSmallImageAsync(new OciPusher(client), "tags/app", "latest", 6));
+        await WaitFeedPassedAsync(server);
+        Assert.Empty(await server.GetService<IMetadataStore>().Replications.ListForImageAsync(Key(SourceRegistry, "tags/app"), Digest.Parse(digest), Ct));
+
+        await PushTagAsync(client, "tags/app", digest, "release-1");
+
+        var row = Assert.Single(await WaitSettledAsync(server, "tags/app", digest, 1));
+        Assert.Equal((ReplicationStatuses.Complete, "release-1"), (row.Status, Assert.Single(row.Request.Tags)));
+        using var copied = await CliJsonAsync(server, West, "ecr", "describe-images", "--repository-name", "tags/app");
+        Assert.Equal(["release-1"], copied.RootElement.GetProperty("imageDetails")[0].GetProperty("imageTags").EnumerateArray().Select(t => t.GetString()));
     }
 
     internal static ReplicationConfiguration Rule(string[] prefixes, params (string Region, string Account)[] destinations) =>
