@@ -83,6 +83,10 @@ public sealed class ReplicationTests
         Assert.Contains("RepositoryNotFoundException", missing.StandardError, StringComparison.Ordinal);
         using var none = await CliJsonAsync(server, Source, "ecr", "describe-image-replication-status", "--repository-name", "dev/app", "--image-id", "imageTag=v1");
         Assert.Empty(none.RootElement.GetProperty("replicationStatuses").EnumerateArray());
+
+        // ECR's errors for what does not exist.
+        Assert.Contains("(RepositoryNotFoundException)", (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "describe-image-replication-status", "--repository-name", "no/such", "--image-id", "imageTag=v1")).StandardError, StringComparison.Ordinal);
+        Assert.Contains("(ImageNotFoundException)", (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "describe-image-replication-status", "--repository-name", "prod/app", "--image-id", "imageTag=v9")).StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -178,6 +182,26 @@ public sealed class ReplicationTests
         await WaitAsync(async () => ImageStatus(await CliJsonAsync(server, West, "ecr", "describe-images", "--repository-name", "locked/app", "--image-ids", $"imageDigest={archived}")) == "ACTIVE");
         using var restored = await CliJsonAsync(server, West, "ecr", "describe-images", "--repository-name", "locked/app", "--image-ids", $"imageDigest={archived}");
         Assert.Equal(["v2", "v3"], restored.RootElement.GetProperty("imageDetails")[0].GetProperty("imageTags").EnumerateArray().Select(t => t.GetString()).Order());
+    }
+
+    [Fact]
+    public async Task An_image_restored_from_the_archive_in_the_source_is_replicated_as_a_push_is()
+    {
+        await using var server = await WharfTestServer.StartAsync(Fast);
+        using var client = server.CreateClient();
+        var digest = OciPusher.Sha256(await PushSmallImageAsync(new OciPusher(client), "cold/app", "v1", 7));
+        await WaitFeedPassedAsync(server); // pushed before the configuration: not replicated
+        await ConfigureAsync(server, SourceRegistry, Rule([], (West, Account)));
+        (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "update-image-storage-class", "--repository-name", "cold/app", "--image-id", "imageTag=v1", "--target-storage-class", "ARCHIVE")).EnsureSuccess();
+        await WaitFeedPassedAsync(server);
+        Assert.Empty(await server.GetService<IMetadataStore>().Replications.ListForImageAsync(Key(SourceRegistry, "cold/app"), Digest.Parse(digest), Ct)); // archiving is not replicated
+
+        (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "update-image-storage-class", "--repository-name", "cold/app", "--image-id", "imageTag=v1", "--target-storage-class", "STANDARD")).EnsureSuccess();
+
+        var row = Assert.Single(await WaitSettledAsync(server, "cold/app", digest, 1));
+        Assert.Equal((ReplicationStatuses.Complete, "v1"), (row.Status, Assert.Single(row.Request.Tags)));
+        using var copied = await CliJsonAsync(server, West, "ecr", "describe-images", "--repository-name", "cold/app");
+        Assert.Equal([digest], Digests(copied));
     }
 
     [Fact]
