@@ -69,6 +69,10 @@ public sealed class CrossAccountAndBackfillTests
         var copy = copied.RootElement.GetProperty("imageDetails")[0];
         Assert.Equal((digest, B), (copy.GetProperty("imageDigest").GetString(), copy.GetProperty("registryId").GetString()));
         Assert.Equal(["v3"], copy.GetProperty("imageTags").EnumerateArray().Select(t => t.GetString()));
+
+        // The statuses are the source repository's: B's root may not read them without A's permission.
+        var denied = await AwsClients.CliAsync(server.BaseAddress, Region, rootB, "ecr", "describe-image-replication-status", "--registry-id", A, "--repository-name", "shared/app", "--image-id", "imageTag=v3");
+        Assert.Contains("ecr:DescribeImageReplicationStatus", denied.StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
