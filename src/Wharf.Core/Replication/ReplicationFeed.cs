@@ -55,7 +55,8 @@ public sealed class ReplicationFeed(IMetadataStore store, TimeProvider time)
                 {
                     if (!IsSource(destination, action.Key.Registry))
                     {
-                        await store.Replications.EnqueueAsync(new ReplicationRequest(action.Key.Registry, action.Key.Name, action.Digest, destination, action.Tags), time.GetUtcNow(), cancellationToken);
+                        var tags = configuration.TagsFor(action.Key.Name.Value, action.Tags, destination);
+                        await store.Replications.EnqueueAsync(new ReplicationRequest(action.Key.Registry, action.Key.Name, action.Digest, destination, tags), time.GetUtcNow(), cancellationToken);
                         armed++;
                     }
                 }

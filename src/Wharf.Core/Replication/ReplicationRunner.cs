@@ -67,32 +67,62 @@ public sealed class ReplicationRunner(IMetadataStore store, IReplicationSites si
                 return new ReplicationRunReport(completed, retrying, failed, faults);
             }
 
-            await Parallel.ForEachAsync(
-                rows,
-                new ParallelOptions { MaxDegreeOfParallelism = settings.Concurrency, CancellationToken = cancellationToken },
-                async (row, ct) =>
-                {
-                    var (attempt, fault) = await CopyAsync(row, ct);
-                    if (!await store.Replications.RecordAttemptAsync(row.Id, row.Version, owner, attempt, time.GetUtcNow(), ct))
+            var settled = new System.Collections.Concurrent.ConcurrentDictionary<long, bool>();
+            try
+            {
+                await Parallel.ForEachAsync(
+                    rows,
+                    new ParallelOptions { MaxDegreeOfParallelism = settings.Concurrency, CancellationToken = cancellationToken },
+                    async (row, ct) =>
                     {
-                        return;
-                    }
-
-                    lock (faults)
-                    {
-                        if (fault is not null)
+                        var (attempt, fault) = await CopyAsync(row, ct);
+                        var recorded = await store.Replications.RecordAttemptAsync(row.Id, row.Version, owner, attempt, time.GetUtcNow(), ct);
+                        settled[row.Id] = true;
+                        if (!recorded)
                         {
-                            faults.Add((row, fault));
+                            return;
                         }
 
-                        _ = attempt.Status switch
+                        lock (faults)
                         {
-                            ReplicationStatuses.Complete => completed++,
-                            ReplicationStatuses.Failed => failed++,
-                            _ => retrying++,
-                        };
-                    }
-                });
+                            if (fault is not null)
+                            {
+                                faults.Add((row, fault));
+                            }
+
+                            _ = attempt.Status switch
+                            {
+                                ReplicationStatuses.Complete => completed++,
+                                ReplicationStatuses.Failed => failed++,
+                                _ => retrying++,
+                            };
+                        }
+                    });
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                await ReleaseAsync(owner, rows.Where(r => !settled.ContainsKey(r.Id)));
+                throw;
+            }
+        }
+    }
+
+    // A stop mid-run (host shutdown): the rows this node holds are due again at once rather than after
+    // the claim timeout, each as it was (the interrupted attempt counts as one). Best effort: a claim
+    // that cannot be released expires.
+    private async Task ReleaseAsync(string owner, IEnumerable<ReplicationRecord> rows)
+    {
+        foreach (var row in rows)
+        {
+            try
+            {
+                var now = time.GetUtcNow();
+                await store.Replications.RecordAttemptAsync(row.Id, row.Version, owner, new ReplicationAttempt(ReplicationStatuses.InProgress, row.FailureCode, row.Reason, now), now, CancellationToken.None);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 

@@ -25,6 +25,9 @@ public sealed class ReplicationService(IMetadataStore store, ImageService images
     /// <summary>The registry setting where an unfinished backfill keeps its place (repository and digest last armed).</summary>
     public const string BackfillCursorSetting = "wharf:REPLICATION_BACKFILL_CURSOR";
 
+    /// <summary>The registry setting that asks the replication job for a backfill (<c>PutReplicationConfiguration</c> with <c>wharfBackfill</c>).</summary>
+    public const string BackfillRequestSetting = "wharf:REPLICATION_BACKFILL_REQUESTED";
+
     private const int Page = 100;
 
     /// <summary>ECR's <c>DescribeImageReplicationStatus</c>: the image's digest and one status per destination it was armed for.</summary>
@@ -79,6 +82,36 @@ public sealed class ReplicationService(IMetadataStore store, ImageService images
         }
     }
 
+    /// <summary>Asks the replication job to backfill the whole registry (what its configuration matches) at its next run.</summary>
+    public Task RequestBackfillAsync(RegistryKey registry, CancellationToken cancellationToken) =>
+        store.Repositories.SetRegistrySettingAsync(registry, BackfillRequestSetting, time.GetUtcNow().ToString("O", System.Globalization.CultureInfo.InvariantCulture), cancellationToken);
+
+    /// <summary>
+    /// Runs the backfills asked for through the API, each to its end (an interrupted one goes on from its
+    /// cursor at the next call), then clears the request; returns how many rows were armed.
+    /// </summary>
+    public async Task<int> RunRequestedBackfillsAsync(CancellationToken cancellationToken)
+    {
+        var armed = 0;
+        foreach (var registry in await store.Repositories.ListConfiguredRegistriesAsync(cancellationToken))
+        {
+            if (!(await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken)).TryGetValue(BackfillRequestSetting, out var requested))
+            {
+                continue;
+            }
+
+            await foreach (var _ in BackfillAsync(new BackfillScope(registry, null, null, DryRun: false, FromStart: false), cancellationToken))
+            {
+                armed++;
+            }
+
+            // A request made again while this one ran stays for the next run.
+            await store.Repositories.ChangeRegistrySettingAsync(registry, BackfillRequestSetting, current => (current == requested ? null : current, true), cancellationToken);
+        }
+
+        return armed;
+    }
+
     private async IAsyncEnumerable<ReplicationRequest> BackfillRepositoryAsync(
         BackfillScope scope, ReplicationConfiguration configuration, Repository repository, Digest? last, Pace pace, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
@@ -101,7 +134,7 @@ public sealed class ReplicationService(IMetadataStore store, ImageService images
                 foreach (var destination in configuration.DestinationsFor(name, image.Tags).Where(d => !ReplicationFeed.IsSource(d, scope.Registry)))
                 {
                     await pace.WaitAsync(time, cancellationToken);
-                    var request = new ReplicationRequest(scope.Registry, repository.Key.Name, image.Digest, destination, image.Tags);
+                    var request = new ReplicationRequest(scope.Registry, repository.Key.Name, image.Digest, destination, configuration.TagsFor(name, image.Tags, destination));
                     if (!scope.DryRun)
                     {
                         await store.Replications.EnqueueAsync(request, time.GetUtcNow(), cancellationToken);

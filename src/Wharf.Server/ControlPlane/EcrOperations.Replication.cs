@@ -10,6 +10,15 @@ internal sealed partial class EcrOperations
     private async Task<JsonObject> PutReplicationConfigurationAsync(EcrCall call)
     {
         var stored = await replication.PutAsync(call.Caller, call.Registry, call.Get("replicationConfiguration")!.Value, call.Aborted);
-        return new JsonObject { ["replicationConfiguration"] = ReplicationConfigurationParser.ToWire(stored) };
+        var answer = new JsonObject { ["replicationConfiguration"] = ReplicationConfigurationParser.ToWire(stored) };
+
+        // Wharf's extension: "wharfBackfill": true also replicates the images that already exist (docs/replication.md, "Backfill").
+        if (call.Get("wharfBackfill") is { ValueKind: System.Text.Json.JsonValueKind.True })
+        {
+            await call.Context.RequestServices.GetRequiredService<ReplicationService>().RequestBackfillAsync(call.Registry, call.Aborted);
+            answer["wharfBackfill"] = "REQUESTED";
+        }
+
+        return answer;
     }
 }

@@ -32,8 +32,11 @@ internal static class ReplicationRegistration
         new(options.Concurrency, options.ClaimTimeout, options.RetryBaseDelay, options.MaxRetryDelay, options.MaxRetryWindow);
 }
 
-/// <summary>Reads the event log for pushes and restores to replicate on <c>Replication:Interval</c>, and wakes this node's worker for what it armed.</summary>
-internal sealed class ReplicationFeedJob(ReplicationFeed feed, ReplicationWorker worker, IOptions<WharfOptions> options) : IBackgroundJob
+/// <summary>
+/// Reads the event log for pushes and restores to replicate on <c>Replication:Interval</c>, runs the backfills
+/// asked for through the API, and wakes this node's worker for what it armed.
+/// </summary>
+internal sealed class ReplicationFeedJob(ReplicationFeed feed, ReplicationService service, ReplicationWorker worker, IOptions<WharfOptions> options) : IBackgroundJob
 {
     public const string JobName = "replication";
 
@@ -44,13 +47,14 @@ internal sealed class ReplicationFeedJob(ReplicationFeed feed, ReplicationWorker
     public async Task<string> RunAsync(CancellationToken cancellationToken)
     {
         var armed = await feed.RunAsync(cancellationToken);
-        if (armed == 0)
+        var backfilled = await service.RunRequestedBackfillsAsync(cancellationToken);
+        if (armed + backfilled == 0)
         {
             return string.Empty;
         }
 
         worker.Wake();
-        return $"{armed} replications armed";
+        return $"{armed} replications armed for pushes, {backfilled} by backfills asked for through the API";
     }
 }
 

@@ -36,7 +36,10 @@ public sealed class ReplicationTests
     public async Task A_push_to_a_matching_repository_is_copied_to_every_destination_with_identical_digests_and_a_non_matching_one_is_not()
     {
         await using var server = await WharfTestServer.StartAsync(Fast);
-        await ConfigureAsync(server, SourceRegistry, Rule(["prod/"], (West, Account), (South, Account)));
+        (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "put-replication-configuration", "--replication-configuration", $$"""
+            {"rules":[{"destinations":[{"region":"{{West}}","registryId":"{{Account}}"},{"region":"{{South}}","registryId":"{{Account}}"}],
+                       "repositoryFilters":[{"filter":"prod/","filterType":"PREFIX_MATCH"}]}]}
+            """)).EnsureSuccess();
         var image = await OciLayout.WriteImageAsync(Path.Combine(server.DataDirectory, "layout"), "v1", [4096, 70_000], 5, Ct);
         var tools = ContainerTools.Instance;
 
@@ -80,6 +83,10 @@ public sealed class ReplicationTests
         Assert.Contains("RepositoryNotFoundException", missing.StandardError, StringComparison.Ordinal);
         using var none = await CliJsonAsync(server, Source, "ecr", "describe-image-replication-status", "--repository-name", "dev/app", "--image-id", "imageTag=v1");
         Assert.Empty(none.RootElement.GetProperty("replicationStatuses").EnumerateArray());
+
+        // ECR's errors for what does not exist.
+        Assert.Contains("(RepositoryNotFoundException)", (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "describe-image-replication-status", "--repository-name", "no/such", "--image-id", "imageTag=v1")).StandardError, StringComparison.Ordinal);
+        Assert.Contains("(ImageNotFoundException)", (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "describe-image-replication-status", "--repository-name", "prod/app", "--image-id", "imageTag=v9")).StandardError, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -178,6 +185,26 @@ public sealed class ReplicationTests
     }
 
     [Fact]
+    public async Task An_image_restored_from_the_archive_in_the_source_is_replicated_as_a_push_is()
+    {
+        await using var server = await WharfTestServer.StartAsync(Fast);
+        using var client = server.CreateClient();
+        var digest = OciPusher.Sha256(await PushSmallImageAsync(new OciPusher(client), "cold/app", "v1", 7));
+        await WaitFeedPassedAsync(server); // pushed before the configuration: not replicated
+        await ConfigureAsync(server, SourceRegistry, Rule([], (West, Account)));
+        (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "update-image-storage-class", "--repository-name", "cold/app", "--image-id", "imageTag=v1", "--target-storage-class", "ARCHIVE")).EnsureSuccess();
+        await WaitFeedPassedAsync(server);
+        Assert.Empty(await server.GetService<IMetadataStore>().Replications.ListForImageAsync(Key(SourceRegistry, "cold/app"), Digest.Parse(digest), Ct)); // archiving is not replicated
+
+        (await AwsClients.CliAsync(server.BaseAddress, Source, "ecr", "update-image-storage-class", "--repository-name", "cold/app", "--image-id", "imageTag=v1", "--target-storage-class", "STANDARD")).EnsureSuccess();
+
+        var row = Assert.Single(await WaitSettledAsync(server, "cold/app", digest, 1));
+        Assert.Equal((ReplicationStatuses.Complete, "v1"), (row.Status, Assert.Single(row.Request.Tags)));
+        using var copied = await CliJsonAsync(server, West, "ecr", "describe-images", "--repository-name", "cold/app");
+        Assert.Equal([digest], Digests(copied));
+    }
+
+    [Fact]
     public async Task Rows_armed_before_the_server_stopped_are_copied_after_it_restarts_on_the_same_data()
     {
         var first = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Replication:Interval"] = "01:00:00" });
@@ -203,7 +230,25 @@ public sealed class ReplicationTests
         Assert.Equal([digest], Digests(copied));
     }
 
-    private static ReplicationConfiguration Rule(string[] prefixes, params (string Region, string Account)[] destinations) =>
+    [Fact]
+    public async Task A_tag_filtered_rule_copies_only_pushes_of_matching_tags_and_only_those_tags()
+    {
+        await using var server = await WharfTestServer.StartAsync(Fast);
+        await ConfigureAsync(server, SourceRegistry, new ReplicationConfiguration([new ReplicationRule([new ReplicationDestination(West, Account)], [], ["release-*"])]));
+        using var client = server.CreateClient();
+        var digest = OciPusher.Sha256(await PushSmallImageAsync(new OciPusher(client), "tags/app", "latest", 6));
+        await WaitFeedPassedAsync(server);
+        Assert.Empty(await server.GetService<IMetadataStore>().Replications.ListForImageAsync(Key(SourceRegistry, "tags/app"), Digest.Parse(digest), Ct));
+
+        await PushTagAsync(client, "tags/app", digest, "release-1");
+
+        var row = Assert.Single(await WaitSettledAsync(server, "tags/app", digest, 1));
+        Assert.Equal((ReplicationStatuses.Complete, "release-1"), (row.Status, Assert.Single(row.Request.Tags)));
+        using var copied = await CliJsonAsync(server, West, "ecr", "describe-images", "--repository-name", "tags/app");
+        Assert.Equal(["release-1"], copied.RootElement.GetProperty("imageDetails")[0].GetProperty("imageTags").EnumerateArray().Select(t => t.GetString()));
+    }
+
+    internal static ReplicationConfiguration Rule(string[] prefixes, params (string Region, string Account)[] destinations) =>
         new([new ReplicationRule([.. destinations.Select(d => new ReplicationDestination(d.Region, d.Account))], [.. prefixes.Select(p => new ReplicationRepositoryFilter(p))])]);
 
     /// <summary>Writes the configuration as <c>PutReplicationConfiguration</c> stores it (that operation is another part's).</summary>
