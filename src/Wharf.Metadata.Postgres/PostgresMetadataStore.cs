@@ -34,6 +34,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Scans = new ScanStore(relational);
         Identities = new IdentityStore(relational);
         Events = new EventLog(relational);
+        Replications = new ReplicationStore(relational);
     }
 
     public string Backend => "postgres";
@@ -59,6 +60,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IIdentityStore Identities { get; }
 
     public IEventLog Events { get; }
+
+    public IReplicationStore Replications { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, time, cancellationToken);
 

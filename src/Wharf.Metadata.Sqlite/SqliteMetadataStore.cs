@@ -41,6 +41,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Scans = new ScanStore(database);
         Identities = new IdentityStore(database);
         Events = new EventLog(database);
+        Replications = new ReplicationStore(database);
     }
 
     public string Backend => "sqlite";
@@ -69,6 +70,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IIdentityStore Identities { get; }
 
     public IEventLog Events { get; }
+
+    public IReplicationStore Replications { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
 

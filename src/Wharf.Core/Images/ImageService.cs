@@ -110,6 +110,13 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
                 $"Image scan does not exist for the image with '{id}' in the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
     }
 
+    /// <summary>The image <paramref name="id"/> names, after authorising <paramref name="action"/> on its repository; <c>ImageNotFoundException</c> when absent.</summary>
+    public async Task<ManifestRecord> FindAsync(Caller caller, RepositoryKey key, string action, ImageRef id, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, action, cancellationToken);
+        return await ResolveOrThrowAsync(repository, key, id, cancellationToken);
+    }
+
     private async Task<IReadOnlyList<ImageSummary>> WithScansAsync(long repositoryId, IReadOnlyList<ImageSummary> images, CancellationToken cancellationToken)
     {
         var scans = (await store.Scans.GetSummariesAsync(repositoryId, [.. images.Select(i => i.Digest)], cancellationToken)).ToDictionary(s => s.Digest);

@@ -13,8 +13,15 @@ public sealed record ReplicationRepositoryFilter(string Filter, string FilterTyp
 
 /// <summary>
 /// A replication rule: its destinations, the repositories it applies to (none: every repository), and —
-/// a Wharf extension — the tags it applies to (wildcard filters, <c>*</c> any run; none: every image).
+/// a Wharf extension, <c>wharfTagFilters</c> on the wire — the tags it applies to (wildcard filters,
+/// <c>*</c> any run of characters, everything else itself; none: every image, tagged or not).
 /// </summary>
+/// <remarks>
+/// With tag filters, a rule replicates an image only under its matching tags: pushing <c>latest</c> and
+/// <c>release-1</c> on one image copies it tagged <c>release-1</c> only, so <c>latest</c> in the destination
+/// never moves; an image pushed by digest alone (no tag) is not replicated by such a rule. A rule without
+/// tag filters replicates every push with its tags, as ECR does.
+/// </remarks>
 public sealed record ReplicationRule(
     IReadOnlyList<ReplicationDestination> Destinations,
     IReadOnlyList<ReplicationRepositoryFilter> RepositoryFilters,
@@ -23,14 +30,18 @@ public sealed record ReplicationRule(
     public bool MatchesRepository(string repositoryName) =>
         RepositoryFilters.Count == 0 || RepositoryFilters.Any(f => f.Matches(repositoryName));
 
-    /// <summary>The tags of <paramref name="tags"/> this rule replicates; an untagged image, or a rule without tag filters, keeps them all.</summary>
+    /// <summary>Whether this rule replicates an image with <paramref name="tags"/>: always without tag filters, else when one tag matches.</summary>
     public bool MatchesTags(IReadOnlyList<string> tags) =>
         TagFilters is not { Count: > 0 } filters || tags.Any(t => filters.Any(f => RepositorySettings.WildcardMatches(f, t)));
+
+    /// <summary>The tags of <paramref name="tags"/> this rule copies: all of them without tag filters, else the matching ones.</summary>
+    public IEnumerable<string> TagsToCopy(IReadOnlyList<string> tags) =>
+        TagFilters is not { Count: > 0 } filters ? tags : tags.Where(t => filters.Any(f => RepositorySettings.WildcardMatches(f, t)));
 }
 
 /// <summary>
 /// A registry's replication configuration (ECR-NOTES §6), kept among the registry's settings. Validation
-/// against the model and ECR's rules happens at the API edge; this is the stored, valid form.
+/// against the model and ECR's rules happens at the API edge (<see cref="ReplicationConfigurationParser"/>); this is the stored, valid form.
 /// </summary>
 public sealed record ReplicationConfiguration(IReadOnlyList<ReplicationRule> Rules)
 {
@@ -59,4 +70,17 @@ public sealed record ReplicationConfiguration(IReadOnlyList<ReplicationRule> Rul
             .SelectMany(r => r.Destinations)
             .Distinct()
             .ToList();
+
+    /// <summary>
+    /// The tags an image of <paramref name="repositoryName"/> with <paramref name="tags"/> carries into
+    /// <paramref name="destination"/>: the union over the rules that send it there of what each copies
+    /// (<see cref="ReplicationRule.TagsToCopy"/>), in the order given.
+    /// </summary>
+    public IReadOnlyList<string> TagsFor(string repositoryName, IReadOnlyList<string> tags, ReplicationDestination destination)
+    {
+        var copied = Rules.Where(r => r.Destinations.Contains(destination) && r.MatchesRepository(repositoryName) && r.MatchesTags(tags))
+            .SelectMany(r => r.TagsToCopy(tags))
+            .ToHashSet(StringComparer.Ordinal);
+        return tags.Where(copied.Contains).ToList();
+    }
 }

@@ -32,6 +32,8 @@ internal static class WharfCli
         root.Subcommands.Add(VulnDbCommand.Create());
         root.Subcommands.Add(AdminCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
+        root.Subcommands.Add(ReplicationCommand.Create());
+        ReplicationCredentialsCommand.AddTo(root);
         root.SetAction(ServeCommand.RunAsync);
 
         // Response files (@file expands to the file's words) are off: `--policy-document @policy.json`

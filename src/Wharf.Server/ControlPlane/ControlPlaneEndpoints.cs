@@ -2,6 +2,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wharf.Core.Identity;
 using Wharf.Core.Images;
 using Wharf.Core.Lifecycle;
+using Wharf.Core.Replication;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Uploads;
@@ -29,6 +30,8 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<EcrOperations>();
         services.TryAddSingleton<IApiIdentityResolver, OpenApiIdentity>();
         services.TryAddSingleton<AwsJsonHandler>();
+        services.TryAddSingleton<ReplicationConfigurationService>();
+        services.TryAddSingleton<CreationTemplateService>();
         return services;
     }
 

@@ -88,11 +88,11 @@ internal sealed partial class EcrOperations
     private async Task<JsonObject> DescribeRegistryAsync(EcrCall call)
     {
         // DescribeRegistry has no resource type: IAM evaluates it on "*".
-        await repositories.AuthorizeAsync(call.Caller, call.Registry, EcrActions.DescribeRegistry, "*", call.Aborted);
+        var configuration = await replication.DescribeAsync(call.Caller, call.Registry, call.Aborted);
         return new JsonObject
         {
             ["registryId"] = call.Registry.Account.Value,
-            ["replicationConfiguration"] = new JsonObject { ["rules"] = new JsonArray() },
+            ["replicationConfiguration"] = Core.Replication.ReplicationConfigurationParser.ToWire(configuration),
         };
     }
 

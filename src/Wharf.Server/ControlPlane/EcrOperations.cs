@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Wharf.Core.Errors;
 using Wharf.Core.Images;
 using Wharf.Core.Lifecycle;
+using Wharf.Core.Replication;
 using Wharf.Core.Repositories;
 using Wharf.Core.Uploads;
 using Wharf.Server.Hosting;
@@ -27,7 +28,9 @@ internal sealed partial class EcrOperations(
     RegistryHostMatcher hosts,
     AuthTokens authTokens,
     UploadSessionLimits uploadLimits,
-    IOptions<WharfOptions> options)
+    IOptions<WharfOptions> options,
+    ReplicationConfigurationService replication,
+    CreationTemplateService templates)
 {
     /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>
     public const int DefaultPageSize = 100;
@@ -78,6 +81,12 @@ internal sealed partial class EcrOperations(
             ["RegisterPullTimeUpdateExclusion"] = (o, c) => o.RegisterPullTimeUpdateExclusionAsync(c),
             ["DeregisterPullTimeUpdateExclusion"] = (o, c) => o.DeregisterPullTimeUpdateExclusionAsync(c),
             ["ListPullTimeUpdateExclusions"] = (o, c) => o.ListPullTimeUpdateExclusionsAsync(c),
+            ["DescribeImageReplicationStatus"] = (_, c) => DescribeImageReplicationStatusAsync(c),
+            ["PutReplicationConfiguration"] = (o, c) => o.PutReplicationConfigurationAsync(c),
+            ["CreateRepositoryCreationTemplate"] = (o, c) => o.CreateRepositoryCreationTemplateAsync(c),
+            ["DescribeRepositoryCreationTemplates"] = (o, c) => o.DescribeRepositoryCreationTemplatesAsync(c),
+            ["UpdateRepositoryCreationTemplate"] = (o, c) => o.UpdateRepositoryCreationTemplateAsync(c),
+            ["DeleteRepositoryCreationTemplate"] = (o, c) => o.DeleteRepositoryCreationTemplateAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

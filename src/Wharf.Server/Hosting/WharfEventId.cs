@@ -30,6 +30,11 @@ internal static class WharfEventId
     public const int EventConsumerLagging = 1207;
     public const int JobLeaseLost = 1208;
     public const int JobLeaseRenewalFailed = 1209;
+    public const int ReplicationFault = 1210;
+    public const int ReplicationCopied = 1211;
 
     public const int PolicyDecision = 1300;
+
+    // 1500s: replication to remote regions (another Wharf, a plain OCI registry).
+    public const int RemoteReplicated = 1500;
 }

@@ -6,6 +6,7 @@ using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
 using Wharf.Server.Identity;
 using Wharf.Server.Jobs;
+using Wharf.Server.Replication;
 using Wharf.Server.Scanning;
 
 namespace Wharf.Server.Hosting;
@@ -90,7 +91,9 @@ public static class WharfHost
         builder.Services.AddScanning(options.Scanning);
         builder.Services.AddGarbageCollection(options.Gc);
         builder.Services.AddEventPruning();
+        builder.Services.AddReplication();
         builder.Services.AddJobs();
+        builder.Services.AddRemoteReplication(builder.Configuration);
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

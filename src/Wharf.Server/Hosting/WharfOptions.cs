@@ -75,6 +75,8 @@ public sealed class WharfOptions
     public EventOptions Events { get; set; } = new();
 
     public JobOptions Jobs { get; set; } = new();
+
+    public ReplicationOptions Replication { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -91,7 +93,10 @@ public sealed class RegistryOptions
     /// </summary>
     public string HostPattern { get; set; } = "{account}.dkr.ecr.{region}.localhost";
 
-    /// <summary>Create a repository on its first push (as an ECR creation template with CREATE_ON_PUSH).</summary>
+    /// <summary>
+    /// Create a repository on its first push even without a matching <c>CREATE_ON_PUSH</c> creation template
+    /// (with ECR's defaults); when false, only such a template creates on push, as in ECR.
+    /// </summary>
     public bool CreateOnPush { get; set; } = true;
 }
 
@@ -281,4 +286,25 @@ public sealed class JobOptions
     /// node that dies mid-run leaves the job to the others once it expires.
     /// </summary>
     public TimeSpan Lease { get; set; } = TimeSpan.FromMinutes(1);
+}
+
+public sealed class ReplicationOptions
+{
+    /// <summary>How often the event log is read for pushes to replicate, and how often each node looks for due copies.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Copies at once on one node.</summary>
+    public int Concurrency { get; set; } = 4;
+
+    /// <summary>The first retry's delay after a destination failed in a way worth retrying; each further retry doubles it.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest delay between two retries.</summary>
+    public TimeSpan MaxRetryDelay { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long after a push its copy is retried before it is <c>FAILED</c>.</summary>
+    public TimeSpan MaxRetryWindow { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>How long a copy is one node's; a node that died mid-copy leaves it to the others after this.</summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(15);
 }

@@ -64,6 +64,11 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             ("Events:Retention", options.Events.Retention),
             ("Events:PruneInterval", options.Events.PruneInterval),
             ("Jobs:Lease", options.Jobs.Lease),
+            ("Replication:Interval", options.Replication.Interval),
+            ("Replication:RetryBaseDelay", options.Replication.RetryBaseDelay),
+            ("Replication:MaxRetryDelay", options.Replication.MaxRetryDelay),
+            ("Replication:MaxRetryWindow", options.Replication.MaxRetryWindow),
+            ("Replication:ClaimTimeout", options.Replication.ClaimTimeout),
         })
         {
             if (value <= TimeSpan.Zero)
@@ -101,6 +106,11 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
         if (options.Storage.Backend == StorageBackend.S3 && S3Problem(options.Storage.S3) is { } s3Problem)
         {
             return s3Problem;
+        }
+
+        if (options.Replication.Concurrency is < 1 or > 64)
+        {
+            return $"Replication:Concurrency is {options.Replication.Concurrency}; set a number of copies at once from 1 to 64, such as 4";
         }
 
         if (options.ShutdownTimeout < TimeSpan.Zero)
