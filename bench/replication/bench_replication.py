@@ -489,8 +489,8 @@ def report(args, images, results, load, parallel):
         return "skopeo copy, one at a time" if n == 1 else f"skopeo copy, {n} at once"
     r = results.get("replication")
     baselines = [(copies(n), results.get(f"skopeo-{n}")) for n in parallel]
-    lines.append("| metric | replication to the remote region | " + " | ".join(name for name, _ in baselines) + " | "
-                 + " | ".join(f"replication ÷ {name}" for name, _ in baselines) + " | target | |")
+    lines.append("| " + " | ".join(["metric", "replication to the remote region"] + [name for name, _ in baselines]
+                                    + [f"replication ÷ {name}" for name, _ in baselines] + ["target", ""]) + " |")
     lines.append("|---|---:|" + "---:|" * (2 * len(baselines)) + "---|---|")
     def row(metric, f, digits=1, target="", judge=None):
         a = f(r) if r else None
