@@ -23,7 +23,7 @@ internal sealed class OciRegistryTarget : IReplicationTarget
         var endpoint = new Uri(options.Endpoint!.TrimEnd('/') + "/");
         var name = $"region {region} ({endpoint.GetLeftPart(UriPartial.Authority)})";
         var authorization = new ChallengeAuthorization(http, endpoint, ct => credentials.GetAsync(region, ct), time, name);
-        client = new RegistryPushClient(http, endpoint, authorization, options.RequestTimeout, name, new BlobPlacements());
+        client = new RegistryPushClient(http, endpoint, authorization, options.RequestTimeout, name);
     }
 
     public async Task ReplicateAsync(ReplicationItem item, IReplicationSource source, CancellationToken cancellationToken)

@@ -23,7 +23,7 @@ internal interface IRegistryAuthorization
 /// none. Each request has a timeout; every failure is a <see cref="ReplicationException"/> with a code from
 /// <see cref="DestinationFailures"/>.
 /// </summary>
-internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistryAuthorization authorization, TimeSpan timeout, string destinationName, BlobPlacements placements)
+internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistryAuthorization authorization, TimeSpan timeout, string destinationName)
 {
     private const int CopyBufferSize = 128 * 1024;
 
@@ -54,29 +54,13 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
         long bytes = 0;
         foreach (var (digest, size) in blobs)
         {
-            // One copy of a blob at a time per destination: a copy running beside this one that needs the same
-            // blob (a shared base layer) mounts it when this one is done, rather than sending it again.
-            using var turn = await placements.TakeTurnAsync(digest, cancellationToken);
             if (await HasAsync(repository, "blobs", digest, cancellationToken))
             {
-                placements.Record(digest, repository);
                 present++;
                 continue;
             }
 
-            // The destination checks blobs per repository; one it has in another repository is mounted, not sent.
-            var session = placements.KnownAt(digest) is { } from && from != repository
-                ? await MountAsync(repository, digest, from, cancellationToken)
-                : null;
-            if (session is { Mounted: true })
-            {
-                placements.Record(digest, repository);
-                present++;
-                continue;
-            }
-
-            await UploadAsync(repository, digest, size, source, session?.Location, cancellationToken);
-            placements.Record(digest, repository);
+            await UploadAsync(repository, digest, size, source, cancellationToken);
             uploaded++;
             bytes += size;
         }
@@ -136,41 +120,15 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
         };
     }
 
-    /// <summary>
-    /// A cross-repository mount (<c>POST …/blobs/uploads/?mount=&amp;from=</c>): mounted (201), or the upload
-    /// session the registry opened instead (202), or null when it refused (the upload then starts afresh).
-    /// </summary>
-    private async Task<(bool Mounted, Uri? Location)?> MountAsync(string repository, Digest digest, string from, CancellationToken cancellationToken)
-    {
-        var what = $"mount of blob {digest} from {from} into {destinationName}/{repository}";
-        using var response = await SendAsync(what, repository, _ => Task.FromResult(new HttpRequestMessage(
-            HttpMethod.Post,
-            Url($"v2/{repository}/blobs/uploads/?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(from)}"))
-        {
-            Content = new ByteArrayContent([]),
-        }), timeout, cancellationToken);
-        return response.StatusCode switch
-        {
-            HttpStatusCode.Created => (true, null),
-            HttpStatusCode.Accepted when response.Headers.Location is { } at => (false, new Uri(response.RequestMessage!.RequestUri!, at)),
-            _ => null,
-        };
-    }
-
-    private async Task UploadAsync(string repository, Digest digest, long size, IReplicationSource source, Uri? opened, CancellationToken cancellationToken)
+    private async Task UploadAsync(string repository, Digest digest, long size, IReplicationSource source, CancellationToken cancellationToken)
     {
         var what = $"upload of blob {digest} to {destinationName}/{repository}";
         Uri location;
-        if (opened is not null)
+        using (var started = await SendAsync(what, repository, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, Url($"v2/{repository}/blobs/uploads/"))
         {
-            location = opened;
-        }
-        else
+            Content = new ByteArrayContent([]),
+        }), timeout, cancellationToken))
         {
-            using var started = await SendAsync(what, repository, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, Url($"v2/{repository}/blobs/uploads/"))
-            {
-                Content = new ByteArrayContent([]),
-            }), timeout, cancellationToken);
             if (started.StatusCode != HttpStatusCode.Accepted || started.Headers.Location is not { } at)
             {
                 throw await FailureAsync(what, started, cancellationToken);

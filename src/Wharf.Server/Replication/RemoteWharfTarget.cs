@@ -26,7 +26,6 @@ internal sealed class RemoteWharfTarget(
     private static readonly TimeSpan RenewBefore = TimeSpan.FromMinutes(30);
 
     private readonly Uri endpoint = new(options.Endpoint!.TrimEnd('/') + "/");
-    private readonly BlobPlacements placements = new();
     private volatile RegistryToken? token;
 
     public async Task ReplicateAsync(ReplicationItem item, IReplicationSource source, CancellationToken cancellationToken)
@@ -43,7 +42,7 @@ internal sealed class RemoteWharfTarget(
         }
 
         var v2 = (await TokenAsync(refresh: false, cancellationToken)).V2;
-        var client = new RegistryPushClient(http, v2, this, options.RequestTimeout, $"region {region} ({v2.GetLeftPart(UriPartial.Authority)})", placements);
+        var client = new RegistryPushClient(http, v2, this, options.RequestTimeout, $"region {region} ({v2.GetLeftPart(UriPartial.Authority)})");
         var outcome = await client.PushAsync(
             repository,
             item,
