@@ -12,23 +12,26 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
     public Task<Repository?> GetAsync(RepositoryKey key, CancellationToken cancellationToken) =>
         database.ReadAsync(s => GetAsync(s, key, cancellationToken), cancellationToken);
 
-    public Task<Repository?> CreateAsync(RepositoryKey key, RepositorySettings settings, IReadOnlyList<ResourceTag> tags, DateTimeOffset now, CancellationToken cancellationToken) =>
+    public Task<Repository?> CreateAsync(RepositoryKey key, RepositoryCreation creation, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>
             {
                 var created = await s.SingleAsync(
                     $"""
-                    INSERT INTO repositories (account, region, name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key)
-                    VALUES (@account, @region, @name, @now, @mutability, @exclusions, @scanOnPush, @encryption, @kmsKey)
+                    INSERT INTO repositories (account, region, name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key, policy, lifecycle_policy)
+                    VALUES (@account, @region, @name, @now, @mutability, @exclusions, @scanOnPush, @encryption, @kmsKey, @policy, @lifecyclePolicy)
                     ON CONFLICT (account, region, name) DO NOTHING
                     RETURNING {SelectColumns}
                     """,
                     Map,
-                    [.. KeyParameters(key), ("now", Columns.Ms(now)), .. SettingsParameters(settings)],
+                    [
+                        .. KeyParameters(key), ("now", Columns.Ms(now)), .. SettingsParameters(creation.Settings),
+                        ("policy", creation.Policy), ("lifecyclePolicy", creation.LifecyclePolicy),
+                    ],
                     cancellationToken);
                 if (created is not null)
                 {
-                    await PutTagsAsync(s, created.Id, tags, cancellationToken);
+                    await PutTagsAsync(s, created.Id, creation.Tags, cancellationToken);
                 }
 
                 return created;

@@ -103,6 +103,9 @@ public static class ErrorCatalogue
         new(WharfErrorCode.ExclusionNotFound, "NOT_FOUND", 404, "ExclusionNotFoundException", 400, "The specified pull time update exclusion was not found."),
         new(WharfErrorCode.ExclusionLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The operation did not succeed because it would have exceeded a service limit for your account."),
         new(WharfErrorCode.RequestBodyUnreadable, "SIZE_INVALID", 400, "SerializationException", 400, "The request body could not be read.") { QueryCode = "ValidationError" },
+        new(WharfErrorCode.TemplateAlreadyExists, "UNSUPPORTED", 400, "TemplateAlreadyExistsException", 400, "The repository creation template already exists. Specify a unique prefix and try again."),
+        new(WharfErrorCode.TemplateNotFound, "NOT_FOUND", 404, "TemplateNotFoundException", 400, "The specified repository creation template can't be found. Verify the registry ID and prefix and try again."),
+        new(WharfErrorCode.TemplateLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The operation did not succeed because it would have exceeded a service limit for your account."),
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

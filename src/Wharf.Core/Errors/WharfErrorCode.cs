@@ -90,4 +90,9 @@ public enum WharfErrorCode
 
     // A request body the server could not read (broken framing, shorter than declared, too slow).
     RequestBodyUnreadable,
+
+    // ECR's repository creation templates.
+    TemplateAlreadyExists,
+    TemplateNotFound,
+    TemplateLimitExceeded,
 }

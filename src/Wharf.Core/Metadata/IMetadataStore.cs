@@ -55,7 +55,15 @@ public interface IRepositoryStore
         CreateAsync(key, RepositorySettings.Default, [], now, cancellationToken);
 
     /// <summary>Creates the repository with its settings and resource tags in one transaction, or returns null when it already exists.</summary>
-    Task<Repository?> CreateAsync(RepositoryKey key, RepositorySettings settings, IReadOnlyList<ResourceTag> tags, DateTimeOffset now, CancellationToken cancellationToken);
+    Task<Repository?> CreateAsync(RepositoryKey key, RepositorySettings settings, IReadOnlyList<ResourceTag> tags, DateTimeOffset now, CancellationToken cancellationToken) =>
+        CreateAsync(key, new RepositoryCreation(settings, tags), now, cancellationToken);
+
+    /// <summary>
+    /// Creates the repository with everything <paramref name="creation"/> carries (settings, resource tags,
+    /// repository and lifecycle policies) in one transaction, or returns null when it already exists:
+    /// a repository is never seen half made.
+    /// </summary>
+    Task<Repository?> CreateAsync(RepositoryKey key, RepositoryCreation creation, DateTimeOffset now, CancellationToken cancellationToken);
 
     /// <summary>The registry's policy, or null.</summary>
     Task<string?> GetRegistryPolicyAsync(RegistryKey registry, CancellationToken cancellationToken);

@@ -15,6 +15,12 @@ public sealed record Repository(long Id, RepositoryKey Key, DateTimeOffset Creat
 /// <summary>An AWS resource tag on a repository (not an image tag).</summary>
 public sealed record ResourceTag(string Key, string Value);
 
+/// <summary>
+/// What a new repository starts with: its settings and resource tags and, when a creation template
+/// supplies them, its repository policy and lifecycle policy (validated before they get here).
+/// </summary>
+public sealed record RepositoryCreation(RepositorySettings Settings, IReadOnlyList<ResourceTag> Tags, string? Policy = null, string? LifecyclePolicy = null);
+
 /// <summary>Outcome of <see cref="IRepositoryStore.DeleteIfEmptyAsync"/>.</summary>
 public enum RepositoryDeleteResult
 {

@@ -41,7 +41,7 @@ public sealed record ReplicationRule(
 
 /// <summary>
 /// A registry's replication configuration (ECR-NOTES §6), kept among the registry's settings. Validation
-/// against the model and ECR's rules happens at the API edge; this is the stored, valid form.
+/// against the model and ECR's rules happens at the API edge (<see cref="ReplicationConfigurationParser"/>); this is the stored, valid form.
 /// </summary>
 public sealed record ReplicationConfiguration(IReadOnlyList<ReplicationRule> Rules)
 {

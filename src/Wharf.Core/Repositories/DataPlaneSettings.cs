@@ -1,7 +1,7 @@
 namespace Wharf.Core.Repositories;
 
 /// <summary>The settings the data-plane services need (the host maps its options onto this).</summary>
-/// <param name="CreateOnPush">Create a repository on its first push (ECR creation template with CREATE_ON_PUSH).</param>
+/// <param name="CreateOnPush">Create a repository on its first push even when no <c>CREATE_ON_PUSH</c> creation template matches (with ECR's defaults); off, only a template creates on push, as in ECR.</param>
 /// <param name="UploadExpiry">How long an untouched upload session lives.</param>
 public sealed record DataPlaneSettings(bool CreateOnPush, TimeSpan UploadExpiry)
 {

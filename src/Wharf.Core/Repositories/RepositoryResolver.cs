@@ -8,6 +8,8 @@ namespace Wharf.Core.Repositories;
 /// <summary>Authorises an operation on a repository and finds (or, for pushes, creates) the repository.</summary>
 public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer authorizer, DataPlaneSettings settings, TimeProvider time)
 {
+    private readonly RepositoryCreator creator = new(store, time);
+
     /// <summary>Authorises <paramref name="action"/> and returns the repository, or throws <c>NAME_UNKNOWN</c>.</summary>
     public Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken) =>
         GetAsync(caller, key, action, RequestTags.Setting([]), cancellationToken);
@@ -20,9 +22,15 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
     }
 
     /// <summary>
-    /// Authorises <paramref name="action"/> and returns the repository, creating it when it is missing,
-    /// create-on-push is on and the caller may <c>ecr:CreateRepository</c>; otherwise throws <c>NAME_UNKNOWN</c>.
+    /// Authorises <paramref name="action"/> and returns the repository, creating it when it is missing and
+    /// the caller may <c>ecr:CreateRepository</c>: through the registry's <c>CREATE_ON_PUSH</c> creation
+    /// template when one matches, else — with <c>Registry:CreateOnPush</c> on — with ECR's defaults;
+    /// otherwise throws <c>NAME_UNKNOWN</c>.
     /// </summary>
+    /// <remarks>
+    /// ECR creates on push only through a template. Wharf's embedded default stays friendlier (any push
+    /// creates); with <c>Registry:CreateOnPush=false</c> it behaves as ECR.
+    /// </remarks>
     public async Task<Repository> GetForPushAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken)
     {
         await authorizer.AuthorizeAsync(caller, action, key.Arn, cancellationToken);
@@ -32,14 +40,15 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
             return repository;
         }
 
-        if (!settings.CreateOnPush)
+        var template = await creator.FindTemplateAsync(key, CreationPurpose.CreateOnPush, cancellationToken);
+        if (template is null && !settings.CreateOnPush)
         {
             throw NameUnknown(key);
         }
 
         // Creating on push is creating: it needs ecr:CreateRepository too, as ECR's CREATE_ON_PUSH templates do.
         await authorizer.AuthorizeAsync(caller, EcrActions.CreateRepository, key.Arn, cancellationToken);
-        return await store.Repositories.GetOrCreateAsync(key, time.GetUtcNow(), cancellationToken);
+        return await creator.CreateAsync(key, template, cancellationToken);
     }
 
     /// <summary>Asks the authorizer only (for operations on the registry rather than a repository).</summary>

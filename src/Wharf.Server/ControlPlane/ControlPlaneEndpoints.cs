@@ -31,6 +31,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<IApiIdentityResolver, OpenApiIdentity>();
         services.TryAddSingleton<AwsJsonHandler>();
         services.TryAddSingleton<ReplicationConfigurationService>();
+        services.TryAddSingleton<CreationTemplateService>();
         return services;
     }
 

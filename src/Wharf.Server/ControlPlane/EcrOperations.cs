@@ -29,7 +29,8 @@ internal sealed partial class EcrOperations(
     AuthTokens authTokens,
     UploadSessionLimits uploadLimits,
     IOptions<WharfOptions> options,
-    ReplicationConfigurationService replication)
+    ReplicationConfigurationService replication,
+    CreationTemplateService templates)
 {
     /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>
     public const int DefaultPageSize = 100;
@@ -82,6 +83,10 @@ internal sealed partial class EcrOperations(
             ["ListPullTimeUpdateExclusions"] = (o, c) => o.ListPullTimeUpdateExclusionsAsync(c),
             ["DescribeImageReplicationStatus"] = (_, c) => DescribeImageReplicationStatusAsync(c),
             ["PutReplicationConfiguration"] = (o, c) => o.PutReplicationConfigurationAsync(c),
+            ["CreateRepositoryCreationTemplate"] = (o, c) => o.CreateRepositoryCreationTemplateAsync(c),
+            ["DescribeRepositoryCreationTemplates"] = (o, c) => o.DescribeRepositoryCreationTemplatesAsync(c),
+            ["UpdateRepositoryCreationTemplate"] = (o, c) => o.UpdateRepositoryCreationTemplateAsync(c),
+            ["DeleteRepositoryCreationTemplate"] = (o, c) => o.DeleteRepositoryCreationTemplateAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>

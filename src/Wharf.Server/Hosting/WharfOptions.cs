@@ -93,7 +93,10 @@ public sealed class RegistryOptions
     /// </summary>
     public string HostPattern { get; set; } = "{account}.dkr.ecr.{region}.localhost";
 
-    /// <summary>Create a repository on its first push (as an ECR creation template with CREATE_ON_PUSH).</summary>
+    /// <summary>
+    /// Create a repository on its first push even without a matching <c>CREATE_ON_PUSH</c> creation template
+    /// (with ECR's defaults); when false, only such a template creates on push, as in ECR.
+    /// </summary>
     public bool CreateOnPush { get; set; } = true;
 }
 

@@ -28,6 +28,38 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.CreateAsync), Parameters = 4)]
+    public async Task Creation_writes_settings_tags_repository_policy_and_lifecycle_policy_together_and_only_once()
+    {
+        await using var store = await CreateStoreAsync();
+        const string Policy = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"ecr:BatchGetImage"}]}""";
+        const string Lifecycle = """{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}""";
+        var settings = new RepositorySettings(TagMutability.MutableWithExclusion, ["release-*"], false, "KMS", null);
+        var creation = new RepositoryCreation(settings, [new ResourceTag("team", "a")], Policy, Lifecycle);
+
+        var created = await store.Repositories.CreateAsync(RepoKey("made/by-template"), creation, T0, Ct);
+        Assert.NotNull(created);
+        var read = (await store.Repositories.GetAsync(RepoKey("made/by-template"), Ct))!;
+        Assert.Equal((settings, Policy), (read.Settings, read.Policy));
+        Assert.Equal((settings, Policy), (created.Settings, created.Policy));
+        Assert.Equal([new ResourceTag("team", "a")], await store.Repositories.GetResourceTagsAsync(created.Id, Ct));
+        Assert.Equal(Lifecycle, (await store.Lifecycle.GetPolicyAsync(created.Id, Ct))?.Text);
+        Assert.Contains(await store.Lifecycle.ListTargetsAsync(Ct), t => t.RepositoryId == created.Id && t.Policy == Lifecycle);
+
+        // An existing repository is left as it is: nothing of a second creation lands on it.
+        var other = new RepositoryCreation(RepositorySettings.Default, [new ResourceTag("team", "b")], null, null);
+        Assert.Null(await store.Repositories.CreateAsync(RepoKey("made/by-template"), other, T0.AddHours(1), Ct));
+        Assert.Equal(Policy, (await store.Repositories.GetAsync(RepoKey("made/by-template"), Ct))!.Policy);
+        Assert.Equal([new ResourceTag("team", "a")], await store.Repositories.GetResourceTagsAsync(created.Id, Ct));
+        Assert.Equal(Lifecycle, (await store.Lifecycle.GetPolicyAsync(created.Id, Ct))?.Text);
+
+        // Without policies: none are set.
+        var plain = await store.Repositories.CreateAsync(RepoKey("made/plain"), new RepositoryCreation(RepositorySettings.Default, []), T0, Ct);
+        Assert.Null(plain!.Policy);
+        Assert.Null(await store.Lifecycle.GetPolicyAsync(plain.Id, Ct));
+    }
+
+    [Fact]
     [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.TagAsync))]
     [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.UntagAsync))]
     [Covers(typeof(IRepositoryStore), nameof(IRepositoryStore.GetResourceTagsAsync))]

@@ -21,6 +21,8 @@ public sealed class Boto3Tests
         { "ecr_exact_answers.py", "sqlite" },
         { "ecr_referrers_exclusions.py", "sqlite" },
         { "ecr_referrers_exclusions.py", "postgres" },
+        { "ecr_creation_templates.py", "sqlite" },
+        { "ecr_creation_templates.py", "postgres" },
     };
 
     [Theory]
