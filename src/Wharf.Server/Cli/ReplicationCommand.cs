@@ -60,6 +60,12 @@ internal static class ReplicationCommand
             var store = app.Services.GetRequiredService<IMetadataStore>();
             await store.MigrateAsync(cancellationToken);
             var registry = new RegistryKey(account, region ?? options.Registry.DefaultRegion);
+            if ((await ReplicationConfiguration.LoadAsync(store.Repositories, registry, cancellationToken)).Rules.Count == 0)
+            {
+                WharfCli.Fail($"the registry {registry} has no replication configuration (put one with PutReplicationConfiguration first); nothing to backfill");
+                return 1;
+            }
+
             var service = app.Services.GetRequiredService<ReplicationService>();
             var count = 0;
             await foreach (var request in service.BackfillAsync(new BackfillScope(registry, prefix, rate, dryRun, fromStart), cancellationToken))

@@ -89,6 +89,9 @@ public sealed class CrossAccountAndBackfillTests
 
         // Pushed before replication was configured: not replicated (ECR replicates later pushes only).
         await WaitFeedPassedAsync(server);
+        var unconfigured = await BackfillAsync(server);
+        Assert.Equal(1, unconfigured.ExitCode);
+        Assert.Contains("has no replication configuration", unconfigured.StandardError, StringComparison.Ordinal);
         await ConfigureAsync(server, source, new ReplicationConfiguration([new ReplicationRule([new ReplicationDestination(West, A)], [new ReplicationRepositoryFilter("old/")])]));
         await WaitFeedPassedAsync(server);
         var store = server.GetService<IMetadataStore>();
