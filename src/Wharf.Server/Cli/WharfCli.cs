@@ -33,6 +33,7 @@ internal static class WharfCli
         root.Subcommands.Add(AdminCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ReplicationCommand.Create());
+        ReplicationCredentialsCommand.AddTo(root);
         root.SetAction(ServeCommand.RunAsync);
 
         // Response files (@file expands to the file's words) are off: `--policy-document @policy.json`

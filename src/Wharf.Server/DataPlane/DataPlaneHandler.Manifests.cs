@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
 using Wharf.Core.Repositories;
+using Wharf.Core.Security;
 
 namespace Wharf.Server.DataPlane;
 
@@ -41,7 +42,17 @@ internal sealed partial class DataPlaneHandler
         using var buffer = new MemoryStream(context.Request.ContentLength is { } length ? (int)length : 4096);
         await context.Request.Body.CopyToAsync(buffer, r.Aborted);
         var content = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
-        var pushed = await manifests.PutAsync(r.Identity.Caller, r.Repository, reference, context.Request.ContentType, content, r.Aborted);
+        var pushed = await ReplicatedFromAsync(r) is { } origin
+            ? await manifests.PutReplicatedAsync(
+                r.Identity.Caller,
+                r.Repository,
+                reference.IsDigest ? null : reference.Tag.Value,
+                reference.IsDigest ? reference.Digest.Value : Digest.Compute(DigestAlgorithm.Sha256, content.Span),
+                context.Request.ContentType,
+                content,
+                origin,
+                r.Aborted)
+            : await manifests.PutAsync(r.Identity.Caller, r.Repository, reference, context.Request.ContentType, content, r.Aborted);
 
         var response = context.Response;
         response.StatusCode = StatusCodes.Status201Created;
@@ -53,6 +64,28 @@ internal sealed partial class DataPlaneHandler
         }
 
         response.ContentLength = 0;
+    }
+
+    /// <summary>
+    /// The registry a replicated copy comes from (another Wharf's remote target names it in
+    /// <c>X-Wharf-Replicated-From</c>), or null for an ordinary push. Only a caller allowed
+    /// <c>ecr:ReplicateImage</c> on the repository may mark a copy so: its event is then an
+    /// <c>ECR Replication Action</c>, which this Wharf does not replicate again (no loop between paired sites).
+    /// </summary>
+    private async Task<RegistryKey?> ReplicatedFromAsync(DataPlaneRequest r)
+    {
+        if (r.Context.Request.Headers[Replication.RemoteWharfTarget.ReplicatedFromHeader].ToString() is not { Length: > 0 } value)
+        {
+            return null;
+        }
+
+        if (value.Split('/') is not [var account, var region] || !AccountId.TryParse(account, out var accountId) || region.Length == 0)
+        {
+            throw new WharfException(WharfErrorCode.ManifestInvalid, $"{Replication.RemoteWharfTarget.ReplicatedFromHeader} must name the source registry as <account>/<region>, not '{value}'");
+        }
+
+        await resolver.AuthorizeAsync(r.Identity.Caller, r.Repository.Registry, EcrActions.ReplicateImage, r.Repository.Arn, r.Aborted);
+        return new RegistryKey(accountId, region);
     }
 
     private async Task DeleteManifestAsync(DataPlaneRequest r)

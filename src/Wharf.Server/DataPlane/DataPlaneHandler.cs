@@ -17,7 +17,8 @@ internal sealed partial class DataPlaneHandler(
     Hosting.RequestLimits limits,
     Hosting.UploadSessionLimits uploadLimits,
     Microsoft.Extensions.Options.IOptions<Hosting.WharfOptions> options,
-    ILogger<DataPlaneHandler> logger)
+    ILogger<DataPlaneHandler> logger,
+    Core.Repositories.RepositoryResolver resolver)
 {
     public async Task HandleAsync(HttpContext context)
     {

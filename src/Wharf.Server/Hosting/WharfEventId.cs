@@ -34,4 +34,7 @@ internal static class WharfEventId
     public const int ReplicationCopied = 1211;
 
     public const int PolicyDecision = 1300;
+
+    // 1500s: replication to remote regions (another Wharf, a plain OCI registry).
+    public const int RemoteReplicated = 1500;
 }

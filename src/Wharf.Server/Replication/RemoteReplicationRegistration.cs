@@ -1,0 +1,21 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using Wharf.Core.Replication;
+
+namespace Wharf.Server.Replication;
+
+/// <summary>Remote regions (another Wharf, a plain OCI registry) from <c>Replication:Regions</c>, and their sealed credentials.</summary>
+internal static class RemoteReplicationRegistration
+{
+    public static IServiceCollection AddRemoteReplication(this IServiceCollection services, IConfiguration configuration)
+    {
+        services.AddOptions<RemoteReplicationOptions>().Bind(configuration.GetSection("Replication")).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<RemoteReplicationOptions>, RemoteReplicationOptionsValidator>();
+        services.AddSingleton<RemoteCredentials>();
+        services.AddSingleton<RemoteHttp>();
+
+        // The engine registers NoRemoteSites with TryAdd; this replaces it whichever comes first.
+        services.Replace(ServiceDescriptor.Singleton<IReplicationSites, RemoteSites>());
+        return services;
+    }
+}
