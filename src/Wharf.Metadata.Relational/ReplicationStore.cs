@@ -93,6 +93,26 @@ internal sealed class ReplicationStore(Database database) : IReplicationStore
             },
             cancellationToken);
 
+    public Task<int> RenewClaimsAsync(IReadOnlyCollection<long> ids, string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken) =>
+        ids.Count == 0
+            ? Task.FromResult(0)
+            : database.WriteAsync(
+                async s =>
+                {
+                    var renewed = 0;
+                    foreach (var id in ids)
+                    {
+                        // Only a claim still held: one that expired may be another node's by now.
+                        renewed += await s.ExecuteAsync(
+                            "UPDATE replications SET claim_until = @until WHERE id = @id AND claim_owner = @owner AND claim_until > @now",
+                            [("id", id), ("owner", owner), ("now", Columns.Ms(now)), ("until", Columns.Ms(until))],
+                            cancellationToken);
+                    }
+
+                    return renewed;
+                },
+                cancellationToken);
+
     public Task<bool> RecordAttemptAsync(long id, long version, string owner, ReplicationAttempt attempt, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>

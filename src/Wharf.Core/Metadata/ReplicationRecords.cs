@@ -64,6 +64,13 @@ public interface IReplicationStore
     Task<IReadOnlyList<ReplicationRecord>> ClaimDueAsync(string owner, DateTimeOffset now, TimeSpan duration, int limit, CancellationToken cancellationToken);
 
     /// <summary>
+    /// Extends to <paramref name="until"/> the claims <paramref name="owner"/> still holds on the rows
+    /// <paramref name="ids"/> (the heartbeat of copies in flight, so a claim can be short and a node that
+    /// died frees its rows soon). Returns how many claims were extended; a claim lost meanwhile is not taken back.
+    /// </summary>
+    Task<int> RenewClaimsAsync(IReadOnlyCollection<long> ids, string owner, DateTimeOffset now, DateTimeOffset until, CancellationToken cancellationToken);
+
+    /// <summary>
     /// Records an attempt of the claimed row (counting it, releasing the claim). False, changing nothing,
     /// when <paramref name="owner"/> no longer holds the claim or the row was re-armed since it was claimed
     /// (its version moved on): the re-armed row is then due as it is.

@@ -4,13 +4,13 @@ namespace Wharf.Core.Replication;
 
 /// <summary>How the worker copies and retries (the <c>Replication:*</c> settings).</summary>
 /// <param name="Concurrency">Copies at once on one node.</param>
-/// <param name="ClaimTimeout">How long a claimed row is this node's; a node that died frees its rows after it.</param>
+/// <param name="ClaimTimeout">How long a claim lasts unrenewed; claims in flight are renewed every third of it, so a node that died frees its rows after it.</param>
 /// <param name="RetryBaseDelay">The first retry's delay; each further one doubles it.</param>
 /// <param name="MaxRetryDelay">The cap of the doubling.</param>
 /// <param name="MaxRetryWindow">How long after a row was armed a failure that would be retried is final (<c>FAILED</c>).</param>
 public sealed record ReplicationSettings(int Concurrency, TimeSpan ClaimTimeout, TimeSpan RetryBaseDelay, TimeSpan MaxRetryDelay, TimeSpan MaxRetryWindow)
 {
-    public static ReplicationSettings Default { get; } = new(4, TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromHours(6));
+    public static ReplicationSettings Default { get; } = new(4, TimeSpan.FromMinutes(1), TimeSpan.FromSeconds(5), TimeSpan.FromMinutes(5), TimeSpan.FromHours(6));
 
     /// <summary>
     /// What an attempt that failed with <paramref name="failure"/> comes to for a row armed at
@@ -68,6 +68,8 @@ public sealed class ReplicationRunner(IMetadataStore store, IReplicationSites si
             }
 
             var settled = new System.Collections.Concurrent.ConcurrentDictionary<long, bool>();
+            using var renewing = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var heartbeat = RenewAsync(owner, rows, settled, renewing.Token);
             try
             {
                 await Parallel.ForEachAsync(
@@ -101,10 +103,44 @@ public sealed class ReplicationRunner(IMetadataStore store, IReplicationSites si
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
+                await StopAsync(renewing, heartbeat);
                 await ReleaseAsync(owner, rows.Where(r => !settled.ContainsKey(r.Id)));
                 throw;
             }
+
+            await StopAsync(renewing, heartbeat);
         }
+    }
+
+    // The claims of a batch last ClaimTimeout unrenewed; while its copies run (a large image, or rows
+    // waiting for a free slot) they are renewed every third of it, so they never lapse into a second
+    // node's hands, and a node that died holds nothing for longer than one ClaimTimeout.
+    private async Task RenewAsync(string owner, IReadOnlyList<ReplicationRecord> rows, System.Collections.Concurrent.ConcurrentDictionary<long, bool> settled, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(settings.ClaimTimeout / 3, time, cancellationToken);
+                var now = time.GetUtcNow();
+                var open = rows.Where(r => !settled.ContainsKey(r.Id)).Select(r => r.Id).ToList();
+                await store.Replications.RenewClaimsAsync(open, owner, now, now + settings.ClaimTimeout, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The batch is done.
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // A store fault: the claims lapse at their time and another attempt copies again (copies are idempotent).
+        }
+    }
+
+    private static async Task StopAsync(CancellationTokenSource renewing, Task heartbeat)
+    {
+        await renewing.CancelAsync();
+        await heartbeat;
     }
 
     // A stop mid-run (host shutdown): the rows this node holds are due again at once rather than after

@@ -305,6 +305,9 @@ public sealed class ReplicationOptions
     /// <summary>How long after a push its copy is retried before it is <c>FAILED</c>.</summary>
     public TimeSpan MaxRetryWindow { get; set; } = TimeSpan.FromHours(6);
 
-    /// <summary>How long a copy is one node's; a node that died mid-copy leaves it to the others after this.</summary>
-    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(15);
+    /// <summary>
+    /// How long a claim on a copy lasts without renewal; a node renews its claims every third of it while
+    /// it copies, so a node that died mid-copy leaves its copies to the others (or to itself, restarted) after this.
+    /// </summary>
+    public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(1);
 }

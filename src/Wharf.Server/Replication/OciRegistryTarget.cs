@@ -23,13 +23,13 @@ internal sealed class OciRegistryTarget : IReplicationTarget
         var endpoint = new Uri(options.Endpoint!.TrimEnd('/') + "/");
         var name = $"region {region} ({endpoint.GetLeftPart(UriPartial.Authority)})";
         var authorization = new ChallengeAuthorization(http, endpoint, ct => credentials.GetAsync(region, ct), time, name);
-        client = new RegistryPushClient(http, endpoint, authorization, options.RequestTimeout, name);
+        client = new RegistryPushClient(http, endpoint, authorization, options.RequestTimeout, name, new BlobLocations());
     }
 
     public async Task ReplicateAsync(ReplicationItem item, IReplicationSource source, CancellationToken cancellationToken)
     {
         var repository = prefix is null ? item.Source.Name.Value : $"{prefix}/{item.Source.Name.Value}";
         var outcome = await client.PushAsync(repository, item, source, NoHeaders, cancellationToken);
-        logger.Replicated(item.Source, item.Digest, region, outcome.BlobsUploaded, outcome.BytesUploaded, outcome.BlobsPresent);
+        logger.Replicated(item.Source, item.Digest, region, outcome.BlobsUploaded, outcome.BytesUploaded, outcome.BlobsPresent, outcome.BlobsMounted);
     }
 }

@@ -6,8 +6,8 @@ using Wharf.Core.Replication;
 
 namespace Wharf.Server.Replication;
 
-/// <summary>What a push sent: the blobs uploaded (and their bytes) and the blobs the destination already had.</summary>
-internal sealed record PushOutcome(int BlobsUploaded, long BytesUploaded, int BlobsPresent, int ManifestsPut);
+/// <summary>What a push sent: the blobs uploaded (and their bytes), the blobs the repository already had, and those mounted from another repository.</summary>
+internal sealed record PushOutcome(int BlobsUploaded, long BytesUploaded, int BlobsPresent, int BlobsMounted, int ManifestsPut);
 
 /// <summary>The <c>Authorization</c> header for a repository of the destination; null when it needs none.</summary>
 internal interface IRegistryAuthorization
@@ -20,10 +20,11 @@ internal interface IRegistryAuthorization
 /// Pushes an image to a registry's <c>/v2</c>, as a client would: every blob the destination lacks (a HEAD
 /// first, so bytes sent are the unique bytes), streamed from the source with its Content-Length and never
 /// buffered whole; then the children of an index; then the manifest under each tag, or by digest when it has
-/// none. Each request has a timeout; every failure is a <see cref="ReplicationException"/> with a code from
-/// <see cref="DestinationFailures"/>.
+/// none. A blob the destination holds in another repository (one this client saw there) is mounted rather
+/// than sent again. Each request has a timeout; every failure is a <see cref="ReplicationException"/> with a
+/// code from <see cref="DestinationFailures"/>.
 /// </summary>
-internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistryAuthorization authorization, TimeSpan timeout, string destinationName)
+internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistryAuthorization authorization, TimeSpan timeout, string destinationName, BlobLocations locations)
 {
     private const int CopyBufferSize = 128 * 1024;
 
@@ -50,19 +51,28 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
             }
         }
 
-        int uploaded = 0, present = 0, manifests = 0;
+        int uploaded = 0, present = 0, mounted = 0, manifests = 0;
         long bytes = 0;
         foreach (var (digest, size) in blobs)
         {
             if (await HasAsync(repository, "blobs", digest, cancellationToken))
             {
+                locations.Seen(baseUri, digest, repository);
                 present++;
                 continue;
             }
 
-            await UploadAsync(repository, digest, size, source, cancellationToken);
-            uploaded++;
-            bytes += size;
+            if (await UploadAsync(repository, digest, size, source, locations.Find(baseUri, digest, repository), cancellationToken))
+            {
+                mounted++;
+            }
+            else
+            {
+                uploaded++;
+                bytes += size;
+            }
+
+            locations.Seen(baseUri, digest, repository);
         }
 
         foreach (var manifest in ordered)
@@ -85,7 +95,7 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
             }
         }
 
-        return new PushOutcome(uploaded, bytes, present, manifests);
+        return new PushOutcome(uploaded, bytes, present, mounted, manifests);
     }
 
     private static async Task CollectAsync(ReplicationManifest manifest, RepositoryKey repository, IReplicationSource source, List<ReplicationManifest> ordered, HashSet<Digest> seen, CancellationToken cancellationToken)
@@ -120,15 +130,24 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
         };
     }
 
-    private async Task UploadAsync(string repository, Digest digest, long size, IReplicationSource source, CancellationToken cancellationToken)
+    /// <summary>Uploads the blob, or mounts it from <paramref name="mountFrom"/> when the destination lets it; true when mounted.</summary>
+    private async Task<bool> UploadAsync(string repository, Digest digest, long size, IReplicationSource source, string? mountFrom, CancellationToken cancellationToken)
     {
         var what = $"upload of blob {digest} to {destinationName}/{repository}";
+        var mount = mountFrom is null ? string.Empty : $"?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(mountFrom)}";
         Uri location;
-        using (var started = await SendAsync(what, repository, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, Url($"v2/{repository}/blobs/uploads/"))
+        using (var started = await SendAsync(what, repository, _ => Task.FromResult(new HttpRequestMessage(HttpMethod.Post, Url($"v2/{repository}/blobs/uploads/{mount}"))
         {
             Content = new ByteArrayContent([]),
         }), timeout, cancellationToken))
         {
+            // 201: mounted. 202: the registry would not mount (it lacks the blob there, or this key may not
+            // read that repository): an ordinary upload session, as the spec says.
+            if (mountFrom is not null && started.StatusCode == HttpStatusCode.Created)
+            {
+                return true;
+            }
+
             if (started.StatusCode != HttpStatusCode.Accepted || started.Headers.Location is not { } at)
             {
                 throw await FailureAsync(what, started, cancellationToken);
@@ -151,6 +170,8 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
         {
             throw await FailureAsync(what, done, cancellationToken);
         }
+
+        return false;
     }
 
     private async Task PutManifestAsync(string repository, string reference, ReplicationManifest manifest, IReadOnlyDictionary<string, string> headers, CancellationToken cancellationToken)
@@ -265,4 +286,29 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
             base.Dispose(disposing);
         }
     }
+}
+
+/// <summary>
+/// Where a destination was last seen to hold each blob (a repository there), so that a blob shared by
+/// several repositories crosses the network once and is mounted into the others. Bounded: past its size it
+/// forgets, and a blob it forgot is only uploaded again.
+/// </summary>
+internal sealed class BlobLocations
+{
+    private const int MaxEntries = 100_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Destination, Digest Digest), string> repositories = new();
+
+    public void Seen(Uri destination, Digest digest, string repository)
+    {
+        if (repositories.Count >= MaxEntries)
+        {
+            repositories.Clear();
+        }
+
+        repositories[(destination.GetLeftPart(UriPartial.Authority), digest)] = repository;
+    }
+
+    /// <summary>Another repository of <paramref name="destination"/> known to hold the blob, or null.</summary>
+    public string? Find(Uri destination, Digest digest, string repository) =>
+        repositories.TryGetValue((destination.GetLeftPart(UriPartial.Authority), digest), out var other) && other != repository ? other : null;
 }

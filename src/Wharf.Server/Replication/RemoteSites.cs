@@ -54,6 +54,6 @@ internal sealed class RemoteHttp : IDisposable
 
 internal static partial class RemoteReplicationLog
 {
-    [LoggerMessage(EventId = Hosting.WharfEventId.RemoteReplicated, Level = LogLevel.Information, Message = "Replicated {Source}@{Digest} to region {Region}: {Uploaded} blobs sent ({Bytes} bytes), {Present} already there")]
-    public static partial void Replicated(this ILogger logger, Wharf.Core.Primitives.RepositoryKey source, Wharf.Core.Primitives.Digest digest, string region, int uploaded, long bytes, int present);
+    [LoggerMessage(EventId = Hosting.WharfEventId.RemoteReplicated, Level = LogLevel.Information, Message = "Replicated {Source}@{Digest} to region {Region}: {Uploaded} blobs sent ({Bytes} bytes), {Present} already there, {Mounted} mounted from another repository")]
+    public static partial void Replicated(this ILogger logger, Wharf.Core.Primitives.RepositoryKey source, Wharf.Core.Primitives.Digest digest, string region, int uploaded, long bytes, int present, int mounted);
 }

@@ -26,6 +26,7 @@ internal sealed class RemoteWharfTarget(
     private static readonly TimeSpan RenewBefore = TimeSpan.FromMinutes(30);
 
     private readonly Uri endpoint = new(options.Endpoint!.TrimEnd('/') + "/");
+    private readonly BlobLocations locations = new();
     private volatile RegistryToken? token;
 
     public async Task ReplicateAsync(ReplicationItem item, IReplicationSource source, CancellationToken cancellationToken)
@@ -42,14 +43,14 @@ internal sealed class RemoteWharfTarget(
         }
 
         var v2 = (await TokenAsync(refresh: false, cancellationToken)).V2;
-        var client = new RegistryPushClient(http, v2, this, options.RequestTimeout, $"region {region} ({v2.GetLeftPart(UriPartial.Authority)})");
+        var client = new RegistryPushClient(http, v2, this, options.RequestTimeout, $"region {region} ({v2.GetLeftPart(UriPartial.Authority)})", locations);
         var outcome = await client.PushAsync(
             repository,
             item,
             source,
             new Dictionary<string, string> { [ReplicatedFromHeader] = item.Source.Registry.ToString() },
             cancellationToken);
-        logger.Replicated(item.Source, item.Digest, region, outcome.BlobsUploaded, outcome.BytesUploaded, outcome.BlobsPresent);
+        logger.Replicated(item.Source, item.Digest, region, outcome.BlobsUploaded, outcome.BytesUploaded, outcome.BlobsPresent, outcome.BlobsMounted);
     }
 
     async Task<string?> IRegistryAuthorization.GetAsync(string repository, bool refresh, CancellationToken cancellationToken) =>

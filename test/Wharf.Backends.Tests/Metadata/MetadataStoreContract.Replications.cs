@@ -60,6 +60,25 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IReplicationStore), nameof(IReplicationStore.RenewClaimsAsync))]
+    public async Task A_renewed_claim_stays_its_owners_and_an_expired_one_is_not_taken_back()
+    {
+        await using var store = await CreateStoreAsync();
+        var kept = await store.Replications.EnqueueAsync(Replicate("team/app", "kept", West), T0, Ct);
+        var lost = await store.Replications.EnqueueAsync(Replicate("team/app", "lost", West), T0, Ct);
+        Assert.Equal(2, (await store.Replications.ClaimDueAsync("node", T0, TimeSpan.FromMinutes(1), 10, Ct)).Count);
+
+        Assert.Equal(1, await store.Replications.RenewClaimsAsync([kept.Id], "node", T0.AddSeconds(30), T0.AddSeconds(90), Ct));
+        Assert.Equal(0, await store.Replications.RenewClaimsAsync([kept.Id], "intruder", T0.AddSeconds(30), T0.AddMinutes(10), Ct));
+
+        // Past the first minute only the row whose claim was not renewed is free; its old owner cannot renew it back.
+        var taken = Assert.Single(await store.Replications.ClaimDueAsync("other", T0.AddSeconds(61), TimeSpan.FromMinutes(1), 10, Ct));
+        Assert.Equal(lost.Id, taken.Id);
+        Assert.Equal(0, await store.Replications.RenewClaimsAsync([lost.Id], "node", T0.AddSeconds(62), T0.AddMinutes(3), Ct));
+        Assert.True(await store.Replications.RecordAttemptAsync(kept.Id, kept.Version, "node", Done(T0.AddSeconds(80)), T0.AddSeconds(80), Ct));
+    }
+
+    [Fact]
     [Covers(typeof(IReplicationStore), nameof(IReplicationStore.RecordAttemptAsync))]
     [Covers(typeof(IReplicationStore), nameof(IReplicationStore.CountByStatusAsync))]
     public async Task An_attempt_settles_its_row_only_for_its_owner_and_version_and_a_retry_is_due_later()

@@ -143,13 +143,39 @@ public sealed class OciDestinationTests
         return json.RootElement.GetProperty("token").GetString()!;
     }
 
-    private static Task ReplicateAsync(WharfTestServer server, LayoutImage image, IReadOnlyList<string> tags)
+    [Fact]
+    public async Task Layers_already_sent_to_another_repository_are_mounted_there_not_sent_again()
+    {
+        await using var registry = await DistributionRegistry.CreateAsync();
+        await registry.StartAsync();
+        var first = await OciLayout.WriteImageAsync(NewDirectory(), "v1", [(1 << 20) + 7, 200_000], 990, TestContext.Current.CancellationToken);
+        var second = await OciLayout.WriteImageAsync(NewDirectory(), "v2", [(1 << 20) + 7, 200_000, 30_000], 990, TestContext.Current.CancellationToken);
+        var settings = RemoteRegions.Settings(Region, registry.Endpoint, "oci");
+        await using var server = await WharfTestServer.StartAsync(settings);
+        (await RemoteRegions.SetCredentialsAsync(server.StoreArguments, settings, Region, "--username", DistributionRegistry.User, registry.Password)).EnsureSuccess();
+
+        await ReplicateAsync(server, first, ["v1"]);
+        await ReplicateAsync(server, second, ["v2"], "team/other");
+
+        // team/other received only its new layer and config; the two shared layers were mounted from team/app.
+        Assert.Equal(2, registry.BlobUploads("team/other"));
+        Assert.Equal(2, registry.Log.Split('\n').Count(l => l.Contains("\"POST /v2/team/other/blobs/uploads/?mount=", StringComparison.Ordinal) && l.Contains("\" 201 ", StringComparison.Ordinal)));
+        var pulled = NewDirectory();
+        (await ContainerTools.Instance.SkopeoAsync("copy", "--src-tls-verify=false", "--src-creds", $"{DistributionRegistry.User}:{registry.Password}", $"docker://{registry.HostAndPort}/team/other:v2", $"oci:{pulled}:v2")).EnsureSuccess();
+        foreach (var blob in second.Layers.Append(second.Config))
+        {
+            Assert.Equal(blob.Digest, await OciLayout.Sha256FileAsync(Path.Combine(pulled, "blobs", "sha256", blob.Digest["sha256:".Length..]), TestContext.Current.CancellationToken));
+        }
+    }
+
+    private static Task ReplicateAsync(WharfTestServer server, LayoutImage image, IReadOnlyList<string> tags, string? repository = null)
     {
         var destination = new ReplicationDestination(Region, "123456789012");
         var target = server.App.Services.GetRequiredService<IReplicationSites>().Find(destination)
             ?? throw new InvalidOperationException($"region {Region} is not remote");
         Assert.IsType<OciRegistryTarget>(target);
-        return target.ReplicateAsync(new ReplicationItem(Source, Digest.Parse(image.Manifest.Digest), tags, destination), new OciLayoutSource(image.Directory), TestContext.Current.CancellationToken);
+        var source = repository is null ? Source : Source with { Name = RepositoryName.Parse(repository) };
+        return target.ReplicateAsync(new ReplicationItem(source, Digest.Parse(image.Manifest.Digest), tags, destination), new OciLayoutSource(image.Directory), TestContext.Current.CancellationToken);
     }
 
     private static string NewDirectory()

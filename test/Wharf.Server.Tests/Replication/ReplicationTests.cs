@@ -185,6 +185,29 @@ public sealed class ReplicationTests
     }
 
     [Fact]
+    public async Task A_destination_repository_created_by_replication_takes_the_destination_regions_REPLICATION_template()
+    {
+        await using var server = await WharfTestServer.StartAsync(Fast);
+        await ConfigureAsync(server, SourceRegistry, Rule([], (West, Account)));
+        (await AwsClients.CliAsync(server.BaseAddress, West, "ecr", "create-repository-creation-template", "--prefix", "templated",
+            "--applied-for", "REPLICATION", "--image-tag-mutability", "IMMUTABLE", "--resource-tags", "Key=team,Value=replicated")).EnsureSuccess();
+        using var client = server.CreateClient();
+
+        var digest = OciPusher.Sha256(await PushSmallImageAsync(new OciPusher(client), "templated/app", "v1", 8));
+
+        Assert.Equal(ReplicationStatuses.Complete, Assert.Single(await WaitSettledAsync(server, "templated/app", digest, 1)).Status);
+        using var created = await CliJsonAsync(server, West, "ecr", "describe-repositories", "--repository-names", "templated/app");
+        var repository = created.RootElement.GetProperty("repositories")[0];
+        Assert.Equal("IMMUTABLE", repository.GetProperty("imageTagMutability").GetString());
+        using var tags = await CliJsonAsync(server, West, "ecr", "list-tags-for-resource", "--resource-arn", repository.GetProperty("repositoryArn").GetString()!);
+        Assert.Equal([("team", "replicated")], tags.RootElement.GetProperty("tags").EnumerateArray().Select(t => (t.GetProperty("Key").GetString(), t.GetProperty("Value").GetString())));
+
+        // The source repository was not created through it (the template is the destination region's, and for replication only).
+        using var source = await CliJsonAsync(server, Source, "ecr", "describe-repositories", "--repository-names", "templated/app");
+        Assert.Equal("MUTABLE", source.RootElement.GetProperty("repositories")[0].GetProperty("imageTagMutability").GetString());
+    }
+
+    [Fact]
     public async Task An_image_restored_from_the_archive_in_the_source_is_replicated_as_a_push_is()
     {
         await using var server = await WharfTestServer.StartAsync(Fast);

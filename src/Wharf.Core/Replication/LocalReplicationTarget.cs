@@ -7,56 +7,8 @@ using Wharf.Core.Primitives;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Security.Policies;
-using Wharf.Core.Storage;
 
 namespace Wharf.Core.Replication;
-
-/// <summary>
-/// The failure codes replication reports in <c>DescribeImageReplicationStatus</c> (docs/replication.md,
-/// "Statuses and failure codes"). Wharf's own: ECR documents none.
-/// </summary>
-public static class ReplicationFailureCodes
-{
-    /// <summary>Cross-account: the destination registry's policy does not allow the source account.</summary>
-    public const string NotAuthorized = "REPLICATION_NOT_AUTHORIZED";
-
-    /// <summary>The destination repository's tag immutability refused to move a tag.</summary>
-    public const string TagImmutable = "TAG_IMMUTABLE";
-
-    /// <summary>The image (or a child or blob of it) was gone from the source before it was copied.</summary>
-    public const string SourceImageNotFound = "SOURCE_IMAGE_NOT_FOUND";
-
-    /// <summary>The destination refused the image for another reason (the reason says which).</summary>
-    public const string DestinationRefused = "DESTINATION_REFUSED";
-
-    /// <summary>An unexpected fault (a store outage, say): retried with backoff like an unreachable destination.</summary>
-    public const string InternalError = "INTERNAL_ERROR";
-}
-
-/// <summary>This Wharf as the source of a copy: manifests from the metadata store, blobs streamed from the blob store.</summary>
-public sealed class LocalReplicationSource(IMetadataStore store, IBlobStore blobs) : IReplicationSource
-{
-    public async Task<ReplicationManifest?> GetManifestAsync(RepositoryKey source, Digest digest, CancellationToken cancellationToken)
-    {
-        if (await store.Repositories.GetAsync(source, cancellationToken) is not { } repository
-            || await store.Images.GetManifestAsync(repository.Id, digest, cancellationToken) is not { } record)
-        {
-            return null;
-        }
-
-        var parsed = ParsedManifest.Parse(record.Content, record.MediaType);
-        return new ReplicationManifest(
-            record.Digest,
-            record.MediaType,
-            record.Content,
-            parsed.Blobs.Select(b => (b, parsed.Sizes.GetValueOrDefault(b))).ToList(),
-            parsed.Children);
-    }
-
-    public async Task<Stream> OpenBlobAsync(Digest digest, CancellationToken cancellationToken) =>
-        await blobs.OpenReadAsync(digest, 0, null, cancellationToken)
-            ?? throw new ReplicationException(ReplicationFailureCodes.SourceImageNotFound, $"The blob {digest} is gone from the source.", retryable: false);
-}
 
 /// <summary>
 /// This Wharf's own registry of another region or account as a destination. Both registries share one
