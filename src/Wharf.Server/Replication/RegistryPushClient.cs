@@ -55,6 +55,9 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
         long bytes = 0;
         foreach (var (digest, size) in blobs)
         {
+            // One copy at a time per blob and destination: a copy running beside this one that needs the same
+            // blob (a shared base layer) finds it there, or mounts it, once this one is done, instead of sending it too.
+            using var turn = await locations.TakeTurnAsync(baseUri, digest, cancellationToken);
             if (await HasAsync(repository, "blobs", digest, cancellationToken))
             {
                 locations.Seen(baseUri, digest, repository);
@@ -291,12 +294,14 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
 /// <summary>
 /// Where a destination was last seen to hold each blob (a repository there), so that a blob shared by
 /// several repositories crosses the network once and is mounted into the others. Bounded: past its size it
-/// forgets, and a blob it forgot is only uploaded again.
+/// forgets, and a blob it forgot is only uploaded again. It also lets one copy at a time handle a blob, so two
+/// copies running at once never both send it.
 /// </summary>
 internal sealed class BlobLocations
 {
     private const int MaxEntries = 100_000;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(string Destination, Digest Digest), string> repositories = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(string, Digest), Task> busy = new();
 
     public void Seen(Uri destination, Digest digest, string repository)
     {
@@ -311,4 +316,29 @@ internal sealed class BlobLocations
     /// <summary>Another repository of <paramref name="destination"/> known to hold the blob, or null.</summary>
     public string? Find(Uri destination, Digest digest, string repository) =>
         repositories.TryGetValue((destination.GetLeftPart(UriPartial.Authority), digest), out var other) && other != repository ? other : null;
+
+    /// <summary>Waits until no other copy to <paramref name="destination"/> is busy with <paramref name="digest"/>; disposing ends this one's turn.</summary>
+    public async Task<IDisposable> TakeTurnAsync(Uri destination, Digest digest, CancellationToken cancellationToken)
+    {
+        var key = (destination.GetLeftPart(UriPartial.Authority), digest);
+        var mine = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        while (!busy.TryAdd(key, mine.Task))
+        {
+            if (busy.TryGetValue(key, out var other))
+            {
+                await other.WaitAsync(cancellationToken);
+            }
+        }
+
+        return new Turn(busy, key, mine);
+    }
+
+    private sealed class Turn(System.Collections.Concurrent.ConcurrentDictionary<(string, Digest), Task> busy, (string, Digest) key, TaskCompletionSource done) : IDisposable
+    {
+        public void Dispose()
+        {
+            busy.TryRemove(key, out _);
+            done.TrySetResult();
+        }
+    }
 }
