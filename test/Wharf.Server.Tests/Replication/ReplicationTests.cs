@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
@@ -189,8 +190,11 @@ public sealed class ReplicationTests
     {
         await using var server = await WharfTestServer.StartAsync(Fast);
         await ConfigureAsync(server, SourceRegistry, Rule([], (West, Account)));
+        const string lifecycle = """{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"sinceImagePushed","countUnit":"days","countNumber":14},"action":{"type":"expire"}}]}""";
+        const string policy = """{"Version":"2012-10-17","Statement":[{"Sid":"Pull","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::210987654321:root"},"Action":"ecr:BatchGetImage"}]}""";
         (await AwsClients.CliAsync(server.BaseAddress, West, "ecr", "create-repository-creation-template", "--prefix", "templated",
-            "--applied-for", "REPLICATION", "--image-tag-mutability", "IMMUTABLE", "--resource-tags", "Key=team,Value=replicated")).EnsureSuccess();
+            "--applied-for", "REPLICATION", "--image-tag-mutability", "IMMUTABLE", "--resource-tags", "Key=team,Value=replicated",
+            "--lifecycle-policy", lifecycle, "--repository-policy", policy)).EnsureSuccess();
         using var client = server.CreateClient();
 
         var digest = OciPusher.Sha256(await PushSmallImageAsync(new OciPusher(client), "templated/app", "v1", 8));
@@ -201,6 +205,10 @@ public sealed class ReplicationTests
         Assert.Equal("IMMUTABLE", repository.GetProperty("imageTagMutability").GetString());
         using var tags = await CliJsonAsync(server, West, "ecr", "list-tags-for-resource", "--resource-arn", repository.GetProperty("repositoryArn").GetString()!);
         Assert.Equal([("team", "replicated")], tags.RootElement.GetProperty("tags").EnumerateArray().Select(t => (t.GetProperty("Key").GetString(), t.GetProperty("Value").GetString())));
+        using var lifecycleSet = await CliJsonAsync(server, West, "ecr", "get-lifecycle-policy", "--repository-name", "templated/app");
+        Assert.Equal(JsonNode.Parse(lifecycle)!.ToJsonString(), JsonNode.Parse(lifecycleSet.RootElement.GetProperty("lifecyclePolicyText").GetString()!)!.ToJsonString());
+        using var policySet = await CliJsonAsync(server, West, "ecr", "get-repository-policy", "--repository-name", "templated/app");
+        Assert.Contains("arn:aws:iam::210987654321:root", policySet.RootElement.GetProperty("policyText").GetString(), StringComparison.Ordinal);
 
         // The source repository was not created through it (the template is the destination region's, and for replication only).
         using var source = await CliJsonAsync(server, Source, "ecr", "describe-repositories", "--repository-names", "templated/app");
