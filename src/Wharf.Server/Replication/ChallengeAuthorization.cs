@@ -106,12 +106,8 @@ internal sealed partial class ChallengeAuthorization(
                 throw DestinationFailures.FromStatus(what, response.StatusCode, await DestinationFailures.ReadErrorAsync(response, cancellationToken));
             }
 
-            if (response.Content.Headers.ContentLength > MaxTokenResponse)
-            {
-                throw new ReplicationException(DestinationFailures.Rejected, $"{what} answered with more than {MaxTokenResponse} bytes", retryable: false);
-            }
-
-            using var document = await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), default, cancellationToken);
+            await using var body = await DestinationFailures.ReadBoundedAsync(response, MaxTokenResponse, what, cancellationToken);
+            using var document = await JsonDocument.ParseAsync(body, default, cancellationToken);
             var token = (document.RootElement.TryGetProperty("token", out var t) ? t.GetString() : null)
                 ?? (document.RootElement.TryGetProperty("access_token", out var a) ? a.GetString() : null)
                 ?? throw new ReplicationException(DestinationFailures.AuthFailed, $"{what} answered without a token", retryable: false);

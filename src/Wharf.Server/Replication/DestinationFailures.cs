@@ -47,6 +47,35 @@ internal static class DestinationFailures
     };
 
     /// <summary>At most <see cref="MaxErrorBody"/> bytes of the response body, as text, on one line.</summary>
+    /// <summary>
+    /// A successful answer's body, read to at most <paramref name="max"/> bytes whatever its framing (a chunked
+    /// answer declares no length): a destination that sends more is refused rather than buffered.
+    /// </summary>
+    public static async Task<MemoryStream> ReadBoundedAsync(HttpResponseMessage response, int max, string what, CancellationToken cancellationToken)
+    {
+        if (response.Content.Headers.ContentLength > max)
+        {
+            throw new ReplicationException(Rejected, $"{what} answered with more than {max} bytes", retryable: false);
+        }
+
+        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        var body = new MemoryStream();
+        var buffer = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+        {
+            if (body.Length + read > max)
+            {
+                throw new ReplicationException(Rejected, $"{what} answered with more than {max} bytes", retryable: false);
+            }
+
+            body.Write(buffer, 0, read);
+        }
+
+        body.Position = 0;
+        return body;
+    }
+
     public static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
     {
         try

@@ -67,17 +67,18 @@ internal sealed class EcrApiClient(HttpClient http, Uri endpoint, string region,
                 throw DestinationFailures.FromStatus(what, response.StatusCode, await DestinationFailures.ReadErrorAsync(response, timer.Token));
             }
 
-            if (response.Content.Headers.ContentLength > MaxResponse)
-            {
-                throw new ReplicationException(DestinationFailures.Rejected, $"{what} answered with more than {MaxResponse} bytes", retryable: false);
-            }
-
             JsonNode? parsed;
             try
             {
-                parsed = response.IsSuccessStatusCode
-                    ? await JsonNode.ParseAsync(await response.Content.ReadAsStreamAsync(timer.Token), cancellationToken: timer.Token)
-                    : JsonNode.Parse(await DestinationFailures.ReadErrorAsync(response, timer.Token));
+                if (response.IsSuccessStatusCode)
+                {
+                    await using var answer = await DestinationFailures.ReadBoundedAsync(response, MaxResponse, what, timer.Token);
+                    parsed = await JsonNode.ParseAsync(answer, cancellationToken: timer.Token);
+                }
+                else
+                {
+                    parsed = JsonNode.Parse(await DestinationFailures.ReadErrorAsync(response, timer.Token));
+                }
             }
             catch (JsonException)
             {
