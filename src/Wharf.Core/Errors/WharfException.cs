@@ -28,6 +28,10 @@ public sealed class WharfException : Exception
 
     public WharfErrorCode Code { get; }
 
+    /// <summary>ECR's parameter error: <c>Invalid parameter at '…' failed to satisfy constraint: '…'</c>.</summary>
+    public static WharfException InvalidParameter(string member, string constraint) =>
+        new(WharfErrorCode.InvalidParameter, $"Invalid parameter at '{member}' failed to satisfy constraint: '{constraint}'");
+
     /// <summary>Optional structured detail (the OCI <c>detail</c> member).</summary>
     public object? Detail { get; }
 

@@ -200,7 +200,8 @@ public sealed class LifecycleService(IMetadataStore store, RepositoryResolver re
         return new LifecycleRunReport(target.Key, plan, expired, transitioned, skipped);
     }
 
-    private static LifecyclePolicy Parse(string text)
+    /// <summary>Parses a lifecycle policy a caller gives; a policy ECR would refuse is <c>InvalidParameterException</c> with the reason.</summary>
+    public static LifecyclePolicy Parse(string text)
     {
         try
         {

@@ -175,8 +175,7 @@ public static partial class ReplicationConfigurationParser
         }
     }
 
-    private static WharfException Invalid(string member, string constraint) =>
-        new(WharfErrorCode.InvalidParameter, $"Invalid parameter at '{member}' failed to satisfy constraint: '{constraint}'");
+    private static WharfException Invalid(string member, string constraint) => WharfException.InvalidParameter(member, constraint);
 
     [GeneratedRegex(TagFilterPattern, RegexOptions.CultureInvariant, 100)]
     private static partial Regex TagFilter();

@@ -4,7 +4,6 @@ using Wharf.Core.Lifecycle;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Security;
-using Policies = Wharf.Core.Security.Policies;
 
 namespace Wharf.Core.Repositories;
 
@@ -171,27 +170,12 @@ public sealed partial class CreationTemplateService(IMetadataStore store, IAcces
 
         if (Blank(input.RepositoryPolicy) is { } policy)
         {
-            try
-            {
-                Policies.PolicyDocument.Parse(policy, isResourcePolicy: true);
-            }
-            catch (Policies.PolicyFormatException)
-            {
-                // As SetRepositoryPolicy: ECR's one text for any policy it refuses (ECR-NOTES §2).
-                throw Invalid("repositoryPolicy", "Invalid repository policy provided");
-            }
+            RepositoryService.CheckRepositoryPolicy(policy, "repositoryPolicy");
         }
 
         if (Blank(input.LifecyclePolicy) is { } lifecycle)
         {
-            try
-            {
-                LifecyclePolicy.Parse(lifecycle);
-            }
-            catch (LifecyclePolicyException e)
-            {
-                throw new WharfException(WharfErrorCode.InvalidParameter, e.Message);
-            }
+            LifecycleService.Parse(lifecycle);
         }
 
         // ECR assumes the role to create repositories, so it must be a role of the registry's own account.
@@ -207,22 +191,9 @@ public sealed partial class CreationTemplateService(IMetadataStore store, IAcces
     // InvalidParameterException the template operations declare.
     private static void CheckTags(IReadOnlyList<ResourceTag> tags)
     {
-        foreach (var tag in tags)
+        if (RepositoryService.TagProblem(tags) is { } problem)
         {
-            if (tag.Key.Length is 0 or > 128)
-            {
-                throw Invalid("resourceTags", $"Tag key '{tag.Key}' is {tag.Key.Length} characters; tag keys must have 1 to 128 characters");
-            }
-
-            if (tag.Key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
-            {
-                throw Invalid("resourceTags", $"Tag key '{tag.Key}' is invalid: the aws: prefix is reserved for AWS use");
-            }
-
-            if (tag.Value.Length > 256)
-            {
-                throw Invalid("resourceTags", $"The value of tag '{tag.Key}' is {tag.Value.Length} characters; tag values can have a maximum length of 256 characters");
-            }
+            throw Invalid("resourceTags", problem);
         }
 
         if (tags.Select(t => t.Key).Distinct(StringComparer.Ordinal).Count() > RepositoryService.MaxResourceTags)
@@ -231,8 +202,7 @@ public sealed partial class CreationTemplateService(IMetadataStore store, IAcces
         }
     }
 
-    private static WharfException Invalid(string member, string constraint) =>
-        new(WharfErrorCode.InvalidParameter, $"Invalid parameter at '{member}' failed to satisfy constraint: '{constraint}'");
+    private static WharfException Invalid(string member, string constraint) => WharfException.InvalidParameter(member, constraint);
 
     private static WharfException NotFound(RegistryKey registry, string prefix) =>
         new(WharfErrorCode.TemplateNotFound, $"The repository creation template with prefix '{prefix}' does not exist in the registry with id '{registry.Account}'");

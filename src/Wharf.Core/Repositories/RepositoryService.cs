@@ -109,15 +109,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
     public async Task<Repository> SetPolicyAsync(Caller caller, RepositoryKey key, string policyText, CancellationToken cancellationToken)
     {
         var repository = await resolver.GetAsync(caller, key, EcrActions.SetRepositoryPolicy, cancellationToken);
-        try
-        {
-            Policies.PolicyDocument.Parse(policyText, isResourcePolicy: true);
-        }
-        catch (Policies.PolicyFormatException)
-        {
-            // ECR's one text for any policy it refuses (ECR-NOTES §2); the reason is not given.
-            throw new WharfException(WharfErrorCode.InvalidParameter, "Invalid parameter at 'PolicyText' failed to satisfy constraint: 'Invalid repository policy provided'");
-        }
+        CheckRepositoryPolicy(policyText, "PolicyText");
 
         return await store.Repositories.SetPolicyAsync(repository.Id, policyText, cancellationToken)
             ? repository with { Policy = policyText }
@@ -266,28 +258,59 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
     }
 
     // AWS reserves the aws: prefix for its own tags; the model checks lengths.
-    private static void CheckTags(IReadOnlyList<ResourceTag> tags)
+    /// <summary>
+    /// Validates <paramref name="policyText"/> as a repository (resource) policy; a refusal is ECR's one text
+    /// for any policy it refuses (ECR-NOTES §2), the reason not given, at <paramref name="member"/>.
+    /// </summary>
+    public static void CheckRepositoryPolicy(string policyText, string member)
+    {
+        try
+        {
+            Policies.PolicyDocument.Parse(policyText, isResourcePolicy: true);
+        }
+        catch (Policies.PolicyFormatException)
+        {
+            throw WharfException.InvalidParameter(member, "Invalid repository policy provided");
+        }
+    }
+
+    /// <summary>What is wrong with the first of <paramref name="tags"/> that breaks ECR's rules for resource tags (without a final stop), or null.</summary>
+    public static string? TagProblem(IReadOnlyList<ResourceTag> tags)
     {
         foreach (var tag in tags)
         {
-            CheckTagKey(tag.Key);
+            if (TagKeyProblem(tag.Key) is { } problem)
+            {
+                return problem;
+            }
+
             if (tag.Value.Length > 256)
             {
-                throw new WharfException(WharfErrorCode.InvalidTagParameter, $"The value of tag '{tag.Key}' is {tag.Value.Length} characters; tag values can have a maximum length of 256 characters.");
+                return $"The value of tag '{tag.Key}' is {tag.Value.Length} characters; tag values can have a maximum length of 256 characters";
             }
+        }
+
+        return null;
+    }
+
+    private static string? TagKeyProblem(string key) =>
+        key.Length is 0 or > 128 ? $"Tag key '{key}' is {key.Length} characters; tag keys must have 1 to 128 characters"
+        : key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase) ? $"Tag key '{key}' is invalid: the aws: prefix is reserved for AWS use"
+        : null;
+
+    private static void CheckTags(IReadOnlyList<ResourceTag> tags)
+    {
+        if (TagProblem(tags) is { } problem)
+        {
+            throw new WharfException(WharfErrorCode.InvalidTagParameter, problem + ".");
         }
     }
 
     private static void CheckTagKey(string key)
     {
-        if (key.Length is 0 or > 128)
+        if (TagKeyProblem(key) is { } problem)
         {
-            throw new WharfException(WharfErrorCode.InvalidTagParameter, $"Tag key '{key}' is {key.Length} characters; tag keys must have 1 to 128 characters.");
-        }
-
-        if (key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new WharfException(WharfErrorCode.InvalidTagParameter, $"Tag key '{key}' is invalid: the aws: prefix is reserved for AWS use.");
+            throw new WharfException(WharfErrorCode.InvalidTagParameter, problem + ".");
         }
     }
 

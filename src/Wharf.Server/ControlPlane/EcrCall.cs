@@ -76,6 +76,5 @@ internal sealed class EcrCall(HttpContext context, string operation, JsonElement
     }
 
     /// <summary>ECR's parameter error wording.</summary>
-    public static WharfException Invalid(string member, string constraint) =>
-        new(WharfErrorCode.InvalidParameter, $"Invalid parameter at '{member}' failed to satisfy constraint: '{constraint}'");
+    public static WharfException Invalid(string member, string constraint) => WharfException.InvalidParameter(member, constraint);
 }
