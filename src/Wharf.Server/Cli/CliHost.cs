@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Text.RegularExpressions;
 using Wharf.Server.Hosting;
-using Wharf.Server.Replication;
 
 namespace Wharf.Server.Cli;
 
@@ -25,12 +24,10 @@ internal static partial class CliHost
 
         WebApplicationBuilder builder;
         WharfOptions options;
-        RemoteReplicationOptions remoteRegions;
         try
         {
             var flags = CliOptions.ToSettings(parse);
             (builder, options) = WharfHost.CreateBuilder([], sources => sources.AddInMemoryCollection(flags), configFile);
-            remoteRegions = builder.Configuration.GetSection("Replication").Get<RemoteReplicationOptions>() ?? new();
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or IOException or UnauthorizedAccessException)
         {
@@ -47,12 +44,6 @@ internal static partial class CliHost
         if (await StartupValidator.ValidateAsync(options, listening, cancellationToken) is { } problem)
         {
             WharfCli.Fail(problem);
-            return null;
-        }
-
-        if (RemoteReplicationOptionsValidator.FirstProblem(remoteRegions) is { } remoteProblem)
-        {
-            WharfCli.Fail(remoteProblem);
             return null;
         }
 

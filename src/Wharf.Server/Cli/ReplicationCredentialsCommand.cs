@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
+using Wharf.Server.Hosting;
 using Wharf.Server.Replication;
 
 namespace Wharf.Server.Cli;
@@ -40,7 +41,7 @@ internal static class ReplicationCredentialsCommand
         set.SetAction((parse, ct) => RunAsync(parse, async (app, credentials) =>
         {
             var name = parse.GetValue(region)!;
-            var options = app.Services.GetRequiredService<IOptions<RemoteReplicationOptions>>().Value;
+            var options = app.Services.GetRequiredService<IOptions<WharfOptions>>().Value.Replication;
             if (!options.Regions.TryGetValue(name, out var remote))
             {
                 return Fail($"region '{name}' is not in Replication:Regions; configure its Endpoint and Kind first");

@@ -93,7 +93,7 @@ public static class WharfHost
         builder.Services.AddEventPruning();
         builder.Services.AddReplication();
         builder.Services.AddJobs();
-        builder.Services.AddRemoteReplication(builder.Configuration);
+        builder.Services.AddRemoteReplication();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

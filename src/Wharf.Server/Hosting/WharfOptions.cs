@@ -310,4 +310,7 @@ public sealed class ReplicationOptions
     /// it copies, so a node that died mid-copy leaves its copies to the others (or to itself, restarted) after this.
     /// </summary>
     public TimeSpan ClaimTimeout { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The regions served elsewhere (another Wharf, an OCI registry); any other region is this Wharf's own.</summary>
+    public Dictionary<string, Replication.RemoteRegionOptions> Regions { get; set; } = new(StringComparer.Ordinal);
 }

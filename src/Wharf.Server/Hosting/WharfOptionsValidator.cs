@@ -113,6 +113,11 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             return $"Replication:Concurrency is {options.Replication.Concurrency}; set a number of copies at once from 1 to 64, such as 4";
         }
 
+        if (Replication.RemoteRegionsValidator.FirstProblem(options.Replication.Regions) is { } remoteProblem)
+        {
+            return remoteProblem;
+        }
+
         if (options.ShutdownTimeout < TimeSpan.Zero)
         {
             return $"ShutdownTimeout is {options.ShutdownTimeout}; set zero or a positive duration such as 00:00:30";

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.Extensions.Options;
 
 namespace Wharf.Server.Replication;
 
@@ -14,15 +13,10 @@ public enum RemoteRegionKind
 }
 
 /// <summary>
-/// <c>Replication:Regions:&lt;region&gt;:*</c>: the regions served elsewhere. A replication rule's destination in
+/// <c>Replication:Regions:&lt;region&gt;:*</c>: a region served elsewhere. A replication rule's destination in
 /// one of these regions is copied there; any other region is this Wharf's own. Credentials are not settings:
 /// <c>wharf replication credentials set</c> keeps them sealed in the metadata store.
 /// </summary>
-public sealed class RemoteReplicationOptions
-{
-    public Dictionary<string, RemoteRegionOptions> Regions { get; set; } = new(StringComparer.Ordinal);
-}
-
 public sealed class RemoteRegionOptions
 {
     /// <summary>Base URL of the other Wharf (its ECR API and <c>/v2</c>) or of the OCI registry, e.g. <c>https://registry-b.example.com</c>.</summary>
@@ -44,18 +38,12 @@ public sealed class RemoteRegionOptions
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>Checks <see cref="RemoteReplicationOptions"/> on start; each problem one sentence that says what to fix.</summary>
-internal sealed partial class RemoteReplicationOptionsValidator : IValidateOptions<RemoteReplicationOptions>
+/// <summary>Checks <c>Replication:Regions</c> (for <see cref="Hosting.WharfOptionsValidator"/>); each problem one sentence that says what to fix.</summary>
+internal static partial class RemoteRegionsValidator
 {
-    public ValidateOptionsResult Validate(string? name, RemoteReplicationOptions options)
+    public static string? FirstProblem(IReadOnlyDictionary<string, RemoteRegionOptions> regions)
     {
-        ArgumentNullException.ThrowIfNull(options);
-        return FirstProblem(options) is { } problem ? ValidateOptionsResult.Fail(problem) : ValidateOptionsResult.Success;
-    }
-
-    public static string? FirstProblem(RemoteReplicationOptions options)
-    {
-        foreach (var (region, remote) in options.Regions)
+        foreach (var (region, remote) in regions)
         {
             var key = $"Replication:Regions:{region}";
             if (!RegionName().IsMatch(region))

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Options;
 using Wharf.Core.Replication;
 
 namespace Wharf.Server.Replication;
@@ -7,10 +6,8 @@ namespace Wharf.Server.Replication;
 /// <summary>Remote regions (another Wharf, a plain OCI registry) from <c>Replication:Regions</c>, and their sealed credentials.</summary>
 internal static class RemoteReplicationRegistration
 {
-    public static IServiceCollection AddRemoteReplication(this IServiceCollection services, IConfiguration configuration)
+    public static IServiceCollection AddRemoteReplication(this IServiceCollection services)
     {
-        services.AddOptions<RemoteReplicationOptions>().Bind(configuration.GetSection("Replication")).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<RemoteReplicationOptions>, RemoteReplicationOptionsValidator>();
         services.AddSingleton<RemoteCredentials>();
         services.AddSingleton<RemoteHttp>();
 

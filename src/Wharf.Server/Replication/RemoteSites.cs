@@ -9,7 +9,7 @@ namespace Wharf.Server.Replication;
 /// region, kept for the process's life (it caches the remote's auth token).
 /// </summary>
 internal sealed class RemoteSites(
-    IOptions<RemoteReplicationOptions> options,
+    IOptions<Hosting.WharfOptions> options,
     RemoteHttp http,
     RemoteCredentials credentials,
     TimeProvider time,
@@ -20,7 +20,7 @@ internal sealed class RemoteSites(
     public IReplicationTarget? Find(ReplicationDestination destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        if (!options.Value.Regions.TryGetValue(destination.Region, out var remote))
+        if (!options.Value.Replication.Regions.TryGetValue(destination.Region, out var remote))
         {
             return null;
         }
