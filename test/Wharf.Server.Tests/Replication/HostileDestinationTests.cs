@@ -90,8 +90,9 @@ public sealed class HostileDestinationTests
                 // Bounded only so that a broken client cannot keep the test running: 1 GiB.
                 for (var i = 0; i < 16 * 1024 && !context.RequestAborted.IsCancellationRequested; i++)
                 {
-                    await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+                    // Counted before the write: a client that stops reading mid-chunk leaves this write unfinished.
                     Interlocked.Add(ref bytesSent, chunk.Length);
+                    await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
                 }
             }
             catch (Exception e) when (e is OperationCanceledException or IOException)
