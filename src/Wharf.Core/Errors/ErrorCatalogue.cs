@@ -106,6 +106,26 @@ public static class ErrorCatalogue
         new(WharfErrorCode.TemplateAlreadyExists, "UNSUPPORTED", 400, "TemplateAlreadyExistsException", 400, "The repository creation template already exists. Specify a unique prefix and try again."),
         new(WharfErrorCode.TemplateNotFound, "NOT_FOUND", 404, "TemplateNotFoundException", 400, "The specified repository creation template can't be found. Verify the registry ID and prefix and try again."),
         new(WharfErrorCode.TemplateLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The operation did not succeed because it would have exceeded a service limit for your account."),
+        // Pull-through cache rules: botocore's exception documentation.
+        new(WharfErrorCode.PullThroughCacheRuleAlreadyExists, "UNSUPPORTED", 400, "PullThroughCacheRuleAlreadyExistsException", 400, "A pull through cache rule with these settings already exists for the private registry."),
+        new(WharfErrorCode.PullThroughCacheRuleNotFound, "NOT_FOUND", 404, "PullThroughCacheRuleNotFoundException", 400, "The pull through cache rule was not found. Specify a valid pull through cache rule and try again."),
+        new(WharfErrorCode.PullThroughCacheRuleLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The operation did not succeed because it would have exceeded a service limit for your account."),
+        new(WharfErrorCode.UnsupportedUpstreamRegistry, "UNSUPPORTED", 400, "UnsupportedUpstreamRegistryException", 400, "The specified upstream registry isn't supported."),
+        new(WharfErrorCode.SecretNotFound, "DENIED", 403, "SecretNotFoundException", 400, "The ARN of the secret specified in the pull through cache rule was not found. Update the pull through cache rule with a valid secret ARN and try again."),
+        new(WharfErrorCode.UnableToAccessSecret, "DENIED", 403, "UnableToAccessSecretException", 400, "The secret is unable to be accessed. Verify the resource permissions for the secret and try again."),
+        new(WharfErrorCode.UnableToDecryptSecretValue, "DENIED", 403, "UnableToDecryptSecretValueException", 400, "The secret is accessible but is unable to be decrypted. Verify the resource permisisons and try again."),
+        // A pull through the cache that the upstream could not serve and the cache could not either. On /v2
+        // the client sees why (503, 429, 403); the API answers ECR's UnableToGetUpstream*Exception.
+        new(WharfErrorCode.UpstreamUnavailable, "UNAVAILABLE", 503, "UnableToGetUpstreamImageException", 400, "The image or images were unable to be pulled using the pull through cache rule: the upstream registry is unavailable."),
+        new(WharfErrorCode.UpstreamTooManyRequests, "TOOMANYREQUESTS", 429, "UnableToGetUpstreamImageException", 400, "The image or images were unable to be pulled using the pull through cache rule: the upstream registry is limiting requests."),
+        new(WharfErrorCode.UpstreamAccessDenied, "DENIED", 403, "UnableToGetUpstreamImageException", 400, "The image or images were unable to be pulled using the pull through cache rule: the upstream registry refused the rule's credentials."),
+        new(WharfErrorCode.UpstreamLayerUnavailable, "UNAVAILABLE", 503, "UnableToGetUpstreamLayerException", 400, "There was an issue getting the upstream layer matching the pull through cache rule."),
+        // Secrets Manager's own exceptions (botocore secretsmanager model).
+        new(WharfErrorCode.SecretsResourceNotFound, "NOT_FOUND", 404, "ResourceNotFoundException", 400, "Secrets Manager can't find the specified secret."),
+        new(WharfErrorCode.SecretsResourceExists, "DENIED", 409, "ResourceExistsException", 400, "A resource with the ID you requested already exists."),
+        new(WharfErrorCode.SecretsInvalidRequest, "UNSUPPORTED", 400, "InvalidRequestException", 400, "A parameter value is not valid for the current state of the resource."),
+        new(WharfErrorCode.SecretsLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The request failed because it would exceed one of the Secrets Manager quotas."),
+        new(WharfErrorCode.SecretsDecryptionFailure, "DENIED", 403, "DecryptionFailure", 400, "Secrets Manager can't decrypt the protected secret text using the provided KMS key."),
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

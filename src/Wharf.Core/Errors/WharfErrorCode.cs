@@ -95,4 +95,26 @@ public enum WharfErrorCode
     TemplateAlreadyExists,
     TemplateNotFound,
     TemplateLimitExceeded,
+
+    // ECR's pull-through cache rules (ECR-NOTES §7.2) and pulls through them (§7.3).
+    PullThroughCacheRuleAlreadyExists,
+    PullThroughCacheRuleNotFound,
+    PullThroughCacheRuleLimitExceeded,
+    UnsupportedUpstreamRegistry,
+    SecretNotFound,
+    UnableToAccessSecret,
+    UnableToDecryptSecretValue,
+
+    // An upstream that could not give what a pull through the cache asked for (nothing cached to serve instead).
+    UpstreamUnavailable,
+    UpstreamTooManyRequests,
+    UpstreamAccessDenied,
+    UpstreamLayerUnavailable,
+
+    // The Secrets Manager-compatible API (its own exception names).
+    SecretsResourceNotFound,
+    SecretsResourceExists,
+    SecretsInvalidRequest,
+    SecretsLimitExceeded,
+    SecretsDecryptionFailure,
 }

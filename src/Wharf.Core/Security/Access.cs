@@ -84,6 +84,29 @@ public static class EcrActions
     public const string DescribeRepositoryCreationTemplates = "ecr:DescribeRepositoryCreationTemplates";
     public const string UpdateRepositoryCreationTemplate = "ecr:UpdateRepositoryCreationTemplate";
     public const string DeleteRepositoryCreationTemplate = "ecr:DeleteRepositoryCreationTemplate";
+
+    /// <summary>What a pull through a cache rule needs beside <c>ecr:CreateRepository</c> (first pull) and the pull's own actions.</summary>
+    public const string BatchImportUpstreamImage = "ecr:BatchImportUpstreamImage";
+    public const string CreatePullThroughCacheRule = "ecr:CreatePullThroughCacheRule";
+    public const string DescribePullThroughCacheRules = "ecr:DescribePullThroughCacheRules";
+    public const string UpdatePullThroughCacheRule = "ecr:UpdatePullThroughCacheRule";
+    public const string DeletePullThroughCacheRule = "ecr:DeletePullThroughCacheRule";
+    public const string ValidatePullThroughCacheRule = "ecr:ValidatePullThroughCacheRule";
+}
+
+/// <summary>The Secrets Manager actions of the secrets API (IAM action names, governed by identity policies on secret ARNs).</summary>
+public static class SecretsManagerActions
+{
+    public const string CreateSecret = "secretsmanager:CreateSecret";
+    public const string GetSecretValue = "secretsmanager:GetSecretValue";
+    public const string PutSecretValue = "secretsmanager:PutSecretValue";
+    public const string UpdateSecret = "secretsmanager:UpdateSecret";
+    public const string DescribeSecret = "secretsmanager:DescribeSecret";
+    public const string ListSecrets = "secretsmanager:ListSecrets";
+    public const string DeleteSecret = "secretsmanager:DeleteSecret";
+    public const string RestoreSecret = "secretsmanager:RestoreSecret";
+    public const string TagResource = "secretsmanager:TagResource";
+    public const string UntagResource = "secretsmanager:UntagResource";
 }
 
 /// <summary>

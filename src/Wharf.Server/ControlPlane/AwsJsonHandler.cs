@@ -1,3 +1,4 @@
+using System.Collections.Frozen;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wharf.Core.Errors;
@@ -8,12 +9,32 @@ using Wharf.Server.Identity;
 namespace Wharf.Server.ControlPlane;
 
 /// <summary>
-/// <c>POST /</c> with <c>X-Amz-Target</c>: the AWS JSON 1.1 protocol. Checks the target, content type
-/// and body; resolves the caller and region; validates the input against the botocore service model;
-/// dispatches to the operation; writes the result or AWS's error shape, always with <c>x-amzn-RequestId</c>.
+/// One service spoken over AWS JSON 1.1 on <c>POST /</c>: its botocore model (the <c>X-Amz-Target</c>
+/// prefix and the SigV4 service name a credential scope must carry), its operations, and how each counts
+/// against the request limits. ECR is one; Secrets Manager another.
 /// </summary>
-internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperations ecr, Hosting.RequestLimits limits, ILogger<AwsJsonHandler> logger) : IDisposable
+internal interface IAwsJsonService
 {
+    ServiceModel Model { get; }
+
+    /// <summary>The request class an operation is throttled as.</summary>
+    Hosting.RequestClass Classify(string operation);
+
+    /// <summary>Runs the operation (already validated against <see cref="Model"/>); its result members, or throws.</summary>
+    Task<JsonObject> InvokeAsync(EcrCall call);
+}
+
+/// <summary>
+/// <c>POST /</c> with <c>X-Amz-Target</c>: the AWS JSON 1.1 protocol. Checks the target, content type
+/// and body; resolves the caller and region; validates the input against the botocore service model of the
+/// service the target names; dispatches to the operation; writes the result or AWS's error shape, always
+/// with <c>x-amzn-RequestId</c>.
+/// </summary>
+internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerable<IAwsJsonService> services, Hosting.RequestLimits limits, ILogger<AwsJsonHandler> logger) : IDisposable
+{
+    private readonly FrozenDictionary<string, IAwsJsonService> byPrefix =
+        services.ToFrozenDictionary(s => s.Model.TargetPrefix, StringComparer.Ordinal);
+
     /// <summary>The largest body accepted: an <c>UploadLayerPart</c> of 20 MiB is about 27 MiB of base64.</summary>
     public const int MaxBodyBytes = 32 * 1024 * 1024;
 
@@ -45,12 +66,13 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperati
         try
         {
             var target = context.Request.Headers["X-Amz-Target"].ToString();
-            var (model, operation) = Resolve(target);
+            var (service, operation) = Resolve(target);
+            var model = service.Model;
             CheckContentType(context.Request.ContentType);
             var body = await ReadBodyAsync(context, operation.Name);
             var identity = await identities.ResolveAsync(context, body, context.RequestAborted);
-            identity.RequireService("ecr");
-            limits.Throttle(context, identity.Caller, Hosting.RequestLimits.ForEcr(operation.Name));
+            identity.RequireService(model.SigningName);
+            limits.Throttle(context, identity.Caller, service.Classify(operation.Name));
             using var document = Parse(body);
             var failure = ModelValidator.Validate(model, operation, document.RootElement);
             if (failure is not null)
@@ -60,7 +82,7 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperati
                     : new WharfException(operation.HasError("InvalidParameterException") ? WharfErrorCode.InvalidParameter : WharfErrorCode.Validation, failure.Message);
             }
 
-            var result = await ecr.InvokeAsync(new EcrCall(context, operation.Name, document.RootElement, identity));
+            var result = await service.InvokeAsync(new EcrCall(context, operation.Name, document.RootElement, identity));
             var bytes = JsonSerializer.SerializeToUtf8Bytes(result);
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = AwsErrorWriter.ContentType;
@@ -73,7 +95,7 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperati
         }
     }
 
-    private static (ServiceModel Model, OperationModel Operation) Resolve(string target)
+    private (IAwsJsonService Service, OperationModel Operation) Resolve(string target)
     {
         if (target.Length == 0)
         {
@@ -81,14 +103,13 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, EcrOperati
         }
 
         var dot = target.LastIndexOf('.');
-        var model = ServiceModel.Ecr;
-        if (dot <= 0 || !string.Equals(target[..dot], model.TargetPrefix, StringComparison.Ordinal)
-            || !model.TryGetOperation(target[(dot + 1)..], out var operation))
+        if (dot <= 0 || !byPrefix.TryGetValue(target[..dot], out var service)
+            || !service.Model.TryGetOperation(target[(dot + 1)..], out var operation))
         {
             throw new WharfException(WharfErrorCode.UnknownOperation, $"The operation '{target}' is not known to this service.");
         }
 
-        return (model, operation);
+        return (service, operation);
     }
 
     private static void CheckContentType(string? contentType)

@@ -28,6 +28,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<AuthTokens>();
         services.TryAddSingleton<LayerDownloads>();
         services.TryAddSingleton<EcrOperations>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAwsJsonService, EcrOperations>(sp => sp.GetRequiredService<EcrOperations>()));
         services.TryAddSingleton<IApiIdentityResolver, OpenApiIdentity>();
         services.TryAddSingleton<AwsJsonHandler>();
         services.TryAddSingleton<ReplicationConfigurationService>();

@@ -7,6 +7,7 @@ using Wharf.Core.Lifecycle;
 using Wharf.Core.Replication;
 using Wharf.Core.Repositories;
 using Wharf.Core.Uploads;
+using Wharf.Server.ControlPlane.Model;
 using Wharf.Server.Hosting;
 using Wharf.Server.Identity;
 
@@ -30,7 +31,7 @@ internal sealed partial class EcrOperations(
     UploadSessionLimits uploadLimits,
     IOptions<WharfOptions> options,
     ReplicationConfigurationService replication,
-    CreationTemplateService templates)
+    CreationTemplateService templates) : IAwsJsonService
 {
     /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>
     public const int DefaultPageSize = 100;
@@ -88,6 +89,10 @@ internal sealed partial class EcrOperations(
             ["UpdateRepositoryCreationTemplate"] = (o, c) => o.UpdateRepositoryCreationTemplateAsync(c),
             ["DeleteRepositoryCreationTemplate"] = (o, c) => o.DeleteRepositoryCreationTemplateAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
+
+    public ServiceModel Model => ServiceModel.Ecr;
+
+    public RequestClass Classify(string operation) => RequestLimits.ForEcr(operation);
 
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>
     public static IReadOnlyCollection<string> Implemented => Table.Keys;

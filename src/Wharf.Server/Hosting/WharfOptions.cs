@@ -77,6 +77,8 @@ public sealed class WharfOptions
     public JobOptions Jobs { get; set; } = new();
 
     public ReplicationOptions Replication { get; set; } = new();
+
+    public PullThroughCacheOptions PullThroughCache { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -313,4 +315,16 @@ public sealed class ReplicationOptions
 
     /// <summary>The regions served elsewhere (another Wharf, an OCI registry); any other region is this Wharf's own.</summary>
     public Dictionary<string, Replication.RemoteRegionOptions> Regions { get; set; } = new(StringComparer.Ordinal);
+}
+
+public sealed class PullThroughCacheOptions
+{
+    /// <summary>How long a cached tag is served before the upstream is asked again whether it moved (ECR: 24 hours).</summary>
+    public TimeSpan TagFreshness { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Accept <c>http://</c> upstream URLs in rules (loopback tests, labs). Off: only HTTPS upstreams.</summary>
+    public bool AllowInsecureUpstreams { get; set; }
+
+    /// <summary>How long one request to an upstream may take before it counts as unavailable (a blob's bytes excepted: they stream).</summary>
+    public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 }

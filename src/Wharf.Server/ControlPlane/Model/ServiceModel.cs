@@ -10,12 +10,8 @@ namespace Wharf.Server.ControlPlane.Model;
 /// </summary>
 internal sealed class ServiceModel
 {
-    private static readonly Lazy<ServiceModel> EcrModel = new(() =>
-    {
-        using var stream = typeof(ServiceModel).Assembly.GetManifestResourceStream("Wharf.Server.ControlPlane.Model.ecr-2015-09-21.json")
-            ?? throw new InvalidOperationException("The embedded ECR service model is missing.");
-        return Load(stream);
-    });
+    private static readonly Lazy<ServiceModel> EcrModel = new(() => Embedded("ecr-2015-09-21.json"));
+    private static readonly Lazy<ServiceModel> SecretsManagerModel = new(() => Embedded("secretsmanager-2017-10-17.json"));
 
     private readonly FrozenDictionary<string, OperationModel> operations;
     private readonly FrozenDictionary<string, ShapeModel> shapes;
@@ -30,6 +26,17 @@ internal sealed class ServiceModel
 
     /// <summary>Amazon ECR (2015-09-21), from the embedded copy of botocore's model.</summary>
     public static ServiceModel Ecr => EcrModel.Value;
+
+    /// <summary>AWS Secrets Manager (2017-10-17), from the embedded copy of botocore's model.</summary>
+    public static ServiceModel SecretsManager => SecretsManagerModel.Value;
+
+    /// <summary>The embedded botocore model file <paramref name="file"/> (see this folder's README).</summary>
+    public static ServiceModel Embedded(string file)
+    {
+        using var stream = typeof(ServiceModel).Assembly.GetManifestResourceStream("Wharf.Server.ControlPlane.Model." + file)
+            ?? throw new InvalidOperationException($"The embedded service model {file} is missing.");
+        return Load(stream);
+    }
 
     /// <summary>The <c>X-Amz-Target</c> prefix, e.g. <c>AmazonEC2ContainerRegistry_V20150921</c>.</summary>
     public string TargetPrefix { get; }
