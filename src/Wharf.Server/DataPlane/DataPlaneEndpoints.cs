@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Images;
+using Wharf.Core.PullThroughCache;
 using Wharf.Core.Repositories;
 using Wharf.Core.Uploads;
 using Wharf.Server.Hosting;
@@ -22,6 +23,7 @@ internal static class DataPlaneEndpoints
         services.TryAddSingleton<RepositoryCreator>();
         services.TryAddSingleton<BlobService>();
         services.TryAddSingleton<UploadService>();
+        services.TryAddSingleton<UpstreamBlobFetcher>();
         services.TryAddSingleton<PullRecorder>();
         services.TryAddSingleton<ManifestService>();
         services.TryAddSingleton<ListingService>();

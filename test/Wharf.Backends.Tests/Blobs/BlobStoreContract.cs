@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
+using Wharf.Testing;
 
 namespace Wharf.Backends.Tests.Blobs;
 
@@ -317,6 +318,28 @@ public abstract class BlobStoreContract
         IReadOnlyList<UploadChunk> longer = [chunks[0], chunks[1] with { End = chunks[1].End + 1 }];
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, longer, Ct));
         await Assert.ThrowsAsync<ArgumentException>(() => store.OpenUploadReadAsync(uploadId, chunks.Skip(1).ToList(), Ct));
+    }
+
+    [Fact]
+    public async Task Open_upload_read_from_an_offset_returns_the_rest_of_the_chain_from_there()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(100 * Ki, seed: 17);
+        var uploadId = await StageAsync(store, content[..(30 * Ki)]);
+        await AppendAsync(store, uploadId, content[(30 * Ki)..(70 * Ki)]);
+        await AppendAsync(store, uploadId, content[(70 * Ki)..]);
+        var chunks = RecordedChunks(uploadId);
+
+        // At a chunk's start, inside one, at its last byte, and at the chain's end.
+        foreach (var offset in new[] { 0, 30 * Ki, 45 * Ki, (70 * Ki) - 1, 99 * Ki, 100 * Ki })
+        {
+            Assert.Equal(content[offset..], await ReadAllAsync(await store.OpenUploadReadAsync(uploadId, chunks, offset, Ct)));
+        }
+
+        // A shorter chain ends where it ends, whatever is staged after it.
+        Assert.Equal(content[(40 * Ki)..(70 * Ki)], await ReadAllAsync(await store.OpenUploadReadAsync(uploadId, chunks.Take(2).ToList(), 40 * Ki, Ct)));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, chunks, (100 * Ki) + 1, Ct));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, chunks, -1, Ct));
     }
 
     [Fact]
@@ -692,7 +715,7 @@ public abstract class BlobStoreContract
         {
             Assert.NotNull(stream);
             using var hash = digest.CreateHash();
-            var sink = new HashingSink(hash);
+            var sink = new HashingWriteStream(hash);
             await stream.CopyToAsync(sink, Ct);
             readBack = Digest.FromHash(DigestAlgorithm.Sha256, hash.GetHashAndReset());
             readBytes = sink.BytesWritten;
