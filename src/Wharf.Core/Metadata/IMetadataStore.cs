@@ -39,6 +39,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The replication queue and the statuses <c>DescribeImageReplicationStatus</c> reports.</summary>
     IReplicationStore Replications { get; }
 
+    /// <summary>When pull-through cache tags were last validated against their upstream.</summary>
+    IPullThroughCacheStore PullThroughCache { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 

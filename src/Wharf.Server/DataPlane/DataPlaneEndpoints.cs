@@ -29,6 +29,11 @@ internal static class DataPlaneEndpoints
         services.TryAddSingleton<BlobService>();
         services.TryAddSingleton<UploadService>();
         services.TryAddSingleton<PullRecorder>();
+        services.TryAddSingleton<ManifestWriter>();
+        services.TryAddSingleton<UpstreamBlobFetcher>();
+        services.TryAddSingleton<IUpstreamRegistries, NoUpstreamRegistries>();
+        services.TryAddSingleton<PullThroughCacheService>();
+        services.TryAddSingleton<PullThroughBlobs>();
         services.TryAddSingleton<ManifestService>();
         services.TryAddSingleton<ListingService>();
         services.TryAddSingleton<RegistryHostMatcher>();
