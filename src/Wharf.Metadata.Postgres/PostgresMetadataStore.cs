@@ -36,6 +36,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Events = new EventLog(relational);
         Replications = new ReplicationStore(relational);
         PullThroughCache = new PullThroughCacheStore(relational);
+        Secrets = new SecretStore(relational);
     }
 
     public string Backend => "postgres";
@@ -65,6 +66,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IReplicationStore Replications { get; }
 
     public IPullThroughCacheStore PullThroughCache { get; }
+
+    public Core.Secrets.ISecretStore Secrets { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, time, cancellationToken);
 

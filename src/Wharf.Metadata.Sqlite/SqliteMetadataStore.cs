@@ -43,6 +43,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Events = new EventLog(database);
         Replications = new ReplicationStore(database);
         PullThroughCache = new PullThroughCacheStore(database);
+        Secrets = new SecretStore(database);
     }
 
     public string Backend => "sqlite";
@@ -75,6 +76,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IReplicationStore Replications { get; }
 
     public IPullThroughCacheStore PullThroughCache { get; }
+
+    public Core.Secrets.ISecretStore Secrets { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
 

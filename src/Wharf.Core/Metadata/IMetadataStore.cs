@@ -42,6 +42,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>When pull-through cache tags were last validated against their upstream.</summary>
     IPullThroughCacheStore PullThroughCache { get; }
 
+    /// <summary>The secrets of the Secrets Manager-compatible API (values sealed with the master key).</summary>
+    Secrets.ISecretStore Secrets { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 

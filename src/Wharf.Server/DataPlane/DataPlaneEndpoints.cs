@@ -28,11 +28,9 @@ internal static class DataPlaneEndpoints
         services.TryAddSingleton<RepositoryCreator>();
         services.TryAddSingleton<BlobService>();
         services.TryAddSingleton<UploadService>();
-        services.TryAddSingleton<UpstreamBlobFetcher>();
         services.TryAddSingleton<PullRecorder>();
         services.TryAddSingleton<ManifestWriter>();
         services.TryAddSingleton<UpstreamBlobFetcher>();
-        services.TryAddSingleton<IUpstreamRegistries, NoUpstreamRegistries>();
         services.TryAddSingleton<PullThroughCacheService>();
         services.TryAddSingleton<PullThroughBlobs>();
         services.TryAddSingleton<ManifestService>();
