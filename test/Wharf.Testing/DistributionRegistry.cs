@@ -39,7 +39,11 @@ public sealed class DistributionRegistry : IAsyncDisposable
     /// the registry takes bearer tokens instead (the Docker token spec): issued by the realm, for the service
     /// and issuer given, signed by the key of the certificate in the PEM bundle.
     /// </summary>
-    public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth = null)
+    public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth = null) =>
+        await CreateAsync(tokenAuth, anonymous: false);
+
+    /// <summary>As the overload without <paramref name="anonymous"/>; with it: no auth at all (anyone pulls and pushes, as a public upstream).</summary>
+    public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth, bool anonymous)
     {
         Requires.Tool("docker-registry");
         var htpasswd = Requires.Tool("htpasswd");
@@ -75,8 +79,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
                 rootdirectory: {Path.Combine(root, "data")}
             http:
               addr: 127.0.0.1:{registry.Port}
-            auth:
-            {auth}
+            {(anonymous ? string.Empty : "auth:\n" + auth)}
             """);
         return registry;
     }
