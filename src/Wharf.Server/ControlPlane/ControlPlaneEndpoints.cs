@@ -7,6 +7,7 @@ using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Uploads;
 using Wharf.Server.Identity;
+using Wharf.Server.Secrets;
 
 namespace Wharf.Server.ControlPlane;
 
@@ -33,6 +34,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<AwsJsonHandler>();
         services.TryAddSingleton<ReplicationConfigurationService>();
         services.TryAddSingleton<CreationTemplateService>();
+        services.AddSecrets();
         return services;
     }
 
