@@ -2,8 +2,10 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wharf.Core.Identity;
 using Wharf.Core.Images;
 using Wharf.Core.Lifecycle;
+using Wharf.Core.PullThroughCache;
 using Wharf.Core.Replication;
 using Wharf.Core.Repositories;
+using Wharf.Core.Secrets;
 using Wharf.Core.Security;
 using Wharf.Core.Uploads;
 using Wharf.Server.Identity;
@@ -33,6 +35,9 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<AwsJsonHandler>();
         services.TryAddSingleton<ReplicationConfigurationService>();
         services.TryAddSingleton<CreationTemplateService>();
+        services.TryAddSingleton<PullThroughCacheRuleService>();
+        services.TryAddSingleton<ISecretValues, NoSecretValues>();
+        services.TryAddSingleton<IUpstreamRegistries, NoUpstreamRegistries>();
         return services;
     }
 
