@@ -1,6 +1,7 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Images;
+using Wharf.Core.PullThroughCache;
 using Wharf.Core.Repositories;
 using Wharf.Core.Uploads;
 using Wharf.Server.Hosting;
@@ -17,6 +18,11 @@ internal static class DataPlaneEndpoints
         {
             var options = sp.GetRequiredService<IOptions<WharfOptions>>().Value;
             return new DataPlaneSettings(options.Registry.CreateOnPush, options.Uploads.Expiry);
+        });
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WharfOptions>>().Value.PullThroughCache;
+            return new PullThroughCacheSettings(options.TagFreshness, options.AllowInsecureUpstreams);
         });
         services.TryAddSingleton<RepositoryResolver>();
         services.TryAddSingleton<RepositoryCreator>();
