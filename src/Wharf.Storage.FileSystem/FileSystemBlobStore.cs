@@ -240,17 +240,19 @@ public sealed class FileSystemBlobStore : IBlobStore
         return Task.FromResult(File.Exists(path));
     }
 
-    public Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, CancellationToken cancellationToken)
+    public Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, long offset, CancellationToken cancellationToken)
     {
         var path = UploadPath(uploadId);
         var length = UploadChunk.ThrowIfNotChain(chunks);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset, length);
         cancellationToken.ThrowIfCancellationRequested();
 
         var handle = OpenUpload(uploadId, path, FileAccess.Read, StreamingOptions);
         try
         {
             ThrowIfShorter(uploadId, RandomAccess.GetLength(handle), length);
-            return Task.FromResult<Stream>(new FileRangeStream(handle, 0, length));
+            return Task.FromResult<Stream>(new FileRangeStream(handle, offset, length - offset));
         }
         catch
         {

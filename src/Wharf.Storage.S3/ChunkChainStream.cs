@@ -2,10 +2,10 @@ using Wharf.Core.Storage;
 
 namespace Wharf.Storage.S3;
 
-/// <summary>One stretch of a staged chunk object: <paramref name="Count"/> bytes from its start.</summary>
-internal sealed record ChunkSegment(string Key, long Count, long ObjectSize)
+/// <summary>One stretch of a staged chunk object: its first <paramref name="Count"/> bytes, read from <paramref name="Start"/> on.</summary>
+internal sealed record ChunkSegment(string Key, long Count, long ObjectSize, long Start = 0)
 {
-    public bool IsWholeObject => Count == ObjectSize;
+    public bool IsWholeObject => Start == 0 && Count == ObjectSize;
 }
 
 /// <summary>

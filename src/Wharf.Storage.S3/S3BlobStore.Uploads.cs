@@ -139,12 +139,28 @@ public sealed partial class S3BlobStore
         }
     }
 
-    public async Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, CancellationToken cancellationToken)
+    public async Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, long offset, CancellationToken cancellationToken)
     {
         var prefix = UploadPrefix(uploadId);
-        UploadChunk.ThrowIfNotChain(chunks);
+        var length = UploadChunk.ThrowIfNotChain(chunks);
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset, length);
         var staging = await ReadStagingAsync(uploadId, prefix, requireCreated: true, cancellationToken);
         var segments = Segments(uploadId, prefix, staging, chunks);
+
+        // Chunks wholly before the offset are never fetched; the one it falls in is read from inside.
+        var skipped = segments.Count;
+        for (var i = 0; i < chunks.Count; i++)
+        {
+            if (chunks[i].End > offset)
+            {
+                segments[i] = segments[i] with { Start = offset - chunks[i].Offset };
+                skipped = i;
+                break;
+            }
+        }
+
+        segments.RemoveRange(0, skipped);
         return segments.Count == 0 ? Stream.Null : new ChunkChainStream(segments, OpenSegmentAsync);
     }
 
@@ -500,7 +516,7 @@ public sealed partial class S3BlobStore
     }
 
     private async Task<Stream> OpenSegmentAsync(ChunkSegment segment, CancellationToken cancellationToken) =>
-        await _data.GetAsync(segment.Key, 0, segment.Count - 1, cancellationToken)
+        await _data.GetAsync(segment.Key, segment.Start, segment.Count - 1, cancellationToken)
             ?? throw new KeyNotFoundException($"Staged chunk '{segment.Key}' vanished while it was read.");
 
     private async Task<(string Key, string MultipartId)?> ReadCommitMarkerAsync(string key, CancellationToken cancellationToken)

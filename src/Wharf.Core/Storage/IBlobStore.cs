@@ -83,11 +83,21 @@ public interface IBlobStore
     /// <see cref="ArgumentException"/>. Throws <see cref="KeyNotFoundException"/> when the upload does not
     /// exist and <see cref="ArgumentOutOfRangeException"/> when a chunk is not staged whole.
     /// </summary>
-    Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, CancellationToken cancellationToken);
+    Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, CancellationToken cancellationToken) =>
+        OpenUploadReadAsync(uploadId, chunks, 0, cancellationToken);
+
+    /// <summary>
+    /// Reads the staged bytes of <paramref name="chunks"/> (a chain from 0, as above) from
+    /// <paramref name="offset"/> to the chain's end, without reading what comes before (a reader that
+    /// follows an upload as it is staged, as a pull through the cache does). Throws
+    /// <see cref="ArgumentOutOfRangeException"/> when <paramref name="offset"/> is negative or beyond the
+    /// chain's end, and otherwise as above.
+    /// </summary>
+    Task<Stream> OpenUploadReadAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, long offset, CancellationToken cancellationToken);
 
     /// <summary>
     /// Makes the staged bytes of <paramref name="chunks"/> (a chain from 0, as for
-    /// <see cref="OpenUploadReadAsync"/>) the blob <paramref name="digest"/> atomically (rename / copy /
+    /// <see cref="OpenUploadReadAsync(string, IReadOnlyList{UploadChunk}, CancellationToken)"/>) the blob <paramref name="digest"/> atomically (rename / copy /
     /// multipart complete), durably, and removes the staging area with every chunk in it. The caller has
     /// already verified the digest over exactly these chunks. If the blob already exists the staged copy
     /// is discarded. Throws <see cref="KeyNotFoundException"/> when the upload does not exist and

@@ -33,7 +33,20 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
     public async Task<BlobRead> OpenAsync(Caller caller, RepositoryKey key, Digest digest, ByteRange? range, CancellationToken cancellationToken)
     {
         var repository = await repositories.GetAsync(caller, key, EcrActions.GetDownloadUrlForLayer, cancellationToken);
-        var record = await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) ?? throw BlobUnknown(digest);
+        return await TryOpenLinkedAsync(repository, digest, range, cancellationToken) ?? throw BlobUnknown(digest);
+    }
+
+    /// <summary>
+    /// <see cref="OpenAsync"/> for a repository already resolved and authorised (a pull through the cache):
+    /// null when the blob is not linked to it.
+    /// </summary>
+    internal async Task<BlobRead?> TryOpenLinkedAsync(Repository repository, Digest digest, ByteRange? range, CancellationToken cancellationToken)
+    {
+        if (await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) is not { } record)
+        {
+            return null;
+        }
+
         long offset = 0;
         var length = record.Size;
         if (range is { } r && !r.TryResolve(record.Size, out offset, out length))
@@ -44,8 +57,8 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
             };
         }
 
-        var stream = await blobs.OpenReadAsync(digest, offset, length, cancellationToken) ?? throw BlobUnknown(digest);
-        return new BlobRead(digest, record.Size, offset, length, range is not null, stream);
+        var stream = await blobs.OpenReadAsync(digest, offset, length, cancellationToken);
+        return stream is null ? null : new BlobRead(digest, record.Size, offset, length, range is not null, stream);
     }
 
     /// <summary>

@@ -36,14 +36,33 @@ public sealed class UploadService(
     public async Task<UploadStatus> StartAsync(Caller caller, RepositoryKey key, CancellationToken cancellationToken)
     {
         var repository = await repositories.GetForPushAsync(caller, key, EcrActions.InitiateLayerUpload, cancellationToken);
+        var session = await OpenSessionAsync(repository, cancellationToken);
+        return new UploadStatus(session.Id, 0);
+    }
+
+    /// <summary>
+    /// Starts an import into <paramref name="repository"/> of a blob the registry itself reads from elsewhere
+    /// (pull through cache): an ordinary upload session, appended and committed by its one writer with no caller
+    /// to authorise (whoever asked for the blob was authorised already). Dispose the import to abort it when it
+    /// was not committed.
+    /// </summary>
+    internal async Task<BlobImport> StartImportAsync(Repository repository, CancellationToken cancellationToken)
+    {
+        var session = await OpenSessionAsync(repository, cancellationToken);
+        return new BlobImport(this, repository, session);
+    }
+
+    private async Task<UploadSession> OpenSessionAsync(Repository repository, CancellationToken cancellationToken)
+    {
         var id = Guid.NewGuid().ToString("N");
         var now = time.GetUtcNow();
         EvictStaleHashes(now);
         // The row before the staging area: staging without a row is then always an orphan that
         // garbage collection may remove, never an upload about to get its row.
-        await store.Uploads.CreateAsync(new UploadSession(id, repository.Id, 0, now, now + settings.UploadExpiry), cancellationToken);
+        var session = new UploadSession(id, repository.Id, 0, now, now + settings.UploadExpiry);
+        await store.Uploads.CreateAsync(session, cancellationToken);
         await blobs.CreateUploadAsync(id, cancellationToken);
-        return new UploadStatus(id, 0);
+        return session;
     }
 
     /// <summary>POST <c>?digest=</c>: the whole blob in one request; returns the committed digest.</summary>
@@ -127,6 +146,12 @@ public sealed class UploadService(
             session = await AppendCoreAsync(session, body, contentLength, cancellationToken);
         }
 
+        return await CommitSessionAsync(repository, session, digest, cancellationToken);
+    }
+
+    /// <summary>Verifies the digest over the session's chunks, then reserves, commits and links the blob and ends the session. A mismatch commits nothing.</summary>
+    private async Task<Digest> CommitSessionAsync(Repository repository, UploadSession session, Digest digest, CancellationToken cancellationToken)
+    {
         var size = session.Offset;
         var chunks = RecordedChain(session);
         try
@@ -168,6 +193,23 @@ public sealed class UploadService(
         await blobs.AbortUploadAsync(session.Id, cancellationToken);
         ForgetHash(session.Id);
     }
+
+    /// <summary>An import's append: one chunk at the session's offset, under the upload's lock.</summary>
+    internal async Task<UploadSession> AppendImportAsync(UploadSession session, Stream body, long? length, CancellationToken cancellationToken)
+    {
+        using var held = await locks.AcquireAsync(session.Id, cancellationToken);
+        return await AppendCoreAsync(session, body, length, cancellationToken);
+    }
+
+    /// <summary>An import's commit (<see cref="CompleteAsync"/> without a caller or a last chunk).</summary>
+    internal async Task<Digest> CommitImportAsync(Repository repository, UploadSession session, Digest digest, CancellationToken cancellationToken)
+    {
+        using var held = await locks.AcquireAsync(session.Id, cancellationToken);
+        return await CommitSessionAsync(repository, session, digest, cancellationToken);
+    }
+
+    /// <summary>An import that will not be committed: its row and staged bytes go (quietly; the expiry job removes what is left).</summary>
+    internal Task AbortImportAsync(UploadSession session) => CancelQuietlyAsync(session.Id);
 
     /// <summary>The headers every upload response carries (also put on a 416).</summary>
     public static Dictionary<string, string> UploadHeaders(RepositoryKey key, string uploadId, long offset) => new()
@@ -259,7 +301,7 @@ public sealed class UploadService(
         new(WharfErrorCode.BlobUploadUnknown, "the upload's staged bytes are gone; start a new upload");
 
     /// <summary>The chunks the session accepted; an upload begun before chunks were recorded cannot go on.</summary>
-    private static IReadOnlyList<UploadChunk> RecordedChain(UploadSession session)
+    internal static IReadOnlyList<UploadChunk> RecordedChain(UploadSession session)
     {
         try
         {

@@ -28,6 +28,7 @@ internal static class DataPlaneEndpoints
         services.TryAddSingleton<RepositoryCreator>();
         services.TryAddSingleton<BlobService>();
         services.TryAddSingleton<UploadService>();
+        services.TryAddSingleton<UpstreamBlobFetcher>();
         services.TryAddSingleton<PullRecorder>();
         services.TryAddSingleton<ManifestService>();
         services.TryAddSingleton<ListingService>();

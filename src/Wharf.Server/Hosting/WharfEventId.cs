@@ -37,4 +37,8 @@ internal static class WharfEventId
 
     // 1500s: replication to remote regions (another Wharf, a plain OCI registry).
     public const int RemoteReplicated = 1500;
+
+    // 1600s: pull-through cache (Core's UpstreamBlobFetcher logs 1600 and 1601).
+    public const int UpstreamBlobFetched = 1600;
+    public const int UpstreamBlobFetchFailed = 1601;
 }

@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Collections.Concurrent;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
+using Wharf.Testing;
 
 namespace Wharf.Backends.Tests.Blobs;
 
@@ -692,7 +693,7 @@ public abstract class BlobStoreContract
         {
             Assert.NotNull(stream);
             using var hash = digest.CreateHash();
-            var sink = new HashingSink(hash);
+            var sink = new HashingWriteStream(hash);
             await stream.CopyToAsync(sink, Ct);
             readBack = Digest.FromHash(DigestAlgorithm.Sha256, hash.GetHashAndReset());
             readBytes = sink.BytesWritten;

@@ -2,8 +2,8 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
-using Amazon.S3;
 using Amazon.S3.Model;
+using Amazon.S3;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using Wharf.Core.GarbageCollection;
@@ -11,6 +11,7 @@ using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
 using Wharf.Metadata.Sqlite;
 using Wharf.Storage.S3;
+using Wharf.Testing;
 
 namespace Wharf.Backends.Tests.Blobs;
 

@@ -9,6 +9,7 @@ using Wharf.Core.Uploads;
 using Wharf.Metadata.Sqlite;
 using Wharf.Storage.FileSystem;
 using Wharf.Storage.S3;
+using Wharf.Testing;
 
 namespace Wharf.Backends.Tests.Blobs;
 
