@@ -205,10 +205,20 @@ public sealed class PullThroughClientTests
             return created.GetProperty("ARN").GetString()!;
         }
 
-        public Task<JsonElement> CreateRuleAsync(string prefix, Uri upstream, string? credentialArn) =>
-            CliJsonAsync([
-                "ecr", "create-pull-through-cache-rule", "--ecr-repository-prefix", prefix, "--upstream-registry-url", upstream.ToString().TrimEnd('/'),
-                .. credentialArn is null ? Array.Empty<string>() : ["--credential-arn", credentialArn]]);
+        /// <summary>
+        /// <c>aws ecr create-pull-through-cache-rule</c>. The input goes as <c>--cli-input-json</c>: AWS CLI v1 reads a
+        /// parameter that starts with <c>http://</c> as a URL to fetch the value from (<c>cli_follow_urlparam</c>).
+        /// </summary>
+        public Task<JsonElement> CreateRuleAsync(string prefix, Uri upstream, string? credentialArn)
+        {
+            var input = new Dictionary<string, string> { ["ecrRepositoryPrefix"] = prefix, ["upstreamRegistryUrl"] = upstream.ToString().TrimEnd('/') };
+            if (credentialArn is not null)
+            {
+                input["credentialArn"] = credentialArn;
+            }
+
+            return CliJsonAsync("ecr", "create-pull-through-cache-rule", "--cli-input-json", JsonSerializer.Serialize(input));
+        }
 
         public Task<JsonElement> ValidateRuleAsync(string prefix) =>
             CliJsonAsync("ecr", "validate-pull-through-cache-rule", "--ecr-repository-prefix", prefix);
