@@ -28,8 +28,11 @@ internal static class DataPlaneEndpoints
         services.TryAddSingleton<RepositoryCreator>();
         services.TryAddSingleton<BlobService>();
         services.TryAddSingleton<UploadService>();
-        services.TryAddSingleton<UpstreamBlobFetcher>();
         services.TryAddSingleton<PullRecorder>();
+        services.TryAddSingleton<ManifestWriter>();
+        services.TryAddSingleton<UpstreamBlobFetcher>();
+        services.TryAddSingleton<PullThroughCacheService>();
+        services.TryAddSingleton<PullThroughBlobs>();
         services.TryAddSingleton<ManifestService>();
         services.TryAddSingleton<ListingService>();
         services.TryAddSingleton<RegistryHostMatcher>();
