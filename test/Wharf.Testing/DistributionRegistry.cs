@@ -37,13 +37,10 @@ public sealed class DistributionRegistry : IAsyncDisposable
     /// <summary>
     /// Writes the config and the htpasswd file; <see cref="StartAsync"/> runs it. With <paramref name="tokenAuth"/>
     /// the registry takes bearer tokens instead (the Docker token spec): issued by the realm, for the service
-    /// and issuer given, signed by the key of the certificate in the PEM bundle.
+    /// and issuer given, signed by the key of the certificate in the PEM bundle. With <paramref name="anonymous"/>
+    /// it asks for no credentials at all (an open upstream, as a public registry is to pulls).
     /// </summary>
-    public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth = null) =>
-        await CreateAsync(tokenAuth, anonymous: false);
-
-    /// <summary>As the overload without <paramref name="anonymous"/>; with it: no auth at all (anyone pulls and pushes, as a public upstream).</summary>
-    public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth, bool anonymous)
+    public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth = null, bool anonymous = false)
     {
         Requires.Tool("docker-registry");
         var htpasswd = Requires.Tool("htpasswd");
@@ -70,6 +67,11 @@ public sealed class DistributionRegistry : IAsyncDisposable
                 """;
         }
 
+        if (anonymous)
+        {
+            auth = string.Empty;
+        }
+
         await File.WriteAllTextAsync(registry.config, $"""
             version: 0.1
             log:
@@ -79,7 +81,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
                 rootdirectory: {Path.Combine(root, "data")}
             http:
               addr: 127.0.0.1:{registry.Port}
-            {(anonymous ? string.Empty : "auth:\n" + auth)}
+            {(auth.Length == 0 ? string.Empty : "auth:\n" + auth)}
             """);
         return registry;
     }
