@@ -35,6 +35,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Identities = new IdentityStore(relational);
         Events = new EventLog(relational);
         Replications = new ReplicationStore(relational);
+        PullThroughCache = new PullThroughCacheStore(relational);
         Secrets = new SecretStore(relational);
     }
 
@@ -63,6 +64,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IEventLog Events { get; }
 
     public IReplicationStore Replications { get; }
+
+    public IPullThroughCacheStore PullThroughCache { get; }
 
     public Core.Secrets.ISecretStore Secrets { get; }
 

@@ -42,6 +42,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Identities = new IdentityStore(database);
         Events = new EventLog(database);
         Replications = new ReplicationStore(database);
+        PullThroughCache = new PullThroughCacheStore(database);
         Secrets = new SecretStore(database);
     }
 
@@ -73,6 +74,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IEventLog Events { get; }
 
     public IReplicationStore Replications { get; }
+
+    public IPullThroughCacheStore PullThroughCache { get; }
 
     public Core.Secrets.ISecretStore Secrets { get; }
 

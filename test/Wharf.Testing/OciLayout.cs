@@ -83,6 +83,21 @@ public static class OciLayout
         return new LayoutImage(directory, tag, manifestBlob, configBlob, layers);
     }
 
+    /// <summary>The bytes of an OCI image index of <paramref name="children"/>, each for linux on its architecture.</summary>
+    public static byte[] PlatformIndex(params (LayoutImage Image, string Architecture)[] children) =>
+        Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new
+        {
+            schemaVersion = 2,
+            mediaType = "application/vnd.oci.image.index.v1+json",
+            manifests = children.Select(c => new
+            {
+                mediaType = c.Image.Manifest.MediaType,
+                digest = c.Image.Manifest.Digest,
+                size = c.Image.Manifest.Size,
+                platform = new { architecture = c.Architecture, os = "linux" },
+            }).ToArray(),
+        }, Json));
+
     /// <summary>SHA-256 of a file, streamed.</summary>
     public static async Task<string> Sha256FileAsync(string path, CancellationToken cancellationToken = default)
     {

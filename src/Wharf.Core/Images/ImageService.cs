@@ -3,6 +3,7 @@ using Wharf.Core.Errors;
 using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.PullThroughCache;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 
@@ -25,7 +26,7 @@ public sealed record FoundImage(ImageRef Id, ManifestRecord Manifest);
 public sealed record BatchResult<T>(IReadOnlyList<T> Succeeded, IReadOnlyList<ImageFailure> Failures);
 
 /// <summary>ECR's image operations over the same store and services as /v2.</summary>
-public sealed class ImageService(IMetadataStore store, RepositoryResolver repositories, ManifestService manifests, PullRecorder pulls, TimeProvider time)
+public sealed class ImageService(IMetadataStore store, RepositoryResolver repositories, ManifestService manifests, PullRecorder pulls, TimeProvider time, PullThroughCacheService? pullThrough = null)
 {
     /// <summary>ECR allows one scan of an image in this long (ECR-NOTES §5.3).</summary>
     public static readonly TimeSpan ScanInterval = TimeSpan.FromHours(24);
@@ -144,12 +145,23 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
     public async Task<BatchResult<FoundImage>> BatchGetAsync(
         Caller caller, RepositoryKey key, IReadOnlyList<ImageRef> ids, IReadOnlyCollection<string>? acceptedMediaTypes, CancellationToken cancellationToken)
     {
-        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
+        var repository = await repositories.FindAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
+        if (repository is null && pullThrough is null)
+        {
+            throw RepositoryResolver.NameUnknown(key);
+        }
+
         var found = new List<FoundImage>();
         var failures = new List<ImageFailure>();
         foreach (var id in ids.Distinct())
         {
-            var (record, failure) = await ResolveAsync(repository, id, cancellationToken);
+            var (record, failure) = repository is null ? (null, NotFoundFailure(id)) : await ResolveAsync(repository, id, cancellationToken);
+            if (pullThrough is not null && (failure?.Code == "ImageNotFound" || (record is { Archived: false } && id.Digest is null)))
+            {
+                (record, failure) = await PullThroughAsync(caller, key, repository, id, record, failure, cancellationToken);
+                repository ??= record is null ? null : await store.Repositories.GetAsync(key, cancellationToken);
+            }
+
             if (failure is not null)
             {
                 failures.Add(failure);
@@ -164,12 +176,47 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
             }
             else
             {
-                pulls.Record(caller, key, repository.Id, record!.Digest);
+                pulls.Record(caller, key, record!.RepositoryId, record.Digest);
                 found.Add(new FoundImage(id with { Digest = record.Digest.ToString() }, record));
             }
         }
 
         return new BatchResult<FoundImage>(found, failures);
+    }
+
+    /// <summary>
+    /// <c>BatchGetImage</c> of an image not stored, or of a cached tag, in a repository a pull-through cache rule
+    /// covers: the rule's upstream's image (imported), else the failure ECR reports (its failure codes for the
+    /// upstream's own failures). A missing repository no rule covers stays <c>RepositoryNotFoundException</c>.
+    /// </summary>
+    private async Task<(ManifestRecord? Record, ImageFailure? Failure)> PullThroughAsync(
+        Caller caller, RepositoryKey key, Repository? repository, ImageRef id, ManifestRecord? cached, ImageFailure? failure, CancellationToken cancellationToken)
+    {
+        var reference = id.Tag is not null ? Reference.Of(Tag.Parse(id.Tag)) : Reference.Of(Digest.Parse(id.Digest!));
+        try
+        {
+            var record = await pullThrough!.PullAsync(caller, key, repository, reference, cached, cancellationToken);
+            if (record is null)
+            {
+                return repository is null ? throw RepositoryResolver.NameUnknown(key) : (null, failure);
+            }
+
+            return id.Tag is not null && id.Digest is not null && record.Digest.ToString() != id.Digest
+                ? (null, new ImageFailure(id, "ImageTagDoesNotMatchDigest", "Invalid request parameters: given tag does not map to the given digest"))
+                : (record, null);
+        }
+        catch (WharfException e) when (e.Code == WharfErrorCode.ManifestUnknown)
+        {
+            return (null, NotFoundFailure(id));
+        }
+        catch (WharfException e) when (e.Code is WharfErrorCode.UpstreamUnavailable or WharfErrorCode.UpstreamTooManyRequests or WharfErrorCode.UpstreamAccessDenied)
+        {
+            return (null, new ImageFailure(id, e.Code.ToString(), e.Message));
+        }
+        catch (WharfException e) when (e.Code is WharfErrorCode.SecretNotFound or WharfErrorCode.UnableToAccessSecret or WharfErrorCode.UnableToDecryptSecretValue)
+        {
+            return (null, new ImageFailure(id, nameof(WharfErrorCode.UpstreamAccessDenied), e.Message));
+        }
     }
 
     /// <summary>

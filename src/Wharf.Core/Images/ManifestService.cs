@@ -4,6 +4,7 @@ using Wharf.Core.Errors;
 using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.PullThroughCache;
 using Wharf.Core.Repositories;
 using Wharf.Core.Scanning;
 using Wharf.Core.Security;
@@ -19,7 +20,17 @@ namespace Wharf.Core.Images;
 public sealed record ManifestPushed(Digest Digest, Digest? Subject, string MediaType, bool Created, bool TagChanged);
 
 /// <summary>Manifests and indexes: validate and store the exact bytes, serve them, delete, list referrers.</summary>
-public sealed class ManifestService(IMetadataStore store, RepositoryResolver repositories, PullRecorder pulls, TimeProvider time)
+/// <remarks>
+/// A miss (repository, tag or digest absent) or a cached tag of a repository a pull-through cache rule
+/// covers goes to <paramref name="pullThrough"/>; other repositories' pulls cost what they did.
+/// </remarks>
+public sealed class ManifestService(
+    IMetadataStore store,
+    RepositoryResolver repositories,
+    PullRecorder pulls,
+    TimeProvider time,
+    ManifestWriter? writer = null,
+    PullThroughCacheService? pullThrough = null)
 {
     /// <summary>
     /// PUT: validates <paramref name="content"/> (JSON, schema 2, media type consistent with
@@ -97,70 +108,10 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
         // No create-on-push here: a manifest can only reference blobs already linked to the repository,
         // so a missing repository could only be created to fail with its blobs unknown.
         var repository = await repositories.GetAsync(caller, key, EcrActions.PutImage, cancellationToken);
-        var digest = Digest.Compute(expectedDigest?.Algorithm ?? DigestAlgorithm.Sha256, content.Span);
-        if (expectedDigest is { } expected && expected != digest)
-        {
-            throw new WharfException(digestMismatch, $"manifest digest {digest} does not match the reference {expected}", new { digest = expected.ToString() });
-        }
-
-        // Scan on push is requested inside the write, so the image has a scan status (IN_PROGRESS) from
-        // the moment the push answers, as in ECR: `aws ecr wait image-scan-complete` right after a push waits.
-        var scanning = (await ScanningConfiguration.LoadAsync(store.Repositories, key.Registry, cancellationToken)).For(key.Name.Value, repository.Settings.ScanOnPush);
-        var result = await store.Images.PutManifestAsync(
-            new ManifestWrite(
-                repository.Id,
-                digest,
-                parsed.MediaType,
-                parsed.ArtifactType,
-                parsed.Subject,
-                content.ToArray(),
-                parsed.AnnotationsJson,
-                parsed.Blobs,
-                parsed.Children,
-                tag,
-                time.GetUtcNow(),
-                tag is not null && repository.Settings.IsImmutable(tag),
-                origin is { } from
-                    ? EcrEvents.Replication(key, digest, tag is null ? [] : [tag], from, time.GetUtcNow())
-                    : EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", time.GetUtcNow()),
-                parsed.Sizes,
-                scanning.ScanFrequency is "SCAN_ON_PUSH" or "CONTINUOUS_SCAN" ? new PushScanRequest(time.GetUtcNow() - ImageService.ScanInterval) : null),
-            cancellationToken);
-
-        if (!result.Succeeded)
-        {
-            if (result.TagImmutable)
-            {
-                throw new WharfException(
-                    WharfErrorCode.TagImmutable,
-                    $"The image tag '{tag}' already exists in the '{key.Name}' repository and cannot be overwritten because the repository is immutable.");
-            }
-
-            if (result.MissingBlobs.Count > 0)
-            {
-                throw new WharfException(
-                    WharfErrorCode.ManifestBlobUnknown,
-                    $"manifest references blobs unknown to this repository: {string.Join(", ", result.MissingBlobs)}",
-                    new { blobs = result.MissingBlobs.Select(d => d.ToString()).ToArray() });
-            }
-
-            if (result.MissingChildren.Count == 0 && result.WrongSizes is [var wrong, ..])
-            {
-                // As other registries word it: a descriptor must give the real size of what it names.
-                throw new WharfException(
-                    WharfErrorCode.ManifestInvalid,
-                    $"{wrong.Digest} is {wrong.Actual} bytes but the manifest's descriptor declares {wrong.Declared} bytes",
-                    new { digest = wrong.Digest.ToString(), declared = wrong.Declared, actual = wrong.Actual });
-            }
-
-            throw new WharfException(
-                WharfErrorCode.ReferencedImagesNotFound,
-                $"index references manifests unknown to this repository: {string.Join(", ", result.MissingChildren)}",
-                new { manifests = result.MissingChildren.Select(d => d.ToString()).ToArray() });
-        }
-
-        return new ManifestPushed(digest, parsed.Subject, parsed.MediaType, result.Created, result.TagChanged);
+        return await Writer.WriteAsync(repository, key, parsed, content, tag, expectedDigest, digestMismatch, origin, cancellationToken);
     }
+
+    private ManifestWriter Writer { get; } = writer ?? new ManifestWriter(store, time);
 
     /// <summary>GET/HEAD by tag or digest: the stored record (exact bytes and media type) or <c>MANIFEST_UNKNOWN</c>.</summary>
     public Task<ManifestRecord> GetAsync(Caller caller, RepositoryKey key, Reference reference, CancellationToken cancellationToken) =>
@@ -169,19 +120,32 @@ public sealed class ManifestService(IMetadataStore store, RepositoryResolver rep
     /// <summary>As <see cref="GetAsync(Caller, RepositoryKey, Reference, CancellationToken)"/>; a GET (<paramref name="isPull"/>) is recorded as a pull, in memory, for <see cref="PullRecorder"/> to write later.</summary>
     public async Task<ManifestRecord> GetAsync(Caller caller, RepositoryKey key, Reference reference, bool isPull, CancellationToken cancellationToken)
     {
-        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
-        var record = reference.IsDigest
+        var repository = await repositories.FindAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
+        var record = repository is null ? null
+            : reference.IsDigest
             ? await store.Images.GetManifestAsync(repository.Id, reference.Digest.Value, cancellationToken)
             : await store.Images.GetManifestByTagAsync(repository.Id, reference.Tag.Value, cancellationToken);
-        // An archived image is not pullable until it is restored (ECR: 404).
-        if (record is null || record.Archived)
+
+        // An archived image is not pullable until it is restored (ECR: 404), nor fetched again.
+        if (record is { Archived: true })
         {
             throw ManifestUnknown(reference);
         }
 
+        // A digest that is stored is never asked of an upstream again; a miss or a tag may be.
+        if (pullThrough is not null && (record is null || !reference.IsDigest))
+        {
+            record = await pullThrough.PullAsync(caller, key, repository, reference, record, cancellationToken);
+        }
+
+        if (record is null)
+        {
+            throw repository is null ? RepositoryResolver.NameUnknown(key) : ManifestUnknown(reference);
+        }
+
         if (isPull)
         {
-            pulls.Record(caller, key, repository.Id, record.Digest);
+            pulls.Record(caller, key, record.RepositoryId, record.Digest);
         }
 
         return record;

@@ -180,8 +180,16 @@ public sealed partial class CreationTemplateService(IMetadataStore store, IAcces
 
         // ECR assumes the role to create repositories, so it must be a role of the registry's own account.
         // Wharf assumes nothing (it creates repositories itself) but keeps ECR's rule for the value.
-        if (Blank(input.CustomRoleArn) is { } role
-            && (RoleArn().Match(role) is not { Success: true } match || match.Groups[1].Value != registry.Account.Value))
+        if (Blank(input.CustomRoleArn) is { } role)
+        {
+            CheckRoleArn(registry, role);
+        }
+    }
+
+    /// <summary>ECR's rule for a <c>customRoleArn</c> (templates, pull-through cache rules): a role of the registry's own account.</summary>
+    internal static void CheckRoleArn(RegistryKey registry, string role)
+    {
+        if (RoleArn().Match(role) is not { Success: true } match || match.Groups[1].Value != registry.Account.Value)
         {
             throw Invalid("customRoleArn", $"must be the ARN of an IAM role in the account of the registry ({registry.Account})");
         }

@@ -21,6 +21,13 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
         return await store.Repositories.GetAsync(key, cancellationToken) ?? throw NameUnknown(key);
     }
 
+    /// <summary>Authorises <paramref name="action"/> and returns the repository, or null when it does not exist.</summary>
+    public async Task<Repository?> FindAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken)
+    {
+        await authorizer.AuthorizeAsync(caller, action, key.Arn, RequestTags.Setting([]), cancellationToken);
+        return await store.Repositories.GetAsync(key, cancellationToken);
+    }
+
     /// <summary>
     /// Authorises <paramref name="action"/> and returns the repository, creating it when it is missing and
     /// the caller may <c>ecr:CreateRepository</c>: through the registry's <c>CREATE_ON_PUSH</c> creation

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using Wharf.Core.Errors;
 using Wharf.Core.Images;
 using Wharf.Core.Lifecycle;
+using Wharf.Core.PullThroughCache;
 using Wharf.Core.Replication;
 using Wharf.Core.Repositories;
 using Wharf.Core.Uploads;
@@ -31,7 +32,8 @@ internal sealed partial class EcrOperations(
     UploadSessionLimits uploadLimits,
     IOptions<WharfOptions> options,
     ReplicationConfigurationService replication,
-    CreationTemplateService templates) : IAwsJsonService
+    CreationTemplateService templates,
+    PullThroughCacheRuleService pullThroughCacheRules) : IAwsJsonService
 {
     /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>
     public const int DefaultPageSize = 100;
@@ -88,6 +90,11 @@ internal sealed partial class EcrOperations(
             ["DescribeRepositoryCreationTemplates"] = (o, c) => o.DescribeRepositoryCreationTemplatesAsync(c),
             ["UpdateRepositoryCreationTemplate"] = (o, c) => o.UpdateRepositoryCreationTemplateAsync(c),
             ["DeleteRepositoryCreationTemplate"] = (o, c) => o.DeleteRepositoryCreationTemplateAsync(c),
+            ["CreatePullThroughCacheRule"] = (o, c) => o.CreatePullThroughCacheRuleAsync(c),
+            ["DescribePullThroughCacheRules"] = (o, c) => o.DescribePullThroughCacheRulesAsync(c),
+            ["UpdatePullThroughCacheRule"] = (o, c) => o.UpdatePullThroughCacheRuleAsync(c),
+            ["DeletePullThroughCacheRule"] = (o, c) => o.DeletePullThroughCacheRuleAsync(c),
+            ["ValidatePullThroughCacheRule"] = (o, c) => o.ValidatePullThroughCacheRuleAsync(c),
         }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public ServiceModel Model => ServiceModel.Ecr;

@@ -19,12 +19,20 @@ internal static class DataPlaneEndpoints
             var options = sp.GetRequiredService<IOptions<WharfOptions>>().Value;
             return new DataPlaneSettings(options.Registry.CreateOnPush, options.Uploads.Expiry);
         });
+        services.TryAddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WharfOptions>>().Value.PullThroughCache;
+            return new PullThroughCacheSettings(options.TagFreshness, options.AllowInsecureUpstreams);
+        });
         services.TryAddSingleton<RepositoryResolver>();
         services.TryAddSingleton<RepositoryCreator>();
         services.TryAddSingleton<BlobService>();
         services.TryAddSingleton<UploadService>();
-        services.TryAddSingleton<UpstreamBlobFetcher>();
         services.TryAddSingleton<PullRecorder>();
+        services.TryAddSingleton<ManifestWriter>();
+        services.TryAddSingleton<UpstreamBlobFetcher>();
+        services.TryAddSingleton<PullThroughCacheService>();
+        services.TryAddSingleton<PullThroughBlobs>();
         services.TryAddSingleton<ManifestService>();
         services.TryAddSingleton<ListingService>();
         services.TryAddSingleton<RegistryHostMatcher>();

@@ -10,11 +10,11 @@ internal sealed partial class DataPlaneHandler
     private async Task HeadBlobAsync(DataPlaneRequest r)
     {
         var digest = r.Route.DigestArgument();
-        var blob = await blobs.StatAsync(r.Identity.Caller, r.Repository, digest, r.Aborted);
+        var size = await pullThroughBlobs.StatAsync(r.Identity.Caller, r.Repository, digest, r.Aborted);
         var response = r.Context.Response;
         response.StatusCode = StatusCodes.Status200OK;
         BlobHeaders(response, digest);
-        response.ContentLength = blob.Size;
+        response.ContentLength = size;
     }
 
     private async Task GetBlobAsync(DataPlaneRequest r)
@@ -24,7 +24,7 @@ internal sealed partial class DataPlaneHandler
         // As ECR sends layer downloads to S3: the bytes go from the bucket to the client, the node only
         // authorises. A range travels with the redirected request; HEAD is still answered here.
         if (options.Value.Storage.DownloadRedirectLifetime is { } lifetime
-            && await blobs.GetDownloadUrlAsync(r.Identity.Caller, r.Repository, digest, lifetime, r.Aborted) is { } url)
+            && await pullThroughBlobs.GetDownloadUrlAsync(r.Identity.Caller, r.Repository, digest, lifetime, r.Aborted) is { } url)
         {
             var redirect = r.Context.Response;
             redirect.StatusCode = StatusCodes.Status307TemporaryRedirect;
@@ -35,7 +35,7 @@ internal sealed partial class DataPlaneHandler
         }
 
         ByteRange? range = ByteRange.TryParse(r.Context.Request.Headers.Range, out var parsed) ? parsed : null;
-        await using var read = await blobs.OpenAsync(r.Identity.Caller, r.Repository, digest, range, r.Aborted);
+        await using var read = await pullThroughBlobs.OpenAsync(r.Identity.Caller, r.Repository, digest, range, r.Aborted);
         var response = r.Context.Response;
         BlobHeaders(response, digest);
         if (read.IsPartial)

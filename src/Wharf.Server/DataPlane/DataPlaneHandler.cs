@@ -11,6 +11,7 @@ namespace Wharf.Server.DataPlane;
 internal sealed partial class DataPlaneHandler(
     IRequestIdentityResolver identities,
     BlobService blobs,
+    Core.PullThroughCache.PullThroughBlobs pullThroughBlobs,
     UploadService uploads,
     ManifestService manifests,
     ListingService listings,

@@ -131,58 +131,21 @@ public sealed class S3RedirectTests
     [Fact]
     public async Task Containerd_fetches_an_image_through_the_redirect()
     {
-        var containerd = Requires.Tool("containerd");
-        var ctr = Requires.Tool("ctr");
         await using var server = await WharfTestServer.StartOnS3Async(Redirecting(TimeSpan.FromMinutes(15)));
         var source = await OciLayout.WriteImageAsync(
             Path.Combine(Path.GetTempPath(), "wharf-s3-ctr-" + Guid.NewGuid().ToString("N")), "v1", [(1 << 20) + 5, 40_000], (ulong)Random.Shared.NextInt64(), Oci.Ct);
         var remote = $"{server.HostAndPort}/s3/containerd:v1";
         (await ContainerTools.Instance.SkopeoAsync("copy", "--dest-tls-verify=false", source.SkopeoReference, "docker://" + remote)).EnsureSuccess();
 
-        // A containerd of the test's own: its root, state and sockets in a temp directory, no CRI.
-        var root = Path.Combine(Path.GetTempPath(), "wharf-containerd-" + Guid.NewGuid().ToString("N")[..12]);
-        Directory.CreateDirectory(root);
-        var socket = Path.Combine(root, "containerd.sock");
-        var config = Path.Combine(root, "config.toml");
-        await File.WriteAllTextAsync(config, $"""
-            version = 2
-            root = "{root}/root"
-            state = "{root}/state"
-            disabled_plugins = ["io.containerd.grpc.v1.cri"]
-            [grpc]
-              address = "{socket}"
-            [ttrpc]
-              address = "{socket}.ttrpc"
-            [debug]
-              address = ""
-            [metrics]
-              address = ""
-            """, Oci.Ct);
-        using var daemon = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo(containerd, ["--config", config])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        })!;
-        daemon.OutputDataReceived += (_, _) => { };
-        daemon.ErrorDataReceived += (_, _) => { };
-        daemon.BeginOutputReadLine();
-        daemon.BeginErrorReadLine();
+        await using var containerd = await ContainerdDaemon.StartAsync(Oci.Ct);
         try
         {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while ((await ProcessRunner.RunAsync(ctr, ["--address", socket, "version"], TimeSpan.FromSeconds(10))).ExitCode != 0)
-            {
-                Assert.True(DateTime.UtcNow < deadline && !daemon.HasExited, "containerd did not start");
-                await Task.Delay(200, Oci.Ct);
-            }
-
             // --http-dump shows each exchange: the blob GETs answered 307 and were followed to the bucket.
-            var fetch = (await ProcessRunner.RunAsync(ctr, ["--address", socket, "content", "fetch", "--plain-http", "--http-dump", remote], TimeSpan.FromMinutes(2))).EnsureSuccess();
+            var fetch = (await containerd.CtrAsync("content", "fetch", "--plain-http", "--http-dump", remote)).EnsureSuccess();
             Assert.Contains("307 Temporary Redirect", fetch.StandardOutput + fetch.StandardError, StringComparison.Ordinal);
 
             // containerd checks every blob against its digest as it ingests it.
-            var content = (await ProcessRunner.RunAsync(ctr, ["--address", socket, "content", "ls", "-q"], TimeSpan.FromSeconds(30))).EnsureSuccess().StandardOutput;
+            var content = (await containerd.CtrAsync("content", "ls", "-q")).EnsureSuccess().StandardOutput;
             foreach (var blob in source.Layers.Append(source.Config).Append(source.Manifest))
             {
                 Assert.Contains(blob.Digest, content, StringComparison.Ordinal);
@@ -190,16 +153,7 @@ public sealed class S3RedirectTests
         }
         finally
         {
-            daemon.Kill();
-            await daemon.WaitForExitAsync(CancellationToken.None);
             Directory.Delete(source.Directory, recursive: true);
-            try
-            {
-                Directory.Delete(root, recursive: true);
-            }
-            catch (IOException)
-            {
-            }
         }
     }
 

@@ -128,19 +128,9 @@ public sealed class OciDestinationTests
         Assert.Contains(tokens.Requests, r => r is ("repository:mirror/team/app:pull,push", true));
         Assert.DoesNotContain(tokens.Requests, r => !r.Authenticated);
         Assert.Equal(3, registry.BlobUploads("mirror/team/app"));
-        var token = await TokenAsync(tokens, "repository:mirror/team/app:pull");
+        var token = await tokens.TokenAsync("repository:mirror/team/app:pull", TestContext.Current.CancellationToken);
         var raw = (await ContainerTools.Instance.SkopeoAsync("inspect", "--raw", "--tls-verify=false", "--registry-token", token, $"docker://{registry.HostAndPort}/mirror/team/app:v1")).EnsureSuccess().StandardOutput;
         Assert.Equal(await File.ReadAllTextAsync(image.BlobPath(image.Manifest.Digest), TestContext.Current.CancellationToken), raw.TrimEnd('\n'));
-    }
-
-    private static async Task<string> TokenAsync(TokenServer tokens, string scope)
-    {
-        using var client = new HttpClient();
-        using var request = new HttpRequestMessage(HttpMethod.Get, $"{tokens.Realm}?service={TokenServer.Service}&scope={Uri.EscapeDataString(scope)}");
-        request.Headers.Authorization = new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{tokens.User}:{tokens.Password}")));
-        using var response = await client.SendAsync(request, TestContext.Current.CancellationToken);
-        using var json = System.Text.Json.JsonDocument.Parse(await response.EnsureSuccessStatusCode().Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
-        return json.RootElement.GetProperty("token").GetString()!;
     }
 
     [Fact]

@@ -155,7 +155,7 @@ public sealed class RemoteWharfTargetTests
     {
         var amd64 = await OciLayout.WriteImageAsync(NewDirectory(), "amd64", [30_000], 940, TestContext.Current.CancellationToken);
         var arm64 = await OciLayout.WriteImageAsync(NewDirectory(), "arm64", [40_000], 945, TestContext.Current.CancellationToken);
-        var index = Encoding.UTF8.GetBytes($$$"""{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{{{amd64.Manifest.Digest}}}","size":{{{amd64.Manifest.Size}}},"platform":{"architecture":"amd64","os":"linux"}},{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{{{arm64.Manifest.Digest}}}","size":{{{arm64.Manifest.Size}}},"platform":{"architecture":"arm64","os":"linux"}}]}""");
+        var index = OciLayout.PlatformIndex((amd64, "amd64"), (arm64, "arm64"));
         var hex = Convert.ToHexStringLower(SHA256.HashData(index));
         var layout = NewDirectory();
         Directory.CreateDirectory(Path.Combine(layout, "blobs", "sha256"));

@@ -61,6 +61,17 @@ internal sealed class TokenServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>A token for <paramref name="scope"/>, asked for as a client does (the user's basic credentials).</summary>
+    public async Task<string> TokenAsync(string scope, CancellationToken cancellationToken)
+    {
+        using var client = new HttpClient();
+        using var request = new HttpRequestMessage(HttpMethod.Get, $"{Realm}?service={Service}&scope={Uri.EscapeDataString(scope)}");
+        request.Headers.Authorization = new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{User}:{Password}")));
+        using var response = await client.SendAsync(request, cancellationToken);
+        using var json = JsonDocument.Parse(await response.EnsureSuccessStatusCode().Content.ReadAsStringAsync(cancellationToken));
+        return json.RootElement.GetProperty("token").GetString()!;
+    }
+
     public async ValueTask DisposeAsync()
     {
         await app.DisposeAsync();
