@@ -35,6 +35,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Identities = new IdentityStore(relational);
         Events = new EventLog(relational);
         Replications = new ReplicationStore(relational);
+        Secrets = new SecretStore(relational);
     }
 
     public string Backend => "postgres";
@@ -62,6 +63,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IEventLog Events { get; }
 
     public IReplicationStore Replications { get; }
+
+    public Core.Secrets.ISecretStore Secrets { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, time, cancellationToken);
 

@@ -42,6 +42,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Identities = new IdentityStore(database);
         Events = new EventLog(database);
         Replications = new ReplicationStore(database);
+        Secrets = new SecretStore(database);
     }
 
     public string Backend => "sqlite";
@@ -72,6 +73,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IEventLog Events { get; }
 
     public IReplicationStore Replications { get; }
+
+    public Core.Secrets.ISecretStore Secrets { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
 

@@ -37,9 +37,10 @@ public sealed class DistributionRegistry : IAsyncDisposable
     /// <summary>
     /// Writes the config and the htpasswd file; <see cref="StartAsync"/> runs it. With <paramref name="tokenAuth"/>
     /// the registry takes bearer tokens instead (the Docker token spec): issued by the realm, for the service
-    /// and issuer given, signed by the key of the certificate in the PEM bundle.
+    /// and issuer given, signed by the key of the certificate in the PEM bundle. With <paramref name="anonymous"/>
+    /// it asks for no credentials at all (a public registry: anyone pulls and pushes).
     /// </summary>
-    public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth = null)
+    public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth = null, bool anonymous = false)
     {
         Requires.Tool("docker-registry");
         var htpasswd = Requires.Tool("htpasswd");
@@ -66,6 +67,11 @@ public sealed class DistributionRegistry : IAsyncDisposable
                 """;
         }
 
+        if (anonymous)
+        {
+            auth = "  {}";
+        }
+
         await File.WriteAllTextAsync(registry.config, $"""
             version: 0.1
             log:
@@ -81,7 +87,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
         return registry;
     }
 
-    /// <summary>Starts the registry and waits until <c>/v2/</c> answers (401: it wants credentials).</summary>
+    /// <summary>Starts the registry and waits until <c>/v2/</c> answers (401: it wants credentials; 200 when anonymous).</summary>
     public Task StartAsync() =>
         process.StartAsync(Requires.Tool("docker-registry"), ["serve", config], new Uri(Endpoint, "/v2/"), TimeSpan.FromSeconds(30));
 

@@ -126,6 +126,7 @@ public static class ErrorCatalogue
         new(WharfErrorCode.SecretsInvalidRequest, "UNSUPPORTED", 400, "InvalidRequestException", 400, "A parameter value is not valid for the current state of the resource."),
         new(WharfErrorCode.SecretsLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The request failed because it would exceed one of the Secrets Manager quotas."),
         new(WharfErrorCode.SecretsDecryptionFailure, "DENIED", 403, "DecryptionFailure", 400, "Secrets Manager can't decrypt the protected secret text using the provided KMS key."),
+        new(WharfErrorCode.SecretsInvalidNextToken, "UNSUPPORTED", 400, "InvalidNextTokenException", 400, "The NextToken value is invalid."),
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

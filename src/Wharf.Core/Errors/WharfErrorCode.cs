@@ -117,4 +117,5 @@ public enum WharfErrorCode
     SecretsInvalidRequest,
     SecretsLimitExceeded,
     SecretsDecryptionFailure,
+    SecretsInvalidNextToken,
 }

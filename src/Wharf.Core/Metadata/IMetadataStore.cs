@@ -39,6 +39,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The replication queue and the statuses <c>DescribeImageReplicationStatus</c> reports.</summary>
     IReplicationStore Replications { get; }
 
+    /// <summary>The secrets of the Secrets Manager-compatible API (values sealed with the master key).</summary>
+    Secrets.ISecretStore Secrets { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 

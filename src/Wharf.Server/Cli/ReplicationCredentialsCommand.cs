@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
 using Wharf.Server.Hosting;
+using Wharf.Server.Registries;
 using Wharf.Server.Replication;
 
 namespace Wharf.Server.Cli;

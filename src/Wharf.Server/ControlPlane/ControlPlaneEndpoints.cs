@@ -5,10 +5,10 @@ using Wharf.Core.Lifecycle;
 using Wharf.Core.PullThroughCache;
 using Wharf.Core.Replication;
 using Wharf.Core.Repositories;
-using Wharf.Core.Secrets;
 using Wharf.Core.Security;
 using Wharf.Core.Uploads;
 using Wharf.Server.Identity;
+using Wharf.Server.Secrets;
 
 namespace Wharf.Server.ControlPlane;
 
@@ -36,8 +36,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<ReplicationConfigurationService>();
         services.TryAddSingleton<CreationTemplateService>();
         services.TryAddSingleton<PullThroughCacheRuleService>();
-        services.TryAddSingleton<ISecretValues, NoSecretValues>();
-        services.TryAddSingleton<IUpstreamRegistries, NoUpstreamRegistries>();
+        services.AddSecrets();
         return services;
     }
 

@@ -6,6 +6,7 @@ using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
 using Wharf.Server.Identity;
 using Wharf.Server.Jobs;
+using Wharf.Server.PullThroughCache;
 using Wharf.Server.Replication;
 using Wharf.Server.Scanning;
 
@@ -94,6 +95,7 @@ public static class WharfHost
         builder.Services.AddReplication();
         builder.Services.AddJobs();
         builder.Services.AddRemoteReplication();
+        builder.Services.AddUpstreamRegistries();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text;
 using Wharf.Core.Replication;
 
 namespace Wharf.Server.Replication;
@@ -23,8 +22,8 @@ internal static class DestinationFailures
     /// <summary>The destination refused the request itself (another 4xx: an invalid manifest, an immutable tag, …); the local target's code.</summary>
     public const string Rejected = ReplicationFailureCodes.DestinationRefused;
 
-    /// <summary>The largest part of an error body read: enough for a message, never a flood.</summary>
-    public const int MaxErrorBody = 4096;
+    /// <summary>These codes as the registry clients' failure strategy (<see cref="Registries.IRegistryFailures"/>).</summary>
+    public static Registries.IRegistryFailures Strategy { get; } = new Failures();
 
     public static ReplicationException FromStatus(string what, HttpStatusCode status, string body)
     {
@@ -46,54 +45,16 @@ internal static class DestinationFailures
         _ => null,
     };
 
-    /// <summary>At most <see cref="MaxErrorBody"/> bytes of the response body, as text, on one line.</summary>
-    /// <summary>
-    /// A successful answer's body, read to at most <paramref name="max"/> bytes whatever its framing (a chunked
-    /// answer declares no length): a destination that sends more is refused rather than buffered.
-    /// </summary>
-    public static async Task<MemoryStream> ReadBoundedAsync(HttpResponseMessage response, int max, string what, CancellationToken cancellationToken)
+    private sealed class Failures : Registries.IRegistryFailures
     {
-        if (response.Content.Headers.ContentLength > max)
-        {
-            throw new ReplicationException(Rejected, $"{what} answered with more than {max} bytes", retryable: false);
-        }
+        public string CredentialsHint => "set them with 'wharf replication credentials set'";
 
-        await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-        var body = new MemoryStream();
-        var buffer = new byte[16 * 1024];
-        int read;
-        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
-        {
-            if (body.Length + read > max)
-            {
-                throw new ReplicationException(Rejected, $"{what} answered with more than {max} bytes", retryable: false);
-            }
+        public Exception FromStatus(string what, HttpStatusCode status, string body) => DestinationFailures.FromStatus(what, status, body);
 
-            body.Write(buffer, 0, read);
-        }
+        public Exception? FromException(string what, Exception e, CancellationToken callerToken) => DestinationFailures.FromException(what, e, callerToken);
 
-        body.Position = 0;
-        return body;
-    }
+        public Exception Denied(string message) => new ReplicationException(AuthFailed, message, retryable: false);
 
-    public static async Task<string> ReadErrorAsync(HttpResponseMessage response, CancellationToken cancellationToken)
-    {
-        try
-        {
-            await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
-            var buffer = new byte[MaxErrorBody];
-            var total = 0;
-            int read;
-            while (total < buffer.Length && (read = await stream.ReadAsync(buffer.AsMemory(total), cancellationToken)) > 0)
-            {
-                total += read;
-            }
-
-            return string.Join(' ', Encoding.UTF8.GetString(buffer, 0, total).ReplaceLineEndings(" ").Split(' ', StringSplitOptions.RemoveEmptyEntries));
-        }
-        catch (Exception e) when (e is IOException or HttpRequestException)
-        {
-            return string.Empty;
-        }
+        public Exception Broken(string message) => new ReplicationException(Rejected, message, retryable: false);
     }
 }

@@ -1,4 +1,5 @@
 using Wharf.Core.Replication;
+using Wharf.Server.Registries;
 
 namespace Wharf.Server.Replication;
 
@@ -22,7 +23,7 @@ internal sealed class OciRegistryTarget : IReplicationTarget
         prefix = string.IsNullOrEmpty(options.RepositoryPrefix) ? null : options.RepositoryPrefix.Trim('/');
         var endpoint = new Uri(options.Endpoint!.TrimEnd('/') + "/");
         var name = $"region {region} ({endpoint.GetLeftPart(UriPartial.Authority)})";
-        var authorization = new ChallengeAuthorization(http, endpoint, ct => credentials.GetAsync(region, ct), time, name);
+        var authorization = new ChallengeAuthorization(http, endpoint, ct => credentials.GetAsync(region, ct), time, name, "pull,push", DestinationFailures.Strategy);
         client = new RegistryPushClient(http, endpoint, authorization, options.RequestTimeout, name, new BlobLocations());
     }
 

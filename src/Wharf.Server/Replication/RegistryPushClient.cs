@@ -3,18 +3,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using Wharf.Core.Primitives;
 using Wharf.Core.Replication;
+using Wharf.Server.Registries;
 
 namespace Wharf.Server.Replication;
 
 /// <summary>What a push sent: the blobs uploaded (and their bytes), the blobs the repository already had, and those mounted from another repository.</summary>
 internal sealed record PushOutcome(int BlobsUploaded, long BytesUploaded, int BlobsPresent, int BlobsMounted, int ManifestsPut);
-
-/// <summary>The <c>Authorization</c> header for a repository of the destination; null when it needs none.</summary>
-internal interface IRegistryAuthorization
-{
-    /// <summary><paramref name="refresh"/>: the last header was refused (an expired token); get a new one.</summary>
-    Task<string?> GetAsync(string repository, bool refresh, CancellationToken cancellationToken);
-}
 
 /// <summary>
 /// Pushes an image to a registry's <c>/v2</c>, as a client would: every blob the destination lacks (a HEAD
@@ -237,7 +231,7 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
     }
 
     private static async Task<ReplicationException> FailureAsync(string what, HttpResponseMessage response, CancellationToken cancellationToken) =>
-        DestinationFailures.FromStatus(what, response.StatusCode, await DestinationFailures.ReadErrorAsync(response, cancellationToken));
+        DestinationFailures.FromStatus(what, response.StatusCode, await Registries.RegistryHttp.ReadErrorAsync(response, cancellationToken));
 
     private Uri Url(string relative) => new(baseUri, relative);
 

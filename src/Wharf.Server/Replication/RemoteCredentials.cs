@@ -3,18 +3,9 @@ using System.Text;
 using System.Text.Json;
 using Wharf.Core.Identity;
 using Wharf.Core.Metadata;
+using Wharf.Server.Registries;
 
 namespace Wharf.Server.Replication;
-
-/// <summary>
-/// What this Wharf presents to a remote region: an access key id and secret of the destination account (a
-/// remote Wharf), or a user name and password or token (an OCI registry).
-/// </summary>
-internal sealed record RemoteCredential(string Identity, string Secret)
-{
-    // Never the secret: a credential that reaches a log or an exception message shows only who it is.
-    public override string ToString() => $"{Identity} (secret hidden)";
-}
 
 /// <summary>
 /// The remote regions' credentials, sealed with the master key (as access-key secrets are) and kept with the

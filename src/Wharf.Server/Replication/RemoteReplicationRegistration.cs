@@ -1,5 +1,6 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Wharf.Core.Replication;
+using Wharf.Server.Registries;
 
 namespace Wharf.Server.Replication;
 
@@ -9,7 +10,7 @@ internal static class RemoteReplicationRegistration
     public static IServiceCollection AddRemoteReplication(this IServiceCollection services)
     {
         services.AddSingleton<RemoteCredentials>();
-        services.AddSingleton<RemoteHttp>();
+        services.TryAddSingleton<RemoteHttp>();
 
         // The engine registers NoRemoteSites with TryAdd; this replaces it whichever comes first.
         services.Replace(ServiceDescriptor.Singleton<IReplicationSites, RemoteSites>());

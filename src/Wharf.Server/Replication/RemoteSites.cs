@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Replication;
+using Wharf.Server.Registries;
 
 namespace Wharf.Server.Replication;
 
@@ -29,27 +30,6 @@ internal sealed class RemoteSites(
             ? new OciRegistryTarget(region, remote, http.Client, credentials, time, logger)
             : new RemoteWharfTarget(region, remote, http.Client, credentials, time, logger));
     }
-}
-
-/// <summary>
-/// The one HTTP client of the remote targets: connections pooled and renewed (a remote's address may move),
-/// a connect timeout, no redirects followed with credentials, each request's own timeout set by its caller.
-/// </summary>
-internal sealed class RemoteHttp : IDisposable
-{
-    public HttpClient Client { get; } = new(new SocketsHttpHandler
-    {
-        ConnectTimeout = TimeSpan.FromSeconds(10),
-        PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        AutomaticDecompression = System.Net.DecompressionMethods.None,
-    })
-    {
-        Timeout = Timeout.InfiniteTimeSpan,
-    };
-
-    public void Dispose() => Client.Dispose();
 }
 
 internal static partial class RemoteReplicationLog

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using Wharf.Core.Replication;
+using Wharf.Server.Registries;
 
 namespace Wharf.Server.Replication;
 
@@ -37,7 +38,7 @@ internal sealed class RemoteWharfTarget(
         {
             await EnsureRepositoryAsync(api, item.Destination.RegistryId, repository, cancellationToken);
         }
-        catch (EcrApiException e)
+        catch (AwsApiException e)
         {
             throw Classify(e);
         }
@@ -56,7 +57,7 @@ internal sealed class RemoteWharfTarget(
     async Task<string?> IRegistryAuthorization.GetAsync(string repository, bool refresh, CancellationToken cancellationToken) =>
         (await TokenAsync(refresh, cancellationToken)).Header;
 
-    private EcrApiClient Api() => new(http, endpoint, region, CredentialAsync, time, options.RequestTimeout);
+    private AwsApiClient Api() => new(http, endpoint, region, CredentialAsync, time, options.RequestTimeout, DestinationFailures.Strategy);
 
     private async Task<RemoteCredential> CredentialAsync(CancellationToken cancellationToken) =>
         await credentials.GetAsync(region, cancellationToken)
@@ -77,7 +78,7 @@ internal sealed class RemoteWharfTarget(
         {
             answer = await Api().CallAsync("GetAuthorizationToken", [], cancellationToken);
         }
-        catch (EcrApiException e)
+        catch (AwsApiException e)
         {
             throw Classify(e);
         }
@@ -113,14 +114,14 @@ internal sealed class RemoteWharfTarget(
     /// <c>REPLICATION</c> creation template (longest prefix, then <c>ROOT</c>) when it has one and lets this key
     /// read them, else with ECR's defaults.
     /// </summary>
-    private static async Task EnsureRepositoryAsync(EcrApiClient api, string registryId, string repository, CancellationToken cancellationToken)
+    private static async Task EnsureRepositoryAsync(AwsApiClient api, string registryId, string repository, CancellationToken cancellationToken)
     {
         try
         {
             await api.CallAsync("DescribeRepositories", new JsonObject { ["registryId"] = registryId, ["repositoryNames"] = new JsonArray(repository) }, cancellationToken);
             return;
         }
-        catch (EcrApiException e) when (e.Type == "RepositoryNotFoundException")
+        catch (AwsApiException e) when (e.Type == "RepositoryNotFoundException")
         {
         }
 
@@ -147,7 +148,7 @@ internal sealed class RemoteWharfTarget(
         {
             await api.CallAsync("CreateRepository", create, cancellationToken);
         }
-        catch (EcrApiException e) when (e.Type == "RepositoryAlreadyExistsException")
+        catch (AwsApiException e) when (e.Type == "RepositoryAlreadyExistsException")
         {
             // Created meanwhile (another item of the same repository): its settings are the creator's.
             return;
@@ -164,7 +165,7 @@ internal sealed class RemoteWharfTarget(
         }
     }
 
-    private static async Task<JsonObject?> TemplateAsync(EcrApiClient api, string repository, CancellationToken cancellationToken)
+    private static async Task<JsonObject?> TemplateAsync(AwsApiClient api, string repository, CancellationToken cancellationToken)
     {
         var templates = new List<JsonObject>();
         try
@@ -186,7 +187,7 @@ internal sealed class RemoteWharfTarget(
                 }
             }
         }
-        catch (EcrApiException)
+        catch (AwsApiException)
         {
             // A remote without templates, or a key not allowed to read them: ECR's defaults, as for no template.
             return null;
@@ -201,7 +202,7 @@ internal sealed class RemoteWharfTarget(
             .FirstOrDefault();
     }
 
-    private ReplicationException Classify(EcrApiException e) =>
+    private ReplicationException Classify(AwsApiException e) =>
         e.Type is "AccessDeniedException" or "UnrecognizedClientException" or "InvalidSignatureException" or "ExpiredTokenException" or "IncompleteSignatureException"
             ? new ReplicationException(DestinationFailures.AuthFailed, $"region {region} refused this Wharf's key ({e.Type}): {Trim(e.Message)}", retryable: false, e)
             : new ReplicationException(DestinationFailures.Rejected, $"region {region} answered {e.Type}: {Trim(e.Message)}", retryable: false, e);

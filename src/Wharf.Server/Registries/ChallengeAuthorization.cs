@@ -3,26 +3,41 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Wharf.Core.Replication;
 
-namespace Wharf.Server.Replication;
+namespace Wharf.Server.Registries;
+
+/// <summary>The <c>Authorization</c> header for a repository of another registry; null when it needs none.</summary>
+internal interface IRegistryAuthorization
+{
+    /// <summary><paramref name="refresh"/>: the last header was refused (an expired token); get a new one.</summary>
+    Task<string?> GetAsync(string repository, bool refresh, CancellationToken cancellationToken);
+}
 
 /// <summary>
 /// A plain OCI registry's auth, learnt from its challenge as docker and skopeo do: <c>GET /v2/</c> answers
 /// 401 with <c>WWW-Authenticate: Basic …</c> (send the user name and password) or <c>Bearer realm=…,service=…</c>
-/// (ask the realm for a token of scope <c>repository:&lt;name&gt;:pull,push</c>, with the credentials when
-/// there are some). Bearer tokens are kept per repository until shortly before they expire.
+/// (ask the realm for a token of scope <c>repository:&lt;name&gt;:&lt;actions&gt;</c>, with the credentials when
+/// there are some). Bearer tokens are kept per repository until shortly before they expire. The scope's
+/// actions are the caller's (replication asks <c>pull,push</c>, the pull-through cache <c>pull</c>), and so are
+/// its failures (<see cref="IRegistryFailures"/>); messages name the peer as the caller does
+/// ("region eu-oci-1 (http://…)", "upstream registry-1.docker.io").
 /// </summary>
 internal sealed partial class ChallengeAuthorization(
     HttpClient http,
     Uri baseUri,
     Func<CancellationToken, Task<RemoteCredential?>> credentials,
     TimeProvider time,
-    string destinationName) : IRegistryAuthorization
+    string peerName,
+    string actions,
+    IRegistryFailures failures) : IRegistryAuthorization
 {
     private const int MaxTokenResponse = 64 * 1024;
     private readonly ConcurrentDictionary<string, (string? Header, DateTimeOffset Until)> cache = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// The header for <paramref name="repository"/>; an empty <paramref name="repository"/> asks a bearer token
+    /// without a scope (what a login asks: it proves the credentials, not access to a repository).
+    /// </summary>
     public async Task<string?> GetAsync(string repository, bool refresh, CancellationToken cancellationToken)
     {
         if (!refresh && cache.TryGetValue(repository, out var known) && known.Until > time.GetUtcNow())
@@ -30,7 +45,7 @@ internal sealed partial class ChallengeAuthorization(
             return known.Header;
         }
 
-        var what = $"the /v2/ challenge of {destinationName}";
+        var what = $"the /v2/ challenge of {peerName}";
         string? challenge;
         try
         {
@@ -43,12 +58,12 @@ internal sealed partial class ChallengeAuthorization(
 
             if (ping.StatusCode != HttpStatusCode.Unauthorized)
             {
-                throw DestinationFailures.FromStatus(what, ping.StatusCode, await DestinationFailures.ReadErrorAsync(ping, cancellationToken));
+                throw failures.FromStatus(what, ping.StatusCode, await RegistryHttp.ReadErrorAsync(ping, cancellationToken));
             }
 
             challenge = ping.Headers.WwwAuthenticate.ToString();
         }
-        catch (Exception e) when (DestinationFailures.FromException(what, e, cancellationToken) is { } failure)
+        catch (Exception e) when (failures.FromException(what, e, cancellationToken) is { } failure)
         {
             throw failure;
         }
@@ -63,12 +78,12 @@ internal sealed partial class ChallengeAuthorization(
         else if (challenge.StartsWith("Basic", StringComparison.OrdinalIgnoreCase))
         {
             header = credential is null
-                ? throw new ReplicationException(DestinationFailures.AuthFailed, $"{destinationName} asks for a user name and password; set them with 'wharf replication credentials set'", retryable: false)
+                ? throw failures.Denied($"{peerName} asks for a user name and password; {failures.CredentialsHint}")
                 : Basic(credential.Identity, credential.Secret);
         }
         else
         {
-            throw new ReplicationException(DestinationFailures.AuthFailed, $"{destinationName} asks for an authentication scheme Wharf does not speak: '{challenge.Split(' ')[0]}'", retryable: false);
+            throw failures.Denied($"{peerName} asks for an authentication scheme Wharf does not speak: '{challenge.Split(' ')[0]}'");
         }
 
         cache[repository] = (header, until);
@@ -81,7 +96,7 @@ internal sealed partial class ChallengeAuthorization(
     {
         if (!parameters.TryGetValue("realm", out var realmText) || !Uri.TryCreate(realmText, UriKind.Absolute, out var realm) || realm.Scheme is not ("http" or "https"))
         {
-            throw new ReplicationException(DestinationFailures.AuthFailed, $"{destinationName} asks for a bearer token without a usable realm", retryable: false);
+            throw failures.Denied($"{peerName} asks for a bearer token without a usable realm");
         }
 
         var query = new StringBuilder(realm.Query.Length > 1 ? realm.Query[1..] + "&" : string.Empty);
@@ -90,37 +105,41 @@ internal sealed partial class ChallengeAuthorization(
             query.Append("service=").Append(Uri.EscapeDataString(service)).Append('&');
         }
 
-        query.Append("scope=").Append(Uri.EscapeDataString($"repository:{repository}:pull,push"));
-        using var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(realm) { Query = query.ToString() }.Uri);
+        if (repository.Length > 0)
+        {
+            query.Append("scope=").Append(Uri.EscapeDataString($"repository:{repository}:{actions}"));
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, new UriBuilder(realm) { Query = query.ToString().TrimEnd('&') }.Uri);
         if (credential is not null)
         {
             request.Headers.TryAddWithoutValidation("Authorization", Basic(credential.Identity, credential.Secret));
         }
 
-        var what = $"the token service of {destinationName}";
+        var what = $"the token service of {peerName}";
         try
         {
             using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
             if (!response.IsSuccessStatusCode)
             {
-                throw DestinationFailures.FromStatus(what, response.StatusCode, await DestinationFailures.ReadErrorAsync(response, cancellationToken));
+                throw failures.FromStatus(what, response.StatusCode, await RegistryHttp.ReadErrorAsync(response, cancellationToken));
             }
 
-            await using var body = await DestinationFailures.ReadBoundedAsync(response, MaxTokenResponse, what, cancellationToken);
+            await using var body = await RegistryHttp.ReadBoundedAsync(response, MaxTokenResponse, what, failures, cancellationToken);
             using var document = await JsonDocument.ParseAsync(body, default, cancellationToken);
-            var token = (document.RootElement.TryGetProperty("token", out var t) ? t.GetString() : null)
-                ?? (document.RootElement.TryGetProperty("access_token", out var a) ? a.GetString() : null)
-                ?? throw new ReplicationException(DestinationFailures.AuthFailed, $"{what} answered without a token", retryable: false);
+            var token = (document.RootElement.TryGetProperty("token", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null)
+                ?? (document.RootElement.TryGetProperty("access_token", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null)
+                ?? throw failures.Denied($"{what} answered without a token");
 
             // The spec's default lifetime is 60 s; renew a little before any lifetime runs out.
-            var seconds = document.RootElement.TryGetProperty("expires_in", out var e) && e.TryGetInt32(out var s) && s > 0 ? s : 60;
+            var seconds = document.RootElement.TryGetProperty("expires_in", out var e) && e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var s) && s > 0 ? s : 60;
             return ("Bearer " + token, time.GetUtcNow().AddSeconds(seconds * 0.8));
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            throw new ReplicationException(DestinationFailures.Rejected, $"{what} answered with something other than JSON", retryable: false);
+            throw failures.Broken($"{what} answered with something other than JSON");
         }
-        catch (Exception e) when (DestinationFailures.FromException(what, e, cancellationToken) is { } failure)
+        catch (Exception e) when (failures.FromException(what, e, cancellationToken) is { } failure)
         {
             throw failure;
         }
