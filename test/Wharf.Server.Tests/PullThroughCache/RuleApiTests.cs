@@ -231,6 +231,53 @@ public sealed class RuleApiTests
         (await Aws(admin, "ecr", "delete-pull-through-cache-rule", "--ecr-repository-prefix", "quay")).EnsureSuccess();
     }
 
+    [Fact]
+    public async Task Validate_authenticates_to_a_real_Distribution_and_says_when_the_secret_is_wrong_or_the_upstream_is_down()
+    {
+        await using var upstream = await DistributionRegistry.CreateAsync();
+        await upstream.StartAsync();
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["PullThroughCache:AllowInsecureUpstreams"] = "true" });
+        async Task<string> SecretAsync(string name, string password) =>
+            (await CliJson(server, "secretsmanager", "create-secret", "--name", "ecr-pullthroughcache/" + name, "--secret-string",
+                new JsonObject { ["username"] = DistributionRegistry.User, ["accessToken"] = password }.ToJsonString()))["ARN"]!.GetValue<string>();
+        async Task<JsonNode> ValidateAsync(string prefix) => await CliJson(server, "ecr", "validate-pull-through-cache-rule", "--ecr-repository-prefix", prefix);
+
+        var good = await SecretAsync("good", upstream.Password);
+        var wrong = await SecretAsync("wrong", "not-" + upstream.Password);
+        (await Cli(server, CreateArgs(["--ecr-repository-prefix", "dist", "--upstream-registry-url", upstream.Endpoint.ToString(), "--credential-arn", good]))).EnsureSuccess();
+        (await Cli(server, CreateArgs(["--ecr-repository-prefix", "wrong", "--upstream-registry-url", upstream.Endpoint.ToString(), "--credential-arn", wrong]))).EnsureSuccess();
+        (await Cli(server, CreateArgs(["--ecr-repository-prefix", "anon", "--upstream-registry-url", upstream.Endpoint.ToString()]))).EnsureSuccess();
+
+        var valid = await ValidateAsync("dist");
+        Assert.True(valid["isValid"]!.GetValue<bool>(), valid.ToJsonString());
+        Assert.Null(valid["failure"]);
+        Assert.Equal(good, valid["credentialArn"]!.GetValue<string>());
+
+        var refused = await ValidateAsync("wrong");
+        Assert.False(refused["isValid"]!.GetValue<bool>());
+        Assert.StartsWith("The upstream registry refused the rule's credentials", refused["failure"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain(upstream.Password, refused.ToJsonString(), StringComparison.Ordinal);
+        var anonymous = await ValidateAsync("anon");
+        Assert.False(anonymous["isValid"]!.GetValue<bool>());
+        Assert.StartsWith("The upstream registry refused the rule's credentials", anonymous["failure"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // The secret deleted (without recovery): the rule's secret cannot be used.
+        (await Cli(server, "secretsmanager", "delete-secret", "--secret-id", wrong, "--force-delete-without-recovery")).EnsureSuccess();
+        var missing = await ValidateAsync("wrong");
+        Assert.False(missing["isValid"]!.GetValue<bool>());
+        Assert.Contains("SecretNotFoundException", missing["failure"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // Updating to a secret that does not exist is refused.
+        AssertRefused(
+            await Cli(server, "ecr", "update-pull-through-cache-rule", "--ecr-repository-prefix", "wrong", "--credential-arn", wrong),
+            "UpdatePullThroughCacheRule", "SecretNotFoundException", "ecr-pullthroughcache/wrong");
+
+        upstream.Stop();
+        var down = await ValidateAsync("dist");
+        Assert.False(down["isValid"]!.GetValue<bool>());
+        Assert.StartsWith("The upstream registry is unreachable", down["failure"]!.GetValue<string>(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
