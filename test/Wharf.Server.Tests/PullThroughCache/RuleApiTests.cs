@@ -144,7 +144,7 @@ public sealed class RuleApiTests
         { ["--ecr-repository-prefix", "kk", "--upstream-registry-url", "registry.k8s.io", "--custom-role-arn", Role], "InvalidParameterException", "Invalid parameter at 'customRoleArn' failed to satisfy constraint: 'only a rule for an ecr upstream registry assumes a role'" },
         { ["--ecr-repository-prefix", "dh", "--upstream-registry-url", "registry-1.docker.io", "--credential-arn", $"arn:aws:secretsmanager:eu-west-1:{Account}:secret:ecr-pullthroughcache/hub-AbCdEf"], "UnableToAccessSecretException", "is not in the account and region of the registry with id '123456789012' (us-east-1)" },
         { ["--ecr-repository-prefix", "dh", "--upstream-registry-url", "registry-1.docker.io", "--credential-arn", $"arn:aws:secretsmanager:{Region}:111122223333:secret:ecr-pullthroughcache/hub-AbCdEf"], "UnableToAccessSecretException", "a rule can use only a secret of its own registry's account and region" },
-        { ["--ecr-repository-prefix", "dh", "--upstream-registry-url", "registry-1.docker.io", "--credential-arn", Secret], "SecretNotFoundException", "ecr-pullthroughcache/hub-AbCdEf" },
+        { ["--ecr-repository-prefix", "dh", "--upstream-registry-url", "registry-1.docker.io", "--credential-arn", Secret], "SecretNotFoundException", "The ARN of the secret specified in the pull through cache rule was not found" },
         { ["--ecr-repository-prefix", "plain", "--upstream-registry-url", "http://127.0.0.1:5000"], "InvalidParameterException", "Invalid parameter at 'upstreamRegistryUrl' failed to satisfy constraint: 'http:// upstreams are refused unless the setting PullThroughCache:AllowInsecureUpstreams is true; use https://'" },
         { ["--ecr-repository-prefix", "path", "--upstream-registry-url", "https://registry.example/v2/library"], "InvalidParameterException", "Invalid parameter at 'upstreamRegistryUrl' failed to satisfy constraint: 'must be a registry host" },
         { ["--ecr-repository-prefix", "ROOT", "--upstream-registry-url", "https://wharf.example", "--upstream-registry", "ecr", "--custom-role-arn", Role, "--upstream-repository-prefix", "team"], "InvalidParameterException", "Invalid parameter at 'upstreamRepositoryPrefix' failed to satisfy constraint: 'can be set only when ecrRepositoryPrefix is not ROOT'" },
@@ -270,7 +270,7 @@ public sealed class RuleApiTests
         // Updating to a secret that does not exist is refused.
         AssertRefused(
             await Cli(server, "ecr", "update-pull-through-cache-rule", "--ecr-repository-prefix", "wrong", "--credential-arn", wrong),
-            "UpdatePullThroughCacheRule", "SecretNotFoundException", "ecr-pullthroughcache/wrong");
+            "UpdatePullThroughCacheRule", "SecretNotFoundException", "The ARN of the secret specified in the pull through cache rule was not found");
 
         upstream.Stop();
         var down = await ValidateAsync("dist");
