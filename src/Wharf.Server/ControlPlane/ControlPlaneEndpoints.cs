@@ -5,7 +5,6 @@ using Wharf.Core.Lifecycle;
 using Wharf.Core.PullThroughCache;
 using Wharf.Core.Replication;
 using Wharf.Core.Repositories;
-using Wharf.Core.Secrets;
 using Wharf.Core.Security;
 using Wharf.Core.Uploads;
 using Wharf.Server.Identity;
@@ -38,11 +37,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<ReplicationConfigurationService>();
         services.TryAddSingleton<CreationTemplateService>();
         services.AddSecrets();
-        // The real upstreams before the rules' fallbacks (TryAdd: the first registration wins).
-        services.AddUpstreamRegistries();
         services.TryAddSingleton<PullThroughCacheRuleService>();
-        services.TryAddSingleton<ISecretValues, NoSecretValues>();
-        services.TryAddSingleton<IUpstreamRegistries, NoUpstreamRegistries>();
         return services;
     }
 
