@@ -22,7 +22,7 @@ namespace Wharf.Server.PullThroughCache;
 /// </summary>
 internal sealed partial class HttpUpstreamRegistries(
     RemoteHttp http,
-    IServiceProvider services,
+    ISecretValues secrets,
     RemoteCredentials remoteCredentials,
     IOptions<WharfOptions> options,
     TimeProvider time) : IUpstreamRegistries
@@ -121,8 +121,6 @@ internal sealed partial class HttpUpstreamRegistries(
 
     private async Task<UpstreamSecret> ReadSecretAsync(RegistryKey registry, PullThroughCacheRule rule, CancellationToken cancellationToken)
     {
-        var secrets = services.GetService<ISecretValues>()
-            ?? throw new WharfException(WharfErrorCode.UnableToAccessSecret, "This Wharf has no secret store to read the pull through cache rule's secret from.");
         var value = await secrets.GetCurrentStringAsync(registry, rule.CredentialArn!, cancellationToken);
         return UpstreamSecret.Parse(value, ecr: rule.UpstreamRegistry == "ecr")
             ?? throw new WharfException(
