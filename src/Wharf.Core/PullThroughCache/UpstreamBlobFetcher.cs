@@ -29,8 +29,11 @@ public sealed partial class UpstreamBlobFetcher(
     TimeProvider time,
     ILogger<UpstreamBlobFetcher> logger) : IDisposable
 {
-    /// <summary>The size of a staged segment (the one buffer of a fetch).</summary>
-    internal const int DefaultSegmentSize = 8 * 1024 * 1024;
+    /// <summary>
+    /// The size of a staged segment (the one buffer of a fetch): above the S3 store's 8 MiB, so that it
+    /// streams a segment to the bucket as the upstream sends it rather than buffering it once more.
+    /// </summary>
+    internal const int DefaultSegmentSize = 16 * 1024 * 1024;
 
     private readonly ConcurrentDictionary<Digest, BlobFetch> fetches = new();
     private readonly CancellationTokenSource stopping = new();
@@ -106,11 +109,7 @@ public sealed partial class UpstreamBlobFetcher(
     }
 
     /// <summary>Cancels every fetch (host shutdown): their readers fail and their staging is aborted.</summary>
-    public void Dispose()
-    {
-        stopping.Cancel();
-        stopping.Dispose();
-    }
+    public void Dispose() => stopping.Cancel();
 
     private async Task<BlobRead?> TryOpenStoredAsync(Repository repository, Digest digest, ByteRange? range, CancellationToken cancellationToken)
     {
@@ -161,11 +160,7 @@ public sealed partial class UpstreamBlobFetcher(
             await using var import = await uploads.StartImportAsync(fetch.Repository, cancellationToken);
             buffer = ArrayPool<byte>.Shared.Rent(SegmentSize);
             fetch.Begin(import.UploadId, buffer);
-            var total = await StageAsync(fetch.Digest, upstream, import, buffer, fetch, cancellationToken);
-            if (upstream.Length is { } declared && total != declared)
-            {
-                throw new UpstreamException(UpstreamFailure.Unavailable, $"the upstream sent {total} bytes of blob {fetch.Digest}, not the {declared} it declared");
-            }
+            var total = await StageAsync(fetch, upstream, import, buffer, cancellationToken);
 
             await import.CommitAsync(fetch.Digest, cancellationToken);
             foreach (var other in fetch.Close())
@@ -210,40 +205,89 @@ public sealed partial class UpstreamBlobFetcher(
         _ => new UpstreamException(UpstreamFailure.Unavailable, $"reading blob {digest} from the upstream failed: {e.Message}", e),
     };
 
-    // Reads the upstream into the segment buffer (readers see each read land) and stages each full segment.
-    private async Task<long> StageAsync(Digest digest, UpstreamBlob upstream, BlobImport import, byte[] buffer, BlobFetch fetch, CancellationToken cancellationToken)
+    // Stages the upstream's bytes segment by segment. Each segment's bytes pass through the segment buffer,
+    // where readers see each read land, on their way to the store: with a declared length the store takes
+    // them as they arrive (the upstream never waits for a write to finish); without one, a segment is read
+    // whole before it is written.
+    private async Task<long> StageAsync(BlobFetch fetch, UpstreamBlob upstream, BlobImport import, byte[] buffer, CancellationToken cancellationToken)
     {
-        long total = 0;
         while (true)
         {
-            var filled = 0;
-            while (filled < SegmentSize)
+            var remaining = upstream.Length - import.Offset;
+            if (remaining == 0)
             {
-                var read = await upstream.Content.ReadAsync(buffer.AsMemory(filled, SegmentSize - filled), cancellationToken);
-                if (read == 0)
+                if (await upstream.Content.ReadAsync(buffer.AsMemory(0, 1), cancellationToken) > 0)
                 {
-                    break;
+                    throw new UpstreamException(UpstreamFailure.Unavailable, $"the upstream sent more than the {upstream.Length} bytes it declared for blob {fetch.Digest}");
                 }
 
-                filled += read;
-                total += read;
-                if (total > upstream.Length)
+                return import.Offset;
+            }
+
+            var segment = new SegmentTee(upstream.Content, buffer, (int)Math.Min(SegmentSize, remaining ?? SegmentSize), fetch);
+            if (remaining is null)
+            {
+                await segment.FillAsync(cancellationToken);
+                if (segment.Filled > 0)
                 {
-                    throw new UpstreamException(UpstreamFailure.Unavailable, $"the upstream sent more than the {upstream.Length} bytes it declared for blob {digest}");
+                    await import.AppendAsync(new MemoryStream(buffer, 0, segment.Filled, writable: false), segment.Filled, cancellationToken);
                 }
-
-                fetch.Filled(filled);
+            }
+            else
+            {
+                await import.AppendAsync(segment, segment.SegmentLength, cancellationToken);
             }
 
-            if (filled > 0)
+            fetch.Staged(import.Chunks, import.Offset);
+            if (remaining is null && segment.Filled < SegmentSize)
             {
-                await import.AppendAsync(new MemoryStream(buffer, 0, filled, writable: false), filled, cancellationToken);
-                fetch.Staged(import.Chunks, import.Offset);
+                return import.Offset;
+            }
+        }
+    }
+
+    /// <summary>
+    /// One segment of the upstream's bytes: read into the segment buffer (and announced to readers) and handed
+    /// on to whoever reads this stream, the store. Ends after <see cref="SegmentLength"/> bytes; an upstream that ends
+    /// sooner than that fails it when a length was declared.
+    /// </summary>
+    private sealed class SegmentTee(Stream upstream, byte[] buffer, int length, BlobFetch fetch) : ReadOnlyStream
+    {
+        public int SegmentLength { get; } = length;
+
+        public int Filled { get; private set; }
+
+        public override int Read(Span<byte> destination) =>
+            throw new NotSupportedException("Upstream bytes are read asynchronously.");
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> destination, CancellationToken cancellationToken = default)
+        {
+            var want = Math.Min(destination.Length, SegmentLength - Filled);
+            if (want == 0)
+            {
+                return 0;
             }
 
-            if (filled < SegmentSize)
+            var read = await upstream.ReadAsync(buffer.AsMemory(Filled, want), cancellationToken);
+            if (read == 0)
             {
-                return total;
+                throw new IOException($"the upstream's body ended {SegmentLength - Filled} bytes short of its declared length");
+            }
+
+            buffer.AsMemory(Filled, read).CopyTo(destination);
+            Filled += read;
+            fetch.Filled(Filled);
+            return read;
+        }
+
+        /// <summary>Reads until the segment is full or the upstream ends (no declared length to hold it to).</summary>
+        public async Task FillAsync(CancellationToken cancellationToken)
+        {
+            int read;
+            while (Filled < SegmentLength && (read = await upstream.ReadAsync(buffer.AsMemory(Filled, SegmentLength - Filled), cancellationToken)) > 0)
+            {
+                Filled += read;
+                fetch.Filled(Filled);
             }
         }
     }

@@ -321,6 +321,28 @@ public abstract class BlobStoreContract
     }
 
     [Fact]
+    public async Task Open_upload_read_from_an_offset_returns_the_rest_of_the_chain_from_there()
+    {
+        var store = await CreateStoreAsync();
+        var content = Bytes(100 * Ki, seed: 17);
+        var uploadId = await StageAsync(store, content[..(30 * Ki)]);
+        await AppendAsync(store, uploadId, content[(30 * Ki)..(70 * Ki)]);
+        await AppendAsync(store, uploadId, content[(70 * Ki)..]);
+        var chunks = RecordedChunks(uploadId);
+
+        // At a chunk's start, inside one, at its last byte, and at the chain's end.
+        foreach (var offset in new[] { 0, 30 * Ki, 45 * Ki, (70 * Ki) - 1, 99 * Ki, 100 * Ki })
+        {
+            Assert.Equal(content[offset..], await ReadAllAsync(await store.OpenUploadReadAsync(uploadId, chunks, offset, Ct)));
+        }
+
+        // A shorter chain ends where it ends, whatever is staged after it.
+        Assert.Equal(content[(40 * Ki)..(70 * Ki)], await ReadAllAsync(await store.OpenUploadReadAsync(uploadId, chunks.Take(2).ToList(), 40 * Ki, Ct)));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, chunks, (100 * Ki) + 1, Ct));
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => store.OpenUploadReadAsync(uploadId, chunks, -1, Ct));
+    }
+
+    [Fact]
     public async Task Commit_takes_the_recorded_chunks_and_ignores_later_ones()
     {
         var store = await CreateStoreAsync();

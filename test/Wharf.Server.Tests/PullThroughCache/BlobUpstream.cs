@@ -90,7 +90,11 @@ internal sealed class BlobUpstream : IAsyncDisposable
 
         Interlocked.Increment(ref served.Requests);
         var behaviour = served.Behaviour;
-        context.Response.ContentLength = served.Length;
+        if (!behaviour.Chunked)
+        {
+            context.Response.ContentLength = served.Length;
+        }
+
         context.Response.ContentType = "application/octet-stream";
         var source = new GeneratedStream(served.Length, behaviour.WrongBytes ? served.Seed + 1 : served.Seed);
         var buffer = new byte[WriteSize];
@@ -175,6 +179,9 @@ internal sealed class BlobBehaviour
 
     /// <summary>Send the bytes of another seed (same length): a digest mismatch.</summary>
     public bool WrongBytes { get; init; }
+
+    /// <summary>Declare no length (a chunked body).</summary>
+    public bool Chunked { get; init; }
 
     /// <summary>Wait this long after each 64 KiB written.</summary>
     public TimeSpan Delay { get; init; }

@@ -59,7 +59,7 @@ public sealed class UpstreamBlobFetcherTests
     {
         await using var server = await WharfTestServer.StartAsync();
         await using var upstream = await BlobUpstream.StartAsync();
-        // Paused past two 8 MiB segments: the late reader's first bytes can only come from the staging area.
+        // Paused past one 16 MiB segment: the late reader's first bytes can only come from the staging area.
         var digest = upstream.Add(30L * Mi, seed: 2, new BlobBehaviour { PauseAt = 20L * Mi });
         var fetcher = server.GetService<UpstreamBlobFetcher>();
         var repository = await RepositoryAsync(server, "hub/late");
@@ -119,8 +119,9 @@ public sealed class UpstreamBlobFetcherTests
     {
         await using var server = await WharfTestServer.StartAsync();
         await using var upstream = await BlobUpstream.StartAsync();
-        var behaviour = new BlobBehaviour { FailAt = 12L * Mi };
-        var digest = upstream.Add(20L * Mi, seed: 4, behaviour);
+        // Broken after one segment is staged and while the next is being written.
+        var behaviour = new BlobBehaviour { FailAt = 20L * Mi };
+        var digest = upstream.Add(30L * Mi, seed: 4, behaviour);
         var fetcher = server.GetService<UpstreamBlobFetcher>();
         var repository = await RepositoryAsync(server, "hub/broken");
 
@@ -135,9 +136,9 @@ public sealed class UpstreamBlobFetcherTests
 
         behaviour.FailAt = null;
         await using var retry = await fetcher.OpenAsync(repository, digest, null, upstream.Opener(digest), Ct);
-        Assert.Equal((digest, 20L * Mi), await HashAsync(retry));
+        Assert.Equal((digest, 30L * Mi), await HashAsync(retry));
         Assert.Equal(2, upstream.Requests(digest));
-        await AssertStoredAndLinkedAsync(server, repository, digest, 20L * Mi);
+        await AssertStoredAndLinkedAsync(server, repository, digest, 30L * Mi);
     }
 
     [Fact]
@@ -228,6 +229,63 @@ public sealed class UpstreamBlobFetcherTests
 
         var refused = await Assert.ThrowsAsync<UpstreamException>(() => fetcher.OpenAsync(repository, digest, null, upstream.Opener(digest), Ct));
         Assert.Equal(UpstreamFailure.NotFound, refused.Failure);
+        await AssertNothingStoredAsync(server, fetcher, repository, digest);
+    }
+
+    [Fact]
+    public async Task An_upstream_body_longer_than_its_declared_length_is_refused_and_nothing_is_stored()
+    {
+        await using var server = await WharfTestServer.StartAsync();
+        await using var upstream = await BlobUpstream.StartAsync();
+        var digest = upstream.Add(20L * Mi, seed: 9);
+        var fetcher = server.GetService<UpstreamBlobFetcher>();
+        var repository = await RepositoryAsync(server, "hub/long");
+        // The upstream declares 17 MiB and sends 20: the fetch stops at the declared bound.
+        var lying = upstream.Opener(digest);
+        Func<CancellationToken, Task<UpstreamBlob>> opener = async ct => await lying(ct) with { Length = 17L * Mi };
+
+        await using var read = await fetcher.OpenAsync(repository, digest, null, opener, Ct);
+        Assert.Equal(17L * Mi, read.Length);
+        var failure = await Assert.ThrowsAnyAsync<IOException>(() => HashAsync(read));
+        Assert.Contains("more than the", failure.Message, StringComparison.Ordinal);
+        await AssertNothingStoredAsync(server, fetcher, repository, digest);
+    }
+
+    [Fact]
+    public async Task An_upstream_that_declares_no_length_is_stored_whole_before_it_is_served()
+    {
+        await using var server = await WharfTestServer.StartAsync();
+        await using var upstream = await BlobUpstream.StartAsync();
+        var digest = upstream.Add(20L * Mi, seed: 10, new BlobBehaviour { Chunked = true });
+        var fetcher = server.GetService<UpstreamBlobFetcher>();
+        var repository = await RepositoryAsync(server, "hub/chunked");
+
+        var reads = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => fetcher.OpenAsync(repository, digest, null, upstream.Opener(digest), Ct)));
+        await AssertStoredAndLinkedAsync(server, repository, digest, 20L * Mi);
+        foreach (var read in reads)
+        {
+            Assert.Equal((digest, 20L * Mi), await HashAsync(read));
+            await read.DisposeAsync();
+        }
+
+        Assert.Equal(1, upstream.Requests(digest));
+    }
+
+    [Fact]
+    public async Task Shutting_the_fetcher_down_ends_its_fetches_and_their_readers_and_stores_nothing()
+    {
+        await using var server = await WharfTestServer.StartAsync();
+        await using var upstream = await BlobUpstream.StartAsync();
+        var digest = upstream.Add(30L * Mi, seed: 11, new BlobBehaviour { PauseAt = 20L * Mi });
+        var fetcher = server.GetService<UpstreamBlobFetcher>();
+        var repository = await RepositoryAsync(server, "hub/shutdown");
+
+        await using var read = await fetcher.OpenAsync(repository, digest, null, upstream.Opener(digest), Ct);
+        await upstream.Behaviour(digest).Paused.Task.WaitAsync(Ct);
+        fetcher.Dispose(); // what the host's shutdown does to the singleton
+
+        var failure = await Assert.ThrowsAnyAsync<IOException>(() => HashAsync(read));
+        Assert.Contains("shutting down", failure.Message, StringComparison.Ordinal);
         await AssertNothingStoredAsync(server, fetcher, repository, digest);
     }
 
