@@ -184,11 +184,7 @@ public sealed class PullThroughCacheRuleService(
     {
         try
         {
-            if (rule.CredentialArn is { } arn && UpstreamCredentials.Parse(await secrets.GetCurrentStringAsync(registry, arn, cancellationToken)) is null)
-            {
-                return $"The secret '{arn}' is not a JSON object with the string members username and accessToken.";
-            }
-
+            // Connecting reads the secret and checks its form (username and accessToken).
             var upstream = await upstreams.ConnectAsync(registry, rule, cancellationToken);
             await upstream.CheckAsync(null, cancellationToken);
             return null;
@@ -226,12 +222,15 @@ public sealed class PullThroughCacheRuleService(
             throw WharfException.InvalidParameter("credentialArn", $"a rule for the upstream registry {upstream} needs the ARN of a Secrets Manager secret with its credentials");
         }
 
-        if (rule.CredentialArn is not null && UpstreamRegistryUrl.RefusesCredential(upstream))
+        // Wharf's extension: another Wharf as ecr upstream may name a secret holding the access key that assumes the role.
+        var anotherWharf = upstream == UpstreamRegistryUrl.Ecr
+            && UpstreamRegistryUrl.KnownRegistry(UpstreamRegistryUrl.Parse(rule.UpstreamRegistryUrl, allowInsecure: true)) is null;
+        if (rule.CredentialArn is not null && UpstreamRegistryUrl.RefusesCredential(upstream) && !anotherWharf)
         {
             throw WharfException.InvalidParameter(
                 "credentialArn",
                 upstream == UpstreamRegistryUrl.Ecr
-                    ? "a rule for an ecr upstream registry authenticates with customRoleArn, not a secret"
+                    ? "a rule for an ECR upstream registry authenticates with customRoleArn, not a secret"
                     : $"the upstream registry {upstream} is pulled from without credentials; leave credentialArn out");
         }
 

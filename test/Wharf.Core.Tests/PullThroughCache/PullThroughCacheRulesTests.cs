@@ -90,21 +90,4 @@ public sealed class PullThroughCacheRulesTests
         Assert.StartsWith("Invalid parameter at 'upstreamRegistryUrl' failed to satisfy constraint", refused.Message, StringComparison.Ordinal);
         Assert.Contains(says, refused.Message, StringComparison.Ordinal);
     }
-
-    [Theory]
-    [InlineData("""{"username":"u","accessToken":"s3cr3t-token"}""", true)]
-    [InlineData("""{"username":"u"}""", false)]
-    [InlineData("""{"username":"","accessToken":"t"}""", false)]
-    [InlineData("""["u","t"]""", false)]
-    [InlineData("u:t", false)]
-    public void A_secret_holds_username_and_accessToken_and_never_prints_the_token(string secret, bool parses)
-    {
-        var credentials = UpstreamCredentials.Parse(secret);
-        Assert.Equal(parses, credentials is not null);
-        if (credentials is not null)
-        {
-            Assert.DoesNotContain("s3cr3t", credentials.ToString(), StringComparison.Ordinal);
-            Assert.Contains("Username = u", credentials.ToString(), StringComparison.Ordinal);
-        }
-    }
 }
