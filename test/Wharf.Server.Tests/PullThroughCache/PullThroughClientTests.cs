@@ -66,7 +66,7 @@ public sealed class PullThroughClientTests
     }
 
     [Fact]
-    public async Task A_multi_arch_index_pulls_by_tag_and_by_digest_and_is_cached_with_its_children()
+    public async Task A_multi_arch_index_pulled_by_tag_and_by_digest_lists_its_children_in_describe_images_and_each_platform_pulls_with_the_upstream_down()
     {
         await using var upstream = await DistributionRegistry.CreateAsync(anonymous: true);
         await upstream.StartAsync();
