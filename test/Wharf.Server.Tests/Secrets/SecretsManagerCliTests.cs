@@ -89,7 +89,7 @@ public sealed class SecretsManagerCliTests
         Assert.Equal(["prod/db"], rest.GetProperty("SecretList").EnumerateArray().Select(e => e.GetProperty("Name").GetString()));
         Assert.False(rest.TryGetProperty("NextToken", out _));
         await ErrorAsync(RunAsync(server, "list-secrets", "--max-results", "2", "--no-paginate", "--next-token", token), "InvalidNextTokenException");
-        Assert.Equal(["prod/db", "prod/api", "dev/db"], await NamesAsync("--max-results", "1"));
+        Assert.Equal(["prod/db", "prod/api", "dev/db"], await NamesAsync("--page-size", "1"));
         var staged = (await JsonAsync(RunAsync(server, "list-secrets", "--filters", "Key=name,Values=prod/api"))).GetProperty("SecretList")[0].GetProperty("SecretVersionsToStages");
         Assert.Equal(2, staged.EnumerateObject().Count());
     }
@@ -154,8 +154,17 @@ public sealed class SecretsManagerCliTests
         await ErrorAsync(RunAsync(server, "put-secret-value", "--secret-id", "ecr-pullthroughcache/quay", "--secret-string", "other", "--client-request-token", token), "ResourceExistsException");
 
         // A binary value comes back as it went in.
-        await JsonAsync(RunAsync(server, "create-secret", "--name", "bin", "--secret-binary", "AAEC/w=="));
-        Assert.Equal("AAEC/w==", (await JsonAsync(RunAsync(server, "get-secret-value", "--secret-id", "bin"))).GetProperty("SecretBinary").GetString());
+        var bytes = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllBytesAsync(bytes, [0, 1, 2, 255], TestContext.Current.CancellationToken);
+            await JsonAsync(RunAsync(server, "create-secret", "--name", "bin", "--secret-binary", "fileb://" + bytes));
+            Assert.Equal("AAEC/w==", (await JsonAsync(RunAsync(server, "get-secret-value", "--secret-id", "bin"))).GetProperty("SecretBinary").GetString());
+        }
+        finally
+        {
+            File.Delete(bytes);
+        }
     }
 
     [Fact]
