@@ -52,6 +52,11 @@ public sealed class UpstreamClientTests
         Assert.DoesNotContain("not-the-password", denied.ToString(), StringComparison.Ordinal);
         Assert.Equal(UpstreamFailure.AccessDenied, (await Assert.ThrowsAsync<UpstreamException>(() => refused.CheckAsync("team/app", Ct))).Failure);
 
+        // The secret corrected (the rule unchanged): the next connect reads it, with no stale header kept.
+        (await AwsClients.CliAsync(server.BaseAddress, Region, "secretsmanager", "put-secret-value", "--secret-id", wrong, "--secret-string", Login(DistributionRegistry.User, registry.Password))).EnsureSuccess();
+        var corrected = await upstreams.ConnectAsync(Registry, Rule(registry.Endpoint.ToString(), wrong, prefix: "other"), Ct);
+        Assert.Equal(Digest.Parse(image.Manifest.Digest), (await corrected.GetManifestAsync("team/app", "v1", Ct)).Digest);
+
         // No secret at all: the upstream's Basic challenge cannot be answered.
         var anonymous = await upstreams.ConnectAsync(Registry, Rule(registry.Endpoint.ToString(), prefix: "none"), Ct);
         var none = await Assert.ThrowsAsync<UpstreamException>(() => anonymous.OpenBlobAsync("team/app", Digest.Parse(image.Config.Digest), Ct));

@@ -15,8 +15,8 @@ internal static class UpstreamTesting
     public static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>A Wharf that may reach http:// upstreams (loopback), with a short request timeout.</summary>
-    public static Task<WharfTestServer> StartCacheAsync(bool allowInsecure = true, TimeSpan? timeout = null) =>
-        WharfTestServer.StartAsync(new Dictionary<string, string?>
+    public static Task<WharfTestServer> StartCacheAsync(bool allowInsecure = true, TimeSpan? timeout = null, IDictionary<string, string?>? settings = null) =>
+        WharfTestServer.StartAsync(new Dictionary<string, string?>(settings ?? new Dictionary<string, string?>())
         {
             ["PullThroughCache:AllowInsecureUpstreams"] = allowInsecure ? "true" : "false",
             ["PullThroughCache:RequestTimeout"] = (timeout ?? TimeSpan.FromSeconds(10)).ToString(),
