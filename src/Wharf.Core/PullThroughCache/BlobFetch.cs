@@ -25,6 +25,7 @@ internal sealed class BlobFetch(Digest digest, Repository repository)
     private long segmentStart;
     private int filled;
     private bool closed;
+    private bool verified;
     private bool committed;
     private Exception? failure;
 
@@ -98,6 +99,19 @@ internal sealed class BlobFetch(Digest digest, Repository repository)
         }
     }
 
+    /// <summary>
+    /// The staged bytes match the digest: readers may have the last byte now, without waiting for the commit
+    /// (a commit that fails after this ends them with an error all the same, but their bytes were right).
+    /// </summary>
+    public void Verify()
+    {
+        lock (gate)
+        {
+            verified = true;
+            Signal();
+        }
+    }
+
     /// <summary>The blob is committed: returns the repositories that joined, which no longer change.</summary>
     public IReadOnlyList<Repository> Close()
     {
@@ -152,16 +166,17 @@ internal sealed class BlobFetch(Digest digest, Repository repository)
     }
 
     /// <summary>
-    /// Where a reader at <paramref name="position"/> finds its next bytes: copied now into
-    /// <paramref name="destination"/> from the segment in memory, in the staged chain, in the committed
-    /// blob, or not yet (wait for the task). Bytes at or past <paramref name="limit"/> are only served
-    /// once the blob is committed, so that a reader never sees the end of a blob whose digest is unverified.
-    /// Throws <see cref="IOException"/> when the fetch failed.
+    /// Where a reader at <paramref name="position"/> of a blob of <paramref name="length"/> bytes finds its next
+    /// bytes: copied now into <paramref name="destination"/> from the segment in memory, in the staged chain, in
+    /// the committed blob, or not yet (wait for the task). The last byte is only served once the digest is
+    /// verified, so that a reader never sees the whole of a blob that does not match it. Throws
+    /// <see cref="IOException"/> when the fetch failed.
     /// </summary>
-    public ReadStep Next(long position, Span<byte> destination, long limit)
+    public ReadStep Next(long position, Span<byte> destination, long length)
     {
         lock (gate)
         {
+            var limit = verified ? length : length - 1;
             if (failure is not null)
             {
                 throw new IOException($"the upstream fetch of {Digest} failed: {failure.Message}", failure);

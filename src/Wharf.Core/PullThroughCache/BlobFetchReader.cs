@@ -6,8 +6,8 @@ namespace Wharf.Core.PullThroughCache;
 /// One client's view of a blob being fetched (<see cref="BlobFetch"/>): the whole blob, from the segment
 /// in memory while it keeps up with the upstream, from the staged segments when it falls behind (so a slow
 /// client never holds the upstream), and from the committed blob at the end. Its last byte waits for the
-/// digest to be verified: a blob that fails verification ends every reader with an error, never with a
-/// complete body.
+/// digest to be verified (not for the commit): a blob that fails verification ends every reader with an
+/// error, never with a complete body.
 /// </summary>
 internal sealed class BlobFetchReader(BlobFetch fetch, IBlobStore blobs, long length) : ReadOnlyStream
 {
@@ -40,7 +40,7 @@ internal sealed class BlobFetchReader(BlobFetch fetch, IBlobStore blobs, long le
                 continue;
             }
 
-            var step = fetch.Next(position, buffer.Span, length - 1);
+            var step = fetch.Next(position, buffer.Span, length);
             if (step.Copied > 0)
             {
                 position += step.Copied;

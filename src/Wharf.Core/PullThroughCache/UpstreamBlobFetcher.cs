@@ -162,7 +162,7 @@ public sealed partial class UpstreamBlobFetcher(
             fetch.Begin(import.UploadId, buffer);
             var total = await StageAsync(fetch, upstream, import, buffer, cancellationToken);
 
-            await import.CommitAsync(fetch.Digest, cancellationToken);
+            await import.CommitAsync(fetch.Digest, fetch.Verify, cancellationToken);
             foreach (var other in fetch.Close())
             {
                 if (!await store.Blobs.LinkBlobAsync(other.Id, fetch.Digest, time.GetUtcNow(), cancellationToken))

@@ -32,10 +32,13 @@ internal sealed class BlobImport(UploadService uploads, Repository repository, U
         Chunks = UploadService.RecordedChain(session);
     }
 
-    /// <summary>Verifies <paramref name="digest"/> over the staged bytes, then commits the blob and links it to the repository.</summary>
-    public async Task CommitAsync(Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Verifies <paramref name="digest"/> over the staged bytes (then tells <paramref name="verified"/>), then commits
+    /// the blob and links it to the repository.
+    /// </summary>
+    public async Task CommitAsync(Digest digest, Action? verified, CancellationToken cancellationToken)
     {
-        await uploads.CommitImportAsync(repository, session, digest, cancellationToken);
+        await uploads.CommitImportAsync(repository, session, digest, verified, cancellationToken);
         committed = true;
     }
 

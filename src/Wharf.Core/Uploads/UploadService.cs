@@ -146,11 +146,14 @@ public sealed class UploadService(
             session = await AppendCoreAsync(session, body, contentLength, cancellationToken);
         }
 
-        return await CommitSessionAsync(repository, session, digest, cancellationToken);
+        return await CommitSessionAsync(repository, session, digest, null, cancellationToken);
     }
 
-    /// <summary>Verifies the digest over the session's chunks, then reserves, commits and links the blob and ends the session. A mismatch commits nothing.</summary>
-    private async Task<Digest> CommitSessionAsync(Repository repository, UploadSession session, Digest digest, CancellationToken cancellationToken)
+    /// <summary>
+    /// Verifies the digest over the session's chunks (then tells <paramref name="verified"/>), reserves, commits and
+    /// links the blob and ends the session. A mismatch commits nothing.
+    /// </summary>
+    private async Task<Digest> CommitSessionAsync(Repository repository, UploadSession session, Digest digest, Action? verified, CancellationToken cancellationToken)
     {
         var size = session.Offset;
         var chunks = RecordedChain(session);
@@ -161,6 +164,8 @@ public sealed class UploadService(
             {
                 throw new WharfException(WharfErrorCode.DigestInvalid, $"provided digest {digest} did not match uploaded content ({actual})", new { digest = digest.ToString() });
             }
+
+            verified?.Invoke();
 
             await ReserveAsync(digest, size, cancellationToken);
             await blobs.CommitUploadAsync(session.Id, chunks, digest, cancellationToken);
@@ -201,11 +206,11 @@ public sealed class UploadService(
         return await AppendCoreAsync(session, body, length, cancellationToken);
     }
 
-    /// <summary>An import's commit (<see cref="CompleteAsync"/> without a caller or a last chunk).</summary>
-    internal async Task<Digest> CommitImportAsync(Repository repository, UploadSession session, Digest digest, CancellationToken cancellationToken)
+    /// <summary>An import's commit (<see cref="CompleteAsync"/> without a caller or a last chunk); <paramref name="verified"/> is told once the digest matched.</summary>
+    internal async Task<Digest> CommitImportAsync(Repository repository, UploadSession session, Digest digest, Action? verified, CancellationToken cancellationToken)
     {
         using var held = await locks.AcquireAsync(session.Id, cancellationToken);
-        return await CommitSessionAsync(repository, session, digest, cancellationToken);
+        return await CommitSessionAsync(repository, session, digest, verified, cancellationToken);
     }
 
     /// <summary>An import that will not be committed: its row and staged bytes go (quietly; the expiry job removes what is left).</summary>

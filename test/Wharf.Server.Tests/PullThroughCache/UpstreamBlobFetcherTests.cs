@@ -312,6 +312,8 @@ public sealed class UpstreamBlobFetcherTests
 
     private static async Task AssertStoredAndLinkedAsync(WharfTestServer server, Repository repository, Digest digest, long size)
     {
+        // Readers have their last byte once the digest is verified, maybe before the commit: wait for the fetch.
+        await server.GetService<UpstreamBlobFetcher>().EnsureAsync(repository, digest, NoUpstream, Ct);
         var linked = await server.GetService<IMetadataStore>().Blobs.GetLinkedBlobAsync(repository.Id, digest, Ct);
         Assert.NotNull(linked);
         Assert.Equal(size, linked.Size);
