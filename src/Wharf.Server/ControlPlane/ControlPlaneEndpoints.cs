@@ -5,11 +5,9 @@ using Wharf.Core.Lifecycle;
 using Wharf.Core.PullThroughCache;
 using Wharf.Core.Replication;
 using Wharf.Core.Repositories;
-using Wharf.Core.Secrets;
 using Wharf.Core.Security;
 using Wharf.Core.Uploads;
 using Wharf.Server.Identity;
-using Wharf.Server.PullThroughCache;
 using Wharf.Server.Secrets;
 
 namespace Wharf.Server.ControlPlane;
@@ -37,12 +35,8 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<AwsJsonHandler>();
         services.TryAddSingleton<ReplicationConfigurationService>();
         services.TryAddSingleton<CreationTemplateService>();
-        services.AddSecrets();
-        // The real upstreams before the rules' fallbacks (TryAdd: the first registration wins).
-        services.AddUpstreamRegistries();
         services.TryAddSingleton<PullThroughCacheRuleService>();
-        services.TryAddSingleton<ISecretValues, NoSecretValues>();
-        services.TryAddSingleton<IUpstreamRegistries, NoUpstreamRegistries>();
+        services.AddSecrets();
         return services;
     }
 

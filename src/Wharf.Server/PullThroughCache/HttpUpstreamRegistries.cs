@@ -61,22 +61,17 @@ internal sealed partial class HttpUpstreamRegistries(
         return upstream;
     }
 
-    /// <summary>The upstream's base address; a URL Wharf refuses is Unavailable, with what to change.</summary>
+    /// <summary>The upstream's base address (the rules API's parse); a URL Wharf refuses is Unavailable, with what to change.</summary>
     public static Uri BaseUri(string upstreamRegistryUrl, bool allowInsecure)
     {
-        var text = upstreamRegistryUrl.Contains("://", StringComparison.Ordinal) ? upstreamRegistryUrl : "https://" + upstreamRegistryUrl;
-        if (!Uri.TryCreate(text.TrimEnd('/') + "/", UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https")
-            || uri.UserInfo.Length > 0 || uri.Query.Length > 0 || uri.Fragment.Length > 0)
+        try
         {
-            throw new UpstreamException(UpstreamFailure.Unavailable, $"the upstream registry URL '{upstreamRegistryUrl}' is not a host or an https URL (credentials go in the rule's secret, never in the URL)");
+            return UpstreamRegistryUrl.Parse(upstreamRegistryUrl, allowInsecure);
         }
-
-        if (uri.Scheme == Uri.UriSchemeHttp && !allowInsecure)
+        catch (WharfException e)
         {
-            throw new UpstreamException(UpstreamFailure.Unavailable, $"the upstream registry URL '{upstreamRegistryUrl}' is plain http; Wharf reaches upstreams over https unless PullThroughCache:AllowInsecureUpstreams is true");
+            throw new UpstreamException(UpstreamFailure.Unavailable, $"the upstream registry URL '{upstreamRegistryUrl}' is refused: {e.Message}");
         }
-
-        return uri;
     }
 
     /// <summary>
