@@ -249,12 +249,11 @@ public sealed class PullThroughTests
             var server = await WharfTestServer.StartAsync(
                 new Dictionary<string, string?> { ["PullThroughCache:AllowInsecureUpstreams"] = "true", ["Auth"] = iam ? "Iam" : "Open" },
                 services: s => s.AddSingleton<TimeProvider>(clock));
-            var now = clock.GetUtcNow();
-            var rules = PullThroughCacheRules.Empty.With(new PullThroughCacheRule("hub", upstream.Endpoint.ToString().TrimEnd('/'), null, null, null, PullThroughCacheRule.Root, now, now));
-            await server.GetService<IMetadataStore>().Repositories.SetRegistrySettingAsync(Registry, PullThroughCacheRules.SettingName, rules.ToSetting()!, Ct);
+            IDictionary<string, string> credentials = iam ? AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials")) : new Dictionary<string, string>();
+            (await AwsClients.CliAsync(server.BaseAddress, Region, credentials, "ecr", "create-pull-through-cache-rule", "--cli-input-json", Rule(upstream))).EnsureSuccess();
             if (immutableTemplate)
             {
-                (await AwsClients.CliAsync(server.BaseAddress, Region, "ecr", "create-repository-creation-template", "--prefix", "hub", "--applied-for", "PULL_THROUGH_CACHE", "--image-tag-mutability", "IMMUTABLE")).EnsureSuccess();
+                (await AwsClients.CliAsync(server.BaseAddress, Region, credentials, "ecr", "create-repository-creation-template", "--prefix", "hub", "--applied-for", "PULL_THROUGH_CACHE", "--image-tag-mutability", "IMMUTABLE")).EnsureSuccess();
             }
 
             return new Fixture(upstream, server, clock);
@@ -325,6 +324,10 @@ public sealed class PullThroughTests
             await Server.DisposeAsync();
             await Upstream.DisposeAsync();
         }
+
+        // As JSON input: the AWS CLI fetches the content of a parameter given as an http:// URL.
+        private static string Rule(DistributionRegistry upstream) =>
+            JsonSerializer.Serialize(new { ecrRepositoryPrefix = "hub", upstreamRegistryUrl = upstream.Endpoint.ToString().TrimEnd('/') });
 
         private static byte[] IndexBytes((LayoutImage Image, string Architecture)[] children) =>
             JsonSerializer.SerializeToUtf8Bytes(new
