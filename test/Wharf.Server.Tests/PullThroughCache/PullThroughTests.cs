@@ -193,6 +193,28 @@ public sealed class PullThroughTests
         }
     }
 
+    [Fact]
+    public async Task Concurrent_first_pulls_of_a_tag_fetch_its_manifest_upstream_once()
+    {
+        await using var fixture = await Fixture.StartAsync();
+        var image = await fixture.PushUpstreamAsync("team/busy", "v1", [64_000], 1611);
+        var before = fixture.UpstreamManifestRequests("team/busy");
+
+        var pulls = Enumerable.Range(0, 10).Select(async _ =>
+        {
+            using var client = fixture.Server.CreateClient();
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/v2/hub/team/busy/manifests/v1");
+            request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/vnd.oci.image.manifest.v1+json"));
+            using var response = await client.SendAsync(request, Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            return DataPlane.Oci.Sha256(await response.Content.ReadAsByteArrayAsync(Ct));
+        });
+
+        Assert.All(await Task.WhenAll(pulls), digest => Assert.Equal(image.Manifest.Digest, digest));
+        Assert.Equal(before + 1, fixture.UpstreamManifestRequests("team/busy"));
+        await fixture.WaitStoredAsync("hub/team/busy", "v1");
+    }
+
     private static async Task<Dictionary<string, string>> UserAsync(WharfTestServer server, Dictionary<string, string> root, string name, string actions)
     {
         (await AwsClients.CliAsync(server.BaseAddress, Region, root, "iam", "create-user", "--user-name", name)).EnsureSuccess();
