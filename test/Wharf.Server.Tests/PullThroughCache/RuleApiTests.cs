@@ -144,7 +144,7 @@ public sealed class RuleApiTests
         { ["--ecr-repository-prefix", "kk", "--upstream-registry-url", "registry.k8s.io", "--custom-role-arn", Role], "InvalidParameterException", "Invalid parameter at 'customRoleArn' failed to satisfy constraint: 'only a rule for an ecr upstream registry assumes a role'" },
         { ["--ecr-repository-prefix", "dh", "--upstream-registry-url", "registry-1.docker.io", "--credential-arn", $"arn:aws:secretsmanager:eu-west-1:{Account}:secret:ecr-pullthroughcache/hub-AbCdEf"], "UnableToAccessSecretException", "is not in the account and region of the registry with id '123456789012' (us-east-1)" },
         { ["--ecr-repository-prefix", "dh", "--upstream-registry-url", "registry-1.docker.io", "--credential-arn", $"arn:aws:secretsmanager:{Region}:111122223333:secret:ecr-pullthroughcache/hub-AbCdEf"], "UnableToAccessSecretException", "a rule can use only a secret of its own registry's account and region" },
-        { ["--ecr-repository-prefix", "dh", "--upstream-registry-url", "registry-1.docker.io", "--credential-arn", Secret], "SecretNotFoundException", "ecr-pullthroughcache/hub-AbCdEf" },
+        { ["--ecr-repository-prefix", "dh", "--upstream-registry-url", "registry-1.docker.io", "--credential-arn", Secret], "SecretNotFoundException", "The ARN of the secret specified in the pull through cache rule was not found" },
         { ["--ecr-repository-prefix", "plain", "--upstream-registry-url", "http://127.0.0.1:5000"], "InvalidParameterException", "Invalid parameter at 'upstreamRegistryUrl' failed to satisfy constraint: 'http:// upstreams are refused unless the setting PullThroughCache:AllowInsecureUpstreams is true; use https://'" },
         { ["--ecr-repository-prefix", "path", "--upstream-registry-url", "https://registry.example/v2/library"], "InvalidParameterException", "Invalid parameter at 'upstreamRegistryUrl' failed to satisfy constraint: 'must be a registry host" },
         { ["--ecr-repository-prefix", "ROOT", "--upstream-registry-url", "https://wharf.example", "--upstream-registry", "ecr", "--custom-role-arn", Role, "--upstream-repository-prefix", "team"], "InvalidParameterException", "Invalid parameter at 'upstreamRepositoryPrefix' failed to satisfy constraint: 'can be set only when ecrRepositoryPrefix is not ROOT'" },
@@ -229,6 +229,53 @@ public sealed class RuleApiTests
         var rules = JsonNode.Parse((await Aws(admin, "ecr", "describe-pull-through-cache-rules")).EnsureSuccess().StandardOutput)!["pullThroughCacheRules"]!.AsArray();
         Assert.Single(rules);
         (await Aws(admin, "ecr", "delete-pull-through-cache-rule", "--ecr-repository-prefix", "quay")).EnsureSuccess();
+    }
+
+    [Fact]
+    public async Task Validate_authenticates_to_a_real_Distribution_and_says_when_the_secret_is_wrong_or_the_upstream_is_down()
+    {
+        await using var upstream = await DistributionRegistry.CreateAsync();
+        await upstream.StartAsync();
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["PullThroughCache:AllowInsecureUpstreams"] = "true" });
+        async Task<string> SecretAsync(string name, string password) =>
+            (await CliJson(server, "secretsmanager", "create-secret", "--name", "ecr-pullthroughcache/" + name, "--secret-string",
+                new JsonObject { ["username"] = DistributionRegistry.User, ["accessToken"] = password }.ToJsonString()))["ARN"]!.GetValue<string>();
+        async Task<JsonNode> ValidateAsync(string prefix) => await CliJson(server, "ecr", "validate-pull-through-cache-rule", "--ecr-repository-prefix", prefix);
+
+        var good = await SecretAsync("good", upstream.Password);
+        var wrong = await SecretAsync("wrong", "not-" + upstream.Password);
+        (await Cli(server, CreateArgs(["--ecr-repository-prefix", "dist", "--upstream-registry-url", upstream.Endpoint.ToString(), "--credential-arn", good]))).EnsureSuccess();
+        (await Cli(server, CreateArgs(["--ecr-repository-prefix", "wrong", "--upstream-registry-url", upstream.Endpoint.ToString(), "--credential-arn", wrong]))).EnsureSuccess();
+        (await Cli(server, CreateArgs(["--ecr-repository-prefix", "anon", "--upstream-registry-url", upstream.Endpoint.ToString()]))).EnsureSuccess();
+
+        var valid = await ValidateAsync("dist");
+        Assert.True(valid["isValid"]!.GetValue<bool>(), valid.ToJsonString());
+        Assert.Null(valid["failure"]);
+        Assert.Equal(good, valid["credentialArn"]!.GetValue<string>());
+
+        var refused = await ValidateAsync("wrong");
+        Assert.False(refused["isValid"]!.GetValue<bool>());
+        Assert.StartsWith("The upstream registry refused the rule's credentials", refused["failure"]!.GetValue<string>(), StringComparison.Ordinal);
+        Assert.DoesNotContain(upstream.Password, refused.ToJsonString(), StringComparison.Ordinal);
+        var anonymous = await ValidateAsync("anon");
+        Assert.False(anonymous["isValid"]!.GetValue<bool>());
+        Assert.StartsWith("The upstream registry refused the rule's credentials", anonymous["failure"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // The secret deleted (without recovery): the rule's secret cannot be used.
+        (await Cli(server, "secretsmanager", "delete-secret", "--secret-id", wrong, "--force-delete-without-recovery")).EnsureSuccess();
+        var missing = await ValidateAsync("wrong");
+        Assert.False(missing["isValid"]!.GetValue<bool>());
+        Assert.Contains("SecretNotFoundException", missing["failure"]!.GetValue<string>(), StringComparison.Ordinal);
+
+        // Updating to a secret that does not exist is refused.
+        AssertRefused(
+            await Cli(server, "ecr", "update-pull-through-cache-rule", "--ecr-repository-prefix", "wrong", "--credential-arn", wrong),
+            "UpdatePullThroughCacheRule", "SecretNotFoundException", "The ARN of the secret specified in the pull through cache rule was not found");
+
+        upstream.Stop();
+        var down = await ValidateAsync("dist");
+        Assert.False(down["isValid"]!.GetValue<bool>());
+        Assert.StartsWith("The upstream registry is unreachable", down["failure"]!.GetValue<string>(), StringComparison.Ordinal);
     }
 
     [Theory]
