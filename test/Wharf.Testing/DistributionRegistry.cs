@@ -38,7 +38,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
     /// Writes the config and the htpasswd file; <see cref="StartAsync"/> runs it. With <paramref name="tokenAuth"/>
     /// the registry takes bearer tokens instead (the Docker token spec): issued by the realm, for the service
     /// and issuer given, signed by the key of the certificate in the PEM bundle. With <paramref name="anonymous"/>
-    /// it asks for no credentials at all (an open upstream, as a public registry is to pulls).
+    /// it asks for no credentials at all (a public registry: anyone pulls and pushes).
     /// </summary>
     public static async Task<DistributionRegistry> CreateAsync((Uri Realm, string Service, string Issuer, string CertificatePem)? tokenAuth = null, bool anonymous = false)
     {
@@ -69,7 +69,7 @@ public sealed class DistributionRegistry : IAsyncDisposable
 
         if (anonymous)
         {
-            auth = string.Empty;
+            auth = "  {}";
         }
 
         await File.WriteAllTextAsync(registry.config, $"""
@@ -81,7 +81,8 @@ public sealed class DistributionRegistry : IAsyncDisposable
                 rootdirectory: {Path.Combine(root, "data")}
             http:
               addr: 127.0.0.1:{registry.Port}
-            {(auth.Length == 0 ? string.Empty : "auth:\n" + auth)}
+            auth:
+            {auth}
             """);
         return registry;
     }

@@ -62,13 +62,11 @@ public sealed class PullThroughClientTests
         }
 
         // The cached image is an ordinary image of the repository the first pull created.
-        var described = await wharf.CliJsonAsync("ecr", "describe-images", "--repository-name", "dist/library/app");
-        var details = described.GetProperty("imageDetails");
-        Assert.Equal(image.Manifest.Digest, Assert.Single(details.EnumerateArray()).GetProperty("imageDigest").GetString());
+        Assert.Equal(new HashSet<string?> { image.Manifest.Digest }, await wharf.ImportedAsync("dist/library/app", 1));
     }
 
     [Fact]
-    public async Task A_multi_arch_index_pulls_by_tag_and_by_digest_and_is_cached_with_its_children()
+    public async Task A_multi_arch_index_pulled_by_tag_and_by_digest_lists_its_children_in_describe_images_and_each_platform_pulls_with_the_upstream_down()
     {
         await using var upstream = await DistributionRegistry.CreateAsync(anonymous: true);
         await upstream.StartAsync();
@@ -88,9 +86,7 @@ public sealed class PullThroughClientTests
         (await tools.SkopeoAsync("copy", "--all", "--src-tls-verify=false", "--src-creds", "AWS:" + password, $"docker://{wharf.Server.HostAndPort}/dist/team/multi@{index.Digest}", $"oci:{byDigest}:v1")).EnsureSuccess();
         Assert.Equal(index.Digest, LayoutManifestDigest(byDigest));
 
-        var images = (await wharf.CliJsonAsync("ecr", "describe-images", "--repository-name", "dist/team/multi")).GetProperty("imageDetails").EnumerateArray()
-            .Select(i => i.GetProperty("imageDigest").GetString()).ToHashSet();
-        Assert.Equal(new HashSet<string?> { index.Digest, amd64.Manifest.Digest, arm64.Manifest.Digest }, images);
+        Assert.Equal(new HashSet<string?> { index.Digest, amd64.Manifest.Digest, arm64.Manifest.Digest }, await wharf.ImportedAsync("dist/team/multi", 3));
 
         // Children cached: with the upstream gone, each platform still pulls (its manifest and blobs from Wharf).
         upstream.Stop();
@@ -195,6 +191,34 @@ public sealed class PullThroughClientTests
             var output = (await AwsClients.CliAsync(Server.BaseAddress, Region, Root, args)).EnsureSuccess().StandardOutput;
             using var json = JsonDocument.Parse(output);
             return json.RootElement.Clone();
+        }
+
+        /// <summary>
+        /// The digests <c>describe-images</c> lists in <paramref name="repository"/> once it lists <paramref name="count"/>
+        /// (the import that writes them ends just after the client's last blob; 30 s at most).
+        /// </summary>
+        public async Task<HashSet<string?>> ImportedAsync(string repository, int count)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (true)
+            {
+                var result = await AwsClients.CliAsync(Server.BaseAddress, Region, Root, "ecr", "describe-images", "--repository-name", repository);
+                if (result.ExitCode == 0)
+                {
+                    using var json = JsonDocument.Parse(result.StandardOutput);
+                    var digests = json.RootElement.GetProperty("imageDetails").EnumerateArray().Select(i => i.GetProperty("imageDigest").GetString()).ToHashSet();
+                    if (digests.Count >= count || DateTime.UtcNow > deadline)
+                    {
+                        return digests;
+                    }
+                }
+                else if (DateTime.UtcNow > deadline)
+                {
+                    result.EnsureSuccess();
+                }
+
+                await Task.Delay(250, Ct);
+            }
         }
 
         /// <summary><c>aws secretsmanager create-secret</c> with the upstream's <c>username</c>/<c>accessToken</c>; its ARN.</summary>
