@@ -74,9 +74,9 @@ public sealed class AwsCliTests
             missing.StandardError,
             StringComparison.Ordinal);
 
-        var unsupported = await AwsClients.CliAsync(server.BaseAddress, Region, "ecr", "describe-pull-through-cache-rules");
+        var unsupported = await AwsClients.CliAsync(server.BaseAddress, Region, "ecr", "get-signing-configuration");
         Assert.Equal(255, unsupported.ExitCode);
-        Assert.Contains("(UnsupportedOperationException) when calling the DescribePullThroughCacheRules operation: Wharf does not implement DescribePullThroughCacheRules yet", unsupported.StandardError, StringComparison.Ordinal);
+        Assert.Contains("(UnsupportedOperationException) when calling the GetSigningConfiguration operation: Wharf does not implement GetSigningConfiguration yet", unsupported.StandardError, StringComparison.Ordinal);
     }
 
     private static async Task<JsonDocument> CliJsonAsync(WharfTestServer server, params string[] args)

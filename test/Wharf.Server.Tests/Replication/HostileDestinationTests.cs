@@ -93,6 +93,10 @@ public sealed class HostileDestinationTests
                     // Counted before the write: a client that stops reading mid-chunk leaves this write unfinished.
                     Interlocked.Add(ref bytesSent, chunk.Length);
                     await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
+
+                    // Paced (about 64 MB/s): once the client has gone, Kestrel may take writes into nothing for a
+                    // while before it says so; unpaced, that while counts hundreds of megabytes never sent.
+                    await Task.Delay(1, context.RequestAborted);
                 }
             }
             catch (Exception e) when (e is OperationCanceledException or IOException)
