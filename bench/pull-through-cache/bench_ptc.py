@@ -108,6 +108,69 @@ class Distribution:
         self.log.close()
 
 
+class LinkProxy:
+    """The upstream behind a link of RATE bytes/s shared by every connection (a TCP relay with one token
+    bucket for the upstream-to-client direction), as a remote upstream is behind a site's uplink. Direct
+    pulls and Wharf's fetches both go through it, so both see the same link."""
+
+    def __init__(self, work, upstream_port, rate):
+        self.port = free_port()
+        self.log = open(os.path.join(work, "link.log"), "ab")
+        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--relay", str(self.port), str(upstream_port), str(rate)],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        wait_http(self.port, proc=self.proc)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill(); self.proc.wait()
+        self.log.close()
+
+
+def relay(listen_port, upstream_port, rate):
+    import asyncio
+
+    class Bucket:
+        def __init__(self):
+            self.tokens, self.at = 0.0, time.monotonic()
+
+        async def take(self, n):
+            while True:
+                now = time.monotonic()
+                self.tokens = min(rate * 0.05, self.tokens + (now - self.at) * rate); self.at = now
+                if self.tokens >= n:
+                    self.tokens -= n
+                    return
+                await asyncio.sleep((n - self.tokens) / rate)
+
+    bucket = Bucket()
+
+    async def pipe(reader, writer, limited):
+        sent = 0
+        try:
+            while data := await reader.read(64 * 1024):
+                if limited:
+                    await bucket.take(len(data))
+                writer.write(data); await writer.drain()
+                sent += len(data)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            if limited:
+                print(f"{time.time():.3f} {sent}", flush=True)
+
+    async def handle(client_reader, client_writer):
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+        await asyncio.gather(pipe(client_reader, up_writer, False), pipe(up_reader, client_writer, True))
+
+    async def serve():
+        server = await asyncio.start_server(handle, "127.0.0.1", listen_port)
+        async with server:
+            await server.serve_forever()
+
+    asyncio.run(serve())
+
+
 def skopeo_pull(port, repo, work, name, expected):
     """`skopeo copy` of repo:TAG on port into a new OCI layout; the seconds it took. The layout's manifest
     must be the upstream's digest, or the run stops."""
@@ -158,6 +221,8 @@ def main():
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, data) afterwards")
     ap.add_argument("--out")
+    ap.add_argument("--link-mbps", type=float, default=0,
+                    help="put the upstream behind a link of this many MB/s shared by all connections (0: plain loopback)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="wharf-bench-ptc-")
@@ -168,6 +233,8 @@ def main():
         say(f"generated one image of {args.layers} layers, {image.size / 1e6:.1f} MB, in {time.monotonic() - t:.1f} s")
         upstream = Distribution(work); running.append(upstream)
         push(upstream.port, image)
+        if args.link_mbps > 0:
+            upstream = LinkProxy(work, upstream.port, args.link_mbps * 1e6); running.append(upstream)
         load = os.getloadavg()
         meter = Meter()
         settings = {"WHARF__PullThroughCache__AllowInsecureUpstreams": "true"}
@@ -187,7 +254,11 @@ def main():
             for f in ((cached, normal) if n % 2 == 0 else (normal, cached)):
                 f()
             wharf.stop(); running.remove(wharf)
-        text = report(args, image, meter, load)
+        link_bytes = None
+        if args.link_mbps > 0:
+            upstream.stop(); running.remove(upstream)
+            link_bytes = sum(int(line.split()[1]) for line in open(os.path.join(work, "link.log")) if len(line.split()) == 2)
+        text = report(args, image, meter, load, link_bytes)
         print(text)
         if args.out:
             open(args.out, "w").write(text + "\n")
@@ -200,13 +271,15 @@ def main():
             shutil.rmtree(work, ignore_errors=True)
 
 
-def report(args, image, meter, load):
+def report(args, image, meter, load, link_bytes=None):
     med = {k: statistics.median(v) for k, v in meter.samples.items()}
     names = {"a": "(a) direct from Distribution", "b": "(b) first pull through Wharf",
              "c": "(c) cached pull through Wharf", "d": "(d) ordinary Wharf repository"}
     lines = [
         f"One image: {args.layers} layers, {image.size / 1e6:,.1f} MB (random bytes, gzip'd tars; seed {args.seed}); "
         f"{args.rounds} rounds, each on a new Wharf data directory; every pull `skopeo copy` to a new OCI layout.",
+        ("The upstream behind a link of " + f"{args.link_mbps:g} MB/s shared by all connections (direct pulls and Wharf's fetches alike)."
+         if args.link_mbps > 0 else "The upstream on plain loopback (no link between it and its clients)."),
         f"Load average before the measurements: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {os.cpu_count()} cores.",
         "",
         "| pull | " + " | ".join(f"round {i + 1} (s)" for i in range(args.rounds)) + " | median (s) | MB/s | Wharf CPU (s/round) | cores busy |",
@@ -225,8 +298,16 @@ def report(args, image, meter, load):
         f"| first pull ≥ 90 % of direct speed: time(a) ÷ time(b) ≥ 0.90 | {first:.2f} | {'PASS' if first >= 0.90 else 'FAIL'} |",
         f"| cached pull = ordinary pull: time(c) ÷ time(d) ≤ 1.10 | {cached:.2f} | {'PASS' if cached <= 1.10 else 'FAIL'} |",
     ]
+    if link_bytes is not None:
+        # Pulls (a) and (b) cross the link once each per round; cached pulls (c) must not cross it at all.
+        expected = 2 * args.rounds * image.size
+        lines += ["", f"Bytes through the link: {link_bytes / 1e6:,.1f} MB for {2 * args.rounds} pulls of {image.size / 1e6:,.1f} MB "
+                      f"(direct and first pulls): {link_bytes / expected:.3f} of one copy each."]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) == 5 and sys.argv[1] == "--relay":
+        relay(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
+    else:
+        main()

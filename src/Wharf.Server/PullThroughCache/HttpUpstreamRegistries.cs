@@ -22,11 +22,16 @@ namespace Wharf.Server.PullThroughCache;
 /// </summary>
 internal sealed partial class HttpUpstreamRegistries(
     RemoteHttp http,
-    ISecretValues secrets,
-    RemoteCredentials remoteCredentials,
+    IServiceProvider services,
     IOptions<WharfOptions> options,
     TimeProvider time) : IUpstreamRegistries
 {
+    // Both open values with the master key: resolved when a rule first needs them, not with the pull path's
+    // services, so that a server (or `wharf migrate`'s destination) creates no master key it was never asked for.
+    private ISecretValues Secrets => services.GetRequiredService<ISecretValues>();
+
+    private RemoteCredentials RemoteCredentials => services.GetRequiredService<RemoteCredentials>();
+
     /// <summary>The session name of the role sessions the cache opens on an <c>ecr</c> upstream (its CloudTrail-like trace there).</summary>
     public const string RoleSessionName = "wharf-pull-through-cache";
 
@@ -103,7 +108,7 @@ internal sealed partial class HttpUpstreamRegistries(
             return key;
         }
 
-        if (RemoteRegionAt(baseUri) is { } region && await remoteCredentials.GetAsync(region, cancellationToken) is { } credential)
+        if (RemoteRegionAt(baseUri) is { } region && await RemoteCredentials.GetAsync(region, cancellationToken) is { } credential)
         {
             return credential;
         }
@@ -116,7 +121,7 @@ internal sealed partial class HttpUpstreamRegistries(
 
     private async Task<UpstreamSecret> ReadSecretAsync(RegistryKey registry, PullThroughCacheRule rule, CancellationToken cancellationToken)
     {
-        var value = await secrets.GetCurrentStringAsync(registry, rule.CredentialArn!, cancellationToken);
+        var value = await Secrets.GetCurrentStringAsync(registry, rule.CredentialArn!, cancellationToken);
         return UpstreamSecret.Parse(value, ecr: rule.UpstreamRegistry == "ecr")
             ?? throw new WharfException(
                 WharfErrorCode.UnableToDecryptSecretValue,

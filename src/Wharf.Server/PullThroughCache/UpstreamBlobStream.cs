@@ -1,4 +1,5 @@
 using Wharf.Core.PullThroughCache;
+using Wharf.Core.Storage;
 
 namespace Wharf.Server.PullThroughCache;
 
@@ -7,22 +8,8 @@ namespace Wharf.Server.PullThroughCache;
 /// shorter than its Content-Length) is an <see cref="UpstreamException"/> (Unavailable), and disposing it
 /// releases the upstream's response.
 /// </summary>
-internal sealed class UpstreamBlobStream(Stream inner, HttpResponseMessage response, string what) : Stream
+internal sealed class UpstreamBlobStream(Stream inner, HttpResponseMessage response, string what) : ReadOnlyStream
 {
-    public override bool CanRead => true;
-
-    public override bool CanSeek => false;
-
-    public override bool CanWrite => false;
-
-    public override long Length => throw new NotSupportedException();
-
-    public override long Position
-    {
-        get => throw new NotSupportedException();
-        set => throw new NotSupportedException();
-    }
-
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         try
@@ -35,21 +22,8 @@ internal sealed class UpstreamBlobStream(Stream inner, HttpResponseMessage respo
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
     // Request paths read asynchronously; a synchronous read is refused rather than blocking a thread on the network.
-    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException("Read the upstream's blob asynchronously.");
-
-    public override void Flush()
-    {
-    }
-
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-    public override void SetLength(long value) => throw new NotSupportedException();
-
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override int Read(Span<byte> buffer) => throw new NotSupportedException("Read the upstream's blob asynchronously.");
 
     public override async ValueTask DisposeAsync()
     {
