@@ -88,6 +88,26 @@ public sealed partial class FuzzServers : IAsyncLifetime
         await Iam.DisposeAsync();
     }
 
+    /// <summary>
+    /// Deletes the pull-through cache rules the ECR API fuzz may have created (a valid mutation is a real rule,
+    /// to an upstream that is not there): under such a rule a pull of something uncached rightly answers 503
+    /// UNAVAILABLE, which the /v2 fuzz would count as a fault of bad input.
+    /// </summary>
+    internal async Task ForgetPullThroughCacheRulesAsync()
+    {
+        foreach (var (server, key) in new[] { (Open, (AwsKey?)null), (Iam, Root) })
+        {
+            var described = await RawHttp.SendAsync(server.BaseAddress, EcrRequest(server, "DescribePullThroughCacheRules", "{\"maxResults\":1000}"u8.ToArray(), key));
+            Assert.Equal(200, described.Status);
+            using var json = JsonDocument.Parse(described.Body);
+            foreach (var rule in json.RootElement.GetProperty("pullThroughCacheRules").EnumerateArray())
+            {
+                var body = JsonSerializer.SerializeToUtf8Bytes(new { ecrRepositoryPrefix = rule.GetProperty("ecrRepositoryPrefix").GetString() });
+                Assert.Equal(200, (await RawHttp.SendAsync(server.BaseAddress, EcrRequest(server, "DeletePullThroughCacheRule", body, key))).Status);
+            }
+        }
+    }
+
     /// <summary>An ECR JSON API request, signed by <paramref name="key"/> or with open mode's placeholder signature.</summary>
     internal static byte[] EcrRequest(WharfTestServer server, string operation, byte[] body, AwsKey? key, string target = "AmazonEC2ContainerRegistry_V20150921.", string contentType = "application/x-amz-json-1.1")
     {

@@ -92,7 +92,7 @@ assert other["repositoryArn"] == f"arn:aws:ecr:{REGION}:210987654321:repository/
 expect_error("RepositoryNotFoundException", ecr.describe_repositories, repositoryNames=[f"{PREFIX}/elsewhere"])
 
 # Operations of later issues answer clearly.
-expect_error("UnsupportedOperationException", ecr.describe_pull_through_cache_rules, contains="DescribePullThroughCacheRules")
+expect_error("UnsupportedOperationException", ecr.get_signing_configuration, contains="GetSigningConfiguration")
 
 # DeleteRepository.
 gone = ecr.delete_repository(repositoryName=name)["repository"]
