@@ -16,7 +16,7 @@ sys.path[:0] = [os.path.join(_here, ".."), os.path.join(_here, "..", "s3"), os.p
 from bench import cpu_seconds, free_port  # noqa: E402  (bench/bench.py)
 from bench_s3 import machine_busy  # noqa: E402  (bench/s3/bench_s3.py)
 from cluster import wait_http  # noqa: E402  (bench/cluster/cluster.py)
-from bench_replication import Wharf, sha, say, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER, MiB  # noqa: E402
+from bench_replication import CountingProxy, Wharf, sha, say, OCI_MANIFEST, OCI_CONFIG, OCI_LAYER, MiB  # noqa: E402
 
 REGION = "us-east-1"
 PREFIX = "up"
@@ -108,69 +108,6 @@ class Distribution:
         self.log.close()
 
 
-class LinkProxy:
-    """The upstream behind a link of RATE bytes/s shared by every connection (a TCP relay with one token
-    bucket for the upstream-to-client direction), as a remote upstream is behind a site's uplink. Direct
-    pulls and Wharf's fetches both go through it, so both see the same link."""
-
-    def __init__(self, work, upstream_port, rate):
-        self.port = free_port()
-        self.log = open(os.path.join(work, "link.log"), "ab")
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--relay", str(self.port), str(upstream_port), str(rate)],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        wait_http(self.port, proc=self.proc)
-
-    def stop(self):
-        if self.proc.poll() is None:
-            self.proc.kill(); self.proc.wait()
-        self.log.close()
-
-
-def relay(listen_port, upstream_port, rate):
-    import asyncio
-
-    class Bucket:
-        def __init__(self):
-            self.tokens, self.at = 0.0, time.monotonic()
-
-        async def take(self, n):
-            while True:
-                now = time.monotonic()
-                self.tokens = min(rate * 0.05, self.tokens + (now - self.at) * rate); self.at = now
-                if self.tokens >= n:
-                    self.tokens -= n
-                    return
-                await asyncio.sleep((n - self.tokens) / rate)
-
-    bucket = Bucket()
-
-    async def pipe(reader, writer, limited):
-        sent = 0
-        try:
-            while data := await reader.read(64 * 1024):
-                if limited:
-                    await bucket.take(len(data))
-                writer.write(data); await writer.drain()
-                sent += len(data)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            if limited:
-                print(f"{time.time():.3f} {sent}", flush=True)
-
-    async def handle(client_reader, client_writer):
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", upstream_port)
-        await asyncio.gather(pipe(client_reader, up_writer, False), pipe(up_reader, client_writer, True))
-
-    async def serve():
-        server = await asyncio.start_server(handle, "127.0.0.1", listen_port)
-        async with server:
-            await server.serve_forever()
-
-    asyncio.run(serve())
-
-
 def skopeo_pull(port, repo, work, name, expected):
     """`skopeo copy` of repo:TAG on port into a new OCI layout; the seconds it took. The layout's manifest
     must be the upstream's digest, or the run stops."""
@@ -233,8 +170,11 @@ def main():
         say(f"generated one image of {args.layers} layers, {image.size / 1e6:.1f} MB, in {time.monotonic() - t:.1f} s")
         upstream = Distribution(work); running.append(upstream)
         push(upstream.port, image)
+        link = None
         if args.link_mbps > 0:
-            upstream = LinkProxy(work, upstream.port, args.link_mbps * 1e6); running.append(upstream)
+            # Direct pulls and Wharf's fetches both reach the upstream through the link.
+            link = CountingProxy(rate=args.link_mbps * 1e6); link.reset(upstream.port)
+            upstream = link
         load = os.getloadavg()
         meter = Meter()
         settings = {"WHARF__PullThroughCache__AllowInsecureUpstreams": "true"}
@@ -254,10 +194,7 @@ def main():
             for f in ((cached, normal) if n % 2 == 0 else (normal, cached)):
                 f()
             wharf.stop(); running.remove(wharf)
-        link_bytes = None
-        if args.link_mbps > 0:
-            upstream.stop(); running.remove(upstream)
-            link_bytes = sum(int(line.split()[1]) for line in open(os.path.join(work, "link.log")) if len(line.split()) == 2)
+        link_bytes = link.counts()[1] if link else None
         text = report(args, image, meter, load, link_bytes)
         print(text)
         if args.out:
@@ -307,7 +244,4 @@ def report(args, image, meter, load, link_bytes=None):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 5 and sys.argv[1] == "--relay":
-        relay(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))
-    else:
-        main()
+    main()

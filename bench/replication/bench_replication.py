@@ -114,12 +114,14 @@ def push(port, images):
 class CountingProxy:
     """A TCP proxy on loopback that counts the bytes it carries each way. `upstream` (a port) may change
     between measurements; connections are not parsed, so every byte counts: bodies, HTTP headers, TLS-less
-    framing, the API calls around them."""
+    framing, the API calls around them. With `rate` (bytes/s), the bytes carried down (upstream to client)
+    share one token bucket: a link of that speed between the upstream and every client."""
 
-    def __init__(self):
+    def __init__(self, rate=None):
         self.upstream = None
         self.up = self.down = self.connections = 0
         self.lock = threading.Lock()
+        self.rate, self.tokens, self.tokens_at = rate, 0.0, time.monotonic()
         self.listener = socket.socket(); self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0)); self.listener.listen(256)
         self.port = self.listener.getsockname()[1]
@@ -147,6 +149,19 @@ class CountingProxy:
             threading.Thread(target=self._pump, args=(client, server, "up"), daemon=True).start()
             threading.Thread(target=self._pump, args=(server, client, "down"), daemon=True).start()
 
+    def _take(self, n):
+        """Waits until the link has carried n more bytes' worth of time (bursts up to 50 ms of the rate)."""
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                self.tokens = min(self.rate * 0.05, self.tokens + (now - self.tokens_at) * self.rate)
+                self.tokens_at = now
+                if self.tokens >= n or self.tokens >= self.rate * 0.05:
+                    self.tokens -= n
+                    return
+                wait = (min(n, self.rate * 0.05) - self.tokens) / self.rate
+            time.sleep(wait)
+
     def _pump(self, src, dst, direction):
         buf = bytearray(1 << 20); view = memoryview(buf)
         try:
@@ -154,6 +169,8 @@ class CountingProxy:
                 n = src.recv_into(buf)
                 if n == 0:
                     break
+                if self.rate and direction == "down":
+                    self._take(n)
                 dst.sendall(view[:n])
                 with self.lock:
                     if direction == "up":
