@@ -158,8 +158,9 @@ def main():
     ap.add_argument("--seed", type=int, default=16)
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, data) afterwards")
     ap.add_argument("--out")
-    ap.add_argument("--link-mbps", type=float, default=0,
-                    help="put the upstream behind a link of this many MB/s shared by all connections (0: plain loopback)")
+    ap.add_argument("--link-mbps", type=float, default=100,
+                    help="the upstream behind a link of this many MB/s shared by all connections, as a remote upstream is "
+                         "(default 100); 0: plain loopback, where only CPU bounds a pull")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="wharf-bench-ptc-")
