@@ -37,6 +37,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Replications = new ReplicationStore(relational);
         PullThroughCache = new PullThroughCacheStore(relational);
         Secrets = new SecretStore(relational);
+        Public = new PublicRegistryStore(relational);
     }
 
     public string Backend => "postgres";
@@ -68,6 +69,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IPullThroughCacheStore PullThroughCache { get; }
 
     public Core.Secrets.ISecretStore Secrets { get; }
+
+    public IPublicRegistryStore Public { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, time, cancellationToken);
 

@@ -44,6 +44,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Replications = new ReplicationStore(database);
         PullThroughCache = new PullThroughCacheStore(database);
         Secrets = new SecretStore(database);
+        Public = new PublicRegistryStore(database);
     }
 
     public string Backend => "sqlite";
@@ -78,6 +79,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IPullThroughCacheStore PullThroughCache { get; }
 
     public Core.Secrets.ISecretStore Secrets { get; }
+
+    public IPublicRegistryStore Public { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
 

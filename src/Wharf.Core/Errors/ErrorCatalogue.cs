@@ -127,6 +127,14 @@ public static class ErrorCatalogue
         new(WharfErrorCode.SecretsLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The request failed because it would exceed one of the Secrets Manager quotas."),
         new(WharfErrorCode.SecretsDecryptionFailure, "DENIED", 403, "DecryptionFailure", 400, "Secrets Manager can't decrypt the protected secret text using the provided KMS key."),
         new(WharfErrorCode.SecretsInvalidNextToken, "UNSUPPORTED", 400, "InvalidNextTokenException", 400, "The NextToken value is invalid."),
+        // ECR Public's own exceptions (botocore ecr-public model) and the public address's refusals.
+        new(WharfErrorCode.RegistryNotFound, "NAME_UNKNOWN", 404, "RegistryNotFoundException", 400, "The registry doesn't exist."),
+        new(WharfErrorCode.RepositoryCatalogDataNotFound, "NOT_FOUND", 404, "RepositoryCatalogDataNotFoundException", 400, "The repository catalog data doesn't exist."),
+        new(WharfErrorCode.UnsupportedCommand, "UNSUPPORTED", 400, "UnsupportedCommandException", 400, "The action isn't supported in this Region."),
+        new(WharfErrorCode.RegistryAliasTaken, "DENIED", 409, "InvalidParameterException", 400, "The registry alias is already in use by another registry."),
+        new(WharfErrorCode.PublicDataLimitExceeded, "TOOMANYREQUESTS", 429, "ThrottlingException", 400, "Data limit exceeded"),
+        // ECR Public answers a bearer token it cannot read with 400, not 401 (ECR-NOTES §8).
+        new(WharfErrorCode.BearerTokenInvalid, "DENIED", 400, "AccessDeniedException", 400, "Your authorization token is invalid."),
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

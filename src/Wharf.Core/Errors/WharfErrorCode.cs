@@ -118,4 +118,12 @@ public enum WharfErrorCode
     SecretsLimitExceeded,
     SecretsDecryptionFailure,
     SecretsInvalidNextToken,
+
+    // ECR Public (ECR-NOTES §8): its own exceptions, the public address's refusals.
+    RegistryNotFound,
+    RepositoryCatalogDataNotFound,
+    UnsupportedCommand,
+    RegistryAliasTaken,
+    PublicDataLimitExceeded,
+    BearerTokenInvalid,
 }

@@ -30,7 +30,7 @@ public sealed class ListingService(IMetadataStore store, RepositoryResolver repo
     public async Task<Page> ListRepositoriesAsync(Caller caller, RegistryKey registry, int? n, string? last, CancellationToken cancellationToken)
     {
         var limit = Limit(n);
-        await repositories.AuthorizeAsync(caller, registry, EcrActions.DescribeRepositories, $"arn:aws:ecr:{registry.Region}:{registry.Account}:repository/*", cancellationToken);
+        await repositories.AuthorizeAsync(caller, registry, EcrActions.DescribeRepositories, registry.RepositoriesArn, cancellationToken);
         if (limit == 0)
         {
             return new Page([], null);

@@ -45,6 +45,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The secrets of the Secrets Manager-compatible API (values sealed with the master key).</summary>
     Secrets.ISecretStore Secrets { get; }
 
+    /// <summary>Public registries (ECR Public): aliases, catalog data, the gallery's search, anonymous data counters.</summary>
+    IPublicRegistryStore Public { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 

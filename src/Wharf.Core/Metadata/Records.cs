@@ -19,7 +19,12 @@ public sealed record ResourceTag(string Key, string Value);
 /// What a new repository starts with: its settings and resource tags and, when a creation template
 /// supplies them, its repository policy and lifecycle policy (validated before they get here).
 /// </summary>
-public sealed record RepositoryCreation(RepositorySettings Settings, IReadOnlyList<ResourceTag> Tags, string? Policy = null, string? LifecyclePolicy = null);
+/// <remarks>A public repository may start with its catalog data (<c>CreateRepository</c> of ECR Public), written in the same transaction.</remarks>
+public sealed record RepositoryCreation(RepositorySettings Settings, IReadOnlyList<ResourceTag> Tags, string? Policy = null, string? LifecyclePolicy = null)
+{
+    /// <summary>A public repository's catalog data, its logo and its search terms (see <see cref="IPublicRegistryStore.PutCatalogAsync"/>).</summary>
+    public (RepositoryCatalog Catalog, CatalogLogo? Logo, IReadOnlyCollection<string> SearchTerms)? PublicCatalog { get; init; }
+}
 
 /// <summary>Outcome of <see cref="IRepositoryStore.DeleteIfEmptyAsync"/>.</summary>
 public enum RepositoryDeleteResult

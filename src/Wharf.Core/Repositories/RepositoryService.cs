@@ -246,7 +246,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         authorizer.AuthorizeAsync(caller, registry, action, resourceArn, cancellationToken);
 
     /// <summary>The ARN a registry-wide listing is authorised against.</summary>
-    public static string RegistryArn(RegistryKey registry) => $"arn:aws:ecr:{registry.Region}:{registry.Account}:repository/*";
+    public static string RegistryArn(RegistryKey registry) => registry.RepositoriesArn;
 
     private async Task<Repository> UpdateAsync(Caller caller, RepositoryKey key, string action, Func<RepositorySettings, RepositorySettings> change, CancellationToken cancellationToken)
     {

@@ -94,6 +94,43 @@ public static class EcrActions
     public const string ValidatePullThroughCacheRule = "ecr:ValidatePullThroughCacheRule";
 }
 
+/// <summary>
+/// ECR Public's IAM actions (service prefix <c>ecr-public</c>). Core services name ECR's actions; on a
+/// public repository (an <c>arn:aws:ecr-public:</c> resource) the authorizer asks for the same action
+/// under <c>ecr-public:</c> (<see cref="ForResource"/>). The constants are the operations ECR lacks.
+/// </summary>
+public static class EcrPublicActions
+{
+    public const string Prefix = "ecr-public:";
+    public const string GetAuthorizationToken = "ecr-public:GetAuthorizationToken";
+    public const string DescribeImageTags = "ecr-public:DescribeImageTags";
+    public const string DescribeRegistries = "ecr-public:DescribeRegistries";
+    public const string GetRegistryCatalogData = "ecr-public:GetRegistryCatalogData";
+    public const string PutRegistryCatalogData = "ecr-public:PutRegistryCatalogData";
+    public const string GetRepositoryCatalogData = "ecr-public:GetRepositoryCatalogData";
+    public const string PutRepositoryCatalogData = "ecr-public:PutRepositoryCatalogData";
+
+    /// <summary>What <c>GetAuthorizationToken</c> of ECR Public also needs (AWS's managed policies grant it beside it).</summary>
+    public const string GetServiceBearerToken = "sts:GetServiceBearerToken";
+
+    private const string PublicArnPrefix = "arn:aws:ecr-public:";
+
+    /// <summary><paramref name="action"/> as asked of <paramref name="resourceArn"/>: <c>ecr:X</c> becomes <c>ecr-public:X</c> on an ECR Public resource.</summary>
+    public static string ForResource(string action, string resourceArn) =>
+        resourceArn.StartsWith(PublicArnPrefix, StringComparison.Ordinal) && action.StartsWith("ecr:", StringComparison.Ordinal)
+            ? Prefix + action["ecr:".Length..]
+            : action;
+
+    /// <summary>
+    /// The /v2 reads of a public repository, allowed to everyone, anonymous callers included: manifests,
+    /// blobs (and their existence) and tag lists. Not the API's descriptions (they need <c>ecr-public:</c> permissions, as in AWS).
+    /// </summary>
+    public static bool IsEveryonesRead(string action, string resourceArn) =>
+        action is EcrActions.BatchGetImage or EcrActions.GetDownloadUrlForLayer or EcrActions.BatchCheckLayerAvailability or EcrActions.ListImages
+        && resourceArn.StartsWith(PublicArnPrefix, StringComparison.Ordinal)
+        && RepositoryKey.FromArn(resourceArn) is not null;
+}
+
 /// <summary>The Secrets Manager actions of the secrets API (IAM action names, governed by identity policies on secret ARNs).</summary>
 public static class SecretsManagerActions
 {

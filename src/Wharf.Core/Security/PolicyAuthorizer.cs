@@ -31,6 +31,14 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
     // registry: the registry an operation not scoped to one repository acts on (a repository ARN names its own).
     private async ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, RequestTags tags, RegistryKey? registry, CancellationToken cancellationToken)
     {
+        // A public repository's content is everyone's to read, as ECR Public's pulls need no permission;
+        // anything else on it is an ecr-public: action, decided by policies as any other.
+        if (EcrPublicActions.IsEveryonesRead(action, resourceArn))
+        {
+            return;
+        }
+
+        action = EcrPublicActions.ForResource(action, resourceArn);
         if (caller.IsAnonymous)
         {
             throw new WharfException(WharfErrorCode.Denied, $"Anonymous callers are not authorized to perform: {action} on resource: {resourceArn}");

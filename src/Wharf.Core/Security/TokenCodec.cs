@@ -20,6 +20,9 @@ public enum TokenPurpose
 
     /// <summary><c>GetDownloadUrlForLayer</c> URLs.</summary>
     Download,
+
+    /// <summary>The public address's bearer tokens (anonymous or a principal's), issued by its token realm.</summary>
+    Bearer,
 }
 
 /// <summary>
@@ -134,12 +137,13 @@ public static class TokenCodec
         return true;
     }
 
-    /// <summary>The purpose as <c>wharf admin</c> and the MAC spell it: <c>auth</c>, <c>page</c>, <c>download</c>.</summary>
+    /// <summary>The purpose as <c>wharf admin</c> and the MAC spell it: <c>auth</c>, <c>page</c>, <c>download</c>, <c>bearer</c>.</summary>
     public static string NameOf(TokenPurpose purpose) => purpose switch
     {
         TokenPurpose.Auth => "auth",
         TokenPurpose.Page => "page",
         TokenPurpose.Download => "download",
+        TokenPurpose.Bearer => "bearer",
         _ => throw new ArgumentOutOfRangeException(nameof(purpose)),
     };
 

@@ -31,7 +31,8 @@ internal sealed partial class EcrOperations
     private static RepositoryKey ResourceRepository(EcrCall call)
     {
         var arn = call.String("resourceArn") ?? string.Empty;
-        if (RepositoryKey.FromArn(arn) is { } key)
+        // An ECR Public ARN names a public repository: the ECR Public API's to tag, not this one's.
+        if (RepositoryKey.FromArn(arn) is { Registry.IsPublic: false } key)
         {
             return key;
         }

@@ -7,6 +7,7 @@ using Wharf.Server.DataPlane;
 using Wharf.Server.Identity;
 using Wharf.Server.Jobs;
 using Wharf.Server.PullThroughCache;
+using Wharf.Server.Public;
 using Wharf.Server.Replication;
 using Wharf.Server.Scanning;
 
@@ -96,9 +97,11 @@ public static class WharfHost
         builder.Services.AddJobs();
         builder.Services.AddRemoteReplication();
         builder.Services.AddUpstreamRegistries();
+        builder.Services.AddPublicRegistries();
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.MapPublicAddress(); // first: nothing on the public address reaches the private endpoints
         app.MapHealth();
         app.MapDataPlane();
         app.MapControlPlane();

@@ -79,6 +79,9 @@ public sealed class WharfOptions
     public ReplicationOptions Replication { get; set; } = new();
 
     public PullThroughCacheOptions PullThroughCache { get; set; } = new();
+
+    /// <summary>Public registries (ECR Public): their address, the gallery and fair-use limits (docs/public.md).</summary>
+    public PublicOptions Public { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -327,4 +330,28 @@ public sealed class PullThroughCacheOptions
 
     /// <summary>How long one request to an upstream may take before it counts as unavailable (a blob's bytes excepted: they stream).</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed class PublicOptions
+{
+    /// <summary>Serve public registries at all (their listener, host name and gallery).</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>The public listener's port, on the same <c>Address</c> as the main one (0: any free port; tests).</summary>
+    public int Port { get; set; } = 5001;
+
+    /// <summary>
+    /// A host name whose requests on the main port are the public address's (e.g. <c>public.example.com</c>,
+    /// where DNS points it here); also the authority repository URIs show. Null: only the public listener.
+    /// </summary>
+    public string? Host { get; set; }
+
+    /// <summary>Anonymous image pulls per source address (ECR Public: 1 per second).</summary>
+    public RateOptions AnonymousPulls { get; set; } = new() { RequestsPerSecond = 1, Burst = 10 };
+
+    /// <summary>Authenticated image pulls per account (ECR Public: 10 per second).</summary>
+    public RateOptions AuthenticatedPulls { get; set; } = new() { RequestsPerSecond = 10, Burst = 100 };
+
+    /// <summary>Bytes anonymous pulls may take per source address per calendar month, UTC (ECR Public: 500 GB). 0: no cap.</summary>
+    public long AnonymousMonthlyBytes { get; set; } = 500_000_000_000;
 }

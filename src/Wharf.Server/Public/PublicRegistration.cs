@@ -1,0 +1,23 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Wharf.Server.Public;
+
+/// <summary>
+/// Public registries (ECR Public): the services, the public address (<c>Public:Port</c>, <c>Public:Host</c>)
+/// with its /v2, token realm and gallery, and the fair-use limits. Each part registers itself here.
+/// </summary>
+internal static class PublicRegistration
+{
+    public static IServiceCollection AddPublicRegistries(this IServiceCollection services)
+    {
+        services.TryAddSingleton<Core.Public.PublicRegistryService>();
+        services.TryAddSingleton<IPublicPullLimits, NoPublicPullLimits>();
+        return services;
+    }
+
+    /// <summary>Routes requests to the public address (its listener, or <c>Public:Host</c> on the main port) to the public pipeline.</summary>
+    public static WebApplication MapPublicAddress(this WebApplication app)
+    {
+        return app;
+    }
+}
