@@ -14,6 +14,9 @@ internal static class PublicRegistration
         services.TryAddSingleton<IPublicPullLimits, NoPublicPullLimits>();
         services.TryAddSingleton<Gallery.GalleryHandler>();
         services.TryAddSingleton<Core.Public.IPublicAddress, PublicAddress>();
+        services.TryAddSingleton<PublicIdentity>();
+        services.TryAddSingleton<PublicTokenRealm>();
+        services.TryAddSingleton<PublicDataPlane>();
         services.TryAddSingleton<PublicAddressHandler>();
         return services;
     }
