@@ -34,7 +34,7 @@ internal sealed partial class EcrPublicOperations
             {
                 ["registryId"] = registry.Account.Value,
                 ["registryArn"] = call.Registry.PublicRegistryArn,
-                ["registryUri"] = $"{PublicAuthority(call)}/{registry.PrimaryAlias}",
+                ["registryUri"] = $"{PublicAuthority}/{registry.PrimaryAlias}",
                 ["verified"] = registry.Verified,
                 ["aliases"] = Json.Array(registry.Aliases, a => new JsonObject
                 {
@@ -118,7 +118,7 @@ internal sealed partial class EcrPublicOperations
         shape["operatingSystems"] = Json.Array(catalog.OperatingSystems, o => JsonValue.Create(o));
         if (catalog.LogoSha256 is not null)
         {
-            shape["logoUrl"] = $"{call.Context.Request.Scheme}://{PublicAuthority(call)}{LogoPathPrefix}{catalog.LogoSha256}";
+            shape["logoUrl"] = $"{call.Context.Request.Scheme}://{PublicAuthority}{LogoPathPrefix}{catalog.LogoSha256}";
         }
 
         if (catalog.AboutText is not null)

@@ -106,7 +106,7 @@ internal sealed partial class EcrPublicOperations
 
         // Every public repository's registry has an alias (made with the first repository); the account
         // id is only a fallback should a repository ever exist without one.
-        var prefix = $"{PublicAuthority(call)}/{registry?.PrimaryAlias ?? account.Value}";
+        var prefix = $"{PublicAuthority}/{registry?.PrimaryAlias ?? account.Value}";
         return repository => new JsonObject
         {
             ["repositoryArn"] = repository.Key.Arn,

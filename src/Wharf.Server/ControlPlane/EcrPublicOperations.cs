@@ -27,7 +27,7 @@ internal sealed partial class EcrPublicOperations(
     PageTokens tokens,
     AuthTokens authTokens,
     UploadSessionLimits uploadLimits,
-    IServiceProvider services) : IAwsJsonService
+    IPublicAddress publicAddress) : IAwsJsonService
 {
     /// <summary>ECR Public's default page size when <c>maxResults</c> is absent.</summary>
     public const int DefaultPageSize = 100;
@@ -77,12 +77,8 @@ internal sealed partial class EcrPublicOperations(
         return await operation(this, await EcrPublicCall.ResolveAsync(call, Model, registries));
     }
 
-    /// <summary>
-    /// How clients write the public address (<c>Public:Host</c>, or the public listener's host and port);
-    /// the host the caller used when no public address is registered (public registries switched off).
-    /// </summary>
-    private string PublicAuthority(EcrPublicCall call) =>
-        services.GetService<IPublicAddress>()?.Authority ?? call.Context.Request.Host.Value!;
+    /// <summary>How clients write the public address (<c>Public:Host</c>, or the public listener's host and port).</summary>
+    private string PublicAuthority => publicAddress.Authority;
 
     /// <summary><c>maxResults</c> (the model bounds it) or the default.</summary>
     private static int PageSize(EcrPublicCall call) => (int)(call.Call.Long("maxResults") ?? DefaultPageSize);
