@@ -403,7 +403,15 @@ public sealed class PublicAddressFixture : IAsyncLifetime
     {
         Directory.CreateDirectory(WorkDirectory);
         server = await WharfTestServer.StartAsync(
-            new Dictionary<string, string?> { ["Auth"] = "Iam", ["Public:Host"] = "public.wharf.test" },
+            new Dictionary<string, string?>
+            {
+                ["Auth"] = "Iam",
+                ["Public:Host"] = "public.wharf.test",
+
+                // Every client here is 127.0.0.1: ECR Public's anonymous rate (1/s) is the limits tests' subject, not this class's.
+                ["Public:AnonymousPulls:RequestsPerSecond"] = "1000",
+                ["Public:AnonymousPulls:Burst"] = "10000",
+            },
             services: s => s.AddSingleton<TimeProvider>(Clock));
         Root = AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
         Task<ProcessResult> Aws(Dictionary<string, string> who, params string[] args) => AwsClients.CliAsync(server.BaseAddress, "us-east-1", who, args);
