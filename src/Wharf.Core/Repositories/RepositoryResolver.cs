@@ -47,6 +47,13 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
             return repository;
         }
 
+        // ECR Public has no create on push: a public repository is made by CreateRepository, with its
+        // catalog data (PublicRegistryService), never by a push to the public address.
+        if (key.Registry.IsPublic)
+        {
+            throw NameUnknown(key);
+        }
+
         var template = await creator.FindTemplateAsync(key, CreationPurpose.CreateOnPush, cancellationToken);
         if (template is null && !settings.CreateOnPush)
         {
