@@ -101,6 +101,17 @@ public sealed class PublicPullLimitsTests : IAsyncDisposable
         Assert.Equal(1, limits.AnonymousBuckets);
     }
 
+    [Fact]
+    public void Bad_limit_settings_are_refused_at_start_with_what_to_fix()
+    {
+        var validator = new WharfOptionsValidator(listening: false);
+        Assert.Null(validator.FirstProblem(new WharfOptions { Public = { AnonymousPulls = new RateOptions(), AnonymousMonthlyBytes = 0 } }));
+        Assert.Contains("Public:AnonymousPulls is 1 pulls per second with a burst of 0", validator.FirstProblem(new WharfOptions { Public = { AnonymousPulls = new RateOptions { RequestsPerSecond = 1 } } }), StringComparison.Ordinal);
+        Assert.Contains("Public:AuthenticatedPulls is -1", validator.FirstProblem(new WharfOptions { Public = { AuthenticatedPulls = new RateOptions { RequestsPerSecond = -1, Burst = 1 } } }), StringComparison.Ordinal);
+        Assert.Contains("Public:AnonymousMonthlyBytes is -1", validator.FirstProblem(new WharfOptions { Public = { AnonymousMonthlyBytes = -1 } }), StringComparison.Ordinal);
+        Assert.Contains("Public:UsageFlushInterval", validator.FirstProblem(new WharfOptions { Public = { UsageFlushInterval = TimeSpan.Zero } }), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
