@@ -12,6 +12,7 @@ internal static class PublicRegistration
     {
         services.TryAddSingleton<Core.Public.PublicRegistryService>();
         services.TryAddSingleton<IPublicPullLimits, NoPublicPullLimits>();
+        services.TryAddSingleton<Core.Public.PublicGalleryReader>();
         services.TryAddSingleton<Gallery.GalleryHandler>();
         return services;
     }
