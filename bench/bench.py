@@ -376,7 +376,7 @@ def main():
         def wharf_server(data):
             port = free_port()
             # Open mode: Distribution runs without authentication too, so both are measured alike.
-            return Server("Wharf", ["dotnet", args.wharf_dll, "serve", "--port", str(port), "--data-dir", data, "--auth", "open"], port, env)
+            return Server("Wharf", ["dotnet", args.wharf_dll, "serve", "--port", str(port), "--public-port", "0", "--data-dir", data, "--auth", "open"], port, env)
         wharf = start(wharf_server, work, "wharf")
         try:
             measure(wharf, digests, results)

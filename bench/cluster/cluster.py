@@ -78,7 +78,7 @@ class Node:
         limits = {f"WHARF__Limits__{c}__{k}": "1000000000" for c in ("Pull", "Push", "Read") for k in ("RequestsPerSecond", "Burst")}
         env = dict(os.environ, Logging__LogLevel__Default="Warning", WHARF__Storage__Path=blobs,
                    WHARF__Identity__MasterKeyFile=master_key, **limits)
-        self.proc = subprocess.Popen(["dotnet", dll, "serve", "--port", str(self.port), "--data-dir", data, "--auth", "open",
+        self.proc = subprocess.Popen(["dotnet", dll, "serve", "--port", str(self.port), "--public-port", "0", "--data-dir", data, "--auth", "open",
                                       "--metadata", "postgres", "--metadata-connection", pg.connection()],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         wait_http(self.port, proc=self.proc)

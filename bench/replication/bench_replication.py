@@ -240,7 +240,7 @@ class Wharf:
         self.env = dict(os.environ, Logging__LogLevel__Default="Warning", WHARF__Registry__DefaultAccount=ACCOUNT,
                         WHARF__Registry__DefaultRegion=region, **limits, **(settings or {}))
         self.log = open(os.path.join(work, f"{name}.log"), "ab")
-        self.proc = subprocess.Popen(["dotnet", dll, "serve", "--port", str(self.port), "--data-dir", self.data, "--auth", auth],
+        self.proc = subprocess.Popen(["dotnet", dll, "serve", "--port", str(self.port), "--public-port", "0", "--data-dir", self.data, "--auth", auth],
                                      stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         wait_http(self.port, "/health/ready", proc=self.proc)
         self.key_id = self.secret = "bench"

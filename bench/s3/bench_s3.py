@@ -253,7 +253,7 @@ def measure(layout, base, rgw, s3, work, wharf_dll, rgw_pids):
         wharf_cores = {1} if layout == "split" else everything
         # The metadata stays in SQLite under one data directory, so the second server sees the first's pushes.
         return bench.Server("Wharf", ["taskset", "-c", ",".join(map(str, sorted(wharf_cores))), "dotnet", wharf_dll, "serve",
-                                      "--port", str(port), "--data-dir", os.path.join(work, "wharf"), "--auth", "open"], port, env)
+                                      "--port", str(port), "--public-port", "0", "--data-dir", os.path.join(work, "wharf"), "--auth", "open"], port, env)
 
     srv = wharf(redirect=False)
     try:

@@ -46,6 +46,19 @@ internal static class CliOptions
         CustomParser = ParsePort,
     };
 
+    public static readonly Option<int?> PublicPort = new("--public-port")
+    {
+        Description = "TCP port of the public address (public registries' pulls, token realm and gallery), on the same --address, 0 to 65535; 0 picks a free one. Setting Public:Port, default 5001; Public:Enabled false turns the public address off.",
+        HelpName = "port",
+        CustomParser = ParsePort,
+    };
+
+    public static readonly Option<string?> PublicHost = new("--public-host")
+    {
+        Description = "A host name (e.g. public.example.com, where DNS points it here) whose requests on the main port are the public address's; also the address public repository URIs show. Setting Public:Host, default none.",
+        HelpName = "host",
+    };
+
     public static readonly Option<string?> Auth = CreateAuth();
 
     public static readonly Option<bool> AllowInsecureOpen = new("--allow-insecure-open")
@@ -57,7 +70,7 @@ internal static class CliOptions
     public static IEnumerable<Option> Shared => [Config, DataDir, Metadata, MetadataConnection];
 
     /// <summary>Flags of <c>serve</c>: where to listen.</summary>
-    public static IEnumerable<Option> Listening => [Address, Port, Auth, AllowInsecureOpen];
+    public static IEnumerable<Option> Listening => [Address, Port, PublicPort, PublicHost, Auth, AllowInsecureOpen];
 
     /// <summary>The flags given, as configuration keys of <see cref="Hosting.WharfOptions"/>.</summary>
     public static Dictionary<string, string?> ToSettings(ParseResult parse)
@@ -76,6 +89,8 @@ internal static class CliOptions
         Set("Metadata:ConnectionString", parse.GetValue(MetadataConnection));
         Set("Address", parse.GetValue(Address));
         Set("Port", parse.GetValue(Port)?.ToString(CultureInfo.InvariantCulture));
+        Set("Public:Port", parse.GetValue(PublicPort)?.ToString(CultureInfo.InvariantCulture));
+        Set("Public:Host", parse.GetValue(PublicHost));
         Set("Auth", parse.GetValue(Auth));
         if (parse.GetValue(AllowInsecureOpen))
         {
@@ -130,7 +145,8 @@ internal static class CliOptions
             return port;
         }
 
-        result.AddError($"--port must be a number from 0 to 65535, not '{token}'");
+        var name = (result.Parent as OptionResult)?.Option.Name ?? "--port";
+        result.AddError($"{name} must be a number from 0 to 65535, not '{token}'");
         return null;
     }
 }

@@ -12,7 +12,7 @@ internal static class ServeCommand
     {
         var serve = new Command(
             "serve",
-            "Run the registry (the default command): HTTP on 127.0.0.1:5000, data under ./wharf-data in the working directory. SIGTERM or Ctrl-C stops accepting connections and lets requests in flight finish (setting ShutdownTimeout, default 30 s). Each caller's request rates and open upload sessions are limited on each node (settings Limits:*).");
+            "Run the registry (the default command): HTTP on 127.0.0.1:5000, public registries' address (anonymous pulls, token realm, gallery) on port 5001 of the same address, data under ./wharf-data in the working directory. SIGTERM or Ctrl-C stops accepting connections and lets requests in flight finish (setting ShutdownTimeout, default 30 s). Each caller's request rates and open upload sessions are limited on each node (settings Limits:*).");
         foreach (var option in CliOptions.Listening)
         {
             serve.Options.Add(option);
@@ -36,7 +36,10 @@ internal static class ServeCommand
         }
         catch (IOException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
         {
-            return await FailAsync(app, $"port {options.Port} on {options.Address} is already in use; pass --port or stop the other process");
+            // Kestrel's message names the address it failed to bind ("…http://127.0.0.1:5001: address already in use").
+            return await FailAsync(app, options.Public.Enabled && options.Public.Port != 0 && e.Message.Contains($":{options.Public.Port}:", StringComparison.Ordinal)
+                ? $"the public address's port {options.Public.Port} on {options.Address} is already in use; pass --public-port or stop the other process"
+                : $"port {options.Port} on {options.Address} is already in use; pass --port or stop the other process");
         }
         catch (IOException e) when (e.InnerException is SocketException socket)
         {

@@ -70,10 +70,14 @@ public static class WharfHost
         builder.Services.AddOptions<WharfOptions>().Bind(builder.Configuration).ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<WharfOptions>>(new WharfOptionsValidator());
 
+        var address = WharfOptionsValidator.ParseAddress(options.Address) ?? System.Net.IPAddress.Loopback;
+        var publicListener = new PublicListener(options.Public, address);
+        builder.Services.AddSingleton(publicListener);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = null; // set per route: blobs are unbounded, manifests 4 MiB
-            kestrel.Listen(WharfOptionsValidator.ParseAddress(options.Address) ?? System.Net.IPAddress.Loopback, options.Port);
+            kestrel.Listen(address, options.Port);
+            publicListener.Listen(kestrel); // Public:Port, on the same address; its connections are marked as the public address's
         });
         // Receive into a buffer straight away rather than after a zero-byte read per wake-up: half the
         // receive calls on a blob push (bench/RESULTS.md, "Blobs on S3"), for a 4 KiB buffer per idle

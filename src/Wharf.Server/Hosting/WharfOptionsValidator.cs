@@ -37,6 +37,11 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             }
         }
 
+        if (listening && options.Public.Enabled && PublicProblem(options) is { } publicProblem)
+        {
+            return publicProblem;
+        }
+
         if (string.IsNullOrWhiteSpace(options.DataDirectory))
         {
             return "the data directory is empty; pass --data-dir with a writable directory";
@@ -158,6 +163,28 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
     }
 
     /// <summary>An IP address, or <c>localhost</c> as the IPv4 loopback; null otherwise.</summary>
+    /// <summary>The public address's settings (docs/public.md): its port beside the main one, its host name.</summary>
+    private static string? PublicProblem(WharfOptions options)
+    {
+        var pub = options.Public;
+        if (pub.Port is < 0 or > 65535)
+        {
+            return $"Public:Port {pub.Port} is out of range; pass --public-port with a value from 0 to 65535 (0 picks a free port), or set Public:Enabled to false";
+        }
+
+        if (pub.Port != 0 && pub.Port == options.Port)
+        {
+            return $"Public:Port {pub.Port} is the main port too; pass --public-port with another port (the public address has a listener of its own), or set Public:Enabled to false";
+        }
+
+        if (pub.Host is not null && Uri.CheckHostName(pub.Host) is not (UriHostNameType.Dns or UriHostNameType.IPv4))
+        {
+            return $"Public:Host '{pub.Host}' is not a host name; pass --public-host with a name such as public.example.com (no scheme, port or path)";
+        }
+
+        return null;
+    }
+
     public static IPAddress? ParseAddress(string? address) =>
         string.Equals(address, "localhost", StringComparison.OrdinalIgnoreCase) ? IPAddress.Loopback
         : IPAddress.TryParse(address, out var parsed) ? parsed

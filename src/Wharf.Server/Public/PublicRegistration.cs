@@ -14,12 +14,26 @@ internal static class PublicRegistration
         services.TryAddSingleton<IPublicPullLimits, NoPublicPullLimits>();
         services.TryAddSingleton<Core.Public.PublicGalleryReader>();
         services.TryAddSingleton<Gallery.GalleryHandler>();
+        services.TryAddSingleton<Core.Public.IPublicAddress, PublicAddress>();
+        services.TryAddSingleton<PublicAddressHandler>();
         return services;
     }
 
-    /// <summary>Routes requests to the public address (its listener, or <c>Public:Host</c> on the main port) to the public pipeline.</summary>
+    /// <summary>
+    /// Routes requests to the public address (its listener, or <c>Public:Host</c> on the main port) to the
+    /// public pipeline, a terminal branch: nothing there reaches the private endpoints (the private /v2,
+    /// the ECR API, the query API, /health).
+    /// </summary>
     public static WebApplication MapPublicAddress(this WebApplication app)
     {
+        var listener = app.Services.GetRequiredService<PublicListener>();
+        if (!listener.Enabled)
+        {
+            return app;
+        }
+
+        var handler = app.Services.GetRequiredService<PublicAddressHandler>();
+        app.MapWhen(listener.IsPublic, branch => branch.Run(handler.HandleAsync));
         return app;
     }
 }

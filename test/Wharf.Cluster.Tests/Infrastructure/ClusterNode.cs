@@ -87,7 +87,7 @@ internal sealed class ClusterNode : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { ServerDll, "serve", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory })
+        foreach (var arg in new[] { ServerDll, "serve", "--public-port", "0", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory })
         {
             info.ArgumentList.Add(arg);
         }

@@ -95,13 +95,13 @@ public sealed class CommandTests
     public async Task Help_lists_every_command_and_every_flag_with_the_setting_it_overrides()
     {
         var root = (await WharfAsync("--help")).EnsureSuccess().StandardOutput;
-        foreach (var expected in new[] { "serve", "check", "gc", "--config <file>", "--data-dir <dir>", "--metadata <sqlite|postgres>", "--metadata-connection", "--address <ip>", "--port <port>", "--allow-insecure-open", "WHARF__Registry__CreateOnPush=false" })
+        foreach (var expected in new[] { "serve", "check", "gc", "--config <file>", "--data-dir <dir>", "--metadata <sqlite|postgres>", "--metadata-connection", "--address <ip>", "--port <port>", "--public-port <port>", "--public-host <host>", "--allow-insecure-open", "WHARF__Registry__CreateOnPush=false" })
         {
             Assert.Contains(expected, root, StringComparison.Ordinal);
         }
 
         var serve = (await WharfAsync("serve", "--help")).EnsureSuccess().StandardOutput;
-        foreach (var setting in new[] { "Setting Address", "Setting Port", "Setting DataDirectory", "Setting Metadata:Backend", "Setting Metadata:ConnectionString", "Setting AllowInsecureOpen", "ShutdownTimeout", "Limits:*" })
+        foreach (var setting in new[] { "Setting Address", "Setting Port", "Setting Public:Port", "Setting Public:Host", "Setting DataDirectory", "Setting Metadata:Backend", "Setting Metadata:ConnectionString", "Setting AllowInsecureOpen", "ShutdownTimeout", "Limits:*" })
         {
             Assert.Contains(setting, serve, StringComparison.Ordinal);
         }
@@ -169,7 +169,7 @@ public sealed class CommandTests
         var cwd = Path.Combine(Path.GetTempPath(), "wharf-cwd-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(cwd);
         var info = new ProcessStartInfo("dotnet") { WorkingDirectory = cwd, UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in new[] { "run", "--project", project, "-c", configuration, "--no-build", "--", "--port", "0" })
+        foreach (var arg in new[] { "run", "--project", project, "-c", configuration, "--no-build", "--", "--port", "0", "--public-port", "0" })
         {
             info.ArgumentList.Add(arg);
         }

@@ -119,7 +119,7 @@ public sealed class RequestLimitTests
     {
         var result = await ProcessRunner.RunAsync(
             "dotnet",
-            [WharfProcess.ServerDll, "serve", "--port", "0", "--auth", "open", "--data-dir", Path.Combine(Path.GetTempPath(), "wharf-limits-" + Guid.NewGuid().ToString("N"))],
+            [WharfProcess.ServerDll, "serve", "--port", "0", "--public-port", "0", "--auth", "open", "--data-dir", Path.Combine(Path.GetTempPath(), "wharf-limits-" + Guid.NewGuid().ToString("N"))],
             TimeSpan.FromSeconds(60),
             new Dictionary<string, string> { ["WHARF__Limits__Push__RequestsPerSecond"] = "10", ["WHARF__Limits__Push__Burst"] = "0" });
 

@@ -32,6 +32,24 @@ public sealed class StartupTests : IDisposable
     }
 
     [Fact]
+    public async Task A_public_port_in_use_is_refused()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        AssertRefused(await ServeAsync("--public-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture)), $"the public address's port {port} on 127.0.0.1 is already in use; pass --public-port");
+    }
+
+    [Fact]
+    public async Task Bad_public_address_settings_are_refused()
+    {
+        AssertRefused(await ServeAsync("--public-port", "70000"), "Public:Port 70000 is out of range");
+        AssertRefused(await ServeAsync("--port", "5123", "--public-port", "5123"), "Public:Port 5123 is the main port too");
+        AssertRefused(await ServeAsync("--public-host", "https://public.example.com/"), "Public:Host 'https://public.example.com/' is not a host name");
+        AssertRefused(await ServeAsync("--public-port", "x"), "--public-port must be a number from 0 to 65535, not 'x'");
+    }
+
+    [Fact]
     public async Task An_unwritable_data_directory_is_refused() =>
         AssertRefused(await ServeAsync("--data-dir", "/proc/wharf-cannot-live-here"), "data directory '/proc/wharf-cannot-live-here' is not usable");
 
@@ -109,6 +127,11 @@ public sealed class StartupTests : IDisposable
         if (!args.Contains("--port"))
         {
             all.AddRange(["--port", "0"]);
+        }
+
+        if (!args.Contains("--public-port"))
+        {
+            all.AddRange(["--public-port", "0"]);
         }
 
         all.AddRange(args);

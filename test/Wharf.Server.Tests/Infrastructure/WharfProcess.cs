@@ -85,7 +85,7 @@ public sealed class WharfProcess : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { ServerDll, "serve", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDirectory }.Concat(extraArgs))
+        foreach (var arg in new[] { ServerDll, "serve", "--public-port", "0", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDirectory }.Concat(extraArgs))
         {
             info.ArgumentList.Add(arg);
         }

@@ -15,13 +15,16 @@ namespace Wharf.Server.Tests.Infrastructure;
 /// </summary>
 public sealed class WharfTestServer : IAsyncDisposable
 {
-    private WharfTestServer(WebApplication app, string dataDirectory, Uri baseAddress, IReadOnlyList<string> storeArguments)
+    private WharfTestServer(WebApplication app, string dataDirectory, Uri baseAddress, Uri? publicBaseAddress, IReadOnlyList<string> storeArguments)
     {
         App = app;
         DataDirectory = dataDirectory;
         BaseAddress = baseAddress;
+        publicAddress = publicBaseAddress;
         StoreArguments = storeArguments;
     }
+
+    private readonly Uri? publicAddress;
 
     public WebApplication App { get; }
 
@@ -32,6 +35,15 @@ public sealed class WharfTestServer : IAsyncDisposable
 
     /// <summary><c>127.0.0.1:&lt;port&gt;</c>, the registry host for clients such as skopeo.</summary>
     public string HostAndPort => $"{BaseAddress.Host}:{BaseAddress.Port}";
+
+    /// <summary>
+    /// The public address's listener (<c>Public:Port</c>, 0 in tests): <c>http://127.0.0.1:&lt;port&gt;/</c>.
+    /// Throws when the server was started with <c>Public:Enabled=false</c>.
+    /// </summary>
+    public Uri PublicBaseAddress => publicAddress ?? throw new InvalidOperationException("this server has no public address (Public:Enabled is false)");
+
+    /// <summary><c>127.0.0.1:&lt;port&gt;</c> of the public listener, as in <c>&lt;host&gt;/&lt;alias&gt;/&lt;repository&gt;</c>.</summary>
+    public string PublicHostAndPort => $"{PublicBaseAddress.Host}:{PublicBaseAddress.Port}";
 
     /// <summary>
     /// The flags that point a <c>wharf</c> command (e.g. <c>wharf admin</c>) at this server's data and
@@ -52,6 +64,9 @@ public sealed class WharfTestServer : IAsyncDisposable
             ["Port"] = "0",
             ["DataDirectory"] = dir,
 
+            // The public address listens beside the main port; a free port, so that servers never collide on 5001.
+            ["Public:Port"] = "0",
+
             // Most tests exercise the registry, not authentication: they opt into open mode (IAM is the default).
             ["Auth"] = "Open",
         };
@@ -62,7 +77,10 @@ public sealed class WharfTestServer : IAsyncDisposable
 
         var app = WharfHost.CreateApp([], builder => builder.AddInMemoryCollection(config), services ?? (_ => { }));
         await WharfHost.StartAsync(app, CancellationToken.None);
-        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var publicEndPoint = app.Services.GetRequiredService<Public.PublicListener>().EndPoint;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
+            .First(a => publicEndPoint is null || new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)).Port != publicEndPoint.Port);
+        var publicBase = publicEndPoint is null ? null : new Uri($"http://{(publicEndPoint.Address.Equals(System.Net.IPAddress.Any) ? "127.0.0.1" : publicEndPoint.Address.ToString())}:{publicEndPoint.Port}/");
         List<string> storeArguments = ["--data-dir", dir];
         if (config.TryGetValue("Metadata:Backend", out var backend) && backend is not null)
         {
@@ -77,7 +95,7 @@ public sealed class WharfTestServer : IAsyncDisposable
             storeArguments.AddRange(["--config", storage]);
         }
 
-        return new WharfTestServer(app, dir, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"), storeArguments);
+        return new WharfTestServer(app, dir, new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal) + "/"), publicBase, storeArguments);
     }
 
     /// <summary>The same, on a fresh database of the run's throwaway PostgreSQL cluster.</summary>
@@ -169,6 +187,9 @@ public sealed class WharfTestServer : IAsyncDisposable
             services: services);
 
     public HttpClient CreateClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = BaseAddress };
+
+    /// <summary>A client of the public address's listener.</summary>
+    public HttpClient CreatePublicClient() => new(new SocketsHttpHandler { AllowAutoRedirect = false }) { BaseAddress = PublicBaseAddress };
 
     /// <summary>
     /// Sends a request that declares <paramref name="declaredLength"/> body bytes but sends only

@@ -27,7 +27,7 @@ public sealed class RemoteRegionSettingsTests
             };
             var config = Path.Combine(directory, "settings.json");
             await File.WriteAllTextAsync(config, WharfTestServer.SettingsFile(settings), TestContext.Current.CancellationToken);
-            var result = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "serve", "--port", "0", "--data-dir", directory, "--config", config], TimeSpan.FromMinutes(1));
+            var result = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "serve", "--port", "0", "--public-port", "0", "--data-dir", directory, "--config", config], TimeSpan.FromMinutes(1));
             Assert.Equal(2, result.ExitCode);
             Assert.Contains(expected, result.StandardError, StringComparison.Ordinal);
             Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));

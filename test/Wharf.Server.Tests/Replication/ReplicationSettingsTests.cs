@@ -18,7 +18,7 @@ public sealed class ReplicationSettingsTests
         {
             var result = await ProcessRunner.RunAsync(
                 "dotnet",
-                [WharfProcess.ServerDll, "serve", "--data-dir", dataDirectory, "--port", "0"],
+                [WharfProcess.ServerDll, "serve", "--data-dir", dataDirectory, "--port", "0", "--public-port", "0"],
                 TimeSpan.FromMinutes(1),
                 new Dictionary<string, string> { ["WHARF__Auth"] = "Open", [variable] = value });
             StartupTests.AssertRefused(result, expected);

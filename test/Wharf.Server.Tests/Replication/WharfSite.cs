@@ -48,7 +48,7 @@ internal sealed class WharfSite : IAsyncDisposable
         await File.WriteAllTextAsync(config, WharfTestServer.SettingsFile(Settings));
         await process.StartAsync(
             "dotnet",
-            [WharfProcess.ServerDll, "serve", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory, "--config", config],
+            [WharfProcess.ServerDll, "serve", "--public-port", "0", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory, "--config", config],
             new Uri(BaseAddress, "v2/"),
             TimeSpan.FromSeconds(90));
     }
