@@ -16,6 +16,8 @@ internal sealed class PgDialect(NpgsqlDataSource dataSource) : SqlDialect
 
     public override string InList(string column, string parameter) => $"{column} = ANY(@{parameter})";
 
+    public override string ListRows(string parameter) => $"SELECT u.value FROM unnest(@{parameter}) AS u(value)";
+
     public override object ListValue(IEnumerable<string> values) => values.ToArray();
 
     public override bool IdsCommitInOrder => false;

@@ -32,6 +32,7 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
                 if (created is not null)
                 {
                     await PutTagsAsync(s, created.Id, creation.Tags, cancellationToken);
+                    await WritePublicTermsAsync(s, created, creation, cancellationToken);
                 }
 
                 return created;
@@ -52,8 +53,10 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
                     """,
                     [.. KeyParameters(key), ("now", Columns.Ms(now))],
                     cancellationToken);
-                return await GetAsync(s, key, cancellationToken)
+                var repository = await GetAsync(s, key, cancellationToken)
                     ?? throw new InvalidOperationException($"Repository {key} vanished inside its creating transaction.");
+                await WritePublicTermsAsync(s, repository, null, cancellationToken);
+                return repository;
             },
             cancellationToken);
 
@@ -258,6 +261,15 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
                 cancellationToken);
         }
     }
+
+    /// <summary>
+    /// A public repository is found by the gallery's search from its creation: with its catalog (and the terms
+    /// that go with it) when created with one, else by its name's terms. Nothing for a private repository.
+    /// </summary>
+    private static Task WritePublicTermsAsync(Session s, Repository repository, RepositoryCreation? creation, CancellationToken cancellationToken) =>
+        !repository.Key.Registry.IsPublic ? Task.CompletedTask
+        : creation?.PublicCatalog is { } catalog ? PublicRegistryStore.WriteCatalogAsync(s, repository.Id, catalog.Catalog, catalog.Logo, catalog.SearchTerms, cancellationToken)
+        : PublicRegistryStore.WriteTermsAsync(s, repository.Id, Core.Public.PublicRegistryService.SearchTerms(repository.Key.Name, null), cancellationToken);
 
     private static Task<Repository?> GetAsync(Session s, RepositoryKey key, CancellationToken cancellationToken) =>
         s.SingleAsync(

@@ -24,6 +24,9 @@ internal abstract class SqlDialect
     /// <summary>The parameter value <see cref="InList"/> reads: a text array, or a JSON array of strings.</summary>
     public abstract object ListValue(IEnumerable<string> values);
 
+    /// <summary>A <c>SELECT</c> of the values bound to <paramref name="parameter"/> by <see cref="ListValue"/>, one row each, in a column <c>value</c>.</summary>
+    public abstract string ListRows(string parameter);
+
     /// <summary>
     /// True when rows become visible in the order of the ids they took: one writer at a time commits
     /// (SQLite). False when a write may take an id, and a later write take the next id and commit

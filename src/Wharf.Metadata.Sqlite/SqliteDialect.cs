@@ -16,6 +16,8 @@ internal sealed class SqliteDialect(SqliteDatabase database) : SqlDialect
 
     public override string InList(string column, string parameter) => $"{column} IN (SELECT value FROM json_each(@{parameter}))";
 
+    public override string ListRows(string parameter) => $"SELECT value FROM json_each(@{parameter})";
+
     public override object ListValue(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());
 
     // A rolled-back insert also rolls back AUTOINCREMENT's counter, so no id is ever skipped either.

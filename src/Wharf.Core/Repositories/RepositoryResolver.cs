@@ -47,6 +47,13 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
             return repository;
         }
 
+        // A public repository is made only by ECR Public's CreateRepository, which gives its registry an
+        // alias and catalog data (as ECR Public, where a push never creates one); creation templates are private.
+        if (key.Registry.IsPublic)
+        {
+            throw NameUnknown(key);
+        }
+
         var template = await creator.FindTemplateAsync(key, CreationPurpose.CreateOnPush, cancellationToken);
         if (template is null && !settings.CreateOnPush)
         {

@@ -298,7 +298,7 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         : key.StartsWith("aws:", StringComparison.OrdinalIgnoreCase) ? $"Tag key '{key}' is invalid: the aws: prefix is reserved for AWS use"
         : null;
 
-    private static void CheckTags(IReadOnlyList<ResourceTag> tags)
+    internal static void CheckTags(IReadOnlyList<ResourceTag> tags)
     {
         if (TagProblem(tags) is { } problem)
         {
@@ -320,5 +320,5 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
     private static WharfException PolicyNotFound(RepositoryKey key) =>
         new(WharfErrorCode.RepositoryPolicyNotFound, $"Repository policy does not exist for the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
 
-    private static WharfException TooManyTags() => new(WharfErrorCode.TooManyTags);
+    internal static WharfException TooManyTags() => new(WharfErrorCode.TooManyTags);
 }

@@ -15,6 +15,9 @@ internal static class PublicRegistration
         services.TryAddSingleton<Core.Public.PublicGalleryReader>();
         services.TryAddSingleton<Gallery.GalleryHandler>();
         services.TryAddSingleton<Core.Public.IPublicAddress, PublicAddress>();
+        services.TryAddSingleton<PublicIdentity>();
+        services.TryAddSingleton<PublicTokenRealm>();
+        services.TryAddSingleton<PublicDataPlane>();
         services.TryAddSingleton<PublicAddressHandler>();
         return services;
     }
