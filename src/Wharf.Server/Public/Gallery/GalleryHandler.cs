@@ -25,7 +25,7 @@ internal sealed partial class GalleryHandler(PublicGalleryReader reader, IServic
     public const int MaxCursorChars = 1024;
 
     public const int SearchPageSize = 20;
-    public const int RegistryPageSize = 30;
+    public const int RegistryPageSize = 20;
     public const int TagPageSize = 25;
 
     /// <summary>
@@ -269,11 +269,7 @@ internal sealed partial class GalleryHandler(PublicGalleryReader reader, IServic
 
     private static string? After(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
-    /// <summary>ECR Public's alias grammar (2–50 characters).</summary>
-    private static bool IsAlias(string value) => value.Length is >= 2 and <= 50 && AliasPattern().IsMatch(value);
-
-    [GeneratedRegex("^[a-z][a-z0-9]+(?:[._-][a-z0-9]+)*$", RegexOptions.CultureInvariant)]
-    private static partial Regex AliasPattern();
+    private static bool IsAlias(string value) => PublicRegistryService.IsAlias(value);
 
     [GeneratedRegex("^[0-9a-f]{64}$", RegexOptions.CultureInvariant)]
     private static partial Regex LogoName();
