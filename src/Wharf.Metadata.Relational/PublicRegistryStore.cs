@@ -236,14 +236,18 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
             }
         }
 
+        // The page is chosen first; its catalogs and aliases are read for its rows only.
         var sql =
             $"""
-            SELECT r.id, r.account, r.name, r.created_at, c.description, c.architectures, c.operating_systems, c.logo_sha256,
-                (SELECT a.name FROM public_registry_aliases a WHERE a.account = r.account ORDER BY a.is_primary DESC, a.is_default DESC, a.name LIMIT 1)
-            FROM {from} CROSS JOIN public_registries p LEFT JOIN public_catalogs c ON c.repository_id = r.id
-            WHERE {string.Join(" AND ", conditions)}
-            ORDER BY r.name, r.id
-            LIMIT @limit
+            SELECT x.id, x.account, x.name, x.created_at, c.description, c.architectures, c.operating_systems, c.logo_sha256,
+                (SELECT a.name FROM public_registry_aliases a WHERE a.account = x.account ORDER BY a.is_primary DESC, a.is_default DESC, a.name LIMIT 1)
+            FROM (
+                SELECT r.id, r.account, r.name, r.created_at FROM {from} CROSS JOIN public_registries p
+                WHERE {string.Join(" AND ", conditions)}
+                ORDER BY r.name, r.id
+                LIMIT @limit
+            ) x LEFT JOIN public_catalogs c ON c.repository_id = x.id
+            ORDER BY x.name, x.id
             """;
         return database.ReadAsync(
             async s =>

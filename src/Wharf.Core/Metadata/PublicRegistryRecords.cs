@@ -112,8 +112,10 @@ public interface IPublicRegistryStore
     Task<CatalogLogo?> GetLogoAsync(string sha256, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Public repositories matching <paramref name="search"/>, by name within alias, paged by cursor. Every
-    /// word must prefix one of the repository's search terms (an index lookup, not a scan).
+    /// Public repositories (of accounts with a public registry) matching <paramref name="search"/>, ordered by
+    /// name (then by id: names repeat across accounts), paged by cursor. Every word must prefix one of the
+    /// repository's search terms (an index lookup, not a scan); the badge filters match exactly, ignoring case.
+    /// A cursor the store did not write yields an empty page.
     /// </summary>
     Task<PublicSearchPage> SearchAsync(PublicSearch search, CancellationToken cancellationToken);
 
