@@ -159,6 +159,7 @@ public sealed class PublicRegistryServiceTests : IAsyncLifetime
         var taken = await Assert.ThrowsAsync<WharfException>(() => service.SetAliasAsync(AccountB, "acme", Ct));
         Assert.Equal(WharfErrorCode.RegistryAliasTaken, taken.Code);
         Assert.Contains("acme", taken.Message, StringComparison.Ordinal);
+        Assert.Null(await service.GetRegistryAsync(AccountB, Ct));
         foreach (var bad in new[] { "A", "Acme", "-acme", "acme--x", new string('a', 51) })
         {
             Assert.Equal(WharfErrorCode.InvalidParameter, (await Assert.ThrowsAsync<WharfException>(() => service.SetAliasAsync(AccountB, bad, Ct))).Code);
