@@ -78,6 +78,7 @@ expect_error("InvalidParameterException", loose.create_repository, repositoryNam
              catalogData={"logoImageBlob": LOGO + b"\0" * 512_001})
 expect_error("InvalidParameterException", loose.create_repository, repositoryName="Bad_Name")
 expect_error("InvalidTagParameterException", pub.create_repository, repositoryName=f"{PREFIX}/awstag", tags=[{"Key": "aws:x", "Value": "v"}])
+expect_error("InvalidTagParameterException", loose.create_repository, repositoryName=f"{PREFIX}/nokey", tags=[{"Value": "v"}])
 
 # --- DescribeRepositories: names, paging ---
 for extra in ("b", "c", "d"):
@@ -223,6 +224,9 @@ expect_error("RepositoryNotFoundException", pub.set_repository_policy, repositor
 arn = repository["repositoryArn"]
 assert pub.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "team", "Value": "blue"}]
 pub.tag_resource(resourceArn=arn, tags=[{"Key": "stage", "Value": "prod"}])
+loose.tag_resource(resourceArn=arn, tags=[{"Key": "novalue"}])
+assert {"Key": "novalue", "Value": ""} in pub.list_tags_for_resource(resourceArn=arn)["tags"]
+pub.untag_resource(resourceArn=arn, tagKeys=["novalue"])
 assert sorted(t["Key"] for t in pub.list_tags_for_resource(resourceArn=arn)["tags"]) == ["stage", "team"]
 pub.untag_resource(resourceArn=arn, tagKeys=["team"])
 assert pub.list_tags_for_resource(resourceArn=arn)["tags"] == [{"Key": "stage", "Value": "prod"}]
