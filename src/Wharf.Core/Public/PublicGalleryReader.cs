@@ -6,7 +6,7 @@ using Wharf.Core.Storage;
 
 namespace Wharf.Core.Public;
 
-/// <summary>A public repository as its gallery page shows it: its registry, the repository and its catalog data.</summary>
+/// <summary>A public repository as its gallery page shows it: its registry (with the alias the page shows, the primary one), the repository and its catalog data.</summary>
 public sealed record GalleryRepository(PublicRegistryRecord Registry, string Alias, Repository Repository, RepositoryCatalog Catalog);
 
 /// <summary>
@@ -65,7 +65,7 @@ public sealed class PublicGalleryReader(IMetadataStore store, IBlobStore blobs, 
         }
 
         var catalog = await store.Public.GetCatalogAsync(repository.Id, cancellationToken) ?? RepositoryCatalog.Empty;
-        return new GalleryRepository(registry, alias, repository, catalog);
+        return new GalleryRepository(registry, registry.PrimaryAlias, repository, catalog);
     }
 
     /// <summary>The gallery's search across every public registry (or one, with <paramref name="account"/>).</summary>

@@ -150,7 +150,7 @@ internal sealed partial class GalleryHandler(PublicGalleryReader reader, IServic
         }
 
         var page = await reader.SearchAsync(null, null, null, registry.Account, After(after), RegistryPageSize, cancellationToken);
-        await PageAsync(context, StatusCodes.Status200OK, GalleryPages.Registry(registry, alias, page, After(after)));
+        await PageAsync(context, StatusCodes.Status200OK, GalleryPages.Registry(registry, registry.PrimaryAlias, page, After(after)));
     }
 
     private async Task RepositoryAsync(HttpContext context, string alias, string name, CancellationToken cancellationToken)

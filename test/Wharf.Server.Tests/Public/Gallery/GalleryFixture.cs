@@ -118,7 +118,7 @@ public sealed class GalleryFixture : IAsyncLifetime
         var other = Caller.Root(OtherAccount);
         for (var i = 0; i < BulkRepositories; i++)
         {
-            await registries.CreateRepositoryAsync(other, RepositoryName.Parse($"bulk-{i:D2}"), new CatalogInput($"Bulkseed repository number {i}", ["ARM"], ["Windows"], null, null, null), [], ct);
+            await registries.CreateRepositoryAsync(other, RepositoryName.Parse($"bulk-{i:D2}"), new CatalogInput($"Bulkseed repository number {i}", ["ARM"], ["Windows"], null, null, i == 0 ? Logo : null), [], ct);
         }
 
         await registries.SetAliasAsync(OtherAccount, OtherAlias, ct);

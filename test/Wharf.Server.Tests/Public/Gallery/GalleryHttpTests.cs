@@ -124,6 +124,28 @@ public sealed partial class GalleryHttpTests(GalleryFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task Any_alias_reaches_the_pages_which_name_the_primary_one()
+    {
+        var registry = await fixture.Server.GetService<Wharf.Core.Public.PublicRegistryService>().GetRegistryAsync(fixture.Account, Ct);
+        var defaultAlias = registry!.Aliases.Single(a => a.Default).Name;
+        Assert.NotEqual(GalleryFixture.Alias, defaultAlias);
+
+        var html = await GetHtmlAsync($"/{defaultAlias}/{GalleryFixture.DemoRepository}");
+        Assert.Contains($"podman pull {fixture.Authority}/{GalleryFixture.Alias}/{GalleryFixture.DemoRepository}:latest", html, StringComparison.Ordinal);
+        Assert.DoesNotContain(defaultAlias, html, StringComparison.Ordinal);
+        Assert.Contains(GalleryFixture.DisplayName, await GetHtmlAsync($"/{defaultAlias}"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_unverified_registry_shows_no_logo()
+    {
+        var page = await GetHtmlAsync($"/{GalleryFixture.OtherAlias}/bulk-00");
+        Assert.DoesNotContain("<img", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("class=\"verified\"", page, StringComparison.Ordinal);
+        Assert.DoesNotContain("<img", await GetHtmlAsync("/?q=bulkseed"), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Tags_are_paged()
     {
         var first = await GetHtmlAsync($"/{GalleryFixture.Alias}/{GalleryFixture.TaggedRepository}");
