@@ -24,7 +24,22 @@ internal static class GalleryMarkdown
     /// <summary>Markdig's nesting limit (quotes in lists in quotes…): deeper input is refused by Markdig and shown as plain text.</summary>
     public const int MaxNestingDepth = 32;
 
+    /// <summary>
+    /// Markdig's inline parsing is quadratic in unmatched link brackets and emphasis delimiters (25,600 <c>[](</c>
+    /// take half a second): a text with more of one kind than this is shown as plain text instead. Real
+    /// READMEs stay far below (a thousand links in 25,600 characters is one every 25).
+    /// </summary>
+    public const int MaxDelimiters = 1_000;
+
+    /// <summary>Emphasis and strikethrough delimiters (<c>*</c>, <c>_</c>, <c>~</c>) allowed of each kind (cheaper than brackets).</summary>
+    public const int MaxEmphasisDelimiters = 2_000;
+
     private const int MaxCached = 2_000;
+
+    // The cache holds at most this many characters of HTML (a rendered text is at most a few times its 25,600 characters).
+    private const long MaxCachedChars = 16L << 20;
+
+    private static long cachedChars;
 
     private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder { MaximumNestingDepth = MaxNestingDepth }
         .DisableHtml()
@@ -57,15 +72,94 @@ internal static class GalleryMarkdown
             return cached;
         }
 
-        var html = Sanitize(Render(text));
-        if (Cache.Count >= MaxCached)
+        var html = Sanitize(TooComplex(text) ? Plain(text) : Render(text));
+        if (Cache.Count >= MaxCached || Interlocked.Add(ref cachedChars, html.Length) > MaxCachedChars)
         {
             Cache.Clear();
+            Interlocked.Exchange(ref cachedChars, html.Length);
         }
 
         Cache[key] = html;
         return html;
     }
+
+    /// <summary>
+    /// A linear pre-check for what makes Markdig slow or deep: a line whose quote and list markers nest past
+    /// <see cref="MaxNestingDepth"/>, or more link brackets or emphasis delimiters than it parses quickly.
+    /// </summary>
+    internal static bool TooComplex(string text)
+    {
+        int brackets = 0, stars = 0, underscores = 0, tildes = 0;
+        foreach (var c in text)
+        {
+            switch (c)
+            {
+                case '[': brackets++; break;
+                case '*': stars++; break;
+                case '_': underscores++; break;
+                case '~': tildes++; break;
+            }
+        }
+
+        if (brackets > MaxDelimiters || stars > MaxEmphasisDelimiters || underscores > MaxEmphasisDelimiters || tildes > MaxEmphasisDelimiters)
+        {
+            return true;
+        }
+
+        foreach (var line in text.AsSpan().EnumerateLines())
+        {
+            if (ContainerDepth(line) > MaxNestingDepth)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>How many block quote and list markers open a line (<c>&gt; - 1. &gt; …</c>).</summary>
+    private static int ContainerDepth(ReadOnlySpan<char> line)
+    {
+        var depth = 0;
+        var i = 0;
+        while (depth <= MaxNestingDepth)
+        {
+            while (i < line.Length && line[i] is ' ' or '\t')
+            {
+                i++;
+            }
+
+            if (i < line.Length && line[i] == '>')
+            {
+                i++;
+            }
+            else if (i + 1 < line.Length && line[i] is '-' or '+' or '*' && line[i + 1] is ' ' or '\t')
+            {
+                i += 2;
+            }
+            else
+            {
+                var digits = 0;
+                while (i + digits < line.Length && digits < 10 && char.IsAsciiDigit(line[i + digits]))
+                {
+                    digits++;
+                }
+
+                if (digits is 0 or > 9 || i + digits + 1 >= line.Length || line[i + digits] is not ('.' or ')') || line[i + digits + 1] is not (' ' or '\t'))
+                {
+                    break;
+                }
+
+                i += digits + 2;
+            }
+
+            depth++;
+        }
+
+        return depth;
+    }
+
+    private static string Plain(string text) => "<pre>" + System.Net.WebUtility.HtmlEncode(text) + "</pre>";
 
     private static string Render(string text)
     {
@@ -93,7 +187,7 @@ internal static class GalleryMarkdown
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or InsufficientExecutionStackException)
         {
             // Nested past the limit: the text is shown as it is, as plain text.
-            return "<pre>" + System.Net.WebUtility.HtmlEncode(text) + "</pre>";
+            return Plain(text);
         }
     }
 

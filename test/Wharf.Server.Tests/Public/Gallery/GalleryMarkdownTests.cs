@@ -98,6 +98,31 @@ public sealed class GalleryMarkdownTests
         Assert.True(Regex.Count(html, "<ul>") <= GalleryMarkdown.MaxNestingDepth);
     }
 
+    [Theory]
+    [InlineData("[](")]
+    [InlineData("[a](")]
+    [InlineData("~~a")]
+    [InlineData("*a ")]
+    [InlineData("_a ")]
+    [InlineData("> ")]
+    [InlineData("1. > - ")]
+    public void Inputs_Markdig_parses_slowly_are_shown_as_plain_text(string unit)
+    {
+        var text = string.Concat(Enumerable.Repeat(unit, GalleryMarkdown.MaxInputChars / unit.Length));
+
+        Assert.True(GalleryMarkdown.TooComplex(text));
+        Assert.StartsWith("<pre>", GalleryMarkdown.ToSafeHtml(text), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_long_real_readme_is_not_too_complex()
+    {
+        var text = string.Concat(Enumerable.Repeat("## Title\n\nSome **bold**, _em_ and `code` with a [link](https://e.com).\n\n- item\n  - nested\n    > quoted\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n", 400))[..GalleryMarkdown.MaxInputChars];
+
+        Assert.False(GalleryMarkdown.TooComplex(text));
+        Assert.Contains("<table>", GalleryMarkdown.ToSafeHtml(text), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Text_past_the_model_limit_is_cut()
     {
