@@ -150,7 +150,7 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
     public Task<CatalogLogo?> GetLogoAsync(string sha256, CancellationToken cancellationToken) =>
         database.ReadAsync(
             s => s.SingleAsync(
-                "SELECT sha256, media_type, bytes FROM public_logos WHERE sha256 = @sha256",
+                "SELECT logo_sha256, logo_media_type, logo_bytes FROM public_catalogs WHERE logo_sha256 = @sha256 AND logo_bytes IS NOT NULL LIMIT 1",
                 r => new CatalogLogo(r.GetString(0), r.GetString(1), r.Bytes(2)),
                 [("sha256", sha256)],
                 cancellationToken),
@@ -313,26 +313,20 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
     internal static async Task WriteCatalogAsync(Session s, long repositoryId, RepositoryCatalog catalog, CatalogLogo? logo, IReadOnlyCollection<string> searchTerms, CancellationToken cancellationToken)
     {
         (string, object?)[] id = [("id", repositoryId)];
-        if (logo is not null)
-        {
-            await s.ExecuteAsync(
-                "INSERT INTO public_logos (sha256, media_type, bytes) VALUES (@sha256, @type, @bytes) ON CONFLICT (sha256) DO NOTHING",
-                [("sha256", logo.Sha256), ("type", logo.MediaType), ("bytes", logo.Bytes)],
-                cancellationToken);
-        }
-
+        // Without new bytes, a logo the catalog names is the one it has: its columns are left as they are.
+        var keepLogo = logo is null && catalog.LogoSha256 is not null;
+        var logoUpdate = keepLogo ? "" : ", logo_sha256 = excluded.logo_sha256, logo_media_type = excluded.logo_media_type, logo_bytes = excluded.logo_bytes";
         await s.ExecuteAsync(
-            """
-            INSERT INTO public_catalogs (repository_id, description, architectures, operating_systems, about_text, usage_text, logo_sha256)
-            VALUES (@id, @description, @architectures, @systems, @about, @usage, @logo)
+            $"""
+            INSERT INTO public_catalogs (repository_id, description, architectures, operating_systems, about_text, usage_text, logo_sha256, logo_media_type, logo_bytes)
+            VALUES (@id, @description, @architectures, @systems, @about, @usage, @logo, @logoType, @logoBytes)
             ON CONFLICT (repository_id) DO UPDATE SET description = excluded.description, architectures = excluded.architectures,
-                operating_systems = excluded.operating_systems, about_text = excluded.about_text, usage_text = excluded.usage_text,
-                logo_sha256 = excluded.logo_sha256
+                operating_systems = excluded.operating_systems, about_text = excluded.about_text, usage_text = excluded.usage_text{logoUpdate}
             """,
             [
                 .. id, ("description", catalog.Description), ("architectures", JsonSerializer.Serialize(catalog.Architectures)),
                 ("systems", JsonSerializer.Serialize(catalog.OperatingSystems)), ("about", catalog.AboutText), ("usage", catalog.UsageText),
-                ("logo", catalog.LogoSha256),
+                ("logo", logo?.Sha256), ("logoType", logo?.MediaType), ("logoBytes", logo?.Bytes),
             ],
             cancellationToken);
         await s.ExecuteAsync("DELETE FROM public_search_terms WHERE repository_id = @id", id, cancellationToken);
