@@ -158,6 +158,47 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
 
     public Task<PublicSearchPage> SearchAsync(PublicSearch search, CancellationToken cancellationToken)
     {
+        if (SearchQuery(search) is not { } query)
+        {
+            // Not a cursor this store wrote: nothing comes after it.
+            return Task.FromResult(new PublicSearchPage([], null));
+        }
+
+        var (sql, parameters) = query;
+        return database.ReadAsync(
+            async s =>
+            {
+                var rows = await s.ListAsync(
+                    sql,
+                    r => (Id: r.GetInt64(0), Summary: new PublicRepositorySummary(
+                        AccountId.Parse(r.GetString(1)),
+                        r.GetString(8),
+                        RepositoryName.Parse(r.GetString(2)),
+                        r.NullableString(4),
+                        r.IsDBNull(5) ? [] : FromJson(r.GetString(5)),
+                        r.IsDBNull(6) ? [] : FromJson(r.GetString(6)),
+                        r.NullableString(7),
+                        r.Time(3))),
+                    parameters,
+                    cancellationToken);
+                if (rows.Count <= search.Limit)
+                {
+                    return new PublicSearchPage(rows.Select(r => r.Summary).ToList(), null);
+                }
+
+                rows.RemoveAt(rows.Count - 1);
+                var last = rows[^1];
+                return new PublicSearchPage(rows.Select(r => r.Summary).ToList(), WriteCursor(last.Id, last.Summary.Name.Value));
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// The SQL and parameters of <paramref name="search"/> (a page and one row more), or null when its cursor is not
+    /// one this store wrote. Internal for the test that reads its query plans.
+    /// </summary>
+    internal static (string Sql, List<(string, object?)> Parameters)? SearchQuery(PublicSearch search)
+    {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(search.Limit);
         var parameters = new List<(string, object?)> { ("region", RegistryKey.PublicRegion), ("limit", search.Limit + 1) };
         var conditions = new List<string> { "r.region = @region", "p.account = r.account" };
@@ -165,11 +206,11 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
         {
             if (!TryReadCursor(search.After, out var afterId, out var afterName))
             {
-                // Not a cursor this store wrote: nothing comes after it.
-                return Task.FromResult(new PublicSearchPage([], null));
+                return null;
             }
 
-            conditions.Add("(r.name > @afterName OR (r.name = @afterName AND r.id > @afterId))");
+            // name >= is the index range both engines seek to; the OR only sorts out the few rows of that one name.
+            conditions.Add("r.name >= @afterName AND (r.name > @afterName OR r.id > @afterId)");
             parameters.Add(("afterName", afterName));
             parameters.Add(("afterId", afterId));
         }
@@ -249,32 +290,7 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
             ) x LEFT JOIN public_catalogs c ON c.repository_id = x.id
             ORDER BY x.name, x.id
             """;
-        return database.ReadAsync(
-            async s =>
-            {
-                var rows = await s.ListAsync(
-                    sql,
-                    r => (Id: r.GetInt64(0), Summary: new PublicRepositorySummary(
-                        AccountId.Parse(r.GetString(1)),
-                        r.GetString(8),
-                        RepositoryName.Parse(r.GetString(2)),
-                        r.NullableString(4),
-                        r.IsDBNull(5) ? [] : FromJson(r.GetString(5)),
-                        r.IsDBNull(6) ? [] : FromJson(r.GetString(6)),
-                        r.NullableString(7),
-                        r.Time(3))),
-                    parameters,
-                    cancellationToken);
-                if (rows.Count <= search.Limit)
-                {
-                    return new PublicSearchPage(rows.Select(r => r.Summary).ToList(), null);
-                }
-
-                rows.RemoveAt(rows.Count - 1);
-                var last = rows[^1];
-                return new PublicSearchPage(rows.Select(r => r.Summary).ToList(), WriteCursor(last.Id, last.Summary.Name.Value));
-            },
-            cancellationToken);
+        return (sql, parameters);
     }
 
     public Task AddAnonymousBytesAsync(string month, IReadOnlyDictionary<string, long> bytesBySource, CancellationToken cancellationToken) =>
