@@ -17,7 +17,11 @@ public sealed class PublicAddressOpenModeTests
     [Fact]
     public async Task Anonymous_callers_read_and_a_login_with_anything_pushes_as_root()
     {
-        await using var server = await WharfTestServer.StartAsync();
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?>
+        {
+            ["Public:AnonymousPulls:RequestsPerSecond"] = "1000",
+            ["Public:AnonymousPulls:Burst"] = "10000",
+        });
         var tools = ContainerTools.Instance;
         (await AwsClients.CliAsync(server.BaseAddress, "us-east-1", "ecr-public", "create-repository", "--repository-name", "open/app")).EnsureSuccess();
         string alias;
