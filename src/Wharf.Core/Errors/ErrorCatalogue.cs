@@ -134,7 +134,7 @@ public static class ErrorCatalogue
         new(WharfErrorCode.RegistryAliasTaken, "DENIED", 409, "InvalidParameterException", 400, "The registry alias is already in use by another registry."),
         new(WharfErrorCode.PublicDataLimitExceeded, "TOOMANYREQUESTS", 429, "ThrottlingException", 400, "Data limit exceeded"),
         // ECR Public answers a bearer token it cannot read with 400, not 401 (ECR-NOTES §8).
-        new(WharfErrorCode.BearerTokenInvalid, "DENIED", 400, "AccessDeniedException", 400, "Your authorization token is invalid."),
+        new(WharfErrorCode.BearerTokenInvalid, "DENIED", 400, "AccessDeniedException", 400, "Your Authorization Token is invalid."),
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

@@ -20,12 +20,19 @@ internal sealed partial class DataPlaneHandler
     private async Task GetBlobAsync(DataPlaneRequest r)
     {
         var digest = r.Route.DigestArgument();
+        await r.Scope.BeforeBlobAsync(r.Context, r.Identity.Caller, r.Aborted);
 
         // As ECR sends layer downloads to S3: the bytes go from the bucket to the client, the node only
         // authorises. A range travels with the redirected request; HEAD is still answered here.
         if (options.Value.Storage.DownloadRedirectLifetime is { } lifetime
             && await pullThroughBlobs.GetDownloadUrlAsync(r.Identity.Caller, r.Repository, digest, lifetime, r.Aborted) is { } url)
         {
+            if (r.Scope.CountsBlobBytes)
+            {
+                // The bytes leave from the bucket, not from here: counted as the whole blob.
+                r.Scope.BlobSent(r.Context, r.Identity.Caller, await pullThroughBlobs.StatAsync(r.Identity.Caller, r.Repository, digest, r.Aborted));
+            }
+
             var redirect = r.Context.Response;
             redirect.StatusCode = StatusCodes.Status307TemporaryRedirect;
             redirect.Headers.Location = url.AbsoluteUri;
@@ -50,7 +57,29 @@ internal sealed partial class DataPlaneHandler
 
         response.ContentLength = read.Length;
         r.Context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-        await read.Content.CopyToAsync(response.Body, r.Aborted);
+        if (!r.Scope.CountsBlobBytes)
+        {
+            await read.Content.CopyToAsync(response.Body, r.Aborted);
+            return;
+        }
+
+        // Counted as sent, also when the client goes away part-way.
+        long sent = 0;
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
+        try
+        {
+            int n;
+            while ((n = await read.Content.ReadAsync(buffer, r.Aborted)) > 0)
+            {
+                await response.Body.WriteAsync(buffer.AsMemory(0, n), r.Aborted);
+                sent += n;
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+            r.Scope.BlobSent(r.Context, r.Identity.Caller, sent);
+        }
     }
 
     private async Task DeleteBlobAsync(DataPlaneRequest r)
@@ -86,14 +115,15 @@ internal sealed partial class DataPlaneHandler
         {
             var digest = ParseDigest(mountText);
             if (RepositoryName.TryParse(Query(context, "from"), out var from)
-                && await blobs.TryMountAsync(caller, r.Repository, digest, new RepositoryKey(r.Identity.Registry, from), r.Aborted))
+                && await r.Scope.RepositoryAsync(r.Identity, from, r.Aborted) is { } source
+                && await blobs.TryMountAsync(caller, r.Repository, digest, source, r.Aborted))
             {
                 BlobCreated(r, digest);
                 return;
             }
         }
 
-        using var slot = await uploadLimits.AdmitAsync(context, caller, r.Identity.Registry, r.Aborted);
+        using var slot = await uploadLimits.AdmitAsync(context, caller, r.Repository.Registry, r.Aborted);
         var status = await uploads.StartAsync(caller, r.Repository, r.Aborted);
         slot.Opened(status.Id);
         UploadAccepted(r, status, StatusCodes.Status202Accepted);

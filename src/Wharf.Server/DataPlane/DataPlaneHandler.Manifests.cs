@@ -12,6 +12,11 @@ internal sealed partial class DataPlaneHandler
 {
     private async Task GetManifestAsync(DataPlaneRequest r, bool head)
     {
+        if (!head)
+        {
+            r.Scope.BeforePull(r.Context, r.Identity.Caller);
+        }
+
         var record = await manifests.GetAsync(r.Identity.Caller, r.Repository, await ExistingReferenceAsync(r, delete: false), isPull: !head, r.Aborted);
         var response = r.Context.Response;
         response.StatusCode = StatusCodes.Status200OK;
@@ -140,6 +145,11 @@ internal sealed partial class DataPlaneHandler
 
     private async Task CatalogAsync(DataPlaneRequest r, bool head)
     {
+        if (!r.Scope.HasCatalog)
+        {
+            throw new WharfException(WharfErrorCode.UnsupportedOperation, "the public address lists no repositories; search the gallery instead");
+        }
+
         var n = ParseN(r.Context);
         var page = await listings.ListRepositoriesAsync(r.Identity.Caller, r.Identity.Registry, n, Query(r.Context, "last"), r.Aborted);
         var body = new ArrayBufferWriter<byte>();

@@ -21,7 +21,13 @@ internal sealed partial class DataPlaneHandler(
     ILogger<DataPlaneHandler> logger,
     Core.Repositories.RepositoryResolver resolver)
 {
-    public async Task HandleAsync(HttpContext context)
+    private readonly PrivateDataPlaneScope privateScope = new(identities);
+
+    /// <summary>The private registries' /v2 (the main port).</summary>
+    public Task HandleAsync(HttpContext context) => HandleAsync(context, privateScope);
+
+    /// <summary>A /v2 request of <paramref name="scope"/>'s surface (the private one, or the public address's).</summary>
+    public async Task HandleAsync(HttpContext context, IDataPlaneScope scope)
     {
         context.Response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
         try
@@ -29,16 +35,47 @@ internal sealed partial class DataPlaneHandler(
             var path = context.Request.Path.Value ?? string.Empty;
             var tail = path.Length > 4 ? path[4..] : string.Empty;
             // Authentication comes first: an anonymous caller learns nothing, not even which routes exist.
-            var identity = await identities.ResolveAsync(context, context.RequestAborted);
+            var identity = await scope.ResolveAsync(context, context.RequestAborted);
             var route = DataPlaneRoute.Parse(tail);
             limits.Throttle(context, identity.Caller, Hosting.RequestLimits.ForRegistry(route.Kind, context.Request.Method));
-            var request = new DataPlaneRequest(context, route, identity);
+            Core.Primitives.RepositoryKey? repository = null;
+            if (route.Name is { } name)
+            {
+                repository = await scope.RepositoryAsync(identity, name, context.RequestAborted)
+                    ?? throw new WharfException(WharfErrorCode.NameUnknown, $"The repository with name '{name}' does not exist");
+                if (repository.Name != name)
+                {
+                    RewriteLocation(context, repository.Name.Value, name.Value);
+                }
+            }
+
+            var request = new DataPlaneRequest(context, route, identity, scope, repository);
             await DispatchAsync(request);
         }
         catch (Exception e)
         {
             await OciErrorWriter.HandleAsync(context, e, logger);
         }
+    }
+
+    /// <summary>
+    /// Where the route's name is not the repository's (the public address's <c>&lt;alias&gt;/&lt;repository&gt;</c>),
+    /// the services' <c>Location</c> headers (<c>/v2/&lt;repository&gt;/…</c>) are rewritten to the name the client used.
+    /// </summary>
+    private static void RewriteLocation(HttpContext context, string repositoryName, string routeName)
+    {
+        var from = $"/v2/{repositoryName}/";
+        var to = $"/v2/{routeName}/";
+        context.Response.OnStarting(() =>
+        {
+            var location = context.Response.Headers.Location.ToString();
+            if (location.StartsWith(from, StringComparison.Ordinal))
+            {
+                context.Response.Headers.Location = to + location[from.Length..];
+            }
+
+            return Task.CompletedTask;
+        });
     }
 
     private Task DispatchAsync(DataPlaneRequest r)
@@ -108,9 +145,10 @@ internal sealed partial class DataPlaneHandler(
 }
 
 /// <summary>One /v2 request after routing and identity resolution.</summary>
-internal sealed record DataPlaneRequest(HttpContext Context, DataPlaneRoute Route, RequestIdentity Identity)
+internal sealed record DataPlaneRequest(HttpContext Context, DataPlaneRoute Route, RequestIdentity Identity, IDataPlaneScope Scope, Core.Primitives.RepositoryKey? Key)
 {
-    public Core.Primitives.RepositoryKey Repository => new(Identity.Registry, Route.Name!);
+    /// <summary>The repository the route names (routes with a name only).</summary>
+    public Core.Primitives.RepositoryKey Repository => Key ?? throw new InvalidOperationException("this route names no repository");
 
     public CancellationToken Aborted => Context.RequestAborted;
 }

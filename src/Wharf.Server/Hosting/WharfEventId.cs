@@ -41,4 +41,8 @@ internal static class WharfEventId
     // 1600s: pull-through cache (Core's UpstreamBlobFetcher logs 1600 and 1601).
     public const int UpstreamBlobFetched = 1600;
     public const int UpstreamBlobFetchFailed = 1601;
+
+    // 1700s: public registries' fair-use limits.
+    public const int PublicUsageFlushFailed = 1700;
+    public const int PublicUsageUncounted = 1701;
 }

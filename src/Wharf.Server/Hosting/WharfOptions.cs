@@ -354,4 +354,10 @@ public sealed class PublicOptions
 
     /// <summary>Bytes anonymous pulls may take per source address per calendar month, UTC (ECR Public: 500 GB). 0: no cap.</summary>
     public long AnonymousMonthlyBytes { get; set; } = 500_000_000_000;
+
+    /// <summary>
+    /// How often each node adds the anonymous bytes it sent to the metadata store's monthly totals (and at
+    /// shutdown): with a short cache of those totals, how late one node sees another's bytes.
+    /// </summary>
+    public TimeSpan UsageFlushInterval { get; set; } = TimeSpan.FromSeconds(30);
 }

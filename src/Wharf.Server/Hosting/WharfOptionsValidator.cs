@@ -65,6 +65,7 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             ("Scanning:DatabaseRefreshInterval", options.Scanning.DatabaseRefreshInterval),
             ("Uploads:SweepInterval", options.Uploads.SweepInterval),
             ("Images:PullTimeFlushInterval", options.Images.PullTimeFlushInterval),
+            ("Public:UsageFlushInterval", options.Public.UsageFlushInterval),
             ("Uploads:Expiry", options.Uploads.Expiry),
             ("Events:Retention", options.Events.Retention),
             ("Events:PruneInterval", options.Events.PruneInterval),
@@ -106,6 +107,19 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             {
                 return $"Limits:{name} is {rate.RequestsPerSecond} requests per second with a burst of {rate.Burst}; set RequestsPerSecond to 0 (no limit) or a positive number, and Burst to at least 1";
             }
+        }
+
+        foreach (var (name, rate) in new[] { ("AnonymousPulls", options.Public.AnonymousPulls), ("AuthenticatedPulls", options.Public.AuthenticatedPulls) })
+        {
+            if (rate.RequestsPerSecond < 0 || rate.RequestsPerSecond > 0 && rate.Burst < 1)
+            {
+                return $"Public:{name} is {rate.RequestsPerSecond} pulls per second with a burst of {rate.Burst}; set RequestsPerSecond to 0 (no limit) or a positive number, and Burst to at least 1";
+            }
+        }
+
+        if (options.Public.AnonymousMonthlyBytes < 0)
+        {
+            return $"Public:AnonymousMonthlyBytes is {options.Public.AnonymousMonthlyBytes}; set 0 (no cap) or a number of bytes such as 500000000000";
         }
 
         if (options.Storage.Backend == StorageBackend.S3 && S3Problem(options.Storage.S3) is { } s3Problem)

@@ -48,7 +48,7 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
             throw new WharfException(WharfErrorCode.TokenExpired);
         }
 
-        if (status != AuthTokenStatus.Valid || token!.Region != registry.Region || !await StillIssuedAsync(token, cancellationToken))
+        if (status != AuthTokenStatus.Valid || token!.Region != registry.Region || !await StillIssuedAsync(store, token, cancellationToken))
         {
             throw Challenge(context);
         }
@@ -62,8 +62,8 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
         });
     }
 
-    // Whether the principal and key the token was issued to are still the ones that exist.
-    private async Task<bool> StillIssuedAsync(AuthToken token, CancellationToken cancellationToken)
+    /// <summary>Whether the principal and key the token was issued to are still the ones that exist (also the public address's check).</summary>
+    internal static async Task<bool> StillIssuedAsync(IMetadataStore store, AuthToken token, CancellationToken cancellationToken)
     {
         var identityArn = RoleSession.IdentityArnOf(token.PrincipalArn);
         if (identityArn != token.PrincipalArn)

@@ -1,25 +1,23 @@
-using Wharf.Core.Errors;
-using Wharf.Server.Errors;
-
 namespace Wharf.Server.Public;
 
 /// <summary>
 /// Every request to the public address: <c>/v2</c> and <c>/v2/…</c> to the public registry API,
-/// <c>/token</c> and <c>/token/</c> to the token realm, the rest to the gallery.
+/// <c>/token</c> and <c>/token/</c> to the token realm, the rest to the gallery. Nothing else: the
+/// private /v2, the ECR and IAM APIs and <c>/health</c> are the main port's only.
 /// </summary>
-internal sealed class PublicAddressHandler(Gallery.GalleryHandler gallery, ILogger<PublicAddressHandler> logger)
+internal sealed class PublicAddressHandler(DataPlane.DataPlaneHandler dataPlane, PublicDataPlane scope, PublicTokenRealm realm, Gallery.GalleryHandler gallery)
 {
     public Task HandleAsync(HttpContext context)
     {
         var path = context.Request.Path;
         if (path.StartsWithSegments("/v2", StringComparison.Ordinal))
         {
-            return OciErrorWriter.HandleAsync(context, new WharfException(WharfErrorCode.RouteUnknown, "not yet"), logger);
+            return dataPlane.HandleAsync(context, scope);
         }
 
-        if (path.StartsWithSegments("/token", StringComparison.Ordinal))
+        if (path.Value is "/token" or "/token/")
         {
-            return OciErrorWriter.HandleAsync(context, new WharfException(WharfErrorCode.RouteUnknown, "not yet"), logger);
+            return realm.HandleAsync(context);
         }
 
         return gallery.HandleAsync(context);

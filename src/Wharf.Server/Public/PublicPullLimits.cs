@@ -20,7 +20,7 @@ internal interface IPublicPullLimits
     void CountBytes(HttpContext context, Caller caller, long bytes);
 }
 
-/// <summary>No limits (the default until the limiter is registered).</summary>
+/// <summary>No limits: the fallback when public registries are off (<c>Public:Enabled</c> false), as nothing is served to limit.</summary>
 internal sealed class NoPublicPullLimits : IPublicPullLimits
 {
     public void CheckPull(HttpContext context, Caller caller)

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Wharf.Server.Public;
 
@@ -11,9 +12,17 @@ internal static class PublicRegistration
     public static IServiceCollection AddPublicRegistries(this IServiceCollection services)
     {
         services.TryAddSingleton<Core.Public.PublicRegistryService>();
-        services.TryAddSingleton<IPublicPullLimits, NoPublicPullLimits>();
+        services.TryAddSingleton<Limits.AnonymousDataUsage>();
+        services.TryAddSingleton<IPublicPullLimits>(sp =>
+            sp.GetRequiredService<IOptions<Hosting.WharfOptions>>().Value.Public.Enabled
+                ? ActivatorUtilities.CreateInstance<Limits.PublicPullLimits>(sp)
+                : new NoPublicPullLimits());
+        services.AddHostedService<Limits.AnonymousUsageFlusher>();
         services.TryAddSingleton<Gallery.GalleryHandler>();
         services.TryAddSingleton<Core.Public.IPublicAddress, PublicAddress>();
+        services.TryAddSingleton<PublicIdentity>();
+        services.TryAddSingleton<PublicTokenRealm>();
+        services.TryAddSingleton<PublicDataPlane>();
         services.TryAddSingleton<PublicAddressHandler>();
         return services;
     }
