@@ -98,7 +98,8 @@ public sealed class EcrPublicCliTests(EcrPublicCliServer fixture) : IClassFixtur
         Assert.Equal("Example", (await JsonAsync(root, "get-registry-catalog-data")).GetProperty("registryCatalogData").GetProperty("displayName").GetString());
 
         // The layer-upload API and PutImage, addressing the registry by its alias.
-        var layer = RandomNumberGenerator.GetBytes(4096);
+        // 1.5 MiB in one part: a body past the small cap, read only after the signing key is checked.
+        var layer = RandomNumberGenerator.GetBytes(1536 * 1024);
         var layerDigest = Sha256(layer);
         var config = """{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"""u8.ToArray();
         foreach (var blob in new[] { layer, config })
