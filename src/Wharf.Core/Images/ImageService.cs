@@ -43,6 +43,21 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
         return await WithScansAsync(repository.Id, await store.Images.DescribeImagesAsync(repository.Id, status, imageStatus, after, limit, cancellationToken), cancellationToken);
     }
 
+    /// <summary>
+    /// ECR Public's <c>DescribeImageTags</c>: a page of the repository's tags (active images, by digest then
+    /// tag, after <paramref name="after"/>), each with its image. Authorised as <paramref name="action"/>,
+    /// not as <c>ListImages</c>, which on a public repository is everyone's.
+    /// </summary>
+    public async Task<IReadOnlyList<(ImageId Id, ImageSummary Image)>> DescribeTagsAsync(Caller caller, RepositoryKey key, string action, ImageId? after, int limit, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, action, cancellationToken);
+        var ids = await store.Images.ListImageIdsAsync(repository.Id, TagStatus.Tagged, ImageStatusFilter.Active, after, limit, cancellationToken);
+        var images = (await store.Images.GetImagesAsync(repository.Id, ids.Select(i => i.Digest).Distinct().ToList(), cancellationToken)).ToDictionary(i => i.Digest);
+
+        // An image deleted between the two reads is left out, as if the page had been read after.
+        return [.. ids.Where(i => images.ContainsKey(i.Digest)).Select(i => (i, images[i.Digest]))];
+    }
+
     /// <summary>The named images, once each; the first one missing fails the call with <c>ImageNotFoundException</c> (as ECR).</summary>
     public async Task<IReadOnlyList<ImageSummary>> DescribeAsync(Caller caller, RepositoryKey key, IReadOnlyList<ImageRef> ids, CancellationToken cancellationToken)
     {

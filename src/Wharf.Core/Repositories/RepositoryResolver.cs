@@ -47,8 +47,8 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
             return repository;
         }
 
-        // ECR Public has no create on push: a public repository is made by CreateRepository, with its
-        // catalog data (PublicRegistryService), never by a push to the public address.
+        // A public repository is made only by ECR Public's CreateRepository, which gives its registry an
+        // alias and catalog data (as ECR Public, where a push never creates one); creation templates are private.
         if (key.Registry.IsPublic)
         {
             throw NameUnknown(key);

@@ -32,6 +32,10 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<LayerDownloads>();
         services.TryAddSingleton<EcrOperations>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAwsJsonService, EcrOperations>(sp => sp.GetRequiredService<EcrOperations>()));
+
+        // ECR Public's API on the same endpoint (its target prefix and signing name tell the two apart).
+        services.TryAddSingleton<EcrPublicOperations>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAwsJsonService, EcrPublicOperations>(sp => sp.GetRequiredService<EcrPublicOperations>()));
         services.TryAddSingleton<IApiIdentityResolver, OpenApiIdentity>();
         services.TryAddSingleton<AwsJsonHandler>();
         services.TryAddSingleton<ReplicationConfigurationService>();

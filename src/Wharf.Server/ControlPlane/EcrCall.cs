@@ -21,12 +21,19 @@ internal sealed class EcrCall(HttpContext context, string operation, JsonElement
 
     public CancellationToken Aborted => context.RequestAborted;
 
-    /// <summary>The registry the call addresses.</summary>
+    private RegistryKey? registry;
+
+    /// <summary>The private registry the call addresses (account from <c>registryId</c> or the caller, region from the credential scope).</summary>
     /// <remarks>
     /// The model checks <c>registryId</c> only where it declares it; operations such as
-    /// <c>DescribeRegistry</c> do not, yet a given one still addresses the registry, so it is checked here alike.
+    /// <c>DescribeRegistry</c> do not, yet a given one still addresses the registry, so it is checked here alike
+    /// (ECR's operations read it before anything else). Read on first use, not on construction: ECR Public's
+    /// <c>registryId</c> may be an alias, and its operations address public registries (<c>EcrPublicCall</c>).
     /// </remarks>
-    public RegistryKey Registry { get; } = new(RegistryId(input) ?? identity.Caller.Account, identity.Region);
+    public RegistryKey Registry => registry ??= new(RegistryId(input) ?? identity.Caller.Account, identity.Region);
+
+    /// <summary>The credential scope's region (or the default region of an unsigned call in open mode).</summary>
+    public string Region => identity.Region;
 
     /// <summary>The repository named by <c>repositoryName</c> (required by every operation that calls this).</summary>
     public RepositoryKey Repository => new(Registry, RepositoryName("repositoryName"));

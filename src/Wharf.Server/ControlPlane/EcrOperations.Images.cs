@@ -129,7 +129,7 @@ internal sealed partial class EcrOperations
             }
             : ImageStatusFilter.Active;
 
-    private static List<ImageRef> ReadImageIds(EcrCall call) =>
+    internal static List<ImageRef> ReadImageIds(EcrCall call) =>
         call.Get("imageIds") is { } ids
             ? ids.EnumerateArray().Select(i => new ImageRef(Member(i, "imageDigest"), Member(i, "imageTag"))).ToList()
             : [];
@@ -145,7 +145,7 @@ internal sealed partial class EcrOperations
     private static string? Member(JsonElement element, string name) =>
         element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
 
-    private static JsonObject IdShape(ImageId id)
+    internal static JsonObject IdShape(ImageId id)
     {
         var shape = new JsonObject { ["imageDigest"] = id.Digest.ToString() };
         if (id.Tag is not null)
@@ -156,7 +156,7 @@ internal sealed partial class EcrOperations
         return shape;
     }
 
-    private static JsonObject RefShape(ImageRef id)
+    internal static JsonObject RefShape(ImageRef id)
     {
         var shape = new JsonObject();
         if (id.Digest is not null)
@@ -172,14 +172,14 @@ internal sealed partial class EcrOperations
         return shape;
     }
 
-    private static JsonObject FailureShape(ImageFailure failure) => new()
+    internal static JsonObject FailureShape(ImageFailure failure) => new()
     {
         ["imageId"] = RefShape(failure.Id),
         ["failureCode"] = failure.Code,
         ["failureReason"] = failure.Reason,
     };
 
-    private static JsonObject ImageShape(RepositoryKey key, ImageRef id, byte[] manifest, string mediaType) => new()
+    internal static JsonObject ImageShape(RepositoryKey key, ImageRef id, byte[] manifest, string mediaType) => new()
     {
         ["registryId"] = key.Registry.Account.Value,
         ["repositoryName"] = key.Name.Value,

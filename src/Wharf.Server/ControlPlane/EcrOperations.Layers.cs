@@ -114,10 +114,10 @@ internal sealed partial class EcrOperations
     }
 
     /// <summary>The model's <c>UploadId</c> is a dashed UUID; /v2 sessions use the undashed form. Both name one session.</summary>
-    private static string ApiUploadId(string storeId) => Guid.ParseExact(storeId, "N").ToString("D");
+    internal static string ApiUploadId(string storeId) => Guid.ParseExact(storeId, "N").ToString("D");
 
-    private static string StoreUploadId(string apiId) => Guid.TryParse(apiId, out var id) ? id.ToString("N") : apiId;
+    internal static string StoreUploadId(string apiId) => Guid.TryParse(apiId, out var id) ? id.ToString("N") : apiId;
 
-    private static WharfException UploadNotFound(RepositoryKey key, string uploadId) =>
+    internal static WharfException UploadNotFound(RepositoryKey key, string uploadId) =>
         new(WharfErrorCode.BlobUploadUnknown, $"The upload with id '{uploadId}' does not exist in the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
 }

@@ -104,12 +104,16 @@ internal sealed partial class EcrOperations(
     /// <summary>The operations implemented (the docs test compares this with docs/ecr-api.md).</summary>
     public static IReadOnlyCollection<string> Implemented => Table.Keys;
 
-    public Task<JsonObject> InvokeAsync(EcrCall call) =>
-        Table.TryGetValue(call.Operation, out var operation)
+    public Task<JsonObject> InvokeAsync(EcrCall call)
+    {
+        // A given registryId is checked first, whether or not the operation reads it (see EcrCall.Registry).
+        _ = call.Registry;
+        return Table.TryGetValue(call.Operation, out var operation)
             ? operation(this, call)
             : throw new WharfException(
                 WharfErrorCode.UnsupportedOperation,
                 $"Wharf does not implement {call.Operation} yet; docs/ecr-api.md lists the status of every ECR operation.");
+    }
 
     /// <summary><c>maxResults</c> (the model bounds it) or ECR's default.</summary>
     private static int PageSize(EcrCall call) => (int)(call.Long("maxResults") ?? DefaultPageSize);

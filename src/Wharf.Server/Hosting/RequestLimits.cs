@@ -85,6 +85,20 @@ internal sealed class RequestLimits : IDisposable
         _ => IsRead(operation) ? RequestClass.Read : RequestClass.Write,
     };
 
+    /// <summary>
+    /// ECR Public's operations (the <c>ecr-public</c> API): as ECR's of the same names — the layer checks
+    /// count as pulls, the layer-upload API and <c>PutImage</c> as pushes (ECR Public's own quotas are
+    /// tightest there), <c>GetAuthorizationToken</c> as a token; its catalog and registry reads
+    /// (<c>DescribeImageTags</c>, <c>DescribeRegistries</c>, <c>Get*CatalogData</c>) as reads, the rest as writes.
+    /// </summary>
+    public static RequestClass ForEcrPublic(string operation) => operation switch
+    {
+        "BatchCheckLayerAvailability" => RequestClass.Pull,
+        "InitiateLayerUpload" or "UploadLayerPart" or "CompleteLayerUpload" or "PutImage" => RequestClass.Push,
+        "GetAuthorizationToken" => RequestClass.Token,
+        _ => IsRead(operation) ? RequestClass.Read : RequestClass.Write,
+    };
+
     public static RequestClass ForQuery(string action) =>
         action is "AssumeRole" or "GetCallerIdentity" ? RequestClass.Token : IsRead(action) ? RequestClass.Read : RequestClass.Write;
 

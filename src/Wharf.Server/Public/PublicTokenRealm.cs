@@ -10,8 +10,9 @@ namespace Wharf.Server.Public;
 /// password&gt;</c> → a token for that password's principal; a bad login → 401. The scope asked for is not
 /// narrowed into the token: what a caller may do is the authorizer's to decide on each request.
 /// Answers <c>{"token","access_token","expires_in","issued_at"}</c> (Docker's and OAuth's names both).
+/// Limited as credentials are (<c>Limits:Token</c>), per source address.
 /// </summary>
-internal sealed class PublicTokenRealm(PublicIdentity identity, TimeProvider time, ILogger<PublicTokenRealm> logger)
+internal sealed class PublicTokenRealm(PublicIdentity identity, Hosting.RequestLimits limits, TimeProvider time, ILogger<PublicTokenRealm> logger)
 {
     public async Task HandleAsync(HttpContext context)
     {
@@ -27,6 +28,8 @@ internal sealed class PublicTokenRealm(PublicIdentity identity, TimeProvider tim
                 };
             }
 
+            // Counted per source address before any login is read: a login costs the store lookups a token does.
+            limits.Throttle(context, identity.Anonymous(context), Hosting.RequestClass.Token);
             var header = context.Request.Headers.Authorization.ToString();
             var issuedAt = time.GetUtcNow();
             string token;

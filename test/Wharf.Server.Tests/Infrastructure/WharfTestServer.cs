@@ -77,7 +77,7 @@ public sealed class WharfTestServer : IAsyncDisposable
 
         var app = WharfHost.CreateApp([], builder => builder.AddInMemoryCollection(config), services ?? (_ => { }));
         await WharfHost.StartAsync(app, CancellationToken.None);
-        var publicEndPoint = app.Services.GetRequiredService<Wharf.Server.Public.PublicListener>().EndPoint;
+        var publicEndPoint = app.Services.GetRequiredService<global::Wharf.Server.Public.PublicListener>().EndPoint;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .First(a => publicEndPoint is null || new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)).Port != publicEndPoint.Port);
         var publicBase = publicEndPoint is null ? null : new Uri($"http://{(publicEndPoint.Address.Equals(System.Net.IPAddress.Any) ? "127.0.0.1" : publicEndPoint.Address.ToString())}:{publicEndPoint.Port}/");

@@ -12,6 +12,7 @@ internal sealed class ServiceModel
 {
     private static readonly Lazy<ServiceModel> EcrModel = new(() => Embedded("ecr-2015-09-21.json"));
     private static readonly Lazy<ServiceModel> SecretsManagerModel = new(() => Embedded("secretsmanager-2017-10-17.json"));
+    private static readonly Lazy<ServiceModel> EcrPublicModel = new(() => Embedded("ecr-public-2020-10-30.json"));
 
     private readonly FrozenDictionary<string, OperationModel> operations;
     private readonly FrozenDictionary<string, ShapeModel> shapes;
@@ -29,6 +30,9 @@ internal sealed class ServiceModel
 
     /// <summary>AWS Secrets Manager (2017-10-17), from the embedded copy of botocore's model.</summary>
     public static ServiceModel SecretsManager => SecretsManagerModel.Value;
+
+    /// <summary>Amazon ECR Public (2020-10-30), from the embedded copy of botocore's model.</summary>
+    public static ServiceModel EcrPublic => EcrPublicModel.Value;
 
     /// <summary>The embedded botocore model file <paramref name="file"/> (see this folder's README).</summary>
     public static ServiceModel Embedded(string file)
