@@ -150,13 +150,54 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
     public Task<CatalogLogo?> GetLogoAsync(string sha256, CancellationToken cancellationToken) =>
         database.ReadAsync(
             s => s.SingleAsync(
-                "SELECT sha256, media_type, bytes FROM public_logos WHERE sha256 = @sha256",
+                "SELECT logo_sha256, logo_media_type, logo_bytes FROM public_catalogs WHERE logo_sha256 = @sha256 AND logo_bytes IS NOT NULL LIMIT 1",
                 r => new CatalogLogo(r.GetString(0), r.GetString(1), r.Bytes(2)),
                 [("sha256", sha256)],
                 cancellationToken),
             cancellationToken);
 
     public Task<PublicSearchPage> SearchAsync(PublicSearch search, CancellationToken cancellationToken)
+    {
+        if (SearchQuery(search) is not { } query)
+        {
+            // Not a cursor this store wrote: nothing comes after it.
+            return Task.FromResult(new PublicSearchPage([], null));
+        }
+
+        var (sql, parameters) = query;
+        return database.ReadAsync(
+            async s =>
+            {
+                var rows = await s.ListAsync(
+                    sql,
+                    r => (Id: r.GetInt64(0), Summary: new PublicRepositorySummary(
+                        AccountId.Parse(r.GetString(1)),
+                        r.GetString(8),
+                        RepositoryName.Parse(r.GetString(2)),
+                        r.NullableString(4),
+                        r.IsDBNull(5) ? [] : FromJson(r.GetString(5)),
+                        r.IsDBNull(6) ? [] : FromJson(r.GetString(6)),
+                        r.NullableString(7),
+                        r.Time(3))),
+                    parameters,
+                    cancellationToken);
+                if (rows.Count <= search.Limit)
+                {
+                    return new PublicSearchPage(rows.Select(r => r.Summary).ToList(), null);
+                }
+
+                rows.RemoveAt(rows.Count - 1);
+                var last = rows[^1];
+                return new PublicSearchPage(rows.Select(r => r.Summary).ToList(), WriteCursor(last.Id, last.Summary.Name.Value));
+            },
+            cancellationToken);
+    }
+
+    /// <summary>
+    /// The SQL and parameters of <paramref name="search"/> (a page and one row more), or null when its cursor is not
+    /// one this store wrote. Internal for the test that reads its query plans.
+    /// </summary>
+    internal static (string Sql, List<(string, object?)> Parameters)? SearchQuery(PublicSearch search)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(search.Limit);
         var parameters = new List<(string, object?)> { ("region", RegistryKey.PublicRegion), ("limit", search.Limit + 1) };
@@ -165,11 +206,11 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
         {
             if (!TryReadCursor(search.After, out var afterId, out var afterName))
             {
-                // Not a cursor this store wrote: nothing comes after it.
-                return Task.FromResult(new PublicSearchPage([], null));
+                return null;
             }
 
-            conditions.Add("(r.name > @afterName OR (r.name = @afterName AND r.id > @afterId))");
+            // name >= is the index range both engines seek to; the OR only sorts out the few rows of that one name.
+            conditions.Add("r.name >= @afterName AND (r.name > @afterName OR r.id > @afterId)");
             parameters.Add(("afterName", afterName));
             parameters.Add(("afterId", afterId));
         }
@@ -236,41 +277,20 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
             }
         }
 
+        // The page is chosen first; its catalogs and aliases are read for its rows only.
         var sql =
             $"""
-            SELECT r.id, r.account, r.name, r.created_at, c.description, c.architectures, c.operating_systems, c.logo_sha256,
-                (SELECT a.name FROM public_registry_aliases a WHERE a.account = r.account ORDER BY a.is_primary DESC, a.is_default DESC, a.name LIMIT 1)
-            FROM {from} CROSS JOIN public_registries p LEFT JOIN public_catalogs c ON c.repository_id = r.id
-            WHERE {string.Join(" AND ", conditions)}
-            ORDER BY r.name, r.id
-            LIMIT @limit
+            SELECT x.id, x.account, x.name, x.created_at, c.description, c.architectures, c.operating_systems, c.logo_sha256,
+                (SELECT a.name FROM public_registry_aliases a WHERE a.account = x.account ORDER BY a.is_primary DESC, a.is_default DESC, a.name LIMIT 1)
+            FROM (
+                SELECT r.id, r.account, r.name, r.created_at FROM {from} CROSS JOIN public_registries p
+                WHERE {string.Join(" AND ", conditions)}
+                ORDER BY r.name, r.id
+                LIMIT @limit
+            ) x LEFT JOIN public_catalogs c ON c.repository_id = x.id
+            ORDER BY x.name, x.id
             """;
-        return database.ReadAsync(
-            async s =>
-            {
-                var rows = await s.ListAsync(
-                    sql,
-                    r => (Id: r.GetInt64(0), Summary: new PublicRepositorySummary(
-                        AccountId.Parse(r.GetString(1)),
-                        r.GetString(8),
-                        RepositoryName.Parse(r.GetString(2)),
-                        r.NullableString(4),
-                        r.IsDBNull(5) ? [] : FromJson(r.GetString(5)),
-                        r.IsDBNull(6) ? [] : FromJson(r.GetString(6)),
-                        r.NullableString(7),
-                        r.Time(3))),
-                    parameters,
-                    cancellationToken);
-                if (rows.Count <= search.Limit)
-                {
-                    return new PublicSearchPage(rows.Select(r => r.Summary).ToList(), null);
-                }
-
-                rows.RemoveAt(rows.Count - 1);
-                var last = rows[^1];
-                return new PublicSearchPage(rows.Select(r => r.Summary).ToList(), WriteCursor(last.Id, last.Summary.Name.Value));
-            },
-            cancellationToken);
+        return (sql, parameters);
     }
 
     public Task AddAnonymousBytesAsync(string month, IReadOnlyDictionary<string, long> bytesBySource, CancellationToken cancellationToken) =>
@@ -309,26 +329,20 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
     internal static async Task WriteCatalogAsync(Session s, long repositoryId, RepositoryCatalog catalog, CatalogLogo? logo, IReadOnlyCollection<string> searchTerms, CancellationToken cancellationToken)
     {
         (string, object?)[] id = [("id", repositoryId)];
-        if (logo is not null)
-        {
-            await s.ExecuteAsync(
-                "INSERT INTO public_logos (sha256, media_type, bytes) VALUES (@sha256, @type, @bytes) ON CONFLICT (sha256) DO NOTHING",
-                [("sha256", logo.Sha256), ("type", logo.MediaType), ("bytes", logo.Bytes)],
-                cancellationToken);
-        }
-
+        // Without new bytes, a logo the catalog names is the one it has: its columns are left as they are.
+        var keepLogo = logo is null && catalog.LogoSha256 is not null;
+        var logoUpdate = keepLogo ? "" : ", logo_sha256 = excluded.logo_sha256, logo_media_type = excluded.logo_media_type, logo_bytes = excluded.logo_bytes";
         await s.ExecuteAsync(
-            """
-            INSERT INTO public_catalogs (repository_id, description, architectures, operating_systems, about_text, usage_text, logo_sha256)
-            VALUES (@id, @description, @architectures, @systems, @about, @usage, @logo)
+            $"""
+            INSERT INTO public_catalogs (repository_id, description, architectures, operating_systems, about_text, usage_text, logo_sha256, logo_media_type, logo_bytes)
+            VALUES (@id, @description, @architectures, @systems, @about, @usage, @logo, @logoType, @logoBytes)
             ON CONFLICT (repository_id) DO UPDATE SET description = excluded.description, architectures = excluded.architectures,
-                operating_systems = excluded.operating_systems, about_text = excluded.about_text, usage_text = excluded.usage_text,
-                logo_sha256 = excluded.logo_sha256
+                operating_systems = excluded.operating_systems, about_text = excluded.about_text, usage_text = excluded.usage_text{logoUpdate}
             """,
             [
                 .. id, ("description", catalog.Description), ("architectures", JsonSerializer.Serialize(catalog.Architectures)),
                 ("systems", JsonSerializer.Serialize(catalog.OperatingSystems)), ("about", catalog.AboutText), ("usage", catalog.UsageText),
-                ("logo", catalog.LogoSha256),
+                ("logo", logo?.Sha256), ("logoType", logo?.MediaType), ("logoBytes", logo?.Bytes),
             ],
             cancellationToken);
         await s.ExecuteAsync("DELETE FROM public_search_terms WHERE repository_id = @id", id, cancellationToken);

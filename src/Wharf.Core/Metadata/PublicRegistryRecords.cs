@@ -31,7 +31,7 @@ public sealed record PublicRegistryRecord(AccountId Account, IReadOnlyList<Regis
 /// <summary>
 /// A public repository's catalog data (<c>Put/GetRepositoryCatalogData</c>): what the gallery shows and
 /// searches. Texts are stored as given; the gallery renders the Markdown safely. The logo is named by
-/// the hex SHA-256 of its image (its bytes are kept beside, served by the gallery).
+/// the hex SHA-256 of its image (its bytes are kept with the catalog, served by the gallery by that name).
 /// </summary>
 public sealed record RepositoryCatalog(
     string? Description,
@@ -44,7 +44,7 @@ public sealed record RepositoryCatalog(
     public static readonly RepositoryCatalog Empty = new(null, [], [], null, null, null);
 }
 
-/// <summary>A logo image as stored: its bytes and the media type sniffed from them (PNG, JPEG, GIF, SVG are refused).</summary>
+/// <summary>A logo image as stored: its bytes and the media type sniffed from them (PNG or JPEG; anything else, SVG included, is refused).</summary>
 public sealed record CatalogLogo(string Sha256, string MediaType, byte[] Bytes);
 
 /// <summary>One public repository as the gallery's search lists it.</summary>
@@ -103,17 +103,21 @@ public interface IPublicRegistryStore
     Task<RepositoryCatalog?> GetCatalogAsync(long repositoryId, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Replaces the repository's catalog data, its logo (when <paramref name="logo"/> is given; kept by
-    /// SHA-256, shared between repositories) and its search terms, in one transaction. False when the repository is gone.
+    /// Replaces the repository's catalog data and its search terms, in one transaction. The logo's bytes are
+    /// kept with the catalog (so they go with it, and a replaced logo leaves nothing behind): <paramref name="logo"/>
+    /// when given; else the current logo stays when <c>catalog.LogoSha256</c> names it, and there is none when
+    /// that is null. False when the repository is gone.
     /// </summary>
     Task<bool> PutCatalogAsync(long repositoryId, RepositoryCatalog catalog, CatalogLogo? logo, IReadOnlyCollection<string> searchTerms, CancellationToken cancellationToken);
 
-    /// <summary>A logo by its SHA-256 (hex), or null.</summary>
+    /// <summary>A logo by its SHA-256 (hex), or null when no repository's catalog has it.</summary>
     Task<CatalogLogo?> GetLogoAsync(string sha256, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Public repositories matching <paramref name="search"/>, by name within alias, paged by cursor. Every
-    /// word must prefix one of the repository's search terms (an index lookup, not a scan).
+    /// Public repositories (of accounts with a public registry) matching <paramref name="search"/>, ordered by
+    /// name (then by id: names repeat across accounts), paged by cursor. Every word must prefix one of the
+    /// repository's search terms (an index lookup, not a scan); the badge filters match exactly, ignoring case.
+    /// A cursor the store did not write yields an empty page.
     /// </summary>
     Task<PublicSearchPage> SearchAsync(PublicSearch search, CancellationToken cancellationToken);
 

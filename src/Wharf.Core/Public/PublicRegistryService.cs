@@ -85,6 +85,12 @@ public sealed partial class PublicRegistryService(IMetadataStore store, IAccessA
         {
             if (await store.Public.EnsureRegistryAsync(account, DrawAlias(), time.GetUtcNow(), cancellationToken) is { } registry)
             {
+                // A pull that came too early must not keep this node from seeing the new alias.
+                foreach (var alias in registry.Aliases)
+                {
+                    aliases.TryRemove(alias.Name, out _);
+                }
+
                 return registry;
             }
         }
@@ -138,10 +144,16 @@ public sealed partial class PublicRegistryService(IMetadataStore store, IAccessA
                 "Member must have length between 2 and 50 and satisfy regular expression pattern: [a-z][a-z0-9]+(?:[._-][a-z0-9]+)*");
         }
 
+        // Refused before a registry is made for it; the store decides again, atomically, should another account take it meanwhile.
+        if (await store.Public.ResolveAliasAsync(alias, cancellationToken) is { } owner && owner != account)
+        {
+            throw AliasTaken(alias);
+        }
+
         var before = await EnsureRegistryAsync(account, cancellationToken);
         if (!await store.Public.SetPrimaryAliasAsync(account, alias, cancellationToken))
         {
-            throw new WharfException(WharfErrorCode.RegistryAliasTaken, $"The registry alias '{alias}' is already in use by another registry.");
+            throw AliasTaken(alias);
         }
 
         // This node forgets at once what it knew of the aliases involved; others within AliasCacheTime.
@@ -352,6 +364,9 @@ public sealed partial class PublicRegistryService(IMetadataStore store, IAccessA
             : throw WharfException.InvalidParameter("catalogData.logoImageBlob", "The logo image must be a PNG or JPEG image");
         return new CatalogLogo(Convert.ToHexStringLower(SHA256.HashData(bytes)), mediaType, bytes);
     }
+
+    private static WharfException AliasTaken(string alias) =>
+        new(WharfErrorCode.RegistryAliasTaken, $"The registry alias '{alias}' is already in use by another registry.");
 
     private static IEnumerable<string> Words(string text)
     {

@@ -1,5 +1,5 @@
 -- Version 16: public registries (ECR Public). One registry per account with its aliases (unique across
--- accounts: the alias is the key), public repositories' catalog data, logos by SHA-256, the gallery's
+-- accounts: the alias is the key), public repositories' catalog data with their logos, the gallery's
 -- search terms and platform badges (both indexed so a search is an index range scan, never a table
 -- scan), and anonymous bytes served per source and month. Per-repository rows go with their repository.
 
@@ -20,12 +20,6 @@ CREATE TABLE public_registry_aliases (
 
 CREATE INDEX public_registry_aliases_account ON public_registry_aliases (account);
 
-CREATE TABLE public_logos (
-    sha256     TEXT NOT NULL PRIMARY KEY,
-    media_type TEXT NOT NULL,
-    bytes      BLOB NOT NULL
-);
-
 CREATE TABLE public_catalogs (
     repository_id     INTEGER NOT NULL PRIMARY KEY REFERENCES repositories (id) ON DELETE CASCADE,
     description       TEXT,
@@ -33,8 +27,13 @@ CREATE TABLE public_catalogs (
     operating_systems TEXT    NOT NULL,
     about_text        TEXT,
     usage_text        TEXT,
-    logo_sha256       TEXT
+    logo_sha256       TEXT,
+    logo_media_type   TEXT,
+    logo_bytes        BLOB
 );
+
+-- The gallery serves a logo by its SHA-256.
+CREATE INDEX public_catalogs_logo ON public_catalogs (logo_sha256) WHERE logo_sha256 IS NOT NULL;
 
 -- A query word w matches the terms in [w, w || U+10FFFF): a range of this primary key.
 CREATE TABLE public_search_terms (

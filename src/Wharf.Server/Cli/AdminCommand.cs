@@ -1,9 +1,11 @@
 using System.CommandLine;
 using System.Text;
 using Microsoft.Extensions.Options;
+using Wharf.Core.Errors;
 using Wharf.Core.Identity;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Public;
 using Wharf.Core.Security;
 using Wharf.Core.Security.Policies;
 using Wharf.Server.Hosting;
@@ -11,7 +13,7 @@ using Wharf.Server.Hosting;
 namespace Wharf.Server.Cli;
 
 /// <summary>
-/// <c>wharf admin</c>: accounts, users, access keys and policies, written through the identity service's
+/// <c>wharf admin</c>: accounts, users, access keys, policies and public registries, written through the identity service's
 /// operator writes straight to the metadata store (works offline, and beside a running server) — for
 /// bootstrapping and for recovering a lost root key.
 /// </summary>
@@ -22,7 +24,7 @@ internal static class AdminCommand
 
     public static Command Create()
     {
-        var admin = new Command("admin", "Manage accounts, users, access keys, policies and token keys directly in the metadata store (IAM mode).");
+        var admin = new Command("admin", "Manage accounts, users, access keys, policies, token keys and public registries directly in the metadata store (IAM mode).");
 
         var accountId = new Argument<string>("account-id") { Description = "the 12-digit id of the new account" };
         var createAccount = new Command("create-account", "Create an account with its root principal.") { accountId };
@@ -158,6 +160,62 @@ internal static class AdminCommand
             return 0;
         }, ct));
 
+        var alias = new Option<string?>("--alias") { Description = "give the public registry this alias as its primary one (ECR Public's rule: 2-50 characters, [a-z][a-z0-9]+ with single . _ or - between; unique across accounts); the default alias stays" };
+        var verified = new Option<bool?>("--verified") { HelpName = "true|false", Description = "mark the public registry verified (the gallery shows its display name and logos) or not" };
+        var publicRegistry = new Command(
+            "public-registry",
+            "Show an account's public registry (ECR Public): its aliases, which is primary and which the default, and whether it is verified; with --alias or --verified, change it first (making the registry, with a default alias, when the account has none).")
+        {
+            Account,
+            alias,
+            verified,
+        };
+        publicRegistry.SetAction((parse, ct) => RunAsync(parse, async (store, _, account, _) =>
+        {
+            var registries = new PublicRegistryService(store, new OpenAccessAuthorizer(), TimeProvider.System);
+            PublicRegistryRecord? registry;
+            try
+            {
+                if (parse.GetValue(alias) is { } chosen)
+                {
+                    await registries.SetAliasAsync(account, chosen, ct);
+                }
+
+                if (parse.GetValue(verified) is { } isVerified)
+                {
+                    await registries.SetVerifiedAsync(account, isVerified, ct);
+                }
+
+                registry = await registries.GetRegistryAsync(account, ct);
+            }
+            catch (WharfException e) when (e.Code is WharfErrorCode.InvalidParameter or WharfErrorCode.RegistryAliasTaken)
+            {
+                return Fail(e.Code == WharfErrorCode.RegistryAliasTaken
+                    ? $"the alias '{parse.GetValue(alias)}' belongs to another account's public registry; choose another"
+                    : $"'{parse.GetValue(alias)}' is not a registry alias: 2 to 50 characters, a lowercase letter then lowercase letters or digits, with single '.', '_' or '-' between them");
+            }
+
+            if (registry is null)
+            {
+                return Fail($"account {account} has no public registry yet; it gets one with its first public repository, or with --alias or --verified");
+            }
+
+            Console.WriteLine($"account: {registry.Account}");
+            foreach (var a in registry.Aliases)
+            {
+                var roles = string.Join(", ", new[] { a.Primary ? "primary" : null, a.Default ? "default" : null }.OfType<string>());
+                Console.WriteLine($"alias: {a.Name}{(roles.Length > 0 ? $" ({roles})" : "")}{(a.Status == RegistryAliasStatus.Active ? "" : $" [{a.Status.ToString().ToUpperInvariant()}]")}");
+            }
+
+            Console.WriteLine($"verified: {(registry.Verified ? "true" : "false")}");
+            if (registry.DisplayName is { } displayName)
+            {
+                Console.WriteLine($"display name: {displayName}");
+            }
+
+            return 0;
+        }, ct));
+
         admin.Subcommands.Add(createAccount);
         admin.Subcommands.Add(createUser);
         admin.Subcommands.Add(createKey);
@@ -166,6 +224,7 @@ internal static class AdminCommand
         admin.Subcommands.Add(rotate);
         admin.Subcommands.Add(revokeKey);
         admin.Subcommands.Add(listKeys);
+        admin.Subcommands.Add(publicRegistry);
         return admin;
     }
 

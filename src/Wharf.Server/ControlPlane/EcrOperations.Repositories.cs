@@ -184,7 +184,7 @@ internal sealed partial class EcrOperations
         return (mutability, exclusions);
     }
 
-    internal static List<ResourceTag> ReadResourceTags(EcrCall call) =>
+    private static List<ResourceTag> ReadResourceTags(EcrCall call) =>
         call.Get("tags") is { } tags
             ? tags.EnumerateArray().Select(t => new ResourceTag(t.GetProperty("Key").GetString()!, t.GetProperty("Value").GetString()!)).ToList()
             : [];

@@ -42,17 +42,22 @@ internal sealed class EcrPublicCall
 
     public JsonElement? Get(string name) => Call.Get(name);
 
-    /// <summary>Reads the registry the call addresses; an alias nobody has is <c>RegistryNotFoundException</c>.</summary>
+    /// <summary>
+    /// Reads the registry the call addresses; an alias nobody has is <c>RegistryNotFoundException</c>. Only
+    /// where the operation's input declares <c>registryId</c> (the model has then checked it is a string of
+    /// the member's shape); the others — <c>CreateRepository</c>, the registry's own operations, resource
+    /// tags — act on the caller's registry or the ARN's.
+    /// </summary>
     public static async ValueTask<EcrPublicCall> ResolveAsync(EcrCall call, ServiceModel model, PublicRegistryService registries)
     {
         var account = call.Caller.Account;
-        if (call.Get("registryId") is { ValueKind: JsonValueKind.String } member && member.GetString() is { } text)
+        if (RegistryIdShape(call.Operation, model) is { } shape && call.String("registryId") is { } text)
         {
             if (AccountId.TryParse(text, out var id))
             {
                 account = id;
             }
-            else if (!AcceptsAlias(call.Operation, model))
+            else if (shape != "RegistryIdOrAlias")
             {
                 throw EcrCall.Invalid("registryId", "must satisfy regular expression '[0-9]{12}'");
             }
@@ -69,9 +74,10 @@ internal sealed class EcrPublicCall
     public static WharfException RegistryNotFound(string idOrAlias) =>
         new(WharfErrorCode.RegistryNotFound, $"The registry with id or alias '{idOrAlias}' does not exist.");
 
-    // The operations whose input's registryId is RegistryIdOrAlias (the layer-upload API, PutImage,
-    // BatchCheckLayerAvailability, BatchDeleteImage): read from the model, so a new one needs no change here.
-    private static bool AcceptsAlias(string operation, ServiceModel model) =>
+    // RegistryId (an account id) or RegistryIdOrAlias (the layer-upload API, PutImage,
+    // BatchCheckLayerAvailability, BatchDeleteImage): read from the model, so a new operation needs no change here.
+    private static string? RegistryIdShape(string operation, ServiceModel model) =>
         model.TryGetOperation(operation, out var op) && op.InputShape is { } input
-        && model.Shape(input).Members.Any(m => m is ("registryId", "RegistryIdOrAlias"));
+            ? model.Shape(input).Members.Where(m => m.Name == "registryId").Select(m => m.Shape).FirstOrDefault()
+            : null;
 }

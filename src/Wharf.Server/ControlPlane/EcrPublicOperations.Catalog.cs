@@ -14,7 +14,7 @@ internal sealed partial class EcrPublicOperations
     /// <summary>
     /// ECR Public's <c>DescribeRegistries</c>: the caller's public registry, its aliases and whether it is
     /// verified. An account gets its public registry with its first public repository (that is when ECR
-    /// Public draws the default alias); until then the list is empty. There is at most one registry, so
+    /// Public draws the default alias) or its first <c>PutRegistryCatalogData</c>; until then the list is empty. There is at most one registry, so
     /// no page has a next one, and a <c>nextToken</c> (never issued) is refused.
     /// </summary>
     private async Task<JsonObject> DescribeRegistriesAsync(EcrPublicCall call)

@@ -38,7 +38,7 @@ internal sealed partial class EcrPublicOperations
     {
         var name = call.Call.RepositoryName("repositoryName");
         var catalog = call.Get("catalogData") is { } data ? ReadCatalog(data) : null;
-        var (repository, stored) = await registries.CreateRepositoryAsync(call.Caller, name, catalog, EcrOperations.ReadResourceTags(call.Call), call.Aborted);
+        var (repository, stored) = await registries.CreateRepositoryAsync(call.Caller, name, catalog, ReadTags(call), call.Aborted);
         var shape = await RepositoryShaperAsync(call, repository.Key.Registry.Account);
         return new JsonObject { ["repository"] = shape(repository), ["catalogData"] = CatalogShape(call, stored) };
     }

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Wharf.Core.Errors;
+using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 
 namespace Wharf.Server.ControlPlane;
@@ -10,7 +11,7 @@ internal sealed partial class EcrPublicOperations
     // limit (ECR-NOTES §8): RepositoryService holds every repository to 50.
     private async Task<JsonObject> TagResourceAsync(EcrPublicCall call)
     {
-        await repositories.TagResourceAsync(call.Caller, ResourceRepository(call), EcrOperations.ReadResourceTags(call.Call), call.Aborted);
+        await repositories.TagResourceAsync(call.Caller, ResourceRepository(call), ReadTags(call), call.Aborted);
         return [];
     }
 
@@ -25,6 +26,20 @@ internal sealed partial class EcrPublicOperations
         var tags = await repositories.ListResourceTagsAsync(call.Caller, ResourceRepository(call), call.Aborted);
         return new JsonObject { ["tags"] = Json.Array(tags, t => new JsonObject { ["Key"] = t.Key, ["Value"] = t.Value }) };
     }
+
+    /// <summary>
+    /// The <c>tags</c> of a call. ECR Public's model, unlike ECR's, does not require a tag's <c>Key</c> and
+    /// <c>Value</c>: a tag without a key is refused, and one without a value has the empty one (as AWS's tag
+    /// editors write it).
+    /// </summary>
+    private static List<ResourceTag> ReadTags(EcrPublicCall call) =>
+        call.Get("tags") is { } tags
+            ? [.. tags.EnumerateArray().Select(t => new ResourceTag(
+                t.TryGetProperty("Key", out var key) && key.ValueKind == System.Text.Json.JsonValueKind.String
+                    ? key.GetString()!
+                    : throw new WharfException(WharfErrorCode.InvalidTagParameter, "Invalid parameter at 'tags' failed to satisfy constraint: 'every tag must have a Key'"),
+                t.TryGetProperty("Value", out var value) && value.ValueKind == System.Text.Json.JsonValueKind.String ? value.GetString()! : string.Empty))]
+            : [];
 
     /// <summary>
     /// The public repository a <c>resourceArn</c> names: <c>arn:aws:ecr-public::&lt;account&gt;:repository/&lt;name&gt;</c>.

@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using Wharf.Server.ControlPlane;
 using Wharf.Server.ControlPlane.Model;
+using Wharf.Server.Hosting;
 
 namespace Wharf.Server.Tests.Public;
 
@@ -53,6 +54,17 @@ public sealed class EcrPublicApiDocsTests
             EcrPublicOperations.Implemented.Order(StringComparer.Ordinal),
             rows.Where(r => r.Value == "done").Select(r => r.Key).Order(StringComparer.Ordinal));
         Assert.All(rows.Values, status => Assert.True(status == "done" || status.StartsWith("later: ", StringComparison.Ordinal) || status == "not planned", status));
+    }
+
+    [Fact]
+    public void Every_operation_is_throttled_as_its_kind()
+    {
+        var classes = ServiceModel.EcrPublic.OperationNames.ToDictionary(o => o, RequestLimits.ForEcrPublic);
+        Assert.Equal(RequestClass.Pull, classes["BatchCheckLayerAvailability"]);
+        Assert.All(new[] { "InitiateLayerUpload", "UploadLayerPart", "CompleteLayerUpload", "PutImage" }, o => Assert.Equal(RequestClass.Push, classes[o]));
+        Assert.Equal(RequestClass.Token, classes["GetAuthorizationToken"]);
+        Assert.All(new[] { "DescribeImageTags", "DescribeRegistries", "GetRegistryCatalogData", "GetRepositoryCatalogData", "DescribeImages", "ListTagsForResource" }, o => Assert.Equal(RequestClass.Read, classes[o]));
+        Assert.All(new[] { "CreateRepository", "PutRepositoryCatalogData", "PutRegistryCatalogData", "BatchDeleteImage", "TagResource", "SetRepositoryPolicy" }, o => Assert.Equal(RequestClass.Write, classes[o]));
     }
 
     private static Dictionary<string, string> ReadTable()

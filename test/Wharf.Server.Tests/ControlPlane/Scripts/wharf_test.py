@@ -20,10 +20,10 @@ PREFIX = os.environ.get("WHARF_PREFIX", "t")
 ACCOUNT = os.environ.get("WHARF_ACCOUNT", "123456789012")
 
 
-def client(validate=True):
-    """An ECR client; validate=False turns off botocore's own parameter checks so Wharf's are reached."""
+def client(validate=True, service="ecr"):
+    """An ECR (or ECR Public) client; validate=False turns off botocore's own parameter checks so Wharf's are reached."""
     return boto3.client(
-        "ecr",
+        service,
         endpoint_url=ENDPOINT,
         region_name=REGION,
         aws_access_key_id="AKIAIOSFODNN7EXAMPLE",
