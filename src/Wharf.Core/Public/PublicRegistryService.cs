@@ -85,6 +85,12 @@ public sealed partial class PublicRegistryService(IMetadataStore store, IAccessA
         {
             if (await store.Public.EnsureRegistryAsync(account, DrawAlias(), time.GetUtcNow(), cancellationToken) is { } registry)
             {
+                // A pull that came too early must not keep this node from seeing the new alias.
+                foreach (var alias in registry.Aliases)
+                {
+                    aliases.TryRemove(alias.Name, out _);
+                }
+
                 return registry;
             }
         }
