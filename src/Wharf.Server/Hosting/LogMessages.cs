@@ -12,6 +12,9 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = WharfEventId.Listening, Level = LogLevel.Information, Message = "Wharf listening on {Address} (metadata: {Metadata}, blobs: {Blobs})")]
     public static partial void Listening(this ILogger logger, string address, string metadata, string blobs);
 
+    [LoggerMessage(EventId = WharfEventId.PublicListening, Level = LogLevel.Information, Message = "Public registries' address on {Address}, written {Authority} by clients")]
+    public static partial void PublicListening(this ILogger logger, string address, string authority);
+
     [LoggerMessage(EventId = WharfEventId.NotReady, Level = LogLevel.Warning, Message = "Not ready: the {Backend} metadata store {Reason}")]
     public static partial void NotReady(this ILogger logger, string backend, string reason, Exception? exception);
 

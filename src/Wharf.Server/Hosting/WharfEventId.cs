@@ -13,6 +13,7 @@ internal static class WharfEventId
     public const int RootKeyCreated = 1003;
     public const int NotReady = 1002;
     public const int BlobStoreNotReady = 1004;
+    public const int PublicListening = 1005;
 
     public const int UnhandledRequestError = 1100;
     public const int UnhandledApiError = 1101;

@@ -132,7 +132,14 @@ public static class WharfHost
         await app.StartAsync(cancellationToken);
         if (logger.IsEnabled(LogLevel.Information))
         {
-            logger.Listening(string.Join(", ", app.Urls), store.Backend, BackendFactory.DescribeBlobStore(options));
+            var publicListener = app.Services.GetRequiredService<PublicListener>();
+            var publicPort = publicListener.EndPoint?.Port;
+            var main = app.Urls.Where(u => !Uri.TryCreate(u, UriKind.Absolute, out var uri) || uri.Port != publicPort);
+            logger.Listening(string.Join(", ", main), store.Backend, BackendFactory.DescribeBlobStore(options));
+            if (publicListener.EndPoint is { } endPoint)
+            {
+                logger.PublicListening($"http://{endPoint}", publicListener.Authority);
+            }
         }
     }
 }

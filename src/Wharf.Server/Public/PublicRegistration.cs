@@ -18,6 +18,7 @@ internal static class PublicRegistration
                 ? ActivatorUtilities.CreateInstance<Limits.PublicPullLimits>(sp)
                 : new NoPublicPullLimits());
         services.AddHostedService<Limits.AnonymousUsageFlusher>();
+        services.TryAddSingleton<Core.Public.PublicGalleryReader>();
         services.TryAddSingleton<Gallery.GalleryHandler>();
         services.TryAddSingleton<Core.Public.IPublicAddress, PublicAddress>();
         services.TryAddSingleton<PublicIdentity>();

@@ -12,6 +12,7 @@ using Wharf.Core.Security;
 using Wharf.Server.Public.Limits;
 using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
+using Wharf.Testing;
 
 namespace Wharf.Server.Tests.Public;
 
@@ -20,7 +21,7 @@ namespace Wharf.Server.Tests.Public;
 /// flow (401 challenge, anonymous token from the realm): manifest GETs past the anonymous rate answer 429
 /// <c>TOOMANYREQUESTS</c> with <c>Retry-After</c> and recover as time passes; blob GETs past the monthly
 /// data cap answer 429 "Data limit exceeded" until next month, for anonymous callers only; the host's
-/// flusher writes the counted bytes to the store.
+/// flusher writes the counted bytes to the store; skopeo, as an anonymous client, sees the same.
 /// </summary>
 public sealed class PublicLimitsEndToEndTests
 {
@@ -98,6 +99,20 @@ public sealed class PublicLimitsEndToEndTests
         }
 
         Assert.Equal(1000, await store.Public.GetAnonymousBytesAsync(month, "127.0.0.1", Oci.Ct));
+
+        // A registry client, anonymous: skopeo follows the bearer flow and pulls its burst; past it, skopeo
+        // waits the Retry-After and asks again a few times (the clock here stands still, so every retry is
+        // refused too) and reports the refusal; time moves on and it pulls again. (Past the data cap it
+        // would wait a minute per retry, so that refusal is checked above with a plain client only.)
+        var tools = ContainerTools.Instance;
+        string[] inspect = ["inspect", "--raw", "--tls-verify=false", $"docker://{server.PublicHostAndPort}/{name}:latest"];
+        (await tools.SkopeoAsync(inspect)).EnsureSuccess();
+        (await tools.SkopeoAsync(inspect)).EnsureSuccess();
+        var skopeoRefused = await tools.SkopeoAsync(inspect);
+        Assert.NotEqual(0, skopeoRefused.ExitCode);
+        Assert.Contains("toomanyrequests: Rate exceeded", skopeoRefused.StandardError, StringComparison.Ordinal); // ECR Public's words
+        time.Advance(TimeSpan.FromSeconds(1));
+        (await tools.SkopeoAsync(inspect)).EnsureSuccess();
     }
 
     /// <summary>Follows the challenge of an unauthenticated manifest GET to the realm, as a registry client does.</summary>
