@@ -99,11 +99,11 @@ internal static class AdminCommand
             return await identities.AttachManagedPolicyAsync(principal, arn, ct) ? 0 : Fail($"{principal} does not exist");
         }, ct));
 
-        var purposeOption = new Option<TokenPurpose?>("--purpose") { HelpName = "auth|page|download", Description = "only this family: auth (GetAuthorizationToken passwords), page (nextTokens) or download (GetDownloadUrlForLayer URLs); default all three" };
+        var purposeOption = new Option<TokenPurpose?>("--purpose") { HelpName = "auth|page|download|bearer", Description = "only this family: auth (GetAuthorizationToken passwords), page (nextTokens), download (GetDownloadUrlForLayer URLs) or bearer (the public address's realm tokens); default all four" };
         var revokePrevious = new Option<bool>("--revoke-previous") { Description = "also delete the previous keys: every token they signed stops working (after a leak)" };
         var rotate = new Command(
             "rotate-token-key",
-            "Add a new signing key to each token key family (auth, page, download) and print its name. New tokens use it; tokens signed before keep working until they expire (passwords 12 h, download URLs 15 min) unless --revoke-previous. Running servers pick it up within a minute.")
+            "Add a new signing key to each token key family (auth, page, download, bearer) and print its name. New tokens use it; tokens signed before keep working until they expire (passwords and bearer tokens 12 h, download URLs 15 min) unless --revoke-previous. Running servers pick it up within a minute.")
         {
             purposeOption,
             revokePrevious,

@@ -72,7 +72,7 @@ public sealed class TokenKeyRotationTests
 
         // Rotating every family: each gets its next key, this one included.
         var rotated = (await IamTestAccess.AdminAsync(server, "rotate-token-key")).EnsureSuccess().StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["auth-tokens-1", "page-tokens-1", "download-tokens-2"], rotated);
+        Assert.Equal(["auth-tokens-1", "page-tokens-1", "download-tokens-2", "bearer-tokens-1"], rotated);
         time.Advance(ReloadInterval);
         Assert.Equal(layer, Oci.Sha256(await anonymous.GetByteArrayAsync(before, Oci.Ct)));
         var after = await DownloadUrlAsync(client, layer);

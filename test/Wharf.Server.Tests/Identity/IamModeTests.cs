@@ -196,10 +196,10 @@ public sealed class IamModeTests
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetWithTokenAsync(client, "/v2/", first)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await GetWithTokenAsync(client, "/v2/", second)).StatusCode);
 
-        // After a leak: rotating with --revoke-previous ends every token the previous keys signed, in all three families.
+        // After a leak: rotating with --revoke-previous ends every token the previous keys signed, in all four families.
         var rotated = (await AdminAsync("rotate-token-key", "--revoke-previous")).EnsureSuccess().StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["auth-tokens-3", "page-tokens-1", "download-tokens-1"], rotated);
-        Assert.Equal("auth-tokens-3 (signing)\npage-tokens-1 (signing)\ndownload-tokens-1 (signing)", (await AdminAsync("list-token-keys")).EnsureSuccess().StandardOutput.Trim());
+        Assert.Equal(["auth-tokens-3", "page-tokens-1", "download-tokens-1", "bearer-tokens-1"], rotated);
+        Assert.Equal("auth-tokens-3 (signing)\npage-tokens-1 (signing)\ndownload-tokens-1 (signing)\nbearer-tokens-1 (signing)", (await AdminAsync("list-token-keys")).EnsureSuccess().StandardOutput.Trim());
         time.Advance(TimeSpan.FromSeconds(61));
         Assert.Equal(HttpStatusCode.Unauthorized, (await GetWithTokenAsync(client, "/v2/", second)).StatusCode);
         var third = await LoginPasswordAsync(server, id, secret, Region);

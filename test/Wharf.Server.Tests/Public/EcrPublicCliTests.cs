@@ -165,6 +165,19 @@ public sealed class EcrPublicCliTests(EcrPublicCliServer fixture) : IClassFixtur
         await ErrorAsync("RepositoryNotEmptyException", root, "delete-repository", "--repository-name", "cli/app");
         Assert.Equal("cli/app", (await JsonAsync(root, "delete-repository", "--repository-name", "cli/app", "--force")).GetProperty("repository").GetProperty("repositoryName").GetString());
         await ErrorAsync("RepositoryNotFoundException", root, "delete-repository", "--repository-name", "cli/app");
+
+        // The operator's chosen alias becomes the primary one (URIs show it); both it and the default address the registry.
+        (await IamTestAccess.AdminAsync(Server, "public-registry", "--account", Account, "--alias", "cli-corp")).EnsureSuccess();
+        var renamed = (await JsonAsync(root, "create-repository", "--repository-name", "cli/renamed")).GetProperty("repository");
+        Assert.Equal($"{Server.PublicHostAndPort}/cli-corp/cli/renamed", renamed.GetProperty("repositoryUri").GetString());
+        var aliases = Assert.Single((await JsonAsync(root, "describe-registries")).GetProperty("registries").EnumerateArray()).GetProperty("aliases").EnumerateArray()
+            .ToDictionary(a => a.GetProperty("name").GetString()!, a => (Primary: a.GetProperty("primaryRegistryAlias").GetBoolean(), Default: a.GetProperty("defaultRegistryAlias").GetBoolean()));
+        Assert.Equal((true, false), aliases["cli-corp"]);
+        Assert.Equal((false, true), aliases[alias]);
+        foreach (var name in new[] { "cli-corp", alias })
+        {
+            await JsonAsync(root, "initiate-layer-upload", "--registry-id", name, "--repository-name", "cli/renamed");
+        }
     }
 
     [Fact]

@@ -227,6 +227,32 @@ public sealed class PublicAddressTests(PublicAddressFixture fixture) : IClassFix
     }
 
     [Fact]
+    public async Task A_mount_names_its_source_as_alias_and_repository_and_never_reaches_a_private_one()
+    {
+        (await Aws(fixture.Root, "ecr-public", "create-repository", "--repository-name", "demo/mounted")).EnsureSuccess();
+        var password = (await Aws(fixture.Root, "ecr-public", "get-login-password")).EnsureSuccess().StandardOutput.Trim();
+        using var client = Server.CreatePublicClient();
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await RealmTokenAsync(password));
+        var layer = fixture.Image.Layers[0].Digest;
+
+        // From the private repository that holds the same layer (by its private name, or with the alias): no mount, an upload session instead.
+        foreach (var from in new[] { "private/secret", $"{fixture.Alias}/private/secret" })
+        {
+            using var refused = await client.PostAsync($"/v2/{fixture.Alias}/demo/mounted/blobs/uploads/?mount={layer}&from={from}", null, Ct);
+            Assert.Equal(HttpStatusCode.Accepted, refused.StatusCode);
+            using var cancelled = await client.DeleteAsync(refused.Headers.Location, Ct);
+            Assert.Equal(HttpStatusCode.NoContent, cancelled.StatusCode);
+        }
+
+        using var mounted = await client.PostAsync($"/v2/{fixture.Alias}/demo/mounted/blobs/uploads/?mount={layer}&from={fixture.Alias}/demo/app", null, Ct);
+        Assert.Equal(HttpStatusCode.Created, mounted.StatusCode);
+        Assert.Equal($"/v2/{fixture.Alias}/demo/mounted/blobs/{layer}", mounted.Headers.Location!.OriginalString);
+        using var head = new HttpRequestMessage(HttpMethod.Head, $"/v2/{fixture.Alias}/demo/mounted/blobs/{layer}");
+        using var present = await client.SendAsync(head, Ct);
+        Assert.Equal(HttpStatusCode.OK, present.StatusCode);
+    }
+
+    [Fact]
     public async Task A_private_repository_is_unreachable_through_the_public_address()
     {
         var rootPassword = (await Aws(fixture.Root, "ecr-public", "get-login-password")).EnsureSuccess().StandardOutput.Trim();

@@ -109,12 +109,12 @@ public sealed partial class FuzzServers : IAsyncLifetime
     }
 
     /// <summary>An ECR JSON API request, signed by <paramref name="key"/> or with open mode's placeholder signature.</summary>
-    internal static byte[] EcrRequest(WharfTestServer server, string operation, byte[] body, AwsKey? key, string target = "AmazonEC2ContainerRegistry_V20150921.", string contentType = "application/x-amz-json-1.1")
+    internal static byte[] EcrRequest(WharfTestServer server, string operation, byte[] body, AwsKey? key, string target = "AmazonEC2ContainerRegistry_V20150921.", string contentType = "application/x-amz-json-1.1", string service = "ecr")
     {
         List<(string, string)> headers = [("Content-Type", contentType), ("X-Amz-Target", target + operation)];
         headers = key is null
-            ? [.. headers, ("Authorization", $"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261124/{Region}/ecr/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0000")]
-            : key.Sign(server.BaseAddress, "POST", "/", headers, body, "ecr", Region);
+            ? [.. headers, ("Authorization", $"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/20261124/{Region}/{service}/aws4_request, SignedHeaders=host;x-amz-date;x-amz-target, Signature=0000")]
+            : key.Sign(server.BaseAddress, "POST", "/", headers, body, service, Region);
         return RawHttp.Build("POST", "/", server.BaseAddress, headers, body);
     }
 

@@ -144,6 +144,34 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
         findings.AssertNone(FuzzServers.LoggedFaults(servers.OpenLogs, openMark).Concat(FuzzServers.LoggedFaults(servers.IamLogs, iamMark)), Count);
     }
 
+    /// <summary>
+    /// ECR Public's operations (<c>SpencerFrontendService</c>, signed for <c>ecr-public</c>) on the same endpoint:
+    /// bodies built from its model, with aliases as registry ids, public ARNs and mutations, in both modes.
+    /// </summary>
+    [Fact]
+    public async Task Ecr_public_json_api_answers_mutated_bodies_without_a_5xx()
+    {
+        var (openMark, iamMark) = (servers.OpenLogs.Entries.Count, servers.IamLogs.Entries.Count);
+        var findings = new Findings("ECR Public JSON API");
+        var operations = ServiceModel.EcrPublic.OperationNames.Order(StringComparer.Ordinal).ToArray();
+        const int Count = 800;
+        await Parallel.ForAsync(0, Count, Options(), async (n, _) =>
+        {
+            var m = new Mutator(unchecked((FuzzServers.Seed * 43) + n));
+            var operation = m.Pick(operations);
+            var body = Encoding.UTF8.GetBytes(EcrBody(m, operation, ServiceModel.EcrPublic));
+            if (m.Chance(12))
+            {
+                body = m.MutateBytes(body);
+            }
+
+            var iam = m.Chance(50);
+            var server = iam ? servers.Iam : servers.Open;
+            await findings.SendAsync(server, n, FuzzServers.EcrRequest(server, operation, body, iam ? servers.Root : null, "SpencerFrontendService.", service: "ecr-public"));
+        });
+        findings.AssertNone(FuzzServers.LoggedFaults(servers.OpenLogs, openMark).Concat(FuzzServers.LoggedFaults(servers.IamLogs, iamMark)), Count);
+    }
+
     [Fact]
     public async Task Query_api_answers_mutated_actions_and_parameters_without_a_5xx()
     {
@@ -346,10 +374,11 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
     }
 
     /// <summary>A JSON body for <paramref name="operation"/> built from its input shape, with the registry's real names most of the time.</summary>
-    private string EcrBody(Mutator m, string operation)
+    private string EcrBody(Mutator m, string operation, ServiceModel? service = null)
     {
-        Assert.True(ServiceModel.Ecr.TryGetOperation(operation, out var model));
-        var body = model.InputShape is null ? new JsonObject() : Value(m, operation, "input", ServiceModel.Ecr.Shape(model.InputShape), 0) as JsonObject ?? [];
+        service ??= ServiceModel.Ecr;
+        Assert.True(service.TryGetOperation(operation, out var model));
+        var body = model.InputShape is null ? new JsonObject() : Value(m, service, operation, "input", service.Shape(model.InputShape), 0) as JsonObject ?? [];
         if (m.Chance(25))
         {
             m.MutateTree(body, 1 + m.Random.Next(3));
@@ -363,7 +392,7 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
         return Mutator.ToJson(body);
     }
 
-    private JsonNode? Value(Mutator m, string operation, string member, ShapeModel shape, int depth)
+    private JsonNode? Value(Mutator m, ServiceModel service, string operation, string member, ShapeModel shape, int depth)
     {
         switch (shape.Type)
         {
@@ -378,7 +407,7 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
                 {
                     if (m.Chance(shape.Required.Contains(name) ? 95 : 55))
                     {
-                        structure[name] = Value(m, operation, name, ServiceModel.Ecr.Shape(shapeName), depth + 1);
+                        structure[name] = Value(m, service, operation, name, service.Shape(shapeName), depth + 1);
                     }
                 }
 
@@ -387,7 +416,7 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
                 var list = new JsonArray();
                 for (var i = 1 + m.Random.Next(3); i > 0 && depth <= 4; i--)
                 {
-                    list.Add(Value(m, operation, member, ServiceModel.Ecr.Shape(shape.Element!), depth + 1));
+                    list.Add(Value(m, service, operation, member, service.Shape(shape.Element!), depth + 1));
                 }
 
                 return list;
@@ -395,7 +424,7 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
                 var map = new JsonObject();
                 for (var i = m.Random.Next(3); i > 0; i--)
                 {
-                    map["k" + i] = Value(m, operation, member, ServiceModel.Ecr.Shape(shape.Element!), depth + 1);
+                    map["k" + i] = Value(m, service, operation, member, service.Shape(shape.Element!), depth + 1);
                 }
 
                 return map;
@@ -406,17 +435,18 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
             case "blob":
                 return Convert.ToBase64String(m.RandomBytes(64));
             default:
-                return m.Chance(8) ? m.WeirdJson() : Mutator.String(Text(m, operation, member, shape));
+                return m.Chance(8) ? m.WeirdJson() : Mutator.String(Text(m, service, operation, member, shape));
         }
     }
 
-    private string Text(Mutator m, string operation, string member, ShapeModel shape)
+    private string Text(Mutator m, ServiceModel service, string operation, string member, ShapeModel shape)
     {
         string plausible = member switch
         {
             "repositoryName" or "repositoryNames" or "sourceRepositoryName" => operation is "DeleteRepository" or "BatchDeleteImage"
                 ? m.Pick(new[] { "fuzz/scratch", "fuzz/ecr" })
                 : m.Pick(new[] { FuzzServers.Repository, FuzzServers.Repository, "fuzz/ecr" }),
+            "registryId" when service == ServiceModel.EcrPublic && m.Chance(20) => m.Pick(new[] { "nosuchalias", "x", "a.b-c_d" }),
             "registryId" or "registryIds" => m.Chance(90) ? "123456789012" : m.Pick(new[] { "210987654321", "../../etc" }),
             "imageTag" or "imageTags" or "filter" => m.Pick(new[] { "v1", "v2", "latest" }),
             "imageDigest" => m.Pick(new[] { servers.ManifestDigest, "sha256:" + new string('0', 64) }),
@@ -425,6 +455,7 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
             "imageManifestMediaType" or "mediaTypes" or "acceptedMediaTypes" => m.Pick(ManifestTypes),
             "policyText" => m.Pick(ResourcePolicies),
             "lifecyclePolicyText" => m.Pick(LifecyclePolicies),
+            "resourceArn" when service == ServiceModel.EcrPublic => m.Chance(80) ? $"arn:aws:ecr-public::123456789012:repository/{FuzzServers.Repository}" : $"arn:aws:ecr-public::123456789012:registry/123456789012",
             "resourceArn" => $"arn:aws:ecr:{FuzzServers.Region}:123456789012:repository/{FuzzServers.Repository}",
             "uploadId" => Guid.NewGuid().ToString(),
             _ when shape.Enum is { Count: > 0 } values => m.Pick(values),
