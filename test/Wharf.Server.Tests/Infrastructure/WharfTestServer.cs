@@ -80,7 +80,15 @@ public sealed class WharfTestServer : IAsyncDisposable
         var publicEndPoint = app.Services.GetRequiredService<global::Wharf.Server.Public.PublicListener>().EndPoint;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
             .First(a => publicEndPoint is null || new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)).Port != publicEndPoint.Port);
-        var publicBase = publicEndPoint is null ? null : new Uri($"http://{(publicEndPoint.Address.Equals(System.Net.IPAddress.Any) ? "127.0.0.1" : publicEndPoint.Address.ToString())}:{publicEndPoint.Port}/");
+        var publicHost = publicEndPoint?.Address switch
+        {
+            null => null,
+            var any when any.Equals(System.Net.IPAddress.Any) => "127.0.0.1",
+            var any when any.Equals(System.Net.IPAddress.IPv6Any) => "[::1]",
+            { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6 => $"[{v6}]",
+            var v4 => v4.ToString(),
+        };
+        var publicBase = publicEndPoint is null ? null : new Uri($"http://{publicHost}:{publicEndPoint.Port}/");
         List<string> storeArguments = ["--data-dir", dir];
         if (config.TryGetValue("Metadata:Backend", out var backend) && backend is not null)
         {

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
+using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
 
@@ -382,6 +383,42 @@ public sealed class PublicAddressTests(PublicAddressFixture fixture) : IClassFix
             request.Headers.Host = Server.HostAndPort;
             using var response = await publicClient.SendAsync(request, Ct);
             Assert.StartsWith("Bearer realm=", response.Headers.WwwAuthenticate.ToString(), StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Hostile_requests_get_clear_answers_never_a_5xx()
+    {
+        var anonymous = await RealmTokenAsync(null);
+        var authorizations = new[]
+        {
+            null, "Bearer", "Bearer ", "Bearer " + new string('A', 16_000), "Bearer " + anonymous + anonymous, "bearer " + anonymous,
+            "Basic", "Basic " + new string('=', 100), "Bearer \u0000", "Bearer " + Convert.ToBase64String(Oci.RandomBytes(300)),
+        };
+        var paths = new[]
+        {
+            "/v2/", "/v2", "/v2/_catalog?n=-1", $"/v2/{fixture.Alias}", $"/v2/{fixture.Alias}/tags/list", $"/v2/{fixture.Alias}/manifests/v1",
+            $"/v2/{fixture.Alias}/demo/app/manifests/..%2F..%2Fetc", $"/v2/{fixture.Alias}/../private/secret/manifests/v1", "/v2/%2e%2e/x/manifests/v1",
+            $"/v2/{fixture.Alias}/demo/app/blobs/sha256:zz", $"/v2/{fixture.Alias}/demo/app/blobs/uploads/nope", $"/v2/{new string('a', 300)}/x/manifests/v1",
+            $"/v2/{fixture.Alias}/demo/app/tags/list?n=abc&last=" + new string('z', 5000), "/token", "/token/?scope=" + new string('s', 8000), "/token/x",
+        };
+        using var client = Server.CreatePublicClient();
+        foreach (var authorization in authorizations)
+        {
+            foreach (var path in paths)
+            {
+                foreach (var method in new[] { HttpMethod.Get, HttpMethod.Head, HttpMethod.Post, HttpMethod.Patch })
+                {
+                    using var request = new HttpRequestMessage(method, path);
+                    if (authorization is not null)
+                    {
+                        request.Headers.TryAddWithoutValidation("Authorization", authorization);
+                    }
+
+                    using var response = await client.SendAsync(request, Ct);
+                    Assert.True((int)response.StatusCode < 500, $"{method} {path} with '{authorization?[..Math.Min(authorization.Length, 20)]}' answered {(int)response.StatusCode}");
+                }
+            }
         }
     }
 
