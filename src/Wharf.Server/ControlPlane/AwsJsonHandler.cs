@@ -39,14 +39,22 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerabl
     public const int MaxBodyBytes = 32 * 1024 * 1024;
 
     /// <summary>
-    /// What any operation may send before anything about the caller is known. The model's inputs are
-    /// small except <c>UploadLayerPart</c>'s <c>layerPartBlob</c> (20 MiB) and <c>PutImage</c>'s
-    /// <c>imageManifest</c> (4 MiB of text); the largest other member is a 30 KiB lifecycle policy.
+    /// What any operation may send before anything about the caller is known. The models' inputs are
+    /// small except <c>UploadLayerPart</c>'s <c>layerPartBlob</c> (20 MiB), <c>PutImage</c>'s
+    /// <c>imageManifest</c> (4 MiB of text) and ECR Public's catalog data (a logo and long texts); the
+    /// largest other member is a 30 KiB lifecycle policy.
     /// </summary>
     public const int MaxUnauthenticatedBytes = 1024 * 1024;
 
     /// <summary><c>PutImage</c>: a 4 MiB manifest, JSON-escaped inside the request (up to 4 bytes a character, in practice far fewer).</summary>
     public const int MaxPutImageBytes = 16 * 1024 * 1024;
+
+    /// <summary>
+    /// ECR Public's <c>CreateRepository</c> and <c>PutRepositoryCatalogData</c>: a 512,000-byte logo (683 KB of
+    /// base64) beside about and usage texts of 25,600 characters each, a description and 50 tags, which
+    /// botocore writes <c>\u</c>-escaped (6 bytes a character) when they are not ASCII: past 1 MiB at the most.
+    /// </summary>
+    public const int MaxCatalogBytes = 2 * 1024 * 1024;
 
     /// <summary>How many bodies past <see cref="MaxUnauthenticatedBytes"/> may be held at once (at most 8 × 32 MiB).</summary>
     public const int LargeBodySlots = 8;
@@ -124,10 +132,12 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerabl
 
     private async Task<ReadOnlyMemory<byte>> ReadBodyAsync(HttpContext context, string operation)
     {
+        // By operation name: ECR and ECR Public share these (ECR's CreateRepository, small, gets the catalog's cap unneeded).
         var cap = operation switch
         {
             "UploadLayerPart" => MaxBodyBytes,
             "PutImage" => MaxPutImageBytes,
+            "CreateRepository" or "PutRepositoryCatalogData" => MaxCatalogBytes,
             _ => MaxUnauthenticatedBytes,
         };
         if (cap == MaxUnauthenticatedBytes || context.Request.ContentLength <= MaxUnauthenticatedBytes)

@@ -80,6 +80,15 @@ expect_error("InvalidParameterException", loose.create_repository, repositoryNam
 expect_error("InvalidTagParameterException", pub.create_repository, repositoryName=f"{PREFIX}/awstag", tags=[{"Key": "aws:x", "Value": "v"}])
 expect_error("InvalidTagParameterException", loose.create_repository, repositoryName=f"{PREFIX}/nokey", tags=[{"Value": "v"}])
 
+# The largest catalog the model allows, in non-ASCII text botocore \u-escapes: a body past 1 MiB, still accepted.
+big = {"description": "é" * 1024, "aboutText": "é" * 25_600, "usageText": "ü" * 25_600, "logoImageBlob": LOGO + b"\0" * (512_000 - len(LOGO))}
+big_tags = [{"Key": f"{i:02d}" + "é" * 126, "Value": "é" * 256} for i in range(50)]
+made = pub.create_repository(repositoryName=f"{PREFIX}/big", catalogData=big, tags=big_tags)["catalogData"]
+assert made["aboutText"] == big["aboutText"] and made["usageText"] == big["usageText"] and made["logoUrl"].endswith(hashlib.sha256(big["logoImageBlob"]).hexdigest()), "big catalog"
+assert len(pub.list_tags_for_resource(resourceArn=f"arn:aws:ecr-public::{ACCOUNT}:repository/{PREFIX}/big")["tags"]) == 50
+pub.delete_repository(repositoryName=f"{PREFIX}/big")
+expect_error("RequestEntityTooLargeException", loose.create_repository, repositoryName=f"{PREFIX}/huge", catalogData={"aboutText": "x" * (3 * 1024 * 1024)})
+
 # --- DescribeRepositories: names, paging ---
 for extra in ("b", "c", "d"):
     pub.create_repository(repositoryName=f"{PREFIX}/{extra}")
