@@ -322,6 +322,11 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
                 cancellationToken),
             cancellationToken) is long bytes ? bytes : 0;
 
+    public Task<int> DeleteAnonymousBytesBeforeAsync(string month, CancellationToken cancellationToken) =>
+        database.WriteAsync(
+            s => s.ExecuteAsync("DELETE FROM public_anonymous_bytes WHERE month < @month", [("month", month)], cancellationToken),
+            cancellationToken);
+
     /// <summary>
     /// Writes a repository's catalog, logo, search terms and badges in the caller's transaction (here, and
     /// in <see cref="RepositoryStore.CreateAsync"/> for a repository created with its catalog).

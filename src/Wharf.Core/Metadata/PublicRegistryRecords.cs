@@ -126,4 +126,7 @@ public interface IPublicRegistryStore
 
     /// <summary>The anonymous bytes served to <paramref name="source"/> in <paramref name="month"/> across all nodes (as flushed).</summary>
     Task<long> GetAnonymousBytesAsync(string month, string source, CancellationToken cancellationToken);
+
+    /// <summary>Forgets the anonymous byte counts of months before <paramref name="month"/> (<c>yyyy-MM</c>); returns how many rows went.</summary>
+    Task<int> DeleteAnonymousBytesBeforeAsync(string month, CancellationToken cancellationToken);
 }

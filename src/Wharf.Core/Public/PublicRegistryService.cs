@@ -63,6 +63,12 @@ public sealed partial class PublicRegistryService(IMetadataStore store, IAccessA
     /// <summary>The cache is emptied when it grows past this (anyone can send aliases; memory stays bounded).</summary>
     private const int MaxCachedAliases = 10_000;
 
+    /// <summary>
+    /// The public address's own paths (the registry API, its token realm, the gallery's logos): an alias
+    /// with one of these names would have pages nobody could reach. Drawn aliases (8 characters) never are.
+    /// </summary>
+    public static readonly IReadOnlySet<string> ReservedAliases = new HashSet<string>(["v2", "token", "logo"], StringComparer.Ordinal);
+
     private const int AliasDraws = 16;
     private const string AliasFirst = "abcdefghijklmnopqrstuvwxyz";
     private const string AliasRest = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -142,6 +148,11 @@ public sealed partial class PublicRegistryService(IMetadataStore store, IAccessA
             throw WharfException.InvalidParameter(
                 "alias",
                 "Member must have length between 2 and 50 and satisfy regular expression pattern: [a-z][a-z0-9]+(?:[._-][a-z0-9]+)*");
+        }
+
+        if (ReservedAliases.Contains(alias))
+        {
+            throw WharfException.InvalidParameter("alias", $"'{alias}' names a path of the public address (/{alias}/…) and cannot be a registry alias");
         }
 
         // Refused before a registry is made for it; the store decides again, atomically, should another account take it meanwhile.

@@ -315,6 +315,23 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(0, await store.Public.GetAnonymousBytesAsync("2027-01", "2001:db8::1", Ct));
     }
 
+    [Fact]
+    [Covers(typeof(IPublicRegistryStore), nameof(IPublicRegistryStore.DeleteAnonymousBytesBeforeAsync))]
+    public async Task Anonymous_bytes_of_months_before_one_are_forgotten_and_later_ones_kept()
+    {
+        await using var store = await CreateStoreAsync();
+        foreach (var month in new[] { "2026-10", "2026-11", "2026-12" })
+        {
+            await store.Public.AddAnonymousBytesAsync(month, new Dictionary<string, long> { ["192.0.2.1"] = 10, ["192.0.2.2"] = 20 }, Ct);
+        }
+
+        Assert.Equal(2, await store.Public.DeleteAnonymousBytesBeforeAsync("2026-11", Ct));
+        Assert.Equal(0, await store.Public.GetAnonymousBytesAsync("2026-10", "192.0.2.1", Ct));
+        Assert.Equal(10, await store.Public.GetAnonymousBytesAsync("2026-11", "192.0.2.1", Ct));
+        Assert.Equal(20, await store.Public.GetAnonymousBytesAsync("2026-12", "192.0.2.2", Ct));
+        Assert.Equal(0, await store.Public.DeleteAnonymousBytesBeforeAsync("2026-11", Ct));
+    }
+
     private static Task<PublicSearchPage> SearchAsync(
         IMetadataStore store, IReadOnlyList<string> words, string? architecture = null, string? operatingSystem = null, AccountId? account = null) =>
         store.Public.SearchAsync(new PublicSearch(words, architecture, operatingSystem, account, null, 100), Ct);

@@ -195,6 +195,26 @@ public sealed class PublicPullLimitsTests : IAsyncDisposable
         return refused.Headers!["Retry-After"];
     }
 
+    [Fact]
+    public async Task The_flusher_forgets_months_before_the_previous_one()
+    {
+        var store = await SqliteAsync();
+        foreach (var month in new[] { "2026-09", "2026-10", "2026-11", "2026-12" })
+        {
+            await store.Public.AddAnonymousBytesAsync(month, new Dictionary<string, long> { ["203.0.113.7"] = 5 }, Oci.Ct);
+        }
+
+        var options = Options.Create(new WharfOptions());
+        using var usage = new AnonymousDataUsage(store, time, options, NullLogger<AnonymousDataUsage>.Instance);
+        using var flusher = new AnonymousUsageFlusher(usage, store, time, options, NullLogger<AnonymousUsageFlusher>.Instance);
+        await flusher.PruneAsync(new DateTimeOffset(2026, 12, 6, 8, 0, 0, TimeSpan.Zero), Oci.Ct);
+
+        Assert.Equal(0, await store.Public.GetAnonymousBytesAsync("2026-09", "203.0.113.7", Oci.Ct));
+        Assert.Equal(0, await store.Public.GetAnonymousBytesAsync("2026-10", "203.0.113.7", Oci.Ct));
+        Assert.Equal(5, await store.Public.GetAnonymousBytesAsync("2026-11", "203.0.113.7", Oci.Ct));
+        Assert.Equal(5, await store.Public.GetAnonymousBytesAsync("2026-12", "203.0.113.7", Oci.Ct));
+    }
+
     private static DefaultHttpContext From(string address) => new() { Connection = { RemoteIpAddress = IPAddress.Parse(address) } };
 
     private PublicPullLimits Limits(IMetadataStore store, Action<PublicOptions> configure, int maxKeys = PublicPullLimits.MaxKeys)

@@ -160,7 +160,7 @@ public sealed class PublicRegistryServiceTests : IAsyncLifetime
         Assert.Equal(WharfErrorCode.RegistryAliasTaken, taken.Code);
         Assert.Contains("acme", taken.Message, StringComparison.Ordinal);
         Assert.Null(await service.GetRegistryAsync(AccountB, Ct));
-        foreach (var bad in new[] { "A", "Acme", "-acme", "acme--x", new string('a', 51) })
+        foreach (var bad in new[] { "A", "Acme", "-acme", "acme--x", new string('a', 51), "v2", "token", "logo" })
         {
             Assert.Equal(WharfErrorCode.InvalidParameter, (await Assert.ThrowsAsync<WharfException>(() => service.SetAliasAsync(AccountB, bad, Ct))).Code);
         }
