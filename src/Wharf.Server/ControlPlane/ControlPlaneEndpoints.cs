@@ -30,6 +30,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<PageTokens>();
         services.TryAddSingleton<AuthTokens>();
         services.TryAddSingleton<LayerDownloads>();
+        services.TryAddSingleton<LayerUploadApi>();
         services.TryAddSingleton<EcrOperations>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAwsJsonService, EcrOperations>(sp => sp.GetRequiredService<EcrOperations>()));
 

@@ -190,25 +190,8 @@ internal sealed partial class EcrOperations
 
     private static JsonObject DetailShape(RepositoryKey key, ImageSummary image)
     {
-        var shape = new JsonObject
-        {
-            ["registryId"] = key.Registry.Account.Value,
-            ["repositoryName"] = key.Name.Value,
-            ["imageDigest"] = image.Digest.ToString(),
-        };
-        if (image.Tags.Count > 0)
-        {
-            shape["imageTags"] = Json.Array(image.Tags, t => JsonValue.Create(t));
-        }
-
-        shape["imageSizeInBytes"] = image.Size;
-        shape["imagePushedAt"] = Json.Time(image.PushedAt);
-        shape["imageManifestMediaType"] = image.MediaType;
-        if (image.ArtifactType is not null)
-        {
-            shape["artifactMediaType"] = image.ArtifactType;
-        }
-
+        // ECR Public's ImageDetail is ECR's first members; ECR's adds pull, referrer, scan and archive ones.
+        var shape = EcrPublicOperations.DetailShape(key, image);
         if (image.LastPulledAt is { } pulled)
         {
             shape["lastRecordedPullTime"] = Json.Time(pulled);

@@ -29,12 +29,14 @@ internal sealed partial class EcrOperations(
     LayerDownloads downloads,
     RegistryHostMatcher hosts,
     AuthTokens authTokens,
-    UploadSessionLimits uploadLimits,
     IOptions<WharfOptions> options,
     ReplicationConfigurationService replication,
     CreationTemplateService templates,
-    PullThroughCacheRuleService pullThroughCacheRules) : IAwsJsonService
+    PullThroughCacheRuleService pullThroughCacheRules,
+    LayerUploadApi layerUploads) : IAwsJsonService
 {
+    private readonly LayerUploadApi layerUploads = layerUploads;
+
     /// <summary>ECR's default page size when <c>maxResults</c> is absent.</summary>
     public const int DefaultPageSize = 100;
 
@@ -52,10 +54,10 @@ internal sealed partial class EcrOperations(
             ["BatchGetImage"] = (o, c) => o.BatchGetImageAsync(c),
             ["BatchDeleteImage"] = (o, c) => o.BatchDeleteImageAsync(c),
             ["PutImage"] = (o, c) => o.PutImageAsync(c),
-            ["BatchCheckLayerAvailability"] = (o, c) => o.BatchCheckLayerAvailabilityAsync(c),
-            ["InitiateLayerUpload"] = (o, c) => o.InitiateLayerUploadAsync(c),
-            ["UploadLayerPart"] = (o, c) => o.UploadLayerPartAsync(c),
-            ["CompleteLayerUpload"] = (o, c) => o.CompleteLayerUploadAsync(c),
+            ["BatchCheckLayerAvailability"] = (o, c) => o.layerUploads.BatchCheckLayerAvailabilityAsync(c, c.Repository),
+            ["InitiateLayerUpload"] = (o, c) => o.layerUploads.InitiateLayerUploadAsync(c, c.Repository),
+            ["UploadLayerPart"] = (o, c) => o.layerUploads.UploadLayerPartAsync(c, c.Repository),
+            ["CompleteLayerUpload"] = (o, c) => o.layerUploads.CompleteLayerUploadAsync(c, c.Repository),
             ["GetDownloadUrlForLayer"] = (o, c) => o.GetDownloadUrlForLayerAsync(c),
             ["TagResource"] = (o, c) => o.TagResourceAsync(c),
             ["UntagResource"] = (o, c) => o.UntagResourceAsync(c),

@@ -96,7 +96,8 @@ internal sealed partial class EcrPublicOperations
         };
     }
 
-    private static JsonObject DetailShape(RepositoryKey key, ImageSummary image)
+    /// <summary>ECR Public's <c>ImageDetail</c> (also the start of ECR's).</summary>
+    internal static JsonObject DetailShape(RepositoryKey key, ImageSummary image)
     {
         var shape = new JsonObject
         {

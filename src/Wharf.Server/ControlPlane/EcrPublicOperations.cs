@@ -22,13 +22,14 @@ namespace Wharf.Server.ControlPlane;
 internal sealed partial class EcrPublicOperations(
     RepositoryService repositories,
     ImageService images,
-    LayerService layers,
     PublicRegistryService registries,
     PageTokens tokens,
     AuthTokens authTokens,
-    UploadSessionLimits uploadLimits,
-    IPublicAddress publicAddress) : IAwsJsonService
+    IPublicAddress publicAddress,
+    LayerUploadApi layerUploads) : IAwsJsonService
 {
+    private readonly LayerUploadApi layerUploads = layerUploads;
+
     /// <summary>ECR Public's default page size when <c>maxResults</c> is absent.</summary>
     public const int DefaultPageSize = 100;
 
@@ -46,10 +47,10 @@ internal sealed partial class EcrPublicOperations(
             ["DescribeImageTags"] = (o, c) => o.DescribeImageTagsAsync(c),
             ["BatchDeleteImage"] = (o, c) => o.BatchDeleteImageAsync(c),
             ["PutImage"] = (o, c) => o.PutImageAsync(c),
-            ["BatchCheckLayerAvailability"] = (o, c) => o.BatchCheckLayerAvailabilityAsync(c),
-            ["InitiateLayerUpload"] = (o, c) => o.InitiateLayerUploadAsync(c),
-            ["UploadLayerPart"] = (o, c) => o.UploadLayerPartAsync(c),
-            ["CompleteLayerUpload"] = (o, c) => o.CompleteLayerUploadAsync(c),
+            ["BatchCheckLayerAvailability"] = (o, c) => o.layerUploads.BatchCheckLayerAvailabilityAsync(c.Call, c.Repository),
+            ["InitiateLayerUpload"] = (o, c) => o.layerUploads.InitiateLayerUploadAsync(c.Call, c.Repository),
+            ["UploadLayerPart"] = (o, c) => o.layerUploads.UploadLayerPartAsync(c.Call, c.Repository),
+            ["CompleteLayerUpload"] = (o, c) => o.layerUploads.CompleteLayerUploadAsync(c.Call, c.Repository),
             ["TagResource"] = (o, c) => o.TagResourceAsync(c),
             ["UntagResource"] = (o, c) => o.UntagResourceAsync(c),
             ["ListTagsForResource"] = (o, c) => o.ListTagsForResourceAsync(c),

@@ -2,18 +2,20 @@ using System.Text.Json.Nodes;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
 using Wharf.Core.Uploads;
+using Wharf.Server.Hosting;
 
 namespace Wharf.Server.ControlPlane;
 
 /// <summary>
-/// ECR Public's layer-upload API: ECR's, on a public repository. A push never creates a public repository
-/// (ECR Public's <c>CreateRepository</c> does, with the registry's alias), so a missing one is <c>RepositoryNotFoundException</c>.
+/// The layer-upload API (<c>BatchCheckLayerAvailability</c>, <c>InitiateLayerUpload</c>, <c>UploadLayerPart</c>,
+/// <c>CompleteLayerUpload</c>) as ECR and ECR Public both speak it: the same members and shapes, on the
+/// repository each API's call names (a private one, or a public one).
 /// </summary>
-internal sealed partial class EcrPublicOperations
+internal sealed class LayerUploadApi(LayerService layers, UploadSessionLimits uploadLimits)
 {
-    private async Task<JsonObject> BatchCheckLayerAvailabilityAsync(EcrPublicCall call)
+    public async Task<JsonObject> BatchCheckLayerAvailabilityAsync(EcrCall call, RepositoryKey key)
     {
-        var (found, failures) = await layers.CheckAvailabilityAsync(call.Caller, call.Repository, call.Call.Strings("layerDigests"), call.Aborted);
+        var (found, failures) = await layers.CheckAvailabilityAsync(call.Caller, key, call.Strings("layerDigests"), call.Aborted);
         return new JsonObject
         {
             ["layers"] = Json.Array(found, l =>
@@ -30,28 +32,27 @@ internal sealed partial class EcrPublicOperations
         };
     }
 
-    private async Task<JsonObject> InitiateLayerUploadAsync(EcrPublicCall call)
+    public async Task<JsonObject> InitiateLayerUploadAsync(EcrCall call, RepositoryKey key)
     {
-        using var slot = await uploadLimits.AdmitAsync(call.Context, call.Caller, call.Registry, call.Aborted);
-        var id = await layers.InitiateAsync(call.Caller, call.Repository, call.Aborted);
+        using var slot = await uploadLimits.AdmitAsync(call.Context, call.Caller, key.Registry, call.Aborted);
+        var id = await layers.InitiateAsync(call.Caller, key, call.Aborted);
         slot.Opened(id);
-        return new JsonObject { ["uploadId"] = EcrOperations.ApiUploadId(id), ["partSize"] = LayerService.PartSize };
+        return new JsonObject { ["uploadId"] = ApiUploadId(id), ["partSize"] = LayerService.PartSize };
     }
 
-    private async Task<JsonObject> UploadLayerPartAsync(EcrPublicCall call)
+    public async Task<JsonObject> UploadLayerPartAsync(EcrCall call, RepositoryKey key)
     {
-        var key = call.Repository;
         var apiId = call.String("uploadId")!;
         var part = call.Get("layerPartBlob")!.Value.GetBytesFromBase64();
         long last;
         try
         {
             last = await layers.UploadPartAsync(
-                call.Caller, key, EcrOperations.StoreUploadId(apiId), call.Call.Long("partFirstByte")!.Value, call.Call.Long("partLastByte")!.Value, part, call.Aborted);
+                call.Caller, key, StoreUploadId(apiId), call.Long("partFirstByte")!.Value, call.Long("partLastByte")!.Value, part, call.Aborted);
         }
         catch (WharfException e) when (e.Code == WharfErrorCode.InvalidLayerPart && e.Detail is LayerPartRejected rejected)
         {
-            // As ECR's, the exception carries where the upload stands, so that the client can resume.
+            // ECR's exception carries where the upload stands, so that the client can resume.
             throw new WharfException(e.Code, e.Message, new JsonObject
             {
                 ["registryId"] = key.Registry.Account.Value,
@@ -62,7 +63,7 @@ internal sealed partial class EcrPublicOperations
         }
         catch (WharfException e) when (e.Code == WharfErrorCode.BlobUploadUnknown)
         {
-            throw EcrOperations.UploadNotFound(key, apiId);
+            throw UploadNotFound(key, apiId);
         }
 
         return new JsonObject
@@ -74,11 +75,10 @@ internal sealed partial class EcrPublicOperations
         };
     }
 
-    private async Task<JsonObject> CompleteLayerUploadAsync(EcrPublicCall call)
+    public async Task<JsonObject> CompleteLayerUploadAsync(EcrCall call, RepositoryKey key)
     {
-        var key = call.Repository;
         var apiId = call.String("uploadId")!;
-        var digests = call.Call.Strings("layerDigests");
+        var digests = call.Strings("layerDigests");
         if (digests.Count != 1)
         {
             throw EcrCall.Invalid("layerDigests", "must contain exactly one digest: Wharf completes one layer per upload");
@@ -87,12 +87,12 @@ internal sealed partial class EcrPublicOperations
         var digest = Digest.TryParse(digests[0], out var parsed) ? parsed : throw EcrCall.Invalid("layerDigests.1.member", "must be a valid digest such as sha256:<64 hex digits>");
         try
         {
-            await layers.CompleteAsync(call.Caller, key, EcrOperations.StoreUploadId(apiId), digest, call.Aborted);
-            uploadLimits.Ended(EcrOperations.StoreUploadId(apiId));
+            await layers.CompleteAsync(call.Caller, key, StoreUploadId(apiId), digest, call.Aborted);
+            uploadLimits.Ended(StoreUploadId(apiId));
         }
         catch (WharfException e) when (e.Code == WharfErrorCode.BlobUploadUnknown)
         {
-            throw EcrOperations.UploadNotFound(key, apiId);
+            throw UploadNotFound(key, apiId);
         }
 
         return new JsonObject
@@ -103,4 +103,12 @@ internal sealed partial class EcrPublicOperations
             ["layerDigest"] = digest.ToString(),
         };
     }
+
+    /// <summary>The model's <c>UploadId</c> is a dashed UUID; /v2 sessions use the undashed form. Both name one session.</summary>
+    internal static string ApiUploadId(string storeId) => Guid.ParseExact(storeId, "N").ToString("D");
+
+    internal static string StoreUploadId(string apiId) => Guid.TryParse(apiId, out var id) ? id.ToString("N") : apiId;
+
+    internal static WharfException UploadNotFound(RepositoryKey key, string uploadId) =>
+        new(WharfErrorCode.BlobUploadUnknown, $"The upload with id '{uploadId}' does not exist in the repository with name '{key.Name}' in the registry with id '{key.Registry.Account}'");
 }
