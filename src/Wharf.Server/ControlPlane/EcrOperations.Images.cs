@@ -73,9 +73,12 @@ internal sealed partial class EcrOperations
         };
     }
 
-    private async Task<JsonObject> BatchDeleteImageAsync(EcrCall call)
+    private Task<JsonObject> BatchDeleteImageAsync(EcrCall call) => BatchDeleteImageAsync(images, call, call.Repository);
+
+    /// <summary><c>BatchDeleteImage</c> on <paramref name="key"/>: ECR's and ECR Public's are one operation.</summary>
+    internal static async Task<JsonObject> BatchDeleteImageAsync(ImageService images, EcrCall call, RepositoryKey key)
     {
-        var result = await images.BatchDeleteAsync(call.Caller, call.Repository, ReadImageIds(call), call.Aborted);
+        var result = await images.BatchDeleteAsync(call.Caller, key, ReadImageIds(call), call.Aborted);
         return new JsonObject
         {
             ["imageIds"] = Json.Array(result.Succeeded, RefShape),
@@ -83,9 +86,11 @@ internal sealed partial class EcrOperations
         };
     }
 
-    private async Task<JsonObject> PutImageAsync(EcrCall call)
+    private Task<JsonObject> PutImageAsync(EcrCall call) => PutImageAsync(images, call, call.Repository);
+
+    /// <summary><c>PutImage</c> on <paramref name="key"/>: ECR's and ECR Public's are one operation.</summary>
+    internal static async Task<JsonObject> PutImageAsync(ImageService images, EcrCall call, RepositoryKey key)
     {
-        var key = call.Repository;
         Digest? digest = null;
         if (call.String("imageDigest") is { } digestText)
         {

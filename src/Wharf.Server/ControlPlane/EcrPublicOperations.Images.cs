@@ -68,33 +68,9 @@ internal sealed partial class EcrPublicOperations
         return result;
     }
 
-    private async Task<JsonObject> BatchDeleteImageAsync(EcrPublicCall call)
-    {
-        var result = await images.BatchDeleteAsync(call.Caller, call.Repository, EcrOperations.ReadImageIds(call.Call), call.Aborted);
-        return new JsonObject
-        {
-            ["imageIds"] = Json.Array(result.Succeeded, EcrOperations.RefShape),
-            ["failures"] = Json.Array(result.Failures, EcrOperations.FailureShape),
-        };
-    }
+    private Task<JsonObject> BatchDeleteImageAsync(EcrPublicCall call) => EcrOperations.BatchDeleteImageAsync(images, call.Call, call.Repository);
 
-    private async Task<JsonObject> PutImageAsync(EcrPublicCall call)
-    {
-        var key = call.Repository;
-        Digest? digest = null;
-        if (call.String("imageDigest") is { } digestText)
-        {
-            digest = Digest.TryParse(digestText, out var parsed) ? parsed : throw EcrCall.Invalid("imageDigest", "must be a valid digest such as sha256:<64 hex digits>");
-        }
-
-        var manifest = call.String("imageManifest")!;
-        var tag = call.String("imageTag");
-        var pushed = await images.PutAsync(call.Caller, key, manifest, call.String("imageManifestMediaType"), tag, digest, call.Aborted);
-        return new JsonObject
-        {
-            ["image"] = EcrOperations.ImageShape(key, new ImageRef(pushed.Digest.ToString(), tag), Encoding.UTF8.GetBytes(manifest), pushed.MediaType),
-        };
-    }
+    private Task<JsonObject> PutImageAsync(EcrPublicCall call) => EcrOperations.PutImageAsync(images, call.Call, call.Repository);
 
     /// <summary>ECR Public's <c>ImageDetail</c> (also the start of ECR's).</summary>
     internal static JsonObject DetailShape(RepositoryKey key, ImageSummary image)
