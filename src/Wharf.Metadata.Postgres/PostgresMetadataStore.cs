@@ -38,6 +38,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         PullThroughCache = new PullThroughCacheStore(relational);
         Secrets = new SecretStore(relational);
         Public = new PublicRegistryStore(relational);
+        Logins = new LoginStore(relational);
     }
 
     public string Backend => "postgres";
@@ -71,6 +72,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public Core.Secrets.ISecretStore Secrets { get; }
 
     public IPublicRegistryStore Public { get; }
+
+    public ILoginStore Logins { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, time, cancellationToken);
 

@@ -45,6 +45,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         PullThroughCache = new PullThroughCacheStore(database);
         Secrets = new SecretStore(database);
         Public = new PublicRegistryStore(database);
+        Logins = new LoginStore(database);
     }
 
     public string Backend => "sqlite";
@@ -81,6 +82,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public Core.Secrets.ISecretStore Secrets { get; }
 
     public IPublicRegistryStore Public { get; }
+
+    public ILoginStore Logins { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
 

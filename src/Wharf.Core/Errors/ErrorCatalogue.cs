@@ -135,6 +135,7 @@ public static class ErrorCatalogue
         new(WharfErrorCode.PublicDataLimitExceeded, "TOOMANYREQUESTS", 429, "ThrottlingException", 400, "Data limit exceeded"),
         // ECR Public answers a bearer token it cannot read with 400, not 401 (ECR-NOTES §8).
         new(WharfErrorCode.BearerTokenInvalid, "DENIED", 400, "AccessDeniedException", 400, "Your Authorization Token is invalid."),
+        new(WharfErrorCode.PasswordPolicyViolation, "DENIED", 400, "PasswordPolicyViolation", 400, "The provided password doesn't meet the password policy requirements."),
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

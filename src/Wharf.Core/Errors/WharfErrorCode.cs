@@ -126,4 +126,7 @@ public enum WharfErrorCode
     RegistryAliasTaken,
     PublicDataLimitExceeded,
     BearerTokenInvalid,
+
+    // IAM login profiles (the console's passwords).
+    PasswordPolicyViolation,
 }

@@ -48,6 +48,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Public registries (ECR Public): aliases, catalog data, the gallery's search, anonymous data counters.</summary>
     IPublicRegistryStore Public { get; }
 
+    /// <summary>The web console's sign-in: IAM login profiles (passwords) and console sessions.</summary>
+    ILoginStore Logins { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 
@@ -389,6 +392,40 @@ public interface IIdentityStore
 
     /// <summary>Removes the tags with these keys (missing keys are ignored).</summary>
     Task UntagPrincipalAsync(string principalArn, IReadOnlyList<string> keys, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// IAM login profiles and the console's sessions (docs/console.md). Sessions live here, not in memory, so
+/// that every node knows them and signing out (or deleting the login profile) ends them everywhere.
+/// </summary>
+public interface ILoginStore
+{
+    /// <summary>Creates the principal's login profile; false when it already has one.</summary>
+    Task<bool> CreateLoginProfileAsync(LoginProfileRecord profile, CancellationToken cancellationToken);
+
+    /// <summary>Replaces the password hash and the reset flag; false when the principal has no login profile.</summary>
+    Task<bool> UpdateLoginProfileAsync(LoginProfileRecord profile, CancellationToken cancellationToken);
+
+    Task<LoginProfileRecord?> GetLoginProfileAsync(string principalArn, CancellationToken cancellationToken);
+
+    /// <summary>Deletes the login profile and the principal's password sessions; false when absent.</summary>
+    Task<bool> DeleteLoginProfileAsync(string principalArn, CancellationToken cancellationToken);
+
+    Task CreateSessionAsync(ConsoleSessionRecord session, CancellationToken cancellationToken);
+
+    Task<ConsoleSessionRecord?> GetSessionAsync(string idHash, CancellationToken cancellationToken);
+
+    /// <summary>Moves the session's last-seen time forward (idle timeout); false when the session is gone.</summary>
+    Task<bool> TouchSessionAsync(string idHash, DateTimeOffset lastSeenAt, CancellationToken cancellationToken);
+
+    /// <summary>Ends one session (sign-out); false when absent.</summary>
+    Task<bool> DeleteSessionAsync(string idHash, CancellationToken cancellationToken);
+
+    /// <summary>Ends every session of the principal (password changed, user deleted); returns how many.</summary>
+    Task<int> DeleteSessionsAsync(string principalArn, CancellationToken cancellationToken);
+
+    /// <summary>Deletes sessions idle since before <paramref name="idleBefore"/> or created before <paramref name="createdBefore"/>; returns how many.</summary>
+    Task<int> DeleteExpiredSessionsAsync(DateTimeOffset idleBefore, DateTimeOffset createdBefore, CancellationToken cancellationToken);
 }
 
 /// <summary>Server-wide secret keys shared by every node (URL and page-token signing).</summary>

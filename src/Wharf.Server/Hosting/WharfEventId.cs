@@ -46,4 +46,9 @@ internal static class WharfEventId
     // 1700s: public registries' fair-use limits.
     public const int PublicUsageFlushFailed = 1700;
     public const int PublicUsageUncounted = 1701;
+
+    // 1800s: the web console (sign-ins, sessions, page faults).
+    public const int ConsolePageFault = 1800;
+    public const int ConsoleSignIn = 1801;
+    public const int ConsoleSignInFailed = 1802;
 }

@@ -10,6 +10,7 @@ using Wharf.Server.PullThroughCache;
 using Wharf.Server.Public;
 using Wharf.Server.Replication;
 using Wharf.Server.Scanning;
+using Wharf.Server.WebConsole;
 
 namespace Wharf.Server.Hosting;
 
@@ -102,6 +103,7 @@ public static class WharfHost
         builder.Services.AddRemoteReplication();
         builder.Services.AddUpstreamRegistries();
         builder.Services.AddPublicRegistries();
+        builder.Services.AddConsole(options);
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
@@ -110,6 +112,7 @@ public static class WharfHost
         app.MapDataPlane();
         app.MapControlPlane();
         app.MapQueryApi();
+        app.MapConsole();
         return app;
     }
 

@@ -82,6 +82,9 @@ public sealed class WharfOptions
 
     /// <summary>Public registries (ECR Public): their address, the gallery and fair-use limits (docs/public.md).</summary>
     public PublicOptions Public { get; set; } = new();
+
+    /// <summary>The web console under <c>/console/</c> on the main port (docs/console.md).</summary>
+    public ConsoleOptions Console { get; set; } = new();
 }
 
 public sealed class RegistryOptions
@@ -360,4 +363,25 @@ public sealed class PublicOptions
     /// shutdown): with a short cache of those totals, how late one node sees another's bytes.
     /// </summary>
     public TimeSpan UsageFlushInterval { get; set; } = TimeSpan.FromSeconds(30);
+}
+
+public sealed class ConsoleOptions
+{
+    /// <summary>Serve the web console under <c>/console/</c> on the main port.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>A session unused this long ends (the next page asks to sign in again).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>A session ends this long after sign-in however active it is (the AWS console's 12 hours).</summary>
+    public TimeSpan AbsoluteTimeout { get; set; } = TimeSpan.FromHours(12);
+
+    /// <summary>Failed sign-ins allowed per user name and per source address within <see cref="SignInWindow"/> before further attempts wait.</summary>
+    public int SignInFailures { get; set; } = 5;
+
+    /// <summary>The window <see cref="SignInFailures"/> counts in.</summary>
+    public TimeSpan SignInWindow { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Rows per page of every console list.</summary>
+    public int PageSize { get; set; } = 50;
 }

@@ -42,6 +42,7 @@ public sealed class AnonymousAccessTests
 
         // Every routed endpoint is one probed above or below; only the health probes answer anonymously.
         var probed = new HashSet<string> { "GET /", "POST /", "GET /layers/{token}", "HEAD /layers/{token}", "* /v2", "* /v2/{**rest}" };
+        probed.UnionWith(await ProbeConsoleAsync(server, client));
         var anonymous = new HashSet<string> { "GET /health/live", "GET /health/ready", "GET /health" };
         var routed = server.GetService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
             .SelectMany(e => (e.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["*"]).Select(m => $"{m} /{e.RoutePattern.RawText?.TrimStart('/')}"))
@@ -75,5 +76,48 @@ public sealed class AnonymousAccessTests
                 response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden,
                 $"{method} {path} answered {(int)response.StatusCode} to an anonymous caller");
         }
+    }
+
+    /// <summary>
+    /// Every console route, anonymously: pages send the caller to the sign-in page (303) or refuse it (401/403),
+    /// and show nothing of the registry; only endpoints marked for signed-out use (sign-in, assets) answer
+    /// otherwise, and they must not name the account either. Returns the routes probed.
+    /// </summary>
+    private static async Task<IReadOnlyList<string>> ProbeConsoleAsync(WharfTestServer server, HttpClient client)
+    {
+        var probed = new List<string>();
+        var digest = Oci.Sha256([1, 2, 3]);
+        foreach (var endpoint in server.GetService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().Where(e => e.RoutePattern.RawText?.TrimStart('/').StartsWith("console", StringComparison.Ordinal) == true))
+        {
+            var pattern = "/" + endpoint.RoutePattern.RawText!.TrimStart('/');
+            var path = pattern.Replace("{account}", "123456789012", StringComparison.Ordinal).Replace("{region}", "us-east-1", StringComparison.Ordinal)
+                .Replace("{**name}", "team/app", StringComparison.Ordinal).Replace("{**rest}", "team/app", StringComparison.Ordinal)
+                .Replace("{digest}", digest, StringComparison.Ordinal).Replace("{file}", "x", StringComparison.Ordinal).Replace("{name}", "alice", StringComparison.Ordinal);
+            Assert.DoesNotContain("{", path, StringComparison.Ordinal);
+            var signedOut = endpoint.Metadata.GetMetadata<global::Wharf.Server.WebConsole.SignedOutAllowed>() is not null || pattern.StartsWith("/console/-/", StringComparison.Ordinal);
+            foreach (var method in endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods ?? ["GET"])
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path);
+                if (method == "POST")
+                {
+                    request.Content = new FormUrlEncodedContent([new("do", "delete"), new("_csrf", "forged")]);
+                }
+
+                using var response = await client.SendAsync(request, Oci.Ct);
+                var body = await response.Content.ReadAsStringAsync(Oci.Ct);
+                Assert.DoesNotContain("123456789012", body, StringComparison.Ordinal);
+                if (!signedOut)
+                {
+                    var toSignIn = response.StatusCode == HttpStatusCode.SeeOther && response.Headers.Location?.OriginalString.StartsWith("/console/sign-in", StringComparison.Ordinal) == true;
+                    Assert.True(
+                        toSignIn || response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden,
+                        $"{method} {path} answered {(int)response.StatusCode} to an anonymous caller");
+                }
+
+                probed.Add($"{method} {pattern}");
+            }
+        }
+
+        return probed;
     }
 }

@@ -6,6 +6,7 @@ using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Public;
 using Wharf.Core.Storage;
+using Wharf.Server.Web;
 
 namespace Wharf.Server.Public.Gallery;
 

@@ -6,6 +6,7 @@ using Ganss.Xss;
 using Markdig;
 using Markdig.Syntax;
 using Markdig.Syntax.Inlines;
+using Wharf.Server.Web;
 
 namespace Wharf.Server.Public.Gallery;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Wharf.Core.Metadata;
 using Wharf.Core.Public;
+using Wharf.Server.Web;
 
 namespace Wharf.Server.Public.Gallery;
 

@@ -1,14 +1,17 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Unicode;
 
-namespace Wharf.Server.Public.Gallery;
+namespace Wharf.Server.Web;
 
 /// <summary>
-/// A small HTML writer: markup the gallery writes itself goes in with <see cref="Raw"/> (literals only),
-/// and every value goes through <see cref="Text"/>, <see cref="Attr"/> or <see cref="Url"/>, which encode it.
-/// The one exception is already-sanitized Markdown (<see cref="Trusted"/>).
+/// A small HTML writer for the gallery and the console: markup written here goes in with <see cref="Raw"/>
+/// (literals only), and every value goes through <see cref="Text"/>, <see cref="Attr"/> or <see cref="Url"/>,
+/// which encode it. <see cref="Add"/> takes an interpolated string whose literal parts are markup and whose
+/// holes are values, encoded (an <see cref="Html"/> hole is a fragment already written, appended as is).
+/// The one other exception is already-sanitized Markdown (<see cref="Trusted"/>).
 /// </summary>
 internal sealed class Html
 {
@@ -21,6 +24,24 @@ internal sealed class Html
     public Html Raw(string markup)
     {
         builder.Append(markup);
+        return this;
+    }
+
+    /// <summary>
+    /// Markup with values: <c>html.Add($"&lt;td title=\"{exact}\"&gt;{name}&lt;/td&gt;")</c>. Literal parts are
+    /// written as they are; every hole is encoded (strings, numbers, anything formattable), except an
+    /// <see cref="Html"/> fragment, which is appended as written.
+    /// </summary>
+    public Html Add([InterpolatedStringHandlerArgument("")] ref HtmlInterpolation markup)
+    {
+        _ = markup;
+        return this;
+    }
+
+    /// <summary>Appends a fragment written with another <see cref="Html"/>.</summary>
+    public Html Append(Html fragment)
+    {
+        builder.Append(fragment.builder);
         return this;
     }
 
@@ -73,4 +94,37 @@ internal sealed class Html
         var parts = pairs.Where(p => !string.IsNullOrEmpty(p.Value)).Select(p => p.Name + "=" + Uri.EscapeDataString(p.Value!)).ToList();
         return parts.Count == 0 ? string.Empty : "?" + string.Join('&', parts);
     }
+}
+
+/// <summary>
+/// The handler behind <see cref="Html.Add"/>: literals are markup, holes are values and are encoded.
+/// </summary>
+[InterpolatedStringHandler]
+internal ref struct HtmlInterpolation
+{
+    private readonly Html html;
+
+    public HtmlInterpolation(int literalLength, int formattedCount, Html html)
+    {
+        _ = literalLength;
+        _ = formattedCount;
+        this.html = html;
+    }
+
+    public readonly void AppendLiteral(string markup) => html.Raw(markup);
+
+    public readonly void AppendFormatted(string? value) => html.Text(value);
+
+    public readonly void AppendFormatted(Html? fragment)
+    {
+        if (fragment is not null)
+        {
+            html.Append(fragment);
+        }
+    }
+
+    public readonly void AppendFormatted(long value) => html.Number(value);
+
+    public readonly void AppendFormatted<T>(T value) =>
+        html.Text(value is IFormattable formattable ? formattable.ToString(null, CultureInfo.InvariantCulture) : value?.ToString());
 }
