@@ -38,6 +38,17 @@ internal sealed class SqliteDatabase
         try
         {
             await connection.OpenAsync(cancellationToken);
+
+            // A pooled handle must never come back inside a transaction: one left open by a use whose
+            // COMMIT or ROLLBACK failed would hold SQLite's writer lock for as long as the handle lives
+            // (every other writer then waits out its busy timeout) and refuses the pragmas below.
+            if (SQLitePCL.raw.sqlite3_get_autocommit(connection.Handle) == 0)
+            {
+                using var rollback = connection.CreateCommand();
+                rollback.CommandText = "ROLLBACK";
+                await rollback.ExecuteNonQueryAsync(cancellationToken);
+            }
+
             using var pragmas = connection.CreateCommand();
             pragmas.CommandText = ConnectionPragmas;
             await pragmas.ExecuteNonQueryAsync(cancellationToken);

@@ -88,6 +88,27 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
     }
 
     [Fact]
+    public async Task A_pooled_connection_left_inside_a_transaction_comes_back_outside_it()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new SqliteDatabase(DatabasePath);
+
+        // A transaction begun by statement, not by the ADO.NET object, survives the connection's return to the pool.
+        await using (var leaky = await database.OpenAsync(Ct))
+        {
+            await using var begin = leaky.CreateCommand();
+            begin.CommandText = "BEGIN IMMEDIATE";
+            await begin.ExecuteNonQueryAsync(Ct);
+        }
+
+        await using var reused = await database.OpenAsync(Ct);
+        Assert.NotEqual(0, SQLitePCL.raw.sqlite3_get_autocommit(reused.Handle));
+
+        // And the writer lock it held is free: another write goes through at once.
+        await CreateRepoAsync(store);
+    }
+
+    [Fact]
     public async Task Write_transactions_take_the_writer_lock_before_their_first_statement()
     {
         await using var store = await CreateStoreAsync();
