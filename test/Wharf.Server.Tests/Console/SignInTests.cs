@@ -206,6 +206,18 @@ public sealed class SignInTests
 
         using var idle = new ConsoleHttp(server);
         (await idle.SignInAsync(Account, "alice", Password)).Dispose();
+        var store = server.GetService<IMetadataStore>();
+        var idHash = Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(idle.SessionCookie!)));
+        var signedInAt = (await store.Logins.GetSessionAsync(idHash, Ct))!.LastSeenAt;
+
+        // Last seen is written at most once a minute.
+        time.Advance(TimeSpan.FromSeconds(50));
+        Assert.True(await idle.SignedInAsync());
+        Assert.Equal(signedInAt, (await store.Logins.GetSessionAsync(idHash, Ct))!.LastSeenAt);
+        time.Advance(TimeSpan.FromSeconds(20));
+        Assert.True(await idle.SignedInAsync());
+        Assert.True((await store.Logins.GetSessionAsync(idHash, Ct))!.LastSeenAt > signedInAt);
+
         time.Advance(TimeSpan.FromMinutes(9));
         Assert.True(await idle.SignedInAsync());
         time.Advance(TimeSpan.FromMinutes(9)); // 9 minutes since the last page: still in
@@ -230,9 +242,27 @@ public sealed class SignInTests
         time.Advance(TimeSpan.FromSeconds(2));
         Assert.False(await busy.SignedInAsync());
 
-        // The pruning job deletes what has expired.
+        Assert.Null(await store.Logins.GetSessionAsync(idHash, Ct));
+    }
+
+    [Fact]
+    public async Task The_pruning_job_deletes_sessions_past_either_timeout()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await WharfTestServer.StartAsync(Iam(("Console:IdleTimeout", "00:10:00"), ("Console:AbsoluteTimeout", "00:30:00")), services: s => s.AddSingleton<TimeProvider>(time));
+        var arn = await UserWithPasswordAsync(server, "alice");
         var store = server.GetService<IMetadataStore>();
-        Assert.Equal(0, await store.Logins.DeleteExpiredSessionsAsync(time.GetUtcNow() - TimeSpan.FromMinutes(10), time.GetUtcNow() - TimeSpan.FromMinutes(30), Ct));
+        var now = time.GetUtcNow();
+        await store.Logins.CreateSessionAsync(new ConsoleSessionRecord("idle", arn, ConsoleSignInMethod.Password, null, now - TimeSpan.FromMinutes(15), now - TimeSpan.FromMinutes(11)), Ct);
+        await store.Logins.CreateSessionAsync(new ConsoleSessionRecord("old", arn, ConsoleSignInMethod.Password, null, now - TimeSpan.FromMinutes(31), now), Ct);
+        await store.Logins.CreateSessionAsync(new ConsoleSessionRecord("live", arn, ConsoleSignInMethod.Password, null, now - TimeSpan.FromMinutes(29), now - TimeSpan.FromMinutes(9)), Ct);
+
+        var job = server.GetService<IEnumerable<Wharf.Server.Jobs.IBackgroundJob>>().OfType<Wharf.Server.WebConsole.SignIn.ConsoleSessionPruneJob>().Single();
+        Assert.Equal(TimeSpan.FromSeconds(150), job.Interval);
+        Assert.Equal("2 expired console sessions deleted", await job.RunAsync(Ct));
+        Assert.Null(await store.Logins.GetSessionAsync("idle", Ct));
+        Assert.Null(await store.Logins.GetSessionAsync("old", Ct));
+        Assert.NotNull(await store.Logins.GetSessionAsync("live", Ct));
     }
 
     [Fact]
