@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Time.Testing;
 using Wharf.Core.Identity;
 using Wharf.Core.Metadata;
@@ -405,6 +406,37 @@ public sealed class SignInTests
         Assert.Equal(HttpStatusCode.SeeOther, response.StatusCode);
         using var page = await http.GetAsync("/console/password");
         Assert.Contains($"arn:aws:iam::{Account}:root", await page.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sign_ins_and_failures_are_logged_and_no_password_secret_or_cookie_ever_is()
+    {
+        var logs = new CapturedLogs();
+        await using var server = await WharfTestServer.StartAsync(
+            Iam(("Logging:LogLevel:Default", "Debug")), services: s => s.AddSingleton<ILoggerProvider>(logs));
+        var arn = await UserWithPasswordAsync(server, "alice");
+        var key = await server.GetService<IdentityService>().CreateAccessKeyAsync(Wharf.Core.Security.Caller.Root(AccountId.Parse(Account)), "alice", Ct);
+        using var http = new ConsoleHttp(server);
+        (await http.SignInAsync(Account, "alice", "Wrong-Horse-42")).Dispose();
+        (await http.SignInWithKeyAsync(key.Record.Id, "wrong" + key.Secret[5..])).Dispose();
+        (await http.SignInAsync(Account, "alice", Password)).Dispose();
+        var cookie = http.SessionCookie!;
+        using var byKey = new ConsoleHttp(server);
+        (await byKey.SignInWithKeyAsync(key.Record.Id, key.Secret)).Dispose();
+        Assert.True(await http.SignedInAsync());
+
+        var signIns = logs.Entries.Where(e => e.EventId == 1801).Select(e => e.Message).ToList();
+        Assert.Equal(2, signIns.Count);
+        Assert.All(signIns, m => Assert.StartsWith($"Console sign-in: {arn} with ", m, StringComparison.Ordinal));
+        var failures = logs.Entries.Where(e => e.EventId == 1802 && e.Level == LogLevel.Warning).Select(e => e.Message).ToList();
+        Assert.Contains(failures, m => m.Contains($"{Account}/alice with password", StringComparison.Ordinal) && m.EndsWith("(wrong password)", StringComparison.Ordinal));
+        Assert.Contains(failures, m => m.Contains(key.Record.Id, StringComparison.Ordinal) && m.EndsWith("(wrong secret)", StringComparison.Ordinal));
+
+        var everything = string.Join('\n', logs.Entries.Select(e => e.Message));
+        foreach (var secret in new[] { Password, "Wrong-Horse-42", key.Secret, key.Secret[5..], cookie })
+        {
+            Assert.DoesNotContain(secret, everything, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
