@@ -31,7 +31,7 @@ internal sealed class PasswordPage(ConsoleLayout layout, IConsoleSessions sessio
 
         // Guessing the current password from a stolen session is throttled like signing in.
         var name = "change:" + user.Caller.PrincipalArn;
-        var source = context.Connection.RemoteIpAddress?.ToString();
+        var source = Public.Limits.SourceAddress.Of(context);
         if (throttle.RetryAfter(name, source) is { } wait)
         {
             var minutes = Math.Max(1, (int)Math.Ceiling(wait.TotalMinutes));

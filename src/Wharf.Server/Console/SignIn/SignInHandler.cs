@@ -71,10 +71,13 @@ internal sealed partial class SignInHandler(
         }
 
         var source = context.Connection.RemoteIpAddress?.ToString();
+
+        // Counted by IPv6 /64, as the public limits count: one host holds a whole /64 to rotate through.
+        var sourceKey = Public.Limits.SourceAddress.Of(context);
         var byKey = action == AccessKeyAction;
         var name = byKey ? "key:" + (accessKeyId ?? string.Empty).ToUpperInvariant() : $"{account}/{userName?.ToLowerInvariant()}";
         name = name.Length > 200 ? name[..200] : name;
-        if (throttle.RetryAfter(name, source) is { } wait)
+        if (throttle.RetryAfter(name, sourceKey) is { } wait)
         {
             var minutes = Math.Max(1, (int)Math.Ceiling(wait.TotalMinutes));
             LogSignInFailed(logger, name, byKey ? AccessKeyAction : PasswordAction, source, "throttled");
@@ -91,7 +94,7 @@ internal sealed partial class SignInHandler(
             : await CheckPasswordAsync(account, userName, ConsoleForms.Field(context, "password"), ct);
         if (principal is null || sessions is not CookieConsoleSessions cookies)
         {
-            throttle.Failed(name, source);
+            throttle.Failed(name, sourceKey);
             LogSignInFailed(logger, name, byKey ? AccessKeyAction : PasswordAction, source, reason ?? "not IAM mode");
             var error = byKey
                 ? ConsoleErrors.Banner("The access key could not sign you in.", "The access key ID or secret access key is not correct, or the key is not active.")
