@@ -393,7 +393,18 @@ public sealed class SignInTests
 
         using var fresh = new ConsoleHttp(server);
         Assert.Equal(HttpStatusCode.Unauthorized, (await fresh.SignInAsync(Account, "alice", Password)).StatusCode);
-        Assert.Equal(HttpStatusCode.SeeOther, (await fresh.SignInAsync(Account, "alice", "Better-Horse-43")).StatusCode);
+        Assert.Equal(HttpStatusCode.SeeOther, (await fresh.SignInAsync("1234-5678-9012", "alice", "Better-Horse-43")).StatusCode);
+
+        // Without iam:ChangePassword on itself (AWS's IAMUserChangePassword), the page shows AWS's reason.
+        await UserWithPasswordAsync(server, "bob", resetRequired: true);
+        using var bob = new ConsoleHttp(server);
+        (await bob.SignInAsync(Account, "bob", Password)).Dispose();
+        var bobToken = await bob.TokenAsync("/console/password");
+        using var denied = await bob.PostAsync("/console/password", ("_csrf", bobToken), ("do", "change"), ("current", Password), ("new", "Better-Horse-43"), ("confirm", "Better-Horse-43"));
+        Assert.Equal(HttpStatusCode.Forbidden, denied.StatusCode);
+        var deniedBody = WebUtility.HtmlDecode(await denied.Content.ReadAsStringAsync(Ct));
+        Assert.Contains("You are not allowed to do this.", deniedBody, StringComparison.Ordinal);
+        Assert.Contains($"User: arn:aws:iam::{Account}:user/bob is not authorized to perform: iam:ChangePassword on resource: arn:aws:iam::{Account}:user/bob", deniedBody, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -58,7 +58,8 @@ internal sealed partial class SignInHandler(
         }
 
         var action = ConsoleForms.Field(context, ConsoleForms.ActionField);
-        var account = ConsoleForms.Field(context, "account")?.Trim();
+        // As AWS prints it (1234-5678-9012) or as typed with spaces: the digits are the id.
+        var account = ConsoleForms.Field(context, "account")?.Replace("-", string.Empty, StringComparison.Ordinal).Replace(" ", string.Empty, StringComparison.Ordinal);
         var userName = ConsoleForms.Field(context, "user")?.Trim();
         var accessKeyId = ConsoleForms.Field(context, "access_key_id")?.Trim();
         if (!await LoginTokenValidAsync(context, ConsoleForms.Field(context, ConsoleCsrf.FieldName), ct))
@@ -193,7 +194,7 @@ internal sealed partial class SignInHandler(
         html.Raw("<section class=\"signin-method\" aria-labelledby=\"signin-password\"><h2 id=\"signin-password\">With a password</h2>");
         html.Add($"<form method=\"post\" action=\"{action}\" class=\"stack\"><input type=\"hidden\" name=\"{ConsoleCsrf.FieldName}\" value=\"{token}\"><input type=\"hidden\" name=\"{ConsoleForms.ActionField}\" value=\"{PasswordAction}\">");
         Next(html, next);
-        html.Add($"<div><label for=\"signin-account\">Account ID</label><input id=\"signin-account\" type=\"text\" name=\"account\" inputmode=\"numeric\" autocomplete=\"organization\" maxlength=\"12\" required value=\"{account}\"></div>");
+        html.Add($"<div><label for=\"signin-account\">Account ID</label><input id=\"signin-account\" type=\"text\" name=\"account\" inputmode=\"numeric\" autocomplete=\"organization\" maxlength=\"16\" required value=\"{account}\"></div>");
         html.Add($"<div><label for=\"signin-user\">User name</label><p class=\"hint\" id=\"signin-user-hint\">Your IAM user name, or <code>root</code> for the account's root user.</p>");
         html.Add($"<input id=\"signin-user\" type=\"text\" name=\"user\" autocomplete=\"username\" maxlength=\"64\" required aria-describedby=\"signin-user-hint\" value=\"{userName}\"></div>");
         html.Raw("<div><label for=\"signin-secret\">Password</label><input id=\"signin-secret\" name=\"password\" type=\"password\" autocomplete=\"current-password\" maxlength=\"128\" required></div>");
