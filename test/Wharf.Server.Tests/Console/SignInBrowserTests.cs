@@ -42,6 +42,9 @@ public sealed class SignInBrowserTests(ChromiumFixture chromium) : IClassFixture
         await page.GetByRole(AriaRole.Button, new() { Name = "Sign in", Exact = true }).ClickAsync();
         await Expect(page).ToHaveURLAsync(new System.Text.RegularExpressions.Regex("/console/password$"));
         await Expect(page.Locator("header .principal")).ToHaveTextAsync("alice");
+
+        // The header's name leads a password user to changing it.
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "alice" })).ToHaveAttributeAsync("href", "/console/password");
         browser.AssertNoProblems();
     }
 
