@@ -123,7 +123,15 @@ internal sealed class ConsoleLayout(IOptions<WharfOptions> options)
             Link(html, page.Section == ConsoleSection.Identity, ConsoleRoutes.Users, "Identity");
             html.Raw("</ul></nav>");
             html.Add($"<div class=\"who\"><span class=\"registry\" title=\"The registry these pages show\">{registry.Account.Value} · {registry.Region}</span> ");
-            html.Add($"<span class=\"principal\" title=\"{user.Caller.PrincipalArn}\">{user.DisplayName}</span>");
+            if (user.Method == Core.Metadata.ConsoleSignInMethod.Password)
+            {
+                // Signed in with a password: the name leads to changing it.
+                html.Add($"<a class=\"principal\" href=\"{ConsoleRoutes.Password}\" title=\"{user.Caller.PrincipalArn} · change your password\">{user.DisplayName}</a>");
+            }
+            else
+            {
+                html.Add($"<span class=\"principal\" title=\"{user.Caller.PrincipalArn}\">{user.DisplayName}</span>");
+            }
             if (user.Method != Core.Metadata.ConsoleSignInMethod.Open)
             {
                 html.Add($"<form method=\"post\" action=\"{ConsoleRoutes.SignOut}\" class=\"inline\"><input type=\"hidden\" name=\"{ConsoleCsrf.FieldName}\" value=\"{user.CsrfToken}\"><button type=\"submit\" class=\"secondary\">Sign out</button></form>");
