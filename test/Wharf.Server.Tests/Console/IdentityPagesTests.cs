@@ -235,6 +235,78 @@ public sealed class IdentityPagesTests(ChromiumFixture chromium) : IClassFixture
         }
     }
 
+    [Fact]
+    public async Task In_iam_mode_an_administrator_gives_a_user_a_password_and_a_key_and_a_user_without_iam_permissions_sees_aws_reason()
+    {
+        const string AdminPassword = "Correct-Horse-42";
+        const string BobPassword = "Battery-Staple-7";
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        var root = IamTestAccess.AdminKey(await IamTestAccess.AdminAsync(server, "create-access-key"));
+        (await AwsClients.CliAsync(server.BaseAddress, Region, root, "iam", "create-user", "--user-name", "admin")).EnsureSuccess();
+        (await AwsClients.CliAsync(server.BaseAddress, Region, root, "iam", "put-user-policy", "--user-name", "admin", "--policy-name", "iam", "--policy-document", "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"iam:*\",\"Resource\":\"*\"}]}")).EnsureSuccess();
+        (await AwsClients.CliAsync(server.BaseAddress, Region, root, "iam", "create-login-profile", "--user-name", "admin", "--password", AdminPassword, "--no-password-reset-required")).EnsureSuccess();
+
+        await using var admin = await ConsoleBrowser.OpenAsync(chromium, server);
+        var page = admin.Page;
+        var dialogs = Track(page);
+        await admin.SignInAsync(Account, "admin", AdminPassword);
+        await admin.GotoAsync("/console/iam/users");
+        await page.GetByText("Create a user").ClickAsync();
+        await page.GetByLabel("User name").FillAsync("bob");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create user" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "User bob" })).ToBeVisibleAsync();
+
+        // A password AWS's policy refuses, then one it takes, without a reset so that bob goes straight in.
+        await page.GetByText("Create a login profile").ClickAsync();
+        await page.GetByLabel("New password", new() { Exact = true }).FillAsync("short");
+        await page.GetByLabel("Require a new password at the next sign-in").UncheckAsync();
+        await page.EvaluateAsync("() => document.querySelectorAll('input[minlength]').forEach(i => i.removeAttribute('minlength'))");
+        var refused = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Create login profile" }).ClickAsync(), r => r.Request.Method == "POST");
+        Assert.Equal(400, refused.Status);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("The password does not meet the password policy.");
+        await Expect(page.GetByLabel("New password", new() { Exact = true })).ToHaveValueAsync(string.Empty);
+        await Expect(page.GetByLabel("Require a new password at the next sign-in")).Not.ToBeCheckedAsync();
+        await page.GetByLabel("New password", new() { Exact = true }).FillAsync(BobPassword);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create login profile" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).First).ToContainTextAsync("bob can now sign in to the console with this password.");
+        await Expect(page.Locator("section", new() { Has = page.GetByRole(AriaRole.Heading, new() { Name = "Console password" }) })).ToContainTextAsync("New password required");
+
+        // A key made on the page works with the AWS CLI, as bob.
+        await page.GetByRole(AriaRole.Button, new() { Name = "Create access key" }).ClickAsync();
+        var bobKey = new Dictionary<string, string>
+        {
+            ["AWS_ACCESS_KEY_ID"] = (await page.Locator("#new-key dd code").First.TextContentAsync())!,
+            ["AWS_SECRET_ACCESS_KEY"] = (await page.Locator("#new-key code.secret").TextContentAsync())!,
+        };
+        var identity = (await AwsClients.CliAsync(server.BaseAddress, Region, bobKey, "sts", "get-caller-identity")).EnsureSuccess().StandardOutput;
+        Assert.Contains($"arn:aws:iam::{Account}:user/bob", identity, StringComparison.Ordinal);
+        await admin.CaptureAsync("iam-user-iam-mode");
+
+        // bob signs in elsewhere with the password set on the page, and is refused the identity pages with AWS's reason.
+        await using var bob = await ConsoleBrowser.OpenAsync(chromium, server);
+        await bob.SignInAsync(Account, "bob", BobPassword);
+        var denied = await bob.GotoAsync("/console/iam/users");
+        Assert.Equal(403, denied.Status);
+        await Expect(bob.Page.GetByRole(AriaRole.Alert)).ToContainTextAsync($"User: arn:aws:iam::{Account}:user/bob is not authorized to perform: iam:ListUsers");
+        Assert.Equal(0, await bob.Page.GetByRole(AriaRole.Link, new() { Name = "admin" }).CountAsync());
+        var deniedUser = await bob.GotoAsync("/console/iam/users/admin");
+        Assert.Equal(403, deniedUser.Status);
+        await Expect(bob.Page.GetByRole(AriaRole.Alert).First).ToContainTextAsync("iam:GetUser");
+        await bob.CaptureAsync("iam-denied");
+
+        // Deleting bob's password ends that way in; the user can be deleted once its key and profile are gone.
+        await admin.GotoAsync("/console/iam/users/bob");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete login profile" }).ClickAsync();
+        await Expect(page.GetByText("This user has no login profile")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Table).Filter(new() { HasText = bobKey["AWS_ACCESS_KEY_ID"] }).GetByRole(AriaRole.Button, new() { Name = "Delete" }).ClickAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete user" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).First).ToContainTextAsync("Deleted the user bob.");
+
+        Assert.Empty(dialogs);
+        admin.AssertNoProblems();
+        bob.AssertNoProblems();
+    }
+
     // A valid identity policy whose condition value is markup.
     private static string HostileDocument() =>
         "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\n      \"Effect\": \"Allow\",\n      \"Action\": \"ecr:BatchGetImage\",\n      \"Resource\": \"*\",\n      \"Condition\": { \"StringEquals\": { \"aws:username\": \""
