@@ -98,12 +98,16 @@ internal static class GroupPages
     {
         var here = ConsoleRoutes.Group(name);
         var html = new Html();
+        var (found, error, failed) = await IdentityView.TryPageAsync(() => Iam(context).GetGroupAsync(user.Caller, name, context.RequestAborted));
         html.Add($"<div class=\"page-head\"><h1>Group {name}</h1><div class=\"actions\">");
-        html.Append(ConsoleForms.Button(user, here, DeleteAction, "Delete group", "danger", $"Delete the group {name}? Its users and policies must be removed first."));
+        if (error is null)
+        {
+            html.Append(ConsoleForms.Button(user, here, DeleteAction, "Delete group", "danger", $"Delete the group {name}? Its users and policies must be removed first."));
+        }
+
         html.Raw("</div></div>");
         html.Append(state.Error ?? new Html());
 
-        var (found, error, failed) = await IdentityView.TryPageAsync(() => Iam(context).GetGroupAsync(user.Caller, name, context.RequestAborted));
         if (error is not null)
         {
             html.Append(error);

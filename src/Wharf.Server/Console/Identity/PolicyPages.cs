@@ -130,15 +130,15 @@ internal static class PolicyPages
         var name = PolicyPanel.NameOf(arn);
         var awsManaged = ManagedPolicies.Find(arn) is not null;
         var html = new Html();
+        var (policy, error, failed) = await IdentityView.TryPageAsync(() => iam.GetPolicyAsync(user.Caller, arn, ct));
         html.Add($"<div class=\"page-head\"><h1>Policy {name}</h1><div class=\"actions\">");
-        if (!awsManaged)
+        if (!awsManaged && error is null)
         {
             html.Append(ConsoleForms.Button(user, here, DeleteAction, "Delete policy", "danger", $"Delete the policy {name}? It must be detached everywhere first."));
         }
 
         html.Raw("</div></div>");
         html.Append(state.Error ?? new Html());
-        var (policy, error, failed) = await IdentityView.TryPageAsync(() => iam.GetPolicyAsync(user.Caller, arn, ct));
         if (policy is null)
         {
             html.Append(error!);

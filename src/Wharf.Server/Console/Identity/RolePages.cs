@@ -121,12 +121,16 @@ internal static class RolePages
     {
         var here = ConsoleRoutes.Role(name);
         var html = new Html();
+        var (role, error, failed) = await IdentityView.TryPageAsync(() => Iam(context).GetRoleAsync(user.Caller, name, context.RequestAborted));
         html.Add($"<div class=\"page-head\"><h1>Role {name}</h1><div class=\"actions\">");
-        html.Append(ConsoleForms.Button(user, here, DeleteAction, "Delete role", "danger", $"Delete the role {name}? Its policies must be removed first; its sessions stop working."));
+        if (error is null)
+        {
+            html.Append(ConsoleForms.Button(user, here, DeleteAction, "Delete role", "danger", $"Delete the role {name}? Its policies must be removed first; its sessions stop working."));
+        }
+
         html.Raw("</div></div>");
         html.Append(state.Error ?? new Html());
 
-        var (role, error, failed) = await IdentityView.TryPageAsync(() => Iam(context).GetRoleAsync(user.Caller, name, context.RequestAborted));
         if (role is null)
         {
             html.Append(error!);

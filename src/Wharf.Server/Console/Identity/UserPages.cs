@@ -92,13 +92,17 @@ internal static class UserPages
         var iam = Iam(context);
         var here = ConsoleRoutes.User(name);
         var html = new Html();
+        var (found, error, failed) = await IdentityView.TryPageAsync(() => iam.GetUserAsync(user.Caller, name, context.RequestAborted));
         html.Add($"<div class=\"page-head\"><h1>User {name}</h1><div class=\"actions\">");
-        html.Append(ConsoleForms.Button(user, here, DeleteAction, "Delete user", "danger", $"Delete the user {name}? Its access keys, policies, groups and login profile must be removed first."));
+        if (error is null)
+        {
+            html.Append(ConsoleForms.Button(user, here, DeleteAction, "Delete user", "danger", $"Delete the user {name}? Its access keys, policies, groups and login profile must be removed first."));
+        }
+
         html.Raw("</div></div>");
         html.Append(state.Shown ?? new Html());
         html.Append(state.Error ?? new Html());
 
-        var (found, error, failed) = await IdentityView.TryPageAsync(() => iam.GetUserAsync(user.Caller, name, context.RequestAborted));
         if (found is null)
         {
             html.Append(error!);
