@@ -289,6 +289,13 @@ public sealed class IdentityPagesTests(ChromiumFixture chromium) : IClassFixture
         Assert.Equal(403, denied.Status);
         await Expect(bob.Page.GetByRole(AriaRole.Alert)).ToContainTextAsync($"User: arn:aws:iam::{Account}:user/bob is not authorized to perform: iam:ListUsers");
         Assert.Equal(0, await bob.Page.GetByRole(AriaRole.Link, new() { Name = "admin" }).CountAsync());
+        await bob.Page.GetByText("Create a user").ClickAsync();
+        await bob.Page.GetByLabel("User name").FillAsync("mallory");
+        var refusedCreate = await bob.Page.RunAndWaitForResponseAsync(() => bob.Page.GetByRole(AriaRole.Button, new() { Name = "Create user" }).ClickAsync(), r => r.Request.Method == "POST");
+        Assert.Equal(403, refusedCreate.Status);
+        await Expect(bob.Page.GetByRole(AriaRole.Alert).First).ToContainTextAsync($"is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::{Account}:user/mallory");
+        await Expect(bob.Page.GetByLabel("User name")).ToHaveValueAsync("mallory");
+        Assert.Contains("NoSuchEntity", (await AwsClients.CliAsync(server.BaseAddress, Region, root, "iam", "get-user", "--user-name", "mallory")).StandardError, StringComparison.Ordinal);
         var deniedUser = await bob.GotoAsync("/console/iam/users/admin");
         Assert.Equal(403, deniedUser.Status);
         await Expect(bob.Page.GetByRole(AriaRole.Alert).First).ToContainTextAsync("iam:GetUser");
