@@ -97,6 +97,10 @@ public sealed class IdentityPagesTests(ChromiumFixture chromium) : IClassFixture
         await page.GetByLabel("User name").FillAsync("alice");
         await page.GetByRole(AriaRole.Button, new() { Name = "Add user" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Table).Filter(new() { HasText = "alice" })).ToBeVisibleAsync();
+        var groupConflict = await page.RunAndWaitForResponseAsync(() => page.GetByRole(AriaRole.Button, new() { Name = "Delete group" }).ClickAsync(), r => r.Request.Method == "POST");
+        Assert.Equal(409, groupConflict.Status);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("Remove the group's users and policies first.");
+        await browser.GotoAsync("/console/iam/groups/devs");
         await browser.CaptureAsync("iam-group");
         await browser.GotoAsync("/console/iam/groups");
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = "devs" })).ToBeVisibleAsync();
@@ -122,6 +126,10 @@ public sealed class IdentityPagesTests(ChromiumFixture chromium) : IClassFixture
         await Expect(page).ToHaveURLAsync(new Regex("/console/iam/users$"));
         await Expect(page.GetByRole(AriaRole.Status).First).ToContainTextAsync("Deleted the user alice.");
         await Expect(page.GetByText("This account has no IAM users yet.")).ToBeVisibleAsync();
+        await browser.GotoAsync("/console/iam/groups/devs");
+        await Expect(page.GetByText("No users in this group.")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Delete group" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Status).First).ToContainTextAsync("Deleted the group devs.");
 
         Assert.Empty(dialogs);
         browser.AssertNoProblems();
