@@ -38,6 +38,15 @@ internal sealed partial class IdentityStore
             async s => await s.ListAsync($"SELECT {PolicyColumns} FROM iam_policies p WHERE p.account = @account ORDER BY p.name", MapPolicy, [("account", account.Value)], cancellationToken),
             cancellationToken);
 
+    public Task<IReadOnlyList<ManagedPolicyRecord>> ListManagedPoliciesAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<ManagedPolicyRecord>>(
+            async s => await s.ListAsync(
+                $"SELECT {PolicyColumns} FROM iam_policies p WHERE p.account = @account AND (CAST(@after AS TEXT) IS NULL OR p.name > CAST(@after AS TEXT)) ORDER BY p.name LIMIT @limit",
+                MapPolicy,
+                [("account", account.Value), ("after", after), ("limit", limit)],
+                cancellationToken),
+            cancellationToken);
+
     public Task<IReadOnlyList<PolicyVersionRecord>> ListPolicyVersionsAsync(string policyArn, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<PolicyVersionRecord>>(
             async s => await s.ListAsync(

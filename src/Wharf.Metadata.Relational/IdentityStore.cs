@@ -111,6 +111,15 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
                 cancellationToken),
             cancellationToken);
 
+    public Task<IReadOnlyList<PrincipalRecord>> ListUsersAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<PrincipalRecord>>(
+            async s => await s.ListAsync(
+                "SELECT arn, account, kind, name, unique_id, created_at FROM principals WHERE account = @account AND kind = 'user' AND (CAST(@after AS TEXT) IS NULL OR name > CAST(@after AS TEXT)) ORDER BY name LIMIT @limit",
+                MapPrincipal,
+                [("account", account.Value), ("after", after), ("limit", limit)],
+                cancellationToken),
+            cancellationToken);
+
     public Task<bool> DeletePrincipalAsync(string arn, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s => await s.ExecuteAsync("DELETE FROM principals WHERE arn = @arn AND kind <> 'root'", [("arn", arn)], cancellationToken) > 0,
@@ -146,6 +155,15 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
                 "SELECT arn, account, kind, name, unique_id, created_at, trust_policy, max_session_seconds FROM principals WHERE account = @account AND kind = 'role' ORDER BY name",
                 r => new RoleRecord(MapPrincipal(r), r.GetString(6), r.GetInt32(7)),
                 [("account", account.Value)],
+                cancellationToken),
+            cancellationToken);
+
+    public Task<IReadOnlyList<RoleRecord>> ListRolesAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<RoleRecord>>(
+            async s => await s.ListAsync(
+                "SELECT arn, account, kind, name, unique_id, created_at, trust_policy, max_session_seconds FROM principals WHERE account = @account AND kind = 'role' AND (CAST(@after AS TEXT) IS NULL OR name > CAST(@after AS TEXT)) ORDER BY name LIMIT @limit",
+                r => new RoleRecord(MapPrincipal(r), r.GetString(6), r.GetInt32(7)),
+                [("account", account.Value), ("after", after), ("limit", limit)],
                 cancellationToken),
             cancellationToken);
 

@@ -297,6 +297,9 @@ public interface IIdentityStore
     /// <summary>The account's users, by name.</summary>
     Task<IReadOnlyList<PrincipalRecord>> ListUsersAsync(AccountId account, CancellationToken cancellationToken);
 
+    /// <summary>A page of the account's users by name: at most <paramref name="limit"/>, those after <paramref name="after"/> (a name).</summary>
+    Task<IReadOnlyList<PrincipalRecord>> ListUsersAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken);
+
     /// <summary>Deletes a user with its keys and policies. False when absent.</summary>
     Task<bool> DeletePrincipalAsync(string arn, CancellationToken cancellationToken);
 
@@ -343,11 +346,17 @@ public interface IIdentityStore
     /// <summary>The account's groups, by name.</summary>
     Task<IReadOnlyList<GroupRecord>> ListGroupsAsync(AccountId account, CancellationToken cancellationToken);
 
+    /// <summary>A page of the account's groups by name, those after <paramref name="after"/>.</summary>
+    Task<IReadOnlyList<GroupRecord>> ListGroupsAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken);
+
     /// <summary>The groups a user is in, by name.</summary>
     Task<IReadOnlyList<GroupRecord>> ListGroupsForUserAsync(string userArn, CancellationToken cancellationToken);
 
     /// <summary>The account's roles, by name.</summary>
     Task<IReadOnlyList<RoleRecord>> ListRolesAsync(AccountId account, CancellationToken cancellationToken);
+
+    /// <summary>A page of the account's roles by name, those after <paramref name="after"/>.</summary>
+    Task<IReadOnlyList<RoleRecord>> ListRolesAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>Replaces a role's trust policy. False when the role is absent.</summary>
     Task<bool> SetTrustPolicyAsync(string roleArn, string document, CancellationToken cancellationToken);
@@ -359,6 +368,9 @@ public interface IIdentityStore
 
     /// <summary>The account's customer managed policies, by name.</summary>
     Task<IReadOnlyList<ManagedPolicyRecord>> ListManagedPoliciesAsync(AccountId account, CancellationToken cancellationToken);
+
+    /// <summary>A page of the account's customer managed policies by name, those after <paramref name="after"/>.</summary>
+    Task<IReadOnlyList<ManagedPolicyRecord>> ListManagedPoliciesAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>The policy's versions, newest first.</summary>
     Task<IReadOnlyList<PolicyVersionRecord>> ListPolicyVersionsAsync(string policyArn, CancellationToken cancellationToken);

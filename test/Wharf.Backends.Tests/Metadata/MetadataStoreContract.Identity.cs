@@ -125,6 +125,44 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListUsersAsync))]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListGroupsAsync))]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListRolesAsync))]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListManagedPoliciesAsync))]
+    public async Task Users_groups_roles_and_managed_policies_page_by_ordinal_name_after_a_cursor_per_account()
+    {
+        await using var store = await CreateStoreAsync();
+        var other = AccountId.Parse("222222222222");
+        await store.Identities.EnsureAccountAsync(Account, T0, Ct);
+        await store.Identities.EnsureAccountAsync(other, T0, Ct);
+        foreach (var name in new[] { "bob", "Zed", "alice", "carol" })
+        {
+            await store.Identities.CreateUserAsync(Account, name, "AIDA" + name, T0, Ct);
+            await store.Identities.CreateGroupAsync(new GroupRecord($"arn:aws:iam::{Account}:group/{name}", Account, name, "AGPA" + name, T0), Ct);
+            await store.Identities.CreateRoleAsync(new RoleRecord(new PrincipalRecord($"arn:aws:iam::{Account}:role/{name}", Account, "role", name, "AROA" + name, T0), "{}", 3600), Ct);
+            await store.Identities.CreateManagedPolicyAsync(new ManagedPolicyRecord($"arn:aws:iam::{Account}:policy/{name}", Account, name, "ANPA" + name, null, "v1", 0, T0, T0), "{}", Ct);
+        }
+
+        await store.Identities.CreateUserAsync(other, "aaron", "AIDAAARON", T0, Ct);
+        await store.Identities.CreateGroupAsync(new GroupRecord($"arn:aws:iam::{other}:group/aaron", other, "aaron", "AGPAAARON", T0), Ct);
+
+        async Task<string[][]> PagesAsync(Func<string?, Task<IReadOnlyList<string>>> page)
+        {
+            return [[.. await page(null)], [.. await page("Zed")], [.. await page("bob")], [.. await page("carol")]];
+        }
+
+        string[][] expected = [["Zed", "alice"], ["alice", "bob"], ["carol"], []];
+        Assert.Equal(expected, await PagesAsync(async after => [.. (await store.Identities.ListUsersAsync(Account, after, 2, Ct)).Select(u => u.Name)]));
+        Assert.Equal(expected, await PagesAsync(async after => [.. (await store.Identities.ListGroupsAsync(Account, after, 2, Ct)).Select(g => g.Name)]));
+        Assert.Equal(expected, await PagesAsync(async after => [.. (await store.Identities.ListRolesAsync(Account, after, 2, Ct)).Select(r => r.Principal.Name)]));
+        Assert.Equal(expected, await PagesAsync(async after => [.. (await store.Identities.ListManagedPoliciesAsync(Account, after, 2, Ct)).Select(p => p.Name)]));
+        Assert.Equal(["aaron"], (await store.Identities.ListUsersAsync(other, null, 10, Ct)).Select(u => u.Name));
+        Assert.Equal(["aaron"], (await store.Identities.ListGroupsAsync(other, null, 10, Ct)).Select(g => g.Name));
+        Assert.Empty(await store.Identities.ListRolesAsync(other, null, 10, Ct));
+        Assert.Empty(await store.Identities.ListManagedPoliciesAsync(other, "a", 10, Ct));
+    }
+
+    [Fact]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.CreateManagedPolicyAsync))]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.GetManagedPolicyAsync))]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListManagedPoliciesAsync))]
