@@ -66,8 +66,12 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         };
     }
 
-    public Task<Repository> PutTagMutabilityAsync(Caller caller, RepositoryKey key, TagMutability mutability, IReadOnlyList<string> exclusions, CancellationToken cancellationToken) =>
-        UpdateAsync(caller, key, EcrActions.PutImageTagMutability, s => s with { Mutability = mutability, MutabilityExclusions = exclusions }, cancellationToken);
+    /// <summary>ECR's <c>PutImageTagMutability</c>; the exclusion filters as ECR requires them (<see cref="TagMutabilityNames.CheckExclusions"/>).</summary>
+    public Task<Repository> PutTagMutabilityAsync(Caller caller, RepositoryKey key, TagMutability mutability, IReadOnlyList<string> exclusions, CancellationToken cancellationToken)
+    {
+        TagMutabilityNames.CheckExclusions(mutability, exclusions);
+        return UpdateAsync(caller, key, EcrActions.PutImageTagMutability, s => s with { Mutability = mutability, MutabilityExclusions = exclusions }, cancellationToken);
+    }
 
     public Task<Repository> PutScanOnPushAsync(Caller caller, RepositoryKey key, bool scanOnPush, CancellationToken cancellationToken) =>
         UpdateAsync(caller, key, EcrActions.PutImageScanningConfiguration, s => s with { ScanOnPush = scanOnPush }, cancellationToken);

@@ -82,12 +82,9 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerabl
             identity.RequireService(model.SigningName);
             limits.Throttle(context, identity.Caller, service.Classify(operation.Name));
             using var document = Parse(body);
-            var failure = ModelValidator.Validate(model, operation, document.RootElement);
-            if (failure is not null)
+            if (ModelValidator.Refusal(model, operation, document.RootElement) is { } refusal)
             {
-                throw failure.Kind == ValidationFailureKind.Type
-                    ? new WharfException(WharfErrorCode.Serialization, failure.Message)
-                    : new WharfException(operation.HasError("InvalidParameterException") ? WharfErrorCode.InvalidParameter : WharfErrorCode.Validation, failure.Message);
+                throw refusal;
             }
 
             var result = await service.InvokeAsync(new EcrCall(context, operation.Name, document.RootElement, identity));

@@ -170,17 +170,7 @@ internal sealed partial class EcrOperations
         var exclusions = call.Get("imageTagMutabilityExclusionFilters") is { } filters
             ? filters.EnumerateArray().Select(f => f.GetProperty("filter").GetString()!).ToList()
             : [];
-        var withExclusion = mutability is TagMutability.ImmutableWithExclusion or TagMutability.MutableWithExclusion;
-        if (withExclusion && exclusions.Count == 0)
-        {
-            throw EcrCall.Invalid("imageTagMutabilityExclusionFilters", $"imageTagMutabilityExclusionFilters must be specified when imageTagMutability is {TagMutabilityNames.ToName(mutability)}");
-        }
-
-        if (!withExclusion && exclusions.Count > 0)
-        {
-            throw EcrCall.Invalid("imageTagMutabilityExclusionFilters", $"imageTagMutabilityExclusionFilters can only be specified when imageTagMutability is IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION");
-        }
-
+        TagMutabilityNames.CheckExclusions(mutability, exclusions);
         return (mutability, exclusions);
     }
 

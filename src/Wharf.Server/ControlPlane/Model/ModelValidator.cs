@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Wharf.Core.Errors;
 
 namespace Wharf.Server.ControlPlane.Model;
 
@@ -14,6 +15,16 @@ internal static class ModelValidator
 
     public static ValidationFailure? Validate(ServiceModel model, OperationModel operation, JsonElement input) =>
         operation.InputShape is null ? null : Check(model, model.Shape(operation.InputShape), input, string.Empty, 0);
+
+    /// <summary>
+    /// What the API answers for <paramref name="input"/> when the model refuses it (a type problem is a
+    /// serialization error, a constraint an <c>InvalidParameterException</c> where the operation has one), or null.
+    /// The console checks its forms with this too, so that they refuse what the API refuses, in its words.
+    /// </summary>
+    public static WharfException? Refusal(ServiceModel model, OperationModel operation, JsonElement input) =>
+        Validate(model, operation, input) is not { } failure ? null
+        : failure.Kind == ValidationFailureKind.Type ? new WharfException(WharfErrorCode.Serialization, failure.Message)
+        : new WharfException(operation.HasError("InvalidParameterException") ? WharfErrorCode.InvalidParameter : WharfErrorCode.Validation, failure.Message);
 
     private static ValidationFailure? Check(ServiceModel model, ShapeModel shape, JsonElement value, string path, int depth)
     {
