@@ -164,8 +164,8 @@ internal static class RegistryRulesTabs
         string Typed(string field) => SettingsPages.Typed(context, posted, "create-rule", field) ?? string.Empty;
         body.Raw("<h3>Create a rule</h3>");
         body.Append(ConsoleForms.Open(user, action, "create-rule"));
-        body.Add($"<label for=\"rule-prefix\">Repository prefix</label><input id=\"rule-prefix\" name=\"prefix\" required autocomplete=\"off\" aria-describedby=\"rule-prefix-hint\" value=\"{Typed("prefix")}\"><p class=\"hint\" id=\"rule-prefix-hint\">Pulls of <code>&lt;prefix&gt;/&lt;name&gt;</code> fill from the upstream (<code>ROOT</code>: every repository).</p>");
-        body.Add($"<label for=\"rule-upstream-url\">Upstream registry URL</label><input id=\"rule-upstream-url\" name=\"upstream-url\" required autocomplete=\"off\" aria-describedby=\"rule-url-hint\" value=\"{Typed("upstream-url")}\"><p class=\"hint\" id=\"rule-url-hint\">A host such as <code>registry-1.docker.io</code>, or the https URL of any OCI registry.</p>");
+        body.Add($"<label for=\"rule-prefix\">Repository prefix</label><input type=\"text\" id=\"rule-prefix\" name=\"prefix\" required autocomplete=\"off\" aria-describedby=\"rule-prefix-hint\" value=\"{Typed("prefix")}\"><p class=\"hint\" id=\"rule-prefix-hint\">Pulls of <code>&lt;prefix&gt;/&lt;name&gt;</code> fill from the upstream (<code>ROOT</code>: every repository).</p>");
+        body.Add($"<label for=\"rule-upstream-url\">Upstream registry URL</label><input type=\"text\" id=\"rule-upstream-url\" name=\"upstream-url\" required autocomplete=\"off\" aria-describedby=\"rule-url-hint\" value=\"{Typed("upstream-url")}\"><p class=\"hint\" id=\"rule-url-hint\">A host such as <code>registry-1.docker.io</code>, or the https URL of any OCI registry.</p>");
         body.Raw("<label for=\"rule-upstream-registry\">Upstream registry</label><select id=\"rule-upstream-registry\" name=\"upstream-registry\">");
         RepositorySettingsPage.Option(body, string.Empty, "From the URL (or another OCI registry)", Typed("upstream-registry").Length == 0);
         foreach (var value in EcrInput.Values("UpstreamRegistry"))
@@ -174,9 +174,9 @@ internal static class RegistryRulesTabs
         }
 
         body.Raw("</select>");
-        body.Add($"<label for=\"rule-credential-arn\">Credential ARN (optional)</label><input id=\"rule-credential-arn\" name=\"credential-arn\" autocomplete=\"off\" aria-describedby=\"rule-credential-hint\" value=\"{Typed("credential-arn")}\"><p class=\"hint\" id=\"rule-credential-hint\">A Secrets Manager secret of this registry's account and region, <code>ecr-pullthroughcache/…</code>, holding <code>username</code> and <code>accessToken</code>.</p>");
-        body.Add($"<label for=\"rule-custom-role-arn\">Role ARN (ecr upstreams)</label><input id=\"rule-custom-role-arn\" name=\"custom-role-arn\" autocomplete=\"off\" value=\"{Typed("custom-role-arn")}\">");
-        body.Add($"<label for=\"rule-upstream-prefix\">Upstream repository prefix (optional)</label><input id=\"rule-upstream-prefix\" name=\"upstream-prefix\" autocomplete=\"off\" value=\"{Typed("upstream-prefix")}\">");
+        body.Add($"<label for=\"rule-credential-arn\">Credential ARN (optional)</label><input type=\"text\" id=\"rule-credential-arn\" name=\"credential-arn\" autocomplete=\"off\" aria-describedby=\"rule-credential-hint\" value=\"{Typed("credential-arn")}\"><p class=\"hint\" id=\"rule-credential-hint\">A Secrets Manager secret of this registry's account and region, <code>ecr-pullthroughcache/…</code>, holding <code>username</code> and <code>accessToken</code>.</p>");
+        body.Add($"<label for=\"rule-custom-role-arn\">Role ARN (ecr upstreams)</label><input type=\"text\" id=\"rule-custom-role-arn\" name=\"custom-role-arn\" autocomplete=\"off\" value=\"{Typed("custom-role-arn")}\">");
+        body.Add($"<label for=\"rule-upstream-prefix\">Upstream repository prefix (optional)</label><input type=\"text\" id=\"rule-upstream-prefix\" name=\"upstream-prefix\" autocomplete=\"off\" value=\"{Typed("upstream-prefix")}\">");
         body.Raw("<div class=\"actions\"><button type=\"submit\">Create rule</button></div></form></section>");
     }
 

@@ -252,7 +252,7 @@ internal static class RegistrySettingsPage
             }
 
             var id = "setting-" + name.ToLowerInvariant().Replace('_', '-');
-            body.Append(ConsoleForms.Open(user, action, "setting", "inline", label: name));
+            body.Append(ConsoleForms.Open(user, action, "setting", "inline"));
             body.Add($"<input type=\"hidden\" name=\"name\" value=\"{name}\"><label for=\"{id}\"><code>{name}</code></label><select id=\"{id}\" name=\"value\">");
             foreach (var allowed in AccountSettings.ValuesOf(name))
             {

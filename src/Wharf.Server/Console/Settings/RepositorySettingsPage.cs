@@ -306,8 +306,8 @@ internal static class RepositorySettingsPage
 
         body.Raw("<h3>Add or change a tag</h3>");
         body.Append(ConsoleForms.Open(user, action, "tag"));
-        body.Add($"<label for=\"tag-key\">Key</label><input id=\"tag-key\" name=\"key\" required maxlength=\"128\" autocomplete=\"off\" value=\"{SettingsPages.Typed(context, posted, "tag", "key") ?? string.Empty}\">");
-        body.Add($"<label for=\"tag-value\">Value</label><input id=\"tag-value\" name=\"value\" maxlength=\"256\" autocomplete=\"off\" value=\"{SettingsPages.Typed(context, posted, "tag", "value") ?? string.Empty}\">");
+        body.Add($"<label for=\"tag-key\">Key</label><input type=\"text\" id=\"tag-key\" name=\"key\" required maxlength=\"128\" autocomplete=\"off\" value=\"{SettingsPages.Typed(context, posted, "tag", "key") ?? string.Empty}\">");
+        body.Add($"<label for=\"tag-value\">Value</label><input type=\"text\" id=\"tag-value\" name=\"value\" maxlength=\"256\" autocomplete=\"off\" value=\"{SettingsPages.Typed(context, posted, "tag", "value") ?? string.Empty}\">");
         body.Raw("<div class=\"actions\"><button type=\"submit\">Save tag</button></div></form></section>");
     }
 
