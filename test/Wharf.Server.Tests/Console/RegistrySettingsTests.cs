@@ -165,11 +165,11 @@ public sealed class RegistrySettingsTests(ChromiumFixture chromium) : IClassFixt
 
         // Account settings: BLOB_MOUNTING off, read back by the API.
         await page.GetByRole(AriaRole.Link, new() { Name = "Account settings" }).ClickAsync();
-        await Expect(page.GetByLabel("BLOB_MOUNTING")).ToHaveValueAsync("ENABLED");
-        await page.GetByLabel("BLOB_MOUNTING").SelectOptionAsync("DISABLED");
+        await Expect(page.GetByLabel("BLOB_MOUNTING", new() { Exact = true })).ToHaveValueAsync("ENABLED");
+        await page.GetByLabel("BLOB_MOUNTING", new() { Exact = true }).SelectOptionAsync("DISABLED");
         await page.GetByRole(AriaRole.Button, new() { Name = "Save BLOB_MOUNTING" }).ClickAsync();
         await Expect(page.GetByRole(AriaRole.Status).First).ToContainTextAsync("BLOB_MOUNTING is now DISABLED.");
-        await Expect(page.GetByLabel("BLOB_MOUNTING")).ToHaveValueAsync("DISABLED");
+        await Expect(page.GetByLabel("BLOB_MOUNTING", new() { Exact = true })).ToHaveValueAsync("DISABLED");
         using (var setting = JsonDocument.Parse((await Aws(server, "ecr", "get-account-setting", "--name", "BLOB_MOUNTING")).EnsureSuccess().StandardOutput))
         {
             Assert.Equal("DISABLED", setting.RootElement.GetProperty("value").GetString());
