@@ -76,24 +76,6 @@ public static class TagMutabilityNames
         _ => throw new FormatException($"'{name}' is not an image tag mutability."),
     };
 
-    /// <summary>
-    /// ECR's rule for <c>imageTagMutabilityExclusionFilters</c> beyond the model's: the <c>*_WITH_EXCLUSION</c>
-    /// modes need at least one filter, and the others take none (<c>InvalidParameterException</c>, ECR's words).
-    /// </summary>
-    public static void CheckExclusions(TagMutability mutability, IReadOnlyList<string> exclusions)
-    {
-        var withExclusion = mutability is TagMutability.ImmutableWithExclusion or TagMutability.MutableWithExclusion;
-        if (withExclusion && exclusions.Count == 0)
-        {
-            throw Errors.WharfException.InvalidParameter("imageTagMutabilityExclusionFilters", $"imageTagMutabilityExclusionFilters must be specified when imageTagMutability is {ToName(mutability)}");
-        }
-
-        if (!withExclusion && exclusions.Count > 0)
-        {
-            throw Errors.WharfException.InvalidParameter("imageTagMutabilityExclusionFilters", "imageTagMutabilityExclusionFilters can only be specified when imageTagMutability is IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION");
-        }
-    }
-
     /// <summary>The stored form of the exclusion filters (a JSON array of strings).</summary>
     public static string ExclusionsToJson(IReadOnlyList<string> filters) => System.Text.Json.JsonSerializer.Serialize(filters);
 

@@ -8,7 +8,7 @@ using Policies = Wharf.Core.Security.Policies;
 namespace Wharf.Core.Repositories;
 
 /// <summary>ECR's repository operations: create, describe, delete, settings and resource tags.</summary>
-public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, RepositoryResolver resolver, TimeProvider time)
+public sealed partial class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, RepositoryResolver resolver, TimeProvider time)
 {
     /// <summary>ECR's limit on resource tags per repository.</summary>
     public const int MaxResourceTags = 50;
@@ -66,12 +66,8 @@ public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer au
         };
     }
 
-    /// <summary>ECR's <c>PutImageTagMutability</c>; the exclusion filters as ECR requires them (<see cref="TagMutabilityNames.CheckExclusions"/>).</summary>
-    public Task<Repository> PutTagMutabilityAsync(Caller caller, RepositoryKey key, TagMutability mutability, IReadOnlyList<string> exclusions, CancellationToken cancellationToken)
-    {
-        TagMutabilityNames.CheckExclusions(mutability, exclusions);
-        return UpdateAsync(caller, key, EcrActions.PutImageTagMutability, s => s with { Mutability = mutability, MutabilityExclusions = exclusions }, cancellationToken);
-    }
+    public Task<Repository> PutTagMutabilityAsync(Caller caller, RepositoryKey key, TagMutability mutability, IReadOnlyList<string> exclusions, CancellationToken cancellationToken) =>
+        UpdateAsync(caller, key, EcrActions.PutImageTagMutability, s => s with { Mutability = mutability, MutabilityExclusions = exclusions }, cancellationToken);
 
     public Task<Repository> PutScanOnPushAsync(Caller caller, RepositoryKey key, bool scanOnPush, CancellationToken cancellationToken) =>
         UpdateAsync(caller, key, EcrActions.PutImageScanningConfiguration, s => s with { ScanOnPush = scanOnPush }, cancellationToken);

@@ -82,10 +82,7 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerabl
             identity.RequireService(model.SigningName);
             limits.Throttle(context, identity.Caller, service.Classify(operation.Name));
             using var document = Parse(body);
-            if (ModelValidator.Refusal(model, operation, document.RootElement) is { } refusal)
-            {
-                throw refusal;
-            }
+            ModelValidator.ThrowIfInvalid(model, operation, document.RootElement);
 
             var result = await service.InvokeAsync(new EcrCall(context, operation.Name, document.RootElement, identity));
             var bytes = JsonSerializer.SerializeToUtf8Bytes(result);

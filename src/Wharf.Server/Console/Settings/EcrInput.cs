@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Wharf.Core.Errors;
+using Wharf.Server.ControlPlane;
 using Wharf.Server.ControlPlane.Model;
 
 namespace Wharf.Server.WebConsole.Settings;
@@ -23,16 +24,8 @@ internal static class EcrInput
     /// <summary>Throws what the API would answer when <paramref name="input"/> does not fit <paramref name="operation"/>'s input shape.</summary>
     public static void Check(string operation, JsonObject input)
     {
-        if (!ServiceModel.Ecr.TryGetOperation(operation, out var model))
-        {
-            throw new InvalidOperationException($"ECR has no operation {operation}");
-        }
-
         using var document = Document(input);
-        if (ModelValidator.Refusal(ServiceModel.Ecr, model, document.RootElement) is { } refusal)
-        {
-            throw refusal;
-        }
+        RepositoryRequests.Validate(operation, document.RootElement);
     }
 
     /// <summary>The request as the API's handler would hold it.</summary>

@@ -3,6 +3,7 @@ using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Repositories;
+using Wharf.Server.ControlPlane;
 using Wharf.Server.Web;
 
 namespace Wharf.Server.WebConsole.Settings;
@@ -140,8 +141,11 @@ internal static class RepositorySettingsPage
                     input["imageTagMutabilityExclusionFilters"] = new JsonArray([.. filters.Select(f => (JsonNode)new JsonObject { ["filterType"] = "WILDCARD", ["filter"] = f })]);
                 }
 
+                // The API's reading of the same request: the model's checks, then ECR's rule for exclusions.
                 EcrInput.Check("PutImageTagMutability", input);
-                await repositories.PutTagMutabilityAsync(user.Caller, key, TagMutabilityNames.Parse(mode), filters, cancellationToken);
+                using var request = EcrInput.Document(input);
+                var (mutability, exclusions) = RepositoryRequests.ReadMutability(request.RootElement, null);
+                await repositories.PutTagMutabilityAsync(user.Caller, key, mutability, exclusions, cancellationToken);
                 return (here, $"Tag mutability is now {mode}.");
             }
 

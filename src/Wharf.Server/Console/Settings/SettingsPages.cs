@@ -19,9 +19,9 @@ internal static class SettingsPages
         console.MapMethods("/{account}/{region}/registry-settings", methods, RegistrySettingsPage.HandleAsync);
     }
 
-    /// <summary>The registry a route names, or null when its account or region is not one.</summary>
+    /// <summary>The registry a route names (checked as the repository pages check it), or null.</summary>
     public static RegistryKey? Registry(string account, string region) =>
-        AccountId.TryParse(account, out var id) && PlainRegion(region) ? new RegistryKey(id, region) : null;
+        Repositories.ConsoleRouteValues.TryRegistry(account, region, out var registry) ? registry : null;
 
     /// <summary>A console 404 page for a route whose parts name nothing.</summary>
     public static Task NotFoundAsync(HttpContext context, string what) =>
@@ -76,8 +76,4 @@ internal static class SettingsPages
     /// <summary>The <c>?after=</c> offset of a list paged by position (preview results), 0 when absent or not a number.</summary>
     public static int Offset(HttpContext context) =>
         int.TryParse(context.Request.Query["after"].ToString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var offset) ? offset : 0;
-
-    // A region is lowercase words joined by '-' (us-east-1), as an AWS region is; "_public" is not one.
-    private static bool PlainRegion(string region) =>
-        region.Length is > 0 and <= 64 && region.Split('-').All(word => word.Length > 0 && word.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9'));
 }

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
-using Wharf.Core.Errors;
 
 namespace Wharf.Server.ControlPlane.Model;
 
@@ -17,14 +16,18 @@ internal static class ModelValidator
         operation.InputShape is null ? null : Check(model, model.Shape(operation.InputShape), input, string.Empty, 0);
 
     /// <summary>
-    /// What the API answers for <paramref name="input"/> when the model refuses it (a type problem is a
-    /// serialization error, a constraint an <c>InvalidParameterException</c> where the operation has one), or null.
-    /// The console checks its forms with this too, so that they refuse what the API refuses, in its words.
+    /// Throws what the API answers for an input the model refuses: a type error is a serialization error;
+    /// anything else <c>InvalidParameterException</c> where the operation declares it, else a validation error.
     /// </summary>
-    public static WharfException? Refusal(ServiceModel model, OperationModel operation, JsonElement input) =>
-        Validate(model, operation, input) is not { } failure ? null
-        : failure.Kind == ValidationFailureKind.Type ? new WharfException(WharfErrorCode.Serialization, failure.Message)
-        : new WharfException(operation.HasError("InvalidParameterException") ? WharfErrorCode.InvalidParameter : WharfErrorCode.Validation, failure.Message);
+    public static void ThrowIfInvalid(ServiceModel model, OperationModel operation, JsonElement input)
+    {
+        if (Validate(model, operation, input) is { } failure)
+        {
+            throw failure.Kind == ValidationFailureKind.Type
+                ? new Core.Errors.WharfException(Core.Errors.WharfErrorCode.Serialization, failure.Message)
+                : new Core.Errors.WharfException(operation.HasError("InvalidParameterException") ? Core.Errors.WharfErrorCode.InvalidParameter : Core.Errors.WharfErrorCode.Validation, failure.Message);
+        }
+    }
 
     private static ValidationFailure? Check(ServiceModel model, ShapeModel shape, JsonElement value, string path, int depth)
     {
