@@ -87,23 +87,35 @@ internal static class RegistrySettingsPage
             body.Append(ConsoleErrors.Banner(error));
         }
 
-        switch (tab)
+        // A tab the caller may not read shows AWS's reason under the tabs (the other tabs stay a click away).
+        var content = new Html();
+        try
         {
-            case "scanning":
-                await ScanningAsync(body, context, repositories, user, registry, posted, cancellationToken);
-                break;
-            case "policy":
-                await PolicyAsync(body, context, repositories, user, registry, posted, cancellationToken);
-                break;
-            case "replication":
-                await RegistryRulesTabs.ReplicationAsync(body, context, user, registry, posted, cancellationToken);
-                break;
-            case "pull-through":
-                await RegistryRulesTabs.PullThroughAsync(body, context, user, registry, posted, cancellationToken);
-                break;
-            default:
-                await AccountAsync(body, context, repositories, user, registry, posted, cancellationToken);
-                break;
+            switch (tab)
+            {
+                case "scanning":
+                    await ScanningAsync(content, context, repositories, user, registry, posted, cancellationToken);
+                    break;
+                case "policy":
+                    await PolicyAsync(content, context, repositories, user, registry, posted, cancellationToken);
+                    break;
+                case "replication":
+                    await RegistryRulesTabs.ReplicationAsync(content, context, user, registry, posted, cancellationToken);
+                    break;
+                case "pull-through":
+                    await RegistryRulesTabs.PullThroughAsync(content, context, user, registry, posted, cancellationToken);
+                    break;
+                default:
+                    await AccountAsync(content, context, repositories, user, registry, posted, cancellationToken);
+                    break;
+            }
+
+            body.Append(content);
+        }
+        catch (WharfException e) when (error is null)
+        {
+            error = e;
+            body.Append(ConsoleErrors.Banner(e));
         }
 
         await context.RequestServices.GetRequiredService<ConsoleLayout>().WriteAsync(context, user, new ConsolePage(Tabs.First(t => t.Tab == tab).Label + " · Registry settings", body)
