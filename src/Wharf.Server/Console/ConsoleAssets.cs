@@ -104,6 +104,10 @@ internal static class ConsoleAssets
           dl.facts{grid-template-columns:1fr}
           dl.facts dd{margin-bottom:.35rem}
         }
+        /* Settings area: lists of tags and filters as a row of chips; the smaller exclusion and filter editors. */
+        ul.tags{list-style:none;margin:0;padding:0}
+        ul.tags li code{border:1px solid var(--line);border-radius:4px;padding:0 .3rem}
+        textarea[rows="3"],textarea[rows="4"]{min-height:5rem}
         """);
 
     public static readonly byte[] Js = Encoding.UTF8.GetBytes("""
