@@ -126,6 +126,41 @@ public sealed class RepositorySettingsTests(ChromiumFixture chromium) : IClassFi
     }
 
     [Fact]
+    public async Task A_preview_still_running_shows_a_refresh_link_and_another_preview_is_refused_until_it_ends()
+    {
+        await using var server = await WharfTestServer.StartAsync();
+        const string repo = "life/busy";
+        (await Aws(server, "ecr", "create-repository", "--repository-name", repo)).EnsureSuccess();
+        const string policy = """{"rules":[{"rulePriority":1,"description":"a preview in progress","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":1},"action":{"type":"expire"}}]}""";
+
+        // A preview another node started and has not finished (as StartLifecyclePolicyPreview leaves it while it runs).
+        var store = server.GetService<Wharf.Core.Metadata.IMetadataStore>();
+        var repository = await store.Repositories.GetAsync(new(new(Wharf.Core.Primitives.AccountId.Parse(Account), Region), Wharf.Core.Primitives.RepositoryName.Parse(repo)), Ct);
+        var now = DateTimeOffset.UtcNow;
+        Assert.True(await store.Lifecycle.TryStartPreviewAsync(repository!.Id, policy, now, now - LifecycleService.AbandonedPreview, Ct));
+
+        await using var browser = await ConsoleBrowser.OpenAsync(chromium, server);
+        var page = browser.Page;
+        await browser.GotoAsync($"/console/{Account}/{Region}/settings/{repo}?tab=lifecycle&preview=1");
+        await Expect(page.GetByText("The preview is still running.")).ToBeVisibleAsync();
+        var refresh = page.GetByRole(AriaRole.Link, new() { Name = "Refresh" });
+        await Expect(refresh).ToHaveAttributeAsync("href", $"/console/{Account}/{Region}/settings/{repo}?tab=lifecycle&preview=1");
+        await Expect(page.GetByLabel("Lifecycle policy (JSON)")).ToHaveValueAsync(policy);
+
+        var refused = await page.RunAndWaitForResponseAsync(
+            () => page.GetByRole(AriaRole.Button, new() { Name = "Preview", Exact = true }).ClickAsync(),
+            r => r.Request.Method == "POST");
+        Assert.Equal(409, refused.Status);
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("The previous lifecycle policy preview request has not completed");
+
+        // Once it ends, Refresh shows its result.
+        await store.Lifecycle.CompletePreviewAsync(repository.Id, "COMPLETE", "[]", Ct);
+        await browser.GotoAsync($"/console/{Account}/{Region}/settings/{repo}?tab=lifecycle&preview=1");
+        await Expect(page.GetByText("This policy would expire or archive no image now.")).ToBeVisibleAsync();
+        browser.AssertNoProblems();
+    }
+
+    [Fact]
     public async Task Tag_mutability_with_exclusions_is_saved_and_then_enforced_on_push()
     {
         await using var server = await WharfTestServer.StartAsync();
