@@ -168,7 +168,10 @@ public sealed class RepositorySettingsTests(ChromiumFixture chromium) : IClassFi
         (await Aws(server, "ecr", "create-repository", "--repository-name", repo)).EnsureSuccess();
         await using var browser = await ConsoleBrowser.OpenAsync(chromium, server);
         var page = browser.Page;
-        await browser.GotoAsync($"/console/{Account}/{Region}/settings/{repo}?tab=general");
+        // Reached from the repository's page; the General tab first.
+        await browser.GotoAsync($"/console/{Account}/{Region}/repository/{repo}");
+        await page.GetByRole(AriaRole.Link, new() { Name = "Settings", Exact = true }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Link, new() { Name = "General" })).ToHaveAttributeAsync("aria-current", "page");
         await Expect(page.GetByText("AES256")).ToBeVisibleAsync();
 
         // Exclusions are required by the *_WITH_EXCLUSION modes: the API's message, the choice kept.
