@@ -27,10 +27,12 @@ public static class ProcessRunner
         TimeSpan? timeout = null,
         IDictionary<string, string>? environment = null,
         string? workingDirectory = null,
+        string? standardInput = null,
         CancellationToken cancellationToken = default)
     {
         var info = new ProcessStartInfo(fileName)
         {
+            RedirectStandardInput = standardInput is not null,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
@@ -73,6 +75,13 @@ public static class ProcessRunner
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        if (standardInput is not null)
+        {
+            // Then end of input: the program reads to the end, as from a pipe.
+            await process.StandardInput.WriteAsync(standardInput);
+            process.StandardInput.Close();
+        }
+
         using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         cts.CancelAfter(timeout ?? TimeSpan.FromMinutes(5));
         try

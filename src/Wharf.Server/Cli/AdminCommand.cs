@@ -69,7 +69,7 @@ internal static class AdminCommand
         var resetRequired = new Option<bool>("--reset-required") { Description = "make the user choose a new password at its next console sign-in" };
         var setPassword = new Command(
             "set-password",
-            "Set the console password of the account's root (or, with --user, an IAM user), creating its login profile when it has none; ends its console sessions. The password is read from standard input (echo \"$PASSWORD\" | wharf admin set-password), never from the command line; at a terminal it is asked for without echo. AWS's default password policy applies: 8 to 128 characters with at least three of uppercase letters, lowercase letters, numbers and symbols.")
+            "Set the console password of the account's root (or, with --user, an IAM user), creating its login profile when it has none; ends its console sessions. The password is read from standard input (printf '%s' \"$PASSWORD\" | wharf admin set-password), never from the command line; at a terminal it is asked for without echo. AWS's default password policy applies: 8 to 128 characters with at least three of uppercase letters, lowercase letters, numbers and symbols.")
         {
             Account,
             User,

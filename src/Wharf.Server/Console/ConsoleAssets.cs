@@ -104,6 +104,11 @@ internal static class ConsoleAssets
           dl.facts{grid-template-columns:1fr}
           dl.facts dd{margin-bottom:.35rem}
         }
+        /* Sign-in (SignIn/): the two ways in, one column, centred. */
+        .signin{max-width:26rem;margin:1.5rem auto}
+        .signin form.stack{max-width:none}
+        .signin-method{border:1px solid var(--line);border-radius:8px;padding:.25rem 1.1rem 1.1rem;margin:1rem 0;background:var(--panel)}
+        .signin-method h2{margin-top:.75rem}
         /* Settings area: lists of tags and filters as a row of chips; the smaller exclusion and filter editors. */
         ul.tags{list-style:none;margin:0;padding:0}
         ul.tags li code{border:1px solid var(--line);border-radius:4px;padding:0 .3rem}

@@ -30,7 +30,8 @@ public sealed class FuzzTests(FuzzServers servers) : IClassFixture<FuzzServers>
         "PutUserPolicy", "DeleteUserPolicy", "AttachUserPolicy", "DetachUserPolicy", "CreateGroup", "GetGroup", "DeleteGroup",
         "AddUserToGroup", "RemoveUserFromGroup", "PutGroupPolicy", "DeleteGroupPolicy", "AttachGroupPolicy", "DetachGroupPolicy",
         "CreateRole", "GetRole", "DeleteRole", "PutRolePolicy", "DeleteRolePolicy", "AttachRolePolicy", "DetachRolePolicy",
-        "AssumeRole", "GetCallerIdentity", "ListRoles", "GetPolicy",
+        "AssumeRole", "GetCallerIdentity", "ListRoles", "GetPolicy", "CreateLoginProfile", "GetLoginProfile", "UpdateLoginProfile",
+        "DeleteLoginProfile", "ChangePassword",
     ];
 
     private static readonly string[] ResourcePolicies =

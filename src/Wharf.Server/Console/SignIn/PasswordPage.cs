@@ -84,10 +84,10 @@ internal sealed class PasswordPage(ConsoleLayout layout, IConsoleSessions sessio
             html.Add($"<input type=\"hidden\" name=\"next\" value=\"{next}\">");
         }
 
-        html.Raw("<label for=\"password-current\">Current password</label><input id=\"password-current\" name=\"current\" type=\"password\" autocomplete=\"current-password\" maxlength=\"128\" required>");
-        html.Add($"<label for=\"password-new\">New password</label><p class=\"hint\" id=\"password-rule\">{IdentityService.MinPasswordLength} to {Passwords.MaxLength} characters, with at least three of: uppercase letters, lowercase letters, numbers and symbols.</p>");
-        html.Raw("<input id=\"password-new\" name=\"new\" type=\"password\" autocomplete=\"new-password\" maxlength=\"128\" required aria-describedby=\"password-rule\">");
-        html.Raw("<label for=\"password-confirm\">Confirm new password</label><input id=\"password-confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" maxlength=\"128\" required>");
+        html.Raw("<div><label for=\"password-current\">Current password</label><input id=\"password-current\" name=\"current\" type=\"password\" autocomplete=\"current-password\" maxlength=\"128\" required></div>");
+        html.Add($"<div><label for=\"password-new\">New password</label><p class=\"hint\" id=\"password-rule\">{IdentityService.MinPasswordLength} to {Passwords.MaxLength} characters, with at least three of: uppercase letters, lowercase letters, numbers and symbols.</p>");
+        html.Raw("<input id=\"password-new\" name=\"new\" type=\"password\" autocomplete=\"new-password\" maxlength=\"128\" required aria-describedby=\"password-rule\"></div>");
+        html.Raw("<div><label for=\"password-confirm\">Confirm new password</label><input id=\"password-confirm\" name=\"confirm\" type=\"password\" autocomplete=\"new-password\" maxlength=\"128\" required></div>");
         html.Raw("<button type=\"submit\">Change password</button></form>");
         return layout.WriteAsync(context, user, new ConsolePage("Change your password", html) { Status = status, Section = ConsoleSection.Account });
     }

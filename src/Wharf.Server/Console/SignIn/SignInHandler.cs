@@ -190,18 +190,18 @@ internal sealed partial class SignInHandler(
         html.Raw("<section class=\"signin-method\" aria-labelledby=\"signin-password\"><h2 id=\"signin-password\">With a password</h2>");
         html.Add($"<form method=\"post\" action=\"{action}\" class=\"stack\"><input type=\"hidden\" name=\"{ConsoleCsrf.FieldName}\" value=\"{token}\"><input type=\"hidden\" name=\"{ConsoleForms.ActionField}\" value=\"{PasswordAction}\">");
         Next(html, next);
-        html.Add($"<label for=\"signin-account\">Account ID</label><input id=\"signin-account\" name=\"account\" inputmode=\"numeric\" autocomplete=\"organization\" maxlength=\"12\" required value=\"{account}\">");
-        html.Add($"<label for=\"signin-user\">User name</label><p class=\"hint\" id=\"signin-user-hint\">Your IAM user name, or <code>root</code> for the account's root user.</p>");
-        html.Add($"<input id=\"signin-user\" name=\"user\" autocomplete=\"username\" maxlength=\"64\" required aria-describedby=\"signin-user-hint\" value=\"{userName}\">");
-        html.Raw("<label for=\"signin-secret\">Password</label><input id=\"signin-secret\" name=\"password\" type=\"password\" autocomplete=\"current-password\" maxlength=\"128\" required>");
+        html.Add($"<div><label for=\"signin-account\">Account ID</label><input id=\"signin-account\" type=\"text\" name=\"account\" inputmode=\"numeric\" autocomplete=\"organization\" maxlength=\"12\" required value=\"{account}\"></div>");
+        html.Add($"<div><label for=\"signin-user\">User name</label><p class=\"hint\" id=\"signin-user-hint\">Your IAM user name, or <code>root</code> for the account's root user.</p>");
+        html.Add($"<input id=\"signin-user\" type=\"text\" name=\"user\" autocomplete=\"username\" maxlength=\"64\" required aria-describedby=\"signin-user-hint\" value=\"{userName}\"></div>");
+        html.Raw("<div><label for=\"signin-secret\">Password</label><input id=\"signin-secret\" name=\"password\" type=\"password\" autocomplete=\"current-password\" maxlength=\"128\" required></div>");
         html.Raw("<button type=\"submit\">Sign in</button></form></section>");
 
         html.Raw("<section class=\"signin-method\" aria-labelledby=\"signin-key\"><h2 id=\"signin-key\">With an access key</h2>");
         html.Raw("<p class=\"hint\">The key pair the AWS CLI uses. The session ends when the key is deactivated or deleted.</p>");
         html.Add($"<form method=\"post\" action=\"{action}\" class=\"stack\"><input type=\"hidden\" name=\"{ConsoleCsrf.FieldName}\" value=\"{token}\"><input type=\"hidden\" name=\"{ConsoleForms.ActionField}\" value=\"{AccessKeyAction}\">");
         Next(html, next);
-        html.Add($"<label for=\"signin-key-id\">Access key ID</label><input id=\"signin-key-id\" name=\"access_key_id\" autocomplete=\"off\" spellcheck=\"false\" maxlength=\"128\" required value=\"{accessKeyId}\">");
-        html.Raw("<label for=\"signin-key-secret\">Secret access key</label><input id=\"signin-key-secret\" name=\"secret_access_key\" type=\"password\" autocomplete=\"off\" maxlength=\"256\" required>");
+        html.Add($"<div><label for=\"signin-key-id\">Access key ID</label><input id=\"signin-key-id\" type=\"text\" name=\"access_key_id\" autocomplete=\"off\" spellcheck=\"false\" maxlength=\"128\" required value=\"{accessKeyId}\"></div>");
+        html.Raw("<div><label for=\"signin-key-secret\">Secret access key</label><input id=\"signin-key-secret\" name=\"secret_access_key\" type=\"password\" autocomplete=\"off\" maxlength=\"256\" required></div>");
         html.Raw("<button type=\"submit\" class=\"secondary\">Sign in with access key</button></form></section></div>");
         await layout.WriteAsync(context, null, new ConsolePage("Sign in", html) { Status = status });
     }
