@@ -34,7 +34,7 @@ internal static class ConsoleRouteValues
     /// <summary>A plain region name as AWS spells them: lowercase words of letters and digits joined by '-' (never the public registry's <c>_public</c>).</summary>
     public static bool IsRegion([NotNullWhen(true)] string? region) =>
         region is { Length: > 0 and <= 64 }
-        && region.Split('-') is { Length: >= 2 } words
+        && region.Split('-') is var words
         && words.All(word => word.Length > 0 && word.All(c => c is >= 'a' and <= 'z' or >= '0' and <= '9'));
 
     /// <summary>The page for an address that names no registry or repository.</summary>
