@@ -239,7 +239,7 @@ internal static class RegistrySettingsPage
             "registry-policy",
             "policy",
             "Registry policy (JSON)",
-            SettingsPages.Typed(context, posted, "save-policy", "policy") ?? current ?? PolicyExample,
+            SettingsPages.Typed(context, posted, "save-policy", "policy") ?? current ?? PolicyExample.Replace("123456789012", registry.Account.Value, StringComparison.Ordinal).Replace("us-east-1", registry.Region, StringComparison.Ordinal),
             "An IAM resource policy, checked as PutRegistryPolicy checks it (up to 10,240 characters)."));
         body.Raw("<div class=\"actions\"><button type=\"submit\">Save policy</button></div></form>");
         if (current is not null)

@@ -268,7 +268,7 @@ internal static class RepositorySettingsPage
             body.Raw("<p class=\"muted\">This repository has no policy: only identity policies (and the registry policy) decide who may use it. The editor holds an example.</p>");
         }
 
-        var text = SettingsPages.Typed(context, posted, "save-policy", "policy") ?? current ?? PolicyExample;
+        var text = SettingsPages.Typed(context, posted, "save-policy", "policy") ?? current ?? PolicyExample.Replace("123456789012", key.Registry.Account.Value, StringComparison.Ordinal);
         body.Append(ConsoleForms.Open(user, action, "save-policy"));
         body.Append(SettingsPages.Editor(
             "policy",
