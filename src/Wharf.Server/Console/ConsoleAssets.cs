@@ -109,6 +109,10 @@ internal static class ConsoleAssets
         .signin form.stack{max-width:none}
         .signin-method{border:1px solid var(--line);border-radius:8px;padding:.25rem 1.1rem 1.1rem;margin:1rem 0;background:var(--panel)}
         .signin-method h2{margin-top:.75rem}
+        /* Settings area: lists of tags and filters as a row of chips; the smaller exclusion and filter editors. */
+        ul.tags{list-style:none;margin:0;padding:0}
+        ul.tags li code{border:1px solid var(--line);border-radius:4px;padding:0 .3rem}
+        textarea[rows="3"],textarea[rows="4"]{min-height:5rem}
         """);
 
     public static readonly byte[] Js = Encoding.UTF8.GetBytes("""
@@ -156,6 +160,12 @@ internal static class ConsoleAssets
             var name = all.getAttribute("data-select-all");
             all.addEventListener("change", function () {
               document.querySelectorAll("input[type=checkbox][name='" + name + "']").forEach(function (box) { box.checked = all.checked; });
+            });
+          });
+          // Repositories area: one submit button of a form that has several asks first (the others do not).
+          document.querySelectorAll("button[data-confirm]").forEach(function (button) {
+            button.addEventListener("click", function (event) {
+              if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
             });
           });
         })();
