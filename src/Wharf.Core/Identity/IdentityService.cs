@@ -44,12 +44,17 @@ public sealed partial class IdentityService(IMetadataStore store, IAccessAuthori
     }
 
     /// <summary>
-    /// Deletes a user that is in no group and has no access keys, inline policies or attached managed
+    /// Deletes a user that has no login profile, is in no group and has no access keys, inline policies or attached managed
     /// policies: IAM's <c>DeleteUser</c> requires each removed first and answers <c>DeleteConflict</c>.
     /// </summary>
     public async Task DeleteUserAsync(Caller caller, string name, CancellationToken cancellationToken)
     {
         var user = await UserAsync(caller, "iam:DeleteUser", name, cancellationToken);
+        if (await store.Logins.GetLoginProfileAsync(user.Arn, cancellationToken) is not null)
+        {
+            throw new WharfException(WharfErrorCode.DeleteConflict, "Cannot delete entity, must delete login profile first.");
+        }
+
         if ((await store.Identities.ListGroupsForUserAsync(user.Arn, cancellationToken)).Count > 0)
         {
             throw new WharfException(WharfErrorCode.DeleteConflict, "Cannot delete entity, must remove users from group first.");

@@ -13,7 +13,7 @@ using Wharf.Server.Hosting;
 namespace Wharf.Server.Cli;
 
 /// <summary>
-/// <c>wharf admin</c>: accounts, users, access keys, policies and public registries, written through the identity service's
+/// <c>wharf admin</c>: accounts, users, access keys, console passwords, policies and public registries, written through the identity service's
 /// operator writes straight to the metadata store (works offline, and beside a running server) — for
 /// bootstrapping and for recovering a lost root key.
 /// </summary>
@@ -24,7 +24,7 @@ internal static class AdminCommand
 
     public static Command Create()
     {
-        var admin = new Command("admin", "Manage accounts, users, access keys, policies, token keys and public registries directly in the metadata store (IAM mode).");
+        var admin = new Command("admin", "Manage accounts, users, access keys, console passwords, policies, token keys and public registries directly in the metadata store (IAM mode).");
 
         var accountId = new Argument<string>("account-id") { Description = "the 12-digit id of the new account" };
         var createAccount = new Command("create-account", "Create an account with its root principal.") { accountId };
@@ -63,6 +63,38 @@ internal static class AdminCommand
 
             Console.WriteLine($"AWS_ACCESS_KEY_ID={key.Record.Id}");
             Console.WriteLine($"AWS_SECRET_ACCESS_KEY={key.Secret}");
+            return 0;
+        }, ct));
+
+        var resetRequired = new Option<bool>("--reset-required") { Description = "make the user choose a new password at its next console sign-in" };
+        var setPassword = new Command(
+            "set-password",
+            "Set the console password of the account's root (or, with --user, an IAM user), creating its login profile when it has none; ends its console sessions. The password is read from standard input (echo \"$PASSWORD\" | wharf admin set-password), never from the command line; at a terminal it is asked for without echo. AWS's default password policy applies: 8 to 128 characters with at least three of uppercase letters, lowercase letters, numbers and symbols.")
+        {
+            Account,
+            User,
+            resetRequired,
+        };
+        setPassword.SetAction((parse, ct) => RunAsync(parse, async (_, identities, _, principal) =>
+        {
+            if (await ReadPasswordAsync(ct) is not { } password)
+            {
+                return Fail("no password on standard input; pipe it in, e.g. printf '%s' \"$PASSWORD\" | wharf admin set-password");
+            }
+
+            try
+            {
+                if (!await identities.SetPasswordAsync(principal, password, parse.GetValue(resetRequired), ct))
+                {
+                    return Fail($"{principal} does not exist");
+                }
+            }
+            catch (WharfException e) when (e.Code is WharfErrorCode.PasswordPolicyViolation or WharfErrorCode.IamValidation)
+            {
+                return Fail(e.Code == WharfErrorCode.IamValidation ? "the password may hold only tabs, line breaks and characters U+0020 to U+00FF" : e.Message);
+            }
+
+            Console.WriteLine($"password set for {principal}");
             return 0;
         }, ct));
 
@@ -219,6 +251,7 @@ internal static class AdminCommand
         admin.Subcommands.Add(createAccount);
         admin.Subcommands.Add(createUser);
         admin.Subcommands.Add(createKey);
+        admin.Subcommands.Add(setPassword);
         admin.Subcommands.Add(putPolicy);
         admin.Subcommands.Add(attach);
         admin.Subcommands.Add(rotate);
@@ -283,6 +316,50 @@ internal static class AdminCommand
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The password from standard input (one line, as <c>docker login --password-stdin</c> takes it), or at a
+    /// terminal typed twice without echo; null when there is none or the two differ.
+    /// </summary>
+    private static async Task<string?> ReadPasswordAsync(CancellationToken cancellationToken)
+    {
+        if (Console.IsInputRedirected)
+        {
+            var text = await Console.In.ReadToEndAsync(cancellationToken);
+            var line = text.TrimEnd('\r', '\n');
+            return line.Length == 0 ? null : line;
+        }
+
+        var first = ReadHidden("Password: ");
+        var second = ReadHidden("Confirm password: ");
+        if (first != second)
+        {
+            WharfCli.Fail("the passwords do not match");
+            return null;
+        }
+
+        return first.Length == 0 ? null : first;
+    }
+
+    private static string ReadHidden(string prompt)
+    {
+        Console.Error.Write(prompt);
+        var typed = new StringBuilder();
+        for (var key = Console.ReadKey(intercept: true); key.Key != ConsoleKey.Enter; key = Console.ReadKey(intercept: true))
+        {
+            if (key.Key == ConsoleKey.Backspace)
+            {
+                typed.Length = Math.Max(0, typed.Length - 1);
+            }
+            else if (!char.IsControl(key.KeyChar))
+            {
+                typed.Append(key.KeyChar);
+            }
+        }
+
+        Console.Error.WriteLine();
+        return typed.ToString();
     }
 
     private static int Fail(string message)

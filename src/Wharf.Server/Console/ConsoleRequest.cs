@@ -20,3 +20,9 @@ internal sealed class SignedOutAllowed
 {
     public static readonly SignedOutAllowed Instance = new();
 }
+
+/// <summary>Endpoint metadata: a signed-in user whose password must be changed may still use this endpoint (the password page, sign-out).</summary>
+internal sealed class PasswordChangeAllowed
+{
+    public static readonly PasswordChangeAllowed Instance = new();
+}

@@ -27,6 +27,12 @@ internal sealed partial class ConsoleRequestFilter(IConsoleSessions sessions, Co
             if (user is not null)
             {
                 ConsoleRequest.SetUser(context, user);
+                if (user.PasswordResetRequired && context.GetEndpoint()?.Metadata.GetMetadata<PasswordChangeAllowed>() is null)
+                {
+                    var back = context.Request.Path + context.Request.QueryString;
+                    await ConsoleLayout.RedirectAsync(context, ConsoleRoutes.Password + Html.Query(("next", HttpMethods.IsGet(context.Request.Method) ? back : null)));
+                    return null;
+                }
             }
             else if (!signedOutAllowed)
             {

@@ -12,6 +12,9 @@ internal sealed record ConsoleUser(Caller Caller, string SessionIdHash, ConsoleS
 {
     /// <summary>What the header shows: the user or role name, or "root" for an account's root.</summary>
     public string DisplayName => Caller.IsRoot ? "root" : Caller.PrincipalArn.Split('/')[^1];
+
+    /// <summary>Signed in with a password that must be changed first: every page but the password page sends the user there.</summary>
+    public bool PasswordResetRequired { get; init; }
 }
 
 /// <summary>

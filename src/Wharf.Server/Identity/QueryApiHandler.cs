@@ -142,6 +142,19 @@ internal sealed class QueryApiHandler(IApiIdentityResolver identities, IdentityS
             case "DeleteUser":
                 await iam.DeleteUserAsync(caller, Required("UserName"), ct);
                 return null;
+            case "CreateLoginProfile":
+                return [new XElement("LoginProfile", LoginProfileFields(await iam.CreateLoginProfileAsync(caller, user, Required("Password"), Flag("PasswordResetRequired"), ct)))];
+            case "GetLoginProfile":
+                return [new XElement("LoginProfile", LoginProfileFields(await iam.GetLoginProfileAsync(caller, user, ct)))];
+            case "UpdateLoginProfile":
+                await iam.UpdateLoginProfileAsync(caller, user, form.GetValueOrDefault("Password"), form.ContainsKey("PasswordResetRequired") ? Flag("PasswordResetRequired") : null, ct);
+                return null;
+            case "DeleteLoginProfile":
+                await iam.DeleteLoginProfileAsync(caller, user, ct);
+                return null;
+            case "ChangePassword":
+                await iam.ChangePasswordAsync(caller, Required("OldPassword"), Required("NewPassword"), ct);
+                return null;
             case "CreateAccessKey":
                 var created = await iam.CreateAccessKeyAsync(caller, user, ct);
                 return [new XElement("AccessKey", KeyFields(created.Record), new XElement("SecretAccessKey", created.Secret))];
@@ -357,6 +370,13 @@ internal sealed class QueryApiHandler(IApiIdentityResolver identities, IdentityS
         new XElement("UserId", user.UniqueId),
         new XElement("Arn", user.Arn),
         new XElement("CreateDate", Time(user.CreatedAt)),
+    ];
+
+    private static IEnumerable<XElement> LoginProfileFields(LoginProfileRecord profile) =>
+    [
+        new XElement("UserName", profile.PrincipalArn.EndsWith(":root", StringComparison.Ordinal) ? "root" : profile.PrincipalArn.Split('/')[^1]),
+        new XElement("CreateDate", Time(profile.CreatedAt)),
+        new XElement("PasswordResetRequired", profile.PasswordResetRequired ? "true" : "false"),
     ];
 
     private static IEnumerable<XElement> GroupFields(GroupRecord group) =>
