@@ -104,6 +104,9 @@ internal static class ConsoleAssets
           dl.facts{grid-template-columns:1fr}
           dl.facts dd{margin-bottom:.35rem}
         }
+        /* Images: severity counts inline beside a status; history lines wrap */
+        .tags.inline{display:inline-flex;vertical-align:middle}
+        code.history{white-space:pre-wrap}
         """);
 
     public static readonly byte[] Js = Encoding.UTF8.GetBytes("""

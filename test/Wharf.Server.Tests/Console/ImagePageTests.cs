@@ -261,8 +261,13 @@ public sealed class ImagePageTests(ChromiumFixture chromium, ImagePageServer fix
 }
 
 /// <summary>Pushes exact manifests, indexes and referrers over /v2 (the shapes real tools push, and shapes they would not).</summary>
-internal sealed class RawOci(WharfTestServer server)
+internal sealed class RawOci(Func<HttpClient> clients)
 {
+    public RawOci(WharfTestServer server)
+        : this(server.CreateClient)
+    {
+    }
+
     public const string OciManifest = "application/vnd.oci.image.manifest.v1+json";
     public const string OciIndex = "application/vnd.oci.image.index.v1+json";
 
@@ -271,7 +276,7 @@ internal sealed class RawOci(WharfTestServer server)
 
     public async Task<Pushed> PushImageAsync(string repository, string? tag, byte[] config, string layerText)
     {
-        using var client = server.CreateClient();
+        using var client = clients();
         var pusher = new OciPusher(client);
         var layer = Encoding.UTF8.GetBytes(layerText);
         await pusher.PushBlobMonolithicAsync(repository, config);
@@ -288,7 +293,7 @@ internal sealed class RawOci(WharfTestServer server)
 
     public async Task<Pushed> PushIndexAsync(string repository, string tag, params (Pushed Image, string Architecture, string? Variant)[] children)
     {
-        using var client = server.CreateClient();
+        using var client = clients();
         var manifests = new JsonArray();
         foreach (var (image, architecture, variant) in children)
         {
@@ -307,7 +312,7 @@ internal sealed class RawOci(WharfTestServer server)
     /// <summary>An artifact with <c>subject</c> (a signature, an SBOM): OCI 1.1's empty config and one layer.</summary>
     public async Task<Pushed> PushReferrerAsync(string repository, Pushed subject, string artifactType, string? created)
     {
-        using var client = server.CreateClient();
+        using var client = clients();
         var pusher = new OciPusher(client);
         var empty = "{}"u8.ToArray();
         var payload = Encoding.UTF8.GetBytes($"{{\"artifact\":\"{artifactType}\",\"for\":\"{subject.Digest}\"}}");

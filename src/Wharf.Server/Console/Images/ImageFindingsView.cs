@@ -191,7 +191,7 @@ internal static class ImageFindingsView
     {
         var html = new Html();
         var any = false;
-        html.Raw("<span class=\"tags\">");
+        html.Raw("<span class=\"tags inline\">");
         foreach (var (severity, count) in counts.Where(c => c.Value > 0).OrderBy(c => Severities.Rank(c.Key)))
         {
             html.Add($"<span class=\"badge sev {Severities.CssClass(severity)}\">{count} {Severities.Label(severity).ToLowerInvariant()}</span>");
