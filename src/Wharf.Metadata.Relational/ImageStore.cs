@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
@@ -335,6 +336,29 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
                 return await WithTagsAsync(s, repositoryId, rows, cancellationToken);
             },
             cancellationToken);
+
+    public Task<IReadOnlyList<ImageSummary>> BrowseImagesAsync(long repositoryId, ImageBrowse query, CancellationToken cancellationToken)
+    {
+        var sql = new StringBuilder($"{SelectSummary} WHERE m.repository_id = @repository");
+        List<(string, object?)> parameters = [("repository", repositoryId), ("limit", query.Limit)];
+        if (query.After is { } cursor)
+        {
+            sql.Append(" AND (m.pushed_at < @at OR (m.pushed_at = @at AND m.digest < @digest))");
+            parameters.AddRange([("at", Columns.Ms(cursor.PushedAt)), ("digest", cursor.Digest.ToString())]);
+        }
+
+        sql.Append(' ').Append(ImageIdQueries.StatusCondition(query.Tagged)).Append(' ').Append(ImageIdQueries.StorageCondition(query.Status));
+        if (!string.IsNullOrEmpty(query.TagPrefix))
+        {
+            sql.Append(" AND EXISTS (SELECT 1 FROM tags p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND substr(p.name, 1, CAST(@prefixLength AS INTEGER)) = @prefix)");
+            parameters.AddRange([("prefix", query.TagPrefix), ("prefixLength", query.TagPrefix.Length)]);
+        }
+
+        sql.Append(" ORDER BY m.pushed_at DESC, m.digest DESC LIMIT @limit");
+        return database.ReadAsync(
+            async s => await WithTagsAsync(s, repositoryId, await s.ListAsync(sql.ToString(), MapSummary, parameters, cancellationToken), cancellationToken),
+            cancellationToken);
+    }
 
     public Task<bool> HasImagesAsync(long repositoryId, CancellationToken cancellationToken) =>
         database.ReadAsync(

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Text;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 
@@ -166,6 +167,75 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
                 [("account", registry.Account.Value), ("region", registry.Region), ("after", after), ("limit", limit)],
                 cancellationToken),
             cancellationToken);
+
+    public Task<IReadOnlyList<Repository>> BrowseAsync(RegistryKey registry, RepositoryBrowse query, CancellationToken cancellationToken)
+    {
+        var (after, order) = (query.Sort, query.Descending) switch
+        {
+            (RepositorySort.Created, false) => ("(created_at > @at OR (created_at = @at AND id > @id))", "created_at, id"),
+            (RepositorySort.Created, true) => ("(created_at < @at OR (created_at = @at AND id < @id))", "created_at DESC, id DESC"),
+            (_, false) => ("name > @after", "name"),
+            (_, true) => ("name < @after", "name DESC"),
+        };
+        var sql = new StringBuilder($"SELECT {SelectColumns} FROM repositories WHERE account = @account AND region = @region");
+        List<(string, object?)> parameters = [("account", registry.Account.Value), ("region", registry.Region), ("limit", query.Limit)];
+        if (query.After is { } cursor)
+        {
+            sql.Append(" AND ").Append(after);
+            parameters.AddRange(query.Sort == RepositorySort.Created ? [("at", Columns.Ms(cursor.CreatedAt)), ("id", cursor.Id)] : [("after", cursor.Name)]);
+        }
+
+        // Names are lowercase (the name pattern), so a lowered needle matches alike in both engines' LIKE.
+        if (!string.IsNullOrEmpty(query.NameContains))
+        {
+            sql.Append(@" AND name LIKE @like ESCAPE '\'");
+            parameters.Add(("like", "%" + LikeEscape(query.NameContains.ToLowerInvariant()) + "%"));
+        }
+
+        sql.Append(" ORDER BY ").Append(order).Append(" LIMIT @limit");
+        return database.ReadAsync<IReadOnlyList<Repository>>(async s => await s.ListAsync(sql.ToString(), Map, parameters, cancellationToken), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<RepositoryStatistics>> GetStatisticsAsync(IReadOnlyCollection<long> repositoryIds, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<RepositoryStatistics>>(
+            async s =>
+            {
+                var result = new List<RepositoryStatistics>(repositoryIds.Count);
+                foreach (var id in repositoryIds.Distinct())
+                {
+                    // Each count walks one repository's rows of the manifests key; an index's children are in the count but not the size.
+                    var row = await s.SingleAsync(
+                        """
+                        SELECT r.id,
+                            (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id),
+                            (SELECT coalesce(sum(m.image_size), 0) FROM manifests m WHERE m.repository_id = r.id
+                                AND NOT EXISTS (SELECT 1 FROM manifest_children c WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest))
+                        FROM repositories r WHERE r.id = @id
+                        """,
+                        r => new RepositoryStatistics(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)),
+                        [("id", id)],
+                        cancellationToken);
+                    if (row is not null)
+                    {
+                        result.Add(row);
+                    }
+                }
+
+                return result;
+            },
+            cancellationToken);
+
+    public Task<IReadOnlyList<RegionRepositories>> CountByRegionAsync(AccountId account, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<RegionRepositories>>(
+            async s => await s.ListAsync(
+                "SELECT region, count(*) FROM repositories WHERE account = @account AND region <> @public GROUP BY region ORDER BY region",
+                r => new RegionRepositories(r.GetString(0), r.GetInt64(1)),
+                [("account", account.Value), ("public", RegistryKey.PublicRegion)],
+                cancellationToken),
+            cancellationToken);
+
+    private static string LikeEscape(string text) =>
+        text.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
 
     public Task<bool> DeleteAsync(long repositoryId, CancellationToken cancellationToken) =>
         database.WriteAsync(

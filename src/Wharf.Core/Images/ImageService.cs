@@ -43,6 +43,13 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
         return await WithScansAsync(repository.Id, await store.Images.DescribeImagesAsync(repository.Id, status, imageStatus, after, limit, cancellationToken), cancellationToken);
     }
 
+    /// <summary>A page of the repository's images newest pushed first, with their scans (the console's images table), authorised as <c>DescribeImages</c>.</summary>
+    public async Task<IReadOnlyList<ImageSummary>> BrowseAsync(Caller caller, RepositoryKey key, ImageBrowse query, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.DescribeImages, cancellationToken);
+        return await WithScansAsync(repository.Id, await store.Images.BrowseImagesAsync(repository.Id, query, cancellationToken), cancellationToken);
+    }
+
     /// <summary>
     /// ECR Public's <c>DescribeImageTags</c>: a page of the repository's tags (active images, by digest then
     /// tag, after <paramref name="after"/>), each with its image. Authorised as <paramref name="action"/>,

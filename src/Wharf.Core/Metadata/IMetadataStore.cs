@@ -111,6 +111,15 @@ public interface IRepositoryStore
     /// <summary>Repositories of a registry ordered by name (ordinal), those after <paramref name="after"/>, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<Repository>> ListAsync(RegistryKey registry, string? after, int limit, CancellationToken cancellationToken);
 
+    /// <summary>A page of a registry's repositories for the console: filtered by a name part, by name or creation time, either way, keyset-paged.</summary>
+    Task<IReadOnlyList<Repository>> BrowseAsync(RegistryKey registry, RepositoryBrowse query, CancellationToken cancellationToken);
+
+    /// <summary>The image count and size of each of these repositories that exists (one page's rows: each is read on its own).</summary>
+    Task<IReadOnlyList<RepositoryStatistics>> GetStatisticsAsync(IReadOnlyCollection<long> repositoryIds, CancellationToken cancellationToken);
+
+    /// <summary>The regions where <paramref name="account"/> has private repositories, by name, with how many.</summary>
+    Task<IReadOnlyList<RegionRepositories>> CountByRegionAsync(AccountId account, CancellationToken cancellationToken);
+
     /// <summary>Deletes the repository with its manifests, tags, blob links and upload sessions. False when absent.</summary>
     Task<bool> DeleteAsync(long repositoryId, CancellationToken cancellationToken);
 
@@ -243,6 +252,9 @@ public interface IImageStore
 
     /// <summary>True when the repository has at least one manifest.</summary>
     Task<bool> HasImagesAsync(long repositoryId, CancellationToken cancellationToken);
+
+    /// <summary>A page of the repository's images newest pushed first (digest breaking ties, descending), with their tags (the console's images table).</summary>
+    Task<IReadOnlyList<ImageSummary>> BrowseImagesAsync(long repositoryId, ImageBrowse query, CancellationToken cancellationToken);
 
     /// <summary>Moves each image's last-pull time forward to the recorded time (never back). Absent images are ignored.</summary>
     Task RecordPullsAsync(IReadOnlyCollection<PullRecord> pulls, CancellationToken cancellationToken);

@@ -8,7 +8,7 @@ using Policies = Wharf.Core.Security.Policies;
 namespace Wharf.Core.Repositories;
 
 /// <summary>ECR's repository operations: create, describe, delete, settings and resource tags.</summary>
-public sealed class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, RepositoryResolver resolver, TimeProvider time)
+public sealed partial class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, RepositoryResolver resolver, TimeProvider time)
 {
     /// <summary>ECR's limit on resource tags per repository.</summary>
     public const int MaxResourceTags = 50;

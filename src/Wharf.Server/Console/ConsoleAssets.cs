@@ -156,6 +156,12 @@ internal static class ConsoleAssets
               document.querySelectorAll("input[type=checkbox][name='" + name + "']").forEach(function (box) { box.checked = all.checked; });
             });
           });
+          // Repositories area: one submit button of a form that has several asks first (the others do not).
+          document.querySelectorAll("button[data-confirm]").forEach(function (button) {
+            button.addEventListener("click", function (event) {
+              if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+            });
+          });
         })();
         """);
 

@@ -82,13 +82,7 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerabl
             identity.RequireService(model.SigningName);
             limits.Throttle(context, identity.Caller, service.Classify(operation.Name));
             using var document = Parse(body);
-            var failure = ModelValidator.Validate(model, operation, document.RootElement);
-            if (failure is not null)
-            {
-                throw failure.Kind == ValidationFailureKind.Type
-                    ? new WharfException(WharfErrorCode.Serialization, failure.Message)
-                    : new WharfException(operation.HasError("InvalidParameterException") ? WharfErrorCode.InvalidParameter : WharfErrorCode.Validation, failure.Message);
-            }
+            ModelValidator.ThrowIfInvalid(model, operation, document.RootElement);
 
             var result = await service.InvokeAsync(new EcrCall(context, operation.Name, document.RootElement, identity));
             var bytes = JsonSerializer.SerializeToUtf8Bytes(result);

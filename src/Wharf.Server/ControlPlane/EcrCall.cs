@@ -21,6 +21,9 @@ internal sealed class EcrCall(HttpContext context, string operation, JsonElement
 
     public CancellationToken Aborted => context.RequestAborted;
 
+    /// <summary>The request body, as the model validated it.</summary>
+    public JsonElement Input => input;
+
     private RegistryKey? registry;
 
     /// <summary>The private registry the call addresses (account from <c>registryId</c> or the caller, region from the credential scope).</summary>

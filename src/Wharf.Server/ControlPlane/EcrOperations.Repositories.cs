@@ -11,19 +11,8 @@ internal sealed partial class EcrOperations
     private async Task<JsonObject> CreateRepositoryAsync(EcrCall call)
     {
         var key = call.Repository;
-        var (mutability, exclusions) = ReadMutability(call, RepositorySettings.Default.Mutability);
-        var encryption = call.Get("encryptionConfiguration");
-        var encryptionType = encryption?.GetProperty("encryptionType").GetString() ?? "AES256";
-        var kmsKey = encryption is { } e && e.TryGetProperty("kmsKey", out var k) && k.ValueKind == JsonValueKind.String ? k.GetString() : null;
-        if (kmsKey is not null && encryptionType == "AES256")
-        {
-            throw EcrCall.Invalid("encryptionConfiguration.kmsKey", "kmsKey can only be specified when encryptionType is KMS or KMS_DSSE");
-        }
-
-        var scanOnPush = call.Get("imageScanningConfiguration") is { } scanning
-            && scanning.TryGetProperty("scanOnPush", out var flag) && flag.ValueKind == JsonValueKind.True;
-        var settings = new RepositorySettings(mutability, exclusions, scanOnPush, encryptionType, kmsKey);
-        var repository = await repositories.CreateAsync(call.Caller, key, settings, ReadResourceTags(call), call.Aborted);
+        var (settings, tags) = RepositoryRequests.ReadCreate(call.Input);
+        var repository = await repositories.CreateAsync(call.Caller, key, settings, tags, call.Aborted);
         return new JsonObject { ["repository"] = RepositoryShape(call, repository) };
     }
 
@@ -60,7 +49,7 @@ internal sealed partial class EcrOperations
 
     private async Task<JsonObject> PutImageTagMutabilityAsync(EcrCall call)
     {
-        var (mutability, exclusions) = ReadMutability(call, null);
+        var (mutability, exclusions) = RepositoryRequests.ReadMutability(call.Input, null);
         var repository = await repositories.PutTagMutabilityAsync(call.Caller, call.Repository, mutability, exclusions, call.Aborted);
         var result = new JsonObject
         {
@@ -160,35 +149,6 @@ internal sealed partial class EcrOperations
         };
     }
 
-    /// <summary>
-    /// <c>imageTagMutability</c> with its exclusion filters: the <c>*_WITH_EXCLUSION</c> modes need at
-    /// least one filter, and the others take none.
-    /// </summary>
-    private static (TagMutability Mutability, IReadOnlyList<string> Exclusions) ReadMutability(EcrCall call, TagMutability? fallback)
-    {
-        var mutability = call.String("imageTagMutability") is { } name ? TagMutabilityNames.Parse(name) : fallback ?? TagMutability.Mutable;
-        var exclusions = call.Get("imageTagMutabilityExclusionFilters") is { } filters
-            ? filters.EnumerateArray().Select(f => f.GetProperty("filter").GetString()!).ToList()
-            : [];
-        var withExclusion = mutability is TagMutability.ImmutableWithExclusion or TagMutability.MutableWithExclusion;
-        if (withExclusion && exclusions.Count == 0)
-        {
-            throw EcrCall.Invalid("imageTagMutabilityExclusionFilters", $"imageTagMutabilityExclusionFilters must be specified when imageTagMutability is {TagMutabilityNames.ToName(mutability)}");
-        }
-
-        if (!withExclusion && exclusions.Count > 0)
-        {
-            throw EcrCall.Invalid("imageTagMutabilityExclusionFilters", $"imageTagMutabilityExclusionFilters can only be specified when imageTagMutability is IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION");
-        }
-
-        return (mutability, exclusions);
-    }
-
-    private static List<ResourceTag> ReadResourceTags(EcrCall call) =>
-        call.Get("tags") is { } tags
-            ? tags.EnumerateArray().Select(t => new ResourceTag(t.GetProperty("Key").GetString()!, t.GetProperty("Value").GetString()!)).ToList()
-            : [];
-
     private JsonObject RepositoryShape(EcrCall call, Repository repository)
     {
         var key = repository.Key;
@@ -234,23 +194,5 @@ internal sealed partial class EcrOperations
         }
     }
 
-    /// <summary>
-    /// The registry's host as clients reach it, so that a printed <c>repositoryUri</c> works as an image
-    /// reference: the configured host pattern filled in, with the port the caller used — except that the
-    /// default registry, when the caller did not use a pattern host, is named by the host the caller used
-    /// (<c>127.0.0.1:5000</c>), which is where /v2 serves it.
-    /// </summary>
-    private string RegistryHost(EcrCall call, RegistryKey registry)
-    {
-        var requestHost = call.Context.Request.Host;
-        if (registry == hosts.DefaultRegistry && !hosts.IsPatternHost(requestHost.Host))
-        {
-            return requestHost.Value!;
-        }
-
-        var host = options.Value.Registry.HostPattern
-            .Replace("{account}", registry.Account.Value, StringComparison.Ordinal)
-            .Replace("{region}", registry.Region, StringComparison.Ordinal);
-        return requestHost.Port is { } port ? $"{host}:{port}" : host;
-    }
+    private string RegistryHost(EcrCall call, RegistryKey registry) => addresses.Host(call.Context.Request, registry);
 }

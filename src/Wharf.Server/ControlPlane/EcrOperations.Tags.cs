@@ -8,7 +8,7 @@ internal sealed partial class EcrOperations
 {
     private async Task<JsonObject> TagResourceAsync(EcrCall call)
     {
-        await repositories.TagResourceAsync(call.Caller, ResourceRepository(call), ReadResourceTags(call), call.Aborted);
+        await repositories.TagResourceAsync(call.Caller, ResourceRepository(call), RepositoryRequests.ReadResourceTags(call.Input), call.Aborted);
         return [];
     }
 

@@ -45,7 +45,7 @@ internal sealed partial class EcrOperations
     {
         var encryption = call.Get("encryptionConfiguration");
         var (mutability, exclusions) = call.Get("imageTagMutability") is not null || call.Get("imageTagMutabilityExclusionFilters") is not null
-            ? ReadMutability(call, null)
+            ? RepositoryRequests.ReadMutability(call.Input, null)
             : ((TagMutability?)null, (IReadOnlyList<string>?)null);
         return new CreationTemplateInput(
             Description: call.String("description"),

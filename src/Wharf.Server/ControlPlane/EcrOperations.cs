@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Options;
 using Wharf.Core.Errors;
 using Wharf.Core.Images;
 using Wharf.Core.Lifecycle;
@@ -27,9 +26,8 @@ internal sealed partial class EcrOperations(
     PullTimeExclusions exclusions,
     PageTokens tokens,
     LayerDownloads downloads,
-    RegistryHostMatcher hosts,
+    RegistryAddress addresses,
     AuthTokens authTokens,
-    IOptions<WharfOptions> options,
     ReplicationConfigurationService replication,
     CreationTemplateService templates,
     PullThroughCacheRuleService pullThroughCacheRules,

@@ -36,6 +36,7 @@ internal static class DataPlaneEndpoints
         services.TryAddSingleton<ManifestService>();
         services.TryAddSingleton<ListingService>();
         services.TryAddSingleton<RegistryHostMatcher>();
+        services.TryAddSingleton<RegistryAddress>();
         services.TryAddSingleton<IRequestIdentityResolver, OpenRequestIdentity>();
         services.TryAddSingleton<DataPlaneHandler>();
         return services;

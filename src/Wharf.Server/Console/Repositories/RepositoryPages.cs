@@ -10,6 +10,11 @@ internal static class RepositoryPages
 
     public static void Map(RouteGroupBuilder console)
     {
-        _ = console;
+        string[] read = [HttpMethods.Get, HttpMethods.Head];
+        string[] readWrite = [HttpMethods.Get, HttpMethods.Head, HttpMethods.Post];
+        console.MapMethods("/registries", read, RegistriesPage.ShowAsync);
+        console.MapMethods("/{account}/{region}/repositories", read, RepositoryListPage.ShowAsync);
+        console.MapMethods("/{account}/{region}/repositories/new", readWrite, CreateRepositoryPage.HandleAsync);
+        console.MapMethods("/{account}/{region}/repository/{**name}", readWrite, RepositoryImagesPage.HandleAsync);
     }
 }

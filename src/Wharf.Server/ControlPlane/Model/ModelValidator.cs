@@ -15,6 +15,20 @@ internal static class ModelValidator
     public static ValidationFailure? Validate(ServiceModel model, OperationModel operation, JsonElement input) =>
         operation.InputShape is null ? null : Check(model, model.Shape(operation.InputShape), input, string.Empty, 0);
 
+    /// <summary>
+    /// Throws what the API answers for an input the model refuses: a type error is a serialization error;
+    /// anything else <c>InvalidParameterException</c> where the operation declares it, else a validation error.
+    /// </summary>
+    public static void ThrowIfInvalid(ServiceModel model, OperationModel operation, JsonElement input)
+    {
+        if (Validate(model, operation, input) is { } failure)
+        {
+            throw failure.Kind == ValidationFailureKind.Type
+                ? new Core.Errors.WharfException(Core.Errors.WharfErrorCode.Serialization, failure.Message)
+                : new Core.Errors.WharfException(operation.HasError("InvalidParameterException") ? Core.Errors.WharfErrorCode.InvalidParameter : Core.Errors.WharfErrorCode.Validation, failure.Message);
+        }
+    }
+
     private static ValidationFailure? Check(ServiceModel model, ShapeModel shape, JsonElement value, string path, int depth)
     {
         if (depth > MaxDepth)
