@@ -54,7 +54,7 @@ public sealed class ImageScanServer : IAsyncLifetime
 }
 
 /// <summary>
-/// Findings on the image page: an Alpine image pushed with buildah, "Scan now", then the findings with
+/// Findings on the image page: an Alpine image pushed with podman, opened from the repository's image list, "Scan now", then the findings with
 /// severity, package, fixed version and the layer that introduced each, most severe first; a hostile
 /// advisory's text shown as text and its <c>javascript:</c> reference not made a link; the daily limit
 /// refused in plain words.
@@ -66,7 +66,7 @@ public sealed class ImageFindingsTests(ChromiumFixture chromium, ImageScanServer
     {
         var server = fixture.Server;
         var image = await ScanTestImages.AlpineAsync();
-        await ScanTestImages.PushAsync(image, $"{server.HostAndPort}/console/alpine:3.17");
+        (await ContainerTools.Instance.PodmanAsync("push", "--tls-verify=false", image, $"docker://{server.HostAndPort}/console/alpine:3.17")).EnsureSuccess();
         await using var browser = await ConsoleBrowser.OpenAsync(chromium, server);
         var dialogs = new List<string>();
         browser.Page.Dialog += (_, dialog) =>
@@ -76,9 +76,11 @@ public sealed class ImageFindingsTests(ChromiumFixture chromium, ImageScanServer
         };
         var page = browser.Page;
 
-        // The repository's image list is the repos helper's page; the image's own address is the manifest digest.
+        // From the repository's image list to the image's page, by its digest.
         var digest = await ManifestDigestAsync(server, "console/alpine", "3.17");
-        await browser.GotoAsync($"/console/123456789012/us-east-1/image/{digest}/console/alpine");
+        await browser.GotoAsync("/console/123456789012/us-east-1/repository/console/alpine");
+        await page.GetByRole(AriaRole.Link, new() { Name = digest[..19] }).ClickAsync();
+        await page.WaitForURLAsync($"**/image/{digest}/console/alpine");
         var findings = page.Locator("section[aria-labelledby=findings]");
         await Expect(findings).ToContainTextAsync("This image has not been scanned.");
         await page.GetByRole(AriaRole.Button, new() { Name = "Scan now" }).ClickAsync();
