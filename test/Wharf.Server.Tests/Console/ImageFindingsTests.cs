@@ -20,7 +20,7 @@ public sealed class ImageScanServer : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Scanning:Interval"] = "00:00:01" });
+        server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Scanning:Interval"] = "00:00:01", ["Console:PageSize"] = "3" });
         await ImportAsync(ScanTestImages.FixtureDirectory("Alpine"));
         var hostile = Path.Combine(server.DataDirectory, "hostile-advisory.json");
         await File.WriteAllTextAsync(hostile, new JsonObject
@@ -95,23 +95,35 @@ public sealed class ImageFindingsTests(ChromiumFixture chromium, ImageScanServer
             await page.ReloadAsync();
         }
 
-        // Four HIGH openssl findings (two advisories × two binary packages) and the hostile CRITICAL one, first.
-        await Expect(rows).ToHaveCountAsync(5);
+        // Four HIGH openssl findings (two advisories × two binary packages) and the hostile CRITICAL one first,
+        // three to a page (Console:PageSize).
+        await Expect(rows).ToHaveCountAsync(3);
+        await Expect(findings.Locator("nav.pages")).ToContainTextAsync("Page 1 of 2 (5 findings)");
         await Expect(rows.Nth(0).Locator(".sev.critical")).ToHaveTextAsync("Critical");
         await Expect(rows.Nth(0)).ToContainTextAsync("CVE-2099-0001");
         await Expect(rows.Nth(0)).ToContainTextAsync("<script>alert(1)</script>");
-        Assert.Equal(0, await rows.Nth(0).Locator("a[href^='javascript']").CountAsync());
+        await Expect(rows.Nth(0).Locator("td[data-label='Fixed in']")).ToHaveTextAsync("1.2.14-r0");
+
+        // Its reference is a javascript: URI: the id stays text.
+        Assert.Equal(0, await rows.Nth(0).Locator("td[data-label=Vulnerability] a").CountAsync());
+        Assert.Equal(0, await page.Locator("a[href^='javascript']").CountAsync());
+        await Expect(rows.Nth(1)).ToContainTextAsync("CVE-2023-0215");
+        await Expect(rows.Nth(1).Locator(".sev.high")).ToHaveTextAsync("High");
+        await Expect(page.Locator("section[aria-labelledby=details] dl.facts")).ToContainTextAsync("1 critical");
+        await Expect(page.Locator("section[aria-labelledby=details] dl.facts")).ToContainTextAsync("4 high");
+        await Expect(page.Locator("#layer-1")).ToBeAttachedAsync();
+        Assert.Equal(0, await page.Locator("img, [onerror]").CountAsync());
+        await browser.CaptureAsync("image-findings");
+
+        await findings.GetByRole(AriaRole.Link, new() { Name = "Next" }).ClickAsync();
+        await Expect(rows).ToHaveCountAsync(2);
         var row = rows.Filter(new() { HasText = "CVE-2023-0286" }).Filter(new() { HasText = "libcrypto3" });
         await Expect(row.Locator(".sev.high")).ToHaveTextAsync("High");
         await Expect(row.Locator("td[data-label=Package]")).ToHaveTextAsync("libcrypto3 3.0.7-r0");
         await Expect(row.Locator("td[data-label='Fixed in']")).ToHaveTextAsync("3.0.8-r0");
         await Expect(row.Locator("td[data-label=Layer]")).ToContainTextAsync("Layer 1");
         await Expect(row.GetByRole(AriaRole.Link, new() { Name = "CVE-2023-0286" })).ToHaveAttributeAsync("href", "https://www.openssl.org/news/secadv/20230207.txt");
-        await Expect(page.Locator("section[aria-labelledby=details] dl.facts")).ToContainTextAsync("1 critical");
-        await Expect(page.Locator("section[aria-labelledby=details] dl.facts")).ToContainTextAsync("4 high");
-        await Expect(page.Locator("#layer-1")).ToBeAttachedAsync();
-        Assert.Equal(0, await page.Locator("img, [onerror]").CountAsync());
-        await browser.CaptureAsync("image-findings");
+        await Expect(findings.Locator("nav.pages")).ToContainTextAsync("Page 2 of 2 (5 findings)");
 
         // Once a day, as ECR: the refusal in plain words with the API's message.
         await page.GetByRole(AriaRole.Button, new() { Name = "Scan now" }).ClickAsync();
