@@ -109,6 +109,22 @@ public sealed class ImagePageTests(ChromiumFixture chromium, ImagePageServer fix
     }
 
     [Fact]
+    public async Task An_archived_image_shows_as_archived_and_scan_now_says_to_restore_it()
+    {
+        var image = await new RawOci(Server).PushImageAsync("console/cold", "1", Config("amd64", null), "cold layer");
+        (await Wharf.Testing.AwsClients.CliAsync(Server.BaseAddress, "us-east-1", "ecr", "update-image-storage-class", "--repository-name", "console/cold", "--image-id", "imageTag=1", "--target-storage-class", "ARCHIVE")).EnsureSuccess();
+
+        await using var browser = await ConsoleBrowser.OpenAsync(chromium, Server);
+        await browser.GotoAsync($"{Registry}/image/{image.Digest}/console/cold");
+        var page = browser.Page;
+        await Expect(page.Locator("section[aria-labelledby=details] dl.facts")).ToContainTextAsync("Archived");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Scan now" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("This image is archived: restore it before scanning it.");
+        await Expect(page.GetByRole(AriaRole.Alert)).ToContainTextAsync("restore it with UpdateImageStorageClass");
+        browser.AssertNoProblems();
+    }
+
+    [Fact]
     public async Task Hostile_config_values_render_as_text_and_run_nothing()
     {
         var config = new JsonObject
