@@ -62,6 +62,28 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
     }
 
     /// <summary>
+    /// A small blob whole (an image's config, for the console), for a caller allowed to download the
+    /// repository's layers (<c>GetDownloadUrlForLayer</c>, as a pull of it would need). The content is null
+    /// when the blob is larger than <paramref name="maxBytes"/>: an untrusted blob never costs more than that to read.
+    /// </summary>
+    public async Task<(BlobRecord Blob, byte[]? Content)> ReadSmallAsync(Caller caller, RepositoryKey key, Digest digest, int maxBytes, CancellationToken cancellationToken)
+    {
+        var repository = await repositories.GetAsync(caller, key, EcrActions.GetDownloadUrlForLayer, cancellationToken);
+        var record = await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) ?? throw BlobUnknown(digest);
+        if (record.Size > maxBytes)
+        {
+            return (record, null);
+        }
+
+        await using var stream = await blobs.OpenReadAsync(digest, 0, record.Size, cancellationToken) ?? throw BlobUnknown(digest);
+
+        // One byte more than the record says, so a store holding more than it should is noticed, not read on.
+        var buffer = new byte[record.Size + 1];
+        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+        return read == record.Size ? (record, buffer[..read]) : (record, null);
+    }
+
+    /// <summary>
     /// GET when the server redirects downloads: after the same checks as <see cref="OpenAsync"/>, a URL
     /// the client may fetch the blob from directly for <paramref name="lifetime"/> (a presigned S3 URL),
     /// or null when the blob store offers none and the bytes must be streamed.

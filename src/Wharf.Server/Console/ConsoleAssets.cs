@@ -113,6 +113,9 @@ internal static class ConsoleAssets
         ul.tags{list-style:none;margin:0;padding:0}
         ul.tags li code{border:1px solid var(--line);border-radius:4px;padding:0 .3rem}
         textarea[rows="3"],textarea[rows="4"]{min-height:5rem}
+        /* Images: severity counts inline beside a status; history lines wrap */
+        .tags.inline{display:inline-flex;vertical-align:middle}
+        code.history{white-space:pre-wrap}
         """);
 
     public static readonly byte[] Js = Encoding.UTF8.GetBytes("""
