@@ -404,6 +404,8 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             r.NullableTime(8),
             r.NullableTime(9));
 
+    // One query for the page's tags, by (repository, digest): "ORDER BY name" with a digest per query would
+    // walk the repository's whole tag key (the planner prefers the order to the index), a cost per image.
     private static async Task<IReadOnlyList<ImageSummary>> WithTagsAsync(Session s, long repositoryId, List<ImageSummary> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
@@ -411,26 +413,14 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             return rows;
         }
 
-        await using var command = s.Command(
-            "SELECT name FROM tags WHERE repository_id = @repository AND digest = @digest ORDER BY name",
-            [("repository", repositoryId), ("digest", string.Empty)]);
-        var result = new List<ImageSummary>(rows.Count);
-        foreach (var row in rows)
-        {
-            command.Parameters[1].Value = row.Digest.ToString();
-            var names = new List<string>();
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    names.Add(reader.GetString(0));
-                }
-            }
-
-            result.Add(row with { Tags = names });
-        }
-
-        return result;
+        var tags = await s.ListAsync(
+            $"SELECT digest, name FROM tags WHERE repository_id = @repository AND {s.Dialect.InList("digest", "digests")}",
+            r => (Digest: r.GetString(0), Name: r.GetString(1)),
+            [("repository", repositoryId), ("digests", s.Dialect.ListValue(rows.Select(r => r.Digest.ToString()).Distinct()))],
+            cancellationToken);
+        var byDigest = tags.GroupBy(t => t.Digest, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(t => t.Name).Order(StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
+        return [.. rows.Select(row => row with { Tags = byDigest.TryGetValue(row.Digest.ToString(), out var names) ? names : [] })];
     }
 
     private static ManifestRecord Map(DbDataReader r) =>

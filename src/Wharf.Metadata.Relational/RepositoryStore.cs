@@ -203,13 +203,16 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
                 var result = new List<RepositoryStatistics>(repositoryIds.Count);
                 foreach (var id in repositoryIds.Distinct())
                 {
-                    // Each count walks one repository's rows of the manifests key; an index's children are in the count but not the size.
+                    // The count and the sum read the (repository, size) index only; an index's children are in the
+                    // count but not in the size (their index counts once, at its largest child's size), subtracted
+                    // through the children's rows, which are few.
                     var row = await s.SingleAsync(
                         """
                         SELECT r.id,
                             (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id),
-                            (SELECT coalesce(sum(m.image_size), 0) FROM manifests m WHERE m.repository_id = r.id
-                                AND NOT EXISTS (SELECT 1 FROM manifest_children c WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest))
+                            (SELECT coalesce(sum(m.image_size), 0) FROM manifests m WHERE m.repository_id = r.id)
+                            - (SELECT coalesce(sum(m.image_size), 0) FROM manifests m WHERE m.repository_id = r.id
+                                AND m.digest IN (SELECT c.child_digest FROM manifest_children c WHERE c.repository_id = r.id))
                         FROM repositories r WHERE r.id = @id
                         """,
                         r => new RepositoryStatistics(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)),
