@@ -350,8 +350,9 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
         sql.Append(' ').Append(ImageIdQueries.StatusCondition(query.Tagged)).Append(' ').Append(ImageIdQueries.StorageCondition(query.Status));
         if (!string.IsNullOrEmpty(query.TagPrefix))
         {
-            sql.Append(" AND EXISTS (SELECT 1 FROM tags p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND substr(p.name, 1, CAST(@prefixLength AS INTEGER)) = @prefix)");
-            parameters.AddRange([("prefix", query.TagPrefix), ("prefixLength", query.TagPrefix.Length)]);
+            // A range of the tags key, read once (not per image): every tag character sorts before '~'.
+            sql.Append(" AND m.digest IN (SELECT p.digest FROM tags p WHERE p.repository_id = @repository AND p.name >= @prefix AND p.name < @prefixEnd)");
+            parameters.AddRange([("prefix", query.TagPrefix), ("prefixEnd", query.TagPrefix + "~")]);
         }
 
         sql.Append(" ORDER BY m.pushed_at DESC, m.digest DESC LIMIT @limit");
