@@ -339,8 +339,17 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
 
     public Task<IReadOnlyList<ImageSummary>> BrowseImagesAsync(long repositoryId, ImageBrowse query, CancellationToken cancellationToken)
     {
+        var (sql, parameters) = BrowseImagesQuery(repositoryId, query);
+        return database.ReadAsync(
+            async s => await WithTagsAsync(s, repositoryId, await s.ListAsync(sql, MapSummary, parameters, cancellationToken), cancellationToken),
+            cancellationToken);
+    }
+
+    /// <summary>The SQL and parameters of <see cref="BrowseImagesAsync"/> (the plan tests read its plan).</summary>
+    internal static (string Sql, List<(string Name, object? Value)> Parameters) BrowseImagesQuery(long repositoryId, ImageBrowse query)
+    {
         var sql = new StringBuilder($"{SelectSummary} WHERE m.repository_id = @repository");
-        List<(string, object?)> parameters = [("repository", repositoryId), ("limit", query.Limit)];
+        List<(string Name, object? Value)> parameters = [("repository", repositoryId), ("limit", query.Limit)];
         if (query.After is { } cursor)
         {
             sql.Append(" AND (m.pushed_at < @at OR (m.pushed_at = @at AND m.digest < @digest))");
@@ -356,9 +365,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
         }
 
         sql.Append(" ORDER BY m.pushed_at DESC, m.digest DESC LIMIT @limit");
-        return database.ReadAsync(
-            async s => await WithTagsAsync(s, repositoryId, await s.ListAsync(sql.ToString(), MapSummary, parameters, cancellationToken), cancellationToken),
-            cancellationToken);
+        return (sql.ToString(), parameters);
     }
 
     public Task<bool> HasImagesAsync(long repositoryId, CancellationToken cancellationToken) =>
@@ -405,6 +412,9 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             r.NullableTime(8),
             r.NullableTime(9));
 
+    /// <summary>The tags of a page's images (<c>@digests</c>, a list value); the plan tests read its plan.</summary>
+    internal static string TagsOfPageSql(SqlDialect dialect) => $"SELECT digest, name FROM tags WHERE repository_id = @repository AND {dialect.InList("digest", "digests")}";
+
     // One query for the page's tags, by (repository, digest): "ORDER BY name" with a digest per query would
     // walk the repository's whole tag key (the planner prefers the order to the index), a cost per image.
     private static async Task<IReadOnlyList<ImageSummary>> WithTagsAsync(Session s, long repositoryId, List<ImageSummary> rows, CancellationToken cancellationToken)
@@ -415,7 +425,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
         }
 
         var tags = await s.ListAsync(
-            $"SELECT digest, name FROM tags WHERE repository_id = @repository AND {s.Dialect.InList("digest", "digests")}",
+            TagsOfPageSql(s.Dialect),
             r => (Digest: r.GetString(0), Name: r.GetString(1)),
             [("repository", repositoryId), ("digests", s.Dialect.ListValue(rows.Select(r => r.Digest.ToString()).Distinct()))],
             cancellationToken);
