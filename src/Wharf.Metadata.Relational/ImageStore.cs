@@ -339,8 +339,17 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
 
     public Task<IReadOnlyList<ImageSummary>> BrowseImagesAsync(long repositoryId, ImageBrowse query, CancellationToken cancellationToken)
     {
+        var (sql, parameters) = BrowseImagesQuery(repositoryId, query);
+        return database.ReadAsync(
+            async s => await WithTagsAsync(s, repositoryId, await s.ListAsync(sql, MapSummary, parameters, cancellationToken), cancellationToken),
+            cancellationToken);
+    }
+
+    /// <summary>The SQL and parameters of <see cref="BrowseImagesAsync"/> (the plan tests read its plan).</summary>
+    internal static (string Sql, List<(string Name, object? Value)> Parameters) BrowseImagesQuery(long repositoryId, ImageBrowse query)
+    {
         var sql = new StringBuilder($"{SelectSummary} WHERE m.repository_id = @repository");
-        List<(string, object?)> parameters = [("repository", repositoryId), ("limit", query.Limit)];
+        List<(string Name, object? Value)> parameters = [("repository", repositoryId), ("limit", query.Limit)];
         if (query.After is { } cursor)
         {
             sql.Append(" AND (m.pushed_at < @at OR (m.pushed_at = @at AND m.digest < @digest))");
@@ -350,14 +359,13 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
         sql.Append(' ').Append(ImageIdQueries.StatusCondition(query.Tagged)).Append(' ').Append(ImageIdQueries.StorageCondition(query.Status));
         if (!string.IsNullOrEmpty(query.TagPrefix))
         {
-            sql.Append(" AND EXISTS (SELECT 1 FROM tags p WHERE p.repository_id = m.repository_id AND p.digest = m.digest AND substr(p.name, 1, CAST(@prefixLength AS INTEGER)) = @prefix)");
-            parameters.AddRange([("prefix", query.TagPrefix), ("prefixLength", query.TagPrefix.Length)]);
+            // A range of the tags key, read once (not per image): every tag character sorts before '~'.
+            sql.Append(" AND m.digest IN (SELECT p.digest FROM tags p WHERE p.repository_id = @repository AND p.name >= @prefix AND p.name < @prefixEnd)");
+            parameters.AddRange([("prefix", query.TagPrefix), ("prefixEnd", query.TagPrefix + "~")]);
         }
 
         sql.Append(" ORDER BY m.pushed_at DESC, m.digest DESC LIMIT @limit");
-        return database.ReadAsync(
-            async s => await WithTagsAsync(s, repositoryId, await s.ListAsync(sql.ToString(), MapSummary, parameters, cancellationToken), cancellationToken),
-            cancellationToken);
+        return (sql.ToString(), parameters);
     }
 
     public Task<bool> HasImagesAsync(long repositoryId, CancellationToken cancellationToken) =>
@@ -404,6 +412,11 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             r.NullableTime(8),
             r.NullableTime(9));
 
+    /// <summary>The tags of a page's images (<c>@digests</c>, a list value); the plan tests read its plan.</summary>
+    internal static string TagsOfPageSql(SqlDialect dialect) => $"SELECT digest, name FROM tags WHERE repository_id = @repository AND {dialect.InList("digest", "digests")}";
+
+    // One query for the page's tags, by (repository, digest): "ORDER BY name" with a digest per query would
+    // walk the repository's whole tag key (the planner prefers the order to the index), a cost per image.
     private static async Task<IReadOnlyList<ImageSummary>> WithTagsAsync(Session s, long repositoryId, List<ImageSummary> rows, CancellationToken cancellationToken)
     {
         if (rows.Count == 0)
@@ -411,26 +424,14 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             return rows;
         }
 
-        await using var command = s.Command(
-            "SELECT name FROM tags WHERE repository_id = @repository AND digest = @digest ORDER BY name",
-            [("repository", repositoryId), ("digest", string.Empty)]);
-        var result = new List<ImageSummary>(rows.Count);
-        foreach (var row in rows)
-        {
-            command.Parameters[1].Value = row.Digest.ToString();
-            var names = new List<string>();
-            await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
-            {
-                while (await reader.ReadAsync(cancellationToken))
-                {
-                    names.Add(reader.GetString(0));
-                }
-            }
-
-            result.Add(row with { Tags = names });
-        }
-
-        return result;
+        var tags = await s.ListAsync(
+            TagsOfPageSql(s.Dialect),
+            r => (Digest: r.GetString(0), Name: r.GetString(1)),
+            [("repository", repositoryId), ("digests", s.Dialect.ListValue(rows.Select(r => r.Digest.ToString()).Distinct()))],
+            cancellationToken);
+        var byDigest = tags.GroupBy(t => t.Digest, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(t => t.Name).Order(StringComparer.Ordinal).ToList(), StringComparer.Ordinal);
+        return [.. rows.Select(row => row with { Tags = byDigest.TryGetValue(row.Digest.ToString(), out var names) ? names : [] })];
     }
 
     private static ManifestRecord Map(DbDataReader r) =>

@@ -170,6 +170,13 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
 
     public Task<IReadOnlyList<Repository>> BrowseAsync(RegistryKey registry, RepositoryBrowse query, CancellationToken cancellationToken)
     {
+        var (sql, parameters) = BrowseQuery(registry, query);
+        return database.ReadAsync<IReadOnlyList<Repository>>(async s => await s.ListAsync(sql, Map, parameters, cancellationToken), cancellationToken);
+    }
+
+    /// <summary>The SQL and parameters of <see cref="BrowseAsync"/> (the plan tests read its plan).</summary>
+    internal static (string Sql, List<(string Name, object? Value)> Parameters) BrowseQuery(RegistryKey registry, RepositoryBrowse query)
+    {
         var (after, order) = (query.Sort, query.Descending) switch
         {
             (RepositorySort.Created, false) => ("(created_at > @at OR (created_at = @at AND id > @id))", "created_at, id"),
@@ -178,7 +185,7 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
             (_, true) => ("name < @after", "name DESC"),
         };
         var sql = new StringBuilder($"SELECT {SelectColumns} FROM repositories WHERE account = @account AND region = @region");
-        List<(string, object?)> parameters = [("account", registry.Account.Value), ("region", registry.Region), ("limit", query.Limit)];
+        List<(string Name, object? Value)> parameters = [("account", registry.Account.Value), ("region", registry.Region), ("limit", query.Limit)];
         if (query.After is { } cursor)
         {
             sql.Append(" AND ").Append(after);
@@ -193,7 +200,7 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
         }
 
         sql.Append(" ORDER BY ").Append(order).Append(" LIMIT @limit");
-        return database.ReadAsync<IReadOnlyList<Repository>>(async s => await s.ListAsync(sql.ToString(), Map, parameters, cancellationToken), cancellationToken);
+        return (sql.ToString(), parameters);
     }
 
     public Task<IReadOnlyList<RepositoryStatistics>> GetStatisticsAsync(IReadOnlyCollection<long> repositoryIds, CancellationToken cancellationToken) =>
@@ -203,15 +210,11 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
                 var result = new List<RepositoryStatistics>(repositoryIds.Count);
                 foreach (var id in repositoryIds.Distinct())
                 {
-                    // Each count walks one repository's rows of the manifests key; an index's children are in the count but not the size.
+                    // The count and the sum read the (repository, size) index only; an index's children are in the
+                    // count but not in the size (their index counts once, at its largest child's size), subtracted
+                    // through the children's rows, which are few.
                     var row = await s.SingleAsync(
-                        """
-                        SELECT r.id,
-                            (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id),
-                            (SELECT coalesce(sum(m.image_size), 0) FROM manifests m WHERE m.repository_id = r.id
-                                AND NOT EXISTS (SELECT 1 FROM manifest_children c WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest))
-                        FROM repositories r WHERE r.id = @id
-                        """,
+                        StatisticsSql,
                         r => new RepositoryStatistics(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2)),
                         [("id", id)],
                         cancellationToken);
@@ -233,6 +236,17 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
                 [("account", account.Value), ("public", RegistryKey.PublicRegion)],
                 cancellationToken),
             cancellationToken);
+
+    /// <summary>One repository's count and size (the plan tests read its plan).</summary>
+    internal const string StatisticsSql =
+        """
+        SELECT r.id,
+            (SELECT count(*) FROM manifests m WHERE m.repository_id = r.id),
+            (SELECT coalesce(sum(m.image_size), 0) FROM manifests m WHERE m.repository_id = r.id)
+            - (SELECT coalesce(sum(m.image_size), 0) FROM manifests m WHERE m.repository_id = r.id
+                AND m.digest IN (SELECT c.child_digest FROM manifest_children c WHERE c.repository_id = r.id))
+        FROM repositories r WHERE r.id = @id
+        """;
 
     private static string LikeEscape(string text) =>
         text.Replace(@"\", @"\\", StringComparison.Ordinal).Replace("%", @"\%", StringComparison.Ordinal).Replace("_", @"\_", StringComparison.Ordinal);
