@@ -56,7 +56,7 @@ internal static class ConsoleAssets
         label{font-weight:600;display:block;margin-bottom:.2rem}
         label.check{font-weight:400;display:flex;gap:.5rem;align-items:flex-start}
         .hint{color:var(--muted);font-size:.85rem;margin:.15rem 0 0}
-        input[type=text],input[type=password],input[type=search],input[type=number],select,textarea{font:inherit;width:100%;padding:.4rem .55rem;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}
+        input:not([type]),input[type=text],input[type=password],input[type=search],input[type=number],input[type=email],input[type=url],select,textarea{font:inherit;width:100%;padding:.4rem .55rem;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}
         textarea{font:.85rem/1.45 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;min-height:16rem;resize:vertical;tab-size:2}
         form.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end;margin:.5rem 0 1rem}
         form.filters>div{flex:1 1 12rem;max-width:22rem}

@@ -57,6 +57,22 @@ public sealed class ConsoleTourTests(ChromiumFixture chromium) : IClassFixture<C
         browser.AssertNoProblems();
     }
 
+    [Fact]
+    public async Task The_accessibility_checks_find_what_a_page_gets_wrong()
+    {
+        await using var server = await WharfTestServer.StartAsync();
+        await using var browser = await ConsoleBrowser.OpenAsync(chromium, server);
+        await browser.Page.SetContentAsync("""
+            <html><body><h1>One</h1><h1>Two</h1><input name="nameless"><a href="/x"></a><img src="data:,">
+            <table><tr><td>cell</td></tr></table><p id="twice">a</p><p id="twice" style="color:#bbb;background:#fff">faint text</p></body></html>
+            """);
+        var issues = await browser.Page.EvaluateAsync<string[]>(AccessibilityCheck);
+        foreach (var expected in new[] { "the page has no language", "2 h1 elements", "unlabelled input nameless", "unnamed <a href", "img without alt", "table without header cells", "duplicate id twice", "contrast " })
+        {
+            Assert.Contains(issues, i => i.StartsWith(expected, StringComparison.Ordinal));
+        }
+    }
+
     private static string ConsolePath(string rest) => $"/console/{Account}/{Region}{rest}";
 
     private static IEnumerable<(string Name, string Path)> Pages(string image, string index)
