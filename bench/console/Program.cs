@@ -1,13 +1,13 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Bench;
 using Wharf.Server.Hosting;
 
 // The console benchmark: one Wharf (in this process, on SQLite in a temporary directory, --auth open) with
@@ -18,15 +18,15 @@ using Wharf.Server.Hosting;
 // percentile of the time from sending the request to the last byte of the page, its size and the target.
 //   [--repositories 10000] [--images 10000] [--requests 200] [--warmup 20] [--target-ms 50]
 var invariant = CultureInfo.InvariantCulture;
-var repositoryCount = int.Parse(Option("--repositories", "10000"), invariant);
-var imageCount = int.Parse(Option("--images", "10000"), invariant);
-var requests = int.Parse(Option("--requests", "200"), invariant);
-var warmup = int.Parse(Option("--warmup", "20"), invariant);
-var targetMs = double.Parse(Option("--target-ms", "50"), invariant);
+var repositoryCount = int.Parse(PageBench.Option(args, "--repositories", "10000"), invariant);
+var imageCount = int.Parse(PageBench.Option(args, "--images", "10000"), invariant);
+var requests = int.Parse(PageBench.Option(args, "--requests", "200"), invariant);
+var warmup = int.Parse(PageBench.Option(args, "--warmup", "20"), invariant);
+var targetMs = double.Parse(PageBench.Option(args, "--target-ms", "50"), invariant);
 
 var dir = Path.Combine(Path.GetTempPath(), "wharf-bench-console-" + Environment.ProcessId);
 Directory.CreateDirectory(dir);
-var port = FreePort();
+var port = PageBench.FreePort();
 var app = WharfHost.CreateApp([], c => c.AddInMemoryCollection(new Dictionary<string, string?>
 {
     ["Address"] = "127.0.0.1",
@@ -98,7 +98,7 @@ try
         {
             for (var i = 0; i < warmup; i++)
             {
-                await GetAsync(client, path, ct);
+                await PageBench.GetAsync(client, path, ct);
             }
         }
     }
@@ -106,29 +106,7 @@ try
     Console.WriteLine(string.Create(invariant,
         $"Console benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores: {repositoryCount:N0} repositories and one of {imageCount:N0} images (SQLite, Console:PageSize 50), seeded in {seedSeconds:F1} s; {requests} requests per page after {warmup} unmeasured, one keep-alive client on loopback."));
     Console.WriteLine();
-    Console.WriteLine("| page | median (ms) | p99 (ms) | page size (KiB) | target | |");
-    Console.WriteLine("|---|---:|---:|---:|---|---|");
-    foreach (var (name, path) in pages)
-    {
-        var size = 0;
-        for (var i = 0; i < warmup; i++)
-        {
-            size = (await GetAsync(client, path, ct)).Length;
-        }
-
-        var times = new List<double>(requests);
-        for (var i = 0; i < requests; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            await GetAsync(client, path, ct);
-            times.Add(watch.Elapsed.TotalMilliseconds);
-        }
-
-        times.Sort();
-        var median = times[times.Count / 2];
-        var p99 = times[Math.Min(times.Count - 1, (int)Math.Ceiling(times.Count * 0.99) - 1)];
-        Console.WriteLine(string.Create(invariant, $"| {name} (`{(path.Length > 70 ? path[..70] + "…" : path)}`) | {median:F2} | {p99:F2} | {size / 1024.0:F1} | p99 ≤ {targetMs:F0} ms | {(p99 <= targetMs ? "PASS" : "MISS")} |"));
-    }
+    await PageBench.PrintTableAsync(client, pages, warmup, requests, 99, targetMs, ct);
 }
 finally
 {
@@ -158,23 +136,3 @@ static async Task ImageAsync(IMetadataStore store, long repositoryId, string see
 
 static string NextLink(string html) =>
     WebUtility.HtmlDecode(System.Text.RegularExpressions.Regex.Match(html, "<a href=\"([^\"]+)\" rel=\"next\"").Groups[1].Value);
-
-static async Task<byte[]> GetAsync(HttpClient client, string path, CancellationToken ct)
-{
-    using var response = await client.GetAsync(path, ct);
-    var body = await response.Content.ReadAsByteArrayAsync(ct);
-    return response.StatusCode == HttpStatusCode.OK ? body : throw new InvalidOperationException($"{path}: {(int)response.StatusCode}");
-}
-
-static int FreePort()
-{
-    using var socket = new TcpListener(IPAddress.Loopback, 0);
-    socket.Start();
-    return ((IPEndPoint)socket.LocalEndpoint).Port;
-}
-
-string Option(string name, string fallback)
-{
-    var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
-}

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
-using System.Net.Sockets;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
@@ -12,6 +11,7 @@ using Wharf.Core.Primitives;
 using Wharf.Core.Public;
 using Wharf.Core.Security;
 using Wharf.Core.Uploads;
+using Wharf.Bench;
 using Wharf.Server.Hosting;
 
 // The gallery benchmark: one Wharf (in this process, on SQLite in a temporary directory) with --repositories
@@ -23,15 +23,15 @@ using Wharf.Server.Hosting;
 // loopback is tens of microseconds), the page's size, and the target. See bench/README.md.
 //   [--repositories 10000] [--registries 100] [--requests 200] [--warmup 20] [--target-ms 50]
 var invariant = CultureInfo.InvariantCulture;
-var repositories = int.Parse(Option("--repositories", "10000"), invariant);
-var registryCount = int.Parse(Option("--registries", "100"), invariant);
-var requests = int.Parse(Option("--requests", "200"), invariant);
-var warmup = int.Parse(Option("--warmup", "20"), invariant);
-var targetMs = double.Parse(Option("--target-ms", "50"), invariant);
+var repositories = int.Parse(PageBench.Option(args, "--repositories", "10000"), invariant);
+var registryCount = int.Parse(PageBench.Option(args, "--registries", "100"), invariant);
+var requests = int.Parse(PageBench.Option(args, "--requests", "200"), invariant);
+var warmup = int.Parse(PageBench.Option(args, "--warmup", "20"), invariant);
+var targetMs = double.Parse(PageBench.Option(args, "--target-ms", "50"), invariant);
 
 var dir = Path.Combine(Path.GetTempPath(), "wharf-bench-gallery-" + Environment.ProcessId);
 Directory.CreateDirectory(dir);
-var publicPort = FreePort();
+var publicPort = PageBench.FreePort();
 var app = WharfHost.CreateApp([], c => c.AddInMemoryCollection(new Dictionary<string, string?>
 {
     ["Address"] = "127.0.0.1",
@@ -96,29 +96,7 @@ try
     Console.WriteLine(string.Create(invariant,
         $"Gallery benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores: {repositories:N0} public repositories in {registryCount} registries (SQLite), seeded in {seedSeconds:F1} s; {requests} requests per page after {warmup} unmeasured, one keep-alive client on loopback."));
     Console.WriteLine();
-    Console.WriteLine("| page | median (ms) | p95 (ms) | page size (KiB) | target | |");
-    Console.WriteLine("|---|---:|---:|---:|---|---|");
-    foreach (var (name, path) in pages)
-    {
-        var size = 0;
-        for (var i = 0; i < warmup; i++)
-        {
-            size = (await GetAsync(client, path, ct)).Length;
-        }
-
-        var times = new List<double>(requests);
-        for (var i = 0; i < requests; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            await GetAsync(client, path, ct);
-            times.Add(watch.Elapsed.TotalMilliseconds);
-        }
-
-        times.Sort();
-        var median = times[times.Count / 2];
-        var p95 = times[Math.Min(times.Count - 1, (int)Math.Ceiling(times.Count * 0.95) - 1)];
-        Console.WriteLine(string.Create(invariant, $"| {name} (`{path}`) | {median:F2} | {p95:F2} | {size / 1024.0:F1} | p95 ≤ {targetMs:F0} ms | {(p95 <= targetMs ? "PASS" : "MISS")} |"));
-    }
+    await PageBench.PrintTableAsync(client, pages, warmup, requests, 95, targetMs, ct);
 }
 finally
 {
@@ -129,12 +107,6 @@ finally
 
 return 0;
 
-static async Task<byte[]> GetAsync(HttpClient client, string path, CancellationToken ct)
-{
-    using var response = await client.GetAsync(path, ct);
-    var body = await response.Content.ReadAsByteArrayAsync(ct);
-    return response.StatusCode == HttpStatusCode.OK ? body : throw new InvalidOperationException($"{path}: {(int)response.StatusCode}");
-}
 
 static async Task PushAsync(IServiceProvider services, RepositoryKey key, CancellationToken ct)
 {
@@ -164,17 +136,4 @@ static async Task PushAsync(IServiceProvider services, RepositoryKey key, Cancel
 
     var index = Encoding.UTF8.GetBytes("{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.OciIndex + "\",\"manifests\":[" + string.Join(',', children) + "]}");
     await manifests.PutAsync(root, key, Reference.Of(Tag.Parse("latest")), MediaTypes.OciIndex, index, ct);
-}
-
-static int FreePort()
-{
-    using var socket = new TcpListener(IPAddress.Loopback, 0);
-    socket.Start();
-    return ((IPEndPoint)socket.LocalEndpoint).Port;
-}
-
-string Option(string name, string fallback)
-{
-    var i = Array.IndexOf(args, name);
-    return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
 }
