@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using Wharf.Server.Web;
 
 namespace Wharf.Server.WebConsole;
 
@@ -118,39 +119,7 @@ internal static class ConsoleAssets
         code.history{white-space:pre-wrap}
         """);
 
-    public static readonly byte[] Js = Encoding.UTF8.GetBytes("""
-        "use strict";
-        (function () {
-          // Copy buttons: hidden in the markup, shown here, so a page without script shows the text only.
-          var status = document.getElementById("copy-status");
-          function fallback(text) {
-            var area = document.createElement("textarea");
-            area.value = text;
-            area.setAttribute("readonly", "");
-            area.style.position = "absolute";
-            area.style.left = "-9999px";
-            document.body.appendChild(area);
-            area.select();
-            try { document.execCommand("copy"); } finally { document.body.removeChild(area); }
-          }
-          document.querySelectorAll("button[data-copy]").forEach(function (button) {
-            var label = button.textContent;
-            button.hidden = false;
-            button.addEventListener("click", function () {
-              var text = button.getAttribute("data-copy");
-              function done() {
-                button.textContent = "Copied";
-                if (status) { status.textContent = "Copied to the clipboard"; }
-                setTimeout(function () { button.textContent = label; }, 1500);
-              }
-              if (navigator.clipboard && window.isSecureContext) {
-                navigator.clipboard.writeText(text).then(done, function () { fallback(text); done(); });
-              } else {
-                fallback(text);
-                done();
-              }
-            });
-          });
+    public static readonly byte[] Js = Encoding.UTF8.GetBytes("\"use strict\";\n(function () {\n" + CopyButtons.Script + "\n" + """
           // Forms that destroy something ask first (the server still requires what the form requires).
           document.querySelectorAll("form[data-confirm]").forEach(function (form) {
             form.addEventListener("submit", function (event) {

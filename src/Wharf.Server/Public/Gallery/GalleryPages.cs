@@ -153,7 +153,7 @@ internal static class GalleryPages
         h.Raw("<button type=\"submit\">Search</button></form></div></header>");
         h.Raw("<main id=\"main\">");
         body(h);
-        h.Raw("</main><p id=\"copy-status\" class=\"sr-only\" aria-live=\"polite\"></p>");
+        h.Raw("</main><p id=\"copy-status\" class=\"sr-only\" aria-live=\"polite\" data-echo></p>");
         h.Raw("<footer>Served by Wharf. Images here are public: anyone can pull them without credentials.</footer></body></html>");
         return h.ToString();
     }
