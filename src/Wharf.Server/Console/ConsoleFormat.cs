@@ -88,5 +88,44 @@ internal static class ConsoleFormat
     public static Html CopyButton(string text, string label = "Copy") =>
         new Html().Add($"<button type=\"button\" class=\"copy\" data-copy=\"{text}\" aria-label=\"{label}\" hidden>Copy</button>");
 
+    /// <summary>
+    /// The links under a paged list, in a <c>nav.pages</c> named <paramref name="label"/>: back (to the first page, or with
+    /// <paramref name="backIsPrevious"/> to the previous one), an optional status, and the next page (<c>rel="next"</c>).
+    /// Empty when there is neither a page back nor a next one.
+    /// </summary>
+    public static Html Pages(string label, (string Href, string Text)? back, (string Href, string Text)? next, string? status = null, bool backIsPrevious = false)
+    {
+        var html = new Html();
+        if (back is null && next is null)
+        {
+            return html;
+        }
+
+        html.Add($"<nav class=\"pages\" aria-label=\"{label}\">");
+        if (back is { } b)
+        {
+            if (backIsPrevious)
+            {
+                html.Add($"<a href=\"{b.Href}\" rel=\"prev\">{b.Text}</a>");
+            }
+            else
+            {
+                html.Add($"<a href=\"{b.Href}\">{b.Text}</a>");
+            }
+        }
+
+        if (status is not null)
+        {
+            html.Add($"<span>{status}</span>");
+        }
+
+        if (next is { } n)
+        {
+            html.Add($"<a href=\"{n.Href}\" rel=\"next\">{n.Text}</a>");
+        }
+
+        return html.Raw("</nav>");
+    }
+
     private static string Plural(int n, string unit) => n.ToString(CultureInfo.InvariantCulture) + " " + unit + (n == 1 ? string.Empty : "s");
 }

@@ -53,27 +53,8 @@ internal static class IdentityView
     }
 
     /// <summary>"First page" and "Next page" links under a list.</summary>
-    public static Html Pager(string baseUrl, string? after, string? next)
-    {
-        var html = new Html();
-        if (after is null && next is null)
-        {
-            return html;
-        }
-
-        html.Raw("<nav class=\"pages\" aria-label=\"Pages\">");
-        if (after is not null)
-        {
-            html.Add($"<a href=\"{baseUrl}\">First page</a>");
-        }
-
-        if (next is not null)
-        {
-            html.Add($"<a href=\"{baseUrl + Html.Query(("after", next))}\" rel=\"next\">Next page</a>");
-        }
-
-        return html.Raw("</nav>");
-    }
+    public static Html Pager(string baseUrl, string? after, string? next) =>
+        ConsoleFormat.Pages("Pages", after is null ? null : (baseUrl, "First page"), next is null ? null : (baseUrl + Html.Query(("after", next)), "Next page"));
 
     /// <summary>The HTTP status of a page that shows <paramref name="e"/>.</summary>
     public static int Status(WharfException e)

@@ -169,19 +169,13 @@ internal static class ImageFindingsView
         if (pages > 1)
         {
             var self = ConsoleRoutes.Image(data.Key, data.Manifest.Digest);
-            html.Raw("<nav class=\"pages\" aria-label=\"Findings pages\">");
-            if (page > 1)
-            {
-                html.Add($"<a href=\"{self + Html.Query(("page", (page - 1).ToString(System.Globalization.CultureInfo.InvariantCulture))) + "#findings"}\" rel=\"prev\">Previous</a>");
-            }
-
-            html.Add($"<span>Page {page} of {pages} ({findings.Count} findings)</span>");
-            if (page < pages)
-            {
-                html.Add($"<a href=\"{self + Html.Query(("page", (page + 1).ToString(System.Globalization.CultureInfo.InvariantCulture))) + "#findings"}\" rel=\"next\">Next</a>");
-            }
-
-            html.Raw("</nav>");
+            string Page(int n) => self + Html.Query(("page", n.ToString(System.Globalization.CultureInfo.InvariantCulture))) + "#findings";
+            html.Append(ConsoleFormat.Pages(
+                "Findings pages",
+                page > 1 ? (Page(page - 1), "Previous") : null,
+                page < pages ? (Page(page + 1), "Next") : null,
+                $"Page {page} of {pages} ({findings.Count} findings)",
+                backIsPrevious: true));
         }
 
         html.Raw("</section>");

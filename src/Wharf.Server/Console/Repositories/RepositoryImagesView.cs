@@ -131,26 +131,11 @@ internal sealed class RepositoryImagesView(HttpContext context, ConsoleUser user
         html.Raw("</tbody></table></div></form>");
     }
 
-    private void WritePages(Html html, string tagged, string? prefix, string status, bool notFirst, string? next)
-    {
-        if (!notFirst && next is null)
-        {
-            return;
-        }
-
-        html.Raw("<nav class=\"pages\" aria-label=\"Pages\">");
-        if (notFirst)
-        {
-            html.Add($"<a href=\"{ConsoleRoutes.Repository(key, Html.Query(("tagged", tagged), ("prefix", prefix), ("status", status)))}\">Newest images</a>");
-        }
-
-        if (next is not null)
-        {
-            html.Add($"<a href=\"{ConsoleRoutes.Repository(key, Html.Query(("tagged", tagged), ("prefix", prefix), ("status", status), ("after", next)))}\" rel=\"next\">Older images</a>");
-        }
-
-        html.Raw("</nav>");
-    }
+    private void WritePages(Html html, string tagged, string? prefix, string status, bool notFirst, string? next) =>
+        html.Append(ConsoleFormat.Pages(
+            "Pages",
+            notFirst ? (ConsoleRoutes.Repository(key, Html.Query(("tagged", tagged), ("prefix", prefix), ("status", status))), "Newest images") : null,
+            next is null ? null : (ConsoleRoutes.Repository(key, Html.Query(("tagged", tagged), ("prefix", prefix), ("status", status), ("after", next))), "Older images")));
 
     private void WriteDeleteRepository(Html html)
     {

@@ -127,26 +127,11 @@ internal static class RepositoryListPage
         html.Raw("</tbody></table></div>");
     }
 
-    private static void WritePages(Html html, RegistryKey registry, string? q, string sort, string? order, bool notFirst, string? next)
-    {
-        if (!notFirst && next is null)
-        {
-            return;
-        }
-
-        html.Raw("<nav class=\"pages\" aria-label=\"Pages\">");
-        if (notFirst)
-        {
-            html.Add($"<a href=\"{ConsoleRoutes.Repositories(registry, Html.Query(("q", q), ("sort", sort), ("order", order)))}\">First page</a>");
-        }
-
-        if (next is not null)
-        {
-            html.Add($"<a href=\"{ConsoleRoutes.Repositories(registry, Html.Query(("q", q), ("sort", sort), ("order", order), ("after", next)))}\" rel=\"next\">Next page</a>");
-        }
-
-        html.Raw("</nav>");
-    }
+    private static void WritePages(Html html, RegistryKey registry, string? q, string sort, string? order, bool notFirst, string? next) =>
+        html.Append(ConsoleFormat.Pages(
+            "Pages",
+            notFirst ? (ConsoleRoutes.Repositories(registry, Html.Query(("q", q), ("sort", sort), ("order", order))), "First page") : null,
+            next is null ? null : (ConsoleRoutes.Repositories(registry, Html.Query(("q", q), ("sort", sort), ("order", order), ("after", next))), "Next page")));
 
     private static void Option(Html html, string value, string label, bool selected) =>
         html.Add($"<option value=\"{value}\"{(selected ? new Html().Raw(" selected") : null)}>{label}</option>");

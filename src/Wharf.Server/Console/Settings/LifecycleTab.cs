@@ -201,21 +201,11 @@ internal static class LifecycleTab
         }
 
         body.Raw("</tbody></table></div>");
-        if (offset > 0 || offset + pageSize < results.Count)
-        {
-            body.Raw("<nav class=\"pages\" aria-label=\"Preview pages\">");
-            if (offset > 0)
-            {
-                body.Add($"<a href=\"{here}&after={Math.Max(0, offset - pageSize)}\" rel=\"prev\">Previous</a> ");
-            }
-
-            if (offset + pageSize < results.Count)
-            {
-                body.Add($"<a href=\"{here}&after={offset + pageSize}\" rel=\"next\">Next</a>");
-            }
-
-            body.Raw("</nav>");
-        }
+        body.Append(ConsoleFormat.Pages(
+            "Preview pages",
+            offset > 0 ? ($"{here}&after={Math.Max(0, offset - pageSize)}", "Previous") : null,
+            offset + pageSize < results.Count ? ($"{here}&after={offset + pageSize}", "Next") : null,
+            backIsPrevious: true));
 
         body.Raw("</section>");
     }

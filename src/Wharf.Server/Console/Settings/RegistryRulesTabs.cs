@@ -157,7 +157,7 @@ internal static class RegistryRulesTabs
             body.Raw("</tbody></table></div>");
             if (page.Count > pageSize)
             {
-                body.Add($"<nav class=\"pages\" aria-label=\"Rule pages\"><a href=\"{action}&after={Uri.EscapeDataString(page[pageSize - 1].Key)}\" rel=\"next\">Next</a></nav>");
+                body.Append(ConsoleFormat.Pages("Rule pages", null, ($"{action}&after={Uri.EscapeDataString(page[pageSize - 1].Key)}", "Next")));
             }
         }
 
