@@ -90,9 +90,9 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
-    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListGroupsAsync))]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListGroupsAsync), Parameters = 2)]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListGroupsForUserAsync))]
-    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListRolesAsync))]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListRolesAsync), Parameters = 2)]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.SetTrustPolicyAsync))]
     public async Task Groups_roles_and_a_users_groups_are_listed_by_name_and_a_trust_policy_can_be_replaced()
     {
@@ -125,10 +125,10 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
-    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListUsersAsync))]
-    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListGroupsAsync))]
-    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListRolesAsync))]
-    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListManagedPoliciesAsync))]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListUsersAsync), Parameters = 4)]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListGroupsAsync), Parameters = 4)]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListRolesAsync), Parameters = 4)]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListManagedPoliciesAsync), Parameters = 4)]
     public async Task Users_groups_roles_and_managed_policies_page_by_ordinal_name_after_a_cursor_per_account()
     {
         await using var store = await CreateStoreAsync();
@@ -165,7 +165,7 @@ public abstract partial class MetadataStoreContract
     [Fact]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.CreateManagedPolicyAsync))]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.GetManagedPolicyAsync))]
-    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListManagedPoliciesAsync))]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListManagedPoliciesAsync), Parameters = 2)]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListPolicyVersionsAsync))]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.AddPolicyVersionAsync))]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.SetDefaultPolicyVersionAsync))]
@@ -264,7 +264,7 @@ public abstract partial class MetadataStoreContract
 
     [Fact]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.CreateUserAsync))]
-    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListUsersAsync))]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.ListUsersAsync), Parameters = 2)]
     [Covers(typeof(IIdentityStore), nameof(IIdentityStore.GetPrincipalAsync))]
     public async Task Users_need_an_existing_account_and_a_free_name_and_are_listed_by_ordinal_name_per_account()
     {
