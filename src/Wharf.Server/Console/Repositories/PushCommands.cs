@@ -37,7 +37,7 @@ internal static class PushCommands
         Command(html, "Tag the image with docker", $"docker tag my-image:latest {image}");
         Command(html, "Push with docker", $"docker push {image}");
         html.Raw("<h3>skopeo</h3>");
-        Command(html, "Copy an image with skopeo", $"skopeo copy{skopeoTls} --dest-creds \"AWS:$({login})\" docker://docker.io/library/alpine:latest docker://{image}");
+        Command(html, "Copy an image with skopeo", $"skopeo copy{skopeoTls} --dest-creds \"AWS:$({login})\" oci-archive:my-image.tar docker://{image}");
         html.Raw("<h3>AWS CLI</h3>");
         Command(html, "List the images with the AWS CLI", $"aws ecr describe-images{registryId} --repository-name {name} --region {region} --endpoint-url {endpoint}");
         Command(html, "Describe the repository with the AWS CLI", $"aws ecr describe-repositories{registryId} --repository-names {name} --region {region} --endpoint-url {endpoint}");
