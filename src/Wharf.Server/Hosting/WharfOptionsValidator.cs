@@ -75,6 +75,9 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             ("Replication:MaxRetryDelay", options.Replication.MaxRetryDelay),
             ("Replication:MaxRetryWindow", options.Replication.MaxRetryWindow),
             ("Replication:ClaimTimeout", options.Replication.ClaimTimeout),
+            ("Console:IdleTimeout", options.Console.IdleTimeout),
+            ("Console:AbsoluteTimeout", options.Console.AbsoluteTimeout),
+            ("Console:SignInWindow", options.Console.SignInWindow),
         })
         {
             if (value <= TimeSpan.Zero)
@@ -115,6 +118,16 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             {
                 return $"Public:{name} is {rate.RequestsPerSecond} pulls per second with a burst of {rate.Burst}; set RequestsPerSecond to 0 (no limit) or a positive number, and Burst to at least 1";
             }
+        }
+
+        if (options.Console.SignInFailures < 1)
+        {
+            return $"Console:SignInFailures is {options.Console.SignInFailures}; set how many failed sign-ins pause sign-in, at least 1 (such as 5)";
+        }
+
+        if (options.Console.PageSize is < 1 or > 1000)
+        {
+            return $"Console:PageSize is {options.Console.PageSize}; set how many rows a console list shows, from 1 to 1000 (such as 50)";
         }
 
         if (options.Public.AnonymousMonthlyBytes < 0)

@@ -86,6 +86,14 @@ public sealed class StartupTests : IDisposable
         AssertRefused(await ServeAsync(new Dictionary<string, string> { ["WHARF__Gc__Interval"] = "-00:05:00" }), "Gc:Interval is -00:05:00; set a positive duration");
 
     [Fact]
+    public async Task Console_settings_out_of_range_are_refused()
+    {
+        AssertRefused(await ServeAsync(new Dictionary<string, string> { ["WHARF__Console__IdleTimeout"] = "00:00:00" }), "Console:IdleTimeout is 00:00:00; set a positive duration");
+        AssertRefused(await ServeAsync(new Dictionary<string, string> { ["WHARF__Console__PageSize"] = "0" }), "Console:PageSize is 0; set how many rows a console list shows, from 1 to 1000");
+        AssertRefused(await ServeAsync(new Dictionary<string, string> { ["WHARF__Console__SignInFailures"] = "0" }), "Console:SignInFailures is 0; set how many failed sign-ins pause sign-in");
+    }
+
+    [Fact]
     public async Task The_S3_backend_without_a_bucket_is_refused() =>
         AssertRefused(
             await ServeAsync(new Dictionary<string, string> { ["WHARF__Storage__Backend"] = "S3", ["WHARF__Storage__S3__Endpoint"] = "http://127.0.0.1:9" }),
