@@ -33,6 +33,11 @@ internal sealed partial class SignInHandler(
     private const string AccessKeyAction = "access-key";
 
     // Verified against when the user has no login profile, so an unknown user costs the same hashing.
+    // Each password check costs a PBKDF2 of Passwords.Iterations (a few hundred milliseconds of one core), on a
+    // form anyone may post: at most half the cores hash at once, so sign-ins from many addresses (each within
+    // the throttle) queue rather than starve the registry's own requests.
+    private static readonly SemaphoreSlim Hashing = new(Math.Max(1, Environment.ProcessorCount / 2));
+
     private static readonly Lazy<string> DecoyHash = new(() => Passwords.Hash(Convert.ToBase64String(RandomNumberGenerator.GetBytes(24))));
 
     public async Task GetAsync(HttpContext context)
@@ -134,7 +139,17 @@ internal sealed partial class SignInHandler(
         }
 
         var profile = arn is null ? null : await store.Logins.GetLoginProfileAsync(arn, ct);
-        var matches = Passwords.Verify(password ?? string.Empty, profile?.PasswordHash ?? DecoyHash.Value);
+        bool matches;
+        await Hashing.WaitAsync(ct);
+        try
+        {
+            matches = Passwords.Verify(password ?? string.Empty, profile?.PasswordHash ?? DecoyHash.Value);
+        }
+        finally
+        {
+            Hashing.Release();
+        }
+
         if (profile is null || !matches)
         {
             return (null, null, profile is null ? "no such login profile" : "wrong password");
