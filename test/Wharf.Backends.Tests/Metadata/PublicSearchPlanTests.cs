@@ -71,26 +71,8 @@ public sealed class PublicSearchPlanTests(PublicSearchPlanTests.TenThousand data
         Assert.Equal(Enumerable.Range(0, Count).Where(i => (i + 1) % 100 == 42).Select(i => $"app{i:D5}"), group.Repositories.Select(r => r.Name.Value));
     }
 
-    private async Task<List<string>> PlanAsync(string sql, IEnumerable<(string Name, object? Value)> parameters)
-    {
-        await using var connection = new SqliteConnection($"Data Source={DatabasePath};Pooling=False");
-        await connection.OpenAsync(Ct);
-        await using var command = connection.CreateCommand();
-        command.CommandText = "EXPLAIN QUERY PLAN " + sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue("@" + name, value ?? DBNull.Value);
-        }
-
-        var lines = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(Ct);
-        while (await reader.ReadAsync(Ct))
-        {
-            lines.Add(reader.GetString(3));
-        }
-
-        return lines;
-    }
+    private Task<List<string>> PlanAsync(string sql, IEnumerable<(string Name, object? Value)> parameters) =>
+        SqlitePlans.ExplainAsync(DatabasePath, sql, parameters, Ct);
 
     /// <summary>The seeded database, made once for the class.</summary>
     public sealed class TenThousand : IAsyncLifetime
