@@ -40,6 +40,27 @@ public sealed class ConsoleShellTests(ChromiumFixture chromium) : IClassFixture<
     }
 
     [Fact]
+    public async Task A_signed_out_caller_is_not_read_past_the_small_cap()
+    {
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        using var client = server.CreateClient();
+        var huge = "do=password&user=" + new string('a', 1024 * 1024);
+
+        // Declared too large: refused before a byte of the body is read.
+        using var declared = await client.PostAsync("/console/sign-in", new StringContent(huge, System.Text.Encoding.UTF8, "application/x-www-form-urlencoded"), Ct);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, declared.StatusCode);
+        Assert.Contains("The form is too large.", await declared.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+
+        // Chunked, so no length is declared: the read stops at the cap and the form is refused as unreadable.
+        using var chunked = new HttpRequestMessage(HttpMethod.Post, "/console/sign-in") { Content = new StreamContent(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(huge))) };
+        chunked.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-www-form-urlencoded");
+        chunked.Headers.TransferEncodingChunked = true;
+        using var refused = await client.SendAsync(chunked, Ct);
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Contains("The form could not be read.", await refused.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_shell_loads_its_assets_without_problems_in_a_browser()
     {
         await using var server = await WharfTestServer.StartAsync();
