@@ -39,6 +39,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Secrets = new SecretStore(relational);
         Public = new PublicRegistryStore(relational);
         Logins = new LoginStore(relational);
+        Audit = new AuditStore(relational);
+        Webhooks = new WebhookStore(relational);
     }
 
     public string Backend => "postgres";
@@ -74,6 +76,10 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IPublicRegistryStore Public { get; }
 
     public ILoginStore Logins { get; }
+
+    public Core.Audit.IAuditStore Audit { get; }
+
+    public Core.Webhooks.IWebhookStore Webhooks { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, time, cancellationToken);
 

@@ -46,6 +46,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Secrets = new SecretStore(database);
         Public = new PublicRegistryStore(database);
         Logins = new LoginStore(database);
+        Audit = new AuditStore(database);
+        Webhooks = new WebhookStore(database);
     }
 
     public string Backend => "sqlite";
@@ -84,6 +86,10 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IPublicRegistryStore Public { get; }
 
     public ILoginStore Logins { get; }
+
+    public Core.Audit.IAuditStore Audit { get; }
+
+    public Core.Webhooks.IWebhookStore Webhooks { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
 

@@ -51,6 +51,12 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The web console's sign-in: IAM login profiles (passwords) and console sessions.</summary>
     ILoginStore Logins { get; }
 
+    /// <summary>The audit trail: CloudTrail-shaped records of API calls and /v2 writes and refusals.</summary>
+    Audit.IAuditStore Audit { get; }
+
+    /// <summary>Webhook subscriptions, their deliveries and dead letters.</summary>
+    Webhooks.IWebhookStore Webhooks { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 

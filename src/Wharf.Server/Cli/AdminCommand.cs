@@ -257,6 +257,7 @@ internal static class AdminCommand
         admin.Subcommands.Add(rotate);
         admin.Subcommands.Add(revokeKey);
         admin.Subcommands.Add(listKeys);
+        WebhookCommand.AddTo(admin);
         admin.Subcommands.Add(publicRegistry);
         return admin;
     }

@@ -33,6 +33,8 @@ internal static class WharfCli
         root.Subcommands.Add(AdminCommand.Create());
         root.Subcommands.Add(MigrateCommand.Create());
         root.Subcommands.Add(ReplicationCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(AuditCommand.Create());
         ReplicationCredentialsCommand.AddTo(root);
         root.SetAction(ServeCommand.RunAsync);
 

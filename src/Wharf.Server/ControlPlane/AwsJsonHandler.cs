@@ -70,16 +70,30 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerabl
 
     public async Task HandleAsync(HttpContext context)
     {
-        context.Response.Headers["x-amzn-RequestId"] = Guid.NewGuid().ToString();
+        var record = Hosting.RequestRecord.Of(context);
+        context.Response.Headers["x-amzn-RequestId"] = record?.RequestId ?? Guid.NewGuid().ToString();
         try
         {
             var target = context.Request.Headers["X-Amz-Target"].ToString();
             var (service, operation) = Resolve(target);
             var model = service.Model;
+            if (record is not null)
+            {
+                record.Surface = model.SigningName;
+                record.EventSource = $"{model.SigningName}.amazonaws.com";
+                record.Operation = operation.Name;
+            }
+
             CheckContentType(context.Request.ContentType);
             var body = await ReadBodyAsync(context, operation.Name);
             var identity = await identities.ResolveAsync(context, body, context.RequestAborted);
             identity.RequireService(model.SigningName);
+            if (record is not null)
+            {
+                record.Caller = identity.Caller;
+                record.Region = identity.Region;
+            }
+
             limits.Throttle(context, identity.Caller, service.Classify(operation.Name));
             using var document = Parse(body);
             ModelValidator.ThrowIfInvalid(model, operation, document.RootElement);

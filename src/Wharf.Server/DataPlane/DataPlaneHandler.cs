@@ -36,7 +36,19 @@ internal sealed partial class DataPlaneHandler(
             var tail = path.Length > 4 ? path[4..] : string.Empty;
             // Authentication comes first: an anonymous caller learns nothing, not even which routes exist.
             var identity = await scope.ResolveAsync(context, context.RequestAborted);
+            var record = Hosting.RequestRecord.Of(context);
+            if (record is not null)
+            {
+                record.EventSource = "ecr.amazonaws.com";
+                record.Caller = identity.Caller;
+            }
+
             var route = DataPlaneRoute.Parse(tail);
+            if (record is not null)
+            {
+                record.Operation = OperationOf(route.Kind, context.Request.Method);
+            }
+
             limits.Throttle(context, identity.Caller, Hosting.RequestLimits.ForRegistry(route.Kind, context.Request.Method));
             Core.Primitives.RepositoryKey? repository = null;
             if (route.Name is { } name)
@@ -47,6 +59,9 @@ internal sealed partial class DataPlaneHandler(
                 {
                     RewriteLocation(context, repository.Name.Value, name.Value);
                 }
+
+                record?.Repository = repository;
+                record?.Region = repository.Registry.Region;
             }
 
             var request = new DataPlaneRequest(context, route, identity, scope, repository);
@@ -104,6 +119,32 @@ internal sealed partial class DataPlaneHandler(
             {
                 Headers = new Dictionary<string, string> { ["Allow"] = Allowed(r.Route.Kind) },
             },
+        };
+    }
+
+    /// <summary>The request's <see cref="Hosting.RequestRecord.Operation"/>; null for a method the route does not serve.</summary>
+    internal static string? OperationOf(RouteKind kind, string method)
+    {
+        var read = HttpMethods.IsGet(method) || HttpMethods.IsHead(method);
+        return kind switch
+        {
+            RouteKind.Base when read => Hosting.DataPlaneOperations.Base,
+            RouteKind.Catalog when read => Hosting.DataPlaneOperations.Catalog,
+            RouteKind.Tags when read => Hosting.DataPlaneOperations.ListTags,
+            RouteKind.Manifest when HttpMethods.IsGet(method) => Hosting.DataPlaneOperations.GetManifest,
+            RouteKind.Manifest when HttpMethods.IsHead(method) => Hosting.DataPlaneOperations.HeadManifest,
+            RouteKind.Manifest when HttpMethods.IsPut(method) => Hosting.DataPlaneOperations.PutManifest,
+            RouteKind.Manifest when HttpMethods.IsDelete(method) => Hosting.DataPlaneOperations.DeleteManifest,
+            RouteKind.Referrers when read => Hosting.DataPlaneOperations.Referrers,
+            RouteKind.Blob when HttpMethods.IsGet(method) => Hosting.DataPlaneOperations.GetBlob,
+            RouteKind.Blob when HttpMethods.IsHead(method) => Hosting.DataPlaneOperations.HeadBlob,
+            RouteKind.Blob when HttpMethods.IsDelete(method) => Hosting.DataPlaneOperations.DeleteBlob,
+            RouteKind.UploadStart when HttpMethods.IsPost(method) => Hosting.DataPlaneOperations.StartUpload,
+            RouteKind.Upload when HttpMethods.IsGet(method) => Hosting.DataPlaneOperations.UploadStatus,
+            RouteKind.Upload when HttpMethods.IsPatch(method) => Hosting.DataPlaneOperations.UploadChunk,
+            RouteKind.Upload when HttpMethods.IsPut(method) => Hosting.DataPlaneOperations.CompleteUpload,
+            RouteKind.Upload when HttpMethods.IsDelete(method) => Hosting.DataPlaneOperations.CancelUpload,
+            _ => null,
         };
     }
 

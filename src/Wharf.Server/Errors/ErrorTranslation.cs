@@ -34,6 +34,17 @@ internal static partial class ErrorTranslation
     /// </summary>
     public static ErrorAnswer? From(HttpContext context, Exception exception, ILogger logger)
     {
+        var answer = Translate(context, exception, logger);
+        if (answer is not null && Hosting.RequestRecord.Of(context) is { } record)
+        {
+            record.Error = (answer.Row, answer.Message);
+        }
+
+        return answer;
+    }
+
+    private static ErrorAnswer? Translate(HttpContext context, Exception exception, ILogger logger)
+    {
         var aborted = context.RequestAborted.IsCancellationRequested;
         switch (exception)
         {

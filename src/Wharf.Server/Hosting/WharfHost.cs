@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration.EnvironmentVariables;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
 using Wharf.Core.Security;
+using Wharf.Server.Audit;
 using Wharf.Server.ControlPlane;
 using Wharf.Server.DataPlane;
 using Wharf.Server.Identity;
@@ -10,6 +11,8 @@ using Wharf.Server.PullThroughCache;
 using Wharf.Server.Public;
 using Wharf.Server.Replication;
 using Wharf.Server.Scanning;
+using Wharf.Server.Telemetry;
+using Wharf.Server.Webhooks;
 using Wharf.Server.WebConsole;
 
 namespace Wharf.Server.Hosting;
@@ -77,7 +80,7 @@ public static class WharfHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = null; // set per route: blobs are unbounded, manifests 4 MiB
-            kestrel.Listen(address, options.Port);
+            kestrel.Listen(address, options.Port, listen => TlsSetup.Configure(listen, options));
             publicListener.Listen(kestrel); // Public:Port, on the same address; its connections are marked as the public address's
         });
         // Receive into a buffer straight away rather than after a zero-byte read per wake-up: half the
@@ -104,9 +107,14 @@ public static class WharfHost
         builder.Services.AddUpstreamRegistries();
         builder.Services.AddPublicRegistries();
         builder.Services.AddConsole(options);
+        builder.Services.AddTelemetry(options);
+        builder.Services.AddAudit(options);
+        builder.Services.AddWebhooks(options);
         services?.Invoke(builder.Services);
 
         var app = builder.Build();
+        app.UseRequestRecords(); // first: every request gets its id and record, and its observers hear of it
+        app.MapMetrics();
         app.MapPublicAddress(); // first: nothing on the public address reaches the private endpoints
         app.MapHealth();
         app.MapDataPlane();

@@ -85,6 +85,24 @@ public sealed class WharfOptions
 
     /// <summary>The web console under <c>/console/</c> on the main port (docs/console.md).</summary>
     public ConsoleOptions Console { get; set; } = new();
+
+    /// <summary>HTTPS: the certificate and key, or a self-signed local CA (docs/operations.md "TLS").</summary>
+    public TlsOptions Tls { get; set; } = new();
+
+    /// <summary>
+    /// Set to listen over plain HTTP in IAM mode on an address that is not loopback (credentials and
+    /// tokens then cross the network in clear); <c>--allow-plain-http</c>.
+    /// </summary>
+    public bool AllowPlainHttp { get; set; }
+
+    /// <summary>Metrics (<c>/metrics</c>), traces (OTLP) and log format (docs/operations.md "Metrics", "Tracing and logs").</summary>
+    public TelemetryOptions Telemetry { get; set; } = new();
+
+    /// <summary>The audit trail (docs/operations.md "Audit trail").</summary>
+    public AuditOptions Audit { get; set; } = new();
+
+    /// <summary>Webhooks: subscriptions from settings, delivery retries (docs/operations.md "Webhooks").</summary>
+    public WebhookOptions Webhooks { get; set; } = new();
 }
 
 public sealed class RegistryOptions

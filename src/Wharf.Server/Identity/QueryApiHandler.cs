@@ -28,7 +28,8 @@ internal sealed class QueryApiHandler(IApiIdentityResolver identities, IdentityS
 
     public async Task HandleAsync(HttpContext context)
     {
-        var requestId = Guid.NewGuid().ToString();
+        var record = Hosting.RequestRecord.Of(context);
+        var requestId = record?.RequestId ?? Guid.NewGuid().ToString();
         context.Response.Headers["x-amzn-RequestId"] = requestId;
         var ns = IamNs;
         try
@@ -41,8 +42,21 @@ internal sealed class QueryApiHandler(IApiIdentityResolver identities, IdentityS
             var action = form.GetValueOrDefault("Action") ?? string.Empty;
             var sts = action is "GetCallerIdentity" or "AssumeRole";
             ns = sts ? StsNs : IamNs;
+            if (record is not null)
+            {
+                record.Surface = sts ? "sts" : "iam";
+                record.EventSource = sts ? "sts.amazonaws.com" : "iam.amazonaws.com";
+                record.Operation = action.Length > 0 ? action : null;
+            }
+
             var identity = await identities.ResolveAsync(context, body, context.RequestAborted);
             identity.RequireService(sts ? "sts" : "iam");
+            if (record is not null)
+            {
+                record.Caller = identity.Caller;
+                record.Region = identity.Region;
+            }
+
             limits.Throttle(context, identity.Caller, Hosting.RequestLimits.ForQuery(action));
             var result = await InvokeAsync(action, form, identity, context.RequestAborted);
             await QueryErrorWriter.WriteDocumentAsync(context, new XElement(ns + $"{action}Response", result is null ? null : new XElement(ns + $"{action}Result", Content(result, ns)), Metadata(ns, requestId)), 200);

@@ -10,6 +10,7 @@ internal sealed class PublicAddressHandler(DataPlane.DataPlaneHandler dataPlane,
     public Task HandleAsync(HttpContext context)
     {
         var path = context.Request.Path;
+        Hosting.RequestRecord.Of(context)?.Surface = path.StartsWithSegments("/v2", StringComparison.Ordinal) ? "public" : path.Value is "/token" or "/token/" ? "public-token" : "gallery";
         if (path.StartsWithSegments("/v2", StringComparison.Ordinal))
         {
             return dataPlane.HandleAsync(context, scope);

@@ -1,0 +1,6 @@
+namespace Wharf.Server.Hosting;
+
+/// <summary>Metrics, traces and logs (<c>Telemetry:*</c>).</summary>
+public sealed class TelemetryOptions
+{
+}

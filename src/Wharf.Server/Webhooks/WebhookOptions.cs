@@ -1,0 +1,6 @@
+namespace Wharf.Server.Hosting;
+
+/// <summary>Webhooks (<c>Webhooks:*</c>).</summary>
+public sealed class WebhookOptions
+{
+}
