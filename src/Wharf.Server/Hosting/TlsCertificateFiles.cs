@@ -66,11 +66,11 @@ internal static class TlsCertificateFiles
         {
             leaf = X509Certificate2.CreateFromPem(certificateText, keyText);
         }
-        catch (ArgumentException e)
+        catch (Exception e) when ((e is ArgumentException or CryptographicException) && KeyParses(keyText))
         {
             throw new TlsCertificateException($"Tls:Key '{keyPath}' is not the private key of the certificate in Tls:Certificate '{certificatePath}'; pass the key that was made with that certificate", e);
         }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is ArgumentException or CryptographicException)
         {
             throw new TlsCertificateException($"Tls:Key '{keyPath}' could not be read as the private key of the certificate in '{certificatePath}' (the key does not parse or is of another algorithm); pass --tls-key with the certificate's own key", e);
         }
@@ -104,6 +104,26 @@ internal static class TlsCertificateFiles
         var context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
         var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(certificateText + "\n" + keyText));
         return new LoadedCertificate(leaf, context, hash);
+    }
+
+    /// <summary>Whether the key file holds a key that parses on its own (so that a failed pairing is a mismatch, not a damaged file).</summary>
+    private static bool KeyParses(string keyText)
+    {
+        using var rsa = RSA.Create();
+        using var ecdsa = ECDsa.Create();
+        foreach (var algorithm in new AsymmetricAlgorithm[] { rsa, ecdsa })
+        {
+            try
+            {
+                algorithm.ImportFromPem(keyText);
+                return true;
+            }
+            catch (Exception e) when (e is ArgumentException or CryptographicException)
+            {
+            }
+        }
+
+        return false;
     }
 
     private static string Read(string path, string setting, string flag, string what)
