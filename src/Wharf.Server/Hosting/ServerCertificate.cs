@@ -35,7 +35,8 @@ internal sealed partial class ServerCertificate : IDisposable
     private DateTimeOffset nextRenewal;
 
     // renew: for a self-signed certificate, issues the files again (returns whether it did); called when the one in use nears its end.
-    public ServerCertificate(string certificatePath, string keyPath, ILogger logger, TimeProvider time, SelfSignedCertificates? selfSigned = null, Func<DateTimeOffset, bool>? renew = null)
+    // pollInterval: how often the files' stamps are compared (and a self-signed certificate's end checked); tests on a fake clock lengthen it.
+    public ServerCertificate(string certificatePath, string keyPath, ILogger logger, TimeProvider time, SelfSignedCertificates? selfSigned = null, Func<DateTimeOffset, bool>? renew = null, TimeSpan? pollInterval = null)
     {
         this.certificatePath = Path.GetFullPath(certificatePath);
         this.keyPath = Path.GetFullPath(keyPath);
@@ -48,7 +49,7 @@ internal sealed partial class ServerCertificate : IDisposable
         Loaded(current.Leaf, "loaded");
 
         debounce = time.CreateTimer(_ => Reload(force: true), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        poll = time.CreateTimer(_ => Poll(), null, PollInterval, PollInterval);
+        poll = time.CreateTimer(_ => Poll(), null, pollInterval ?? PollInterval, pollInterval ?? PollInterval);
         foreach (var directory in new[] { Path.GetDirectoryName(this.certificatePath)!, Path.GetDirectoryName(this.keyPath)! }.Distinct(StringComparer.Ordinal))
         {
             try
