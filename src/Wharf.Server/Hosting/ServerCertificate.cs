@@ -63,6 +63,7 @@ internal sealed partial class ServerCertificate : IDisposable
                 watcher.Created += OnChanged;
                 watcher.Deleted += OnChanged;
                 watcher.Renamed += OnChanged;
+                watcher.Error += (_, _) => debounce.Change(DebounceDelay, Timeout.InfiniteTimeSpan); // events lost: look anyway
                 watcher.EnableRaisingEvents = true;
                 watchers.Add(watcher);
             }
@@ -99,7 +100,7 @@ internal sealed partial class ServerCertificate : IDisposable
                 Reload(force: true);
                 return;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or InvalidOperationException)
             {
                 TlsLog.RenewalFailed(logger, e.Message);
             }
@@ -133,8 +134,9 @@ internal sealed partial class ServerCertificate : IDisposable
             {
                 next = TlsCertificateFiles.Load(certificatePath, keyPath);
             }
-            catch (TlsCertificateException e)
+            catch (Exception e) when (e is TlsCertificateException or CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
             {
+                // A timer's callback: whatever the files hold, the process keeps serving the certificate it has.
                 if (stamp != failedStamp && logger.IsEnabled(LogLevel.Warning))
                 {
                     TlsLog.ReloadFailed(logger, e.Message, current.Leaf.Thumbprint);
