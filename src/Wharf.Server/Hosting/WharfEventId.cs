@@ -51,4 +51,9 @@ internal static class WharfEventId
     public const int ConsolePageFault = 1800;
     public const int ConsoleSignIn = 1801;
     public const int ConsoleSignInFailed = 1802;
+
+    // 2400s: webhooks (delivery failures, dead letters, settings synchronised at start).
+    public const int WebhookAttemptFailed = 2400;
+    public const int WebhookDeadLettered = 2401;
+    public const int WebhookSettingsSynchronised = 2402;
 }

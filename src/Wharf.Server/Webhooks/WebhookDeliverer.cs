@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Wharf.Core.Metadata;
+using Wharf.Core.Webhooks;
+using Wharf.Server.Hosting;
+
+namespace Wharf.Server.Webhooks;
+
+/// <summary>What one delivery run did.</summary>
+internal sealed record WebhookRunReport(int Delivered, int Retrying, int DeadLettered)
+{
+    public bool Idle => Delivered + Retrying + DeadLettered == 0;
+}
+
+/// <summary>
+/// Sends the due deliveries: the first pending one of each subscription's repository queue, up to
+/// <c>Webhooks:Concurrency</c> at once, again and again while some are due (so a queue drains in one run). A
+/// 2xx removes the row; anything else schedules the next attempt with exponential backoff and jitter, until
+/// <c>Webhooks:RetryFor</c> has passed since the first attempt, when the row becomes a dead letter with its
+/// last status and error. A run cancelled mid-send (lease lost, shutdown, crash) leaves the row as it was, so
+/// it is sent again: at least once, with the event id for the receiver to drop a duplicate.
+/// </summary>
+internal sealed partial class WebhookDeliverer(
+    IMetadataStore store, WebhookSubscriptions subscriptions, WebhookSender sender, TimeProvider time, IOptions<WharfOptions> options, ILogger<WebhookDeliverer> logger)
+{
+    // A run that keeps finding work yields after this, so the feed arms newer events in between.
+    private static readonly TimeSpan MaxRun = TimeSpan.FromSeconds(30);
+
+    public async Task<WebhookRunReport> RunAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value.Webhooks;
+        var started = Stopwatch.GetTimestamp();
+        var byName = (await store.Webhooks.ListSubscriptionsAsync(cancellationToken)).ToDictionary(s => s.Name, StringComparer.Ordinal);
+        var secrets = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
+        foreach (var subscription in byName.Values)
+        {
+            secrets[subscription.Name] = subscriptions.OpenSecret(subscription);
+        }
+
+        int delivered = 0, retrying = 0, dead = 0;
+        while (Stopwatch.GetElapsedTime(started) < MaxRun)
+        {
+            var due = await store.Webhooks.ListDueAsync(time.GetUtcNow(), settings.Concurrency * 8, cancellationToken);
+            if (due.Count == 0)
+            {
+                break;
+            }
+
+            // Each row heads its own queue, so sending them together keeps every queue in order.
+            await Parallel.ForEachAsync(
+                due,
+                new ParallelOptions { MaxDegreeOfParallelism = settings.Concurrency, CancellationToken = cancellationToken },
+                async (row, token) =>
+                {
+                    if (!byName.TryGetValue(row.Subscription, out var subscription))
+                    {
+                        // Created since this run listed them: the next run has it.
+                        return;
+                    }
+
+                    switch (await DeliverAsync(row, subscription, secrets[row.Subscription], settings, token))
+                    {
+                        case true:
+                            Interlocked.Increment(ref delivered);
+                            break;
+                        case false:
+                            Interlocked.Increment(ref retrying);
+                            break;
+                        default:
+                            Interlocked.Increment(ref dead);
+                            break;
+                    }
+                });
+            if (due.All(d => !byName.ContainsKey(d.Subscription)))
+            {
+                break;
+            }
+        }
+
+        return new WebhookRunReport(delivered, retrying, dead);
+    }
+
+    /// <summary>The next attempt's delay after <paramref name="attempts"/> failures: doubling from the base, capped, then jittered down by up to half.</summary>
+    public static TimeSpan Backoff(int attempts, TimeSpan baseDelay, TimeSpan maxDelay, double random)
+    {
+        var doubled = baseDelay.TotalMilliseconds * Math.Pow(2, Math.Min(attempts - 1, 30));
+        var capped = Math.Min(doubled, maxDelay.TotalMilliseconds);
+        return TimeSpan.FromMilliseconds(capped * (0.5 + (random / 2)));
+    }
+
+    // True delivered, false to retry, null dead-lettered.
+    private async Task<bool?> DeliverAsync(WebhookDelivery row, WebhookSubscription subscription, byte[]? secret, WebhookOptions settings, CancellationToken cancellationToken)
+    {
+        var attempt = secret is null
+            ? new WebhookAttempt(false, null, "the subscription's secret does not open with this node's master key; give every node the same Identity:MasterKeyFile")
+            : await sender.SendAsync(subscription.Url, secret, row.EventId, row.Payload, cancellationToken);
+        if (attempt.Delivered)
+        {
+            await store.Webhooks.CompleteAsync(row.Id, cancellationToken);
+            return true;
+        }
+
+        var now = time.GetUtcNow();
+        var attempts = row.Attempts + 1;
+        var first = row.FirstAttemptAt ?? now;
+        var deadline = first + settings.RetryFor;
+        DateTimeOffset? next = now >= deadline
+            ? null
+            : Min(now + Backoff(attempts, settings.RetryBaseDelay, settings.MaxRetryDelay, Random.Shared.NextDouble()), deadline);
+        await store.Webhooks.RecordFailureAsync(row.Id, new WebhookFailure(attempts, first, attempt.Status, attempt.Error, next, now), cancellationToken);
+        if (next is null)
+        {
+            LogDeadLettered(logger, subscription.Name, row.EventId, attempts, attempt.Error);
+            return null;
+        }
+
+        LogAttemptFailed(logger, subscription.Name, row.EventId, attempts, attempt.Error, next.Value);
+        return false;
+    }
+
+    private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
+
+    [LoggerMessage(EventId = WharfEventId.WebhookAttemptFailed, Level = LogLevel.Information, Message = "Webhook {Subscription}: delivering event {EventId} failed (attempt {Attempts}): {Error}; next attempt at {Next:O}")]
+    private static partial void LogAttemptFailed(ILogger logger, string subscription, string eventId, int attempts, string error, DateTimeOffset next);
+
+    [LoggerMessage(EventId = WharfEventId.WebhookDeadLettered, Level = LogLevel.Warning, Message = "Webhook {Subscription}: event {EventId} moved to the dead-letter list after {Attempts} attempts: {Error}")]
+    private static partial void LogDeadLettered(ILogger logger, string subscription, string eventId, int attempts, string error);
+}
