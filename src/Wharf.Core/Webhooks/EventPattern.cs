@@ -48,7 +48,7 @@ public sealed class EventPattern
         }
         catch (JsonException e)
         {
-            throw new EventPatternException(e.Message.Contains("depth", StringComparison.OrdinalIgnoreCase)
+            throw new EventPatternException(e.Message.Contains("maximum configured depth", StringComparison.OrdinalIgnoreCase)
                 ? $"the event pattern nests deeper than {MaxDepth} fields"
                 : $"the event pattern is not JSON: {e.Message}");
         }

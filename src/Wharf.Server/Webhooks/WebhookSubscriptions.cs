@@ -71,7 +71,7 @@ internal sealed partial class WebhookSubscriptions(IMetadataStore store, SecretB
     /// <summary>Null for an absolute http or https URL with a host and no user info; otherwise why not.</summary>
     public static string? CheckUrl(string? url)
     {
-        if (string.IsNullOrWhiteSpace(url) || !Uri.TryCreate(url, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+        if (string.IsNullOrWhiteSpace(url) || !Uri.TryCreate(url, UriKind.Absolute, out var uri))
         {
             return $"'{url}' is not an absolute URL; give one such as https://hooks.example.com/wharf";
         }
@@ -79,6 +79,11 @@ internal sealed partial class WebhookSubscriptions(IMetadataStore store, SecretB
         if (uri.Scheme != Uri.UriSchemeHttps && uri.Scheme != Uri.UriSchemeHttp)
         {
             return $"the URL scheme '{uri.Scheme}' is not taken; webhooks are delivered over http or https only";
+        }
+
+        if (string.IsNullOrEmpty(uri.Host))
+        {
+            return $"'{url}' names no host; give a URL such as https://hooks.example.com/wharf";
         }
 
         return uri.UserInfo.Length > 0 ? "the URL carries a user name or password, which would be shown wherever the URL is; put credentials in the receiver's check of the signature instead" : null;
