@@ -7,77 +7,99 @@ using Wharf.Server.Hosting;
 namespace Wharf.Server.Webhooks;
 
 /// <summary>What one delivery run did.</summary>
-internal sealed record WebhookRunReport(int Delivered, int Retrying, int DeadLettered)
+internal sealed record WebhookRunReport(int Armed, int Delivered, int Retrying, int DeadLettered)
 {
-    public bool Idle => Delivered + Retrying + DeadLettered == 0;
+    public bool Idle => Armed + Delivered + Retrying + DeadLettered == 0;
 }
 
 /// <summary>
 /// Sends the due deliveries: the first pending one of each subscription's repository queue, up to
-/// <c>Webhooks:Concurrency</c> at once, again and again while some are due (so a queue drains in one run). A
-/// 2xx removes the row; anything else schedules the next attempt with exponential backoff and jitter, until
-/// <c>Webhooks:RetryFor</c> has passed since the first attempt, when the row becomes a dead letter with its
-/// last status and error. A run cancelled mid-send (lease lost, shutdown, crash) leaves the row as it was, so
-/// it is sent again: at least once, with the event id for the receiver to drop a duplicate.
+/// <c>Webhooks:Concurrency</c> at once. A send that ends frees its slot for the next due row at once, and the
+/// feed keeps arming new events every <c>Webhooks:Interval</c> meanwhile, so a slow receiver holds up its own
+/// queue only. A 2xx removes the row; anything else schedules the next attempt with exponential backoff and
+/// jitter, until <c>Webhooks:RetryFor</c> has passed since the first attempt, when the row becomes a dead letter
+/// with its last status and error. A run cancelled mid-send (lease lost, shutdown, crash) leaves the row as it
+/// was, so it is sent again: at least once, with the event id for the receiver to drop a duplicate.
 /// </summary>
 internal sealed partial class WebhookDeliverer(
-    IMetadataStore store, WebhookSubscriptions subscriptions, WebhookSender sender, TimeProvider time, IOptions<WharfOptions> options, ILogger<WebhookDeliverer> logger)
+    IMetadataStore store, WebhookFeed feed, WebhookSubscriptions subscriptions, WebhookSender sender, TimeProvider time, IOptions<WharfOptions> options, ILogger<WebhookDeliverer> logger)
 {
-    // A run that keeps finding work yields after this, so the feed arms newer events in between.
+    // A run that keeps finding work stops starting sends after this and ends when its sends do; the next run
+    // follows at once. Subscriptions changed meanwhile are read again then.
     private static readonly TimeSpan MaxRun = TimeSpan.FromSeconds(30);
 
+    /// <summary>Arms new events and delivers due rows until nothing is due or in flight (or <see cref="MaxRun"/> has passed).</summary>
     public async Task<WebhookRunReport> RunAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value.Webhooks;
         var started = Stopwatch.GetTimestamp();
+        var armed = await feed.RunAsync(cancellationToken);
+        var lastFeed = Stopwatch.GetTimestamp();
         var byName = (await store.Webhooks.ListSubscriptionsAsync(cancellationToken)).ToDictionary(s => s.Name, StringComparer.Ordinal);
-        var secrets = new Dictionary<string, byte[]?>(StringComparer.Ordinal);
-        foreach (var subscription in byName.Values)
-        {
-            secrets[subscription.Name] = subscriptions.OpenSecret(subscription);
-        }
-
+        var secrets = byName.Values.ToDictionary(s => s.Name, subscriptions.OpenSecret, StringComparer.Ordinal);
+        var inFlight = new Dictionary<long, Task<bool?>>();
         int delivered = 0, retrying = 0, dead = 0;
-        while (Stopwatch.GetElapsedTime(started) < MaxRun)
+        try
         {
-            var due = await store.Webhooks.ListDueAsync(time.GetUtcNow(), settings.Concurrency * 8, cancellationToken);
-            if (due.Count == 0)
+            while (true)
             {
-                break;
-            }
-
-            // Each row heads its own queue, so sending them together keeps every queue in order.
-            await Parallel.ForEachAsync(
-                due,
-                new ParallelOptions { MaxDegreeOfParallelism = settings.Concurrency, CancellationToken = cancellationToken },
-                async (row, token) =>
+                var starting = Stopwatch.GetElapsedTime(started) < MaxRun;
+                if (starting && Stopwatch.GetElapsedTime(lastFeed) >= settings.Interval)
                 {
-                    if (!byName.TryGetValue(row.Subscription, out var subscription))
-                    {
-                        // Created since this run listed them: the next run has it.
-                        return;
-                    }
+                    armed += await feed.RunAsync(cancellationToken);
+                    lastFeed = Stopwatch.GetTimestamp();
+                }
 
-                    switch (await DeliverAsync(row, subscription, secrets[row.Subscription], settings, token))
+                if (starting && inFlight.Count < settings.Concurrency)
+                {
+                    // Each row heads its own queue; one already in flight is still its queue's head, and waits.
+                    var due = await store.Webhooks.ListDueAsync(time.GetUtcNow(), settings.Concurrency * 8, cancellationToken);
+                    foreach (var row in due.Where(r => !inFlight.ContainsKey(r.Id) && byName.ContainsKey(r.Subscription)).Take(settings.Concurrency - inFlight.Count))
+                    {
+                        inFlight[row.Id] = DeliverAsync(row, byName[row.Subscription], secrets[row.Subscription], settings, cancellationToken);
+                    }
+                }
+
+                if (inFlight.Count == 0)
+                {
+                    break;
+                }
+
+                // A send ending, or the next feed, whichever comes first.
+                using (var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    await Task.WhenAny(Task.WhenAny(inFlight.Values), Task.Delay(settings.Interval, time, wait.Token));
+                    await wait.CancelAsync();
+                }
+
+                foreach (var (id, task) in inFlight.Where(f => f.Value.IsCompleted).ToList())
+                {
+                    inFlight.Remove(id);
+                    switch (await task)
                     {
                         case true:
-                            Interlocked.Increment(ref delivered);
+                            delivered++;
                             break;
                         case false:
-                            Interlocked.Increment(ref retrying);
+                            retrying++;
                             break;
                         default:
-                            Interlocked.Increment(ref dead);
+                            dead++;
                             break;
                     }
-                });
-            if (due.All(d => !byName.ContainsKey(d.Subscription)))
+                }
+            }
+        }
+        finally
+        {
+            // Cancelled (lease lost, shutdown): the sends stop with the token; their rows stay pending.
+            if (inFlight.Count > 0)
             {
-                break;
+                await Task.WhenAll(inFlight.Values).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
             }
         }
 
-        return new WebhookRunReport(delivered, retrying, dead);
+        return new WebhookRunReport(armed, delivered, retrying, dead);
     }
 
     /// <summary>The next attempt's delay after <paramref name="attempts"/> failures: doubling from the base, capped, then jittered down by up to half.</summary>

@@ -40,7 +40,7 @@ internal static class WebhookRegistration
 /// node at a time reads the log and delivers, so no event goes out twice from two nodes; when that node dies
 /// another takes over once the lease (<c>Jobs:Lease</c>) runs out, resending what was in flight.
 /// </summary>
-internal sealed class WebhookJob(WebhookFeed feed, WebhookDeliverer deliverer, IOptions<WharfOptions> options) : IBackgroundJob
+internal sealed class WebhookJob(WebhookDeliverer deliverer, IOptions<WharfOptions> options) : IBackgroundJob
 {
     public const string JobName = "webhooks";
 
@@ -50,11 +50,10 @@ internal sealed class WebhookJob(WebhookFeed feed, WebhookDeliverer deliverer, I
 
     public async Task<string> RunAsync(CancellationToken cancellationToken)
     {
-        var armed = await feed.RunAsync(cancellationToken);
         var report = await deliverer.RunAsync(cancellationToken);
-        return armed == 0 && report.Idle
+        return report.Idle
             ? string.Empty
-            : $"{armed} deliveries armed, {report.Delivered} delivered, {report.Retrying} to retry, {report.DeadLettered} dead-lettered";
+            : $"{report.Armed} deliveries armed, {report.Delivered} delivered, {report.Retrying} to retry, {report.DeadLettered} dead-lettered";
     }
 }
 

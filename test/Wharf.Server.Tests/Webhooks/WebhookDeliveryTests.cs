@@ -32,7 +32,9 @@ public sealed class WebhookDeliveryTests
 
         // Nothing listens: attempts fail and are rescheduled; only each queue's head is tried.
         var store = server.GetService<IMetadataStore>();
-        await PollAsync(async () => (await store.Webhooks.ListPendingAsync("down", 100, Ct)).Count(d => d.Attempts >= 2) == 2, "two failed attempts of each queue's head");
+        await PollAsync(
+            async () => await store.Webhooks.ListPendingAsync("down", 100, Ct) is { Count: 6 } all && all.Count(d => d.Attempts >= 2) == 2,
+            "six pending deliveries, each queue's head with two failed attempts");
         var pending = await store.Webhooks.ListPendingAsync("down", 100, Ct);
         Assert.Equal(6, pending.Count);
         Assert.All(pending.Where(d => d.Attempts > 0), d => Assert.Contains("refused", d.LastError!, StringComparison.OrdinalIgnoreCase));
@@ -177,8 +179,10 @@ public sealed class WebhookDeliveryTests
                     var chunk = new byte[64 * 1024];
                     while (!context.RequestAborted.IsCancellationRequested && Interlocked.Read(ref endlessBytes) < 1L << 30)
                     {
+                        // 64 MiB a second at most: read whole for the 4 s of the timeout, that would be far past the bound below.
                         await context.Response.Body.WriteAsync(chunk, context.RequestAborted);
                         Interlocked.Add(ref endlessBytes, chunk.Length);
+                        await Task.Delay(1, context.RequestAborted);
                     }
 
                     return 0;
@@ -190,7 +194,7 @@ public sealed class WebhookDeliveryTests
             }
         };
         var settings = WebhookSettings.Fast(("hang", receiver.Url("hang"), null), ("endless", receiver.Url("endless"), null), ("redirect", receiver.Url("redirect"), null), ("ok", receiver.Url("ok"), null));
-        settings["Webhooks:Timeout"] = "00:00:01";
+        settings["Webhooks:Timeout"] = "00:00:04";
         settings["Webhooks:RetryBaseDelay"] = "00:01:00";
         settings["Webhooks:MaxRetryDelay"] = "00:01:00";
         await using var server = await WharfTestServer.StartAsync(settings);
@@ -203,18 +207,27 @@ public sealed class WebhookDeliveryTests
         var ok = (await receiver.WaitForAsync(got => got.Any(r => r.Path == "/ok"), TimeSpan.FromSeconds(15), "the event at the good receiver")).First(r => r.Path == "/ok");
         Assert.True(ok.Verifies(WebhookSettings.Secret + "ok"));
 
+        // While the hanging receiver still holds its first attempt, a later event of another repository goes to the good one.
+        using (var client = server.CreateClient())
+        {
+            await Oci.PushImageAsync(client, "hostile/other", "1", layers: 1);
+        }
+
+        await receiver.WaitForAsync(got => got.Count(r => r.Path == "/ok") == 2, TimeSpan.FromSeconds(15), "the second event at the good receiver");
+        Assert.DoesNotContain(receiver.Requests, r => r.Path == "/hang");
+
         var store = server.GetService<IMetadataStore>();
-        await PollAsync(async () => (await store.Webhooks.ListPendingAsync(null, 100, Ct)).Count(d => d.Attempts == 1) == 3, "one failed attempt at each hostile receiver");
-        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(15));
-        var pending = (await store.Webhooks.ListPendingAsync(null, 100, Ct)).ToDictionary(d => d.Subscription);
-        Assert.Equal("no answer within 1 s", pending["hang"].LastError);
+        await PollAsync(async () => (await store.Webhooks.ListPendingAsync(null, 100, Ct)).Count(d => d.Attempts == 1 && d.OrderKey.EndsWith("/hostile/app", StringComparison.Ordinal)) == 3, "one failed attempt at each hostile receiver");
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(20));
+        var pending = (await store.Webhooks.ListPendingAsync(null, 100, Ct)).Where(d => d.OrderKey.EndsWith("/hostile/app", StringComparison.Ordinal)).ToDictionary(d => d.Subscription);
+        Assert.Equal("no answer within 4 s", pending["hang"].LastError);
         Assert.Equal(500, pending["endless"].LastStatus);
         Assert.True(pending["endless"].LastError!.Length <= 210, pending["endless"].LastError);
         Assert.Equal(302, pending["redirect"].LastStatus);
 
         // Not followed: the redirect's target got only the ok subscription's delivery; the endless answer was cut off early.
-        Assert.True(receiver.Requests.Count(r => r.Path == "/ok") == 1, string.Join("; ", receiver.Requests.Select(r => $"{r.Path} {r.Status}")));
-        Assert.True(Interlocked.Read(ref endlessBytes) < 64L << 20, $"{endlessBytes} bytes of the endless answer were sent");
+        Assert.True(receiver.Requests.Count(r => r.Path == "/ok") == 2, string.Join("; ", receiver.Requests.Select(r => $"{r.Path} {r.Status}")));
+        Assert.True(Interlocked.Read(ref endlessBytes) < 32L << 20, $"{endlessBytes} bytes of the endless answer were sent");
     }
 
     private static Task<ProcessResult> WharfAsync(WharfTestServer server, string? input, params string[] args) =>
