@@ -102,7 +102,7 @@ internal static class WebhookCommand
             return 0;
         }, ct));
 
-        var deadLetters = new Command("dead-letters", "List the deliveries given up on: subscription, event id, attempts, first attempt, last status and error.") { subscription, json };
+        var deadLetters = new Command("dead-letters", "List the deliveries given up on: subscription, event id, attempts, when it was given up, last status and error (--json adds the first attempt).") { subscription, json };
         deadLetters.SetAction((parse, ct) => RunAsync(parse, async (_, store) =>
         {
             var rows = await store.Webhooks.ListDeadLettersAsync(parse.GetValue(subscription), ListLimit, ct);
