@@ -58,4 +58,9 @@ internal static class WharfEventId
     public const int TlsWatchFailed = 2902;
     public const int TlsCertificateExpired = 2903;
     public const int TlsRenewalFailed = 2904;
+
+    // 2400s: webhooks (delivery failures, dead letters, settings synchronised at start).
+    public const int WebhookAttemptFailed = 2400;
+    public const int WebhookDeadLettered = 2401;
+    public const int WebhookSettingsSynchronised = 2402;
 }
