@@ -51,4 +51,7 @@ internal static class WharfEventId
     public const int ConsolePageFault = 1800;
     public const int ConsoleSignIn = 1801;
     public const int ConsoleSignInFailed = 1802;
+
+    // 2500s: the command line and `wharf status` (the scheduler's record of each job run).
+    public const int JobRunNotRecorded = 2500;
 }
