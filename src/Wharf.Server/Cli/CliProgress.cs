@@ -132,7 +132,11 @@ internal sealed class PlainProgress(string title, TextWriter output, TimeProvide
                 EndPhase();
                 (phase, done, total, tenths) = (value.Phase, 0, value.Total, 0);
                 phaseStarted = lastLine = time.GetTimestamp();
-                Write(value.Total is { } size ? string.Create(CultureInfo.InvariantCulture, $"{title}: {value.Phase}: 0/{size}") : $"{title}: {value.Phase}…");
+                if (value.Total is > 0)
+                {
+                    // A phase of known size says so as it starts; any phase says how it ended.
+                    Write(string.Create(CultureInfo.InvariantCulture, $"{title}: {value.Phase}: 0/{value.Total}"));
+                }
             }
 
             (done, total) = (value.Done, value.Total);
@@ -164,12 +168,17 @@ internal sealed class PlainProgress(string title, TextWriter output, TimeProvide
         }
     }
 
-    /// <summary>A short duration for people: <c>4 s</c>, <c>3 min 20 s</c>, <c>2 h 5 min</c>.</summary>
+    /// <summary>A short duration for people: <c>0.4 s</c>, <c>12 s</c>, <c>3 min 20 s</c>, <c>2 h 5 min</c>, <c>15 min</c>.</summary>
     public static string Duration(TimeSpan span) => span switch
     {
-        { TotalSeconds: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, (int)Math.Ceiling(span.TotalSeconds))} s"),
-        { TotalMinutes: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes} min {span.Seconds} s"),
-        _ => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours} h {span.Minutes} min"),
+        { TotalSeconds: < 10 } => string.Create(CultureInfo.InvariantCulture, $"{Math.Max(0, span.TotalSeconds):0.0} s"),
+        { TotalSeconds: < 60 } => string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalSeconds} s"),
+        { TotalMinutes: < 60 } => span.Seconds == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes} min")
+            : string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalMinutes} min {span.Seconds} s"),
+        _ => span.Minutes == 0
+            ? string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours} h")
+            : string.Create(CultureInfo.InvariantCulture, $"{(int)span.TotalHours} h {span.Minutes} min"),
     };
 
     private void EndPhase()

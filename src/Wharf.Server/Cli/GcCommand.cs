@@ -56,18 +56,28 @@ internal static class GcCommand
 
             var janitor = app.Services.GetRequiredService<UploadJanitor>();
             var collector = app.Services.GetRequiredService<GarbageCollector>();
-            var (expired, first, second) = await CliProgress.RunAsync("wharf gc", async progress =>
+            var result = await CliProgress.RunAsync("wharf gc", async progress =>
             {
                 progress.Report(new WorkProgress(ExpiryPhase, 0));
+                var expiryStarted = time.GetUtcNow();
                 var expired = await janitor.RunOnceAsync(gcLease.Token);
                 progress.Report(new WorkProgress(ExpiryPhase, expired));
 
                 // Orphaned staging areas go when two runs in a row see them; run twice.
+                var gcStarted = time.GetUtcNow();
                 var first = await collector.RunOnceAsync(progress, gcLease.Token);
                 var second = await collector.RunOnceAsync(new SecondPass(progress), gcLease.Token);
-                return (expired, first, second);
+                var result = new GcResult(expired, first.BlobsDeleted + second.BlobsDeleted, first.BytesFreed + second.BytesFreed, first.StagingAreasRemoved + second.StagingAreasRemoved);
+
+                // `wharf status` shows these runs as the jobs' last (no next time: the servers' schedules say that).
+                await store.Leases.RecordRunAsync(
+                    new JobRunRecord(UploadExpiryJob.JobName, owner, expiryStarted, gcStarted - expiryStarted, $"{expired} expired upload sessions removed (wharf gc)", null, null),
+                    gcLease.Token);
+                await store.Leases.RecordRunAsync(
+                    new JobRunRecord(GarbageCollectionJob.JobName, owner, gcStarted, time.GetUtcNow() - gcStarted, string.Create(CultureInfo.InvariantCulture, $"{result.BlobsDeleted} blobs ({result.BytesFreed} bytes) and {result.StagingAreasRemoved} orphaned staging areas removed (wharf gc)"), null, null),
+                    gcLease.Token);
+                return result;
             });
-            var result = new GcResult(expired, first.BlobsDeleted + second.BlobsDeleted, first.BytesFreed + second.BytesFreed, first.StagingAreasRemoved + second.StagingAreasRemoved);
             if (parse.GetValue(CliOptions.Json))
             {
                 CliJson.Write(result);

@@ -65,7 +65,20 @@ internal static class LifecycleCommand
             }
 
             var service = app.Services.GetRequiredService<LifecycleService>();
+            var started = time.GetUtcNow();
             var reports = await CliProgress.RunAsync("wharf lifecycle run", progress => service.RunAsync(only, dryRun, progress, lease?.Token ?? cancellationToken));
+            if (lease is not null)
+            {
+                // `wharf status` shows this run as the job's last (no next time: the servers' schedules say that).
+                await store.Leases.RecordRunAsync(
+                    new JobRunRecord(
+                        LifecycleJob.JobName, owner, started, time.GetUtcNow() - started,
+                        string.Create(CultureInfo.InvariantCulture, $"{reports.Count} repositories evaluated: {reports.Sum(r => r.Expired)} images expired, {reports.Sum(r => r.Transitioned)} archived, {reports.Sum(r => r.Skipped)} skipped (wharf lifecycle run{(only is null ? "" : $" --repository {only.Name}")})"),
+                        null,
+                        null),
+                    lease.Token);
+            }
+
             if (only is not null && reports.Count == 0)
             {
                 WharfCli.Fail($"repository '{only.Name}' has no lifecycle policy (or does not exist)");

@@ -78,7 +78,7 @@ internal static class StatusOutput
         var jobs = report.Jobs.Select(j => new[]
         {
             j.Name,
-            j.LastStartedAt is { } started ? Time(started) : "never (since this version's first start)",
+            j.LastStartedAt is { } started ? Time(started) : "not yet",
             j.LastDurationMs is { } ms ? PlainProgress.Duration(TimeSpan.FromMilliseconds(ms)) : "",
             j.LastSucceeded switch { true => "ok: " + j.LastOutcome, false => "failed: " + j.LastFailure, null => "" },
             j.NextDueAt is { } next ? Time(next) : j.IntervalSeconds is { } every ? $"every {PlainProgress.Duration(TimeSpan.FromSeconds(every))}" : "",
