@@ -94,3 +94,48 @@ public sealed class CliProgressTests
         Assert.Contains("wharf vulndb import: counting (3)", screen, StringComparison.Ordinal);
     }
 }
+
+/// <summary><c>wharf status</c>'s pieces that need no process: where the metadata is (never a password), and the tables at a terminal.</summary>
+public sealed class StatusOutputTests
+{
+    [Fact]
+    public void The_postgres_location_names_host_port_and_database_never_the_user_or_password()
+    {
+        var options = new Wharf.Server.Hosting.WharfOptions();
+        options.Metadata.Backend = Wharf.Server.Hosting.MetadataBackend.Postgres;
+        options.Metadata.ConnectionString = "Host=db.internal;Port=5433;Username=wharf;Password=s3cr3t-pw;Database=registry";
+
+        var location = StatusCommand.DescribeMetadata(options);
+
+        Assert.Equal("db.internal:5433/registry", location);
+        options.Metadata.ConnectionString = "Host=db;Password='unterminated";
+        Assert.DoesNotContain("unterminated", StatusCommand.DescribeMetadata(options), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void At_a_terminal_the_status_is_drawn_as_tables_with_the_same_rows()
+    {
+        var report = new StatusReport(
+            "0.1.0",
+            "0123456789abcdef0123456789abcdef01234567",
+            new ServerStatus(null, false, false, "nothing answers at http://127.0.0.1:5000"),
+            new BackendStatus("sqlite", "/data/wharf.db", true, null),
+            new BackendStatus("filesystem", "/data/blobs", true, null),
+            [new JobStatus("gc", 1800, new DateTimeOffset(2026, 12, 6, 12, 0, 0, TimeSpan.Zero), 1500, false, "", "IOException: disk full", null, "node/1/x")],
+            null,
+            new StatusCounts(3, 5, 8, 3 * 1024 * 1024 / 2, 1, 0, 2),
+            null);
+        var console = new TestConsole();
+        console.Profile.Width = 200;
+
+        StatusOutput.WriteTables(console, report, StatusOutput.Sections(report));
+
+        var screen = console.Output;
+        Assert.Contains("wharf 0.1.0 (commit 0123456789ab)", screen, StringComparison.Ordinal);
+        Assert.Contains("down", screen, StringComparison.Ordinal);
+        Assert.Contains("failed: IOException: disk full", screen, StringComparison.Ordinal);
+        Assert.Contains("2026-12-06 12:00:00Z", screen, StringComparison.Ordinal);
+        Assert.Contains("8 (1.5 MiB)", screen, StringComparison.Ordinal);
+        Assert.Contains("pending replications", screen, StringComparison.Ordinal);
+    }
+}
