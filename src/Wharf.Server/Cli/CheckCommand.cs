@@ -26,7 +26,7 @@ internal static class CheckCommand
     {
         var check = new Command(
             "check",
-            "Verify the store: every blob a manifest references must be in the blob store (the filesystem or the S3 bucket of Storage:*) with the recorded size, and with --deep the recorded digest (each is read and re-hashed). Prints one line per problem on stderr and a summary on stdout; exits 0 when all is well, 1 when problems were found, 2 when the settings are unusable. Safe to run while the server runs.");
+            "Verify the store: every blob a manifest references must be in the blob store (the filesystem or the S3 bucket of Storage:*) with the recorded size, and with --deep the recorded digest (each is read and re-hashed). Prints one line per problem on stderr and a summary on stdout; exits 0 when all is well, 1 when problems were found, 2 when the settings are unusable. Safe to run while the server runs. Progress goes to stderr (a bar at a terminal, plain lines otherwise).");
         check.Options.Add(Deep);
         check.Options.Add(CliOptions.Json);
         check.SetAction(RunAsync);

@@ -22,7 +22,7 @@ internal static class GcCommand
     {
         var gc = new Command(
             "gc",
-            "Run upload expiry and garbage collection once, now, and print what was removed: expired upload sessions, blobs unreferenced for longer than Gc:GraceWindow (default 1 h), staging areas no upload owns. Safe to run while the server runs (it takes the same job leases); exits 1 when another node is running them.");
+            "Run upload expiry and garbage collection once, now, and print what was removed: expired upload sessions, blobs unreferenced for longer than Gc:GraceWindow (default 1 h), staging areas no upload owns. Safe to run while the server runs (it takes the same job leases); exits 1 when another node is running them. Progress goes to stderr (bars at a terminal, plain lines otherwise).");
         gc.Options.Add(CliOptions.Json);
         gc.SetAction(RunAsync);
         return gc;

@@ -20,7 +20,7 @@ internal static class LifecycleCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "print what would be expired or archived, and change nothing" };
         var run = new Command(
             "run",
-            "Apply every repository's lifecycle policy now (the job does it every Lifecycle:Interval) and print, per repository, each image expired or archived and the rule that decided. Safe beside a running server: it takes the job's lease, and exits 1 when a server is running the job.")
+            "Apply every repository's lifecycle policy now (the job does it every Lifecycle:Interval) and print, per repository, each image expired or archived and the rule that decided. Safe beside a running server: it takes the job's lease, and exits 1 when a server is running the job. Progress goes to stderr (a bar at a terminal, plain lines otherwise).")
         {
             repository, account, region, dryRun, CliOptions.Json,
         };

@@ -23,7 +23,7 @@ internal static class VulnDbCommand
         var source = new Option<string?>("--source") { Description = "the source's name (default: the file's name without its extension, or its directory's for all.zip, or the directory's name)" };
         var import = new Command(
             "import",
-            "Load an OSV export into the vulnerability database, replacing what the same source held before, in one transaction: a failed import leaves the previous database in service. For air-gapped installs, copy the exports in and import them; the server need not stop.")
+            "Load an OSV export into the vulnerability database, replacing what the same source held before, in one transaction: a failed import leaves the previous database in service. For air-gapped installs, copy the exports in and import them; the server need not stop. Progress goes to stderr (a bar at a terminal, plain lines otherwise).")
         {
             path, source, CliOptions.Json,
         };
