@@ -126,4 +126,9 @@ internal sealed class ScanStore(Database database) : IScanStore
         r.NullableTime(6),
         JsonSerializer.Deserialize<Dictionary<string, int>>(r.GetString(7)) ?? [],
         findings);
+
+    // The predicate matches the partial index image_scans_pending, so the count reads only pending rows.
+    public Task<long> CountPendingAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM image_scans WHERE status = 'IN_PROGRESS'", [], cancellationToken), cancellationToken);
+
 }

@@ -56,4 +56,8 @@ internal sealed class UploadStore(Database database) : IUploadStore
         {
             Chunks = r.GetString(5).Split(ChunkSeparator, StringSplitOptions.RemoveEmptyEntries),
         };
+
+    public Task<long> CountAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM uploads", [], cancellationToken), cancellationToken);
+
 }

@@ -85,6 +85,12 @@ internal static class CliOptions
         Description = "In IAM mode, listen over plain HTTP on a non-loopback address anyway (registry passwords and tokens then cross the network in clear); only behind a TLS-terminating proxy on a network you trust. Setting AllowPlainHttp.",
     };
 
+    /// <summary>Added to each command that reports (not recursive: a command without it refuses it).</summary>
+    public static readonly Option<bool> Json = new("--json")
+    {
+        Description = "Print the result as one JSON document on stdout (camelCase fields, listed in docs/operations.md, 'The command line'), nothing else; progress and problems go to stderr. Exit codes are the same.",
+    };
+
     /// <summary>Flags every command takes: where the store is.</summary>
     public static IEnumerable<Option> Shared => [Config, DataDir, Metadata, MetadataConnection];
 

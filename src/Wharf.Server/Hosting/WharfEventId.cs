@@ -63,4 +63,7 @@ internal static class WharfEventId
     public const int WebhookAttemptFailed = 2400;
     public const int WebhookDeadLettered = 2401;
     public const int WebhookSettingsSynchronised = 2402;
+
+    // 2500s: the command line and `wharf status` (the scheduler's record of each job run).
+    public const int JobRunNotRecorded = 2500;
 }

@@ -149,7 +149,7 @@ public static class WharfHost
             var publicListener = app.Services.GetRequiredService<PublicListener>();
             var publicPort = publicListener.EndPoint?.Port;
             var main = app.Urls.Where(u => !Uri.TryCreate(u, UriKind.Absolute, out var uri) || uri.Port != publicPort);
-            logger.Listening(string.Join(", ", main), store.Backend, BackendFactory.DescribeBlobStore(options));
+            logger.Listening(string.Join(", ", main), store.Backend, BackendFactory.DescribeBlobStore(options), WharfVersion.Describe());
             if (publicListener.EndPoint is { } endPoint)
             {
                 logger.PublicListening($"{(options.Tls.Enabled ? "https" : "http")}://{endPoint}", publicListener.Authority);

@@ -58,9 +58,10 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
                 return false;
             }
 
+            var startedAt = time.GetUtcNow();
+            var started = Stopwatch.GetTimestamp();
             try
             {
-                var started = Stopwatch.GetTimestamp();
                 var outcome = await job.RunAsync(lease.Token);
                 var elapsed = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 if (outcome.Length == 0)
@@ -72,11 +73,18 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
                     logger.JobFinished(job.Name, elapsed, outcome);
                 }
 
+                await RecordRunAsync(job, startedAt, started, outcome, null);
                 return true;
             }
             catch (OperationCanceledException) when (lease.Lost && !cancellationToken.IsCancellationRequested)
             {
+                await RecordRunAsync(job, startedAt, started, "", "its lease was lost (another node may be running it); the run was cancelled");
                 return false;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                await RecordRunAsync(job, startedAt, started, "", $"{e.GetType().Name}: {e.Message}");
+                throw;
             }
         }
         finally
@@ -87,6 +95,27 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
             }
         }
     }
+
+    /// <summary>
+    /// Keeps the run's end for <c>wharf status</c>. Never fails the run: the store may be what failed it.
+    /// The next run is due an interval after this one started (the loop's timer ticks on the interval).
+    /// </summary>
+    private async Task RecordRunAsync(IBackgroundJob job, DateTimeOffset startedAt, long started, string outcome, string? failure)
+    {
+        var record = new JobRunRecord(
+            job.Name, Owner, startedAt, Stopwatch.GetElapsedTime(started), outcome.Length == 0 ? "nothing to do" : outcome,
+            failure is null ? null : Truncate(failure.ReplaceLineEndings(" "), 500), startedAt + job.Interval);
+        try
+        {
+            await store.Leases.RecordRunAsync(record, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.JobRunNotRecorded(job.Name, e);
+        }
+    }
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length] + "…";
 
     private async Task LoopAsync(IBackgroundJob job, CancellationToken stoppingToken)
     {
