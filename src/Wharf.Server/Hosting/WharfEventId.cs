@@ -51,4 +51,11 @@ internal static class WharfEventId
     public const int ConsolePageFault = 1800;
     public const int ConsoleSignIn = 1801;
     public const int ConsoleSignInFailed = 1802;
+
+    // 2900s: TLS (certificates loaded and reloaded, the self-signed CA).
+    public const int TlsCertificateLoaded = 2900;
+    public const int TlsReloadFailed = 2901;
+    public const int TlsWatchFailed = 2902;
+    public const int TlsCertificateExpired = 2903;
+    public const int TlsRenewalFailed = 2904;
 }

@@ -37,6 +37,12 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             }
         }
 
+        // TLS (issue 20): the certificate settings, and plain HTTP refused in IAM mode off loopback.
+        if (listening && ParseAddress(options.Address) is { } tlsAddress && TlsSetup.SettingsProblem(options, tlsAddress) is { } tlsProblem)
+        {
+            return tlsProblem;
+        }
+
         if (listening && options.Public.Enabled && PublicProblem(options) is { } publicProblem)
         {
             return publicProblem;
