@@ -85,9 +85,10 @@ public sealed class ContainerImageFixture : IAsyncLifetime
 
     /// <summary>
     /// <c>podman run -d</c> of the image with <paramref name="volume"/> on /var/lib/wharf and both ports
-    /// published on 127.0.0.1; returns once <c>/health/ready</c> answers 200.
+    /// published on 127.0.0.1, with the image's own command unless <paramref name="command"/> is given;
+    /// returns once <c>/health/ready</c> answers 200 (over HTTPS unless the command has --allow-plain-http).
     /// </summary>
-    public async Task<RunningContainer> RunAsync(string volume, params string[] extraArgs)
+    public async Task<RunningContainer> RunAsync(string volume, params string[] command)
     {
         var name = "wharf-image-" + Guid.NewGuid().ToString("N")[..8];
         var port = Ports.Free();
@@ -96,12 +97,15 @@ public sealed class ContainerImageFixture : IAsyncLifetime
             "run", "-d", "--name", name, .. SandboxArgs(),
             "-v", volume + ":/var/lib/wharf",
             "-p", $"127.0.0.1:{port}:5000", "-p", $"127.0.0.1:{publicPort}:5001",
-            .. extraArgs, Image]);
+            Image, .. command]);
         run.EnsureSuccess();
         containers.Add(name);
-        var container = new RunningContainer(name, port, publicPort);
+        var container = new RunningContainer(name, port, publicPort, Tls: !command.Contains("--allow-plain-http"));
 
-        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        // Only waiting here: the CA appears in the volume on first start, and the tests' clients verify
+        // the certificate with it afterwards.
+        using var handler = new HttpClientHandler { ServerCertificateCustomValidationCallback = HttpClientHandler.DangerousAcceptAnyServerCertificateValidator };
+        using var client = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(90);
         while (DateTime.UtcNow < deadline)
         {
@@ -181,9 +185,9 @@ public sealed class ContainerImageFixture : IAsyncLifetime
     }
 }
 
-public sealed record RunningContainer(string Name, int Port, int PublicPort)
+public sealed record RunningContainer(string Name, int Port, int PublicPort, bool Tls)
 {
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    public Uri BaseAddress => new($"{(Tls ? "https" : "http")}://127.0.0.1:{Port}/");
 
     public string Registry => $"127.0.0.1:{Port}";
 }

@@ -5,9 +5,10 @@ namespace Wharf.Server.Tests.Packaging;
 
 /// <summary>
 /// Wharf's own container image (packaging/Containerfile, built by packaging/build-image with buildah) as
-/// docs/operations.md describes it: its configuration, and a container of it run by podman in its default
-/// IAM mode — as a non-root user, healthy by its own health check, taking a push from skopeo and a pull by
-/// podman, keeping everything in its one volume across a stop and a new container.
+/// docs/operations.md describes it: its configuration, and a container of it run by podman with its default
+/// command (IAM mode, HTTPS with a self-signed CA kept in the volume) — as a non-root user, healthy by its own
+/// health check, taking a push from skopeo and a pull by podman that verify the certificate, keeping
+/// everything in its one volume across a stop and a new container.
 /// </summary>
 [Trait("Category", "Packaging")]
 public sealed class ContainerImageTests(ContainerImageFixture image) : IClassFixture<ContainerImageFixture>
@@ -27,7 +28,7 @@ public sealed class ContainerImageTests(ContainerImageFixture image) : IClassFix
         Assert.Equal(["/var/lib/wharf"], config.GetProperty("Volumes").EnumerateObject().Select(p => p.Name));
         Assert.Equal(["5000/tcp", "5001/tcp"], config.GetProperty("ExposedPorts").EnumerateObject().Select(p => p.Name).Order());
         Assert.Equal(["/opt/wharf/wharf"], config.GetProperty("Entrypoint").EnumerateArray().Select(e => e.GetString()));
-        Assert.Equal(["serve"], config.GetProperty("Cmd").EnumerateArray().Select(e => e.GetString()));
+        Assert.Equal(["serve", "--tls", "self-signed"], config.GetProperty("Cmd").EnumerateArray().Select(e => e.GetString()));
         var environment = config.GetProperty("Env").EnumerateArray().Select(e => e.GetString()!).ToList();
         Assert.Contains("WHARF__DataDirectory=/var/lib/wharf", environment);
         Assert.Contains("WHARF__Address=0.0.0.0", environment);
@@ -40,7 +41,10 @@ public sealed class ContainerImageTests(ContainerImageFixture image) : IClassFix
 
         // The health check survives only in the docker format; an OCI-format build would drop it silently.
         var health = document.RootElement.GetProperty("Docker").GetProperty("config").GetProperty("Healthcheck");
-        Assert.Equal(["CMD", "/bin/busybox", "timeout", "8", "/bin/busybox", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:5000/health/ready"], health.GetProperty("Test").EnumerateArray().Select(e => e.GetString()));
+        var test = health.GetProperty("Test").EnumerateArray().Select(e => e.GetString()!).ToList();
+        Assert.Equal(["CMD", "/bin/busybox", "sh", "-c"], test.Take(4));
+        Assert.Contains("openssl s_client -quiet -connect 127.0.0.1:$p", test[4], StringComparison.Ordinal);
+        Assert.Contains("http://127.0.0.1:$p/health/ready", test[4], StringComparison.Ordinal);
 
         // One layer from scratch: no base image from a registry, nothing but what Wharf needs.
         Assert.Single(document.RootElement.GetProperty("OCIv1").GetProperty("rootfs").GetProperty("diff_ids").EnumerateArray());
@@ -65,21 +69,30 @@ public sealed class ContainerImageTests(ContainerImageFixture image) : IClassFix
         // The image's own health check, run by podman inside the container.
         (await image.PodmanAsync("healthcheck", "run", first.Name)).EnsureSuccess();
 
-        // IAM mode: the root key the first start wrote into the volume signs the API calls and the login.
+        // IAM mode over HTTPS: the root key and the CA the first start wrote into the volume; every client
+        // verifies the certificate against that CA.
         var credentialsFile = (await image.PodmanAsync("exec", first.Name, "/bin/busybox", "cat", "/var/lib/wharf/root-credentials")).EnsureSuccess().StandardOutput;
         var credentials = ParseCredentials(credentialsFile);
-        (await AwsClients.CliAsync(first.BaseAddress, Region, credentials, "ecr", "create-repository", "--repository-name", Repository)).EnsureSuccess();
-        var password = (await AwsClients.CliAsync(first.BaseAddress, Region, credentials, "ecr", "get-login-password")).EnsureSuccess().StandardOutput.Trim();
+        var certDirectory = Directory.CreateTempSubdirectory("wharf-image-ca-").FullName;
+        var ca = Path.Combine(certDirectory, "ca.crt");
+        await File.WriteAllTextAsync(ca, (await image.PodmanAsync("exec", first.Name, "/bin/busybox", "cat", "/var/lib/wharf/tls/ca.pem")).EnsureSuccess().StandardOutput, TestContext.Current.CancellationToken);
+        (await AwsClients.CliAsync(first.BaseAddress, Region, credentials, "ecr", "create-repository", "--repository-name", Repository, "--ca-bundle", ca)).EnsureSuccess();
+        var password = (await AwsClients.CliAsync(first.BaseAddress, Region, credentials, "ecr", "get-login-password", "--ca-bundle", ca)).EnsureSuccess().StandardOutput.Trim();
         var creds = "AWS:" + password;
         var reference = $"{first.Registry}/{Repository}:1";
         var archive = await TestImages.BusyboxArchiveAsync();
-        (await image.Tools.SkopeoAsync("copy", "--dest-tls-verify=false", "--dest-creds", creds, "oci-archive:" + archive, "docker://" + reference)).EnsureSuccess();
-        (await image.PodmanAsync("pull", "--tls-verify=false", "--creds", creds, reference)).EnsureSuccess();
-        var digest = await DigestAsync(reference, creds);
+        (await image.Tools.SkopeoAsync("copy", "--dest-cert-dir", certDirectory, "--dest-creds", creds, "oci-archive:" + archive, "docker://" + reference)).EnsureSuccess();
+        (await image.PodmanAsync("pull", "--cert-dir", certDirectory, "--creds", creds, reference)).EnsureSuccess();
+        var digest = await DigestAsync(reference, creds, certDirectory);
+
+        // A client that does not trust the CA is refused.
+        var untrusted = await image.Tools.SkopeoAsync("inspect", "--creds", creds, "docker://" + reference);
+        Assert.NotEqual(0, untrusted.ExitCode);
+        Assert.Contains("certificate", untrusted.StandardError, StringComparison.Ordinal);
 
         // The data is in the volume, owned by the wharf user; none of it in the container's own layer.
         var mountpoint = (await image.PodmanAsync("volume", "inspect", "--format", "{{.Mountpoint}}", volume)).EnsureSuccess().StandardOutput.Trim();
-        foreach (var entry in new[] { "wharf.db", "blobs", "root-credentials" })
+        foreach (var entry in new[] { "wharf.db", "blobs", "root-credentials", "tls/ca.pem" })
         {
             var owner = (await ProcessRunner.RunAsync("stat", ["-c", "%u:%g", Path.Combine(mountpoint, entry)])).EnsureSuccess().StandardOutput.Trim();
             Assert.Equal("10001:10001", owner);
@@ -94,22 +107,25 @@ public sealed class ContainerImageTests(ContainerImageFixture image) : IClassFix
         Assert.Equal("0", (await image.PodmanAsync("inspect", "--format", "{{.State.ExitCode}}", first.Name)).EnsureSuccess().StandardOutput.Trim());
         (await image.PodmanAsync("rm", first.Name)).EnsureSuccess();
 
-        // A new container on the same volume: the same account, key and signing keys (the old token still
-        // works), and the image is still there.
+        // A new container on the same volume: the same account, key, signing keys (the old token still
+        // works) and CA (the same certificate directory verifies it), and the image is still there.
         var second = await image.RunAsync(volume);
         var logs = await image.PodmanAsync("logs", second.Name);
         Assert.DoesNotContain("Created account", logs.StandardOutput + logs.StandardError, StringComparison.Ordinal);
         Assert.Equal(credentialsFile, (await image.PodmanAsync("exec", second.Name, "/bin/busybox", "cat", "/var/lib/wharf/root-credentials")).EnsureSuccess().StandardOutput);
-        Assert.Equal(digest, await DigestAsync($"{second.Registry}/{Repository}:1", creds));
+        Assert.Equal(digest, await DigestAsync($"{second.Registry}/{Repository}:1", creds, certDirectory));
         (await image.PodmanAsync("healthcheck", "run", second.Name)).EnsureSuccess();
     }
 
     [Fact]
-    public async Task Health_check_fails_when_the_server_does_not_answer()
+    public async Task Health_check_passes_over_plain_http_and_fails_within_its_bound_when_the_server_hangs()
     {
         image.EnsureAvailable();
         var volume = await image.CreateVolumeAsync();
-        var container = await image.RunAsync(volume);
+
+        // Behind a TLS-terminating proxy: the command of your own, the image's settings kept.
+        var container = await image.RunAsync(volume, "serve", "--allow-plain-http");
+        (await image.PodmanAsync("healthcheck", "run", container.Name)).EnsureSuccess();
 
         // Freeze Wharf (SIGSTOP): the kernel still accepts connections for it, so the check's request hangs;
         // it must end unhealthy within its own bound instead of passing or waiting forever.
@@ -129,8 +145,8 @@ public sealed class ContainerImageTests(ContainerImageFixture image) : IClassFix
         }
     }
 
-    private async Task<string> DigestAsync(string reference, string creds) =>
-        (await image.Tools.SkopeoAsync("inspect", "--tls-verify=false", "--creds", creds, "--format", "{{.Digest}}", "docker://" + reference)).EnsureSuccess().StandardOutput.Trim();
+    private async Task<string> DigestAsync(string reference, string creds, string certDirectory) =>
+        (await image.Tools.SkopeoAsync("inspect", "--cert-dir", certDirectory, "--creds", creds, "--format", "{{.Digest}}", "docker://" + reference)).EnsureSuccess().StandardOutput.Trim();
 
     private static Dictionary<string, string> ParseCredentials(string file)
     {

@@ -76,7 +76,7 @@ public sealed class SystemdUnitTests
             Directory.CreateDirectory(Path.Combine(root, "opt", "wharf"));
             var executable = Path.Combine(root, "opt", "wharf", "wharf");
             await File.WriteAllTextAsync(executable, "#!/bin/sh\n");
-            File.SetUnixFileMode(executable, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            (await ProcessRunner.RunAsync("chmod", ["0755", executable])).EnsureSuccess();
             return await ProcessRunner.RunAsync(analyze, ["verify", "--root=" + root, "wharf.service"], TimeSpan.FromMinutes(1));
         }
         finally
