@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Wharf.Testing;
 
@@ -84,6 +85,22 @@ public sealed class ContainerImageTests(ContainerImageFixture image) : IClassFix
         (await image.Tools.SkopeoAsync("copy", "--dest-cert-dir", certDirectory, "--dest-creds", creds, "oci-archive:" + archive, "docker://" + reference)).EnsureSuccess();
         (await image.PodmanAsync("pull", "--cert-dir", certDirectory, "--creds", creds, reference)).EnsureSuccess();
         var digest = await DigestAsync(reference, creds, certDirectory);
+
+        // The public port is published too: the gallery answers there over HTTPS under the same CA.
+        using (var caCertificate = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(ca, TestContext.Current.CancellationToken)))
+        using (var handler = new HttpClientHandler())
+        {
+            handler.ServerCertificateCustomValidationCallback = (_, certificate, chain, _) =>
+            {
+                chain!.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(caCertificate);
+                return chain.Build(certificate!);
+            };
+            using var client = new HttpClient(handler);
+            using var gallery = await client.GetAsync(new Uri($"https://127.0.0.1:{first.PublicPort}/"), TestContext.Current.CancellationToken);
+            Assert.Equal(System.Net.HttpStatusCode.OK, gallery.StatusCode);
+            Assert.Equal("text/html", gallery.Content.Headers.ContentType?.MediaType);
+        }
 
         // A client that does not trust the CA is refused.
         var untrusted = await image.Tools.SkopeoAsync("inspect", "--creds", creds, "docker://" + reference);
