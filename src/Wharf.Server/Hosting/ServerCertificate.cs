@@ -35,7 +35,8 @@ internal sealed partial class ServerCertificate : IDisposable
     private DateTimeOffset nextRenewal;
 
     // renew: for a self-signed certificate, issues the files again (returns whether it did); called when the one in use nears its end.
-    public ServerCertificate(string certificatePath, string keyPath, ILogger logger, TimeProvider time, SelfSignedCertificates? selfSigned = null, Func<DateTimeOffset, bool>? renew = null)
+    // pollInterval: how often the files' stamps are compared (and a self-signed certificate's end checked); tests on a fake clock lengthen it.
+    public ServerCertificate(string certificatePath, string keyPath, ILogger logger, TimeProvider time, SelfSignedCertificates? selfSigned = null, Func<DateTimeOffset, bool>? renew = null, TimeSpan? pollInterval = null)
     {
         this.certificatePath = Path.GetFullPath(certificatePath);
         this.keyPath = Path.GetFullPath(keyPath);
@@ -48,7 +49,7 @@ internal sealed partial class ServerCertificate : IDisposable
         Loaded(current.Leaf, "loaded");
 
         debounce = time.CreateTimer(_ => Reload(force: true), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-        poll = time.CreateTimer(_ => Poll(), null, PollInterval, PollInterval);
+        poll = time.CreateTimer(_ => Poll(), null, pollInterval ?? PollInterval, pollInterval ?? PollInterval);
         foreach (var directory in new[] { Path.GetDirectoryName(this.certificatePath)!, Path.GetDirectoryName(this.keyPath)! }.Distinct(StringComparer.Ordinal))
         {
             try
@@ -62,6 +63,7 @@ internal sealed partial class ServerCertificate : IDisposable
                 watcher.Created += OnChanged;
                 watcher.Deleted += OnChanged;
                 watcher.Renamed += OnChanged;
+                watcher.Error += (_, _) => debounce.Change(DebounceDelay, Timeout.InfiniteTimeSpan); // events lost: look anyway
                 watcher.EnableRaisingEvents = true;
                 watchers.Add(watcher);
             }
@@ -98,7 +100,7 @@ internal sealed partial class ServerCertificate : IDisposable
                 Reload(force: true);
                 return;
             }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or CryptographicException or InvalidOperationException)
             {
                 TlsLog.RenewalFailed(logger, e.Message);
             }
@@ -132,8 +134,9 @@ internal sealed partial class ServerCertificate : IDisposable
             {
                 next = TlsCertificateFiles.Load(certificatePath, keyPath);
             }
-            catch (TlsCertificateException e)
+            catch (Exception e) when (e is TlsCertificateException or CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
             {
+                // A timer's callback: whatever the files hold, the process keeps serving the certificate it has.
                 if (stamp != failedStamp && logger.IsEnabled(LogLevel.Warning))
                 {
                     TlsLog.ReloadFailed(logger, e.Message, current.Leaf.Thumbprint);

@@ -101,7 +101,16 @@ internal static class TlsCertificateFiles
         }
 
         all[0].Dispose();
-        var context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
+        SslStreamCertificateContext context;
+        try
+        {
+            context = SslStreamCertificateContext.Create(leaf, intermediates, offline: true);
+        }
+        catch (CryptographicException e)
+        {
+            throw new TlsCertificateException($"the certificate in Tls:Certificate '{certificatePath}' cannot be served ({e.Message.TrimEnd('.')}); pass --tls-cert with a server certificate and its intermediates", e);
+        }
+
         var hash = SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(certificateText + "\n" + keyText));
         return new LoadedCertificate(leaf, context, hash);
     }
