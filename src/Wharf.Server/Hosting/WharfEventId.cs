@@ -51,4 +51,10 @@ internal static class WharfEventId
     public const int ConsolePageFault = 1800;
     public const int ConsoleSignIn = 1801;
     public const int ConsoleSignInFailed = 1802;
+
+    // 2300s: the audit trail (issue 20, point 3).
+    public const int AuditDropped = 2300;
+    public const int AuditWriteFailed = 2301;
+    public const int AuditFileFailed = 2302;
+    public const int AuditPruned = 2303;
 }
