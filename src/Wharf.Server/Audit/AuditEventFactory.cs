@@ -215,7 +215,7 @@ internal static class AuditEventFactory
 
         try
         {
-            var route = DataPlaneRoute.Parse(path[(at + 3)..]);
+            var route = DataPlaneRoute.Parse(path[(at + 4)..]);
             return (entry.Record.Operation ?? DataPlaneHandler.OperationOf(route.Kind, entry.Method), route.Name?.Value);
         }
         catch (Core.Errors.WharfException)
