@@ -114,7 +114,7 @@ internal sealed partial class AuditWriter(AuditRecorder recorder, IMetadataStore
     [LoggerMessage(EventId = WharfEventId.AuditWriteFailed, Level = LogLevel.Error, Message = "{Count} audit records could not be written and are lost")]
     private static partial void LogWriteFailed(ILogger logger, int count, Exception exception);
 
-    [LoggerMessage(EventId = WharfEventId.AuditWriteFailed, Level = LogLevel.Warning, Message = "Could not write {Count} audit records; retrying in {Delay}")]
+    [LoggerMessage(EventId = WharfEventId.AuditRetrying, Level = LogLevel.Warning, Message = "Could not write {Count} audit records; retrying in {Delay}")]
     private static partial void LogRetrying(ILogger logger, int count, TimeSpan delay, Exception exception);
 }
 

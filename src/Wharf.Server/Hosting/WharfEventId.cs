@@ -56,5 +56,5 @@ internal static class WharfEventId
     public const int AuditDropped = 2300;
     public const int AuditWriteFailed = 2301;
     public const int AuditFileFailed = 2302;
-    public const int AuditPruned = 2303;
+    public const int AuditRetrying = 2303;
 }
