@@ -40,6 +40,43 @@ public sealed class AuditRecordTests
         Assert.Equal(recorded, AuditRecorder.IsRecorded(Request(surface), method, new Microsoft.AspNetCore.Http.PathString(path), status));
 
     [Fact]
+    public void A_full_queue_drops_and_counts_records_without_waiting()
+    {
+        var recorder = new AuditRecorder(Microsoft.Extensions.Options.Options.Create(new WharfOptions { Audit = new AuditOptions { QueueCapacity = 2 } }));
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        for (var i = 0; i < 5; i++)
+        {
+            var context = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+            context.Request.Method = "POST";
+            context.Request.Path = "/";
+            context.Response.StatusCode = 200;
+            recorder.OnCompleted(context, Request("ecr", "CreateRepository"));
+        }
+
+        Assert.True(started.Elapsed < TimeSpan.FromSeconds(5), "recording waited for the queue");
+        Assert.Equal(3, recorder.TakeDropped());
+        Assert.Equal(0, recorder.TakeDropped());
+        Assert.True(recorder.Reader.TryRead(out _));
+        Assert.True(recorder.Reader.TryRead(out _));
+        Assert.False(recorder.Reader.TryRead(out _));
+
+        // After shutdown began, a late request is counted as dropped, not queued behind the final drain.
+        recorder.Complete();
+        var late = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        late.Request.Method = "POST";
+        recorder.OnCompleted(late, Request("ecr", "CreateRepository"));
+        Assert.Equal(1, recorder.TakeDropped());
+    }
+
+    [Fact]
+    public async Task Wharf_audit_refuses_a_bad_filter_with_one_line_and_exit_code_2()
+    {
+        var result = await Wharf.Testing.ProcessRunner.RunAsync("dotnet", [Infrastructure.WharfProcess.ServerDll, "audit", "--since", "yesterday-ish", "--data-dir", Path.GetTempPath()], TimeSpan.FromMinutes(1));
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal("wharf: --since 'yesterday-ish' is neither an ISO 8601 time (2025-01-31T12:00:00Z) nor a duration such as 30m, 12h or 7d", result.StandardError.Trim());
+    }
+
+    [Fact]
     public void Passwords_secret_values_tokens_and_credentials_are_hidden_and_names_of_them_kept()
     {
         using var body = JsonDocument.Parse("""
