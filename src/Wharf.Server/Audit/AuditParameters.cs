@@ -27,7 +27,8 @@ internal static class AuditParameters
     };
 
     // Words that make a member a secret, unless the name says it only names one (SecretId, credentialArn, tokenType…).
-    private static readonly string[] SecretWords = ["password", "secret", "token", "credential", "privatekey", "passphrase", "authorization"];
+    // A signature counts: a presigned URL's (X-Amz-Signature, on STS's GET form) is a bearer credential until it expires.
+    private static readonly string[] SecretWords = ["password", "secret", "token", "credential", "privatekey", "passphrase", "authorization", "signature"];
     private static readonly string[] NamingSuffixes = ["id", "ids", "arn", "arns", "name", "names", "type", "stage", "stages", "count", "filter", "filters", "policy"];
 
     /// <summary>True when a member called <paramref name="name"/> holds a secret (a password, a secret value, a token, a credential).</summary>

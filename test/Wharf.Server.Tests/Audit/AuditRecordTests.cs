@@ -109,6 +109,15 @@ public sealed class AuditRecordTests
             ["Action"] = "ChangePassword", ["Version"] = "2010-05-08", ["OldPassword"] = "old-pw", ["NewPassword"] = "new-pw", ["Password"] = "pw", ["UserName"] = "alice",
         });
         Assert.Equal($$"""{"NewPassword":"{{AuditParameters.Hidden}}","OldPassword":"{{AuditParameters.Hidden}}","Password":"{{AuditParameters.Hidden}}","UserName":"alice"}""", form);
+
+        // A presigned STS URL's query: its signature, credential and session token are bearer secrets.
+        var presigned = AuditParameters.FromForm(new Dictionary<string, string>
+        {
+            ["Action"] = "GetCallerIdentity", ["X-Amz-Signature"] = "f00dfeed", ["X-Amz-Credential"] = "AKIAEXAMPLE/20250101/us-east-1/sts/aws4_request", ["X-Amz-Security-Token"] = "session-tok",
+        });
+        Assert.DoesNotContain("f00dfeed", presigned, StringComparison.Ordinal);
+        Assert.DoesNotContain("session-tok", presigned, StringComparison.Ordinal);
+        Assert.DoesNotContain("aws4_request", presigned, StringComparison.Ordinal);
     }
 
     [Fact]
