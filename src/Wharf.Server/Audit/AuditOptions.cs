@@ -19,5 +19,5 @@ public sealed class AuditOptions
     /// How many finished calls may wait for the batch writer. A request never waits for the store: past this
     /// many, further records are dropped, counted and logged (a store that is down for long, or far slower than the traffic).
     /// </summary>
-    public int QueueCapacity { get; set; } = 100_000;
+    public int QueueCapacity { get; set; } = 10_000;
 }

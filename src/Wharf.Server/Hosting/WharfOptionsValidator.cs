@@ -178,7 +178,7 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
 
         if (audit.QueueCapacity is < 1 or > 10_000_000)
         {
-            return $"Audit:QueueCapacity is {audit.QueueCapacity}; set how many records may wait for the writer, from 1 to 10000000 (such as 100000)";
+            return $"Audit:QueueCapacity is {audit.QueueCapacity}; set how many records may wait for the writer, from 1 to 10000000 (such as 10000)";
         }
 
         return audit.File is { Length: > 0 } file && (file.IndexOfAny(Path.GetInvalidPathChars()) >= 0 || Directory.Exists(file))
