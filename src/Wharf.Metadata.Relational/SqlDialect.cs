@@ -35,6 +35,12 @@ internal abstract class SqlDialect
     /// </summary>
     public abstract bool IdsCommitInOrder { get; }
 
+    /// <summary>
+    /// <c>INDEXED BY <paramref name="index"/></c> where the engine takes the hint (SQLite, whose planner without
+    /// statistics may prefer a shorter index that also orders the rows), else nothing (PostgreSQL plans by its statistics).
+    /// </summary>
+    public virtual string IndexedBy(string index) => string.Empty;
+
     /// <summary>Opens a pooled connection with the engine's per-connection settings.</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 

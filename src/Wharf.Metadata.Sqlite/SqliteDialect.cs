@@ -23,6 +23,8 @@ internal sealed class SqliteDialect(SqliteDatabase database) : SqlDialect
     // A rolled-back insert also rolls back AUTOINCREMENT's counter, so no id is ever skipped either.
     public override bool IdsCommitInOrder => true;
 
+    public override string IndexedBy(string index) => $" INDEXED BY {index}";
+
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await database.OpenAsync(cancellationToken);
 
     public override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>

@@ -127,6 +127,12 @@ public static class ErrorCatalogue
         new(WharfErrorCode.SecretsLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The request failed because it would exceed one of the Secrets Manager quotas."),
         new(WharfErrorCode.SecretsDecryptionFailure, "DENIED", 403, "DecryptionFailure", 400, "Secrets Manager can't decrypt the protected secret text using the provided KMS key."),
         new(WharfErrorCode.SecretsInvalidNextToken, "UNSUPPORTED", 400, "InvalidNextTokenException", 400, "The NextToken value is invalid."),
+
+        // CloudTrail's LookupEvents (the audit trail; botocore cloudtrail model).
+        new(WharfErrorCode.CloudTrailInvalidLookupAttributes, "UNSUPPORTED", 400, "InvalidLookupAttributesException", 400, "Occurs when a lookup attribute is specified that is not valid."),
+        new(WharfErrorCode.CloudTrailInvalidTimeRange, "UNSUPPORTED", 400, "InvalidTimeRangeException", 400, "Occurs if the timestamp values are not valid."),
+        new(WharfErrorCode.CloudTrailInvalidNextToken, "UNSUPPORTED", 400, "InvalidNextTokenException", 400, "A token that is not valid, or a token that was previously used in a request with different parameters."),
+        new(WharfErrorCode.CloudTrailInvalidMaxResults, "UNSUPPORTED", 400, "InvalidMaxResultsException", 400, "This exception is thrown if the limit specified is not valid."),
         // ECR Public's own exceptions (botocore ecr-public model) and the public address's refusals.
         new(WharfErrorCode.RegistryNotFound, "NAME_UNKNOWN", 404, "RegistryNotFoundException", 400, "The registry doesn't exist."),
         new(WharfErrorCode.RepositoryCatalogDataNotFound, "NOT_FOUND", 404, "RepositoryCatalogDataNotFoundException", 400, "The repository catalog data doesn't exist."),

@@ -129,4 +129,10 @@ public enum WharfErrorCode
 
     // IAM login profiles (the console's passwords).
     PasswordPolicyViolation,
+
+    // CloudTrail's LookupEvents (the audit trail): its own exceptions.
+    CloudTrailInvalidLookupAttributes,
+    CloudTrailInvalidTimeRange,
+    CloudTrailInvalidNextToken,
+    CloudTrailInvalidMaxResults,
 }

@@ -22,6 +22,14 @@ internal interface IAwsJsonService
 
     /// <summary>Runs the operation (already validated against <see cref="Model"/>); its result members, or throws.</summary>
     Task<JsonObject> InvokeAsync(EcrCall call);
+
+    /// <summary>
+    /// Checks the input before the model does, for a service whose own errors differ from the model's generic
+    /// validation error (CloudTrail's <c>InvalidMaxResultsException</c>). Most services need nothing here.
+    /// </summary>
+    void CheckInput(string operation, JsonElement input)
+    {
+    }
 }
 
 /// <summary>
@@ -30,7 +38,7 @@ internal interface IAwsJsonService
 /// service the target names; dispatches to the operation; writes the result or AWS's error shape, always
 /// with <c>x-amzn-RequestId</c>.
 /// </summary>
-internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerable<IAwsJsonService> services, Hosting.RequestLimits limits, ILogger<AwsJsonHandler> logger) : IDisposable
+internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerable<IAwsJsonService> services, Hosting.RequestLimits limits, Audit.AuditSwitch audit, ILogger<AwsJsonHandler> logger) : IDisposable
 {
     private readonly FrozenDictionary<string, IAwsJsonService> byPrefix =
         services.ToFrozenDictionary(s => s.Model.TargetPrefix, StringComparer.Ordinal);
@@ -96,6 +104,12 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerabl
 
             limits.Throttle(context, identity.Caller, service.Classify(operation.Name));
             using var document = Parse(body);
+            if (record is not null && audit.Enabled)
+            {
+                record.RequestParameters = Audit.AuditParameters.FromJson(document.RootElement);
+            }
+
+            service.CheckInput(operation.Name, document.RootElement);
             ModelValidator.ThrowIfInvalid(model, operation, document.RootElement);
 
             var result = await service.InvokeAsync(new EcrCall(context, operation.Name, document.RootElement, identity));

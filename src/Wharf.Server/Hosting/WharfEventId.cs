@@ -66,4 +66,10 @@ internal static class WharfEventId
 
     // 2500s: the command line and `wharf status` (the scheduler's record of each job run).
     public const int JobRunNotRecorded = 2500;
+
+    // 2300s: the audit trail (issue 20, point 3).
+    public const int AuditDropped = 2300;
+    public const int AuditWriteFailed = 2301;
+    public const int AuditFileFailed = 2302;
+    public const int AuditRetrying = 2303;
 }

@@ -161,6 +161,12 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             return $"ShutdownTimeout is {options.ShutdownTimeout}; set zero or a positive duration such as 00:00:30";
         }
 
+        // ---- The audit trail (Audit:*) ----
+        if (AuditProblem(options.Audit) is { } auditProblem)
+        {
+            return auditProblem;
+        }
+
         // Webhooks (issue 20, point 4).
         if (WebhookProblem(options.Webhooks) is { } webhookProblem)
         {
@@ -212,6 +218,28 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
         }
 
         return null;
+    }
+
+    private static string? AuditProblem(AuditOptions audit)
+    {
+        if (audit.Retention <= TimeSpan.Zero)
+        {
+            return $"Audit:Retention is {audit.Retention}; set a positive duration such as 90.00:00:00 (90 days)";
+        }
+
+        if (audit.PruneInterval <= TimeSpan.Zero)
+        {
+            return $"Audit:PruneInterval is {audit.PruneInterval}; set a positive duration such as 01:00:00";
+        }
+
+        if (audit.QueueCapacity is < 1 or > 10_000_000)
+        {
+            return $"Audit:QueueCapacity is {audit.QueueCapacity}; set how many records may wait for the writer, from 1 to 10000000 (such as 10000)";
+        }
+
+        return audit.File is { Length: > 0 } file && (file.IndexOfAny(Path.GetInvalidPathChars()) >= 0 || Directory.Exists(file))
+            ? $"Audit:File is '{file}', which is not a file path; set the path of a file to append records to, or leave it empty"
+            : null;
     }
 
     private static string? S3Problem(S3StorageOptions s3)

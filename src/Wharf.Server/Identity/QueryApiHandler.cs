@@ -16,7 +16,7 @@ namespace Wharf.Server.Identity;
 /// (<c>&lt;ErrorResponse&gt;&lt;Error&gt;&lt;Type/&gt;&lt;Code/&gt;&lt;Message/&gt;</c>). The service is the SigV4 scope's
 /// (<c>iam</c> or <c>sts</c>); the same identity resolver as the JSON API verifies the signature.
 /// </summary>
-internal sealed class QueryApiHandler(IApiIdentityResolver identities, IdentityService iam, Hosting.RequestLimits limits, ILogger<QueryApiHandler> logger)
+internal sealed class QueryApiHandler(IApiIdentityResolver identities, IdentityService iam, Hosting.RequestLimits limits, Audit.AuditSwitch audit, ILogger<QueryApiHandler> logger)
 {
     private const int MaxBodyBytes = 64 * 1024;
     private static readonly XNamespace IamNs = "https://iam.amazonaws.com/doc/2010-05-08/";
@@ -47,6 +47,10 @@ internal sealed class QueryApiHandler(IApiIdentityResolver identities, IdentityS
                 record.Surface = sts ? "sts" : "iam";
                 record.EventSource = sts ? "sts.amazonaws.com" : "iam.amazonaws.com";
                 record.Operation = action.Length > 0 ? action : null;
+                if (audit.Enabled)
+                {
+                    record.RequestParameters = Audit.AuditParameters.FromForm(form);
+                }
             }
 
             var identity = await identities.ResolveAsync(context, body, context.RequestAborted);

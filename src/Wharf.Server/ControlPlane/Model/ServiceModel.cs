@@ -13,6 +13,7 @@ internal sealed class ServiceModel
     private static readonly Lazy<ServiceModel> EcrModel = new(() => Embedded("ecr-2015-09-21.json"));
     private static readonly Lazy<ServiceModel> SecretsManagerModel = new(() => Embedded("secretsmanager-2017-10-17.json"));
     private static readonly Lazy<ServiceModel> EcrPublicModel = new(() => Embedded("ecr-public-2020-10-30.json"));
+    private static readonly Lazy<ServiceModel> CloudTrailModel = new(() => Embedded("cloudtrail-2013-11-01.json"));
 
     private readonly FrozenDictionary<string, OperationModel> operations;
     private readonly FrozenDictionary<string, ShapeModel> shapes;
@@ -33,6 +34,9 @@ internal sealed class ServiceModel
 
     /// <summary>Amazon ECR Public (2020-10-30), from the embedded copy of botocore's model.</summary>
     public static ServiceModel EcrPublic => EcrPublicModel.Value;
+
+    /// <summary>AWS CloudTrail (2013-11-01), from the embedded copy of botocore's model: <c>LookupEvents</c> over the audit trail.</summary>
+    public static ServiceModel CloudTrail => CloudTrailModel.Value;
 
     /// <summary>The embedded botocore model file <paramref name="file"/> (see this folder's README).</summary>
     public static ServiceModel Embedded(string file)
@@ -78,7 +82,8 @@ internal sealed class ServiceModel
 
         return new ServiceModel(
             metadata.GetProperty("targetPrefix").GetString()!,
-            metadata.GetProperty("signingName").GetString()!,
+            // botocore omits signingName where it equals the endpoint prefix (CloudTrail's model).
+            (metadata.TryGetProperty("signingName", out var signing) ? signing : metadata.GetProperty("endpointPrefix")).GetString()!,
             operations.ToFrozenDictionary(StringComparer.Ordinal),
             shapes.ToFrozenDictionary(StringComparer.Ordinal));
     }
