@@ -35,6 +35,9 @@ internal sealed class ScanStore(Database database) : IScanStore
             [("repository", repositoryId), ("digest", digest.ToString()), ("now", Columns.Ms(now)), ("limit", limitStart is { } l ? Columns.Ms(l) : null)],
             cancellationToken) > 0;
 
+    public async Task<long> CountPendingAsync(CancellationToken cancellationToken) =>
+        (await database.ReadAsync(s => s.ListAsync("SELECT COUNT(*) FROM image_scans WHERE status = 'IN_PROGRESS'", r => r.GetInt64(0), [], cancellationToken), cancellationToken))[0];
+
     public Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<PendingScan>>(
             async s => await s.ListAsync(

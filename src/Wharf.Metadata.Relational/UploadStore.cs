@@ -48,6 +48,9 @@ internal sealed class UploadStore(Database database) : IUploadStore
                 cancellationToken),
             cancellationToken);
 
+    public async Task<long> CountOpenAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        (await database.ReadAsync(s => s.ListAsync("SELECT COUNT(*) FROM uploads WHERE expires_at > @now", r => r.GetInt64(0), [("now", Columns.Ms(now))], cancellationToken), cancellationToken))[0];
+
     public Task<bool> ExistsAsync(string id, CancellationToken cancellationToken) =>
         database.ReadAsync(s => s.ExistsAsync("SELECT 1 FROM uploads WHERE id = @id", [("id", id)], cancellationToken), cancellationToken);
 

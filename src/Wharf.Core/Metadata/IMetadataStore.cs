@@ -286,6 +286,9 @@ public interface IUploadStore
 
     /// <summary>True when a session with this id exists (to tell orphaned staging areas).</summary>
     Task<bool> ExistsAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>How many sessions are open: not expired at <paramref name="now"/> (the open-upload-sessions gauge, read once per scrape).</summary>
+    Task<long> CountOpenAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 /// <summary>Accounts, principals and access keys (DESIGN.md "Identity").</summary>

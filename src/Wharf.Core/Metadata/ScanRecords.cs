@@ -109,6 +109,9 @@ public interface IScanStore
     /// <summary>Scans in progress, oldest request first.</summary>
     Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken);
 
+    /// <summary>How many scans are in progress (the scan-queue-depth gauge, read once per scrape).</summary>
+    Task<long> CountPendingAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Records a scan's outcome, with <paramref name="evt"/> in the event log, if the scan is still the one
     /// requested at <paramref name="requestedAt"/> (not re-requested, image not deleted). False otherwise.

@@ -51,4 +51,8 @@ internal static class WharfEventId
     public const int ConsolePageFault = 1800;
     public const int ConsoleSignIn = 1801;
     public const int ConsoleSignInFailed = 1802;
+
+    // 1900s: telemetry (the per-request log line, the metrics gauges).
+    public const int RequestCompleted = 1900;
+    public const int MetricsGaugesFailed = 1901;
 }

@@ -61,7 +61,19 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
             try
             {
                 var started = Stopwatch.GetTimestamp();
-                var outcome = await job.RunAsync(lease.Token);
+                string outcome;
+                try
+                {
+                    outcome = await job.RunAsync(lease.Token);
+                }
+                catch (Exception e) when (!(e is OperationCanceledException && (lease.Lost || cancellationToken.IsCancellationRequested)))
+                {
+                    // Counted as a failure; a run cut short by shutdown or a lost lease is neither a failure nor a run.
+                    Telemetry.WharfMetrics.JobRan(job.Name, Stopwatch.GetElapsedTime(started), failed: true);
+                    throw;
+                }
+
+                Telemetry.WharfMetrics.JobRan(job.Name, Stopwatch.GetElapsedTime(started), failed: false);
                 var elapsed = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 if (outcome.Length == 0)
                 {
