@@ -55,7 +55,7 @@ internal static class TelemetryRegistration
             telemetry.WithMetrics(builder => builder
                 .AddMeter(WharfInstrumentation.Name)
                 .AddRuntimeInstrumentation()
-                .AddPrometheusExporter());
+                .AddPrometheusExporter(prometheus => prometheus.ScrapeResponseCacheDurationMilliseconds = 0)); // a scrape sees what happened before it
         }
 
         if (tracing)
