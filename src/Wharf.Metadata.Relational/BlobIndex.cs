@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
@@ -128,6 +129,16 @@ internal abstract class BlobIndex(Database database) : IBlobIndex
             yield return Map(reader);
         }
     }
+
+    // The covering index blobs_state_size (migration 21) answers this without reading the rows.
+    public Task<BlobTotals> GetTotalsAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async s => (await s.ListAsync(
+                "SELECT count(*), coalesce(sum(size), 0) FROM blobs WHERE state = 'live'",
+                r => new BlobTotals(Convert.ToInt64(r.GetValue(0), CultureInfo.InvariantCulture), Convert.ToInt64(r.GetValue(1), CultureInfo.InvariantCulture)),
+                [],
+                cancellationToken))[0],
+            cancellationToken);
 
     protected static BlobRecord Map(DbDataReader r) => new(r.Digest(0), r.GetInt64(1), r.Time(2));
 }

@@ -448,4 +448,8 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
 
     /// <summary>Rolls back a manifest write whose immutable tag another transaction took first.</summary>
     private sealed class ImmutableTagTaken : Exception;
+
+    public Task<long> CountManifestsAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM manifests", [], cancellationToken), cancellationToken);
+
 }

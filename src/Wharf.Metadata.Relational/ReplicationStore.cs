@@ -180,4 +180,9 @@ internal sealed class ReplicationStore(Database database) : IReplicationStore
         r.Time(13),
         r.Time(14),
         r.Time(15));
+
+    // The predicate matches the partial index replications_due, so the count reads only pending rows.
+    public Task<long> CountPendingAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM replications WHERE status = 'IN_PROGRESS'", [], cancellationToken), cancellationToken);
+
 }

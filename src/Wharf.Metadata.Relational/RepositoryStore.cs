@@ -386,4 +386,8 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
                 r.GetString(8),
                 r.NullableString(9)),
             r.NullableString(10));
+
+    public Task<long> CountAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM repositories", [], cancellationToken), cancellationToken);
+
 }

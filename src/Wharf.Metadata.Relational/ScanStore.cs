@@ -35,9 +35,6 @@ internal sealed class ScanStore(Database database) : IScanStore
             [("repository", repositoryId), ("digest", digest.ToString()), ("now", Columns.Ms(now)), ("limit", limitStart is { } l ? Columns.Ms(l) : null)],
             cancellationToken) > 0;
 
-    public async Task<long> CountPendingAsync(CancellationToken cancellationToken) =>
-        (await database.ReadAsync(s => s.ListAsync("SELECT COUNT(*) FROM image_scans WHERE status = 'IN_PROGRESS'", r => r.GetInt64(0), [], cancellationToken), cancellationToken))[0];
-
     public Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<PendingScan>>(
             async s => await s.ListAsync(
@@ -129,4 +126,9 @@ internal sealed class ScanStore(Database database) : IScanStore
         r.NullableTime(6),
         JsonSerializer.Deserialize<Dictionary<string, int>>(r.GetString(7)) ?? [],
         findings);
+
+    // The predicate matches the partial index image_scans_pending, so the count reads only pending rows.
+    public Task<long> CountPendingAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM image_scans WHERE status = 'IN_PROGRESS'", [], cancellationToken), cancellationToken);
+
 }

@@ -41,6 +41,15 @@ internal sealed class Session(DbConnection connection, DbTransaction? transactio
         return await command.ExecuteScalarAsync(cancellationToken) is not null;
     }
 
+    /// <summary>The one number a count or sum query returns (0 for a sum over no rows).</summary>
+    public async Task<long> ScalarLongAsync(string sql, IEnumerable<(string Name, object? Value)> parameters, CancellationToken cancellationToken)
+    {
+        await using var command = Command(sql, parameters);
+        return await command.ExecuteScalarAsync(cancellationToken) is { } value and not DBNull
+            ? Convert.ToInt64(value, System.Globalization.CultureInfo.InvariantCulture)
+            : 0;
+    }
+
     public async Task<T?> SingleAsync<T>(string sql, Func<DbDataReader, T> map, IEnumerable<(string Name, object? Value)> parameters, CancellationToken cancellationToken)
         where T : class
     {

@@ -48,8 +48,8 @@ internal sealed class UploadStore(Database database) : IUploadStore
                 cancellationToken),
             cancellationToken);
 
-    public async Task<long> CountOpenAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
-        (await database.ReadAsync(s => s.ListAsync("SELECT COUNT(*) FROM uploads WHERE expires_at > @now", r => r.GetInt64(0), [("now", Columns.Ms(now))], cancellationToken), cancellationToken))[0];
+    public Task<long> CountOpenAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM uploads WHERE expires_at > @now", [("now", Columns.Ms(now))], cancellationToken), cancellationToken);
 
     public Task<bool> ExistsAsync(string id, CancellationToken cancellationToken) =>
         database.ReadAsync(s => s.ExistsAsync("SELECT 1 FROM uploads WHERE id = @id", [("id", id)], cancellationToken), cancellationToken);
@@ -59,4 +59,8 @@ internal sealed class UploadStore(Database database) : IUploadStore
         {
             Chunks = r.GetString(5).Split(ChunkSeparator, StringSplitOptions.RemoveEmptyEntries),
         };
+
+    public Task<long> CountAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM uploads", [], cancellationToken), cancellationToken);
+
 }

@@ -19,6 +19,8 @@ public sealed class ContainerTools
         File.WriteAllText(RegistriesConf, "unqualified-search-registries = []\n");
         PolicyJson = Path.Combine(root, "policy.json");
         File.WriteAllText(PolicyJson, """{"default":[{"type":"insecureAcceptAnything"}]}""");
+        StorageConf = Path.Combine(root, "storage.conf");
+        File.WriteAllText(StorageConf, $"[storage]\ndriver = \"vfs\"\ngraphroot = \"{Path.Combine(root, "storage")}\"\nrunroot = \"{Path.Combine(root, "run")}\"\n");
     }
 
     public static ContainerTools Instance => Shared.Value;
@@ -28,6 +30,23 @@ public sealed class ContainerTools
     public string RegistriesConf { get; }
 
     public string PolicyJson { get; }
+
+    /// <summary>The same storage as a <c>storage.conf</c>, for scripts that run buildah or podman without the flags.</summary>
+    public string StorageConf { get; }
+
+    /// <summary>
+    /// The environment under which a script's own <c>buildah</c>/<c>podman</c>/<c>skopeo</c> calls use this
+    /// run's storage and registries (<c>CONTAINERS_STORAGE_CONF</c>, <c>CONTAINERS_REGISTRIES_CONF</c>).
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ScriptEnvironment
+    {
+        get
+        {
+            var environment = ToolEnvironment;
+            environment["CONTAINERS_STORAGE_CONF"] = StorageConf;
+            return environment;
+        }
+    }
 
     private Dictionary<string, string> ToolEnvironment => new()
     {

@@ -1,4 +1,5 @@
 using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
 
 namespace Wharf.Core.GarbageCollection;
@@ -20,27 +21,38 @@ public sealed class GarbageCollector(IMetadataStore store, IBlobStore blobs, Tim
     private readonly Lock gate = new();
     private HashSet<string> suspectedOrphans = new(StringComparer.Ordinal);
 
-    public async Task<GcReport> RunOnceAsync(CancellationToken cancellationToken)
+    /// <summary>The phases <see cref="RunOnceAsync(IProgress{WorkProgress}?, CancellationToken)"/> reports, in order.</summary>
+    public const string FinishingPhase = "finishing claimed blobs", CollectingPhase = "deleting unreferenced blobs", StagingPhase = "checking staging areas";
+
+    public Task<GcReport> RunOnceAsync(CancellationToken cancellationToken) => RunOnceAsync(null, cancellationToken);
+
+    /// <summary>One run; <paramref name="progress"/> hears of each blob deleted and staging area checked (how many there are is not known until they are claimed).</summary>
+    public async Task<GcReport> RunOnceAsync(IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
     {
         var deleted = 0;
         long bytes = 0;
 
+        progress?.Report(new WorkProgress(FinishingPhase, 0));
         for (var claimed = await store.Blobs.ListClaimedAsync(Batch, cancellationToken); claimed.Count > 0; claimed = await store.Blobs.ListClaimedAsync(Batch, cancellationToken))
         {
             (var n, var b) = await DeleteAsync(claimed, cancellationToken);
             deleted += n;
             bytes += b;
+            progress?.Report(new WorkProgress(FinishingPhase, deleted));
         }
 
         var cutoff = time.GetUtcNow() - graceWindow;
+        var finished = deleted;
+        progress?.Report(new WorkProgress(CollectingPhase, 0));
         for (var claimed = await store.Blobs.ClaimGarbageAsync(cutoff, Batch, cancellationToken); claimed.Count > 0; claimed = await store.Blobs.ClaimGarbageAsync(cutoff, Batch, cancellationToken))
         {
             (var n, var b) = await DeleteAsync(claimed, cancellationToken);
             deleted += n;
             bytes += b;
+            progress?.Report(new WorkProgress(CollectingPhase, deleted - finished));
         }
 
-        return new GcReport(deleted, bytes, await RemoveOrphanedStagingAsync(cancellationToken));
+        return new GcReport(deleted, bytes, await RemoveOrphanedStagingAsync(progress, cancellationToken));
     }
 
     private async Task<(int Deleted, long Bytes)> DeleteAsync(IReadOnlyList<BlobRecord> claimed, CancellationToken cancellationToken)
@@ -61,15 +73,19 @@ public sealed class GarbageCollector(IMetadataStore store, IBlobStore blobs, Tim
         return (deleted, bytes);
     }
 
-    private async Task<int> RemoveOrphanedStagingAsync(CancellationToken cancellationToken)
+    private async Task<int> RemoveOrphanedStagingAsync(IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
     {
         var orphans = new HashSet<string>(StringComparer.Ordinal);
+        var seen = 0;
+        progress?.Report(new WorkProgress(StagingPhase, 0));
         await foreach (var id in blobs.ListUploadsAsync(cancellationToken))
         {
             if (!await store.Uploads.ExistsAsync(id, cancellationToken))
             {
                 orphans.Add(id);
             }
+
+            progress?.Report(new WorkProgress(StagingPhase, ++seen));
         }
 
         HashSet<string> previous;

@@ -13,16 +13,28 @@ namespace Wharf.Core.GarbageCollection;
 /// </summary>
 public sealed class StoreChecker(IMetadataStore store, IBlobStore blobs)
 {
+    /// <summary>The phase <see cref="CheckAsync(bool, IProgress{WorkProgress}?, CancellationToken)"/> reports.</summary>
+    public const string CheckPhase = "checking referenced blobs";
+
     public int BlobsChecked { get; private set; }
 
-    public async IAsyncEnumerable<string> CheckAsync(bool deep, [EnumeratorCancellation] CancellationToken cancellationToken)
+    public IAsyncEnumerable<string> CheckAsync(bool deep, CancellationToken cancellationToken) => CheckAsync(deep, null, cancellationToken);
+
+    /// <summary>
+    /// As above, reporting each blob checked to <paramref name="progress"/>, out of the live blobs (those
+    /// referenced are among them, so the total is an upper bound; the last report has the true count).
+    /// </summary>
+    public async IAsyncEnumerable<string> CheckAsync(bool deep, IProgress<WorkProgress>? progress, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        long? total = progress is null ? null : (await store.Blobs.GetTotalsAsync(cancellationToken)).Count;
+        progress?.Report(new WorkProgress(CheckPhase, 0, total));
         var buffer = ArrayPool<byte>.Shared.Rent(1 << 20);
         try
         {
             await foreach (var blob in store.Blobs.ListReferencedAsync(cancellationToken))
             {
                 BlobsChecked++;
+                progress?.Report(new WorkProgress(CheckPhase, BlobsChecked, total is { } t ? Math.Max(t, BlobsChecked) : null));
                 var stat = await blobs.StatAsync(blob.Digest, cancellationToken);
                 if (stat is null)
                 {
@@ -52,6 +64,8 @@ public sealed class StoreChecker(IMetadataStore store, IBlobStore blobs)
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+
+        progress?.Report(new WorkProgress(CheckPhase, BlobsChecked, BlobsChecked));
     }
 
     private async Task<Digest?> HashAsync(Digest digest, byte[] buffer, CancellationToken cancellationToken)

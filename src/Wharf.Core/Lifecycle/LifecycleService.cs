@@ -138,18 +138,23 @@ public sealed class LifecycleService(IMetadataStore store, RepositoryResolver re
     /// the plan says — each only if the image is unchanged since — and moves <c>lastEvaluatedAt</c>.
     /// A dry run plans and reports without acting.
     /// </summary>
-    public async Task<IReadOnlyList<LifecycleRunReport>> RunAsync(RepositoryKey? only, bool dryRun, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<LifecycleRunReport>> RunAsync(RepositoryKey? only, bool dryRun, CancellationToken cancellationToken) =>
+        RunAsync(only, dryRun, null, cancellationToken);
+
+    /// <summary>The phase <see cref="RunAsync(RepositoryKey?, bool, IProgress{WorkProgress}?, CancellationToken)"/> reports: repositories done of those with a policy.</summary>
+    public const string RunPhase = "applying lifecycle policies";
+
+    /// <summary>As above, reporting each repository done (of those with a policy) to <paramref name="progress"/>.</summary>
+    public async Task<IReadOnlyList<LifecycleRunReport>> RunAsync(RepositoryKey? only, bool dryRun, IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
     {
         var reports = new List<LifecycleRunReport>();
-        foreach (var target in await store.Lifecycle.ListTargetsAsync(cancellationToken))
+        var targets = (await store.Lifecycle.ListTargetsAsync(cancellationToken)).Where(t => only is null || t.Key == only).ToList();
+        progress?.Report(new WorkProgress(RunPhase, 0, targets.Count));
+        foreach (var target in targets)
         {
-            if (only is not null && target.Key != only)
-            {
-                continue;
-            }
-
             cancellationToken.ThrowIfCancellationRequested();
             reports.Add(await RunOneAsync(target, dryRun, cancellationToken));
+            progress?.Report(new WorkProgress(RunPhase, reports.Count, targets.Count));
         }
 
         return reports;

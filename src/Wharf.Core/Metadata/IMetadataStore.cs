@@ -129,6 +129,9 @@ public interface IRepositoryStore
     /// <summary>Deletes the repository with its manifests, tags, blob links and upload sessions. False when absent.</summary>
     Task<bool> DeleteAsync(long repositoryId, CancellationToken cancellationToken);
 
+    /// <summary>How many repositories there are, private and public, in every registry (<c>wharf status</c>; one count of the primary key).</summary>
+    Task<long> CountAsync(CancellationToken cancellationToken);
+
     /// <summary>Deletes the repository only if it has no manifest, deciding inside the transaction.</summary>
     Task<RepositoryDeleteResult> DeleteIfEmptyAsync(long repositoryId, CancellationToken cancellationToken);
 
@@ -188,6 +191,9 @@ public interface IBlobIndex
 
     /// <summary>Every live blob that some manifest references (for <c>wharf check</c>).</summary>
     IAsyncEnumerable<BlobRecord> ListReferencedAsync(CancellationToken cancellationToken);
+
+    /// <summary>How many live blobs there are and their bytes (<c>wharf status</c>, and the size of <c>wharf check</c>'s work; one aggregate).</summary>
+    Task<BlobTotals> GetTotalsAsync(CancellationToken cancellationToken);
 }
 
 public interface IImageStore
@@ -264,6 +270,9 @@ public interface IImageStore
 
     /// <summary>Moves each image's last-pull time forward to the recorded time (never back). Absent images are ignored.</summary>
     Task RecordPullsAsync(IReadOnlyCollection<PullRecord> pulls, CancellationToken cancellationToken);
+
+    /// <summary>How many manifests there are in every repository (images and their index children; <c>wharf status</c>).</summary>
+    Task<long> CountManifestsAsync(CancellationToken cancellationToken);
 }
 
 public interface IUploadStore
@@ -286,6 +295,9 @@ public interface IUploadStore
 
     /// <summary>True when a session with this id exists (to tell orphaned staging areas).</summary>
     Task<bool> ExistsAsync(string id, CancellationToken cancellationToken);
+
+    /// <summary>How many upload sessions are open, expired ones not yet swept included (<c>wharf status</c>).</summary>
+    Task<long> CountAsync(CancellationToken cancellationToken);
 
     /// <summary>How many sessions are open: not expired at <paramref name="now"/> (the open-upload-sessions gauge, read once per scrape).</summary>
     Task<long> CountOpenAsync(DateTimeOffset now, CancellationToken cancellationToken);
@@ -488,4 +500,19 @@ public interface IJobLeaseStore
     Task<bool> RenewAsync(string job, string owner, DateTimeOffset now, TimeSpan duration, CancellationToken cancellationToken);
 
     Task ReleaseAsync(string job, string owner, CancellationToken cancellationToken);
+
+    /// <summary>Records how the job's latest run ended (one row per job, replaced by each run, on whichever node ran it).</summary>
+    Task RecordRunAsync(JobRunRecord run, CancellationToken cancellationToken);
+
+    /// <summary>The latest run of each job that has run, by job name (<c>wharf status</c>).</summary>
+    Task<IReadOnlyList<JobRunRecord>> ListRunsAsync(CancellationToken cancellationToken);
 }
+
+/// <summary>
+/// How a background job's latest run ended: when it started, how long it took, whether it succeeded
+/// (<see cref="Failure"/> null) and its outcome line, and when the node that ran it will run it next.
+/// </summary>
+public sealed record JobRunRecord(string Job, string Owner, DateTimeOffset StartedAt, TimeSpan Duration, string Outcome, string? Failure, DateTimeOffset? NextDueAt);
+
+/// <summary>The live blobs: how many, and their bytes.</summary>
+public readonly record struct BlobTotals(long Count, long Bytes);

@@ -46,7 +46,10 @@ public sealed record ReplicationAttempt(string Status, string? FailureCode, stri
 /// source repository. Rows are claimed by one node at a time (a claim that expires when its node died).
 /// </summary>
 public interface IReplicationStore
-{
+{    /// <summary>How many replications are armed and not finished (<c>IN_PROGRESS</c>; <c>wharf status</c>, from the due replications' index).</summary>
+    Task<long> CountPendingAsync(CancellationToken cancellationToken);
+
+
     /// <summary>
     /// Arms the row of <paramref name="request"/>: inserts it <c>IN_PROGRESS</c> and due at <paramref name="now"/>, or
     /// re-arms the existing row (a repeat push): due now, attempts from zero, its version moved on, its

@@ -100,6 +100,9 @@ public enum ScanRequestResult
 /// <summary>Image scans: requested by pushes, <c>StartImageScan</c> and database changes; run by the scan job.</summary>
 public interface IScanStore
 {
+    /// <summary>How many scans are requested and not finished (<c>IN_PROGRESS</c>; <c>wharf status</c>, from the pending scans' index).</summary>
+    Task<long> CountPendingAsync(CancellationToken cancellationToken);
+
     /// <summary>
     /// Marks the image's scan <c>IN_PROGRESS</c> as requested at <paramref name="now"/>, unless a scan was
     /// requested at or after <paramref name="limitStart"/> (null: no limit).
@@ -108,9 +111,6 @@ public interface IScanStore
 
     /// <summary>Scans in progress, oldest request first.</summary>
     Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken);
-
-    /// <summary>How many scans are in progress (the scan-queue-depth gauge, read once per scrape).</summary>
-    Task<long> CountPendingAsync(CancellationToken cancellationToken);
 
     /// <summary>
     /// Records a scan's outcome, with <paramref name="evt"/> in the event log, if the scan is still the one

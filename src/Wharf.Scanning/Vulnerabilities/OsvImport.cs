@@ -2,6 +2,7 @@ using System.IO.Compression;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
 
 namespace Wharf.Scanning.Vulnerabilities;
 
@@ -29,13 +30,22 @@ public static class OsvImport
         return name.Equals("all", StringComparison.OrdinalIgnoreCase) ? Path.GetFileName(Path.GetDirectoryName(full)) ?? name : name;
     }
 
-    public static async IAsyncEnumerable<AdvisoryRecord> ReadAsync(string path, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    /// <summary>The phase <see cref="ReadAsync(string, IProgress{WorkProgress}?, CancellationToken)"/> reports: records read of those in the export.</summary>
+    public const string ReadPhase = "reading advisories";
+
+    public static IAsyncEnumerable<AdvisoryRecord> ReadAsync(string path, CancellationToken cancellationToken = default) => ReadAsync(path, null, cancellationToken);
+
+    /// <summary>As above, reporting each record handed on to <paramref name="progress"/>, out of the export's records.</summary>
+    public static async IAsyncEnumerable<AdvisoryRecord> ReadAsync(string path, IProgress<WorkProgress>? progress, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         if (Directory.Exists(path))
         {
-            foreach (var file in Directory.EnumerateFiles(path, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal))
+            var files = Directory.EnumerateFiles(path, "*.json", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+            progress?.Report(new WorkProgress(ReadPhase, 0, files.Count));
+            for (var i = 0; i < files.Count; i++)
             {
-                yield return Record(file, await File.ReadAllTextAsync(file, cancellationToken));
+                yield return Record(files[i], await File.ReadAllTextAsync(files[i], cancellationToken));
+                progress?.Report(new WorkProgress(ReadPhase, i + 1, files.Count));
             }
 
             yield break;
@@ -48,20 +58,26 @@ public static class OsvImport
         if (read < 2 || head[0] != (byte)'P' || head[1] != (byte)'K')
         {
             // Not a zip (whose every form starts "PK"): one record, or an array of them, as JSON.
-            foreach (var record in await JsonRecordsAsync(path, stream, cancellationToken))
+            var records = await JsonRecordsAsync(path, stream, cancellationToken);
+            progress?.Report(new WorkProgress(ReadPhase, 0, records.Count));
+            for (var i = 0; i < records.Count; i++)
             {
-                yield return record;
+                yield return records[i];
+                progress?.Report(new WorkProgress(ReadPhase, i + 1, records.Count));
             }
 
             yield break;
         }
 
         using var zip = new ZipArchive(stream, ZipArchiveMode.Read);
-        foreach (var entry in zip.Entries.Where(e => e.FullName.EndsWith(".json", StringComparison.OrdinalIgnoreCase)).OrderBy(e => e.FullName, StringComparer.Ordinal))
+        var entries = zip.Entries.Where(e => e.FullName.EndsWith(".json", StringComparison.OrdinalIgnoreCase)).OrderBy(e => e.FullName, StringComparer.Ordinal).ToList();
+        progress?.Report(new WorkProgress(ReadPhase, 0, entries.Count));
+        for (var i = 0; i < entries.Count; i++)
         {
-            await using var content = await entry.OpenAsync(cancellationToken);
+            await using var content = await entries[i].OpenAsync(cancellationToken);
             using var reader = new StreamReader(content);
-            yield return Record(entry.FullName, await reader.ReadToEndAsync(cancellationToken));
+            yield return Record(entries[i].FullName, await reader.ReadToEndAsync(cancellationToken));
+            progress?.Report(new WorkProgress(ReadPhase, i + 1, entries.Count));
         }
     }
 

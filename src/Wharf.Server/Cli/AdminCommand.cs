@@ -19,6 +19,12 @@ namespace Wharf.Server.Cli;
 /// </summary>
 internal static class AdminCommand
 {
+    /// <summary><c>wharf admin list-token-keys --json</c>: the keys' names only (never their bytes).</summary>
+    internal sealed record TokenKeysResult(IReadOnlyList<TokenKeyResult> Keys);
+
+    /// <summary>One key: its name, its family (auth, page, download, bearer), and whether it signs new tokens.</summary>
+    internal sealed record TokenKeyResult(string Name, TokenPurpose Purpose, bool Signing);
+
     private static readonly Option<string?> Account = new("--account") { Description = "12-digit account id (default: Registry:DefaultAccount)" };
     private static readonly Option<string?> User = new("--user") { Description = "IAM user name; without it, the account's root" };
 
@@ -177,16 +183,25 @@ internal static class AdminCommand
             return 0;
         }, ct));
 
-        var listKeys = new Command("list-token-keys", "List the token signing keys by name, oldest first; the last of each family signs new tokens, all of them verify.");
+        var listKeys = new Command("list-token-keys", "List the token signing keys by name, oldest first; the last of each family signs new tokens, all of them verify.") { CliOptions.Json };
         listKeys.SetAction((parse, ct) => RunAsync(parse, async (store, _, _, _) =>
         {
+            var keys = new List<TokenKeyResult>();
             foreach (var purpose in Enum.GetValues<TokenPurpose>())
             {
                 var family = await TokenKeyRing.ListAsync(store.Keys, purpose, ct);
-                foreach (var (id, _) in family)
-                {
-                    Console.WriteLine(TokenKeyRing.KeyName(purpose, id) + (id == family[^1].Id ? " (signing)" : string.Empty));
-                }
+                keys.AddRange(family.Select(k => new TokenKeyResult(TokenKeyRing.KeyName(purpose, k.Id), purpose, k.Id == family[^1].Id)));
+            }
+
+            if (parse.GetValue(CliOptions.Json))
+            {
+                CliJson.Write(new TokenKeysResult(keys));
+                return 0;
+            }
+
+            foreach (var key in keys)
+            {
+                Console.WriteLine(key.Name + (key.Signing ? " (signing)" : string.Empty));
             }
 
             return 0;

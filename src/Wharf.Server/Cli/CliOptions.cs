@@ -66,11 +66,36 @@ internal static class CliOptions
         Description = "In auth mode 'open' (anyone is the default account's root), listen on a non-loopback address anyway; only on a network you trust. Setting AllowInsecureOpen.",
     };
 
+    public static readonly Option<string?> TlsCertificate = new("--tls-cert")
+    {
+        Description = "Serve HTTPS (HTTP/1.1 and HTTP/2, TLS 1.2+) on both ports with this PEM certificate, followed by its intermediates; read again whenever it changes, without a restart. Needs --tls-key. Setting Tls:Certificate.",
+        HelpName = "file",
+    };
+
+    public static readonly Option<string?> TlsKey = new("--tls-key")
+    {
+        Description = "The private key of --tls-cert, an unencrypted PEM file (keep it mode 0600). Setting Tls:Key.",
+        HelpName = "file",
+    };
+
+    public static readonly Option<string?> Tls = CreateTls();
+
+    public static readonly Option<bool> AllowPlainHttp = new("--allow-plain-http")
+    {
+        Description = "In IAM mode, listen over plain HTTP on a non-loopback address anyway (registry passwords and tokens then cross the network in clear); only behind a TLS-terminating proxy on a network you trust. Setting AllowPlainHttp.",
+    };
+
+    /// <summary>Added to each command that reports (not recursive: a command without it refuses it).</summary>
+    public static readonly Option<bool> Json = new("--json")
+    {
+        Description = "Print the result as one JSON document on stdout (camelCase fields, listed in docs/operations.md, 'The command line'), nothing else; progress and problems go to stderr. Exit codes are the same.",
+    };
+
     /// <summary>Flags every command takes: where the store is.</summary>
     public static IEnumerable<Option> Shared => [Config, DataDir, Metadata, MetadataConnection];
 
     /// <summary>Flags of <c>serve</c>: where to listen.</summary>
-    public static IEnumerable<Option> Listening => [Address, Port, PublicPort, PublicHost, Auth, AllowInsecureOpen];
+    public static IEnumerable<Option> Listening => [Address, Port, PublicPort, PublicHost, Auth, AllowInsecureOpen, TlsCertificate, TlsKey, Tls, AllowPlainHttp];
 
     /// <summary>The flags given, as configuration keys of <see cref="Hosting.WharfOptions"/>.</summary>
     public static Dictionary<string, string?> ToSettings(ParseResult parse)
@@ -97,7 +122,37 @@ internal static class CliOptions
             Set("AllowInsecureOpen", "true");
         }
 
+        Set("Tls:Certificate", parse.GetValue(TlsCertificate));
+        Set("Tls:Key", parse.GetValue(TlsKey));
+        if (parse.GetValue(Tls) is not null)
+        {
+            Set("Tls:SelfSigned", "true");
+        }
+
+        if (parse.GetValue(AllowPlainHttp))
+        {
+            Set("AllowPlainHttp", "true");
+        }
+
         return settings;
+    }
+
+    private static Option<string?> CreateTls()
+    {
+        var option = new Option<string?>("--tls")
+        {
+            Description = "self-signed: serve HTTPS with a certificate of a local CA that Wharf creates once under <data-dir>/tls/ (ca.pem; keys mode 0600) for localhost, the loopbacks, the address, this machine's name and Tls:Names, and prints at start how podman, skopeo, docker, the AWS CLI and curl trust it. Setting Tls:SelfSigned.",
+            HelpName = "self-signed",
+        };
+        option.Validators.Add(result =>
+        {
+            var value = result.Tokens.Count > 0 ? result.Tokens[0].Value : null;
+            if (value is not null && !value.Equals("self-signed", StringComparison.OrdinalIgnoreCase))
+            {
+                result.AddError($"--tls must be self-signed, not '{value}' (a certificate of your own goes in --tls-cert and --tls-key)");
+            }
+        });
+        return option;
     }
 
     private static Option<string?> CreateAuth()

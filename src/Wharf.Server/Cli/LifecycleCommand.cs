@@ -20,9 +20,9 @@ internal static class LifecycleCommand
         var dryRun = new Option<bool>("--dry-run") { Description = "print what would be expired or archived, and change nothing" };
         var run = new Command(
             "run",
-            "Apply every repository's lifecycle policy now (the job does it every Lifecycle:Interval) and print, per repository, each image expired or archived and the rule that decided. Safe beside a running server: it takes the job's lease, and exits 1 when a server is running the job.")
+            "Apply every repository's lifecycle policy now (the job does it every Lifecycle:Interval) and print, per repository, each image expired or archived and the rule that decided. Safe beside a running server: it takes the job's lease, and exits 1 when a server is running the job. Progress goes to stderr (a bar at a terminal, plain lines otherwise).")
         {
-            repository, account, region, dryRun,
+            repository, account, region, dryRun, CliOptions.Json,
         };
         run.SetAction((parse, ct) => RunAsync(parse, parse.GetValue(repository), parse.GetValue(account), parse.GetValue(region), parse.GetValue(dryRun), ct));
         var lifecycle = new Command("lifecycle", "Lifecycle policies (ECR's PutLifecyclePolicy rules) run on demand.");
@@ -64,11 +64,45 @@ internal static class LifecycleCommand
                 return 1;
             }
 
-            var reports = await app.Services.GetRequiredService<LifecycleService>().RunAsync(only, dryRun, lease?.Token ?? cancellationToken);
+            var service = app.Services.GetRequiredService<LifecycleService>();
+            var started = time.GetUtcNow();
+            var reports = await CliProgress.RunAsync("wharf lifecycle run", progress => service.RunAsync(only, dryRun, progress, lease?.Token ?? cancellationToken));
+            if (lease is not null)
+            {
+                // `wharf status` shows this run as the job's last (no next time: the servers' schedules say that).
+                await store.Leases.RecordRunAsync(
+                    new JobRunRecord(
+                        LifecycleJob.JobName, owner, started, time.GetUtcNow() - started,
+                        string.Create(CultureInfo.InvariantCulture, $"{reports.Count} repositories evaluated: {reports.Sum(r => r.Expired)} images expired, {reports.Sum(r => r.Transitioned)} archived, {reports.Sum(r => r.Skipped)} skipped (wharf lifecycle run{(only is null ? "" : $" --repository {only.Name}")})"),
+                        null,
+                        null),
+                    lease.Token);
+            }
+
+            if (only is not null && reports.Count == 0)
+            {
+                WharfCli.Fail($"repository '{only.Name}' has no lifecycle policy (or does not exist)");
+                return 1;
+            }
+
+            if (parse.GetValue(CliOptions.Json))
+            {
+                CliJson.Write(new LifecycleResult(dryRun, [.. reports.Select(r => new LifecycleRepositoryResult(
+                    r.Repository.Name.ToString(),
+                    r.Repository.Registry.Account.ToString(),
+                    r.Repository.Registry.Region,
+                    r.Expired,
+                    r.Transitioned,
+                    r.Skipped,
+                    [.. Actions(r).Select(d => new LifecycleAction(
+                        d.Outcome == LifecycleOutcome.Expire ? "expire" : "archive", d.Image.Digest.ToString(), d.Image.Tags, d.Image.PushedAt, d.RulePriority))]))]));
+                return 0;
+            }
+
             foreach (var report in reports)
             {
                 Console.WriteLine($"{report.Repository.Name} ({report.Repository.Registry.Account}, {report.Repository.Registry.Region})");
-                foreach (var decision in report.Plan.Where(d => d.Outcome != LifecycleOutcome.Keep).OrderBy(d => d.Image.PushedAt))
+                foreach (var decision in Actions(report))
                 {
                     var verb = decision.Outcome == LifecycleOutcome.Expire ? "expire " : "archive";
                     var tags = decision.Image.Tags.Count > 0 ? string.Join(',', decision.Image.Tags) : "<untagged>";
@@ -80,13 +114,19 @@ internal static class LifecycleCommand
                     : string.Create(CultureInfo.InvariantCulture, $"  {report.Expired} expired, {report.Transitioned} archived, {report.Skipped} skipped (changed since planned)"));
             }
 
-            if (only is not null && reports.Count == 0)
-            {
-                WharfCli.Fail($"repository '{only.Name}' has no lifecycle policy (or does not exist)");
-                return 1;
-            }
-
             return 0;
         }
     }
+
+    private static IEnumerable<LifecycleDecision> Actions(LifecycleRunReport report) =>
+        report.Plan.Where(d => d.Outcome != LifecycleOutcome.Keep).OrderBy(d => d.Image.PushedAt);
+
+    /// <summary><c>wharf lifecycle run --json</c>: per repository with a policy, what was (or, with --dry-run, would be) done.</summary>
+    internal sealed record LifecycleResult(bool DryRun, IReadOnlyList<LifecycleRepositoryResult> Repositories);
+
+    /// <summary>One repository's run: counts are zero in a dry run, <c>actions</c> lists the plan either way.</summary>
+    internal sealed record LifecycleRepositoryResult(string Name, string Account, string Region, int Expired, int Archived, int Skipped, IReadOnlyList<LifecycleAction> Actions);
+
+    /// <summary>One image the plan acts on: <c>expire</c> or <c>archive</c>, and the rule that decided.</summary>
+    internal sealed record LifecycleAction(string Action, string Digest, IReadOnlyList<string> Tags, DateTimeOffset PushedAt, int? RulePriority);
 }

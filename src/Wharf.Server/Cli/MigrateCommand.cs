@@ -56,6 +56,7 @@ internal static class MigrateCommand
             FromConfig,
             Overwrite,
             Deep,
+            CliOptions.Json,
         };
         migrate.SetAction(RunAsync);
         return migrate;
@@ -89,7 +90,14 @@ internal static class MigrateCommand
             var destination = app.Services.GetRequiredService<IOptions<WharfOptions>>().Value;
             try
             {
-                return await MigrateAsync(source, sourceDatabase, destination, app.Services, parse, cancellationToken);
+                var report = new MigrateResult { Json = parse.GetValue(CliOptions.Json) };
+                var exit = await MigrateAsync(source, sourceDatabase, destination, app.Services, parse, report, cancellationToken);
+                if (report.Json && exit != WharfCli.ExitInvalid)
+                {
+                    CliJson.Write(report);
+                }
+
+                return exit;
             }
             catch (Exception e) when (e is DbException or IOException or InvalidOperationException or InvalidDataException or BlobStoreUnavailableException or UnauthorizedAccessException or TimeoutException)
             {
@@ -98,7 +106,7 @@ internal static class MigrateCommand
         }
     }
 
-    private static async Task<int> MigrateAsync(WharfOptions source, string sourceDatabase, WharfOptions destination, IServiceProvider services, ParseResult parse, CancellationToken cancellationToken)
+    private static async Task<int> MigrateAsync(WharfOptions source, string sourceDatabase, WharfOptions destination, IServiceProvider services, ParseResult parse, MigrateResult report, CancellationToken cancellationToken)
     {
         // Brings the source to this Wharf's schema version first, as its own server would on start.
         await using (var upgrade = new SqliteMetadataStore(sourceDatabase))
@@ -138,7 +146,7 @@ internal static class MigrateCommand
             return WharfCli.Fail($"the destination database is not empty ({occupied}); wharf migrate fills an empty database: create a new one, or pass --overwrite to replace what it holds");
         }
 
-        if (CopyMasterKey(source, destination) is { } keyProblem)
+        if (CopyMasterKey(source, destination, report) is { } keyProblem)
         {
             return WharfCli.Fail(keyProblem);
         }
@@ -148,9 +156,9 @@ internal static class MigrateCommand
         await sourceBlobs.CheckAsync(cancellationToken);
         await destinationBlobs.CheckAsync(cancellationToken);
         var copier = new BlobCopier(sourceBlobs, destinationBlobs);
-        if (await CopyBlobsAsync(copier, cancellationToken) > 0)
+        if (await CopyBlobsAsync(copier, report, cancellationToken) > 0)
         {
-            Console.WriteLine("metadata not copied: fix the blobs above and run again (the blobs copied are kept and skipped)");
+            report.Line("metadata not copied: fix the blobs above and run again (the blobs copied are kept and skipped)");
             return ExitMismatch;
         }
 
@@ -166,11 +174,12 @@ internal static class MigrateCommand
             sourceCounts[table.Name] = await export.CountAsync(table.Name, cancellationToken);
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"tables: copied {sourceCounts.Values.Sum()} rows in {tables.Count} tables"));
-        return await VerifyAsync(tables, sourceCounts, await import.CountAsync(cancellationToken), copier, parse.GetValue(Deep), cancellationToken);
+        (report.MetadataCopied, report.RowsCopied, report.Tables) = (true, sourceCounts.Values.Sum(), tables.Count);
+        report.Line(string.Create(CultureInfo.InvariantCulture, $"tables: copied {sourceCounts.Values.Sum()} rows in {tables.Count} tables"));
+        return await VerifyAsync(tables, sourceCounts, await import.CountAsync(cancellationToken), copier, parse.GetValue(Deep), report, cancellationToken);
     }
 
-    private static async Task<int> CopyBlobsAsync(BlobCopier copier, CancellationToken cancellationToken)
+    private static async Task<int> CopyBlobsAsync(BlobCopier copier, MigrateResult report, CancellationToken cancellationToken)
     {
         long copied = 0, copiedBytes = 0, present = 0, failed = 0;
         await foreach (var result in copier.CopyAsync(cancellationToken))
@@ -191,11 +200,12 @@ internal static class MigrateCommand
             }
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"blobs: copied {copied} ({copiedBytes} bytes), {present} already in the destination, {failed} failed"));
+        (report.BlobsCopied, report.BytesCopied, report.BlobsAlreadyPresent, report.BlobsFailed) = (copied, copiedBytes, present, failed);
+        report.Line(string.Create(CultureInfo.InvariantCulture, $"blobs: copied {copied} ({copiedBytes} bytes), {present} already in the destination, {failed} failed"));
         return (int)Math.Min(failed, int.MaxValue);
     }
 
-    private static async Task<int> VerifyAsync(IReadOnlyList<MetadataTable> tables, Dictionary<string, long> sourceCounts, IReadOnlyDictionary<string, long> destinationCounts, BlobCopier copier, bool deep, CancellationToken cancellationToken)
+    private static async Task<int> VerifyAsync(IReadOnlyList<MetadataTable> tables, Dictionary<string, long> sourceCounts, IReadOnlyDictionary<string, long> destinationCounts, BlobCopier copier, bool deep, MigrateResult report, CancellationToken cancellationToken)
     {
         var problems = 0;
         foreach (var table in tables)
@@ -214,7 +224,8 @@ internal static class MigrateCommand
             await Console.Error.WriteLineAsync(problem);
         }
 
-        Console.WriteLine(problems == 0
+        (report.Verified, report.Differences, report.BlobsVerified) = (problems == 0, problems, copier.Verified);
+        report.Line(problems == 0
             ? string.Create(CultureInfo.InvariantCulture, $"verified: row counts of {tables.Count} tables, and {copier.Verified} blobs' sizes{(deep ? " and digests" : "")}, match")
             : string.Create(CultureInfo.InvariantCulture, $"verification found {problems} differences"));
         return problems == 0 ? 0 : ExitMismatch;
@@ -275,7 +286,7 @@ internal static class MigrateCommand
     /// Access-key secrets are sealed with the master key, so the destination must open them with the
     /// source's: copied when the destination has none, refused when it has another.
     /// </summary>
-    private static string? CopyMasterKey(WharfOptions source, WharfOptions destination)
+    private static string? CopyMasterKey(WharfOptions source, WharfOptions destination, MigrateResult report)
     {
         var (from, to) = (MasterKey.PathFor(source), MasterKey.PathFor(destination));
         if (!File.Exists(from) || from == to)
@@ -293,7 +304,42 @@ internal static class MigrateCommand
 
         Directory.CreateDirectory(Path.GetDirectoryName(to)!);
         MasterKey.WriteOwnerOnly(to, key);
-        Console.WriteLine($"master key: copied '{from}' to '{to}'; every node must use this same file (Identity:MasterKeyFile)");
+        report.MasterKeyCopied = true;
+        report.Line($"master key: copied '{from}' to '{to}'; every node must use this same file (Identity:MasterKeyFile)");
         return null;
+    }
+
+    /// <summary>
+    /// What a run did, for <c>--json</c> (the document's fields; <c>metadataCopied</c> false when blobs failed and
+    /// the tables were left alone). The human lines go to stdout, or with <c>--json</c> to stderr.
+    /// </summary>
+    internal sealed class MigrateResult
+    {
+        [System.Text.Json.Serialization.JsonIgnore]
+        public bool Json { get; init; }
+
+        public bool MasterKeyCopied { get; set; }
+
+        public long BlobsCopied { get; set; }
+
+        public long BytesCopied { get; set; }
+
+        public long BlobsAlreadyPresent { get; set; }
+
+        public long BlobsFailed { get; set; }
+
+        public bool MetadataCopied { get; set; }
+
+        public long RowsCopied { get; set; }
+
+        public int Tables { get; set; }
+
+        public bool Verified { get; set; }
+
+        public long BlobsVerified { get; set; }
+
+        public int Differences { get; set; }
+
+        public void Line(string line) => (Json ? Console.Error : Console.Out).WriteLine(line);
     }
 }

@@ -11,6 +11,9 @@ namespace Wharf.Server.Cli;
 /// <summary><c>wharf replication backfill</c>: replicate the images that already exist (ECR copies only later pushes).</summary>
 internal static class ReplicationCommand
 {
+    /// <summary><c>wharf replication backfill --json</c>: how many image-destination pairs were (or would be) armed.</summary>
+    internal sealed record BackfillResult(string Account, string Region, bool DryRun, int Replications);
+
     public static Command Create()
     {
         var account = new Option<string?>("--account") { Description = "12-digit account id of the source registry (default: Registry:DefaultAccount)" };
@@ -25,7 +28,7 @@ internal static class ReplicationCommand
             + "one line per image and destination. The servers' workers copy them as they copy pushes. Resumable: an interrupted run leaves its place "
             + "in the registry's settings and the next run goes on from there; arming twice copies nothing twice.")
         {
-            account, region, prefix, rate, dryRun, fromStart,
+            account, region, prefix, rate, dryRun, fromStart, CliOptions.Json,
         };
         backfill.SetAction((parse, ct) => BackfillAsync(
             parse, parse.GetValue(account), parse.GetValue(region), parse.GetValue(prefix), parse.GetValue(rate), parse.GetValue(dryRun), parse.GetValue(fromStart), ct));
@@ -67,12 +70,22 @@ internal static class ReplicationCommand
             }
 
             var service = app.Services.GetRequiredService<ReplicationService>();
+            var json = parse.GetValue(CliOptions.Json);
+
+            // With --json the per-image lines are progress (stderr) and the document the result.
+            var lines = json ? Console.Error : Console.Out;
             var count = 0;
             await foreach (var request in service.BackfillAsync(new BackfillScope(registry, prefix, rate, dryRun, fromStart), cancellationToken))
             {
                 var tags = request.Tags.Count > 0 ? string.Join(',', request.Tags) : "<untagged>";
-                Console.WriteLine($"{(dryRun ? "would replicate" : "armed")} {request.Repository}@{request.Digest} {tags} -> {request.Destination.Region}/{request.Destination.RegistryId}");
+                await lines.WriteLineAsync($"{(dryRun ? "would replicate" : "armed")} {request.Repository}@{request.Digest} {tags} -> {request.Destination.Region}/{request.Destination.RegistryId}");
                 count++;
+            }
+
+            if (json)
+            {
+                CliJson.Write(new BackfillResult(registry.Account.ToString(), registry.Region, dryRun, count));
+                return 0;
             }
 
             Console.WriteLine(string.Create(

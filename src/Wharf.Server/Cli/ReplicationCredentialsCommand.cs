@@ -69,10 +69,17 @@ internal static class ReplicationCredentialsCommand
         delete.SetAction((parse, ct) => RunAsync(parse, async (_, credentials) =>
             await credentials.DeleteAsync(parse.GetValue(region)!, ct) ? 0 : Fail($"no credentials are stored for region '{parse.GetValue(region)}'"), ct));
 
-        var list = new Command("list", "List the remote regions that have credentials (never the secrets).");
+        var list = new Command("list", "List the remote regions that have credentials (never the secrets).") { CliOptions.Json };
         list.SetAction((parse, ct) => RunAsync(parse, async (_, credentials) =>
         {
-            foreach (var name in await credentials.ListAsync(ct))
+            var regions = await credentials.ListAsync(ct);
+            if (parse.GetValue(CliOptions.Json))
+            {
+                CliJson.Write(new { regions });
+                return 0;
+            }
+
+            foreach (var name in regions)
             {
                 Console.WriteLine(name);
             }

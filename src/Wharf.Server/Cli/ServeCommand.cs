@@ -12,7 +12,7 @@ internal static class ServeCommand
     {
         var serve = new Command(
             "serve",
-            "Run the registry (the default command): HTTP on 127.0.0.1:5000, public registries' address (anonymous pulls, token realm, gallery) on port 5001 of the same address, data under ./wharf-data in the working directory. SIGTERM or Ctrl-C stops accepting connections and lets requests in flight finish (setting ShutdownTimeout, default 30 s). Each caller's request rates and open upload sessions are limited on each node (settings Limits:*).");
+            "Run the registry (the default command): HTTP on 127.0.0.1:5000 (HTTPS with --tls-cert and --tls-key, or --tls self-signed; IAM mode on a non-loopback address needs one of them or --allow-plain-http), public registries' address (anonymous pulls, token realm, gallery) on port 5001 of the same address, data under ./wharf-data in the working directory. SIGTERM or Ctrl-C stops accepting connections and lets requests in flight finish (setting ShutdownTimeout, default 30 s). Each caller's request rates and open upload sessions are limited on each node (settings Limits:*).");
         foreach (var option in CliOptions.Listening)
         {
             serve.Options.Add(option);

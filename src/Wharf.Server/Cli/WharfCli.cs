@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 
 namespace Wharf.Server.Cli;
 
@@ -38,6 +39,13 @@ internal static class WharfCli
         ReplicationCredentialsCommand.AddTo(root);
         root.SetAction(ServeCommand.RunAsync);
 
+        // The built-in --version prints the bare informational version (0.1.0+<40 hex digits>): say what it is.
+        foreach (var version in root.Options.OfType<VersionOption>())
+        {
+            version.Description = "Print the version and the commit it was built from, e.g. 'wharf 0.1.0 (commit abcdef123456)'.";
+            version.Action = new PrintVersion();
+        }
+
         // Response files (@file expands to the file's words) are off: `--policy-document @policy.json`
         // must reach the command as written, which reads the file as the document (the AWS CLI's file://).
         var parse = root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null });
@@ -61,4 +69,13 @@ internal static class WharfCli
 
     public static string OneLine(Exception e) =>
         OneLine(e.InnerException is { } inner ? $"{e.Message} {inner.Message}" : e.Message);
+
+    private sealed class PrintVersion : SynchronousCommandLineAction
+    {
+        public override int Invoke(ParseResult parseResult)
+        {
+            Console.WriteLine(Hosting.WharfVersion.Describe());
+            return 0;
+        }
+    }
 }

@@ -9,8 +9,8 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = WharfEventId.OpenModeWarning, Level = LogLevel.Warning, Message = "Auth mode 'open': every caller is the default account's root; for local development only.")]
     public static partial void OpenModeWarning(this ILogger logger);
 
-    [LoggerMessage(EventId = WharfEventId.Listening, Level = LogLevel.Information, Message = "Wharf listening on {Address} (metadata: {Metadata}, blobs: {Blobs})")]
-    public static partial void Listening(this ILogger logger, string address, string metadata, string blobs);
+    [LoggerMessage(EventId = WharfEventId.Listening, Level = LogLevel.Information, Message = "Wharf listening on {Address} (metadata: {Metadata}, blobs: {Blobs}; {Version})")]
+    public static partial void Listening(this ILogger logger, string address, string metadata, string blobs, string version);
 
     [LoggerMessage(EventId = WharfEventId.PublicListening, Level = LogLevel.Information, Message = "Public registries' address on {Address}, written {Authority} by clients")]
     public static partial void PublicListening(this ILogger logger, string address, string authority);
@@ -38,4 +38,7 @@ internal static partial class LogMessages
 
     [LoggerMessage(EventId = WharfEventId.JobLeaseRenewalFailed, Level = LogLevel.Warning, Message = "Job {Job} could not renew its lease; will retry before it expires at {Expires}")]
     public static partial void JobLeaseRenewalFailed(this ILogger logger, string job, DateTimeOffset expires, Exception exception);
+
+    [LoggerMessage(EventId = WharfEventId.JobRunNotRecorded, Level = LogLevel.Warning, Message = "Job {Job}: its run could not be recorded for 'wharf status'")]
+    public static partial void JobRunNotRecorded(this ILogger logger, string job, Exception exception);
 }

@@ -61,6 +61,11 @@ internal static class StartupValidator
             return $"the directory of the SQLite file '{sqlitePath}' is not usable ({sqliteProblem}); pass --metadata-connection with a path in a writable directory";
         }
 
+        if (listening && TlsSetup.FileProblem(options) is { } tlsProblem)
+        {
+            return tlsProblem;
+        }
+
         if (options.Storage.Backend == StorageBackend.S3 && await S3ProblemAsync(options, cancellationToken) is { } s3Problem)
         {
             return s3Problem;

@@ -52,6 +52,21 @@ internal static class WharfEventId
     public const int ConsoleSignIn = 1801;
     public const int ConsoleSignInFailed = 1802;
 
+    // 2900s: TLS (certificates loaded and reloaded, the self-signed CA).
+    public const int TlsCertificateLoaded = 2900;
+    public const int TlsReloadFailed = 2901;
+    public const int TlsWatchFailed = 2902;
+    public const int TlsCertificateExpired = 2903;
+    public const int TlsRenewalFailed = 2904;
+
+    // 2400s: webhooks (delivery failures, dead letters, settings synchronised at start).
+    public const int WebhookAttemptFailed = 2400;
+    public const int WebhookDeadLettered = 2401;
+    public const int WebhookSettingsSynchronised = 2402;
+
+    // 2500s: the command line and `wharf status` (the scheduler's record of each job run).
+    public const int JobRunNotRecorded = 2500;
+
     // 1900s: telemetry (the per-request log line, the metrics gauges).
     public const int RequestCompleted = 1900;
     public const int MetricsGaugesFailed = 1901;

@@ -87,8 +87,10 @@ public static class WharfHost
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = null; // set per route: blobs are unbounded, manifests 4 MiB
-            kestrel.Listen(address, options.Port, listen => TlsSetup.Configure(listen, options));
-            publicListener.Listen(kestrel); // Public:Port, on the same address; its connections are marked as the public address's
+            // Made here, when Kestrel starts, so that a certificate that does not load fails the start.
+            var certificate = kestrel.ApplicationServices.GetService<ServerCertificate>();
+            kestrel.Listen(address, options.Port, listen => TlsSetup.Configure(listen, certificate));
+            publicListener.Listen(kestrel, listen => TlsSetup.Configure(listen, certificate)); // Public:Port, on the same address; its connections are marked as the public address's
         });
         // Receive into a buffer straight away rather than after a zero-byte read per wake-up: half the
         // receive calls on a blob push (bench/RESULTS.md, "Blobs on S3"), for a 4 KiB buffer per idle
@@ -114,6 +116,7 @@ public static class WharfHost
         builder.Services.AddUpstreamRegistries();
         builder.Services.AddPublicRegistries();
         builder.Services.AddConsole(options);
+        builder.Services.AddTls(options);
         builder.Services.AddTelemetry(options);
         builder.Services.AddAudit(options);
         builder.Services.AddWebhooks(options);
@@ -154,11 +157,26 @@ public static class WharfHost
             var publicPort = publicListener.EndPoint?.Port;
             var metricsPort = app.Services.GetRequiredService<MetricsListener>().EndPoint?.Port;
             var main = app.Urls.Where(u => !Uri.TryCreate(u, UriKind.Absolute, out var uri) || (uri.Port != publicPort && uri.Port != metricsPort));
-            logger.Listening(string.Join(", ", main), store.Backend, BackendFactory.DescribeBlobStore(options));
+            logger.Listening(string.Join(", ", main), store.Backend, BackendFactory.DescribeBlobStore(options), WharfVersion.Describe());
             if (publicListener.EndPoint is { } endPoint)
             {
-                logger.PublicListening($"http://{endPoint}", publicListener.Authority);
+                logger.PublicListening($"{(options.Tls.Enabled ? "https" : "http")}://{endPoint}", publicListener.Authority);
             }
+        }
+
+        if (app.Services.GetService<ServerCertificate>() is { SelfSigned: not null } certificate)
+        {
+            var publicListenerForTrust = app.Services.GetRequiredService<PublicListener>();
+            List<string> authorities = [.. app.Urls
+                .Select(u => Uri.TryCreate(u.Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal), UriKind.Absolute, out var uri) ? uri.Authority : null)
+                .OfType<string>()
+                .Distinct(StringComparer.Ordinal)];
+            if (publicListenerForTrust.EndPoint is not null && !authorities.Contains(publicListenerForTrust.Authority))
+            {
+                authorities.Add(publicListenerForTrust.Authority);
+            }
+
+            TlsSetup.WriteTrustInstructions(Console.Out, certificate, authorities);
         }
     }
 }

@@ -37,6 +37,12 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             }
         }
 
+        // TLS (issue 20): the certificate settings, and plain HTTP refused in IAM mode off loopback.
+        if (listening && ParseAddress(options.Address) is { } tlsAddress && TlsSetup.SettingsProblem(options, tlsAddress) is { } tlsProblem)
+        {
+            return tlsProblem;
+        }
+
         if (listening && options.Public.Enabled && PublicProblem(options) is { } publicProblem)
         {
             return publicProblem;
@@ -159,6 +165,56 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
         if (options.ShutdownTimeout < TimeSpan.Zero)
         {
             return $"ShutdownTimeout is {options.ShutdownTimeout}; set zero or a positive duration such as 00:00:30";
+        }
+
+        // Webhooks (issue 20, point 4).
+        if (WebhookProblem(options.Webhooks) is { } webhookProblem)
+        {
+            return webhookProblem;
+        }
+
+        return null;
+    }
+
+    // ---- Webhooks (issue 20, point 4): delivery settings and the subscriptions defined in settings. ----
+    private static string? WebhookProblem(WebhookOptions webhooks)
+    {
+        foreach (var (key, value) in new[]
+        {
+            ("Webhooks:Interval", webhooks.Interval), ("Webhooks:Timeout", webhooks.Timeout), ("Webhooks:RetryBaseDelay", webhooks.RetryBaseDelay),
+        })
+        {
+            if (value <= TimeSpan.Zero)
+            {
+                return $"{key} is {value}; set a positive duration such as 00:00:05";
+            }
+        }
+
+        if (webhooks.MaxRetryDelay < webhooks.RetryBaseDelay)
+        {
+            return $"Webhooks:MaxRetryDelay ({webhooks.MaxRetryDelay}) is shorter than Webhooks:RetryBaseDelay ({webhooks.RetryBaseDelay}); set it at least as long, such as 00:10:00";
+        }
+
+        if (webhooks.RetryFor < TimeSpan.Zero)
+        {
+            return $"Webhooks:RetryFor is {webhooks.RetryFor}; set zero (one attempt) or a duration such as 1.00:00:00";
+        }
+
+        if (webhooks.Concurrency is < 1 or > 64)
+        {
+            return $"Webhooks:Concurrency is {webhooks.Concurrency}; set a number of deliveries at once from 1 to 64, such as 4";
+        }
+
+        foreach (var (name, subscription) in webhooks.Subscriptions)
+        {
+            try
+            {
+                Webhooks.WebhookSubscriptions.Check(name, subscription.Url, subscription.Secret, subscription.Pattern);
+            }
+            catch (Webhooks.WebhookDefinitionException e)
+            {
+                return $"Webhooks:Subscriptions:{name}: {e.Message}";
+            }
         }
 
         return null;

@@ -58,21 +58,11 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
                 return false;
             }
 
+            var startedAt = time.GetUtcNow();
+            var started = Stopwatch.GetTimestamp();
             try
             {
-                var started = Stopwatch.GetTimestamp();
-                string outcome;
-                try
-                {
-                    outcome = await job.RunAsync(lease.Token);
-                }
-                catch (Exception e) when (!(e is OperationCanceledException && (lease.Lost || cancellationToken.IsCancellationRequested)))
-                {
-                    // Counted as a failure; a run cut short by shutdown or a lost lease is neither a failure nor a run.
-                    Telemetry.WharfMetrics.JobRan(job.Name, Stopwatch.GetElapsedTime(started), failed: true);
-                    throw;
-                }
-
+                var outcome = await job.RunAsync(lease.Token);
                 Telemetry.WharfMetrics.JobRan(job.Name, Stopwatch.GetElapsedTime(started), failed: false);
                 var elapsed = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 if (outcome.Length == 0)
@@ -84,11 +74,20 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
                     logger.JobFinished(job.Name, elapsed, outcome);
                 }
 
+                await RecordRunAsync(job, startedAt, started, outcome, null);
                 return true;
             }
             catch (OperationCanceledException) when (lease.Lost && !cancellationToken.IsCancellationRequested)
             {
+                await RecordRunAsync(job, startedAt, started, "", "its lease was lost (another node may be running it); the run was cancelled");
                 return false;
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A failure is counted; a run cut short by shutdown or a lost lease is neither a failure nor a run.
+                Telemetry.WharfMetrics.JobRan(job.Name, Stopwatch.GetElapsedTime(started), failed: true);
+                await RecordRunAsync(job, startedAt, started, "", $"{e.GetType().Name}: {e.Message}");
+                throw;
             }
         }
         finally
@@ -99,6 +98,27 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
             }
         }
     }
+
+    /// <summary>
+    /// Keeps the run's end for <c>wharf status</c>. Never fails the run: the store may be what failed it.
+    /// The next run is due an interval after this one started (the loop's timer ticks on the interval).
+    /// </summary>
+    private async Task RecordRunAsync(IBackgroundJob job, DateTimeOffset startedAt, long started, string outcome, string? failure)
+    {
+        var record = new JobRunRecord(
+            job.Name, Owner, startedAt, Stopwatch.GetElapsedTime(started), outcome.Length == 0 ? "nothing to do" : outcome,
+            failure is null ? null : Truncate(failure.ReplaceLineEndings(" "), 500), startedAt + job.Interval);
+        try
+        {
+            await store.Leases.RecordRunAsync(record, CancellationToken.None);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            logger.JobRunNotRecorded(job.Name, e);
+        }
+    }
+
+    private static string Truncate(string text, int length) => text.Length <= length ? text : text[..length] + "…";
 
     private async Task LoopAsync(IBackgroundJob job, CancellationToken stoppingToken)
     {

@@ -22,8 +22,8 @@ internal sealed class PublicListener(PublicOptions options, IPAddress address)
 
     public bool Enabled => options.Enabled;
 
-    /// <summary>Adds the public listener to Kestrel, beside the main one, on the same address.</summary>
-    public void Listen(KestrelServerOptions kestrel)
+    /// <summary>Adds the public listener to Kestrel, beside the main one, on the same address; <paramref name="configure"/> adds TLS when it is on.</summary>
+    public void Listen(KestrelServerOptions kestrel, Action<ListenOptions>? configure = null)
     {
         if (!options.Enabled)
         {
@@ -37,6 +37,7 @@ internal sealed class PublicListener(PublicOptions options, IPAddress address)
                 connection.Items[Marker] = Marker;
                 return next(connection);
             });
+            configure?.Invoke(listenOptions);
             listen = listenOptions;
         });
     }

@@ -241,10 +241,19 @@ public sealed partial class MigrateCommandTests
             Assert.Equal(0L, await RepositoryRowsAsync(connection));
 
             await File.WriteAllBytesAsync(damaged, layers[1]);
-            var resumed = await MigrateAsync(arguments);
+            var resumed = await MigrateAsync([.. arguments, "--json"]);
 
+            // With --json, stdout is one document and the human lines go to stderr.
             Assert.True(resumed.ExitCode == 0, resumed.StandardOutput + resumed.StandardError);
-            var blobs = BlobLine().Match(resumed.StandardOutput);
+            using var report = System.Text.Json.JsonDocument.Parse(resumed.StandardOutput);
+            var json = report.RootElement;
+            Assert.Equal((1, 2, 0), (json.GetProperty("blobsCopied").GetInt32(), json.GetProperty("blobsAlreadyPresent").GetInt32(), json.GetProperty("blobsFailed").GetInt32()));
+            Assert.Equal(6000, json.GetProperty("bytesCopied").GetInt64());
+            Assert.True(json.GetProperty("metadataCopied").GetBoolean());
+            Assert.True(json.GetProperty("rowsCopied").GetInt64() > 0);
+            Assert.True(json.GetProperty("verified").GetBoolean());
+            Assert.Equal(0, json.GetProperty("differences").GetInt32());
+            var blobs = BlobLine().Match(resumed.StandardError);
             Assert.Equal("1", blobs.Groups["copied"].Value);
             Assert.Equal("2", blobs.Groups["present"].Value);
             Assert.Equal(1L, await RepositoryRowsAsync(connection));

@@ -12,10 +12,15 @@ internal sealed partial class ConsoleHttp : IDisposable
 {
     private static readonly CancellationToken Ct = TestContext.Current.CancellationToken;
 
-    public ConsoleHttp(WharfTestServer server)
+    // handler: a handler of the test's own (one that trusts a test CA, say); its redirects and cookies are set here.
+    public ConsoleHttp(WharfTestServer server, SocketsHttpHandler? handler = null)
     {
         Cookies = new CookieContainer();
-        Client = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, CookieContainer = Cookies, UseCookies = true }) { BaseAddress = server.BaseAddress };
+        handler ??= new SocketsHttpHandler();
+        handler.AllowAutoRedirect = false;
+        handler.CookieContainer = Cookies;
+        handler.UseCookies = true;
+        Client = new HttpClient(handler) { BaseAddress = server.BaseAddress };
         BaseAddress = server.BaseAddress;
     }
 

@@ -28,6 +28,7 @@ public sealed class ClusterCacheTests
         ["Uploads:SweepInterval"] = "40.00:00:00",
         ["Scanning:Interval"] = "40.00:00:00",
         ["Events:PruneInterval"] = "40.00:00:00",
+        ["Webhooks:Interval"] = "40.00:00:00",
         ["Images:PullTimeFlushInterval"] = "00:01:00",
     };
 

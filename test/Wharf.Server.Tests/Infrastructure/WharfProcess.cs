@@ -12,11 +12,15 @@ public sealed class WharfProcess : IAsyncDisposable
 {
     private readonly Process process;
 
-    private WharfProcess(Process process, int port)
+    private WharfProcess(Process process, int port, string scheme)
     {
         this.process = process;
         Port = port;
+        Scheme = scheme;
     }
+
+    /// <summary><c>https</c> when started with a TLS flag (<c>--tls</c>, <c>--tls-cert</c>) or <c>WHARF__Tls__*</c> setting, else <c>http</c>.</summary>
+    public string Scheme { get; }
 
     private readonly System.Text.StringBuilder output = new();
     private readonly System.Text.StringBuilder error = new();
@@ -69,7 +73,7 @@ public sealed class WharfProcess : IAsyncDisposable
         }
     }
 
-    public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
+    public Uri BaseAddress => new($"{Scheme}://127.0.0.1:{Port}/");
 
     public bool HasExited => process.HasExited;
 
@@ -97,8 +101,9 @@ public sealed class WharfProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
+        var tls = extraArgs.Any(a => a is "--tls" or "--tls-cert") || info.Environment.Keys.Any(k => k.StartsWith("WHARF__Tls__", StringComparison.OrdinalIgnoreCase));
         var process = Process.Start(info)!;
-        var server = new WharfProcess(process, port);
+        var server = new WharfProcess(process, port, tls ? "https" : "http");
         process.OutputDataReceived += (_, e) => server.Append(server.output, e.Data);
         process.ErrorDataReceived += (_, e) => server.Append(server.error, e.Data);
         process.BeginOutputReadLine();
@@ -110,6 +115,18 @@ public sealed class WharfProcess : IAsyncDisposable
             if (process.HasExited)
             {
                 Assert.Fail($"wharf exited with {process.ExitCode} before answering");
+            }
+
+            // Over TLS the test's own client, trusting its CA, checks the certificate: ready is the listening line.
+            if (tls)
+            {
+                if (server.StandardOutput.Contains("Wharf listening on ", StringComparison.Ordinal))
+                {
+                    return server;
+                }
+
+                await Task.Delay(50);
+                continue;
             }
 
             try

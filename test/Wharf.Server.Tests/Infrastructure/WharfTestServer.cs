@@ -30,7 +30,7 @@ public sealed class WharfTestServer : IAsyncDisposable
 
     public string DataDirectory { get; }
 
-    /// <summary><c>http://127.0.0.1:&lt;port&gt;/</c>.</summary>
+    /// <summary><c>http://127.0.0.1:&lt;port&gt;/</c> (<c>https://</c> when started with <c>Tls:*</c> settings).</summary>
     public Uri BaseAddress { get; }
 
     /// <summary><c>127.0.0.1:&lt;port&gt;</c>, the registry host for clients such as skopeo.</summary>
@@ -89,7 +89,9 @@ public sealed class WharfTestServer : IAsyncDisposable
             { AddressFamily: System.Net.Sockets.AddressFamily.InterNetworkV6 } v6 => $"[{v6}]",
             var v4 => v4.ToString(),
         };
-        var publicBase = publicEndPoint is null ? null : new Uri($"http://{publicHost}:{publicEndPoint.Port}/");
+        // Kestrel names the scheme: https when the server was started with Tls:* settings.
+        var scheme = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)).Scheme;
+        var publicBase = publicEndPoint is null ? null : new Uri($"{scheme}://{publicHost}:{publicEndPoint.Port}/");
         List<string> storeArguments = ["--data-dir", dir];
         if (config.TryGetValue("Metadata:Backend", out var backend) && backend is not null)
         {

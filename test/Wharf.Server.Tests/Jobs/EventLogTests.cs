@@ -31,6 +31,7 @@ public sealed class EventLogTests
         ["Images:PullTimeFlushInterval"] = "40.00:00:00",
         ["Scanning:Interval"] = "40.00:00:00",
         ["Events:PruneInterval"] = "40.00:00:00",
+        ["Webhooks:Interval"] = "40.00:00:00",
     };
 
     public static TheoryData<string> Backends => new() { "sqlite", "postgres" };

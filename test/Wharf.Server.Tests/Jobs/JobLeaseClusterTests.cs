@@ -30,6 +30,7 @@ public sealed class JobLeaseClusterTests
         ["Images:PullTimeFlushInterval"] = "40.00:00:00",
         ["Scanning:Interval"] = "40.00:00:00",
         ["Events:PruneInterval"] = "40.00:00:00",
+        ["Webhooks:Interval"] = "40.00:00:00",
         ["Jobs:Lease"] = "00:01:00",
     };
 

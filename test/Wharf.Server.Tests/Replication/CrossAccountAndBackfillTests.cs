@@ -103,6 +103,17 @@ public sealed class CrossAccountAndBackfillTests
         Assert.DoesNotContain("other/c", dryRun, StringComparison.Ordinal);
         Assert.Empty(await store.Replications.CountByStatusAsync(Ct));
 
+        // With --json: one document on stdout, the per-image lines on stderr.
+        var json = (await BackfillAsync(server, "--dry-run", "--json")).EnsureSuccess();
+        using (var document = System.Text.Json.JsonDocument.Parse(json.StandardOutput))
+        {
+            var report = document.RootElement;
+            Assert.True(report.GetProperty("dryRun").GetBoolean());
+            Assert.Equal(source.Region, report.GetProperty("region").GetString());
+            Assert.Equal(dryRun.Split('\n').Count(l => l.StartsWith("would replicate ", StringComparison.Ordinal)), report.GetProperty("replications").GetInt32());
+            Assert.Contains($"would replicate old/a@{a1} 1 -> {West}/{A}", json.StandardError, StringComparison.Ordinal);
+        }
+
         // A run that stopped after old/a's first image left its cursor there: the next one goes on after it.
         var first = a1.CompareTo(a2, StringComparison.Ordinal) < 0 ? a1 : a2;
         var second = first == a1 ? a2 : a1;
