@@ -1,34 +1,71 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Wharf.Core.Telemetry;
+
 namespace Wharf.Metadata.Relational;
 
 /// <summary>
 /// Reads on a pooled connection without a transaction (a single statement is its own snapshot);
-/// writes in one transaction begun by the dialect, committed unless the work throws.
+/// writes in one transaction begun by the dialect, committed unless the work throws. Every call is
+/// the one place a store's work goes through, so it is where store latency is measured and traced
+/// (<see cref="WharfInstrumentation.MetadataStoreDuration"/>, a span per call when tracing listens),
+/// labelled by the store method that made it.
 /// </summary>
 internal sealed class Database(SqlDialect dialect)
 {
     public SqlDialect Dialect => dialect;
 
-    public async Task<T> ReadAsync<T>(Func<Session, Task<T>> work, CancellationToken cancellationToken)
+    public async Task<T> ReadAsync<T>(Func<Session, Task<T>> work, CancellationToken cancellationToken, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
     {
-        await using var connection = await dialect.OpenAsync(cancellationToken);
-        return await work(new Session(connection, null, dialect));
+        var operation = WharfInstrumentation.StoreOperation(file, member);
+        using var activity = WharfInstrumentation.Source.StartActivity(operation, ActivityKind.Client);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await using var connection = await dialect.OpenAsync(cancellationToken);
+            return await work(new Session(connection, null, dialect));
+        }
+        finally
+        {
+            Record(operation, started);
+        }
     }
 
-    public async Task<T> WriteAsync<T>(Func<Session, Task<T>> work, CancellationToken cancellationToken)
+    public async Task<T> WriteAsync<T>(Func<Session, Task<T>> work, CancellationToken cancellationToken, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
     {
-        await using var connection = await dialect.OpenAsync(cancellationToken);
-        await using var transaction = await dialect.BeginWriteAsync(connection, cancellationToken);
-        var result = await work(new Session(connection, transaction, dialect));
-        await transaction.CommitAsync(cancellationToken);
-        return result;
+        var operation = WharfInstrumentation.StoreOperation(file, member);
+        using var activity = WharfInstrumentation.Source.StartActivity(operation, ActivityKind.Client);
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            await using var connection = await dialect.OpenAsync(cancellationToken);
+            await using var transaction = await dialect.BeginWriteAsync(connection, cancellationToken);
+            var result = await work(new Session(connection, transaction, dialect));
+            await transaction.CommitAsync(cancellationToken);
+            return result;
+        }
+        finally
+        {
+            Record(operation, started);
+        }
     }
 
-    public Task WriteAsync(Func<Session, Task> work, CancellationToken cancellationToken) =>
+    public Task WriteAsync(Func<Session, Task> work, CancellationToken cancellationToken, [CallerFilePath] string file = "", [CallerMemberName] string member = "") =>
         WriteAsync(
             async s =>
             {
                 await work(s);
                 return true;
             },
-            cancellationToken);
+            cancellationToken,
+            file,
+            member);
+
+    private static void Record(string operation, long started)
+    {
+        if (WharfInstrumentation.MetadataStoreDuration.Enabled)
+        {
+            WharfInstrumentation.MetadataStoreDuration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("operation", operation));
+        }
+    }
 }

@@ -48,6 +48,9 @@ internal sealed class UploadStore(Database database) : IUploadStore
                 cancellationToken),
             cancellationToken);
 
+    public Task<long> CountOpenAsync(DateTimeOffset now, CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM uploads WHERE expires_at > @now", [("now", Columns.Ms(now))], cancellationToken), cancellationToken);
+
     public Task<bool> ExistsAsync(string id, CancellationToken cancellationToken) =>
         database.ReadAsync(s => s.ExistsAsync("SELECT 1 FROM uploads WHERE id = @id", [("id", id)], cancellationToken), cancellationToken);
 

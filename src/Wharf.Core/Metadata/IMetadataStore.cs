@@ -298,6 +298,9 @@ public interface IUploadStore
 
     /// <summary>How many upload sessions are open, expired ones not yet swept included (<c>wharf status</c>).</summary>
     Task<long> CountAsync(CancellationToken cancellationToken);
+
+    /// <summary>How many sessions are open: not expired at <paramref name="now"/> (the open-upload-sessions gauge, read once per scrape).</summary>
+    Task<long> CountOpenAsync(DateTimeOffset now, CancellationToken cancellationToken);
 }
 
 /// <summary>Accounts, principals and access keys (DESIGN.md "Identity").</summary>

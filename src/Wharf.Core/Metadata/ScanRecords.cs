@@ -99,9 +99,9 @@ public enum ScanRequestResult
 
 /// <summary>Image scans: requested by pushes, <c>StartImageScan</c> and database changes; run by the scan job.</summary>
 public interface IScanStore
-{    /// <summary>How many scans are requested and not finished (<c>IN_PROGRESS</c>; <c>wharf status</c>, from the pending scans' index).</summary>
+{
+    /// <summary>How many scans are requested and not finished (<c>IN_PROGRESS</c>; <c>wharf status</c>, from the pending scans' index).</summary>
     Task<long> CountPendingAsync(CancellationToken cancellationToken);
-
 
     /// <summary>
     /// Marks the image's scan <c>IN_PROGRESS</c> as requested at <paramref name="now"/>, unless a scan was

@@ -63,6 +63,8 @@ public sealed partial class PullThroughCacheService(
             return cached;
         }
 
+        // A stored manifest is a hit even when its tag is revalidated (a HEAD upstream); a missing one is fetched.
+        Telemetry.WharfInstrumentation.PullThroughCache(hit: cached is not null);
         if (cached is not null)
         {
             return await RevalidateAsync(caller, key, repository!, reference.Tag!.Value, cached, rule, upstreamRepository, cancellationToken);

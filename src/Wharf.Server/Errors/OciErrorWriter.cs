@@ -26,6 +26,11 @@ internal static partial class OciErrorWriter
     {
         var response = context.Response;
         response.Clear();
+        if (Hosting.RequestRecord.Of(context) is { } record)
+        {
+            response.Headers[Hosting.RequestRecords.RequestIdHeader] = record.RequestId;
+        }
+
         response.StatusCode = answer.Row.OciStatus;
         response.Headers["Docker-Distribution-API-Version"] = "registry/2.0";
         if (answer.Headers is not null)

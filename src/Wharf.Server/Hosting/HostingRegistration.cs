@@ -10,7 +10,11 @@ internal static class HostingRegistration
     /// <summary>The blob and metadata stores <see cref="BackendFactory"/> picks, each constructed on first use.</summary>
     public static IServiceCollection AddBackends(this IServiceCollection services)
     {
-        services.AddSingleton<IBlobStore>(sp => BackendFactory.CreateBlobStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
+        services.AddSingleton<IBlobStore>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<WharfOptions>>().Value;
+            return Telemetry.TelemetryRegistration.Instrument(BackendFactory.CreateBlobStore(options), options);
+        });
         services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         return services;
     }

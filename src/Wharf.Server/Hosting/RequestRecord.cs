@@ -86,13 +86,25 @@ public interface IRequestObserver
     void OnCompleted(HttpContext context, RequestRecord record);
 }
 
-/// <summary>The first middleware: gives every request its <see cref="RequestRecord"/> and tells the observers when it ends.</summary>
-internal static class RequestRecords
+/// <summary>
+/// The first middleware: gives every request its <see cref="RequestRecord"/>, sends its id (<see cref="RequestIdHeader"/>;
+/// the APIs send it as <c>x-amzn-RequestId</c>), opens the logging scope that puts the id on every log line written
+/// while the request is handled, and tells the observers when it ends.
+/// </summary>
+internal static partial class RequestRecords
 {
+    /// <summary>
+    /// The request id's header outside the AWS APIs. Distribution logs an id per request but sends none, and no client
+    /// reads one, so Wharf names it after Distribution's own <c>Docker-</c> headers.
+    /// </summary>
+    public const string RequestIdHeader = "Docker-Request-Id";
+
     public static WebApplication UseRequestRecords(this WebApplication app)
     {
         var observers = app.Services.GetServices<IRequestObserver>().ToArray();
+        var countBodies = observers.OfType<Telemetry.RequestMetrics>().Any();
         var time = app.Services.GetRequiredService<TimeProvider>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
         app.Use(async (context, next) =>
         {
             var record = new RequestRecord
@@ -102,12 +114,30 @@ internal static class RequestRecords
                 Surface = SurfaceOf(context.Request.Path),
             };
             context.Features.Set(record);
+            if (record.Surface != "api")
+            {
+                context.Response.Headers[RequestIdHeader] = record.RequestId;
+            }
+
+            if (countBodies)
+            {
+                Telemetry.RequestMetrics.CountBody(context);
+            }
+
+            using var scope = logger.BeginScope(new RequestLogScope(record.RequestId));
             try
             {
                 await next(context);
             }
             finally
             {
+                if (logger.IsEnabled(LogLevel.Debug))
+                {
+                    var elapsed = Stopwatch.GetElapsedTime(record.StartTimestamp).TotalMilliseconds;
+                    var error = record.Error is { } e ? (record.Surface is "v2" or "public" ? e.Row.OciCode : e.Row.AwsType) : "-";
+                    LogCompleted(logger, context.Request.Method, record.Surface, record.Operation ?? "-", context.Response.StatusCode, elapsed, error);
+                }
+
                 foreach (var observer in observers)
                 {
                     observer.OnCompleted(context, record);
@@ -117,6 +147,9 @@ internal static class RequestRecords
         return app;
     }
 
+    /// <summary>The category of the per-request line (<c>Logging:LogLevel:Wharf.Requests=Debug</c> turns it on: an access log without paths).</summary>
+    public const string LogCategory = "Wharf.Requests";
+
     private static string SurfaceOf(PathString path) =>
         path.StartsWithSegments("/v2") ? "v2"
         : path.StartsWithSegments("/console") ? "console"
@@ -124,4 +157,29 @@ internal static class RequestRecords
         : path.StartsWithSegments("/metrics") ? "metrics"
         : path == "/" ? "api"
         : "other";
+
+    // No path: it names repositories and, on download URLs, carries a token.
+    [LoggerMessage(EventId = WharfEventId.RequestCompleted, Level = LogLevel.Debug, Message = "{Method} {Surface} {Operation} answered {Status} in {ElapsedMs:0.0} ms (error: {Error})")]
+    private static partial void LogCompleted(ILogger logger, string method, string surface, string operation, int status, double elapsedMs, string error);
+}
+
+/// <summary>
+/// The logging scope of one request: its id as <c>RequestId</c>, which the JSON format writes as a field and the text
+/// format as <c>=&gt; RequestId:…</c>. A list of one pair, as scopes from message templates are, so every provider reads it.
+/// </summary>
+internal sealed class RequestLogScope(string requestId) : IReadOnlyList<KeyValuePair<string, object?>>
+{
+    public int Count => 1;
+
+    public KeyValuePair<string, object?> this[int index] =>
+        index == 0 ? new KeyValuePair<string, object?>("RequestId", requestId) : throw new ArgumentOutOfRangeException(nameof(index));
+
+    public IEnumerator<KeyValuePair<string, object?>> GetEnumerator()
+    {
+        yield return this[0];
+    }
+
+    System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+
+    public override string ToString() => "RequestId:" + requestId;
 }

@@ -72,4 +72,8 @@ internal static class WharfEventId
     public const int AuditWriteFailed = 2301;
     public const int AuditFileFailed = 2302;
     public const int AuditRetrying = 2303;
+
+    // 1900s: telemetry (the per-request log line, the metrics gauges).
+    public const int RequestCompleted = 1900;
+    public const int MetricsGaugesFailed = 1901;
 }

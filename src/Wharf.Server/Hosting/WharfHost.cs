@@ -58,6 +58,13 @@ public static class WharfHost
             builder.Configuration.Sources.Remove(unprefixed);
         }
 
+        // The standard OTEL_* variables are OpenTelemetry's, read by its exporters from configuration
+        // (docs/operations.md, "Tracing and logs"); they configure nothing of Wharf's own.
+        builder.Configuration.AddInMemoryCollection(
+            Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+                .Where(v => v.Key is string key && key.StartsWith("OTEL_", StringComparison.Ordinal))
+                .Select(v => new KeyValuePair<string, string?>((string)v.Key, v.Value as string)));
+
         if (configFile is not null)
         {
             builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false);
@@ -148,7 +155,8 @@ public static class WharfHost
         {
             var publicListener = app.Services.GetRequiredService<PublicListener>();
             var publicPort = publicListener.EndPoint?.Port;
-            var main = app.Urls.Where(u => !Uri.TryCreate(u, UriKind.Absolute, out var uri) || uri.Port != publicPort);
+            var metricsPort = app.Services.GetRequiredService<MetricsListener>().EndPoint?.Port;
+            var main = app.Urls.Where(u => !Uri.TryCreate(u, UriKind.Absolute, out var uri) || (uri.Port != publicPort && uri.Port != metricsPort));
             logger.Listening(string.Join(", ", main), store.Backend, BackendFactory.DescribeBlobStore(options), WharfVersion.Describe());
             if (publicListener.EndPoint is { } endPoint)
             {

@@ -156,6 +156,12 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             return remoteProblem;
         }
 
+        // Telemetry (docs/operations.md, "Metrics").
+        if (TelemetryProblem(options) is { } telemetryProblem)
+        {
+            return telemetryProblem;
+        }
+
         if (options.ShutdownTimeout < TimeSpan.Zero)
         {
             return $"ShutdownTimeout is {options.ShutdownTimeout}; set zero or a positive duration such as 00:00:30";
@@ -240,6 +246,22 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
         return audit.File is { Length: > 0 } file && (file.IndexOfAny(Path.GetInvalidPathChars()) >= 0 || Directory.Exists(file))
             ? $"Audit:File is '{file}', which is not a file path; set the path of a file to append records to, or leave it empty"
             : null;
+    }
+
+    private static string? TelemetryProblem(WharfOptions options)
+    {
+        var metrics = options.Telemetry.Metrics;
+        if (Telemetry.MetricsAllowList.TryParse(metrics.AllowFrom, out var entry) is null)
+        {
+            return $"Telemetry:Metrics:AllowFrom has '{entry}', which is neither an IP address nor a CIDR block; list addresses and blocks such as 127.0.0.1, 10.0.0.0/8, or write any";
+        }
+
+        if (metrics.Port is { } port && (port is < 0 or > 65535 || port != 0 && (port == options.Port || options.Public.Enabled && port == options.Public.Port)))
+        {
+            return $"Telemetry:Metrics:Port {port} is out of range or taken by another listener; set a free port from 0 to 65535 other than Port and Public:Port, or leave it empty to serve /metrics on the main port";
+        }
+
+        return null;
     }
 
     private static string? S3Problem(S3StorageOptions s3)

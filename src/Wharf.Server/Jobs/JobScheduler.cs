@@ -63,6 +63,7 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
             try
             {
                 var outcome = await job.RunAsync(lease.Token);
+                Telemetry.WharfMetrics.JobRan(job.Name, Stopwatch.GetElapsedTime(started), failed: false);
                 var elapsed = (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds;
                 if (outcome.Length == 0)
                 {
@@ -83,6 +84,8 @@ internal sealed class JobScheduler(IEnumerable<IBackgroundJob> jobs, IMetadataSt
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
+                // A failure is counted; a run cut short by shutdown or a lost lease is neither a failure nor a run.
+                Telemetry.WharfMetrics.JobRan(job.Name, Stopwatch.GetElapsedTime(started), failed: true);
                 await RecordRunAsync(job, startedAt, started, "", $"{e.GetType().Name}: {e.Message}");
                 throw;
             }

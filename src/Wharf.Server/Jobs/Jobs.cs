@@ -18,6 +18,7 @@ internal sealed class GarbageCollectionJob(GarbageCollector collector, IOptions<
     public async Task<string> RunAsync(CancellationToken cancellationToken)
     {
         var report = await collector.RunOnceAsync(cancellationToken);
+        Telemetry.WharfMetrics.GcRan(report);
         return $"{report.BlobsDeleted} blobs ({report.BytesFreed} bytes) and {report.StagingAreasRemoved} orphaned staging areas removed";
     }
 }

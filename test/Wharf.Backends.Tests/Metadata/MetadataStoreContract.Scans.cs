@@ -13,6 +13,7 @@ public abstract partial class MetadataStoreContract
     [Fact]
     [Covers(typeof(IScanStore), nameof(IScanStore.RequestAsync))]
     [Covers(typeof(IScanStore), nameof(IScanStore.ListPendingAsync))]
+    [Covers(typeof(IScanStore), nameof(IScanStore.CountPendingAsync))]
     [Covers(typeof(IScanStore), nameof(IScanStore.CompleteAsync))]
     [Covers(typeof(IScanStore), nameof(IScanStore.GetAsync))]
     [Covers(typeof(IScanStore), nameof(IScanStore.GetSummariesAsync))]
@@ -28,6 +29,7 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(ScanRequestResult.Requested, await store.Scans.RequestAsync(repo.Id, image.Digest, T0, T0.AddDays(-1), Ct));
         Assert.Equal(ScanRequestResult.TooSoon, await store.Scans.RequestAsync(repo.Id, image.Digest, T0.AddHours(23), T0.AddHours(-1), Ct));
         Assert.Equal(ScanRequestResult.Requested, await store.Scans.RequestAsync(repo.Id, other.Digest, T0.AddMinutes(1), null, Ct));
+        Assert.Equal(2, await store.Scans.CountPendingAsync(Ct));
         var pending = await store.Scans.ListPendingAsync(10, Ct);
         Assert.Equal([image.Digest, other.Digest], pending.Select(p => p.Digest));
         Assert.Equal(RepoKey("team/app"), pending[0].Key);
@@ -51,6 +53,7 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(ScanFinding.Serialize(findings), ScanFinding.Serialize(ScanFinding.Deserialize(scan.FindingsJson))); // the lists inside compare by content only when serialised
         Assert.Equal(["{\"n\":1}"], (await store.Events.ListAsync(0, 100, DateTimeOffset.MaxValue, Ct)).Where(e => e.Type == "ECR Image Scan").Select(e => e.Payload));
         Assert.Equal([other.Digest], (await store.Scans.ListPendingAsync(10, Ct)).Select(p => p.Digest));
+        Assert.Equal(1, await store.Scans.CountPendingAsync(Ct));
 
         var summaries = await store.Scans.GetSummariesAsync(repo.Id, [image.Digest, other.Digest, BlobDigest("absent")], Ct);
         Assert.Equal(2, summaries.Count);

@@ -99,6 +99,7 @@ public abstract partial class MetadataStoreContract
 
     [Fact]
     [Covers(typeof(IUploadStore), nameof(IUploadStore.ListExpiredAsync))]
+    [Covers(typeof(IUploadStore), nameof(IUploadStore.CountOpenAsync))]
     public async Task ListExpired_returns_sessions_expired_at_or_before_now_oldest_first()
     {
         await using var store = await CreateStoreAsync();
@@ -115,6 +116,12 @@ public abstract partial class MetadataStoreContract
         Assert.Equal([early, late, exact], await store.Uploads.ListExpiredAsync(T0.AddHours(4), 10, Ct));
         Assert.Equal([early, late], await store.Uploads.ListExpiredAsync(T0.AddHours(4), 2, Ct));
         Assert.Empty(await store.Uploads.ListExpiredAsync(T0, 10, Ct));
+
+        // Open: not yet expired (the gauge of open upload sessions).
+        Assert.Equal(4, await store.Uploads.CountOpenAsync(T0, Ct));
+        Assert.Equal(1, await store.Uploads.CountOpenAsync(T0.AddHours(4), Ct));
+        Assert.True(await store.Uploads.DeleteAsync("future", Ct));
+        Assert.Equal(0, await store.Uploads.CountOpenAsync(T0.AddHours(4), Ct));
     }
 
     [Fact]

@@ -12,7 +12,8 @@ namespace Wharf.Server.Tests.Identity;
 /// In IAM mode nothing answers an anonymous caller with anything but 401 or 403: every API operation,
 /// every /v2 route and method, the IAM and STS APIs (form and query string), download URLs. The
 /// routed endpoints are enumerated from the server itself, so a new one without a probe here fails;
-/// the health probes are the one deliberate exception (they say "ok" or "not ready", nothing more).
+/// the health probes are the one deliberate exception (they say "ok" or "not ready", nothing more), and <c>/metrics</c>,
+/// which answers only the addresses of <c>Telemetry:Metrics:AllowFrom</c> (MetricsAccessTests) and names no one.
 /// </summary>
 public sealed class AnonymousAccessTests
 {
@@ -53,6 +54,14 @@ public sealed class AnonymousAccessTests
         {
             using var health = await client.GetAsync(route.Split(' ')[1], Oci.Ct);
             Assert.DoesNotContain("123456789012", await health.Content.ReadAsStringAsync(Oci.Ct), StringComparison.Ordinal);
+        }
+
+        // /metrics is middleware, not a routed endpoint: deliberately served to the allow-listed addresses (loopback by
+        // default, as this client is) whoever they are, and it names no account, repository or principal.
+        using (var metrics = await client.GetAsync("/metrics", Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.OK, metrics.StatusCode);
+            Assert.DoesNotContain("123456789012", await metrics.Content.ReadAsStringAsync(Oci.Ct), StringComparison.Ordinal);
         }
 
         var digest = Oci.Sha256([1, 2, 3]);

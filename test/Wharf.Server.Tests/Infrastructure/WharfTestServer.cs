@@ -78,8 +78,9 @@ public sealed class WharfTestServer : IAsyncDisposable
         var app = WharfHost.CreateApp([], builder => builder.AddInMemoryCollection(config), services ?? (_ => { }));
         await WharfHost.StartAsync(app, CancellationToken.None);
         var publicEndPoint = app.Services.GetRequiredService<global::Wharf.Server.Public.PublicListener>().EndPoint;
+        var metricsPort = app.Services.GetRequiredService<global::Wharf.Server.Telemetry.MetricsListener>().EndPoint?.Port;
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses
-            .First(a => publicEndPoint is null || new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)).Port != publicEndPoint.Port);
+            .First(a => new Uri(a.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)).Port is var port && port != publicEndPoint?.Port && port != metricsPort);
         var publicHost = publicEndPoint?.Address switch
         {
             null => null,

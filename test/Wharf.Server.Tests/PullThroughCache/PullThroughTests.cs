@@ -65,9 +65,14 @@ public sealed class PullThroughTests
     public async Task A_tag_moved_upstream_is_served_unchanged_inside_the_freshness_window_and_updated_after_it()
     {
         await using var fixture = await Fixture.StartAsync();
+        using var scraper = fixture.Server.CreateClient();
+        var metrics = new Uri(fixture.Server.BaseAddress, "metrics");
+        var before = await Telemetry.Scrape.GetAsync(scraper, metrics, Ct);
         var first = await fixture.PushUpstreamAsync("team/moving", "latest", [20_000], 1602);
         Assert.Equal(first.Manifest.Digest, await fixture.DigestThroughWharfAsync("hub/team/moving:latest"));
         await fixture.WaitStoredAsync("hub/team/moving", "latest");
+        var fetched = await Telemetry.Scrape.GetAsync(scraper, metrics, Ct);
+        Assert.True(fetched.Sum("wharf_pull_through_cache_requests_total", ("result", "miss")) - before.Sum("wharf_pull_through_cache_requests_total", ("result", "miss")) >= 1);
 
         var second = await fixture.PushUpstreamAsync("team/moving", "latest", [20_001], 1603);
         Assert.NotEqual(first.Manifest.Digest, second.Manifest.Digest);
@@ -75,6 +80,8 @@ public sealed class PullThroughTests
         fixture.Clock.Advance(TimeSpan.FromHours(23));
         Assert.Equal(first.Manifest.Digest, await fixture.DigestThroughWharfAsync("hub/team/moving:latest"));
         Assert.Equal(asked, fixture.UpstreamManifestRequests("team/moving")); // inside the window: the upstream is not asked
+        var cached = await Telemetry.Scrape.GetAsync(scraper, metrics, Ct);
+        Assert.True(cached.Sum("wharf_pull_through_cache_requests_total", ("result", "hit")) - fetched.Sum("wharf_pull_through_cache_requests_total", ("result", "hit")) >= 1);
 
         fixture.Clock.Advance(TimeSpan.FromHours(2));
         Assert.Equal(second.Manifest.Digest, await fixture.DigestThroughWharfAsync("hub/team/moving:latest"));
