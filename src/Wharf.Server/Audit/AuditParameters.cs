@@ -118,12 +118,13 @@ internal static class AuditParameters
                     break;
                 }
 
-                var name = Cut(member.Name, 256);
-                if (IsSecret(member.Name))
+                var raw = NameOf(member) ?? "(not a valid name)";
+                var name = Cut(raw, 256);
+                if (IsSecret(raw))
                 {
                     writer.WriteString(name, Hidden);
                 }
-                else if (Omitted.Contains(member.Name))
+                else if (Omitted.Contains(raw))
                 {
                     writer.WriteString(name, "(omitted)");
                 }
@@ -200,5 +201,51 @@ internal static class AuditParameters
         }
     }
 
-    private static string Cut(string text, int max) => text.Length <= max ? text : string.Concat(text.AsSpan(0, max), "…(truncated)");
+    /// <summary>
+    /// At most <paramref name="max"/> characters, and always valid UTF-16: a cut never splits a surrogate pair, and a
+    /// lone surrogate (JSON's <c>\ud800</c>, which a hostile body may carry) becomes U+FFFD, so the writer never throws.
+    /// </summary>
+    private static string Cut(string text, int max)
+    {
+        var cut = text.Length > max;
+        var length = cut ? max - (char.IsHighSurrogate(text[max - 1]) ? 1 : 0) : text.Length;
+        var valid = true;
+        for (var i = 0; i < length && valid; i++)
+        {
+            valid = !char.IsSurrogate(text[i]) || (char.IsHighSurrogate(text[i]) && i + 1 < length && char.IsLowSurrogate(text[++i]));
+        }
+
+        if (valid)
+        {
+            return cut ? string.Concat(text.AsSpan(0, length), "…(truncated)") : text;
+        }
+
+        var clean = new System.Text.StringBuilder(length + 16);
+        for (var i = 0; i < length; i++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < length && char.IsLowSurrogate(text[i + 1]))
+            {
+                clean.Append(text[i]).Append(text[++i]);
+            }
+            else
+            {
+                clean.Append(char.IsSurrogate(text[i]) ? '\uFFFD' : text[i]);
+            }
+        }
+
+        return cut ? clean.Append("…(truncated)").ToString() : clean.ToString();
+    }
+
+    /// <summary>A member's name, or null when it cannot be read as text (an invalid escape in it).</summary>
+    private static string? NameOf(JsonProperty member)
+    {
+        try
+        {
+            return member.Name;
+        }
+        catch (InvalidOperationException)
+        {
+            return null;
+        }
+    }
 }

@@ -139,6 +139,30 @@ public sealed class AuditRecordTests
     }
 
     [Fact]
+    public void Invalid_text_in_names_and_values_and_a_cut_through_a_surrogate_pair_still_give_valid_json()
+    {
+        // What the fuzz tests send: lone surrogate escapes and invalid UTF-8 in member names and values.
+        byte[][] bodies =
+        [
+            Encoding.UTF8.GetBytes("""{"resourceArn":{"a\ud800b":"0"},"tagKeys":["\udfff",["1e400",null],"1"]}"""),
+            Encoding.UTF8.GetBytes("""{"reg\ud800istryId":"123456789012","repositoryName":"fuzz/app"}"""),
+            [.. "{\"r"u8.ToArray().Append((byte)0xB3).Concat("positoryName\":\"fuzz/scratch\"}"u8.ToArray())],
+            Encoding.UTF8.GetBytes("{\"policyText\":\"" + new string('p', 1023) + "\ud83d\ude00\"}"),
+        ];
+        foreach (var bytes in bodies)
+        {
+            using var body = JsonDocument.Parse(bytes);
+            var json = AuditParameters.FromJson(body.RootElement);
+            using var parsed = JsonDocument.Parse(json); // valid JSON, whatever the request's text
+            Assert.Equal(JsonValueKind.Object, parsed.RootElement.ValueKind);
+        }
+
+        var form = AuditParameters.FromForm(new Dictionary<string, string> { ["UserName"] = new string('u', 1023) + "\ud83d\ude00", ["Lone\ud800"] = "x\udc00" });
+        using var parsedForm = JsonDocument.Parse(form);
+        Assert.StartsWith(new string('u', 1023) + "…", parsedForm.RootElement.GetProperty("UserName").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_record_carries_cloudtrail_s_fields_for_a_user_s_refused_api_call()
     {
         var account = AccountId.Parse("123456789012");
