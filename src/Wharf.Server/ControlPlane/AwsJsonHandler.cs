@@ -88,7 +88,7 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerabl
             if (record is not null)
             {
                 record.Surface = model.SigningName;
-                record.EventSource = $"{model.SigningName}.amazonaws.com";
+                record.EventSource = model.EventSource;
                 record.Operation = operation.Name;
             }
 

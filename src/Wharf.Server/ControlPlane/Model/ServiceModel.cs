@@ -22,6 +22,7 @@ internal sealed class ServiceModel
     {
         TargetPrefix = targetPrefix;
         SigningName = signingName;
+        EventSource = $"{signingName}.amazonaws.com";
         this.operations = operations;
         this.shapes = shapes;
     }
@@ -50,6 +51,9 @@ internal sealed class ServiceModel
     public string TargetPrefix { get; }
 
     public string SigningName { get; }
+
+    /// <summary>CloudTrail's <c>eventSource</c> of the service's calls (<c>ecr.amazonaws.com</c>), made once rather than per request.</summary>
+    public string EventSource { get; }
 
     public IReadOnlyCollection<string> OperationNames => operations.Keys;
 
