@@ -39,7 +39,8 @@ internal sealed partial class DataPlaneHandler(
             var record = Hosting.RequestRecord.Of(context);
             if (record is not null)
             {
-                record.EventSource = "ecr.amazonaws.com";
+                // The public address's /v2 is ECR Public's, as CloudTrail names its pulls (the surface is set by its handler).
+                record.EventSource = record.Surface == "public" ? "ecr-public.amazonaws.com" : "ecr.amazonaws.com";
                 record.Caller = identity.Caller;
             }
 

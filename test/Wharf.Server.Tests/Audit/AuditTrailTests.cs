@@ -233,6 +233,21 @@ public sealed partial class AuditTrailTests
     }
 
     /// <summary><c>aws cloudtrail lookup-events</c> with one attribute, every page (the CLI follows the tokens).</summary>
+    [Fact]
+    public async Task A_write_to_the_public_address_is_recorded_as_ecr_public_s()
+    {
+        await using var server = await WharfTestServer.StartAsync();
+        using var client = server.CreatePublicClient();
+        using var response = await client.DeleteAsync("/v2/someone/app/manifests/latest", Ct);
+        Assert.True((int)response.StatusCode is >= 400 and < 500, $"answered {(int)response.StatusCode}");
+
+        await WaitForAsync(server, q => q, 1);
+        var store = server.GetService<IMetadataStore>();
+        var all = await store.Audit.LookupAsync(new AuditQuery(null, DateTimeOffset.UnixEpoch, DateTimeOffset.UtcNow.AddMinutes(1), [], 100), Ct);
+        var recorded = Assert.Single(all.Events, e => e.EventName is "BatchDeleteImage" or "DeleteManifest");
+        Assert.Equal("ecr-public.amazonaws.com", recorded.EventSource);
+    }
+
     private static async Task<List<JsonElement>> LookupAsync(WharfTestServer server, Dictionary<string, string> who, string key, string value)
     {
         var deadline = DateTime.UtcNow.AddSeconds(10);
