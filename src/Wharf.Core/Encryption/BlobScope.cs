@@ -12,6 +12,16 @@ public sealed record BlobScope(string? KmsKeyArn)
     /// <summary>The master key's scope (<c>AES256</c>).</summary>
     public static readonly BlobScope Master = new((string?)null);
 
+    /// <summary>
+    /// The scope of a repository with <paramref name="settings"/>: its KMS key for <c>KMS</c>/<c>KMS_DSSE</c> (stored as the
+    /// key's ARN, resolved when the repository is created), the master key otherwise.
+    /// </summary>
+    public static BlobScope Of(Metadata.RepositorySettings settings)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        return settings.EncryptionType is "KMS" or "KMS_DSSE" && settings.KmsKey is { Length: > 0 } key ? new BlobScope(key) : Master;
+    }
+
     /// <summary>Whether this is a KMS key's scope.</summary>
     public bool IsKms => KmsKeyArn is not null;
 

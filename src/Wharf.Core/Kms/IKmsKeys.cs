@@ -32,6 +32,14 @@ public interface IKmsKeys
     /// name) is the account's AWS-managed ECR key, created on first use.
     /// </summary>
     Task<KmsKeyInfo?> FindAsync(AccountId account, string region, string? keyIdOrAlias, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Whether <paramref name="caller"/> may do <paramref name="action"/> (<c>kms:Decrypt</c>, <c>kms:GenerateDataKey</c>,
+    /// <c>kms:DescribeKey</c>, <c>kms:CreateGrant</c>, …) with the key, as AWS evaluates it: the key policy (and grants)
+    /// together with the caller's IAM policies, with <c>kms:ViaService</c> set to <paramref name="viaService"/> when the
+    /// call is made on the caller's behalf by a service (<c>ecr.region.amazonaws.com</c>), null when direct.
+    /// </summary>
+    Task<bool> IsAllowedAsync(Security.Caller caller, string keyArn, string action, string? viaService, CancellationToken cancellationToken);
 }
 
 /// <summary>
