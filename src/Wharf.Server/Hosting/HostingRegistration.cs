@@ -16,6 +16,7 @@ internal static class HostingRegistration
             return Telemetry.TelemetryRegistration.Instrument(BackendFactory.CreateBlobStore(options), options);
         });
         services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
+        services.AddSingleton<Core.Encryption.IBlobVault>(sp => new Core.Encryption.PlaintextBlobVault(sp.GetRequiredService<IBlobStore>()));
         return services;
     }
 
