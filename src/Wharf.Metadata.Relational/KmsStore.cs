@@ -120,7 +120,7 @@ internal sealed class KmsStore(Database database) : IKmsStore
             async s => await s.ListAsync(
                 $"""
                 SELECT {Selected} FROM kms_keys k
-                WHERE rotation_enabled = 1 AND state <> 'PendingDeletion'
+                WHERE rotation_enabled = 1 AND state = 'Enabled'
                   AND (SELECT MAX(m.created_at) FROM kms_key_materials m WHERE m.key_arn = k.arn) + rotation_period_days * CAST(86400000 AS BIGINT) <= @now
                 ORDER BY arn LIMIT @limit
                 """,

@@ -83,7 +83,7 @@ public interface IKmsStore
     /// <summary>Keys whose deletion date is at or before <paramref name="now"/>, at most <paramref name="limit"/>.</summary>
     Task<IReadOnlyList<KmsKeyRecord>> ListDueForDeletionAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
-    /// <summary>Keys with automatic rotation enabled whose current material is older than their rotation period at <paramref name="now"/>.</summary>
+    /// <summary>Enabled keys with automatic rotation whose newest material is at least their rotation period old at <paramref name="now"/> (KMS does not rotate disabled keys).</summary>
     Task<IReadOnlyList<KmsKeyRecord>> ListDueForRotationAsync(DateTimeOffset now, int limit, CancellationToken cancellationToken);
 
     /// <summary>Deletes the key with its material, aliases and grants, only while it is still pending deletion. False otherwise.</summary>
