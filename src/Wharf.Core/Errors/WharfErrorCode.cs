@@ -135,4 +135,21 @@ public enum WharfErrorCode
     CloudTrailInvalidTimeRange,
     CloudTrailInvalidNextToken,
     CloudTrailInvalidMaxResults,
+
+    // The KMS-compatible key service (TrentService): KMS's own exceptions. Data keys of a repository
+    // encrypted with a KMS key fail with these too (IKmsDataKeys).
+    KmsNotFound,
+    KmsDisabled,
+    KmsInvalidState,
+    KmsInvalidCiphertext,
+    KmsIncorrectKey,
+    KmsAlreadyExists,
+    KmsInvalidAliasName,
+    KmsMalformedPolicyDocument,
+    KmsInvalidArn,
+    KmsInvalidGrantToken,
+    KmsInvalidGrantId,
+    KmsInvalidMarker,
+    KmsLimitExceeded,
+    KmsInvalidKeyUsage,
 }

@@ -76,4 +76,7 @@ internal static class WharfEventId
     // 1900s: telemetry (the per-request log line, the metrics gauges).
     public const int RequestCompleted = 1900;
     public const int MetricsGaugesFailed = 1901;
+
+    // 3100s: the KMS-compatible key service (issue 21, point 2).
+    public const int KmsKeyDeleted = 3100;
 }
