@@ -142,6 +142,9 @@ public static class ErrorCatalogue
         // ECR Public answers a bearer token it cannot read with 400, not 401 (ECR-NOTES §8).
         new(WharfErrorCode.BearerTokenInvalid, "DENIED", 400, "AccessDeniedException", 400, "Your Authorization Token is invalid."),
         new(WharfErrorCode.PasswordPolicyViolation, "DENIED", 400, "PasswordPolicyViolation", 400, "The provided password doesn't meet the password policy requirements."),
+        // ECR's KmsException (repositories encrypted with KMS). On /v2 the key's refusal is the caller's to fix or the
+        // key owner's (enable it, grant kms:Decrypt): DENIED, which clients do not retry; the detail carries kmsError.
+        new(WharfErrorCode.KmsException, "DENIED", 403, "KmsException", 400, "The operation failed due to a KMS exception."),
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

@@ -135,4 +135,7 @@ public enum WharfErrorCode
     CloudTrailInvalidTimeRange,
     CloudTrailInvalidNextToken,
     CloudTrailInvalidMaxResults,
+
+    // ECR's KmsException: a KMS-encrypted repository's key could not be used (its kmsError names KMS's error).
+    KmsException,
 }

@@ -76,4 +76,8 @@ internal static class WharfEventId
     // 1900s: telemetry (the per-request log line, the metrics gauges).
     public const int RequestCompleted = 1900;
     public const int MetricsGaugesFailed = 1901;
+
+    // 3150s: repositories encrypted with KMS keys (issue 21, point 3); Core's RepositoryEncryption logs these.
+    public const int KmsRepositoryKeyPendingDeletion = 3150;
+    public const int KmsRepositoryKeyResolved = 3151;
 }
