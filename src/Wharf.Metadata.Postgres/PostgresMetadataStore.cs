@@ -41,6 +41,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Logins = new LoginStore(relational);
         Audit = new AuditStore(relational);
         Webhooks = new WebhookStore(relational);
+        Kms = new KmsStore(relational);
     }
 
     public string Backend => "postgres";
@@ -80,6 +81,9 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public Core.Audit.IAuditStore Audit { get; }
 
     public Core.Webhooks.IWebhookStore Webhooks { get; }
+
+
+    public Core.Kms.IKmsStore Kms { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, time, cancellationToken);
 

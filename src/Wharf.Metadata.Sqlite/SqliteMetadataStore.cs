@@ -48,6 +48,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Logins = new LoginStore(database);
         Audit = new AuditStore(database);
         Webhooks = new WebhookStore(database);
+        Kms = new KmsStore(database);
     }
 
     public string Backend => "sqlite";
@@ -90,6 +91,9 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public Core.Audit.IAuditStore Audit { get; }
 
     public Core.Webhooks.IWebhookStore Webhooks { get; }
+
+
+    public Core.Kms.IKmsStore Kms { get; }
 
     public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
 

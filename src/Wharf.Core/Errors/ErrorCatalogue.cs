@@ -142,6 +142,21 @@ public static class ErrorCatalogue
         // ECR Public answers a bearer token it cannot read with 400, not 401 (ECR-NOTES §8).
         new(WharfErrorCode.BearerTokenInvalid, "DENIED", 400, "AccessDeniedException", 400, "Your Authorization Token is invalid."),
         new(WharfErrorCode.PasswordPolicyViolation, "DENIED", 400, "PasswordPolicyViolation", 400, "The provided password doesn't meet the password policy requirements."),
+        // The KMS-compatible key service (botocore kms model). On /v2 a key that cannot be used refuses the pull or push.
+        new(WharfErrorCode.KmsNotFound, "DENIED", 403, "NotFoundException", 400, "The request was rejected because the specified entity or resource could not be found."),
+        new(WharfErrorCode.KmsDisabled, "DENIED", 403, "DisabledException", 400, "The request was rejected because the specified KMS key is not enabled."),
+        new(WharfErrorCode.KmsInvalidState, "DENIED", 403, "KMSInvalidStateException", 400, "The request was rejected because the state of the specified resource is not valid for this request."),
+        new(WharfErrorCode.KmsInvalidCiphertext, "DENIED", 403, "InvalidCiphertextException", 400, "The request was rejected because the specified ciphertext, or additional authenticated data incorporated into the ciphertext, such as the encryption context, is corrupted, missing, or otherwise invalid."),
+        new(WharfErrorCode.KmsIncorrectKey, "DENIED", 403, "IncorrectKeyException", 400, "The request was rejected because the specified KMS key cannot decrypt the data. The KeyId in a Decrypt request must identify the same KMS key that was used to encrypt the ciphertext."),
+        new(WharfErrorCode.KmsAlreadyExists, "DENIED", 409, "AlreadyExistsException", 400, "The request was rejected because it attempted to create a resource that already exists."),
+        new(WharfErrorCode.KmsInvalidAliasName, "UNSUPPORTED", 400, "InvalidAliasNameException", 400, "The request was rejected because the specified alias name is not valid."),
+        new(WharfErrorCode.KmsMalformedPolicyDocument, "UNSUPPORTED", 400, "MalformedPolicyDocumentException", 400, "The request was rejected because the specified policy is not syntactically or semantically correct."),
+        new(WharfErrorCode.KmsInvalidArn, "UNSUPPORTED", 400, "InvalidArnException", 400, "The request was rejected because a specified ARN, or an ARN in a key policy, is not valid."),
+        new(WharfErrorCode.KmsInvalidGrantToken, "UNSUPPORTED", 400, "InvalidGrantTokenException", 400, "The request was rejected because the specified grant token is not valid."),
+        new(WharfErrorCode.KmsInvalidGrantId, "UNSUPPORTED", 400, "InvalidGrantIdException", 400, "The request was rejected because the specified GrantId is not valid."),
+        new(WharfErrorCode.KmsInvalidMarker, "UNSUPPORTED", 400, "InvalidMarkerException", 400, "The request was rejected because the marker that specifies where pagination should next begin is not valid."),
+        new(WharfErrorCode.KmsLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The request was rejected because a length constraint or quota was exceeded."),
+        new(WharfErrorCode.KmsInvalidKeyUsage, "UNSUPPORTED", 400, "InvalidKeyUsageException", 400, "The request was rejected because the KeyUsage value of the KMS key is incompatible with the API operation."),
         // ECR's KmsException (repositories encrypted with KMS). On /v2 the key's refusal is the caller's to fix or the
         // key owner's (enable it, grant kms:Decrypt): DENIED, which clients do not retry; the detail carries kmsError.
         new(WharfErrorCode.KmsException, "DENIED", 403, "KmsException", 400, "The operation failed due to a KMS exception."),

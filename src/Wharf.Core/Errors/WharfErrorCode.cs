@@ -136,6 +136,23 @@ public enum WharfErrorCode
     CloudTrailInvalidNextToken,
     CloudTrailInvalidMaxResults,
 
+    // The KMS-compatible key service (TrentService): KMS's own exceptions. Data keys of a repository
+    // encrypted with a KMS key fail with these too (IKmsDataKeys).
+    KmsNotFound,
+    KmsDisabled,
+    KmsInvalidState,
+    KmsInvalidCiphertext,
+    KmsIncorrectKey,
+    KmsAlreadyExists,
+    KmsInvalidAliasName,
+    KmsMalformedPolicyDocument,
+    KmsInvalidArn,
+    KmsInvalidGrantToken,
+    KmsInvalidGrantId,
+    KmsInvalidMarker,
+    KmsLimitExceeded,
+    KmsInvalidKeyUsage,
+
     // ECR's KmsException: a KMS-encrypted repository's key could not be used (its kmsError names KMS's error).
     KmsException,
 }

@@ -57,6 +57,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Webhook subscriptions, their deliveries and dead letters.</summary>
     Webhooks.IWebhookStore Webhooks { get; }
 
+    /// <summary>The KMS-compatible key service: keys, their material sealed with the master key, aliases and grants.</summary>
+    Kms.IKmsStore Kms { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 

@@ -173,6 +173,34 @@ public interface IAccessAuthorizer
     /// </summary>
     ValueTask AuthorizeAsync(Caller caller, RegistryKey registry, string action, string resourceArn, CancellationToken cancellationToken) =>
         AuthorizeAsync(caller, action, resourceArn, cancellationToken);
+
+    /// <summary>
+    /// As above, for a KMS key: its key policy must allow (the default key policy allows the account, which
+    /// delegates to IAM), as KMS evaluates it, with the request's <c>kms:</c> condition keys; a grant that allows the
+    /// operation allows it unless a policy denies it explicitly.
+    /// </summary>
+    ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, KeyPolicyContext key, CancellationToken cancellationToken) =>
+        AuthorizeAsync(caller, action, resourceArn, cancellationToken);
+}
+
+/// <summary>
+/// What a KMS key's authorisation needs beside the caller and action: the key's account, its key policy (which must
+/// allow), the request's condition keys (<c>kms:ViaService</c>, <c>kms:CallerAccount</c>, <c>kms:EncryptionContext:…</c>),
+/// and whether a grant allows the operation.
+/// </summary>
+public sealed record KeyPolicyContext(AccountId Account, string Policy, IReadOnlyDictionary<string, IReadOnlyList<string>> Keys, bool GrantAllows);
+
+/// <summary>The KMS actions of the key service (IAM action names, decided by key policies with identity policies and grants).</summary>
+public static class KmsActions
+{
+    public const string Prefix = "kms:";
+    public const string CreateKey = "kms:CreateKey";
+    public const string ListKeys = "kms:ListKeys";
+    public const string ListAliases = "kms:ListAliases";
+    public const string Decrypt = "kms:Decrypt";
+    public const string GenerateDataKey = "kms:GenerateDataKey";
+    public const string DescribeKey = "kms:DescribeKey";
+    public const string CreateGrant = "kms:CreateGrant";
 }
 
 /// <summary>The tags a request sets (<c>aws:RequestTag/…</c>) and the tag keys it names (<c>aws:TagKeys</c>).</summary>

@@ -28,8 +28,12 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
     public ValueTask AuthorizeAsync(Caller caller, RegistryKey registry, string action, string resourceArn, CancellationToken cancellationToken) =>
         AuthorizeAsync(caller, action, resourceArn, RequestTags.Setting([]), registry, cancellationToken);
 
+    public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, KeyPolicyContext key, CancellationToken cancellationToken) =>
+        AuthorizeAsync(caller, action, resourceArn, RequestTags.Setting([]), null, cancellationToken, key);
+
     // registry: the registry an operation not scoped to one repository acts on (a repository ARN names its own).
-    private async ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, RequestTags tags, RegistryKey? registry, CancellationToken cancellationToken)
+    // kmsKey: a KMS key's policy and condition keys; the key policy must allow, as KMS requires.
+    private async ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, RequestTags tags, RegistryKey? registry, CancellationToken cancellationToken, KeyPolicyContext? kmsKey = null)
     {
         // A public repository's content is everyone's to read, as ECR Public's pulls need no permission;
         // anything else on it is an ecr-public: action, decided by policies as any other.
@@ -98,7 +102,17 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
 
         var resourcePolicies = new List<PolicyDocument>();
         var resourceAccount = caller.Account.Value;
-        if (action == "sts:AssumeRole")
+        if (kmsKey is not null)
+        {
+            resourceAccount = kmsKey.Account.Value;
+            texts.Add(kmsKey.Policy);
+            resourcePolicies.Add(Parse(kmsKey.Policy, isResourcePolicy: true));
+            foreach (var (name, values) in kmsKey.Keys)
+            {
+                keys[name] = values;
+            }
+        }
+        else if (action == "sts:AssumeRole")
         {
             // The role's trust policy is the resource policy of AssumeRole; a missing role allows nothing.
             resourceAccount = resourceArn.Split(':') is { Length: >= 6 } roleParts ? roleParts[4] : resourceAccount;
@@ -155,7 +169,13 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         }
 
         var request = new RequestContext(caller.PrincipalArn, caller.Account.Value, action, resourceArn, resourceAccount, keys);
-        var decision = PolicyEvaluator.EvaluateAll(request, identity, resourcePolicies, resourcePolicyRequired: action == "sts:AssumeRole");
+        var decision = PolicyEvaluator.EvaluateAll(request, identity, resourcePolicies, resourcePolicyRequired: action == "sts:AssumeRole" || kmsKey is not null);
+        if (decision.Kind == DecisionKind.ImplicitDeny && kmsKey is { GrantAllows: true })
+        {
+            // A grant allows what no policy denies explicitly (KMS's grants are an allow beside the key policy).
+            return;
+        }
+
         LogDecision(logger, decision.Kind, caller.PrincipalArn, action, resourceArn, decision.Statement?.Sid ?? (decision.Statement is null ? "(none)" : "(no Sid)"));
         if (!decision.Allowed)
         {

@@ -42,6 +42,7 @@ internal static class ControlPlaneEndpoints
         services.TryAddSingleton<ReplicationConfigurationService>();
         services.TryAddSingleton<CreationTemplateService>();
         services.AddSecrets();
+        Kms.KmsRegistration.AddKms(services);
         services.TryAddSingleton<PullThroughCacheRuleService>();
         return services;
     }

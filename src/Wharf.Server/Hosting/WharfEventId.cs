@@ -77,6 +77,9 @@ internal static class WharfEventId
     public const int RequestCompleted = 1900;
     public const int MetricsGaugesFailed = 1901;
 
+    // 3100s: the KMS-compatible key service (issue 21, point 2).
+    public const int KmsKeyDeleted = 3100;
+
     // 3150s: repositories encrypted with KMS keys (issue 21, point 3); Core's RepositoryEncryption logs these.
     public const int KmsRepositoryKeyPendingDeletion = 3150;
     public const int KmsRepositoryKeyResolved = 3151;

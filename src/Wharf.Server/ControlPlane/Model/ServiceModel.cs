@@ -14,6 +14,7 @@ internal sealed class ServiceModel
     private static readonly Lazy<ServiceModel> SecretsManagerModel = new(() => Embedded("secretsmanager-2017-10-17.json"));
     private static readonly Lazy<ServiceModel> EcrPublicModel = new(() => Embedded("ecr-public-2020-10-30.json"));
     private static readonly Lazy<ServiceModel> CloudTrailModel = new(() => Embedded("cloudtrail-2013-11-01.json"));
+    private static readonly Lazy<ServiceModel> KmsModel = new(() => Embedded("kms-2014-11-01.json"));
 
     private readonly FrozenDictionary<string, OperationModel> operations;
     private readonly FrozenDictionary<string, ShapeModel> shapes;
@@ -38,6 +39,9 @@ internal sealed class ServiceModel
 
     /// <summary>AWS CloudTrail (2013-11-01), from the embedded copy of botocore's model: <c>LookupEvents</c> over the audit trail.</summary>
     public static ServiceModel CloudTrail => CloudTrailModel.Value;
+
+    /// <summary>AWS KMS (2014-11-01), from the embedded copy of botocore's model: the key service (<c>TrentService</c>).</summary>
+    public static ServiceModel Kms => KmsModel.Value;
 
     /// <summary>The embedded botocore model file <paramref name="file"/> (see this folder's README).</summary>
     public static ServiceModel Embedded(string file)
