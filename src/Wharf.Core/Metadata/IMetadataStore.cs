@@ -60,6 +60,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>The KMS-compatible key service: keys, their material sealed with the master key, aliases and grants.</summary>
     Kms.IKmsStore Kms { get; }
 
+    /// <summary>The sealed copies of blobs (encryption at rest: which scope has which blob where).</summary>
+    Encryption.ISealedCopyStore SealedCopies { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 

@@ -103,6 +103,20 @@ public sealed class WharfOptions
 
     /// <summary>Webhooks: subscriptions from settings, delivery retries (docs/operations.md "Webhooks").</summary>
     public WebhookOptions Webhooks { get; set; } = new();
+
+    /// <summary>Encryption at rest (docs/encryption.md).</summary>
+    public EncryptionOptions Encryption { get; set; } = new();
+}
+
+/// <summary>Encryption at rest (docs/encryption.md).</summary>
+public sealed class EncryptionOptions
+{
+    /// <summary>
+    /// Whether new blobs are sealed (AES-256-GCM under data keys wrapped by the master key or a KMS key). Off, new
+    /// blobs are stored as plaintext (for a side-by-side bench, or where the disk or bucket is encrypted by other
+    /// means); blobs sealed before are still read. Every node must agree, and uploads in flight when it changes fail.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
 }
 
 public sealed class RegistryOptions
