@@ -30,14 +30,9 @@ public sealed class KmsCliTests
         Assert.Equal(arn, (await JsonAsync(Kms("describe-key", "--key-id", arn))).GetProperty("KeyMetadata").GetProperty("Arn").GetString());
         Assert.Contains((await JsonAsync(Kms("list-keys"))).GetProperty("Keys").EnumerateArray(), k => k.GetProperty("KeyId").GetString() == keyId);
 
-        // Other key specs are refused with KMS's error.
-        await ErrorAsync(Kms("create-key", "--key-spec", "RSA_2048", "--key-usage", "SIGN_VERIFY"), "UnsupportedOperationException");
-
         (await Kms("create-alias", "--alias-name", "alias/builds", "--target-key-id", keyId)).EnsureSuccess();
         var aliases = (await JsonAsync(Kms("list-aliases", "--key-id", keyId))).GetProperty("Aliases");
         Assert.Equal("alias/builds", Assert.Single(aliases.EnumerateArray()).GetProperty("AliasName").GetString());
-        await ErrorAsync(Kms("create-alias", "--alias-name", "alias/builds", "--target-key-id", keyId), "AlreadyExistsException");
-        await ErrorAsync(Kms("create-alias", "--alias-name", "alias/aws/mine", "--target-key-id", keyId), "InvalidAliasNameException");
 
         // A data key: its plaintext decrypts from its blob, which names its key (no --key-id needed), under the same context only.
         var dataKey = await JsonAsync(Kms("generate-data-key", "--key-id", "alias/builds", "--key-spec", "AES_256", "--encryption-context", "repo=team/app"));
@@ -57,19 +52,13 @@ public sealed class KmsCliTests
         var ciphertext = (await JsonAsync(Kms("encrypt", "--key-id", keyId, "--plaintext", "fileb://" + message))).GetProperty("CiphertextBlob").GetString()!;
         await File.WriteAllBytesAsync(encrypted, Convert.FromBase64String(ciphertext), TestContext.Current.CancellationToken);
         (await Kms("disable-key", "--key-id", keyId)).EnsureSuccess();
-        Assert.Equal("Disabled", (await JsonAsync(Kms("describe-key", "--key-id", keyId))).GetProperty("KeyMetadata").GetProperty("KeyState").GetString());
         await ErrorAsync(Kms("decrypt", "--ciphertext-blob", "fileb://" + encrypted), "DisabledException");
-        await ErrorAsync(Kms("encrypt", "--key-id", keyId, "--plaintext", "fileb://" + message), "DisabledException");
         (await Kms("enable-key", "--key-id", keyId)).EnsureSuccess();
         Assert.Equal("a secret build argument", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(
             (await JsonAsync(Kms("decrypt", "--ciphertext-blob", "fileb://" + encrypted))).GetProperty("Plaintext").GetString()!)));
 
-        // Rotation keeps what the old material encrypted decryptable.
+        // Rotation (old material keeps decrypting: KmsAccessTests).
         (await Kms("enable-key-rotation", "--key-id", keyId)).EnsureSuccess();
-        Assert.True((await JsonAsync(Kms("get-key-rotation-status", "--key-id", keyId))).GetProperty("KeyRotationEnabled").GetBoolean());
-        (await Kms("rotate-key-on-demand", "--key-id", keyId)).EnsureSuccess();
-        Assert.Equal("a secret build argument", System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(
-            (await JsonAsync(Kms("decrypt", "--ciphertext-blob", "fileb://" + encrypted))).GetProperty("Plaintext").GetString()!)));
 
         // Grants.
         var grant = await JsonAsync(Kms(
@@ -80,23 +69,18 @@ public sealed class KmsCliTests
         (await Kms("retire-grant", "--key-id", arn, "--grant-id", grantId)).EnsureSuccess();
         Assert.Empty((await JsonAsync(Kms("list-grants", "--key-id", keyId))).GetProperty("Grants").EnumerateArray());
 
-        // Key policies: a malformed one is refused; a valid one is kept.
-        await ErrorAsync(Kms("put-key-policy", "--key-id", keyId, "--policy-name", "default", "--policy", "{\"Statement\":[{\"Effect\":\"Allow\"}]}"), "MalformedPolicyDocumentException");
+        // Key policies (malformed ones refused: KmsAccessTests).
         var policy = """{"Version":"2012-10-17","Statement":[{"Sid":"Root","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"}]}""";
         (await Kms("put-key-policy", "--key-id", keyId, "--policy-name", "default", "--policy", policy)).EnsureSuccess();
         Assert.Contains("\"Sid\":\"Root\"", (await JsonAsync(Kms("get-key-policy", "--key-id", keyId, "--policy-name", "default"))).GetProperty("Policy").GetString(), StringComparison.Ordinal);
 
         // Deletion: 7 to 30 days, cancellable (the key is then disabled).
-        await ErrorAsync(Kms("schedule-key-deletion", "--key-id", keyId, "--pending-window-in-days", "5"), "ValidationException");
         var scheduled = await JsonAsync(Kms("schedule-key-deletion", "--key-id", keyId, "--pending-window-in-days", "7"));
         Assert.Equal("PendingDeletion", scheduled.GetProperty("KeyState").GetString());
         await ErrorAsync(Kms("decrypt", "--ciphertext-blob", "fileb://" + encrypted), "KMSInvalidStateException");
-        await ErrorAsync(Kms("enable-key", "--key-id", keyId), "KMSInvalidStateException");
         (await Kms("cancel-key-deletion", "--key-id", keyId)).EnsureSuccess();
-        Assert.Equal("Disabled", (await JsonAsync(Kms("describe-key", "--key-id", keyId))).GetProperty("KeyMetadata").GetProperty("KeyState").GetString());
 
         (await Kms("delete-alias", "--alias-name", "alias/builds")).EnsureSuccess();
-        await ErrorAsync(Kms("describe-key", "--key-id", "alias/builds"), "NotFoundException");
     }
 
     internal static async Task<JsonElement> JsonAsync(Task<ProcessResult> run)
