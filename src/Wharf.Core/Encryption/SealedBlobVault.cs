@@ -249,7 +249,12 @@ public sealed class SealedBlobVault(IBlobStore blobs, IMetadataStore store, IDat
         }
     }
 
-    private static SealedLayout Layout(SealedCopy copy) => new(copy.Scope, copy.UploadId, copy.Runs, copy.Size, copy.Address.ToString());
+    private static SealedLayout Layout(SealedCopy copy)
+    {
+        var layout = new SealedLayout(copy.Scope, copy.UploadId, copy.Runs, copy.Size, copy.Address.ToString());
+        layout.Validate();
+        return layout;
+    }
 
     /// <summary>The staged chain in sealed offsets: each plaintext chunk is one run (header, segments and tags).</summary>
     private static List<UploadChunk> ToSealed(IReadOnlyList<UploadChunk> chunks)

@@ -195,7 +195,28 @@ internal sealed class UnsealingStream : ReadOnlyStream
         var sealedEnd = layout.SealedStarts[lastRun] + SealedFormat.HeaderSize + (lastSegment * SealedFormat.SealedSegmentSize)
             + (lastSegmentEnd - layout.RunStarts[lastRun] - (lastSegment * SealedFormat.SegmentSize)) + SealedFormat.TagSize;
         inner = await open(sealedStart, sealedEnd - sealedStart, cancellationToken);
-        return inner is not null;
+        if (inner is null)
+        {
+            return false;
+        }
+
+        // The first run's key is opened before any byte is returned, so a key that cannot be used (a disabled KMS
+        // key, an altered header) fails the open, before a response has begun, not the middle of a body.
+        if (headerInline)
+        {
+            await ReadHeaderInlineAsync(cancellationToken);
+        }
+
+        return true;
+    }
+
+    private async Task ReadHeaderInlineAsync(CancellationToken cancellationToken)
+    {
+        await ReadFullyAsync(inner!, sealedBuffer.AsMemory(0, SealedFormat.HeaderSize), cancellationToken);
+        var wrapped = SealedFormat.ReadHeader(sealedBuffer.AsSpan(0, SealedFormat.HeaderSize));
+        cache.Put(layout.CacheName, run, wrapped);
+        await UseKeyAsync(wrapped, cancellationToken);
+        headerInline = false;
     }
 
     private async Task UseKeyAsync(byte[] wrapped, CancellationToken cancellationToken)
@@ -255,11 +276,7 @@ internal sealed class UnsealingStream : ReadOnlyStream
         var runEnd = layout.RunEnd(run);
         if (headerInline)
         {
-            await ReadFullyAsync(inner, sealedBuffer.AsMemory(0, SealedFormat.HeaderSize), cancellationToken);
-            var wrapped = SealedFormat.ReadHeader(sealedBuffer.AsSpan(0, SealedFormat.HeaderSize));
-            cache.Put(layout.CacheName, run, wrapped);
-            await UseKeyAsync(wrapped, cancellationToken);
-            headerInline = false;
+            await ReadHeaderInlineAsync(cancellationToken);
         }
 
         var segmentStart = runStart + (segment * SealedFormat.SegmentSize);

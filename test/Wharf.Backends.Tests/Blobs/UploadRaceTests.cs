@@ -1,6 +1,9 @@
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
+using System.Security.Cryptography;
+using Wharf.Core.Encryption;
 using Wharf.Core.Errors;
+using Wharf.Core.Identity;
 using Wharf.Core.Primitives;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
@@ -17,7 +20,9 @@ namespace Wharf.Backends.Tests.Blobs;
 /// Two PATCHes of one upload at one offset at the same time (a buggy or hostile client). On two nodes
 /// over S3 both chunks are stored; the offset advance that wins records its own chunk, so the commit
 /// takes exactly the bytes the winner's running hash saw: a committed blob always hashes to its
-/// digest. On one node over the filesystem the upload's lock serialises the two requests.
+/// digest. On one node over the filesystem the upload's lock serialises the two requests. Uploads are sealed
+/// (the default): each chunk is its own run under a fresh data key, so the loser's chunk at the winner's offset
+/// never shares a key and nonce with it, and a node rebuilding the hash decrypts the winner's run.
 /// </summary>
 [Collection(nameof(BlobStoreCollection))]
 public sealed class UploadRaceTests : IAsyncDisposable
@@ -29,6 +34,7 @@ public sealed class UploadRaceTests : IAsyncDisposable
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "wharf-race-" + Guid.NewGuid().ToString("N"));
     private readonly string _prefix = "race-" + Guid.NewGuid().ToString("N");
     private readonly List<S3BlobStore> _s3 = [];
+    private readonly DataKeys _keys = new(new SecretBox(RandomNumberGenerator.GetBytes(32)));
     private SqliteMetadataStore? _metadata;
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
@@ -96,7 +102,8 @@ public sealed class UploadRaceTests : IAsyncDisposable
         var digest = Digest.Sha256Of(winnerBytes);
         await node2.CompleteAsync(Caller, Repo, upload.Id, digest, null, null, Ct);
         Assert.Equal(winnerBytes, await ReadBlobAsync(_s3[0], digest));
-        Assert.Null(await _s3[0].StatAsync(Digest.Sha256Of(loserBytes), Ct));
+        Assert.Null(await Vault(_s3[0]).StatAsync(BlobScope.Master, Digest.Sha256Of(loserBytes), Ct));
+        Assert.NotNull(await _metadata!.SealedCopies.GetAsync(digest, BlobScope.Master.Id, Ct));
     }
 
     [Fact]
@@ -132,7 +139,8 @@ public sealed class UploadRaceTests : IAsyncDisposable
     public async Task Patch_beyond_the_chunk_limit_is_refused_with_BLOB_UPLOAD_INVALID_and_the_upload_stays_committable()
     {
         var blobs = new FileSystemBlobStore(Path.Combine(_directory, "blobs"));
-        var node = await NodeAsync(blobs);
+        // Plaintext staging written straight to the store: the limit is the upload service's, not the format's.
+        var node = await NodeAsync(blobs, sealing: false);
         var content = Bytes(UploadChunk.MaxPerUpload, seed: 8);
         var upload = await node.StartAsync(Caller, Repo, Ct);
         // The staged bytes and session of an upload that has reached the limit, one byte per chunk.
@@ -181,7 +189,7 @@ public sealed class UploadRaceTests : IAsyncDisposable
     }
 
     /// <summary>An upload service ("a node") over the shared metadata and <paramref name="blobs"/>.</summary>
-    private async Task<UploadService> NodeAsync(IBlobStore blobs)
+    private async Task<UploadService> NodeAsync(IBlobStore blobs, bool sealing = true)
     {
         if (_metadata is null)
         {
@@ -192,12 +200,15 @@ public sealed class UploadRaceTests : IAsyncDisposable
 
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var settings = new DataPlaneSettings(CreateOnPush: true, UploadExpiry: TimeSpan.FromHours(24));
-        return new UploadService(_metadata, new Wharf.Core.Encryption.PlaintextBlobVault(blobs), new RepositoryResolver(_metadata, new OpenAccessAuthorizer(), settings, time), settings, time);
+        return new UploadService(_metadata, Vault(blobs, sealing), new RepositoryResolver(_metadata, new OpenAccessAuthorizer(), settings, time), settings, time);
     }
 
-    private static async Task<byte[]> ReadBlobAsync(IBlobStore store, Digest digest)
+    private SealedBlobVault Vault(IBlobStore blobs, bool sealing = true) =>
+        new(blobs, _metadata!, _keys, new BlobVaultSettings(sealing), TimeProvider.System);
+
+    private async Task<byte[]> ReadBlobAsync(IBlobStore store, Digest digest)
     {
-        await using var stream = await store.OpenReadAsync(digest, 0, null, Ct);
+        await using var stream = await Vault(store).OpenReadAsync(BlobScope.Master, digest, 0, null, Ct);
         Assert.NotNull(stream);
         using var copy = new MemoryStream();
         await stream.CopyToAsync(copy, Ct);

@@ -93,6 +93,16 @@ public sealed class SealedFormatTests
     }
 
     [Fact]
+    public async Task A_key_that_cannot_be_opened_fails_the_open_before_any_byte_is_returned()
+    {
+        // A pull then gets an error response (a disabled KMS key's, say), not a 200 whose body breaks off.
+        var (_, blob, layout) = await SealAsync([100]);
+        blob[20] ^= 0x01;
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => UnsealingStream.OpenAsync(
+            layout, keys, new WrappedKeyCache(), (o, l, _) => Task.FromResult<Stream?>(new MemoryStream(blob, (int)o, (int)l)), 0, 100, Ct));
+    }
+
+    [Fact]
     public async Task Swapped_segments_fail_the_read()
     {
         var (_, blob, layout) = await SealAsync([3 * S]);

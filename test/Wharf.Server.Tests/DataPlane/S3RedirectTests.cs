@@ -19,7 +19,7 @@ public sealed class S3RedirectTests
     public async Task Blob_GET_redirects_to_a_presigned_URL_that_serves_the_exact_bytes_until_it_expires()
     {
         var rgw = await RgwServer.GetAsync();
-        await using var server = await WharfTestServer.StartOnS3Async(Redirecting(ShortLifetime), rgw: rgw);
+        await using var server = await WharfTestServer.StartOnS3Async(Plaintext(Redirecting(ShortLifetime)), rgw: rgw);
         using var client = server.CreateClient();
         var manifest = await Oci.PushImageAsync(client, "s3/redirect", "v1", layers: 1);
         var layer = FirstLayer(manifest);
@@ -94,7 +94,7 @@ public sealed class S3RedirectTests
     [Fact]
     public async Task Skopeo_and_podman_pull_through_the_redirect()
     {
-        await using var server = await WharfTestServer.StartOnS3Async(Redirecting(TimeSpan.FromMinutes(15)));
+        await using var server = await WharfTestServer.StartOnS3Async(Plaintext(Redirecting(TimeSpan.FromMinutes(15))));
         var tools = ContainerTools.Instance;
 
         // An image of its own, so that podman has none of its layers already.
@@ -131,7 +131,7 @@ public sealed class S3RedirectTests
     [Fact]
     public async Task Containerd_fetches_an_image_through_the_redirect()
     {
-        await using var server = await WharfTestServer.StartOnS3Async(Redirecting(TimeSpan.FromMinutes(15)));
+        await using var server = await WharfTestServer.StartOnS3Async(Plaintext(Redirecting(TimeSpan.FromMinutes(15))));
         var source = await OciLayout.WriteImageAsync(
             Path.Combine(Path.GetTempPath(), "wharf-s3-ctr-" + Guid.NewGuid().ToString("N")), "v1", [(1 << 20) + 5, 40_000], (ulong)Random.Shared.NextInt64(), Oci.Ct);
         var remote = $"{server.HostAndPort}/s3/containerd:v1";
@@ -162,6 +162,13 @@ public sealed class S3RedirectTests
         ["Storage:S3:Redirect"] = "true",
         ["Storage:S3:RedirectLifetime"] = lifetime.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
     };
+
+    /// <summary>Sealing off: a presigned URL is only ever handed out for plaintext blobs (sealed ones are streamed, see SealedStorageTests).</summary>
+    internal static Dictionary<string, string?> Plaintext(Dictionary<string, string?> settings)
+    {
+        settings["Encryption:Enabled"] = "false";
+        return settings;
+    }
 
     internal static string FirstLayer(byte[] manifest)
     {
