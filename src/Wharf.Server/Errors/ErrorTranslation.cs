@@ -79,7 +79,8 @@ internal static partial class ErrorTranslation
         }
     }
 
-    private static bool IsKeyServiceError(WharfErrorCode code) =>
+    /// <summary>The key service's own errors, which ECR and /v2 answer as ECR's <c>KmsException</c> naming them.</summary>
+    internal static bool IsKeyServiceError(WharfErrorCode code) =>
         code is WharfErrorCode.KmsNotFound or WharfErrorCode.KmsDisabled or WharfErrorCode.KmsInvalidState
             or WharfErrorCode.KmsInvalidCiphertext or WharfErrorCode.KmsIncorrectKey or WharfErrorCode.KmsInvalidKeyUsage;
 
