@@ -20,10 +20,11 @@ internal static class AuditParameters
     private const int MaxStringChars = 1024;
     private const int MaxDepth = 8;
 
-    // Large values (up to 20 MiB of layer part), or a secret's value: left out, never read.
+    // Large values (up to 20 MiB of layer part), or a secret's value: left out, never read. KMS's plaintexts and
+    // ciphertext blobs are left out as CloudTrail leaves them out of KMS's events.
     private static readonly HashSet<string> Omitted = new(StringComparer.OrdinalIgnoreCase)
     {
-        "imageManifest", "layerPartBlob", "logoImageBlob", "SecretBinary", "SecretString", "aboutText", "usageText",
+        "imageManifest", "layerPartBlob", "logoImageBlob", "SecretBinary", "SecretString", "aboutText", "usageText", "Plaintext", "CiphertextBlob",
     };
 
     // Words that make a member a secret, unless the name says it only names one (SecretId, credentialArn, tokenType…).

@@ -76,7 +76,7 @@ internal sealed class AuditRecorder : IRequestObserver
 
                 return status is StatusCodes.Status401Unauthorized or StatusCodes.Status403Forbidden
                     && !(status == StatusCodes.Status401Unauthorized && record.Caller is null && IsBase(path));
-            case "api" or "ecr" or "ecr-public" or "secretsmanager" or "iam" or "sts" or "cloudtrail":
+            case "api" or "ecr" or "ecr-public" or "secretsmanager" or "iam" or "sts" or "cloudtrail" or "kms":
                 return true;
             default:
                 // A later API names itself by its event source.

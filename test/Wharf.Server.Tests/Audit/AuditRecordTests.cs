@@ -24,6 +24,7 @@ public sealed class AuditRecordTests
     [InlineData("iam", "POST", "/", 200, true)]
     [InlineData("api", "POST", "/", 403, true)]
     [InlineData("cloudtrail", "POST", "/", 200, true)]
+    [InlineData("kms", "POST", "/", 200, true)]
     [InlineData("v2", "PUT", "/v2/a/manifests/1", 201, true)]
     [InlineData("v2", "PATCH", "/v2/a/blobs/uploads/x", 202, true)]
     [InlineData("v2", "DELETE", "/v2/a/manifests/sha256:00", 202, true)]

@@ -32,6 +32,18 @@ public sealed class AnonymousAccessTests
             Assert.Equal("MissingAuthenticationTokenException", body.RootElement.GetProperty("__type").GetString());
         }
 
+        // The KMS-compatible key service on the same endpoint: every operation of its model, implemented or not.
+        foreach (var operation in ServiceModel.Kms.OperationNames)
+        {
+            using var request = EcrHttp.Request(operation, "{\"KeyId\":\"alias/aws/ecr\",\"CiphertextBlob\":\"AQEA\"}");
+            request.Headers.Remove("X-Amz-Target");
+            request.Headers.TryAddWithoutValidation("X-Amz-Target", "TrentService." + operation);
+            request.Headers.Remove("Authorization");
+            var (status, body, _) = await EcrHttp.SendAsync(client, request);
+            Assert.True(status == 403, $"kms {operation} answered {status} to an anonymous caller");
+            Assert.Equal("MissingAuthenticationTokenException", body.RootElement.GetProperty("__type").GetString());
+        }
+
         foreach (var action in new[] { "ListUsers", "CreateUser", "CreateAccessKey", "CreateRole", "CreateGroup", "AssumeRole", "GetCallerIdentity", "NoSuchAction" })
         {
             using var form = new StringContent($"Action={action}&Version=2010-05-08&UserName=x", Encoding.UTF8, "application/x-www-form-urlencoded");
