@@ -10,8 +10,9 @@ namespace Wharf.Core.Encryption;
 /// <see cref="IDataKeys"/>: under <see cref="BlobScope.Master"/> a data key is wrapped with the server's master key
 /// (AES-256-GCM, <see cref="SecretBox"/>) with the scope and context as associated data; under a KMS scope the key
 /// service makes and opens it (<see cref="IKmsDataKeys"/>), so its checks (disabled, pending deletion) apply to every
-/// seal and unseal. Unwrapped keys are not cached: unwrapping under the master key is one AES-GCM operation on 48
-/// bytes (far below a segment's cost), and a KMS key's state must stop reads at once.
+/// seal and unseal. Unwrapped keys are not cached: unwrapping under the master key and setting up the run's cipher
+/// measured about 45 µs here (less than sealing one 64 KiB segment, about 118 µs on the same loaded machine), once
+/// per run a read touches, and a KMS key's state must stop reads at once.
 /// </summary>
 public sealed class DataKeys(SecretBox master, IKmsDataKeys? kms = null) : IDataKeys
 {

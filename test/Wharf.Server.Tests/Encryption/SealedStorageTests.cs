@@ -132,6 +132,30 @@ public sealed class SealedStorageTests(SealedStorageFixture fixture)
         }
     }
 
+    [Theory]
+    [InlineData("fs")]
+    [InlineData("s3")]
+    public async Task An_upload_in_progress_is_sealed_in_its_staging_area_too(string store)
+    {
+        var server = fixture.Server(store);
+        using var client = server.CreateClient();
+        var marker = "STAGED-MARKER-" + Guid.NewGuid().ToString("N");
+        var chunk = Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat(marker + "\n", 2000)));
+        using var start = await client.PostAsync(new Uri($"/v2/sealed/{store}-staged/blobs/uploads/", UriKind.Relative), null, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, start.StatusCode);
+        var location = start.Headers.Location!;
+        using var patch = new HttpRequestMessage(HttpMethod.Patch, location) { Content = new ByteArrayContent(chunk) };
+        patch.Content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var patched = await client.SendAsync(patch, Ct);
+        Assert.Equal(HttpStatusCode.Accepted, patched.StatusCode);
+
+        var objects = await RawObjectsAsync(store, server);
+        Assert.Contains(objects, o => o.Bytes.Length == SealedFormat.SealedLength(chunk.Length)); // the staged run
+        await AssertNowhereInRawStorageAsync(store, server, [marker]);
+        using var cancelled = await client.DeleteAsync(patched.Headers.Location!, Ct);
+        Assert.Equal(HttpStatusCode.NoContent, cancelled.StatusCode);
+    }
+
     [Fact]
     public async Task A_sealed_blob_on_S3_is_streamed_never_redirected_to_its_ciphertext()
     {
