@@ -157,6 +157,9 @@ public static class ErrorCatalogue
         new(WharfErrorCode.KmsInvalidMarker, "UNSUPPORTED", 400, "InvalidMarkerException", 400, "The request was rejected because the marker that specifies where pagination should next begin is not valid."),
         new(WharfErrorCode.KmsLimitExceeded, "DENIED", 403, "LimitExceededException", 400, "The request was rejected because a length constraint or quota was exceeded."),
         new(WharfErrorCode.KmsInvalidKeyUsage, "UNSUPPORTED", 400, "InvalidKeyUsageException", 400, "The request was rejected because the KeyUsage value of the KMS key is incompatible with the API operation."),
+        // ECR's KmsException (repositories encrypted with KMS). On /v2 the key's refusal is the caller's to fix or the
+        // key owner's (enable it, grant kms:Decrypt): DENIED, which clients do not retry; the detail carries kmsError.
+        new(WharfErrorCode.KmsException, "DENIED", 403, "KmsException", 400, "The operation failed due to a KMS exception."),
     }.ToFrozenDictionary(r => r.Code);
 
     public static ErrorDescriptor Describe(WharfErrorCode code) =>

@@ -152,4 +152,7 @@ public enum WharfErrorCode
     KmsInvalidMarker,
     KmsLimitExceeded,
     KmsInvalidKeyUsage,
+
+    // ECR's KmsException: a KMS-encrypted repository's key could not be used (its kmsError names KMS's error).
+    KmsException,
 }

@@ -167,7 +167,17 @@ public sealed class ImageService(IMetadataStore store, RepositoryResolver reposi
     public async Task<BatchResult<FoundImage>> BatchGetAsync(
         Caller caller, RepositoryKey key, IReadOnlyList<ImageRef> ids, IReadOnlyCollection<string>? acceptedMediaTypes, CancellationToken cancellationToken)
     {
-        var repository = await repositories.FindAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
+        Repository? repository;
+        try
+        {
+            repository = await repositories.FindAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
+        }
+        catch (WharfException e) when (e.Code == WharfErrorCode.KmsException)
+        {
+            // ECR reports a repository key it cannot use per image, as the failure code KmsError.
+            return new BatchResult<FoundImage>([], ids.Distinct().Select(id => new ImageFailure(id, "KmsError", e.Message)).ToList());
+        }
+
         if (repository is null && pullThrough is null)
         {
             throw RepositoryResolver.NameUnknown(key);

@@ -22,9 +22,11 @@ public enum CreationPurpose
 /// matches (longest prefix, then <c>ROOT</c>), else with ECR's defaults (mutable tags, AES256, no policies,
 /// no tags). Everything the template carries is written with the repository in one transaction, and only
 /// then: templates never touch repositories that exist. Callers authorise first; this only creates. Safe
-/// under concurrency: a repository created meanwhile is returned as it is.
+/// under concurrency: a repository created meanwhile is returned as it is. A template's KMS encryption is resolved and
+/// checked as <c>CreateRepository</c>'s is (<see cref="RepositoryEncryption.ResolveAsync"/>; the registry creates these
+/// itself, as ECR does with its service role, so the key's state and region are checked, not a caller's permissions).
 /// </summary>
-public sealed class RepositoryCreator(IMetadataStore store, TimeProvider time)
+public sealed class RepositoryCreator(IMetadataStore store, TimeProvider time, RepositoryEncryption? encryption = null)
 {
     /// <summary>The repository, created for <paramref name="purpose"/> when missing.</summary>
     public async Task<Repository> GetOrCreateAsync(RepositoryKey key, CreationPurpose purpose, CancellationToken cancellationToken) =>
@@ -39,6 +41,16 @@ public sealed class RepositoryCreator(IMetadataStore store, TimeProvider time)
     public async Task<Repository> CreateAsync(RepositoryKey key, CreationTemplate? template, CancellationToken cancellationToken)
     {
         var creation = template?.ToCreation() ?? new RepositoryCreation(RepositorySettings.Default, []);
+        if (encryption is not null && RepositoryEncryption.IsKms(creation.Settings))
+        {
+            if (await store.Repositories.GetAsync(key, cancellationToken) is { } existing)
+            {
+                return existing;
+            }
+
+            creation = creation with { Settings = await encryption.ResolveAsync(null, key, creation.Settings, cancellationToken) };
+        }
+
         for (var attempt = 0; ; attempt++)
         {
             if (await store.Repositories.CreateAsync(key, creation, time.GetUtcNow(), cancellationToken) is { } created)

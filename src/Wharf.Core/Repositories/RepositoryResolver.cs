@@ -5,10 +5,28 @@ using Wharf.Core.Security;
 
 namespace Wharf.Core.Repositories;
 
-/// <summary>Authorises an operation on a repository and finds (or, for pushes, creates) the repository.</summary>
-public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer authorizer, DataPlaneSettings settings, TimeProvider time)
+/// <summary>
+/// Authorises an operation on a repository and finds (or, for pushes, creates) the repository. For a repository
+/// encrypted with a KMS key, the operations that read or write its content (<see cref="KeyUseOf"/>) also need the key
+/// usable now and the caller allowed to use it (<see cref="RepositoryEncryption.CheckAsync"/>).
+/// </summary>
+public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer authorizer, DataPlaneSettings settings, TimeProvider time, RepositoryEncryption? encryption = null)
 {
-    private readonly RepositoryCreator creator = new(store, time);
+    private readonly RepositoryCreator creator = new(store, time, encryption);
+
+    /// <summary>What <paramref name="action"/> does with a repository's content: pull, push, or neither (null).</summary>
+    public static KeyUse? KeyUseOf(string action) => action switch
+    {
+        EcrActions.BatchGetImage or EcrActions.GetDownloadUrlForLayer => KeyUse.Pull,
+        EcrActions.InitiateLayerUpload or EcrActions.UploadLayerPart or EcrActions.CompleteLayerUpload or EcrActions.PutImage => KeyUse.Push,
+        _ => null,
+    };
+
+    /// <summary>The repository once its KMS key (if any) allows <paramref name="caller"/> to do <paramref name="action"/>.</summary>
+    private ValueTask<Repository> CheckKeyAsync(Caller caller, Repository repository, string action, CancellationToken cancellationToken) =>
+        encryption is not null && RepositoryEncryption.IsKms(repository.Settings) && KeyUseOf(action) is { } use
+            ? new ValueTask<Repository>(encryption.CheckAsync(caller, repository, use, cancellationToken))
+            : ValueTask.FromResult(repository);
 
     /// <summary>Authorises <paramref name="action"/> and returns the repository, or throws <c>NAME_UNKNOWN</c>.</summary>
     public Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken) =>
@@ -18,14 +36,15 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
     public async Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, RequestTags tags, CancellationToken cancellationToken)
     {
         await authorizer.AuthorizeAsync(caller, action, key.Arn, tags, cancellationToken);
-        return await store.Repositories.GetAsync(key, cancellationToken) ?? throw NameUnknown(key);
+        var repository = await store.Repositories.GetAsync(key, cancellationToken) ?? throw NameUnknown(key);
+        return await CheckKeyAsync(caller, repository, action, cancellationToken);
     }
 
     /// <summary>Authorises <paramref name="action"/> and returns the repository, or null when it does not exist.</summary>
     public async Task<Repository?> FindAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken)
     {
         await authorizer.AuthorizeAsync(caller, action, key.Arn, RequestTags.Setting([]), cancellationToken);
-        return await store.Repositories.GetAsync(key, cancellationToken);
+        return await store.Repositories.GetAsync(key, cancellationToken) is { } repository ? await CheckKeyAsync(caller, repository, action, cancellationToken) : null;
     }
 
     /// <summary>
@@ -44,7 +63,7 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
         var repository = await store.Repositories.GetAsync(key, cancellationToken);
         if (repository is not null)
         {
-            return repository;
+            return await CheckKeyAsync(caller, repository, action, cancellationToken);
         }
 
         // A public repository is made only by ECR Public's CreateRepository, which gives its registry an
@@ -62,7 +81,7 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
 
         // Creating on push is creating: it needs ecr:CreateRepository too, as ECR's CREATE_ON_PUSH templates do.
         await authorizer.AuthorizeAsync(caller, EcrActions.CreateRepository, key.Arn, cancellationToken);
-        return await creator.CreateAsync(key, template, cancellationToken);
+        return await CheckKeyAsync(caller, await creator.CreateAsync(key, template, cancellationToken), action, cancellationToken);
     }
 
     /// <summary>Asks the authorizer only (for operations on the registry rather than a repository).</summary>

@@ -8,7 +8,7 @@ using Policies = Wharf.Core.Security.Policies;
 namespace Wharf.Core.Repositories;
 
 /// <summary>ECR's repository operations: create, describe, delete, settings and resource tags.</summary>
-public sealed partial class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, RepositoryResolver resolver, TimeProvider time)
+public sealed partial class RepositoryService(IMetadataStore store, IAccessAuthorizer authorizer, RepositoryResolver resolver, TimeProvider time, RepositoryEncryption? encryption = null)
 {
     /// <summary>ECR's limit on resource tags per repository.</summary>
     public const int MaxResourceTags = 50;
@@ -20,6 +20,14 @@ public sealed partial class RepositoryService(IMetadataStore store, IAccessAutho
         if (tags.Select(t => t.Key).Distinct(StringComparer.Ordinal).Count() > MaxResourceTags)
         {
             throw TooManyTags();
+        }
+
+        // ECR's checks of a KMS key come after the repository's own: the key is stored as its ARN, fixed from now on.
+        if (RepositoryEncryption.IsKms(settings))
+        {
+            settings = encryption is not null
+                ? await encryption.ResolveAsync(caller, key, settings, cancellationToken)
+                : throw new WharfException(WharfErrorCode.InvalidParameter, "KMS encryption needs the key service, which this server does not run");
         }
 
         return await store.Repositories.CreateAsync(key, settings, tags, time.GetUtcNow(), cancellationToken)

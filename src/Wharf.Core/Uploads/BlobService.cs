@@ -127,7 +127,14 @@ public sealed class BlobService(IMetadataStore store, IBlobVault blobs, Reposito
         {
             sourceRepository = await repositories.GetAsync(caller, source, EcrActions.GetDownloadUrlForLayer, cancellationToken);
         }
-        catch (WharfException e) when (e.Code is WharfErrorCode.Denied or WharfErrorCode.NameUnknown)
+        catch (WharfException e) when (e.Code is WharfErrorCode.Denied or WharfErrorCode.NameUnknown or WharfErrorCode.KmsException)
+        {
+            return false;
+        }
+
+        // ECR mounts only between repositories with the same encryption (type and key): the target's scope could not
+        // read the source's sealed copy, so the client uploads instead.
+        if (!SameEncryption(sourceRepository.Settings, targetRepository.Settings))
         {
             return false;
         }
@@ -139,6 +146,11 @@ public sealed class BlobService(IMetadataStore store, IBlobVault blobs, Reposito
 
         return await store.Blobs.LinkBlobAsync(targetRepository.Id, digest, time.GetUtcNow(), cancellationToken);
     }
+
+    /// <summary>Whether a blob of a repository with <paramref name="source"/> settings may be mounted into one with <paramref name="target"/>'s.</summary>
+    public static bool SameEncryption(RepositorySettings source, RepositorySettings target) =>
+        string.Equals(source.EncryptionType, target.EncryptionType, StringComparison.Ordinal)
+        && Encryption.BlobScope.Of(source) == Encryption.BlobScope.Of(target);
 
     internal static WharfException BlobUnknown(Digest digest) =>
         new(WharfErrorCode.BlobUnknown, $"blob {digest} is unknown to this repository", new { digest = digest.ToString() });

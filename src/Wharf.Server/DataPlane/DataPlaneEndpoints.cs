@@ -24,6 +24,7 @@ internal static class DataPlaneEndpoints
             var options = sp.GetRequiredService<IOptions<WharfOptions>>().Value.PullThroughCache;
             return new PullThroughCacheSettings(options.TagFreshness, options.AllowInsecureUpstreams);
         });
+        services.TryAddSingleton<RepositoryEncryption>();
         services.TryAddSingleton<RepositoryResolver>();
         services.TryAddSingleton<RepositoryCreator>();
         services.TryAddSingleton<BlobService>();

@@ -48,6 +48,13 @@ internal static partial class ErrorTranslation
         var aborted = context.RequestAborted.IsCancellationRequested;
         switch (exception)
         {
+            case WharfException wharf when IsKeyServiceError(wharf.Code) && !context.Request.Headers["X-Amz-Target"].ToString().StartsWith("TrentService.", StringComparison.Ordinal):
+                // A KMS error met while serving ECR or /v2 (a repository's key, by the data key it seals or opens
+                // content with) is ECR's KmsException naming KMS's error; only the key service answers it as KMS.
+                return new ErrorAnswer(ErrorCatalogue.Describe(WharfErrorCode.KmsException), $"KMS error ({ErrorCatalogue.Describe(wharf.Code).AwsType}): {wharf.Message}")
+                {
+                    Detail = new System.Text.Json.Nodes.JsonObject { ["kmsError"] = ErrorCatalogue.Describe(wharf.Code).AwsType },
+                };
             case WharfException wharf when wharf.Code != WharfErrorCode.Internal:
                 return new ErrorAnswer(ErrorCatalogue.Describe(wharf.Code), wharf.Message) { Detail = wharf.Detail, Headers = wharf.Headers };
             case OperationCanceledException when aborted:
@@ -71,6 +78,11 @@ internal static partial class ErrorTranslation
                 return new ErrorAnswer(ErrorCatalogue.Describe(WharfErrorCode.Internal), FaultMessage) { Fault = exception };
         }
     }
+
+    /// <summary>The key service's own errors, which ECR and /v2 answer as ECR's <c>KmsException</c> naming them.</summary>
+    internal static bool IsKeyServiceError(WharfErrorCode code) =>
+        code is WharfErrorCode.KmsNotFound or WharfErrorCode.KmsDisabled or WharfErrorCode.KmsInvalidState
+            or WharfErrorCode.KmsInvalidCiphertext or WharfErrorCode.KmsIncorrectKey or WharfErrorCode.KmsInvalidKeyUsage;
 
     private static BlobStoreUnavailableException? Unavailable(Exception exception)
     {

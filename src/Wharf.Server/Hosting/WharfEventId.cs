@@ -79,4 +79,8 @@ internal static class WharfEventId
 
     // 3100s: the KMS-compatible key service (issue 21, point 2).
     public const int KmsKeyDeleted = 3100;
+
+    // 3150s: repositories encrypted with KMS keys (issue 21, point 3); Core's RepositoryEncryption logs these.
+    public const int KmsRepositoryKeyPendingDeletion = 3150;
+    public const int KmsRepositoryKeyResolved = 3151;
 }

@@ -22,7 +22,7 @@ public sealed class ErrorTranslationTests : IDisposable
     private static readonly XNamespace Iam = "https://iam.amazonaws.com/doc/2010-05-08/";
     private readonly CapturedLogs logs = new();
 
-    public static TheoryData<WharfErrorCode> ExpectedCodes => [.. Enum.GetValues<WharfErrorCode>().Where(c => c != WharfErrorCode.Internal)];
+    public static TheoryData<WharfErrorCode> ExpectedCodes => [.. Enum.GetValues<WharfErrorCode>().Where(c => c != WharfErrorCode.Internal && !ErrorTranslation.IsKeyServiceError(c))];
 
     public void Dispose() => logs.Dispose();
 
@@ -35,6 +35,24 @@ public sealed class ErrorTranslationTests : IDisposable
         Assert.Equal(new Answer(row.OciStatus, row.OciCode, "the thrower's words"), oci);
         Assert.Equal(new Answer(row.AwsStatus, row.AwsType, "the thrower's words"), aws);
         Assert.Equal(new Answer(row.QueryStatus, row.QueryCode, "the thrower's words"), query);
+        Assert.Empty(logs.Entries);
+    }
+
+    [Fact]
+    public async Task A_key_service_error_is_kms_own_on_the_kms_api_and_ecrs_KmsException_elsewhere()
+    {
+        var disabled = new WharfException(WharfErrorCode.KmsDisabled, "arn:aws:kms:us-east-1:123456789012:key/k is disabled.");
+        var (oci, aws, _) = await AnswerAsync(disabled);
+        Assert.Equal(new Answer(403, "DENIED", "KMS error (DisabledException): arn:aws:kms:us-east-1:123456789012:key/k is disabled."), oci);
+        Assert.Equal(new Answer(400, "KmsException", "KMS error (DisabledException): arn:aws:kms:us-east-1:123456789012:key/k is disabled."), aws);
+
+        var context = new DefaultHttpContext();
+        context.Request.Method = HttpMethods.Post;
+        context.Request.Headers["X-Amz-Target"] = "TrentService.Decrypt";
+        var body = new MemoryStream();
+        context.Response.Body = body;
+        await AwsErrorWriter.HandleAsync(context, disabled, Logger());
+        Assert.Equal(new Answer(400, "DisabledException", disabled.Message), ReadAws((context.Response, body.ToArray())));
         Assert.Empty(logs.Entries);
     }
 
