@@ -3,25 +3,39 @@ using Wharf.Core.Metadata;
 namespace Wharf.Metadata.Relational;
 
 /// <summary>
-/// SQL fragments both backends share for image listings (the dialects agree on these): the
-/// (digest, tag) rows of ECR's <c>ListImages</c> and the tag-status condition of <c>DescribeImages</c>.
+/// SQL both backends share for image listings (the dialects agree on these): a page of ECR's
+/// <c>ListImages</c> (digest, tag) rows and the tag-status condition of <c>DescribeImages</c>.
 /// </summary>
 internal static class ImageIdQueries
 {
-    /// <summary>Rows (digest, tag) of a repository for <paramref name="status"/>; tag is NULL for an untagged image.</summary>
-    internal static string Union(TagStatus status, string repositoryParameter, ImageStatusFilter imageStatus = ImageStatusFilter.Active)
+    /// <summary>
+    /// A page of ListImages in (digest, tag) order, an untagged image's tag sorting as '' (before any name), after
+    /// the cursor (<c>@afterDigest</c>, <c>@afterTag</c>) when <paramref name="after"/>. Each half reads one range of
+    /// an index from the cursor and stops at <c>@limit</c> rows: tagged rows from tags (repository, digest, name),
+    /// untagged ones from the manifests key; only those at most 2 × limit rows are sorted. (Sorting the union of
+    /// the whole repository for every page made walking a large repository quadratic.) A digest is tagged or
+    /// untagged within the one statement's snapshot, so the halves never share a digest.
+    /// </summary>
+    internal static string Page(TagStatus status, ImageStatusFilter imageStatus, bool after)
     {
-        var tagged = $"SELECT t.digest AS digest, t.name AS tag FROM tags t WHERE t.repository_id = {repositoryParameter}" +
+        var tagged =
+            "SELECT t.digest AS digest, t.name AS tag FROM tags t WHERE t.repository_id = @repository" +
+            (after ? " AND (t.digest, t.name) > (@afterDigest, @afterTag)" : string.Empty) +
             (imageStatus == ImageStatusFilter.Any ? string.Empty
-                : $" AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = t.repository_id AND s.digest = t.digest {StorageCondition(imageStatus, "s")})");
+                : $" AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = t.repository_id AND s.digest = t.digest {StorageCondition(imageStatus, "s")})") +
+            " ORDER BY t.digest, t.name LIMIT @limit";
+
+        // An untagged row's key is (digest, ''): past the cursor exactly when its digest is.
         var untagged =
-            $"SELECT m.digest AS digest, NULL AS tag FROM manifests m WHERE m.repository_id = {repositoryParameter} " +
-            $"AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) {StorageCondition(imageStatus, "m")}";
+            "SELECT m.digest AS digest, NULL AS tag FROM manifests m WHERE m.repository_id = @repository" +
+            (after ? " AND m.digest > @afterDigest" : string.Empty) +
+            $" AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) {StorageCondition(imageStatus, "m")}" +
+            " ORDER BY m.digest LIMIT @limit";
         return status switch
         {
             TagStatus.Tagged => tagged,
             TagStatus.Untagged => untagged,
-            _ => $"{tagged} UNION ALL {untagged}",
+            _ => $"SELECT digest, tag FROM (SELECT * FROM ({tagged}) AS a UNION ALL SELECT * FROM ({untagged}) AS b) AS ids ORDER BY digest, coalesce(tag, '') LIMIT @limit",
         };
     }
 
