@@ -72,11 +72,11 @@ try
         await store.MigrateAsync(CancellationToken.None);
         await store.DisposeAsync();
         DbConnection connection = postgres ? new NpgsqlConnection(connectionString) : new SqliteConnection($"Data Source={Path.Combine(dir, "wharf.db")};Pooling=False");
+        var fillerCount = big ? repositoryCount : Math.Min(repositoryCount, EmptyFillers);
         await using (var generator = await Generator.OpenAsync(connection, postgres, Math.Max(Math.Max(manifestCount, repositoryCount), Math.Max(tagCount, lifecycleCount))))
         {
             // Fillers first ("fill-…" sorts before "probe/…"), so the probes' ids and names sit past them in every key.
             long image = 0;
-            var fillerCount = big ? repositoryCount : Math.Min(repositoryCount, EmptyFillers);
             var fillers = await generator.RepositoriesAsync("fill-", fillerCount, t0);
             if (big)
             {

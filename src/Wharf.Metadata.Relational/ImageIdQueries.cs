@@ -12,7 +12,8 @@ internal static class ImageIdQueries
     /// A page of ListImages in (digest, tag) order, an untagged image's tag sorting as '' (before any name), after
     /// the cursor (<c>@afterDigest</c>, <c>@afterTag</c>) when <paramref name="after"/>. Each half reads one range of
     /// an index from the cursor and stops at <c>@limit</c> rows: tagged rows from tags (repository, digest, name),
-    /// untagged ones from the manifests key; only those at most 2 × limit rows are sorted. (Sorting the union of
+    /// untagged ones from the manifests key, up to the tagged half's last digest when it is a full page; only those at
+    /// most 2 × limit rows are sorted. (Sorting the union of
     /// the whole repository for every page made walking a large repository quadratic.) A digest is tagged or
     /// untagged within the one statement's snapshot, so the halves never share a digest.
     /// </summary>
@@ -25,17 +26,22 @@ internal static class ImageIdQueries
                 : $" AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = t.repository_id AND s.digest = t.digest {StorageCondition(imageStatus, "s")})") +
             " ORDER BY t.digest, t.name LIMIT @limit";
 
-        // An untagged row's key is (digest, ''): past the cursor exactly when its digest is.
-        var untagged =
+        // An untagged row's key is (digest, ''): past the cursor exactly when its digest is. When the tagged half fills
+        // the page, no untagged image past its last digest can be on it: that bound ends the untagged half's range
+        // (else a page of a repository with few untagged images read every manifest after the cursor to find them).
+        // '~' sorts after every digest ('algorithm:hex', lowercase).
+        string Untagged(string? bound) =>
             "SELECT m.digest AS digest, NULL AS tag FROM manifests m WHERE m.repository_id = @repository" +
             (after ? " AND m.digest > @afterDigest" : string.Empty) +
+            (bound is null ? string.Empty : $" AND m.digest <= coalesce({bound}, '~')") +
             $" AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) {StorageCondition(imageStatus, "m")}" +
             " ORDER BY m.digest LIMIT @limit";
         return status switch
         {
             TagStatus.Tagged => tagged,
-            TagStatus.Untagged => untagged,
-            _ => $"SELECT digest, tag FROM (SELECT * FROM ({tagged}) AS a UNION ALL SELECT * FROM ({untagged}) AS b) AS ids ORDER BY digest, coalesce(tag, '') LIMIT @limit",
+            TagStatus.Untagged => Untagged(null),
+            _ => $"WITH a AS ({tagged}) SELECT digest, tag FROM (SELECT * FROM a UNION ALL SELECT * FROM ({Untagged("(SELECT CASE WHEN count(*) < @limit THEN NULL ELSE max(digest) END FROM a)")}) AS b) AS ids " +
+                "ORDER BY digest, coalesce(tag, '') LIMIT @limit",
         };
     }
 

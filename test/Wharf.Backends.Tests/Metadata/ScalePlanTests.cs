@@ -93,9 +93,10 @@ public sealed partial class ScalePlanTests : IAsyncLifetime
             AssertRange(plan, "t", deep ? "(digest,name)>(?,?)" : "repository_id=?", "tags_digest_name");
         }
 
+        // Both halves: the untagged one ends at the tagged page's last digest.
         if (status != TagStatus.Tagged)
         {
-            AssertRange(plan, "m", deep ? "digest>?" : "repository_id=?");
+            AssertRange(plan, "m", (deep, status) switch { (true, TagStatus.Any) => "digest>? AND digest<?", (true, _) => "digest>?", (false, TagStatus.Any) => "digest<?", _ => "repository_id=?" });
         }
 
         // Only the merge of the two halves' pages (at most 2 × limit rows) is sorted.
