@@ -22,7 +22,7 @@ internal static class ImageIdQueries
         var tagged =
             "SELECT t.digest AS digest, t.name AS tag FROM tags t WHERE t.repository_id = @repository" +
             (after ? " AND (t.digest, t.name) > (@afterDigest, @afterTag)" : string.Empty) +
-            TaggedStorageCondition(imageStatus) +
+            TaggedStorageCondition(imageStatus, after) +
             " ORDER BY t.digest, t.name LIMIT @limit";
 
         // An untagged row's key is (digest, ''): past the cursor exactly when its digest is. When the tagged half fills
@@ -44,15 +44,14 @@ internal static class ImageIdQueries
         };
     }
 
-    // A tag's image's storage class, looked up by key for each tag of the page: as EXISTS, PostgreSQL made it a merge
-    // semi-join that read the repository's manifests from their first digest to the cursor, a cost growing with depth.
-    private static string TaggedStorageCondition(ImageStatusFilter imageStatus) => imageStatus switch
-    {
-        ImageStatusFilter.Any => string.Empty,
-        ImageStatusFilter.Activating => " AND 1 = 0",
-        _ => " AND (SELECT s.storage_class FROM manifests s WHERE s.repository_id = t.repository_id AND s.digest = t.digest) = " +
-            (imageStatus == ImageStatusFilter.Archived ? "'archive'" : "'standard'"),
-    };
+    // The tag's image in the storage class asked for. Bounded below by the cursor too (redundant with the join): PostgreSQL
+    // makes the EXISTS a merge semi-join, which without the bound read the repository's manifests from their first
+    // digest up to the cursor, a cost growing with depth. (As a scalar subquery per tag its estimate was so poor that
+    // the plan's cost crossed PostgreSQL's JIT threshold.)
+    private static string TaggedStorageCondition(ImageStatusFilter imageStatus, bool after) =>
+        imageStatus == ImageStatusFilter.Any ? string.Empty
+            : " AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = t.repository_id AND s.digest = t.digest" +
+              (after ? " AND s.digest >= @afterDigest" : string.Empty) + $" {StorageCondition(imageStatus, "s")})";
 
     /// <summary>An <c>AND …</c> condition on manifest alias <paramref name="alias"/> for the image status (storage class).</summary>
     internal static string StorageCondition(ImageStatusFilter imageStatus, string alias = "m") => imageStatus switch
