@@ -79,7 +79,7 @@ internal sealed partial class IdentityStore
     public Task<IReadOnlyList<GroupRecord>> ListGroupsAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<GroupRecord>>(
             async s => await s.ListAsync(
-                "SELECT arn, account, name, unique_id, created_at FROM iam_groups WHERE account = @account AND (CAST(@after AS TEXT) IS NULL OR name > CAST(@after AS TEXT)) ORDER BY name LIMIT @limit",
+                $"SELECT arn, account, name, unique_id, created_at FROM iam_groups WHERE account = @account{Keyset.After(after, "name")} ORDER BY name LIMIT @limit",
                 MapGroup,
                 [("account", account.Value), ("after", after), ("limit", limit)],
                 cancellationToken),

@@ -41,7 +41,7 @@ internal sealed partial class IdentityStore
     public Task<IReadOnlyList<ManagedPolicyRecord>> ListManagedPoliciesAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<ManagedPolicyRecord>>(
             async s => await s.ListAsync(
-                $"SELECT {PolicyColumns} FROM iam_policies p WHERE p.account = @account AND (CAST(@after AS TEXT) IS NULL OR p.name > CAST(@after AS TEXT)) ORDER BY p.name LIMIT @limit",
+                $"SELECT {PolicyColumns} FROM iam_policies p WHERE p.account = @account {Keyset.After(after, "p.name")} ORDER BY p.name LIMIT @limit",
                 MapPolicy,
                 [("account", account.Value), ("after", after), ("limit", limit)],
                 cancellationToken),

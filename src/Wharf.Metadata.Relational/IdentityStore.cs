@@ -114,7 +114,7 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
     public Task<IReadOnlyList<PrincipalRecord>> ListUsersAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<PrincipalRecord>>(
             async s => await s.ListAsync(
-                "SELECT arn, account, kind, name, unique_id, created_at FROM principals WHERE account = @account AND kind = 'user' AND (CAST(@after AS TEXT) IS NULL OR name > CAST(@after AS TEXT)) ORDER BY name LIMIT @limit",
+                $"SELECT arn, account, kind, name, unique_id, created_at FROM principals WHERE account = @account AND kind = 'user'{Keyset.After(after, "name")} ORDER BY name LIMIT @limit",
                 MapPrincipal,
                 [("account", account.Value), ("after", after), ("limit", limit)],
                 cancellationToken),
@@ -161,7 +161,7 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
     public Task<IReadOnlyList<RoleRecord>> ListRolesAsync(AccountId account, string? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<RoleRecord>>(
             async s => await s.ListAsync(
-                "SELECT arn, account, kind, name, unique_id, created_at, trust_policy, max_session_seconds FROM principals WHERE account = @account AND kind = 'role' AND (CAST(@after AS TEXT) IS NULL OR name > CAST(@after AS TEXT)) ORDER BY name LIMIT @limit",
+                $"SELECT arn, account, kind, name, unique_id, created_at, trust_policy, max_session_seconds FROM principals WHERE account = @account AND kind = 'role'{Keyset.After(after, "name")} ORDER BY name LIMIT @limit",
                 r => new RoleRecord(MapPrincipal(r), r.GetString(6), r.GetInt32(7)),
                 [("account", account.Value), ("after", after), ("limit", limit)],
                 cancellationToken),

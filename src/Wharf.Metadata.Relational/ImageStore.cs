@@ -225,11 +225,15 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
     public Task<IReadOnlyList<string>> ListTagsAsync(long repositoryId, string? last, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<string>>(
             async s => await s.ListAsync(
-                "SELECT name FROM tags WHERE repository_id = @repository AND (CAST(@last AS TEXT) IS NULL OR name > CAST(@last AS TEXT)) ORDER BY name LIMIT @limit",
+                ListTagsSql(last),
                 r => r.GetString(0),
                 [("repository", repositoryId), ("last", last), ("limit", limit)],
                 cancellationToken),
             cancellationToken);
+
+    /// <summary>A page of tags/list: one range of the tags key (<see cref="Keyset"/>); the plan tests read its plan.</summary>
+    internal static string ListTagsSql(string? last) =>
+        $"SELECT name FROM tags WHERE repository_id = @repository{Keyset.After(last, "name", "last")} ORDER BY name LIMIT @limit";
 
     public Task<IReadOnlyList<ReferrerRecord>> ListReferrersAsync(long repositoryId, Digest subject, string? artifactType, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<ReferrerRecord>>(
@@ -288,12 +292,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
     public Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, ImageId? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<ImageId>>(
             async s => await s.ListAsync(
-                $"""
-                SELECT digest, tag FROM ({ImageIdQueries.Union(status, "@repository", imageStatus)}) AS ids
-                WHERE CAST(@afterDigest AS TEXT) IS NULL OR digest > CAST(@afterDigest AS TEXT)
-                   OR (digest = CAST(@afterDigest AS TEXT) AND coalesce(tag, '') > CAST(@afterTag AS TEXT))
-                ORDER BY digest, coalesce(tag, '') LIMIT @limit
-                """,
+                ImageIdQueries.Page(status, imageStatus, after is not null),
                 r => new ImageId(r.Digest(0), r.NullableString(1)),
                 [("repository", repositoryId), ("afterDigest", after?.Digest.ToString()), ("afterTag", after?.Tag ?? string.Empty), ("limit", limit)],
                 cancellationToken),
@@ -304,16 +303,18 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             async s =>
             {
                 var rows = await s.ListAsync(
-                    $"""
-                    {SelectSummary} WHERE m.repository_id = @repository AND (CAST(@after AS TEXT) IS NULL OR m.digest > CAST(@after AS TEXT)) {ImageIdQueries.StatusCondition(status)} {ImageIdQueries.StorageCondition(imageStatus)}
-                    ORDER BY m.digest LIMIT @limit
-                    """,
+                    DescribeImagesSql(status, imageStatus, after),
                     MapSummary,
                     [("repository", repositoryId), ("after", after?.ToString()), ("limit", limit)],
                     cancellationToken);
                 return await WithTagsAsync(s, repositoryId, rows, cancellationToken);
             },
             cancellationToken);
+
+    /// <summary>A page of DescribeImages: one range of the manifests key in digest order (<see cref="Keyset"/>); the plan tests read its plan.</summary>
+    internal static string DescribeImagesSql(TagStatus status, ImageStatusFilter imageStatus, Digest? after) =>
+        $"{SelectSummary} WHERE m.repository_id = @repository{Keyset.After(after?.ToString(), "m.digest")} " +
+        $"{ImageIdQueries.StatusCondition(status)} {ImageIdQueries.StorageCondition(imageStatus)} ORDER BY m.digest LIMIT @limit";
 
     public Task<IReadOnlyList<ImageSummary>> GetImagesAsync(long repositoryId, IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken) =>
         database.ReadAsync(

@@ -128,6 +128,12 @@ internal sealed class LifecycleStore(Database database) : ILifecycleStore
                 cancellationToken),
             cancellationToken);
 
+    /// <summary>
+    /// An image's tags in name order: one range of tags (repository, digest, name) (migration 26), already in order.
+    /// With only (repository, digest) the planner read the repository's whole tag key in name order for each image.
+    /// </summary>
+    internal const string TagsOfImageSql = "SELECT name FROM tags WHERE repository_id = @repository AND digest = @digest ORDER BY name";
+
     // The image as it is now, compared with the plan: tags, push time and storage class must not have moved.
     private static async Task<LifecycleApplyResult> CheckAsync(Session s, long repositoryId, Digest digest, LifecycleImage? planned, CancellationToken cancellationToken)
     {
@@ -135,7 +141,7 @@ internal sealed class LifecycleStore(Database database) : ILifecycleStore
 
         // The row lock holds off a concurrent tag or re-push of this image until the action commits.
         await s.ExecuteAsync($"SELECT 1 FROM manifests WHERE repository_id = @repository AND digest = @digest{s.Dialect.ForUpdate}", key, cancellationToken);
-        var tags = await s.ListAsync("SELECT name FROM tags WHERE repository_id = @repository AND digest = @digest ORDER BY name", r => r.GetString(0), key, cancellationToken);
+        var tags = await s.ListAsync(TagsOfImageSql, r => r.GetString(0), key, cancellationToken);
         var current = await s.SingleAsync(
             """
             SELECT m.digest, m.pushed_at, m.last_pulled_at, m.storage_class, m.archived_at, m.activated_at,

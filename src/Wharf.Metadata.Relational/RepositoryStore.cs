@@ -158,15 +158,15 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
     public Task<IReadOnlyList<Repository>> ListAsync(RegistryKey registry, string? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<Repository>>(
             async s => await s.ListAsync(
-                $"""
-                SELECT {SelectColumns} FROM repositories
-                WHERE account = @account AND region = @region AND (CAST(@after AS TEXT) IS NULL OR name > CAST(@after AS TEXT))
-                ORDER BY name LIMIT @limit
-                """,
+                ListSql(after),
                 Map,
                 [("account", registry.Account.Value), ("region", registry.Region), ("after", after), ("limit", limit)],
                 cancellationToken),
             cancellationToken);
+
+    /// <summary>The catalog's and DescribeRepositories' page: one range of the (account, region, name) key (<see cref="Keyset"/>); the plan tests read its plan.</summary>
+    internal static string ListSql(string? after) =>
+        $"SELECT {SelectColumns} FROM repositories WHERE account = @account AND region = @region{Keyset.After(after, "name")} ORDER BY name LIMIT @limit";
 
     public Task<IReadOnlyList<Repository>> BrowseAsync(RegistryKey registry, RepositoryBrowse query, CancellationToken cancellationToken)
     {

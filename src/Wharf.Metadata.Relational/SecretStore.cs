@@ -63,7 +63,7 @@ internal sealed class SecretStore(Database database) : ISecretStore
             async s => await s.ListAsync(
                 $"""
                 SELECT {Selected} FROM secrets
-                WHERE account = @account AND region = @region AND (CAST(@after AS TEXT) IS NULL OR name > @after)
+                WHERE account = @account AND region = @region{Keyset.After(afterName, "name")}
                 ORDER BY name LIMIT @limit
                 """,
                 Map,

@@ -83,7 +83,7 @@ public sealed class ConsoleListingPlanTests : IAsyncLifetime
         var dialect = new SqliteDialect(new SqliteDatabase(DatabasePath));
         var plan = await PlanAsync(ImageStore.TagsOfPageSql(dialect), [("repository", 7L), ("digests", dialect.ListValue([Digest.Sha256Of([1]).ToString()]))]);
         AssertIndexed(plan);
-        Assert.Contains(plan, line => line.Contains("tags_manifest", StringComparison.Ordinal));
+        Assert.Contains(plan, line => line.Contains("tags_digest_name", StringComparison.Ordinal));
     }
 
     // SCAN is a whole table or index read (json_each, the bound list of digests, aside); a temporary B-tree a sort of every row read.

@@ -46,6 +46,74 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
         Assert.NotNull(await second.Repositories.CreateAsync(RepoKey("team/app"), T0, Ct));
     }
 
+    /// <summary>
+    /// Issue 19's keyset pages on PostgreSQL: a page after a cursor starts at it in an index (Index Cond on the
+    /// cursor), the lists are walked in index order (no sort but ListImages' merge of two page-sized halves). The
+    /// tables are tiny, so sequential scans are priced out to show which index the planner can use.
+    /// </summary>
+    [Fact]
+    public async Task Keyset_pages_start_at_their_cursor_in_an_index()
+    {
+        var cluster = await PostgresCluster.GetAsync();
+        var connectionString = await cluster.CreateDatabaseAsync(Ct);
+        await using (var store = new PostgresMetadataStore(connectionString))
+        {
+            await store.MigrateAsync(Ct);
+        }
+
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync(Ct);
+        await using (var off = new NpgsqlCommand("SET enable_seqscan = off; ANALYZE", connection))
+        {
+            await off.ExecuteNonQueryAsync(Ct);
+        }
+
+        var digest = Wharf.Core.Primitives.Digest.Sha256Of([1]).ToString();
+        var catalog = await ExplainAsync(connection, Wharf.Metadata.Relational.RepositoryStore.ListSql("team/app"), ("account", "123456789012"), ("region", "us-east-1"), ("after", "team/app"), ("limit", 101));
+        Assert.Contains("name > ", IndexCondition(catalog), StringComparison.Ordinal);
+        Assert.DoesNotContain("Sort", catalog, StringComparison.Ordinal);
+
+        var tags = await ExplainAsync(connection, Wharf.Metadata.Relational.ImageStore.ListTagsSql("v1"), ("repository", 7L), ("last", "v1"), ("limit", 101));
+        Assert.Contains("name > ", IndexCondition(tags), StringComparison.Ordinal);
+        Assert.DoesNotContain("Sort", tags, StringComparison.Ordinal);
+
+        var describe = await ExplainAsync(connection, Wharf.Metadata.Relational.ImageStore.DescribeImagesSql(TagStatus.Any, ImageStatusFilter.Active, Wharf.Core.Primitives.Digest.Parse(digest)), ("repository", 7L), ("after", digest), ("limit", 101));
+        Assert.Contains("digest > ", IndexCondition(describe), StringComparison.Ordinal);
+        Assert.DoesNotContain("Sort", describe, StringComparison.Ordinal);
+
+        var images = await ExplainAsync(connection, Wharf.Metadata.Relational.ImageIdQueries.Page(TagStatus.Any, ImageStatusFilter.Active, after: true), ("repository", 7L), ("afterDigest", digest), ("afterTag", "v1"), ("limit", 101));
+        Assert.Contains("tags_digest_name", images, StringComparison.Ordinal);
+        Assert.Contains("ROW(digest, name) > ROW(", images, StringComparison.Ordinal);
+        Assert.Contains("digest >= ", IndexCondition(images), StringComparison.Ordinal);
+
+        var imageTags = await ExplainAsync(connection, Wharf.Metadata.Relational.LifecycleStore.TagsOfImageSql, ("repository", 7L), ("digest", digest));
+        Assert.Contains("tags_digest_name", imageTags, StringComparison.Ordinal);
+        Assert.DoesNotContain("Sort", imageTags, StringComparison.Ordinal);
+    }
+
+    private static async Task<string> ExplainAsync(NpgsqlConnection connection, string sql, params (string Name, object Value)[] parameters)
+    {
+        await using var command = new NpgsqlCommand("EXPLAIN " + sql, connection);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.AddWithValue(name, value);
+        }
+
+        var lines = new List<string>();
+        await using var reader = await command.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            lines.Add(reader.GetString(0));
+        }
+
+        var plan = string.Join('\n', lines);
+        Assert.DoesNotContain("Seq Scan", plan, StringComparison.Ordinal);
+        return plan;
+    }
+
+    private static string IndexCondition(string plan) =>
+        string.Join('\n', plan.Split('\n').Where(line => line.Contains("Index Cond", StringComparison.Ordinal)));
+
     [Fact]
     public async Task A_database_from_a_newer_Wharf_is_refused()
     {

@@ -182,6 +182,78 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
         Assert.Equal(["v1"], image.Tags);
     }
 
+    [Fact]
+    public async Task The_gc_scan_reads_while_a_push_holds_the_writer_lock()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var loose = await UploadBlobAsync(store, repo.Id, "loose");
+
+        // A push mid-transaction: before, the scan ran inside BEGIN IMMEDIATE and waited out the push (or the busy timeout).
+        await using var push = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await push.OpenAsync(Ct);
+        await using var transaction = push.BeginTransaction(System.Data.IsolationLevel.Serializable, deferred: false);
+        await using (var insert = push.CreateCommand())
+        {
+            insert.CommandText = "INSERT INTO blobs (digest, size, state, touched_at) VALUES ('sha256:pushing', 1, 'live', 0)";
+            await insert.ExecuteNonQueryAsync(Ct);
+        }
+
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        deadline.CancelAfter(TimeSpan.FromSeconds(5));
+        var candidates = await ((SqliteBlobIndex)store.Blobs).ScanAsync(T0.AddHours(1), null, 10, deadline.Token);
+
+        Assert.Equal([loose.ToString()], candidates.Select(c => c.Digest));
+        await transaction.RollbackAsync(Ct);
+    }
+
+    [Fact]
+    public async Task A_candidate_referenced_or_touched_after_the_gc_scan_is_not_claimed()
+    {
+        await using var store = await CreateStoreAsync();
+        var blobs = (SqliteBlobIndex)store.Blobs;
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var reserved = await UploadBlobAsync(store, repo.Id, "reserved");
+        var loose = await UploadBlobAsync(store, repo.Id, "loose");
+        var cutoff = T0.AddHours(1);
+        var candidates = await blobs.ScanAsync(cutoff, null, 10, Ct);
+        Assert.Equal(3, candidates.Count);
+
+        // Between the scan and the claim: a push references one, an upload reserves another again.
+        await PutAsync(store, Image(repo.Id, "one", [layer], tag: "v1"));
+        Assert.Equal(BlobReservation.Reserved, await store.Blobs.ReserveBlobAsync(reserved, 100, T0.AddHours(2), Ct));
+
+        Assert.Equal([loose], (await blobs.ClaimAsync(candidates, cutoff, Ct)).Select(b => b.Digest));
+        Assert.NotNull(await store.Blobs.GetBlobAsync(layer, Ct));
+        Assert.NotNull(await store.Blobs.GetBlobAsync(reserved, Ct));
+        Assert.Empty(await store.Blobs.ClaimGarbageAsync(cutoff, 10, Ct));
+    }
+
+    [Fact]
+    public async Task Gc_scan_pages_split_between_equal_touch_times_lose_and_repeat_nothing()
+    {
+        await using var store = await CreateStoreAsync();
+        var blobs = (SqliteBlobIndex)store.Blobs;
+        var repo = await CreateRepoAsync(store);
+        var expected = new List<string>();
+        for (var i = 0; i < 7; i++)
+        {
+            expected.Add((await UploadBlobAsync(store, repo.Id, "same-time-" + i, T0.AddMinutes(i / 3))).ToString());
+        }
+
+        var seen = new List<string>();
+        GcCandidate? from = null;
+        while (await blobs.ScanAsync(T0.AddHours(1), from, 2, Ct) is { Count: > 0 } page)
+        {
+            seen.AddRange(page.Select(c => c.Digest));
+            from = page[^1];
+        }
+
+        Assert.Equal(expected.Order(StringComparer.Ordinal), seen.Order(StringComparer.Ordinal));
+        Assert.Equal(7, seen.Count);
+    }
+
     private async Task<List<(long Version, long AppliedAt)>> ReadMigrationsAsync()
     {
         await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False");
