@@ -76,4 +76,8 @@ internal static class WharfEventId
     // 1900s: telemetry (the per-request log line, the metrics gauges).
     public const int RequestCompleted = 1900;
     public const int MetricsGaugesFailed = 1901;
+
+    // 3300s: encrypting an existing install (issue 21 point 4: the encrypt job).
+    public const int EncryptionBlobNotSealed = 3300;
+    public const int EncryptionProgress = 3301;
 }

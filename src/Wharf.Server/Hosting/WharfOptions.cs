@@ -103,6 +103,35 @@ public sealed class WharfOptions
 
     /// <summary>Webhooks: subscriptions from settings, delivery retries (docs/operations.md "Webhooks").</summary>
     public WebhookOptions Webhooks { get; set; } = new();
+
+    /// <summary>Encryption at rest (docs/encryption.md).</summary>
+    public EncryptionOptions Encryption { get; set; } = new();
+}
+
+/// <summary>Encryption at rest (docs/encryption.md).</summary>
+public sealed class EncryptionOptions
+{
+    /// <summary>
+    /// Whether new blobs are sealed (AES-256-GCM under data keys wrapped by the master key or a KMS key). Off, new
+    /// blobs are stored as plaintext (for a side-by-side bench, or where the disk or bucket is encrypted by other
+    /// means); blobs sealed before are still read. Every node must agree, and uploads in flight when it changes fail.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
+
+    // ---- encrypting an existing install (the migrate helper) ----
+
+    /// <summary>The background encryption of plaintext blobs left from before sealing (docs/encryption.md "Encrypting an existing install").</summary>
+    public EncryptionMigrationOptions Migration { get; set; } = new();
+}
+
+/// <summary>Encrypting an existing install (docs/encryption.md "Encrypting an existing install").</summary>
+public sealed class EncryptionMigrationOptions
+{
+    /// <summary>
+    /// Whether servers seal plaintext blobs in the background (the <c>encrypt</c> job, at start and on <c>Gc:Interval</c>;
+    /// plaintext deleted <c>Gc:GraceWindow</c> after it was sealed). Off, only <c>wharf encrypt</c> does it.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
 }
 
 public sealed class RegistryOptions

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Wharf.Core.Encryption;
 using Wharf.Core.GarbageCollection;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Metadata;
@@ -39,6 +40,21 @@ internal static class JobRegistration
         if (gc.Enabled)
         {
             services.AddSingleton<IBackgroundJob, GarbageCollectionJob>();
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// The migrator that seals an install's plaintext blobs (<c>wharf encrypt</c>), and its job while sealing is on and
+    /// <c>Encryption:Migration:Enabled</c>.
+    /// </summary>
+    public static IServiceCollection AddEncryptionMigration(this IServiceCollection services, WharfOptions options)
+    {
+        services.AddSingleton<EncryptionMigrator>();
+        if (options.Encryption.Enabled && options.Encryption.Migration.Enabled)
+        {
+            services.AddSingleton<IBackgroundJob, EncryptionJob>();
         }
 
         return services;
