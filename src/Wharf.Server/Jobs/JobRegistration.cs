@@ -35,7 +35,7 @@ internal static class JobRegistration
     public static IServiceCollection AddGarbageCollection(this IServiceCollection services, GcOptions gc)
     {
         services.AddSingleton(sp => new GarbageCollector(
-            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), gc.GraceWindow));
+            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IBlobVault>(), sp.GetRequiredService<TimeProvider>(), gc.GraceWindow));
         services.AddSingleton<StoreChecker>();
         if (gc.Enabled)
         {
