@@ -29,6 +29,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
         Uploads = new UploadStore(relational);
         Leases = new JobLeaseStore(relational);
         Keys = new ServerKeyStore(relational);
+        SealedCopies = new SealedCopyStore(relational);
         Lifecycle = new LifecycleStore(relational);
         Vulnerabilities = new VulnerabilityStore(relational);
         Scans = new ScanStore(relational);
@@ -56,6 +57,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
     public IJobLeaseStore Leases { get; }
 
     public IServerKeyStore Keys { get; }
+
+    public Core.Encryption.ISealedCopyStore SealedCopies { get; }
 
     public ILifecycleStore Lifecycle { get; }
 

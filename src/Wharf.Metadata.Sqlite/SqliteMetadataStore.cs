@@ -36,6 +36,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
         Uploads = new UploadStore(database);
         Leases = new JobLeaseStore(database);
         Keys = new ServerKeyStore(database);
+        SealedCopies = new SealedCopyStore(database);
         Lifecycle = new LifecycleStore(database);
         Vulnerabilities = new VulnerabilityStore(database);
         Scans = new ScanStore(database);
@@ -66,6 +67,8 @@ public sealed class SqliteMetadataStore : IMetadataStore
     public IJobLeaseStore Leases { get; }
 
     public IServerKeyStore Keys { get; }
+
+    public Core.Encryption.ISealedCopyStore SealedCopies { get; }
 
     public ILifecycleStore Lifecycle { get; }
 

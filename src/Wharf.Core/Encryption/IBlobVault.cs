@@ -127,8 +127,9 @@ public enum SealResult
 /// The plaintext offsets where each sealed run starts (one run per staged chunk, each under its own data key;
 /// the first is 0). docs/encryption.md "The format".
 /// </param>
+/// <param name="UploadId">The upload (staging area) that wrote the bytes: bound into every segment's associated data.</param>
 /// <param name="CreatedAt">When it was recorded.</param>
-public sealed record SealedCopy(Digest Digest, string ScopeId, Digest Address, long Size, IReadOnlyList<long> Runs, DateTimeOffset CreatedAt)
+public sealed record SealedCopy(Digest Digest, string ScopeId, Digest Address, long Size, IReadOnlyList<long> Runs, string UploadId, DateTimeOffset CreatedAt)
 {
     /// <summary>The scope the copy belongs to.</summary>
     public BlobScope Scope => ScopeId == BlobScope.Master.Id ? BlobScope.Master : new BlobScope(ScopeId);

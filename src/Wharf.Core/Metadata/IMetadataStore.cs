@@ -57,6 +57,9 @@ public interface IMetadataStore : IAsyncDisposable
     /// <summary>Webhook subscriptions, their deliveries and dead letters.</summary>
     Webhooks.IWebhookStore Webhooks { get; }
 
+    /// <summary>The sealed copies of blobs (encryption at rest: which scope has which blob where).</summary>
+    Encryption.ISealedCopyStore SealedCopies { get; }
+
     /// <summary>Applies pending migrations (idempotent, safe to run from several nodes at once).</summary>
     Task MigrateAsync(CancellationToken cancellationToken);
 

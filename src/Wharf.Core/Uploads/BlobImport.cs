@@ -28,7 +28,7 @@ internal sealed class BlobImport(UploadService uploads, Repository repository, U
     /// <summary>Stages <paramref name="body"/> (exactly <paramref name="length"/> bytes when given) after what is staged.</summary>
     public async Task AppendAsync(Stream body, long? length, CancellationToken cancellationToken)
     {
-        session = await uploads.AppendImportAsync(session, body, length, cancellationToken);
+        session = await uploads.AppendImportAsync(repository, session, body, length, cancellationToken);
         Chunks = UploadService.RecordedChain(session);
     }
 

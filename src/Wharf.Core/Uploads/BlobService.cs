@@ -1,3 +1,4 @@
+using Wharf.Core.Encryption;
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
@@ -20,7 +21,7 @@ public sealed record BlobRead(Digest Digest, long Size, long Offset, long Length
 }
 
 /// <summary>Blobs as one repository sees them: only blobs linked to it exist (DESIGN.md).</summary>
-public sealed class BlobService(IMetadataStore store, IBlobStore blobs, RepositoryResolver repositories, TimeProvider time)
+public sealed class BlobService(IMetadataStore store, IBlobVault blobs, RepositoryResolver repositories, TimeProvider time)
 {
     /// <summary>HEAD: the blob's size if it is linked to the repository, else <c>BLOB_UNKNOWN</c>.</summary>
     public async Task<BlobRecord> StatAsync(Caller caller, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
@@ -57,7 +58,7 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
             };
         }
 
-        var stream = await blobs.OpenReadAsync(digest, offset, length, cancellationToken);
+        var stream = await blobs.OpenReadAsync(BlobScope.Of(repository.Settings), digest, offset, length, cancellationToken);
         return stream is null ? null : new BlobRead(digest, record.Size, offset, length, range is not null, stream);
     }
 
@@ -75,7 +76,7 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
             return (record, null);
         }
 
-        await using var stream = await blobs.OpenReadAsync(digest, 0, record.Size, cancellationToken) ?? throw BlobUnknown(digest);
+        await using var stream = await blobs.OpenReadAsync(BlobScope.Of(repository.Settings), digest, 0, record.Size, cancellationToken) ?? throw BlobUnknown(digest);
 
         // One byte more than the record says, so a store holding more than it should is noticed, not read on.
         var buffer = new byte[record.Size + 1];
@@ -92,7 +93,7 @@ public sealed class BlobService(IMetadataStore store, IBlobStore blobs, Reposito
     {
         var repository = await repositories.GetAsync(caller, key, EcrActions.GetDownloadUrlForLayer, cancellationToken);
         _ = await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) ?? throw BlobUnknown(digest);
-        return await blobs.GetDownloadUrlAsync(digest, lifetime, cancellationToken);
+        return await blobs.GetDownloadUrlAsync(BlobScope.Of(repository.Settings), digest, lifetime, cancellationToken);
     }
 
     /// <summary>DELETE: removes the repository's link to the blob (GC reclaims unreferenced bytes later).</summary>

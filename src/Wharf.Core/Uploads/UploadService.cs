@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using Wharf.Core.Encryption;
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
@@ -21,7 +22,7 @@ public sealed record UploadStatus(string Id, long Offset);
 /// </summary>
 public sealed class UploadService(
     IMetadataStore store,
-    IBlobStore blobs,
+    IBlobVault blobs,
     RepositoryResolver repositories,
     DataPlaneSettings settings,
     TimeProvider time)
@@ -121,7 +122,7 @@ public sealed class UploadService(
             throw new WharfException(WharfErrorCode.SizeInvalid, $"Content-Range describes {described} bytes but Content-Length is {declared}");
         }
 
-        var appended = await AppendCoreAsync(session, body, contentLength ?? rangeLength, cancellationToken);
+        var appended = await AppendCoreAsync(BlobScope.Of(repository.Settings), session, body, contentLength ?? rangeLength, cancellationToken);
         return new UploadStatus(session.Id, appended.Offset);
     }
 
@@ -143,7 +144,7 @@ public sealed class UploadService(
         var session = await GetSessionAsync(repository, uploadId, cancellationToken);
         if (body is not null)
         {
-            session = await AppendCoreAsync(session, body, contentLength, cancellationToken);
+            session = await AppendCoreAsync(BlobScope.Of(repository.Settings), session, body, contentLength, cancellationToken);
         }
 
         return await CommitSessionAsync(repository, session, digest, null, cancellationToken);
@@ -157,9 +158,10 @@ public sealed class UploadService(
     {
         var size = session.Offset;
         var chunks = RecordedChain(session);
+        var scope = BlobScope.Of(repository.Settings);
         try
         {
-            var actual = await ComputeDigestAsync(session, chunks, digest.Algorithm, cancellationToken);
+            var actual = await ComputeDigestAsync(scope, session, chunks, digest.Algorithm, cancellationToken);
             if (actual != digest)
             {
                 throw new WharfException(WharfErrorCode.DigestInvalid, $"provided digest {digest} did not match uploaded content ({actual})", new { digest = digest.ToString() });
@@ -168,7 +170,7 @@ public sealed class UploadService(
             verified?.Invoke();
 
             await ReserveAsync(digest, size, cancellationToken);
-            await blobs.CommitUploadAsync(session.Id, chunks, digest, cancellationToken);
+            await blobs.CommitUploadAsync(scope, session.Id, chunks, digest, cancellationToken);
         }
         catch (KeyNotFoundException)
         {
@@ -200,10 +202,10 @@ public sealed class UploadService(
     }
 
     /// <summary>An import's append: one chunk at the session's offset, under the upload's lock.</summary>
-    internal async Task<UploadSession> AppendImportAsync(UploadSession session, Stream body, long? length, CancellationToken cancellationToken)
+    internal async Task<UploadSession> AppendImportAsync(Repository repository, UploadSession session, Stream body, long? length, CancellationToken cancellationToken)
     {
         using var held = await locks.AcquireAsync(session.Id, cancellationToken);
-        return await AppendCoreAsync(session, body, length, cancellationToken);
+        return await AppendCoreAsync(BlobScope.Of(repository.Settings), session, body, length, cancellationToken);
     }
 
     /// <summary>An import's commit (<see cref="CompleteAsync"/> without a caller or a last chunk); <paramref name="verified"/> is told once the digest matched.</summary>
@@ -235,7 +237,7 @@ public sealed class UploadService(
         return session;
     }
 
-    private async Task<UploadSession> AppendCoreAsync(UploadSession session, Stream body, long? expectedLength, CancellationToken cancellationToken)
+    private async Task<UploadSession> AppendCoreAsync(BlobScope scope, UploadSession session, Stream body, long? expectedLength, CancellationToken cancellationToken)
     {
         if (session.Chunks.Count >= UploadChunk.MaxPerUpload)
         {
@@ -244,12 +246,12 @@ public sealed class UploadService(
                 $"upload {session.Id} already has {UploadChunk.MaxPerUpload} chunks, the most one upload may have; complete it with PUT and no body, or start again with bigger chunks");
         }
 
-        var running = await GetRunningHashAsync(session, cancellationToken);
+        var running = await GetRunningHashAsync(scope, session, cancellationToken);
         var hashing = new HashingReadStream(body, running.Hash);
         UploadChunk chunk;
         try
         {
-            chunk = await blobs.WriteUploadChunkAsync(session.Id, session.Offset, hashing, expectedLength, cancellationToken);
+            chunk = await blobs.WriteUploadChunkAsync(scope, session.Id, RecordedChain(session), hashing, expectedLength, cancellationToken);
         }
         catch (InvalidDataException)
         {
@@ -319,7 +321,7 @@ public sealed class UploadService(
     }
 
     /// <summary>The SHA-256 of the session's staged bytes, from memory or rebuilt from its recorded chunks.</summary>
-    private async Task<RunningHash> GetRunningHashAsync(UploadSession session, CancellationToken cancellationToken)
+    private async Task<RunningHash> GetRunningHashAsync(BlobScope scope, UploadSession session, CancellationToken cancellationToken)
     {
         // The offset names the chain: it only grows, and every advance appends the chunk that made it.
         if (hashes.TryGetValue(session.Id, out var cached) && cached.Offset == session.Offset)
@@ -333,7 +335,7 @@ public sealed class UploadService(
         var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         try
         {
-            await FeedStagedAsync(session.Id, chunks, hash, cancellationToken);
+            await FeedStagedAsync(scope, session.Id, chunks, hash, cancellationToken);
         }
         catch
         {
@@ -346,28 +348,28 @@ public sealed class UploadService(
         return running;
     }
 
-    private async Task<Digest> ComputeDigestAsync(UploadSession session, IReadOnlyList<UploadChunk> chunks, DigestAlgorithm algorithm, CancellationToken cancellationToken)
+    private async Task<Digest> ComputeDigestAsync(BlobScope scope, UploadSession session, IReadOnlyList<UploadChunk> chunks, DigestAlgorithm algorithm, CancellationToken cancellationToken)
     {
         if (algorithm == DigestAlgorithm.Sha256)
         {
-            var running = await GetRunningHashAsync(session, cancellationToken);
+            var running = await GetRunningHashAsync(scope, session, cancellationToken);
             return Digest.FromHash(DigestAlgorithm.Sha256, running.Hash.GetCurrentHash());
         }
 
         // Uploads are hashed with SHA-256 as they arrive; other algorithms re-read the staged bytes once.
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA512);
-        await FeedStagedAsync(session.Id, chunks, hash, cancellationToken);
+        await FeedStagedAsync(scope, session.Id, chunks, hash, cancellationToken);
         return Digest.FromHash(algorithm, hash.GetCurrentHash());
     }
 
-    private async Task FeedStagedAsync(string uploadId, IReadOnlyList<UploadChunk> chunks, IncrementalHash hash, CancellationToken cancellationToken)
+    private async Task FeedStagedAsync(BlobScope scope, string uploadId, IReadOnlyList<UploadChunk> chunks, IncrementalHash hash, CancellationToken cancellationToken)
     {
         if (chunks.Count == 0)
         {
             return;
         }
 
-        await using var staged = await blobs.OpenUploadReadAsync(uploadId, chunks, cancellationToken);
+        await using var staged = await blobs.OpenUploadReadAsync(scope, uploadId, chunks, 0, cancellationToken);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
         try
         {

@@ -16,7 +16,14 @@ internal static class HostingRegistration
             return Telemetry.TelemetryRegistration.Instrument(BackendFactory.CreateBlobStore(options), options);
         });
         services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
-        services.AddSingleton<Core.Encryption.IBlobVault>(sp => new Core.Encryption.PlaintextBlobVault(sp.GetRequiredService<IBlobStore>()));
+        services.AddSingleton<Core.Encryption.IDataKeys>(sp => new Core.Encryption.DataKeys(
+            sp.GetRequiredService<Core.Identity.SecretBox>(), sp.GetService<Core.Kms.IKmsDataKeys>()));
+        services.AddSingleton<Core.Encryption.IBlobVault>(sp => new Core.Encryption.SealedBlobVault(
+            sp.GetRequiredService<IBlobStore>(),
+            sp.GetRequiredService<IMetadataStore>(),
+            sp.GetRequiredService<Core.Encryption.IDataKeys>(),
+            new Core.Encryption.BlobVaultSettings(sp.GetRequiredService<IOptions<WharfOptions>>().Value.Encryption.Enabled),
+            sp.GetRequiredService<TimeProvider>()));
         return services;
     }
 

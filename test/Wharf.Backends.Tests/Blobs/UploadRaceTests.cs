@@ -192,7 +192,7 @@ public sealed class UploadRaceTests : IAsyncDisposable
 
         var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var settings = new DataPlaneSettings(CreateOnPush: true, UploadExpiry: TimeSpan.FromHours(24));
-        return new UploadService(_metadata, blobs, new RepositoryResolver(_metadata, new OpenAccessAuthorizer(), settings, time), settings, time);
+        return new UploadService(_metadata, new Wharf.Core.Encryption.PlaintextBlobVault(blobs), new RepositoryResolver(_metadata, new OpenAccessAuthorizer(), settings, time), settings, time);
     }
 
     private static async Task<byte[]> ReadBlobAsync(IBlobStore store, Digest digest)

@@ -28,7 +28,7 @@ internal sealed class ServiceStack : IAsyncDisposable
         Time = time;
         var settings = new DataPlaneSettings(CreateOnPush: true, UploadExpiry: TimeSpan.FromHours(24));
         Repositories = new RepositoryResolver(store, new OpenAccessAuthorizer(), settings, time);
-        Uploads = new UploadService(store, blobs, Repositories, settings, time);
+        Uploads = new UploadService(store, new Wharf.Core.Encryption.PlaintextBlobVault(blobs), Repositories, settings, time);
         Manifests = new ManifestService(store, Repositories, new PullRecorder(store, time), time);
         Collector = new GarbageCollector(store, blobs, new Wharf.Core.Encryption.PlaintextBlobVault(blobs), time, grace);
         Janitor = new UploadJanitor(store, blobs, time);

@@ -1,0 +1,332 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Wharf.Core.Storage;
+
+namespace Wharf.Core.Encryption;
+
+/// <summary>Where a sealed object's runs are: enough to read any plaintext range of it (<see cref="SealedFormat"/>).</summary>
+/// <param name="Scope">The scope its data keys are wrapped under.</param>
+/// <param name="UploadId">The upload that wrote it (bound into every segment).</param>
+/// <param name="RunStarts">The plaintext offset of each run (the first is 0).</param>
+/// <param name="Size">The plaintext's size.</param>
+/// <param name="CacheName">A name for its runs' wrapped keys in <see cref="WrappedKeyCache"/>, or null not to cache them.</param>
+internal sealed record SealedLayout(BlobScope Scope, string UploadId, IReadOnlyList<long> RunStarts, long Size, string? CacheName)
+{
+    private long[]? sealedStarts;
+
+    /// <summary>The sealed offset of each run.</summary>
+    public long[] SealedStarts => sealedStarts ??= SealedFormat.SealedRunStarts(RunStarts, Size);
+
+    public long RunEnd(int run) => run + 1 < RunStarts.Count ? RunStarts[run + 1] : Size;
+
+    /// <summary>The run holding plaintext <paramref name="offset"/> (less than <see cref="Size"/>).</summary>
+    public int RunOf(long offset)
+    {
+        var run = 0;
+        var low = 0;
+        var high = RunStarts.Count - 1;
+        while (low <= high)
+        {
+            var middle = (low + high) / 2;
+            if (RunStarts[middle] <= offset)
+            {
+                run = middle;
+                low = middle + 1;
+            }
+            else
+            {
+                high = middle - 1;
+            }
+        }
+
+        return run;
+    }
+
+    /// <summary>Throws <see cref="InvalidDataException"/> unless the runs start at 0 and increase within the size.</summary>
+    public void Validate()
+    {
+        for (var i = 0; i < RunStarts.Count; i++)
+        {
+            if ((i == 0 ? RunStarts[0] != 0 : RunStarts[i] <= RunStarts[i - 1]) || RunStarts[i] >= Size)
+            {
+                throw new InvalidDataException("The sealed copy's runs do not form a chain from 0.");
+            }
+        }
+
+        if (Size > 0 && RunStarts.Count == 0)
+        {
+            throw new InvalidDataException("The sealed copy has bytes but no runs.");
+        }
+    }
+}
+
+/// <summary>
+/// The wrapped data keys of sealed runs seen lately (they are not secret), so a ranged read that starts inside a
+/// run needs no second store read for its header. Bounded: cleared when full.
+/// </summary>
+internal sealed class WrappedKeyCache(int capacity = 4096)
+{
+    private readonly ConcurrentDictionary<(string Name, int Run), byte[]> keys = new();
+
+    public byte[]? Get(string? name, int run) => name is not null && keys.TryGetValue((name, run), out var wrapped) ? wrapped : null;
+
+    public void Put(string? name, int run, byte[] wrapped)
+    {
+        if (name is null)
+        {
+            return;
+        }
+
+        if (keys.Count >= capacity)
+        {
+            keys.Clear();
+        }
+
+        keys[(name, run)] = wrapped;
+    }
+}
+
+/// <summary>
+/// Reads plaintext bytes [offset, offset + length) of a sealed object: opens the store once, from the first
+/// segment the range touches to the last, and decrypts segment by segment with pooled buffers (memory about two
+/// segments, whatever the range). A run's header is read where the stream passes it; a range starting inside a run
+/// takes the run's wrapped key from the cache or one small read of its header. Altered, reordered or missing bytes
+/// fail the read with <see cref="CryptographicException"/>; no unauthenticated byte is ever returned.
+/// </summary>
+internal sealed class UnsealingStream : ReadOnlyStream
+{
+    private readonly SealedLayout layout;
+    private readonly IDataKeys keys;
+    private readonly WrappedKeyCache cache;
+    private readonly Func<long, long, CancellationToken, Task<Stream?>> open;
+    private readonly long end;
+    private Stream? inner;
+    private byte[]? sealedBuffer = ArrayPool<byte>.Shared.Rent(SealedFormat.HeaderSize + SealedFormat.SealedSegmentSize);
+    private byte[]? plain = ArrayPool<byte>.Shared.Rent(SealedFormat.SegmentSize);
+    private AesGcm? aes;
+    private byte[] aad = [];
+    private int run;
+    private long segment;
+    private long position;
+    private int plainStart;
+    private int plainEnd;
+    private bool headerInline;
+
+    private UnsealingStream(SealedLayout layout, IDataKeys keys, WrappedKeyCache cache, Func<long, long, CancellationToken, Task<Stream?>> open, long offset, long length)
+    {
+        this.layout = layout;
+        this.keys = keys;
+        this.cache = cache;
+        this.open = open;
+        position = offset;
+        end = offset + length;
+    }
+
+    /// <summary>
+    /// Opens plaintext [<paramref name="offset"/>, +<paramref name="length"/>) of the sealed object <paramref name="open"/>
+    /// reads (sealed offset, sealed length → the store's stream, or null when the object is gone); null when it is gone.
+    /// </summary>
+    public static async Task<Stream?> OpenAsync(
+        SealedLayout layout,
+        IDataKeys keys,
+        WrappedKeyCache cache,
+        Func<long, long, CancellationToken, Task<Stream?>> open,
+        long offset,
+        long length,
+        CancellationToken cancellationToken)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(offset);
+        ArgumentOutOfRangeException.ThrowIfNegative(length);
+        if (offset + length > layout.Size)
+        {
+            throw new ArgumentOutOfRangeException(nameof(length), "The range ends beyond the blob.");
+        }
+
+        if (length == 0)
+        {
+            return new MemoryStream([], writable: false);
+        }
+
+        var reader = new UnsealingStream(layout, keys, cache, open, offset, length);
+        try
+        {
+            return await reader.StartAsync(cancellationToken) ? reader : null;
+        }
+        catch
+        {
+            await reader.DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task<bool> StartAsync(CancellationToken cancellationToken)
+    {
+        run = layout.RunOf(position);
+        segment = (position - layout.RunStarts[run]) / SealedFormat.SegmentSize;
+        var sealedStart = layout.SealedStarts[run] + SealedFormat.HeaderSize + (segment * SealedFormat.SealedSegmentSize);
+        if (segment == 0)
+        {
+            sealedStart = layout.SealedStarts[run];
+            headerInline = true;
+        }
+        else
+        {
+            var wrapped = cache.Get(layout.CacheName, run);
+            if (wrapped is null)
+            {
+                await using var header = await open(layout.SealedStarts[run], SealedFormat.HeaderSize, cancellationToken);
+                if (header is null)
+                {
+                    return false;
+                }
+
+                await ReadFullyAsync(header, sealedBuffer.AsMemory(0, SealedFormat.HeaderSize), cancellationToken);
+                wrapped = SealedFormat.ReadHeader(sealedBuffer.AsSpan(0, SealedFormat.HeaderSize));
+                cache.Put(layout.CacheName, run, wrapped);
+            }
+
+            await UseKeyAsync(wrapped, cancellationToken);
+        }
+
+        var lastRun = layout.RunOf(end - 1);
+        var lastSegment = (end - 1 - layout.RunStarts[lastRun]) / SealedFormat.SegmentSize;
+        var lastSegmentEnd = Math.Min(layout.RunStarts[lastRun] + ((lastSegment + 1) * SealedFormat.SegmentSize), layout.RunEnd(lastRun));
+        var sealedEnd = layout.SealedStarts[lastRun] + SealedFormat.HeaderSize + (lastSegment * SealedFormat.SealedSegmentSize)
+            + (lastSegmentEnd - layout.RunStarts[lastRun] - (lastSegment * SealedFormat.SegmentSize)) + SealedFormat.TagSize;
+        inner = await open(sealedStart, sealedEnd - sealedStart, cancellationToken);
+        return inner is not null;
+    }
+
+    private async Task UseKeyAsync(byte[] wrapped, CancellationToken cancellationToken)
+    {
+        aes?.Dispose();
+        aes = null;
+        using (var key = await keys.UnwrapAsync(layout.Scope, wrapped, SealedFormat.KeyContext(layout.UploadId), cancellationToken))
+        {
+            aes = new AesGcm(key.Key, SealedFormat.TagSize);
+        }
+
+        aad = SealedFormat.RunAad(layout.Scope.Id, layout.UploadId, layout.RunStarts[run]);
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        var rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
+        try
+        {
+            var read = ReadAsync(rented.AsMemory(0, buffer.Length)).AsTask().GetAwaiter().GetResult();
+            rented.AsSpan(0, read).CopyTo(buffer);
+            return read;
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        if (buffer.Length == 0)
+        {
+            return 0;
+        }
+
+        if (plainStart == plainEnd)
+        {
+            if (position >= end)
+            {
+                return 0;
+            }
+
+            await NextSegmentAsync(cancellationToken);
+        }
+
+        var count = Math.Min(buffer.Length, plainEnd - plainStart);
+        plain.AsSpan(plainStart, count).CopyTo(buffer.Span);
+        plainStart += count;
+        return count;
+    }
+
+    private async Task NextSegmentAsync(CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(inner is null || sealedBuffer is null || plain is null, this);
+        var runStart = layout.RunStarts[run];
+        var runEnd = layout.RunEnd(run);
+        if (headerInline)
+        {
+            await ReadFullyAsync(inner, sealedBuffer.AsMemory(0, SealedFormat.HeaderSize), cancellationToken);
+            var wrapped = SealedFormat.ReadHeader(sealedBuffer.AsSpan(0, SealedFormat.HeaderSize));
+            cache.Put(layout.CacheName, run, wrapped);
+            await UseKeyAsync(wrapped, cancellationToken);
+            headerInline = false;
+        }
+
+        var segmentStart = runStart + (segment * SealedFormat.SegmentSize);
+        var segmentLength = (int)Math.Min(SealedFormat.SegmentSize, runEnd - segmentStart);
+        var last = segmentStart + segmentLength == runEnd;
+        await ReadFullyAsync(inner, sealedBuffer.AsMemory(0, segmentLength + SealedFormat.TagSize), cancellationToken);
+        SealedFormat.SetSegment(aad, segment, last);
+        SealedFormat.OpenSegment(aes!, segment, sealedBuffer.AsSpan(0, segmentLength + SealedFormat.TagSize), aad, plain);
+
+        // Only the requested part of the first and last segment is served.
+        plainStart = (int)(position - segmentStart);
+        plainEnd = (int)(Math.Min(end, segmentStart + segmentLength) - segmentStart);
+        position = segmentStart + plainEnd;
+        if (last)
+        {
+            run++;
+            segment = 0;
+            headerInline = true;
+        }
+        else
+        {
+            segment++;
+        }
+    }
+
+    private static async Task ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        var read = await stream.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+        if (read < buffer.Length)
+        {
+            throw new CryptographicException("The sealed blob ends before its recorded size.");
+        }
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner?.Dispose();
+            inner = null;
+            aes?.Dispose();
+            aes = null;
+            if (plain is not null)
+            {
+                CryptographicOperations.ZeroMemory(plain);
+                ArrayPool<byte>.Shared.Return(plain);
+                plain = null;
+            }
+
+            if (sealedBuffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(sealedBuffer);
+                sealedBuffer = null;
+            }
+        }
+
+        base.Dispose(disposing);
+    }
+
+    public override async ValueTask DisposeAsync()
+    {
+        if (inner is not null)
+        {
+            await inner.DisposeAsync();
+            inner = null;
+        }
+
+        await base.DisposeAsync();
+    }
+}

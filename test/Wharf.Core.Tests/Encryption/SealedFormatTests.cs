@@ -1,0 +1,217 @@
+using System.Security.Cryptography;
+using Wharf.Core.Encryption;
+using Wharf.Core.Errors;
+using Wharf.Core.Identity;
+
+namespace Wharf.Core.Tests.Encryption;
+
+/// <summary>The sealed format without I/O: runs sealed by <see cref="SealingStream"/>, ranges read back by <see cref="UnsealingStream"/>.</summary>
+public sealed class SealedFormatTests
+{
+    private const int S = SealedFormat.SegmentSize;
+    private static readonly CancellationToken Ct = CancellationToken.None;
+    private readonly DataKeys keys = new(new SecretBox(RandomNumberGenerator.GetBytes(32)));
+
+    [Fact]
+    public void Sealed_length_adds_a_header_and_a_tag_per_segment()
+    {
+        Assert.Equal(0, SealedFormat.SealedLength(0));
+        Assert.Equal(SealedFormat.HeaderSize + 1 + 16, SealedFormat.SealedLength(1));
+        Assert.Equal(SealedFormat.HeaderSize + S + 16, SealedFormat.SealedLength(S));
+        Assert.Equal(SealedFormat.HeaderSize + S + 1 + 32, SealedFormat.SealedLength(S + 1));
+    }
+
+    [Fact]
+    public async Task Every_range_at_segment_and_run_boundaries_reads_back_byte_identical()
+    {
+        int[] runs = [1, S - 1, S, S + 1, (3 * S) + 5];
+        var (plaintext, blob, layout) = await SealAsync(runs);
+        Assert.Equal(SealedFormat.SealedRunStarts(layout.RunStarts, layout.Size)[^1] + SealedFormat.SealedLength(runs[^1]), blob.Length);
+
+        var points = new SortedSet<long> { 0, plaintext.Length };
+        foreach (var start in layout.RunStarts)
+        {
+            for (long p = start; p < start + (4 * S) && p <= plaintext.Length; p += S)
+            {
+                points.UnionWith([p - 1, p, p + 1]);
+            }
+        }
+
+        var list = points.Where(p => p >= 0 && p <= plaintext.Length).ToList();
+        foreach (var from in list)
+        {
+            foreach (var to in list.Where(t => t >= from))
+            {
+                var read = await ReadAsync(blob, layout, from, to - from);
+                Assert.True(plaintext.AsSpan((int)from, (int)(to - from)).SequenceEqual(read), $"range {from}-{to}");
+            }
+        }
+    }
+
+    [Fact]
+    public async Task A_range_inside_one_segment_opens_only_that_segment()
+    {
+        var (plaintext, blob, layout) = await SealAsync([5 * S]);
+        var opened = new List<(long Offset, long Length)>();
+        await using var stream = await UnsealingStream.OpenAsync(
+            layout, keys, new WrappedKeyCache(), (o, l, _) => { opened.Add((o, l)); return Task.FromResult<Stream?>(new MemoryStream(blob, (int)o, (int)l)); }, (2 * S) + 10, 100, Ct);
+        var read = new MemoryStream();
+        await stream!.CopyToAsync(read, Ct);
+        Assert.Equal(plaintext.AsSpan((2 * S) + 10, 100).ToArray(), read.ToArray());
+
+        // The run's header (its key), then exactly the one sealed segment.
+        Assert.Equal([(0, SealedFormat.HeaderSize), (SealedFormat.HeaderSize + (2L * (S + 16)), S + 16L)], opened);
+    }
+
+    [Fact]
+    public async Task The_same_plaintext_seals_to_different_bytes_each_time()
+    {
+        var plaintext = RandomNumberGenerator.GetBytes(1000);
+        var first = await SealRunAsync(plaintext, "u1", 0);
+        var second = await SealRunAsync(plaintext, "u1", 0);
+        Assert.NotEqual(first, second);
+        Assert.Equal(-1, first.AsSpan().IndexOf(plaintext.AsSpan(0, 16)));
+    }
+
+    [Theory]
+    [InlineData("ciphertext")]
+    [InlineData("tag")]
+    [InlineData("header-key")]
+    [InlineData("magic")]
+    public async Task A_flipped_bit_anywhere_fails_the_read(string where)
+    {
+        var (_, blob, layout) = await SealAsync([(2 * S) + 7]);
+        var at = where switch
+        {
+            "ciphertext" => SealedFormat.HeaderSize + S + 16 + 3,
+            "tag" => SealedFormat.HeaderSize + S + 2,
+            "header-key" => 20,
+            _ => 0,
+        };
+        blob[at] ^= 0x01;
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => ReadAsync(blob, layout, 0, layout.Size));
+    }
+
+    [Fact]
+    public async Task Swapped_segments_fail_the_read()
+    {
+        var (_, blob, layout) = await SealAsync([3 * S]);
+        var first = SealedFormat.HeaderSize;
+        var second = first + S + 16;
+        var copy = blob.AsSpan(first, S + 16).ToArray();
+        blob.AsSpan(second, S + 16).CopyTo(blob.AsSpan(first));
+        copy.CopyTo(blob.AsSpan(second));
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => ReadAsync(blob, layout, 0, layout.Size));
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => ReadAsync(blob, layout, S + 1, 10));
+    }
+
+    [Fact]
+    public async Task A_run_cut_short_at_a_segment_boundary_fails_the_read()
+    {
+        // Claim the run is one segment shorter than it is: its new last segment was not sealed as the last.
+        var (_, blob, layout) = await SealAsync([3 * S]);
+        var cut = layout with { Size = 2 * S };
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => ReadAsync(blob[..(int)SealedFormat.SealedLength(2 * S)], cut, 0, cut.Size));
+    }
+
+    [Fact]
+    public async Task Truncated_bytes_fail_the_read()
+    {
+        var (_, blob, layout) = await SealAsync([3 * S]);
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => ReadAsync(blob[..^1], layout, 0, layout.Size));
+    }
+
+    [Fact]
+    public async Task Runs_moved_between_blobs_scopes_or_offsets_fail_the_read()
+    {
+        var (_, blob, layout) = await SealAsync([S, S]);
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => ReadAsync(blob, layout with { UploadId = "other" }, 0, layout.Size));
+
+        // The second run read as if it were the first: its offset is bound into its segments.
+        var second = blob[(int)SealedFormat.SealedLength(S)..];
+        var alone = new SealedLayout(layout.Scope, layout.UploadId, [0], S, null);
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => ReadAsync(second, alone, 0, S));
+    }
+
+    [Fact]
+    public async Task A_hostile_header_is_refused_without_allocating_what_it_claims()
+    {
+        var (_, blob, layout) = await SealAsync([100]);
+        blob[12] = 0xFF;
+        blob[13] = 0xFF;
+        var e = await Assert.ThrowsAnyAsync<CryptographicException>(() => ReadAsync(blob, layout, 0, layout.Size));
+        Assert.Contains("key length", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_wrapped_key_opens_only_with_its_context()
+    {
+        using var key = await keys.GenerateAsync(BlobScope.Master, "context-a", Ct);
+        using var same = await keys.UnwrapAsync(BlobScope.Master, key.Wrapped, "context-a", Ct);
+        Assert.True(key.Key.SequenceEqual(same.Key));
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => keys.UnwrapAsync(BlobScope.Master, key.Wrapped, "context-b", Ct));
+        var other = new DataKeys(new SecretBox(RandomNumberGenerator.GetBytes(32)));
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => other.UnwrapAsync(BlobScope.Master, key.Wrapped, "context-a", Ct));
+    }
+
+    [Fact]
+    public async Task A_KMS_scope_without_a_key_service_is_a_clear_error()
+    {
+        var e = await Assert.ThrowsAsync<WharfException>(() => keys.GenerateAsync(new BlobScope("arn:aws:kms:us-east-1:123456789012:key/x"), "c", Ct));
+        Assert.Contains("key service", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_empty_source_seals_to_nothing()
+    {
+        Assert.Empty(await SealRunAsync([], "u", 0));
+    }
+
+    private async Task<(byte[] Plaintext, byte[] Sealed, SealedLayout Layout)> SealAsync(int[] runLengths)
+    {
+        var plaintext = RandomNumberGenerator.GetBytes(runLengths.Sum());
+        var sealedBytes = new MemoryStream();
+        var starts = new List<long>();
+        long offset = 0;
+        foreach (var length in runLengths)
+        {
+            starts.Add(offset);
+            sealedBytes.Write(await SealRunAsync(plaintext.AsSpan((int)offset, length).ToArray(), "upload-1", offset));
+            offset += length;
+        }
+
+        return (plaintext, sealedBytes.ToArray(), new SealedLayout(BlobScope.Master, "upload-1", starts, plaintext.Length, "blob"));
+    }
+
+    private async Task<byte[]> SealRunAsync(byte[] plaintext, string uploadId, long runStart)
+    {
+        // A source that returns few bytes per read, as a network body does.
+        await using var sealing = new SealingStream(new TrickleStream(plaintext), keys, BlobScope.Master, uploadId, runStart);
+        var output = new MemoryStream();
+        await sealing.CopyToAsync(output, Ct);
+        Assert.Equal(plaintext.Length, sealing.PlaintextRead);
+        Assert.Equal(SealedFormat.SealedLength(plaintext.Length), output.Length);
+        return output.ToArray();
+    }
+
+    private async Task<byte[]> ReadAsync(byte[] blob, SealedLayout layout, long offset, long length)
+    {
+        await using var stream = await UnsealingStream.OpenAsync(
+            layout,
+            keys,
+            new WrappedKeyCache(),
+            (o, l, _) => Task.FromResult<Stream?>(new MemoryStream(blob, (int)Math.Min(o, blob.Length), (int)Math.Max(0, Math.Min(l, blob.Length - o)))),
+            offset,
+            length,
+            Ct);
+        var output = new MemoryStream();
+        await stream!.CopyToAsync(output, Ct);
+        return output.ToArray();
+    }
+
+    private sealed class TrickleStream(byte[] data) : MemoryStream(data)
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            base.ReadAsync(buffer[..Math.Min(buffer.Length, 7919)], cancellationToken);
+    }
+}
