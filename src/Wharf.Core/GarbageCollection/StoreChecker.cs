@@ -138,7 +138,7 @@ public sealed class StoreChecker(IMetadataStore store, IBlobStore blobs, IBlobVa
 
             return (Digest.FromHash(digest.Algorithm, hash.GetHashAndReset()), null);
         }
-        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or Errors.WharfException)
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or InvalidDataException or Errors.WharfException)
         {
             // A tampered segment fails its tag; a KMS key that is disabled cannot unwrap the data key.
             return (null, e.Message);

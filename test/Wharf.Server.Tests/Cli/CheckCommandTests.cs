@@ -46,13 +46,13 @@ public sealed class CheckCommandTests
 
             var corruptFile = BlobFile(dataDirectory, corruptAddress);
             var bytes = await File.ReadAllBytesAsync(corruptFile);
-            bytes[100] ^= 0xFF;
+            bytes[SealedFormat.HeaderSize + 100] ^= 0xFF; // in the first segment's ciphertext (the header's padding after the wrapped key is not read)
             await File.WriteAllBytesAsync(corruptFile, bytes);
             File.Delete(BlobFile(dataDirectory, missingAddress));
 
             var damaged = await CheckAsync(dataDirectory, "--deep");
             Assert.Equal(1, damaged.ExitCode);
-            Assert.Contains($"{Digest.Sha256Of(corrupt)}: the sealed copy under aes256 cannot be read", damaged.StandardError, StringComparison.Ordinal);
+            Assert.True(damaged.StandardError.Contains($"{Digest.Sha256Of(corrupt)}: the sealed copy under aes256 cannot be read", StringComparison.Ordinal), damaged.StandardError); // a segment fails its tag
             Assert.Contains($"{Digest.Sha256Of(missing)}: referenced by a manifest but its sealed copy under aes256", damaged.StandardError, StringComparison.Ordinal);
             Assert.Contains("2 problems", damaged.StandardOutput, StringComparison.Ordinal);
         }
