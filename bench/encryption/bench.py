@@ -186,7 +186,7 @@ def main():
             lines.append(f"| {row} {args.mib} MiB | {statistics.median(s_list):,.1f} | {statistics.median(p_list):,.1f} | {ratio:.3f} | ≥ {TARGET:.2f} | {verdict} |")
         for kind in ("push", "pull"):
             s, p = cpu[(sealed.name, kind)], cpu[(plain.name, kind)]
-            lines.append(f"| Wharf CPU per GB, {kind}es (s) | {s / moved:.2f} | {p / moved:.2f} | {s / p if p else float('inf'):.3f} | | |")
+            lines.append(f"| Wharf CPU per GB, {kind} rows (s) | {s / moved:.2f} | {p / moved:.2f} | {s / p if p else float('inf'):.3f} | | |")
         table = "\n".join(lines)
         print(table)
         if args.out:
