@@ -318,9 +318,9 @@ public sealed class UpstreamBlobFetcherTests
         var linked = await server.GetService<IMetadataStore>().Blobs.GetLinkedBlobAsync(repository.Id, digest, Ct);
         Assert.NotNull(linked);
         Assert.Equal(size, linked.Size);
-        // Stored as the repository's sealed copy (nothing is left at the plaintext's name).
+        // Stored as the repository's sealed copy.
         Assert.Equal(size, (await server.GetService<IBlobVault>().FindSealedAsync(BlobScope.Of(repository.Settings), digest, Ct))?.Size);
-        Assert.Null(await server.GetService<IBlobVault>().StatAsync(BlobScope.Of(repository.Settings), digest, Ct));
+        Assert.Null(await server.GetService<IBlobStore>().StatAsync(digest, Ct)); // nothing at the plaintext's name
         await AssertNoUploadLeftAsync(server);
     }
 
