@@ -130,6 +130,19 @@ internal abstract class BlobIndex(Database database) : IBlobIndex
         }
     }
 
+    // repository_blobs_digest finds the links; each repository's row is read by its key.
+    public Task<IReadOnlyList<(string EncryptionType, string? KmsKey)>> ListLinkEncryptionsAsync(Digest digest, CancellationToken cancellationToken) =>
+        database.ReadAsync<IReadOnlyList<(string EncryptionType, string? KmsKey)>>(
+            async s => await s.ListAsync(
+                """
+                SELECT DISTINCT r.encryption_type, r.kms_key FROM repository_blobs rb JOIN repositories r ON r.id = rb.repository_id
+                WHERE rb.digest = @digest
+                """,
+                r => (r.GetString(0), r.IsDBNull(1) ? null : r.GetString(1)),
+                [("digest", digest.ToString())],
+                cancellationToken),
+            cancellationToken);
+
     // The covering index blobs_state_size (migration 21) answers this without reading the rows.
     public Task<BlobTotals> GetTotalsAsync(CancellationToken cancellationToken) =>
         database.ReadAsync(

@@ -1,3 +1,4 @@
+using Wharf.Core.Encryption;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
@@ -9,12 +10,13 @@ public sealed record GcReport(int BlobsDeleted, long BytesFreed, int StagingArea
 
 /// <summary>
 /// Online garbage collection (docs/architecture.md "Garbage collection"): finish blobs a previous
-/// run left claimed, claim unreferenced blobs untouched for the grace window, delete their bytes,
+/// run left claimed, claim unreferenced blobs untouched for the grace window, delete their bytes
+/// (every scope's sealed copy, <see cref="IBlobVault"/>, and any plaintext from before encryption),
 /// forget their rows — in batches, never stopping the world. Also removes staging areas that no
 /// upload session owns, once two consecutive runs have seen them orphaned (a new upload creates its
 /// staging area a moment before its session row).
 /// </summary>
-public sealed class GarbageCollector(IMetadataStore store, IBlobStore blobs, TimeProvider time, TimeSpan graceWindow)
+public sealed class GarbageCollector(IMetadataStore store, IBlobStore blobs, IBlobVault vault, TimeProvider time, TimeSpan graceWindow)
 {
     private const int Batch = 500;
 
@@ -61,7 +63,15 @@ public sealed class GarbageCollector(IMetadataStore store, IBlobStore blobs, Tim
         long bytes = 0;
         foreach (var blob in claimed)
         {
-            if (await blobs.DeleteAsync(blob.Digest, cancellationToken))
+            // Every scope's sealed copy goes with the blob, and so does its plaintext from before encryption.
+            var any = false;
+            foreach (var copy in await vault.ListSealedAsync(blob.Digest, cancellationToken))
+            {
+                any |= await vault.DeleteAsync(copy.Scope, blob.Digest, cancellationToken);
+            }
+
+            any |= await vault.DeletePlaintextAsync(blob.Digest, cancellationToken);
+            if (any)
             {
                 deleted++;
                 bytes += blob.Size;

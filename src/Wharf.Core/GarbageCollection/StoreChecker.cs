@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using Wharf.Core.Encryption;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
@@ -7,16 +8,22 @@ using Wharf.Core.Storage;
 namespace Wharf.Core.GarbageCollection;
 
 /// <summary>
-/// <c>wharf check</c>: every blob a manifest references must be in the blob store with the size the
-/// metadata says and, when deep, the digest: a deep check streams each blob through its hash, which on
-/// an S3 bucket means downloading it all. Yields one line per problem.
+/// <c>wharf check</c>: every blob a manifest references must be in the blob store, for every scope that needs it
+/// (each repository linked to it reads it under its encryption's key, <see cref="BlobScope"/>): as that scope's sealed
+/// copy, or as the plaintext blob from before encryption, which is counted as unencrypted
+/// (<see cref="Unencrypted"/>: <c>wharf encrypt</c> seals it). Sizes are checked against the metadata and, when deep,
+/// the content: a deep check streams each copy through its hash, decrypting a sealed copy (which authenticates every
+/// segment), which on an S3 bucket means downloading it all. Yields one line per problem.
 /// </summary>
-public sealed class StoreChecker(IMetadataStore store, IBlobStore blobs)
+public sealed class StoreChecker(IMetadataStore store, IBlobStore blobs, IBlobVault vault)
 {
     /// <summary>The phase <see cref="CheckAsync(bool, IProgress{WorkProgress}?, CancellationToken)"/> reports.</summary>
     public const string CheckPhase = "checking referenced blobs";
 
     public int BlobsChecked { get; private set; }
+
+    /// <summary>Referenced blobs that some scope reads as plaintext (not yet sealed) in the last check.</summary>
+    public int Unencrypted { get; private set; }
 
     public IAsyncEnumerable<string> CheckAsync(bool deep, CancellationToken cancellationToken) => CheckAsync(deep, null, cancellationToken);
 
@@ -35,28 +42,24 @@ public sealed class StoreChecker(IMetadataStore store, IBlobStore blobs)
             {
                 BlobsChecked++;
                 progress?.Report(new WorkProgress(CheckPhase, BlobsChecked, total is { } t ? Math.Max(t, BlobsChecked) : null));
-                var stat = await blobs.StatAsync(blob.Digest, cancellationToken);
-                if (stat is null)
+                var plaintext = false;
+                foreach (var scope in await EncryptionMigrator.ScopesAsync(store, blob.Digest, cancellationToken))
                 {
-                    yield return $"{blob.Digest}: referenced by a manifest but missing from the blob store";
-                    continue;
+                    var copy = await vault.FindSealedAsync(scope, blob.Digest, cancellationToken);
+                    var problem = copy is null
+                        ? await CheckPlaintextAsync(blob, deep, buffer, cancellationToken)
+                        : await CheckSealedAsync(blob, copy, deep, buffer, cancellationToken);
+                    plaintext |= copy is null && problem is null;
+                    if (problem is not null)
+                    {
+                        yield return problem;
+                        break;
+                    }
                 }
 
-                if (stat.Size != blob.Size)
+                if (plaintext)
                 {
-                    yield return $"{blob.Digest}: {stat.Size} bytes stored, {blob.Size} recorded";
-                    continue;
-                }
-
-                if (!deep)
-                {
-                    continue;
-                }
-
-                var actual = await HashAsync(blob.Digest, buffer, cancellationToken);
-                if (actual != blob.Digest)
-                {
-                    yield return $"{blob.Digest}: content hashes to {actual}";
+                    Unencrypted++;
                 }
             }
         }
@@ -68,21 +71,77 @@ public sealed class StoreChecker(IMetadataStore store, IBlobStore blobs)
         progress?.Report(new WorkProgress(CheckPhase, BlobsChecked, BlobsChecked));
     }
 
-    private async Task<Digest?> HashAsync(Digest digest, byte[] buffer, CancellationToken cancellationToken)
+    private async Task<string?> CheckPlaintextAsync(BlobRecord blob, bool deep, byte[] buffer, CancellationToken cancellationToken)
     {
-        await using var stream = await blobs.OpenReadAsync(digest, 0, null, cancellationToken);
-        if (stream is null)
+        var stat = await blobs.StatAsync(blob.Digest, cancellationToken);
+        if (stat is null)
+        {
+            return $"{blob.Digest}: referenced by a manifest but missing from the blob store";
+        }
+
+        if (stat.Size != blob.Size)
+        {
+            return $"{blob.Digest}: {stat.Size} bytes stored, {blob.Size} recorded";
+        }
+
+        if (!deep)
         {
             return null;
         }
 
-        using var hash = digest.CreateHash();
-        int read;
-        while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+        var (actual, failure) = await HashAsync(BlobScope.Master, blob.Digest, buffer, cancellationToken);
+        return failure is not null ? $"{blob.Digest}: cannot be read: {failure}"
+            : actual != blob.Digest ? $"{blob.Digest}: content hashes to {actual}"
+            : null;
+    }
+
+    private async Task<string?> CheckSealedAsync(BlobRecord blob, SealedCopy copy, bool deep, byte[] buffer, CancellationToken cancellationToken)
+    {
+        if (copy.Size != blob.Size)
         {
-            hash.AppendData(buffer, 0, read);
+            return $"{blob.Digest}: the sealed copy under {copy.ScopeId} holds {copy.Size} bytes, {blob.Size} recorded";
         }
 
-        return Digest.FromHash(digest.Algorithm, hash.GetHashAndReset());
+        if (await blobs.StatAsync(copy.Address, cancellationToken) is null)
+        {
+            return $"{blob.Digest}: referenced by a manifest but its sealed copy under {copy.ScopeId} ({copy.Address}) is missing from the blob store";
+        }
+
+        if (!deep)
+        {
+            return null;
+        }
+
+        var (actual, failure) = await HashAsync(copy.Scope, blob.Digest, buffer, cancellationToken);
+        return failure is not null ? $"{blob.Digest}: the sealed copy under {copy.ScopeId} cannot be read: {failure}"
+            : actual != blob.Digest ? $"{blob.Digest}: the sealed copy under {copy.ScopeId} decrypts to content hashing to {actual}"
+            : null;
+    }
+
+    // The scope's copy through the vault: a sealed copy is decrypted (and authenticated), a plaintext blob read as it is.
+    private async Task<(Digest? Actual, string? Failure)> HashAsync(BlobScope scope, Digest digest, byte[] buffer, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await using var stream = await vault.OpenReadAsync(scope, digest, 0, null, cancellationToken);
+            if (stream is null)
+            {
+                return (null, "gone while checked");
+            }
+
+            using var hash = digest.CreateHash();
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+            }
+
+            return (Digest.FromHash(digest.Algorithm, hash.GetHashAndReset()), null);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or IOException or InvalidDataException or Errors.WharfException)
+        {
+            // A tampered segment fails its tag; a KMS key that is disabled cannot unwrap the data key.
+            return (null, e.Message);
+        }
     }
 }

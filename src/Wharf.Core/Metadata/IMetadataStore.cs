@@ -200,6 +200,14 @@ public interface IBlobIndex
 
     /// <summary>How many live blobs there are and their bytes (<c>wharf status</c>, and the size of <c>wharf check</c>'s work; one aggregate).</summary>
     Task<BlobTotals> GetTotalsAsync(CancellationToken cancellationToken);
+
+    // ---- encryption at rest (issue 21, the migration and GC) ----
+
+    /// <summary>
+    /// The encryption settings (<c>encryptionType</c>, KMS key) of the repositories linked to the blob, each pair once:
+    /// which scopes need a sealed copy of it (<see cref="Encryption.BlobScope.Of(RepositorySettings)"/>). Empty when none.
+    /// </summary>
+    Task<IReadOnlyList<(string EncryptionType, string? KmsKey)>> ListLinkEncryptionsAsync(Digest digest, CancellationToken cancellationToken);
 }
 
 public interface IImageStore

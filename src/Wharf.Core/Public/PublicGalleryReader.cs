@@ -1,8 +1,8 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
+using Wharf.Core.Encryption;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
-using Wharf.Core.Storage;
 
 namespace Wharf.Core.Public;
 
@@ -25,7 +25,7 @@ public sealed record GalleryTagPage(IReadOnlyList<GalleryTag> Tags, string? Next
 /// to the stores directly: the gallery shows what ECR Public's gallery shows everyone (tags with sizes,
 /// push times and platforms), which the API's <c>DescribeImages</c> would refuse an anonymous caller.
 /// </summary>
-public sealed class PublicGalleryReader(IMetadataStore store, IBlobStore blobs, PublicRegistryService registries)
+public sealed class PublicGalleryReader(IMetadataStore store, IBlobVault vault, PublicRegistryService registries)
 {
     /// <summary>An image config is read for its platform only up to this size (configs are small; one with a long history is a few hundred KB).</summary>
     public const int MaxConfigBytes = 1 << 20;
@@ -35,7 +35,7 @@ public sealed class PublicGalleryReader(IMetadataStore store, IBlobStore blobs, 
 
     private const int MaxCachedPlatforms = 20_000;
 
-    // A config's platform never changes (it is named by its digest): cached, bounded by clearing when full.
+    // A config's platform never changes (it is named by its digest, whatever key it is sealed under): cached, bounded by clearing when full.
     private readonly ConcurrentDictionary<Digest, string?> configPlatforms = new();
 
     /// <summary>The public registry an ACTIVE alias names, with the alias's record, or null.</summary>
@@ -102,7 +102,7 @@ public sealed class PublicGalleryReader(IMetadataStore store, IBlobStore blobs, 
         foreach (var (tag, manifest) in manifests)
         {
             var size = summaries.TryGetValue(manifest.Digest, out var summary) ? summary.Size : manifest.Size;
-            var platforms = await PlatformsAsync(manifest, cancellationToken);
+            var platforms = await PlatformsAsync(BlobScope.Of(repository.Settings), manifest, cancellationToken);
             tags.Add(new GalleryTag(tag, manifest.Digest, manifest.MediaType, size, manifest.PushedAt, platforms));
         }
 
@@ -113,7 +113,7 @@ public sealed class PublicGalleryReader(IMetadataStore store, IBlobStore blobs, 
     public async Task<bool> HasTagAsync(Repository repository, string tag, CancellationToken cancellationToken) =>
         repository.Key.Registry.IsPublic && await store.Images.GetManifestByTagAsync(repository.Id, tag, cancellationToken) is not null;
 
-    private async Task<IReadOnlyList<string>> PlatformsAsync(ManifestRecord manifest, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<string>> PlatformsAsync(BlobScope scope, ManifestRecord manifest, CancellationToken cancellationToken)
     {
         try
         {
@@ -141,7 +141,7 @@ public sealed class PublicGalleryReader(IMetadataStore store, IBlobStore blobs, 
                 && config.TryGetProperty("mediaType", out var configType) && MediaTypes.IsImageConfig(configType.GetString())
                 && config.TryGetProperty("digest", out var digestElement) && Digest.TryParse(digestElement.GetString(), out var configDigest))
             {
-                return await ConfigPlatformAsync(configDigest, cancellationToken) is { } one ? [one] : [];
+                return await ConfigPlatformAsync(scope, configDigest, cancellationToken) is { } one ? [one] : [];
             }
         }
         catch (JsonException)
@@ -152,7 +152,7 @@ public sealed class PublicGalleryReader(IMetadataStore store, IBlobStore blobs, 
         return [];
     }
 
-    private async Task<string?> ConfigPlatformAsync(Digest digest, CancellationToken cancellationToken)
+    private async Task<string?> ConfigPlatformAsync(BlobScope scope, Digest digest, CancellationToken cancellationToken)
     {
         if (configPlatforms.TryGetValue(digest, out var cached))
         {
@@ -160,7 +160,7 @@ public sealed class PublicGalleryReader(IMetadataStore store, IBlobStore blobs, 
         }
 
         string? platform = null;
-        await using (var stream = await blobs.OpenReadAsync(digest, 0, MaxConfigBytes + 1, cancellationToken))
+        await using (var stream = await vault.OpenReadAsync(scope, digest, 0, MaxConfigBytes + 1, cancellationToken))
         {
             if (stream is null)
             {

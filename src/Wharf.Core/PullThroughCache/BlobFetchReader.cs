@@ -1,3 +1,4 @@
+using Wharf.Core.Encryption;
 using Wharf.Core.Storage;
 
 namespace Wharf.Core.PullThroughCache;
@@ -9,8 +10,10 @@ namespace Wharf.Core.PullThroughCache;
 /// digest to be verified (not for the commit): a blob that fails verification ends every reader with an
 /// error, never with a complete body.
 /// </summary>
-internal sealed class BlobFetchReader(BlobFetch fetch, IBlobStore blobs, long length) : ReadOnlyStream
+internal sealed class BlobFetchReader(BlobFetch fetch, IBlobVault vault, long length) : ReadOnlyStream
 {
+    // The fetch stages and commits under the key of the repository that started it (the only one it is shared with).
+    private readonly BlobScope scope = BlobScope.Of(fetch.Repository.Settings);
     private long position;
     private Stream? source;
     private long sourceEnd;
@@ -57,7 +60,7 @@ internal sealed class BlobFetchReader(BlobFetch fetch, IBlobStore blobs, long le
             }
             else
             {
-                source = await blobs.OpenReadAsync(fetch.Digest, position, null, cancellationToken)
+                source = await vault.OpenReadAsync(scope, fetch.Digest, position, null, cancellationToken)
                     ?? throw new IOException($"blob {fetch.Digest} was committed but is gone from the blob store");
                 sourceEnd = length;
                 sourceIsBlob = true;
@@ -98,7 +101,7 @@ internal sealed class BlobFetchReader(BlobFetch fetch, IBlobStore blobs, long le
     {
         try
         {
-            source = await blobs.OpenUploadReadAsync(uploadId, chain, position, cancellationToken);
+            source = await vault.OpenUploadReadAsync(scope, uploadId, chain, position, cancellationToken);
             sourceEnd = end;
             sourceIsBlob = false;
         }

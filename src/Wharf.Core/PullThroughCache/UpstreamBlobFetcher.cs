@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
+using Wharf.Core.Encryption;
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
@@ -23,7 +24,7 @@ namespace Wharf.Core.PullThroughCache;
 /// </summary>
 public sealed partial class UpstreamBlobFetcher(
     IMetadataStore store,
-    IBlobStore blobs,
+    IBlobVault vault,
     UploadService uploads,
     BlobService blobService,
     TimeProvider time,
@@ -35,7 +36,9 @@ public sealed partial class UpstreamBlobFetcher(
     /// </summary>
     internal const int DefaultSegmentSize = 16 * 1024 * 1024;
 
-    private readonly ConcurrentDictionary<Digest, BlobFetch> fetches = new();
+    // One fetch per key and digest: a blob is sealed under the key of the repository whose pull started the fetch, so
+    // only repositories under that same key may join it (those under another key fetch their own copy).
+    private readonly ConcurrentDictionary<(BlobScope Scope, Digest Digest), BlobFetch> fetches = new();
     private readonly CancellationTokenSource stopping = new();
 
     /// <summary>The size of a staged segment (tests make it small to have many).</summary>
@@ -75,7 +78,7 @@ public sealed partial class UpstreamBlobFetcher(
             var length = await fetch.Opened.WaitAsync(cancellationToken);
             if (range is null && length is { } declared)
             {
-                return new BlobRead(digest, declared, 0, declared, false, new BlobFetchReader(fetch, blobs, declared));
+                return new BlobRead(digest, declared, 0, declared, false, new BlobFetchReader(fetch, vault, declared));
             }
 
             await fetch.Completed.WaitAsync(cancellationToken);
@@ -118,22 +121,22 @@ public sealed partial class UpstreamBlobFetcher(
             return linked;
         }
 
-        return !fetches.ContainsKey(digest) && await TryLinkStoredAsync(repository, digest, cancellationToken)
+        return !fetches.ContainsKey((BlobScope.Of(repository.Settings), digest)) && await TryLinkStoredAsync(repository, digest, cancellationToken)
             ? await blobService.TryOpenLinkedAsync(repository, digest, range, cancellationToken)
             : null;
     }
 
-    // Content addressing: bytes stored for another repository are these very bytes.
+    // Content addressing: bytes stored for another repository under the same key are these very bytes.
     private async Task<bool> TryLinkStoredAsync(Repository repository, Digest digest, CancellationToken cancellationToken) =>
         await store.Blobs.GetBlobAsync(digest, cancellationToken) is not null
-        && await blobs.StatAsync(digest, cancellationToken) is not null
+        && await vault.StatAsync(BlobScope.Of(repository.Settings), digest, cancellationToken) is not null
         && await store.Blobs.LinkBlobAsync(repository.Id, digest, time.GetUtcNow(), cancellationToken);
 
     /// <summary>This node's fetch of the digest, started when there is none, with the repository joined; null when the fetch was ending (look again).</summary>
     private async Task<BlobFetch?> JoinAsync(Repository repository, Digest digest, Func<CancellationToken, Task<UpstreamBlob>> openUpstream, CancellationToken cancellationToken)
     {
         var started = new BlobFetch(digest, repository);
-        var fetch = fetches.GetOrAdd(digest, started);
+        var fetch = fetches.GetOrAdd((BlobScope.Of(repository.Settings), digest), started);
         if (ReferenceEquals(fetch, started))
         {
             _ = Task.Run(() => RunAsync(started, openUpstream), CancellationToken.None);
@@ -187,7 +190,7 @@ public sealed partial class UpstreamBlobFetcher(
                 ArrayPool<byte>.Shared.Return(buffer);
             }
 
-            fetches.TryRemove(new KeyValuePair<Digest, BlobFetch>(fetch.Digest, fetch));
+            fetches.TryRemove(new KeyValuePair<(BlobScope, Digest), BlobFetch>((BlobScope.Of(fetch.Repository.Settings), fetch.Digest), fetch));
             fetch.Finish();
         }
     }

@@ -1,12 +1,12 @@
+using Wharf.Core.Encryption;
 using Wharf.Core.Images;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
-using Wharf.Core.Storage;
 
 namespace Wharf.Core.Replication;
 
-/// <summary>This Wharf as the source of a copy: manifests from the metadata store, blobs streamed from the blob store.</summary>
-public sealed class LocalReplicationSource(IMetadataStore store, IBlobStore blobs) : IReplicationSource
+/// <summary>This Wharf as the source of a copy: manifests from the metadata store, blobs streamed from the blob store through the vault.</summary>
+public sealed class LocalReplicationSource(IMetadataStore store, IBlobVault vault) : IReplicationSource
 {
     public async Task<ReplicationManifest?> GetManifestAsync(RepositoryKey source, Digest digest, CancellationToken cancellationToken)
     {
@@ -25,7 +25,10 @@ public sealed class LocalReplicationSource(IMetadataStore store, IBlobStore blob
             parsed.Children);
     }
 
-    public async Task<Stream> OpenBlobAsync(Digest digest, CancellationToken cancellationToken) =>
-        await blobs.OpenReadAsync(digest, 0, null, cancellationToken)
+    // Read under the source repository's key (its sealed copy, or plaintext from before encryption).
+    public async Task<Stream> OpenBlobAsync(RepositoryKey source, Digest digest, CancellationToken cancellationToken) =>
+        (await store.Repositories.GetAsync(source, cancellationToken) is { } repository
+            ? await vault.OpenReadAsync(BlobScope.Of(repository.Settings), digest, 0, null, cancellationToken)
+            : null)
             ?? throw new ReplicationException(ReplicationFailureCodes.SourceImageNotFound, $"The blob {digest} is gone from the source.", retryable: false);
 }

@@ -1,3 +1,4 @@
+using Wharf.Core.Encryption;
 using Wharf.Core.Errors;
 using Wharf.Core.Events;
 using Wharf.Core.Images;
@@ -7,19 +8,21 @@ using Wharf.Core.Primitives;
 using Wharf.Core.Repositories;
 using Wharf.Core.Security;
 using Wharf.Core.Security.Policies;
+using Wharf.Core.Uploads;
 
 namespace Wharf.Core.Replication;
 
 /// <summary>
 /// This Wharf's own registry of another region or account as a destination. Both registries share one
-/// blob store, so a blob is linked to the destination repository, never copied again. The destination
+/// blob store, so a blob is linked to the destination repository, never copied again — unless the destination
+/// is encrypted under another key than the source, which then gets a sealed copy of its own. The destination
 /// repository is created when missing (its creation templates apply); an index's children go first, then
 /// the manifest under each tag, recorded as <c>ECR Replication Action</c>s so the copy is not replicated
 /// onward; an image archived in the destination is restored. Across accounts the destination registry's
 /// policy must allow the source account's root <c>ecr:ReplicateImage</c> (and <c>ecr:CreateRepository</c>
 /// when the repository is missing), evaluated as AWS evaluates a registry policy, whatever the access mode.
 /// </summary>
-public sealed class LocalReplicationTarget(IMetadataStore store, RepositoryCreator creator, ManifestService manifests, TimeProvider time) : IReplicationTarget
+public sealed class LocalReplicationTarget(IMetadataStore store, RepositoryCreator creator, ManifestService manifests, UploadService uploads, IBlobVault vault, TimeProvider time) : IReplicationTarget
 {
     public async Task ReplicateAsync(ReplicationItem item, IReplicationSource source, CancellationToken cancellationToken)
     {
@@ -137,10 +140,33 @@ public sealed class LocalReplicationTarget(IMetadataStore store, RepositoryCreat
             throw new ReplicationException(ReplicationFailureCodes.SourceImageNotFound, $"The blob {digest} is gone from the source.", retryable: false);
         }
 
+        // ...when they are sealed under the destination's key too. A destination under another key (a KMS key, or
+        // AES256 beside a KMS source) gets its own sealed copy, from the source's bytes decrypted as they stream.
+        if (await vault.StatAsync(BlobScope.Of(copy.Repository.Settings), digest, cancellationToken) is null)
+        {
+            await ImportAsync(copy, digest, cancellationToken);
+            return;
+        }
+
         if (!await store.Blobs.LinkBlobAsync(copy.Repository.Id, digest, time.GetUtcNow(), cancellationToken))
         {
             // Garbage collection claimed it between the read and the link: the next attempt sees how that ended.
             throw new ReplicationException(ReplicationFailureCodes.SourceImageNotFound, $"The blob {digest} is being deleted from the blob store.", retryable: true);
+        }
+    }
+
+    private async Task ImportAsync(Copy copy, Digest digest, CancellationToken cancellationToken)
+    {
+        await using var source = await copy.Source.OpenBlobAsync(copy.Item.Source, digest, cancellationToken);
+        await using var import = await uploads.StartImportAsync(copy.Repository, cancellationToken);
+        await import.AppendAsync(source, null, cancellationToken);
+        try
+        {
+            await import.CommitAsync(digest, null, cancellationToken);
+        }
+        catch (WharfException e) when (e.Code is WharfErrorCode.DigestInvalid or WharfErrorCode.BlobUploadInvalid)
+        {
+            throw new ReplicationException(ReplicationFailureCodes.SourceImageNotFound, $"The blob {digest} of the source does not match its digest: {e.Message}", retryable: false, e);
         }
     }
 

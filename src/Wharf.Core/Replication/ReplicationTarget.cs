@@ -26,8 +26,8 @@ public interface IReplicationSource
     /// <summary>The manifest <paramref name="digest"/> of the source repository, or null when it is gone.</summary>
     Task<ReplicationManifest?> GetManifestAsync(RepositoryKey source, Digest digest, CancellationToken cancellationToken);
 
-    /// <summary>Opens a blob for streaming (never buffered whole); the caller disposes it.</summary>
-    Task<Stream> OpenBlobAsync(Digest digest, CancellationToken cancellationToken);
+    /// <summary>Opens a blob of the source repository for streaming (never buffered whole, decrypted as it streams); the caller disposes it.</summary>
+    Task<Stream> OpenBlobAsync(RepositoryKey source, Digest digest, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -1,8 +1,8 @@
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Wharf.Core.Encryption;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
-using Wharf.Core.Storage;
 using Wharf.Scanning.Layers;
 using Wharf.Scanning.Packages;
 using Wharf.Scanning.Vulnerabilities;
@@ -15,16 +15,20 @@ namespace Wharf.Scanning.Registry;
 /// as the union of its platform images (each finding names its platform). A hostile or unreadable layer
 /// fails the scan (<c>FAILED</c>, with the reason); an image Wharf cannot analyse is <c>UNSUPPORTED_IMAGE</c>.
 /// </summary>
-public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs, TimeProvider time, LayerLimits limits)
+public sealed partial class ImageScanner(IMetadataStore store, IBlobVault vault, TimeProvider time, LayerLimits limits)
 {
-    /// <summary>The outcome, or null when the image is gone.</summary>
-    public async Task<ScanOutcome?> ScanAsync(long repositoryId, Digest digest, CancellationToken cancellationToken)
+    /// <summary>The outcome, or null when the image (or its repository <paramref name="key"/>, id <paramref name="repositoryId"/>) is gone.</summary>
+    public async Task<ScanOutcome?> ScanAsync(long repositoryId, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
     {
-        var manifest = await store.Images.GetManifestAsync(repositoryId, digest, cancellationToken);
+        // Layers are read under the repository's key (its sealed copies, or plaintext from before encryption).
+        var repository = await store.Repositories.GetAsync(key, cancellationToken);
+        var manifest = repository?.Id == repositoryId ? await store.Images.GetManifestAsync(repositoryId, digest, cancellationToken) : null;
         if (manifest is null)
         {
             return null;
         }
+
+        var scope = BlobScope.Of(repository!.Settings);
 
         var sources = await store.Vulnerabilities.ListSourcesAsync(cancellationToken);
         var sourceUpdatedAt = sources.Select(s => s.UpdatedAt).Max();
@@ -36,7 +40,7 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
         {
             if (!MediaTypes.IsIndex(manifest.MediaType))
             {
-                var (findings, unsupported, skipped) = await ScanImageAsync(manifest, null, cancellationToken);
+                var (findings, unsupported, skipped) = await ScanImageAsync(scope, manifest, null, cancellationToken);
                 return unsupported is null
                     ? Outcome(ScanStatuses.Complete, "The scan was completed successfully." + (skipped is null ? string.Empty : " " + skipped), findings)
                     : Outcome(ScanStatuses.Unsupported, unsupported, []);
@@ -54,7 +58,7 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
                     continue; // attestation manifests (platform unknown/unknown) and absent children are not images to scan
                 }
 
-                var (findings, unsupported, skipped) = await ScanImageAsync(childManifest, platform, cancellationToken);
+                var (findings, unsupported, skipped) = await ScanImageAsync(scope, childManifest, platform, cancellationToken);
                 all.AddRange(findings);
                 if (unsupported is null)
                 {
@@ -86,7 +90,7 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
     }
 
     /// <summary>The image's findings, or why it is unsupported; and, when some of its files were past a limit, a note saying which.</summary>
-    private async Task<(IReadOnlyList<ScanFinding> Findings, string? Unsupported, string? Skipped)> ScanImageAsync(ManifestRecord manifest, string? platform, CancellationToken cancellationToken)
+    private async Task<(IReadOnlyList<ScanFinding> Findings, string? Unsupported, string? Skipped)> ScanImageAsync(BlobScope scope, ManifestRecord manifest, string? platform, CancellationToken cancellationToken)
     {
         if (!MediaTypes.IsManifest(manifest.MediaType))
         {
@@ -116,7 +120,7 @@ public sealed partial class ImageScanner(IMetadataStore store, IBlobStore blobs,
                 return ([], $"UnsupportedImageError: layer {layerDigest} has media type '{mediaType}', which is not a tar archive.", null);
             }
 
-            layers.Add(new ImageLayer(layerDigest.ToString(), async ct => await blobs.OpenReadAsync(layerDigest, 0, null, ct) ?? throw new MissingLayerException(layerDigest.ToString())));
+            layers.Add(new ImageLayer(layerDigest.ToString(), async ct => await vault.OpenReadAsync(scope, layerDigest, 0, null, ct) ?? throw new MissingLayerException(layerDigest.ToString())));
         }
 
         var inventory = await ImageAnalyzer.AnalyzeAsync(layers, limits, cancellationToken);

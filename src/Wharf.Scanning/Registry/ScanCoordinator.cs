@@ -161,7 +161,7 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
                 ScanOutcome? outcome;
                 try
                 {
-                    outcome = await scanner.ScanAsync(scan.RepositoryId, scan.Digest, cancellationToken);
+                    outcome = await scanner.ScanAsync(scan.RepositoryId, scan.Key, scan.Digest, cancellationToken);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -15,7 +15,7 @@ internal static class CheckCommand
     private const int MaxListed = 1000;
 
     /// <summary><c>wharf check --json</c>: the first problems as the lines stderr has (<c>digest: what is wrong</c>).</summary>
-    internal sealed record CheckResult(int BlobsChecked, bool Deep, int ProblemCount, IReadOnlyList<string> Problems);
+    internal sealed record CheckResult(int BlobsChecked, bool Deep, int ProblemCount, IReadOnlyList<string> Problems, int Unencrypted);
 
     private static readonly Option<bool> Deep = new("--deep")
     {
@@ -26,7 +26,7 @@ internal static class CheckCommand
     {
         var check = new Command(
             "check",
-            "Verify the store: every blob a manifest references must be in the blob store (the filesystem or the S3 bucket of Storage:*) with the recorded size, and with --deep the recorded digest (each is read and re-hashed). Prints one line per problem on stderr and a summary on stdout; exits 0 when all is well, 1 when problems were found, 2 when the settings are unusable. Safe to run while the server runs. Progress goes to stderr (a bar at a terminal, plain lines otherwise).");
+            "Verify the store: every blob a manifest references must be in the blob store (the filesystem or the S3 bucket of Storage:*) with the recorded size, and with --deep the recorded digest (each is read, decrypted when sealed, and re-hashed); also counts the referenced blobs still stored unencrypted (plaintext from before encryption at rest: 'wharf encrypt' seals them), which are not problems. Prints one line per problem on stderr and a summary on stdout; exits 0 when all is well, 1 when problems were found, 2 when the settings are unusable. Safe to run while the server runs. Progress goes to stderr (a bar at a terminal, plain lines otherwise).");
         check.Options.Add(Deep);
         check.Options.Add(CliOptions.Json);
         check.SetAction(RunAsync);
@@ -45,6 +45,7 @@ internal static class CheckCommand
             await app.Services.GetRequiredService<IMetadataStore>().MigrateAsync(cancellationToken);
             var checker = app.Services.GetRequiredService<StoreChecker>();
             var deep = parse.GetValue(Deep);
+            var sealing = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<Hosting.WharfOptions>>().Value.Encryption.Enabled;
             var json = parse.GetValue(CliOptions.Json);
             var listed = new List<string>();
             var problems = await CliProgress.RunAsync("wharf check", async progress =>
@@ -67,11 +68,16 @@ internal static class CheckCommand
 
             if (json)
             {
-                CliJson.Write(new CheckResult(checker.BlobsChecked, deep, problems, listed));
+                CliJson.Write(new CheckResult(checker.BlobsChecked, deep, problems, listed, checker.Unencrypted));
             }
             else
             {
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"checked {checker.BlobsChecked} referenced blobs: {(problems == 0 ? "no problems" : $"{problems} problems")}"));
+
+                // Not a problem (the blobs are intact and readable), but not what sealing promises either.
+                Console.WriteLine(string.Create(
+                    CultureInfo.InvariantCulture,
+                    $"{checker.Unencrypted} referenced blobs stored unencrypted{(checker.Unencrypted > 0 && sealing ? ": run 'wharf encrypt' (or let the servers' encrypt job) seal them" : string.Empty)}"));
             }
 
             return problems == 0 ? 0 : ExitProblems;

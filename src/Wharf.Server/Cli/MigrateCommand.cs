@@ -3,6 +3,7 @@ using System.Data.Common;
 using System.Globalization;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
 using Wharf.Metadata.Postgres;
 using Wharf.Metadata.Relational;
@@ -109,9 +110,16 @@ internal static class MigrateCommand
     private static async Task<int> MigrateAsync(WharfOptions source, string sourceDatabase, WharfOptions destination, IServiceProvider services, ParseResult parse, MigrateResult report, CancellationToken cancellationToken)
     {
         // Brings the source to this Wharf's schema version first, as its own server would on start.
+        var sealedAddresses = new HashSet<Digest>();
         await using (var upgrade = new SqliteMetadataStore(sourceDatabase))
         {
             await upgrade.MigrateAsync(cancellationToken);
+
+            // Sealed copies are named by an address, not by their bytes' hash: the copier takes them as they are.
+            await foreach (var copy in upgrade.SealedCopies.ListAllAsync(cancellationToken))
+            {
+                sealedAddresses.Add(copy.Address);
+            }
         }
 
         var store = services.GetRequiredService<IMetadataStore>();
@@ -155,7 +163,7 @@ internal static class MigrateCommand
         var destinationBlobs = services.GetRequiredService<IBlobStore>();
         await sourceBlobs.CheckAsync(cancellationToken);
         await destinationBlobs.CheckAsync(cancellationToken);
-        var copier = new BlobCopier(sourceBlobs, destinationBlobs);
+        var copier = new BlobCopier(sourceBlobs, destinationBlobs, sealedAddresses);
         if (await CopyBlobsAsync(copier, report, cancellationToken) > 0)
         {
             report.Line("metadata not copied: fix the blobs above and run again (the blobs copied are kept and skipped)");

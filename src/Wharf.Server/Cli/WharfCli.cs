@@ -29,6 +29,7 @@ internal static class WharfCli
         root.Subcommands.Add(ServeCommand.Create());
         root.Subcommands.Add(CheckCommand.Create());
         root.Subcommands.Add(GcCommand.Create());
+        root.Subcommands.Add(EncryptCommand.Create());
         root.Subcommands.Add(LifecycleCommand.Create());
         root.Subcommands.Add(VulnDbCommand.Create());
         root.Subcommands.Add(AdminCommand.Create());

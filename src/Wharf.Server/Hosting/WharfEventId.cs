@@ -83,4 +83,8 @@ internal static class WharfEventId
     // 3150s: repositories encrypted with KMS keys (issue 21, point 3); Core's RepositoryEncryption logs these.
     public const int KmsRepositoryKeyPendingDeletion = 3150;
     public const int KmsRepositoryKeyResolved = 3151;
+
+    // 3300s: encrypting an existing install (issue 21 point 4: the encrypt job).
+    public const int EncryptionBlobNotSealed = 3300;
+    public const int EncryptionProgress = 3301;
 }

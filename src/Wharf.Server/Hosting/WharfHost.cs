@@ -110,6 +110,7 @@ public static class WharfHost
         builder.Services.AddScanning(options.Scanning);
         builder.Services.AddGarbageCollection(options.Gc);
         builder.Services.AddEventPruning();
+        builder.Services.AddEncryptionMigration(options);
         builder.Services.AddReplication();
         builder.Services.AddJobs();
         builder.Services.AddRemoteReplication();

@@ -117,6 +117,21 @@ public sealed class EncryptionOptions
     /// means); blobs sealed before are still read. Every node must agree, and uploads in flight when it changes fail.
     /// </summary>
     public bool Enabled { get; set; } = true;
+
+    // ---- encrypting an existing install (the migrate helper) ----
+
+    /// <summary>The background encryption of plaintext blobs left from before sealing (docs/encryption.md "Encrypting an existing install").</summary>
+    public EncryptionMigrationOptions Migration { get; set; } = new();
+}
+
+/// <summary>Encrypting an existing install (docs/encryption.md "Encrypting an existing install").</summary>
+public sealed class EncryptionMigrationOptions
+{
+    /// <summary>
+    /// Whether servers seal plaintext blobs in the background (the <c>encrypt</c> job, at start and on <c>Gc:Interval</c>;
+    /// plaintext deleted <c>Gc:GraceWindow</c> after it was sealed). Off, only <c>wharf encrypt</c> does it.
+    /// </summary>
+    public bool Enabled { get; set; } = true;
 }
 
 public sealed class RegistryOptions

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Wharf.Core.Encryption;
 using Wharf.Core.GarbageCollection;
 using Wharf.Core.Lifecycle;
 using Wharf.Core.Metadata;
@@ -34,11 +35,26 @@ internal static class JobRegistration
     public static IServiceCollection AddGarbageCollection(this IServiceCollection services, GcOptions gc)
     {
         services.AddSingleton(sp => new GarbageCollector(
-            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), gc.GraceWindow));
+            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<IBlobVault>(), sp.GetRequiredService<TimeProvider>(), gc.GraceWindow));
         services.AddSingleton<StoreChecker>();
         if (gc.Enabled)
         {
             services.AddSingleton<IBackgroundJob, GarbageCollectionJob>();
+        }
+
+        return services;
+    }
+
+    /// <summary>
+    /// The migrator that seals an install's plaintext blobs (<c>wharf encrypt</c>), and its job while sealing is on and
+    /// <c>Encryption:Migration:Enabled</c>.
+    /// </summary>
+    public static IServiceCollection AddEncryptionMigration(this IServiceCollection services, WharfOptions options)
+    {
+        services.AddSingleton<EncryptionMigrator>();
+        if (options.Encryption.Enabled && options.Encryption.Migration.Enabled)
+        {
+            services.AddSingleton<IBackgroundJob, EncryptionJob>();
         }
 
         return services;

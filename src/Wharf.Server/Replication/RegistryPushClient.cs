@@ -59,7 +59,7 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
                 continue;
             }
 
-            if (await UploadAsync(repository, digest, size, source, locations.Find(baseUri, digest, repository), cancellationToken))
+            if (await UploadAsync(repository, digest, size, source, item.Source, locations.Find(baseUri, digest, repository), cancellationToken))
             {
                 mounted++;
             }
@@ -128,7 +128,7 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
     }
 
     /// <summary>Uploads the blob, or mounts it from <paramref name="mountFrom"/> when the destination lets it; true when mounted.</summary>
-    private async Task<bool> UploadAsync(string repository, Digest digest, long size, IReplicationSource source, string? mountFrom, CancellationToken cancellationToken)
+    private async Task<bool> UploadAsync(string repository, Digest digest, long size, IReplicationSource source, RepositoryKey sourceRepository, string? mountFrom, CancellationToken cancellationToken)
     {
         var what = $"upload of blob {digest} to {destinationName}/{repository}";
         var mount = mountFrom is null ? string.Empty : $"?mount={Uri.EscapeDataString(digest.ToString())}&from={Uri.EscapeDataString(mountFrom)}";
@@ -160,7 +160,7 @@ internal sealed class RegistryPushClient(HttpClient http, Uri baseUri, IRegistry
         var blobTimeout = timeout + TimeSpan.FromSeconds(size / (1024 * 1024));
         using var done = await SendAsync(what, repository, async token =>
         {
-            var blob = await source.OpenBlobAsync(digest, token);
+            var blob = await source.OpenBlobAsync(sourceRepository, digest, token);
             return new HttpRequestMessage(HttpMethod.Put, target.Uri) { Content = new StreamedBlobContent(blob, size) };
         }, blobTimeout, cancellationToken);
         if (done.StatusCode != HttpStatusCode.Created)

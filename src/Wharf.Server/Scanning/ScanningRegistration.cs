@@ -1,5 +1,5 @@
+using Wharf.Core.Encryption;
 using Wharf.Core.Metadata;
-using Wharf.Core.Storage;
 using Wharf.Scanning.Layers;
 using Wharf.Scanning.Registry;
 using Wharf.Server.Hosting;
@@ -14,7 +14,7 @@ internal static class ScanningRegistration
     public static IServiceCollection AddScanning(this IServiceCollection services, ScanningOptions scanning)
     {
         services.AddSingleton(sp => new ImageScanner(
-            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobStore>(), sp.GetRequiredService<TimeProvider>(), LayerLimits.Default));
+            sp.GetRequiredService<IMetadataStore>(), sp.GetRequiredService<IBlobVault>(), sp.GetRequiredService<TimeProvider>(), LayerLimits.Default));
         services.AddSingleton<ScanCoordinator>();
         services.AddSingleton<IBackgroundJob, ScanJob>();
         if (scanning.DatabaseUrls.Count > 0)

@@ -164,7 +164,7 @@ public sealed class S3BlobStoreTests : BlobStoreContract, IAsyncDisposable
         {
             await using var metadata = new SqliteMetadataStore(databasePath);
             await metadata.MigrateAsync(Ct);
-            var collector = new GarbageCollector(metadata, store, new FakeTimeProvider(DateTimeOffset.UtcNow), TimeSpan.FromHours(1));
+            var collector = new GarbageCollector(metadata, store, new Wharf.Core.Encryption.PlaintextBlobVault(store), new FakeTimeProvider(DateTimeOffset.UtcNow), TimeSpan.FromHours(1));
             // No session row owns these: an upload whose node died after a chunk, and one killed mid-way
             // through a large chunk (only an open multipart upload is left).
             var orphan = await StageAsync(store, Bytes(1000, seed: 9));

@@ -1,4 +1,5 @@
 using System.Text;
+using Wharf.Core.Encryption;
 using Wharf.Core.Primitives;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
@@ -31,6 +32,11 @@ public sealed class CheckCommandTests
                 await pusher.PushManifestAsync("check/app", "v1", config, [corrupt, missing]);
             }
 
+            // Blobs are sealed at rest: each is stored at its sealed copy's address.
+            var vault = server.GetService<IBlobVault>();
+            var corruptAddress = (await vault.FindSealedAsync(BlobScope.Master, Digest.Sha256Of(corrupt), CancellationToken.None))!.Address;
+            var missingAddress = (await vault.FindSealedAsync(BlobScope.Master, Digest.Sha256Of(missing), CancellationToken.None))!.Address;
+
             // Stop without the wrapper's dispose, which would delete the data directory.
             await server.App.StopAsync();
             await server.App.DisposeAsync();
@@ -38,16 +44,16 @@ public sealed class CheckCommandTests
             Assert.Equal(0, healthy.ExitCode);
             Assert.Contains("checked 3 referenced blobs: no problems", healthy.StandardOutput, StringComparison.Ordinal);
 
-            var corruptFile = BlobFile(dataDirectory, corrupt);
+            var corruptFile = BlobFile(dataDirectory, corruptAddress);
             var bytes = await File.ReadAllBytesAsync(corruptFile);
-            bytes[100] ^= 0xFF;
+            bytes[SealedFormat.HeaderSize + 100] ^= 0xFF; // in the first segment's ciphertext (the header's padding after the wrapped key is not read)
             await File.WriteAllBytesAsync(corruptFile, bytes);
-            File.Delete(BlobFile(dataDirectory, missing));
+            File.Delete(BlobFile(dataDirectory, missingAddress));
 
             var damaged = await CheckAsync(dataDirectory, "--deep");
             Assert.Equal(1, damaged.ExitCode);
-            Assert.Contains($"{Digest.Sha256Of(corrupt)}: content hashes to", damaged.StandardError, StringComparison.Ordinal);
-            Assert.Contains($"{Digest.Sha256Of(missing)}: referenced by a manifest but missing", damaged.StandardError, StringComparison.Ordinal);
+            Assert.True(damaged.StandardError.Contains($"{Digest.Sha256Of(corrupt)}: the sealed copy under aes256 cannot be read", StringComparison.Ordinal), damaged.StandardError); // a segment fails its tag
+            Assert.Contains($"{Digest.Sha256Of(missing)}: referenced by a manifest but its sealed copy under aes256", damaged.StandardError, StringComparison.Ordinal);
             Assert.Contains("2 problems", damaged.StandardOutput, StringComparison.Ordinal);
         }
         finally
@@ -62,9 +68,9 @@ public sealed class CheckCommandTests
     private static Task<ProcessResult> CheckAsync(string dataDirectory, params string[] flags) =>
         ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "check", .. flags, "--data-dir", dataDirectory], TimeSpan.FromMinutes(1));
 
-    private static string BlobFile(string dataDirectory, byte[] content)
+    private static string BlobFile(string dataDirectory, Digest address)
     {
-        var hex = Digest.Sha256Of(content).Hex;
+        var hex = address.Hex;
         return Directory.EnumerateFiles(dataDirectory, hex, SearchOption.AllDirectories).Single();
     }
 }

@@ -1,4 +1,6 @@
 using Amazon.S3.Model;
+using Wharf.Core.Encryption;
+using Wharf.Core.Primitives;
 using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
@@ -22,7 +24,11 @@ public sealed class S3CheckAndGcTests
         var layer = S3RedirectTests.FirstLayer(manifest);
         var orphan = Oci.RandomBytes(3000);
         var orphanDigest = await Oci.PushBlobAsync(client, "s3/check", orphan);
-        Assert.NotEmpty(await KeysOfAsync(rgw, server.S3Bucket!, orphanDigest));
+
+        // Blobs are sealed at rest: each is the object of its sealed copy's address.
+        var orphanAddress = await AddressOfAsync(server, orphanDigest);
+        var layerAddress = await AddressOfAsync(server, layer);
+        Assert.NotEmpty(await KeysOfAsync(rgw, server.S3Bucket!, orphanAddress));
 
         var healthy = await WharfAsync(server, [], "check");
         Assert.Equal(0, healthy.ExitCode);
@@ -34,15 +40,15 @@ public sealed class S3CheckAndGcTests
         var gc = await WharfAsync(server, new Dictionary<string, string> { ["WHARF__Gc__GraceWindow"] = "00:00:01" }, "gc");
         gc.EnsureSuccess();
         Assert.Contains("1 blobs (3000 bytes)", gc.StandardOutput, StringComparison.Ordinal);
-        Assert.Empty(await KeysOfAsync(rgw, server.S3Bucket!, orphanDigest));
-        Assert.NotEmpty(await KeysOfAsync(rgw, server.S3Bucket!, layer));
+        Assert.Empty(await KeysOfAsync(rgw, server.S3Bucket!, orphanAddress));
+        Assert.NotEmpty(await KeysOfAsync(rgw, server.S3Bucket!, layerAddress));
         using (var kept = await client.GetAsync(new Uri($"/v2/s3/check/blobs/{layer}", UriKind.Relative), Oci.Ct))
         {
             Assert.Equal(layer, Oci.Sha256(await kept.Content.ReadAsByteArrayAsync(Oci.Ct)));
         }
 
         // Other bytes of the same size written straight into the layer's object: only a deep check can tell.
-        var key = await ObjectKeyAsync(rgw, server.S3Bucket!, layer, client);
+        var key = Assert.Single(await KeysOfAsync(rgw, server.S3Bucket!, layerAddress));
         using (var s3 = rgw.CreateClient())
         {
             var size = (await s3.GetObjectMetadataAsync(server.S3Bucket, key, Oci.Ct)).ContentLength;
@@ -52,7 +58,7 @@ public sealed class S3CheckAndGcTests
         Assert.Equal(0, (await WharfAsync(server, [], "check")).ExitCode);
         var deep = await WharfAsync(server, [], "check", "--deep");
         Assert.Equal(1, deep.ExitCode);
-        Assert.Contains($"{layer}: content hashes to", deep.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"{layer}: the sealed copy under aes256 cannot be read", deep.StandardError, StringComparison.Ordinal);
         Assert.Contains("checked 3 referenced blobs: 1 problems", deep.StandardOutput, StringComparison.Ordinal);
     }
 
@@ -76,21 +82,8 @@ public sealed class S3CheckAndGcTests
         return keys;
     }
 
-    /// <summary>The one object holding the blob's bytes: the key naming it whose size is the blob's.</summary>
-    private static async Task<string> ObjectKeyAsync(RgwServer rgw, string bucket, string digest, HttpClient client)
-    {
-        using var head = await client.SendAsync(new HttpRequestMessage(HttpMethod.Head, new Uri($"/v2/s3/check/blobs/{digest}", UriKind.Relative)), Oci.Ct);
-        var size = head.Content.Headers.ContentLength;
-        using var s3 = rgw.CreateClient();
-        var matching = new List<string>();
-        foreach (var key in await KeysOfAsync(rgw, bucket, digest))
-        {
-            if ((await s3.GetObjectMetadataAsync(bucket, key, Oci.Ct)).ContentLength == size)
-            {
-                matching.Add(key);
-            }
-        }
-
-        return Assert.Single(matching);
-    }
+    /// <summary>The blob store name of the master key's sealed copy of <paramref name="digest"/>.</summary>
+    private static async Task<string> AddressOfAsync(WharfTestServer server, string digest) =>
+        (await server.GetService<IBlobVault>().FindSealedAsync(BlobScope.Master, Digest.Parse(digest), Oci.Ct))?.Address.ToString()
+            ?? throw new InvalidOperationException($"{digest} has no sealed copy");
 }

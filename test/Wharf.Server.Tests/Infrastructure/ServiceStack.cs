@@ -30,7 +30,7 @@ internal sealed class ServiceStack : IAsyncDisposable
         Repositories = new RepositoryResolver(store, new OpenAccessAuthorizer(), settings, time);
         Uploads = new UploadService(store, new Wharf.Core.Encryption.PlaintextBlobVault(blobs), Repositories, settings, time);
         Manifests = new ManifestService(store, Repositories, new PullRecorder(store, time), time);
-        Collector = new GarbageCollector(store, blobs, time, grace);
+        Collector = new GarbageCollector(store, blobs, new Wharf.Core.Encryption.PlaintextBlobVault(blobs), time, grace);
         Janitor = new UploadJanitor(store, blobs, time);
     }
 

@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Wharf.Core.Encryption;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Core.PullThroughCache;
@@ -317,7 +318,9 @@ public sealed class UpstreamBlobFetcherTests
         var linked = await server.GetService<IMetadataStore>().Blobs.GetLinkedBlobAsync(repository.Id, digest, Ct);
         Assert.NotNull(linked);
         Assert.Equal(size, linked.Size);
-        Assert.Equal(size, (await server.GetService<IBlobStore>().StatAsync(digest, Ct))?.Size);
+        // Stored as the repository's sealed copy.
+        Assert.Equal(size, (await server.GetService<IBlobVault>().FindSealedAsync(BlobScope.Of(repository.Settings), digest, Ct))?.Size);
+        Assert.Null(await server.GetService<IBlobStore>().StatAsync(digest, Ct)); // nothing at the plaintext's name
         await AssertNoUploadLeftAsync(server);
     }
 
@@ -331,7 +334,7 @@ public sealed class UpstreamBlobFetcherTests
 
         Assert.Equal(0, fetcher.InFlight);
         Assert.Null(await server.GetService<IMetadataStore>().Blobs.GetLinkedBlobAsync(repository.Id, digest, Ct));
-        Assert.Null(await server.GetService<IBlobStore>().StatAsync(digest, Ct));
+        Assert.Null(await server.GetService<IBlobVault>().StatAsync(BlobScope.Of(repository.Settings), digest, Ct));
         await AssertNoUploadLeftAsync(server);
     }
 

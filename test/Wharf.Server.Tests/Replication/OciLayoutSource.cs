@@ -37,7 +37,7 @@ internal sealed class OciLayoutSource(params string[] layouts) : IReplicationSou
         return new ReplicationManifest(digest, root.GetProperty("mediaType").GetString()!, content, blobs, children);
     }
 
-    public Task<Stream> OpenBlobAsync(Digest digest, CancellationToken cancellationToken) =>
+    public Task<Stream> OpenBlobAsync(RepositoryKey source, Digest digest, CancellationToken cancellationToken) =>
         Task.FromResult<Stream>(File.OpenRead(Find(digest) ?? throw new FileNotFoundException(digest.ToString())));
 
     private string? Find(Digest digest) =>
