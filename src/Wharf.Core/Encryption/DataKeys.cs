@@ -14,8 +14,18 @@ namespace Wharf.Core.Encryption;
 /// measured about 45 µs here (less than sealing one 64 KiB segment, about 118 µs on the same loaded machine), once
 /// per run a read touches, and a KMS key's state must stop reads at once.
 /// </summary>
-public sealed class DataKeys(SecretBox master, IKmsDataKeys? kms = null) : IDataKeys
+public sealed class DataKeys(Lazy<SecretBox> masterKey, Lazy<IKmsDataKeys?> kmsKeys) : IDataKeys
 {
+    public DataKeys(SecretBox master, IKmsDataKeys? kms = null)
+        : this(new Lazy<SecretBox>(master), new Lazy<IKmsDataKeys?>(kms))
+    {
+    }
+
+    // Both loaded on first use, not when the vault is built: commands such as `wharf migrate` build the data plane's
+    // services before they copy a source's master key into place, and must not find one made already (the key
+    // service holds the master key too).
+    private SecretBox Master => masterKey.Value;
+
     private const int KeySize = 32;
 
     public async Task<DataKey> GenerateAsync(BlobScope scope, string context, CancellationToken cancellationToken)
@@ -34,7 +44,7 @@ public sealed class DataKeys(SecretBox master, IKmsDataKeys? kms = null) : IData
         }
 
         var key = RandomNumberGenerator.GetBytes(KeySize);
-        return new DataKey(key, master.Seal(key, MasterAad(context)));
+        return new DataKey(key, Master.Seal(key, MasterAad(context)));
     }
 
     public async Task<DataKey> UnwrapAsync(BlobScope scope, ReadOnlyMemory<byte> wrapped, string context, CancellationToken cancellationToken)
@@ -47,7 +57,7 @@ public sealed class DataKeys(SecretBox master, IKmsDataKeys? kms = null) : IData
         }
         else
         {
-            key = master.Open(wrapped.ToArray(), MasterAad(context));
+            key = Master.Open(wrapped.ToArray(), MasterAad(context));
         }
 
         if (key.Length != KeySize)
@@ -59,7 +69,7 @@ public sealed class DataKeys(SecretBox master, IKmsDataKeys? kms = null) : IData
         return new DataKey(key, wrapped.ToArray());
     }
 
-    private IKmsDataKeys Kms() => kms ?? throw new WharfException(
+    private IKmsDataKeys Kms() => kmsKeys.Value ?? throw new WharfException(
         WharfErrorCode.Unsupported,
         "this repository is encrypted with a KMS key, but this server runs no key service to use it");
 

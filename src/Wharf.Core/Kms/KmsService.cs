@@ -15,8 +15,17 @@ namespace Wharf.Core.Kms;
 /// and the AWS-managed <c>aws/ecr</c> key made on first use. The API (<c>TrentService</c>) and the registry's data keys
 /// both go through it.
 /// </summary>
-public sealed partial class KmsService(IMetadataStore store, SecretBox masterKey, IAccessAuthorizer authorizer, TimeProvider time) : IKmsKeys, IKmsDataKeys
+public sealed partial class KmsService(IMetadataStore store, Lazy<SecretBox> masterKeyOnFirstUse, IAccessAuthorizer authorizer, TimeProvider time) : IKmsKeys, IKmsDataKeys
 {
+    public KmsService(IMetadataStore store, SecretBox masterKey, IAccessAuthorizer authorizer, TimeProvider time)
+        : this(store, new Lazy<SecretBox>(masterKey), authorizer, time)
+    {
+    }
+
+    // Loaded on first use: the data plane's services hold this service, and commands such as `wharf migrate` build
+    // them before they copy a source's master key into place.
+    private SecretBox MasterKey => masterKeyOnFirstUse.Value;
+
     /// <summary>KMS's key policy size quota.</summary>
     public const int MaxPolicyBytes = 32 * 1024;
 
@@ -185,7 +194,7 @@ public sealed partial class KmsService(IMetadataStore store, SecretBox masterKey
         var material = RandomNumberGenerator.GetBytes(32);
         try
         {
-            return new KmsMaterial(version, masterKey.Seal(material, MaterialBinding(arn, version)), now, onDemand);
+            return new KmsMaterial(version, MasterKey.Seal(material, MaterialBinding(arn, version)), now, onDemand);
         }
         finally
         {
@@ -223,7 +232,7 @@ public sealed partial class KmsService(IMetadataStore store, SecretBox masterKey
         {
             try
             {
-                opened.TryAdd((key.Arn, stored.Version), masterKey.Open(stored.SealedMaterial, MaterialBinding(key.Arn, stored.Version)));
+                opened.TryAdd((key.Arn, stored.Version), MasterKey.Open(stored.SealedMaterial, MaterialBinding(key.Arn, stored.Version)));
             }
             catch (CryptographicException)
             {

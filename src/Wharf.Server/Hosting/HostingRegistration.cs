@@ -17,7 +17,7 @@ internal static class HostingRegistration
         });
         services.AddSingleton<IMetadataStore>(sp => BackendFactory.CreateMetadataStore(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
         services.AddSingleton<Core.Encryption.IDataKeys>(sp => new Core.Encryption.DataKeys(
-            sp.GetRequiredService<Core.Identity.SecretBox>(), sp.GetService<Core.Kms.IKmsDataKeys>()));
+            new Lazy<Core.Identity.SecretBox>(sp.GetRequiredService<Core.Identity.SecretBox>), new Lazy<Core.Kms.IKmsDataKeys?>(sp.GetService<Core.Kms.IKmsDataKeys>)));
         services.AddSingleton<Core.Encryption.IBlobVault>(sp => new Core.Encryption.SealedBlobVault(
             sp.GetRequiredService<IBlobStore>(),
             sp.GetRequiredService<IMetadataStore>(),

@@ -1,5 +1,8 @@
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Wharf.Core.Identity;
 using Wharf.Core.Kms;
+using Wharf.Core.Metadata;
+using Wharf.Core.Security;
 using Wharf.Server.ControlPlane;
 using Wharf.Server.Jobs;
 
@@ -14,7 +17,11 @@ internal static class KmsRegistration
 {
     public static IServiceCollection AddKms(this IServiceCollection services)
     {
-        services.TryAddSingleton<KmsService>();
+        services.TryAddSingleton(sp => new KmsService(
+            sp.GetRequiredService<IMetadataStore>(),
+            new Lazy<SecretBox>(sp.GetRequiredService<SecretBox>),
+            sp.GetRequiredService<IAccessAuthorizer>(),
+            sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<IKmsKeys>(sp => sp.GetRequiredService<KmsService>());
         services.TryAddSingleton<IKmsDataKeys>(sp => sp.GetRequiredService<KmsService>());
         services.TryAddSingleton<KmsOperations>();
