@@ -179,9 +179,13 @@ public sealed class SealedBlobVault(IBlobStore blobs, IMetadataStore store, IDat
             return;
         }
 
-        if (await FindSealedAsync(scope, digest, cancellationToken) is not null)
+        // Asked of the store, never of what this node remembers: garbage collection on another node may have deleted a
+        // remembered copy (with its blob row) before this upload reserved the blob anew, and dropping these bytes for a
+        // copy that is gone would leave the blob without content.
+        if (await store.SealedCopies.GetAsync(digest, scope.Id, cancellationToken) is { } existing)
         {
             // Deduplication within the scope: the copy there is the same plaintext (its digest was verified too).
+            Remember(existing);
             if (!await blobs.UploadExistsAsync(uploadId, cancellationToken))
             {
                 throw new KeyNotFoundException($"Upload {uploadId} does not exist.");

@@ -117,7 +117,9 @@ public sealed class ReportingCommandTests(PushedInstall install) : IClassFixture
 
         // Without --json the same commands print their one-line summaries on stdout, and progress still goes to stderr.
         var plain = (await WharfAsync("check", "--data-dir", data)).EnsureSuccess();
-        Assert.Equal($"checked {install.Blobs.Length} referenced blobs: no problems", plain.StandardOutput.Trim());
+        var summary = plain.StandardOutput.Trim().Split('\n');
+        Assert.Equal($"checked {install.Blobs.Length} referenced blobs: no problems", summary[0]);
+        Assert.Matches(@"^\d+ referenced blobs stored unencrypted", Assert.Single(summary[1..]));
         Assert.Contains("wharf check: checking referenced blobs", plain.StandardError, StringComparison.Ordinal);
     }
 

@@ -18,8 +18,12 @@ described = ecr.describe_repositories(repositoryNames=[f"{PREFIX}/kms"])["reposi
 assert described["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": key}, described
 aes = ecr.create_repository(repositoryName=f"{PREFIX}/aes")["repository"]
 assert aes["encryptionConfiguration"] == {"encryptionType": "AES256"}, aes
-given = ecr.create_repository(repositoryName=f"{PREFIX}/given", encryptionConfiguration={"encryptionType": "KMS", "kmsKey": "alias/mine"})["repository"]
-assert given["encryptionConfiguration"]["kmsKey"] == "alias/mine", given
+# A named key (here by its alias) must exist in the key service; ECR stores and shows the key's ARN.
+kms_client = client(service="kms")
+mine = kms_client.create_key()["KeyMetadata"]
+kms_client.create_alias(AliasName=f"alias/{PREFIX}-mine", TargetKeyId=mine["KeyId"])
+given = ecr.create_repository(repositoryName=f"{PREFIX}/given", encryptionConfiguration={"encryptionType": "KMS", "kmsKey": f"alias/{PREFIX}-mine"})["repository"]
+assert given["encryptionConfiguration"]["kmsKey"] == mine["Arn"], given
 
 # An invalid repository or registry policy: ECR's one text, without the reason.
 repo = f"{PREFIX}/app"

@@ -5,14 +5,17 @@ ecr = client()
 loose = client(validate=False)
 name = f"{PREFIX}/team/app"
 
-# CreateRepository with every setting, and the Repository shape.
+# CreateRepository with every setting, and the Repository shape. A KMS key named by alias must exist (ECR checks it).
+kms_client = client(service="kms")
+wharf_key = kms_client.create_key()["KeyMetadata"]
+kms_client.create_alias(AliasName=f"alias/{PREFIX}-wharf", TargetKeyId=wharf_key["KeyId"])
 created = ecr.create_repository(
     repositoryName=name,
     tags=[{"Key": "team", "Value": "a"}, {"Key": "env", "Value": "dev"}],
     imageTagMutability="IMMUTABLE_WITH_EXCLUSION",
     imageTagMutabilityExclusionFilters=[{"filterType": "WILDCARD", "filter": "latest"}, {"filterType": "WILDCARD", "filter": "dev-*"}],
     imageScanningConfiguration={"scanOnPush": True},
-    encryptionConfiguration={"encryptionType": "KMS", "kmsKey": "alias/wharf"},
+    encryptionConfiguration={"encryptionType": "KMS", "kmsKey": f"alias/{PREFIX}-wharf"},
 )["repository"]
 assert created["repositoryArn"] == f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{name}", created
 assert created["registryId"] == ACCOUNT and created["repositoryName"] == name, created
@@ -21,7 +24,7 @@ assert host.startswith(f"{ACCOUNT}.dkr.ecr.{REGION}.") and path == name, created
 assert created["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION", created
 assert [f["filter"] for f in created["imageTagMutabilityExclusionFilters"]] == ["latest", "dev-*"], created
 assert created["imageScanningConfiguration"] == {"scanOnPush": True}, created
-assert created["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": "alias/wharf"}, created
+assert created["encryptionConfiguration"] == {"encryptionType": "KMS", "kmsKey": wharf_key["Arn"]}, created
 assert created["createdAt"].year >= 2024, created
 
 expect_error("RepositoryAlreadyExistsException", ecr.create_repository, repositoryName=name,
