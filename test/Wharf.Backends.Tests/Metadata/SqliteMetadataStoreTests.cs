@@ -108,6 +108,49 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
         await CreateRepoAsync(store);
     }
 
+    /// <summary>
+    /// Concurrent opens never share one native handle. Microsoft.Data.Sqlite before 10.0.13 could lend a pooled
+    /// connection to two owners at once (its activation published "active" before the owner, and a competing open
+    /// reclaimed it as leaked): two requests then ran in one transaction, and one's ROLLBACK ended the other's
+    /// write (dotnet/efcore#39008; the crash test met it as a 500). Waves of concurrent opens, each owner held open
+    /// while the handles are compared, as that reproducer does.
+    /// </summary>
+    [Fact]
+    public async Task Concurrent_opens_never_share_a_native_handle()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new SqliteDatabase(DatabasePath);
+        const int Width = 16;
+        for (var wave = 0; wave < 250; wave++)
+        {
+            using var start = new Barrier(Width);
+            var opens = Enumerable.Range(0, Width).Select(_ => Task.Factory.StartNew(
+                () =>
+                {
+                    start.SignalAndWait(TimeSpan.FromSeconds(10));
+                    return database.OpenAsync(Ct).GetAwaiter().GetResult();
+                },
+                Ct,
+                TaskCreationOptions.LongRunning,
+                TaskScheduler.Default)).ToArray();
+            var connections = await Task.WhenAll(opens);
+            try
+            {
+                var handles = connections.Select(c => c.Handle!.DangerousGetHandle()).Distinct().Count();
+                Assert.True(handles == Width, $"wave {wave}: {Width} open connections share {handles} native handles");
+            }
+            finally
+            {
+                foreach (var connection in connections)
+                {
+                    await connection.DisposeAsync();
+                }
+
+                database.ClearPool();
+            }
+        }
+    }
+
     [Fact]
     public async Task Write_transactions_take_the_writer_lock_before_their_first_statement()
     {
