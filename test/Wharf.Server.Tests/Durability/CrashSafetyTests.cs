@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Text;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
@@ -37,6 +38,7 @@ public sealed class CrashSafetyTests
                 var pusher = new OciPusher(client);
                 using var stop = new CancellationTokenSource();
                 var killed = 0;
+                var acknowledgedThisRound = 0;
                 var seeds = Enumerable.Range(0, Pushers).Select(_ => random.Next()).ToArray();
                 var workers = seeds.Select((seed, worker) => Task.Run(async () =>
                 {
@@ -63,6 +65,7 @@ public sealed class CrashSafetyTests
                             await pusher.PushBlobMonolithicAsync(repository, config, stop.Token);
                             var manifest = await pusher.PushManifestAsync(repository, tag, config, [layer, shared], stop.Token);
                             acknowledged.Add(new Acknowledged(repository, tag, manifest, [config, layer, shared]));
+                            Interlocked.Increment(ref acknowledgedThisRound);
                         }
                         catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
                         {
@@ -76,7 +79,15 @@ public sealed class CrashSafetyTests
                     }
                 })).ToArray();
 
-                await Task.Delay(random.Next(100, 900));
+                // The kill comes at a random moment after the round's first acknowledged push (on a loaded machine a
+                // push can take longer than a fixed window, and a round that acknowledged nothing proves nothing).
+                var firstAcknowledged = Stopwatch.StartNew();
+                while (Volatile.Read(ref acknowledgedThisRound) == 0 && firstAcknowledged.Elapsed < TimeSpan.FromSeconds(30) && !workers.Any(w => w.IsCompleted))
+                {
+                    await Task.Delay(5);
+                }
+
+                await Task.Delay(random.Next(0, 800));
                 Volatile.Write(ref killed, 1);
                 server.Kill();
                 await stop.CancelAsync();
