@@ -58,13 +58,14 @@ internal sealed class SqliteDatabase
         {
             if (_idle.TryPop(out var idle))
             {
+                idle.Leased = true;
                 return idle;
             }
 
             generation = _generation;
         }
 
-        return new SqliteLease(this, await OpenAsync(cancellationToken), generation);
+        return new SqliteLease(this, await OpenAsync(cancellationToken), generation) { Leased = true };
     }
 
     /// <summary>

@@ -31,6 +31,9 @@ internal sealed class SqliteLease : ConnectionLease
 
     public int Generation { get; }
 
+    /// <summary>Set while lent; a second dispose of one lease must not put its connection in the pool twice (two owners).</summary>
+    internal bool Leased { get; set; }
+
     /// <summary>Commands kept for reuse (for tests).</summary>
     internal int CachedCommands => _commands.Count;
 
@@ -74,7 +77,12 @@ internal sealed class SqliteLease : ConnectionLease
     /// <summary>Gives the connection back to the pool.</summary>
     protected override ValueTask ReleaseAsync()
     {
-        _database.Return(this);
+        if (Leased)
+        {
+            Leased = false;
+            _database.Return(this);
+        }
+
         return ValueTask.CompletedTask;
     }
 

@@ -306,6 +306,22 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
     }
 
     [Fact]
+    public async Task A_lease_disposed_twice_goes_back_to_the_pool_once()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new SqliteDatabase(DatabasePath);
+        var lease = await database.LeaseAsync(Ct);
+        await lease.DisposeAsync();
+        await lease.DisposeAsync();
+
+        // Pooled twice, the one connection would now be lent to both.
+        await using var first = await database.LeaseAsync(Ct);
+        await using var second = await database.LeaseAsync(Ct);
+        Assert.NotSame(first.Connection, second.Connection);
+        Assert.Equal(2, database.Opened);
+    }
+
+    [Fact]
     public async Task Write_transactions_take_the_writer_lock_before_their_first_statement()
     {
         await using var store = await CreateStoreAsync();
