@@ -22,8 +22,8 @@ internal sealed class Database(SqlDialect dialect)
         var started = Stopwatch.GetTimestamp();
         try
         {
-            await using var connection = await dialect.OpenAsync(cancellationToken);
-            return await work(new Session(connection, null, dialect));
+            await using var lease = await dialect.LeaseAsync(cancellationToken);
+            return await work(new Session(lease, null, dialect));
         }
         finally
         {
@@ -38,9 +38,9 @@ internal sealed class Database(SqlDialect dialect)
         var started = Stopwatch.GetTimestamp();
         try
         {
-            await using var connection = await dialect.OpenAsync(cancellationToken);
-            await using var transaction = await dialect.BeginWriteAsync(connection, cancellationToken);
-            var result = await work(new Session(connection, transaction, dialect));
+            await using var lease = await dialect.LeaseAsync(cancellationToken);
+            await using var transaction = await dialect.BeginWriteAsync(lease.Connection, cancellationToken);
+            var result = await work(new Session(lease, transaction, dialect));
             await transaction.CommitAsync(cancellationToken);
             return result;
         }

@@ -44,6 +44,9 @@ internal abstract class SqlDialect
     /// <summary>Opens a pooled connection with the engine's per-connection settings.</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
+    /// <summary>A connection for one store call (<see cref="Database"/>): by default one from <see cref="OpenAsync"/>, its commands made for each statement.</summary>
+    public virtual async ValueTask<ConnectionLease> LeaseAsync(CancellationToken cancellationToken) => new(await OpenAsync(cancellationToken));
+
     /// <summary>Begins a write transaction the way the engine's stores rely on (see each dialect).</summary>
     public abstract Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken);
 }

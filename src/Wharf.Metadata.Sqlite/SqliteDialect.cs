@@ -27,6 +27,8 @@ internal sealed class SqliteDialect(SqliteDatabase database) : SqlDialect
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await database.OpenAsync(cancellationToken);
 
+    public override async ValueTask<ConnectionLease> LeaseAsync(CancellationToken cancellationToken) => await database.LeaseAsync(cancellationToken);
+
     public override Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         // deferred: false is BEGIN IMMEDIATE in Microsoft.Data.Sqlite.
         Task.FromResult<DbTransaction>(((Microsoft.Data.Sqlite.SqliteConnection)connection).BeginTransaction(IsolationLevel.Serializable, deferred: false));

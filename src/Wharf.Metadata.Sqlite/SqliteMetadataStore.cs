@@ -54,6 +54,9 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
     public string Backend => "sqlite";
 
+    /// <summary>The connections to the file (for tests).</summary>
+    internal SqliteDatabase Connections => _file;
+
     /// <summary>Absolute path of the database file.</summary>
     public string DatabasePath { get; }
 

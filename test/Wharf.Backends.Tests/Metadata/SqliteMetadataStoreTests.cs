@@ -93,27 +93,29 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
         await using var store = await CreateStoreAsync();
         var database = new SqliteDatabase(DatabasePath);
 
-        // A transaction begun by statement, not by the ADO.NET object, survives the connection's return to the pool.
-        await using (var leaky = await database.OpenAsync(Ct))
+        // A transaction begun by statement, not by the ADO.NET object, survives the end of the use that began it.
+        await using (var leaky = await database.LeaseAsync(Ct))
         {
-            await using var begin = leaky.CreateCommand();
+            await using var begin = leaky.Connection.CreateCommand();
             begin.CommandText = "BEGIN IMMEDIATE";
             await begin.ExecuteNonQueryAsync(Ct);
         }
 
-        await using var reused = await database.OpenAsync(Ct);
-        Assert.NotEqual(0, SQLitePCL.raw.sqlite3_get_autocommit(reused.Handle));
+        await using var reused = await database.LeaseAsync(Ct);
+        Assert.Equal(1, database.Opened);
+        Assert.NotEqual(0, SQLitePCL.raw.sqlite3_get_autocommit(((Microsoft.Data.Sqlite.SqliteConnection)reused.Connection).Handle));
 
         // And the writer lock it held is free: another write goes through at once.
         await CreateRepoAsync(store);
     }
 
     /// <summary>
-    /// Concurrent opens never share one native handle. Microsoft.Data.Sqlite before 10.0.13 could lend a pooled
-    /// connection to two owners at once (its activation published "active" before the owner, and a competing open
-    /// reclaimed it as leaked): two requests then ran in one transaction, and one's ROLLBACK ended the other's
-    /// write (dotnet/efcore#39008; the crash test met it as a 500). Waves of concurrent opens, each owner held open
-    /// while the handles are compared, as that reproducer does.
+    /// Concurrent leases never share one native handle. Microsoft.Data.Sqlite's own pool before 10.0.13 could lend a
+    /// pooled connection to two owners at once (its activation published "active" before the owner, and a competing
+    /// open reclaimed it as leaked): two requests then ran in one transaction, and one's ROLLBACK ended the other's
+    /// write (dotnet/efcore#39008; the crash test met it as a 500). The store now pools its own connections; waves of
+    /// concurrent leases, each held while the handles are compared, as that reproducer does, some waves on
+    /// an empty pool and some on one that holds connections given back.
     /// </summary>
     [Fact]
     public async Task Concurrent_opens_never_share_a_native_handle()
@@ -128,27 +130,195 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
                 () =>
                 {
                     start.SignalAndWait(TimeSpan.FromSeconds(10));
-                    return database.OpenAsync(Ct).GetAwaiter().GetResult();
+                    return database.LeaseAsync(Ct).AsTask().GetAwaiter().GetResult();
                 },
                 Ct,
                 TaskCreationOptions.LongRunning,
                 TaskScheduler.Default)).ToArray();
-            var connections = await Task.WhenAll(opens);
+            var leases = await Task.WhenAll(opens);
             try
             {
-                var handles = connections.Select(c => c.Handle!.DangerousGetHandle()).Distinct().Count();
-                Assert.True(handles == Width, $"wave {wave}: {Width} open connections share {handles} native handles");
+                var handles = leases.Select(l => ((Microsoft.Data.Sqlite.SqliteConnection)l.Connection).Handle!.DangerousGetHandle()).Distinct().Count();
+                Assert.True(handles == Width, $"wave {wave}: {Width} leased connections share {handles} native handles");
             }
             finally
             {
-                foreach (var connection in connections)
+                foreach (var lease in leases)
                 {
-                    await connection.DisposeAsync();
+                    await lease.DisposeAsync();
                 }
 
-                database.ClearPool();
+                if (wave % 2 == 0)
+                {
+                    database.ClearPool();
+                }
             }
         }
+    }
+
+    [Fact]
+    public async Task Every_leased_connection_has_the_settings_in_force_new_or_reused()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new SqliteDatabase(DatabasePath);
+        for (var round = 0; round < 2; round++)
+        {
+            // More at once than the pool keeps: the first round opens them all, the second reuses the ones kept and opens the rest.
+            var leases = new List<SqliteLease>();
+            for (var i = 0; i < SqliteDatabase.MaxIdle + 4; i++)
+            {
+                leases.Add(await database.LeaseAsync(Ct));
+            }
+
+            foreach (var lease in leases)
+            {
+                Assert.Equal(1L, await PragmaAsync(lease, "foreign_keys"));
+                Assert.Equal(1L, await PragmaAsync(lease, "synchronous")); // NORMAL
+                Assert.Equal(15000L, await PragmaAsync(lease, "busy_timeout"));
+                await lease.DisposeAsync();
+            }
+        }
+
+        Assert.Equal((2 * (SqliteDatabase.MaxIdle + 4)) - SqliteDatabase.MaxIdle, database.Opened);
+    }
+
+    [Fact]
+    public async Task A_connection_reused_after_a_failed_write_is_clean()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new Wharf.Metadata.Relational.Database(new SqliteDialect(((SqliteMetadataStore)store).Connections));
+        var opened = ((SqliteMetadataStore)store).Connections.Opened;
+
+        // A write that inserts, then fails on a constraint: the transaction rolls back, the failed command is not kept.
+        await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => database.WriteAsync(
+            async s =>
+            {
+                await s.ExecuteAsync("INSERT INTO job_leases (job, owner, expires_at) VALUES ('failed', 'a', 0)", [], Ct);
+                await s.ExecuteAsync("INSERT INTO job_leases (job, owner, expires_at) VALUES ('failed', 'b', 0)", [], Ct);
+            },
+            Ct));
+
+        // The next use has the same connection, outside any transaction, and sees nothing of the failed write.
+        Assert.Equal(0L, await database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM job_leases WHERE job = 'failed'", [], Ct), Ct));
+        await database.WriteAsync(s => s.ExecuteAsync("INSERT INTO job_leases (job, owner, expires_at) VALUES ('failed', 'c', 0)", [], Ct), Ct);
+        Assert.Equal(opened, ((SqliteMetadataStore)store).Connections.Opened);
+        Assert.Equal("c", await ReadScalarAsync("SELECT owner FROM job_leases WHERE job = 'failed'"));
+    }
+
+    [Fact]
+    public async Task Commands_are_kept_per_connection_and_reused_for_the_same_statement()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new SqliteDatabase(DatabasePath);
+        System.Data.Common.DbCommand first;
+        await using (var lease = await database.LeaseAsync(Ct))
+        {
+            first = lease.Rent("SELECT count(*) FROM repositories WHERE name = @name");
+            first.Parameters.Add(new Microsoft.Data.Sqlite.SqliteParameter("name", "a"));
+            Assert.Equal(0L, await first.ExecuteScalarAsync(Ct));
+            lease.Return(first, failed: false);
+        }
+
+        await using (var lease = await database.LeaseAsync(Ct))
+        {
+            var again = lease.Rent("SELECT count(*) FROM repositories WHERE name = @name");
+            Assert.Same(first, again);
+            Assert.Empty(again.Parameters); // given back without the last use's values
+
+            // While it is rented, the same statement gets a command of its own; a failed one is not kept.
+            var concurrent = lease.Rent("SELECT count(*) FROM repositories WHERE name = @name");
+            Assert.NotSame(again, concurrent);
+            lease.Return(concurrent, failed: true);
+            lease.Return(again, failed: false);
+            Assert.Equal(1, ((SqliteLease)lease).CachedCommands);
+
+            // A command never crosses connections: another lease at the same time has its own.
+            await using var other = await database.LeaseAsync(Ct);
+            Assert.NotSame(first, other.Rent("SELECT count(*) FROM repositories WHERE name = @name"));
+        }
+    }
+
+    [Fact]
+    public async Task A_connection_keeps_at_most_its_bound_of_commands_dropping_the_least_recently_used()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new SqliteDatabase(DatabasePath);
+        await using var lease = (SqliteLease)await database.LeaseAsync(Ct);
+        var hot = lease.Rent("SELECT 0");
+        lease.Return(hot, failed: false);
+        for (var i = 1; i <= SqliteLease.MaxCommands + 10; i++)
+        {
+            lease.Return(lease.Rent($"SELECT {i}"), failed: false);
+            if (i % 8 == 0)
+            {
+                // Used again now and then: it stays while the others come and go.
+                Assert.Same(hot, lease.Rent("SELECT 0"));
+                lease.Return(hot, failed: false);
+            }
+        }
+
+        Assert.Equal(SqliteLease.MaxCommands, lease.CachedCommands);
+        Assert.Same(hot, lease.Rent("SELECT 0"));
+        Assert.Equal(SqliteLease.MaxCommands - 1, lease.CachedCommands);
+        lease.Return(hot, failed: false);
+    }
+
+    [Fact]
+    public async Task A_kept_command_holds_no_snapshot_and_follows_changes_made_by_other_connections()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new Wharf.Metadata.Relational.Database(new SqliteDialect(((SqliteMetadataStore)store).Connections));
+        await ExecuteAsync("CREATE TABLE probe (v INTEGER); INSERT INTO probe VALUES (1), (2)");
+        const string Sql = "SELECT v FROM probe ORDER BY v";
+        var opened = ((SqliteMetadataStore)store).Connections.Opened;
+
+        // A single-row read of a two-row result leaves its kept statement stepped part-way, unless it is reset.
+        Assert.Equal("1", await database.ReadAsync(s => s.SingleAsync(Sql, r => r.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture), [], Ct), Ct));
+
+        // No reader holds the WAL: a checkpoint from another connection copies all of it back.
+        await ExecuteAsync("INSERT INTO probe VALUES (0)");
+        Assert.Equal("0", await ReadScalarAsync("PRAGMA wal_checkpoint(TRUNCATE)"));
+
+        // The kept command sees the new row, then the table another connection dropped and made again.
+        Assert.Equal("0", await database.ReadAsync(s => s.SingleAsync(Sql, r => r.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture), [], Ct), Ct));
+        await ExecuteAsync("DROP TABLE probe; CREATE TABLE probe (w TEXT, v INTEGER); INSERT INTO probe VALUES ('x', 7)");
+        Assert.Equal("7", await database.ReadAsync(s => s.SingleAsync(Sql, r => r.GetInt64(0).ToString(System.Globalization.CultureInfo.InvariantCulture), [], Ct), Ct));
+        Assert.Equal(opened, ((SqliteMetadataStore)store).Connections.Opened); // one connection, its command kept throughout
+    }
+
+    [Fact]
+    public async Task Clearing_the_pool_closes_idle_connections_and_leased_ones_when_given_back()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new SqliteDatabase(DatabasePath);
+        var idle = await database.LeaseAsync(Ct);
+        var leased = await database.LeaseAsync(Ct);
+        await idle.DisposeAsync();
+
+        database.ClearPool();
+        Assert.Equal(System.Data.ConnectionState.Closed, idle.Connection.State);
+        Assert.Equal(System.Data.ConnectionState.Open, leased.Connection.State);
+        await leased.DisposeAsync();
+        Assert.Equal(System.Data.ConnectionState.Closed, leased.Connection.State);
+
+        await using var next = await database.LeaseAsync(Ct);
+        Assert.Equal(3, database.Opened);
+    }
+
+    [Fact]
+    public async Task A_lease_disposed_twice_goes_back_to_the_pool_once()
+    {
+        await using var store = await CreateStoreAsync();
+        var database = new SqliteDatabase(DatabasePath);
+        var lease = await database.LeaseAsync(Ct);
+        await lease.DisposeAsync();
+        await lease.DisposeAsync();
+
+        // Pooled twice, the one connection would now be lent to both.
+        await using var first = await database.LeaseAsync(Ct);
+        await using var second = await database.LeaseAsync(Ct);
+        Assert.NotSame(first.Connection, second.Connection);
+        Assert.Equal(2, database.Opened);
     }
 
     [Fact]
@@ -311,6 +481,22 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
         }
 
         return rows;
+    }
+
+    private static async Task<long> PragmaAsync(Wharf.Metadata.Relational.ConnectionLease lease, string name)
+    {
+        await using var command = lease.Connection.CreateCommand();
+        command.CommandText = "PRAGMA " + name;
+        return (long)(await command.ExecuteScalarAsync(Ct))!;
+    }
+
+    private async Task<string?> ReadScalarAsync(string sql)
+    {
+        await using var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={DatabasePath};Pooling=False");
+        await connection.OpenAsync(Ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        return Convert.ToString(await command.ExecuteScalarAsync(Ct), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private async Task ExecuteAsync(string sql)
