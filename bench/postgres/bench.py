@@ -143,6 +143,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=4, help="one burst of load (default 4 s)")
     ap.add_argument("--rounds", type=int, default=5, help="bursts per row per server; medians are reported (default 5)")
     ap.add_argument("--puts", type=int, default=200, help="sequential PUTs per latency sample (default 200)")
+    ap.add_argument("--put-only", action="store_true", help="only the PUT manifest row (no warm-up of the read rows)")
     ap.add_argument("--trace", action="store_true", help="print the statements of one request of each kind instead")
     ap.add_argument("--pg-extra", default="", help="appended to the PostgreSQL connection string (e.g. ';Multiplexing=true')")
     ap.add_argument("--baseline-pg-extra", default="", help="appended to the baseline's connection string instead of --pg-extra")
@@ -168,7 +169,7 @@ def main():
             psql(pg, "CREATE DATABASE wharf_base")
             base = pg.connection() + args.baseline_pg_extra
             servers.append(start("PostgreSQL baseline", args.baseline_dll, work, base.replace("Database=wharf", "Database=wharf_base")))
-        rows = ("manifest", "head")
+        rows = () if args.put_only else ("manifest", "head")
         for half in range(2):
             for srv in servers:
                 for row in rows:
@@ -184,7 +185,7 @@ def main():
                     r[row].append(rps); r[row + " cpu"].append(cpu); r[row + " pg"].append(pgcpu)
             for srv in order:
                 results[srv.name]["put"].append(put_ms(srv, args.puts // args.rounds))
-        med = {name: {k: statistics.median(v) for k, v in r.items()} for name, r in results.items()}
+        med = {name: {k: statistics.median(v) if v else 0 for k, v in r.items()} for name, r in results.items()}
         names = [srv.name for srv in servers]
         lines = [f"Each server warm ({args.warmup} s of load per row), then {args.rounds} rounds of {args.seconds}-s bursts per row, "
                  f"the servers in turn (order alternating); PUT: {args.puts // args.rounds} sequential PUTs per round. Medians. "
@@ -196,6 +197,8 @@ def main():
                   ("head cpu", "Wharf CPU per blob HEAD (µs)"), ("head pg", "PostgreSQL CPU per blob HEAD (µs)"),
                   ("put", "PUT manifest, sequential (ms, median)")]
         for key, label in labels:
+            if not results["SQLite"][key]:
+                continue
             p, s = med["PostgreSQL"][key], med["SQLite"][key]
             ratio = p / s if s else float("inf")
             target = verdict = ""

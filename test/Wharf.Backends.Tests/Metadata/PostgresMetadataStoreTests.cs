@@ -188,6 +188,9 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
         var cluster = await PostgresCluster.GetAsync();
         Assert.Null(await PostgresMetadataStore.ProbeAsync(cluster.AdminConnectionString, Ct));
 
+        // Npgsql refuses multiplexing without its pool: the probe turns both off rather than failing on the key.
+        Assert.Null(await PostgresMetadataStore.ProbeAsync(cluster.AdminConnectionString + ";Multiplexing=true", Ct));
+
         var closedPort = Ports.Free();
         var message = await PostgresMetadataStore.ProbeAsync($"Host=127.0.0.1;Port={closedPort};Username=postgres;Database=wharf", Ct);
         Assert.NotNull(message);
