@@ -137,7 +137,8 @@ public sealed class PostgresMetadataStore : IMetadataStore
         NpgsqlConnectionStringBuilder builder;
         try
         {
-            builder = new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 5, Pooling = false };
+            // One unpooled connection (multiplexing needs the pool, so it is off for the probe too).
+            builder = new NpgsqlConnectionStringBuilder(connectionString) { Timeout = 5, Pooling = false, Multiplexing = false };
         }
         catch (ArgumentException e)
         {

@@ -23,10 +23,11 @@ internal sealed class AuditStore(Database database) : IAuditStore
             : database.WriteAsync(
                 async s =>
                 {
-                    var added = 0;
+                    // The writer's batch of events in one round trip where the engine batches.
+                    var batch = new StatementBatch();
                     foreach (var e in events)
                     {
-                        added += await s.ExecuteAsync(
+                        batch.Add(
                             $"""
                             INSERT INTO audit_events ({Columns})
                             VALUES (@id, @time, @account, @source, @name, @readOnly, CAST(@username AS TEXT), CAST(@principal AS TEXT), CAST(@key AS TEXT),
@@ -37,11 +38,10 @@ internal sealed class AuditStore(Database database) : IAuditStore
                                 ("id", e.EventId), ("time", Relational.Columns.Ms(e.Time)), ("account", e.Account), ("source", e.EventSource), ("name", e.EventName),
                                 ("readOnly", e.ReadOnly), ("username", e.Username), ("principal", e.PrincipalArn), ("key", e.AccessKeyId),
                                 ("resourceType", e.ResourceType), ("resourceName", e.ResourceName), ("error", e.ErrorCode), ("document", e.Document),
-                            ],
-                            cancellationToken);
+                            ]);
                     }
 
-                    return added;
+                    return (await batch.ExecuteAsync(s, cancellationToken)).Sum();
                 },
                 cancellationToken);
 

@@ -20,10 +20,14 @@ internal sealed class EventLog(Database database) : IEventLog
 
     /// <summary>Records <paramref name="evt"/> in the caller's write transaction: it commits, or rolls back, with the change it describes.</summary>
     internal static Task<int> AppendAsync(Session s, OutboxEvent evt, CancellationToken cancellationToken) =>
-        s.ExecuteAsync(
-            "INSERT INTO events (type, payload, created_at) VALUES (@type, @payload, @at)",
-            [("type", evt.Type), ("payload", evt.Payload), ("at", Columns.Ms(evt.At))],
-            cancellationToken);
+        s.ExecuteAsync(AppendSql, AppendParameters(evt), cancellationToken);
+
+    /// <summary>Adds <see cref="AppendAsync"/>'s statement to a batch the caller runs in its write transaction.</summary>
+    internal static void Append(StatementBatch batch, OutboxEvent evt) => batch.Add(AppendSql, AppendParameters(evt));
+
+    private const string AppendSql = "INSERT INTO events (type, payload, created_at) VALUES (@type, @payload, @at)";
+
+    private static (string, object?)[] AppendParameters(OutboxEvent evt) => [("type", evt.Type), ("payload", evt.Payload), ("at", Columns.Ms(evt.At))];
 
     public Task<IReadOnlyList<StoredEvent>> ListAsync(long after, int limit, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<StoredEvent>>(

@@ -55,104 +55,97 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             return failed;
         }
 
+        // The image size (the blobs' sizes plus the largest child's) is computed in the insert, from the rows the
+        // check above found: the references written below are exactly those rows.
+        var digest = write.Digest.ToString();
+        var blobs = s.Dialect.ListValue(write.Blobs.Distinct().Select(d => d.ToString()));
+        var children = s.Dialect.ListValue(write.Children.Distinct().Select(d => d.ToString()));
         var created = await s.ExecuteAsync(
-            """
-            INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, content, annotations, pushed_at)
-            VALUES (@repository, @digest, @mediaType, @artifactType, @subject, @content, @annotations, @now)
+            $"""
+            INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, content, annotations, pushed_at, image_size)
+            VALUES (@repository, @digest, @mediaType, @artifactType, @subject, @content, @annotations, @now,
+                (SELECT coalesce(sum(size), 0) FROM blobs WHERE {s.Dialect.InList("digest", "blobs")})
+              + (SELECT coalesce(max(image_size), 0) FROM manifests WHERE repository_id = @repository AND {s.Dialect.InList("digest", "children")}))
             ON CONFLICT (repository_id, digest) DO NOTHING
             """,
             [
-                ("repository", write.RepositoryId), ("digest", write.Digest.ToString()), ("mediaType", write.MediaType),
+                ("repository", write.RepositoryId), ("digest", digest), ("mediaType", write.MediaType),
                 ("artifactType", write.ArtifactType), ("subject", write.Subject?.ToString()), ("content", write.Content),
-                ("annotations", write.AnnotationsJson), ("now", Columns.Ms(write.Now)),
+                ("annotations", write.AnnotationsJson), ("now", Columns.Ms(write.Now)), ("blobs", blobs), ("children", children),
             ],
             cancellationToken) > 0;
+
+        // The rest depends only on what is known now: one round trip where the engine batches.
+        var batch = new StatementBatch();
 
         // Pushing an archived image again restores it (ECR-NOTES §1.7).
         if (!created)
         {
-            await s.ExecuteAsync(
+            batch.Add(
                 "UPDATE manifests SET storage_class = 'standard', activated_at = @now WHERE repository_id = @repository AND digest = @digest AND storage_class = 'archive'",
-                [("repository", write.RepositoryId), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
-                cancellationToken);
+                [("repository", write.RepositoryId), ("digest", digest), ("now", Columns.Ms(write.Now))]);
         }
 
         // Identical bytes mean identical references: only a new manifest writes them. Each blob and
         // child was found by the check above, so selecting them from their tables inserts them all.
         if (created && write.Blobs.Count > 0)
         {
-            await s.ExecuteAsync(
+            batch.Add(
                 $"""
                 INSERT INTO manifest_blobs (repository_id, manifest_digest, blob_digest)
                 SELECT @repository, @manifest, digest FROM blobs WHERE {s.Dialect.InList("digest", "digests")}
                 """,
-                [("repository", write.RepositoryId), ("manifest", write.Digest.ToString()), ("digests", s.Dialect.ListValue(write.Blobs.Distinct().Select(d => d.ToString())))],
-                cancellationToken);
+                [("repository", write.RepositoryId), ("manifest", digest), ("digests", blobs)]);
         }
 
         if (created && write.Children.Count > 0)
         {
-            await s.ExecuteAsync(
+            batch.Add(
                 $"""
                 INSERT INTO manifest_children (repository_id, index_digest, child_digest)
                 SELECT @repository, @manifest, digest FROM manifests WHERE repository_id = @repository AND {s.Dialect.InList("digest", "digests")}
                 """,
-                [("repository", write.RepositoryId), ("manifest", write.Digest.ToString()), ("digests", s.Dialect.ListValue(write.Children.Distinct().Select(d => d.ToString())))],
-                cancellationToken);
+                [("repository", write.RepositoryId), ("manifest", digest), ("digests", children)]);
         }
 
-        if (created)
-        {
-            await s.ExecuteAsync(
-                """
-                UPDATE manifests SET image_size =
-                    (SELECT coalesce(sum(b.size), 0) FROM manifest_blobs mb JOIN blobs b ON b.digest = mb.blob_digest
-                     WHERE mb.repository_id = @repository AND mb.manifest_digest = @digest)
-                  + (SELECT coalesce(max(c.image_size), 0) FROM manifest_children mc
-                     JOIN manifests c ON c.repository_id = mc.repository_id AND c.digest = mc.child_digest
-                     WHERE mc.repository_id = @repository AND mc.index_digest = @digest)
-                WHERE repository_id = @repository AND digest = @digest
-                """,
-                [("repository", write.RepositoryId), ("digest", write.Digest.ToString())],
-                cancellationToken);
-        }
-
-        var tagChanged = write.Tag is not null && taggedDigest != write.Digest.ToString();
+        var tagChanged = write.Tag is not null && taggedDigest != digest;
+        var immutableInsert = -1;
         if (tagChanged && write.TagImmutable)
         {
             // Two first pushes of one immutable tag both found no row to lock (PostgreSQL): the unique key
             // decides, and the loser's transaction rolls back (manifest included).
-            var inserted = await s.ExecuteAsync(
+            immutableInsert = batch.Add(
                 """
                 INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (@repository, @tag, @digest, @now)
                 ON CONFLICT (repository_id, name) DO NOTHING
                 """,
-                [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
-                cancellationToken);
-            if (inserted == 0)
-            {
-                throw new ImmutableTagTaken();
-            }
+                [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", digest), ("now", Columns.Ms(write.Now))]);
         }
         else if (tagChanged)
         {
-            await s.ExecuteAsync(
+            batch.Add(
                 """
                 INSERT INTO tags (repository_id, name, digest, updated_at) VALUES (@repository, @tag, @digest, @now)
                 ON CONFLICT (repository_id, name) DO UPDATE SET digest = excluded.digest, updated_at = excluded.updated_at
                 """,
-                [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", write.Digest.ToString()), ("now", Columns.Ms(write.Now))],
-                cancellationToken);
+                [("repository", write.RepositoryId), ("tag", write.Tag), ("digest", digest), ("now", Columns.Ms(write.Now))]);
         }
 
         if (write.Event is { } evt && (created || tagChanged))
         {
-            await EventLog.AppendAsync(s, evt, cancellationToken);
+            EventLog.Append(batch, evt);
         }
 
         if (write.Scan is { } scan && (created || tagChanged))
         {
-            await ScanStore.RequestInAsync(s, write.RepositoryId, write.Digest, write.Now, scan.LimitStart, cancellationToken);
+            ScanStore.RequestIn(batch, write.RepositoryId, write.Digest, write.Now, scan.LimitStart);
+        }
+
+        var affected = await batch.ExecuteAsync(s, cancellationToken);
+        if (immutableInsert >= 0 && affected[immutableInsert] == 0)
+        {
+            // The event and scan request above roll back with the rest.
+            throw new ImmutableTagTaken();
         }
 
         return PutManifestResult.Stored(created, tagChanged);

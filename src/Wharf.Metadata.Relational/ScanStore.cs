@@ -26,14 +26,21 @@ internal sealed class ScanStore(Database database) : IScanStore
 
     /// <summary>Marks an existing image's scan requested inside the caller's transaction (also the manifest write's, for scan on push); false when too soon.</summary>
     internal static async Task<bool> RequestInAsync(Session s, long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart, CancellationToken cancellationToken) =>
-        await s.ExecuteAsync(
-            """
-            INSERT INTO image_scans (repository_id, digest, status, requested_at) VALUES (@repository, @digest, 'IN_PROGRESS', @now)
-            ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at
-            WHERE CAST(@limit AS BIGINT) IS NULL OR image_scans.requested_at < CAST(@limit AS BIGINT)
-            """,
-            [("repository", repositoryId), ("digest", digest.ToString()), ("now", Columns.Ms(now)), ("limit", limitStart is { } l ? Columns.Ms(l) : null)],
-            cancellationToken) > 0;
+        await s.ExecuteAsync(RequestSql, RequestParameters(repositoryId, digest, now, limitStart), cancellationToken) > 0;
+
+    /// <summary>Adds <see cref="RequestInAsync"/>'s statement to a batch the caller runs in its write transaction.</summary>
+    internal static void RequestIn(StatementBatch batch, long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart) =>
+        batch.Add(RequestSql, RequestParameters(repositoryId, digest, now, limitStart));
+
+    private const string RequestSql =
+        """
+        INSERT INTO image_scans (repository_id, digest, status, requested_at) VALUES (@repository, @digest, 'IN_PROGRESS', @now)
+        ON CONFLICT (repository_id, digest) DO UPDATE SET status = 'IN_PROGRESS', description = NULL, requested_at = excluded.requested_at
+        WHERE CAST(@limit AS BIGINT) IS NULL OR image_scans.requested_at < CAST(@limit AS BIGINT)
+        """;
+
+    private static (string, object?)[] RequestParameters(long repositoryId, Digest digest, DateTimeOffset now, DateTimeOffset? limitStart) =>
+        [("repository", repositoryId), ("digest", digest.ToString()), ("now", Columns.Ms(now)), ("limit", limitStart is { } l ? Columns.Ms(l) : null)];
 
     public Task<IReadOnlyList<PendingScan>> ListPendingAsync(int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<PendingScan>>(

@@ -114,6 +114,56 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
     private static string IndexCondition(string plan) =>
         string.Join('\n', plan.Split('\n').Where(line => line.Contains("Index Cond", StringComparison.Ordinal)));
 
+    /// <summary>
+    /// A PUT manifest sends its writes after the reference check as one batch (one round trip): a statement
+    /// failing in the middle of it (a trigger on the tag's insert, after the references and before the push
+    /// event) leaves nothing behind, the statements before it rolled back and those after it never run.
+    /// </summary>
+    [Fact]
+    public async Task A_put_manifest_that_fails_in_the_middle_of_its_batch_leaves_nothing()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        await using var connection = new NpgsqlConnection(_connectionString);
+        await connection.OpenAsync(Ct);
+        await ExecuteAsync(
+            connection,
+            """
+            CREATE FUNCTION refuse_tag() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'tag refused'; END $$;
+            CREATE TRIGGER refuse_tag BEFORE INSERT ON tags FOR EACH ROW EXECUTE FUNCTION refuse_tag();
+            """);
+        var write = Image(repo.Id, "batched", [layer], tag: "v1") with
+        {
+            Event = new OutboxEvent("push", "{}", T0),
+            Scan = new PushScanRequest(T0.AddDays(-1)),
+        };
+
+        var error = await Assert.ThrowsAsync<PostgresException>(() => store.Images.PutManifestAsync(write, Ct));
+        Assert.Contains("tag refused", error.MessageText, StringComparison.Ordinal);
+
+        Assert.Null(await store.Images.GetManifestAsync(repo.Id, write.Digest, Ct));
+        foreach (var table in new[] { "manifests", "manifest_blobs", "tags", "events", "image_scans" })
+        {
+            Assert.Equal(0L, await ExecuteAsync(connection, $"SELECT count(*) FROM {table}"));
+        }
+
+        await ExecuteAsync(connection, "DROP TRIGGER refuse_tag ON tags");
+        var stored = await store.Images.PutManifestAsync(write, Ct);
+        Assert.True(stored.Created);
+        Assert.True(stored.TagChanged);
+        Assert.Equal(write.Digest, (await store.Images.GetManifestByTagAsync(repo.Id, "v1", Ct))?.Digest);
+        Assert.Equal(1L, await ExecuteAsync(connection, "SELECT count(*) FROM manifest_blobs"));
+        Assert.Equal(1L, await ExecuteAsync(connection, "SELECT count(*) FROM events"));
+        Assert.Equal(1L, await ExecuteAsync(connection, "SELECT count(*) FROM image_scans"));
+    }
+
+    private static async Task<object?> ExecuteAsync(NpgsqlConnection connection, string sql)
+    {
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync(Ct);
+    }
+
     [Fact]
     public async Task A_database_from_a_newer_Wharf_is_refused()
     {
@@ -137,6 +187,9 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
     {
         var cluster = await PostgresCluster.GetAsync();
         Assert.Null(await PostgresMetadataStore.ProbeAsync(cluster.AdminConnectionString, Ct));
+
+        // Npgsql refuses multiplexing without its pool: the probe turns both off rather than failing on the key.
+        Assert.Null(await PostgresMetadataStore.ProbeAsync(cluster.AdminConnectionString + ";Multiplexing=true", Ct));
 
         var closedPort = Ports.Free();
         var message = await PostgresMetadataStore.ProbeAsync($"Host=127.0.0.1;Port={closedPort};Username=postgres;Database=wharf", Ct);
