@@ -7,14 +7,21 @@ namespace Wharf.Metadata.Postgres;
 /// <summary>
 /// Versioned migrations from embedded <c>Migrations/NNNN_name.sql</c> files, each applied once in a
 /// transaction and recorded in <c>schema_migrations</c>. A transaction-scoped advisory lock makes
-/// concurrent starts of several nodes safe.
+/// concurrent starts of several nodes safe. A start on a current schema (every embedded version
+/// recorded, none newer) only reads: no transaction, no lock to queue behind another node's migration.
 /// </summary>
 internal static class PgMigrator
 {
     private const long LockKey = 0x5748_4152_4600_0001; // "WHARF" + 1
 
-    public static Task MigrateAsync(Database database, TimeProvider time, CancellationToken cancellationToken) =>
-        database.WriteAsync(
+    public static async Task MigrateAsync(Database database, TimeProvider time, CancellationToken cancellationToken)
+    {
+        if (await IsCurrentAsync(database, cancellationToken))
+        {
+            return;
+        }
+
+        await database.WriteAsync(
             async s =>
             {
                 await s.ExecuteAsync("SELECT pg_advisory_xact_lock(@key)", [("key", LockKey)], cancellationToken);
@@ -46,6 +53,34 @@ internal static class PgMigrator
                 }
             },
             cancellationToken);
+    }
+
+    /// <summary>
+    /// Every embedded version recorded and none newer, read without a transaction. Anything else (a new
+    /// database, a missing version, a newer Wharf's schema) takes the locked path, which applies what
+    /// is missing or refuses.
+    /// </summary>
+    private static Task<bool> IsCurrentAsync(Database database, CancellationToken cancellationToken) =>
+        database.ReadAsync(
+            async s =>
+            {
+                if (!await s.ExistsAsync("SELECT 1 WHERE to_regclass('schema_migrations') IS NOT NULL", [], cancellationToken))
+                {
+                    return false;
+                }
+
+                var applied = await s.ListAsync("SELECT version FROM schema_migrations", r => r.GetInt32(0), [], cancellationToken);
+                return applied.ToHashSet().SetEquals(Versions());
+            },
+            cancellationToken);
+
+    private static IEnumerable<int> Versions()
+    {
+        const string prefix = "Wharf.Metadata.Postgres.Migrations.";
+        return Assembly.GetExecutingAssembly().GetManifestResourceNames()
+            .Where(n => n.StartsWith(prefix, StringComparison.Ordinal))
+            .Select(n => int.Parse(n.AsSpan(prefix.Length, 4), CultureInfo.InvariantCulture));
+    }
 
     private static IEnumerable<(int Version, string Sql)> Migrations()
     {

@@ -8,6 +8,8 @@ namespace Wharf.Metadata.Sqlite;
 /// write transaction that records it in <c>schema_migrations</c>. The transaction is
 /// <c>BEGIN IMMEDIATE</c>, so concurrent callers (several processes on one file) queue and the second
 /// finds the version recorded. Applied scripts are never edited: a change is a new script.
+/// A start on a current schema (every embedded version recorded, none newer, the file in WAL mode)
+/// only reads: it takes no write lock, so it neither waits behind a long writer nor writes.
 /// </summary>
 internal static class SqliteMigrator
 {
@@ -18,9 +20,14 @@ internal static class SqliteMigrator
 
     public static async Task MigrateAsync(SqliteDatabase file, Database database, TimeProvider time, CancellationToken cancellationToken)
     {
-        // WAL is a property of the file, and switching needs no transaction open: do it first.
         await using (var connection = await file.OpenAsync(cancellationToken))
         {
+            if (await IsCurrentAsync(connection, cancellationToken))
+            {
+                return;
+            }
+
+            // WAL is a property of the file, and switching needs no transaction open: do it first.
             await using var wal = connection.CreateCommand();
             wal.CommandText = "PRAGMA journal_mode = WAL";
             await wal.ExecuteNonQueryAsync(cancellationToken);
@@ -53,6 +60,44 @@ internal static class SqliteMigrator
 
             return true;
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// One read, outside any transaction: is the file in WAL mode with every embedded version recorded
+    /// and none newer? Anything else (a new file, a missing version, a newer Wharf's schema) takes the
+    /// locked path, which applies what is missing or refuses.
+    /// </summary>
+    private static async Task<bool> IsCurrentAsync(Microsoft.Data.Sqlite.SqliteConnection connection, CancellationToken cancellationToken)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText =
+            "SELECT (SELECT journal_mode FROM pragma_journal_mode), " +
+            "EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')";
+        string? journalMode;
+        bool hasLedger;
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            await reader.ReadAsync(cancellationToken);
+            journalMode = reader.IsDBNull(0) ? null : reader.GetString(0);
+            hasLedger = reader.GetBoolean(1);
+        }
+
+        if (!hasLedger || !string.Equals(journalMode, "wal", StringComparison.OrdinalIgnoreCase))
+        {
+            return false;
+        }
+
+        command.CommandText = "SELECT version FROM schema_migrations";
+        var applied = new HashSet<int>();
+        await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                applied.Add(reader.GetInt32(0));
+            }
+        }
+
+        return applied.SetEquals(Embedded.Select(m => m.Version));
     }
 
     private static async Task<string> ReadScriptAsync(string resource, CancellationToken cancellationToken)
