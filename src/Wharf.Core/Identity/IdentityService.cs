@@ -15,11 +15,8 @@ public sealed record NewAccessKey(AccessKeyRecord Record, string Secret);
 /// IAM's user, access-key and policy operations (the subset Wharf's IAM Query API serves), each
 /// authorised as its <c>iam:</c> action on the user's ARN. Errors in IAM's words.
 /// </summary>
-public sealed partial class IdentityService(IMetadataStore metadata, IAccessAuthorizer authorizer, SecretBox secrets, TimeProvider time, IdentityChanges? changes = null)
+public sealed partial class IdentityService(IMetadataStore store, IAccessAuthorizer authorizer, SecretBox secrets, TimeProvider time)
 {
-    // Identity writes go through IdentityChanges.Watch, so IAM mode's caches drop what they change at once.
-    private readonly (IIdentityStore Identities, ILoginStore Logins) store = (changes?.Watch(metadata.Identities) ?? metadata.Identities, metadata.Logins);
-
     /// <summary>IAM's limit of access keys per user.</summary>
     public const int MaxKeysPerUser = 2;
 

@@ -11,23 +11,13 @@ namespace Wharf.Core.Security;
 /// <summary>
 /// IAM mode's authorizer: gathers the caller's identity policies (inline and attached managed) and,
 /// for a repository, its repository policy and its registry's policy, builds the request context (principal, time, source IP,
-/// transport, resource tags) and asks <see cref="PolicyEvaluator"/>. Resource policies are read on
-/// every request. A principal's identity policies are read on every request too, or, given
-/// <see cref="IdentityChanges"/>, kept parsed until the first of <see cref="IdentityChanges.MaxAge"/> and
-/// any identity write on this node (docs/identity.md "Caches and their bounds"), so a revoked permission
-/// stops the next call on this node and every call elsewhere within that bound. <c>GetAuthorizationToken</c>
-/// is decided by identity policies alone, as in ECR.
+/// transport, resource tags) and asks <see cref="PolicyEvaluator"/>. Current policies are read on
+/// every request, so a revoked permission stops the next call. <c>GetAuthorizationToken</c> is
+/// decided by identity policies alone, as in ECR.
 /// </summary>
-public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider time, ILogger<PolicyAuthorizer> logger, IdentityChanges? changes = null) : IAccessAuthorizer
+public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider time, ILogger<PolicyAuthorizer> logger) : IAccessAuthorizer
 {
-    /// <summary>The most principals whose identity policies are kept at once; past it the cache starts again empty.</summary>
-    internal const int MaxCachedPrincipals = 10_000;
-
     private readonly ConcurrentDictionary<string, PolicyDocument> parsed = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, IdentitySet> identitySets = new(StringComparer.Ordinal);
-
-    // UsesResourceTags: whether any of them (AWS managed ones included) names a resource tag condition key.
-    private sealed record IdentitySet(IReadOnlyList<PolicyDocument> Documents, IReadOnlyList<string> Texts, bool UsesResourceTags, long Generation, DateTimeOffset Until);
 
     public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
         AuthorizeAsync(caller, action, resourceArn, RequestTags.Setting([]), cancellationToken);
@@ -63,13 +53,21 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         var roleSession = identityArn != caller.PrincipalArn;
         var identity = new List<PolicyDocument>();
         var texts = new List<string>();
-        var identityUsesResourceTags = false;
         if (!caller.IsRoot)
         {
-            var set = await IdentityPoliciesAsync(identityArn, cancellationToken);
-            identity.AddRange(set.Documents);
-            texts.AddRange(set.Texts);
-            identityUsesResourceTags = set.UsesResourceTags;
+            var policies = await store.Identities.GetIdentityPoliciesAsync(identityArn, cancellationToken);
+            texts.AddRange(policies.Inline);
+            identity.AddRange(policies.Inline.Select(p => Parse(p, isResourcePolicy: false)));
+            identity.AddRange(policies.Managed.Select(ManagedPolicies.Find).OfType<PolicyDocument>());
+
+            // Customer managed policies act with their default version, as it is at this request.
+            var customer = policies.Managed.Where(arn => ManagedPolicies.Find(arn) is null).ToList();
+            if (customer.Count > 0)
+            {
+                var documents = await store.Identities.GetManagedPolicyDocumentsAsync(customer, cancellationToken);
+                texts.AddRange(documents);
+                identity.AddRange(documents.Select(d => Parse(d, isResourcePolicy: false)));
+            }
         }
 
         var keys = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
@@ -136,14 +134,10 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
                     resourcePolicies.Add(Parse(text, isResourcePolicy: true));
                 }
 
-                // The tags cost a read, and only a condition on aws:ResourceTag/… or ecr:ResourceTag/… reads them.
-                if (identityUsesResourceTags || texts.Any(UsesResourceTags))
+                foreach (var tag in await store.Repositories.GetResourceTagsAsync(repository.Id, cancellationToken))
                 {
-                    foreach (var tag in await store.Repositories.GetResourceTagsAsync(repository.Id, cancellationToken))
-                    {
-                        keys[$"aws:ResourceTag/{tag.Key}"] = [tag.Value];
-                        keys[$"ecr:ResourceTag/{tag.Key}"] = [tag.Value];
-                    }
+                    keys[$"aws:ResourceTag/{tag.Key}"] = [tag.Value];
+                    keys[$"ecr:ResourceTag/{tag.Key}"] = [tag.Value];
                 }
             }
         }
@@ -188,51 +182,6 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
             throw new WharfException(WharfErrorCode.Denied, PolicyEvaluator.DenialMessage(request, decision));
         }
     }
-
-    // A principal's identity policies (its own, its groups', or its role's), parsed; from the cache when
-    // it was filled under the current generation less than MaxAge ago.
-    private async Task<IdentitySet> IdentityPoliciesAsync(string identityArn, CancellationToken cancellationToken)
-    {
-        var generation = changes?.Generation ?? 0;
-        var now = time.GetUtcNow();
-        if (changes is not null && identitySets.TryGetValue(identityArn, out var hit) && hit.Generation == generation && now < hit.Until && now >= hit.Until - IdentityChanges.MaxAge)
-        {
-            return hit;
-        }
-
-        var identity = new List<PolicyDocument>();
-        var texts = new List<string>();
-        var policies = await store.Identities.GetIdentityPoliciesAsync(identityArn, cancellationToken);
-        texts.AddRange(policies.Inline);
-        identity.AddRange(policies.Inline.Select(p => Parse(p, isResourcePolicy: false)));
-        identity.AddRange(policies.Managed.Select(ManagedPolicies.Find).OfType<PolicyDocument>());
-
-        // Customer managed policies act with their default version, as it is at this read.
-        var customer = policies.Managed.Where(arn => ManagedPolicies.Find(arn) is null).ToList();
-        if (customer.Count > 0)
-        {
-            var documents = await store.Identities.GetManagedPolicyDocumentsAsync(customer, cancellationToken);
-            texts.AddRange(documents);
-            identity.AddRange(documents.Select(d => Parse(d, isResourcePolicy: false)));
-        }
-
-        var usesTags = texts.Any(UsesResourceTags) || policies.Managed.Any(arn => ManagedPolicies.Text(arn) is { } text && UsesResourceTags(text));
-        var set = new IdentitySet(identity, texts, usesTags, generation, now + IdentityChanges.MaxAge);
-        if (changes is not null)
-        {
-            if (identitySets.Count >= MaxCachedPrincipals)
-            {
-                identitySets.Clear();
-            }
-
-            identitySets[identityArn] = set;
-        }
-
-        return set;
-    }
-
-    // Condition keys are case-insensitive; a text that does not name a resource tag key cannot depend on one.
-    internal static bool UsesResourceTags(string policyText) => policyText.Contains("ResourceTag", StringComparison.OrdinalIgnoreCase);
 
     // The registry policy applies beside a repository's: to every request in V2 scope (the default),
     // only to replication, pull-through import and repository creation in V1 (ECR's legacy).

@@ -16,8 +16,6 @@ internal static class IdentityRegistration
     {
         // Resolved on first use: in open mode only the IAM API needs it.
         services.AddSingleton(sp => MasterKey.LoadOrCreate(sp.GetRequiredService<IOptions<WharfOptions>>().Value));
-        // What identity writes on this node tell IAM mode's caches (docs/identity.md "Caches and their bounds").
-        services.AddSingleton<IdentityChanges>();
         if (mode == AuthMode.Iam)
         {
             services.AddSingleton<IAccessAuthorizer, PolicyAuthorizer>();

@@ -1,9 +1,7 @@
-using System.Collections.Concurrent;
 using System.Text;
 using Wharf.Core.Errors;
 using Wharf.Core.Identity;
 using Wharf.Core.Metadata;
-using Wharf.Core.Primitives;
 using Wharf.Core.Security;
 
 namespace Wharf.Server.Identity;
@@ -16,29 +14,13 @@ namespace Wharf.Server.Identity;
 /// and created again under the same name does not revive it), the access key that signed
 /// <c>GetAuthorizationToken</c> (deactivated or deleted, its tokens end), and for a role session the
 /// role's unique id (the session's own end is the token's expiry).
-/// A verified password is remembered, by the exact header that carried it, until the first of its expiry,
-/// <see cref="IdentityChanges.MaxAge"/> and any identity write on this node (docs/identity.md "Caches and
-/// their bounds"): within that bound a deleted key or user stops its passwords, as a revoked signing key does.
 /// </summary>
-internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens tokens, IMetadataStore store, TimeProvider time, IdentityChanges changes) : IRequestIdentityResolver
+internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens tokens, IMetadataStore store) : IRequestIdentityResolver
 {
-    /// <summary>The most passwords remembered at once; past it the cache starts again empty.</summary>
-    internal const int MaxEntries = 10_000;
-
-    private readonly ConcurrentDictionary<string, Verified> verified = new(StringComparer.Ordinal);
-
-    private sealed record Verified(AuthToken Token, long Generation, DateTimeOffset Until);
-
     public async ValueTask<RequestIdentity> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
     {
         var registry = hosts.Match(context.Request.Host.Host);
         var header = context.Request.Headers.Authorization.ToString();
-        var generation = changes.Generation;
-        if (verified.TryGetValue(header, out var hit) && hit.Generation == generation && time.GetUtcNow() < hit.Until && hit.Token.Region == registry.Region)
-        {
-            return IdentityOf(context, registry, hit.Token);
-        }
-
         if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
             throw Challenge(context);
@@ -71,25 +53,14 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
             throw Challenge(context);
         }
 
-        if (verified.Count >= MaxEntries)
-        {
-            verified.Clear();
-        }
-
-        // Until no later than the token's end: an expired token is read again and answered as expired.
-        var until = time.GetUtcNow() + IdentityChanges.MaxAge;
-        verified[header] = new Verified(token, generation, until < token.ExpiresAt ? until : token.ExpiresAt);
-        return IdentityOf(context, registry, token);
-    }
-
-    private static RequestIdentity IdentityOf(HttpContext context, RegistryKey registry, AuthToken token) =>
-        new(registry, new Caller(token.Account, token.PrincipalArn, IsAnonymous: false)
+        return new RequestIdentity(registry, new Caller(token.Account, token.PrincipalArn, IsAnonymous: false)
         {
             UserId = token.PrincipalId,
             AccessKeyId = token.AccessKeyId,
             SourceIp = context.Connection.RemoteIpAddress?.ToString(),
             SecureTransport = context.Request.IsHttps,
         });
+    }
 
     /// <summary>Whether the principal and key the token was issued to are still the ones that exist (also the public address's check).</summary>
     internal static async Task<bool> StillIssuedAsync(IMetadataStore store, AuthToken token, CancellationToken cancellationToken)
