@@ -181,6 +181,43 @@ def load_ab(srv, path, seconds=10):
     return {"rps": rps, "cpu_us": cpu / max(total, 1) * 1e6}
 
 
+# The small-request rows that the paired benches (bench/metrics, bench/sqlite, bench/iam) compare two servers on:
+# (row, its rate's label, its CPU's label).
+SMALL_ROWS = (("manifest", "manifest GET by tag (rps)", "CPU per manifest GET (µs)"),
+              ("head", "blob HEAD (rps)", "CPU per blob HEAD (µs)"))
+
+
+def small_burst(srv, row, seconds):
+    """One burst of a SMALL_ROWS row against a server with bench/app:latest pushed (srv.layer its layer): (rps, µs)."""
+    if row == "manifest":
+        return wrk(srv, "/v2/bench/app/manifests/latest", headers=[f"Accept: {OCI_MANIFEST}"], seconds=seconds)
+    return ab_head(srv, f"/v2/bench/app/blobs/{srv.layer}", seconds=seconds)
+
+
+def warm_pair(a, z, burst, warmup):
+    """Load both servers on every row until tiered compilation has settled, alternating so both see the same machine."""
+    for _ in range(2):
+        for srv in (a, z):
+            for row, _, _ in SMALL_ROWS:
+                burst(srv, row, max(warmup // 2, 1))
+
+
+def paired_rows(a, z, burst, rounds, seconds):
+    """Paired bursts: a and z back to back on each row (the order alternating), so drift on the machine hits both
+    alike. Returns (label, median for a, median for z, median of the pairs' a ÷ z) for each rate and CPU label."""
+    results = {key: ([], []) for _, rps, cpu in SMALL_ROWS for key in (rps, cpu)}
+    for i in range(rounds):
+        for row, rps_key, cpu_key in SMALL_ROWS:
+            for srv in ((a, z) if i % 2 == 0 else (z, a)):
+                rps, cpu = burst(srv, row, seconds)
+                side = 0 if srv is a else 1
+                results[rps_key][side].append(rps)
+                results[cpu_key][side].append(cpu)
+    return [(key, statistics.median(a_list), statistics.median(z_list),
+             statistics.median(x / y for x, y in zip(a_list, z_list) if y))
+            for key, (a_list, z_list) in results.items()]
+
+
 def blob_chunks(seed, offset=0, length=None):
     """Blob `seed` (incompressible) generated MiB by MiB: nothing large is held in memory, and every seed
     is a different blob, so no push is ever deduplicated against an earlier one. Its first `length`

@@ -5,7 +5,7 @@ base64("AWS:<token>")` on every request) against Wharf with --auth open, on the 
 (manifest GET by tag with wrk, blob HEAD with ab), both servers running and warm, in paired bursts back to back with
 the order alternating (bench/metrics/bench.py's method) so drift on a busy machine hits both alike. Driven by
 bench/iam/run; reuses bench/bench.py's client code; boto3 for IAM and ECR calls."""
-import argparse, base64, configparser, http.client, os, re, shutil, statistics, subprocess, sys, tempfile, time
+import argparse, base64, configparser, http.client, os, re, shutil, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import bench as b  # noqa: E402
@@ -128,9 +128,6 @@ def burst(srv, row, seconds):
     return ab_head(srv, f"/v2/{REPO}/blobs/{srv.layer}", seconds)
 
 
-ROWS = (("manifest", "manifest GET by tag (rps)", "CPU per manifest GET (µs)"),
-        ("head", "blob HEAD (rps)", "CPU per blob HEAD (µs)"))
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -148,29 +145,17 @@ def main():
         servers.append(iam)
         opn = start(args, work, False)
         servers.append(opn)
-        for half in range(2):
-            for srv in (iam, opn):
-                for row, _, _ in ROWS:
-                    burst(srv, row, max(args.warmup // 2, 1))
+        b.warm_pair(iam, opn, burst, args.warmup)
         if args.keep:
             print(f"IAM pid {iam.pid} port {iam.port} auth {iam.authorization!r} layer {iam.layer}; open pid {opn.pid} port {opn.port}", flush=True)
             input()
-        results = {key: ([], []) for _, rps, cpu in ROWS for key in (rps, cpu)}
-        for i in range(args.rounds):
-            for row, rps_key, cpu_key in ROWS:
-                for srv in ((iam, opn) if i % 2 == 0 else (opn, iam)):
-                    rps, cpu = burst(srv, row, args.seconds)
-                    side = 0 if srv is iam else 1
-                    results[rps_key][side].append(rps)
-                    results[cpu_key][side].append(cpu)
+        rows = b.paired_rows(iam, opn, burst, args.rounds, args.seconds)
         lines = [f"Both servers warm ({args.warmup} s of load per row each), then {args.rounds} pairs of {args.seconds}-s bursts "
                  "per row, IAM and open back to back; medians, and the median of the pairs' ratios. IAM = a user with "
                  "AmazonEC2ContainerRegistryReadOnly sending its GetAuthorizationToken password on every request; "
                  "open = --auth open.", "",
                  "| row | IAM mode | open mode | IAM ÷ open (median of pairs) | target | |", "|---|---:|---:|---:|---|---|"]
-        for key, (a_list, z_list) in results.items():
-            a, z = statistics.median(a_list), statistics.median(z_list)
-            ratio = statistics.median(x / y for x, y in zip(a_list, z_list) if y)
+        for key, a, z, ratio in rows:
             if key.endswith("(rps)"):
                 target, verdict = f"≥ {TARGET}", "PASS" if ratio >= TARGET else "MISS"
             else:

@@ -3,7 +3,7 @@
 against Wharf with Telemetry:Metrics:Enabled=false, on the small-request rows of bench/run (manifest GET by tag
 with wrk, blob HEAD with ab), both servers running and warm, in paired bursts back to back so drift on a busy machine hits both alike. Driven by
 bench/metrics/run; standard library only; reuses bench/bench.py's client code."""
-import argparse, os, shutil, statistics, sys, tempfile, threading, time, http.client
+import argparse, os, shutil, sys, tempfile, threading, time, http.client
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import bench as b  # noqa: E402
@@ -33,15 +33,6 @@ def start(args, work, metrics_on):
     return srv
 
 
-def burst(srv, row, seconds):
-    if row == "manifest":
-        return b.wrk(srv, "/v2/bench/app/manifests/latest", headers=[f"Accept: {b.OCI_MANIFEST}"], seconds=seconds)
-    return b.ab_head(srv, f"/v2/bench/app/blobs/{srv.layer}", seconds=seconds)
-
-
-ROWS = (("manifest", "manifest GET by tag (rps)", "CPU per manifest GET (µs)"),
-        ("head", "blob HEAD (rps)", "CPU per blob HEAD (µs)"))
-
 
 def main():
     ap = argparse.ArgumentParser()
@@ -62,21 +53,10 @@ def main():
         t = threading.Thread(target=scraper, args=(on.port, stop, scrapes), daemon=True)
         t.start()
         # Warm both up until tiered compilation has settled (on 2 cores it takes tens of seconds of load: the
-        # request path, then the scrape path, are recompiled with profile data), alternating so both see the same machine.
-        for half in range(2):
-            for srv in (on, off):
-                for row, _, _ in ROWS:
-                    burst(srv, row, max(args.warmup // 2, 1))
-        # Paired bursts: on and off back to back (the order alternating), so drift on the machine hits both alike;
-        # the ratio of each pair, and its median, is the figure.
-        results = {key: ([], []) for _, rps, cpu in ROWS for key in (rps, cpu)}
-        for i in range(args.rounds):
-            for row, rps_key, cpu_key in ROWS:
-                for srv in ((on, off) if i % 2 == 0 else (off, on)):
-                    rps, cpu = burst(srv, row, args.seconds)
-                    side = 0 if srv is on else 1
-                    results[rps_key][side].append(rps)
-                    results[cpu_key][side].append(cpu)
+        # request path, then the scrape path, are recompiled with profile data); then paired bursts, whose ratios'
+        # median is the figure.
+        b.warm_pair(on, off, b.small_burst, args.warmup)
+        rows = b.paired_rows(on, off, b.small_burst, args.rounds, args.seconds)
         stop.set()
         t.join()
         if scrapes[0] < args.rounds * args.seconds:
@@ -85,9 +65,7 @@ def main():
                  "per row, on and off back to back; medians, and the median of the pairs' ratios. Metrics on = the default "
                  "settings with a scraper on /metrics every second; off = Telemetry:Metrics:Enabled=false.", "",
                  "| row | metrics on | metrics off | on ÷ off (median of pairs) | target | |", "|---|---:|---:|---:|---|---|"]
-        for key, (a_list, z_list) in results.items():
-            a, z = statistics.median(a_list), statistics.median(z_list)
-            ratio = statistics.median(x / y for x, y in zip(a_list, z_list) if y)
+        for key, a, z, ratio in rows:
             if key.endswith("(rps)"):
                 target, verdict = "≥ 0.95", "PASS" if ratio >= 0.95 else "MISS"
             else:

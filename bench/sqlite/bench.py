@@ -4,7 +4,7 @@ serving its own data directory in open mode on its defaults (SQLite + filesystem
 bench/run (manifest GET by tag with wrk, blob HEAD with ab), both warm, in paired bursts back to back (the order
 alternating) so drift on a busy machine hits both alike. Driven by bench/sqlite/run; standard library only; reuses
 bench/bench.py's client code."""
-import argparse, os, shutil, statistics, sys, tempfile
+import argparse, os, shutil, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import bench as b  # noqa: E402
@@ -19,15 +19,6 @@ def start(name, dll, work):
     srv.layer = b.push_small_image(srv, "bench/app", ["latest"])
     return srv
 
-
-def burst(srv, row, seconds):
-    if row == "manifest":
-        return b.wrk(srv, "/v2/bench/app/manifests/latest", headers=[f"Accept: {b.OCI_MANIFEST}"], seconds=seconds)
-    return b.ab_head(srv, f"/v2/bench/app/blobs/{srv.layer}", seconds=seconds)
-
-
-ROWS = (("manifest", "manifest GET by tag (rps)", "CPU per manifest GET (µs)"),
-        ("head", "blob HEAD (rps)", "CPU per blob HEAD (µs)"))
 
 
 def main():
@@ -47,26 +38,13 @@ def main():
         servers.append(base)
         new = start("new", args.wharf_dll, work)
         servers.append(new)
-        # Warm both until tiered compilation has settled, alternating so both see the same machine.
-        for _ in range(2):
-            for srv in (base, new):
-                for row, _, _ in ROWS:
-                    burst(srv, row, max(args.warmup // 2, 1))
-        results = {key: ([], []) for _, rps, cpu in ROWS for key in (rps, cpu)}
-        for i in range(args.rounds):
-            for row, rps_key, cpu_key in ROWS:
-                for srv in ((new, base) if i % 2 == 0 else (base, new)):
-                    rps, cpu = burst(srv, row, args.seconds)
-                    side = 0 if srv is new else 1
-                    results[rps_key][side].append(rps)
-                    results[cpu_key][side].append(cpu)
+        b.warm_pair(new, base, b.small_burst, args.warmup)
+        rows = b.paired_rows(new, base, b.small_burst, args.rounds, args.seconds)
         lines = [f"Both servers warm ({args.warmup} s of load per row each), then {args.rounds} pairs of {args.seconds}-s bursts "
                  f"per row, this tree and {args.base_name} back to back (the order alternating); medians, and the median of "
                  "the pairs' ratios.", "",
                  f"| row | this tree | {args.base_name} | this ÷ {args.base_name} (median of pairs) |", "|---|---:|---:|---:|"]
-        for key, (a_list, z_list) in results.items():
-            a, z = statistics.median(a_list), statistics.median(z_list)
-            ratio = statistics.median(x / y for x, y in zip(a_list, z_list) if y)
+        for key, a, z, ratio in rows:
             lines.append(f"| {key} | {a:,.1f} | {z:,.1f} | {ratio:.3f} |")
         table = "\n".join(lines)
         print(table)
