@@ -11,8 +11,6 @@ namespace Wharf.Storage.FileSystem;
 /// </summary>
 internal sealed class FileRangeStream : ReadOnlyStream
 {
-    private const int CopyBufferSize = 256 * 1024;
-
     private readonly SafeFileHandle _handle;
     private readonly long _end;
     private long _position;
@@ -56,30 +54,12 @@ internal sealed class FileRangeStream : ReadOnlyStream
         return read;
     }
 
-    /// <summary>Copies with a larger pooled buffer than Stream's 80 KiB default: fewer syscalls per GiB.</summary>
-    public override async Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
+    /// <summary>Copies with the next read overlapping the previous write (<see cref="OverlappedCopy"/>).</summary>
+    public override Task CopyToAsync(Stream destination, int bufferSize, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ObjectDisposedException.ThrowIf(_handle.IsClosed, this);
-        var remaining = _end - _position;
-        if (remaining <= 0)
-        {
-            return;
-        }
-
-        var buffer = ArrayPool<byte>.Shared.Rent((int)Math.Min(Math.Max(bufferSize, CopyBufferSize), remaining));
-        try
-        {
-            int read;
-            while ((read = await ReadAsync(buffer, cancellationToken)) > 0)
-            {
-                await destination.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(buffer);
-        }
+        return OverlappedCopy.CopyAsync(this, destination, null, cancellationToken);
     }
 
     protected override void Dispose(bool disposing)

@@ -246,50 +246,87 @@ internal sealed class UnsealingStream : ReadOnlyStream
         }
     }
 
+    /// <summary>
+    /// Fills as much of <paramref name="buffer"/> as whole segments allow (a pipe or response copy gets many segments
+    /// per call); a segment served whole that fits is decrypted straight into the caller's buffer, with no copy.
+    /// </summary>
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        if (buffer.Length == 0)
+        var written = 0;
+        while (written < buffer.Length)
         {
-            return 0;
-        }
-
-        if (plainStart == plainEnd)
-        {
-            if (position >= end)
+            if (plainStart < plainEnd)
             {
-                return 0;
+                var count = Math.Min(buffer.Length - written, plainEnd - plainStart);
+                plain.AsSpan(plainStart, count).CopyTo(buffer.Span[written..]);
+                plainStart += count;
+                written += count;
+                continue;
             }
 
-            await NextSegmentAsync(cancellationToken);
+            if (position >= end)
+            {
+                break;
+            }
+
+            var direct = await NextSegmentAsync(buffer[written..], written == 0, cancellationToken);
+            if (direct < 0)
+            {
+                break;
+            }
+
+            written += direct;
         }
 
-        var count = Math.Min(buffer.Length, plainEnd - plainStart);
-        plain.AsSpan(plainStart, count).CopyTo(buffer.Span);
-        plainStart += count;
-        return count;
+        return written;
     }
 
-    private async Task NextSegmentAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads and opens the next segment: straight into <paramref name="destination"/> when the range takes it whole
+    /// and it fits (returns its length), else into <see cref="plain"/> for the loop to copy from (returns 0) — unless
+    /// <paramref name="mayBuffer"/> is false, when it reads nothing and returns -1 (the caller has bytes to return).
+    /// </summary>
+    private async ValueTask<int> NextSegmentAsync(Memory<byte> destination, bool mayBuffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(inner is null || sealedBuffer is null || plain is null, this);
         var runStart = layout.RunStarts[run];
         var runEnd = layout.RunEnd(run);
+        var segmentStart = runStart + (segment * SealedFormat.SegmentSize);
+        var segmentLength = (int)Math.Min(SealedFormat.SegmentSize, runEnd - segmentStart);
+        var whole = position == segmentStart && segmentStart + segmentLength <= end && segmentLength <= destination.Length;
+        if (!whole && !mayBuffer)
+        {
+            return -1;
+        }
+
         if (headerInline)
         {
             await ReadHeaderInlineAsync(cancellationToken);
         }
 
-        var segmentStart = runStart + (segment * SealedFormat.SegmentSize);
-        var segmentLength = (int)Math.Min(SealedFormat.SegmentSize, runEnd - segmentStart);
         var last = segmentStart + segmentLength == runEnd;
         await ReadFullyAsync(inner, sealedBuffer.AsMemory(0, segmentLength + SealedFormat.TagSize), cancellationToken);
         SealedFormat.SetSegment(aad, segment, last);
-        SealedFormat.OpenSegment(aes!, segment, sealedBuffer.AsSpan(0, segmentLength + SealedFormat.TagSize), aad, plain);
+        var sealedSegment = sealedBuffer.AsSpan(0, segmentLength + SealedFormat.TagSize);
+        int served;
+        if (whole)
+        {
+            SealedFormat.OpenSegment(aes!, segment, sealedSegment, aad, destination.Span);
+            plainStart = plainEnd = 0;
+            served = segmentLength;
+            position = segmentStart + segmentLength;
+        }
+        else
+        {
+            SealedFormat.OpenSegment(aes!, segment, sealedSegment, aad, plain);
 
-        // Only the requested part of the first and last segment is served.
-        plainStart = (int)(position - segmentStart);
-        plainEnd = (int)(Math.Min(end, segmentStart + segmentLength) - segmentStart);
-        position = segmentStart + plainEnd;
+            // Only the requested part of the first and last segment is served.
+            plainStart = (int)(position - segmentStart);
+            plainEnd = (int)(Math.Min(end, segmentStart + segmentLength) - segmentStart);
+            position = segmentStart + plainEnd;
+            served = 0;
+        }
+
         if (last)
         {
             run++;
@@ -300,6 +337,8 @@ internal sealed class UnsealingStream : ReadOnlyStream
         {
             segment++;
         }
+
+        return served;
     }
 
     private static async Task ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)

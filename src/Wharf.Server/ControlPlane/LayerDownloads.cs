@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
+using Wharf.Core.Storage;
 using Wharf.Core.Security;
 using Wharf.Core.Uploads;
 using Wharf.Server.Errors;
@@ -72,7 +73,7 @@ internal sealed class LayerDownloads(
             }
 
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
-            await read.Content.CopyToAsync(response.Body, context.RequestAborted);
+            await OverlappedCopy.CopyAsync(read.Content, response.Body, null, context.RequestAborted);
         }
         catch (Exception e)
         {

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
+using Wharf.Core.Storage;
 using Wharf.Core.Uploads;
 
 namespace Wharf.Server.DataPlane;
@@ -59,25 +60,18 @@ internal sealed partial class DataPlaneHandler
         r.Context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
         if (!r.Scope.CountsBlobBytes)
         {
-            await read.Content.CopyToAsync(response.Body, r.Aborted);
+            await OverlappedCopy.CopyAsync(read.Content, response.Body, null, r.Aborted);
             return;
         }
 
         // Counted as sent, also when the client goes away part-way.
         long sent = 0;
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(81920);
         try
         {
-            int n;
-            while ((n = await read.Content.ReadAsync(buffer, r.Aborted)) > 0)
-            {
-                await response.Body.WriteAsync(buffer.AsMemory(0, n), r.Aborted);
-                sent += n;
-            }
+            await OverlappedCopy.CopyAsync(read.Content, response.Body, n => sent += n, r.Aborted);
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
             r.Scope.BlobSent(r.Context, r.Identity.Caller, sent);
         }
     }

@@ -48,6 +48,49 @@ public sealed class SealedFormatTests
         }
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4096)]
+    [InlineData(S - 1)]
+    [InlineData(S)]
+    [InlineData(S + 1)]
+    [InlineData((2 * S) + 17)]
+    [InlineData(1 << 20)]
+    public async Task Any_caller_buffer_reads_back_byte_identical(int bufferSize)
+    {
+        // Whole segments that fit are decrypted straight into the caller's buffer, several per read; the rest
+        // goes through the reader's own buffer. Both, mixed, across runs.
+        var (plaintext, blob, layout) = await SealAsync([S + 3, 3 * S, 5]);
+        foreach (var (from, length) in new (long, long)[] { (0, plaintext.Length), (1, plaintext.Length - 2), (S + 3, 3 * S), (S - 1, (2 * S) + 9), (plaintext.Length - 6, 6) })
+        {
+            await using var stream = await UnsealingStream.OpenAsync(layout, keys, new WrappedKeyCache(), (o, l, _) => Task.FromResult<Stream?>(new MemoryStream(blob, (int)o, (int)l)), from, length, Ct);
+            var buffer = new byte[bufferSize];
+            var output = new MemoryStream();
+            int read;
+            while ((read = await stream!.ReadAsync(buffer, Ct)) > 0)
+            {
+                Assert.True(read <= bufferSize);
+                output.Write(buffer, 0, read);
+            }
+
+            Assert.True(plaintext.AsSpan((int)from, (int)length).SequenceEqual(output.ToArray()), $"range {from}+{length}, buffer {bufferSize}");
+        }
+    }
+
+    [Fact]
+    public async Task A_tampered_segment_read_straight_into_the_callers_buffer_leaves_none_of_its_bytes_there()
+    {
+        var (plaintext, blob, layout) = await SealAsync([4 * S]);
+        blob[SealedFormat.HeaderSize + (2 * (S + 16)) + 100] ^= 0x01;
+        await using var stream = await UnsealingStream.OpenAsync(layout, keys, new WrappedKeyCache(), (o, l, _) => Task.FromResult<Stream?>(new MemoryStream(blob, (int)o, (int)l)), 0, layout.Size, Ct);
+        var buffer = new byte[4 * S];
+        await Assert.ThrowsAnyAsync<CryptographicException>(async () => await stream!.ReadExactlyAsync(buffer, Ct));
+
+        // The third segment's bytes were never authenticated: what it would have decrypted to is not in the buffer.
+        Assert.False(buffer.AsSpan(2 * S, S).SequenceEqual(plaintext.AsSpan(2 * S, S)));
+        Assert.Equal(-1, buffer.AsSpan(2 * S, S).IndexOf(plaintext.AsSpan((2 * S) + 1000, 32)));
+    }
+
     [Fact]
     public async Task A_range_inside_one_segment_opens_only_that_segment()
     {
