@@ -11,13 +11,28 @@ namespace Wharf.Core.Security;
 /// <summary>
 /// IAM mode's authorizer: gathers the caller's identity policies (inline and attached managed) and,
 /// for a repository, its repository policy and its registry's policy, builds the request context (principal, time, source IP,
-/// transport, resource tags) and asks <see cref="PolicyEvaluator"/>. Current policies are read on
-/// every request, so a revoked permission stops the next call. <c>GetAuthorizationToken</c> is
-/// decided by identity policies alone, as in ECR.
+/// transport, resource tags) and asks <see cref="PolicyEvaluator"/>, on every request. What it reads of the store —
+/// a principal's identity policies (parsed), the registry policy and its scope, a repository's policy and tags — is
+/// kept while the store's authorization generation is unchanged (<see cref="AuthorizationCache{TKey, TValue}"/>): a
+/// request reads the generation once (or brings it in <see cref="Caller.AuthorizationGeneration"/>), so a revoked
+/// permission stops the next call whoever made the change. <c>GetAuthorizationToken</c> is decided by identity
+/// policies alone, as in ECR.
 /// </summary>
 public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider time, ILogger<PolicyAuthorizer> logger) : IAccessAuthorizer
 {
     private readonly ConcurrentDictionary<string, PolicyDocument> parsed = new(StringComparer.Ordinal);
+    private readonly AuthorizationCache<string, IdentitySet> identitySets = new(StringComparer.Ordinal);
+    private readonly AuthorizationCache<RegistryKey, RegistryPolicy> registryPolicies = new();
+    private readonly AuthorizationCache<RepositoryKey, RepositoryPolicy> repositoryPolicies = new();
+
+    // A principal's identity policies, parsed, with their stored texts (for the aws:userid check).
+    private sealed record IdentitySet(IReadOnlyList<PolicyDocument> Documents, IReadOnlyList<string> Texts);
+
+    // Text: the registry policy, if any; AllRequests: whether it applies to every request (V2 scope) or only to V1's actions.
+    private sealed record RegistryPolicy(string? Text, bool AllRequests);
+
+    // Exists: whether the repository exists; Text: its policy; Tags: its resource tags.
+    private sealed record RepositoryPolicy(bool Exists, string? Text, IReadOnlyList<ResourceTag> Tags);
 
     public ValueTask AuthorizeAsync(Caller caller, string action, string resourceArn, CancellationToken cancellationToken) =>
         AuthorizeAsync(caller, action, resourceArn, RequestTags.Setting([]), cancellationToken);
@@ -51,23 +66,15 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         // A user's policies include its groups'; a role session's are its role's.
         var identityArn = caller.IdentityArn;
         var roleSession = identityArn != caller.PrincipalArn;
+        // Read before anything it guards: what is read after it is at least as new as it.
+        var generation = caller.AuthorizationGeneration ?? await store.Identities.GetAuthorizationGenerationAsync(cancellationToken);
         var identity = new List<PolicyDocument>();
         var texts = new List<string>();
         if (!caller.IsRoot)
         {
-            var policies = await store.Identities.GetIdentityPoliciesAsync(identityArn, cancellationToken);
-            texts.AddRange(policies.Inline);
-            identity.AddRange(policies.Inline.Select(p => Parse(p, isResourcePolicy: false)));
-            identity.AddRange(policies.Managed.Select(ManagedPolicies.Find).OfType<PolicyDocument>());
-
-            // Customer managed policies act with their default version, as it is at this request.
-            var customer = policies.Managed.Where(arn => ManagedPolicies.Find(arn) is null).ToList();
-            if (customer.Count > 0)
-            {
-                var documents = await store.Identities.GetManagedPolicyDocumentsAsync(customer, cancellationToken);
-                texts.AddRange(documents);
-                identity.AddRange(documents.Select(d => Parse(d, isResourcePolicy: false)));
-            }
+            var set = await IdentityPoliciesAsync(identityArn, generation, cancellationToken);
+            identity.AddRange(set.Documents);
+            texts.AddRange(set.Texts);
         }
 
         var keys = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
@@ -125,16 +132,17 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         else if (RepositoryKey.FromArn(resourceArn) is { } key)
         {
             resourceAccount = key.Registry.Account.Value;
-            await AddRegistryPolicyAsync(key.Registry, action, texts, resourcePolicies, cancellationToken);
-            if (await store.Repositories.GetAsync(key, cancellationToken) is { } repository)
+            await AddRegistryPolicyAsync(key.Registry, action, generation, texts, resourcePolicies, cancellationToken);
+            var repository = await RepositoryPolicyAsync(key, generation, cancellationToken);
+            if (repository.Exists)
             {
-                if (repository.Policy is { } text && action != EcrActions.GetAuthorizationToken)
+                if (repository.Text is { } text && action != EcrActions.GetAuthorizationToken)
                 {
                     texts.Add(text);
                     resourcePolicies.Add(Parse(text, isResourcePolicy: true));
                 }
 
-                foreach (var tag in await store.Repositories.GetResourceTagsAsync(repository.Id, cancellationToken))
+                foreach (var tag in repository.Tags)
                 {
                     keys[$"aws:ResourceTag/{tag.Key}"] = [tag.Value];
                     keys[$"ecr:ResourceTag/{tag.Key}"] = [tag.Value];
@@ -146,7 +154,7 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
             // Not one repository (DescribeRegistry, DescribeRepositories without names, the registry's
             // settings): the registry policy still applies, as ECR applies it to every request in V2 scope.
             resourceAccount = whole.Account.Value;
-            await AddRegistryPolicyAsync(whole, action, texts, resourcePolicies, cancellationToken);
+            await AddRegistryPolicyAsync(whole, action, generation, texts, resourcePolicies, cancellationToken);
         }
         else if (resourceArn != "*" && resourceArn.Split(':') is { Length: >= 6 } parts && parts[4] != "aws")
         {
@@ -185,15 +193,64 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
 
     // The registry policy applies beside a repository's: to every request in V2 scope (the default),
     // only to replication, pull-through import and repository creation in V1 (ECR's legacy).
-    private async Task AddRegistryPolicyAsync(RegistryKey registry, string action, List<string> texts, List<PolicyDocument> resourcePolicies, CancellationToken cancellationToken)
+    private async Task AddRegistryPolicyAsync(RegistryKey registry, string action, long generation, List<string> texts, List<PolicyDocument> resourcePolicies, CancellationToken cancellationToken)
     {
-        if (await store.Repositories.GetRegistryPolicyAsync(registry, cancellationToken) is { } registryPolicy
-            && (action is "ecr:ReplicateImage" or "ecr:BatchImportUpstreamImage" or EcrActions.CreateRepository
-                || Repositories.AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken), Repositories.AccountSettings.RegistryPolicyScope) == "V2"))
+        if (!registryPolicies.TryGet(registry, generation, out var policy))
+        {
+            var text = await store.Repositories.GetRegistryPolicyAsync(registry, cancellationToken);
+            var allRequests = text is not null
+                && Repositories.AccountSettings.Value(await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken), Repositories.AccountSettings.RegistryPolicyScope) == "V2";
+            policy = new RegistryPolicy(text, allRequests);
+            registryPolicies.Set(registry, generation, policy);
+        }
+
+        if (policy.Text is { } registryPolicy
+            && (action is "ecr:ReplicateImage" or "ecr:BatchImportUpstreamImage" or EcrActions.CreateRepository || policy.AllRequests))
         {
             texts.Add(registryPolicy);
             resourcePolicies.Add(Parse(registryPolicy, isResourcePolicy: true));
         }
+    }
+
+    // A user's own and its groups' policies, or a role's; customer managed ones with their default version as read.
+    private async Task<IdentitySet> IdentityPoliciesAsync(string identityArn, long generation, CancellationToken cancellationToken)
+    {
+        if (identitySets.TryGet(identityArn, generation, out var set))
+        {
+            return set;
+        }
+
+        var identity = new List<PolicyDocument>();
+        var texts = new List<string>();
+        var policies = await store.Identities.GetIdentityPoliciesAsync(identityArn, cancellationToken);
+        texts.AddRange(policies.Inline);
+        identity.AddRange(policies.Inline.Select(p => Parse(p, isResourcePolicy: false)));
+        identity.AddRange(policies.Managed.Select(ManagedPolicies.Find).OfType<PolicyDocument>());
+        var customer = policies.Managed.Where(arn => ManagedPolicies.Find(arn) is null).ToList();
+        if (customer.Count > 0)
+        {
+            var documents = await store.Identities.GetManagedPolicyDocumentsAsync(customer, cancellationToken);
+            texts.AddRange(documents);
+            identity.AddRange(documents.Select(d => Parse(d, isResourcePolicy: false)));
+        }
+
+        set = new IdentitySet(identity, texts);
+        identitySets.Set(identityArn, generation, set);
+        return set;
+    }
+
+    private async Task<RepositoryPolicy> RepositoryPolicyAsync(RepositoryKey key, long generation, CancellationToken cancellationToken)
+    {
+        if (repositoryPolicies.TryGet(key, generation, out var policy))
+        {
+            return policy;
+        }
+
+        policy = await store.Repositories.GetAsync(key, cancellationToken) is { } repository
+            ? new RepositoryPolicy(true, repository.Policy, await store.Repositories.GetResourceTagsAsync(repository.Id, cancellationToken))
+            : new RepositoryPolicy(false, null, []);
+        repositoryPolicies.Set(key, generation, policy);
+        return policy;
     }
 
     [LoggerMessage(EventId = 1300, Level = LogLevel.Debug, Message = "{Decision}: {Principal} {Action} on {Resource}, decided by statement {Statement}")]
