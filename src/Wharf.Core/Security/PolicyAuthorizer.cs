@@ -24,9 +24,11 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
     private readonly AuthorizationCache<string, IdentitySet> identitySets = new(StringComparer.Ordinal);
     private readonly AuthorizationCache<RegistryKey, RegistryPolicy> registryPolicies = new();
     private readonly AuthorizationCache<RepositoryKey, RepositoryPolicy> repositoryPolicies = new();
+    private readonly AuthorizationCache<string, string> allowed = new(StringComparer.Ordinal);
 
     // A principal's identity policies, parsed, with their stored texts (for the aws:userid check).
-    private sealed record IdentitySet(IReadOnlyList<PolicyDocument> Documents, IReadOnlyList<string> Texts);
+    // ContextFree: no statement has a condition or a policy variable, so only principal, action and resource decide.
+    private sealed record IdentitySet(IReadOnlyList<PolicyDocument> Documents, IReadOnlyList<string> Texts, bool ContextFree);
 
     // Text: the registry policy, if any; AllRequests: whether it applies to every request (V2 scope) or only to V1's actions.
     private sealed record RegistryPolicy(string? Text, bool AllRequests);
@@ -68,6 +70,22 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         var roleSession = identityArn != caller.PrincipalArn;
         // Read before anything it guards: what is read after it is at least as new as it.
         var generation = caller.AuthorizationGeneration ?? await store.Identities.GetAuthorizationGenerationAsync(cancellationToken);
+
+        // An allow on a repository that no policy in play conditions on the request's context (time, address,
+        // transport, tags, policy variables) is the same for the same principal, action and repository until the
+        // generation changes; anything else is evaluated afresh.
+        string? decisionKey = null;
+        if (kmsKey is null && tags.Tags.Count == 0 && tags.Keys.Count == 0 && resourceArn.StartsWith("arn:aws:ecr", StringComparison.Ordinal))
+        {
+            decisionKey = string.Concat(caller.Account.Value, "\n", caller.PrincipalArn, "\n", action, "\n", resourceArn);
+            if (allowed.TryGet(decisionKey, generation, out var statement))
+            {
+                LogDecision(logger, DecisionKind.Allow, caller.PrincipalArn, action, resourceArn, statement);
+                return;
+            }
+        }
+
+        var contextFree = true;
         var identity = new List<PolicyDocument>();
         var texts = new List<string>();
         if (!caller.IsRoot)
@@ -75,6 +93,7 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
             var set = await IdentityPoliciesAsync(identityArn, generation, cancellationToken);
             identity.AddRange(set.Documents);
             texts.AddRange(set.Texts);
+            contextFree = set.ContextFree;
         }
 
         var keys = new Dictionary<string, IReadOnlyList<string>>(StringComparer.OrdinalIgnoreCase)
@@ -184,7 +203,13 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
             return;
         }
 
-        LogDecision(logger, decision.Kind, caller.PrincipalArn, action, resourceArn, decision.Statement?.Sid ?? (decision.Statement is null ? "(none)" : "(no Sid)"));
+        var decidedBy = decision.Statement?.Sid ?? (decision.Statement is null ? "(none)" : "(no Sid)");
+        LogDecision(logger, decision.Kind, caller.PrincipalArn, action, resourceArn, decidedBy);
+        if (decision.Allowed && decisionKey is not null && RepositoryKey.FromArn(resourceArn) is not null && contextFree && resourcePolicies.All(IsContextFree))
+        {
+            allowed.Set(decisionKey, generation, decidedBy);
+        }
+
         if (!decision.Allowed)
         {
             throw new WharfException(WharfErrorCode.Denied, PolicyEvaluator.DenialMessage(request, decision));
@@ -234,7 +259,7 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
             identity.AddRange(documents.Select(d => Parse(d, isResourcePolicy: false)));
         }
 
-        set = new IdentitySet(identity, texts);
+        set = new IdentitySet(identity, texts, identity.All(IsContextFree));
         identitySets.Set(identityArn, generation, set);
         return set;
     }
@@ -252,6 +277,12 @@ public sealed partial class PolicyAuthorizer(IMetadataStore store, TimeProvider 
         repositoryPolicies.Set(key, generation, policy);
         return policy;
     }
+
+    // No condition and no policy variable (${…}) in any statement: the decision depends on principal, action and resource only.
+    private static bool IsContextFree(PolicyDocument document) =>
+        document.Statements.All(s => s.Conditions.Count == 0
+            && !s.Resources.Any(r => r.Contains("${", StringComparison.Ordinal))
+            && (s.Principals is null || !s.Principals.Any(p => p.Value.Contains("${", StringComparison.Ordinal))));
 
     [LoggerMessage(EventId = 1300, Level = LogLevel.Debug, Message = "{Decision}: {Principal} {Action} on {Resource}, decided by statement {Statement}")]
     private static partial void LogDecision(ILogger logger, DecisionKind decision, string principal, string action, string resource, string statement);
