@@ -145,6 +145,23 @@ public sealed class IdentityCacheTests
     }
 
     [Fact]
+    public async Task An_allow_that_depends_on_the_requests_time_is_evaluated_again_on_every_request()
+    {
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" }, services: s => s.AddSingleton<TimeProvider>(time));
+        var (iam, _, _, pull) = await SetUpAsync(server);
+
+        // Only a policy with a time condition allows: no write happens when the time passes, yet the next pull is refused.
+        (await iam("detach-user-policy", "--user-name", "puller", "--policy-arn", ReadOnly)).EnsureSuccess();
+        var until = (time.GetUtcNow() + TimeSpan.FromMinutes(10)).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
+        var byTime = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:BatchGetImage","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":""" + "\"" + until + "\"" + "}}}]}";
+        (await iam("put-user-policy", "--user-name", "puller", "--policy-name", "by-time", "--policy-document", byTime)).EnsureSuccess();
+        await AssertCachedPullAsync(pull);
+        time.Advance(TimeSpan.FromMinutes(11));
+        Assert.Equal(HttpStatusCode.Forbidden, await pull());
+    }
+
+    [Fact]
     public async Task Resource_tag_conditions_in_identity_and_repository_policies_see_a_tag_change_on_the_next_request()
     {
         await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
