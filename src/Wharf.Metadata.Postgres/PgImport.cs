@@ -31,7 +31,7 @@ public sealed class PgImport : IAsyncDisposable
         return Convert.ToInt32(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Every metadata table but the migration ledger, each after the tables its foreign keys name.</summary>
+    /// <summary>Every metadata table but the migration ledger and the authorization generation (each engine keeps its own, bumped by the copy), each after the tables its foreign keys name.</summary>
     public async Task<IReadOnlyList<MetadataTable>> TablesAsync(CancellationToken cancellationToken)
     {
         await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
@@ -146,7 +146,7 @@ public sealed class PgImport : IAsyncDisposable
             """
             SELECT c.table_name, c.column_name, c.data_type, c.is_identity = 'YES'
             FROM information_schema.columns c JOIN information_schema.tables t USING (table_schema, table_name)
-            WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.table_name <> 'schema_migrations'
+            WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' AND c.table_name NOT IN ('schema_migrations', 'auth_generation')
             ORDER BY c.table_name, c.ordinal_position
             """,
             connection,

@@ -16,6 +16,10 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
     // for the first to commit, then inserts nothing and is told the name is taken, as if it came second.
     private const string NewArn = "ON CONFLICT (arn) DO NOTHING";
 
+    // One keyed row (migration 0024), bumped by triggers; a kept prepared statement on SQLite, auto-prepared on PostgreSQL.
+    public Task<long> GetAuthorizationGenerationAsync(CancellationToken cancellationToken) =>
+        database.ReadAsync(s => s.ScalarLongAsync("SELECT value FROM auth_generation WHERE id = 1", [], cancellationToken), cancellationToken);
+
     public Task<bool> EnsureAccountAsync(AccountId account, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>

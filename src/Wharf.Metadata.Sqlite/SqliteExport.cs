@@ -57,10 +57,10 @@ public sealed class SqliteExport : IAsyncDisposable
     public async Task<int> SchemaVersionAsync(CancellationToken cancellationToken) =>
         Convert.ToInt32(await ScalarAsync("SELECT coalesce(max(version), 0) FROM schema_migrations", cancellationToken), CultureInfo.InvariantCulture);
 
-    /// <summary>The file's tables, but for SQLite's own and the migration ledger.</summary>
+    /// <summary>The file's tables, but for SQLite's own, the migration ledger and the authorization generation (each engine keeps its own).</summary>
     public async Task<IReadOnlyList<string>> TablesAsync(CancellationToken cancellationToken)
     {
-        await using var command = Command("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name <> 'schema_migrations' ORDER BY name");
+        await using var command = Command("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT IN ('schema_migrations', 'auth_generation') ORDER BY name");
         var tables = new List<string>();
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         while (await reader.ReadAsync(cancellationToken))

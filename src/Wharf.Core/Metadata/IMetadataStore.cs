@@ -320,6 +320,15 @@ public interface IUploadStore
 /// <summary>Accounts, principals and access keys (DESIGN.md "Identity").</summary>
 public interface IIdentityStore
 {
+    /// <summary>
+    /// The authorization generation: a number that changes, in the same transaction, with every write that can change
+    /// an authorization decision — identities, access keys, groups, policies and their versions, principal tags, trust,
+    /// registry and repository policies, registry settings, repository creation and deletion, repository tags, token
+    /// signing keys — whoever makes it (this process, <c>wharf admin</c>, another node). What was read from those is
+    /// valid while it is unchanged (docs/identity.md "Caches and their bounds").
+    /// </summary>
+    Task<long> GetAuthorizationGenerationAsync(CancellationToken cancellationToken);
+
     /// <summary>Creates the account with its root principal unless it exists; true when created.</summary>
     Task<bool> EnsureAccountAsync(AccountId account, DateTimeOffset now, CancellationToken cancellationToken);
 

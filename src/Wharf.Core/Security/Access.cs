@@ -20,6 +20,12 @@ public sealed record Caller(AccountId Account, string PrincipalArn, bool IsAnony
     /// <summary>When the caller's credentials end (temporary credentials), if they do.</summary>
     public DateTimeOffset? CredentialsExpireAt { get; init; }
 
+    /// <summary>
+    /// The authorization generation the request read before it authenticated the caller (IAM mode's <c>/v2</c>), so that
+    /// its authorization reuses it instead of reading it again; null when not read.
+    /// </summary>
+    public long? AuthorizationGeneration { get; init; }
+
     public bool IsRoot => PrincipalArn == $"arn:aws:iam::{Account}:root";
 
     /// <summary>The IAM entity whose identity policies apply: the role for a role session, else the principal.</summary>

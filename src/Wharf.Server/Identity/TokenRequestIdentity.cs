@@ -1,7 +1,9 @@
+using System.Security.Cryptography;
 using System.Text;
 using Wharf.Core.Errors;
 using Wharf.Core.Identity;
 using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
 using Wharf.Core.Security;
 
 namespace Wharf.Server.Identity;
@@ -14,9 +16,15 @@ namespace Wharf.Server.Identity;
 /// and created again under the same name does not revive it), the access key that signed
 /// <c>GetAuthorizationToken</c> (deactivated or deleted, its tokens end), and for a role session the
 /// role's unique id (the session's own end is the token's expiry).
+/// A password that passed these checks is remembered, keyed by the SHA-256 of the header that carried it, while the
+/// store's authorization generation is unchanged (any identity, key or signing key write, by any process or node,
+/// changes it) and never past the token's own expiry (docs/identity.md "Caches and their bounds"). The generation
+/// read here goes on with the caller to the request's authorization.
 /// </summary>
-internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens tokens, IMetadataStore store) : IRequestIdentityResolver
+internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens tokens, IMetadataStore store, TimeProvider time) : IRequestIdentityResolver
 {
+    private readonly AuthorizationCache<string, AuthToken> verified = new(StringComparer.Ordinal);
+
     public async ValueTask<RequestIdentity> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
     {
         var registry = hosts.Match(context.Request.Host.Host);
@@ -24,6 +32,14 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
         if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
             throw Challenge(context);
+        }
+
+        // Read before the checks it guards, so what they read is at least as new as it.
+        var generation = await store.Identities.GetAuthorizationGenerationAsync(cancellationToken);
+        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(header)));
+        if (verified.TryGet(key, generation, out var hit) && time.GetUtcNow() < hit.ExpiresAt && hit.Region == registry.Region)
+        {
+            return IdentityOf(context, registry, hit, generation);
         }
 
         string decoded;
@@ -53,14 +69,19 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
             throw Challenge(context);
         }
 
-        return new RequestIdentity(registry, new Caller(token.Account, token.PrincipalArn, IsAnonymous: false)
+        verified.Set(key, generation, token);
+        return IdentityOf(context, registry, token, generation);
+    }
+
+    private static RequestIdentity IdentityOf(HttpContext context, RegistryKey registry, AuthToken token, long generation) =>
+        new(registry, new Caller(token.Account, token.PrincipalArn, IsAnonymous: false)
         {
             UserId = token.PrincipalId,
             AccessKeyId = token.AccessKeyId,
             SourceIp = context.Connection.RemoteIpAddress?.ToString(),
             SecureTransport = context.Request.IsHttps,
+            AuthorizationGeneration = generation,
         });
-    }
 
     /// <summary>Whether the principal and key the token was issued to are still the ones that exist (also the public address's check).</summary>
     internal static async Task<bool> StillIssuedAsync(IMetadataStore store, AuthToken token, CancellationToken cancellationToken)
