@@ -223,7 +223,7 @@ public sealed class FileSystemBlobStore : IBlobStore
                     position += filled;
                     if (WriteBackWhileAppending && position - writtenBack >= WriteBackEvery)
                     {
-                        WriteBack.Start(handle, writtenBack, position - writtenBack);
+                        WriteBack.StartInBackground(handle, writtenBack, position - writtenBack);
                         writtenBack = position;
                     }
                 }

@@ -12,14 +12,30 @@ internal static partial class WriteBack
 {
     private const uint SyncFileRangeWrite = 2;
 
-    /// <summary>Starts writeback of <paramref name="length"/> bytes at <paramref name="offset"/>; a failure is ignored (the fsync that follows reports real errors).</summary>
-    public static void Start(SafeFileHandle handle, long offset, long length)
+    /// <summary>
+    /// Starts writeback of <paramref name="length"/> bytes at <paramref name="offset"/> on a thread-pool thread (the call
+    /// blocks while the disk's queue is full, which must not stall the upload's reads); a failure, or a handle closed
+    /// by then, is ignored: the fsync that follows reports real errors.
+    /// </summary>
+    public static void StartInBackground(SafeFileHandle handle, long offset, long length) =>
+        ThreadPool.UnsafeQueueUserWorkItem(_ => Start(handle, offset, length), null);
+
+    private static void Start(SafeFileHandle handle, long offset, long length)
     {
+        if (handle.IsClosed)
+        {
+            return;
+        }
+
         var added = false;
         try
         {
             handle.DangerousAddRef(ref added);
             _ = SyncFileRange((int)handle.DangerousGetHandle(), offset, length, SyncFileRangeWrite);
+        }
+        catch (ObjectDisposedException)
+        {
+            // Closed in the meantime: the upload's write is over.
         }
         finally
         {
