@@ -219,7 +219,17 @@ public sealed class FileSystemBlobStore : IBlobStore
 
                 if (filled > 0)
                 {
-                    await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), position, cancellationToken);
+                    try
+                    {
+                        await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), position, cancellationToken);
+                    }
+                    catch
+                    {
+                        // A write cancelled with its request (or failed) ends the chunk as a failed read does.
+                        RandomAccess.SetLength(handle, offset);
+                        throw;
+                    }
+
                     position += filled;
                     if (WriteBackWhileAppending && position - writtenBack >= WriteBackEvery)
                     {
