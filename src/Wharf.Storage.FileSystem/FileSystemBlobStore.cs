@@ -20,6 +20,12 @@ public sealed class FileSystemBlobStore : IBlobStore
 {
     // One write per MiB of request body: few syscalls, and the pool keeps arrays of this size.
     private const int AppendBufferSize = 1024 * 1024;
+    private const int MinimumAppendRead = AppendBufferSize / 2;
+
+    // Writeback of staged bytes starts while the body is still arriving, so the commit's fsync finds
+    // little left to write (bench/RESULTS.md, "Pushes"). The fsync still makes the bytes durable.
+    private const long WriteBackEvery = 8 * 1024 * 1024;
+    private static readonly bool WriteBackWhileAppending = OperatingSystem.IsLinux();
     private const FileShare ShareAll = FileShare.ReadWrite | FileShare.Delete;
     private const FileOptions StreamingOptions = FileOptions.Asynchronous | FileOptions.SequentialScan;
 
@@ -191,15 +197,18 @@ public sealed class FileSystemBlobStore : IBlobStore
         }
 
         var position = offset;
+        var writtenBack = offset;
         var buffer = ArrayPool<byte>.Shared.Rent(AppendBufferSize);
         try
         {
             while (true)
             {
+                // Fewer than the minimum only at the end. A minimum below the buffer's size lets a source that
+                // answers in whole units (a sealing stream's segments) fill it without splitting one.
                 int filled;
                 try
                 {
-                    filled = await source.ReadAtLeastAsync(buffer, buffer.Length, throwOnEndOfStream: false, cancellationToken);
+                    filled = await source.ReadAtLeastAsync(buffer, MinimumAppendRead, throwOnEndOfStream: false, cancellationToken);
                 }
                 catch
                 {
@@ -210,11 +219,26 @@ public sealed class FileSystemBlobStore : IBlobStore
 
                 if (filled > 0)
                 {
-                    await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), position, cancellationToken);
+                    try
+                    {
+                        await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), position, cancellationToken);
+                    }
+                    catch
+                    {
+                        // A write cancelled with its request (or failed) ends the chunk as a failed read does.
+                        RandomAccess.SetLength(handle, offset);
+                        throw;
+                    }
+
                     position += filled;
+                    if (WriteBackWhileAppending && position - writtenBack >= WriteBackEvery)
+                    {
+                        WriteBack.StartInBackground(handle, writtenBack, position - writtenBack);
+                        writtenBack = position;
+                    }
                 }
 
-                if (filled < buffer.Length)
+                if (filled < MinimumAppendRead)
                 {
                     if (length is { } expected && position - offset != expected)
                     {

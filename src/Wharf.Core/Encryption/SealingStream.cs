@@ -46,6 +46,11 @@ internal sealed class SealingStream(Stream source, IDataKeys keys, BlobScope sco
             return 0;
         }
 
+        if (outputStart == outputEnd && !done && buffer.Length >= (aes is null ? SealedFormat.HeaderSize : 0) + SealedFormat.SealedSegmentSize)
+        {
+            return await SealIntoAsync(buffer, cancellationToken);
+        }
+
         while (outputStart == outputEnd)
         {
             if (done || !await FillAsync(cancellationToken))
@@ -58,6 +63,72 @@ internal sealed class SealingStream(Stream source, IDataKeys keys, BlobScope sco
         output.AsSpan(outputStart, count).CopyTo(buffer.Span);
         outputStart += count;
         return count;
+    }
+
+    /// <summary>
+    /// Seals as many whole segments as <paramref name="buffer"/> holds straight into it, in place: each segment's
+    /// plaintext is read into the slot its sealed form takes (the byte read past a segment lands where its tag
+    /// goes), so the bytes are copied once, from the source, where <see cref="FillAsync"/> copies them twice more.
+    /// </summary>
+    private async ValueTask<int> SealIntoAsync(Memory<byte> buffer, CancellationToken cancellationToken)
+    {
+        ObjectDisposedException.ThrowIf(plain is null, this);
+        var first = aes is null;
+        var position = first ? SealedFormat.HeaderSize : 0;
+        while (!done && buffer.Length - position >= SealedFormat.SealedSegmentSize)
+        {
+            var slot = buffer.Slice(position, SealedFormat.SealedSegmentSize);
+            var filled = carried;
+            if (carried == 1)
+            {
+                slot.Span[0] = plain[0];
+            }
+
+            try
+            {
+                filled += await source.ReadAtLeastAsync(slot[filled..(SealedFormat.SegmentSize + 1)], SealedFormat.SegmentSize + 1 - filled, throwOnEndOfStream: false, cancellationToken);
+                if (filled == 0)
+                {
+                    done = true;
+                    break;
+                }
+
+                if (aes is null)
+                {
+                    using var key = await keys.GenerateAsync(scope, SealedFormat.KeyContext(uploadId), cancellationToken);
+                    aes = new AesGcm(key.Key, SealedFormat.TagSize);
+                    SealedFormat.WriteHeader(key.Wrapped, buffer.Span);
+                }
+            }
+            catch
+            {
+                // Plaintext must not stay behind in the caller's (pooled) buffer.
+                CryptographicOperations.ZeroMemory(slot.Span);
+                throw;
+            }
+
+            var last = filled <= SealedFormat.SegmentSize;
+            var length = last ? filled : SealedFormat.SegmentSize;
+            if (last)
+            {
+                done = true;
+                carried = 0;
+            }
+            else
+            {
+                plain[0] = slot.Span[SealedFormat.SegmentSize];
+                carried = 1;
+            }
+
+            SealedFormat.SetSegment(aad, segment, last);
+            SealedFormat.SealSegment(aes, segment, slot.Span[..length], aad, slot.Span[..(length + SealedFormat.TagSize)]);
+            position += length + SealedFormat.TagSize;
+            segment++;
+            PlaintextRead += length;
+        }
+
+        // An empty source yields nothing, not a header.
+        return aes is null ? 0 : position;
     }
 
     private async Task<bool> FillAsync(CancellationToken cancellationToken)

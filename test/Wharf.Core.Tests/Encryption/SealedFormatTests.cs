@@ -220,6 +220,53 @@ public sealed class SealedFormatTests
         Assert.Empty(await SealRunAsync([], "u", 0));
     }
 
+    // Reads smaller than a sealed segment take the copying path; larger ones seal in place into the caller's buffer,
+    // as many whole segments as it holds; a mix switches between the two mid-run.
+    [Theory]
+    [InlineData(100)]
+    [InlineData(SealedFormat.SealedSegmentSize - 1)]
+    [InlineData(SealedFormat.SealedSegmentSize)]
+    [InlineData(SealedFormat.HeaderSize + SealedFormat.SealedSegmentSize)]
+    [InlineData(1024 * 1024)]
+    [InlineData(0)]
+    public async Task Reads_of_any_size_seal_runs_that_read_back_byte_identical(int readSize)
+    {
+        foreach (var length in new[] { 1, S - 1, S, S + 1, (17 * S) + 5 })
+        {
+            var plaintext = RandomNumberGenerator.GetBytes(length);
+            await using var sealing = new SealingStream(new TrickleStream(plaintext), keys, BlobScope.Master, "upload-1", 0);
+            var output = new MemoryStream();
+            var buffer = new byte[Math.Max(readSize, 1024 * 1024)];
+            var sizes = readSize == 0 ? new[] { 100, 70_000, 1024 * 1024, SealedFormat.SealedSegmentSize - 1, 200_000 } : [readSize];
+            for (var i = 0; ; i++)
+            {
+                var read = await sealing.ReadAsync(buffer.AsMemory(0, sizes[i % sizes.Length]), Ct);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                output.Write(buffer, 0, read);
+            }
+
+            Assert.Equal(length, sealing.PlaintextRead);
+            Assert.Equal(SealedFormat.SealedLength(length), output.Length);
+            var layout = new SealedLayout(BlobScope.Master, "upload-1", [0], length, "blob");
+            Assert.Equal(plaintext, await ReadAsync(output.ToArray(), layout, 0, length));
+        }
+    }
+
+    [Fact]
+    public async Task A_source_that_fails_mid_segment_leaves_no_plaintext_in_the_callers_buffer()
+    {
+        var plaintext = RandomNumberGenerator.GetBytes(3 * S);
+        await using var sealing = new SealingStream(new FailingStream(plaintext, failAfter: S + 5000), keys, BlobScope.Master, "upload-1", 0);
+        var buffer = new byte[1024 * 1024];
+        await Assert.ThrowsAsync<IOException>(async () => _ = await sealing.ReadAsync(buffer, Ct));
+        Assert.Equal(-1, buffer.AsSpan().IndexOf(plaintext.AsSpan(S, 64)));
+        Assert.Equal(-1, buffer.AsSpan().IndexOf(plaintext.AsSpan(0, 64)));
+    }
+
     private async Task<(byte[] Plaintext, byte[] Sealed, SealedLayout Layout)> SealAsync(int[] runLengths)
     {
         var plaintext = RandomNumberGenerator.GetBytes(runLengths.Sum());
@@ -260,6 +307,15 @@ public sealed class SealedFormatTests
         var output = new MemoryStream();
         await stream!.CopyToAsync(output, Ct);
         return output.ToArray();
+    }
+
+    private sealed class FailingStream(byte[] data, int failAfter) : MemoryStream(data)
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            var left = failAfter - (int)Position;
+            return left <= 0 ? throw new IOException("the connection broke") : await base.ReadAsync(buffer[..Math.Min(buffer.Length, left)], cancellationToken);
+        }
     }
 
     private sealed class TrickleStream(byte[] data) : MemoryStream(data)

@@ -194,6 +194,78 @@ public sealed class UploadTests : ServerTest
         await Oci.AssertErrorAsync(put, HttpStatusCode.BadRequest, "DIGEST_INVALID");
     }
 
+    // Sizes that cross the 64 KiB sealed segments, the 64 KiB receive blocks and the store's 1 MiB writes at odd
+    // offsets, on the default (sealed) server: what each read hands on is whole segments or the copying path's rest.
+    [Fact]
+    public async Task Multi_MiB_monolithic_and_chunked_pushes_read_back_byte_identical()
+    {
+        var content = Oci.RandomBytes((5 * 1024 * 1024) + 7);
+        var digest = Oci.Sha256(content);
+        var location = await StartAsync(Client, "big/mono");
+        using (var put = await Client.PutAsync($"{location}?digest={digest}", new ByteArrayContent(content), Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        Assert.Equal(content, await Client.GetByteArrayAsync($"/v2/big/mono/blobs/{digest}", Oci.Ct));
+
+        var chunked = Oci.RandomBytes((5 * 1024 * 1024) + 7);
+        var chunkedDigest = Oci.Sha256(chunked);
+        location = await StartAsync(Client, "big/chunked");
+        const int chunk = (1024 * 1024) + 3;
+        for (var offset = 0; offset < chunked.Length; offset += chunk)
+        {
+            using var patch = await Client.SendAsync(Patch(location, chunked[offset..Math.Min(offset + chunk, chunked.Length)], offset), Oci.Ct);
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+            location = patch.Headers.Location!.ToString();
+        }
+
+        using (var put = await Client.PutAsync($"{location}?digest={chunkedDigest}", null, Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        Assert.Equal(chunked, await Client.GetByteArrayAsync($"/v2/big/chunked/blobs/{chunkedDigest}", Oci.Ct));
+    }
+
+    [Fact]
+    public async Task A_body_that_breaks_off_after_several_MiB_stages_nothing_and_the_upload_goes_on()
+    {
+        var location = await StartAsync(Client, "broken");
+        var id = location[(location.LastIndexOf('/') + 1)..];
+        var statusLine = await Server.SendTruncatedAsync("PATCH", location, 8 * 1024 * 1024, Oci.RandomBytes((5 * 1024 * 1024) + 17));
+        Assert.True(statusLine is null || statusLine.StartsWith("HTTP/1.1 400", StringComparison.Ordinal), statusLine);
+
+        using (var status = await Client.GetAsync(location, Oci.Ct))
+        {
+            Assert.Equal("0-0", Oci.Header(status, "Range"));
+        }
+
+        // The server may still be ending the broken request when the client has given up on it: its staged bytes are
+        // cut off once it has.
+        var staged = Assert.Single(Directory.GetFiles(Server.DataDirectory, id, SearchOption.AllDirectories));
+        for (var waited = 0; new FileInfo(staged).Length != 0 && waited < 100; waited++)
+        {
+            await Task.Delay(100, Oci.Ct);
+        }
+
+        Assert.Equal(0, new FileInfo(staged).Length);
+
+        var content = Oci.RandomBytes((2 * 1024 * 1024) + 5);
+        using (var patch = await Client.SendAsync(Patch(location, content, 0), Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, patch.StatusCode);
+        }
+
+        var digest = Oci.Sha256(content);
+        using (var put = await Client.PutAsync($"{location}?digest={digest}", null, Oci.Ct))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        Assert.Equal(content, await Client.GetByteArrayAsync($"/v2/broken/blobs/{digest}", Oci.Ct));
+    }
+
     [Fact]
     public async Task Completing_an_upload_whose_staged_bytes_are_gone_is_blob_upload_unknown_not_a_fault()
     {
