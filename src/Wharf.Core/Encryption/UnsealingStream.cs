@@ -89,9 +89,8 @@ internal sealed class WrappedKeyCache(int capacity = 4096)
 
 /// <summary>
 /// Reads plaintext bytes [offset, offset + length) of a sealed object: opens the store once, from the first
-/// segment the range touches to the last, reads two sealed segments per read of it, and decrypts segment by segment
-/// with pooled buffers (memory about three segments, whatever the range); whole segments go straight into the
-/// caller's buffer. A run's header is read where the stream passes it; a range starting inside a run
+/// segment the range touches to the last, and decrypts segment by segment with pooled buffers (memory about two
+/// segments, whatever the range). A run's header is read where the stream passes it; a range starting inside a run
 /// takes the run's wrapped key from the cache or one small read of its header. Altered, reordered or missing bytes
 /// fail the read with <see cref="CryptographicException"/>; no unauthenticated byte is ever returned.
 /// </summary>
@@ -103,14 +102,7 @@ internal sealed class UnsealingStream : ReadOnlyStream
     private readonly Func<long, long, CancellationToken, Task<Stream?>> open;
     private readonly long end;
     private Stream? inner;
-    /// <summary>Sealed segments read ahead per read of the inner stream (one read of a file per two segments).</summary>
-    private const int ReadAheadSegments = 2;
-    private const int SealedCapacity = SealedFormat.HeaderSize + (ReadAheadSegments * SealedFormat.SealedSegmentSize);
-
-    // Sealed bytes read from the inner stream and not yet used: [sealedStart, sealedEnd) of sealedBuffer.
-    private byte[]? sealedBuffer = ArrayPool<byte>.Shared.Rent(SealedCapacity);
-    private int sealedStart;
-    private int sealedEnd;
+    private byte[]? sealedBuffer = ArrayPool<byte>.Shared.Rent(SealedFormat.HeaderSize + SealedFormat.SealedSegmentSize);
     private byte[]? plain = ArrayPool<byte>.Shared.Rent(SealedFormat.SegmentSize);
     private AesGcm? aes;
     private byte[] aad = [];
@@ -220,7 +212,8 @@ internal sealed class UnsealingStream : ReadOnlyStream
 
     private async Task ReadHeaderInlineAsync(CancellationToken cancellationToken)
     {
-        var wrapped = SealedFormat.ReadHeader((await TakeSealedAsync(SealedFormat.HeaderSize, cancellationToken)).Span);
+        await ReadFullyAsync(inner!, sealedBuffer.AsMemory(0, SealedFormat.HeaderSize), cancellationToken);
+        var wrapped = SealedFormat.ReadHeader(sealedBuffer.AsSpan(0, SealedFormat.HeaderSize));
         cache.Put(layout.CacheName, run, wrapped);
         await UseKeyAsync(wrapped, cancellationToken);
         headerInline = false;
@@ -312,8 +305,9 @@ internal sealed class UnsealingStream : ReadOnlyStream
         }
 
         var last = segmentStart + segmentLength == runEnd;
-        var sealedSegment = (await TakeSealedAsync(segmentLength + SealedFormat.TagSize, cancellationToken)).Span;
+        await ReadFullyAsync(inner, sealedBuffer.AsMemory(0, segmentLength + SealedFormat.TagSize), cancellationToken);
         SealedFormat.SetSegment(aad, segment, last);
+        var sealedSegment = sealedBuffer.AsSpan(0, segmentLength + SealedFormat.TagSize);
         int served;
         if (whole)
         {
@@ -345,33 +339,6 @@ internal sealed class UnsealingStream : ReadOnlyStream
         }
 
         return served;
-    }
-
-    /// <summary>
-    /// The next <paramref name="count"/> sealed bytes of the range (at most <see cref="SealedCapacity"/>), valid until
-    /// the next call: taken from what was read ahead, else read with as many following bytes of the range as fit.
-    /// </summary>
-    private async ValueTask<Memory<byte>> TakeSealedAsync(int count, CancellationToken cancellationToken)
-    {
-        var have = sealedEnd - sealedStart;
-        if (have < count)
-        {
-            sealedBuffer.AsSpan(sealedStart, have).CopyTo(sealedBuffer);
-            sealedStart = 0;
-            sealedEnd = have;
-
-            // The inner stream holds exactly the range's sealed bytes, so reading ahead never reads past it.
-            var read = await inner!.ReadAtLeastAsync(sealedBuffer.AsMemory(have, SealedCapacity - have), count - have, throwOnEndOfStream: false, cancellationToken);
-            sealedEnd += read;
-            if (sealedEnd < count)
-            {
-                throw new CryptographicException("The sealed blob ends before its recorded size.");
-            }
-        }
-
-        var taken = sealedBuffer.AsMemory(sealedStart, count);
-        sealedStart += count;
-        return taken;
     }
 
     private static async Task ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
