@@ -191,23 +191,34 @@ try
         Console.WriteLine(string.Create(invariant, $"| {deep} | {f:F3} | {d:F3} | {d / f:F2} | ≤ {Target:F1} | {(d / f <= Target ? "PASS" : "MISS")} |"));
     }
 
-    // A GC pass with nothing to delete reads every blob; pushes go on beside it and must not wait for it.
+    // A GC pass with nothing to delete reads every blob; pushes go on beside it and must not wait for it. Its memory is
+    // judged on passes with nothing beside them (the PUTs' own garbage would count too): the same pass over the empty
+    // registry (its probes' blobs only) and over the big one, compared.
     var blobs = manifestCount + tagCount + lifecycleCount + 2;
+    var emptyBlobs = tagCount + 2;
     var putMedian = medians["PUT manifest (a new tag each)"].Big;
-    var pushTimes = new List<double>();
-    using var stopPushes = new CancellationTokenSource();
-    var pushes = Task.Run(async () =>
+    async Task<(double Seconds, long Heap, GcReport Report, List<double> PushTimes)> GcPassAsync(Server server, bool pushesBeside)
     {
-        while (!stopPushes.IsCancellationRequested)
+        var times = new List<double>();
+        using var stop = new CancellationTokenSource();
+        var beside = Task.Run(async () =>
         {
-            var watch = Stopwatch.StartNew();
-            await full.PutManifestAsync("gc-" + (counter++).ToString(invariant));
-            pushTimes.Add(watch.Elapsed.TotalMilliseconds);
-        }
-    });
-    var (gcSeconds, gcHeap, gcReport) = await Measured.RunAsync(() => full.Services.GetRequiredService<GarbageCollector>().RunOnceAsync(CancellationToken.None));
-    await stopPushes.CancelAsync();
-    await pushes;
+            while (pushesBeside && !stop.IsCancellationRequested)
+            {
+                var watch = Stopwatch.StartNew();
+                await server.PutManifestAsync("gc-" + Interlocked.Increment(ref counter).ToString(invariant));
+                times.Add(watch.Elapsed.TotalMilliseconds);
+            }
+        });
+        var (seconds, heap, report) = await Measured.RunAsync(() => server.Services.GetRequiredService<GarbageCollector>().RunOnceAsync(CancellationToken.None));
+        await stop.CancelAsync();
+        await beside;
+        return (seconds, heap, report, times);
+    }
+
+    var (emptyGcSeconds, emptyGcHeap, _, _) = await GcPassAsync(empty, pushesBeside: false);
+    var (aloneGcSeconds, aloneGcHeap, _, _) = await GcPassAsync(full, pushesBeside: false);
+    var (gcSeconds, gcHeap, gcReport, pushTimes) = await GcPassAsync(full, pushesBeside: true);
 
     var lifecycleService = full.Services.GetRequiredService<LifecycleService>();
     var lifecycleKey = new RepositoryKey(new RegistryKey(AccountId.Parse(Generator.Account), Generator.Region), RepositoryName.Parse("probe/lifecycle"));
@@ -222,7 +233,11 @@ try
     Console.WriteLine("| pass (big registry) | time (s) | peak managed heap above the start (MiB) | result | target |");
     Console.WriteLine("|---|---:|---:|---|---|");
     Console.WriteLine(string.Create(invariant,
-        $"| GC, {blobs:N0} blobs, nothing to delete | {gcSeconds:F2} | {gcHeap / 1048576.0:F1} | {gcReport.BlobsDeleted} deleted; {pushTimes.Count} PUTs beside it, median {Median(pushTimes):F2} ms, max {(pushTimes.Count == 0 ? 0 : pushTimes.Max()):F2} ms (alone: {putMedian:F2} ms) | ≤ 60 s per 1,000,000 blobs ({gcSeconds / blobs * 1e6:F1} s per million here); memory flat |"));
+        $"| GC alone, {emptyBlobs:N0} blobs (the empty registry) | {emptyGcSeconds:F2} | {emptyGcHeap / 1048576.0:F1} | the baseline for the row below | |"));
+    Console.WriteLine(string.Create(invariant,
+        $"| GC alone, {blobs:N0} blobs | {aloneGcSeconds:F2} | {aloneGcHeap / 1048576.0:F1} | heap {aloneGcHeap / 1048576.0 - emptyGcHeap / 1048576.0:F1} MiB more than the empty registry's pass | memory flat |"));
+    Console.WriteLine(string.Create(invariant,
+        $"| GC, {blobs:N0} blobs, nothing to delete | {gcSeconds:F2} | {gcHeap / 1048576.0:F1} | {gcReport.BlobsDeleted} deleted; {pushTimes.Count} PUTs beside it, median {Median(pushTimes):F2} ms, max {(pushTimes.Count == 0 ? 0 : pushTimes.Max()):F2} ms (alone: {putMedian:F2} ms); the heap column counts the PUTs' garbage too | ≤ 60 s per 1,000,000 blobs ({gcSeconds / blobs * 1e6:F1} s per million here) |"));
     Console.WriteLine(string.Create(invariant,
         $"| lifecycle evaluation (dry run), {lifecycleCount:N0} images | {lifecycleSeconds:F2} | {lifecycleHeap / 1048576.0:F1} | {lifecycleReports.Sum(r => r.Plan.Count)} decisions | ≤ 10 s at 100,000 images; memory flat |"));
 }
