@@ -52,7 +52,7 @@ class AuthConnection(http.client.HTTPConnection):
 class Server:
     auth = None  # the Authorization header every request carries (IAM mode)
 
-    def __init__(self, name, argv, port, env=None, ready=(200,), log=None):
+    def __init__(self, name, argv, port, env=None, ready=(200,), log=None, timeout=60):
         self.name, self.port = name, port
         start = time.perf_counter()
         self.proc = subprocess.Popen(argv, stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT if log else subprocess.DEVNULL, env=env)
@@ -66,7 +66,7 @@ class Server:
                 pass
             if self.proc.poll() is not None:
                 sys.exit(f"{name} exited during start")
-            if time.perf_counter() - start > 60:
+            if time.perf_counter() - start > timeout:
                 sys.exit(f"{name} did not start")
             time.sleep(0.002)
         self.cold_start_ms = (time.perf_counter() - start) * 1000

@@ -5,50 +5,13 @@ base64("AWS:<token>")` on every request) against Wharf with --auth open, on the 
 (manifest GET by tag with wrk, blob HEAD with ab), both servers running and warm, in paired bursts back to back with
 the order alternating (bench/metrics/bench.py's method) so drift on a busy machine hits both alike. Driven by
 bench/iam/run; reuses bench/bench.py's client code; boto3 for IAM and ECR calls."""
-import argparse, base64, configparser, http.client, os, re, shutil, subprocess, sys, tempfile, time
+import argparse, base64, configparser, os, shutil, sys, tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import bench as b  # noqa: E402
 
 TARGET = 0.85
 REPO = "bench/app"
-
-
-class AuthConnection(http.client.HTTPConnection):
-    """An HTTP connection that sends the registry password on every request, as docker does after login."""
-    authorization = None
-
-    def request(self, method, url, body=None, headers=None, **kw):
-        headers = dict(headers or {})
-        if self.authorization:
-            headers.setdefault("Authorization", self.authorization)
-        super().request(method, url, body=body, headers=headers, **kw)
-
-
-class Server(b.Server):
-    """bench.Server, but ready means /v2/ answered at all (401 without a password in IAM mode)."""
-    def __init__(self, name, argv, port, env, authorization=None):
-        self.name, self.port, self.authorization = name, port, authorization
-        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-        start = time.perf_counter()
-        while True:
-            try:
-                c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                c.request("GET", "/v2/"); r = c.getresponse(); r.read(); c.close()
-                if r.status in (200, 401):
-                    break
-            except OSError:
-                pass
-            if self.proc.poll() is not None:
-                sys.exit(f"{name} exited during start")
-            if time.perf_counter() - start > 120:
-                sys.exit(f"{name} did not start")
-            time.sleep(0.01)
-
-    def conn(self):
-        c = AuthConnection("127.0.0.1", self.port, timeout=120)
-        c.authorization = self.authorization
-        return c
 
 
 def basic(token):
@@ -71,21 +34,22 @@ def start(args, work, iam):
     data = os.path.join(work, "iam" if iam else "open")
     port = b.free_port()
     argv = ["dotnet", args.wharf_dll, "serve", "--port", str(port), "--public-port", "0", "--data-dir", data, "--auth", "iam" if iam else "open"]
-    srv = Server("Wharf " + ("IAM" if iam else "open"), argv, port, env)
+    # Ready when /v2/ answers at all: 401 without a password in IAM mode.
+    srv = b.Server("Wharf " + ("IAM" if iam else "open"), argv, port, env, ready=(200, 401), timeout=120)
     if iam:
         import boto3
         creds = configparser.ConfigParser()
         creds.read(os.path.join(data, "root-credentials"))
         root = (creds["default"]["aws_access_key_id"], creds["default"]["aws_secret_access_key"])
         # The root pushes the image; a read-only user pulls it, so its policies are evaluated on every request.
-        srv.authorization = basic(ecr_token(port, *root))
+        srv.auth = basic(ecr_token(port, *root))
         srv.layer = b.push_small_image(srv, REPO, ["latest"])
         iam_client = boto3.client("iam", endpoint_url=f"http://127.0.0.1:{port}", region_name="us-east-1",
                                   aws_access_key_id=root[0], aws_secret_access_key=root[1])
         iam_client.create_user(UserName="puller")
         iam_client.attach_user_policy(UserName="puller", PolicyArn="arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly")
         key = iam_client.create_access_key(UserName="puller")["AccessKey"]
-        srv.authorization = basic(ecr_token(port, key["AccessKeyId"], key["SecretAccessKey"]))
+        srv.auth = basic(ecr_token(port, key["AccessKeyId"], key["SecretAccessKey"]))
         # The user's token pulls, and cannot push: the policy is in force.
         c = srv.conn()
         c.request("POST", f"/v2/{REPO}/blobs/uploads/", body=b"", headers={"Content-Length": "0"})
@@ -95,38 +59,6 @@ def start(args, work, iam):
     else:
         srv.layer = b.push_small_image(srv, REPO, ["latest"])
     return srv
-
-
-def wrk(srv, path, headers, seconds):
-    return b.wrk(srv, path, headers=headers + ([f"Authorization: {srv.authorization}"] if srv.authorization else []), seconds=seconds)
-
-
-def ab_head(srv, path, seconds):
-    """bench.ab_head with the password on every request."""
-    argv = ["ab", "-q", "-i", "-k", "-c", "32", "-t", str(seconds), "-n", "10000000"]
-    if srv.authorization:
-        argv += ["-H", f"Authorization: {srv.authorization}"]
-    argv.append(f"http://127.0.0.1:{srv.port}{path}")
-    before = b.cpu_seconds(srv.pid)
-    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
-    outs = [p.communicate()[0] for p in procs]
-    cpu = b.cpu_seconds(srv.pid) - before
-    rps = total = 0
-    for p, out in zip(procs, outs):
-        failed = re.search(r"Failed requests:\s+(\d+)", out)
-        non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
-        if p.returncode or not failed or int(failed.group(1)) or non2xx:
-            sys.exit(f"{srv.name} HEAD {path}: failures\n{out}")
-        rps += float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
-        total += int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
-    return rps, cpu / max(total, 1) * 1e6
-
-
-def burst(srv, row, seconds):
-    if row == "manifest":
-        return wrk(srv, f"/v2/{REPO}/manifests/latest", [f"Accept: {b.OCI_MANIFEST}"], seconds)
-    return ab_head(srv, f"/v2/{REPO}/blobs/{srv.layer}", seconds)
-
 
 
 def main():
@@ -145,11 +77,11 @@ def main():
         servers.append(iam)
         opn = start(args, work, False)
         servers.append(opn)
-        b.warm_pair(iam, opn, burst, args.warmup)
+        b.warm_pair(iam, opn, b.small_burst, args.warmup)
         if args.keep:
-            print(f"IAM pid {iam.pid} port {iam.port} auth {iam.authorization!r} layer {iam.layer}; open pid {opn.pid} port {opn.port}", flush=True)
+            print(f"IAM pid {iam.pid} port {iam.port} auth {iam.auth!r} layer {iam.layer}; open pid {opn.pid} port {opn.port}", flush=True)
             input()
-        rows = b.paired_rows(iam, opn, burst, args.rounds, args.seconds)
+        rows = b.paired_rows(iam, opn, b.small_burst, args.rounds, args.seconds)
         lines = [f"Both servers warm ({args.warmup} s of load per row each), then {args.rounds} pairs of {args.seconds}-s bursts "
                  "per row, IAM and open back to back; medians, and the median of the pairs' ratios. IAM = a user with "
                  "AmazonEC2ContainerRegistryReadOnly sending its GetAuthorizationToken password on every request; "
