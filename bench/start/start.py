@@ -10,8 +10,11 @@ For each variant (the build output, and optionally a ReadyToRun publish or extra
   * optionally (--cpu) server CPU per manifest GET by tag under wrk load, to show what a setting
     costs on small requests.
 A floor reference (--floor): an empty `dotnet new web` app (one GET / endpoint), cold start and RSS."""
-import argparse, hashlib, http.client, json, os, re, shutil, socket, statistics, struct, subprocess
+import argparse, hashlib, http.client, json, os, re, shutil, statistics, struct, subprocess
 import sys, tempfile, threading, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import bench as b  # noqa: E402
 
 MIB = 1 << 20
 PUSH = 1024 * MIB
@@ -20,16 +23,11 @@ OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 BASE = os.urandom(BUF)
 
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-def cpu_seconds(pid):
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+free_port, cpu_seconds = b.free_port, b.cpu_seconds
 
 
 def rss_kib(pid):
+    """bench.rss_kib, but 0 once the process is gone (sampled while a push may end it)."""
     try:
         for line in open(f"/proc/{pid}/status"):
             if line.startswith("VmRSS:"):
