@@ -40,26 +40,70 @@ internal sealed class LifecycleStore(Database database) : ILifecycleStore
             s => s.ExecuteAsync("UPDATE repositories SET lifecycle_evaluated_at = @at WHERE id = @id", [("at", Columns.Ms(at)), ("id", repositoryId)], cancellationToken),
             cancellationToken);
 
-    public Task<IReadOnlyList<LifecycleImage>> ListImagesAsync(long repositoryId, CancellationToken cancellationToken) =>
+    public Task<IReadOnlyList<LifecycleImage>> ListImagesAsync(long repositoryId, LifecycleImageOrder order, LifecycleImage? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<LifecycleImage>>(
             async s =>
             {
-                var tags = (await s.ListAsync(
-                    "SELECT digest, name FROM tags WHERE repository_id = @repository ORDER BY name",
-                    r => (Digest: r.GetString(0), Name: r.GetString(1)),
-                    [("repository", repositoryId)],
-                    cancellationToken)).ToLookup(t => t.Digest, t => t.Name, StringComparer.Ordinal);
-                return await s.ListAsync(
-                    """
-                    SELECT m.digest, m.pushed_at, m.last_pulled_at, m.storage_class, m.archived_at, m.activated_at,
-                           EXISTS (SELECT 1 FROM manifest_children c WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest)
-                    FROM manifests m WHERE m.repository_id = @repository ORDER BY m.digest
-                    """,
-                    r => Image(r, tags[r.GetString(0)].ToList()),
-                    [("repository", repositoryId)],
+                (string, object?)[] parameters = after is null
+                    ? [("repository", repositoryId), ("limit", limit)]
+                    : [("repository", repositoryId), ("limit", limit), ("at", Columns.Ms(order == LifecycleImageOrder.YoungestFirst ? LifecycleEvaluator.RankedAt(after) : after.PushedAt)), ("digest", after.Digest.ToString())];
+                var rows = await s.ListAsync(
+                    ImagesPageSql(order, after is not null),
+                    r => (Image: Image(r, []), Key: r.GetInt64(7)),
+                    parameters,
                     cancellationToken);
+                if (rows.Count == 0)
+                {
+                    return [];
+                }
+
+                // The page's tags: the same range of images (to the page's last), read in the same snapshot.
+                var last = rows[^1];
+                var tags = (await s.ListAsync(
+                    TagsPageSql(order, after is not null),
+                    r => (Digest: r.GetString(0), Name: r.GetString(1)),
+                    [.. parameters, ("lastAt", last.Key), ("lastDigest", last.Image.Digest.ToString())],
+                    cancellationToken)).ToLookup(t => t.Digest, t => t.Name, StringComparer.Ordinal);
+                return [.. rows.Select(row => row.Image with { Tags = [.. tags[row.Image.Digest.ToString()]] })];
             },
             cancellationToken);
+
+    /// <summary>
+    /// One page of <see cref="ListImagesAsync"/>: a range of manifests_lifecycle (youngest first, migration 27)
+    /// or of manifests_pushed (oldest pushed first), from the cursor, by a row-value comparison the index can seek.
+    /// </summary>
+    internal static string ImagesPageSql(LifecycleImageOrder order, bool hasCursor)
+    {
+        var (key, cmp, dir) = Ordering(order);
+        return $"""
+            SELECT m.digest, m.pushed_at, m.last_pulled_at, m.storage_class, m.archived_at, m.activated_at,
+                   EXISTS (SELECT 1 FROM manifest_children c WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest),
+                   {key}
+            FROM manifests m WHERE m.repository_id = @repository{(hasCursor ? $" AND ({key}, m.digest) {cmp} (@at, @digest)" : "")}
+            ORDER BY {key} {dir}, m.digest {dir} LIMIT @limit
+            """;
+    }
+
+    /// <summary>
+    /// The tags of the images from the cursor (exclusive) to the page's last image (inclusive), by image then name:
+    /// the page's range of images, then each one's range of tags_digest_name (CROSS JOIN keeps SQLite from starting
+    /// at the repository's every tag instead).
+    /// </summary>
+    internal static string TagsPageSql(LifecycleImageOrder order, bool hasCursor)
+    {
+        var (key, cmp, _) = Ordering(order);
+        var through = cmp == "<" ? ">=" : "<=";
+        return $"""
+            SELECT t.digest, t.name FROM manifests m CROSS JOIN tags t
+            WHERE m.repository_id = @repository AND ({key}, m.digest) {through} (@lastAt, @lastDigest){(hasCursor ? $" AND ({key}, m.digest) {cmp} (@at, @digest)" : "")}
+              AND t.repository_id = m.repository_id AND t.digest = m.digest
+            ORDER BY t.digest, t.name
+            """;
+    }
+
+    private static (string Key, string After, string Direction) Ordering(LifecycleImageOrder order) => order == LifecycleImageOrder.YoungestFirst
+        ? ("COALESCE(m.activated_at, m.pushed_at)", "<", "DESC")
+        : ("m.pushed_at", ">", "ASC");
 
     public Task<LifecycleApplyResult> ExpireAsync(long repositoryId, LifecycleImage planned, OutboxEvent evt, CancellationToken cancellationToken) =>
         database.WriteAsync(

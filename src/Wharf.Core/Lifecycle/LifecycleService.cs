@@ -13,8 +13,11 @@ namespace Wharf.Core.Lifecycle;
 /// <summary>One image a preview would act on, as <c>GetLifecyclePolicyPreview</c> reports it.</summary>
 public sealed record LifecyclePreviewEntry(string Digest, IReadOnlyList<string> Tags, DateTimeOffset PushedAt, string Action, int RulePriority, string StorageClass);
 
-/// <summary>What one run did to one repository: the plan, and how many actions applied or were skipped because the image had changed.</summary>
-public sealed record LifecycleRunReport(RepositoryKey Repository, IReadOnlyList<LifecycleDecision> Plan, int Expired, int Transitioned, int Skipped);
+/// <summary>
+/// What one run did to one repository: how many images it evaluated, how many the plan acts on, and how many
+/// actions applied or were skipped because the image had changed (all three zero in a dry run).
+/// </summary>
+public sealed record LifecycleRunReport(RepositoryKey Repository, int Evaluated, int Planned, int Expired, int Transitioned, int Skipped);
 
 /// <summary>
 /// ECR's lifecycle policies: the policy APIs, previews, storage-class changes, and the run that
@@ -67,9 +70,13 @@ public sealed class LifecycleService(IMetadataStore store, RepositoryResolver re
 
         try
         {
-            var plan = LifecycleEvaluator.Plan(policy, await store.Lifecycle.ListImagesAsync(repository.Id, cancellationToken), time.GetUtcNow());
-            var entries = plan
-                .Where(d => d.Outcome != LifecycleOutcome.Keep)
+            var acted = new List<LifecycleDecision>();
+            await EvaluateAsync(repository.Id, policy, time.GetUtcNow(), d =>
+            {
+                acted.Add(d);
+                return Task.CompletedTask;
+            }, cancellationToken);
+            var entries = acted
                 .OrderBy(d => d.RulePriority)
                 .ThenBy(d => d.Image.PushedAt)
                 .Select(d => new LifecyclePreviewEntry(
@@ -139,13 +146,19 @@ public sealed class LifecycleService(IMetadataStore store, RepositoryResolver re
     /// A dry run plans and reports without acting.
     /// </summary>
     public Task<IReadOnlyList<LifecycleRunReport>> RunAsync(RepositoryKey? only, bool dryRun, CancellationToken cancellationToken) =>
-        RunAsync(only, dryRun, null, cancellationToken);
+        RunAsync(only, dryRun, null, null, cancellationToken);
 
-    /// <summary>The phase <see cref="RunAsync(RepositoryKey?, bool, IProgress{WorkProgress}?, CancellationToken)"/> reports: repositories done of those with a policy.</summary>
+    /// <summary>The phase <see cref="RunAsync(RepositoryKey?, bool, IProgress{WorkProgress}?, Action{RepositoryKey, LifecycleDecision}?, CancellationToken)"/> reports: repositories done of those with a policy.</summary>
     public const string RunPhase = "applying lifecycle policies";
 
-    /// <summary>As above, reporting each repository done (of those with a policy) to <paramref name="progress"/>.</summary>
-    public async Task<IReadOnlyList<LifecycleRunReport>> RunAsync(RepositoryKey? only, bool dryRun, IProgress<WorkProgress>? progress, CancellationToken cancellationToken)
+    /// <summary>Images read per page of the evaluation: its memory, whatever the repository's size.</summary>
+    public const int PageSize = 500;
+
+    /// <summary>
+    /// As above, reporting each repository done (of those with a policy) to <paramref name="progress"/>, and each
+    /// action the plan holds (before it is applied; oldest pushed first) to <paramref name="onAction"/>.
+    /// </summary>
+    public async Task<IReadOnlyList<LifecycleRunReport>> RunAsync(RepositoryKey? only, bool dryRun, IProgress<WorkProgress>? progress, Action<RepositoryKey, LifecycleDecision>? onAction, CancellationToken cancellationToken)
     {
         var reports = new List<LifecycleRunReport>();
         var targets = (await store.Lifecycle.ListTargetsAsync(cancellationToken)).Where(t => only is null || t.Key == only).ToList();
@@ -153,14 +166,14 @@ public sealed class LifecycleService(IMetadataStore store, RepositoryResolver re
         foreach (var target in targets)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            reports.Add(await RunOneAsync(target, dryRun, cancellationToken));
+            reports.Add(await RunOneAsync(target, dryRun, onAction, cancellationToken));
             progress?.Report(new WorkProgress(RunPhase, reports.Count, targets.Count));
         }
 
         return reports;
     }
 
-    private async Task<LifecycleRunReport> RunOneAsync(LifecycleTarget target, bool dryRun, CancellationToken cancellationToken)
+    private async Task<LifecycleRunReport> RunOneAsync(LifecycleTarget target, bool dryRun, Action<RepositoryKey, LifecycleDecision>? onAction, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         LifecyclePolicy policy;
@@ -171,38 +184,99 @@ public sealed class LifecycleService(IMetadataStore store, RepositoryResolver re
         catch (LifecyclePolicyException)
         {
             // A stored policy this version no longer accepts acts on nothing; the others still run.
-            return new LifecycleRunReport(target.Key, [], 0, 0, 0);
+            return new LifecycleRunReport(target.Key, 0, 0, 0, 0, 0);
         }
 
-        var plan = LifecycleEvaluator.Plan(policy, await store.Lifecycle.ListImagesAsync(target.RepositoryId, cancellationToken), now);
-        int expired = 0, transitioned = 0, skipped = 0;
-        if (!dryRun)
+        int planned = 0, expired = 0, transitioned = 0, skipped = 0;
+        var evaluated = await EvaluateAsync(target.RepositoryId, policy, now, async decision =>
         {
-            // Oldest first, as ECR expires.
-            foreach (var decision in plan.Where(d => d.Outcome != LifecycleOutcome.Keep).OrderBy(d => d.Image.PushedAt))
+            planned++;
+            onAction?.Invoke(target.Key, decision);
+            if (dryRun)
             {
-                var image = decision.Image;
-                var result = decision.Outcome == LifecycleOutcome.Expire
-                    ? await images.ExpireAsync(target.RepositoryId, image, EcrEvents.Image(target.Key, image.Digest, image.Tags, "DELETE", now, rulePriority: decision.RulePriority), cancellationToken)
-                    : await store.Lifecycle.SetStorageClassAsync(target.RepositoryId, image.Digest, StorageClass.Archive, image, EcrEvents.Image(target.Key, image.Digest, image.Tags, "UPDATE_STORAGE_CLASS", now, "ARCHIVE", decision.RulePriority), cancellationToken);
-                if (result != LifecycleApplyResult.Applied)
-                {
-                    skipped++;
-                }
-                else if (decision.Outcome == LifecycleOutcome.Expire)
-                {
-                    expired++;
-                }
-                else
-                {
-                    transitioned++;
-                }
+                return;
             }
 
+            var image = decision.Image;
+            var result = decision.Outcome == LifecycleOutcome.Expire
+                ? await images.ExpireAsync(target.RepositoryId, image, EcrEvents.Image(target.Key, image.Digest, image.Tags, "DELETE", now, rulePriority: decision.RulePriority), cancellationToken)
+                : await store.Lifecycle.SetStorageClassAsync(target.RepositoryId, image.Digest, StorageClass.Archive, image, EcrEvents.Image(target.Key, image.Digest, image.Tags, "UPDATE_STORAGE_CLASS", now, "ARCHIVE", decision.RulePriority), cancellationToken);
+            if (result != LifecycleApplyResult.Applied)
+            {
+                skipped++;
+            }
+            else if (decision.Outcome == LifecycleOutcome.Expire)
+            {
+                expired++;
+            }
+            else
+            {
+                transitioned++;
+            }
+        }, cancellationToken);
+
+        if (!dryRun)
+        {
             await store.Lifecycle.MarkEvaluatedAsync(target.RepositoryId, now, cancellationToken);
         }
 
-        return new LifecycleRunReport(target.Key, plan, expired, transitioned, skipped);
+        return new LifecycleRunReport(target.Key, evaluated, planned, expired, transitioned, skipped);
+    }
+
+    /// <summary>
+    /// Evaluates the policy over the repository in pages (<see cref="LifecyclePass"/>): first the youngest images
+    /// until every count rule has its N-th, then every image oldest pushed first (the order ECR expires in),
+    /// handing each image a rule acts on to <paramref name="onAction"/> (which may act on it at once: the walk goes
+    /// on from its cursor). Holds a page and one entry per rule; returns the number of images evaluated.
+    /// </summary>
+    private async Task<int> EvaluateAsync(long repositoryId, LifecyclePolicy policy, DateTimeOffset now, Func<LifecycleDecision, Task> onAction, CancellationToken cancellationToken)
+    {
+        var pass = new LifecyclePass(policy, now);
+        LifecycleImage? after = null;
+        while (pass.NeedsRanking)
+        {
+            var page = await store.Lifecycle.ListImagesAsync(repositoryId, LifecycleImageOrder.YoungestFirst, after, PageSize, cancellationToken);
+            foreach (var image in page)
+            {
+                if (!pass.NeedsRanking)
+                {
+                    break;
+                }
+
+                pass.Rank(image);
+            }
+
+            if (page.Count < PageSize)
+            {
+                break;
+            }
+
+            after = page[^1];
+        }
+
+        var evaluated = 0;
+        after = null;
+        while (true)
+        {
+            var page = await store.Lifecycle.ListImagesAsync(repositoryId, LifecycleImageOrder.OldestPushedFirst, after, PageSize, cancellationToken);
+            foreach (var image in page)
+            {
+                evaluated++;
+                var decision = pass.Decide(image);
+                if (decision.Outcome != LifecycleOutcome.Keep)
+                {
+                    await onAction(decision);
+                }
+            }
+
+            if (page.Count < PageSize)
+            {
+                return evaluated;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            after = page[^1];
+        }
     }
 
     /// <summary>Parses a lifecycle policy a caller gives; a policy ECR would refuse is <c>InvalidParameterException</c> with the reason.</summary>

@@ -13,6 +13,16 @@ public sealed record LifecycleTarget(long RepositoryId, RepositoryKey Key, strin
 /// <summary>A lifecycle preview: the policy it ran, <c>IN_PROGRESS</c>/<c>COMPLETE</c>/<c>FAILED</c>, and its results (JSON, when complete).</summary>
 public sealed record LifecyclePreviewRecord(string Policy, string Status, string? ResultsJson, DateTimeOffset StartedAt);
 
+/// <summary>The orders <see cref="ILifecycleStore.ListImagesAsync"/> reads a repository's images in.</summary>
+public enum LifecycleImageOrder
+{
+    /// <summary><see cref="LifecycleEvaluator.YoungestFirst"/>: by last restore, else push, time, youngest first; ties by digest, descending.</summary>
+    YoungestFirst,
+
+    /// <summary>By push time, oldest first; ties by digest: the order a run acts in (ECR expires older images first).</summary>
+    OldestPushedFirst,
+}
+
 /// <summary>How a planned lifecycle action (or a storage-class change) went.</summary>
 public enum LifecycleApplyResult
 {
@@ -42,8 +52,12 @@ public interface ILifecycleStore
 
     Task MarkEvaluatedAsync(long repositoryId, DateTimeOffset at, CancellationToken cancellationToken);
 
-    /// <summary>The repository's images as the evaluator sees them.</summary>
-    Task<IReadOnlyList<LifecycleImage>> ListImagesAsync(long repositoryId, CancellationToken cancellationToken);
+    /// <summary>
+    /// A page of the repository's images as the evaluator sees them (tags in name order), at most
+    /// <paramref name="limit"/>, in <paramref name="order"/>, after the image <paramref name="after"/>
+    /// (the last of the previous page; null for the first). Each page is one index range.
+    /// </summary>
+    Task<IReadOnlyList<LifecycleImage>> ListImagesAsync(long repositoryId, LifecycleImageOrder order, LifecycleImage? after, int limit, CancellationToken cancellationToken);
 
     /// <summary>Deletes the image (tags and references go with it) if it is still as <paramref name="planned"/>, recording <paramref name="evt"/>.</summary>
     Task<LifecycleApplyResult> ExpireAsync(long repositoryId, LifecycleImage planned, OutboxEvent evt, CancellationToken cancellationToken);

@@ -66,7 +66,15 @@ internal static class LifecycleCommand
 
             var service = app.Services.GetRequiredService<LifecycleService>();
             var started = time.GetUtcNow();
-            var reports = await CliProgress.RunAsync("wharf lifecycle run", progress => service.RunAsync(only, dryRun, progress, lease?.Token ?? cancellationToken));
+            // The actions, to list below (the run itself holds only a page of images at a time).
+            var actions = new Dictionary<RepositoryKey, List<LifecycleDecision>>();
+            var reports = await CliProgress.RunAsync("wharf lifecycle run", progress => service.RunAsync(
+                only,
+                dryRun,
+                progress,
+                (key, decision) => (actions.TryGetValue(key, out var list) ? list : actions[key] = []).Add(decision),
+                lease?.Token ?? cancellationToken));
+            IEnumerable<LifecycleDecision> Actions(LifecycleRunReport report) => actions.GetValueOrDefault(report.Repository) ?? [];
             if (lease is not null)
             {
                 // `wharf status` shows this run as the job's last (no next time: the servers' schedules say that).
@@ -117,9 +125,6 @@ internal static class LifecycleCommand
             return 0;
         }
     }
-
-    private static IEnumerable<LifecycleDecision> Actions(LifecycleRunReport report) =>
-        report.Plan.Where(d => d.Outcome != LifecycleOutcome.Keep).OrderBy(d => d.Image.PushedAt);
 
     /// <summary><c>wharf lifecycle run --json</c>: per repository with a policy, what was (or, with --dry-run, would be) done.</summary>
     internal sealed record LifecycleResult(bool DryRun, IReadOnlyList<LifecycleRepositoryResult> Repositories);

@@ -47,13 +47,80 @@ public abstract partial class MetadataStoreContract
         await PutAsync(store, Index(repo.Id, "index", [child.Digest], tag: "multi", now: T0.AddMinutes(2)));
         await store.Images.RecordPullsAsync([new PullRecord(repo.Id, tagged.Digest, T0.AddHours(3))], Ct);
 
-        var images = (await store.Lifecycle.ListImagesAsync(repo.Id, Ct)).ToDictionary(i => i.Digest);
+        var images = (await AllLifecycleImagesAsync(store, repo.Id)).ToDictionary(i => i.Digest);
         Assert.Equal(3, images.Count);
         Assert.Equal(["latest", "v1"], images[tagged.Digest].Tags.Order(StringComparer.Ordinal));
         Assert.Equal(T0, images[tagged.Digest].PushedAt);
         Assert.Equal(T0.AddHours(3), images[tagged.Digest].LastPulledAt);
         Assert.Equal((StorageClass.Standard, false), (images[tagged.Digest].StorageClass, images[tagged.Digest].InIndex));
         Assert.Equal((true, 0), (images[child.Digest].InIndex, images[child.Digest].Tags.Count));
+    }
+
+    [Fact]
+    [Covers(typeof(ILifecycleStore), nameof(ILifecycleStore.ListImagesAsync))]
+    public async Task The_evaluators_pages_walk_every_image_once_in_either_order_with_its_own_tags()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        await CreateRepoAsync(store, "team/other");
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+
+        // Nine images: three pushed at the same instant (ties go by digest), tags on some, one restored from the
+        // archive (ranked by its restore), and an image in another repository that no page may show.
+        var pushed = new List<ManifestWrite>();
+        for (var i = 0; i < 9; i++)
+        {
+            var at = i < 3 ? T0 : T0.AddMinutes(i);
+            pushed.Add(await PutAsync(store, Image(repo.Id, $"image-{i}", [layer], tag: i % 2 == 0 ? $"t{i}" : null, now: at)));
+            if (i % 4 == 0)
+            {
+                await PutAsync(store, Image(repo.Id, $"image-{i}", [layer], tag: $"also-{i}", now: at));
+            }
+        }
+
+        var otherRepo = (await store.Repositories.GetAsync(RepoKey("team/other"), Ct))!.Id;
+        await PutAsync(store, Image(otherRepo, "elsewhere", [await UploadBlobAsync(store, otherRepo, "other-layer")], tag: "t0"));
+        var first = pushed[1].Digest;
+        var planned = (await AllLifecycleImagesAsync(store, repo.Id)).Single(i => i.Digest == first);
+        Assert.Equal(LifecycleApplyResult.Applied, await store.Lifecycle.SetStorageClassAsync(repo.Id, first, StorageClass.Archive, planned, Event("archive"), Ct));
+        await PutAsync(store, Image(repo.Id, "image-1", [layer], now: T0.AddHours(1))); // restored: the youngest by rank
+
+        foreach (var limit in new[] { 1, 2, 4, 100 })
+        {
+            var youngest = await AllLifecycleImagesAsync(store, repo.Id, LifecycleImageOrder.YoungestFirst, limit);
+            Assert.Equal(
+                youngest.Order(LifecycleEvaluator.YoungestFirst).Select(i => i.Digest),
+                youngest.Select(i => i.Digest));
+            Assert.Equal(first, youngest[0].Digest);
+            Assert.Equal(pushed.Select(w => w.Digest.ToString()).Order(StringComparer.Ordinal), youngest.Select(i => i.Digest.ToString()).Order(StringComparer.Ordinal));
+
+            var oldest = await AllLifecycleImagesAsync(store, repo.Id, LifecycleImageOrder.OldestPushedFirst, limit);
+            Assert.Equal(
+                pushed.OrderBy(w => w.Now).ThenBy(w => w.Digest.ToString(), StringComparer.Ordinal).Select(w => w.Digest.ToString()),
+                oldest.Select(i => i.Digest.ToString()));
+            foreach (var image in oldest)
+            {
+                var i = pushed.FindIndex(w => w.Digest == image.Digest);
+                string[] tags = [.. new[] { i % 4 == 0 ? $"also-{i}" : null, i % 2 == 0 ? $"t{i}" : null }.OfType<string>()];
+                Assert.Equal(tags, image.Tags);
+            }
+        }
+    }
+
+    // Every image of the repository, read in pages as the evaluator reads them.
+    private static async Task<List<LifecycleImage>> AllLifecycleImagesAsync(IMetadataStore store, long repositoryId, LifecycleImageOrder order = LifecycleImageOrder.YoungestFirst, int limit = 2)
+    {
+        var all = new List<LifecycleImage>();
+        while (true)
+        {
+            var page = await store.Lifecycle.ListImagesAsync(repositoryId, order, all.Count == 0 ? null : all[^1], limit, Ct);
+            Assert.True(page.Count <= limit);
+            all.AddRange(page);
+            if (page.Count < limit)
+            {
+                return all;
+            }
+        }
     }
 
     [Fact]
@@ -67,7 +134,7 @@ public abstract partial class MetadataStoreContract
         var two = await PutAsync(store, Image(repo.Id, "two", [layer], tag: "v2"));
         var child = await PutAsync(store, Image(repo.Id, "child", [layer]));
         await PutAsync(store, Index(repo.Id, "index", [child.Digest], tag: "multi"));
-        var planned = (await store.Lifecycle.ListImagesAsync(repo.Id, Ct)).ToDictionary(i => i.Digest);
+        var planned = (await AllLifecycleImagesAsync(store, repo.Id)).ToDictionary(i => i.Digest);
 
         // Re-tagged after the plan: the stale plan must not delete it.
         await PutAsync(store, Image(repo.Id, "two", [layer], tag: "release"));
@@ -96,13 +163,13 @@ public abstract partial class MetadataStoreContract
         var layer = await UploadBlobAsync(store, repo.Id, "layer");
         var old = await PutAsync(store, Image(repo.Id, "old", [layer], tag: "old"));
         var fresh = await PutAsync(store, Image(repo.Id, "fresh", [layer], tag: "fresh"));
-        var planned = (await store.Lifecycle.ListImagesAsync(repo.Id, Ct)).Single(i => i.Digest == old.Digest);
+        var planned = (await AllLifecycleImagesAsync(store, repo.Id)).Single(i => i.Digest == old.Digest);
 
         var archivedAt = T0.AddDays(1);
         Assert.Equal(LifecycleApplyResult.Applied, await store.Lifecycle.SetStorageClassAsync(repo.Id, old.Digest, StorageClass.Archive, planned, new OutboxEvent("ECR Image Action", "{}", archivedAt), Ct));
         Assert.True((await store.Images.GetManifestByTagAsync(repo.Id, "old", Ct))!.Archived);
         Assert.False((await store.Images.GetManifestByTagAsync(repo.Id, "fresh", Ct))!.Archived);
-        var seen = (await store.Lifecycle.ListImagesAsync(repo.Id, Ct)).Single(i => i.Digest == old.Digest);
+        var seen = (await AllLifecycleImagesAsync(store, repo.Id)).Single(i => i.Digest == old.Digest);
         Assert.Equal((StorageClass.Archive, archivedAt), (seen.StorageClass, seen.ArchivedAt));
 
         // Listings show active images unless asked otherwise.
@@ -118,7 +185,7 @@ public abstract partial class MetadataStoreContract
         Assert.Equal(LifecycleApplyResult.Changed, await store.Lifecycle.SetStorageClassAsync(repo.Id, old.Digest, StorageClass.Archive, planned, Event("stale"), Ct));
         Assert.Single(await store.Events.ListAsync(0, 10, DateTimeOffset.MaxValue, Ct));
         await PutAsync(store, Image(repo.Id, "old", [layer], tag: "old", now: T0.AddDays(2)));
-        var restored = (await store.Lifecycle.ListImagesAsync(repo.Id, Ct)).Single(i => i.Digest == old.Digest);
+        var restored = (await AllLifecycleImagesAsync(store, repo.Id)).Single(i => i.Digest == old.Digest);
         Assert.Equal((StorageClass.Standard, T0.AddDays(2), T0), (restored.StorageClass, restored.ActivatedAt, restored.PushedAt));
 
         // Archive and restore without a plan (UpdateImageStorageClass).

@@ -112,6 +112,25 @@ public sealed partial class ScalePlanTests : IAsyncLifetime
         Assert.DoesNotContain(plan, line => line.Contains("TEMP B-TREE", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(LifecycleImageOrder.YoungestFirst, "manifests_lifecycle")]
+    [InlineData(LifecycleImageOrder.OldestPushedFirst, "manifests_pushed")]
+    public async Task A_lifecycle_page_starts_at_its_cursor_in_its_index_and_sorts_nothing(LifecycleImageOrder order, string index)
+    {
+        (string, object?)[] cursor = [("repository", 7L), ("limit", 500), ("at", 1000L), ("digest", Digest.Sha256Of([1]).ToString())];
+        foreach (var hasCursor in new[] { false, true })
+        {
+            var page = await PlanAsync(LifecycleStore.ImagesPageSql(order, hasCursor), cursor);
+            AssertRange(page, "m", hasCursor ? "(" : "repository_id=?", index);
+            Assert.DoesNotContain(page, line => line.Contains("TEMP B-TREE", StringComparison.Ordinal));
+
+            // The page's tags: the same range of the same index, each image's tags one range of tags_digest_name.
+            var tags = await PlanAsync(LifecycleStore.TagsPageSql(order, hasCursor), [.. cursor, ("lastAt", 900L), ("lastDigest", Digest.Sha256Of([2]).ToString())]);
+            AssertRange(tags, "m", "(", index);
+            AssertRange(tags, "t", "digest=?", "tags_digest_name");
+        }
+    }
+
     [Fact]
     public async Task The_gc_scan_reads_one_range_of_old_live_blobs_and_the_claim_finds_its_candidates_by_key()
     {

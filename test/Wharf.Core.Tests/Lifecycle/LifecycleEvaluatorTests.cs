@@ -162,6 +162,85 @@ public sealed class LifecycleEvaluatorTests
     }
 
     [Fact]
+    public void The_two_pass_evaluation_decides_as_the_whole_repository_sorted_at_once_would()
+    {
+        // The reference: every rule sorts all the images it selects and acts beyond its count (the evaluator before
+        // it ran in constant memory). Push times here are whole days, so ties are many and digests break them, and
+        // some images were restored from the archive (ranked by their restore).
+        var random = new Random(20261207);
+        foreach (var (policy, original) in RandomCases(2000))
+        {
+            var images = original.Select(i => i with
+            {
+                PushedAt = Now - TimeSpan.FromDays(random.Next(0, 6)),
+                ActivatedAt = random.Next(5) == 0 ? Now - TimeSpan.FromDays(random.Next(0, 3)) : null,
+            }).ToList();
+            var reference = ReferencePlan(policy, images);
+            var plan = LifecycleEvaluator.Plan(policy, images, Now);
+            Assert.Equal(reference, plan.Select(d => (d.Outcome, d.RulePriority, d.HeldByIndex)));
+
+            // And fed as the store feeds it: youngest first for the count, then any order (here, oldest pushed first).
+            var pass = new LifecyclePass(policy, Now);
+            foreach (var image in images.Order(LifecycleEvaluator.YoungestFirst).TakeWhile(_ => pass.NeedsRanking))
+            {
+                pass.Rank(image);
+            }
+
+            var decided = images.OrderBy(i => i.PushedAt).Select(i => (i, pass.Decide(i))).ToDictionary(p => p.i, p => p.Item2);
+            Assert.Equal(reference, images.Select(i => (decided[i].Outcome, decided[i].RulePriority, decided[i].HeldByIndex)));
+        }
+    }
+
+    [Fact]
+    public void The_first_pass_stops_once_every_count_rule_has_its_nth_youngest()
+    {
+        var policy = Policy(
+            Rule(1, """ "tagStatus":"tagged","tagPrefixList":["v"],"countType":"imageCountMoreThan","countNumber":2 """),
+            Rule(2, """ "tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":1 """),
+            Rule(3, """ "tagStatus":"any","countType":"sinceImagePushed","countUnit":"days","countNumber":5 """));
+        var pass = new LifecyclePass(policy, Now);
+        Assert.True(pass.NeedsRanking);
+        pass.Rank(Image("u1", Day));
+        pass.Rank(Image("v1", 2 * Day, "v1"));
+        Assert.True(pass.NeedsRanking);
+        pass.Rank(Image("v2", 3 * Day, "v2"));
+        Assert.False(pass.NeedsRanking);
+
+        Assert.Equal(LifecycleOutcome.Keep, pass.Decide(Image("v2", 3 * Day, "v2")).Outcome);
+        Assert.Equal(LifecycleOutcome.Expire, pass.Decide(Image("v3", 4 * Day, "v3")).Outcome);
+        Assert.Equal(LifecycleOutcome.Expire, pass.Decide(Image("u2", 2 * Day)).Outcome);
+        Assert.False(new LifecyclePass(Policy(Rule(1, """ "tagStatus":"any","countType":"sinceImagePushed","countUnit":"days","countNumber":5 """)), Now).NeedsRanking);
+    }
+
+    // The evaluation as a whole-repository sort, rule by rule: (outcome, owning rule, held by an index) per image.
+    private static List<(LifecycleOutcome, int?, bool)> ReferencePlan(LifecyclePolicy policy, IReadOnlyList<LifecycleImage> images)
+    {
+        var owner = images.ToDictionary(i => i, i => policy.Rules.FirstOrDefault(r => LifecycleEvaluator.Selects(r, i)));
+        var acted = new HashSet<LifecycleImage>();
+        foreach (var rule in policy.Rules)
+        {
+            var selected = images.Where(i => LifecycleEvaluator.Selects(rule, i)).ToList();
+            var limit = TimeSpan.FromDays(rule.CountNumber);
+            var beyond = rule.CountType switch
+            {
+                LifecycleCountType.ImageCountMoreThan => selected
+                    .OrderByDescending(i => i.ActivatedAt ?? i.PushedAt)
+                    .ThenByDescending(i => i.Digest.ToString(), StringComparer.Ordinal)
+                    .Skip(rule.CountNumber),
+                LifecycleCountType.SinceImagePushed => selected.Where(i => Now - i.PushedAt > limit),
+                LifecycleCountType.SinceImagePulled => selected.Where(i => Now - new[] { i.PushedAt, i.LastPulledAt ?? i.PushedAt, i.ActivatedAt ?? i.PushedAt }.Max() > limit),
+                _ => selected.Where(i => Now - (i.ArchivedAt ?? i.PushedAt) > (limit > LifecycleEvaluator.MinimumArchiveDuration ? limit : LifecycleEvaluator.MinimumArchiveDuration)),
+            };
+            acted.UnionWith(beyond.Where(i => owner[i] == rule));
+        }
+
+        return [.. images.Select(i => owner[i] is not { } rule ? (LifecycleOutcome.Keep, (int?)null, false)
+            : !acted.Contains(i) ? (LifecycleOutcome.Keep, rule.Priority, false)
+            : i.InIndex ? (LifecycleOutcome.Keep, rule.Priority, true)
+            : (rule.Action == LifecycleActionType.Expire ? LifecycleOutcome.Expire : LifecycleOutcome.Transition, rule.Priority, false))];
+    }
+
+    [Fact]
     public void Adding_a_higher_priority_keep_rule_never_expires_more()
     {
         foreach (var (policy, images) in RandomCases(500))

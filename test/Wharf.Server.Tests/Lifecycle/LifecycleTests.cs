@@ -1,10 +1,15 @@
+using System.Globalization;
 using System.Net;
+using System.Text;
+using System.Text.Json.Nodes;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Wharf.Core.GarbageCollection;
 using Wharf.Core.Images;
+using Wharf.Core.Lifecycle;
 using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
 using Wharf.Server.Jobs;
 using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
@@ -272,6 +277,54 @@ public sealed class LifecycleTests
         Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync($"/v2/{Repo}/manifests/build-2", Oci.Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync($"/v2/{Repo}/manifests/build-4", Oci.Ct)).StatusCode);
         Assert.NotEqual(0, (await CliAsync("--repository", "no/policy")).ExitCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Backends))]
+    public async Task A_repository_of_several_pages_keeps_exactly_its_newest_and_expires_the_rest_oldest_first(string backend)
+    {
+        // More images than a page of the evaluation (LifecycleService.PageSize), pushed a second apart on the fake
+        // clock: 1,202 untagged and 4 tagged; the policy keeps the 150 newest untagged.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        await using var server = await StartAsync(backend, time);
+        using var client = server.CreateClient();
+        (await Aws(server, "ecr", "create-repository", "--repository-name", Repo)).EnsureSuccess();
+        var config = Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\"}");
+        var layer = Oci.RandomBytes(512);
+        await Oci.PushBlobAsync(client, Repo, config);
+        await Oci.PushBlobAsync(client, Repo, layer);
+        var untagged = new List<string>();
+        for (var i = 0; i < 1206; i++)
+        {
+            var manifest = Oci.Manifest(config, [layer], annotations: new JsonObject { ["n"] = i.ToString(CultureInfo.InvariantCulture) });
+            var digest = Oci.Sha256(manifest);
+            var tagged = i % 400 == 0;
+            using var put = await Oci.PutManifestAsync(client, Repo, tagged ? $"keep-{i}" : digest, manifest);
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+            if (!tagged)
+            {
+                untagged.Add(digest);
+            }
+
+            time.Advance(TimeSpan.FromSeconds(1));
+        }
+
+        (await Aws(server, "ecr", "put-lifecycle-policy", "--repository-name", Repo, "--lifecycle-policy-text",
+            """{"rules":[{"rulePriority":1,"selection":{"tagStatus":"untagged","countType":"imageCountMoreThan","countNumber":150},"action":{"type":"expire"}}]}""")).EnsureSuccess();
+        var service = server.GetService<LifecycleService>();
+        var key = new RepositoryKey(ServiceStack.Registry, RepositoryName.Parse(Repo));
+        var dry = Assert.Single(await service.RunAsync(key, dryRun: true, Oci.Ct));
+        Assert.Equal((1206, 1052, 0), (dry.Evaluated, dry.Planned, dry.Expired));
+
+        var acted = new List<string>();
+        var report = Assert.Single(await service.RunAsync(key, dryRun: false, null, (_, d) => acted.Add(d.Image.Digest.ToString()), Oci.Ct));
+        Assert.Equal((1206, 1052, 1052, 0), (report.Evaluated, report.Planned, report.Expired, report.Skipped));
+        Assert.Equal(untagged.Take(1052), acted); // oldest first
+
+        var left = await server.GetService<IMetadataStore>().Images.ListImageIdsAsync(
+            (await server.GetService<IMetadataStore>().Repositories.GetAsync(key, Oci.Ct))!.Id, TagStatus.Any, null, 2000, Oci.Ct);
+        Assert.Equal(untagged.Skip(1052).Order(StringComparer.Ordinal), left.Where(i => i.Tag is null).Select(i => i.Digest.ToString()).Order(StringComparer.Ordinal));
+        Assert.Equal(["keep-0", "keep-1200", "keep-400", "keep-800"], left.Select(i => i.Tag).OfType<string>().Order(StringComparer.Ordinal));
     }
 
     private static async Task<WharfTestServer> StartAsync(string backend, FakeTimeProvider time)
