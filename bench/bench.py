@@ -706,6 +706,7 @@ def wharf_env(extra=None):
 def main():
     ap = argparse.ArgumentParser(description="Wharf against Distribution and the machine (see bench/README.md)")
     ap.add_argument("--wharf-dll", required=True)
+    ap.add_argument("--floor-dll", help="the Kestrel floor (bench/floor): an empty ASP.NET Core app beside nginx, for the runtime's least cost")
     ap.add_argument("--out", help="also write the table to this file")
     ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups of rows (default all): {','.join(GROUPS)}")
     ap.add_argument("--no-distribution", action="store_true", help="skip Distribution (its column stays empty)")
@@ -777,6 +778,11 @@ def measure(run, work):
     run.put("ref", "aes-gcm", aes_gcm_rate())
 
     nginx = Nginx(work, root); run.servers.append(nginx)
+    floor = None
+    if args.floor_dll and run.want("small", "pulls"):
+        port = free_port()
+        floor = Server("Kestrel floor", ["dotnet", args.floor_dll, "--port", str(port), "--root", root], port, wharf_env())
+        run.servers.append(floor)
 
     dist = None
     if not args.no_distribution and run.want("small", "pulls", "pushes", "start"):
@@ -864,20 +870,24 @@ def measure(run, work):
 
     # 1. Small requests: every server in turn, row by row, round by round.
     if run.want("small", "iam", "postgres"):
-        small = [s for s in (nginx, wharf if run.want("small") else None, wiam, wpg, dist if run.want("small") else None) if s]
+        small = [s for s in (nginx, floor if run.want("small") else None, wharf if run.want("small") else None, wiam, wpg,
+                             dist if run.want("small") else None) if s]
         log("small requests: warm-up")
         for s in small:
-            if s is nginx:
+            if s is nginx or s is floor:
                 load_wrk(s, "/small/manifest.json", seconds=2, fail=False)
             else:
                 load_wrk(s, "/v2/bench/app/manifests/latest", headers=[f"Accept: {OCI_MANIFEST}"], seconds=2, fail=False)
         for rnd in range(args.rounds):
             log(f"small requests: round {rnd + 1} of {args.rounds}")
             for s in small:
-                if s is nginx:
+                if s is nginx or s is floor:
                     for key, res in (("small GET", load_wrk(s, "/small/manifest.json", seconds=args.seconds)),
                                      ("small HEAD", load_ab(s, "/small/manifest.json", seconds=args.seconds))):
                         run.collect(s, key, res["rps"]); run.collect(s, key + " cpu", res["cpu_us"])
+                    if s is floor:
+                        res = load_wrk(s, "/v2/", seconds=args.seconds)
+                        run.collect(s, "/v2/", res["rps"]); run.collect(s, "/v2/ cpu", res["cpu_us"])
                     continue
                 for key, res in (("/v2/", load_wrk(s, "/v2/", seconds=args.seconds)),
                                  ("manifest GET", load_wrk(s, "/v2/bench/app/manifests/latest", headers=[f"Accept: {OCI_MANIFEST}"], seconds=args.seconds)),
@@ -928,7 +938,7 @@ def measure(run, work):
         for s in pushers:
             if (s.name, 1) not in pushed:
                 push_monolithic(s, "bench/big", 1, digests[1])
-        pullers = [nginx] + pushers
+        pullers = [nginx] + ([floor] if floor else []) + pushers
         for label, fn in (("pull 1", lambda s: pull(s, "bench/big", digests[1], BIG, 1)),
                           ("pull 8", lambda s: pull(s, "bench/big", digests[1], BIG, 8)),
                           ("ranged", lambda s: ranged_reads(s, "bench/big", digests[1], BIG))):
@@ -1035,6 +1045,19 @@ def report(run):
             row(label, w, g("Distribution", key), lim, "limit", target="≥ 0.50 × limit", ok=w is not None and w >= 0.5 * lim)
         w, sc = g(name, "push cpu/GB"), ref("sha256 cpu/GB")
         row("server CPU per GB pushed (s)", w, g("Distribution", "push cpu/GB"), sc, "SHA-256", target="≤ 2 × SHA-256", ok=w is not None and w <= 2 * sc, digits=2)
+
+    F = "Kestrel floor"
+    if g(F, "small GET") is not None or g(F, "pull 1") is not None:
+        # The least an ASP.NET Core app costs on this runtime (bench/floor): what a MISS above cannot go below.
+        section("The Kestrel floor: an empty ASP.NET Core app (no middleware, no database), same clients — the runtime's least")
+        for key, label, nkey in (("/v2/", "GET /v2/ ({}) (rps)", "small GET"), ("small GET", "GET of the small file, from memory (rps)", "small GET"),
+                                 ("small HEAD", "HEAD of the small file (rps)", "small HEAD")):
+            row(label, g(F, key), None, g("nginx", nkey), f"nginx {nkey.split()[1]}", target="reported")
+        for key, label in (("/v2/", "GET /v2/"), ("small GET", "small-file GET"), ("small HEAD", "small-file HEAD")):
+            row(f"server CPU per {label} (µs)", g(F, key + " cpu"), None, g("nginx", ("small HEAD" if "HEAD" in key else "small GET") + " cpu"), "nginx", target="reported")
+        for key, label in (("pull 1", "pull, 1 stream, Results.File (MB/s)"), ("pull 8", "pull, 8 concurrent Range GETs (MB/s)"), ("ranged", "ranged reads, 256 × 1 MiB (MB/s)")):
+            row(label, g(F, key), None, g("nginx", key), "nginx", target="reported")
+        row("server CPU per GB pulled (s)", g(F, "pull cpu/GB"), None, g("nginx", "pull cpu/GB"), "nginx", target="reported", digits=3)
 
     section("4. Start and memory (SQLite)")
     row("cold start, existing data directory (ms)", g("Wharf", "cold start, existing"), g("Distribution", "cold start, existing"), target="≤ 150 ms", ok=(g("Wharf", "cold start, existing") or 1e9) <= 150)
