@@ -111,6 +111,34 @@ def start(args, work, sealed):
 ROWS = ("push monolithic", "push chunked", "pull, 1 stream", "pull, 8 ranged streams")
 
 
+def paced_pull(srv, repo, digest, size, rate):
+    """One GET of the blob read no faster than `rate` bytes per second, as a client behind a network link of that
+    speed reads it (the server, back-pressured by TCP, sends no faster); returns MB/s."""
+    import socket
+    s = socket.create_connection(("127.0.0.1", srv.port))
+    s.sendall(b.get_request(srv, f"/v2/{repo}/blobs/{digest}"))
+    buf = bytearray(b.BUF); view = memoryview(buf); got = 0; head = b""
+    start = time.perf_counter()
+    while b"\r\n\r\n" not in head:
+        n = s.recv_into(view)
+        if not n:
+            sys.exit(f"{srv.name}: connection closed before the headers")
+        head += bytes(view[:n])
+    got = len(head.partition(b"\r\n\r\n")[2])
+    while True:
+        ahead = got / rate - (time.perf_counter() - start)
+        if ahead > 0:
+            time.sleep(ahead)
+        n = s.recv_into(view)
+        if not n:
+            break
+        got += n
+    s.close()
+    if got != size:
+        sys.exit(f"{srv.name}: paced pull got {got} of {size} bytes")
+    return size / (time.perf_counter() - start) / 1e6
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wharf-dll", required=True)
@@ -118,6 +146,7 @@ def main():
     ap.add_argument("--chunk-mib", type=int, default=16, help="PATCH size of the chunked push (default 16 MiB)")
     ap.add_argument("--rounds", type=int, default=5, help="paired runs per row; medians are reported (default 5)")
     ap.add_argument("--warmup", type=int, default=2, help="unmeasured pushes and pulls per server first (default 2)")
+    ap.add_argument("--link-gbit", type=float, default=10, help="also pull with the client paced to a link this fast, in Gbit/s (default 10; 0: skip)")
     ap.add_argument("--out", help="also write the table to this file")
     args = ap.parse_args()
     size, chunk = args.mib * MIB, args.chunk_mib * MIB
@@ -152,8 +181,12 @@ def main():
                 b.pull(srv, "bench/pull", digests[1], size, 8)
 
         results = {row: ([], []) for row in ROWS}
-        cpu = {(srv.name, kind): 0.0 for srv in pair for kind in ("push", "pull")}
-        machine = {(srv.name, kind): 0.0 for srv in pair for kind in ("push", "pull")}
+        cpu = {(srv.name, kind): 0.0 for srv in pair for kind in ("push", "pull", "link")}
+        machine = {(srv.name, kind): 0.0 for srv in pair for kind in ("push", "pull", "link")}
+        link = args.link_gbit * 1e9 / 8
+        link_row = f"pull, 1 stream, client paced to {args.link_gbit:g} Gbit/s"
+        if link:
+            results[link_row] = ([], [])
 
         def measured(srv, kind, run):
             before, busy = b.cpu_seconds(srv.pid), machine_busy_seconds()
@@ -174,6 +207,10 @@ def main():
                 for srv in (pair if i % 2 == 0 else pair[::-1]):
                     side = 0 if srv is sealed else 1
                     results[row][side].append(measured(srv, "pull", lambda: b.pull(srv, "bench/pull", digests[1], size, streams)))
+            if link:
+                for srv in (pair if i % 2 == 1 else pair[::-1]):
+                    side = 0 if srv is sealed else 1
+                    results[link_row][side].append(measured(srv, "link", lambda: paced_pull(srv, "bench/pull", digests[1], size, link)))
 
         for srv in pair:
             verify_pull(srv, "bench/mono", digests[100])
@@ -195,6 +232,14 @@ def main():
         for kind in ("push", "pull"):
             s, p = cpu[(sealed.name, kind)], cpu[(plain.name, kind)]
             lines.append(f"| Wharf CPU per GB, {kind} rows (s) | {s / moved:.2f} | {p / moved:.2f} | {s / p if p else float('inf'):.3f} | | |")
+        if link:
+            # Where the link, not the cores, is the limit (a client on another machine): the same pull, read at the
+            # link's speed. Reported beside the rows above, not instead of them.
+            s_list, p_list = results[link_row]
+            ratio = statistics.median(x / y for x, y in zip(s_list, p_list) if y)
+            lines.append(f"| {link_row} ({link / 1e6:,.0f} MB/s), {args.mib} MiB | {statistics.median(s_list):,.1f} | {statistics.median(p_list):,.1f} | {ratio:.3f} | reported | |")
+            s, p = cpu[(sealed.name, "link")], cpu[(plain.name, "link")]
+            lines.append(f"| Wharf CPU per GB, paced pulls (s) | {s / (moved / 2):.2f} | {p / (moved / 2):.2f} | {s / p if p else float('inf'):.3f} | | |")
         # The cipher's own cost, from the libcrypto .NET's AesGcm calls: what no reader or writer of a sealed blob can
         # avoid. Where the machine's cores are the limit (8 streams on a small machine), the best sealed ÷ plain is
         # the plain row's machine CPU per GB over that plus the cipher's.
