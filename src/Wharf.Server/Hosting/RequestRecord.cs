@@ -1,4 +1,6 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Security.Cryptography;
 using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
 using Wharf.Core.Security;
@@ -109,7 +111,7 @@ internal static partial class RequestRecords
         {
             var record = new RequestRecord
             {
-                RequestId = Guid.NewGuid().ToString(),
+                RequestId = RequestIds.Next(),
                 Time = time.GetUtcNow(),
                 Surface = SurfaceOf(context.Request.Path),
             };
@@ -161,6 +163,28 @@ internal static partial class RequestRecords
     // No path: it names repositories and, on download URLs, carries a token.
     [LoggerMessage(EventId = WharfEventId.RequestCompleted, Level = LogLevel.Debug, Message = "{Method} {Surface} {Operation} answered {Status} in {ElapsedMs:0.0} ms (error: {Error})")]
     private static partial void LogCompleted(ILogger logger, string method, string surface, string operation, int status, double elapsedMs, string error);
+}
+
+/// <summary>
+/// Request ids: version-4-shaped UUIDs, 60 random bits drawn once per process followed by a 62-bit counter, so unique
+/// within the process and, by the prefix, across processes and nodes. <see cref="Guid.NewGuid"/> reads 16 bytes of
+/// <c>/dev/urandom</c> with a system call each time, on every request; an id is no secret (the client is sent it), so
+/// it need not be unpredictable.
+/// </summary>
+internal static class RequestIds
+{
+    private static readonly ulong Prefix = BinaryPrimitives.ReadUInt64BigEndian(RandomNumberGenerator.GetBytes(8));
+    private static long counter;
+
+    public static string Next()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt64BigEndian(bytes, Prefix);
+        BinaryPrimitives.WriteUInt64BigEndian(bytes[8..], (ulong)Interlocked.Increment(ref counter));
+        bytes[6] = (byte)((bytes[6] & 0x0F) | 0x40); // version 4
+        bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80); // RFC 4122 variant (the counter's top bits, reached after 2^62 requests)
+        return new Guid(bytes, bigEndian: true).ToString();
+    }
 }
 
 /// <summary>
