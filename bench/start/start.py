@@ -205,7 +205,9 @@ def measure_wharf(variant, work, runs, seed, digest, cpu_seconds_load, log):
         push_small_image(srv, "bench/app")
         time.sleep(1)
         m["rss_idle"] = rss_kib(srv.pid) / 1024
+        cpu0 = cpu_seconds(srv.pid)
         put_tags(srv, "bench/app", TAGS)
+        m["put_cpu_us"] = (cpu_seconds(srv.pid) - cpu0) / TAGS * 1e6
         time.sleep(1)
         m["rss_tags"] = rss_kib(srv.pid) / 1024
         peak = [0]; stop = threading.Event()
@@ -213,9 +215,10 @@ def measure_wharf(variant, work, runs, seed, digest, cpu_seconds_load, log):
             while not stop.is_set():
                 peak[0] = max(peak[0], rss_kib(srv.pid)); time.sleep(0.01)
         t = threading.Thread(target=sample); t.start()
-        t0 = time.perf_counter()
+        t0 = time.perf_counter(); cpu0 = cpu_seconds(srv.pid)
         push_monolithic(srv, "bench/big", seed, digest)
         m["push_mbs"] = PUSH / (time.perf_counter() - t0) / 1e6
+        m["push_cpu_s_gb"] = (cpu_seconds(srv.pid) - cpu0) / (PUSH / 1e9)
         stop.set(); t.join()
         m["rss_peak"] = peak[0] / 1024
         time.sleep(1)
@@ -302,16 +305,16 @@ def main():
             floor = measure_floor(build_floor(work), args.runs)
 
         print(f"load average at the end: {os.getloadavg()[0]:.2f}; {args.runs} starts per figure, {args.rounds} round(s)\n")
-        print("| variant | cold start, empty data dir (ms) | its CPU (ms) | cold start, existing data dir (ms) | its CPU (ms) | RSS after start (MiB) | RSS idle (MiB) | RSS after 1,000 PUTs (MiB) | RSS peak, 1 GiB push (MiB) | peak − RSS before it (MiB) | push (MB/s) | CPU per manifest GET (µs) |")
-        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+        print("| variant | cold start, empty data dir (ms) | its CPU (ms) | cold start, existing data dir (ms) | its CPU (ms) | RSS after start (MiB) | RSS idle (MiB) | RSS after 1,000 PUTs (MiB) | RSS peak, 1 GiB push (MiB) | peak − RSS before it (MiB) | push (MB/s) | its CPU per GB (s) | CPU per tag PUT (µs) | CPU per manifest GET (µs) |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for v in variants:
             for r in results[v["name"]]:
                 print(f"| {v['name']} | {statistics.median(r['empty']):.0f} ({min(r['empty']):.0f}–{max(r['empty']):.0f}) | {statistics.median(r['empty_cpu']):.0f} "
                       f"| {statistics.median(r['existing']):.0f} ({min(r['existing']):.0f}–{max(r['existing']):.0f}) | {statistics.median(r['existing_cpu']):.0f} "
-                      + (f"| {r['rss_start']:.1f} | failed: {r['failed'][:120]} | | | | | |" if "failed" in r else
-                         f"| {r['rss_start']:.1f} | {r['rss_idle']:.1f} | {r['rss_tags']:.1f} | {r['rss_peak']:.1f} | {r['rss_peak'] - r['rss_tags']:.1f} | {r['push_mbs']:.0f} | {fmt(r.get('cpu_us'))} |"))
+                      + (f"| {r['rss_start']:.1f} | failed: {r['failed'][:120]} | | | | | | | |" if "failed" in r else
+                         f"| {r['rss_start']:.1f} | {r['rss_idle']:.1f} | {r['rss_tags']:.1f} | {r['rss_peak']:.1f} | {r['rss_peak'] - r['rss_tags']:.1f} | {r['push_mbs']:.0f} | {r['push_cpu_s_gb']:.2f} | {r['put_cpu_us']:.0f} | {fmt(r.get('cpu_us'))} |"))
         if floor:
-            print(f"| floor: empty `dotnet new web` | {statistics.median(floor['empty']):.0f} ({min(floor['empty']):.0f}–{max(floor['empty']):.0f}) | {statistics.median(floor['empty_cpu']):.0f} | | | | {floor['rss_idle']:.1f} | | | | | |")
+            print(f"| floor: empty `dotnet new web` | {statistics.median(floor['empty']):.0f} ({min(floor['empty']):.0f}–{max(floor['empty']):.0f}) | {statistics.median(floor['empty_cpu']):.0f} | | | | {floor['rss_idle']:.1f} | | | | | | | |")
         best = {v["name"]: results[v["name"]] for v in variants}
         print("\n| target | " + " | ".join(best) + " |")
         print("|---|" + "---|" * len(best))
