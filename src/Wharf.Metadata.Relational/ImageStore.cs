@@ -19,14 +19,14 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
     private const string SelectManifest = $"SELECT {ManifestColumns} FROM manifests m";
 
     /// <summary><see cref="FindManifestAsync"/> by tag: the repository row, and the tagged manifest's when there is one.</summary>
-    private const string FindByTag =
+    internal const string FindByTag =
         $"SELECT {RepositoryStore.SelectColumnsOfR}, {ManifestColumns} FROM repositories r "
         + "LEFT JOIN tags t ON t.repository_id = r.id AND t.name = @tag "
         + "LEFT JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest "
         + $"WHERE {RepositoryStore.WhereKeyOfR}";
 
     /// <summary><see cref="FindManifestAsync"/> by digest.</summary>
-    private const string FindByDigest =
+    internal const string FindByDigest =
         $"SELECT {RepositoryStore.SelectColumnsOfR}, {ManifestColumns} FROM repositories r "
         + "LEFT JOIN manifests m ON m.repository_id = r.id AND m.digest = @digest "
         + $"WHERE {RepositoryStore.WhereKeyOfR}";
