@@ -32,43 +32,6 @@ internal sealed class PgReferenceCheck : IReferenceCheck
             r => (Digest: r.GetString(0), Size: r.GetInt64(1)),
             [("repository", write.RepositoryId), ("digests", children)],
             cancellationToken)).ToDictionary(p => p.Digest, p => p.Size, StringComparer.Ordinal);
-        return Failure(write, blobs, children, presentBlobs, presentChildren);
-    }
-
-    /// <summary>
-    /// The tag row's lock and the check in one statement (one round trip): the tag row is locked first, then the blob
-    /// rows and the children in digest order, as the separate statements did.
-    /// </summary>
-    public async Task<(string? TaggedDigest, PutManifestResult? Failed)> LockTagAndCheckAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
-    {
-        var blobs = Texts(write.Blobs.Distinct());
-        var children = Texts(write.Children.Distinct());
-        var rows = await s.ListAsync(
-            """
-            WITH tag AS (SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag FOR UPDATE),
-            blob AS (
-                SELECT b.digest, b.size FROM blobs b JOIN repository_blobs l ON l.digest = b.digest AND l.repository_id = @repository
-                WHERE b.digest = ANY(@digests) AND b.state = 'live'
-                ORDER BY b.digest
-                FOR SHARE OF b),
-            child AS (
-                SELECT digest, octet_length(content)::bigint AS size FROM manifests WHERE repository_id = @repository AND digest = ANY(@children)
-                ORDER BY digest FOR SHARE)
-            SELECT 0, digest, 0::bigint FROM tag
-            UNION ALL SELECT 1, digest, size FROM blob
-            UNION ALL SELECT 2, digest, size FROM child
-            """,
-            r => (Kind: r.GetInt32(0), Digest: r.GetString(1), Size: r.GetInt64(2)),
-            [("repository", write.RepositoryId), ("tag", write.Tag ?? string.Empty), ("digests", blobs), ("children", children)],
-            cancellationToken);
-        var tagged = write.Tag is null ? null : rows.FirstOrDefault(r => r.Kind == 0).Digest;
-        var presentBlobs = rows.Where(r => r.Kind == 1).ToDictionary(r => r.Digest, r => r.Size, StringComparer.Ordinal);
-        var presentChildren = rows.Where(r => r.Kind == 2).ToDictionary(r => r.Digest, r => r.Size, StringComparer.Ordinal);
-        return (tagged, Failure(write, blobs, children, presentBlobs, presentChildren));
-    }
-
-    private static PutManifestResult? Failure(ManifestWrite write, string[] blobs, string[] children, Dictionary<string, long> presentBlobs, Dictionary<string, long> presentChildren)
-    {
         var missingBlobs = blobs.Where(d => !presentBlobs.ContainsKey(d)).Select(Digest.Parse).ToList();
         var missingChildren = children.Where(d => !presentChildren.ContainsKey(d)).Select(Digest.Parse).ToList();
         var wrongSizes = WrongSizes(write.DeclaredSizes, presentBlobs).Concat(WrongSizes(write.DeclaredSizes, presentChildren)).ToList();

@@ -15,14 +15,4 @@ internal interface IReferenceCheck
 {
     /// <summary>Null when every reference holds; else the failed result (the PUT then writes nothing).</summary>
     Task<PutManifestResult?> CheckAsync(Session s, ManifestWrite write, CancellationToken cancellationToken);
-
-    /// <summary>
-    /// First locks the tag row the write names (<see cref="ImageStore.LockTagAsync"/>: its digest, null when there is
-    /// none), then <see cref="CheckAsync"/>. An engine where a round trip costs something does both in one.
-    /// </summary>
-    async Task<(string? TaggedDigest, PutManifestResult? Failed)> LockTagAndCheckAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
-    {
-        var tagged = await ImageStore.LockTagAsync(s, write, cancellationToken);
-        return (tagged, await CheckAsync(s, write, cancellationToken));
-    }
 }

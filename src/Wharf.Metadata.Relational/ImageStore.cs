@@ -49,14 +49,22 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
 
     private async Task<PutManifestResult> WriteManifestAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
     {
-        // Locks the tag row (if any), so two pushes of one immutable tag cannot both pass, and checks the references.
-        var (taggedDigest, failed) = await referenceCheck.LockTagAndCheckAsync(s, write, cancellationToken);
-        if (taggedDigest is not null && write.TagImmutable)
+        string? taggedDigest = null;
+        if (write.Tag is not null)
         {
-            return PutManifestResult.ImmutableTag;
+            // Locks the tag row (if any), so two pushes of one immutable tag cannot both pass.
+            taggedDigest = await s.SingleAsync(
+                $"SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag{s.Dialect.ForUpdate}",
+                r => r.GetString(0),
+                [("repository", write.RepositoryId), ("tag", write.Tag)],
+                cancellationToken);
+            if (taggedDigest is not null && write.TagImmutable)
+            {
+                return PutManifestResult.ImmutableTag;
+            }
         }
 
-        if (failed is not null)
+        if (await referenceCheck.CheckAsync(s, write, cancellationToken) is { } failed)
         {
             // Nothing was written: the transaction commits no change.
             return failed;
@@ -148,9 +156,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             ScanStore.RequestIn(batch, write.RepositoryId, write.Digest, write.Now, scan.LimitStart);
         }
 
-        // The batch is the transaction's last work, so its COMMIT goes with it (one round trip fewer on PostgreSQL),
-        // unless an immutable tag's insert decides after it whether everything rolls back.
-        var affected = immutableInsert >= 0 ? await batch.ExecuteAsync(s, cancellationToken) : await batch.ExecuteAndCommitAsync(s, cancellationToken);
+        var affected = await batch.ExecuteAsync(s, cancellationToken);
         if (immutableInsert >= 0 && affected[immutableInsert] == 0)
         {
             // The event and scan request above roll back with the rest.
@@ -464,16 +470,6 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             r.NullableString(at + 6),
             r.Time(at + 7),
             r.GetString(at + 8) == "archive");
-
-    /// <summary>Locks the tag row of <paramref name="write"/> (if it names a tag and the row exists) and returns its digest.</summary>
-    internal static Task<string?> LockTagAsync(Session s, ManifestWrite write, CancellationToken cancellationToken) =>
-        write.Tag is null
-            ? Task.FromResult<string?>(null)
-            : s.SingleAsync(
-                $"SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag{s.Dialect.ForUpdate}",
-                r => r.GetString(0),
-                [("repository", write.RepositoryId), ("tag", write.Tag)],
-                cancellationToken);
 
     /// <summary>Rolls back a manifest write whose immutable tag another transaction took first.</summary>
     private sealed class ImmutableTagTaken : Exception;

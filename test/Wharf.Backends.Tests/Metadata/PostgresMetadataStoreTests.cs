@@ -117,8 +117,7 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
     /// <summary>
     /// A PUT manifest sends its writes after the reference check as one batch (one round trip): a statement
     /// failing in the middle of it (a trigger on the tag's insert, after the references and before the push
-    /// event) leaves nothing behind, the statements before it rolled back and those after it (the COMMIT that ends
-    /// the batch among them) never run.
+    /// event) leaves nothing behind, the statements before it rolled back and those after it never run.
     /// </summary>
     [Fact]
     public async Task A_put_manifest_that_fails_in_the_middle_of_its_batch_leaves_nothing()
@@ -157,36 +156,6 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
         Assert.Equal(1L, await ExecuteAsync(connection, "SELECT count(*) FROM manifest_blobs"));
         Assert.Equal(1L, await ExecuteAsync(connection, "SELECT count(*) FROM events"));
         Assert.Equal(1L, await ExecuteAsync(connection, "SELECT count(*) FROM image_scans"));
-    }
-
-    /// <summary>
-    /// A PUT manifest's last batch carries its COMMIT (issue 19: one round trip fewer): what it wrote is committed
-    /// (another connection sees it), and the pooled connections it used come back outside any transaction, so the
-    /// next store calls on them neither fail nor see a transaction left open.
-    /// </summary>
-    [Fact]
-    public async Task A_put_manifest_commits_with_its_batch_and_leaves_no_transaction_open()
-    {
-        await using var store = await CreateStoreAsync();
-        var repo = await CreateRepoAsync(store);
-        var layer = await UploadBlobAsync(store, repo.Id, "layer");
-        for (var i = 0; i < 5; i++)
-        {
-            var stored = await store.Images.PutManifestAsync(Image(repo.Id, $"put{i}", [layer], tag: $"v{i}"), Ct);
-            Assert.True(stored.Created);
-        }
-
-        // An identical PUT (nothing new to write but the same tag) and an unrelated write on the same pool.
-        Assert.False((await store.Images.PutManifestAsync(Image(repo.Id, "put0", [layer], tag: "v0"), Ct)).Created);
-        Assert.True(await store.Blobs.LinkBlobAsync(repo.Id, layer, T0.AddHours(1), Ct));
-
-        await using var connection = new NpgsqlConnection(_connectionString);
-        await connection.OpenAsync(Ct);
-        Assert.Equal(5L, await ExecuteAsync(connection, "SELECT count(*) FROM manifests"));
-        Assert.Equal(5L, await ExecuteAsync(connection, "SELECT count(*) FROM tags"));
-        Assert.Equal(
-            0L,
-            await ExecuteAsync(connection, "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'"));
     }
 
     private static async Task<object?> ExecuteAsync(NpgsqlConnection connection, string sql)
