@@ -5,8 +5,8 @@ bench/cluster/cluster.py's PostgreSQL (initdb in a temporary directory, PostgreS
 installed binaries, as nobody when run as root).
 
 Servers, each warm and running for the whole run: Wharf on PostgreSQL, Wharf on SQLite, and (with
---baseline-dll) a second build on PostgreSQL, on its own database of the same PostgreSQL, for a
-before/after in one run. Load comes in short bursts, the servers in turn (the order alternating), so
+--baseline-dll) a second build on PostgreSQL, on its own database of the same PostgreSQL, and on SQLite, for
+a before/after of both engines in one run. Load comes in short bursts, the servers in turn (the order alternating), so
 drift on a busy machine hits every server alike; medians are reported. CPU per request is Wharf's
 (utime+stime of its process ÷ requests) and PostgreSQL's (utime+stime of the postmaster and all its
 backends ÷ requests). PUT manifest latency is the median of --puts sequential PUTs of distinct small
@@ -138,7 +138,7 @@ def trace(pg, srv):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wharf-dll", required=True)
-    ap.add_argument("--baseline-dll", help="also run this build on PostgreSQL (its own database), for a before/after in one run")
+    ap.add_argument("--baseline-dll", help="also run this build on PostgreSQL (its own database) and on SQLite, for a before/after in one run")
     ap.add_argument("--warmup", type=int, default=20, help="load per row per server before measuring (default 20 s)")
     ap.add_argument("--seconds", type=int, default=4, help="one burst of load (default 4 s)")
     ap.add_argument("--rounds", type=int, default=5, help="bursts per row per server; medians are reported (default 5)")
@@ -169,6 +169,7 @@ def main():
             psql(pg, "CREATE DATABASE wharf_base")
             base = pg.connection() + args.baseline_pg_extra
             servers.append(start("PostgreSQL baseline", args.baseline_dll, work, base.replace("Database=wharf", "Database=wharf_base")))
+            servers.append(start("SQLite baseline", args.baseline_dll, work, None))
         rows = () if args.put_only else ("manifest", "head")
         for half in range(2):
             for srv in servers:

@@ -75,6 +75,27 @@ internal abstract class BlobIndex(Database database) : IBlobIndex
                 cancellationToken),
             cancellationToken);
 
+    /// <summary><see cref="FindLinkedBlobAsync"/>'s statement: the repository row, and the blob's when it is live and linked to it.</summary>
+    internal const string FindLinkedSql =
+        $"SELECT {RepositoryStore.SelectColumnsOfR}, b.digest, b.size, b.touched_at FROM repositories r "
+        + "LEFT JOIN repository_blobs l ON l.repository_id = r.id AND l.digest = @digest "
+        + "LEFT JOIN blobs b ON b.digest = l.digest AND b.state = 'live' "
+        + $"WHERE {RepositoryStore.WhereKeyOfR}";
+
+    public async Task<(Repository Repository, BlobRecord? Blob)?> FindLinkedBlobAsync(RepositoryKey key, Digest digest, CancellationToken cancellationToken)
+    {
+        var found = await database.ReadAsync(
+            s => s.SingleAsync(
+                FindLinkedSql,
+                r => Tuple.Create(
+                    RepositoryStore.Map(r),
+                    r.IsDBNull(RepositoryStore.ColumnCount) ? null : new BlobRecord(r.Digest(RepositoryStore.ColumnCount), r.GetInt64(RepositoryStore.ColumnCount + 1), r.Time(RepositoryStore.ColumnCount + 2))),
+                [.. RepositoryStore.KeyParameters(key), ("digest", digest.ToString())],
+                cancellationToken),
+            cancellationToken);
+        return found is null ? null : (found.Item1, found.Item2);
+    }
+
     public Task<bool> IsReferencedInRepositoryAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>
         database.ReadAsync(
             s => s.ExistsAsync(

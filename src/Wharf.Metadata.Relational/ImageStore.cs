@@ -13,8 +13,23 @@ namespace Wharf.Metadata.Relational;
 /// </summary>
 internal sealed class ImageStore(Database database, IReferenceCheck referenceCheck) : IImageStore
 {
-    private const string SelectManifest =
-        "SELECT m.repository_id, m.digest, m.media_type, m.artifact_type, m.subject, m.content, m.annotations, m.pushed_at, m.storage_class FROM manifests m";
+    private const string ManifestColumns =
+        "m.repository_id, m.digest, m.media_type, m.artifact_type, m.subject, m.content, m.annotations, m.pushed_at, m.storage_class";
+
+    private const string SelectManifest = $"SELECT {ManifestColumns} FROM manifests m";
+
+    /// <summary><see cref="FindManifestAsync"/> by tag: the repository row, and the tagged manifest's when there is one.</summary>
+    internal const string FindByTag =
+        $"SELECT {RepositoryStore.SelectColumnsOfR}, {ManifestColumns} FROM repositories r "
+        + "LEFT JOIN tags t ON t.repository_id = r.id AND t.name = @tag "
+        + "LEFT JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.digest "
+        + $"WHERE {RepositoryStore.WhereKeyOfR}";
+
+    /// <summary><see cref="FindManifestAsync"/> by digest.</summary>
+    internal const string FindByDigest =
+        $"SELECT {RepositoryStore.SelectColumnsOfR}, {ManifestColumns} FROM repositories r "
+        + "LEFT JOIN manifests m ON m.repository_id = r.id AND m.digest = @digest "
+        + $"WHERE {RepositoryStore.WhereKeyOfR}";
 
     /// <summary>
     /// One write transaction: lock the tag row, check the references (<see cref="IReferenceCheck"/>),
@@ -168,6 +183,19 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
                 [("repository", repositoryId), ("tag", tag)],
                 cancellationToken),
             cancellationToken);
+
+    public async Task<(Repository Repository, ManifestRecord? Manifest)?> FindManifestAsync(RepositoryKey key, Reference reference, CancellationToken cancellationToken)
+    {
+        (string, object?) selector = reference.IsDigest ? ("digest", reference.Digest.Value.ToString()) : ("tag", reference.Tag.Value);
+        var found = await database.ReadAsync(
+            s => s.SingleAsync(
+                reference.IsDigest ? FindByDigest : FindByTag,
+                r => Tuple.Create(RepositoryStore.Map(r), r.IsDBNull(RepositoryStore.ColumnCount) ? null : Map(r, RepositoryStore.ColumnCount)),
+                [.. RepositoryStore.KeyParameters(key), selector],
+                cancellationToken),
+            cancellationToken);
+        return found is null ? null : (found.Item1, found.Item2);
+    }
 
     public Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, OutboxEvent? evt, CancellationToken cancellationToken) =>
         database.WriteAsync(
@@ -428,17 +456,20 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
         return [.. rows.Select(row => row with { Tags = byDigest.TryGetValue(row.Digest.ToString(), out var names) ? names : [] })];
     }
 
-    private static ManifestRecord Map(DbDataReader r) =>
+    private static ManifestRecord Map(DbDataReader r) => Map(r, 0);
+
+    /// <summary>The manifest whose <see cref="SelectManifest"/> columns start at column <paramref name="at"/>.</summary>
+    private static ManifestRecord Map(DbDataReader r, int at) =>
         new(
-            r.GetInt64(0),
-            r.Digest(1),
-            r.GetString(2),
-            r.NullableString(3),
-            r.IsDBNull(4) ? null : r.Digest(4),
-            r.Bytes(5),
-            r.NullableString(6),
-            r.Time(7),
-            r.GetString(8) == "archive");
+            r.GetInt64(at),
+            r.Digest(at + 1),
+            r.GetString(at + 2),
+            r.NullableString(at + 3),
+            r.IsDBNull(at + 4) ? null : r.Digest(at + 4),
+            r.Bytes(at + 5),
+            r.NullableString(at + 6),
+            r.Time(at + 7),
+            r.GetString(at + 8) == "archive");
 
     /// <summary>Rolls back a manifest write whose immutable tag another transaction took first.</summary>
     private sealed class ImmutableTagTaken : Exception;

@@ -10,6 +10,16 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
     private const string SelectColumns =
         "id, account, region, name, created_at, tag_mutability, tag_mutability_exclusions, scan_on_push, encryption_type, kms_key, policy";
 
+    /// <summary>The columns <see cref="Map"/> reads, of the table aliased <c>r</c>: another store's query that joins to the repository row.</summary>
+    internal const string SelectColumnsOfR =
+        "r.id, r.account, r.region, r.name, r.created_at, r.tag_mutability, r.tag_mutability_exclusions, r.scan_on_push, r.encryption_type, r.kms_key, r.policy";
+
+    /// <summary>How many columns <see cref="Map"/> reads: the joined query's own columns come after them.</summary>
+    internal const int ColumnCount = 11;
+
+    /// <summary>The condition on the table aliased <c>r</c> that finds the repository of <see cref="KeyParameters"/>.</summary>
+    internal const string WhereKeyOfR = "r.account = @account AND r.region = @region AND r.name = @name";
+
     public Task<Repository?> GetAsync(RepositoryKey key, CancellationToken cancellationToken) =>
         database.ReadAsync(s => GetAsync(s, key, cancellationToken), cancellationToken);
 
@@ -362,7 +372,7 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
             KeyParameters(key),
             cancellationToken);
 
-    private static (string, object?)[] KeyParameters(RepositoryKey key) =>
+    internal static (string, object?)[] KeyParameters(RepositoryKey key) =>
         [("account", key.Registry.Account.Value), ("region", key.Registry.Region), ("name", key.Name.Value)];
 
     private static (string, object?)[] SettingsParameters(RepositorySettings settings) =>
@@ -374,7 +384,7 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
             ("kmsKey", settings.KmsKey),
         ];
 
-    private static Repository Map(DbDataReader r) =>
+    internal static Repository Map(DbDataReader r) =>
         new(
             r.GetInt64(0),
             new RepositoryKey(new RegistryKey(AccountId.Parse(r.GetString(1)), r.GetString(2)), RepositoryName.Parse(r.GetString(3))),

@@ -120,11 +120,10 @@ public sealed class ManifestService(
     /// <summary>As <see cref="GetAsync(Caller, RepositoryKey, Reference, CancellationToken)"/>; a GET (<paramref name="isPull"/>) is recorded as a pull, in memory, for <see cref="PullRecorder"/> to write later.</summary>
     public async Task<ManifestRecord> GetAsync(Caller caller, RepositoryKey key, Reference reference, bool isPull, CancellationToken cancellationToken)
     {
-        var repository = await repositories.FindAsync(caller, key, EcrActions.BatchGetImage, cancellationToken);
-        var record = repository is null ? null
-            : reference.IsDigest
-            ? await store.Images.GetManifestAsync(repository.Id, reference.Digest.Value, cancellationToken)
-            : await store.Images.GetManifestByTagAsync(repository.Id, reference.Tag.Value, cancellationToken);
+        // The repository and its manifest in one store call (one round trip on PostgreSQL).
+        var found = await repositories.FindAsync(caller, key, EcrActions.BatchGetImage, (k, c) => store.Images.FindManifestAsync(k, reference, c), cancellationToken);
+        var repository = found?.Repository;
+        var record = found?.Item;
 
         // An archived image is not pullable until it is restored (ECR: 404), nor fetched again.
         if (record is { Archived: true })

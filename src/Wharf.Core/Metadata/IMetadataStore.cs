@@ -173,6 +173,12 @@ public interface IBlobIndex
     /// <summary>The blob if it is live and linked to the repository, else null.</summary>
     Task<BlobRecord?> GetLinkedBlobAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The repository <paramref name="key"/> names and, read by the same statement, the blob if it is live and linked
+    /// to it (else null): a blob HEAD in one round trip. Null when the repository does not exist.
+    /// </summary>
+    Task<(Repository Repository, BlobRecord? Blob)?> FindLinkedBlobAsync(RepositoryKey key, Digest digest, CancellationToken cancellationToken);
+
     /// <summary>True when a manifest of the repository references the blob (layer download URLs need it, as ECR).</summary>
     Task<bool> IsReferencedInRepositoryAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
 
@@ -222,6 +228,13 @@ public interface IImageStore
     Task<ManifestRecord?> GetManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken);
 
     Task<ManifestRecord?> GetManifestByTagAsync(long repositoryId, string tag, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The repository <paramref name="key"/> names and its manifest by <paramref name="reference"/> (tag or digest;
+    /// null when it has none), read by one statement: a manifest GET needs both, and on a networked database each store
+    /// call is a round trip. Null when the repository does not exist.
+    /// </summary>
+    Task<(Repository Repository, ManifestRecord? Manifest)?> FindManifestAsync(RepositoryKey key, Reference reference, CancellationToken cancellationToken);
 
     /// <summary>Deletes a manifest with all its tags and references (not its blobs: GC does that).</summary>
     Task<DeleteManifestResult> DeleteManifestAsync(long repositoryId, Digest digest, CancellationToken cancellationToken) =>

@@ -48,6 +48,24 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
     }
 
     /// <summary>
+    /// As <see cref="FindAsync(Caller, RepositoryKey, string, CancellationToken)"/>, with what the request reads of the
+    /// repository found by the same store call (<paramref name="read"/>: one round trip on a networked database); null
+    /// when the repository does not exist. The repository's KMS key is checked as there, before anything read is used.
+    /// </summary>
+    public async Task<(Repository Repository, T? Item)?> FindAsync<T>(
+        Caller caller,
+        RepositoryKey key,
+        string action,
+        Func<RepositoryKey, CancellationToken, Task<(Repository Repository, T? Item)?>> read,
+        CancellationToken cancellationToken)
+        where T : class
+    {
+        ArgumentNullException.ThrowIfNull(read);
+        await authorizer.AuthorizeAsync(caller, action, key.Arn, RequestTags.Setting([]), cancellationToken);
+        return await read(key, cancellationToken) is { } found ? (await CheckKeyAsync(caller, found.Repository, action, cancellationToken), found.Item) : null;
+    }
+
+    /// <summary>
     /// Authorises <paramref name="action"/> and returns the repository, creating it when it is missing and
     /// the caller may <c>ecr:CreateRepository</c>: through the registry's <c>CREATE_ON_PUSH</c> creation
     /// template when one matches, else — with <c>Registry:CreateOnPush</c> on — with ECR's defaults;

@@ -26,8 +26,10 @@ public sealed class BlobService(IMetadataStore store, IBlobVault blobs, Reposito
     /// <summary>HEAD: the blob's size if it is linked to the repository, else <c>BLOB_UNKNOWN</c>.</summary>
     public async Task<BlobRecord> StatAsync(Caller caller, RepositoryKey key, Digest digest, CancellationToken cancellationToken)
     {
-        var repository = await repositories.GetAsync(caller, key, EcrActions.BatchCheckLayerAvailability, cancellationToken);
-        return await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) ?? throw BlobUnknown(digest);
+        // The repository and the blob's link in one store call (one round trip on PostgreSQL).
+        var found = await repositories.FindAsync(caller, key, EcrActions.BatchCheckLayerAvailability, (k, c) => store.Blobs.FindLinkedBlobAsync(k, digest, c), cancellationToken)
+            ?? throw RepositoryResolver.NameUnknown(key);
+        return found.Item ?? throw BlobUnknown(digest);
     }
 
     /// <summary>GET: opens the blob, or the satisfiable part of <paramref name="range"/>; 416 when unsatisfiable.</summary>

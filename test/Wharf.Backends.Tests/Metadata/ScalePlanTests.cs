@@ -144,6 +144,28 @@ public sealed partial class ScalePlanTests : IAsyncLifetime
 
     // A SEARCH of the table (alias) through the index with the condition shown; no SCAN but of json_each and of
     // the page subqueries (a, b, ids: co-routines of at most a page each).
+    /// <summary>A manifest GET's and a blob HEAD's one statement (the repository joined to what the request reads) finds every row by its key.</summary>
+    [Fact]
+    public async Task The_one_statement_reads_of_a_manifest_GET_and_a_blob_HEAD_find_each_row_by_its_key()
+    {
+        (string, object?)[] key = [("account", "123456789012"), ("region", "us-east-1"), ("name", "team/app")];
+        var digest = Digest.Sha256Of([1]).ToString();
+
+        var byTag = await PlanAsync(ImageStore.FindByTag, [.. key, ("tag", "v1")]);
+        AssertRange(byTag, "r", "name=?");
+        AssertRange(byTag, "t", "repository_id=? AND name=?");
+        AssertRange(byTag, "m", "repository_id=? AND digest=?");
+
+        var byDigest = await PlanAsync(ImageStore.FindByDigest, [.. key, ("digest", digest)]);
+        AssertRange(byDigest, "r", "name=?");
+        AssertRange(byDigest, "m", "repository_id=? AND digest=?");
+
+        var blob = await PlanAsync(BlobIndex.FindLinkedSql, [.. key, ("digest", digest)]);
+        AssertRange(blob, "r", "name=?");
+        AssertRange(blob, "l", "repository_id=? AND digest=?");
+        AssertRange(blob, "b", "digest=?");
+    }
+
     private static void AssertRange(List<string> plan, string table, string range, string? index = null)
     {
         var all = string.Join(" | ", plan);
