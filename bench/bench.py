@@ -312,9 +312,12 @@ def push_streamed(srv, repo, seed, digest):
     return size / elapsed / 1e6
 
 
-def read_response(s, name, bufsize=BUF):
+def read_response(s, name, bufsize=BUF, rate=None):
     """Reads a Connection: close response to its end with socket.recv_into into one reused buffer;
-    returns (status, headers as a lower-case dict, body bytes received) and closes the socket."""
+    returns (status, headers as a lower-case dict, body bytes received) and closes the socket. With `rate`
+    (bytes per second), no faster than that, as a client behind a network link of that speed reads it (the
+    server, back-pressured by TCP, sends no faster)."""
+    start = time.perf_counter()
     buf = bytearray(bufsize); view = memoryview(buf); head = b""
     while b"\r\n\r\n" not in head:
         n = s.recv_into(view)
@@ -326,6 +329,10 @@ def read_response(s, name, bufsize=BUF):
     headers = {k.strip().lower(): v.strip() for k, _, v in (f.partition(":") for f in fields)}
     got = len(rest)
     while True:
+        if rate:
+            ahead = got / rate - (time.perf_counter() - start)
+            if ahead > 0:
+                time.sleep(ahead)
         n = s.recv_into(view)
         if not n:
             break

@@ -112,30 +112,14 @@ ROWS = ("push monolithic", "push chunked", "pull, 1 stream", "pull, 8 ranged str
 
 
 def paced_pull(srv, repo, digest, size, rate):
-    """One GET of the blob read no faster than `rate` bytes per second, as a client behind a network link of that
-    speed reads it (the server, back-pressured by TCP, sends no faster); returns MB/s."""
+    """One GET of the blob read no faster than `rate` bytes per second (bench.read_response's pacing); returns MB/s."""
     import socket
+    start = time.perf_counter()
     s = socket.create_connection(("127.0.0.1", srv.port))
     s.sendall(b.get_request(srv, f"/v2/{repo}/blobs/{digest}"))
-    buf = bytearray(b.BUF); view = memoryview(buf); got = 0; head = b""
-    start = time.perf_counter()
-    while b"\r\n\r\n" not in head:
-        n = s.recv_into(view)
-        if not n:
-            sys.exit(f"{srv.name}: connection closed before the headers")
-        head += bytes(view[:n])
-    got = len(head.partition(b"\r\n\r\n")[2])
-    while True:
-        ahead = got / rate - (time.perf_counter() - start)
-        if ahead > 0:
-            time.sleep(ahead)
-        n = s.recv_into(view)
-        if not n:
-            break
-        got += n
-    s.close()
-    if got != size:
-        sys.exit(f"{srv.name}: paced pull got {got} of {size} bytes")
+    status, _, got = b.read_response(s, srv.name, rate=rate)
+    if status != 200 or got != size:
+        sys.exit(f"{srv.name}: paced pull -> {status}, {got} of {size} bytes")
     return size / (time.perf_counter() - start) / 1e6
 
 
