@@ -44,14 +44,12 @@ internal sealed class LifecycleStore(Database database) : ILifecycleStore
         database.ReadAsync<IReadOnlyList<LifecycleImage>>(
             async s =>
             {
+                // An image's place in the order: the column the page is sorted by, then its digest.
+                long KeyOf(LifecycleImage image) => Columns.Ms(order == LifecycleImageOrder.YoungestFirst ? LifecycleEvaluator.RankedAt(image) : image.PushedAt);
                 (string, object?)[] parameters = after is null
                     ? [("repository", repositoryId), ("limit", limit)]
-                    : [("repository", repositoryId), ("limit", limit), ("at", Columns.Ms(order == LifecycleImageOrder.YoungestFirst ? LifecycleEvaluator.RankedAt(after) : after.PushedAt)), ("digest", after.Digest.ToString())];
-                var rows = await s.ListAsync(
-                    ImagesPageSql(order, after is not null),
-                    r => (Image: Image(r, []), Key: r.GetInt64(7)),
-                    parameters,
-                    cancellationToken);
+                    : [("repository", repositoryId), ("limit", limit), ("at", KeyOf(after)), ("digest", after.Digest.ToString())];
+                var rows = await s.ListAsync(ImagesPageSql(order, after is not null), r => Image(r, []), parameters, cancellationToken);
                 if (rows.Count == 0)
                 {
                     return [];
@@ -62,9 +60,9 @@ internal sealed class LifecycleStore(Database database) : ILifecycleStore
                 var tags = (await s.ListAsync(
                     TagsPageSql(order, after is not null),
                     r => (Digest: r.GetString(0), Name: r.GetString(1)),
-                    [.. parameters, ("lastAt", last.Key), ("lastDigest", last.Image.Digest.ToString())],
+                    [.. parameters, ("lastAt", KeyOf(last)), ("lastDigest", last.Digest.ToString())],
                     cancellationToken)).ToLookup(t => t.Digest, t => t.Name, StringComparer.Ordinal);
-                return [.. rows.Select(row => row.Image with { Tags = [.. tags[row.Image.Digest.ToString()]] })];
+                return [.. rows.Select(image => image with { Tags = [.. tags[image.Digest.ToString()]] })];
             },
             cancellationToken);
 
@@ -77,8 +75,7 @@ internal sealed class LifecycleStore(Database database) : ILifecycleStore
         var (key, cmp, dir) = Ordering(order);
         return $"""
             SELECT m.digest, m.pushed_at, m.last_pulled_at, m.storage_class, m.archived_at, m.activated_at,
-                   EXISTS (SELECT 1 FROM manifest_children c WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest),
-                   {key}
+                   EXISTS (SELECT 1 FROM manifest_children c WHERE c.repository_id = m.repository_id AND c.child_digest = m.digest)
             FROM manifests m WHERE m.repository_id = @repository{(hasCursor ? $" AND ({key}, m.digest) {cmp} (@at, @digest)" : "")}
             ORDER BY {key} {dir}, m.digest {dir} LIMIT @limit
             """;
