@@ -13,7 +13,16 @@ namespace Wharf.Metadata.Relational;
 /// </summary>
 internal sealed class Database(SqlDialect dialect)
 {
+    private long _writes;
+
     public SqlDialect Dialect => dialect;
+
+    /// <summary>
+    /// Write calls this process has finished through this database, committed or not: counted after the commit and
+    /// before the call returns, so a read that starts after a write returned sees a different count than one read
+    /// before it (what <see cref="IdentityStore.GetRecentAuthorizationGenerationAsync"/> keys its reading by).
+    /// </summary>
+    public long Writes => Volatile.Read(ref _writes);
 
     public async Task<T> ReadAsync<T>(Func<Session, Task<T>> work, CancellationToken cancellationToken, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
     {
@@ -46,6 +55,7 @@ internal sealed class Database(SqlDialect dialect)
         }
         finally
         {
+            Interlocked.Increment(ref _writes);
             Record(operation, started);
         }
     }

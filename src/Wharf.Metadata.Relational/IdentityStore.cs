@@ -20,6 +20,34 @@ internal sealed partial class IdentityStore(Database database) : IIdentityStore
     public Task<long> GetAuthorizationGenerationAsync(CancellationToken cancellationToken) =>
         database.ReadAsync(s => s.ScalarLongAsync("SELECT value FROM auth_generation WHERE id = 1", [], cancellationToken), cancellationToken);
 
+    // The last reading: its value, the Stopwatch timestamp taken before it was read, and database.Writes before it.
+    private sealed record GenerationReading(long Value, long ReadBefore, long Writes);
+
+    private GenerationReading? _recentGeneration;
+
+    public ValueTask<long> GetRecentAuthorizationGenerationAsync(TimeSpan maxAge, CancellationToken cancellationToken)
+    {
+        // Reused only while no write of this process has returned since (Writes is counted before a write returns) and
+        // the reading is younger than maxAge, measured from before it was taken (so never older than stated).
+        if (Volatile.Read(ref _recentGeneration) is { } recent
+            && recent.Writes == database.Writes
+            && System.Diagnostics.Stopwatch.GetElapsedTime(recent.ReadBefore) < maxAge)
+        {
+            return ValueTask.FromResult(recent.Value);
+        }
+
+        return new(ReadRecentGenerationAsync(cancellationToken));
+    }
+
+    private async Task<long> ReadRecentGenerationAsync(CancellationToken cancellationToken)
+    {
+        var writes = database.Writes;
+        var before = System.Diagnostics.Stopwatch.GetTimestamp();
+        var value = await GetAuthorizationGenerationAsync(cancellationToken);
+        Volatile.Write(ref _recentGeneration, new GenerationReading(value, before, writes));
+        return value;
+    }
+
     public Task<bool> EnsureAccountAsync(AccountId account, DateTimeOffset now, CancellationToken cancellationToken) =>
         database.WriteAsync(
             async s =>

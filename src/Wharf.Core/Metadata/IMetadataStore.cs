@@ -342,6 +342,15 @@ public interface IIdentityStore
     /// </summary>
     Task<long> GetAuthorizationGenerationAsync(CancellationToken cancellationToken);
 
+    /// <summary>
+    /// As <see cref="GetAuthorizationGenerationAsync"/>, from a reading this store took at most
+    /// <paramref name="maxAge"/> ago and before which none of its own writes has returned: a write made through this
+    /// store instance (this process) shows on the next call, one made by another process or node within
+    /// <paramref name="maxAge"/> (docs/identity.md "Caches and their bounds"). Without a reading to reuse, reads.
+    /// </summary>
+    ValueTask<long> GetRecentAuthorizationGenerationAsync(TimeSpan maxAge, CancellationToken cancellationToken) =>
+        new(GetAuthorizationGenerationAsync(cancellationToken));
+
     /// <summary>Creates the account with its root principal unless it exists; true when created.</summary>
     Task<bool> EnsureAccountAsync(AccountId account, DateTimeOffset now, CancellationToken cancellationToken);
 

@@ -89,6 +89,43 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    [Covers(typeof(IIdentityStore), nameof(IIdentityStore.GetRecentAuthorizationGenerationAsync))]
+    public async Task A_recent_generation_shows_this_stores_writes_on_the_next_call_and_another_stores_once_its_reading_is_older_than_asked()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var other = await OpenAgainAsync();
+        var ids = store.Identities;
+        var hour = TimeSpan.FromHours(1);
+        var first = await ids.GetRecentAuthorizationGenerationAsync(hour, Ct);
+        Assert.Equal(await ids.GetAuthorizationGenerationAsync(Ct), first);
+
+        // A write through this store (this process): the next call reads again, however young its reading.
+        Assert.True(await ids.EnsureAccountAsync(Account, T0, Ct));
+        var mine = await ids.GetRecentAuthorizationGenerationAsync(hour, Ct);
+        Assert.NotEqual(first, mine);
+        Assert.Equal(await ids.GetAuthorizationGenerationAsync(Ct), mine);
+
+        // A write through another store on the same database (another process or node): the reading is reused while
+        // it is younger than the age asked for, and read again once it is older.
+        Assert.NotNull(await other.Identities.CreateUserAsync(Account, "recent", "AIDARECENT", T0, Ct));
+        var theirs = await ids.GetAuthorizationGenerationAsync(Ct);
+        Assert.NotEqual(mine, theirs);
+        Assert.Equal(mine, await ids.GetRecentAuthorizationGenerationAsync(hour, Ct));
+        var age = TimeSpan.FromMilliseconds(50);
+        await Task.Delay(age * 2, Ct);
+        Assert.Equal(theirs, await ids.GetRecentAuthorizationGenerationAsync(age, Ct));
+
+        // Any write call of this store, even one that commits nothing, makes the next call read again: so it also
+        // sees what another store wrote meanwhile.
+        Assert.Equal(theirs, await ids.GetRecentAuthorizationGenerationAsync(hour, Ct));
+        Assert.False(await ids.CreateAccessKeyAsync(new AccessKeyRecord("AKIARECENT", $"arn:aws:iam::{Account}:user/nobody", [1], true, T0), Ct));
+        Assert.NotNull(await other.Identities.CreateUserAsync(Account, "recent-2", "AIDARECENT2", T0, Ct));
+        var later = await ids.GetAuthorizationGenerationAsync(Ct);
+        Assert.NotEqual(theirs, later);
+        Assert.Equal(later, await ids.GetRecentAuthorizationGenerationAsync(hour, Ct));
+    }
+
+    [Fact]
     public async Task A_write_that_fails_its_transaction_leaves_the_authorization_generation_alone()
     {
         await using var store = await CreateStoreAsync();

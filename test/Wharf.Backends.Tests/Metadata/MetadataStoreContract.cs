@@ -21,6 +21,9 @@ public abstract partial class MetadataStoreContract
     /// <summary>A fresh, migrated, empty store. Called once per test.</summary>
     protected abstract Task<IMetadataStore> CreateStoreAsync();
 
+    /// <summary>Another store on the database the last <see cref="CreateStoreAsync"/> made: another process or node.</summary>
+    private protected abstract Task<IMetadataStore> OpenAgainAsync();
+
     protected static RepositoryKey RepoKey(string name, RegistryKey? registry = null) =>
         new(registry ?? Registry, RepositoryName.Parse(name));
 

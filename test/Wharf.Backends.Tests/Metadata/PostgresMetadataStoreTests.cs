@@ -13,6 +13,13 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
 
     private protected override bool IdsCommitInOrder => false;
 
+    private protected override async Task<IMetadataStore> OpenAgainAsync()
+    {
+        var store = new PostgresMetadataStore(_connectionString!);
+        await store.MigrateAsync(Ct);
+        return store;
+    }
+
     protected override async Task<IMetadataStore> CreateStoreAsync()
     {
         var cluster = await PostgresCluster.GetAsync();

@@ -20,6 +20,13 @@ public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposabl
 
     private protected override bool IdsCommitInOrder => true;
 
+    private protected override async Task<IMetadataStore> OpenAgainAsync()
+    {
+        var store = new SqliteMetadataStore(DatabasePath);
+        await store.MigrateAsync(Ct);
+        return store;
+    }
+
     private protected override async Task<OpenEventWrite> BeginEventWriteAsync(IMetadataStore store, OutboxEvent evt) =>
         await OpenEventWrite.BeginAsync(new SqliteDialect(new SqliteDatabase(((SqliteMetadataStore)store).DatabasePath)), evt, null, Ct);
 

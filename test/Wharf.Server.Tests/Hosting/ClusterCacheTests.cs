@@ -67,7 +67,7 @@ public sealed class ClusterCacheTests
     }
 
     [Fact]
-    public async Task A_repository_policy_set_or_deleted_through_one_node_decides_the_next_request_on_another()
+    public async Task A_repository_policy_set_or_deleted_through_one_node_decides_the_requests_on_another_within_the_generations_age()
     {
         var iam = new Dictionary<string, string?> { ["Auth"] = "Iam" };
         await using var a = await WharfTestServer.StartOnPostgresAsync(iam);
@@ -89,6 +89,7 @@ public sealed class ClusterCacheTests
 
         const string Deny = """{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":{"AWS":"arn:aws:iam::123456789012:user/puller"},"Action":"ecr:BatchGetImage"}]}""";
         (await AwsClients.CliAsync(a.BaseAddress, Region, root, "ecr", "set-repository-policy", "--repository-name", Repo, "--policy-text", Deny)).EnsureSuccess();
+        await Task.Delay(Wharf.Server.Identity.TokenRequestIdentity.GenerationMaxAge, Oci.Ct);
         using (var denied = await pullerOnB.GetAsync($"/v2/{Repo}/manifests/v1", Oci.Ct))
         {
             var (code, error) = await Oci.ErrorAsync(denied);
@@ -98,6 +99,7 @@ public sealed class ClusterCacheTests
         }
 
         (await AwsClients.CliAsync(a.BaseAddress, Region, root, "ecr", "delete-repository-policy", "--repository-name", Repo)).EnsureSuccess();
+        await Task.Delay(Wharf.Server.Identity.TokenRequestIdentity.GenerationMaxAge, Oci.Ct);
         Assert.Equal(HttpStatusCode.OK, (await pullerOnB.GetAsync($"/v2/{Repo}/manifests/v1", Oci.Ct)).StatusCode);
     }
 

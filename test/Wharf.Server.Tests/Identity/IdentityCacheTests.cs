@@ -1,6 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
+using Wharf.Server.Identity;
 using Wharf.Server.Tests.DataPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
@@ -11,8 +12,9 @@ namespace Wharf.Server.Tests.Identity;
 /// IAM mode's caches — verified <c>/v2</c> passwords with their principal and key checks, a principal's identity
 /// policies, the registry policy, a repository's policy and tags — and their bound (docs/identity.md "Caches and their
 /// bounds"): each is valid only while the store's authorization generation is unchanged, so a change made through this
-/// node's API, through another node on the same store, or by <c>wharf admin</c> in another process applies to the very
-/// next request; and a cached password still ends with its token. Every scenario pulls twice first, so the second pull
+/// node's API applies to the very next request, and one made through another node on the same store or by
+/// <c>wharf admin</c> in another process to every request that starts <see cref="TokenRequestIdentity.GenerationMaxAge"/>
+/// after it returned (the age of the generation's reading a /v2 request may use); and a cached password still ends with its token. Every scenario pulls twice first, so the second pull
 /// is served from the caches.
 /// </summary>
 public sealed class IdentityCacheTests
@@ -22,6 +24,9 @@ public sealed class IdentityCacheTests
     private const string ReadOnly = "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly";
     private const string DenyPull = """{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"ecr:BatchGetImage","Resource":"*"}]}""";
     private const string DenyPullToAll = """{"Version":"2012-10-17","Statement":[{"Sid":"closed","Effect":"Deny","Principal":"*","Action":"ecr:BatchGetImage"}]}""";
+
+    // A change made elsewhere (another node, another process) applies to requests that start this long after it returned.
+    private static Task AfterGenerationMaxAgeAsync() => Task.Delay(TokenRequestIdentity.GenerationMaxAge, Oci.Ct);
 
     private delegate Task<ProcessResult> AwsCall(params string[] args);
 
@@ -74,7 +79,7 @@ public sealed class IdentityCacheTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public async Task Changes_made_through_another_node_on_the_same_store_take_effect_on_the_next_request(bool postgres)
+    public async Task Changes_made_through_another_node_on_the_same_store_take_effect_within_the_generations_age(bool postgres)
     {
         await using var server = await WharfTestServer.StartAsync(postgres, new Dictionary<string, string?> { ["Auth"] = "Iam" });
         var (_, _, user, pull) = await SetUpAsync(server);
@@ -93,31 +98,39 @@ public sealed class IdentityCacheTests
         await AssertCachedPullAsync(pull);
 
         (await Iam("detach-user-policy", "--user-name", "puller", "--policy-arn", ReadOnly)).EnsureSuccess();
+        await AfterGenerationMaxAgeAsync();
         Assert.Equal(HttpStatusCode.Forbidden, await pull());
         (await Iam("attach-user-policy", "--user-name", "puller", "--policy-arn", ReadOnly)).EnsureSuccess();
+        await AfterGenerationMaxAgeAsync();
         await AssertCachedPullAsync(pull);
 
         (await Ecr("set-repository-policy", "--repository-name", Repo, "--policy-text", DenyPullToAll)).EnsureSuccess();
+        await AfterGenerationMaxAgeAsync();
         Assert.Equal(HttpStatusCode.Forbidden, await pull());
         (await Ecr("delete-repository-policy", "--repository-name", Repo)).EnsureSuccess();
+        await AfterGenerationMaxAgeAsync();
         await AssertCachedPullAsync(pull);
 
         (await Iam("update-access-key", "--user-name", "puller", "--access-key-id", user["AWS_ACCESS_KEY_ID"], "--status", "Inactive")).EnsureSuccess();
+        await AfterGenerationMaxAgeAsync();
         Assert.Equal(HttpStatusCode.Unauthorized, await pull());
         (await Iam("update-access-key", "--user-name", "puller", "--access-key-id", user["AWS_ACCESS_KEY_ID"], "--status", "Active")).EnsureSuccess();
+        await AfterGenerationMaxAgeAsync();
         await AssertCachedPullAsync(pull);
         (await Iam("delete-access-key", "--user-name", "puller", "--access-key-id", user["AWS_ACCESS_KEY_ID"])).EnsureSuccess();
+        await AfterGenerationMaxAgeAsync();
         Assert.Equal(HttpStatusCode.Unauthorized, await pull());
     }
 
     [Fact]
-    public async Task Changes_made_by_wharf_admin_in_another_process_take_effect_on_the_next_request()
+    public async Task Changes_made_by_wharf_admin_in_another_process_take_effect_within_the_generations_age()
     {
         await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
         var (_, _, _, pull) = await SetUpAsync(server);
         await AssertCachedPullAsync(pull);
 
         (await IamTestAccess.AdminAsync(server, "put-user-policy", "--user", "puller", "--policy-name", "deny", "--policy-document", DenyPull)).EnsureSuccess();
+        await AfterGenerationMaxAgeAsync();
         Assert.Equal(HttpStatusCode.Forbidden, await pull());
 
         // A second user made by wharf admin, with the read-only policy it attaches: its password works at once.
