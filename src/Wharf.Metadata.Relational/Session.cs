@@ -137,7 +137,7 @@ internal sealed class Session(ConnectionLease lease, DbTransaction? transaction,
         foreach (var (name, value) in parameters)
         {
             var parameter = command.CreateParameter();
-            parameter.ParameterName = name;
+            parameter.ParameterName = dialect.ParameterName(name);
             parameter.Value = value ?? DBNull.Value;
             command.Parameters.Add(parameter);
         }

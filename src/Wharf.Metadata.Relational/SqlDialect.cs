@@ -41,6 +41,9 @@ internal abstract class SqlDialect
     /// </summary>
     public virtual string IndexedBy(string index) => string.Empty;
 
+    /// <summary>The name a parameter written <c>@<paramref name="name"/></c> in the SQL is bound by (by default the bare name, which both drivers accept).</summary>
+    public virtual string ParameterName(string name) => name;
+
     /// <summary>Opens a pooled connection with the engine's per-connection settings.</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 
