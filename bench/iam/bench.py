@@ -28,14 +28,14 @@ def ecr_token(port, key_id, secret):
     return password
 
 
-def start(args, work, iam):
+def start(args, work, iam, dll=None, name=None):
     limits = {f"WHARF__Limits__{c}__{k}": "1000000000" for c in ("Pull", "Push", "Read") for k in ("RequestsPerSecond", "Burst")}
     env = dict(os.environ, Logging__LogLevel__Default="Warning", **limits)
-    data = os.path.join(work, "iam" if iam else "open")
+    data = os.path.join(work, name or ("iam" if iam else "open"))
     port = b.free_port()
-    argv = ["dotnet", args.wharf_dll, "serve", "--port", str(port), "--public-port", "0", "--data-dir", data, "--auth", "iam" if iam else "open"]
+    argv = ["dotnet", dll or args.wharf_dll, "serve", "--port", str(port), "--public-port", "0", "--data-dir", data, "--auth", "iam" if iam else "open"]
     # Ready when /v2/ answers at all: 401 without a password in IAM mode.
-    srv = b.Server("Wharf " + ("IAM" if iam else "open"), argv, port, env, ready=(200, 401), timeout=120)
+    srv = b.Server("Wharf " + (name or ("IAM" if iam else "open")), argv, port, env, ready=(200, 401), timeout=120)
     if iam:
         import boto3
         creds = configparser.ConfigParser()
@@ -68,6 +68,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=4, help="one burst of load (default 4 s)")
     ap.add_argument("--rounds", type=int, default=8, help="paired bursts per row; medians are reported (default 8)")
     ap.add_argument("--out", help="also write the table to this file")
+    ap.add_argument("--base-dll", help="instead of open mode: another build's wharf.dll, also in IAM mode (before/after; the ratio is this tree ÷ base)")
     ap.add_argument("--keep", action="store_true", help="print the servers' pids and wait for Enter before stopping them (to profile)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="wharf-iam-bench-")
@@ -75,13 +76,22 @@ def main():
     try:
         iam = start(args, work, True)
         servers.append(iam)
-        opn = start(args, work, False)
+        opn = start(args, work, True, args.base_dll, "base") if args.base_dll else start(args, work, False)
         servers.append(opn)
         b.warm_pair(iam, opn, b.small_burst, args.warmup)
         if args.keep:
             print(f"IAM pid {iam.pid} port {iam.port} auth {iam.auth!r} layer {iam.layer}; open pid {opn.pid} port {opn.port}", flush=True)
             input()
         rows = b.paired_rows(iam, opn, b.small_burst, args.rounds, args.seconds)
+        if args.base_dll:
+            lines = [f"Both builds in IAM mode, warm ({args.warmup} s of load per row each), then {args.rounds} pairs of {args.seconds}-s "
+                     "bursts per row, this tree and the base build back to back; medians, and the median of the pairs' ratios.", "",
+                     "| row | this tree | base | this ÷ base (median of pairs) |", "|---|---:|---:|---:|"]
+            lines += [f"| {key} | {a:,.1f} | {z:,.1f} | {ratio:.3f} |" for key, a, z, ratio in rows]
+            print("\n".join(lines))
+            if args.out:
+                open(args.out, "w").write("\n".join(lines) + "\n")
+            return
         lines = [f"Both servers warm ({args.warmup} s of load per row each), then {args.rounds} pairs of {args.seconds}-s bursts "
                  "per row, IAM and open back to back; medians, and the median of the pairs' ratios. IAM = a user with "
                  "AmazonEC2ContainerRegistryReadOnly sending its GetAuthorizationToken password on every request; "
