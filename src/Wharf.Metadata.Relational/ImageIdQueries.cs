@@ -17,12 +17,12 @@ internal static class ImageIdQueries
     /// the whole repository for every page made walking a large repository quadratic.) A digest is tagged or
     /// untagged within the one statement's snapshot, so the halves never share a digest.
     /// </summary>
-    internal static string Page(TagStatus status, ImageStatusFilter imageStatus, bool after)
+    internal static string Page(SqlDialect dialect, TagStatus status, ImageStatusFilter imageStatus, bool after)
     {
         var tagged =
             "SELECT t.digest AS digest, t.name AS tag FROM tags t WHERE t.repository_id = @repository" +
             (after ? " AND (t.digest, t.name) > (@afterDigest, @afterTag)" : string.Empty) +
-            TaggedStorageCondition(imageStatus, after) +
+            TaggedStorageCondition(dialect, imageStatus, after) +
             " ORDER BY t.digest, t.name LIMIT @limit";
 
         // An untagged row's key is (digest, ''): past the cursor exactly when its digest is. When the tagged half fills
@@ -33,7 +33,7 @@ internal static class ImageIdQueries
             "SELECT m.digest AS digest, NULL AS tag FROM manifests m WHERE m.repository_id = @repository" +
             (after ? " AND m.digest > @afterDigest" : string.Empty) +
             (bound is null ? string.Empty : $" AND m.digest <= coalesce({bound}, '~')") +
-            $" AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest) {StorageCondition(imageStatus, "m")}" +
+            $" AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest{dialect.PerRow}) {StorageCondition(imageStatus, "m")}" +
             " ORDER BY m.digest LIMIT @limit";
         return status switch
         {
@@ -48,10 +48,10 @@ internal static class ImageIdQueries
     // makes the EXISTS a merge semi-join, which without the bound read the repository's manifests from their first
     // digest up to the cursor, a cost growing with depth. (As a scalar subquery per tag its estimate was so poor that
     // the plan's cost crossed PostgreSQL's JIT threshold.)
-    private static string TaggedStorageCondition(ImageStatusFilter imageStatus, bool after) =>
+    private static string TaggedStorageCondition(SqlDialect dialect, ImageStatusFilter imageStatus, bool after) =>
         imageStatus == ImageStatusFilter.Any ? string.Empty
             : " AND EXISTS (SELECT 1 FROM manifests s WHERE s.repository_id = t.repository_id AND s.digest = t.digest" +
-              (after ? " AND s.digest >= @afterDigest" : string.Empty) + $" {StorageCondition(imageStatus, "s")})";
+              (after ? " AND s.digest >= @afterDigest" : string.Empty) + $" {StorageCondition(imageStatus, "s")}{dialect.PerRow})";
 
     /// <summary>An <c>AND …</c> condition on manifest alias <paramref name="alias"/> for the image status (storage class).</summary>
     internal static string StorageCondition(ImageStatusFilter imageStatus, string alias = "m") => imageStatus switch
@@ -63,10 +63,10 @@ internal static class ImageIdQueries
     };
 
     /// <summary>An <c>AND …</c> condition on manifest alias <c>m</c> for <paramref name="status"/>.</summary>
-    internal static string StatusCondition(TagStatus status) => status switch
+    internal static string StatusCondition(SqlDialect dialect, TagStatus status) => status switch
     {
-        TagStatus.Tagged => "AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
-        TagStatus.Untagged => "AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest)",
+        TagStatus.Tagged => $"AND EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest{dialect.PerRow})",
+        TagStatus.Untagged => $"AND NOT EXISTS (SELECT 1 FROM tags t WHERE t.repository_id = m.repository_id AND t.digest = m.digest{dialect.PerRow})",
         _ => string.Empty,
     };
 }

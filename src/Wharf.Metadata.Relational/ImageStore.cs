@@ -80,7 +80,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, content, annotations, pushed_at, image_size)
             VALUES (@repository, @digest, @mediaType, @artifactType, @subject, @content, @annotations, @now,
                 (SELECT coalesce(sum(size), 0) FROM blobs WHERE {s.Dialect.InList("digest", "blobs")})
-              + (SELECT coalesce(max(image_size), 0) FROM manifests WHERE repository_id = @repository AND {s.Dialect.InList("digest", "children")}))
+              + (SELECT coalesce(max(c.image_size), 0) FROM ({s.Dialect.RepositoryRowsIn("manifests", "image_size", "digest", "children")}) AS c))
             ON CONFLICT (repository_id, digest) DO NOTHING
             """,
             [
@@ -118,7 +118,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             batch.Add(
                 $"""
                 INSERT INTO manifest_children (repository_id, index_digest, child_digest)
-                SELECT @repository, @manifest, digest FROM manifests WHERE repository_id = @repository AND {s.Dialect.InList("digest", "digests")}
+                SELECT @repository, @manifest, c.digest FROM ({s.Dialect.RepositoryRowsIn("manifests", "digest", "digest", "digests")}) AS c
                 """,
                 [("repository", write.RepositoryId), ("manifest", digest), ("digests", children)]);
         }
@@ -313,7 +313,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
     public Task<IReadOnlyList<ImageId>> ListImageIdsAsync(long repositoryId, TagStatus status, ImageStatusFilter imageStatus, ImageId? after, int limit, CancellationToken cancellationToken) =>
         database.ReadAsync<IReadOnlyList<ImageId>>(
             async s => await s.ListAsync(
-                ImageIdQueries.Page(status, imageStatus, after is not null),
+                ImageIdQueries.Page(s.Dialect, status, imageStatus, after is not null),
                 r => new ImageId(r.Digest(0), r.NullableString(1)),
                 [("repository", repositoryId), ("afterDigest", after?.Digest.ToString()), ("afterTag", after?.Tag ?? string.Empty), ("limit", limit)],
                 cancellationToken),
@@ -324,7 +324,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             async s =>
             {
                 var rows = await s.ListAsync(
-                    DescribeImagesSql(status, imageStatus, after),
+                    DescribeImagesSql(s.Dialect, status, imageStatus, after),
                     MapSummary,
                     [("repository", repositoryId), ("after", after?.ToString()), ("limit", limit)],
                     cancellationToken);
@@ -333,9 +333,9 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             cancellationToken);
 
     /// <summary>A page of DescribeImages: one range of the manifests key in digest order (<see cref="Keyset"/>); the plan tests read its plan.</summary>
-    internal static string DescribeImagesSql(TagStatus status, ImageStatusFilter imageStatus, Digest? after) =>
+    internal static string DescribeImagesSql(SqlDialect dialect, TagStatus status, ImageStatusFilter imageStatus, Digest? after) =>
         $"{SelectSummary} WHERE m.repository_id = @repository{Keyset.After(after?.ToString(), "m.digest")} " +
-        $"{ImageIdQueries.StatusCondition(status)} {ImageIdQueries.StorageCondition(imageStatus)} ORDER BY m.digest LIMIT @limit";
+        $"{ImageIdQueries.StatusCondition(dialect, status)} {ImageIdQueries.StorageCondition(imageStatus)} ORDER BY m.digest LIMIT @limit";
 
     public Task<IReadOnlyList<ImageSummary>> GetImagesAsync(long repositoryId, IReadOnlyCollection<Digest> digests, CancellationToken cancellationToken) =>
         database.ReadAsync(
@@ -361,14 +361,14 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
 
     public Task<IReadOnlyList<ImageSummary>> BrowseImagesAsync(long repositoryId, ImageBrowse query, CancellationToken cancellationToken)
     {
-        var (sql, parameters) = BrowseImagesQuery(repositoryId, query);
+        var (sql, parameters) = BrowseImagesQuery(database.Dialect, repositoryId, query);
         return database.ReadAsync(
             async s => await WithTagsAsync(s, repositoryId, await s.ListAsync(sql, MapSummary, parameters, cancellationToken), cancellationToken),
             cancellationToken);
     }
 
     /// <summary>The SQL and parameters of <see cref="BrowseImagesAsync"/> (the plan tests read its plan).</summary>
-    internal static (string Sql, List<(string Name, object? Value)> Parameters) BrowseImagesQuery(long repositoryId, ImageBrowse query)
+    internal static (string Sql, List<(string Name, object? Value)> Parameters) BrowseImagesQuery(SqlDialect dialect, long repositoryId, ImageBrowse query)
     {
         var sql = new StringBuilder($"{SelectSummary} WHERE m.repository_id = @repository");
         List<(string Name, object? Value)> parameters = [("repository", repositoryId), ("limit", query.Limit)];
@@ -378,7 +378,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             parameters.AddRange([("at", Columns.Ms(cursor.PushedAt)), ("digest", cursor.Digest.ToString())]);
         }
 
-        sql.Append(' ').Append(ImageIdQueries.StatusCondition(query.Tagged)).Append(' ').Append(ImageIdQueries.StorageCondition(query.Status));
+        sql.Append(' ').Append(ImageIdQueries.StatusCondition(dialect, query.Tagged)).Append(' ').Append(ImageIdQueries.StorageCondition(query.Status));
         if (!string.IsNullOrEmpty(query.TagPrefix))
         {
             // A range of the tags key, read once (not per image): every tag character sorts before '~'.
@@ -435,7 +435,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             r.NullableTime(9));
 
     /// <summary>The tags of a page's images (<c>@digests</c>, a list value); the plan tests read its plan.</summary>
-    internal static string TagsOfPageSql(SqlDialect dialect) => $"SELECT digest, name FROM tags WHERE repository_id = @repository AND {dialect.InList("digest", "digests")}";
+    internal static string TagsOfPageSql(SqlDialect dialect) => dialect.RepositoryRowsIn("tags", "digest, name", "digest", "digests");
 
     // One query for the page's tags, by (repository, digest): "ORDER BY name" with a digest per query would
     // walk the repository's whole tag key (the planner prefers the order to the index), a cost per image.

@@ -102,9 +102,9 @@ internal sealed class ScanStore(Database database) : IScanStore
 
         return await database.ReadAsync<IReadOnlyList<ImageScanRecord>>(
             async s => await s.ListAsync(
-                $"SELECT {SummaryColumns} FROM image_scans WHERE repository_id = @repository AND {s.Dialect.InList("digest", "digests")}",
+                s.Dialect.RepositoryRowsIn("image_scans", SummaryColumns, "digest", "digests"),
                 r => Record(r, null),
-                [("repository", repositoryId), ("digests", s.Dialect.ListValue(digests.Select(d => d.ToString())))],
+                [("repository", repositoryId), ("digests", s.Dialect.ListValue(digests.Select(d => d.ToString()).Distinct()))],
                 cancellationToken),
             cancellationToken);
     }

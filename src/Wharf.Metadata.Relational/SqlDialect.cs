@@ -28,6 +28,23 @@ internal abstract class SqlDialect
     public abstract string ListRows(string parameter);
 
     /// <summary>
+    /// A <c>SELECT</c> of <paramref name="columns"/> from the rows of <paramref name="table"/> (alias <c>t</c>) in the
+    /// repository bound to <c>@repository</c> whose <paramref name="column"/> is one of the distinct values bound to
+    /// <paramref name="parameter"/> by <see cref="ListValue"/>: one lookup of the key (repository_id, column) per value,
+    /// so that its cost is the list's, whatever the repository's size. By default a list condition (SQLite searches the
+    /// key once per value); PostgreSQL's form is in its dialect.
+    /// </summary>
+    public virtual string RepositoryRowsIn(string table, string columns, string column, string parameter) =>
+        $"SELECT {columns} FROM {table} t WHERE t.repository_id = @repository AND {InList("t." + column, parameter)}";
+
+    /// <summary>
+    /// Ends a correlated subquery (an <c>EXISTS</c> probe by key) that the engine must run as written, once per outer
+    /// row, rather than fold into a join that may read the repository's every row. Empty where probes already run per
+    /// row (SQLite); PostgreSQL's form is in its dialect.
+    /// </summary>
+    public virtual string PerRow => string.Empty;
+
+    /// <summary>
     /// True when rows become visible in the order of the ids they took: one writer at a time commits
     /// (SQLite). False when a write may take an id, and a later write take the next id and commit
     /// first (PostgreSQL's sequences): a reader then sees a gap that a commit may still fill, which

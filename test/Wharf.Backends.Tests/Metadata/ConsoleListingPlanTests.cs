@@ -70,7 +70,7 @@ public sealed class ConsoleListingPlanTests : IAsyncLifetime
     public async Task A_page_of_images_reads_the_repository_newest_first_without_sorting(TagStatus tagged, string? prefix, ImageStatusFilter status, bool deep)
     {
         var after = deep ? new ImageCursor(DateTimeOffset.UnixEpoch.AddDays(1), Digest.Sha256Of([1])) : null;
-        var (sql, parameters) = ImageStore.BrowseImagesQuery(7, new ImageBrowse(tagged, prefix, status, after, 51));
+        var (sql, parameters) = ImageStore.BrowseImagesQuery(new SqliteDialect(new SqliteDatabase(DatabasePath)), 7, new ImageBrowse(tagged, prefix, status, after, 51));
 
         AssertIndexed(await PlanAsync(sql, parameters));
     }

@@ -22,6 +22,8 @@ public sealed partial class ScalePlanTests : IAsyncLifetime
 
     private string DatabasePath => Path.Combine(directory, "wharf.db");
 
+    private SqliteDialect Dialect => new(new SqliteDatabase(DatabasePath));
+
     public static TheoryData<TagStatus, ImageStatusFilter, bool> ImagePages
     {
         get
@@ -74,7 +76,7 @@ public sealed partial class ScalePlanTests : IAsyncLifetime
     public async Task A_DescribeImages_page_starts_at_its_cursor_in_the_manifests_key(TagStatus status, ImageStatusFilter imageStatus, bool deep)
     {
         Digest? after = deep ? Digest.Sha256Of([1]) : null;
-        var plan = await PlanAsync(ImageStore.DescribeImagesSql(status, imageStatus, after), [("repository", 7L), ("after", after?.ToString()), ("limit", 101)]);
+        var plan = await PlanAsync(ImageStore.DescribeImagesSql(Dialect, status, imageStatus, after), [("repository", 7L), ("after", after?.ToString()), ("limit", 101)]);
 
         AssertRange(plan, "m", deep ? "digest>?" : "repository_id=?");
         Assert.DoesNotContain(plan, line => line.Contains("TEMP B-TREE", StringComparison.Ordinal));
@@ -85,7 +87,7 @@ public sealed partial class ScalePlanTests : IAsyncLifetime
     public async Task A_ListImages_page_reads_from_its_cursor_and_sorts_only_a_page(TagStatus status, ImageStatusFilter imageStatus, bool deep)
     {
         var plan = await PlanAsync(
-            ImageIdQueries.Page(status, imageStatus, deep),
+            ImageIdQueries.Page(Dialect, status, imageStatus, deep),
             [("repository", 7L), ("afterDigest", Digest.Sha256Of([1]).ToString()), ("afterTag", "v1"), ("limit", 101)]);
 
         if (status != TagStatus.Untagged)
