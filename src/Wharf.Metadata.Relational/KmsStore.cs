@@ -208,7 +208,7 @@ internal sealed class KmsStore(Database database) : IKmsStore
                 """,
                 [
                     ("id", grant.GrantId), ("key", grant.KeyArn), ("name", grant.Name), ("grantee", grant.GranteePrincipal), ("retiring", grant.RetiringPrincipal),
-                    ("issuing", grant.IssuingAccount), ("operations", JsonSerializer.Serialize(grant.Operations)), ("subset", Context(grant.ContextSubset)),
+                    ("issuing", grant.IssuingAccount), ("operations", JsonSerializer.Serialize(grant.Operations, RelationalJsonContext.Default.IReadOnlyListString)), ("subset", Context(grant.ContextSubset)),
                     ("equals", Context(grant.ContextEquals)), ("token", grant.TokenHash), ("created", Columns.Ms(grant.CreatedAt)),
                 ],
                 cancellationToken),
@@ -254,12 +254,12 @@ internal sealed class KmsStore(Database database) : IKmsStore
 
     private static long? Ms(DateTimeOffset? time) => time is { } t ? Columns.Ms(t) : null;
 
-    private static string Tags(IReadOnlyList<ResourceTag> tags) => JsonSerializer.Serialize(tags.Select(t => new[] { t.Key, t.Value }));
+    private static string Tags(IReadOnlyList<ResourceTag> tags) => JsonSerializer.Serialize([.. tags.Select(t => new[] { t.Key, t.Value })], RelationalJsonContext.Default.StringArrayArray);
 
-    private static string? Context(IReadOnlyDictionary<string, string>? context) => context is null ? null : JsonSerializer.Serialize(context);
+    private static string? Context(IReadOnlyDictionary<string, string>? context) => context is null ? null : JsonSerializer.Serialize(context, RelationalJsonContext.Default.IReadOnlyDictionaryStringString);
 
     private static Dictionary<string, string>? ReadContext(DbDataReader r, int ordinal) =>
-        r.NullableString(ordinal) is { } text ? JsonSerializer.Deserialize<Dictionary<string, string>>(text) : null;
+        r.NullableString(ordinal) is { } text ? JsonSerializer.Deserialize(text, RelationalJsonContext.Default.DictionaryStringString) : null;
 
     private static KmsKeyRecord Map(DbDataReader r) => new(
         r.GetString(0),
@@ -275,7 +275,7 @@ internal sealed class KmsStore(Database database) : IKmsStore
         r.GetInt32(10),
         r.Time(11),
         r.NullableTime(12),
-        (JsonSerializer.Deserialize<string[][]>(r.GetString(13)) ?? []).Select(t => new ResourceTag(t[0], t[1])).ToList());
+        (JsonSerializer.Deserialize(r.GetString(13), RelationalJsonContext.Default.StringArrayArray) ?? []).Select(t => new ResourceTag(t[0], t[1])).ToList());
 
     private static KmsAlias MapAlias(DbDataReader r) =>
         new(AccountId.Parse(r.GetString(0)), r.GetString(1), r.GetString(2), r.GetString(3), r.Time(4), r.Time(5));
@@ -287,7 +287,7 @@ internal sealed class KmsStore(Database database) : IKmsStore
         r.GetString(3),
         r.NullableString(4),
         r.GetString(5),
-        JsonSerializer.Deserialize<string[]>(r.GetString(6)) ?? [],
+        JsonSerializer.Deserialize(r.GetString(6), RelationalJsonContext.Default.StringArray) ?? [],
         ReadContext(r, 7),
         ReadContext(r, 8),
         r.GetString(9),

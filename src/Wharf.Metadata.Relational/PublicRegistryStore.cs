@@ -345,8 +345,8 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
                 operating_systems = excluded.operating_systems, about_text = excluded.about_text, usage_text = excluded.usage_text{logoUpdate}
             """,
             [
-                .. id, ("description", catalog.Description), ("architectures", JsonSerializer.Serialize(catalog.Architectures)),
-                ("systems", JsonSerializer.Serialize(catalog.OperatingSystems)), ("about", catalog.AboutText), ("usage", catalog.UsageText),
+                .. id, ("description", catalog.Description), ("architectures", JsonSerializer.Serialize(catalog.Architectures, RelationalJsonContext.Default.IReadOnlyListString)),
+                ("systems", JsonSerializer.Serialize(catalog.OperatingSystems, RelationalJsonContext.Default.IReadOnlyListString)), ("about", catalog.AboutText), ("usage", catalog.UsageText),
                 ("logo", logo?.Sha256), ("logoType", logo?.MediaType), ("logoBytes", logo?.Bytes),
             ],
             cancellationToken);
@@ -403,7 +403,7 @@ internal sealed class PublicRegistryStore(Database database) : IPublicRegistrySt
         return new PublicRegistryRecord(account, aliases, registry.Item1, registry.Item2, registry.Item3);
     }
 
-    private static List<string> FromJson(string json) => JsonSerializer.Deserialize<List<string>>(json) ?? [];
+    private static List<string> FromJson(string json) => JsonSerializer.Deserialize(json, RelationalJsonContext.Default.ListString) ?? [];
 
     /// <summary>The cursor after a row: base64url of <c>&lt;id&gt;/&lt;name&gt;</c> (opaque to callers).</summary>
     private static string WriteCursor(long id, string name) =>

@@ -95,14 +95,15 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
             cancellationToken);
 
     public async Task<IReadOnlyDictionary<string, string>> GetRegistrySettingsAsync(RegistryKey registry, CancellationToken cancellationToken) =>
-        System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(
+        System.Text.Json.JsonSerializer.Deserialize(
             await database.ReadAsync(
                 s => s.SingleAsync(
                     "SELECT settings FROM registries WHERE account = @account AND region = @region",
                     r => r.GetString(0),
                     [("account", registry.Account.Value), ("region", registry.Region)],
                     cancellationToken),
-                cancellationToken) ?? "{}") ?? [];
+                cancellationToken) ?? "{}",
+            RelationalJsonContext.Default.DictionaryStringString) ?? [];
 
     public Task SetRegistrySettingAsync(RegistryKey registry, string name, string value, CancellationToken cancellationToken) =>
         ChangeRegistrySettingAsync(registry, name, _ => (value, true), cancellationToken);
@@ -115,7 +116,7 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
                 (string, object?)[] key = [("account", registry.Account.Value), ("region", registry.Region)];
                 await s.ExecuteAsync("INSERT INTO registries (account, region) VALUES (@account, @region) ON CONFLICT (account, region) DO NOTHING", key, cancellationToken);
                 var text = await s.SingleAsync($"SELECT settings FROM registries WHERE account = @account AND region = @region{s.Dialect.ForUpdate}", r => r.GetString(0), key, cancellationToken);
-                var settings = System.Text.Json.JsonSerializer.Deserialize<Dictionary<string, string>>(text ?? "{}") ?? [];
+                var settings = System.Text.Json.JsonSerializer.Deserialize(text ?? "{}", RelationalJsonContext.Default.DictionaryStringString) ?? [];
                 var current = settings.GetValueOrDefault(name);
                 var (value, result) = change(current);
                 if (value != current)
@@ -131,7 +132,7 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
 
                     await s.ExecuteAsync(
                         "UPDATE registries SET settings = @settings WHERE account = @account AND region = @region",
-                        [.. key, ("settings", System.Text.Json.JsonSerializer.Serialize(settings))],
+                        [.. key, ("settings", System.Text.Json.JsonSerializer.Serialize(settings, RelationalJsonContext.Default.DictionaryStringString))],
                         cancellationToken);
                 }
 

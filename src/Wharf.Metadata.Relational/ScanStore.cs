@@ -72,7 +72,7 @@ internal sealed class ScanStore(Database database) : IScanStore
                         ("repository", repositoryId), ("digest", digest.ToString()), ("requested", Columns.Ms(requestedAt)),
                         ("status", outcome.Status), ("description", outcome.Description), ("completed", Columns.Ms(outcome.CompletedAt)),
                         ("source", outcome.SourceUpdatedAt is { } u ? Columns.Ms(u) : null), ("database", outcome.DatabaseAt is { } d ? Columns.Ms(d) : null),
-                        ("counts", JsonSerializer.Serialize(ScanFinding.Counts(outcome.Findings))), ("findings", ScanFinding.Serialize(outcome.Findings)),
+                        ("counts", JsonSerializer.Serialize(ScanFinding.Counts(outcome.Findings), RelationalJsonContext.Default.IReadOnlyDictionaryStringInt32)), ("findings", ScanFinding.Serialize(outcome.Findings)),
                     ],
                     cancellationToken);
                 if (changed > 0 && evt is not null)
@@ -131,7 +131,7 @@ internal sealed class ScanStore(Database database) : IScanStore
         r.NullableTime(4),
         r.NullableTime(5),
         r.NullableTime(6),
-        JsonSerializer.Deserialize<Dictionary<string, int>>(r.GetString(7)) ?? [],
+        JsonSerializer.Deserialize(r.GetString(7), RelationalJsonContext.Default.DictionaryStringInt32) ?? [],
         findings);
 
     // The predicate matches the partial index image_scans_pending, so the count reads only pending rows.

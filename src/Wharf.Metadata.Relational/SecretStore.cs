@@ -124,7 +124,7 @@ internal sealed class SecretStore(Database database) : ISecretStore
                         {
                             await s.ExecuteAsync(
                                 "UPDATE secret_versions SET stages = @stages WHERE secret_id = @id AND version_id = @version",
-                                [("id", secretId), ("version", version.VersionId), ("stages", JsonSerializer.Serialize(version.Stages))],
+                                [("id", secretId), ("version", version.VersionId), ("stages", JsonSerializer.Serialize(version.Stages, RelationalJsonContext.Default.IReadOnlyListString))],
                                 cancellationToken);
                         }
                     }
@@ -159,21 +159,21 @@ internal sealed class SecretStore(Database database) : ISecretStore
             """,
             [
                 ("id", secretId), ("version", version.VersionId), ("value", version.SealedValue), ("binary", version.IsBinary),
-                ("stages", JsonSerializer.Serialize(version.Stages)), ("created", Columns.Ms(version.CreatedAt)),
+                ("stages", JsonSerializer.Serialize(version.Stages, RelationalJsonContext.Default.IReadOnlyListString)), ("created", Columns.Ms(version.CreatedAt)),
             ],
             cancellationToken);
 
     private static async Task<IReadOnlyList<SecretVersion>> VersionsAsync(Session s, long secretId, CancellationToken cancellationToken) =>
         await s.ListAsync(
             $"SELECT {VersionSelected} FROM secret_versions WHERE secret_id = @id ORDER BY created_at, version_id",
-            r => new SecretVersion(r.GetString(0), r.Bytes(1), r.GetBoolean(2), JsonSerializer.Deserialize<string[]>(r.GetString(3)) ?? [], r.Time(4)),
+            r => new SecretVersion(r.GetString(0), r.Bytes(1), r.GetBoolean(2), JsonSerializer.Deserialize(r.GetString(3), RelationalJsonContext.Default.StringArray) ?? [], r.Time(4)),
             [("id", secretId)],
             cancellationToken);
 
     private static long? Ms(DateTimeOffset? time) => time is { } t ? Columns.Ms(t) : null;
 
     private static string Tags(IReadOnlyList<ResourceTag> tags) =>
-        JsonSerializer.Serialize(tags.Select(t => new[] { t.Key, t.Value }));
+        JsonSerializer.Serialize([.. tags.Select(t => new[] { t.Key, t.Value })], RelationalJsonContext.Default.StringArrayArray);
 
     private static SecretRecord Map(DbDataReader r) => new(
         r.GetInt64(0),
@@ -182,7 +182,7 @@ internal sealed class SecretStore(Database database) : ISecretStore
         r.GetString(4),
         r.NullableString(5),
         r.NullableString(6),
-        (JsonSerializer.Deserialize<string[][]>(r.GetString(7)) ?? []).Select(t => new ResourceTag(t[0], t[1])).ToList(),
+        (JsonSerializer.Deserialize(r.GetString(7), RelationalJsonContext.Default.StringArrayArray) ?? []).Select(t => new ResourceTag(t[0], t[1])).ToList(),
         r.Time(8),
         r.Time(9),
         r.NullableTime(10),

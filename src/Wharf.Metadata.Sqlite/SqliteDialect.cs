@@ -18,7 +18,7 @@ internal sealed class SqliteDialect(SqliteDatabase database) : SqlDialect
 
     public override string ListRows(string parameter) => $"SELECT value FROM json_each(@{parameter})";
 
-    public override object ListValue(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray());
+    public override object ListValue(IEnumerable<string> values) => JsonSerializer.Serialize(values.ToArray(), RelationalJsonContext.Default.StringArray);
 
     // A rolled-back insert also rolls back AUTOINCREMENT's counter, so no id is ever skipped either.
     public override bool IdsCommitInOrder => true;

@@ -30,7 +30,7 @@ public static class OciLayout
     /// </summary>
     public const string LayerTarGzip = "application/vnd.oci.image.layer.v1.tar+gzip";
 
-    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping, TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver() };
 
     public static async Task<LayoutImage> WriteImageAsync(string directory, string tag, IReadOnlyList<long> layerSizes, ulong seed, CancellationToken cancellationToken = default)
     {

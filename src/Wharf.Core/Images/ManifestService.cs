@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Wharf.Core.Errors;
 using Wharf.Core.Events;
 using Wharf.Core.Metadata;
@@ -158,7 +159,7 @@ public sealed class ManifestService(
     public async Task<WharfException> UnknownReferenceAsync(Caller caller, RepositoryKey key, string reference, bool delete, CancellationToken cancellationToken)
     {
         await repositories.GetAsync(caller, key, delete ? EcrActions.BatchDeleteImage : EcrActions.BatchGetImage, cancellationToken);
-        return new WharfException(WharfErrorCode.ManifestUnknown, $"manifest {reference} is unknown to this repository: it is not a valid tag", new { reference });
+        return new WharfException(WharfErrorCode.ManifestUnknown, $"manifest {reference} is unknown to this repository: it is not a valid tag", new JsonObject { ["reference"] = reference });
     }
 
     /// <summary>DELETE: by digest removes the manifest and its tags; by tag removes only the tag.</summary>
@@ -234,5 +235,5 @@ public sealed class ManifestService(
     }
 
     private static WharfException ManifestUnknown(Reference reference) =>
-        new(WharfErrorCode.ManifestUnknown, $"manifest {reference} is unknown to this repository", new { reference = reference.ToString() });
+        new(WharfErrorCode.ManifestUnknown, $"manifest {reference} is unknown to this repository", new JsonObject { ["reference"] = reference.ToString() });
 }

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Wharf.Core.Errors;
 using Wharf.Core.Events;
 using Wharf.Core.Metadata;
@@ -38,7 +39,7 @@ public sealed class ManifestWriter(IMetadataStore store, TimeProvider time)
         var digest = Digest.Compute(expectedDigest?.Algorithm ?? DigestAlgorithm.Sha256, content.Span);
         if (expectedDigest is { } expected && expected != digest)
         {
-            throw new WharfException(digestMismatch, $"manifest digest {digest} does not match the reference {expected}", new { digest = expected.ToString() });
+            throw new WharfException(digestMismatch, $"manifest digest {digest} does not match the reference {expected}", new JsonObject { ["digest"] = expected.ToString() });
         }
 
         // Scan on push is requested inside the write, so the image has a scan status (IN_PROGRESS) from
@@ -79,7 +80,7 @@ public sealed class ManifestWriter(IMetadataStore store, TimeProvider time)
                 throw new WharfException(
                     WharfErrorCode.ManifestBlobUnknown,
                     $"manifest references blobs unknown to this repository: {string.Join(", ", result.MissingBlobs)}",
-                    new { blobs = result.MissingBlobs.Select(d => d.ToString()).ToArray() });
+                    new JsonObject { ["blobs"] = new JsonArray([.. result.MissingBlobs.Select(d => (JsonNode)d.ToString())]) });
             }
 
             if (result.MissingChildren.Count == 0 && result.WrongSizes is [var wrong, ..])
@@ -88,13 +89,13 @@ public sealed class ManifestWriter(IMetadataStore store, TimeProvider time)
                 throw new WharfException(
                     WharfErrorCode.ManifestInvalid,
                     $"{wrong.Digest} is {wrong.Actual} bytes but the manifest's descriptor declares {wrong.Declared} bytes",
-                    new { digest = wrong.Digest.ToString(), declared = wrong.Declared, actual = wrong.Actual });
+                    new JsonObject { ["digest"] = wrong.Digest.ToString(), ["declared"] = wrong.Declared, ["actual"] = wrong.Actual });
             }
 
             throw new WharfException(
                 WharfErrorCode.ReferencedImagesNotFound,
                 $"index references manifests unknown to this repository: {string.Join(", ", result.MissingChildren)}",
-                new { manifests = result.MissingChildren.Select(d => d.ToString()).ToArray() });
+                new JsonObject { ["manifests"] = new JsonArray([.. result.MissingChildren.Select(d => (JsonNode)d.ToString())]) });
         }
 
         return new ManifestPushed(digest, parsed.Subject, parsed.MediaType, result.Created, result.TagChanged);

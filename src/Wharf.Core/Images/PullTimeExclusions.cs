@@ -23,7 +23,7 @@ public sealed class PullTimeExclusions(IMetadataStore store, IAccessAuthorizer a
     /// <summary>ECR's limit per registry.</summary>
     public const int MaxExclusions = 100;
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { TypeInfoResolver = CoreJsonContext.Default };
 
     private enum Change
     {
@@ -96,7 +96,7 @@ public sealed class PullTimeExclusions(IMetadataStore store, IAccessAuthorizer a
         Parse((await repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(SettingName));
 
     private static List<PullTimeExclusion> Parse(string? json) =>
-        json is null ? [] : JsonSerializer.Deserialize<List<PullTimeExclusion>>(json, Json) ?? [];
+        json is null ? [] : JsonSerializer.Deserialize(json, Json.TypeInfo<List<PullTimeExclusion>>()) ?? [];
 
-    private static string Serialize(List<PullTimeExclusion> list) => JsonSerializer.Serialize(list, Json);
+    private static string Serialize(List<PullTimeExclusion> list) => JsonSerializer.Serialize(list, Json.TypeInfo<List<PullTimeExclusion>>());
 }

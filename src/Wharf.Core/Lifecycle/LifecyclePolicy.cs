@@ -315,7 +315,7 @@ public sealed class LifecyclePolicy
         var missing = names.Where(n => !element.TryGetProperty(n, out _)).ToList();
         if (missing.Count > 0)
         {
-            throw new LifecyclePolicyException($"object has missing required properties ({JsonSerializer.Serialize(missing)})");
+            throw new LifecyclePolicyException($"object has missing required properties ({JsonSerializer.Serialize(missing, Primitives.CoreJsonContext.Default.ListString)})");
         }
     }
 
@@ -332,7 +332,7 @@ public sealed class LifecyclePolicy
         var value = element.ValueKind == JsonValueKind.String ? element.GetString()! : element.GetRawText();
         return values.Contains(value, StringComparer.Ordinal)
             ? value
-            : throw new LifecyclePolicyException($"instance value ({value}) not found in enum :(possible values: {JsonSerializer.Serialize(values)})");
+            : throw new LifecyclePolicyException($"instance value ({value}) not found in enum :(possible values: {JsonSerializer.Serialize(values, Primitives.CoreJsonContext.Default.StringArray)})");
     }
 
     private static string Text(JsonElement element) =>

@@ -27,7 +27,7 @@ public sealed record LifecycleRunReport(RepositoryKey Repository, int Evaluated,
 /// </summary>
 public sealed class LifecycleService(IMetadataStore store, RepositoryResolver repositories, ImageService images, TimeProvider time)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { TypeInfoResolver = CoreJsonContext.Default };
 
     /// <summary>A preview left <c>IN_PROGRESS</c> this long (its node died) no longer blocks a new one.</summary>
     public static readonly TimeSpan AbandonedPreview = TimeSpan.FromMinutes(5);
@@ -87,7 +87,7 @@ public sealed class LifecycleService(IMetadataStore store, RepositoryResolver re
                     d.RulePriority!.Value,
                     d.Image.StorageClass == StorageClass.Archive ? "ARCHIVE" : "STANDARD"))
                 .ToList();
-            await store.Lifecycle.CompletePreviewAsync(repository.Id, "COMPLETE", JsonSerializer.Serialize(entries, Json), CancellationToken.None);
+            await store.Lifecycle.CompletePreviewAsync(repository.Id, "COMPLETE", JsonSerializer.Serialize(entries, Json.TypeInfo<List<LifecyclePreviewEntry>>()), CancellationToken.None);
             return (text, "COMPLETE");
         }
         catch
@@ -102,7 +102,7 @@ public sealed class LifecycleService(IMetadataStore store, RepositoryResolver re
         var repository = await repositories.GetAsync(caller, key, EcrActions.GetLifecyclePolicyPreview, cancellationToken);
         var preview = await store.Lifecycle.GetPreviewAsync(repository.Id, cancellationToken)
             ?? throw new WharfException(WharfErrorCode.LifecyclePolicyPreviewNotFound);
-        return (preview, preview.ResultsJson is { } json ? JsonSerializer.Deserialize<List<LifecyclePreviewEntry>>(json, Json)! : []);
+        return (preview, preview.ResultsJson is { } json ? JsonSerializer.Deserialize(json, Json.TypeInfo<List<LifecyclePreviewEntry>>())! : []);
     }
 
     /// <summary>

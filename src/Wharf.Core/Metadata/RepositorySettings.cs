@@ -77,8 +77,8 @@ public static class TagMutabilityNames
     };
 
     /// <summary>The stored form of the exclusion filters (a JSON array of strings).</summary>
-    public static string ExclusionsToJson(IReadOnlyList<string> filters) => System.Text.Json.JsonSerializer.Serialize(filters);
+    public static string ExclusionsToJson(IReadOnlyList<string> filters) => System.Text.Json.JsonSerializer.Serialize(filters, Primitives.CoreJsonContext.Default.IReadOnlyListString);
 
     public static IReadOnlyList<string> ExclusionsFromJson(string json) =>
-        json == "[]" ? [] : System.Text.Json.JsonSerializer.Deserialize<string[]>(json) ?? [];
+        json == "[]" ? [] : System.Text.Json.JsonSerializer.Deserialize(json, Primitives.CoreJsonContext.Default.StringArray) ?? [];
 }

@@ -46,12 +46,12 @@ public sealed record ScanFinding(
     IReadOnlyList<string> ReferenceUrls,
     string? Platform = null)
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, TypeInfoResolver = CoreJsonContext.Default };
 
-    public static string Serialize(IReadOnlyList<ScanFinding> findings) => JsonSerializer.Serialize(findings, Json);
+    public static string Serialize(IReadOnlyList<ScanFinding> findings) => JsonSerializer.Serialize(findings, Json.TypeInfo<IReadOnlyList<ScanFinding>>());
 
     public static IReadOnlyList<ScanFinding> Deserialize(string? json) =>
-        json is null ? [] : JsonSerializer.Deserialize<List<ScanFinding>>(json, Json) ?? [];
+        json is null ? [] : JsonSerializer.Deserialize(json, Json.TypeInfo<List<ScanFinding>>()) ?? [];
 
     /// <summary>Severity counts with only the non-zero ones (ECR leaves zero counts out).</summary>
     public static IReadOnlyDictionary<string, int> Counts(IEnumerable<ScanFinding> findings) =>

@@ -81,15 +81,16 @@ public sealed record PullThroughCacheRules(IReadOnlyList<PullThroughCacheRule> R
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        TypeInfoResolver = CoreJsonContext.Default,
     };
 
     public static PullThroughCacheRules Empty { get; } = new([]);
 
     public static PullThroughCacheRules FromSetting(string? json) =>
-        json is null ? Empty : JsonSerializer.Deserialize<PullThroughCacheRules>(json, Json) ?? Empty;
+        json is null ? Empty : JsonSerializer.Deserialize(json, Json.TypeInfo<PullThroughCacheRules>()) ?? Empty;
 
     /// <summary>The setting's value; null (no setting) when there are no rules.</summary>
-    public string? ToSetting() => Rules.Count == 0 ? null : JsonSerializer.Serialize(this, Json);
+    public string? ToSetting() => Rules.Count == 0 ? null : JsonSerializer.Serialize(this, Json.TypeInfo<PullThroughCacheRules>());
 
     public static async Task<PullThroughCacheRules> LoadAsync(IRepositoryStore repositories, RegistryKey registry, CancellationToken cancellationToken) =>
         FromSetting((await repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(SettingName));

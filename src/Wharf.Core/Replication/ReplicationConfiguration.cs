@@ -48,14 +48,14 @@ public sealed record ReplicationConfiguration(IReadOnlyList<ReplicationRule> Rul
     /// <summary>The registry setting that holds the configuration (beside ECR's account settings).</summary>
     public const string SettingName = "wharf:REPLICATION_CONFIGURATION";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, TypeInfoResolver = CoreJsonContext.Default };
 
     public static ReplicationConfiguration Empty { get; } = new([]);
 
     public static ReplicationConfiguration FromSetting(string? json) =>
-        json is null ? Empty : JsonSerializer.Deserialize<ReplicationConfiguration>(json, Json) ?? Empty;
+        json is null ? Empty : JsonSerializer.Deserialize(json, Json.TypeInfo<ReplicationConfiguration>()) ?? Empty;
 
-    public string ToSetting() => JsonSerializer.Serialize(this, Json);
+    public string ToSetting() => JsonSerializer.Serialize(this, Json.TypeInfo<ReplicationConfiguration>());
 
     /// <summary>The registry's configuration as stored among its settings, or the empty one.</summary>
     public static async Task<ReplicationConfiguration> LoadAsync(IRepositoryStore repositories, RegistryKey registry, CancellationToken cancellationToken) =>

@@ -175,14 +175,14 @@ public sealed class ReplicationService(IMetadataStore store, ImageService images
     private async Task<BackfillCursor?> ReadCursorAsync(RegistryKey registry, string prefix, CancellationToken cancellationToken)
     {
         var text = (await store.Repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(BackfillCursorSetting);
-        var cursor = text is null ? null : JsonSerializer.Deserialize<BackfillCursor>(text);
+        var cursor = text is null ? null : JsonSerializer.Deserialize(text, CoreJsonContext.Default.BackfillCursor);
         return cursor?.Prefix == prefix ? cursor : null; // a cursor of another scope is not this run's place
     }
 
     private Task WriteCursorAsync(RegistryKey registry, BackfillCursor cursor, CancellationToken cancellationToken) =>
-        store.Repositories.SetRegistrySettingAsync(registry, BackfillCursorSetting, JsonSerializer.Serialize(cursor), cancellationToken);
+        store.Repositories.SetRegistrySettingAsync(registry, BackfillCursorSetting, JsonSerializer.Serialize(cursor, CoreJsonContext.Default.BackfillCursor), cancellationToken);
 
-    private sealed record BackfillCursor(string Prefix, string Repository, string Digest);
+    internal sealed record BackfillCursor(string Prefix, string Repository, string Digest);
 
     /// <summary>At most <c>rate</c> rows a second, counted from the start of the run.</summary>
     private sealed class Pace(double? rate, DateTimeOffset started)

@@ -81,16 +81,18 @@ public sealed record CreationTemplates(IReadOnlyList<CreationTemplate> Templates
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web)
     {
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter() },
+        // The enums a template holds, by name as the non-generic converter wrote them (Native AOT needs one per type).
+        Converters = { new JsonStringEnumConverter<TagMutability>(), new JsonStringEnumConverter<CreationPurpose>() },
+        TypeInfoResolver = CoreJsonContext.Default,
     };
 
     public static CreationTemplates Empty { get; } = new([]);
 
     public static CreationTemplates FromSetting(string? json) =>
-        json is null ? Empty : JsonSerializer.Deserialize<CreationTemplates>(json, Json) ?? Empty;
+        json is null ? Empty : JsonSerializer.Deserialize(json, Json.TypeInfo<CreationTemplates>()) ?? Empty;
 
     /// <summary>The setting's value; null (no setting) when there are no templates.</summary>
-    public string? ToSetting() => Templates.Count == 0 ? null : JsonSerializer.Serialize(this, Json);
+    public string? ToSetting() => Templates.Count == 0 ? null : JsonSerializer.Serialize(this, Json.TypeInfo<CreationTemplates>());
 
     public static async Task<CreationTemplates> LoadAsync(IRepositoryStore repositories, RegistryKey registry, CancellationToken cancellationToken) =>
         FromSetting((await repositories.GetRegistrySettingsAsync(registry, cancellationToken)).GetValueOrDefault(SettingName));

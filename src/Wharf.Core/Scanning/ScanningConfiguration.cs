@@ -30,14 +30,14 @@ public sealed record ScanningConfiguration(string ScanType, IReadOnlyList<Scanni
     /// <summary>The registry setting that holds the configuration (beside ECR's account settings).</summary>
     public const string SettingName = "wharf:SCANNING_CONFIGURATION";
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.Never };
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.Never, TypeInfoResolver = Primitives.CoreJsonContext.Default };
 
     public static ScanningConfiguration Default { get; } = new("BASIC", []);
 
     public static ScanningConfiguration FromSetting(string? json) =>
-        json is null ? Default : JsonSerializer.Deserialize<ScanningConfiguration>(json, Json) ?? Default;
+        json is null ? Default : JsonSerializer.Deserialize(json, Primitives.JsonTypes.TypeInfo<ScanningConfiguration>(Json)) ?? Default;
 
-    public string ToSetting() => JsonSerializer.Serialize(this, Json);
+    public string ToSetting() => JsonSerializer.Serialize(this, Primitives.JsonTypes.TypeInfo<ScanningConfiguration>(Json));
 
     /// <summary>The registry's configuration as stored among its settings, or the default.</summary>
     public static async Task<ScanningConfiguration> LoadAsync(Metadata.IRepositoryStore repositories, Primitives.RegistryKey registry, CancellationToken cancellationToken) =>

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Wharf.Core.Encryption;
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
@@ -155,5 +156,5 @@ public sealed class BlobService(IMetadataStore store, IBlobVault blobs, Reposito
         && Encryption.BlobScope.Of(source) == Encryption.BlobScope.Of(target);
 
     internal static WharfException BlobUnknown(Digest digest) =>
-        new(WharfErrorCode.BlobUnknown, $"blob {digest} is unknown to this repository", new { digest = digest.ToString() });
+        new(WharfErrorCode.BlobUnknown, $"blob {digest} is unknown to this repository", new JsonObject { ["digest"] = digest.ToString() });
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
+using System.Text.Json.Nodes;
 using Wharf.Core.Encryption;
 using Wharf.Core.Errors;
 using Wharf.Core.Metadata;
@@ -164,7 +165,7 @@ public sealed class UploadService(
             var actual = await ComputeDigestAsync(scope, session, chunks, digest.Algorithm, cancellationToken);
             if (actual != digest)
             {
-                throw new WharfException(WharfErrorCode.DigestInvalid, $"provided digest {digest} did not match uploaded content ({actual})", new { digest = digest.ToString() });
+                throw new WharfException(WharfErrorCode.DigestInvalid, $"provided digest {digest} did not match uploaded content ({actual})", new JsonObject { ["digest"] = digest.ToString() });
             }
 
             verified?.Invoke();

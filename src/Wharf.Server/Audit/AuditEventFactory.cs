@@ -34,7 +34,7 @@ internal static class AuditEventFactory
         {
             // Refused before routing (an anonymous or unsigned write): the route still says what was attempted.
             (operation, var routeName) = RouteOf(entry);
-            parameters ??= routeName is null ? null : JsonSerializer.Serialize(new Dictionary<string, string> { ["repositoryName"] = routeName });
+            parameters ??= routeName is null ? null : JsonSerializer.Serialize(new Dictionary<string, string> { ["repositoryName"] = routeName }, Errors.ServerJsonContext.Default.DictionaryStringString);
         }
 
         var eventSource = record.EventSource

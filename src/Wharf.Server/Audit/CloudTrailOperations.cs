@@ -144,7 +144,7 @@ internal sealed class CloudTrailOperations(IMetadataStore store, IAccessAuthoriz
         var page = await store.Audit.LookupAsync(new AuditQuery(account, start, end, attribute is null ? [] : [attribute], limit, after), call.Aborted);
         foreach (var evt in page.Events)
         {
-            events.Add(Event(evt));
+            events.Add((JsonNode)Event(evt));
         }
 
         if (page.Next is { } next)

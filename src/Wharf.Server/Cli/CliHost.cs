@@ -24,14 +24,22 @@ internal static partial class CliHost
 
         WebApplicationBuilder builder;
         WharfOptions options;
+        IConfiguration? configuration = null;
         try
         {
             var flags = CliOptions.ToSettings(parse);
-            (builder, options) = WharfHost.CreateBuilder([], sources => sources.AddInMemoryCollection(flags), configFile);
+            (builder, options) = WharfHost.CreateBuilder(
+                [],
+                sources =>
+                {
+                    sources.AddInMemoryCollection(flags);
+                    configuration = sources as IConfiguration;
+                },
+                configFile);
         }
         catch (Exception e) when (e is InvalidOperationException or FormatException or InvalidDataException or IOException or UnauthorizedAccessException)
         {
-            WharfCli.Fail(DescribeSettingsError(e));
+            WharfCli.Fail(DescribeSettingsError(e, configuration));
             return null;
         }
 
@@ -51,29 +59,43 @@ internal static partial class CliHost
     }
 
     /// <summary>
-    /// The configuration binder says "Failed to convert configuration value 'x' at 'Key' to type 'T'";
+    /// The configuration binder says "Failed to convert configuration value at 'Key' to type 'T'" (the source-generated
+    /// binder, which Native AOT needs, leaves the value out; the reflection-based one gave it before "at");
     /// say instead which setting is wrong, what it accepts, and where it can be fixed.
     /// </summary>
-    private static string DescribeSettingsError(Exception e)
+    private static string DescribeSettingsError(Exception e, IConfiguration? configuration)
     {
         if (ConversionFailure().Match(e.Message) is { Success: true } match)
         {
             var key = match.Groups["key"].Value;
-            var type = typeof(WharfOptions).Assembly.GetType(match.Groups["type"].Value) ?? Type.GetType(match.Groups["type"].Value);
+            var typeName = match.Groups["type"].Value;
+            var type = Array.Find(SettingTypes, t => t.FullName == typeName);
             var expected = type switch
             {
-                { IsEnum: true } => "one of " + string.Join(", ", Enum.GetNames(type).Select(n => n.ToLowerInvariant())),
+                _ when type == typeof(AuthMode) => OneOf<AuthMode>(),
+                _ when type == typeof(MetadataBackend) => OneOf<MetadataBackend>(),
+                _ when type == typeof(StorageBackend) => OneOf<StorageBackend>(),
+                _ when type == typeof(LogFormat) => OneOf<LogFormat>(),
                 _ when type == typeof(TimeSpan) => "a duration such as 00:30:00 (hh:mm:ss) or 1.00:00:00 (one day)",
                 _ when type == typeof(bool) => "true or false",
                 _ when type == typeof(int) => "a whole number",
-                _ => $"a value of type {type?.Name ?? match.Groups["type"].Value}",
+                _ => $"a value of type {type?.Name ?? typeName[(typeName.LastIndexOf('.') + 1)..]}",
             };
-            return $"setting {key} is '{match.Groups["value"].Value}', expected {expected}; fix it in the flag, in WHARF__{key.Replace(":", "__", StringComparison.Ordinal)} or in the settings file";
+            var value = match.Groups["value"].Success ? match.Groups["value"].Value : configuration?[key];
+            return $"setting {key} is '{value}', expected {expected}; fix it in the flag, in WHARF__{key.Replace(":", "__", StringComparison.Ordinal)} or in the settings file";
         }
 
         return $"invalid settings: {WharfCli.OneLine(e)}";
     }
 
-    [GeneratedRegex("^Failed to convert configuration value '(?<value>.*)' at '(?<key>[^']*)' to type '(?<type>[^']*)'", RegexOptions.Singleline)]
+    // The types a setting can fail to convert to, looked up by the name the binder gives (no reflection by name:
+    // Native AOT trims what nothing references).
+    private static readonly Type[] SettingTypes =
+        [typeof(AuthMode), typeof(MetadataBackend), typeof(StorageBackend), typeof(LogFormat), typeof(TimeSpan), typeof(bool), typeof(int)];
+
+    private static string OneOf<T>()
+        where T : struct, Enum => "one of " + string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()));
+
+    [GeneratedRegex("^Failed to convert configuration value (?:'(?<value>.*)' )?at '(?<key>[^']*)' to type '(?<type>[^']*)'", RegexOptions.Singleline)]
     private static partial Regex ConversionFailure();
 }

@@ -75,7 +75,7 @@ internal static class ReplicationCredentialsCommand
             var regions = await credentials.ListAsync(ct);
             if (parse.GetValue(CliOptions.Json))
             {
-                CliJson.Write(new { regions });
+                CliJson.Write(new RegionsResult(regions));
                 return 0;
             }
 

@@ -75,10 +75,12 @@ internal static class WebhookCommand
             var all = await store.Webhooks.ListSubscriptionsAsync(ct);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(all.Select(s => new Dictionary<string, object>
-                {
-                    ["name"] = s.Name, ["url"] = s.Url.AbsoluteUri, ["enabled"] = s.Enabled, ["origin"] = Origin(s.Origin), ["pattern"] = s.Pattern,
-                })));
+                Console.WriteLine(JsonSerializer.Serialize(
+                    [.. all.Select(s => new Dictionary<string, object>
+                    {
+                        ["name"] = s.Name, ["url"] = s.Url.AbsoluteUri, ["enabled"] = s.Enabled, ["origin"] = Origin(s.Origin), ["pattern"] = s.Pattern,
+                    })],
+                    Errors.ServerJsonContext.Default.ListDictionaryStringObject));
                 return 0;
             }
 
@@ -108,12 +110,14 @@ internal static class WebhookCommand
             var rows = await store.Webhooks.ListDeadLettersAsync(parse.GetValue(subscription), ListLimit, ct);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(rows.Select(r => new Dictionary<string, object?>
-                {
-                    ["subscription"] = r.Subscription, ["eventId"] = r.EventId, ["attempts"] = r.Attempts,
-                    ["firstAttemptAt"] = r.FirstAttemptAt?.ToString("O", CultureInfo.InvariantCulture), ["deadAt"] = r.DeadAt?.ToString("O", CultureInfo.InvariantCulture),
-                    ["lastStatus"] = r.LastStatus, ["lastError"] = r.LastError,
-                })));
+                Console.WriteLine(JsonSerializer.Serialize(
+                    [.. rows.Select(r => new Dictionary<string, object?>
+                    {
+                        ["subscription"] = r.Subscription, ["eventId"] = r.EventId, ["attempts"] = r.Attempts,
+                        ["firstAttemptAt"] = r.FirstAttemptAt?.ToString("O", CultureInfo.InvariantCulture), ["deadAt"] = r.DeadAt?.ToString("O", CultureInfo.InvariantCulture),
+                        ["lastStatus"] = r.LastStatus, ["lastError"] = r.LastError,
+                    })],
+                    Errors.ServerJsonContext.Default.ListDictionaryStringObject));
                 return 0;
             }
 

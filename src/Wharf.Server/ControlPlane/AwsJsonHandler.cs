@@ -113,7 +113,7 @@ internal sealed class AwsJsonHandler(IApiIdentityResolver identities, IEnumerabl
             ModelValidator.ThrowIfInvalid(model, operation, document.RootElement);
 
             var result = await service.InvokeAsync(new EcrCall(context, operation.Name, document.RootElement, identity));
-            var bytes = JsonSerializer.SerializeToUtf8Bytes(result);
+            var bytes = JsonSerializer.SerializeToUtf8Bytes(result, Errors.ServerJsonContext.Default.JsonObject);
             context.Response.StatusCode = StatusCodes.Status200OK;
             context.Response.ContentType = AwsErrorWriter.ContentType;
             context.Response.ContentLength = bytes.Length;

@@ -33,7 +33,7 @@ internal sealed partial class EcrOperations
                 shape["failureCode"] = status.Reason is { } reason ? $"{code}: {reason}" : code;
             }
 
-            list.Add(shape);
+            list.Add((JsonNode)shape);
         }
 
         return new JsonObject

@@ -30,7 +30,7 @@ internal sealed partial class EcrPublicOperations
         var list = new JsonArray();
         if (registry is not null)
         {
-            list.Add(new JsonObject
+            list.Add((JsonNode)new JsonObject
             {
                 ["registryId"] = registry.Account.Value,
                 ["registryArn"] = call.Registry.PublicRegistryArn,

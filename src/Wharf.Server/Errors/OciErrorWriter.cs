@@ -1,4 +1,8 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization.Metadata;
+using Wharf.Core.Primitives;
+using Wharf.Core.Uploads;
 
 namespace Wharf.Server.Errors;
 
@@ -9,7 +13,8 @@ namespace Wharf.Server.Errors;
 /// </summary>
 internal static partial class OciErrorWriter
 {
-    private static readonly JsonSerializerOptions JsonOptions = new(JsonSerializerDefaults.Web);
+    private static readonly JsonTypeInfo<ErrorBody> Body =
+        new JsonSerializerOptions(JsonSerializerDefaults.Web) { TypeInfoResolver = ServerJsonContext.Default }.TypeInfo<ErrorBody>();
 
     public static Task HandleAsync(HttpContext context, Exception exception, ILogger logger)
     {
@@ -48,17 +53,25 @@ internal static partial class OciErrorWriter
         }
 
         var body = JsonSerializer.SerializeToUtf8Bytes(
-            new ErrorBody([new ErrorEntry(answer.Row.OciCode, answer.Message, answer.Detail)]),
-            JsonOptions);
+            new ErrorBody([new ErrorEntry(answer.Row.OciCode, answer.Message, Detail(answer.Detail))]),
+            Body);
         response.ContentType = "application/json";
         response.ContentLength = body.Length;
         return response.Body.WriteAsync(body, context.RequestAborted).AsTask();
     }
 
+    // The OCI detail member: services give it as JSON; the layer-part rejection (the ECR API's) as its one member.
+    private static JsonNode? Detail(object? detail) => detail switch
+    {
+        JsonNode node => node,
+        LayerPartRejected rejected => new JsonObject { ["lastValidByteReceived"] = rejected.LastValidByteReceived },
+        _ => null,
+    };
+
     [LoggerMessage(EventId = Hosting.WharfEventId.UnhandledRequestError, Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
     private static partial void LogUnhandled(ILogger logger, string method, PathString path, Exception exception);
 }
 
-internal sealed record ErrorEntry(string Code, string Message, object? Detail);
+internal sealed record ErrorEntry(string Code, string Message, JsonNode? Detail);
 
 internal sealed record ErrorBody(IReadOnlyList<ErrorEntry> Errors);

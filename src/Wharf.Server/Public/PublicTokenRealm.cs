@@ -52,7 +52,8 @@ internal sealed class PublicTokenRealm(PublicIdentity identity, Hosting.RequestL
                 token,
                 token,
                 Math.Max(60, (int)(expires - issuedAt).TotalSeconds),
-                issuedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)));
+                issuedAt.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture)),
+                ServerJsonContext.Default.TokenResponse);
             var response = context.Response;
             response.StatusCode = StatusCodes.Status200OK;
             response.ContentType = "application/json";
@@ -69,7 +70,7 @@ internal sealed class PublicTokenRealm(PublicIdentity identity, Hosting.RequestL
         }
     }
 
-    private sealed record TokenResponse(
+    internal sealed record TokenResponse(
         [property: System.Text.Json.Serialization.JsonPropertyName("token")] string Token,
         [property: System.Text.Json.Serialization.JsonPropertyName("access_token")] string AccessToken,
         [property: System.Text.Json.Serialization.JsonPropertyName("expires_in")] int ExpiresIn,

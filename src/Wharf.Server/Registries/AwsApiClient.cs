@@ -44,7 +44,7 @@ internal sealed class AwsApiClient(
         return await SendAsync(
             "ecr",
             "application/x-amz-json-1.1",
-            JsonSerializer.SerializeToUtf8Bytes(input),
+            JsonSerializer.SerializeToUtf8Bytes(input, Errors.ServerJsonContext.Default.JsonObject),
             "AmazonEC2ContainerRegistry_V20150921." + operation,
             what,
             async (response, body, ct) =>

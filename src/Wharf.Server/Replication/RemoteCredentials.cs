@@ -19,7 +19,7 @@ internal sealed class RemoteCredentials(IMetadataStore store, SecretBox secrets,
     public async Task SetAsync(string region, RemoteCredential credential, CancellationToken cancellationToken)
     {
         var name = Prefix + region;
-        var plain = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["identity"] = credential.Identity, ["secret"] = credential.Secret });
+        var plain = JsonSerializer.SerializeToUtf8Bytes(new Dictionary<string, string> { ["identity"] = credential.Identity, ["secret"] = credential.Secret }, Errors.ServerJsonContext.Default.DictionaryStringString);
         var sealedValue = secrets.Seal(plain, Encoding.UTF8.GetBytes(name));
         CryptographicOperations.ZeroMemory(plain);
 

@@ -47,11 +47,11 @@ internal sealed partial class SecretsManagerOperations
         {
             try
             {
-                values.Add(ValueEntry(await secrets.GetValueAsync(call.Caller, call.Registry, id, null, null, call.Aborted)));
+                values.Add((JsonNode)ValueEntry(await secrets.GetValueAsync(call.Caller, call.Registry, id, null, null, call.Aborted)));
             }
             catch (WharfException e)
             {
-                errors.Add(new JsonObject { ["SecretId"] = id, ["ErrorCode"] = ErrorCatalogue.Describe(e.Code).AwsType, ["Message"] = e.Message });
+                errors.Add((JsonNode)new JsonObject { ["SecretId"] = id, ["ErrorCode"] = ErrorCatalogue.Describe(e.Code).AwsType, ["Message"] = e.Message });
             }
         }
 
@@ -77,7 +77,7 @@ internal sealed partial class SecretsManagerOperations
 
     /// <summary>A listing's token is bound to its operation, registry and query: another query cannot reuse it.</summary>
     private static string Scope(EcrCall call, SecretQuery query) =>
-        $"{call.Operation}|{call.Registry.Account}|{call.Registry.Region}|{JsonSerializer.Serialize(query)}";
+        $"{call.Operation}|{call.Registry.Account}|{call.Registry.Region}|{JsonSerializer.Serialize(query, Errors.ServerJsonContext.Default.SecretQuery)}";
 
     private async Task<int> OffsetAsync(EcrCall call, string scope)
     {

@@ -14,7 +14,7 @@ namespace Wharf.Server.WebConsole.Images;
 internal static class ImagePageView
 {
     // Arguments shown as JSON, as the config has them, without escaping what the page encodes anyway.
-    private static readonly JsonSerializerOptions Arguments = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private static readonly JsonSerializerOptions Arguments = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping, TypeInfoResolver = Errors.ServerJsonContext.Default };
 
     public static string Title(ImagePageData data) =>
         data.Summary is { Tags: [var tag, ..] } ? $"{data.Key.Name.Value}:{tag}" : $"{data.Key.Name.Value}@{ConsoleFormat.Short(data.Manifest.Digest)}";
@@ -271,7 +271,7 @@ internal static class ImagePageView
     }
 
     private static Html Command(IReadOnlyList<string>? arguments) =>
-        arguments is null ? new Html().Raw("<span class=\"muted\">none</span>") : new Html().Add($"<code>{JsonSerializer.Serialize(arguments, Arguments)}</code>");
+        arguments is null ? new Html().Raw("<span class=\"muted\">none</span>") : new Html().Add($"<code>{JsonSerializer.Serialize(arguments, Arguments.TypeInfo<IReadOnlyList<string>>())}</code>");
 
     private static Html Code(string? value) =>
         string.IsNullOrEmpty(value) ? new Html().Raw("<span class=\"muted\">none</span>") : new Html().Add($"<code>{value}</code>");
