@@ -61,13 +61,7 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
     [Fact]
     public async Task Keyset_pages_start_at_their_cursor_in_an_index()
     {
-        var cluster = await PostgresCluster.GetAsync();
-        var connectionString = await cluster.CreateDatabaseAsync(Ct);
-        await using (var store = new PostgresMetadataStore(connectionString))
-        {
-            await store.MigrateAsync(Ct);
-        }
-
+        var connectionString = await MigratedDatabaseAsync();
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(Ct);
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
@@ -111,13 +105,7 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
     [Fact]
     public async Task Listing_pages_of_a_repository_far_above_the_average_read_only_the_page_on_a_generic_plan()
     {
-        var cluster = await PostgresCluster.GetAsync();
-        var connectionString = await cluster.CreateDatabaseAsync(Ct);
-        await using (var store = new PostgresMetadataStore(connectionString))
-        {
-            await store.MigrateAsync(Ct);
-        }
-
+        var connectionString = await MigratedDatabaseAsync();
         await using var connection = new NpgsqlConnection(connectionString);
         await connection.OpenAsync(Ct);
         await using var dataSource = NpgsqlDataSource.Create(connectionString);
@@ -165,6 +153,15 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
             ("repository", "bigint", 1L), ("after", "text", Digest(3900)), ("limit", "bigint", 101L));
         Assert.Equal(0, RowsOut(untagged));
         Assert.True(MostRowsRead(untagged) <= 100, untagged);
+    }
+
+    // A fresh database of the run's cluster with Wharf's schema (the plan tests read statements against it).
+    private static async Task<string> MigratedDatabaseAsync()
+    {
+        var connectionString = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync(Ct);
+        await using var store = new PostgresMetadataStore(connectionString);
+        await store.MigrateAsync(Ct);
+        return connectionString;
     }
 
     // EXPLAIN ANALYZE of the statement's generic plan: prepared by name (the store's parameters numbered in the order
