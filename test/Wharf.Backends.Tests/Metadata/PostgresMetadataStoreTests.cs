@@ -189,14 +189,7 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
         await using var command = new NpgsqlCommand(
             $"EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) EXECUTE {name}({string.Join(", ", parameters.Select(p => Literal(p.Value)))})", connection);
 
-        var lines = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(Ct);
-        while (await reader.ReadAsync(Ct))
-        {
-            lines.Add(reader.GetString(0));
-        }
-
-        var plan = string.Join('\n', lines);
+        var plan = await PlanTextAsync(command);
         Assert.True(plan.Contains("$1", StringComparison.Ordinal), plan); // a generic plan: the values are not in it
         return plan;
     }
@@ -239,6 +232,19 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
         return found.Success ? int.Parse(found.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 1;
     }
 
+    // An EXPLAIN's output, one line per row.
+    private static async Task<string> PlanTextAsync(NpgsqlCommand explain)
+    {
+        var lines = new List<string>();
+        await using var reader = await explain.ExecuteReaderAsync(Ct);
+        while (await reader.ReadAsync(Ct))
+        {
+            lines.Add(reader.GetString(0));
+        }
+
+        return string.Join('\n', lines);
+    }
+
     private static async Task<string> ExplainAsync(NpgsqlConnection connection, string sql, params (string Name, object Value)[] parameters)
     {
         await using var command = new NpgsqlCommand("EXPLAIN " + sql, connection);
@@ -247,14 +253,7 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
             command.Parameters.AddWithValue(name, value);
         }
 
-        var lines = new List<string>();
-        await using var reader = await command.ExecuteReaderAsync(Ct);
-        while (await reader.ReadAsync(Ct))
-        {
-            lines.Add(reader.GetString(0));
-        }
-
-        var plan = string.Join('\n', lines);
+        var plan = await PlanTextAsync(command);
         Assert.DoesNotContain("Seq Scan", plan, StringComparison.Ordinal);
         return plan;
     }
