@@ -30,7 +30,7 @@ def psql(pg, sql, database="postgres"):
                           check=True, capture_output=True, text=True).stdout
 
 
-def start(name, dll, work, metadata):
+def start(name, dll, work, metadata, extra_env=()):
     data = os.path.join(work, name.replace(" ", "-"))
     os.makedirs(data)
     port = b.free_port()
@@ -38,6 +38,7 @@ def start(name, dll, work, metadata):
     if metadata:
         argv += ["--metadata", "postgres", "--metadata-connection", metadata]
     env = dict(os.environ, Logging__LogLevel__Default="Warning", **LIMITS)
+    env.update(kv.split("=", 1) for kv in extra_env)
     srv = b.Server(name, argv, port, env)
     srv.layer = b.push_small_image(srv, "bench/app", ["latest"])
     srv.puts = 0
@@ -57,17 +58,24 @@ def config_of(srv):
     return "sha256:" + hashlib.sha256(cfg).hexdigest(), len(cfg)
 
 
-def put_ms(srv, count):
-    """Median ms of `count` sequential PUTs of distinct manifests, each a new tag, on one keep-alive connection."""
+def put_ms(srv, count, pg=None):
+    """Median ms of `count` sequential PUTs of distinct manifests, each a new tag, on one keep-alive connection; with
+    `pg`, also Wharf's and PostgreSQL's CPU per PUT (µs) over those PUTs (the first 5, unmeasured, excluded)."""
     conn = srv.conn(); times = []; cfg = config_of(srv)
-    for _ in range(count + 5):
+    for i in range(count + 5):
+        if i == 5:
+            cpu0, pg0 = srv.cpu(), sum(c.cpu_by_pid(c.tree(pg.pid)).values()) if pg else 0
         srv.puts += 1
         body = manifest(srv.layer, cfg, srv.puts)
         t = time.perf_counter()
         b.request(conn, "PUT", f"/v2/bench/app/manifests/p{srv.puts}", body, {"Content-Type": b.OCI_MANIFEST}, (201,))
         times.append((time.perf_counter() - t) * 1000)
     conn.close()
-    return statistics.median(times[5:])
+    if pg is None:
+        return statistics.median(times[5:])
+    cpu = (srv.cpu() - cpu0) / count * 1e6
+    pgcpu = (sum(c.cpu_by_pid(c.tree(pg.pid)).values()) - pg0) / count * 1e6
+    return statistics.median(times[5:]), cpu, pgcpu
 
 
 def burst(srv, row, seconds, pg):
@@ -148,6 +156,8 @@ def main():
     ap.add_argument("--pg-extra", default="", help="appended to the PostgreSQL connection string (e.g. ';Multiplexing=true')")
     ap.add_argument("--baseline-pg-extra", default="", help="appended to the baseline's connection string instead of --pg-extra")
     ap.add_argument("--wal-sync-method", help="PostgreSQL's wal_sync_method (default: the server's, fdatasync on Linux)")
+    ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE", help="environment of the build under test (repeatable)")
+    ap.add_argument("--baseline-env", action="append", default=[], metavar="KEY=VALUE", help="environment of the baseline build (repeatable)")
     ap.add_argument("--out", help="also write the table to this file")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="wharf-bench-pg-")
@@ -159,24 +169,24 @@ def main():
             psql(pg, f"ALTER SYSTEM SET wal_sync_method = '{args.wal_sync_method}'"); psql(pg, "SELECT pg_reload_conf()")
         fsync = wal_fsync_ms(pg)
         conn = pg.connection() + args.pg_extra
-        pgsrv = start("PostgreSQL", args.wharf_dll, work, conn)
+        pgsrv = start("PostgreSQL", args.wharf_dll, work, conn, args.env)
         servers.append(pgsrv)
         if args.trace:
             trace(pg, pgsrv)
             return
-        servers.append(start("SQLite", args.wharf_dll, work, None))
+        servers.append(start("SQLite", args.wharf_dll, work, None, args.env))
         if args.baseline_dll:
             psql(pg, "CREATE DATABASE wharf_base")
             base = pg.connection() + args.baseline_pg_extra
-            servers.append(start("PostgreSQL baseline", args.baseline_dll, work, base.replace("Database=wharf", "Database=wharf_base")))
-            servers.append(start("SQLite baseline", args.baseline_dll, work, None))
+            servers.append(start("PostgreSQL baseline", args.baseline_dll, work, base.replace("Database=wharf", "Database=wharf_base"), args.baseline_env))
+            servers.append(start("SQLite baseline", args.baseline_dll, work, None, args.baseline_env))
         rows = () if args.put_only else ("manifest", "head")
         for half in range(2):
             for srv in servers:
                 for row in rows:
                     burst(srv, row, max(args.warmup // 2, 1), pg)
                 put_ms(srv, 20)
-        results = {srv.name: {k: [] for k in ("manifest", "manifest cpu", "manifest pg", "head", "head cpu", "head pg", "put")} for srv in servers}
+        results = {srv.name: {k: [] for k in ("manifest", "manifest cpu", "manifest pg", "head", "head cpu", "head pg", "put", "put cpu", "put pg")} for srv in servers}
         for i in range(args.rounds):
             order = servers if i % 2 == 0 else servers[::-1]
             for row in rows:
@@ -185,7 +195,10 @@ def main():
                     r = results[srv.name]
                     r[row].append(rps); r[row + " cpu"].append(cpu); r[row + " pg"].append(pgcpu)
             for srv in order:
-                results[srv.name]["put"].append(put_ms(srv, args.puts // args.rounds))
+                ms, cpu, pgcpu = put_ms(srv, args.puts // args.rounds, pg)
+                r = results[srv.name]
+                r["put"].append(ms); r["put cpu"].append(cpu); r["put pg"].append(pgcpu)
+                print(f"round {i + 1}: {srv.name}: PUT {ms:.2f} ms, Wharf {cpu:.0f} µs, PostgreSQL {pgcpu:.0f} µs per PUT", file=sys.stderr)
         med = {name: {k: statistics.median(v) if v else 0 for k, v in r.items()} for name, r in results.items()}
         names = [srv.name for srv in servers]
         lines = [f"Each server warm ({args.warmup} s of load per row), then {args.rounds} rounds of {args.seconds}-s bursts per row, "
@@ -196,7 +209,8 @@ def main():
         labels = [("manifest", "manifest GET by tag (rps)"), ("manifest cpu", "Wharf CPU per manifest GET (µs)"),
                   ("manifest pg", "PostgreSQL CPU per manifest GET (µs)"), ("head", "blob HEAD (rps)"),
                   ("head cpu", "Wharf CPU per blob HEAD (µs)"), ("head pg", "PostgreSQL CPU per blob HEAD (µs)"),
-                  ("put", "PUT manifest, sequential (ms, median)")]
+                  ("put", "PUT manifest, sequential (ms, median)"), ("put cpu", "Wharf CPU per PUT manifest (µs)"),
+                  ("put pg", "PostgreSQL CPU per PUT manifest (µs)")]
         for key, label in labels:
             if not results["SQLite"][key]:
                 continue
