@@ -9,13 +9,23 @@ namespace Wharf.Server.Audit;
 /// <summary>
 /// Appends what <see cref="AuditRecorder"/> queued to the metadata store in batches (as <c>PullTimeFlusher</c>
 /// writes pull times), then to <c>Audit:File</c>. A batch is what is queued when the writer wakes, up to
-/// <see cref="MaxBatch"/>, so a quiet server writes each call at once and a busy one fewer, larger transactions.
+/// <see cref="MaxBatch"/>; after a write the writer waits <see cref="WriteInterval"/> before the next, so the first
+/// call after a quiet spell is written at once and a stream of calls in one transaction per interval.
 /// On a clean shutdown, after the server has stopped taking requests, everything queued is written.
 /// </summary>
 internal sealed partial class AuditWriter(AuditRecorder recorder, IMetadataStore store, AuditFile file, TimeProvider time, ILogger<AuditWriter> logger)
     : BackgroundService
 {
     public const int MaxBatch = 500;
+
+    /// <summary>
+    /// The least time between two writes. Each write is a transaction whose commit waits for the disk (a WAL flush on
+    /// PostgreSQL), and written per call it was one more commit beside every push: a sequential PUT manifest's own
+    /// commit queued behind it, and each write cost its round trips and thread wake-ups (bench/RESULTS.md, "PostgreSQL
+    /// PUT and small requests, session 36"). A record waits in memory at most this long more, which a crash already
+    /// loses whatever the interval (docs/operations.md, "Audit trail").
+    /// </summary>
+    public static readonly TimeSpan WriteInterval = TimeSpan.FromMilliseconds(100);
 
     private static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(30);
 
@@ -27,6 +37,9 @@ internal sealed partial class AuditWriter(AuditRecorder recorder, IMetadataStore
             {
                 // Not stoppingToken: a batch being written when shutdown begins is finished, not abandoned.
                 await WriteQueuedAsync(retryUntil: stoppingToken, CancellationToken.None);
+
+                // What ends meanwhile is written together with the next wake-up (on shutdown, by StopAsync).
+                await Task.Delay(WriteInterval, time, stoppingToken);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
