@@ -1,3 +1,4 @@
+using Npgsql;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
 using Wharf.Metadata.Relational;
@@ -13,25 +14,119 @@ namespace Wharf.Metadata.Postgres;
 /// </summary>
 internal sealed class PgReferenceCheck : IReferenceCheck
 {
+    private const string LockBlobs =
+        """
+        SELECT b.digest, b.size FROM blobs b JOIN repository_blobs l ON l.digest = b.digest AND l.repository_id = @repository
+        WHERE b.digest = ANY(@digests) AND b.state = 'live'
+        ORDER BY b.digest
+        FOR SHARE OF b
+        """;
+
+    private const string LockChildren =
+        "SELECT digest, octet_length(content)::bigint FROM manifests WHERE repository_id = @repository AND digest = ANY(@digests) ORDER BY digest FOR SHARE";
+
     public async Task<PutManifestResult?> CheckAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
     {
         var blobs = Texts(write.Blobs.Distinct());
         var children = Texts(write.Children.Distinct());
         var presentBlobs = blobs.Length == 0 ? new Dictionary<string, long>(StringComparer.Ordinal) : (await s.ListAsync(
-            """
-            SELECT b.digest, b.size FROM blobs b JOIN repository_blobs l ON l.digest = b.digest AND l.repository_id = @repository
-            WHERE b.digest = ANY(@digests) AND b.state = 'live'
-            ORDER BY b.digest
-            FOR SHARE OF b
-            """,
+            LockBlobs,
             r => (Digest: r.GetString(0), Size: r.GetInt64(1)),
             [("repository", write.RepositoryId), ("digests", blobs)],
             cancellationToken)).ToDictionary(p => p.Digest, p => p.Size, StringComparer.Ordinal);
         var presentChildren = children.Length == 0 ? new Dictionary<string, long>(StringComparer.Ordinal) : (await s.ListAsync(
-            "SELECT digest, octet_length(content)::bigint FROM manifests WHERE repository_id = @repository AND digest = ANY(@digests) ORDER BY digest FOR SHARE",
+            LockChildren,
             r => (Digest: r.GetString(0), Size: r.GetInt64(1)),
             [("repository", write.RepositoryId), ("digests", children)],
             cancellationToken)).ToDictionary(p => p.Digest, p => p.Size, StringComparer.Ordinal);
+        return Failure(write, blobs, children, presentBlobs, presentChildren);
+    }
+
+    /// <summary>
+    /// The tag row's lock, the check's locks and the manifest's insert in one batch, one round trip (with the
+    /// transaction's <c>BEGIN</c>, which Npgsql sends with the first statement): the same statements in the same order
+    /// as one after another, so the rows are locked in the same order (tag, then blobs and children in digest order).
+    /// The insert runs before its outcome is known; when the tag or the check refuses the write,
+    /// <see cref="LockedWrite.MustRollBack"/> rolls it back with the transaction.
+    /// </summary>
+    public async Task<LockedWrite> LockCheckAndInsertAsync(Session s, ManifestWrite write, (string Sql, IEnumerable<(string Name, object? Value)> Parameters) insert, CancellationToken cancellationToken)
+    {
+        var blobs = Texts(write.Blobs.Distinct());
+        var children = Texts(write.Children.Distinct());
+        await using var batch = new NpgsqlBatch((NpgsqlConnection)s.Connection, (NpgsqlTransaction?)s.Transaction);
+        if (write.Tag is not null)
+        {
+            batch.BatchCommands.Add(Command(ImageStore.LockTag(s.Dialect), ImageStore.TagKey(write)));
+        }
+
+        if (blobs.Length > 0)
+        {
+            batch.BatchCommands.Add(Command(LockBlobs, [("repository", write.RepositoryId), ("digests", blobs)]));
+        }
+
+        if (children.Length > 0)
+        {
+            batch.BatchCommands.Add(Command(LockChildren, [("repository", write.RepositoryId), ("digests", children)]));
+        }
+
+        var inserted = Command(insert.Sql, insert.Parameters);
+        batch.BatchCommands.Add(inserted);
+        string? tagged = null;
+        var presentBlobs = new Dictionary<string, long>(StringComparer.Ordinal);
+        var presentChildren = new Dictionary<string, long>(StringComparer.Ordinal);
+        await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
+        {
+            if (write.Tag is not null)
+            {
+                tagged = await reader.ReadAsync(cancellationToken) ? reader.GetString(0) : null;
+                await reader.NextResultAsync(cancellationToken);
+            }
+
+            foreach (var (present, any) in new[] { (presentBlobs, blobs.Length > 0), (presentChildren, children.Length > 0) })
+            {
+                if (!any)
+                {
+                    continue;
+                }
+
+                while (await reader.ReadAsync(cancellationToken))
+                {
+                    present[reader.GetString(0)] = reader.GetInt64(1);
+                }
+
+                await reader.NextResultAsync(cancellationToken);
+            }
+
+            // The insert's own result: read to its end, so that an error in it surfaces here.
+            while (await reader.NextResultAsync(cancellationToken))
+            {
+            }
+        }
+
+        var created = inserted.RecordsAffected > 0;
+        if (tagged is not null && write.TagImmutable)
+        {
+            return new LockedWrite(tagged, PutManifestResult.ImmutableTag, false, created);
+        }
+
+        return Failure(write, blobs, children, presentBlobs, presentChildren) is { } failed
+            ? new LockedWrite(tagged, failed, false, created)
+            : new LockedWrite(tagged, null, created, false);
+    }
+
+    private static NpgsqlBatchCommand Command(string sql, IEnumerable<(string Name, object? Value)> parameters)
+    {
+        var command = new NpgsqlBatchCommand(sql);
+        foreach (var (name, value) in parameters)
+        {
+            command.Parameters.Add(new NpgsqlParameter(name, value ?? DBNull.Value));
+        }
+
+        return command;
+    }
+
+    private static PutManifestResult? Failure(ManifestWrite write, string[] blobs, string[] children, Dictionary<string, long> presentBlobs, Dictionary<string, long> presentChildren)
+    {
         var missingBlobs = blobs.Where(d => !presentBlobs.ContainsKey(d)).Select(Digest.Parse).ToList();
         var missingChildren = children.Where(d => !presentChildren.ContainsKey(d)).Select(Digest.Parse).ToList();
         var wrongSizes = WrongSizes(write.DeclaredSizes, presentBlobs).Concat(WrongSizes(write.DeclaredSizes, presentChildren)).ToList();

@@ -49,8 +49,13 @@ internal sealed class Database(SqlDialect dialect)
         {
             await using var lease = await dialect.LeaseAsync(cancellationToken);
             await using var transaction = await dialect.BeginWriteAsync(lease.Connection, cancellationToken);
-            var result = await work(new Session(lease, transaction, dialect));
-            await transaction.CommitAsync(cancellationToken);
+            var session = new Session(lease, transaction, dialect);
+            var result = await work(session);
+            if (!session.Committed)
+            {
+                await transaction.CommitAsync(cancellationToken);
+            }
+
             return result;
         }
         finally

@@ -15,4 +15,36 @@ internal interface IReferenceCheck
 {
     /// <summary>Null when every reference holds; else the failed result (the PUT then writes nothing).</summary>
     Task<PutManifestResult?> CheckAsync(Session s, ManifestWrite write, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The start of the PUT's transaction: locks the tag row the write names (<see cref="ImageStore.LockTag"/>), refuses
+    /// an immutable tag already taken, checks the references (<see cref="CheckAsync"/>), and runs
+    /// <paramref name="insert"/>, the manifest's <c>INSERT … ON CONFLICT DO NOTHING</c>, once they pass. By default one
+    /// statement after another, the insert only after a pass. An engine where a round trip costs something may send all
+    /// of them at once (<see cref="LockedWrite.MustRollBack"/> then says that a refusal found the insert made).
+    /// </summary>
+    async Task<LockedWrite> LockCheckAndInsertAsync(Session s, ManifestWrite write, (string Sql, IEnumerable<(string Name, object? Value)> Parameters) insert, CancellationToken cancellationToken)
+    {
+        var tagged = write.Tag is null
+            ? null
+            : await s.SingleAsync(ImageStore.LockTag(s.Dialect), r => r.GetString(0), ImageStore.TagKey(write), cancellationToken);
+        if (tagged is not null && write.TagImmutable)
+        {
+            return new LockedWrite(tagged, PutManifestResult.ImmutableTag, false, false);
+        }
+
+        if (await CheckAsync(s, write, cancellationToken) is { } failed)
+        {
+            return new LockedWrite(tagged, failed, false, false);
+        }
+
+        return new LockedWrite(tagged, null, await s.ExecuteAsync(insert.Sql, insert.Parameters, cancellationToken) > 0, false);
+    }
 }
+
+/// <summary>
+/// What <see cref="IReferenceCheck.LockCheckAndInsertAsync"/> found: the digest the tag named before (null when none),
+/// the refusal when the PUT must write nothing, whether the manifest row is new, and whether the refusal came after the
+/// insert ran, so that the transaction must roll back rather than commit.
+/// </summary>
+internal readonly record struct LockedWrite(string? TaggedDigest, PutManifestResult? Refused, bool Created, bool MustRollBack);

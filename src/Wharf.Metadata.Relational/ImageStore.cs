@@ -45,37 +45,25 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
         {
             return PutManifestResult.ImmutableTag;
         }
+        catch (Refused refused)
+        {
+            return refused.Result;
+        }
     }
+
+    /// <summary>Locks the tag row of a write (if it exists: <see cref="TagKey"/> binds it) and reads its digest.</summary>
+    internal static string LockTag(SqlDialect dialect) => $"SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag{dialect.ForUpdate}";
+
+    internal static (string Name, object? Value)[] TagKey(ManifestWrite write) => [("repository", write.RepositoryId), ("tag", write.Tag)];
 
     private async Task<PutManifestResult> WriteManifestAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
     {
-        string? taggedDigest = null;
-        if (write.Tag is not null)
-        {
-            // Locks the tag row (if any), so two pushes of one immutable tag cannot both pass.
-            taggedDigest = await s.SingleAsync(
-                $"SELECT digest FROM tags WHERE repository_id = @repository AND name = @tag{s.Dialect.ForUpdate}",
-                r => r.GetString(0),
-                [("repository", write.RepositoryId), ("tag", write.Tag)],
-                cancellationToken);
-            if (taggedDigest is not null && write.TagImmutable)
-            {
-                return PutManifestResult.ImmutableTag;
-            }
-        }
-
-        if (await referenceCheck.CheckAsync(s, write, cancellationToken) is { } failed)
-        {
-            // Nothing was written: the transaction commits no change.
-            return failed;
-        }
-
         // The image size (the blobs' sizes plus the largest child's) is computed in the insert, from the rows the
-        // check above found: the references written below are exactly those rows.
+        // check finds: the references written below are exactly those rows.
         var digest = write.Digest.ToString();
         var blobs = s.Dialect.ListValue(write.Blobs.Distinct().Select(d => d.ToString()));
         var children = s.Dialect.ListValue(write.Children.Distinct().Select(d => d.ToString()));
-        var created = await s.ExecuteAsync(
+        (string, IEnumerable<(string, object?)>) insert = (
             $"""
             INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, content, annotations, pushed_at, image_size)
             VALUES (@repository, @digest, @mediaType, @artifactType, @subject, @content, @annotations, @now,
@@ -87,8 +75,15 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
                 ("repository", write.RepositoryId), ("digest", digest), ("mediaType", write.MediaType),
                 ("artifactType", write.ArtifactType), ("subject", write.Subject?.ToString()), ("content", write.Content),
                 ("annotations", write.AnnotationsJson), ("now", Columns.Ms(write.Now)), ("blobs", blobs), ("children", children),
-            ],
-            cancellationToken) > 0;
+            ]);
+
+        // The tag row is locked first, so two pushes of one immutable tag cannot both pass.
+        var (taggedDigest, refused, created, mustRollBack) = await referenceCheck.LockCheckAndInsertAsync(s, write, insert, cancellationToken);
+        if (refused is not null)
+        {
+            // Nothing is written: the transaction commits no change, or rolls back the insert sent with the check.
+            return mustRollBack ? throw new Refused(refused) : refused;
+        }
 
         // The rest depends only on what is known now: one round trip where the engine batches.
         var batch = new StatementBatch();
@@ -156,7 +151,9 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             ScanStore.RequestIn(batch, write.RepositoryId, write.Digest, write.Now, scan.LimitStart);
         }
 
-        var affected = await batch.ExecuteAsync(s, cancellationToken);
+        // The batch is the transaction's last work, so its COMMIT goes with it where the engine batches (one round trip
+        // fewer), unless an immutable tag's insert decides after it whether everything rolls back.
+        var affected = immutableInsert >= 0 ? await batch.ExecuteAsync(s, cancellationToken) : await batch.ExecuteAndCommitAsync(s, cancellationToken);
         if (immutableInsert >= 0 && affected[immutableInsert] == 0)
         {
             // The event and scan request above roll back with the rest.
@@ -473,6 +470,12 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
 
     /// <summary>Rolls back a manifest write whose immutable tag another transaction took first.</summary>
     private sealed class ImmutableTagTaken : Exception;
+
+    /// <summary>Rolls back a manifest write refused after its insert was sent (<see cref="LockedWrite.MustRollBack"/>).</summary>
+    private sealed class Refused(PutManifestResult result) : Exception
+    {
+        public PutManifestResult Result => result;
+    }
 
     public Task<long> CountManifestsAsync(CancellationToken cancellationToken) =>
         database.ReadAsync(s => s.ScalarLongAsync("SELECT count(*) FROM manifests", [], cancellationToken), cancellationToken);

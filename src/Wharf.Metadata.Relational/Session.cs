@@ -19,6 +19,13 @@ internal sealed class Session(ConnectionLease lease, DbTransaction? transaction,
 
     public SqlDialect Dialect => dialect;
 
+    public DbConnection Connection => lease.Connection;
+
+    public DbTransaction? Transaction => transaction;
+
+    /// <summary>True once the work's own last statements committed its write transaction (<see cref="StatementBatch.ExecuteAndCommitAsync"/>).</summary>
+    public bool Committed { get; set; }
+
     /// <summary>A parameterised command; <paramref name="sql"/> is always built from constants.</summary>
     [SuppressMessage("Security", "CA2100", Justification = "Callers pass constant SQL; values go in parameters.")]
     public DbCommand Command(string sql, IEnumerable<(string Name, object? Value)> parameters)
