@@ -43,7 +43,8 @@ internal sealed class PgReferenceCheck : IReferenceCheck
     }
 
     /// <summary>
-    /// The tag row's lock, the check's locks and the manifest's insert in one batch, one round trip (with the
+    /// The registry's settings (when the write's scan depends on them), the tag row's lock, the check's locks and the
+    /// manifest's insert in one batch, one round trip (with the
     /// transaction's <c>BEGIN</c>, which Npgsql sends with the first statement): the same statements in the same order
     /// as one after another, so the rows are locked in the same order (tag, then blobs and children in digest order).
     /// The insert runs before its outcome is known; when the tag or the check refuses the write,
@@ -54,6 +55,11 @@ internal sealed class PgReferenceCheck : IReferenceCheck
         var blobs = Texts(write.Blobs.Distinct());
         var children = Texts(write.Children.Distinct());
         await using var batch = new NpgsqlBatch((NpgsqlConnection)s.Connection, (NpgsqlTransaction?)s.Transaction);
+        if (write.ScanRule is { } rule)
+        {
+            batch.BatchCommands.Add(Command(RepositoryStore.SelectRegistrySettings, RepositoryStore.RegistryParameters(rule.Registry)));
+        }
+
         if (write.Tag is not null)
         {
             batch.BatchCommands.Add(Command(ImageStore.LockTag(s.Dialect), ImageStore.TagKey(write)));
@@ -74,8 +80,15 @@ internal sealed class PgReferenceCheck : IReferenceCheck
         string? tagged = null;
         var presentBlobs = new Dictionary<string, long>(StringComparer.Ordinal);
         var presentChildren = new Dictionary<string, long>(StringComparer.Ordinal);
+        string? settings = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
+            if (write.ScanRule is not null)
+            {
+                settings = await reader.ReadAsync(cancellationToken) ? reader.GetString(0) : null;
+                await reader.NextResultAsync(cancellationToken);
+            }
+
             if (write.Tag is not null)
             {
                 tagged = await reader.ReadAsync(cancellationToken) ? reader.GetString(0) : null;
@@ -111,7 +124,7 @@ internal sealed class PgReferenceCheck : IReferenceCheck
 
         return Failure(write, blobs, children, presentBlobs, presentChildren) is { } failed
             ? new LockedWrite(tagged, failed, false, created)
-            : new LockedWrite(tagged, null, created, false);
+            : new LockedWrite(tagged, null, created, false, settings);
     }
 
     private static NpgsqlBatchCommand Command(string sql, IEnumerable<(string Name, object? Value)> parameters)

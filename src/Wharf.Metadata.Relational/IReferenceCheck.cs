@@ -19,7 +19,8 @@ internal interface IReferenceCheck
     /// <summary>
     /// The start of the PUT's transaction: locks the tag row the write names (<see cref="ImageStore.LockTag"/>), refuses
     /// an immutable tag already taken, checks the references (<see cref="CheckAsync"/>), and runs
-    /// <paramref name="insert"/>, the manifest's <c>INSERT … ON CONFLICT DO NOTHING</c>, once they pass. By default one
+    /// <paramref name="insert"/>, the manifest's <c>INSERT … ON CONFLICT DO NOTHING</c>, once they pass, and reads the
+    /// registry's settings when the write decides its scan from them. By default one
     /// statement after another, the insert only after a pass. An engine where a round trip costs something may send all
     /// of them at once (<see cref="LockedWrite.MustRollBack"/> then says that a refusal found the insert made).
     /// </summary>
@@ -38,13 +39,18 @@ internal interface IReferenceCheck
             return new LockedWrite(tagged, failed, false, false);
         }
 
-        return new LockedWrite(tagged, null, await s.ExecuteAsync(insert.Sql, insert.Parameters, cancellationToken) > 0, false);
+        var created = await s.ExecuteAsync(insert.Sql, insert.Parameters, cancellationToken) > 0;
+        var settings = write.ScanRule is { } rule
+            ? await s.SingleAsync(RepositoryStore.SelectRegistrySettings, r => r.GetString(0), RepositoryStore.RegistryParameters(rule.Registry), cancellationToken)
+            : null;
+        return new LockedWrite(tagged, null, created, false, settings);
     }
 }
 
 /// <summary>
 /// What <see cref="IReferenceCheck.LockCheckAndInsertAsync"/> found: the digest the tag named before (null when none),
 /// the refusal when the PUT must write nothing, whether the manifest row is new, and whether the refusal came after the
-/// insert ran, so that the transaction must roll back rather than commit.
+/// insert ran, so that the transaction must roll back rather than commit; and, when the write has a
+/// <see cref="ManifestWrite.ScanRule"/>, its registry's settings column (<see cref="RepositoryStore.SelectRegistrySettings"/>).
 /// </summary>
-internal readonly record struct LockedWrite(string? TaggedDigest, PutManifestResult? Refused, bool Created, bool MustRollBack);
+internal readonly record struct LockedWrite(string? TaggedDigest, PutManifestResult? Refused, bool Created, bool MustRollBack, string? RegistrySettings = null);

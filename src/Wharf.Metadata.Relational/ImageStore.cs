@@ -78,7 +78,7 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             ]);
 
         // The tag row is locked first, so two pushes of one immutable tag cannot both pass.
-        var (taggedDigest, refused, created, mustRollBack) = await referenceCheck.LockCheckAndInsertAsync(s, write, insert, cancellationToken);
+        var (taggedDigest, refused, created, mustRollBack, settings) = await referenceCheck.LockCheckAndInsertAsync(s, write, insert, cancellationToken);
         if (refused is not null)
         {
             // Nothing is written: the transaction commits no change, or rolls back the insert sent with the check.
@@ -146,7 +146,8 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             EventLog.Append(batch, evt);
         }
 
-        if (write.Scan is { } scan && (created || tagChanged))
+        var requested = write.Scan ?? write.ScanRule?.Decide(RepositoryStore.ParseRegistrySettings(settings));
+        if (requested is { } scan && (created || tagChanged))
         {
             ScanStore.RequestIn(batch, write.RepositoryId, write.Digest, write.Now, scan.LimitStart);
         }

@@ -95,15 +95,18 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
             cancellationToken);
 
     public async Task<IReadOnlyDictionary<string, string>> GetRegistrySettingsAsync(RegistryKey registry, CancellationToken cancellationToken) =>
-        System.Text.Json.JsonSerializer.Deserialize(
+        ParseRegistrySettings(
             await database.ReadAsync(
-                s => s.SingleAsync(
-                    "SELECT settings FROM registries WHERE account = @account AND region = @region",
-                    r => r.GetString(0),
-                    [("account", registry.Account.Value), ("region", registry.Region)],
-                    cancellationToken),
-                cancellationToken) ?? "{}",
-            RelationalJsonContext.Default.DictionaryStringString) ?? [];
+                s => s.SingleAsync(SelectRegistrySettings, r => r.GetString(0), RegistryParameters(registry), cancellationToken),
+                cancellationToken));
+
+    /// <summary>The settings column of a registry's row (no row: no settings); <see cref="ParseRegistrySettings"/> reads it.</summary>
+    internal const string SelectRegistrySettings = "SELECT settings FROM registries WHERE account = @account AND region = @region";
+
+    internal static (string Name, object? Value)[] RegistryParameters(RegistryKey registry) => [("account", registry.Account.Value), ("region", registry.Region)];
+
+    internal static IReadOnlyDictionary<string, string> ParseRegistrySettings(string? json) =>
+        System.Text.Json.JsonSerializer.Deserialize(json ?? "{}", RelationalJsonContext.Default.DictionaryStringString) ?? [];
 
     public Task SetRegistrySettingAsync(RegistryKey registry, string name, string value, CancellationToken cancellationToken) =>
         ChangeRegistrySettingAsync(registry, name, _ => (value, true), cancellationToken);

@@ -44,7 +44,12 @@ public sealed class ManifestWriter(IMetadataStore store, TimeProvider time)
 
         // Scan on push is requested inside the write, so the image has a scan status (IN_PROGRESS) from
         // the moment the push answers, as in ECR: `aws ecr wait image-scan-complete` right after a push waits.
-        var scanning = (await ScanningConfiguration.LoadAsync(store.Repositories, key.Registry, cancellationToken)).For(key.Name.Value, repository.Settings.ScanOnPush);
+        // The registry's scanning configuration is read by the write itself (one round trip fewer).
+        var scanLimit = time.GetUtcNow() - ImageService.ScanInterval;
+        var scanRule = new PushScanRule(
+            key.Registry,
+            settings => ScanningConfiguration.FromSetting(settings.GetValueOrDefault(ScanningConfiguration.SettingName)).For(key.Name.Value, repository.Settings.ScanOnPush).ScanFrequency
+                is "SCAN_ON_PUSH" or "CONTINUOUS_SCAN" ? new PushScanRequest(scanLimit) : null);
         var result = await store.Images.PutManifestAsync(
             new ManifestWrite(
                 repository.Id,
@@ -63,7 +68,7 @@ public sealed class ManifestWriter(IMetadataStore store, TimeProvider time)
                     ? EcrEvents.Replication(key, digest, tag is null ? [] : [tag], from, time.GetUtcNow())
                     : EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", time.GetUtcNow()),
                 parsed.Sizes,
-                scanning.ScanFrequency is "SCAN_ON_PUSH" or "CONTINUOUS_SCAN" ? new PushScanRequest(time.GetUtcNow() - ImageService.ScanInterval) : null),
+                ScanRule: scanRule),
             cancellationToken);
 
         if (!result.Succeeded)

@@ -94,6 +94,7 @@ public sealed record ManifestRecord(
 /// in the same transaction (as <see cref="IScanStore.RequestAsync"/>), so the push answers with a scan
 /// status at once, as ECR does; null when the repository does not scan on push.
 /// </param>
+/// <param name="ScanRule">When <paramref name="Scan"/> is null: decides it from the registry's settings, read inside the write.</param>
 public sealed record ManifestWrite(
     long RepositoryId,
     Digest Digest,
@@ -109,13 +110,21 @@ public sealed record ManifestWrite(
     bool TagImmutable = false,
     OutboxEvent? Event = null,
     IReadOnlyDictionary<Digest, long>? DeclaredSizes = null,
-    PushScanRequest? Scan = null);
+    PushScanRequest? Scan = null,
+    PushScanRule? ScanRule = null);
 
 /// <summary>A descriptor whose declared size is not the size of the blob or manifest it names.</summary>
 public sealed record SizeMismatch(Digest Digest, long Declared, long Actual);
 
 /// <summary>A scan requested by a push, unless one was requested at or after <paramref name="LimitStart"/> (ECR's once a day).</summary>
 public sealed record PushScanRequest(DateTimeOffset LimitStart);
+
+/// <summary>
+/// Decides a push's scan request (in place of <see cref="ManifestWrite.Scan"/>) from the settings of
+/// <paramref name="Registry"/> (<see cref="IRepositoryStore.GetRegistrySettingsAsync"/>), which the store reads inside
+/// the write: with its other first statements, not in a round trip of its own before it.
+/// </summary>
+public sealed record PushScanRule(RegistryKey Registry, Func<IReadOnlyDictionary<string, string>, PushScanRequest?> Decide);
 
 /// <summary>Outcome of <see cref="IImageStore.PutManifestAsync"/>. Nothing was written unless <see cref="Succeeded"/>.</summary>
 /// <param name="Succeeded">The write committed.</param>

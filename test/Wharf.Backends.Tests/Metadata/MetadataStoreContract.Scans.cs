@@ -101,6 +101,35 @@ public abstract partial class MetadataStoreContract
     }
 
     [Fact]
+    public async Task A_push_s_scan_rule_decides_from_the_registry_settings_as_they_are_when_it_writes()
+    {
+        await using var store = await CreateStoreAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var seen = new List<IReadOnlyDictionary<string, string>>();
+        PushScanRequest? Decide(IReadOnlyDictionary<string, string> settings)
+        {
+            seen.Add(settings);
+            return settings.GetValueOrDefault("scan") == "on" ? new PushScanRequest(T0.AddDays(-1)) : null;
+        }
+
+        // No registry row yet: no settings.
+        var before = await PutAsync(store, Image(repo.Id, "before", [layer], tag: "a") with { ScanRule = new PushScanRule(Registry, Decide) });
+        Assert.Null(await store.Scans.GetAsync(repo.Id, before.Digest, Ct));
+
+        // A setting written since is read by the next write.
+        await store.Repositories.SetRegistrySettingAsync(Registry, "scan", "on", Ct);
+        var after = await PutAsync(store, Image(repo.Id, "after", [layer], tag: "b") with { ScanRule = new PushScanRule(Registry, Decide) });
+        Assert.Equal(ScanStatuses.InProgress, (await store.Scans.GetAsync(repo.Id, after.Digest, Ct))?.Status);
+
+        // Another registry's settings are not this one's.
+        var elsewhere = new RegistryKey(AccountId.Parse("210987654321"), "us-east-1");
+        var other = await PutAsync(store, Image(repo.Id, "other", [layer], tag: "c") with { ScanRule = new PushScanRule(elsewhere, Decide) });
+        Assert.Null(await store.Scans.GetAsync(repo.Id, other.Digest, Ct));
+        Assert.Equal([null, "on", null], seen.Select(d => d.GetValueOrDefault("scan")));
+    }
+
+    [Fact]
     [Covers(typeof(IScanStore), nameof(IScanStore.ListStaleAsync))]
     public async Task Stale_scans_are_those_missing_or_made_with_an_older_database()
     {
