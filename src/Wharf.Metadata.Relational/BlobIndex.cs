@@ -84,6 +84,26 @@ internal abstract class BlobIndex(Database database) : IBlobIndex
 
     public async Task<(Repository Repository, BlobRecord? Blob)?> FindLinkedBlobAsync(RepositoryKey key, Digest digest, CancellationToken cancellationToken)
     {
+        // Served from the read cache while the database has not changed since it was read (ReadCache: exact).
+        var cache = database.Cache;
+        var cacheKey = new ReadCache.ReadKey(ReadCache.Kind.LinkedBlob, key, digest.Hex);
+        ReadCache.Stamp? stamp = null;
+        if (cache is not null && cache.TryGet(cacheKey, out stamp, out var kept))
+        {
+            return ((Repository Repository, BlobRecord? Blob)?)kept;
+        }
+
+        var found = await ReadLinkedBlobAsync(key, digest, cancellationToken);
+        if (stamp is { } readUnder)
+        {
+            cache!.Add(cacheKey, readUnder, found, 0);
+        }
+
+        return found;
+    }
+
+    private async Task<(Repository Repository, BlobRecord? Blob)?> ReadLinkedBlobAsync(RepositoryKey key, Digest digest, CancellationToken cancellationToken)
+    {
         var found = await database.ReadAsync(
             s => s.SingleAsync(
                 FindLinkedSql,
@@ -92,7 +112,8 @@ internal abstract class BlobIndex(Database database) : IBlobIndex
                     r.IsDBNull(RepositoryStore.ColumnCount) ? null : new BlobRecord(r.Digest(RepositoryStore.ColumnCount), r.GetInt64(RepositoryStore.ColumnCount + 1), r.Time(RepositoryStore.ColumnCount + 2))),
                 [.. RepositoryStore.KeyParameters(key), ("digest", digest.ToString())],
                 cancellationToken),
-            cancellationToken);
+            cancellationToken,
+            member: nameof(FindLinkedBlobAsync));
         return found is null ? null : (found.Item1, found.Item2);
     }
 

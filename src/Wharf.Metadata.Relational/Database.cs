@@ -14,6 +14,7 @@ namespace Wharf.Metadata.Relational;
 internal sealed class Database(SqlDialect dialect)
 {
     private long _writes;
+    private ReadCache? _cache;
 
     public SqlDialect Dialect => dialect;
 
@@ -23,6 +24,20 @@ internal sealed class Database(SqlDialect dialect)
     /// before it (what <see cref="IdentityStore.GetRecentAuthorizationGenerationAsync"/> keys its reading by).
     /// </summary>
     public long Writes => Volatile.Read(ref _writes);
+
+    /// <summary>The cache of the data plane's hottest reads, when the engine has a change stamp (<see cref="SqlDialect.Changes"/>); else null.</summary>
+    public ReadCache? Cache
+    {
+        get
+        {
+            if (_cache is null && dialect.Changes is { } watch)
+            {
+                Interlocked.CompareExchange(ref _cache, new ReadCache(this, watch), null);
+            }
+
+            return _cache;
+        }
+    }
 
     public async Task<T> ReadAsync<T>(Func<Session, Task<T>> work, CancellationToken cancellationToken, [CallerFilePath] string file = "", [CallerMemberName] string member = "")
     {

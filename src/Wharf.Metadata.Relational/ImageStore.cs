@@ -184,6 +184,26 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
 
     public async Task<(Repository Repository, ManifestRecord? Manifest)?> FindManifestAsync(RepositoryKey key, Reference reference, CancellationToken cancellationToken)
     {
+        // Served from the read cache while the database has not changed since it was read (ReadCache: exact).
+        var cache = database.Cache;
+        var cacheKey = new ReadCache.ReadKey(reference.IsDigest ? ReadCache.Kind.ManifestByDigest : ReadCache.Kind.ManifestByTag, key, reference.IsDigest ? reference.Digest.Value.Hex : reference.Tag.Value);
+        ReadCache.Stamp? stamp = null;
+        if (cache is not null && cache.TryGet(cacheKey, out stamp, out var kept))
+        {
+            return ((Repository Repository, ManifestRecord? Manifest)?)kept;
+        }
+
+        var found = await ReadManifestAsync(key, reference, cancellationToken);
+        if (stamp is { } readUnder)
+        {
+            cache!.Add(cacheKey, readUnder, found, found?.Manifest?.Content.LongLength ?? 0);
+        }
+
+        return found;
+    }
+
+    private async Task<(Repository Repository, ManifestRecord? Manifest)?> ReadManifestAsync(RepositoryKey key, Reference reference, CancellationToken cancellationToken)
+    {
         (string, object?) selector = reference.IsDigest ? ("digest", reference.Digest.Value.ToString()) : ("tag", reference.Tag.Value);
         var found = await database.ReadAsync(
             s => s.SingleAsync(
@@ -191,7 +211,8 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
                 r => Tuple.Create(RepositoryStore.Map(r), r.IsDBNull(RepositoryStore.ColumnCount) ? null : Map(r, RepositoryStore.ColumnCount)),
                 [.. RepositoryStore.KeyParameters(key), selector],
                 cancellationToken),
-            cancellationToken);
+            cancellationToken,
+            member: nameof(FindManifestAsync));
         return found is null ? null : (found.Item1, found.Item2);
     }
 

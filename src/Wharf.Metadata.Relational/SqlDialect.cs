@@ -61,6 +61,13 @@ internal abstract class SqlDialect
     /// <summary>The name a parameter written <c>@<paramref name="name"/></c> in the SQL is bound by (by default the bare name, which both drivers accept).</summary>
     public virtual string ParameterName(string name) => name;
 
+    /// <summary>
+    /// The engine's exact, cheap reading of whether anything committed since an earlier reading, which
+    /// <see cref="ReadCache"/> keys its entries by; null where there is none (PostgreSQL: another node's commit leaves
+    /// no trace this node can see without a round trip), which leaves the cache off.
+    /// </summary>
+    public virtual IChangeWatch? Changes => null;
+
     /// <summary>Opens a pooled connection with the engine's per-connection settings.</summary>
     public abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
 

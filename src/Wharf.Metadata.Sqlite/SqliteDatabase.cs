@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Wharf.Metadata.Relational;
 
 namespace Wharf.Metadata.Sqlite;
 
@@ -43,6 +44,9 @@ internal sealed class SqliteDatabase
             DefaultTimeout = BusyTimeoutMs / 1000,
         }.ToString();
     }
+
+    /// <summary>The WAL-index header's watch: the change stamp of <see cref="ReadCache"/>, armed after migrating.</summary>
+    public SqliteWalWatch Watch { get; } = new();
 
     /// <summary>Connections opened so far (for tests: a lease reuses one rather than open another).</summary>
     internal int Opened { get; private set; }

@@ -35,6 +35,8 @@ internal sealed class SqliteDialect(SqliteDatabase database) : SqlDialect
         : Prefixed.Count < 1024 ? Prefixed.GetOrAdd(name, static n => "@" + n)
         : "@" + name;
 
+    public override IChangeWatch? Changes => database.Watch;
+
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await database.OpenAsync(cancellationToken);
 
     public override async ValueTask<ConnectionLease> LeaseAsync(CancellationToken cancellationToken) => await database.LeaseAsync(cancellationToken);

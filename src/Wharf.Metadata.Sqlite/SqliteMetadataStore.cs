@@ -57,6 +57,9 @@ public sealed class SqliteMetadataStore : IMetadataStore
     /// <summary>The connections to the file (for tests).</summary>
     internal SqliteDatabase Connections => _file;
 
+    /// <summary>The read cache of the data plane's hottest reads (for tests); null until its change stamp is armed.</summary>
+    internal ReadCache? ReadCache => _file.Watch.IsArmed ? _database.Cache : null;
+
     /// <summary>Absolute path of the database file.</summary>
     public string DatabasePath { get; }
 
@@ -101,7 +104,12 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
     public Core.Kms.IKmsStore Kms { get; }
 
-    public Task MigrateAsync(CancellationToken cancellationToken) => SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
+    /// <summary>Migrates the file, then arms the read cache's change stamp (<see cref="SqliteWalWatch"/>), which needs WAL mode.</summary>
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await SqliteMigrator.MigrateAsync(_file, _database, _time, cancellationToken);
+        await _file.Watch.ArmAsync(_file.OpenAsync, cancellationToken);
+    }
 
     /// <summary>
     /// False when the database file is gone: pooled connections would keep answering from the
@@ -114,6 +122,7 @@ public sealed class SqliteMetadataStore : IMetadataStore
 
     public ValueTask DisposeAsync()
     {
+        _file.Watch.Dispose();
         _file.ClearPool();
         return ValueTask.CompletedTask;
     }

@@ -92,6 +92,67 @@ public abstract partial class MetadataStoreContract
         Assert.Null(claimed?.Blob);
     }
 
+    [Fact]
+    [Covers(typeof(IImageStore), nameof(IImageStore.FindManifestAsync))]
+    public async Task FindManifest_repeated_sees_every_change_made_through_another_store_on_the_same_database()
+    {
+        // Another process or node: SQLite's read cache must see its commits (the WAL-index stamp), PostgreSQL has none.
+        await using var store = await CreateStoreAsync();
+        await using var other = await OpenAgainAsync();
+        var repo = await CreateRepoAsync(store);
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        var one = await PutAsync(store, Image(repo.Id, "one", [layer], tag: "v1"));
+        var v1 = Reference.Of(Tag.Parse("v1"));
+        for (var i = 0; i < 3; i++)
+        {
+            AssertManifest(one, (await store.Images.FindManifestAsync(RepoKey("team/app"), v1, Ct))?.Manifest);
+        }
+
+        // The tag moved, then deleted, by the other store.
+        var two = await PutAsync(other, Image(repo.Id, "two", [layer], tag: "v1"));
+        AssertManifest(two, (await store.Images.FindManifestAsync(RepoKey("team/app"), v1, Ct))?.Manifest);
+        Assert.True(await other.Images.DeleteTagAsync(repo.Id, "v1", Ct));
+        var untagged = await store.Images.FindManifestAsync(RepoKey("team/app"), v1, Ct);
+        AssertSameRepository(repo, untagged?.Repository);
+        Assert.Null(untagged?.Manifest);
+
+        // By digest: deleted by the other store, then the repository deleted and created again under the same name.
+        var byDigest = Reference.Of(two.Digest);
+        AssertManifest(two, (await store.Images.FindManifestAsync(RepoKey("team/app"), byDigest, Ct))?.Manifest);
+        Assert.Equal(DeleteManifestResult.Deleted, await other.Images.DeleteManifestAsync(repo.Id, two.Digest, null, Ct));
+        Assert.Null((await store.Images.FindManifestAsync(RepoKey("team/app"), byDigest, Ct))?.Manifest);
+        Assert.True(await other.Repositories.DeleteAsync(repo.Id, Ct));
+        Assert.Null(await store.Images.FindManifestAsync(RepoKey("team/app"), v1, Ct));
+        var again = await CreateRepoAsync(other);
+        Assert.NotEqual(repo.Id, again.Id);
+        var found = await store.Images.FindManifestAsync(RepoKey("team/app"), v1, Ct);
+        AssertSameRepository(again, found?.Repository);
+        Assert.Null(found?.Manifest);
+    }
+
+    [Fact]
+    [Covers(typeof(IBlobIndex), nameof(IBlobIndex.FindLinkedBlobAsync))]
+    public async Task FindLinkedBlob_repeated_sees_an_unlink_and_a_gc_claim_made_through_another_store()
+    {
+        await using var store = await CreateStoreAsync();
+        await using var other = await OpenAgainAsync();
+        var repo = await CreateRepoAsync(store);
+        var kept = await UploadBlobAsync(store, repo.Id, "kept");
+        var gone = await UploadBlobAsync(store, repo.Id, "gone");
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.NotNull((await store.Blobs.FindLinkedBlobAsync(RepoKey("team/app"), kept, Ct))?.Blob);
+            Assert.NotNull((await store.Blobs.FindLinkedBlobAsync(RepoKey("team/app"), gone, Ct))?.Blob);
+        }
+
+        Assert.True(await other.Blobs.UnlinkBlobAsync(repo.Id, gone, Ct));
+        Assert.Null((await store.Blobs.FindLinkedBlobAsync(RepoKey("team/app"), gone, Ct))?.Blob);
+
+        // GC in another process claims the linked blob (a link alone does not keep it).
+        Assert.Equal(2, (await other.Blobs.ClaimGarbageAsync(T0.AddHours(1), 10, Ct)).Count);
+        Assert.Null((await store.Blobs.FindLinkedBlobAsync(RepoKey("team/app"), kept, Ct))?.Blob);
+    }
+
     private static void AssertSameRepository(Repository expected, Repository? actual)
     {
         Assert.NotNull(actual);

@@ -5,7 +5,7 @@ using Wharf.Metadata.Sqlite;
 namespace Wharf.Backends.Tests.Metadata;
 
 /// <summary>The contract on SQLite, one temporary database file per test.</summary>
-public sealed class SqliteMetadataStoreTests : MetadataStoreContract, IDisposable
+public sealed partial class SqliteMetadataStoreTests : MetadataStoreContract, IDisposable
 {
     private readonly string _directory = Path.Combine(Path.GetTempPath(), "wharf-sqlite-" + Guid.NewGuid().ToString("N"));
 
