@@ -153,6 +153,24 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
             ("repository", "bigint", 1L), ("after", "text", Digest(3900)), ("limit", "bigint", 101L));
         Assert.Equal(0, RowsOut(untagged));
         Assert.True(MostRowsRead(untagged) <= 100, untagged);
+
+        // A lifecycle evaluation's pages, in both orders, deep in the repository: its images, then their tags.
+        foreach (var (order, cursor, last) in new[] { (LifecycleImageOrder.YoungestFirst, 3000, 2900), (LifecycleImageOrder.OldestPushedFirst, 1000, 1100) })
+        {
+            var lifecycleImages = await ExplainAnalyzeAsync(
+                connection,
+                Wharf.Metadata.Relational.LifecycleStore.ImagesPageSql(order, hasCursor: true),
+                ("repository", "bigint", 1L), ("limit", "bigint", 100L), ("at", "bigint", (long)cursor), ("digest", "text", Digest(cursor)));
+            Assert.Equal(100, RowsOut(lifecycleImages));
+            Assert.True(MostRowsRead(lifecycleImages) <= 100, lifecycleImages);
+
+            var lifecycleTags = await ExplainAnalyzeAsync(
+                connection,
+                Wharf.Metadata.Relational.LifecycleStore.TagsPageSql(order, hasCursor: true),
+                ("repository", "bigint", 1L), ("at", "bigint", (long)cursor), ("digest", "text", Digest(cursor)), ("lastAt", "bigint", (long)last), ("lastDigest", "text", Digest(last)));
+            Assert.Equal(100, RowsOut(lifecycleTags));
+            Assert.True(MostRowsRead(lifecycleTags) <= 100, lifecycleTags);
+        }
     }
 
     // A fresh database of the run's cluster with Wharf's schema (the plan tests read statements against it).
