@@ -1,6 +1,7 @@
 using Npgsql;
 using Wharf.Core.Events;
 using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
 using Wharf.Metadata.Postgres;
 using Wharf.Testing;
 
@@ -171,6 +172,27 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
             Assert.Equal(100, RowsOut(lifecycleTags));
             Assert.True(MostRowsRead(lifecycleTags) <= 100, lifecycleTags);
         }
+
+        // The console's image list, a page deep in the repository, tagged images only.
+        var (browseSql, browseParameters) = Wharf.Metadata.Relational.ImageStore.BrowseImagesQuery(
+            dialect, 1, new ImageBrowse(TagStatus.Tagged, null, ImageStatusFilter.Any, new ImageCursor(DateTimeOffset.FromUnixTimeMilliseconds(3000), Wharf.Core.Primitives.Digest.Parse(Digest(3000))), 51));
+        var browse = await ExplainAnalyzeAsync(
+            connection,
+            browseSql,
+            [.. browseParameters.Select(p => p.Value is string ? (p.Name, "text", p.Value) : (p.Name, "bigint", (object)Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture)))]);
+        Assert.Equal(51, RowsOut(browse));
+        Assert.True(MostRowsRead(browse) <= 51, browse);
+
+        // The console's repository list by creation time, newest first, a page deep in the registry's 2,001.
+        var (repositoriesSql, repositoriesParameters) = Wharf.Metadata.Relational.RepositoryStore.BrowseQuery(
+            new RegistryKey(AccountId.Parse("123456789012"), "us-east-1"),
+            new RepositoryBrowse(null, RepositorySort.Created, Descending: true, new RepositoryCursor("r01000", DateTimeOffset.UnixEpoch, 1000), 51));
+        var repositories = await ExplainAnalyzeAsync(
+            connection,
+            repositoriesSql,
+            [.. repositoriesParameters.Select(p => p.Value is string ? (p.Name, "text", p.Value) : (p.Name, "bigint", (object)Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture)))]);
+        Assert.Equal(51, RowsOut(repositories));
+        Assert.True(MostRowsRead(repositories) <= 51, repositories);
     }
 
     // A fresh database of the run's cluster with Wharf's schema (the plan tests read statements against it).
