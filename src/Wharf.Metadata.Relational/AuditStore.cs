@@ -90,7 +90,8 @@ internal sealed class AuditStore(Database database) : IAuditStore
 
         if (query.After is { } after)
         {
-            sql.Append(" AND (event_time < @at OR (event_time = @at AND event_id < @after))");
+            // A row value: one index range in both engines (PostgreSQL's generic plan made the equivalent OR a bitmap).
+            sql.Append(" AND (event_time, event_id) < (@at, @after)");
             parameters.Add(("at", Relational.Columns.Ms(after.Time)));
             parameters.Add(("after", after.EventId));
         }

@@ -393,7 +393,9 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
         List<(string Name, object? Value)> parameters = [("repository", repositoryId), ("limit", query.Limit)];
         if (query.After is { } cursor)
         {
-            sql.Append(" AND (m.pushed_at < @at OR (m.pushed_at = @at AND m.digest < @digest))");
+            // A row value, which both engines read as one range of manifests_pushed; PostgreSQL's generic plan turned the
+            // equivalent OR into a bitmap of every image before the cursor.
+            sql.Append(" AND (m.pushed_at, m.digest) < (@at, @digest)");
             parameters.AddRange([("at", Columns.Ms(cursor.PushedAt)), ("digest", cursor.Digest.ToString())]);
         }
 

@@ -193,8 +193,10 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
     {
         var (after, order) = (query.Sort, query.Descending) switch
         {
-            (RepositorySort.Created, false) => ("(created_at > @at OR (created_at = @at AND id > @id))", "created_at, id"),
-            (RepositorySort.Created, true) => ("(created_at < @at OR (created_at = @at AND id < @id))", "created_at DESC, id DESC"),
+            // Row values: one index range in both engines, where PostgreSQL's generic plan made the equivalent OR a bitmap
+            // of every row on the cursor's side.
+            (RepositorySort.Created, false) => ("(created_at, id) > (@at, @id)", "created_at, id"),
+            (RepositorySort.Created, true) => ("(created_at, id) < (@at, @id)", "created_at DESC, id DESC"),
             (_, false) => ("name > @after", "name"),
             (_, true) => ("name < @after", "name DESC"),
         };

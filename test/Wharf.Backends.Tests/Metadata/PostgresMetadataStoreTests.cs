@@ -1,6 +1,7 @@
 using Npgsql;
 using Wharf.Core.Events;
 using Wharf.Core.Metadata;
+using Wharf.Core.Primitives;
 using Wharf.Metadata.Postgres;
 using Wharf.Testing;
 
@@ -153,6 +154,45 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
             ("repository", "bigint", 1L), ("after", "text", Digest(3900)), ("limit", "bigint", 101L));
         Assert.Equal(0, RowsOut(untagged));
         Assert.True(MostRowsRead(untagged) <= 100, untagged);
+
+        // A lifecycle evaluation's pages, in both orders, deep in the repository: its images, then their tags.
+        foreach (var (order, cursor, last) in new[] { (LifecycleImageOrder.YoungestFirst, 3000, 2900), (LifecycleImageOrder.OldestPushedFirst, 1000, 1100) })
+        {
+            var lifecycleImages = await ExplainAnalyzeAsync(
+                connection,
+                Wharf.Metadata.Relational.LifecycleStore.ImagesPageSql(order, hasCursor: true),
+                ("repository", "bigint", 1L), ("limit", "bigint", 100L), ("at", "bigint", (long)cursor), ("digest", "text", Digest(cursor)));
+            Assert.Equal(100, RowsOut(lifecycleImages));
+            Assert.True(MostRowsRead(lifecycleImages) <= 100, lifecycleImages);
+
+            var lifecycleTags = await ExplainAnalyzeAsync(
+                connection,
+                Wharf.Metadata.Relational.LifecycleStore.TagsPageSql(order, hasCursor: true),
+                ("repository", "bigint", 1L), ("at", "bigint", (long)cursor), ("digest", "text", Digest(cursor)), ("lastAt", "bigint", (long)last), ("lastDigest", "text", Digest(last)));
+            Assert.Equal(100, RowsOut(lifecycleTags));
+            Assert.True(MostRowsRead(lifecycleTags) <= 100, lifecycleTags);
+        }
+
+        // The console's image list, a page deep in the repository, tagged images only.
+        var (browseSql, browseParameters) = Wharf.Metadata.Relational.ImageStore.BrowseImagesQuery(
+            dialect, 1, new ImageBrowse(TagStatus.Tagged, null, ImageStatusFilter.Any, new ImageCursor(DateTimeOffset.FromUnixTimeMilliseconds(3000), Wharf.Core.Primitives.Digest.Parse(Digest(3000))), 51));
+        var browse = await ExplainAnalyzeAsync(
+            connection,
+            browseSql,
+            [.. browseParameters.Select(p => p.Value is string ? (p.Name, "text", p.Value) : (p.Name, "bigint", (object)Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture)))]);
+        Assert.Equal(51, RowsOut(browse));
+        Assert.True(MostRowsRead(browse) <= 51, browse);
+
+        // The console's repository list by creation time, newest first, a page deep in the registry's 2,001.
+        var (repositoriesSql, repositoriesParameters) = Wharf.Metadata.Relational.RepositoryStore.BrowseQuery(
+            new RegistryKey(AccountId.Parse("123456789012"), "us-east-1"),
+            new RepositoryBrowse(null, RepositorySort.Created, Descending: true, new RepositoryCursor("r01000", DateTimeOffset.UnixEpoch, 1000), 51));
+        var repositories = await ExplainAnalyzeAsync(
+            connection,
+            repositoriesSql,
+            [.. repositoriesParameters.Select(p => p.Value is string ? (p.Name, "text", p.Value) : (p.Name, "bigint", (object)Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture)))]);
+        Assert.Equal(51, RowsOut(repositories));
+        Assert.True(MostRowsRead(repositories) <= 51, repositories);
     }
 
     // A fresh database of the run's cluster with Wharf's schema (the plan tests read statements against it).

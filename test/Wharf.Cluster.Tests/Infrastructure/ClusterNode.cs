@@ -2,11 +2,12 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Wharf.Testing;
 
 namespace Wharf.Cluster.Tests.Infrastructure;
 
 /// <summary>
-/// One node of the cluster: <c>dotnet wharf.dll serve</c> as a child process on a fixed port (so the
+/// One node of the cluster: <c>wharf serve</c> (<see cref="WharfCommand"/>) as a child process on a fixed port (so the
 /// balancer's upstream list stays valid across a restart), killed with SIGKILL and started again.
 /// </summary>
 internal sealed class ClusterNode : IAsyncDisposable
@@ -32,8 +33,6 @@ internal sealed class ClusterNode : IAsyncDisposable
     public Uri BaseAddress => new($"http://127.0.0.1:{Port}/");
 
     public bool IsRunning => process is { HasExited: false };
-
-    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "wharf.dll");
 
     /// <summary>Everything the node wrote to stdout and stderr, across restarts.</summary>
     public string Log
@@ -81,16 +80,7 @@ internal sealed class ClusterNode : IAsyncDisposable
     /// </summary>
     public async Task<int?> TryStartAsync(CancellationToken cancellationToken = default)
     {
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { ServerDll, "serve", "--public-port", "0", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory })
-        {
-            info.ArgumentList.Add(arg);
-        }
+        var info = WharfCommand.StartInfo(["serve", "--public-port", "0", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory]);
 
         foreach (var (key, value) in environment)
         {

@@ -59,9 +59,9 @@ internal sealed class WharfCluster : IAsyncDisposable
     /// </summary>
     public static async Task<WharfCluster> StartAsync(ClusterStorage storage, Func<int, IReadOnlyDictionary<string, string>>? nodeSettings = null)
     {
-        if (!File.Exists(ClusterNode.ServerDll))
+        if (WharfCommand.Binary is null && !File.Exists(WharfCommand.Prefix[0]))
         {
-            Assert.Fail($"{ClusterNode.ServerDll} is missing: the test project must reference Wharf.Server");
+            Assert.Fail($"{WharfCommand.Prefix[0]} is missing: the test project must reference Wharf.Server");
         }
 
         var postgres = await PostgresCluster.GetAsync();
@@ -152,7 +152,7 @@ internal sealed class WharfCluster : IAsyncDisposable
     {
         var dataDirectory = Path.Combine(root, "cli");
         Directory.CreateDirectory(dataDirectory);
-        return ProcessRunner.RunAsync("dotnet", [ClusterNode.ServerDll, .. args, "--data-dir", dataDirectory], TimeSpan.FromMinutes(3), storeEnvironment);
+        return WharfCommand.RunAsync([.. args, "--data-dir", dataDirectory], TimeSpan.FromMinutes(3), storeEnvironment);
     }
 
     /// <summary>Every node's output, for a failure message.</summary>

@@ -72,7 +72,7 @@ public sealed class AuditRecordTests
     [Fact]
     public async Task Wharf_audit_refuses_a_bad_filter_with_one_line_and_exit_code_2()
     {
-        var result = await Wharf.Testing.ProcessRunner.RunAsync("dotnet", [Infrastructure.WharfProcess.ServerDll, "audit", "--since", "yesterday-ish", "--data-dir", Path.GetTempPath()], TimeSpan.FromMinutes(1));
+        var result = await Wharf.Testing.WharfCommand.RunAsync(["audit", "--since", "yesterday-ish", "--data-dir", Path.GetTempPath()], TimeSpan.FromMinutes(1));
         Assert.Equal(2, result.ExitCode);
         Assert.Equal("wharf: --since 'yesterday-ish' is neither an ISO 8601 time (2025-01-31T12:00:00Z) nor a duration such as 30m, 12h or 7d", result.StandardError.Trim());
     }

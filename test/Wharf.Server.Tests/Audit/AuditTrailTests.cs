@@ -284,7 +284,7 @@ public sealed partial class AuditTrailTests
 
     private static async Task<string> AuditCliAsync(WharfTestServer server, params string[] args)
     {
-        var result = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "audit", "--since", "1h", .. args, .. server.StoreArguments], TimeSpan.FromMinutes(1));
+        var result = await WharfCommand.RunAsync(["audit", "--since", "1h", .. args, .. server.StoreArguments], TimeSpan.FromMinutes(1));
         return result.EnsureSuccess().StandardOutput;
     }
 

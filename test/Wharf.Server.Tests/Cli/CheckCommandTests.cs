@@ -66,7 +66,7 @@ public sealed class CheckCommandTests
     }
 
     private static Task<ProcessResult> CheckAsync(string dataDirectory, params string[] flags) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "check", .. flags, "--data-dir", dataDirectory], TimeSpan.FromMinutes(1));
+        WharfCommand.RunAsync(["check", .. flags, "--data-dir", dataDirectory], TimeSpan.FromMinutes(1));
 
     private static string BlobFile(string dataDirectory, Digest address)
     {

@@ -132,9 +132,7 @@ public sealed class CommandTests
             await File.WriteAllTextAsync(Path.Combine(dir, "allow.json"), Allow);
 
             // As the README writes it: @file, relative to where the command runs (not a response file).
-            (await ProcessRunner.RunAsync(
-                "dotnet",
-                [WharfProcess.ServerDll, "admin", "put-user-policy", "--user", "alice", "--policy-name", "at", "--policy-document", "@deny.json", "--data-dir", dir],
+            (await WharfCommand.RunAsync(["admin", "put-user-policy", "--user", "alice", "--policy-name", "at", "--policy-document", "@deny.json", "--data-dir", dir],
                 TimeSpan.FromSeconds(60),
                 workingDirectory: dir)).EnsureSuccess();
             (await WharfAsync("admin", "put-user-policy", "--user", "alice", "--policy-name", "url", "--policy-document", "file://" + Path.Combine(dir, "allow.json"), "--data-dir", dir)).EnsureSuccess();
@@ -206,5 +204,5 @@ public sealed class CommandTests
         Path.Combine(dataDirectory, "blobs", "blobs", digest.AlgorithmName, digest.Hex[..2], digest.Hex);
 
     private static Task<ProcessResult> WharfAsync(params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, .. args], TimeSpan.FromSeconds(60));
+        WharfCommand.RunAsync([.. args], TimeSpan.FromSeconds(60));
 }

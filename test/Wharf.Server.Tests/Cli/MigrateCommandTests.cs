@@ -320,7 +320,7 @@ public sealed partial class MigrateCommandTests
     private static partial Regex BlobLine();
 
     private static Task<ProcessResult> MigrateAsync(params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "migrate", .. args], TimeSpan.FromMinutes(3));
+        WharfCommand.RunAsync(["migrate", .. args], TimeSpan.FromMinutes(3));
 
     private static async Task<long> RepositoryRowsAsync(string connection)
     {

@@ -62,5 +62,5 @@ public sealed class PublicRegistryCommandTests
     }
 
     private static Task<ProcessResult> WharfAsync(params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, .. args], TimeSpan.FromSeconds(60));
+        WharfCommand.RunAsync([.. args], TimeSpan.FromSeconds(60));
 }

@@ -228,5 +228,5 @@ public sealed class ReportingCommandTests(PushedInstall install) : IClassFixture
     }
 
     private static Task<ProcessResult> WharfAsync(params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, .. args], TimeSpan.FromSeconds(60));
+        WharfCommand.RunAsync([.. args], TimeSpan.FromSeconds(60));
 }

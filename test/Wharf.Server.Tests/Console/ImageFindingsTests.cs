@@ -50,7 +50,7 @@ public sealed class ImageScanServer : IAsyncLifetime
     }
 
     private async Task ImportAsync(string path, params string[] more) =>
-        (await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "vulndb", "import", path, .. more, "--data-dir", Server.DataDirectory], TimeSpan.FromMinutes(1))).EnsureSuccess();
+        (await WharfCommand.RunAsync(["vulndb", "import", path, .. more, "--data-dir", Server.DataDirectory], TimeSpan.FromMinutes(1))).EnsureSuccess();
 }
 
 /// <summary>

@@ -130,7 +130,7 @@ public sealed class CrashSafetyTests
             }
 
             // Every manifest's blobs are present with the right digest.
-            var check = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "check", "--deep", "--data-dir", dataDirectory], TimeSpan.FromMinutes(2));
+            var check = await WharfCommand.RunAsync(["check", "--deep", "--data-dir", dataDirectory], TimeSpan.FromMinutes(2));
             Assert.True(check.ExitCode == 0, $"wharf check found problems:\n{check.StandardOutput}\n{check.StandardError}");
         }
         finally

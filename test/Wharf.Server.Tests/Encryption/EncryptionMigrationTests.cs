@@ -36,8 +36,7 @@ public sealed class EncryptionMigrationTests
 
             // The migration runs beside the serving process, as an operator runs it.
             var started = pulls.Count;
-            var result = await ProcessRunner.RunAsync(
-                "dotnet", [WharfProcess.ServerDll, "encrypt", "--grace", "00:00:02", "--wait", "--json", .. server.StoreArguments], TimeSpan.FromMinutes(2), cancellationToken: Ct);
+            var result = await WharfCommand.RunAsync(["encrypt", "--grace", "00:00:02", "--wait", "--json", .. server.StoreArguments], TimeSpan.FromMinutes(2), cancellationToken: Ct);
             result.EnsureSuccess();
             var during = pulls.Count - started;
 
@@ -60,7 +59,7 @@ public sealed class EncryptionMigrationTests
 
             Assert.All(layers, layer => Assert.False(RawFilesContain(directory, layer), "no plaintext is left in the data directory"));
 
-            var check = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "check", "--deep", "--json", .. server.StoreArguments], TimeSpan.FromMinutes(1), cancellationToken: Ct);
+            var check = await WharfCommand.RunAsync(["check", "--deep", "--json", .. server.StoreArguments], TimeSpan.FromMinutes(1), cancellationToken: Ct);
             check.EnsureSuccess();
             using var checkReport = JsonDocument.Parse(check.StandardOutput);
             Assert.Equal(0, checkReport.RootElement.GetProperty("problemCount").GetInt32());
@@ -87,12 +86,12 @@ public sealed class EncryptionMigrationTests
             await PushPlaintextInstallAsync(directory, [("team/app", "v1", config, layers)]);
             string[] store = ["--data-dir", directory];
 
-            var before = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "check", .. store], TimeSpan.FromMinutes(1), cancellationToken: Ct);
+            var before = await WharfCommand.RunAsync(["check", .. store], TimeSpan.FromMinutes(1), cancellationToken: Ct);
             before.EnsureSuccess();
             Assert.Contains("7 referenced blobs stored unencrypted: run 'wharf encrypt'", before.StandardOutput, StringComparison.Ordinal);
 
             // Killed once every blob is sealed but its plaintext still kept (the grace period is long): nothing is lost.
-            using (var killed = Start([WharfProcess.ServerDll, "encrypt", "--grace", "01:00:00", "--wait", .. store], ("WHARF__Jobs__Lease", "00:00:03")))
+            using (var killed = Start(["encrypt", "--grace", "01:00:00", "--wait", .. store], ("WHARF__Jobs__Lease", "00:00:03")))
             {
                 await PollAsync(() => killed.Error.ToString().Contains("sealing plaintext blobs: 7 done", StringComparison.Ordinal) || killed.Process.HasExited);
                 Assert.False(killed.Process.HasExited, killed.Error.ToString());
@@ -106,7 +105,7 @@ public sealed class EncryptionMigrationTests
             // and only deletes the plaintext.
             ProcessResult resumed;
             var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-            while ((resumed = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "encrypt", "--grace", "0", "--json", .. store], TimeSpan.FromMinutes(1), cancellationToken: Ct)).ExitCode == 1
+            while ((resumed = await WharfCommand.RunAsync(["encrypt", "--grace", "0", "--json", .. store], TimeSpan.FromMinutes(1), cancellationToken: Ct)).ExitCode == 1
                 && resumed.StandardError.Contains("is running on a server right now", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(200, Ct);
@@ -121,12 +120,12 @@ public sealed class EncryptionMigrationTests
             }
 
             Assert.All(layers, layer => Assert.False(RawFilesContain(directory, layer)));
-            var after = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "check", "--deep", .. store], TimeSpan.FromMinutes(1), cancellationToken: Ct);
+            var after = await WharfCommand.RunAsync(["check", "--deep", .. store], TimeSpan.FromMinutes(1), cancellationToken: Ct);
             after.EnsureSuccess();
             Assert.Contains("0 referenced blobs stored unencrypted", after.StandardOutput, StringComparison.Ordinal);
 
             // Nothing left to do: a third run finds no plaintext.
-            var third = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "encrypt", "--json", .. store], TimeSpan.FromMinutes(1), cancellationToken: Ct);
+            var third = await WharfCommand.RunAsync(["encrypt", "--json", .. store], TimeSpan.FromMinutes(1), cancellationToken: Ct);
             third.EnsureSuccess();
             using var empty = JsonDocument.Parse(third.StandardOutput);
             Assert.Equal(0, empty.RootElement.GetProperty("plaintextBlobs").GetInt64());
@@ -279,15 +278,10 @@ public sealed class EncryptionMigrationTests
 
     private static Running Start(IEnumerable<string> arguments, params (string Name, string Value)[] environment)
     {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        var info = WharfCommand.StartInfo(arguments);
         foreach (var (name, value) in environment)
         {
             info.Environment[name] = value;
-        }
-
-        foreach (var argument in arguments)
-        {
-            info.ArgumentList.Add(argument);
         }
 
         var error = new StringBuilder();

@@ -63,7 +63,7 @@ public sealed class S3CheckAndGcTests
     }
 
     private static Task<ProcessResult> WharfAsync(WharfTestServer server, Dictionary<string, string> environment, params string[] command) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, .. command, .. server.StoreArguments], TimeSpan.FromMinutes(2), environment);
+        WharfCommand.RunAsync([.. command, .. server.StoreArguments], TimeSpan.FromMinutes(2), environment);
 
     /// <summary>The bucket's keys that name <paramref name="digest"/> (the store's layout is its own).</summary>
     private static async Task<List<string>> KeysOfAsync(RgwServer rgw, string bucket, string digest)

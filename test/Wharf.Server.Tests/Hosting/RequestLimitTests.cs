@@ -117,9 +117,7 @@ public sealed class RequestLimitTests
     [Fact]
     public async Task A_rate_without_a_burst_stops_the_server_at_start_with_the_setting_named()
     {
-        var result = await ProcessRunner.RunAsync(
-            "dotnet",
-            [WharfProcess.ServerDll, "serve", "--port", "0", "--public-port", "0", "--auth", "open", "--data-dir", Path.Combine(Path.GetTempPath(), "wharf-limits-" + Guid.NewGuid().ToString("N"))],
+        var result = await WharfCommand.RunAsync(["serve", "--port", "0", "--public-port", "0", "--auth", "open", "--data-dir", Path.Combine(Path.GetTempPath(), "wharf-limits-" + Guid.NewGuid().ToString("N"))],
             TimeSpan.FromSeconds(60),
             new Dictionary<string, string> { ["WHARF__Limits__Push__RequestsPerSecond"] = "10", ["WHARF__Limits__Push__Burst"] = "0" });
 

@@ -132,7 +132,7 @@ public sealed class S3StartupTests : IDisposable
     private Task<ProcessResult> ServeAsync(Dictionary<string, string> environment)
     {
         environment.TryAdd("WHARF__Auth", "Open");
-        return ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "serve", "--data-dir", dataDirectory, "--port", "0", "--public-port", "0"], TimeSpan.FromSeconds(90), environment);
+        return WharfCommand.RunAsync(["serve", "--data-dir", dataDirectory, "--port", "0", "--public-port", "0"], TimeSpan.FromSeconds(90), environment);
     }
 
     private static void AssertRefused(ProcessResult result, string expected, string secret)

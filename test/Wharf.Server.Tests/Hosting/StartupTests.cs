@@ -126,7 +126,7 @@ public sealed class StartupTests : IDisposable
 
     private Task<ProcessResult> ServeAsync(IDictionary<string, string>? environment, params string[] args)
     {
-        var all = new List<string> { WharfProcess.ServerDll, "serve" };
+        var all = new List<string> { "serve" };
         if (!args.Contains("--data-dir"))
         {
             all.AddRange(["--data-dir", dataDirectory]);
@@ -145,7 +145,7 @@ public sealed class StartupTests : IDisposable
         all.AddRange(args);
         var withAuth = new Dictionary<string, string>(environment ?? new Dictionary<string, string>());
         withAuth.TryAdd("WHARF__Auth", "Open");
-        return ProcessRunner.RunAsync("dotnet", all, TimeSpan.FromSeconds(60), withAuth);
+        return WharfCommand.RunAsync(all, TimeSpan.FromSeconds(60), withAuth);
     }
 
     internal static void AssertRefused(ProcessResult result, string expected)

@@ -126,10 +126,10 @@ public sealed class TlsStartupTests : IDisposable
 
     private Task<ProcessResult> ServeAsync(IDictionary<string, string>? environment, params string[] args)
     {
-        var all = new List<string> { WharfProcess.ServerDll, "serve", "--data-dir", DataDirectory, "--port", "0", "--public-port", "0" };
+        var all = new List<string> { "serve", "--data-dir", DataDirectory, "--port", "0", "--public-port", "0" };
         all.AddRange(args);
         var withAuth = new Dictionary<string, string>(environment ?? new Dictionary<string, string>());
         withAuth.TryAdd("WHARF__Auth", "Open");
-        return ProcessRunner.RunAsync("dotnet", all, TimeSpan.FromSeconds(60), withAuth);
+        return WharfCommand.RunAsync(all, TimeSpan.FromSeconds(60), withAuth);
     }
 }

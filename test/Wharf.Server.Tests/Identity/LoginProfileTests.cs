@@ -126,5 +126,5 @@ public sealed class LoginProfileTests
     }
 
     internal static Task<ProcessResult> SetPasswordAsync(WharfTestServer server, string standardInput, params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", "set-password", .. args, .. server.StoreArguments], TimeSpan.FromMinutes(1), standardInput: standardInput);
+        WharfCommand.RunAsync(["admin", "set-password", .. args, .. server.StoreArguments], TimeSpan.FromMinutes(1), standardInput: standardInput);
 }

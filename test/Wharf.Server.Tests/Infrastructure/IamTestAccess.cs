@@ -10,7 +10,7 @@ internal static class IamTestAccess
 {
     /// <summary><c>wharf admin …</c> against the server's data directory and metadata store.</summary>
     public static Task<ProcessResult> AdminAsync(WharfTestServer server, params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "admin", .. args, .. server.StoreArguments], TimeSpan.FromMinutes(1));
+        WharfCommand.RunAsync(["admin", .. args, .. server.StoreArguments], TimeSpan.FromMinutes(1));
 
     /// <summary>The key <c>wharf admin create-access-key</c> printed (<c>AWS_ACCESS_KEY_ID=…</c> lines), as credential variables.</summary>
     public static Dictionary<string, string> AdminKey(ProcessResult createAccessKey) =>

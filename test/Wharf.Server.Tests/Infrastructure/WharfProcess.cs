@@ -5,7 +5,7 @@ using System.Net.Sockets;
 namespace Wharf.Server.Tests.Infrastructure;
 
 /// <summary>
-/// The real server as a separate process (<c>dotnet wharf.dll serve …</c>), for tests that kill it,
+/// The real server as a separate process (<c>wharf serve …</c>, <see cref="Wharf.Testing.WharfCommand"/>), for tests that kill it,
 /// signal it, or check how it exits.
 /// </summary>
 public sealed class WharfProcess : IAsyncDisposable
@@ -77,22 +77,11 @@ public sealed class WharfProcess : IAsyncDisposable
 
     public bool HasExited => process.HasExited;
 
-    public static string ServerDll => Path.Combine(AppContext.BaseDirectory, "wharf.dll");
-
     /// <summary>Starts <c>wharf serve</c> on a free port and waits until <c>/v2/</c> answers (200, or 401 in IAM mode).</summary>
     public static async Task<WharfProcess> StartAsync(string dataDirectory, IDictionary<string, string>? environment = null, params string[] extraArgs)
     {
         var port = Wharf.Testing.Ports.Free();
-        var info = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { ServerDll, "serve", "--public-port", "0", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDirectory }.Concat(extraArgs))
-        {
-            info.ArgumentList.Add(arg);
-        }
+        var info = Wharf.Testing.WharfCommand.StartInfo(new[] { "serve", "--public-port", "0", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", dataDirectory }.Concat(extraArgs));
 
         // Open mode unless the test says otherwise (IAM is the default).
         info.Environment["WHARF__Auth"] = "Open";

@@ -264,7 +264,7 @@ public sealed class LifecycleTests
         (await Aws(server, "ecr", "put-lifecycle-policy", "--repository-name", Repo, "--lifecycle-policy-text",
             """{"rules":[{"rulePriority":1,"selection":{"tagStatus":"tagged","tagPrefixList":["build"],"countType":"imageCountMoreThan","countNumber":2},"action":{"type":"expire"}}]}""")).EnsureSuccess();
         Task<ProcessResult> CliAsync(params string[] args) =>
-            ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "lifecycle", "run", .. args, "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1));
+            WharfCommand.RunAsync(["lifecycle", "run", .. args, "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1));
 
         var dry = (await CliAsync("--dry-run", "--repository", Repo)).EnsureSuccess().StandardOutput;
         Assert.Equal(2, dry.Split('\n').Count(l => l.TrimStart().StartsWith("expire ", StringComparison.Ordinal)));

@@ -5,10 +5,11 @@ using Wharf.Testing;
 namespace Wharf.Server.Tests.Packaging;
 
 /// <summary>
-/// Wharf's image, built once per test class by <c>packaging/build-image --no-build</c> (the Release build
-/// this run already has, published and assembled into a <c>FROM scratch</c> image by buildah) into the
-/// tests' own containers-storage, and containers of it run by podman. Removes its containers, volumes and
-/// the image when done.
+/// Wharf's image, built once per test class by <c>packaging/build-image</c> (Wharf's Native AOT executable
+/// assembled into a <c>FROM scratch</c> image by buildah) into the tests' own containers-storage, and containers
+/// of it run by podman. The executable is the one the other tests run (<see cref="WharfCommand.Binary"/>, which
+/// <c>.ci/run</c> publishes), or, without one, a publish of its own. Removes its containers, volumes and the
+/// image when done.
 /// </summary>
 public sealed class ContainerImageFixture : IAsyncLifetime
 {
@@ -54,10 +55,11 @@ public sealed class ContainerImageFixture : IAsyncLifetime
         }
 
         var environment = new Dictionary<string, string>(Tools.ScriptEnvironment);
+        string[] from = WharfCommand.Binary is { } binary ? ["--published", Path.GetDirectoryName(binary)!] : [];
         var build = await ProcessRunner.RunAsync(
             "bash",
-            [Path.Combine(RepositoryRoot(), "packaging", "build-image"), "--no-build", "--tag", Image, "--work", work],
-            TimeSpan.FromMinutes(5),
+            [Path.Combine(RepositoryRoot(), "packaging", "build-image"), .. from, "--tag", Image, "--work", work],
+            TimeSpan.FromMinutes(from.Length > 0 ? 5 : 20),
             environment);
         build.EnsureSuccess();
         ImageId = build.StandardOutput.Trim().Split('\n')[^1].Trim();

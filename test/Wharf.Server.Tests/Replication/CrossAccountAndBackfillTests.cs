@@ -164,5 +164,5 @@ public sealed class CrossAccountAndBackfillTests
         """;
 
     private static Task<ProcessResult> BackfillAsync(WharfTestServer server, params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "replication", "backfill", .. args, .. server.StoreArguments], TimeSpan.FromMinutes(2));
+        WharfCommand.RunAsync(["replication", "backfill", .. args, .. server.StoreArguments], TimeSpan.FromMinutes(2));
 }

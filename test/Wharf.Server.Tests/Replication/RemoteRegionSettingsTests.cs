@@ -27,7 +27,7 @@ public sealed class RemoteRegionSettingsTests
             };
             var config = Path.Combine(directory, "settings.json");
             await File.WriteAllTextAsync(config, WharfTestServer.SettingsFile(settings), TestContext.Current.CancellationToken);
-            var result = await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "serve", "--port", "0", "--public-port", "0", "--data-dir", directory, "--config", config], TimeSpan.FromMinutes(1));
+            var result = await WharfCommand.RunAsync(["serve", "--port", "0", "--public-port", "0", "--data-dir", directory, "--config", config], TimeSpan.FromMinutes(1));
             Assert.Equal(2, result.ExitCode);
             Assert.Contains(expected, result.StandardError, StringComparison.Ordinal);
             Assert.Single(result.StandardError.Split('\n', StringSplitOptions.RemoveEmptyEntries));
@@ -51,7 +51,7 @@ public sealed class RemoteRegionSettingsTests
         var config = Path.Combine(server.DataDirectory, "remote-settings.json");
         await File.WriteAllTextAsync(config, WharfTestServer.SettingsFile(settings), TestContext.Current.CancellationToken);
         Task<ProcessResult> Cli(params string[] args) =>
-            ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "replication", "credentials", .. args, "--config", config, .. server.StoreArguments], TimeSpan.FromMinutes(1));
+            WharfCommand.RunAsync(["replication", "credentials", .. args, "--config", config, .. server.StoreArguments], TimeSpan.FromMinutes(1));
 
         var set = (await RemoteRegions.SetCredentialsAsync(server.StoreArguments, settings, "eu-west-1", "--access-key-id", "AKIAREMOTEKEY0000001", "remote-secret-1")).EnsureSuccess();
         Assert.Contains("AKIAREMOTEKEY0000001", set.StandardOutput, StringComparison.Ordinal);

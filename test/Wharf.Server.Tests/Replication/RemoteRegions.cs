@@ -37,7 +37,7 @@ internal static class RemoteRegions
             await File.WriteAllTextAsync(config, WharfTestServer.SettingsFile(settings));
             var secretFile = Path.Combine(directory, "secret");
             await File.WriteAllTextAsync(secretFile, secret + "\n");
-            string[] command = ["dotnet", WharfProcess.ServerDll, "replication", "credentials", "set", region, identityFlag, identity, "--config", config, .. storeArguments];
+            string[] command = [WharfCommand.FileName, .. WharfCommand.Prefix, "replication", "credentials", "set", region, identityFlag, identity, "--config", config, .. storeArguments];
             return await ProcessRunner.RunAsync("sh", ["-c", "\"$@\" < \"$0\"", secretFile, .. command], TimeSpan.FromMinutes(1));
         }
         finally

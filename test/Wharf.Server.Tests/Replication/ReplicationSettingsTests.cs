@@ -16,9 +16,7 @@ public sealed class ReplicationSettingsTests
         var dataDirectory = Path.Combine(Path.GetTempPath(), "wharf-test-" + Guid.NewGuid().ToString("N"));
         try
         {
-            var result = await ProcessRunner.RunAsync(
-                "dotnet",
-                [WharfProcess.ServerDll, "serve", "--data-dir", dataDirectory, "--port", "0", "--public-port", "0"],
+            var result = await WharfCommand.RunAsync(["serve", "--data-dir", dataDirectory, "--port", "0", "--public-port", "0"],
                 TimeSpan.FromMinutes(1),
                 new Dictionary<string, string> { ["WHARF__Auth"] = "Open", [variable] = value });
             StartupTests.AssertRefused(result, expected);

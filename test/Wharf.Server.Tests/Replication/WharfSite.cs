@@ -47,8 +47,8 @@ internal sealed class WharfSite : IAsyncDisposable
         var config = Path.Combine(DataDirectory, "settings.json");
         await File.WriteAllTextAsync(config, WharfTestServer.SettingsFile(Settings));
         await process.StartAsync(
-            "dotnet",
-            [WharfProcess.ServerDll, "serve", "--public-port", "0", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory, "--config", config],
+            WharfCommand.FileName,
+            [.. WharfCommand.Prefix, "serve", "--public-port", "0", "--port", Port.ToString(CultureInfo.InvariantCulture), "--data-dir", DataDirectory, "--config", config],
             new Uri(BaseAddress, "v2/"),
             TimeSpan.FromSeconds(90));
     }

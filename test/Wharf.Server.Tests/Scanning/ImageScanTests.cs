@@ -26,7 +26,7 @@ public sealed class ScanFixture : IAsyncLifetime
         server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Scanning:Interval"] = "00:00:01" });
         foreach (var source in new[] { "Debian", "Alpine", "GitHub" })
         {
-            (await ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, "vulndb", "import", ScanTestImages.FixtureDirectory(source), "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1))).EnsureSuccess();
+            (await WharfCommand.RunAsync(["vulndb", "import", ScanTestImages.FixtureDirectory(source), "--data-dir", server.DataDirectory], TimeSpan.FromMinutes(1))).EnsureSuccess();
         }
 
         (await AwsAsync(

@@ -95,5 +95,5 @@ public sealed class VulnDbCommandTests
         Assert.Contains("one JSON file holding a record or an array of records", help, StringComparison.Ordinal);
     }
 
-    private static Task<ProcessResult> WharfAsync(params string[] args) => ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, .. args], Timeout);
+    private static Task<ProcessResult> WharfAsync(params string[] args) => WharfCommand.RunAsync([.. args], Timeout);
 }

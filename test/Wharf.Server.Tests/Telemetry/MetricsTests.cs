@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Wharf.Server.Jobs;
+using Wharf.Server.Telemetry;
 using Wharf.Server.Tests.ControlPlane;
 using Wharf.Server.Tests.Infrastructure;
 using Wharf.Testing;
@@ -106,6 +107,41 @@ public sealed class MetricsTests(MetricsTests.Fixture fixture) : IClassFixture<M
         Assert.True(after.Sum("wharf_job_duration_seconds_count", ("job", "gc")) - before.Sum("wharf_job_duration_seconds_count", ("job", "gc")) >= 1);
         Assert.True(after.Sum("wharf_gc_reclaimed_bytes_total") - before.Sum("wharf_gc_reclaimed_bytes_total") >= orphan.Length);
         Assert.True(after.Sum("wharf_gc_blobs_deleted_total") - before.Sum("wharf_gc_blobs_deleted_total") >= 1);
+    }
+
+    [Fact]
+    public async Task Request_series_keep_the_sdk_default_table_and_the_others_a_small_one_still_served()
+    {
+        // The SDK sizes each instrument's table of label combinations up front: the wide ones are the instruments whose
+        // labels grow with the API; the rest (the runtime's, jobs, GC, gauges) have a few dozen at most.
+        foreach (var wide in new System.Diagnostics.Metrics.Instrument[]
+        {
+            WharfMetrics.Requests, WharfMetrics.RequestDuration, WharfMetrics.Received, WharfMetrics.Sent,
+            Wharf.Core.Telemetry.WharfInstrumentation.MetadataStoreDuration, Wharf.Core.Telemetry.WharfInstrumentation.BlobStoreDuration,
+        })
+        {
+            Assert.Equal(2000, TelemetryRegistration.CardinalityLimit(wide));
+        }
+
+        using var runtime = new System.Diagnostics.Metrics.Meter("System.Runtime");
+        foreach (var narrow in new System.Diagnostics.Metrics.Instrument[]
+        {
+            WharfMetrics.JobRuns, WharfMetrics.JobDuration, WharfMetrics.GcBlobsDeleted, runtime.CreateCounter<long>("dotnet.gc.collections"),
+        })
+        {
+            Assert.Equal(100, TelemetryRegistration.CardinalityLimit(narrow));
+        }
+
+        // The view changes only the table's size: the runtime's series and the request series are all still served.
+        using var client = fixture.Server.CreateClient();
+        using (var answered = await client.GetAsync(new Uri(fixture.Server.BaseAddress, "v2/"), Ct))
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, answered.StatusCode);
+        }
+
+        var scrape = await Scrape.GetAsync(client, new Uri(fixture.Server.BaseAddress, "metrics"), Ct);
+        var served = scrape.Samples.Select(sample => sample.Name).ToHashSet();
+        Assert.Subset(served, new HashSet<string> { "dotnet_gc_collections_total", "dotnet_process_cpu_time_seconds_total", "dotnet_thread_pool_thread_count", "wharf_requests_total", "wharf_request_duration_seconds_count" });
     }
 
     public sealed class Fixture : IAsyncLifetime

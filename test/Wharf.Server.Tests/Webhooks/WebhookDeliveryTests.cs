@@ -153,9 +153,7 @@ public sealed class WebhookDeliveryTests
         Assert.Contains("there is no webhook subscription 'ci'", again.StandardError, StringComparison.Ordinal);
 
         // A bad subscription in settings stops the start with one line naming it.
-        var start = await ProcessRunner.RunAsync(
-            "dotnet",
-            [WharfProcess.ServerDll, "serve", "--port", "0", "--data-dir", server.DataDirectory],
+        var start = await WharfCommand.RunAsync(["serve", "--port", "0", "--data-dir", server.DataDirectory],
             TimeSpan.FromSeconds(60),
             new Dictionary<string, string> { ["WHARF__Auth"] = "Open", ["WHARF__Webhooks__Subscriptions__x__Url"] = "gopher://h/", ["WHARF__Webhooks__Subscriptions__x__Secret"] = secret });
         Assert.Equal(2, start.ExitCode);
@@ -231,7 +229,7 @@ public sealed class WebhookDeliveryTests
     }
 
     private static Task<ProcessResult> WharfAsync(WharfTestServer server, string? input, params string[] args) =>
-        ProcessRunner.RunAsync("dotnet", [WharfProcess.ServerDll, .. args, .. server.StoreArguments], TimeSpan.FromSeconds(60), standardInput: input);
+        WharfCommand.RunAsync([.. args, .. server.StoreArguments], TimeSpan.FromSeconds(60), standardInput: input);
 
     private static async Task PollAsync(Func<Task<bool>> condition, string what)
     {
