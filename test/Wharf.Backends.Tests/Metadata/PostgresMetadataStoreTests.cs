@@ -179,7 +179,7 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
         var browse = await ExplainAnalyzeAsync(
             connection,
             browseSql,
-            [.. browseParameters.Select(p => p.Value is string ? (p.Name, "text", p.Value) : (p.Name, "bigint", (object)Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture)))]);
+            Typed(browseParameters));
         Assert.Equal(51, RowsOut(browse));
         Assert.True(MostRowsRead(browse) <= 51, browse);
 
@@ -190,10 +190,16 @@ public sealed class PostgresMetadataStoreTests : MetadataStoreContract
         var repositories = await ExplainAnalyzeAsync(
             connection,
             repositoriesSql,
-            [.. repositoriesParameters.Select(p => p.Value is string ? (p.Name, "text", p.Value) : (p.Name, "bigint", (object)Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture)))]);
+            Typed(repositoriesParameters));
         Assert.Equal(51, RowsOut(repositories));
         Assert.True(MostRowsRead(repositories) <= 51, repositories);
     }
+
+    // A store's parameters with the types PREPARE needs (its values are text or integers).
+    private static (string Name, string Type, object Value)[] Typed(IEnumerable<(string Name, object? Value)> parameters) =>
+        [.. parameters.Select(p => p.Value is string text
+            ? (p.Name, "text", (object)text)
+            : (p.Name, "bigint", Convert.ToInt64(p.Value, System.Globalization.CultureInfo.InvariantCulture)))];
 
     // A fresh database of the run's cluster with Wharf's schema (the plan tests read statements against it).
     private static async Task<string> MigratedDatabaseAsync()
