@@ -25,23 +25,6 @@ internal sealed class PgReferenceCheck : IReferenceCheck
     private const string LockChildren =
         "SELECT digest, octet_length(content)::bigint FROM manifests WHERE repository_id = @repository AND digest = ANY(@digests) ORDER BY digest FOR SHARE";
 
-    public async Task<PutManifestResult?> CheckAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
-    {
-        var blobs = Texts(write.Blobs.Distinct());
-        var children = Texts(write.Children.Distinct());
-        var presentBlobs = blobs.Length == 0 ? new Dictionary<string, long>(StringComparer.Ordinal) : (await s.ListAsync(
-            LockBlobs,
-            r => (Digest: r.GetString(0), Size: r.GetInt64(1)),
-            [("repository", write.RepositoryId), ("digests", blobs)],
-            cancellationToken)).ToDictionary(p => p.Digest, p => p.Size, StringComparer.Ordinal);
-        var presentChildren = children.Length == 0 ? new Dictionary<string, long>(StringComparer.Ordinal) : (await s.ListAsync(
-            LockChildren,
-            r => (Digest: r.GetString(0), Size: r.GetInt64(1)),
-            [("repository", write.RepositoryId), ("digests", children)],
-            cancellationToken)).ToDictionary(p => p.Digest, p => p.Size, StringComparer.Ordinal);
-        return Failure(write, blobs, children, presentBlobs, presentChildren);
-    }
-
     /// <summary>
     /// The registry's settings (when the write's scan depends on them), the tag row's lock, the check's locks and the
     /// manifest's insert in one batch, one round trip (with the

@@ -13,38 +13,16 @@ namespace Wharf.Metadata.Relational;
 /// </summary>
 internal interface IReferenceCheck
 {
-    /// <summary>Null when every reference holds; else the failed result (the PUT then writes nothing).</summary>
-    Task<PutManifestResult?> CheckAsync(Session s, ManifestWrite write, CancellationToken cancellationToken);
-
     /// <summary>
     /// The start of the PUT's transaction: locks the tag row the write names (<see cref="ImageStore.LockTag"/>), refuses
-    /// an immutable tag already taken, checks the references (<see cref="CheckAsync"/>), and runs
-    /// <paramref name="insert"/>, the manifest's <c>INSERT … ON CONFLICT DO NOTHING</c>, once they pass, and reads the
-    /// registry's settings when the write decides its scan from them. By default one
-    /// statement after another, the insert only after a pass. An engine where a round trip costs something may send all
-    /// of them at once (<see cref="LockedWrite.MustRollBack"/> then says that a refusal found the insert made).
+    /// an immutable tag already taken, checks the references (every blob live and linked, every child present, each of
+    /// its declared size; the failed result when one does not hold, and the PUT then writes nothing), runs
+    /// <paramref name="insert"/>, the manifest's <c>INSERT … ON CONFLICT DO NOTHING</c>, and reads the registry's
+    /// settings when the write decides its scan from them. SQLite runs them one after another, the insert only after a
+    /// pass; PostgreSQL sends them at once (<see cref="LockedWrite.MustRollBack"/> then says that a refusal found the
+    /// insert made).
     /// </summary>
-    async Task<LockedWrite> LockCheckAndInsertAsync(Session s, ManifestWrite write, (string Sql, IEnumerable<(string Name, object? Value)> Parameters) insert, CancellationToken cancellationToken)
-    {
-        var tagged = write.Tag is null
-            ? null
-            : await s.SingleAsync(ImageStore.LockTag(s.Dialect), r => r.GetString(0), ImageStore.TagKey(write), cancellationToken);
-        if (tagged is not null && write.TagImmutable)
-        {
-            return new LockedWrite(tagged, PutManifestResult.ImmutableTag, false, false);
-        }
-
-        if (await CheckAsync(s, write, cancellationToken) is { } failed)
-        {
-            return new LockedWrite(tagged, failed, false, false);
-        }
-
-        var created = await s.ExecuteAsync(insert.Sql, insert.Parameters, cancellationToken) > 0;
-        var settings = write.ScanRule is { } rule
-            ? await s.SingleAsync(RepositoryStore.SelectRegistrySettings, r => r.GetString(0), RepositoryStore.RegistryParameters(rule.Registry), cancellationToken)
-            : null;
-        return new LockedWrite(tagged, null, created, false, settings);
-    }
+    Task<LockedWrite> LockCheckAndInsertAsync(Session s, ManifestWrite write, (string Sql, IEnumerable<(string Name, object? Value)> Parameters) insert, CancellationToken cancellationToken);
 }
 
 /// <summary>

@@ -11,7 +11,31 @@ namespace Wharf.Metadata.Sqlite;
 /// </summary>
 internal sealed class SqliteReferenceCheck : IReferenceCheck
 {
-    public async Task<PutManifestResult?> CheckAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
+    /// <summary>One statement after another: the tag row, the references, then the insert only after a pass, then the settings.</summary>
+    public async Task<LockedWrite> LockCheckAndInsertAsync(Session s, ManifestWrite write, (string Sql, IEnumerable<(string Name, object? Value)> Parameters) insert, CancellationToken cancellationToken)
+    {
+        var tagged = write.Tag is null
+            ? null
+            : await s.SingleAsync(ImageStore.LockTag(s.Dialect), r => r.GetString(0), ImageStore.TagKey(write), cancellationToken);
+        if (tagged is not null && write.TagImmutable)
+        {
+            return new LockedWrite(tagged, PutManifestResult.ImmutableTag, false, false);
+        }
+
+        if (await CheckAsync(s, write, cancellationToken) is { } failed)
+        {
+            return new LockedWrite(tagged, failed, false, false);
+        }
+
+        var created = await s.ExecuteAsync(insert.Sql, insert.Parameters, cancellationToken) > 0;
+        var settings = write.ScanRule is { } rule
+            ? await s.SingleAsync(RepositoryStore.SelectRegistrySettings, r => r.GetString(0), RepositoryStore.RegistryParameters(rule.Registry), cancellationToken)
+            : null;
+        return new LockedWrite(tagged, null, created, false, settings);
+    }
+
+    /// <summary>Null when every reference holds; else the failed result.</summary>
+    private static async Task<PutManifestResult?> CheckAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
     {
         var wrongSizes = new List<SizeMismatch>();
         var missingBlobs = await MissingAsync(
