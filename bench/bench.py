@@ -713,6 +713,8 @@ def wharf_env(extra=None):
 def main():
     ap = argparse.ArgumentParser(description="Wharf against Distribution and the machine (see bench/README.md)")
     ap.add_argument("--wharf-dll", required=True)
+    ap.add_argument("--wharf-binary", help="run every Wharf server as this Native AOT executable (a publish directory's "
+                    "`wharf`, what the image ships) instead of `dotnet <wharf-dll>`")
     ap.add_argument("--floor-dll", help="the Kestrel floor (bench/floor): an empty ASP.NET Core app beside nginx, for the runtime's least cost")
     ap.add_argument("--out", help="also write the table to this file")
     ap.add_argument("--only", default=",".join(GROUPS), help=f"comma-separated groups of rows (default all): {','.join(GROUPS)}")
@@ -806,7 +808,8 @@ def measure(run, work):
         dist = start(distribution, work, "distribution", runs_start); run.servers.append(dist)
 
     def wharf_argv(port, data, auth="open", extra=()):
-        return ["dotnet", run.args.wharf_dll, "serve", "--port", str(port), "--public-port", "0", "--data-dir", data, "--auth", auth, *extra]
+        program = [run.args.wharf_binary] if run.args.wharf_binary else ["dotnet", run.args.wharf_dll]
+        return [*program, "serve", "--port", str(port), "--public-port", "0", "--data-dir", data, "--auth", auth, *extra]
 
     def wharf_spawn(name, auth="open", settings=None, extra_fn=None):
         def spawn(data):
@@ -1131,7 +1134,7 @@ def report(run):
         if g("Wharf", "PUT manifest") is not None:
             row("PUT manifest, new tag (ms)", g("Wharf", "PUT manifest"), g("Distribution", "PUT manifest"))
 
-    pre = []
+    pre = [f"Wharf ran as {'the Native AOT executable ' + os.path.basename(run.args.wharf_binary) if run.args.wharf_binary else 'the JIT build (dotnet wharf.dll)'}."]
     if ref("push limit"):
         pre.append(f"References, same run: raw loopback (same client, server writing from memory) {ref('loopback 1'):,.0f} MB/s with 1 stream, "
                    f"{ref('loopback 8'):,.0f} MB/s with 8; `dd bs=1M conv=fsync` of the {BIG // MIB} MiB blob into the servers' filesystem "
