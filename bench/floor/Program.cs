@@ -2,8 +2,10 @@
 // routing table beyond three endpoints, no middleware, no logging, no authorisation, no database:
 //   GET /v2/                         an empty JSON object (Wharf's GET /v2/ in open mode answers the same);
 //   GET|HEAD /small/manifest.json    the small file, from memory (the manifest nginx and Wharf serve);
-//   GET /v2/{path}                   a file under --root with ranges, by Results.File (Kestrel's SendFileAsync).
-// Usage: wharf-floor --port N --root DIR
+//   GET /v2/{path}                   a file under --root with ranges, by Results.File (Kestrel's SendFileAsync);
+//   GET /zc/chunked/v2/{path}        the same file (one range at most) by sendfile(2) on the socket, framed as one chunk;
+//   GET /zc/length/v2/{path}         the same with Content-Length: Kestrel closes the connection after it (ZeroCopy.cs).
+// Usage: wharf-floor --port N --root DIR [--sendfile-port M]   (the /zc/ routes answer on M only)
 using Microsoft.AspNetCore.Http.HttpResults;
 
 var port = int.Parse(Arg("--port"), System.Globalization.CultureInfo.InvariantCulture);
@@ -12,7 +14,16 @@ var small = await File.ReadAllBytesAsync(Path.Combine(root, "small", "manifest.j
 
 var builder = WebApplication.CreateSlimBuilder();
 builder.Logging.ClearProviders();
-builder.WebHost.ConfigureKestrel(k => k.ListenLocalhost(port));
+var sendfilePort = args.Contains("--sendfile-port") ? int.Parse(Arg("--sendfile-port"), System.Globalization.CultureInfo.InvariantCulture) : 0;
+builder.WebHost.ConfigureKestrel(k =>
+{
+    k.ListenLocalhost(port);
+    if (sendfilePort != 0)
+    {
+        // The sendfile prototype's connections only, so that the rows above measure Kestrel as it is.
+        k.ListenLocalhost(sendfilePort, listen => listen.Use(next => c => ZeroCopy.Middleware(c, () => next(c))));
+    }
+});
 var app = builder.Build();
 app.MapGet("/v2/", () => Results.Bytes("{}"u8.ToArray(), "application/json"));
 app.MapMethods("/small/manifest.json", ["GET", "HEAD"], () => Results.Bytes(small, "application/vnd.oci.image.manifest.v1+json"));
@@ -22,6 +33,42 @@ app.MapGet("/v2/{**path}", Results<PhysicalFileHttpResult, NotFound> (string pat
     return file.StartsWith(root, StringComparison.Ordinal) && File.Exists(file)
         ? TypedResults.PhysicalFile(file, "application/octet-stream", enableRangeProcessing: true)
         : TypedResults.NotFound();
+});
+// The prototype: /zc/chunked/v2/... frames the body as one chunk whose bytes go by sendfile; /zc/length/v2/... sets
+// Content-Length and sends the bytes by sendfile without Kestrel knowing of them.
+app.MapGet("/zc/{mode}/v2/{**path}", async (HttpContext context, string mode, string path) =>
+{
+    var file = Path.GetFullPath(Path.Combine(root, "v2", path));
+    if (!file.StartsWith(root, StringComparison.Ordinal) || !File.Exists(file)) { context.Response.StatusCode = 404; return; }
+    await using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.Asynchronous);
+    var (offset, count) = (0L, stream.Length);
+    if (context.Request.Headers.Range.ToString() is { Length: > 0 } range && range.StartsWith("bytes=", StringComparison.Ordinal))
+    {
+        var parts = range[6..].Split('-');
+        offset = long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture);
+        var end = long.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture);
+        count = end - offset + 1;
+        context.Response.StatusCode = 206;
+        context.Response.Headers.ContentRange = $"bytes {offset}-{end}/{stream.Length}";
+    }
+    context.Response.ContentType = "application/octet-stream";
+    if (ZeroCopy.Of(context.Connection.Id) is not { } zc) { context.Response.StatusCode = 404; return; }
+    if (mode == "chunked")
+    {
+        context.Response.Headers.TransferEncoding = "chunked";
+        await context.Response.StartAsync();
+        await context.Response.Body.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"{count:x}\r\n"));
+        await context.Response.Body.FlushAsync();
+        await zc.SendFileAsync(stream, offset, checked((int)count));
+        await context.Response.Body.WriteAsync("\r\n0\r\n\r\n"u8.ToArray());
+    }
+    else
+    {
+        context.Response.ContentLength = count;
+        await context.Response.StartAsync();
+        await context.Response.Body.FlushAsync();
+        await zc.SendFileAsync(stream, offset, checked((int)count));
+    }
 });
 await app.RunAsync();
 
