@@ -10,7 +10,7 @@ namespace Wharf.Metadata.Postgres;
 /// before it began, and rows that must not change under a decision are locked <c>FOR UPDATE</c>
 /// (see <see cref="PgBlobIndex.ClaimGarbageAsync"/> for why the GC relies on that).
 /// </summary>
-internal sealed class PgDialect(NpgsqlDataSource dataSource) : SqlDialect
+internal sealed class PgDialect(NpgsqlDataSource dataSource, PgChangeWatch? changes = null) : SqlDialect
 {
     public override string ForUpdate => " FOR UPDATE";
 
@@ -36,6 +36,9 @@ internal sealed class PgDialect(NpgsqlDataSource dataSource) : SqlDialect
     public override string PerRow => " OFFSET 0";
 
     public override bool IdsCommitInOrder => false;
+
+    /// <summary>The listener's stamp, bounded in time across nodes (<see cref="PgChangeWatch"/>); null when the read cache is off.</summary>
+    public override IChangeWatch? Changes => changes;
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await dataSource.OpenConnectionAsync(cancellationToken);
 

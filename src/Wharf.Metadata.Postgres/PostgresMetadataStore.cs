@@ -11,6 +11,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
     private readonly NpgsqlDataSource dataSource;
     private readonly Database database;
     private readonly TimeProvider time;
+    private readonly PgChangeWatch? changes;
 
     public PostgresMetadataStore(string connectionString)
         : this(connectionString, TimeProvider.System)
@@ -18,11 +19,24 @@ public sealed class PostgresMetadataStore : IMetadataStore
     }
 
     public PostgresMetadataStore(string connectionString, TimeProvider time)
+        : this(connectionString, time, readCache: true)
+    {
+    }
+
+    /// <param name="connectionString">An Npgsql connection string (<see cref="Tune"/> adds Wharf's pool defaults).</param>
+    /// <param name="time">The clock.</param>
+    /// <param name="readCache">
+    /// Keep manifest and linked-blob reads while nothing has changed, with another node's commit seen within
+    /// <see cref="PgChangeWatch.DefaultBound"/> (<see cref="PgChangeWatch"/>); false reads the database every time.
+    /// </param>
+    public PostgresMetadataStore(string connectionString, TimeProvider time, bool readCache)
     {
         ArgumentNullException.ThrowIfNull(time);
         this.time = time;
-        dataSource = NpgsqlDataSource.Create(Tune(connectionString));
-        var relational = database = new Database(new PgDialect(dataSource));
+        var tuned = Tune(connectionString);
+        dataSource = NpgsqlDataSource.Create(tuned);
+        changes = readCache ? new PgChangeWatch(tuned, dataSource, time) : null;
+        var relational = database = new Database(new PgDialect(dataSource, changes));
         Repositories = new RepositoryStore(relational);
         Blobs = new PgBlobIndex(relational);
         Images = new ImageStore(relational, new PgReferenceCheck());
@@ -88,7 +102,21 @@ public sealed class PostgresMetadataStore : IMetadataStore
 
     public Core.Kms.IKmsStore Kms { get; }
 
-    public Task MigrateAsync(CancellationToken cancellationToken) => PgMigrator.MigrateAsync(database, time, cancellationToken);
+    /// <summary>The read cache's change watch, null when the cache is off (for tests).</summary>
+    internal PgChangeWatch? Changes => changes;
+
+    /// <summary>The read cache of the data plane's hottest reads (for tests); null when it is off.</summary>
+    internal ReadCache? ReadCache => changes is null ? null : database.Cache;
+
+    /// <summary>
+    /// Migrates the schema, then lets the read cache's watch start (its triggers are in place): it opens its listener at
+    /// the first cached read, so a command that reads no manifest or blob opens none.
+    /// </summary>
+    public async Task MigrateAsync(CancellationToken cancellationToken)
+    {
+        await PgMigrator.MigrateAsync(database, time, cancellationToken);
+        changes?.Allow();
+    }
 
     public async Task<bool> PingAsync(CancellationToken cancellationToken)
     {
@@ -158,5 +186,13 @@ public sealed class PostgresMetadataStore : IMetadataStore
         }
     }
 
-    public ValueTask DisposeAsync() => dataSource.DisposeAsync();
+    public async ValueTask DisposeAsync()
+    {
+        if (changes is not null)
+        {
+            await changes.DisposeAsync();
+        }
+
+        await dataSource.DisposeAsync();
+    }
 }

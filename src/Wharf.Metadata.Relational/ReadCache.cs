@@ -5,11 +5,12 @@ namespace Wharf.Metadata.Relational;
 
 /// <summary>
 /// A reading of whether a database has changed: two equal readings mean no transaction committed to it in between,
-/// by this process or any other. <see cref="IChangeWatch"/> gives it; an engine without an exact, cheap reading has none.
+/// by this process or any other (on PostgreSQL: none that committed more than the watch's bound before the second
+/// reading). <see cref="IChangeWatch"/> gives it; an engine without a cheap reading has none.
 /// </summary>
 internal readonly record struct ChangeStamp(ulong A, ulong B, ulong C, ulong D, ulong E, ulong F);
 
-/// <summary>The engine's exact, cheap "has anything committed since" reading (<see cref="SqlDialect.Changes"/>).</summary>
+/// <summary>The engine's cheap "has anything committed since" reading (<see cref="SqlDialect.Changes"/>): exact, or bounded in time.</summary>
 internal interface IChangeWatch
 {
     /// <summary>
@@ -24,11 +25,13 @@ internal interface IChangeWatch
 /// <see cref="BlobIndex.FindLinkedBlobAsync"/>: the repository row and its manifest or linked blob), kept while the
 /// database has not changed: an entry is served only when the engine's change stamp (<see cref="IChangeWatch"/>, taken
 /// before the read that filled it) and this process's write count (<see cref="Database.Writes"/>) both equal what they
-/// were then. Any commit, by this process, <c>wharf admin</c>, <c>wharf gc</c> or another server on the same file,
-/// changes the stamp, so the next request reads the database again: the cache is exact, not bounded in time. It
-/// replaces only the read: authorisation, the KMS key check, pull recording and pull-through run as before.
-/// Bounded to <see cref="MaxEntries"/> entries and <see cref="MaxBytes"/> bytes of manifests; past either, a read is
-/// served but not kept. Without a stamp (PostgreSQL, or SQLite not in WAL mode) nothing is kept.
+/// were then. On SQLite any commit, by this process, <c>wharf admin</c>, <c>wharf gc</c> or another server on the
+/// same file, changes the stamp, so the next request reads the database again: the cache is exact, not bounded in
+/// time. On PostgreSQL the stamp is exact for this process's writes and bounded in time for everyone else's
+/// (PgChangeWatch: another node's commit is seen within its bound). It replaces only the read: authorisation, the KMS
+/// key check, pull recording and pull-through run as before. Bounded to <see cref="MaxEntries"/> entries and
+/// <see cref="MaxBytes"/> bytes of manifests; past either, a read is served but not kept. Without a stamp (SQLite not
+/// in WAL mode, PostgreSQL with the cache off or its listener down) nothing is kept.
 /// </summary>
 internal sealed class ReadCache(Database database, IChangeWatch watch, int maxEntries = ReadCache.MaxEntries, long maxBytes = ReadCache.MaxBytes)
 {

@@ -62,9 +62,9 @@ internal abstract class SqlDialect
     public virtual string ParameterName(string name) => name;
 
     /// <summary>
-    /// The engine's exact, cheap reading of whether anything committed since an earlier reading, which
-    /// <see cref="ReadCache"/> keys its entries by; null where there is none (PostgreSQL: another node's commit leaves
-    /// no trace this node can see without a round trip), which leaves the cache off.
+    /// The engine's cheap reading of whether anything committed since an earlier reading, which <see cref="ReadCache"/>
+    /// keys its entries by: exact on SQLite (the WAL-index header), bounded in time on PostgreSQL (a LISTEN on the
+    /// triggers' notifications, with heartbeats: PgChangeWatch); null where there is none, which leaves the cache off.
     /// </summary>
     public virtual IChangeWatch? Changes => null;
 

@@ -40,8 +40,11 @@ internal static class BackendFactory
     public static IMetadataStore CreateMetadataStore(WharfOptions options) => options.Metadata.Backend switch
     {
         MetadataBackend.Sqlite => new SqliteMetadataStore(options.Metadata.ConnectionString ?? Path.Combine(options.DataDirectory, "wharf.db")),
-        MetadataBackend.Postgres => new PostgresMetadataStore(options.Metadata.ConnectionString
-            ?? throw new InvalidOperationException("Metadata:ConnectionString (--metadata-connection) is required with the PostgreSQL backend.")),
+        MetadataBackend.Postgres => new PostgresMetadataStore(
+            options.Metadata.ConnectionString
+                ?? throw new InvalidOperationException("Metadata:ConnectionString (--metadata-connection) is required with the PostgreSQL backend."),
+            TimeProvider.System,
+            options.Metadata.Postgres.ReadCache),
         _ => throw new NotSupportedException($"Metadata backend '{options.Metadata.Backend}' is not supported."),
     };
 }

@@ -161,6 +161,19 @@ public sealed class MetadataOptions
 
     /// <summary>SQLite: a file path (default <c>&lt;DataDirectory&gt;/wharf.db</c>); PostgreSQL: an Npgsql connection string.</summary>
     public string? ConnectionString { get; set; }
+
+    /// <summary><c>Metadata:Postgres:*</c>, read only with the PostgreSQL backend.</summary>
+    public PostgresMetadataOptions Postgres { get; set; } = new();
+}
+
+/// <summary><c>Metadata:Postgres:*</c>.</summary>
+public sealed class PostgresMetadataOptions
+{
+    /// <summary>
+    /// Keep manifest and blob lookups in memory while nothing changed (docs/metadata.md): another node's commit is seen
+    /// within 100 ms, this node's at once. False reads the database on every request (strict reads across nodes).
+    /// </summary>
+    public bool ReadCache { get; set; } = true;
 }
 
 public sealed class StorageOptions

@@ -8,7 +8,7 @@ using Wharf.Testing;
 namespace Wharf.Backends.Tests.Metadata;
 
 /// <summary>The contract on PostgreSQL: a throwaway cluster for the run, a fresh database per test.</summary>
-public sealed class PostgresMetadataStoreTests : MetadataStoreContract
+public sealed partial class PostgresMetadataStoreTests : MetadataStoreContract
 {
     private string? _connectionString;
 
