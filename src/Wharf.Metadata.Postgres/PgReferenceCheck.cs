@@ -25,48 +25,69 @@ internal sealed class PgReferenceCheck : IReferenceCheck
     private const string LockChildren =
         "SELECT digest, octet_length(content)::bigint FROM manifests WHERE repository_id = @repository AND digest = ANY(@digests) ORDER BY digest FOR SHARE";
 
+    /// <summary>A <see cref="ManifestWrite.Target"/>'s repository id, found by its key (<see cref="RepositoryStore.KeyParameters"/>) where the statements name <c>@repository</c>.</summary>
+    private const string RepositoryOfKey = "(SELECT id FROM repositories WHERE account = @account AND region = @region AND name = @name)";
+
+    public bool FindsTarget => true;
+
     /// <summary>
-    /// The registry's settings (when the write's scan depends on them), the tag row's lock, the check's locks and the
-    /// manifest's insert in one batch, one round trip (with the
+    /// The repository's row (when the write names it by its <see cref="ManifestWrite.Target"/>), the registry's settings
+    /// (when the write's scan depends on them), the tag row's lock, the check's locks and the manifest's insert in one
+    /// batch, one round trip (with the
     /// transaction's <c>BEGIN</c>, which Npgsql sends with the first statement): the same statements in the same order
     /// as one after another, so the rows are locked in the same order (tag, then blobs and children in digest order).
-    /// The insert runs before its outcome is known; when the tag or the check refuses the write,
-    /// <see cref="LockedWrite.MustRollBack"/> rolls it back with the transaction.
+    /// The insert runs before its outcome is known; when the tag or the check refuses the write, or the target's
+    /// repository is missing or undecided, <see cref="LockedWrite.MustRollBack"/> rolls it back with the transaction.
     /// </summary>
     public async Task<LockedWrite> LockCheckAndInsertAsync(Session s, ManifestWrite write, (string Sql, IEnumerable<(string Name, object? Value)> Parameters) insert, CancellationToken cancellationToken)
     {
+        var target = write.Target;
         var blobs = Texts(write.Blobs.Distinct());
         var children = Texts(write.Children.Distinct());
         await using var batch = new NpgsqlBatch((NpgsqlConnection)s.Connection, (NpgsqlTransaction?)s.Transaction);
-        if (write.ScanRule is { } rule)
+        if (target is not null)
         {
-            batch.BatchCommands.Add(Command(RepositoryStore.SelectRegistrySettings, RepositoryStore.RegistryParameters(rule.Registry)));
+            batch.BatchCommands.Add(Command(RepositoryStore.SelectByKey, RepositoryStore.KeyParameters(target.Key)));
+        }
+
+        // A target's scan rule is known only once its repository is: its registry's settings are read in any case.
+        var registry = target is not null ? target.Key.Registry : write.ScanRule?.Registry;
+        if (registry is { } settingsOf)
+        {
+            batch.BatchCommands.Add(Command(RepositoryStore.SelectRegistrySettings, RepositoryStore.RegistryParameters(settingsOf)));
         }
 
         if (write.Tag is not null)
         {
-            batch.BatchCommands.Add(Command(ImageStore.LockTag(s.Dialect), ImageStore.TagKey(write)));
+            batch.BatchCommands.Add(Keyed(target, ImageStore.LockTag(s.Dialect), ImageStore.TagKey(write)));
         }
 
         if (blobs.Length > 0)
         {
-            batch.BatchCommands.Add(Command(LockBlobs, [("repository", write.RepositoryId), ("digests", blobs)]));
+            batch.BatchCommands.Add(Keyed(target, LockBlobs, [("repository", write.RepositoryId), ("digests", blobs)]));
         }
 
         if (children.Length > 0)
         {
-            batch.BatchCommands.Add(Command(LockChildren, [("repository", write.RepositoryId), ("digests", children)]));
+            batch.BatchCommands.Add(Keyed(target, LockChildren, [("repository", write.RepositoryId), ("digests", children)]));
         }
 
-        var inserted = Command(insert.Sql, insert.Parameters);
+        var inserted = Keyed(target, insert.Sql, insert.Parameters);
         batch.BatchCommands.Add(inserted);
+        Repository? repository = null;
         string? tagged = null;
         var presentBlobs = new Dictionary<string, long>(StringComparer.Ordinal);
         var presentChildren = new Dictionary<string, long>(StringComparer.Ordinal);
         string? settings = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
-            if (write.ScanRule is not null)
+            if (target is not null)
+            {
+                repository = await reader.ReadAsync(cancellationToken) ? RepositoryStore.Map(reader) : null;
+                await reader.NextResultAsync(cancellationToken);
+            }
+
+            if (registry is not null)
             {
                 settings = await reader.ReadAsync(cancellationToken) ? reader.GetString(0) : null;
                 await reader.NextResultAsync(cancellationToken);
@@ -100,6 +121,23 @@ internal sealed class PgReferenceCheck : IReferenceCheck
         }
 
         var created = inserted.RecordsAffected > 0;
+        ManifestWrite? resolved = null;
+        if (target is not null)
+        {
+            // A missing repository had no row to insert under, nor any row to lock.
+            if (repository is null)
+            {
+                return new LockedWrite(null, PutManifestResult.NoRepository, false, created);
+            }
+
+            if (target.Decide(repository) is not { } decision)
+            {
+                return new LockedWrite(tagged, PutManifestResult.NotDecided, false, created);
+            }
+
+            write = resolved = ImageStore.Resolve(write, repository, decision);
+        }
+
         if (tagged is not null && write.TagImmutable)
         {
             return new LockedWrite(tagged, PutManifestResult.ImmutableTag, false, created);
@@ -107,8 +145,16 @@ internal sealed class PgReferenceCheck : IReferenceCheck
 
         return Failure(write, blobs, children, presentBlobs, presentChildren) is { } failed
             ? new LockedWrite(tagged, failed, false, created)
-            : new LockedWrite(tagged, null, created, false, settings);
+            : new LockedWrite(tagged, null, created, false, write.ScanRule is null ? null : settings, resolved);
     }
+
+    /// <summary>A statement of the batch, where a <paramref name="target"/> has its repository found by key in place of <c>@repository</c>.</summary>
+    private static NpgsqlBatchCommand Keyed(ManifestTarget? target, string sql, IEnumerable<(string Name, object? Value)> parameters) =>
+        target is null
+            ? Command(sql, parameters)
+            : Command(
+                sql.Replace("@repository", RepositoryOfKey, StringComparison.Ordinal),
+                parameters.Where(p => p.Name != "repository").Concat(RepositoryStore.KeyParameters(target.Key)));
 
     private static NpgsqlBatchCommand Command(string sql, IEnumerable<(string Name, object? Value)> parameters)
     {

@@ -56,19 +56,42 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
 
     internal static (string Name, object? Value)[] TagKey(ManifestWrite write) => [("repository", write.RepositoryId), ("tag", write.Tag)];
 
+    /// <summary>The write once its <see cref="ManifestWrite.Target"/>'s repository is found and decided: by its id, as if it had been given.</summary>
+    internal static ManifestWrite Resolve(ManifestWrite write, Repository repository, ManifestTargetDecision decision) =>
+        write with { RepositoryId = repository.Id, TagImmutable = decision.TagImmutable, ScanRule = decision.ScanRule, Target = null };
+
     private async Task<PutManifestResult> WriteManifestAsync(Session s, ManifestWrite write, CancellationToken cancellationToken)
     {
+        if (write.Target is { } target && !referenceCheck.FindsTarget)
+        {
+            // In process, the repository's row read inside the transaction costs no round trip.
+            if (await RepositoryStore.GetAsync(s, target.Key, cancellationToken) is not { } repository)
+            {
+                return PutManifestResult.NoRepository;
+            }
+
+            if (target.Decide(repository) is not { } decision)
+            {
+                return PutManifestResult.NotDecided;
+            }
+
+            write = Resolve(write, repository, decision);
+        }
+
         // The image size (the blobs' sizes plus the largest child's) is computed in the insert, from the rows the
-        // check finds: the references written below are exactly those rows.
+        // check finds: the references written below are exactly those rows. The insert selects the repository's row,
+        // so that where the check finds the repository by its key (IReferenceCheck.FindsTarget) a missing one inserts
+        // nothing.
         var digest = write.Digest.ToString();
         var blobs = s.Dialect.ListValue(write.Blobs.Distinct().Select(d => d.ToString()));
         var children = s.Dialect.ListValue(write.Children.Distinct().Select(d => d.ToString()));
         (string, IEnumerable<(string, object?)>) insert = (
             $"""
             INSERT INTO manifests (repository_id, digest, media_type, artifact_type, subject, content, annotations, pushed_at, image_size)
-            VALUES (@repository, @digest, @mediaType, @artifactType, @subject, @content, @annotations, @now,
+            SELECT r.id, @digest, @mediaType, @artifactType, @subject, @content, @annotations, @now,
                 (SELECT coalesce(sum(size), 0) FROM blobs WHERE {s.Dialect.InList("digest", "blobs")})
-              + (SELECT coalesce(max(c.image_size), 0) FROM ({s.Dialect.RepositoryRowsIn("manifests", "image_size", "digest", "children")}) AS c))
+              + (SELECT coalesce(max(c.image_size), 0) FROM ({s.Dialect.RepositoryRowsIn("manifests", "image_size", "digest", "children")}) AS c)
+            FROM repositories r WHERE r.id = @repository
             ON CONFLICT (repository_id, digest) DO NOTHING
             """,
             [
@@ -78,12 +101,14 @@ internal sealed class ImageStore(Database database, IReferenceCheck referenceChe
             ]);
 
         // The tag row is locked first, so two pushes of one immutable tag cannot both pass.
-        var (taggedDigest, refused, created, mustRollBack, settings) = await referenceCheck.LockCheckAndInsertAsync(s, write, insert, cancellationToken);
+        var (taggedDigest, refused, created, mustRollBack, settings, resolved) = await referenceCheck.LockCheckAndInsertAsync(s, write, insert, cancellationToken);
         if (refused is not null)
         {
             // Nothing is written: the transaction commits no change, or rolls back the insert sent with the check.
             return mustRollBack ? throw new Refused(refused) : refused;
         }
+
+        write = resolved ?? write;
 
         // The rest depends only on what is known now: one round trip where the engine batches.
         var batch = new StatementBatch();

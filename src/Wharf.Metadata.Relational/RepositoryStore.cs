@@ -371,9 +371,12 @@ internal sealed class RepositoryStore(Database database) : IRepositoryStore
         : creation?.PublicCatalog is { } catalog ? PublicRegistryStore.WriteCatalogAsync(s, repository.Id, catalog.Catalog, catalog.Logo, catalog.SearchTerms, cancellationToken)
         : PublicRegistryStore.WriteTermsAsync(s, repository.Id, Core.Public.PublicRegistryService.SearchTerms(repository.Key.Name, null), cancellationToken);
 
-    private static Task<Repository?> GetAsync(Session s, RepositoryKey key, CancellationToken cancellationToken) =>
+    /// <summary>The row of the repository whose key <see cref="KeyParameters"/> binds, as <see cref="Map"/> reads it.</summary>
+    internal const string SelectByKey = $"SELECT {SelectColumns} FROM repositories WHERE account = @account AND region = @region AND name = @name";
+
+    internal static Task<Repository?> GetAsync(Session s, RepositoryKey key, CancellationToken cancellationToken) =>
         s.SingleAsync(
-            $"SELECT {SelectColumns} FROM repositories WHERE account = @account AND region = @region AND name = @name",
+            SelectByKey,
             Map,
             KeyParameters(key),
             cancellationToken);

@@ -11,6 +11,8 @@ namespace Wharf.Metadata.Sqlite;
 /// </summary>
 internal sealed class SqliteReferenceCheck : IReferenceCheck
 {
+    public bool FindsTarget => false;
+
     /// <summary>One statement after another: the tag row, the references, then the insert only after a pass, then the settings.</summary>
     public async Task<LockedWrite> LockCheckAndInsertAsync(Session s, ManifestWrite write, (string Sql, IEnumerable<(string Name, object? Value)> Parameters) insert, CancellationToken cancellationToken)
     {

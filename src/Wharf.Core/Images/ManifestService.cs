@@ -107,7 +107,15 @@ public sealed class ManifestService(
         var parsed = ParsedManifest.Parse(content, contentType);
 
         // No create-on-push here: a manifest can only reference blobs already linked to the repository,
-        // so a missing repository could only be created to fail with its blobs unknown.
+        // so a missing repository could only be created to fail with its blobs unknown. The write finds the
+        // repository itself, with its first statements (one round trip fewer on PostgreSQL), unless its KMS key
+        // must be checked first or the digest is wrong: then it is read and checked before, as for any other action.
+        await repositories.AuthorizeAsync(caller, key, EcrActions.PutImage, cancellationToken);
+        if (await Writer.WriteAsync(key, r => !repositories.NeedsKeyCheck(r, EcrActions.PutImage), parsed, content, tag, expectedDigest, origin, cancellationToken) is { } pushed)
+        {
+            return pushed;
+        }
+
         var repository = await repositories.GetAsync(caller, key, EcrActions.PutImage, cancellationToken);
         return await Writer.WriteAsync(repository, key, parsed, content, tag, expectedDigest, digestMismatch, origin, cancellationToken);
     }

@@ -3,6 +3,7 @@ using Wharf.Core.Errors;
 using Wharf.Core.Events;
 using Wharf.Core.Metadata;
 using Wharf.Core.Primitives;
+using Wharf.Core.Repositories;
 using Wharf.Core.Scanning;
 
 namespace Wharf.Core.Images;
@@ -42,35 +43,82 @@ public sealed class ManifestWriter(IMetadataStore store, TimeProvider time)
             throw new WharfException(digestMismatch, $"manifest digest {digest} does not match the reference {expected}", new JsonObject { ["digest"] = expected.ToString() });
         }
 
-        // Scan on push is requested inside the write, so the image has a scan status (IN_PROGRESS) from
-        // the moment the push answers, as in ECR: `aws ecr wait image-scan-complete` right after a push waits.
-        // The registry's scanning configuration is read by the write itself (one round trip fewer).
+        var decision = Decide(repository, key, tag);
+        var write = Write(repository.Id, key, parsed, content, tag, digest, origin) with { TagImmutable = decision.TagImmutable, ScanRule = decision.ScanRule };
+        return Pushed(await store.Images.PutManifestAsync(write, cancellationToken), key, parsed, tag, digest);
+    }
+
+    /// <summary>
+    /// As <see cref="WriteAsync(Repository, RepositoryKey, ParsedManifest, ReadOnlyMemory{byte}, string?, Digest?, WharfErrorCode, RegistryKey?, CancellationToken)"/>
+    /// into the repository of <paramref name="key"/>, which the write finds itself (<see cref="ManifestWrite.Target"/>:
+    /// on a networked database, with its first statements rather than in a round trip of its own); <c>NAME_UNKNOWN</c>
+    /// when there is none. Null, with nothing written, where the repository must be read and checked first: when
+    /// <paramref name="usable"/> refuses the row found (a KMS key to check) or the digest differs from
+    /// <paramref name="expectedDigest"/> (whose error comes after the repository's, as it always has).
+    /// </summary>
+    internal async Task<ManifestPushed?> WriteAsync(
+        RepositoryKey key,
+        Func<Repository, bool> usable,
+        ParsedManifest parsed,
+        ReadOnlyMemory<byte> content,
+        string? tag,
+        Digest? expectedDigest,
+        RegistryKey? origin,
+        CancellationToken cancellationToken)
+    {
+        var digest = Digest.Compute(expectedDigest?.Algorithm ?? DigestAlgorithm.Sha256, content.Span);
+        if (expectedDigest is { } expected && expected != digest)
+        {
+            return null;
+        }
+
+        var target = new ManifestTarget(key, repository => usable(repository) ? Decide(repository, key, tag) : null);
+        var result = await store.Images.PutManifestAsync(Write(0, key, parsed, content, tag, digest, origin) with { Target = target }, cancellationToken);
+        return result.RepositoryMissing ? throw RepositoryResolver.NameUnknown(key)
+            : result.Undecided ? null
+            : Pushed(result, key, parsed, tag, digest);
+    }
+
+    /// <summary>
+    /// What the repository decides of a write: tag immutability, and scan on push, requested inside the write so that
+    /// the image has a scan status (IN_PROGRESS) from the moment the push answers, as in ECR
+    /// (<c>aws ecr wait image-scan-complete</c> right after a push waits). The registry's scanning configuration is read
+    /// by the write itself (one round trip fewer).
+    /// </summary>
+    private ManifestTargetDecision Decide(Repository repository, RepositoryKey key, string? tag)
+    {
         var scanLimit = time.GetUtcNow() - ImageService.ScanInterval;
+        var scanOnPush = repository.Settings.ScanOnPush;
         var scanRule = new PushScanRule(
             key.Registry,
-            settings => ScanningConfiguration.FromSetting(settings.GetValueOrDefault(ScanningConfiguration.SettingName)).For(key.Name.Value, repository.Settings.ScanOnPush).ScanFrequency
+            settings => ScanningConfiguration.FromSetting(settings.GetValueOrDefault(ScanningConfiguration.SettingName)).For(key.Name.Value, scanOnPush).ScanFrequency
                 is "SCAN_ON_PUSH" or "CONTINUOUS_SCAN" ? new PushScanRequest(scanLimit) : null);
-        var result = await store.Images.PutManifestAsync(
-            new ManifestWrite(
-                repository.Id,
-                digest,
-                parsed.MediaType,
-                parsed.ArtifactType,
-                parsed.Subject,
-                content.ToArray(),
-                parsed.AnnotationsJson,
-                parsed.Blobs,
-                parsed.Children,
-                tag,
-                time.GetUtcNow(),
-                tag is not null && repository.Settings.IsImmutable(tag),
-                origin is { } from
-                    ? EcrEvents.Replication(key, digest, tag is null ? [] : [tag], from, time.GetUtcNow())
-                    : EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", time.GetUtcNow()),
-                parsed.Sizes,
-                ScanRule: scanRule),
-            cancellationToken);
+        return new ManifestTargetDecision(tag is not null && repository.Settings.IsImmutable(tag), scanRule);
+    }
 
+    private ManifestWrite Write(long repositoryId, RepositoryKey key, ParsedManifest parsed, ReadOnlyMemory<byte> content, string? tag, Digest digest, RegistryKey? origin)
+    {
+        var now = time.GetUtcNow();
+        return new ManifestWrite(
+            repositoryId,
+            digest,
+            parsed.MediaType,
+            parsed.ArtifactType,
+            parsed.Subject,
+            content.ToArray(),
+            parsed.AnnotationsJson,
+            parsed.Blobs,
+            parsed.Children,
+            tag,
+            now,
+            Event: origin is { } from
+                ? EcrEvents.Replication(key, digest, tag is null ? [] : [tag], from, now)
+                : EcrEvents.Image(key, digest, tag is null ? [] : [tag], "PUSH", now),
+            DeclaredSizes: parsed.Sizes);
+    }
+
+    private static ManifestPushed Pushed(PutManifestResult result, RepositoryKey key, ParsedManifest parsed, string? tag, Digest digest)
+    {
         if (!result.Succeeded)
         {
             if (result.TagImmutable)

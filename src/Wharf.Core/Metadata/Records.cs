@@ -95,6 +95,11 @@ public sealed record ManifestRecord(
 /// status at once, as ECR does; null when the repository does not scan on push.
 /// </param>
 /// <param name="ScanRule">When <paramref name="Scan"/> is null: decides it from the registry's settings, read inside the write.</param>
+/// <param name="Target">
+/// When set, the repository is found by its key inside the write, with its first statements (no round trip of its own
+/// before it): <paramref name="RepositoryId"/> is then ignored, and <paramref name="TagImmutable"/> and
+/// <paramref name="ScanRule"/> are what <see cref="ManifestTarget.Decide"/> makes of the row found.
+/// </param>
 public sealed record ManifestWrite(
     long RepositoryId,
     Digest Digest,
@@ -111,7 +116,18 @@ public sealed record ManifestWrite(
     OutboxEvent? Event = null,
     IReadOnlyDictionary<Digest, long>? DeclaredSizes = null,
     PushScanRequest? Scan = null,
-    PushScanRule? ScanRule = null);
+    PushScanRule? ScanRule = null,
+    ManifestTarget? Target = null);
+
+/// <summary>
+/// The repository of a <see cref="ManifestWrite"/> named by its key and read inside the write. <paramref name="Decide"/>
+/// gives the write's tag immutability and scan rule from the row; it returns null when the write may not go on without
+/// a check of its own first (a KMS key's), and nothing is then written (<see cref="PutManifestResult.Undecided"/>).
+/// </summary>
+public sealed record ManifestTarget(RepositoryKey Key, Func<Repository, ManifestTargetDecision?> Decide);
+
+/// <summary>What a <see cref="ManifestTarget"/> decided of its repository: as <see cref="ManifestWrite.TagImmutable"/> and <see cref="ManifestWrite.ScanRule"/>.</summary>
+public sealed record ManifestTargetDecision(bool TagImmutable, PushScanRule? ScanRule);
 
 /// <summary>A descriptor whose declared size is not the size of the blob or manifest it names.</summary>
 public sealed record SizeMismatch(Digest Digest, long Declared, long Actual);
@@ -134,6 +150,8 @@ public sealed record PushScanRule(RegistryKey Registry, Func<IReadOnlyDictionary
 /// <param name="TagChanged">The tag was created or moved to this manifest.</param>
 /// <param name="TagImmutable">The tag already exists and is immutable (nothing written).</param>
 /// <param name="WrongSizes">Present blobs or children whose size differs from the declared one (nothing written).</param>
+/// <param name="RepositoryMissing">The <see cref="ManifestWrite.Target"/> repository does not exist (nothing written).</param>
+/// <param name="Undecided">The <see cref="ManifestWrite.Target"/> decided nothing of its repository (nothing written).</param>
 public sealed record PutManifestResult(
     bool Succeeded,
     bool Created,
@@ -141,11 +159,17 @@ public sealed record PutManifestResult(
     IReadOnlyList<Digest> MissingChildren,
     bool TagChanged = false,
     bool TagImmutable = false,
-    IReadOnlyList<SizeMismatch>? WrongSizes = null)
+    IReadOnlyList<SizeMismatch>? WrongSizes = null,
+    bool RepositoryMissing = false,
+    bool Undecided = false)
 {
     public static PutManifestResult Stored(bool created, bool tagChanged) => new(true, created, [], [], tagChanged);
 
     public static PutManifestResult ImmutableTag { get; } = new(false, false, [], [], TagImmutable: true);
+
+    public static PutManifestResult NoRepository { get; } = new(false, false, [], [], RepositoryMissing: true);
+
+    public static PutManifestResult NotDecided { get; } = new(false, false, [], [], Undecided: true);
 }
 
 /// <summary>Outcome of <see cref="IImageStore.DeleteManifestAsync(long, Primitives.Digest, OutboxEvent?, CancellationToken)"/>.</summary>

@@ -37,28 +37,30 @@ public sealed class ReplicationFeed(IMetadataStore store, TimeProvider time)
             }
 
             var actions = events.Where(e => e.Type == EcrEvents.ImageAction).Select(e => Parse(e.Payload)).OfType<ImageAction>().ToList();
-            var listedByIndexes = await ChildrenOfIndexesAsync(actions, cancellationToken);
+
+            // Which indexes of the batch list which children is read only once an untagged image has somewhere to go:
+            // a registry that replicates nothing reads no manifest for its pushes.
+            HashSet<(RepositoryKey, Digest)>? listedByIndexes = null;
             foreach (var action in actions)
             {
-                if (action.Tags.Count == 0 && listedByIndexes.Contains((action.Key, action.Digest)))
-                {
-                    continue;
-                }
-
                 if (!configurations.TryGetValue(action.Key.Registry, out var configuration))
                 {
                     configuration = await ReplicationConfiguration.LoadAsync(store.Repositories, action.Key.Registry, cancellationToken);
                     configurations[action.Key.Registry] = configuration;
                 }
 
-                foreach (var destination in configuration.DestinationsFor(action.Key.Name.Value, action.Tags))
+                var destinations = configuration.DestinationsFor(action.Key.Name.Value, action.Tags).Where(d => !IsSource(d, action.Key.Registry)).ToList();
+                if (destinations.Count == 0
+                    || (action.Tags.Count == 0 && (listedByIndexes ??= await ChildrenOfIndexesAsync(actions, cancellationToken)).Contains((action.Key, action.Digest))))
                 {
-                    if (!IsSource(destination, action.Key.Registry))
-                    {
-                        var tags = configuration.TagsFor(action.Key.Name.Value, action.Tags, destination);
-                        await store.Replications.EnqueueAsync(new ReplicationRequest(action.Key.Registry, action.Key.Name, action.Digest, destination, tags), time.GetUtcNow(), cancellationToken);
-                        armed++;
-                    }
+                    continue;
+                }
+
+                foreach (var destination in destinations)
+                {
+                    var tags = configuration.TagsFor(action.Key.Name.Value, action.Tags, destination);
+                    await store.Replications.EnqueueAsync(new ReplicationRequest(action.Key.Registry, action.Key.Name, action.Digest, destination, tags), time.GetUtcNow(), cancellationToken);
+                    armed++;
                 }
             }
 

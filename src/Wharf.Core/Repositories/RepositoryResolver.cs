@@ -28,6 +28,17 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
             ? new ValueTask<Repository>(encryption.CheckAsync(caller, repository, use, cancellationToken))
             : ValueTask.FromResult(repository);
 
+    /// <summary>
+    /// Authorises <paramref name="action"/> only, for a write that finds the repository itself (inside its transaction,
+    /// with its first statements) and uses it as found only where <see cref="NeedsKeyCheck"/> says no check is due.
+    /// </summary>
+    public ValueTask AuthorizeAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken) =>
+        authorizer.AuthorizeAsync(caller, action, key.Arn, RequestTags.Setting([]), cancellationToken);
+
+    /// <summary>True when <paramref name="repository"/>'s KMS key must be checked before <paramref name="action"/> uses it (what <see cref="GetAsync(Caller, RepositoryKey, string, CancellationToken)"/> does).</summary>
+    public bool NeedsKeyCheck(Repository repository, string action) =>
+        encryption is not null && RepositoryEncryption.IsKms(repository.Settings) && KeyUseOf(action) is not null;
+
     /// <summary>Authorises <paramref name="action"/> and returns the repository, or throws <c>NAME_UNKNOWN</c>.</summary>
     public Task<Repository> GetAsync(Caller caller, RepositoryKey key, string action, CancellationToken cancellationToken) =>
         GetAsync(caller, key, action, RequestTags.Setting([]), cancellationToken);

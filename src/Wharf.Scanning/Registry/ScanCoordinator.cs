@@ -49,6 +49,10 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
     {
         var requested = 0;
         var configurations = new Dictionary<RegistryKey, ScanningConfiguration>();
+
+        // Read once per pass, as the configurations are: a stream of pushes to one repository costs one read per pass,
+        // not one per push. A pass takes each repository as it is when the pass first reads it.
+        var repositories = new Dictionary<RepositoryKey, Repository?>();
         var position = await store.Events.GetCursorAsync(PushConsumer, cancellationToken);
         while (true)
         {
@@ -61,8 +65,17 @@ public sealed class ScanCoordinator(IMetadataStore store, ImageScanner scanner, 
 
             foreach (var evt in events)
             {
-                if (evt.Type != EcrEvents.ImageAction || Push(evt.Payload) is not var (key, digest)
-                    || await store.Repositories.GetAsync(key, cancellationToken) is not { } repository)
+                if (evt.Type != EcrEvents.ImageAction || Push(evt.Payload) is not var (key, digest))
+                {
+                    continue;
+                }
+
+                if (!repositories.TryGetValue(key, out var repository))
+                {
+                    repository = repositories[key] = await store.Repositories.GetAsync(key, cancellationToken);
+                }
+
+                if (repository is null)
                 {
                     continue;
                 }
