@@ -7,9 +7,10 @@ namespace Wharf.Storage.FileSystem;
 /// <summary>
 /// Reads [offset, offset + length) of an open file with positional reads (<see cref="RandomAccess"/>):
 /// no FileStream buffer in between, forward-only, and it owns the handle. The handle was opened before
-/// any rename or delete could touch the path, so the bytes it reads are one complete file.
+/// any rename or delete could touch the path, so the bytes it reads are one complete file. It is an
+/// <see cref="IFileRegion"/>: a transport may send its bytes with <c>sendfile</c> instead of reading them.
 /// </summary>
-internal sealed class FileRangeStream : ReadOnlyStream
+internal sealed class FileRangeStream : ReadOnlyStream, IFileRegion
 {
     private readonly SafeFileHandle _handle;
     private readonly long _end;
@@ -23,6 +24,12 @@ internal sealed class FileRangeStream : ReadOnlyStream
     }
 
     public override bool CanRead => !_handle.IsClosed;
+
+    public SafeFileHandle Handle => _handle;
+
+    public long Offset => _position;
+
+    public long Remaining => _end - _position;
 
     private int Clamp(int count) => (int)Math.Min(count, _end - _position);
 

@@ -3,6 +3,7 @@ using Wharf.Core.Errors;
 using Wharf.Core.Primitives;
 using Wharf.Core.Storage;
 using Wharf.Core.Uploads;
+using Wharf.Server.Hosting;
 
 namespace Wharf.Server.DataPlane;
 
@@ -58,6 +59,20 @@ internal sealed partial class DataPlaneHandler
 
         response.ContentLength = read.Length;
         r.Context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        // A plaintext blob on a plaintext HTTP/1.1 connection: from the page cache to the socket (sendfile).
+        if (read.Length >= SendfileConnection.MinimumLength && read.Content is IFileRegion file && SendfileConnection.Of(r.Context) is { } sendfile)
+        {
+            if (r.Scope.CountsBlobBytes)
+            {
+                // Counted before it is sent: a client gone part-way is counted the whole range, never less.
+                r.Scope.BlobSent(r.Context, r.Identity.Caller, read.Length);
+            }
+
+            await sendfile.SendAsync(response, file, r.Aborted);
+            return;
+        }
+
         if (!r.Scope.CountsBlobBytes)
         {
             await OverlappedCopy.CopyAsync(read.Content, response.Body, null, r.Aborted);

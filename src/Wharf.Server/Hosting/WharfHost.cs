@@ -89,13 +89,15 @@ public static class WharfHost
             kestrel.Limits.MaxRequestBodySize = null; // set per route: blobs are unbounded, manifests 4 MiB
             // Made here, when Kestrel starts, so that a certificate that does not load fails the start.
             var certificate = kestrel.ApplicationServices.GetService<ServerCertificate>();
-            kestrel.Listen(address, options.Port, listen => TlsSetup.Configure(listen, certificate));
-            publicListener.Listen(kestrel, listen => TlsSetup.Configure(listen, certificate)); // Public:Port, on the same address; its connections are marked as the public address's
+            var sendfile = kestrel.ApplicationServices.GetRequiredService<SendfileStats>();
+            kestrel.Listen(address, options.Port, listen => Configure(listen, certificate, sendfile));
+            publicListener.Listen(kestrel, listen => Configure(listen, certificate, sendfile)); // Public:Port, on the same address; its connections are marked as the public address's
         });
         // Kestrel's socket transport receives into one memory-pool block per call: with 64 KiB blocks instead of
         // 4 KiB a 512 MiB push is 8,192 receives, not 131,072 (bench/RESULTS.md, "Pushes"). An idle connection
         // waits for data before it takes a block, so 1,000 idle keep-alive connections hold none.
         builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, LargeBlockMemoryPoolFactory>();
+        builder.Services.AddSingleton<SendfileStats>();
         builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = true);
         builder.Services.Configure<HostOptions>(host => host.ShutdownTimeout = options.ShutdownTimeout);
 
@@ -134,6 +136,21 @@ public static class WharfHost
         app.MapQueryApi();
         app.MapConsole();
         return app;
+    }
+
+    /// <summary>
+    /// A listener's transport: TLS with <paramref name="certificate"/>; without one, plaintext blobs go out with
+    /// sendfile (<see cref="SendfileConnection"/>).
+    /// </summary>
+    private static void Configure(Microsoft.AspNetCore.Server.Kestrel.Core.ListenOptions listen, ServerCertificate? certificate, SendfileStats sendfile)
+    {
+        if (certificate is null)
+        {
+            SendfileConnection.Use(listen, sendfile);
+            return;
+        }
+
+        TlsSetup.Configure(listen, certificate);
     }
 
     /// <summary>Applies migrations, then starts listening.</summary>
