@@ -196,6 +196,9 @@ internal sealed class SendfileConnection : IDuplexPipe
                 }
             }
 
+            // Kestrel finished the connection with a body still owed (its request failed part-way): the response
+            // waiting on it learns so instead of waiting for its request to be aborted.
+            Volatile.Read(ref region)?.Done.TrySetException(new ConnectionAbortedException("The connection ended before the body was sent."));
             await reader.CompleteAsync();
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or IOException or OperationCanceledException)
