@@ -96,7 +96,8 @@ public abstract partial class MetadataStoreContract
     [Covers(typeof(IImageStore), nameof(IImageStore.FindManifestAsync))]
     public async Task FindManifest_repeated_sees_every_change_made_through_another_store_on_the_same_database()
     {
-        // Another process or node: SQLite's read cache must see its commits (the WAL-index stamp), PostgreSQL has none.
+        // Another process or node: SQLite's read cache must see its commits at once (the WAL-index stamp), PostgreSQL's
+        // within its bound (AfterOtherStoreAsync).
         await using var store = await CreateStoreAsync();
         await using var other = await OpenAgainAsync();
         var repo = await CreateRepoAsync(store);
@@ -110,8 +111,10 @@ public abstract partial class MetadataStoreContract
 
         // The tag moved, then deleted, by the other store.
         var two = await PutAsync(other, Image(repo.Id, "two", [layer], tag: "v1"));
+        await AfterOtherStoreAsync();
         AssertManifest(two, (await store.Images.FindManifestAsync(RepoKey("team/app"), v1, Ct))?.Manifest);
         Assert.True(await other.Images.DeleteTagAsync(repo.Id, "v1", Ct));
+        await AfterOtherStoreAsync();
         var untagged = await store.Images.FindManifestAsync(RepoKey("team/app"), v1, Ct);
         AssertSameRepository(repo, untagged?.Repository);
         Assert.Null(untagged?.Manifest);
@@ -120,10 +123,13 @@ public abstract partial class MetadataStoreContract
         var byDigest = Reference.Of(two.Digest);
         AssertManifest(two, (await store.Images.FindManifestAsync(RepoKey("team/app"), byDigest, Ct))?.Manifest);
         Assert.Equal(DeleteManifestResult.Deleted, await other.Images.DeleteManifestAsync(repo.Id, two.Digest, null, Ct));
+        await AfterOtherStoreAsync();
         Assert.Null((await store.Images.FindManifestAsync(RepoKey("team/app"), byDigest, Ct))?.Manifest);
         Assert.True(await other.Repositories.DeleteAsync(repo.Id, Ct));
+        await AfterOtherStoreAsync();
         Assert.Null(await store.Images.FindManifestAsync(RepoKey("team/app"), v1, Ct));
         var again = await CreateRepoAsync(other);
+        await AfterOtherStoreAsync();
         Assert.NotEqual(repo.Id, again.Id);
         var found = await store.Images.FindManifestAsync(RepoKey("team/app"), v1, Ct);
         AssertSameRepository(again, found?.Repository);
@@ -146,10 +152,12 @@ public abstract partial class MetadataStoreContract
         }
 
         Assert.True(await other.Blobs.UnlinkBlobAsync(repo.Id, gone, Ct));
+        await AfterOtherStoreAsync();
         Assert.Null((await store.Blobs.FindLinkedBlobAsync(RepoKey("team/app"), gone, Ct))?.Blob);
 
         // GC in another process claims the linked blob (a link alone does not keep it).
         Assert.Equal(2, (await other.Blobs.ClaimGarbageAsync(T0.AddHours(1), 10, Ct)).Count);
+        await AfterOtherStoreAsync();
         Assert.Null((await store.Blobs.FindLinkedBlobAsync(RepoKey("team/app"), kept, Ct))?.Blob);
     }
 

@@ -24,6 +24,16 @@ public abstract partial class MetadataStoreContract
     /// <summary>Another store on the database the last <see cref="CreateStoreAsync"/> made: another process or node.</summary>
     private protected abstract Task<IMetadataStore> OpenAgainAsync();
 
+    /// <summary>
+    /// How long after another store's commit returned this store's reads may still serve what they read before (the
+    /// engine's read-cache bound): zero where the cache is exact (SQLite), <c>PgChangeWatch.Bound</c> on PostgreSQL.
+    /// </summary>
+    private protected virtual TimeSpan OtherStoreBound => TimeSpan.Zero;
+
+    /// <summary>Waits out <see cref="OtherStoreBound"/> after another store's commit: a read begun after it must see the commit.</summary>
+    private protected Task AfterOtherStoreAsync() =>
+        OtherStoreBound == TimeSpan.Zero ? Task.CompletedTask : Task.Delay(OtherStoreBound + TimeSpan.FromMilliseconds(20), Ct);
+
     protected static RepositoryKey RepoKey(string name, RegistryKey? registry = null) =>
         new(registry ?? Registry, RepositoryName.Parse(name));
 

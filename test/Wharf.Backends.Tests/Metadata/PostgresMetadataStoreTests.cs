@@ -14,6 +14,8 @@ public sealed partial class PostgresMetadataStoreTests : MetadataStoreContract
 
     private protected override bool IdsCommitInOrder => false;
 
+    private protected override TimeSpan OtherStoreBound => PgChangeWatch.DefaultBound;
+
     private protected override async Task<IMetadataStore> OpenAgainAsync()
     {
         var store = new PostgresMetadataStore(_connectionString!);
