@@ -24,8 +24,8 @@ public sealed class RepositoryResolver(IMetadataStore store, IAccessAuthorizer a
 
     /// <summary>The repository once its KMS key (if any) allows <paramref name="caller"/> to do <paramref name="action"/>.</summary>
     private ValueTask<Repository> CheckKeyAsync(Caller caller, Repository repository, string action, CancellationToken cancellationToken) =>
-        encryption is not null && RepositoryEncryption.IsKms(repository.Settings) && KeyUseOf(action) is { } use
-            ? new ValueTask<Repository>(encryption.CheckAsync(caller, repository, use, cancellationToken))
+        NeedsKeyCheck(repository, action)
+            ? new ValueTask<Repository>(encryption!.CheckAsync(caller, repository, KeyUseOf(action)!.Value, cancellationToken))
             : ValueTask.FromResult(repository);
 
     /// <summary>
