@@ -175,8 +175,12 @@ public sealed class PostgresMetadataStore : IMetadataStore
 
         try
         {
-            await using var connection = new NpgsqlConnection(builder.ConnectionString);
-            await connection.OpenAsync(cancellationToken);
+            // It runs no statement, so it skips the driver's load of the server's types: a query of its own, run once
+            // per data source (the store's pool loads them for itself).
+            var probe = new NpgsqlSlimDataSourceBuilder(builder.ConnectionString);
+            probe.ConfigureTypeLoading(types => types.EnableTypeLoading(false));
+            await using var dataSource = probe.Build();
+            await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
             return null;
         }
         catch (Exception e) when (e is NpgsqlException or TimeoutException or System.Net.Sockets.SocketException or InvalidOperationException)
