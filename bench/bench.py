@@ -778,7 +778,7 @@ def measure(run, work):
     args = run.args
     runs_start = RUNS if run.want("start") else 1
     log("digests of the generated blobs")
-    digests = {seed: blob_digest(seed) for seed in range(1, 2 * RUNS + 1)}
+    digests = {seed: blob_digest(seed) for seed in range(1, 2 * RUNS + 2)}
     huge_digest = blob_digest(99, HUGE) if run.want("start") else None
     small_size = args.distinct_mib * MIB
     distinct = {1000 + i: blob_digest(1000 + i, small_size) for i in range(args.distinct)} if run.want("concurrency") else {}
@@ -974,9 +974,26 @@ def measure(run, work):
 
     # 2. Pulls: 1 stream, 8 ranged streams, random ranged reads; the servers taking turns.
     if run.want("pulls"):
+        # The first pull of a blob right after its push: what the store left in the page cache. nginx's reference is the
+        # same bytes written past the page cache (dd oflag=direct), i.e. read from the disk.
+        cold = os.path.join(root, "v2", "bench", "cold", "blobs", digests[1])
+        os.makedirs(os.path.dirname(cold), exist_ok=True)
         for s in pushers:
             if (s.name, 1) not in pushed:
                 push_monolithic(s, "bench/big", 1, digests[1])
+            else:
+                # Pushed already: a new blob of the same size, so that what is measured is a first pull after a push.
+                push_monolithic(s, "bench/first", 2 * RUNS + 1, digests[2 * RUNS + 1])
+        log("pulls: the first pull after the push")
+        timed(["dd", f"if={blob_file}", f"of={cold}", "bs=1M", "oflag=direct", "conv=fsync"])
+        run.put(nginx, "first pull", pull(nginx, "bench/cold", digests[1], BIG, 1))
+        os.unlink(cold)
+        for s in pushers:
+            repo, seed = ("bench/big", 1) if (s.name, 1) not in pushed else ("bench/first", 2 * RUNS + 1)
+            run.put(s, "first pull", pull(s, repo, digests[seed], BIG, 1))
+        # The rounds below read from the page cache, as nginx's file (written by this script) is.
+        for s in pushers:
+            pull(s, "bench/big", digests[1], BIG, 1)
         pullers = [nginx] + ([floor, floor_sendfile] if floor else []) + pushers
         for label, fn in (("pull 1", lambda s: pull(s, "bench/big", digests[1], BIG, 1)),
                           ("pull 8", lambda s: pull(s, "bench/big", digests[1], BIG, 8)),
@@ -1075,6 +1092,8 @@ def report(run):
         for key, label in (("pull 1", "pull, 1 stream (MB/s)"), ("pull 8", "pull, 8 concurrent Range GETs (MB/s)"), ("ranged", "ranged reads, 256 × 1 MiB (MB/s)")):
             w, n = g(name, key), g("nginx", key)
             row(label, w, g("Distribution", key), n, "nginx", target="≥ 0.95 × nginx", ok=w is not None and n and w >= 0.95 * n)
+        w, n = g(name, "first pull"), g("nginx", "first pull")
+        row("first pull right after the push, 1 stream (MB/s)", w, g("Distribution", "first pull"), n, "nginx, from the disk", target="reported")
         w, n = g(name, "pull cpu/GB"), g("nginx", "pull cpu/GB")
         row("server CPU per GB pulled (s)", w, g("Distribution", "pull cpu/GB"), n, "nginx", target="≤ 1.5 × nginx", ok=w is not None and n and w <= 1.5 * n, digits=3)
         section(f"3. Pushes, {BIG // MIB} MiB, against the push limit — {title}")
