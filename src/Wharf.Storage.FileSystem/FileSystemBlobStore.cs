@@ -281,7 +281,7 @@ public sealed class FileSystemBlobStore : IBlobStore
     {
         const int Unit = DirectWrites.Alignment;
         var current = AlignedBuffer.Rent();
-        var other = AlignedBuffer.Rent();
+        AlignedBuffer? other = null; // rented once the chunk turns out larger than one read
         SafeFileHandle? direct = null;
         var pending = Task.CompletedTask;
         try
@@ -311,6 +311,7 @@ public sealed class FileSystemBlobStore : IBlobStore
                 if (first)
                 {
                     first = false;
+                    other = AlignedBuffer.Rent();
                     direct = OpenUpload(uploadId, path, FileAccess.Write, FileOptions.None);
                     if (!DirectWrites.TryEnable(direct))
                     {
@@ -344,11 +345,11 @@ public sealed class FileSystemBlobStore : IBlobStore
                 }
 
                 var tail = end - whole - aligned;
-                current.Memory.Slice(whole + aligned, tail).CopyTo(other.Memory);
+                current.Memory.Slice(whole + aligned, tail).CopyTo(other!.Memory);
                 pending = RandomAccess.WriteAsync(direct!, current.Memory.Slice(whole, aligned), unitStart + whole, cancellationToken).AsTask();
                 unitStart += whole + aligned;
                 carry = tail;
-                (current, other) = (other, current);
+                (current, other) = (other!, current);
             }
         }
         finally
@@ -365,7 +366,7 @@ public sealed class FileSystemBlobStore : IBlobStore
 
             direct?.Dispose();
             current.Dispose();
-            other.Dispose();
+            other?.Dispose();
         }
     }
 
