@@ -544,6 +544,15 @@ class FloorSendfile(Server):
         self.name, self.port, self.proc = "Kestrel floor, sendfile", port, floor.proc
 
 
+class FloorSealed(Server):
+    """The floor's sealed pull (bench/floor/Sealed.cs): the same process, blobs under /sealed: the file sealed at rest
+    (AES-256-GCM segments) and decrypted straight into Kestrel's response pipe."""
+    prefix = "/sealed"
+
+    def __init__(self, floor):  # pylint: disable=super-init-not-called
+        self.name, self.port, self.proc = "Kestrel floor, sealed", floor.port, floor.proc
+
+
 class Nginx:
     """nginx serving, with sendfile, the small file (as large as the image manifest) and, at the paths Wharf
     serves them at, the same blobs: the pull and small-request references, read by the same clients."""
@@ -813,6 +822,7 @@ def measure(run, work):
         floor = Server("Kestrel floor", ["dotnet", args.floor_dll, "--port", str(port), "--root", root, "--sendfile-port", str(sendfile_port)], port, wharf_env())
         run.servers.append(floor)
         floor_sendfile = FloorSendfile(floor, sendfile_port)
+        floor_sealed = FloorSealed(floor)
 
     dist = None
     if not args.no_distribution and run.want("small", "pulls", "pushes", "start"):
@@ -994,7 +1004,9 @@ def measure(run, work):
         # The rounds below read from the page cache, as nginx's file (written by this script) is.
         for s in pushers:
             pull(s, "bench/big", digests[1], BIG, 1)
-        pullers = [nginx] + ([floor, floor_sendfile] if floor else []) + pushers
+        if floor:
+            pull(floor_sealed, "bench/big", digests[1], BIG, 1)  # seals the file once, before the rounds
+        pullers = [nginx] + ([floor, floor_sendfile, floor_sealed] if floor else []) + pushers
         for label, fn in (("pull 1", lambda s: pull(s, "bench/big", digests[1], BIG, 1)),
                           ("pull 8", lambda s: pull(s, "bench/big", digests[1], BIG, 8)),
                           ("ranged", lambda s: ranged_reads(s, "bench/big", digests[1], BIG))):
@@ -1122,6 +1134,13 @@ def report(run):
                                ("ranged", "ranged reads, 256 × 1 MiB, the same (MB/s)")):
                 row(label, g(FS, key), None, g("nginx", key), "nginx", target="reported")
             row("server CPU per GB pulled, the same (s)", g(FS, "pull cpu/GB"), None, g("nginx", "pull cpu/GB"), "nginx", target="reported", digits=3)
+        FL = "Kestrel floor, sealed"
+        if g(FL, "pull 1") is not None:
+            for key, label in (("pull 1", "pull, 1 stream, sealed at rest, decrypted into the response (MB/s)"), ("pull 8", "pull, 8 concurrent Range GETs, the same (MB/s)"),
+                               ("ranged", "ranged reads, 256 × 1 MiB, the same (MB/s)")):
+                row(label, g(FL, key), None, g("nginx", key), "nginx", target="reported")
+            row("server CPU per GB pulled, the same (s)", g(FL, "pull cpu/GB"), None, g("nginx", "pull cpu/GB"), "nginx", target="reported", digits=3)
+            row("server CPU per GB pulled: Wharf sealed ÷ this floor", g("Wharf", "pull cpu/GB"), None, g(FL, "pull cpu/GB"), "floor, sealed", target="reported", digits=3)
 
     section("4. Start and memory (SQLite)")
     row("cold start, existing data directory (ms)", g("Wharf", "cold start, existing"), g("Distribution", "cold start, existing"), target="≤ 150 ms", ok=(g("Wharf", "cold start, existing") or 1e9) <= 150)
