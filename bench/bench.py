@@ -544,6 +544,15 @@ class FloorSendfile(Server):
         self.name, self.port, self.proc = "Kestrel floor, sendfile", port, floor.proc
 
 
+class FloorSealed(Server):
+    """The floor's sealed pull (bench/floor/Sealed.cs): the same process, blobs under /sealed: the file sealed at rest
+    (AES-256-GCM segments) and decrypted straight into Kestrel's response pipe."""
+    prefix = "/sealed"
+
+    def __init__(self, floor):  # pylint: disable=super-init-not-called
+        self.name, self.port, self.proc = "Kestrel floor, sealed", floor.port, floor.proc
+
+
 class Nginx:
     """nginx serving, with sendfile, the small file (as large as the image manifest) and, at the paths Wharf
     serves them at, the same blobs: the pull and small-request references, read by the same clients."""
@@ -778,7 +787,7 @@ def measure(run, work):
     args = run.args
     runs_start = RUNS if run.want("start") else 1
     log("digests of the generated blobs")
-    digests = {seed: blob_digest(seed) for seed in range(1, 2 * RUNS + 1)}
+    digests = {seed: blob_digest(seed) for seed in range(1, 2 * RUNS + 2)}
     huge_digest = blob_digest(99, HUGE) if run.want("start") else None
     small_size = args.distinct_mib * MIB
     distinct = {1000 + i: blob_digest(1000 + i, small_size) for i in range(args.distinct)} if run.want("concurrency") else {}
@@ -813,6 +822,7 @@ def measure(run, work):
         floor = Server("Kestrel floor", ["dotnet", args.floor_dll, "--port", str(port), "--root", root, "--sendfile-port", str(sendfile_port)], port, wharf_env())
         run.servers.append(floor)
         floor_sendfile = FloorSendfile(floor, sendfile_port)
+        floor_sealed = FloorSealed(floor)
 
     dist = None
     if not args.no_distribution and run.want("small", "pulls", "pushes", "start"):
@@ -974,10 +984,29 @@ def measure(run, work):
 
     # 2. Pulls: 1 stream, 8 ranged streams, random ranged reads; the servers taking turns.
     if run.want("pulls"):
+        # The first pull of a blob right after its push: what the store left in the page cache. nginx's reference is the
+        # same bytes written past the page cache (dd oflag=direct), i.e. read from the disk.
+        cold = os.path.join(root, "v2", "bench", "cold", "blobs", digests[1])
+        os.makedirs(os.path.dirname(cold), exist_ok=True)
         for s in pushers:
             if (s.name, 1) not in pushed:
                 push_monolithic(s, "bench/big", 1, digests[1])
-        pullers = [nginx] + ([floor, floor_sendfile] if floor else []) + pushers
+            else:
+                # Pushed already: a new blob of the same size, so that what is measured is a first pull after a push.
+                push_monolithic(s, "bench/first", 2 * RUNS + 1, digests[2 * RUNS + 1])
+        log("pulls: the first pull after the push")
+        timed(["dd", f"if={blob_file}", f"of={cold}", "bs=1M", "oflag=direct", "conv=fsync"])
+        run.put(nginx, "first pull", pull(nginx, "bench/cold", digests[1], BIG, 1))
+        os.unlink(cold)
+        for s in pushers:
+            repo, seed = ("bench/big", 1) if (s.name, 1) not in pushed else ("bench/first", 2 * RUNS + 1)
+            run.put(s, "first pull", pull(s, repo, digests[seed], BIG, 1))
+        # The rounds below read from the page cache, as nginx's file (written by this script) is.
+        for s in pushers:
+            pull(s, "bench/big", digests[1], BIG, 1)
+        if floor:
+            pull(floor_sealed, "bench/big", digests[1], BIG, 1)  # seals the file once, before the rounds
+        pullers = [nginx] + ([floor, floor_sendfile, floor_sealed] if floor else []) + pushers
         for label, fn in (("pull 1", lambda s: pull(s, "bench/big", digests[1], BIG, 1)),
                           ("pull 8", lambda s: pull(s, "bench/big", digests[1], BIG, 8)),
                           ("ranged", lambda s: ranged_reads(s, "bench/big", digests[1], BIG))):
@@ -1075,6 +1104,8 @@ def report(run):
         for key, label in (("pull 1", "pull, 1 stream (MB/s)"), ("pull 8", "pull, 8 concurrent Range GETs (MB/s)"), ("ranged", "ranged reads, 256 × 1 MiB (MB/s)")):
             w, n = g(name, key), g("nginx", key)
             row(label, w, g("Distribution", key), n, "nginx", target="≥ 0.95 × nginx", ok=w is not None and n and w >= 0.95 * n)
+        w, n = g(name, "first pull"), g("nginx", "first pull")
+        row("first pull right after the push, 1 stream (MB/s)", w, g("Distribution", "first pull"), n, "nginx, from the disk", target="reported")
         w, n = g(name, "pull cpu/GB"), g("nginx", "pull cpu/GB")
         row("server CPU per GB pulled (s)", w, g("Distribution", "pull cpu/GB"), n, "nginx", target="≤ 1.5 × nginx", ok=w is not None and n and w <= 1.5 * n, digits=3)
         section(f"3. Pushes, {BIG // MIB} MiB, against the push limit — {title}")
@@ -1103,6 +1134,13 @@ def report(run):
                                ("ranged", "ranged reads, 256 × 1 MiB, the same (MB/s)")):
                 row(label, g(FS, key), None, g("nginx", key), "nginx", target="reported")
             row("server CPU per GB pulled, the same (s)", g(FS, "pull cpu/GB"), None, g("nginx", "pull cpu/GB"), "nginx", target="reported", digits=3)
+        FL = "Kestrel floor, sealed"
+        if g(FL, "pull 1") is not None:
+            for key, label in (("pull 1", "pull, 1 stream, sealed at rest, decrypted into the response (MB/s)"), ("pull 8", "pull, 8 concurrent Range GETs, the same (MB/s)"),
+                               ("ranged", "ranged reads, 256 × 1 MiB, the same (MB/s)")):
+                row(label, g(FL, key), None, g("nginx", key), "nginx", target="reported")
+            row("server CPU per GB pulled, the same (s)", g(FL, "pull cpu/GB"), None, g("nginx", "pull cpu/GB"), "nginx", target="reported", digits=3)
+            row("server CPU per GB pulled: Wharf sealed ÷ this floor", g("Wharf", "pull cpu/GB"), None, g(FL, "pull cpu/GB"), "floor, sealed", target="reported", digits=3)
 
     section("4. Start and memory (SQLite)")
     row("cold start, existing data directory (ms)", g("Wharf", "cold start, existing"), g("Distribution", "cold start, existing"), target="≤ 150 ms", ok=(g("Wharf", "cold start, existing") or 1e9) <= 150)

@@ -4,7 +4,8 @@
 //   GET|HEAD /small/manifest.json    the small file, from memory (the manifest nginx and Wharf serve);
 //   GET /v2/{path}                   a file under --root with ranges, by Results.File (Kestrel's SendFileAsync);
 //   GET /zc/chunked/v2/{path}        the same file (one range at most) by sendfile(2) on the socket, framed as one chunk;
-//   GET /zc/length/v2/{path}         the same with Content-Length: Kestrel closes the connection after it (ZeroCopy.cs).
+//   GET /zc/length/v2/{path}         the same with Content-Length: Kestrel closes the connection after it (ZeroCopy.cs);
+//   GET /sealed/v2/{path}            the same file sealed at rest (AES-256-GCM segments), decrypted on the way (Sealed.cs).
 // Usage: wharf-floor --port N --root DIR [--sendfile-port M]   (the /zc/ routes answer on M only)
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -33,6 +34,12 @@ app.MapGet("/v2/{**path}", Results<PhysicalFileHttpResult, NotFound> (string pat
     return file.StartsWith(root, StringComparison.Ordinal) && File.Exists(file)
         ? TypedResults.PhysicalFile(file, "application/octet-stream", enableRangeProcessing: true)
         : TypedResults.NotFound();
+});
+app.MapGet("/sealed/v2/{**path}", async (HttpContext context, string path) =>
+{
+    var file = Path.GetFullPath(Path.Combine(root, "v2", path));
+    if (!file.StartsWith(root, StringComparison.Ordinal) || !File.Exists(file)) { context.Response.StatusCode = 404; return; }
+    await Sealed.ServeAsync(context, file);
 });
 // The prototype: /zc/chunked/v2/... frames the body as one chunk whose bytes go by sendfile; /zc/length/v2/... sets
 // Content-Length and sends the bytes by sendfile without Kestrel knowing of them.

@@ -33,8 +33,14 @@ public sealed class FileSystemBlobStore : IBlobStore
 
     private readonly string _blobsRoot;
     private readonly string _uploadsRoot;
+    private readonly bool _directWrites;
 
-    public FileSystemBlobStore(string rootPath)
+    /// <param name="rootPath">The directory that holds <c>blobs/</c> and <c>uploads/</c>.</param>
+    /// <param name="directWrites">
+    /// Write uploads' bytes with <c>O_DIRECT</c> where the filesystem takes it (<see cref="DirectWrites"/>): a push then
+    /// costs no page-cache copy. False writes through the page cache, as on filesystems that refuse it.
+    /// </param>
+    public FileSystemBlobStore(string rootPath, bool directWrites = true)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(rootPath);
         var root = Path.GetFullPath(rootPath);
@@ -48,7 +54,12 @@ public sealed class FileSystemBlobStore : IBlobStore
         {
             EnsureDirectory(Path.Combine(_blobsRoot, AlgorithmName(algorithm)));
         }
+
+        _directWrites = directWrites && DirectWrites.Probe(_uploadsRoot);
     }
+
+    /// <summary>Whether uploads are written with <c>O_DIRECT</c> (asked for, and the filesystem takes it).</summary>
+    public bool WritesDirect => _directWrites;
 
     public Task CheckAsync(CancellationToken cancellationToken)
     {
@@ -196,6 +207,34 @@ public sealed class FileSystemBlobStore : IBlobStore
             RandomAccess.SetLength(handle, offset);
         }
 
+        long end;
+        try
+        {
+            end = _directWrites
+                ? await AppendDirectAsync(uploadId, path, handle, offset, source, cancellationToken)
+                : await AppendBufferedAsync(handle, offset, source, cancellationToken);
+        }
+        catch
+        {
+            // A body that failed mid-way, or a write cancelled with its request (or failed), was never a
+            // chunk: cut what it wrote off again.
+            RandomAccess.SetLength(handle, offset);
+            throw;
+        }
+
+        if (length is { } expected && end - offset != expected)
+        {
+            // The bytes past the offset were never a chunk: cut them off again.
+            RandomAccess.SetLength(handle, offset);
+            throw new InvalidDataException($"the body held {end - offset} bytes, not the {expected} declared");
+        }
+
+        return new UploadChunk(offset, end, UploadChunk.NewWriteId());
+    }
+
+    /// <summary>Appends the source at <paramref name="offset"/> through the page cache; returns the file offset after it.</summary>
+    private static async Task<long> AppendBufferedAsync(SafeFileHandle handle, long offset, Stream source, CancellationToken cancellationToken)
+    {
         var position = offset;
         var writtenBack = offset;
         var buffer = ArrayPool<byte>.Shared.Rent(AppendBufferSize);
@@ -205,31 +244,10 @@ public sealed class FileSystemBlobStore : IBlobStore
             {
                 // Fewer than the minimum only at the end. A minimum below the buffer's size lets a source that
                 // answers in whole units (a sealing stream's segments) fill it without splitting one.
-                int filled;
-                try
-                {
-                    filled = await source.ReadAtLeastAsync(buffer, MinimumAppendRead, throwOnEndOfStream: false, cancellationToken);
-                }
-                catch
-                {
-                    // A body that failed mid-way was never a chunk: cut what it wrote off again.
-                    RandomAccess.SetLength(handle, offset);
-                    throw;
-                }
-
+                var filled = await source.ReadAtLeastAsync(buffer, MinimumAppendRead, throwOnEndOfStream: false, cancellationToken);
                 if (filled > 0)
                 {
-                    try
-                    {
-                        await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), position, cancellationToken);
-                    }
-                    catch
-                    {
-                        // A write cancelled with its request (or failed) ends the chunk as a failed read does.
-                        RandomAccess.SetLength(handle, offset);
-                        throw;
-                    }
-
+                    await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), position, cancellationToken);
                     position += filled;
                     if (WriteBackWhileAppending && position - writtenBack >= WriteBackEvery)
                     {
@@ -240,20 +258,115 @@ public sealed class FileSystemBlobStore : IBlobStore
 
                 if (filled < MinimumAppendRead)
                 {
-                    if (length is { } expected && position - offset != expected)
-                    {
-                        // The bytes past the offset were never a chunk: cut them off again.
-                        RandomAccess.SetLength(handle, offset);
-                        throw new InvalidDataException($"the body held {position - offset} bytes, not the {expected} declared");
-                    }
-
-                    return new UploadChunk(offset, position, UploadChunk.NewWriteId());
+                    return position;
                 }
             }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>
+    /// Appends the source at <paramref name="offset"/> with direct writes (<see cref="DirectWrites"/>); returns the file
+    /// offset after it. Each read lands in an aligned buffer at the place its file offset takes within a unit, so every
+    /// whole unit goes to the disk straight from that buffer, while the next read fills the other buffer. Only the
+    /// chunk's two unaligned ends go through the page cache: the part of its first unit before the first whole one, and
+    /// the part of its last unit after the last. The bytes of an unfinished unit at the end of a read move to the front
+    /// of the other buffer and are written with the next. A chunk that ends within its first read is written through the
+    /// page cache whole, as small blobs always are.
+    /// </summary>
+    private static async Task<long> AppendDirectAsync(string uploadId, string path, SafeFileHandle handle, long offset, Stream source, CancellationToken cancellationToken)
+    {
+        const int Unit = DirectWrites.Alignment;
+        var current = AlignedBuffer.Rent();
+        AlignedBuffer? other = null; // rented once the chunk turns out larger than one read
+        SafeFileHandle? direct = null;
+        var pending = Task.CompletedTask;
+        try
+        {
+            // current[0] stands for the file offset `unitStart`; the bytes before `carry` are either not ours (the
+            // chunk's first unit, before its offset) or were carried over from the read before.
+            var carry = (int)(offset % Unit);
+            var unitStart = offset - carry;
+            var first = true;
+            while (true)
+            {
+                var filled = await source.ReadAtLeastAsync(current.Memory.Slice(carry, AppendBufferSize), MinimumAppendRead, throwOnEndOfStream: false, cancellationToken);
+                await pending;
+                var end = carry + filled;
+                var last = filled < MinimumAppendRead;
+                if (first && last)
+                {
+                    if (filled > 0)
+                    {
+                        await RandomAccess.WriteAsync(handle, current.Memory[carry..end], offset, cancellationToken);
+                    }
+
+                    return offset + filled;
+                }
+
+                var whole = 0;
+                if (first)
+                {
+                    first = false;
+                    other = AlignedBuffer.Rent();
+                    direct = OpenUpload(uploadId, path, FileAccess.Write, FileOptions.None);
+                    if (!DirectWrites.TryEnable(direct))
+                    {
+                        // The probe said yes, this file says no (the directory was remounted): through the page cache.
+                        await RandomAccess.WriteAsync(handle, current.Memory[carry..end], offset, cancellationToken);
+                        return await AppendBufferedAsync(handle, offset + filled, source, cancellationToken);
+                    }
+
+                    if (carry > 0)
+                    {
+                        // The chunk's first unit is partly the chunk before it (a read is at least 512 KiB, so it holds the rest).
+                        await RandomAccess.WriteAsync(handle, current.Memory[carry..Unit], offset, cancellationToken);
+                        whole = Unit;
+                    }
+                }
+
+                var aligned = (end - whole) / Unit * Unit;
+                if (last)
+                {
+                    if (aligned > 0)
+                    {
+                        await RandomAccess.WriteAsync(direct!, current.Memory.Slice(whole, aligned), unitStart + whole, cancellationToken);
+                    }
+
+                    if (whole + aligned < end)
+                    {
+                        await RandomAccess.WriteAsync(handle, current.Memory[(whole + aligned)..end], unitStart + whole + aligned, cancellationToken);
+                    }
+
+                    return unitStart + end;
+                }
+
+                var tail = end - whole - aligned;
+                current.Memory.Slice(whole + aligned, tail).CopyTo(other!.Memory);
+                pending = RandomAccess.WriteAsync(direct!, current.Memory.Slice(whole, aligned), unitStart + whole, cancellationToken).AsTask();
+                unitStart += whole + aligned;
+                carry = tail;
+                (current, other) = (other!, current);
+            }
+        }
+        finally
+        {
+            // A write still in flight reads its buffer: it must end before the buffers go back. Its failure, if any,
+            // is the exception already on its way out (or the one awaited above).
+            try
+            {
+                await pending;
+            }
+            catch
+            {
+            }
+
+            direct?.Dispose();
+            current.Dispose();
+            other?.Dispose();
         }
     }
 

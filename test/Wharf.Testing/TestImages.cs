@@ -8,7 +8,8 @@ public static class TestImages
 {
     public const long LargeLayerSize = (1L << 30) + 12345;
 
-    private static readonly string Root = Path.Combine(Path.GetTempPath(), "wharf-images-" + Environment.ProcessId);
+    private const string RootPrefix = "wharf-images-";
+    private static readonly string Root = CreateRoot();
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static string? busyboxArchive;
     private static LayoutImage? multiLayer;
@@ -39,7 +40,6 @@ public static class TestImages
             (await tools.BuildahAsync("copy", container, busybox!, "/bin/busybox")).EnsureSuccess();
             (await tools.BuildahAsync("config", "--cmd", "[\"/bin/busybox\",\"sh\"]", "--arch", "amd64", "--os", "linux", container)).EnsureSuccess();
             (await tools.BuildahAsync("commit", "--rm", container, BusyboxLocalName)).EnsureSuccess();
-            Directory.CreateDirectory(Root);
             var archive = Path.Combine(Root, "busybox.tar");
             (await tools.BuildahAsync("push", BusyboxLocalName, "oci-archive:" + archive)).EnsureSuccess();
             busyboxArchive = archive;
@@ -76,6 +76,38 @@ public static class TestImages
         finally
         {
             Gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// This process's directory (a 1 GiB image lives there), removed when the process exits; directories that earlier
+    /// test processes left behind (killed before they could remove theirs) are removed first.
+    /// </summary>
+    private static string CreateRoot()
+    {
+        foreach (var stale in Directory.EnumerateDirectories(Path.GetTempPath(), RootPrefix + "*"))
+        {
+            if (OperatingSystem.IsLinux() && int.TryParse(Path.GetFileName(stale)[RootPrefix.Length..], out var pid) && !Directory.Exists($"/proc/{pid}"))
+            {
+                TryDelete(stale);
+            }
+        }
+
+        var root = Path.Combine(Path.GetTempPath(), RootPrefix + Environment.ProcessId);
+        Directory.CreateDirectory(root);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => TryDelete(root);
+        return root;
+    }
+
+    private static void TryDelete(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Another process's, or in use: left for the next run.
         }
     }
 }

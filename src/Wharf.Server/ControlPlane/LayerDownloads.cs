@@ -73,6 +73,13 @@ internal sealed class LayerDownloads(
             }
 
             context.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+            if (read.Length >= SendfileConnection.MinimumLength && read.Content is IFileRegion file && SendfileConnection.Of(context) is { } sendfile)
+            {
+                // As a /v2 blob GET: a plaintext blob on a plaintext HTTP/1.1 connection goes out with sendfile.
+                await sendfile.SendAsync(response, file, context.RequestAborted);
+                return;
+            }
+
             await OverlappedCopy.CopyAsync(read.Content, response.Body, null, context.RequestAborted);
         }
         catch (Exception e)

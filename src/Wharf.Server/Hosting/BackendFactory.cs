@@ -12,7 +12,7 @@ internal static class BackendFactory
 {
     public static IBlobStore CreateBlobStore(WharfOptions options) => options.Storage.Backend switch
     {
-        StorageBackend.FileSystem => new FileSystemBlobStore(options.Storage.Path ?? Path.Combine(options.DataDirectory, "blobs")),
+        StorageBackend.FileSystem => new FileSystemBlobStore(options.Storage.Path ?? Path.Combine(options.DataDirectory, "blobs"), options.Storage.DirectWrites),
         StorageBackend.S3 => new S3BlobStore(CreateS3Options(options.Storage.S3)),
         _ => throw new NotSupportedException($"Storage backend '{options.Storage.Backend}' is not supported."),
     };

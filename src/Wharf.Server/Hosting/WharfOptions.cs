@@ -183,6 +183,12 @@ public sealed class StorageOptions
     /// <summary>Filesystem root (default <c>&lt;DataDirectory&gt;/blobs</c>).</summary>
     public string? Path { get; set; }
 
+    /// <summary>
+    /// The filesystem store writes pushed bytes with <c>O_DIRECT</c> where the filesystem takes it (no copy into the page
+    /// cache); false writes through the page cache.
+    /// </summary>
+    public bool DirectWrites { get; set; } = true;
+
     /// <summary>The bucket, when <see cref="Backend"/> is <see cref="StorageBackend.S3"/>.</summary>
     public S3StorageOptions S3 { get; set; } = new();
 

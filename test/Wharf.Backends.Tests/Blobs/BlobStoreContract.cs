@@ -14,8 +14,8 @@ namespace Wharf.Backends.Tests.Blobs;
 /// </summary>
 public abstract class BlobStoreContract
 {
-    private const int Ki = 1024;
-    private const int Mi = 1024 * 1024;
+    protected const int Ki = 1024;
+    protected const int Mi = 1024 * 1024;
 
     /// <summary>
     /// A store over a fresh, empty place (directory, bucket prefix); the test class cleans it up.

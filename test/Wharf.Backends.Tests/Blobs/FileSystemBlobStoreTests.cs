@@ -4,12 +4,22 @@ using Wharf.Storage.FileSystem;
 
 namespace Wharf.Backends.Tests.Blobs;
 
+/// <summary>The contract and the filesystem store's own tests with pushed bytes written through the page cache (<c>Storage:DirectWrites=false</c>).</summary>
 [Collection(nameof(BlobStoreCollection))]
-public sealed class FileSystemBlobStoreTests : BlobStoreContract, IDisposable
+public sealed class FileSystemBlobStoreBufferedTests : FileSystemBlobStoreTests
+{
+    protected override bool DirectWrites => false;
+}
+
+/// <summary>The contract and the filesystem store's own tests with pushed bytes written with <c>O_DIRECT</c> where the temporary directory's filesystem takes it (the default).</summary>
+[Collection(nameof(BlobStoreCollection))]
+public class FileSystemBlobStoreTests : BlobStoreContract, IDisposable
 {
     private readonly string _root = Path.Combine(Path.GetTempPath(), "wharf-blobfs-" + Guid.NewGuid().ToString("N"));
 
-    protected override Task<IBlobStore> CreateStoreAsync() => Task.FromResult<IBlobStore>(new FileSystemBlobStore(_root));
+    protected virtual bool DirectWrites => true;
+
+    protected override Task<IBlobStore> CreateStoreAsync() => Task.FromResult<IBlobStore>(new FileSystemBlobStore(_root, DirectWrites));
 
     // The filesystem store keeps an upload as one file cut at each write's offset, so a later write at
     // an offset replaces an earlier one. It serves one node, where UploadService serialises an upload's
@@ -32,6 +42,137 @@ public sealed class FileSystemBlobStoreTests : BlobStoreContract, IDisposable
         {
             Directory.Delete(_root, recursive: true);
         }
+
+        GC.SuppressFinalize(this);
+    }
+
+    [Fact]
+    public void Direct_writes_are_on_where_the_filesystem_takes_them_and_off_when_turned_off()
+    {
+        var store = new FileSystemBlobStore(_root, DirectWrites);
+        if (!DirectWrites)
+        {
+            Assert.False(store.WritesDirect);
+            return;
+        }
+
+        // ext4, xfs and btrfs take O_DIRECT; the suite's temporary directory is on one of them wherever it runs on a disk.
+        var type = FileSystemType(_root);
+        if (type is "ext2/ext3" or "xfs" or "btrfs")
+        {
+            Assert.True(store.WritesDirect, $"a store on {type} writes through the page cache");
+        }
+    }
+
+    [Theory]
+    [InlineData(65_537)]
+    [InlineData(4_096)]
+    [InlineData(1_048_576)]
+    public async Task Chunks_that_start_and_end_anywhere_in_a_unit_and_arrive_in_odd_pieces_commit_byte_for_byte(int piece)
+    {
+        // Every case of the direct path: a first unit shared with the chunk before, a unit carried from one read to the
+        // next, a last unit written through the page cache, a chunk inside one unit, chunks under and over one read.
+        int[] sizes = [1, (3 * Mi) + 5, 4095, (2 * Mi) + 4097, 600_001, Mi - 1, 512 * Ki, 3, 5 * Mi];
+        var store = await CreateStoreAsync();
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+        var chunks = sizes.Select((size, i) => Bytes(size, seed: 900 + (ulong)i)).ToList();
+        var recorded = new List<UploadChunk>();
+        long offset = 0;
+        foreach (var chunk in chunks)
+        {
+            var written = await store.WriteUploadChunkAsync(uploadId, offset, new PieceStream(chunk, piece), chunk.Length, Ct);
+            Assert.Equal(offset + chunk.Length, written.End);
+            recorded.Add(written);
+            offset = written.End;
+        }
+
+        var whole = chunks.SelectMany(c => c).ToArray();
+        await using (var staged = await store.OpenUploadReadAsync(uploadId, recorded, 0, Ct))
+        {
+            var read = new MemoryStream();
+            await staged.CopyToAsync(read, Ct);
+            Assert.True(Same(whole, read.ToArray()), "the staged bytes differ from the chunks written");
+        }
+
+        var digest = Digest.Sha256Of(whole);
+        await store.CommitUploadAsync(uploadId, recorded, digest, Ct);
+        Assert.True(Same(whole, await ReadBlobAsync(store, digest, 0, null)), "the committed blob differs from the chunks written");
+    }
+
+    [Fact]
+    public async Task A_body_that_fails_while_a_direct_write_is_in_flight_leaves_the_chunk_before_it_and_the_next_push_whole()
+    {
+        var store = await CreateStoreAsync();
+        var uploadId = NewUploadId();
+        await store.CreateUploadAsync(uploadId, Ct);
+        var first = Bytes((2 * Mi) + 123, seed: 950);
+        var head = await store.WriteUploadChunkAsync(uploadId, 0, new MemoryStream(first), first.Length, Ct);
+
+        // Fails after 7 MiB: by then several units went out with direct writes, one of them still in flight.
+        await Assert.ThrowsAsync<IOException>(() => store.WriteUploadChunkAsync(uploadId, head.End, new FailingStream(Bytes(7 * Mi, seed: 951)), null, Ct));
+        Assert.Equal(head.End, new FileInfo(Directory.GetFiles(_root, uploadId, SearchOption.AllDirectories).Single()).Length);
+
+        // The buffers went back to the pool only after that write ended: another push through them is whole.
+        var second = Bytes((6 * Mi) + 77, seed: 952);
+        var tail = await store.WriteUploadChunkAsync(uploadId, head.End, new PieceStream(second, 100_003), second.Length, Ct);
+        var whole = first.Concat(second).ToArray();
+        var digest = Digest.Sha256Of(whole);
+        await store.CommitUploadAsync(uploadId, [head, tail], digest, Ct);
+        Assert.True(Same(whole, await ReadBlobAsync(store, digest, 0, null)));
+    }
+
+    [Fact]
+    public async Task A_store_on_tmpfs_takes_pushes_whether_or_not_it_takes_direct_writes()
+    {
+        if (!Directory.Exists("/dev/shm"))
+        {
+            return; // not Linux
+        }
+
+        var root = Path.Combine("/dev/shm", "wharf-blobfs-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var store = new FileSystemBlobStore(root, DirectWrites);
+            var uploadId = NewUploadId();
+            await store.CreateUploadAsync(uploadId, Ct);
+            var content = Bytes((3 * Mi) + 11, seed: 960);
+            var chunk = await store.WriteUploadChunkAsync(uploadId, 0, new PieceStream(content, 65_537), null, Ct);
+            var digest = Digest.Sha256Of(content);
+            await store.CommitUploadAsync(uploadId, [chunk], digest, Ct);
+            Assert.True(Same(content, await ReadBlobAsync(store, digest, 0, null)));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    private static bool Same(byte[] expected, byte[] actual) => expected.AsSpan().SequenceEqual(actual);
+
+    private static string FileSystemType(string path)
+    {
+        using var stat = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("stat", ["-f", "-c", "%T", path]) { RedirectStandardOutput = true })!;
+        var type = stat.StandardOutput.ReadToEnd().Trim();
+        stat.WaitForExit();
+        return type;
+    }
+
+    /// <summary>A request body that arrives at most <paramref name="piece"/> bytes per read, as a socket's does.</summary>
+    private sealed class PieceStream(byte[] bytes, int piece) : ReadOnlyStream
+    {
+        private int _position;
+
+        public override int Read(Span<byte> buffer)
+        {
+            var count = Math.Min(Math.Min(buffer.Length, piece), bytes.Length - _position);
+            bytes.AsSpan(_position, count).CopyTo(buffer);
+            _position += count;
+            return count;
+        }
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
+            ValueTask.FromResult(Read(buffer.Span));
     }
 
     [Theory]

@@ -49,6 +49,38 @@ public sealed class LayerDownloadTests
     }
 
     [Fact]
+    public async Task Download_url_of_a_plaintext_layer_goes_out_with_sendfile_whole_and_in_ranges()
+    {
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Encryption:Enabled"] = "false" });
+        using var client = server.CreateClient();
+        var blob = Oci.RandomBytes((3 * 1024 * 1024) + 17);
+        var config = System.Text.Encoding.UTF8.GetBytes("{\"architecture\":\"amd64\",\"os\":\"linux\"}");
+        await Oci.PushBlobAsync(client, "dl/sendfile", config);
+        var layer = await Oci.PushBlobAsync(client, "dl/sendfile", blob);
+        using (var put = await Oci.PutManifestAsync(client, "dl/sendfile", "v1", Oci.Manifest(config, [blob])))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        var (status, body, _) = await EcrHttp.CallAsync(client, "GetDownloadUrlForLayer", $"{{\"repositoryName\":\"dl/sendfile\",\"layerDigest\":\"{layer}\"}}");
+        Assert.Equal(200, status);
+        var url = new Uri(body.RootElement.GetProperty("downloadUrl").GetString()!);
+        var stats = server.GetService<Wharf.Server.Hosting.SendfileStats>();
+        var (bodies, bytes) = (stats.Bodies, stats.Bytes);
+
+        using var anonymous = new HttpClient();
+        Assert.Equal(blob, await anonymous.GetByteArrayAsync(url, Oci.Ct));
+        using var ranged = new HttpRequestMessage(HttpMethod.Get, url);
+        ranged.Headers.Range = new System.Net.Http.Headers.RangeHeaderValue(1000, 400_999);
+        using var partial = await anonymous.SendAsync(ranged, Oci.Ct);
+        Assert.Equal(HttpStatusCode.PartialContent, partial.StatusCode);
+        Assert.Equal(blob[1000..401_000], await partial.Content.ReadAsByteArrayAsync(Oci.Ct));
+
+        Assert.Equal(bodies + 2, stats.Bodies);
+        Assert.Equal(bytes + blob.Length + 400_000, stats.Bytes);
+    }
+
+    [Fact]
     public async Task Download_url_ends_when_the_image_is_deleted_though_the_bytes_wait_for_gc()
     {
         await using var server = await WharfTestServer.StartAsync();
