@@ -28,12 +28,17 @@ def ecr_token(port, key_id, secret):
     return password
 
 
+def program(path):
+    """How to start a build: a wharf.dll with dotnet, a Native AOT executable (in its publish directory) as itself."""
+    return ["dotnet", path] if path.endswith(".dll") else [path]
+
+
 def start(args, work, iam, dll=None, name=None):
     limits = {f"WHARF__Limits__{c}__{k}": "1000000000" for c in ("Pull", "Push", "Read") for k in ("RequestsPerSecond", "Burst")}
     env = dict(os.environ, Logging__LogLevel__Default="Warning", **limits)
     data = os.path.join(work, name or ("iam" if iam else "open"))
     port = b.free_port()
-    argv = ["dotnet", dll or args.wharf_dll, "serve", "--port", str(port), "--public-port", "0", "--data-dir", data, "--auth", "iam" if iam else "open"]
+    argv = [*program(dll or args.wharf_binary or args.wharf_dll), "serve", "--port", str(port), "--public-port", "0", "--data-dir", data, "--auth", "iam" if iam else "open"]
     # Ready when /v2/ answers at all: 401 without a password in IAM mode.
     srv = b.Server("Wharf " + (name or ("IAM" if iam else "open")), argv, port, env, ready=(200, 401), timeout=120)
     if iam:
@@ -64,11 +69,12 @@ def start(args, work, iam, dll=None, name=None):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--wharf-dll", required=True)
+    ap.add_argument("--wharf-binary", help="run this tree's servers as this Native AOT executable (a publish directory's wharf) instead of --wharf-dll")
     ap.add_argument("--warmup", type=int, default=30, help="load per row per server before measuring (default 30 s)")
     ap.add_argument("--seconds", type=int, default=4, help="one burst of load (default 4 s)")
     ap.add_argument("--rounds", type=int, default=8, help="paired bursts per row; medians are reported (default 8)")
     ap.add_argument("--out", help="also write the table to this file")
-    ap.add_argument("--base-dll", help="instead of open mode: another build's wharf.dll, also in IAM mode (before/after; the ratio is this tree ÷ base)")
+    ap.add_argument("--base-dll", help="instead of open mode: another build's wharf.dll or Native AOT executable, also in IAM mode (before/after; the ratio is this tree ÷ base)")
     ap.add_argument("--keep", action="store_true", help="print the servers' pids and wait for Enter before stopping them (to profile)")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="wharf-iam-bench-")

@@ -1,5 +1,8 @@
+using System.Buffers;
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.AspNetCore.Connections.Features;
 using Wharf.Core.Errors;
 using Wharf.Core.Identity;
 using Wharf.Core.Metadata;
@@ -22,6 +25,11 @@ namespace Wharf.Server.Identity;
 /// goes on with the caller to the request's authorization. It is read at most every <see cref="GenerationMaxAge"/>
 /// and again after any write of this process: a change made through this node applies to its next request, one
 /// made by another node or process within <see cref="GenerationMaxAge"/>.
+/// On an HTTP/1.x keep-alive connection the identity last resolved is also kept on the connection, with the header
+/// string that carried it: Kestrel hands each request the same string instance when its <c>Authorization</c> bytes repeat
+/// the previous request's on that connection (its header string reuse, which keeps that string for the connection
+/// anyway), so the very same reference is the very same password, recognised without hashing it. It is served under
+/// the same bounds as the node's cache: the same generation, before the token's expiry, for the same registry.
 /// </summary>
 internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens tokens, IMetadataStore store, TimeProvider time) : IRequestIdentityResolver
 {
@@ -32,7 +40,10 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
     /// </summary>
     internal static readonly TimeSpan GenerationMaxAge = TimeSpan.FromMilliseconds(50);
 
-    private readonly AuthorizationCache<string, AuthToken> verified = new(StringComparer.Ordinal);
+    // The connection item that holds a keep-alive connection's last identity (ConnectionMemo).
+    private static readonly object MemoKey = new();
+
+    private readonly AuthorizationCache<HeaderHash, AuthToken> verified = new();
 
     public async ValueTask<RequestIdentity> ResolveAsync(HttpContext context, CancellationToken cancellationToken)
     {
@@ -45,10 +56,17 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
 
         // Read before the checks it guards, so what they read is at least as new as it.
         var generation = await store.Identities.GetRecentAuthorizationGenerationAsync(GenerationMaxAge, cancellationToken);
-        var key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(header)));
+        var memo = MemoOf(context);
+        if (memo is { Identity: { } last } && ReferenceEquals(memo.Header, header) && last.Caller.AuthorizationGeneration == generation
+            && time.GetUtcNow() < memo.ExpiresAt && last.Registry == registry)
+        {
+            return last;
+        }
+
+        var key = HeaderHash.Of(header);
         if (verified.TryGet(key, generation, out var hit) && time.GetUtcNow() < hit.ExpiresAt && hit.Region == registry.Region)
         {
-            return IdentityOf(context, registry, hit, generation);
+            return Remember(memo, header, hit, IdentityOf(context, registry, hit, generation));
         }
 
         string decoded;
@@ -79,7 +97,80 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
         }
 
         verified.Set(key, generation, token);
-        return IdentityOf(context, registry, token, generation);
+        return Remember(memo, header, token, IdentityOf(context, registry, token, generation));
+    }
+
+    // HTTP/1.x only: its requests on a connection come one at a time (HTTP/2's streams share the connection's items concurrently).
+    private static ConnectionMemo? MemoOf(HttpContext context)
+    {
+        var protocol = context.Request.Protocol;
+        if ((!HttpProtocol.IsHttp11(protocol) && !HttpProtocol.IsHttp10(protocol))
+            || context.Features.Get<IConnectionItemsFeature>()?.Items is not { } items)
+        {
+            return null;
+        }
+
+        if (items.TryGetValue(MemoKey, out var found) && found is ConnectionMemo memo)
+        {
+            return memo;
+        }
+
+        memo = new ConnectionMemo();
+        items[MemoKey] = memo;
+        return memo;
+    }
+
+    private static RequestIdentity Remember(ConnectionMemo? memo, string header, AuthToken token, RequestIdentity identity)
+    {
+        if (memo is not null)
+        {
+            memo.Identity = null; // never a new header with the old identity, even for a moment
+            memo.Header = header;
+            memo.ExpiresAt = token.ExpiresAt;
+            memo.Identity = identity;
+        }
+
+        return identity;
+    }
+
+    // A keep-alive connection's last verified header (the string Kestrel gave the request) and what it resolved to.
+    private sealed class ConnectionMemo
+    {
+        public string? Header { get; set; }
+
+        public DateTimeOffset ExpiresAt { get; set; }
+
+        public RequestIdentity? Identity { get; set; }
+    }
+
+    // The SHA-256 of an Authorization header: what the node's cache is keyed by (the header itself is not kept there).
+    // Four words rather than a hex string: no string to build or hash per request.
+    private readonly record struct HeaderHash(ulong A, ulong B, ulong C, ulong D)
+    {
+        public static HeaderHash Of(string header)
+        {
+            var length = Encoding.UTF8.GetMaxByteCount(header.Length);
+            var rented = length > 1024 ? ArrayPool<byte>.Shared.Rent(length) : null;
+            try
+            {
+                var bytes = rented ?? stackalloc byte[length];
+                var written = Encoding.UTF8.GetBytes(header, bytes);
+                Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+                SHA256.HashData(bytes[..written], hash);
+                return new(
+                    BinaryPrimitives.ReadUInt64LittleEndian(hash),
+                    BinaryPrimitives.ReadUInt64LittleEndian(hash[8..]),
+                    BinaryPrimitives.ReadUInt64LittleEndian(hash[16..]),
+                    BinaryPrimitives.ReadUInt64LittleEndian(hash[24..]));
+            }
+            finally
+            {
+                if (rented is not null)
+                {
+                    ArrayPool<byte>.Shared.Return(rented);
+                }
+            }
+        }
     }
 
     private static RequestIdentity IdentityOf(HttpContext context, RegistryKey registry, AuthToken token, long generation) =>

@@ -202,6 +202,47 @@ public sealed class IdentityCacheTests
         Assert.Equal(HttpStatusCode.Forbidden, await pull());
     }
 
+    [Fact]
+    public async Task A_keep_alive_connection_is_answered_for_the_password_each_request_carries()
+    {
+        await using var server = await WharfTestServer.StartAsync(new Dictionary<string, string?> { ["Auth"] = "Iam" });
+        var (iam, _, user, _) = await SetUpAsync(server);
+        (await iam("create-user", "--user-name", "nobody")).EnsureSuccess();
+        const string tokenOnly = """{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ecr:GetAuthorizationToken","Resource":"*"}]}""";
+        (await iam("put-user-policy", "--user-name", "nobody", "--policy-name", "token", "--policy-document", tokenOnly)).EnsureSuccess();
+        var nobody = IamTestAccess.CliKey(await iam("create-access-key", "--user-name", "nobody"));
+        async Task<string> BasicAsync(Dictionary<string, string> key) =>
+            Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes("AWS:" + (await AwsClients.CliAsync(server.BaseAddress, Region, key, "ecr", "get-login-password")).EnsureSuccess().StandardOutput.Trim()));
+        var puller = await BasicAsync(user);
+        var other = await BasicAsync(nobody);
+
+        // One connection, requests one after another: the identity it resolved last is kept on it, and must follow the header.
+        using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1 }) { BaseAddress = server.BaseAddress };
+        async Task<HttpStatusCode> PullAsync(string? basic)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/{Repo}/manifests/v1");
+            if (basic is not null)
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Basic", basic);
+            }
+
+            using var response = await client.SendAsync(request, Oci.Ct);
+            return response.StatusCode;
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await PullAsync(puller));
+        Assert.Equal(HttpStatusCode.OK, await PullAsync(puller));
+        Assert.Equal(HttpStatusCode.Forbidden, await PullAsync(other));
+        Assert.Equal(HttpStatusCode.OK, await PullAsync(puller));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PullAsync(Convert.ToBase64String("AWS:not-a-token"u8.ToArray())));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PullAsync(null));
+        Assert.Equal(HttpStatusCode.OK, await PullAsync(puller));
+
+        // The user deleted (its key first): the connection's kept identity ends with the next request.
+        (await iam("delete-access-key", "--user-name", "puller", "--access-key-id", user["AWS_ACCESS_KEY_ID"])).EnsureSuccess();
+        Assert.Equal(HttpStatusCode.Unauthorized, await PullAsync(puller));
+    }
+
     private static Dictionary<string, string> Root(WharfTestServer server) =>
         AwsClients.ReadCredentialsFile(Path.Combine(server.DataDirectory, "root-credentials"));
 
