@@ -58,15 +58,18 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
         var generation = await store.Identities.GetRecentAuthorizationGenerationAsync(GenerationMaxAge, cancellationToken);
         var memo = MemoOf(context);
         if (memo is { Identity: { } last } && ReferenceEquals(memo.Header, header) && last.Caller.AuthorizationGeneration == generation
-            && time.GetUtcNow() < memo.ExpiresAt && last.Registry == registry)
+            && time.GetUtcNow() < memo.ExpiresAt && last.Registry == registry
+            && Equals(memo.RemoteAddress, context.Connection.RemoteIpAddress) && last.Caller.SecureTransport == context.Request.IsHttps)
         {
+            // The identity carries the request's source address and transport (aws:SourceIp, aws:SecureTransport): they
+            // are the connection's, checked anyway so that nothing that rewrites them per request is ever answered stale.
             return last;
         }
 
         var key = HeaderHash.Of(header);
         if (verified.TryGet(key, generation, out var hit) && time.GetUtcNow() < hit.ExpiresAt && hit.Region == registry.Region)
         {
-            return Remember(memo, header, hit, IdentityOf(context, registry, hit, generation));
+            return Remember(memo, header, context.Connection.RemoteIpAddress, hit, IdentityOf(context, registry, hit, generation));
         }
 
         string decoded;
@@ -97,7 +100,7 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
         }
 
         verified.Set(key, generation, token);
-        return Remember(memo, header, token, IdentityOf(context, registry, token, generation));
+        return Remember(memo, header, context.Connection.RemoteIpAddress, token, IdentityOf(context, registry, token, generation));
     }
 
     // HTTP/1.x only: its requests on a connection come one at a time (HTTP/2's streams share the connection's items concurrently).
@@ -120,13 +123,14 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
         return memo;
     }
 
-    private static RequestIdentity Remember(ConnectionMemo? memo, string header, AuthToken token, RequestIdentity identity)
+    private static RequestIdentity Remember(ConnectionMemo? memo, string header, System.Net.IPAddress? remoteAddress, AuthToken token, RequestIdentity identity)
     {
         if (memo is not null)
         {
             memo.Identity = null; // never a new header with the old identity, even for a moment
             memo.Header = header;
             memo.ExpiresAt = token.ExpiresAt;
+            memo.RemoteAddress = remoteAddress;
             memo.Identity = identity;
         }
 
@@ -139,6 +143,8 @@ internal sealed class TokenRequestIdentity(RegistryHostMatcher hosts, AuthTokens
         public string? Header { get; set; }
 
         public DateTimeOffset ExpiresAt { get; set; }
+
+        public System.Net.IPAddress? RemoteAddress { get; set; }
 
         public RequestIdentity? Identity { get; set; }
     }
