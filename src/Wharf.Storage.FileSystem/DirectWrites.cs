@@ -59,10 +59,6 @@ internal static partial class DirectWrites
         {
             return false;
         }
-        finally
-        {
-            File.Delete(path);
-        }
     }
 
     /// <summary>Turns <c>O_DIRECT</c> on for an open handle; false where its filesystem refuses it.</summary>
@@ -79,12 +75,12 @@ internal static partial class DirectWrites
 
 /// <summary>
 /// A pinned buffer of <see cref="Capacity"/> bytes whose start is aligned to <see cref="DirectWrites.Alignment"/>: one
-/// MiB for a request body's read plus one unit for the bytes carried over from the read before it. A few are kept for
+/// read of a request body (<see cref="FileSystemBlobStore.AppendBufferSize"/>) plus one unit for the bytes carried over from the read before it. A few are kept for
 /// reuse (each push takes two), so a push allocates nothing once the server is warm.
 /// </summary>
 internal sealed class AlignedBuffer : IDisposable
 {
-    public const int Capacity = (1024 * 1024) + DirectWrites.Alignment;
+    public const int Capacity = FileSystemBlobStore.AppendBufferSize + DirectWrites.Alignment;
     private const int KeptFree = 8;
 
     private static readonly Stack<AlignedBuffer> Free = new();

@@ -19,7 +19,7 @@ namespace Wharf.Storage.FileSystem;
 public sealed class FileSystemBlobStore : IBlobStore
 {
     // One write per MiB of request body: few syscalls, and the pool keeps arrays of this size.
-    private const int AppendBufferSize = 1024 * 1024;
+    internal const int AppendBufferSize = 1024 * 1024;
     private const int MinimumAppendRead = AppendBufferSize / 2;
 
     // Writeback of staged bytes starts while the body is still arriving, so the commit's fsync finds
