@@ -8,7 +8,8 @@ all alike): a new database, a start on it (empty: the migrations run), the serve
 database (existing), stopped, the database dropped. A start is spawn to the first 200 on GET /v2/, polled every 2 ms,
 as bench/run times it. Printed per Wharf: the median and quartiles of both starts, the Wharf process's CPU to get
 there, and PostgreSQL's CPU (the postmaster's children: the backends' time, reaped by their parent) over each
-start; then the load average, since on a busy machine wall times measure the queue for the cores too.
+start; then the load average, since on a busy machine wall times measure the queue for the cores too. Each round also
+times the floor under an empty start: the same migrations sent by psql as one command to a new database, nothing else.
 
     pgstart.py [--runs 15] WHARF [WHARF ...]      # WHARF: a Native AOT executable, or a wharf.dll (run with dotnet)
 """
@@ -16,12 +17,6 @@ import argparse, os, shutil, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import bench as b  # noqa: E402
-
-
-def children_cpu_ms(pid):
-    """utime+stime of a process's reaped children (cutime+cstime in /proc/PID/stat), in ms."""
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[13]) + int(fields[14])) * 1000 / os.sysconf("SC_CLK_TCK")
 
 
 def psql(pg, sql, database="postgres"):
@@ -33,12 +28,12 @@ def one_start(pg, program, port, data, connection, log):
     """A start of program on the database: (wall ms, Wharf CPU ms, PostgreSQL CPU ms); the server stopped after it."""
     argv = [*program, "serve", "--port", str(port), "--public-port", "0", "--data-dir", data, "--auth", "open",
             "--metadata", "postgres", "--metadata-connection", connection]
-    before = children_cpu_ms(pg.pid)
+    before = b.children_cpu_ms(pg.pid)
     srv = b.Server("Wharf PostgreSQL", argv, port, b.wharf_env(), log=log)
     wharf_cpu = b.cpu_seconds(srv.pid) * 1000
     srv.stop()  # SIGKILL, as bench/run stops a server between its starts: its backends exit with their connections
     time.sleep(0.3)  # and are reaped (their CPU lands in the postmaster's cutime)
-    return srv.cold_start_ms, wharf_cpu, children_cpu_ms(pg.pid) - before
+    return srv.cold_start_ms, wharf_cpu, b.children_cpu_ms(pg.pid) - before
 
 
 def summary(values):
@@ -56,7 +51,7 @@ def main():
     pg = b.Postgres(work)
     results = {w: {"empty": [], "existing": [], "empty wharf cpu": [], "empty pg cpu": [], "existing wharf cpu": [], "existing pg cpu": []}
                for w in args.wharf}
-    loads = []
+    loads = []; floor = {"wall": [], "pg cpu": []}
     try:
         log = open(os.path.join(work, "wharf.log"), "ab")
         for i in range(args.runs):
@@ -74,6 +69,8 @@ def main():
                     r[kind].append(wall); r[f"{kind} wharf cpu"].append(wcpu); r[f"{kind} pg cpu"].append(pcpu)
                 psql(pg, f"DROP DATABASE {name}")
                 shutil.rmtree(data)
+            wall, cpu = pg.schema_alone(f"schema_alone_{i}")
+            floor["wall"].append(wall); floor["pg cpu"].append(cpu)
             loads.append(os.getloadavg()[0])
             print(f"round {i + 1}/{args.runs} done, load {loads[-1]:.2f}", file=sys.stderr)
     finally:
@@ -86,6 +83,8 @@ def main():
         r = results[w]
         print(f"| {w} | {summary(r['empty'])} | {summary(r['empty wharf cpu'])} | {summary(r['empty pg cpu'])} | "
               f"{summary(r['existing'])} | {summary(r['existing wharf cpu'])} | {summary(r['existing pg cpu'])} |")
+    print(f"| the migrations alone: psql sends them to an empty database as one command | {summary(floor['wall'])} | | "
+          f"{summary(floor['pg cpu'])} | | | |")
 
 
 if __name__ == "__main__":
