@@ -10,7 +10,7 @@ namespace Wharf.Metadata.Postgres;
 /// before it began, and rows that must not change under a decision are locked <c>FOR UPDATE</c>
 /// (see <see cref="PgBlobIndex.ClaimGarbageAsync"/> for why the GC relies on that).
 /// </summary>
-internal sealed class PgDialect(NpgsqlDataSource dataSource, PgChangeWatch? changes = null) : SqlDialect
+internal sealed class PgDialect(NpgsqlDataSource dataSource, PgChangeWatch? changes = null, PgWarmPool? warm = null) : SqlDialect
 {
     public override string ForUpdate => " FOR UPDATE";
 
@@ -41,6 +41,10 @@ internal sealed class PgDialect(NpgsqlDataSource dataSource, PgChangeWatch? chan
     public override IChangeWatch? Changes => changes;
 
     public override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) => await dataSource.OpenConnectionAsync(cancellationToken);
+
+    /// <summary>A connection of the warm few when one is free (<see cref="PgWarmPool"/>), else one of the pool.</summary>
+    public override async ValueTask<ConnectionLease> LeaseAsync(CancellationToken cancellationToken) =>
+        (warm is null ? null : await warm.TryLeaseAsync(cancellationToken)) ?? new ConnectionLease(await OpenAsync(cancellationToken));
 
     public override async Task<DbTransaction> BeginWriteAsync(DbConnection connection, CancellationToken cancellationToken) =>
         await connection.BeginTransactionAsync(IsolationLevel.ReadCommitted, cancellationToken);

@@ -12,6 +12,7 @@ public sealed class PostgresMetadataStore : IMetadataStore
     private readonly Database database;
     private readonly TimeProvider time;
     private readonly PgChangeWatch? changes;
+    private readonly PgWarmPool? warm;
 
     public PostgresMetadataStore(string connectionString)
         : this(connectionString, TimeProvider.System)
@@ -34,9 +35,10 @@ public sealed class PostgresMetadataStore : IMetadataStore
         ArgumentNullException.ThrowIfNull(time);
         this.time = time;
         var tuned = Tune(connectionString);
-        dataSource = NpgsqlDataSource.Create(tuned);
+        (warm, var main) = PgWarmPool.Create(new NpgsqlConnectionStringBuilder(tuned));
+        dataSource = NpgsqlDataSource.Create(main);
         changes = readCache ? new PgChangeWatch(tuned, dataSource, time) : null;
-        var relational = database = new Database(new PgDialect(dataSource, changes));
+        var relational = database = new Database(new PgDialect(dataSource, changes, warm));
         Repositories = new RepositoryStore(relational);
         Blobs = new PgBlobIndex(relational);
         Images = new ImageStore(relational, new PgReferenceCheck());
@@ -104,6 +106,9 @@ public sealed class PostgresMetadataStore : IMetadataStore
 
     /// <summary>The read cache's change watch, null when the cache is off (for tests).</summary>
     internal PgChangeWatch? Changes => changes;
+
+    /// <summary>The warm connections store calls take first (for tests); null when the pool is too small or off.</summary>
+    internal PgWarmPool? Warm => warm;
 
     /// <summary>The read cache of the data plane's hottest reads (for tests); null when it is off.</summary>
     internal ReadCache? ReadCache => changes is null ? null : database.Cache;
@@ -195,6 +200,11 @@ public sealed class PostgresMetadataStore : IMetadataStore
         if (changes is not null)
         {
             await changes.DisposeAsync();
+        }
+
+        if (warm is not null)
+        {
+            await warm.DisposeAsync();
         }
 
         await dataSource.DisposeAsync();
