@@ -11,6 +11,8 @@ namespace Wharf.Testing;
 /// </summary>
 public sealed class PostgresCluster
 {
+    private const string DirectoryPrefix = "wharf-pg-";
+
     private static readonly SemaphoreSlim Gate = new(1, 1);
     private static PostgresCluster? shared;
     private static int databaseCounter;
@@ -89,7 +91,8 @@ public sealed class PostgresCluster
 
     private static async Task<PostgresCluster> StartAsync(string bin)
     {
-        var directory = Path.Combine(Path.GetTempPath(), "wharf-pg-" + Guid.NewGuid().ToString("N"));
+        SweepStale();
+        var directory = Path.Combine(Path.GetTempPath(), DirectoryPrefix + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         string? runAs = null;
         if (Environment.UserName == "root")
@@ -123,10 +126,47 @@ public sealed class PostgresCluster
         try
         {
             RunAsync(binDirectory, runAs, "pg_ctl", ["-D", Path.Combine(directory, "data"), "-m", "immediate", "-w", "stop"]).GetAwaiter().GetResult();
-            Directory.Delete(directory, recursive: true);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidOperationException)
+        catch (Exception e) when (e is IOException or InvalidOperationException)
         {
+        }
+
+        TryDelete(directory);
+    }
+
+    /// <summary>
+    /// Removes the clusters of test processes killed before they could stop theirs: a directory whose server is gone
+    /// (no <c>postmaster.pid</c>) and that is older than any start (a cluster being created has none yet either).
+    /// </summary>
+    private static void SweepStale()
+    {
+        foreach (var stale in Directory.EnumerateDirectories(Path.GetTempPath(), DirectoryPrefix + "*"))
+        {
+            if (!File.Exists(Path.Combine(stale, "data", "postmaster.pid")) && Directory.GetCreationTimeUtc(stale) < DateTime.UtcNow - TimeSpan.FromMinutes(30))
+            {
+                TryDelete(stale);
+            }
+        }
+    }
+
+    /// <summary>Deletes a cluster's directory, again after a moment if a server process was still removing its files.</summary>
+    private static void TryDelete(string directory)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            try
+            {
+                Directory.Delete(directory, recursive: true);
+                return;
+            }
+            catch (DirectoryNotFoundException)
+            {
+                return;
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                Thread.Sleep(200);
+            }
         }
     }
 
