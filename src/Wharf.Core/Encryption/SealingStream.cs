@@ -11,15 +11,10 @@ namespace Wharf.Core.Encryption;
 /// </summary>
 internal sealed class SealingStream(Stream source, IDataKeys keys, BlobScope scope, string uploadId, long runStart) : ReadOnlyStream
 {
-    /// <summary>The fewest segments a caller's buffer must hold for part of their sealing to go to another thread.</summary>
-    internal const int MinimumSegmentsToOffload = 6;
-
     private readonly byte[] aad = SealedFormat.RunAad(scope.Id, uploadId, runStart);
-    private readonly byte[] offloadedAad = SealedFormat.RunAad(scope.Id, uploadId, runStart);
     private byte[]? plain = ArrayPool<byte>.Shared.Rent(SealedFormat.SegmentSize + 1);
     private byte[]? output = ArrayPool<byte>.Shared.Rent(SealedFormat.HeaderSize + SealedFormat.SealedSegmentSize);
     private AesGcm? aes;
-    private AesGcm? aesOffloaded; // the same key: segments sealed on another thread while this one reads
     private int carried;
     private int outputStart;
     private int outputEnd;
@@ -74,135 +69,66 @@ internal sealed class SealingStream(Stream source, IDataKeys keys, BlobScope sco
     /// Seals as many whole segments as <paramref name="buffer"/> holds straight into it, in place: each segment's
     /// plaintext is read into the slot its sealed form takes (the byte read past a segment lands where its tag
     /// goes), so the bytes are copied once, from the source, where <see cref="FillAsync"/> copies them twice more.
-    /// When the buffer holds at least <see cref="MinimumSegmentsToOffload"/> segments, the first two thirds of them
-    /// are sealed on a thread-pool thread (with a second cipher of the same key) while the rest are read: the reads
-    /// (the copy out of the socket and the upload's hash) and the cipher then share the machine's cores, one
-    /// hand-off per buffer. Every segment is sealed, and the hand-off awaited, before this returns or throws.
     /// </summary>
     private async ValueTask<int> SealIntoAsync(Memory<byte> buffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(plain is null, this);
         var first = aes is null;
         var position = first ? SealedFormat.HeaderSize : 0;
-        var fits = (buffer.Length - position) / SealedFormat.SealedSegmentSize;
-        var offload = fits >= MinimumSegmentsToOffload ? fits * 2 / 3 : 0;
-
-        // Full segments read but not sealed yet (none once handed off): from `deferredStart`, `deferred` of them.
-        var deferredStart = position;
-        var deferredIndex = segment;
-        var deferred = 0;
-        Task? background = null;
-        try
+        while (!done && buffer.Length - position >= SealedFormat.SealedSegmentSize)
         {
-            while (!done && buffer.Length - position >= SealedFormat.SealedSegmentSize)
+            var slot = buffer.Slice(position, SealedFormat.SealedSegmentSize);
+            var filled = carried;
+            if (carried == 1)
             {
-                var slot = buffer.Slice(position, SealedFormat.SealedSegmentSize);
-                var filled = carried;
-                if (carried == 1)
-                {
-                    slot.Span[0] = plain[0];
-                }
+                slot.Span[0] = plain[0];
+            }
 
-                try
-                {
-                    filled += await source.ReadAtLeastAsync(slot[filled..(SealedFormat.SegmentSize + 1)], SealedFormat.SegmentSize + 1 - filled, throwOnEndOfStream: false, cancellationToken);
-                    if (filled == 0)
-                    {
-                        done = true;
-                        break;
-                    }
-
-                    if (aes is null)
-                    {
-                        using var key = await keys.GenerateAsync(scope, SealedFormat.KeyContext(uploadId), cancellationToken);
-                        aes = new AesGcm(key.Key, SealedFormat.TagSize);
-                        if (offload > 0)
-                        {
-                            aesOffloaded = new AesGcm(key.Key, SealedFormat.TagSize);
-                        }
-
-                        SealedFormat.WriteHeader(key.Wrapped, buffer.Span);
-                    }
-                }
-                catch
-                {
-                    // Plaintext must not stay behind in the caller's (pooled) buffer.
-                    CryptographicOperations.ZeroMemory(slot.Span);
-                    throw;
-                }
-
-                var last = filled <= SealedFormat.SegmentSize;
-                var length = last ? filled : SealedFormat.SegmentSize;
-                if (last)
+            try
+            {
+                filled += await source.ReadAtLeastAsync(slot[filled..(SealedFormat.SegmentSize + 1)], SealedFormat.SegmentSize + 1 - filled, throwOnEndOfStream: false, cancellationToken);
+                if (filled == 0)
                 {
                     done = true;
-                    carried = 0;
-                }
-                else
-                {
-                    plain[0] = slot.Span[SealedFormat.SegmentSize];
-                    carried = 1;
+                    break;
                 }
 
-                if (!last && background is null && deferred < offload && aesOffloaded is not null)
+                if (aes is null)
                 {
-                    deferred++;
-                    if (deferred == offload)
-                    {
-                        var (cipher, at, index, count) = (aesOffloaded, deferredStart, deferredIndex, deferred);
-                        background = Task.Run(() => SealFullSegments(cipher, buffer.Slice(at, count * SealedFormat.SealedSegmentSize).Span, index, count), CancellationToken.None);
-                        deferred = 0;
-                    }
+                    using var key = await keys.GenerateAsync(scope, SealedFormat.KeyContext(uploadId), cancellationToken);
+                    aes = new AesGcm(key.Key, SealedFormat.TagSize);
+                    SealedFormat.WriteHeader(key.Wrapped, buffer.Span);
                 }
-                else
-                {
-                    SealedFormat.SetSegment(aad, segment, last);
-                    SealedFormat.SealSegment(aes, segment, slot.Span[..length], aad, slot.Span[..(length + SealedFormat.TagSize)]);
-                }
-
-                position += length + SealedFormat.TagSize;
-                segment++;
-                PlaintextRead += length;
             }
-
-            if (deferred > 0)
+            catch
             {
-                // The buffer or the source ended before the hand-off: seal them here.
-                SealFullSegments(aes!, buffer.Slice(deferredStart, deferred * SealedFormat.SealedSegmentSize).Span, deferredIndex, deferred);
-                deferred = 0;
+                // Plaintext must not stay behind in the caller's (pooled) buffer.
+                CryptographicOperations.ZeroMemory(slot.Span);
+                throw;
             }
-        }
-        catch
-        {
-            if (background is not null)
+
+            var last = filled <= SealedFormat.SegmentSize;
+            var length = last ? filled : SealedFormat.SegmentSize;
+            if (last)
             {
-                // It seals in the caller's buffer: it must end before the caller may reuse it.
-                await background.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                done = true;
+                carried = 0;
+            }
+            else
+            {
+                plain[0] = slot.Span[SealedFormat.SegmentSize];
+                carried = 1;
             }
 
-            CryptographicOperations.ZeroMemory(buffer.Span.Slice(deferredStart, deferred * SealedFormat.SealedSegmentSize));
-            throw;
-        }
-
-        if (background is not null)
-        {
-            await background;
+            SealedFormat.SetSegment(aad, segment, last);
+            SealedFormat.SealSegment(aes, segment, slot.Span[..length], aad, slot.Span[..(length + SealedFormat.TagSize)]);
+            position += length + SealedFormat.TagSize;
+            segment++;
+            PlaintextRead += length;
         }
 
         // An empty source yields nothing, not a header.
         return aes is null ? 0 : position;
-    }
-
-    /// <summary>Seals <paramref name="count"/> full segments (never a run's last) laid out one after another from <paramref name="index"/>, in place.</summary>
-    private void SealFullSegments(AesGcm cipher, Span<byte> segments, long index, int count)
-    {
-        var segmentAad = cipher == aes ? aad : offloadedAad;
-        for (var i = 0; i < count; i++)
-        {
-            var slot = segments.Slice(i * SealedFormat.SealedSegmentSize, SealedFormat.SealedSegmentSize);
-            SealedFormat.SetSegment(segmentAad, index + i, last: false);
-            SealedFormat.SealSegment(cipher, index + i, slot[..SealedFormat.SegmentSize], segmentAad, slot);
-        }
     }
 
     private async Task<bool> FillAsync(CancellationToken cancellationToken)
@@ -255,8 +181,6 @@ internal sealed class SealingStream(Stream source, IDataKeys keys, BlobScope sco
         {
             aes?.Dispose();
             aes = null;
-            aesOffloaded?.Dispose();
-            aesOffloaded = null;
             if (plain is not null)
             {
                 CryptographicOperations.ZeroMemory(plain);
