@@ -2,15 +2,14 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.Features;
-using Microsoft.Win32.SafeHandles;
 
 // The floor of a push (bench/README.md, "The Kestrel floor"): the least a durable, verified push of one blob costs on
 // this runtime. A PUT's body is read from Kestrel into 64 KiB slots of an aligned buffer (the one copy out of the
 // socket's pipe a stream reader makes), hashed with SHA-256, sealed in place with AES-256-GCM in Wharf's format (a
 // 512-byte run header, then 64 KiB segments each followed by its 16-byte tag, the nonce the segment's index, the
 // associated data Wharf's shape: label, scope, upload, run offset, index, last flag), written with O_DIRECT about a MiB
-// at a time while the next MiB is read (the unaligned tail through the page cache), fsynced, then checked against
-// ?digest= and answered 201; the file is deleted after the response. /push/plain/ does the same without the header and
+// at a time while the next MiB is read (the unaligned tail through the page cache), fsynced, its length and ?digest=
+// checked, and answered 201; the file is deleted after the response. /push/plain/ does the same without the header and
 // the cipher: the part sealing adds is the difference. No upload session, no database, no rename, no authorisation: a
 // measurement, not Wharf's code. Linux x64/arm64 only (O_DIRECT); elsewhere it answers 501.
 internal static partial class SealedPush
@@ -68,6 +67,7 @@ internal static partial class SealedPush
         var tag = seal ? Tag : 0;
         var carried = -1; // the byte read past the last segment, or -1
         long index = 0;
+        long received = 0;
         var done = false;
         try
         {
@@ -89,6 +89,7 @@ internal static partial class SealedPush
                 if (length > 0)
                 {
                     sha.AppendData(slot.Span[..length]);
+                    received += length;
                     if (aes is not null)
                     {
                         BinaryPrimitives.WriteInt64BigEndian(nonce.AsSpan(4), index);
@@ -131,6 +132,12 @@ internal static partial class SealedPush
             }
 
             RandomAccess.FlushToDisk(file);
+            var plaintext = received;
+            var expected = seal ? Header + plaintext + ((plaintext + Segment - 1) / Segment * Tag) : plaintext;
+            if (RandomAccess.GetLength(file) != expected)
+            {
+                throw new InvalidOperationException($"the floor wrote {RandomAccess.GetLength(file)} bytes for {plaintext}, not {expected}");
+            }
         }
         finally
         {
