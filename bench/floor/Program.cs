@@ -5,8 +5,13 @@
 //   GET /v2/{path}                   a file under --root with ranges, by Results.File (Kestrel's SendFileAsync);
 //   GET /zc/chunked/v2/{path}        the same file (one range at most) by sendfile(2) on the socket, framed as one chunk;
 //   GET /zc/length/v2/{path}         the same with Content-Length: Kestrel closes the connection after it (ZeroCopy.cs);
-//   GET /sealed/v2/{path}            the same file sealed at rest (AES-256-GCM segments), decrypted on the way (Sealed.cs).
-// Usage: wharf-floor --port N --root DIR [--sendfile-port M]   (the /zc/ routes answer on M only)
+//   GET /sealed/v2/{path}            the same file sealed at rest (AES-256-GCM segments), decrypted on the way (Sealed.cs);
+//   POST /v2/{repo}/blobs/uploads/   202 with Location /push/sealed (/push/plain when the repository's name ends in "plain");
+//   PUT /push/{sealed|plain}?digest= the body hashed, sealed (or not), written with O_DIRECT, fsynced, checked (SealedPush.cs).
+// Usage: wharf-floor --port N --root DIR [--sendfile-port M] [--wharf-transport]   (the /zc/ routes answer on M only)
+// --wharf-transport gives Kestrel the transport settings Wharf's host makes (its 64 KiB memory-pool blocks, linked from
+// src/Wharf.Server/Hosting/LargeBlockMemoryPool.cs); bench/run starts the push floor with it and with Wharf's thread-pool
+// spin limit (DOTNET_ThreadPool_UnfairSemaphoreSpinLimit=0), so that the push floor receives a body as Wharf does.
 using Microsoft.AspNetCore.Http.HttpResults;
 
 var port = int.Parse(Arg("--port"), System.Globalization.CultureInfo.InvariantCulture);
@@ -25,6 +30,12 @@ builder.WebHost.ConfigureKestrel(k =>
         k.ListenLocalhost(sendfilePort, listen => listen.Use(next => c => ZeroCopy.Middleware(c, () => next(c))));
     }
 });
+if (args.Contains("--wharf-transport"))
+{
+    builder.Services.AddSingleton<Microsoft.AspNetCore.Connections.IMemoryPoolFactory<byte>, Wharf.Server.Hosting.LargeBlockMemoryPoolFactory>();
+    builder.WebHost.UseSockets(sockets => sockets.WaitForDataBeforeAllocatingBuffer = true);
+}
+
 var app = builder.Build();
 app.MapGet("/v2/", () => Results.Bytes("{}"u8.ToArray(), "application/json"));
 app.MapMethods("/small/manifest.json", ["GET", "HEAD"], () => Results.Bytes(small, "application/vnd.oci.image.manifest.v1+json"));
@@ -41,6 +52,12 @@ app.MapGet("/sealed/v2/{**path}", async (HttpContext context, string path) =>
     if (!file.StartsWith(root, StringComparison.Ordinal) || !File.Exists(file)) { context.Response.StatusCode = 404; return; }
     await Sealed.ServeAsync(context, file);
 });
+app.MapPost("/v2/{**path}", (HttpContext context, string path) =>
+{
+    context.Response.Headers.Location = path.EndsWith("plain/blobs/uploads/", StringComparison.Ordinal) ? "/push/plain" : "/push/sealed";
+    context.Response.StatusCode = 202;
+});
+app.MapPut("/push/{mode}", (HttpContext context, string mode, string digest) => SealedPush.PushAsync(context, mode == "sealed", digest));
 // The prototype: /zc/chunked/v2/... frames the body as one chunk whose bytes go by sendfile; /zc/length/v2/... sets
 // Content-Length and sends the bytes by sendfile without Kestrel knowing of them.
 app.MapGet("/zc/{mode}/v2/{**path}", async (HttpContext context, string mode, string path) =>

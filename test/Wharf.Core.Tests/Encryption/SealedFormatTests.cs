@@ -267,6 +267,48 @@ public sealed class SealedFormatTests
         Assert.Equal(-1, buffer.AsSpan().IndexOf(plaintext.AsSpan(0, 64)));
     }
 
+    [Theory]
+    [InlineData((3 * S) + 5000)]  // a few whole segments read before the failure
+    [InlineData((12 * S) + 5000)] // most of the read's fifteen
+    public async Task A_source_that_fails_in_a_large_read_leaves_no_plaintext_in_the_callers_buffer(int failAfter)
+    {
+        var plaintext = RandomNumberGenerator.GetBytes(20 * S);
+        await using var sealing = new SealingStream(new FailingStream(plaintext, failAfter), keys, BlobScope.Master, "upload-1", 0);
+        var buffer = new byte[1024 * 1024];
+        await Assert.ThrowsAsync<IOException>(async () => _ = await sealing.ReadAsync(buffer, Ct));
+        for (var at = 0; at < failAfter - 64; at += S)
+        {
+            Assert.Equal(-1, buffer.AsSpan().IndexOf(plaintext.AsSpan(at, 64)));
+        }
+
+        Assert.Equal(-1, buffer.AsSpan().IndexOf(plaintext.AsSpan(failAfter - 64, 64)));
+    }
+
+    [Theory]
+    [InlineData(SealedFormat.HeaderSize + (6 * SealedFormat.SealedSegmentSize))] // the header and six segments exactly
+    [InlineData((8 * SealedFormat.SealedSegmentSize) + 100)]
+    [InlineData(4 * 1024 * 1024)]
+    public async Task Large_reads_seal_runs_of_odd_lengths_that_read_back_byte_identical(int readSize)
+    {
+        foreach (var length in new[] { (6 * S) - 1, 6 * S, (6 * S) + 1, (10 * S) + 3, 16 * S, (45 * S) + 12_345, (64 * S) + 1 })
+        {
+            var plaintext = RandomNumberGenerator.GetBytes(length);
+            await using var sealing = new SealingStream(new TrickleStream(plaintext), keys, BlobScope.Master, "upload-1", 0);
+            var output = new MemoryStream();
+            var buffer = new byte[readSize];
+            int read;
+            while ((read = await sealing.ReadAsync(buffer, Ct)) > 0)
+            {
+                output.Write(buffer, 0, read);
+            }
+
+            Assert.Equal(length, sealing.PlaintextRead);
+            Assert.Equal(SealedFormat.SealedLength(length), output.Length);
+            var layout = new SealedLayout(BlobScope.Master, "upload-1", [0], length, "blob");
+            Assert.Equal(plaintext, await ReadAsync(output.ToArray(), layout, 0, length));
+        }
+    }
+
     private async Task<(byte[] Plaintext, byte[] Sealed, SealedLayout Layout)> SealAsync(int[] runLengths)
     {
         var plaintext = RandomNumberGenerator.GetBytes(runLengths.Sum());
