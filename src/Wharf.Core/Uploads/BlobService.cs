@@ -36,8 +36,12 @@ public sealed class BlobService(IMetadataStore store, IBlobVault blobs, Reposito
     /// <summary>GET: opens the blob, or the satisfiable part of <paramref name="range"/>; 416 when unsatisfiable.</summary>
     public async Task<BlobRead> OpenAsync(Caller caller, RepositoryKey key, Digest digest, ByteRange? range, CancellationToken cancellationToken)
     {
-        var repository = await repositories.GetAsync(caller, key, EcrActions.GetDownloadUrlForLayer, cancellationToken);
-        return await TryOpenLinkedAsync(repository, digest, range, cancellationToken) ?? throw BlobUnknown(digest);
+        // The repository and the blob's link in one store call, as HEAD (SQLite serves it from its read cache).
+        var found = await repositories.FindAsync(caller, key, EcrActions.GetDownloadUrlForLayer, (k, c) => store.Blobs.FindLinkedBlobAsync(k, digest, c), cancellationToken)
+            ?? throw RepositoryResolver.NameUnknown(key);
+        return found.Item is { } record
+            ? await OpenRecordAsync(found.Repository, record, digest, range, cancellationToken) ?? throw BlobUnknown(digest)
+            : throw BlobUnknown(digest);
     }
 
     /// <summary>
@@ -46,11 +50,14 @@ public sealed class BlobService(IMetadataStore store, IBlobVault blobs, Reposito
     /// </summary>
     internal async Task<BlobRead?> TryOpenLinkedAsync(Repository repository, Digest digest, ByteRange? range, CancellationToken cancellationToken)
     {
-        if (await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) is not { } record)
-        {
-            return null;
-        }
+        return await store.Blobs.GetLinkedBlobAsync(repository.Id, digest, cancellationToken) is { } record
+            ? await OpenRecordAsync(repository, record, digest, range, cancellationToken)
+            : null;
+    }
 
+    /// <summary>Opens <paramref name="record"/>, linked to <paramref name="repository"/>, or the satisfiable part of <paramref name="range"/>.</summary>
+    private async Task<BlobRead?> OpenRecordAsync(Repository repository, BlobRecord record, Digest digest, ByteRange? range, CancellationToken cancellationToken)
+    {
         long offset = 0;
         var length = record.Size;
         if (range is { } r && !r.TryResolve(record.Size, out offset, out length))

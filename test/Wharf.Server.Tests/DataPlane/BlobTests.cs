@@ -67,6 +67,32 @@ public sealed class BlobTests : ServerTest
     }
 
     [Fact]
+    public async Task Ranged_get_sees_a_delete_made_after_an_earlier_get()
+    {
+        // A GET reads the repository and the blob's link through the metadata store's read cache (as HEAD): a GET
+        // that filled it, then a delete, and the next GET of the same range must not be served from it.
+        var content = Oci.RandomBytes(300_001);
+        var digest = await Oci.PushBlobAsync(Client, "cached/ranges", content);
+        foreach (var (from, to) in new[] { (1L, 262_145L), (12_345L, 299_999L), (299_999L, 300_000L) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/v2/cached/ranges/blobs/{digest}");
+            request.Headers.Range = new RangeHeaderValue(from, to);
+            using var response = await Client.SendAsync(request, Oci.Ct);
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            Assert.Equal($"bytes {from}-{to}/300001", response.Content.Headers.ContentRange!.ToString());
+            Assert.Equal(content[(int)from..(int)(to + 1)], await response.Content.ReadAsByteArrayAsync(Oci.Ct));
+        }
+
+        using var delete = await Client.DeleteAsync($"/v2/cached/ranges/blobs/{digest}", Oci.Ct);
+        Assert.Equal(HttpStatusCode.Accepted, delete.StatusCode);
+
+        using var again = new HttpRequestMessage(HttpMethod.Get, $"/v2/cached/ranges/blobs/{digest}");
+        again.Headers.Range = new RangeHeaderValue(1, 262_145);
+        using var gone = await Client.SendAsync(again, Oci.Ct);
+        await Oci.AssertErrorAsync(gone, HttpStatusCode.NotFound, "BLOB_UNKNOWN");
+    }
+
+    [Fact]
     public async Task Unsatisfiable_range_is_416_with_size()
     {
         var digest = await Oci.PushBlobAsync(Client, "ranges", Oci.RandomBytes(100));
