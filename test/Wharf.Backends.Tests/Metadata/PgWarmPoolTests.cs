@@ -17,12 +17,8 @@ public sealed class PgWarmPoolTests
     [Fact]
     public async Task After_a_burst_sequential_calls_run_on_the_warm_connections_only()
     {
-        var connectionString = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync(Ct);
-        var (warm, main) = PgWarmPool.Create(new NpgsqlConnectionStringBuilder(connectionString));
-        Assert.NotNull(warm);
-        await using var _ = warm;
-        await using var mainSource = NpgsqlDataSource.Create(main);
-        var dialect = new PgDialect(mainSource, null, warm);
+        await using var pools = await Pools.OpenAsync();
+        var (warm, dialect) = (pools.Warm, pools.Dialect);
 
         // A burst: 30 calls at once, each holding its connection. None waits; the warm ones are lent first.
         var burst = new List<ConnectionLease>();
@@ -64,12 +60,8 @@ public sealed class PgWarmPoolTests
     [Fact]
     public async Task A_call_never_waits_for_a_warm_connection_and_a_returned_one_is_lent_again()
     {
-        var connectionString = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync(Ct);
-        var (warm, main) = PgWarmPool.Create(new NpgsqlConnectionStringBuilder(connectionString));
-        Assert.NotNull(warm);
-        await using var _ = warm;
-        await using var mainSource = NpgsqlDataSource.Create(main);
-        var dialect = new PgDialect(mainSource, null, warm);
+        await using var pools = await Pools.OpenAsync();
+        var (warm, dialect) = (pools.Warm, pools.Dialect);
 
         var held = new List<ConnectionLease>();
         for (var i = 0; i < warm.Size; i++)
@@ -137,6 +129,28 @@ public sealed class PgWarmPoolTests
         await using var _ = warm;
         Assert.Equal(written.MaxPoolSize, mainBuilder.MaxPoolSize + warm.Size);
         Assert.True(mainBuilder.MinPoolSize <= mainBuilder.MaxPoolSize);
+    }
+
+    /// <summary>A fresh database's warm pool, main pool and the dialect that leases from both.</summary>
+    private sealed class Pools(PgWarmPool warm, NpgsqlDataSource main) : IAsyncDisposable
+    {
+        public PgWarmPool Warm => warm;
+
+        public PgDialect Dialect { get; } = new(main, null, warm);
+
+        public static async Task<Pools> OpenAsync()
+        {
+            var connectionString = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync(Ct);
+            var (warm, main) = PgWarmPool.Create(new NpgsqlConnectionStringBuilder(connectionString));
+            Assert.NotNull(warm);
+            return new Pools(warm, NpgsqlDataSource.Create(main));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await main.DisposeAsync();
+            await warm.DisposeAsync();
+        }
     }
 
     private static async Task<int> BackendPidAsync(ConnectionLease lease)
