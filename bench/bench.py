@@ -912,9 +912,9 @@ def measure(run, work):
             conns[data] = pg.database("wharf_" + re.sub(r"\W", "_", os.path.basename(data)))
             return ("--metadata", "postgres", "--metadata-connection", conns[data])
         wpg = start(wharf_spawn("Wharf PostgreSQL", extra_fn=pg_extra), work, "wharf-pg", runs_start); run.servers.append(wpg)
-        floor = [pg.schema_alone(f"schema_alone_{i}") for i in range(runs_start)]
-        run.put(wpg, "schema alone", statistics.median(w for w, _ in floor))
-        run.put(wpg, "schema alone pg cpu", statistics.median(c for _, c in floor))
+        schema_runs = [pg.schema_alone(f"schema_alone_{i}") for i in range(runs_start)]
+        run.put(wpg, "schema alone", statistics.median(w for w, _ in schema_runs))
+        run.put(wpg, "schema alone pg cpu", statistics.median(c for _, c in schema_runs))
 
     for s in (dist, wharf, wpg):
         if s:
