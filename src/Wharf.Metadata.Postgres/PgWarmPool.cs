@@ -6,9 +6,9 @@ namespace Wharf.Metadata.Postgres;
 /// <summary>
 /// The few connections a node's store calls take first, so that its steady work runs on backends that have it
 /// prepared and cached. Npgsql's pool hands out its idle connections in turn (first in, first out): after a burst grew
-/// it to 64, each later request ran on the connection idle longest, where Npgsql had not yet prepared its statements
+/// it to 66, each later request ran on the connection idle longest, where Npgsql had not yet prepared its statements
 /// (it prepares one after five uses on a connection) and PostgreSQL had not yet cached the tables' catalog entries. A
-/// tag PUT then cost PostgreSQL 3.2 ms of CPU instead of 1.0, and 300 PUTs later still 1.5–2.5 (bench/RESULTS.md,
+/// tag PUT then cost PostgreSQL 4.8–6.2 ms of CPU instead of 1.0–1.6, and 300 PUTs later still 1.4–2.4 (bench/RESULTS.md,
 /// "PostgreSQL's warm connections", session 39). Store calls take one of these while one is free and never wait
 /// for one: when all are lent, a call takes a connection of the main pool, as before, so no call waits on another.
 /// </summary>
@@ -30,7 +30,7 @@ internal sealed class PgWarmPool : IAsyncDisposable
     /// <summary>
     /// The warm pool for <paramref name="builder"/>'s connection string and the main pool's string, whose maximum
     /// gives up the warm connections' share so that a node never opens more than the string's Maximum Pool Size. No
-    /// warm pool (null) without pooling, with multiplexing (connections are not lent then), or a pool of two or fewer.
+    /// warm pool (null) without pooling, with multiplexing (connections are not lent then), or with a pool no larger than it.
     /// </summary>
     public static (PgWarmPool? Warm, string Main) Create(NpgsqlConnectionStringBuilder builder)
     {
