@@ -16,6 +16,10 @@ using Microsoft.AspNetCore.Http.HttpResults;
 
 var port = int.Parse(Arg("--port"), System.Globalization.CultureInfo.InvariantCulture);
 var root = Path.GetFullPath(Arg("--root"));
+// The files the floor makes go beside --root, inside bench/run's work directory: bench/run kills the floor and then
+// removes that directory, so nothing is left behind (a sealed copy is as large as the blob).
+var scratch = Directory.CreateDirectory(Path.Combine(Path.GetDirectoryName(root.TrimEnd('/'))!, "floor-scratch")).FullName;
+Sealed.Directory = SealedPush.Directory = scratch;
 var small = await File.ReadAllBytesAsync(Path.Combine(root, "small", "manifest.json"));
 
 var builder = WebApplication.CreateSlimBuilder();

@@ -4,8 +4,8 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 
 // The floor of a sealed pull (bench/README.md, "The Kestrel floor"): the least a blob encrypted at rest costs to send
-// from this runtime. The file under --root is sealed once, on its first request, into a file beside the floor's temp
-// directory: AES-256-GCM in segments of 64 KiB, each with its 16-byte tag and a nonce made of its index, the shape
+// from this runtime. The file under --root is sealed once, on its first request, into a file in the floor's scratch
+// directory (beside --root): AES-256-GCM in segments of 64 KiB, each with its 16-byte tag and a nonce made of its index, the shape
 // Wharf's sealed blobs have. A GET reads whole segments (15 per 1 MiB read, from the page cache), decrypts each one
 // straight into Kestrel's response pipe (no copy beyond the decryption itself) and flushes about every MiB; ranges are
 // served from the segments that hold them. No key lookups, no framing header, no authorisation: a measurement, not
@@ -19,7 +19,8 @@ internal static class Sealed
 
     private static readonly byte[] Key = RandomNumberGenerator.GetBytes(32);
     private static readonly ConcurrentDictionary<string, Lazy<Task<(string Path, long Length)>>> Files = new();
-    private static readonly string Directory = System.IO.Directory.CreateTempSubdirectory("wharf-floor-sealed-").FullName;
+    /// <summary>Where the sealed copy goes: Program.cs sets a directory inside bench/run's work directory, which bench/run removes.</summary>
+    public static string Directory { get; set; } = System.IO.Path.GetTempPath();
 
     public static async Task ServeAsync(HttpContext context, string file)
     {

@@ -24,7 +24,10 @@ internal static partial class SealedPush
 
     private static readonly byte[] Key = RandomNumberGenerator.GetBytes(32);
     private static readonly byte[] WrappedKey = RandomNumberGenerator.GetBytes(60); // stands for the wrapped data key
-    private static readonly string Directory = System.IO.Directory.CreateTempSubdirectory("wharf-floor-push-").FullName;
+
+    /// <summary>Where pushed files go (each deleted after its answer): Program.cs sets the floor's scratch directory.</summary>
+    public static string Directory { get; set; } = System.IO.Path.GetTempPath();
+
     private static readonly int Direct = RuntimeInformation.ProcessArchitecture switch
     {
         Architecture.X64 => 0x4000,
