@@ -107,9 +107,6 @@ public sealed class PostgresMetadataStore : IMetadataStore
     /// <summary>The read cache's change watch, null when the cache is off (for tests).</summary>
     internal PgChangeWatch? Changes => changes;
 
-    /// <summary>The warm connections store calls take first (for tests); null when the pool is too small or off.</summary>
-    internal PgWarmPool? Warm => warm;
-
     /// <summary>The read cache of the data plane's hottest reads (for tests); null when it is off.</summary>
     internal ReadCache? ReadCache => changes is null ? null : database.Cache;
 
