@@ -25,6 +25,16 @@ internal sealed class PgReferenceCheck : IReferenceCheck
     private const string LockChildren =
         "SELECT digest, octet_length(content)::bigint FROM manifests WHERE repository_id = @repository AND digest = ANY(@digests) ORDER BY digest FOR SHARE";
 
+    /// <summary>
+    /// The transaction's statements run on their generic plans (<c>SET LOCAL</c>: until the COMMIT). The manifest's
+    /// insert otherwise never reaches its generic plan: priced for the ten elements PostgreSQL assumes of an array
+    /// parameter, it costs more than each custom plan for the two or three digests a manifest lists, so PostgreSQL
+    /// planned it again on every PUT (312 of its 464 µs, pg_stat_statements; bench/RESULTS.md, session 40). Its
+    /// generic plan is the custom one: the blobs by their key, each child by its key (RepositoryRowsIn), the repository
+    /// by its key. The transaction's other statements were on their generic plans already.
+    /// </summary>
+    private const string GenericPlans = "SELECT set_config('plan_cache_mode', 'force_generic_plan', true)";
+
     /// <summary>A <see cref="ManifestWrite.Target"/>'s repository id, found by its key (<see cref="RepositoryStore.KeyParameters"/>) where the statements name <c>@repository</c>.</summary>
     private const string RepositoryOfKey = "(SELECT id FROM repositories WHERE account = @account AND region = @region AND name = @name)";
 
@@ -45,6 +55,7 @@ internal sealed class PgReferenceCheck : IReferenceCheck
         var blobs = Texts(write.Blobs.Distinct());
         var children = Texts(write.Children.Distinct());
         await using var batch = new NpgsqlBatch((NpgsqlConnection)s.Connection, (NpgsqlTransaction?)s.Transaction);
+        batch.BatchCommands.Add(new NpgsqlBatchCommand(GenericPlans));
         if (target is not null)
         {
             batch.BatchCommands.Add(Command(RepositoryStore.SelectByKey, RepositoryStore.KeyParameters(target.Key)));
@@ -81,6 +92,7 @@ internal sealed class PgReferenceCheck : IReferenceCheck
         string? settings = null;
         await using (var reader = await batch.ExecuteReaderAsync(cancellationToken))
         {
+            await reader.NextResultAsync(cancellationToken);
             if (target is not null)
             {
                 repository = await reader.ReadAsync(cancellationToken) ? RepositoryStore.Map(reader) : null;
