@@ -107,6 +107,9 @@ public sealed class PostgresMetadataStore : IMetadataStore
     /// <summary>The read cache's change watch, null when the cache is off (for tests).</summary>
     internal PgChangeWatch? Changes => changes;
 
+    /// <summary>The store's connections, to read what PostgreSQL keeps per session (for tests).</summary>
+    internal Database Database => database;
+
     /// <summary>The read cache of the data plane's hottest reads (for tests); null when it is off.</summary>
     internal ReadCache? ReadCache => changes is null ? null : database.Cache;
 

@@ -57,6 +57,41 @@ public sealed partial class PostgresMetadataStoreTests : MetadataStoreContract
     }
 
     /// <summary>
+    /// A manifest PUT's transaction runs on generic plans (PgReferenceCheck: its insert was otherwise planned again on
+    /// every PUT, since its generic plan, priced for ten digests, costs more than a custom plan for two), and the
+    /// setting ends with the transaction: the connection's next statements are planned as PostgreSQL chooses.
+    /// </summary>
+    [Fact]
+    public async Task A_manifest_put_plans_its_insert_once_and_keeps_generic_plans_to_its_transaction()
+    {
+        var connectionString = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync(Ct);
+
+        // One connection (no warm pool under its size), so every PUT runs where the test then looks.
+        await using var store = new PostgresMetadataStore(connectionString + ";Maximum Pool Size=1", TimeProvider.System, readCache: false);
+        await store.MigrateAsync(Ct);
+        var repo = await CreateRepoAsync(store);
+        var config = await UploadBlobAsync(store, repo.Id, "config");
+        var layer = await UploadBlobAsync(store, repo.Id, "layer");
+        for (var i = 0; i < 12; i++)
+        {
+            await PutAsync(store, Image(repo.Id, $"image-{i}", [config, layer], tag: $"v{i}"));
+        }
+
+        var plans = await store.Database.ReadAsync(
+            s => s.SingleAsync(
+                "SELECT custom_plans, generic_plans, current_setting('plan_cache_mode') FROM pg_prepared_statements WHERE statement LIKE 'INSERT INTO manifests %'",
+                r => Tuple.Create(r.GetInt64(0), r.GetInt64(1), r.GetString(2)),
+                [],
+                Ct),
+            Ct);
+        Assert.NotNull(plans); // prepared on the connection
+        var (custom, generic, mode) = plans;
+        Assert.Equal(0, custom);
+        Assert.True(generic >= 7, $"{generic} executions on the generic plan"); // prepared after its fifth execution
+        Assert.Equal("auto", mode);
+    }
+
+    /// <summary>
     /// Issue 19's keyset pages on PostgreSQL: a page after a cursor starts at it in an index (Index Cond on the
     /// cursor), the lists are walked in index order (no sort but ListImages' merge of two page-sized halves). The
     /// tables are tiny, so sequential scans are priced out to show which index the planner can use.
