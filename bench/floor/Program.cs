@@ -6,8 +6,9 @@
 //   GET /zc/chunked/v2/{path}        the same file (one range at most) by sendfile(2) on the socket, framed as one chunk;
 //   GET /zc/length/v2/{path}         the same with Content-Length: Kestrel closes the connection after it (ZeroCopy.cs);
 //   GET /sealed/v2/{path}            the same file sealed at rest (AES-256-GCM segments), decrypted on the way (Sealed.cs);
-//   POST /v2/{repo}/blobs/uploads/   202 with Location /push/sealed (/push/plain when the repository's name ends in "plain");
-//   PUT /push/{sealed|plain}?digest= the body hashed, sealed (or not), written with O_DIRECT, fsynced, checked (SealedPush.cs).
+//   POST /v2/{repo}/blobs/uploads/   202 with Location /push/sealed/{id} (/push/plain/{id} when the repository's name ends in "plain");
+//   PATCH /push/{sealed|plain}/{id}  the body hashed, sealed (or not), appended with O_DIRECT, not flushed: 202 (SealedPush.cs);
+//   PUT /push/{sealed|plain}/{id}?digest= the same for its body, then fsynced and checked: 201.
 // Usage: wharf-floor --port N --root DIR [--sendfile-port M] [--wharf-transport]   (the /zc/ routes answer on M only)
 // --wharf-transport gives Kestrel the transport settings Wharf's host makes (its 64 KiB memory-pool blocks, linked from
 // src/Wharf.Server/Hosting/LargeBlockMemoryPool.cs); bench/run starts the push floor with it and with Wharf's thread-pool
@@ -56,12 +57,9 @@ app.MapGet("/sealed/v2/{**path}", async (HttpContext context, string path) =>
     if (!file.StartsWith(root, StringComparison.Ordinal) || !File.Exists(file)) { context.Response.StatusCode = 404; return; }
     await Sealed.ServeAsync(context, file);
 });
-app.MapPost("/v2/{**path}", (HttpContext context, string path) =>
-{
-    context.Response.Headers.Location = path.EndsWith("plain/blobs/uploads/", StringComparison.Ordinal) ? "/push/plain" : "/push/sealed";
-    context.Response.StatusCode = 202;
-});
-app.MapPut("/push/{mode}", (HttpContext context, string mode, string digest) => SealedPush.PushAsync(context, mode == "sealed", digest));
+app.MapPost("/v2/{**path}", (HttpContext context, string path) => SealedPush.Begin(context, !path.EndsWith("plain/blobs/uploads/", StringComparison.Ordinal)));
+app.MapPatch("/push/{mode}/{id}", (HttpContext context, string id) => SealedPush.PatchAsync(context, id));
+app.MapPut("/push/{mode}/{id}", (HttpContext context, string id, string digest) => SealedPush.PutAsync(context, id, digest));
 // The prototype: /zc/chunked/v2/... frames the body as one chunk whose bytes go by sendfile; /zc/length/v2/... sets
 // Content-Length and sends the bytes by sendfile without Kestrel knowing of them.
 app.MapGet("/zc/{mode}/v2/{**path}", async (HttpContext context, string mode, string path) =>
