@@ -96,7 +96,9 @@ internal sealed partial class IdleTrim(RequestActivity activity, TimeProvider ti
                 seen = now;
                 quietSince = time.GetTimestamp();
             }
-            else if (now != trimmedAt && time.GetElapsedTime(quietSince) >= quiet)
+            // Half a check's slack: timers count whole milliseconds and may fire a little before the stopwatch's due time,
+            // and four checks a quarter-period apart must make a quiet period, not wait for a fifth.
+            else if (now != trimmedAt && time.GetElapsedTime(quietSince) >= quiet - (interval / 2))
             {
                 trimmedAt = now;
                 trim = true;
