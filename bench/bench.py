@@ -12,6 +12,9 @@ import statistics, struct, subprocess, sys, tempfile, threading, time, urllib.pa
 MIB = 1 << 20
 BIG = 512 * MIB
 HUGE = 1024 * MIB  # the push during which peak RSS is sampled
+# RSS idle is sampled twice: 1 s after the setup, and this long after it, past Wharf's idle trim (IdleTrimAfter, default
+# 10 s of no requests, checked every 2.5 s: one full compacting collection and malloc_trim), with 2.5 s of margin.
+IDLE_TRIMMED_S = 15
 CHUNK = 16 * MIB
 BUF = 1 * MIB
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -938,10 +941,15 @@ def measure(run, work):
     for s in (dist, wharf):
         if s and run.want("small"):
             push_small_image(s, "bench/tags", [f"t{i:04d}" for i in range(1000)])
+    setup_end = time.perf_counter()
     time.sleep(1)
     for s in (dist, wharf, wpg):
         if s:
             run.put(s, "RSS idle", s.rss() / 1024)
+    time.sleep(max(0.0, setup_end + IDLE_TRIMMED_S - time.perf_counter()))
+    for s in (dist, wharf, wpg):
+        if s:
+            run.put(s, "RSS idle, trimmed", s.rss() / 1024)
 
     # 4. Peak RSS during a 1 GiB push (twice --mib), right after idle: before any load has grown the heap.
     if run.want("start", "postgres"):
@@ -1215,7 +1223,8 @@ def report(run):
     row("cold start, existing data directory (ms)", g("Wharf", "cold start, existing"), g("Distribution", "cold start, existing"), target="≤ 150 ms", ok=(g("Wharf", "cold start, existing") or 1e9) <= 150)
     row("cold start, empty data directory (ms)", g("Wharf", "cold start, empty"), g("Distribution", "cold start, empty"), target="≤ 250 ms", ok=(g("Wharf", "cold start, empty") or 1e9) <= 250)
     row("RSS right after start (MiB)", g("Wharf", "RSS after start"), g("Distribution", "RSS after start"), target="≤ 60 MiB", ok=(g("Wharf", "RSS after start") or 1e9) <= 60)
-    row("RSS idle, after setup (MiB)", g("Wharf", "RSS idle"), g("Distribution", "RSS idle"), target="≤ 60 MiB", ok=(g("Wharf", "RSS idle") or 1e9) <= 60)
+    row("RSS idle, 1 s after setup (MiB)", g("Wharf", "RSS idle"), g("Distribution", "RSS idle"), target="≤ 60 MiB", ok=(g("Wharf", "RSS idle") or 1e9) <= 60)
+    row(f"RSS idle, {IDLE_TRIMMED_S} s after setup: past Wharf's idle trim (MiB)", g("Wharf", "RSS idle, trimmed"), g("Distribution", "RSS idle, trimmed"), target="≤ 60 MiB", ok=(g("Wharf", "RSS idle, trimmed") or 1e9) <= 60)
     if g("Wharf", "RSS peak") is not None:
         idle = g("Wharf", "RSS idle")
         row(f"RSS peak during a {HUGE // MIB} MiB push (MiB)", g("Wharf", "RSS peak"), g("Distribution", "RSS peak"), idle, "idle", target="≤ idle + 64 MiB", ok=g("Wharf", "RSS peak") <= idle + 64)
@@ -1253,7 +1262,8 @@ def report(run):
         row("the migrations alone: psql sends them to an empty database as one command (ms)", g(P, "schema alone"), None, target="reported")
         row("PostgreSQL's CPU for them (ms)", g(P, "schema alone pg cpu"), None, target="reported")
         row("RSS right after start (MiB)", g(P, "RSS after start"), None, target="≤ 60 MiB", ok=(g(P, "RSS after start") or 1e9) <= 60)
-        row("RSS idle, after setup (MiB)", g(P, "RSS idle"), None, target="≤ 60 MiB", ok=(g(P, "RSS idle") or 1e9) <= 60)
+        row("RSS idle, 1 s after setup (MiB)", g(P, "RSS idle"), None, target="≤ 60 MiB", ok=(g(P, "RSS idle") or 1e9) <= 60)
+        row(f"RSS idle, {IDLE_TRIMMED_S} s after setup: past Wharf's idle trim (MiB)", g(P, "RSS idle, trimmed"), None, target="≤ 60 MiB", ok=(g(P, "RSS idle, trimmed") or 1e9) <= 60)
         if g(P, "RSS peak") is not None:
             row(f"RSS peak during a {HUGE // MIB} MiB push (MiB)", g(P, "RSS peak"), None, g(P, "RSS idle"), "idle", target="≤ idle + 64 MiB", ok=g(P, "RSS peak") <= g(P, "RSS idle") + 64)
 

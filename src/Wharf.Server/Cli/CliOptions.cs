@@ -85,6 +85,13 @@ internal static class CliOptions
         Description = "In IAM mode, listen over plain HTTP on a non-loopback address anyway (registry passwords and tokens then cross the network in clear); only behind a TLS-terminating proxy on a network you trust. Setting AllowPlainHttp.",
     };
 
+    public static readonly Option<int?> IdleTrimAfter = new("--idle-trim-after")
+    {
+        Description = "Seconds with no request (scrapes and health probes aside) after which the server gives the memory a burst grew back to the system: one full, compacting collection and malloc_trim, once per idle period; 0 turns it off. Setting IdleTrimAfter, default 00:00:10.",
+        HelpName = "seconds",
+        CustomParser = ParseSeconds,
+    };
+
     /// <summary>Added to each command that reports (not recursive: a command without it refuses it).</summary>
     public static readonly Option<bool> Json = new("--json")
     {
@@ -94,8 +101,8 @@ internal static class CliOptions
     /// <summary>Flags every command takes: where the store is.</summary>
     public static IEnumerable<Option> Shared => [Config, DataDir, Metadata, MetadataConnection];
 
-    /// <summary>Flags of <c>serve</c>: where to listen.</summary>
-    public static IEnumerable<Option> Listening => [Address, Port, PublicPort, PublicHost, Auth, AllowInsecureOpen, TlsCertificate, TlsKey, Tls, AllowPlainHttp];
+    /// <summary>Flags of <c>serve</c>: where to listen, and how the running server behaves.</summary>
+    public static IEnumerable<Option> Listening => [Address, Port, PublicPort, PublicHost, Auth, AllowInsecureOpen, TlsCertificate, TlsKey, Tls, AllowPlainHttp, IdleTrimAfter];
 
     /// <summary>The flags given, as configuration keys of <see cref="Hosting.WharfOptions"/>.</summary>
     public static Dictionary<string, string?> ToSettings(ParseResult parse)
@@ -133,6 +140,8 @@ internal static class CliOptions
         {
             Set("AllowPlainHttp", "true");
         }
+
+        Set("IdleTrimAfter", parse.GetValue(IdleTrimAfter) is { } seconds ? TimeSpan.FromSeconds(seconds).ToString("c", CultureInfo.InvariantCulture) : null);
 
         return settings;
     }
@@ -202,6 +211,19 @@ internal static class CliOptions
 
         var name = (result.Parent as OptionResult)?.Option.Name ?? "--port";
         result.AddError($"{name} must be a number from 0 to 65535, not '{token}'");
+        return null;
+    }
+
+    private static int? ParseSeconds(ArgumentResult result)
+    {
+        var token = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        if (int.TryParse(token, NumberStyles.None, CultureInfo.InvariantCulture, out var seconds) && seconds <= 86_400)
+        {
+            return seconds;
+        }
+
+        var name = (result.Parent as OptionResult)?.Option.Name ?? "--idle-trim-after";
+        result.AddError($"{name} must be a number of seconds from 0 (off) to 86400, not '{token}'");
         return null;
     }
 }

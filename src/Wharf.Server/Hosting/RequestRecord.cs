@@ -107,6 +107,7 @@ internal static partial class RequestRecords
         var countBodies = observers.OfType<Telemetry.RequestMetrics>().Any();
         var time = app.Services.GetRequiredService<TimeProvider>();
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(LogCategory);
+        var activity = app.Services.GetRequiredService<RequestActivity>();
         app.Use(async (context, next) =>
         {
             var record = new RequestRecord
@@ -126,6 +127,12 @@ internal static partial class RequestRecords
                 Telemetry.RequestMetrics.CountBody(context);
             }
 
+            var counted = RequestActivity.Counts(record.Surface);
+            if (counted)
+            {
+                activity.Arrived();
+            }
+
             using var scope = logger.BeginScope(new RequestLogScope(record.RequestId));
             try
             {
@@ -133,6 +140,11 @@ internal static partial class RequestRecords
             }
             finally
             {
+                if (counted)
+                {
+                    activity.Ended();
+                }
+
                 if (logger.IsEnabled(LogLevel.Debug))
                 {
                     var elapsed = Stopwatch.GetElapsedTime(record.StartTimestamp).TotalMilliseconds;

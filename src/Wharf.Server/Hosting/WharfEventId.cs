@@ -14,6 +14,7 @@ internal static class WharfEventId
     public const int NotReady = 1002;
     public const int BlobStoreNotReady = 1004;
     public const int PublicListening = 1005;
+    public const int IdleTrimmed = 1006;
 
     public const int UnhandledRequestError = 1100;
     public const int UnhandledApiError = 1101;

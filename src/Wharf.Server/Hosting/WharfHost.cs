@@ -105,6 +105,7 @@ public static class WharfHost
         builder.Services.AddIdentity(options.Auth);
         builder.Services.AddBackends();
         builder.Services.AddRequestLimits();
+        builder.Services.AddIdleTrim();
         builder.Services.AddDataPlane();
         builder.Services.AddControlPlane();
         builder.Services.AddQueryApi();

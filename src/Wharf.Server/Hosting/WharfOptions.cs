@@ -52,6 +52,13 @@ public sealed class WharfOptions
     /// <summary>How long in-flight requests get to finish on shutdown.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
+    /// <summary>
+    /// After this long with no request arriving or in flight (scrapes of <c>/metrics</c> and health probes aside), one
+    /// full, compacting collection and <c>malloc_trim</c> give the memory a burst grew back to the system, once per idle
+    /// period (docs/operations.md, "Memory"); zero turns it off. <c>--idle-trim-after</c>.
+    /// </summary>
+    public TimeSpan IdleTrimAfter { get; set; } = TimeSpan.FromSeconds(10);
+
     public RegistryOptions Registry { get; set; } = new();
 
     public MetadataOptions Metadata { get; set; } = new();

@@ -167,6 +167,11 @@ internal sealed class WharfOptionsValidator(bool listening = true) : IValidateOp
             return $"ShutdownTimeout is {options.ShutdownTimeout}; set zero or a positive duration such as 00:00:30";
         }
 
+        if (options.IdleTrimAfter < TimeSpan.Zero)
+        {
+            return $"IdleTrimAfter is {options.IdleTrimAfter}; set zero (off) or a positive duration such as 00:00:10";
+        }
+
         // ---- The audit trail (Audit:*) ----
         if (AuditProblem(options.Audit) is { } auditProblem)
         {

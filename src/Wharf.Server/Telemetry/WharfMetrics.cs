@@ -39,6 +39,9 @@ internal static class WharfMetrics
     public static readonly Counter<long> GcReclaimed = WharfInstrumentation.Meter.CreateCounter<long>(
         "wharf.gc.reclaimed", "By", "Bytes garbage collection reclaimed (the sizes of the blobs it deleted).");
 
+    public static readonly Counter<long> IdleTrims = WharfInstrumentation.Meter.CreateCounter<long>(
+        "wharf.idle_trims", null, "Idle trims run on this node: a full, compacting collection and malloc_trim after IdleTrimAfter with no requests.");
+
     private static readonly KeyValuePair<string, object?> Success = new("result", "success");
     private static readonly KeyValuePair<string, object?> Failure = new("result", "failure");
 

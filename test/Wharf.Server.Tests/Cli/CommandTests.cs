@@ -96,7 +96,7 @@ public sealed class CommandTests
     public async Task Help_lists_every_command_and_every_flag_with_the_setting_it_overrides()
     {
         var root = (await WharfAsync("--help")).EnsureSuccess().StandardOutput;
-        foreach (var expected in new[] { "serve", "check", "gc", "--config <file>", "--data-dir <dir>", "--metadata <sqlite|postgres>", "--metadata-connection", "--address <ip>", "--port <port>", "--public-port <port>", "--public-host <host>", "--allow-insecure-open", "--tls-cert <file>", "--tls-key <file>", "--tls <self-signed>", "--allow-plain-http", "WHARF__Registry__CreateOnPush=false" })
+        foreach (var expected in new[] { "serve", "check", "gc", "--config <file>", "--data-dir <dir>", "--metadata <sqlite|postgres>", "--metadata-connection", "--address <ip>", "--port <port>", "--public-port <port>", "--public-host <host>", "--allow-insecure-open", "--tls-cert <file>", "--tls-key <file>", "--tls <self-signed>", "--allow-plain-http", "--idle-trim-after <seconds>", "Setting IdleTrimAfter", "WHARF__Registry__CreateOnPush=false" })
         {
             Assert.Contains(expected, root, StringComparison.Ordinal);
         }

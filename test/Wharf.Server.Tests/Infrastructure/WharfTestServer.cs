@@ -69,6 +69,10 @@ public sealed class WharfTestServer : IAsyncDisposable
 
             // Most tests exercise the registry, not authentication: they opt into open mode (IAM is the default).
             ["Auth"] = "Open",
+
+            // The idle trim's full, compacting collection is process-wide: a test server left idle would pause every other
+            // test's server in this process. Its own tests (IdleTrimTests) turn it on.
+            ["IdleTrimAfter"] = "0",
         };
         foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
         {
