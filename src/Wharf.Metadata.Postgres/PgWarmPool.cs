@@ -43,7 +43,10 @@ internal sealed class PgWarmPool : IAsyncDisposable
 
         var main = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxPoolSize = builder.MaxPoolSize - size };
         main.MinPoolSize = Math.Min(main.MinPoolSize, main.MaxPoolSize);
-        var warm = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxPoolSize = size, MinPoolSize = 0 };
+        // Never pruned (Minimum Pool Size = all of them): Npgsql closes a pool's connections idle for Connection Idle
+        // Lifetime (5 min) down to the minimum, and a node idle that long would then meet its next PUTs on new backends,
+        // with nothing prepared and cold caches (bench/RESULTS.md, session 40: 2.58 ms against 1.66-1.72 after 320 s idle).
+        var warm = new NpgsqlConnectionStringBuilder(builder.ConnectionString) { MaxPoolSize = size, MinPoolSize = size };
         return (new PgWarmPool(NpgsqlDataSource.Create(warm.ConnectionString), size), main.ConnectionString);
     }
 

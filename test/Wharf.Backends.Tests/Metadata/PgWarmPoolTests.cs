@@ -132,15 +132,47 @@ public sealed class PgWarmPoolTests
     }
 
     /// <summary>A fresh database's warm pool, main pool and the dialect that leases from both.</summary>
+    [Fact]
+    public async Task Idle_warm_connections_are_not_pruned()
+    {
+        // Npgsql closes connections idle this long (here 1 s, checked every second) down to the pool's minimum.
+        await using var pools = await Pools.OpenAsync(";Connection Idle Lifetime=1;Connection Pruning Interval=1");
+        var (warm, dialect) = (pools.Warm, pools.Dialect);
+        var held = new List<ConnectionLease>();
+        var warmPids = new HashSet<int>();
+        for (var i = 0; i < warm.Size; i++)
+        {
+            var lease = await warm.TryLeaseAsync(Ct);
+            Assert.NotNull(lease);
+            held.Add(lease);
+            warmPids.Add(await BackendPidAsync(lease));
+        }
+
+        foreach (var lease in held)
+        {
+            await lease.DisposeAsync();
+        }
+
+        await Task.Delay(TimeSpan.FromSeconds(3), Ct);
+        var after = new HashSet<int>();
+        for (var i = 0; i < 2 * warm.Size; i++)
+        {
+            await using var lease = await dialect.LeaseAsync(Ct);
+            after.Add(await BackendPidAsync(lease));
+        }
+
+        Assert.Subset(warmPids, after);
+    }
+
     private sealed class Pools(PgWarmPool warm, NpgsqlDataSource main) : IAsyncDisposable
     {
         public PgWarmPool Warm => warm;
 
         public PgDialect Dialect { get; } = new(main, null, warm);
 
-        public static async Task<Pools> OpenAsync()
+        public static async Task<Pools> OpenAsync(string extra = "")
         {
-            var connectionString = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync(Ct);
+            var connectionString = await (await PostgresCluster.GetAsync()).CreateDatabaseAsync(Ct) + extra;
             var (warm, main) = PgWarmPool.Create(new NpgsqlConnectionStringBuilder(connectionString));
             Assert.NotNull(warm);
             return new Pools(warm, NpgsqlDataSource.Create(main));
