@@ -93,9 +93,16 @@ internal sealed class WrappedKeyCache(int capacity = 4096)
 /// segments, whatever the range). A run's header is read where the stream passes it; a range starting inside a run
 /// takes the run's wrapped key from the cache or one small read of its header. Altered, reordered or missing bytes
 /// fail the read with <see cref="CryptographicException"/>; no unauthenticated byte is ever returned.
+/// <para>
+/// A response takes the bytes through <see cref="WriteToAsync"/> instead: up to <see cref="BatchSegments"/> segments
+/// per store read, each decrypted straight into the response's memory, the next batch read while the last is sent.
+/// </para>
 /// </summary>
-internal sealed class UnsealingStream : ReadOnlyStream
+internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
 {
+    /// <summary>Segments per store read in <see cref="WriteToAsync"/>: 448 KiB of plaintext, its buffer 512 KiB from the pool.</summary>
+    internal const int BatchSegments = 7;
+
     private readonly SealedLayout layout;
     private readonly IDataKeys keys;
     private readonly WrappedKeyCache cache;
@@ -339,6 +346,163 @@ internal sealed class UnsealingStream : ReadOnlyStream
         }
 
         return served;
+    }
+
+    /// <summary>
+    /// Writes the rest of the range into <paramref name="destination"/> in batches of whole segments: one store read
+    /// per batch (stopping at a run's end, whose next header is read on its own), every segment authenticated as it is
+    /// decrypted (a whole one straight into the destination's memory, the range's partial first and last ones through
+    /// <see cref="plain"/>), then <paramref name="flush"/>. The next batch is read while the last one is flushed.
+    /// </summary>
+    public async Task<long> WriteToAsync(IBufferWriter<byte> destination, Func<int, CancellationToken, ValueTask<bool>> flush, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        ArgumentNullException.ThrowIfNull(flush);
+        ObjectDisposedException.ThrowIf(inner is null || plain is null, this);
+        long total = 0;
+        if (plainStart < plainEnd)
+        {
+            // Bytes an earlier Read decrypted and did not return.
+            var count = plainEnd - plainStart;
+            plain.AsSpan(plainStart, count).CopyTo(destination.GetSpan(count));
+            destination.Advance(count);
+            plainStart = plainEnd;
+            total += count;
+            if (!await flush(count, cancellationToken))
+            {
+                return total;
+            }
+        }
+
+        var batch = ArrayPool<byte>.Shared.Rent(BatchSegments * SealedFormat.SealedSegmentSize);
+        Task<int>? reading = null;
+        try
+        {
+            if (position < end)
+            {
+                reading = ReadBatchAsync(batch, cancellationToken);
+            }
+
+            while (reading is not null)
+            {
+                var segments = await reading;
+                reading = null;
+                var written = OpenBatch(batch, segments, destination);
+
+                // The batch buffer is free again: the next store read runs while this batch is sent.
+                if (position < end)
+                {
+                    reading = ReadBatchAsync(batch, cancellationToken);
+                }
+
+                total += written;
+                if (!await flush(written, cancellationToken))
+                {
+                    break;
+                }
+            }
+
+            return total;
+        }
+        finally
+        {
+            if (reading is not null)
+            {
+                // A read still in flight writes into the batch buffer: it ends before the buffer goes back to the pool.
+                try
+                {
+                    await reading;
+                }
+                catch (Exception)
+                {
+                    // The write already failed or stopped; what the read met is of no further use.
+                }
+            }
+
+            ArrayPool<byte>.Shared.Return(batch);
+        }
+    }
+
+    /// <summary>Reads the next batch's sealed segments (and the run's header first, where a run starts) into <paramref name="batch"/>; returns how many.</summary>
+    private async Task<int> ReadBatchAsync(byte[] batch, CancellationToken cancellationToken)
+    {
+        if (headerInline)
+        {
+            await ReadHeaderInlineAsync(cancellationToken);
+        }
+
+        var runStart = layout.RunStarts[run];
+        var runEnd = layout.RunEnd(run);
+        var segments = 0;
+        var bytes = 0;
+        while (segments < BatchSegments)
+        {
+            var segmentStart = runStart + ((segment + segments) * SealedFormat.SegmentSize);
+            if (segmentStart >= end)
+            {
+                break;
+            }
+
+            var segmentLength = (int)Math.Min(SealedFormat.SegmentSize, runEnd - segmentStart);
+            bytes += segmentLength + SealedFormat.TagSize;
+            segments++;
+            if (segmentStart + segmentLength == runEnd)
+            {
+                break;
+            }
+        }
+
+        await ReadFullyAsync(inner!, batch.AsMemory(0, bytes), cancellationToken);
+        return segments;
+    }
+
+    /// <summary>Authenticates and decrypts the <paramref name="segments"/> read into <paramref name="batch"/> into <paramref name="destination"/>; returns the bytes written.</summary>
+    private int OpenBatch(byte[] batch, int segments, IBufferWriter<byte> destination)
+    {
+        var at = 0;
+        var written = 0;
+        for (var i = 0; i < segments; i++)
+        {
+            var runStart = layout.RunStarts[run];
+            var runEnd = layout.RunEnd(run);
+            var segmentStart = runStart + (segment * SealedFormat.SegmentSize);
+            var segmentLength = (int)Math.Min(SealedFormat.SegmentSize, runEnd - segmentStart);
+            var last = segmentStart + segmentLength == runEnd;
+            SealedFormat.SetSegment(aad, segment, last);
+            var sealedSegment = batch.AsSpan(at, segmentLength + SealedFormat.TagSize);
+            at += sealedSegment.Length;
+            if (position == segmentStart && segmentStart + segmentLength <= end)
+            {
+                SealedFormat.OpenSegment(aes!, segment, sealedSegment, aad, destination.GetSpan(segmentLength));
+                destination.Advance(segmentLength);
+                written += segmentLength;
+                position = segmentStart + segmentLength;
+            }
+            else
+            {
+                // The range's first or last segment: authenticated whole, only its part of the range served.
+                SealedFormat.OpenSegment(aes!, segment, sealedSegment, aad, plain!);
+                var from = (int)(position - segmentStart);
+                var to = (int)(Math.Min(end, segmentStart + segmentLength) - segmentStart);
+                plain.AsSpan(from, to - from).CopyTo(destination.GetSpan(to - from));
+                destination.Advance(to - from);
+                written += to - from;
+                position = segmentStart + to;
+            }
+
+            if (last)
+            {
+                run++;
+                segment = 0;
+                headerInline = true;
+            }
+            else
+            {
+                segment++;
+            }
+        }
+
+        return written;
     }
 
     private static async Task ReadFullyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)

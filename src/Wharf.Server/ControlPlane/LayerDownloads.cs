@@ -80,7 +80,7 @@ internal sealed class LayerDownloads(
                 return;
             }
 
-            await OverlappedCopy.CopyAsync(read.Content, response.Body, null, context.RequestAborted);
+            await BlobBody.CopyAsync(read.Content, response, null, context.RequestAborted);
         }
         catch (Exception e)
         {

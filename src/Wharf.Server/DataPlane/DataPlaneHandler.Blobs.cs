@@ -75,7 +75,7 @@ internal sealed partial class DataPlaneHandler
 
         if (!r.Scope.CountsBlobBytes)
         {
-            await OverlappedCopy.CopyAsync(read.Content, response.Body, null, r.Aborted);
+            await BlobBody.CopyAsync(read.Content, response, null, r.Aborted);
             return;
         }
 
@@ -83,7 +83,7 @@ internal sealed partial class DataPlaneHandler
         long sent = 0;
         try
         {
-            await OverlappedCopy.CopyAsync(read.Content, response.Body, n => sent += n, r.Aborted);
+            await BlobBody.CopyAsync(read.Content, response, n => sent += n, r.Aborted);
         }
         finally
         {

@@ -1,7 +1,9 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using Wharf.Core.Encryption;
 using Wharf.Core.Errors;
 using Wharf.Core.Identity;
+using Wharf.Core.Storage;
 
 namespace Wharf.Core.Tests.Encryption;
 
@@ -104,6 +106,75 @@ public sealed class SealedFormatTests
 
         // The run's header (its key), then exactly the one sealed segment.
         Assert.Equal([(0, SealedFormat.HeaderSize), (SealedFormat.HeaderSize + (2L * (S + 16)), S + 16L)], opened);
+    }
+
+    [Fact]
+    public async Task A_response_write_reads_a_batch_of_segments_per_store_read_and_stops_at_each_run_end()
+    {
+        var (plaintext, blob, layout) = await SealAsync([(20 * S) + 5, 3 * S]);
+        var reads = new List<int>();
+        var flushes = new List<int>();
+        await using (var stream = await OpenAsync(blob, layout, 0, layout.Size, reads: reads))
+        {
+            var writer = new ArrayBufferWriter<byte>();
+            var total = await ((IBodyWriterSource)stream).WriteToAsync(writer, (count, _) => { flushes.Add(count); return ValueTask.FromResult(true); }, Ct);
+            Assert.Equal(plaintext.Length, total);
+            Assert.True(plaintext.AsSpan().SequenceEqual(writer.WrittenSpan));
+        }
+
+        // Each run's header on its own, then at most seven sealed segments per read, the run's short last one included.
+        const int B = UnsealingStream.BatchSegments;
+        Assert.Equal(7, B);
+        int[] expected =
+        [
+            SealedFormat.HeaderSize, B * (S + 16), B * (S + 16), (6 * (S + 16)) + 5 + 16,
+            SealedFormat.HeaderSize, 3 * (S + 16),
+        ];
+        Assert.Equal(expected, reads);
+        Assert.Equal([B * S, B * S, (6 * S) + 5, 3 * S], flushes);
+    }
+
+    [Fact]
+    public async Task A_tampered_segment_in_a_batch_fails_the_write_and_none_of_its_bytes_reach_the_writer()
+    {
+        var (plaintext, blob, layout) = await SealAsync([5 * S]);
+        blob[SealedFormat.HeaderSize + (2 * (S + 16)) + 100] ^= 0x01;
+        await using var stream = await OpenAsync(blob, layout, 0, layout.Size);
+        var writer = new FixedWriter(new byte[6 * S]);
+        var flushed = 0;
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => ((IBodyWriterSource)stream).WriteToAsync(writer, (count, _) => { flushed += count; return ValueTask.FromResult(true); }, Ct));
+
+        // The two authentic segments before it were written (never flushed: the batch failed); the third's bytes are nowhere.
+        Assert.Equal(0, flushed);
+        Assert.Equal(2 * S, writer.Written);
+        Assert.True(plaintext.AsSpan(0, 2 * S).SequenceEqual(writer.Array.AsSpan(0, 2 * S)));
+        Assert.Equal(-1, writer.Array.AsSpan().IndexOf(plaintext.AsSpan((2 * S) + 1000, 32)));
+    }
+
+    [Fact]
+    public async Task A_response_write_after_a_read_continues_where_the_read_stopped_and_stops_when_told()
+    {
+        var (plaintext, blob, layout) = await SealAsync([30 * S]);
+        await using (var stream = await OpenAsync(blob, layout, 3, layout.Size - 3))
+        {
+            var first = new byte[10];
+            await stream.ReadExactlyAsync(first, Ct);
+            Assert.True(plaintext.AsSpan(3, 10).SequenceEqual(first));
+            var writer = new ArrayBufferWriter<byte>();
+            var total = await ((IBodyWriterSource)stream).WriteToAsync(writer, (_, _) => ValueTask.FromResult(true), Ct);
+            Assert.Equal(plaintext.Length - 13, total);
+            Assert.True(plaintext.AsSpan(13).SequenceEqual(writer.WrittenSpan));
+        }
+
+        // A destination that takes no more (the client went away): the write stops after that flush.
+        await using (var stream = await OpenAsync(blob, layout, 0, layout.Size))
+        {
+            var writer = new ArrayBufferWriter<byte>();
+            var calls = 0;
+            var total = await ((IBodyWriterSource)stream).WriteToAsync(writer, (_, _) => ValueTask.FromResult(++calls < 2), Ct);
+            Assert.Equal(2, calls);
+            Assert.Equal(2 * UnsealingStream.BatchSegments * S, total);
+        }
     }
 
     [Fact]
@@ -336,20 +407,87 @@ public sealed class SealedFormatTests
         return output.ToArray();
     }
 
+    /// <summary>
+    /// Reads the range both ways a caller takes it: as a stream, and as a response does (<see cref="UnsealingStream.WriteToAsync"/>:
+    /// batches of segments decrypted into the writer's memory). The two must agree, in bytes and in failure.
+    /// </summary>
     private async Task<byte[]> ReadAsync(byte[] blob, SealedLayout layout, long offset, long length)
     {
-        await using var stream = await UnsealingStream.OpenAsync(
+        Exception? streamFailed = null;
+        Exception? writeFailed = null;
+        byte[]? streamed = null;
+        byte[]? written = null;
+        try
+        {
+            await using var stream = await OpenAsync(blob, layout, offset, length);
+            var output = new MemoryStream();
+            await stream.CopyToAsync(output, Ct);
+            streamed = output.ToArray();
+        }
+        catch (Exception e)
+        {
+            streamFailed = e;
+        }
+
+        try
+        {
+            written = await WriteAsync(blob, layout, offset, length);
+        }
+        catch (Exception e)
+        {
+            writeFailed = e;
+        }
+
+        Assert.Equal(streamFailed?.GetType(), writeFailed?.GetType());
+        if (streamFailed is not null)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(streamFailed);
+        }
+
+        Assert.Equal(streamed, written);
+        return streamed!;
+    }
+
+    private async Task<byte[]> WriteAsync(byte[] blob, SealedLayout layout, long offset, long length, List<int>? flushes = null)
+    {
+        await using var stream = await OpenAsync(blob, layout, offset, length);
+        if (length == 0)
+        {
+            // An empty range is an empty stream of its own, never decrypted.
+            Assert.IsNotType<UnsealingStream>(stream);
+            return [];
+        }
+
+        var writer = new ArrayBufferWriter<byte>();
+        var unflushed = 0;
+        var total = await ((IBodyWriterSource)stream).WriteToAsync(
+            writer,
+            (count, _) =>
+            {
+                Assert.Equal(writer.WrittenCount - unflushed, count);
+                unflushed = writer.WrittenCount;
+                flushes?.Add(count);
+                return ValueTask.FromResult(true);
+            },
+            Ct);
+        Assert.Equal(writer.WrittenCount, total);
+        return writer.WrittenSpan.ToArray();
+    }
+
+    private async Task<Stream> OpenAsync(byte[] blob, SealedLayout layout, long offset, long length, List<(long Offset, long Length)>? opened = null, List<int>? reads = null) =>
+        (await UnsealingStream.OpenAsync(
             layout,
             keys,
             new WrappedKeyCache(),
-            (o, l, _) => Task.FromResult<Stream?>(new MemoryStream(blob, (int)Math.Min(o, blob.Length), (int)Math.Max(0, Math.Min(l, blob.Length - o)))),
+            (o, l, _) =>
+            {
+                opened?.Add((o, l));
+                Stream inner = new MemoryStream(blob, (int)Math.Min(o, blob.Length), (int)Math.Max(0, Math.Min(l, blob.Length - o)));
+                return Task.FromResult<Stream?>(reads is null ? inner : new CountingStream(inner, reads));
+            },
             offset,
             length,
-            Ct);
-        var output = new MemoryStream();
-        await stream!.CopyToAsync(output, Ct);
-        return output.ToArray();
-    }
+            Ct))!;
 
     private sealed class FailingStream(byte[] data, int failAfter) : MemoryStream(data)
     {
@@ -357,6 +495,42 @@ public sealed class SealedFormatTests
         {
             var left = failAfter - (int)Position;
             return left <= 0 ? throw new IOException("the connection broke") : await base.ReadAsync(buffer[..Math.Min(buffer.Length, left)], cancellationToken);
+        }
+    }
+
+    /// <summary>A buffer writer over one array, so a test can look at memory handed out but never advanced.</summary>
+    private sealed class FixedWriter(byte[] array) : IBufferWriter<byte>
+    {
+        public byte[] Array => array;
+
+        public int Written { get; private set; }
+
+        public void Advance(int count) => Written += count;
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => array.AsMemory(Written);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => array.AsSpan(Written);
+    }
+
+    /// <summary>Records the size of each read asked of it.</summary>
+    private sealed class CountingStream(Stream inner, List<int> reads) : Wharf.Core.Storage.ReadOnlyStream
+    {
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            reads.Add(buffer.Length);
+            return inner.ReadAsync(buffer, cancellationToken);
+        }
+
+        public override int Read(Span<byte> buffer) => throw new NotSupportedException();
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                inner.Dispose();
+            }
+
+            base.Dispose(disposing);
         }
     }
 

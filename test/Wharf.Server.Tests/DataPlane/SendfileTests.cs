@@ -79,6 +79,47 @@ public sealed class SendfileTests
     }
 
     [Fact]
+    public async Task Sealed_blobs_pipelined_on_one_connection_come_whole_and_in_order_to_a_slow_reader()
+    {
+        // A sealed blob is decrypted in batches straight into the response and sent several pieces per sendmsg, up to
+        // the connection pipe's threshold ahead of the socket: a reader that takes its bytes slowly still gets every
+        // body whole, each answer after the previous one, the ranges' partial first and last segments included.
+        await using var server = await WharfTestServer.StartAsync();
+        using var client = server.CreateClient();
+        var blob = Oci.RandomBytes(Big);
+        var digest = await Oci.PushBlobAsync(client, "sendfile/sealed-pipe", blob);
+
+        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = 16 * 1024 };
+        await socket.ConnectAsync(server.BaseAddress.Host, server.BaseAddress.Port, Oci.Ct);
+        await using var stream = new NetworkStream(socket, ownsSocket: false);
+        var requests = new StringBuilder()
+            .Append(Get($"/v2/sendfile/sealed-pipe/blobs/{digest}"))
+            .Append(Get($"/v2/sendfile/sealed-pipe/blobs/{digest}", "Range: bytes=65535-2162700\r\n"))
+            .Append(Get($"/v2/sendfile/sealed-pipe/blobs/{digest}"))
+            .Append(Get("/v2/"))
+            .ToString();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes(requests), Oci.Ct);
+
+        // Let the server run ahead until TCP holds it back, then read in small pieces.
+        await Task.Delay(300, Oci.Ct);
+        var reader = new ResponseReader(new SlowStream(stream));
+        var first = await reader.ReadAsync();
+        Assert.Equal(200, first.Status);
+        Assert.Equal(blob, first.Body);
+
+        var range = await reader.ReadAsync();
+        Assert.Equal(206, range.Status);
+        Assert.Equal($"bytes 65535-2162700/{Big}", range.Headers["content-range"]);
+        Assert.Equal(blob[65535..2162701], range.Body);
+
+        var again = await reader.ReadAsync();
+        Assert.Equal(blob, again.Body);
+        var root = await reader.ReadAsync();
+        Assert.Equal(200, root.Status);
+        Assert.Equal(0, server.GetService<SendfileStats>().Bodies);
+    }
+
+    [Fact]
     public async Task A_client_that_goes_away_mid_body_leaves_the_server_serving()
     {
         await using var server = await WharfTestServer.StartAsync(Plaintext());
@@ -183,6 +224,44 @@ public sealed class SendfileTests
     private static string Get(string path, string extra = "") => $"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}\r\n";
 
     private sealed record Response(int Status, Dictionary<string, string> Headers, byte[] Body);
+
+    /// <summary>A reader that takes at most 8 KiB per read, pausing now and then.</summary>
+    private sealed class SlowStream(Stream inner) : Stream
+    {
+        private int reads;
+
+        public override bool CanRead => true;
+
+        public override bool CanSeek => false;
+
+        public override bool CanWrite => false;
+
+        public override long Length => throw new NotSupportedException();
+
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            if (++reads % 64 == 0)
+            {
+                await Task.Delay(2, cancellationToken);
+            }
+
+            return await inner.ReadAsync(buffer[..Math.Min(buffer.Length, 8 * 1024)], cancellationToken);
+        }
+
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+
+        public override void Flush()
+        {
+        }
+
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+        public override void SetLength(long value) => throw new NotSupportedException();
+
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
 
     /// <summary>Reads HTTP/1.1 responses with Content-Length bodies off one connection, one after another.</summary>
     private sealed class ResponseReader(Stream stream)
