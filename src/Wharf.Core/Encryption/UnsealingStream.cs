@@ -95,13 +95,18 @@ internal sealed class WrappedKeyCache(int capacity = 4096)
 /// fail the read with <see cref="CryptographicException"/>; no unauthenticated byte is ever returned.
 /// <para>
 /// A response takes the bytes through <see cref="WriteToAsync"/> instead: up to <see cref="BatchSegments"/> segments
-/// per store read, each decrypted straight into the response's memory, the next batch read while the last is sent.
+/// per store read, each decrypted straight into the response's memory and flushed, the next batch read while the last
+/// segment is sent.
 /// </para>
 /// </summary>
 internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
 {
-    /// <summary>Segments per store read in <see cref="WriteToAsync"/>: 448 KiB of plaintext, its buffer 512 KiB from the pool.</summary>
-    internal const int BatchSegments = 7;
+    /// <summary>
+    /// Segments per store read in <see cref="WriteToAsync"/>: 192 KiB of plaintext, its buffer 256 KiB from the pool.
+    /// Seven (a 512 KiB buffer) read 7-19 % faster alone but cost twice the memory per pull under 200 concurrent pulls
+    /// (bench/RESULTS.md, "Sealed pulls into the response's memory").
+    /// </summary>
+    internal const int BatchSegments = 3;
 
     private readonly SealedLayout layout;
     private readonly IDataKeys keys;
@@ -352,7 +357,7 @@ internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
     /// Writes the rest of the range into <paramref name="destination"/> in batches of whole segments: one store read
     /// per batch (stopping at a run's end, whose next header is read on its own), every segment authenticated as it is
     /// decrypted (a whole one straight into the destination's memory, the range's partial first and last ones through
-    /// <see cref="plain"/>), then <paramref name="flush"/>. The next batch is read while the last one is flushed.
+    /// <see cref="plain"/>), then <paramref name="flush"/>ed. The next batch is read while the batch's last segment is flushed.
     /// </summary>
     public async Task<long> WriteToAsync(IBufferWriter<byte> destination, Func<int, CancellationToken, ValueTask<bool>> flush, CancellationToken cancellationToken)
     {
@@ -387,18 +392,22 @@ internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
             {
                 var segments = await reading;
                 reading = null;
-                var written = OpenBatch(batch, segments, destination);
-
-                // The batch buffer is free again: the next store read runs while this batch is sent.
-                if (position < end)
+                var at = 0;
+                for (var i = 0; i < segments; i++)
                 {
-                    reading = ReadBatchAsync(batch, cancellationToken);
-                }
+                    var written = OpenBatchSegment(batch, ref at, destination);
+                    if (i == segments - 1 && position < end)
+                    {
+                        // The batch buffer is free again: the next store read runs while this segment is sent.
+                        reading = ReadBatchAsync(batch, cancellationToken);
+                    }
 
-                total += written;
-                if (!await flush(written, cancellationToken))
-                {
-                    break;
+                    // Each segment is flushed as it is decrypted: the socket sends it while the next one is decrypted.
+                    total += written;
+                    if (!await flush(written, cancellationToken))
+                    {
+                        return total;
+                    }
                 }
             }
 
@@ -456,50 +465,46 @@ internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
         return segments;
     }
 
-    /// <summary>Authenticates and decrypts the <paramref name="segments"/> read into <paramref name="batch"/> into <paramref name="destination"/>; returns the bytes written.</summary>
-    private int OpenBatch(byte[] batch, int segments, IBufferWriter<byte> destination)
+    /// <summary>Authenticates and decrypts the next segment of <paramref name="batch"/> (at <paramref name="at"/>, moved past it) into <paramref name="destination"/>; returns the bytes written.</summary>
+    private int OpenBatchSegment(byte[] batch, ref int at, IBufferWriter<byte> destination)
     {
-        var at = 0;
-        var written = 0;
-        for (var i = 0; i < segments; i++)
+        var runStart = layout.RunStarts[run];
+        var runEnd = layout.RunEnd(run);
+        var segmentStart = runStart + (segment * SealedFormat.SegmentSize);
+        var segmentLength = (int)Math.Min(SealedFormat.SegmentSize, runEnd - segmentStart);
+        var last = segmentStart + segmentLength == runEnd;
+        SealedFormat.SetSegment(aad, segment, last);
+        var sealedSegment = batch.AsSpan(at, segmentLength + SealedFormat.TagSize);
+        at += sealedSegment.Length;
+        int written;
+        if (position == segmentStart && segmentStart + segmentLength <= end)
         {
-            var runStart = layout.RunStarts[run];
-            var runEnd = layout.RunEnd(run);
-            var segmentStart = runStart + (segment * SealedFormat.SegmentSize);
-            var segmentLength = (int)Math.Min(SealedFormat.SegmentSize, runEnd - segmentStart);
-            var last = segmentStart + segmentLength == runEnd;
-            SealedFormat.SetSegment(aad, segment, last);
-            var sealedSegment = batch.AsSpan(at, segmentLength + SealedFormat.TagSize);
-            at += sealedSegment.Length;
-            if (position == segmentStart && segmentStart + segmentLength <= end)
-            {
-                SealedFormat.OpenSegment(aes!, segment, sealedSegment, aad, destination.GetSpan(segmentLength));
-                destination.Advance(segmentLength);
-                written += segmentLength;
-                position = segmentStart + segmentLength;
-            }
-            else
-            {
-                // The range's first or last segment: authenticated whole, only its part of the range served.
-                SealedFormat.OpenSegment(aes!, segment, sealedSegment, aad, plain!);
-                var from = (int)(position - segmentStart);
-                var to = (int)(Math.Min(end, segmentStart + segmentLength) - segmentStart);
-                plain.AsSpan(from, to - from).CopyTo(destination.GetSpan(to - from));
-                destination.Advance(to - from);
-                written += to - from;
-                position = segmentStart + to;
-            }
+            SealedFormat.OpenSegment(aes!, segment, sealedSegment, aad, destination.GetSpan(segmentLength));
+            destination.Advance(segmentLength);
+            written = segmentLength;
+            position = segmentStart + segmentLength;
+        }
+        else
+        {
+            // The range's first or last segment: authenticated whole, only its part of the range served.
+            SealedFormat.OpenSegment(aes!, segment, sealedSegment, aad, plain!);
+            var from = (int)(position - segmentStart);
+            var to = (int)(Math.Min(end, segmentStart + segmentLength) - segmentStart);
+            plain.AsSpan(from, to - from).CopyTo(destination.GetSpan(to - from));
+            destination.Advance(to - from);
+            written = to - from;
+            position = segmentStart + to;
+        }
 
-            if (last)
-            {
-                run++;
-                segment = 0;
-                headerInline = true;
-            }
-            else
-            {
-                segment++;
-            }
+        if (last)
+        {
+            run++;
+            segment = 0;
+            headerInline = true;
+        }
+        else
+        {
+            segment++;
         }
 
         return written;

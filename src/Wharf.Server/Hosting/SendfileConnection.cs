@@ -45,7 +45,7 @@ internal sealed class SendfileConnection : IDuplexPipe
     private const int MaxElement = 1 << 30;
 
     /// <summary>Bytes in the connection's pipe, not yet sent, at which a flush waits (resumed at half).</summary>
-    internal const int PauseWriterThreshold = 1024 * 1024;
+    internal const int PauseWriterThreshold = 384 * 1024;
 
     /// <summary>At most this many pieces of the pipe per <c>sendmsg(2)</c> (<see cref="SendBytesAsync"/>).</summary>
     private const int MaxSendSegments = 64;
@@ -67,11 +67,12 @@ internal sealed class SendfileConnection : IDuplexPipe
         this.socket = socket;
         this.transport = transport;
 
-        // Up to 1 MiB ahead of the socket before a flush waits (Kestrel's own output pipe: 64 KiB), so a body written in
-        // large batches (a sealed blob's decrypted segments) is produced while the last batch is still being sent, not
-        // in turns with it: sealed pulls about 1.3 x the MB/s at 0.85-0.93 x the CPU per GB of a 64 KiB pipe (bench/RESULTS.md,
-        // "Sealed pulls into the response's memory"). Small responses never come near it. The sends run on the thread
-        // pool (sending inline, on the thread that flushes, cost 6.5 us more CPU per small request in paired runs:
+        // Up to 384 KiB ahead of the socket before a flush waits (Kestrel's own output pipe: 64 KiB), so a body written
+        // in pieces (a sealed blob's decrypted segments) is produced while the last pieces are still being sent, not in
+        // turns with them: sealed pulls ~1.25 x the MB/s at ~0.85 x the CPU per GB of a 64 KiB pipe. 512 KiB and 1 MiB
+        // read faster alone but cost 2-4 x the memory per pull under 200 concurrent pulls (bench/RESULTS.md, "Sealed
+        // pulls into the response's memory"). Small responses never come near it. The sends run on the thread pool
+        // (sending inline, on the thread that flushes, cost 6.5 us more CPU per small request in paired runs:
         // "Plaintext blobs with sendfile").
         pipe = new Pipe(new PipeOptions(pool, PipeScheduler.ThreadPool, PipeScheduler.ThreadPool, PauseWriterThreshold, PauseWriterThreshold / 2, useSynchronizationContext: false));
         writer = new CountingWriter(pipe.Writer);

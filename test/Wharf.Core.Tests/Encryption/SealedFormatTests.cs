@@ -122,16 +122,15 @@ public sealed class SealedFormatTests
             Assert.True(plaintext.AsSpan().SequenceEqual(writer.WrittenSpan));
         }
 
-        // Each run's header on its own, then at most seven sealed segments per read, the run's short last one included.
+        // Each run's header on its own, then at most three sealed segments per read, the run's short last one included;
+        // every segment flushed as it is decrypted.
         const int B = UnsealingStream.BatchSegments;
-        Assert.Equal(7, B);
-        int[] expected =
-        [
-            SealedFormat.HeaderSize, B * (S + 16), B * (S + 16), (6 * (S + 16)) + 5 + 16,
-            SealedFormat.HeaderSize, 3 * (S + 16),
-        ];
+        Assert.Equal(3, B);
+        var expected = new List<int> { SealedFormat.HeaderSize };
+        expected.AddRange(Enumerable.Repeat(B * (S + 16), 6));
+        expected.AddRange([(2 * (S + 16)) + 5 + 16, SealedFormat.HeaderSize, 3 * (S + 16)]);
         Assert.Equal(expected, reads);
-        Assert.Equal([B * S, B * S, (6 * S) + 5, 3 * S], flushes);
+        Assert.Equal([.. Enumerable.Repeat(S, 20), 5, .. Enumerable.Repeat(S, 3)], flushes);
     }
 
     [Fact]
@@ -144,8 +143,8 @@ public sealed class SealedFormatTests
         var flushed = 0;
         await Assert.ThrowsAnyAsync<CryptographicException>(() => ((IBodyWriterSource)stream).WriteToAsync(writer, (count, _) => { flushed += count; return ValueTask.FromResult(true); }, Ct));
 
-        // The two authentic segments before it were written (never flushed: the batch failed); the third's bytes are nowhere.
-        Assert.Equal(0, flushed);
+        // The two authentic segments before it were written and flushed; the third's bytes are nowhere.
+        Assert.Equal(2 * S, flushed);
         Assert.Equal(2 * S, writer.Written);
         Assert.True(plaintext.AsSpan(0, 2 * S).SequenceEqual(writer.Array.AsSpan(0, 2 * S)));
         Assert.Equal(-1, writer.Array.AsSpan().IndexOf(plaintext.AsSpan((2 * S) + 1000, 32)));
@@ -171,9 +170,9 @@ public sealed class SealedFormatTests
         {
             var writer = new ArrayBufferWriter<byte>();
             var calls = 0;
-            var total = await ((IBodyWriterSource)stream).WriteToAsync(writer, (_, _) => ValueTask.FromResult(++calls < 2), Ct);
-            Assert.Equal(2, calls);
-            Assert.Equal(2 * UnsealingStream.BatchSegments * S, total);
+            var total = await ((IBodyWriterSource)stream).WriteToAsync(writer, (_, _) => ValueTask.FromResult(++calls < 5), Ct);
+            Assert.Equal(5, calls);
+            Assert.Equal(5 * S, total);
         }
     }
 
