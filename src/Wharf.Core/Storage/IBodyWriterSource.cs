@@ -11,7 +11,8 @@ public interface IBodyWriterSource
 {
     /// <summary>
     /// Writes the read's remaining bytes into <paramref name="destination"/>, calling <paramref name="flush"/> with the
-    /// count written since its last call after each batch; stops when it returns false (the destination takes no more).
+    /// count written since its last call after each piece it writes; stops when it returns false (the destination takes
+    /// no more).
     /// Returns the bytes flushed.
     /// </summary>
     Task<long> WriteToAsync(IBufferWriter<byte> destination, Func<int, CancellationToken, ValueTask<bool>> flush, CancellationToken cancellationToken);

@@ -8,7 +8,7 @@ internal static class BlobBody
     /// <summary>
     /// Writes <paramref name="content"/> to its end as <paramref name="response"/>'s body. A read that can write into
     /// the response's own memory does (<see cref="IBodyWriterSource"/>: a sealed blob decrypted in place, flushed per
-    /// batch); any other is copied with the next read overlapping the last write (<see cref="OverlappedCopy"/>).
+    /// segment); any other is copied with the next read overlapping the last write (<see cref="OverlappedCopy"/>).
     /// <paramref name="sent"/> is told each piece's size once it is written.
     /// </summary>
     public static async Task CopyAsync(Stream content, HttpResponse response, Action<int>? sent, CancellationToken cancellationToken)

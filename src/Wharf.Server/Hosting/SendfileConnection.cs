@@ -234,15 +234,17 @@ internal sealed class SendfileConnection : IDuplexPipe
         {
             if (buffer.IsSingleSegment || !TryFillSendList(buffer))
             {
-                var memory = buffer.First;
-                var length = memory.Length;
-                while (!memory.IsEmpty)
+                // One piece, or a piece that is not an array's: each piece on its own.
+                foreach (var piece in buffer)
                 {
-                    memory = memory[await socket.SendAsync(memory, SocketFlags.None)..];
+                    var memory = piece;
+                    while (!memory.IsEmpty)
+                    {
+                        memory = memory[await socket.SendAsync(memory, SocketFlags.None)..];
+                    }
                 }
 
-                buffer = buffer.Slice(length);
-                continue;
+                return;
             }
 
             buffer = buffer.Slice(await socket.SendAsync(sendList, SocketFlags.None));
