@@ -131,7 +131,6 @@ public sealed class PgWarmPoolTests
         Assert.True(mainBuilder.MinPoolSize <= mainBuilder.MaxPoolSize);
     }
 
-    /// <summary>A fresh database's warm pool, main pool and the dialect that leases from both.</summary>
     [Fact]
     public async Task Idle_warm_connections_are_not_pruned()
     {
@@ -164,6 +163,7 @@ public sealed class PgWarmPoolTests
         Assert.Subset(warmPids, after);
     }
 
+    /// <summary>A fresh database's warm pool, main pool and the dialect that leases from both.</summary>
     private sealed class Pools(PgWarmPool warm, NpgsqlDataSource main) : IAsyncDisposable
     {
         public PgWarmPool Warm => warm;
