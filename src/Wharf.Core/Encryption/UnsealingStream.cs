@@ -301,10 +301,7 @@ internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
     private async ValueTask<int> NextSegmentAsync(Memory<byte> destination, bool mayBuffer, CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(inner is null || sealedBuffer is null || plain is null, this);
-        var runStart = layout.RunStarts[run];
-        var runEnd = layout.RunEnd(run);
-        var segmentStart = runStart + (segment * SealedFormat.SegmentSize);
-        var segmentLength = (int)Math.Min(SealedFormat.SegmentSize, runEnd - segmentStart);
+        var (segmentStart, segmentLength, last) = CurrentSegment();
         var whole = position == segmentStart && segmentStart + segmentLength <= end && segmentLength <= destination.Length;
         if (!whole && !mayBuffer)
         {
@@ -316,7 +313,6 @@ internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
             await ReadHeaderInlineAsync(cancellationToken);
         }
 
-        var last = segmentStart + segmentLength == runEnd;
         await ReadFullyAsync(inner, sealedBuffer.AsMemory(0, segmentLength + SealedFormat.TagSize), cancellationToken);
         SealedFormat.SetSegment(aad, segment, last);
         var sealedSegment = sealedBuffer.AsSpan(0, segmentLength + SealedFormat.TagSize);
@@ -339,6 +335,22 @@ internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
             served = 0;
         }
 
+        MovePastSegment(last);
+        return served;
+    }
+
+    /// <summary>The current segment: where it starts in the blob's plaintext, its length, and whether it ends its run.</summary>
+    private (long Start, int Length, bool Last) CurrentSegment()
+    {
+        var runEnd = layout.RunEnd(run);
+        var start = layout.RunStarts[run] + (segment * SealedFormat.SegmentSize);
+        var length = (int)Math.Min(SealedFormat.SegmentSize, runEnd - start);
+        return (start, length, start + length == runEnd);
+    }
+
+    /// <summary>Moves past the current segment: to the run's next one, or to the next run (whose header is read first).</summary>
+    private void MovePastSegment(bool last)
+    {
         if (last)
         {
             run++;
@@ -349,8 +361,6 @@ internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
         {
             segment++;
         }
-
-        return served;
     }
 
     /// <summary>
@@ -468,11 +478,7 @@ internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
     /// <summary>Authenticates and decrypts the next segment of <paramref name="batch"/> (at <paramref name="at"/>, moved past it) into <paramref name="destination"/>; returns the bytes written.</summary>
     private int OpenBatchSegment(byte[] batch, ref int at, IBufferWriter<byte> destination)
     {
-        var runStart = layout.RunStarts[run];
-        var runEnd = layout.RunEnd(run);
-        var segmentStart = runStart + (segment * SealedFormat.SegmentSize);
-        var segmentLength = (int)Math.Min(SealedFormat.SegmentSize, runEnd - segmentStart);
-        var last = segmentStart + segmentLength == runEnd;
+        var (segmentStart, segmentLength, last) = CurrentSegment();
         SealedFormat.SetSegment(aad, segment, last);
         var sealedSegment = batch.AsSpan(at, segmentLength + SealedFormat.TagSize);
         at += sealedSegment.Length;
@@ -496,17 +502,7 @@ internal sealed class UnsealingStream : ReadOnlyStream, IBodyWriterSource
             position = segmentStart + to;
         }
 
-        if (last)
-        {
-            run++;
-            segment = 0;
-            headerInline = true;
-        }
-        else
-        {
-            segment++;
-        }
-
+        MovePastSegment(last);
         return written;
     }
 

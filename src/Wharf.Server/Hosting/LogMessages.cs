@@ -12,6 +12,9 @@ internal static partial class LogMessages
     [LoggerMessage(EventId = WharfEventId.Listening, Level = LogLevel.Information, Message = "Wharf listening on {Address} (metadata: {Metadata}, blobs: {Blobs}; {Version})")]
     public static partial void Listening(this ILogger logger, string address, string metadata, string blobs, string version);
 
+    [LoggerMessage(EventId = WharfEventId.StartPagesReleased, Level = LogLevel.Debug, Message = "Released {MiB:0.0} MiB of the executable's pages that only the runtime's start reads: its compressed type data, at 0x{Start:x}, {Length} bytes")]
+    public static partial void StartPagesReleased(this ILogger logger, double miB, nint start, long length);
+
     [LoggerMessage(EventId = WharfEventId.PublicListening, Level = LogLevel.Information, Message = "Public registries' address on {Address}, written {Authority} by clients")]
     public static partial void PublicListening(this ILogger logger, string address, string authority);
 

@@ -15,6 +15,7 @@ internal static class WharfEventId
     public const int BlobStoreNotReady = 1004;
     public const int PublicListening = 1005;
     public const int IdleTrimmed = 1006;
+    public const int StartPagesReleased = 1007;
 
     public const int UnhandledRequestError = 1100;
     public const int UnhandledApiError = 1101;

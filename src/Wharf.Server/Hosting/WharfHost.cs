@@ -157,10 +157,16 @@ public static class WharfHost
     /// <summary>Applies migrations, then starts listening.</summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf");
+        var (start, length) = DehydratedData.Release();
+        if (length > 0)
+        {
+            logger.StartPagesReleased(length / 1048576.0, start, length);
+        }
+
         var store = app.Services.GetRequiredService<IMetadataStore>();
         await store.MigrateAsync(cancellationToken);
         var options = app.Services.GetRequiredService<IOptions<WharfOptions>>().Value;
-        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf");
         if (options.Auth == AuthMode.Open)
         {
             logger.OpenModeWarning();
