@@ -154,7 +154,7 @@ public static class WharfHost
         TlsSetup.Configure(listen, certificate);
     }
 
-    /// <summary>Applies migrations, then starts listening.</summary>
+    /// <summary>Unmaps the executable's start-only pages (<see cref="DehydratedData"/>), applies migrations, then starts listening.</summary>
     public static async Task StartAsync(WebApplication app, CancellationToken cancellationToken)
     {
         var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Wharf");
