@@ -66,7 +66,9 @@ internal static class DehydratedData
             }
         }
 
-        if (bias is not { } loadBias || ModulesSection() is not var (modulesAddress, modulesSize) || modulesSize is < 8 or > 64)
+        // Nothing is read from memory that a loaded segment does not hold: a bad section table cannot make this fault.
+        if (bias is not { } loadBias || ModulesSection() is not var (modulesAddress, modulesSize) || modulesSize is < 8 or > 64
+            || !InSegment(phdr, (int)phnum, loadBias, loadBias + modulesAddress, loadBias + modulesAddress + modulesSize, readOnly: false))
         {
             return null;
         }
@@ -75,13 +77,14 @@ internal static class DehydratedData
         for (long m = 0; m + 8 <= modulesSize; m += 8)
         {
             var header = Marshal.ReadIntPtr(loadBias + (nint)modulesAddress + (nint)m);
-            if (header == 0 || (uint)Marshal.ReadInt32(header) != ReadyToRunSignature)
+            if (header == 0 || !InSegment(phdr, (int)phnum, loadBias, header, header + 16L, readOnly: false)
+                || (uint)Marshal.ReadInt32(header) != ReadyToRunSignature)
             {
                 continue;
             }
 
             int sections = (ushort)Marshal.ReadInt16(header + 12), entrySize = Marshal.ReadByte(header + 14);
-            if (entrySize < 24 || sections > 1024)
+            if (entrySize < 24 || sections > 1024 || !InSegment(phdr, (int)phnum, loadBias, header, header + 16L + ((long)sections * entrySize), readOnly: false))
             {
                 return null;
             }
@@ -97,26 +100,29 @@ internal static class DehydratedData
                 long start = Marshal.ReadIntPtr(row + 8), end = Marshal.ReadIntPtr(row + 16);
                 start = (start + page - 1) & -(long)page;
                 end &= -(long)page;
-                return end > start && InReadOnlySegment(phdr, (int)phnum, loadBias, start, end) ? ((nint)start, end - start) : null;
+                return end > start && InSegment(phdr, (int)phnum, loadBias, start, end, readOnly: true) ? ((nint)start, end - start) : null;
             }
         }
 
         return null;
     }
 
-    /// <summary>Whether [start, end) lies in one loaded, file-backed segment that is not writable.</summary>
-    private static bool InReadOnlySegment(nint phdr, int phnum, nint bias, long start, long end)
+    /// <summary>
+    /// Whether [start, end) lies in one loaded segment; with <paramref name="readOnly"/>, one that is not writable, in its
+    /// part that the file backs.
+    /// </summary>
+    private static bool InSegment(nint phdr, int phnum, nint bias, long start, long end, bool readOnly)
     {
         for (var i = 0; i < phnum; i++)
         {
             var p = phdr + (i * 56);
-            if (Marshal.ReadInt32(p) != PtLoad || (Marshal.ReadInt32(p + 4) & PfW) != 0)
+            if (Marshal.ReadInt32(p) != PtLoad || (readOnly && (Marshal.ReadInt32(p + 4) & PfW) != 0))
             {
                 continue;
             }
 
-            long from = bias + Marshal.ReadInt64(p + 16), filesz = Marshal.ReadInt64(p + 32);
-            if (start >= from && end <= from + filesz)
+            long from = bias + Marshal.ReadInt64(p + 16), size = Marshal.ReadInt64(p + (readOnly ? 32 : 40)); // p_filesz, p_memsz
+            if (start >= from && end <= from + size && end >= start)
             {
                 return true;
             }
