@@ -14,7 +14,7 @@ manifests and tags, pulls whole and ranged, listings, the idle trim), the same w
 path), IAM mode (users, keys, a token, authorised requests) and PostgreSQL. Names the compiler no longer makes are
 skipped by it, and methods the trace did not see go after the listed ones, as before: an old file costs locality,
 never correctness. Regenerate it after large changes (bench/README.md)."""
-import argparse, collections, hashlib, os, re, shutil, signal, subprocess, sys, tempfile, time
+import argparse, hashlib, os, re, shutil, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import bench as b
 
@@ -43,12 +43,9 @@ def exercise(srv, push=True):
     layer_digest = b.push_small_image(srv, "bench/app", [f"t{i}" for i in range(60)] + ["latest"]) if push else \
         "sha256:" + hashlib.sha256(b.small_image()[0]).hexdigest()
     size = 3 * b.MIB
-    digest = "sha256:" + hashlib.sha256(b"".join(b.blob_chunks(7, 0, size))).hexdigest()
-    chunked = "sha256:" + hashlib.sha256(b"".join(b.blob_chunks(8, 0, size))).hexdigest()
+    digest, chunked = b.blob_digest(7, size), b.blob_digest(8, size)
     if push:
-        loc = b.start_upload(c, "bench/big")
-        b.request(c, "PUT", f"{loc}{'&' if '?' in loc else '?'}digest={digest}", b"".join(b.blob_chunks(7, 0, size)),
-                  {"Content-Type": "application/octet-stream"}, (201,))
+        b.push_monolithic(srv, "bench/big", 7, digest, size)
         loc = b.start_upload(c, "bench/big")
         for off in range(0, size, b.MIB):
             r, _ = b.request(c, "PATCH", loc, b"".join(b.blob_chunks(8, off, b.MIB)),
@@ -148,8 +145,7 @@ def main():
         placed = sorted((methods[n], n) for n in ran if n in methods)
         with open(args.out, "w") as f:
             f.writelines(n + "\n" for _, n in placed)
-        size = sum(1 for _ in placed)
-        print(f"{args.out}: {size:,} methods of {len(methods):,}", file=sys.stderr)
+        print(f"{args.out}: {len(placed):,} methods of {len(methods):,}", file=sys.stderr)
     finally:
         if pg:
             pg.stop()
